@@ -1,0 +1,112 @@
+#include "common/metrics.hpp"
+
+namespace mxgate::common {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, const char* name,
+                                                 const char* help) {
+  return BuildCounter().Name(name).Help(help).Register(r);
+}
+
+}  // namespace
+
+Metrics::Metrics(prometheus::Registry& r)
+    : sessions_accepted(counter(r, "mxgate_sessions_total", "SMTP sessions accepted").Add({})),
+      sessions_refused_global_limit(
+          counter(r, "mxgate_sessions_refused_total", "Connections refused with 421 at connect")
+              .Add({{"reason", "global_limit"}})),
+      sessions_refused_ip_limit(
+          counter(r, "mxgate_sessions_refused_total", "").Add({{"reason", "ip_limit"}})),
+      sessions_refused_draining(
+          counter(r, "mxgate_sessions_refused_total", "").Add({{"reason", "draining"}})),
+      sessions_active(BuildGauge()
+                          .Name("mxgate_sessions_active")
+                          .Help("SMTP sessions open now")
+                          .Register(r)
+                          .Add({})),
+      session_timeouts(counter(r, "mxgate_session_timeouts_total",
+                               "Sessions closed with 421 4.4.2 after a read deadline")
+                           .Add({})),
+      session_errors_limit(counter(r, "mxgate_session_error_limit_total",
+                                   "Sessions closed after too many errors")
+                               .Add({})),
+      session_exceptions(counter(r, "mxgate_session_exceptions_total",
+                                 "Sessions ended by an unexpected exception (a bug)")
+                             .Add({})),
+      transactions_accepted(counter(r, "mxgate_transactions_total",
+                                    "Mail transactions by result")
+                                .Add({{"result", "accepted"}})),
+      transactions_rejected(
+          counter(r, "mxgate_transactions_total", "").Add({{"result", "rejected"}})),
+      transactions_deferred(
+          counter(r, "mxgate_transactions_total", "").Add({{"result", "deferred"}})),
+      transactions_aborted(
+          counter(r, "mxgate_transactions_total", "").Add({{"result", "aborted"}})),
+      replies_2xx(counter(r, "mxgate_replies_total", "SMTP replies sent to clients by class")
+                      .Add({{"class", "2xx"}})),
+      replies_3xx(counter(r, "mxgate_replies_total", "").Add({{"class", "3xx"}})),
+      replies_4xx(counter(r, "mxgate_replies_total", "").Add({{"class", "4xx"}})),
+      replies_5xx(counter(r, "mxgate_replies_total", "").Add({{"class", "5xx"}})),
+      received_bytes(counter(r, "mxgate_received_bytes_total",
+                             "Message content octets received from clients")
+                         .Add({})),
+      bare_line_endings_command(counter(r, "mxgate_bare_line_endings_total",
+                                        "Bare CR or LF seen (SMTP smuggling attempts)")
+                                    .Add({{"where", "command"}})),
+      bare_line_endings_data(
+          counter(r, "mxgate_bare_line_endings_total", "").Add({{"where", "data"}})),
+      tls_handshakes_tls12(counter(r, "mxgate_tls_handshakes_total",
+                                   "Inbound STARTTLS handshakes by result")
+                               .Add({{"result", "TLSv1.2"}})),
+      tls_handshakes_tls13(
+          counter(r, "mxgate_tls_handshakes_total", "").Add({{"result", "TLSv1.3"}})),
+      tls_handshakes_failed(
+          counter(r, "mxgate_tls_handshakes_total", "").Add({{"result", "failed"}})),
+      starttls_injection(counter(r, "mxgate_starttls_injection_total",
+                                 "Sessions that pipelined plaintext behind STARTTLS")
+                             .Add({})),
+      relay_seconds(BuildHistogram()
+                        .Name("mxgate_relay_duration_seconds")
+                        .Help("End of client data to the downstream's final reply")
+                        .Register(r)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                     0.5, 1, 2.5, 5, 10, 30, 60})),
+      downstream_connect_errors(counter(r, "mxgate_downstream_errors_total",
+                                        "Failures talking to the mailbox servers by kind")
+                                    .Add({{"kind", "connect"}})),
+      downstream_timeouts(
+          counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "timeout"}})),
+      downstream_protocol_errors(
+          counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "protocol"}})),
+      downstream_tls_errors(
+          counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "tls"}})),
+      downstream_connections_opened(counter(r, "mxgate_downstream_connections_total",
+                                            "Downstream connections by origin")
+                                        .Add({{"origin", "opened"}})),
+      downstream_connections_reused(
+          counter(r, "mxgate_downstream_connections_total", "").Add({{"origin", "pool"}})),
+      config_reloads_ok(counter(r, "mxgate_config_reloads_total", "Configuration reloads by result")
+                            .Add({{"result", "ok"}})),
+      config_reloads_failed(
+          counter(r, "mxgate_config_reloads_total", "").Add({{"result", "failed"}})),
+      draining(BuildGauge()
+                   .Name("mxgate_draining")
+                   .Help("1 while the server drains after SIGTERM")
+                   .Register(r)
+                   .Add({})) {}
+
+void Metrics::count_reply(int code) {
+  switch (code / 100) {
+    case 2: replies_2xx.Increment(); break;
+    case 3: replies_3xx.Increment(); break;
+    case 4: replies_4xx.Increment(); break;
+    default: replies_5xx.Increment(); break;
+  }
+}
+
+}  // namespace mxgate::common

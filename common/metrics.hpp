@@ -1,0 +1,68 @@
+// Every Prometheus metric mxgate exports, declared once and resolved to handles at start-up
+// (STYLE.md "Metrics"). Code increments handles; nothing looks a metric up by name per request,
+// and no label value comes from client data.
+// Threading: prometheus-cpp counters, gauges and histograms are safe to update from any thread.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+
+namespace mxgate::common {
+
+struct Metrics {
+  explicit Metrics(prometheus::Registry& registry);
+
+  // Connections and sessions
+  prometheus::Counter& sessions_accepted;
+  prometheus::Counter& sessions_refused_global_limit;
+  prometheus::Counter& sessions_refused_ip_limit;
+  prometheus::Counter& sessions_refused_draining;
+  prometheus::Gauge& sessions_active;
+  prometheus::Counter& session_timeouts;
+  prometheus::Counter& session_errors_limit;  // closed after too many errors
+  prometheus::Counter& session_exceptions;    // a bug: an exception escaped a session
+
+  // Transactions (one per MAIL that reached the end of its data or was abandoned)
+  prometheus::Counter& transactions_accepted;
+  prometheus::Counter& transactions_rejected;
+  prometheus::Counter& transactions_deferred;
+  prometheus::Counter& transactions_aborted;
+
+  // Replies sent to clients, by class
+  prometheus::Counter& replies_2xx;
+  prometheus::Counter& replies_3xx;
+  prometheus::Counter& replies_4xx;
+  prometheus::Counter& replies_5xx;
+
+  prometheus::Counter& received_bytes;  // message content accepted from clients
+  prometheus::Counter& bare_line_endings_command;
+  prometheus::Counter& bare_line_endings_data;
+
+  // TLS
+  prometheus::Counter& tls_handshakes_tls12;
+  prometheus::Counter& tls_handshakes_tls13;
+  prometheus::Counter& tls_handshakes_failed;
+  prometheus::Counter& starttls_injection;  // plaintext pipelined behind STARTTLS
+
+  // Relay to the mailbox servers
+  prometheus::Histogram& relay_seconds;  // end of client data to the downstream's final reply
+  prometheus::Counter& downstream_connect_errors;
+  prometheus::Counter& downstream_timeouts;
+  prometheus::Counter& downstream_protocol_errors;
+  prometheus::Counter& downstream_tls_errors;
+  prometheus::Counter& downstream_connections_opened;
+  prometheus::Counter& downstream_connections_reused;
+
+  // Control
+  prometheus::Counter& config_reloads_ok;
+  prometheus::Counter& config_reloads_failed;
+  prometheus::Gauge& draining;
+
+  void count_reply(int code);
+};
+
+}  // namespace mxgate::common

@@ -1,0 +1,68 @@
+// Inline relaying of one client session's transactions to the mailbox servers: nothing is
+// acknowledged to the client before the downstream acknowledged it.
+// - The downstream connection is taken from the worker's Pool (RSET between transactions) or
+//   opened at the first RCPT of a transaction; MAIL is sent then (pipelined with the first RCPT
+//   when the downstream offers PIPELINING). Each RCPT's reply is the downstream's own.
+// - Recipients whose route differs from the transaction's first route get 452 4.5.3 so that
+//   the client retries them in another transaction; unrouted domains get 550 5.7.1.
+// - Content is streamed as it arrives (dot-stuffed here); the final reply is the downstream's.
+// - Downstream unreachable, timing out or talking nonsense: 451 4.4.1 (never a 5xx).
+// Threading: one instance per session, used only on that session's worker.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <string_view>
+
+#include "smtp/command.hpp"
+#include "smtp/reply.hpp"
+
+namespace mxgate::common {
+struct Metrics;
+}
+
+namespace mxgate::relay {
+
+class Pool;
+class Router;
+class Downstream;
+
+class InlineRelay {
+ public:
+  // `pool` and `router` outlive the relay (they belong to the worker and the config snapshot).
+  InlineRelay(Pool& pool, const Router& router, common::Metrics& metrics);
+  ~InlineRelay();
+  InlineRelay(const InlineRelay&) = delete;
+  InlineRelay& operator=(const InlineRelay&) = delete;
+
+  // Starts a transaction for the accepted MAIL (no I/O yet).
+  void mail(const smtp::Command& mail);
+
+  // Routes and forwards one recipient; returns the reply for the client.
+  boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient);
+
+  // Sends DATA (or its equivalent); 354 means content may follow.
+  boost::asio::awaitable<smtp::Reply> data();
+
+  // Streams decoded content (CRLF line endings, no transparency dots). false: the downstream
+  // failed; the caller keeps reading the client's data and then calls end() for the reply.
+  boost::asio::awaitable<bool> content(std::string_view chunk);
+
+  // Ends the content and returns the downstream's final reply (or 451 4.4.1 on failure).
+  // The transaction is over afterwards; the connection goes back to the pool when healthy.
+  boost::asio::awaitable<smtp::Reply> end();
+
+  // Abandons the transaction (client RSET, refused content, session end): a connection that is
+  // mid-DATA is closed so the downstream discards the message, never delivers part of it.
+  void abort();
+
+  bool has_recipients() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mxgate::relay

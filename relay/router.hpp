@@ -1,0 +1,33 @@
+// Routing of recipients to the mailbox servers: each [[route]] maps recipient domains (exact
+// "example.com", or ".example.com" for every subdomain) to downstream host:port lists tried in
+// order. A domain in no route is not ours: relaying is denied (never an open relay). The
+// <Postmaster> recipient without a domain goes to the first route (RFC 5321 §4.5.1).
+// Pure; immutable after construction, shared by all workers through the config snapshot.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "smtp/command.hpp"
+
+namespace mxgate::relay {
+
+class Router {
+ public:
+  explicit Router(std::vector<conf::Route> routes);
+
+  // Index of the route for `recipient`, or nullopt when relaying is denied. Domains compare
+  // case-insensitively, with a trailing dot ignored; address literals are never routed.
+  std::optional<std::size_t> route_for(const smtp::Path& recipient) const;
+
+  const conf::Route& route(std::size_t index) const { return routes_.at(index); }
+  std::size_t size() const { return routes_.size(); }
+
+ private:
+  std::vector<conf::Route> routes_;
+};
+
+}  // namespace mxgate::relay

@@ -1,0 +1,89 @@
+// The SMTP server state machine (RFC 5321 §4.1.4 command order, §3.3 transactions, RFC 1869
+// EHLO, RFC 2920 PIPELINING, RFC 3030 CHUNKING, RFC 3207 STARTTLS, RFC 2034 enhanced codes).
+// It decides everything that depends only on the protocol: sequence, syntax, limits (SIZE,
+// recipients, errors) and the replies for them. Decisions that need I/O or policy (MAIL, RCPT,
+// DATA, BDAT, STARTTLS) come back as a Step the caller carries out; the caller then reports the
+// reply it chose through the matching *_done() call, which returns the Step to take next.
+// Every 4xx/5xx reply counts as an error; past max_errors the Step is Close with 421 4.7.0.
+// Pure: no I/O, no clock. One instance per connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "smtp/command.hpp"
+#include "smtp/line_framer.hpp"
+#include "smtp/reply.hpp"
+
+namespace mxgate::smtp {
+
+struct ServerOptions {
+  std::string hostname = "localhost";
+  std::string banner = "ESMTP";
+  std::uint64_t max_message_size = 10 * 1024 * 1024;
+  std::uint32_t max_recipients = 100;
+  std::uint32_t max_errors = 20;
+  bool starttls_available = false;  // a certificate is configured
+  bool tls_required = false;        // MAIL before STARTTLS: 530 5.7.0
+};
+
+enum class StepKind {
+  Reply,         // send `reply`, read the next command
+  Close,         // send `reply`, then close the connection
+  StartTls,      // send `reply` (220), handshake, then call tls_started()
+  Mail,          // `command` is a valid MAIL; decide and call mail_done()
+  Rcpt,          // `command` is a valid RCPT within limits; route it and call rcpt_done()
+  Data,          // `command` is a valid DATA with recipients; call data_done() (354 to proceed)
+  Bdat,          // read `command.chunk_size` octets as content, then call bdat_done() for a
+                 // chunk without LAST, or message_done() after the LAST chunk
+  DiscardChunk,  // read and drop `command.chunk_size` octets, then send `reply`
+};
+
+struct Step {
+  StepKind kind = StepKind::Reply;
+  Reply reply;
+  Command command;
+};
+
+class ServerProtocol {
+ public:
+  explicit ServerProtocol(ServerOptions options);
+
+  Reply greeting() const;  // "220 <hostname> <banner>"
+
+  Step on_line(std::string_view line);      // one framed command line
+  Step on_frame_error(FrameEvent event);    // TooLong: 500 5.5.2; BareLf/BareCr: 500 5.5.2
+
+  Step mail_done(Reply reply);      // positive: the transaction is open
+  Step rcpt_done(Reply reply);      // positive: the recipient counts
+  Step data_done(Reply reply);      // 354: the caller reads the content; otherwise no data
+  Step bdat_done(Reply reply);      // after a chunk without LAST; negative aborts the transaction
+  Step message_done(Reply reply);   // after <CRLF>.<CRLF> or the LAST chunk; ends the transaction
+  void tls_started();               // forget HELO and everything else (RFC 3207 §4.2)
+
+  bool in_transaction() const;      // between an accepted MAIL and the end of its message
+  bool tls_active() const { return tls_; }
+  bool esmtp() const { return esmtp_; }
+  const std::string& helo() const { return helo_; }
+  const Command& mail() const { return mail_; }  // the accepted MAIL of the transaction
+  std::uint32_t recipients() const { return recipients_; }
+  std::uint32_t errors() const { return errors_; }
+
+ private:
+  enum class State { Fresh, Ready, Mail, Rcpt, Data, Bdat, Closed };
+  Step reply(Reply reply);  // counts errors, closes past the limit
+  Step reply_ehlo(const Command& command);
+  void reset_transaction();
+
+  ServerOptions options_;
+  State state_ = State::Fresh;
+  bool tls_ = false;
+  bool esmtp_ = false;
+  std::string helo_;
+  Command mail_;
+  std::uint32_t recipients_ = 0;
+  std::uint32_t errors_ = 0;
+};
+
+}  // namespace mxgate::smtp
