@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mxgate::conf {
@@ -19,6 +20,7 @@ struct HostPort {
   std::string host;  // "127.0.0.1", "::1" (no brackets), "0.0.0.0", "::", or a name
   std::uint16_t port = 0;
   std::string text() const;  // "127.0.0.1:25", "[::1]:25"
+  friend bool operator==(const HostPort&, const HostPort&) = default;
 };
 
 enum class LineEndings { Reject, Normalize };
@@ -37,6 +39,7 @@ struct ServerConfig {
   Duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
   Duration data_timeout = std::chrono::minutes(3);     // RFC 5321 §4.5.3.2.5
   Duration drain_timeout = std::chrono::seconds(30);
+  friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 struct TlsConfig {
@@ -44,10 +47,12 @@ struct TlsConfig {
   std::string private_key;
   bool require = false;     // MAIL before STARTTLS gets 530 5.7.0
   Duration handshake_timeout = std::chrono::seconds(30);
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
 struct HttpConfig {
   HostPort listen{"127.0.0.1", 8025};  // port 0 disables the listener
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
 struct RelayConfig {
@@ -57,28 +62,34 @@ struct RelayConfig {
   Duration data_timeout = std::chrono::minutes(5);
   std::uint32_t pool_size = 16;  // idle connections kept per worker and downstream
   Duration pool_idle_timeout = std::chrono::seconds(30);
+  friend bool operator==(const RelayConfig&, const RelayConfig&) = default;
 };
 
 struct Route {
   std::vector<std::string> domains;     // "example.com" exact, ".example.com" subdomains
   std::vector<HostPort> downstream;     // tried in order
   bool require_tls = false;             // refuse to relay unless the downstream does STARTTLS
+  friend bool operator==(const Route&, const Route&) = default;
 };
 
 struct StorageConfig {
   std::string path = "/var/lib/mxgate";
+  friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
 };
 
 struct DnsConfig {
   std::vector<HostPort> servers;  // empty: /etc/resolv.conf
+  friend bool operator==(const DnsConfig&, const DnsConfig&) = default;
 };
 
 struct ReputationConfig {
   std::string postmaster_url = "https://postmaster.example.net/postmaster/";
+  friend bool operator==(const ReputationConfig&, const ReputationConfig&) = default;
 };
 
 struct LogConfig {
   std::string level = "info";
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
 struct Config {
@@ -92,10 +103,14 @@ struct Config {
   ReputationConfig reputation;
   LogConfig log;
   std::filesystem::path source;  // the file it was loaded from
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 // A configuration that cannot be used. what() reads "FILE:LINE: KEY: problem" (LINE is 0 when
-// the problem has no line, e.g. an unreadable file or a missing required key).
+// the problem has no line, e.g. an unreadable file or a missing required key). KEY is the full
+// dotted key ("server.max_recipients", "route[1].downstream"); when it is empty (a TOML syntax
+// error, an unreadable file) what() reads "FILE:LINE: problem". FILE is "-o" for a problem in
+// an override.
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string file, std::uint32_t line, std::string key, const std::string& problem);
@@ -115,5 +130,22 @@ Config load_config(const std::filesystem::path& path, const std::vector<std::str
 
 // Parses "host:port", "[v6]:port". Throws std::invalid_argument with a readable message.
 HostPort parse_host_port(std::string_view text);
+
+// "250ms", "30s", "5m", "1h", "2d" (one integer and one unit). Throws std::invalid_argument
+// with a message that shows the accepted forms. format_duration() is its inverse (largest
+// unit that divides exactly, e.g. "5m", "1500ms").
+Duration parse_duration(std::string_view text);
+std::string format_duration(Duration duration);
+
+// A byte count: "1048576", "512KiB", "10MiB", "1GiB" (powers of 1024), "10MB" (powers of 1000),
+// units case-insensitive. Throws std::invalid_argument. format_size() is its inverse.
+std::uint64_t parse_size(std::string_view text);
+std::string format_size(std::uint64_t bytes);
+
+std::string to_string(LineEndings line_endings);  // "reject", "normalize"
+
+// The effective configuration as TOML (one `key = value` line per field, one section per
+// table), loadable again by load_config(). Printed by `mxgate check-config`.
+std::string describe(const Config& config);
 
 }  // namespace mxgate::conf

@@ -1,0 +1,278 @@
+// The configuration schema: which keys each table has, their types, ranges and cross-checks.
+// conf/mxgate.toml documents the same keys for operators; keep the two in step.
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "conf/toml_reader.hpp"
+
+namespace mxgate::conf::detail {
+namespace {
+
+constexpr std::int64_t kMaxWorkers = 256;
+constexpr std::int64_t kMaxSessions = 1'000'000;
+constexpr std::int64_t kMaxRecipients = 100'000;
+constexpr std::int64_t kMaxErrors = 1'000;
+constexpr std::int64_t kMaxPoolSize = 10'000;
+constexpr std::uint64_t kMinMessageSize = 1024;
+constexpr std::uint16_t kDnsPort = 53;
+constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
+
+bool has_control_chars(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+std::string lowercase(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+void check_host_name(TableReader& r, std::string_view key, const std::string& name) {
+  if (name.empty()) return;
+  if (auto problem = domain_problem(name)) {
+    r.fail(r.find(key), key, quote(name) + " is not a valid host name: it " + *problem);
+  }
+}
+
+void check_readable_file(TableReader& r, std::string_view key, const std::string& path) {
+  if (path.empty()) return;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    r.fail(r.find(key), key, quote(path) + " is a directory; give the path of a PEM file");
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    std::string reason = std::strerror(errno);
+    r.fail(r.find(key), key,
+           "cannot read " + quote(path) + " (" + reason +
+               "); check the path and that mxgate's user may read it");
+  }
+}
+
+void read_server(TableReader r, ServerConfig& s) {
+  r.read("listen", s.listen, PortRule{});
+  if (s.listen.empty()) {
+    r.fail(r.find("listen"), "listen", "needs at least one address such as \"0.0.0.0:25\"");
+  }
+  r.read("hostname", s.hostname);
+  check_host_name(r, "hostname", s.hostname);
+  r.read("banner", s.banner);
+  if (has_control_chars(s.banner)) {
+    r.fail(r.find("banner"), "banner", "must be one line of printable text");
+  }
+  r.read_int("workers", s.workers, 0, kMaxWorkers);
+  r.read_int("max_sessions", s.max_sessions, 1, kMaxSessions);
+  r.read_int("max_sessions_per_ip", s.max_sessions_per_ip, 1, kMaxSessions);
+  if (s.max_sessions_per_ip > s.max_sessions) {
+    const toml::node* node = r.find("max_sessions_per_ip");
+    r.fail(node != nullptr ? node : r.find("max_sessions"), "max_sessions_per_ip",
+           "must not exceed server.max_sessions (" + std::to_string(s.max_sessions) + "), got " +
+               std::to_string(s.max_sessions_per_ip) + "; lower it or raise server.max_sessions");
+  }
+  r.read_size("max_message_size", s.max_message_size, kMinMessageSize);
+  r.read_int("max_recipients", s.max_recipients, 1, kMaxRecipients);
+  r.read_int("max_errors", s.max_errors, 1, kMaxErrors);
+  std::string line_endings = to_string(s.line_endings);
+  r.read("line_endings", line_endings);
+  if (line_endings != "reject" && line_endings != "normalize") {
+    r.fail(r.find("line_endings"), "line_endings",
+           "expected \"reject\" or \"normalize\", got " + quote(line_endings));
+  }
+  s.line_endings = line_endings == "reject" ? LineEndings::Reject : LineEndings::Normalize;
+  r.read_positive("command_timeout", s.command_timeout);
+  r.read_positive("data_timeout", s.data_timeout);
+  r.read_positive("drain_timeout", s.drain_timeout);
+  r.finish();
+}
+
+void read_tls(TableReader r, TlsConfig& t) {
+  r.read("certificate", t.certificate);
+  r.read("private_key", t.private_key);
+  r.read("require", t.require);
+  r.read_positive("handshake_timeout", t.handshake_timeout);
+  r.finish();
+  if (t.certificate.empty() != t.private_key.empty()) {
+    std::string_view present = t.certificate.empty() ? "private_key" : "certificate";
+    std::string_view missing = t.certificate.empty() ? "certificate" : "private_key";
+    r.fail(r.find(present), missing,
+           "is missing: tls." + std::string(present) + " is set, so set tls." +
+               std::string(missing) + " too (or remove both to run without STARTTLS)");
+  }
+  check_readable_file(r, "certificate", t.certificate);
+  check_readable_file(r, "private_key", t.private_key);
+  if (t.require && t.certificate.empty()) {
+    r.fail(r.find("require"), "require",
+           "needs tls.certificate and tls.private_key; set them, or set require = false");
+  }
+}
+
+void read_relay(TableReader r, RelayConfig& relay) {
+  r.read("helo_name", relay.helo_name);
+  check_host_name(r, "helo_name", relay.helo_name);
+  r.read_positive("connect_timeout", relay.connect_timeout);
+  r.read_positive("command_timeout", relay.command_timeout);
+  r.read_positive("data_timeout", relay.data_timeout);
+  r.read_int("pool_size", relay.pool_size, 0, kMaxPoolSize);
+  r.read_positive("pool_idle_timeout", relay.pool_idle_timeout);
+  r.finish();
+}
+
+// Domains are stored lowercased; `owners` maps each domain to the route that has it, so that
+// a domain routed twice is an error rather than a silent first-match.
+void read_domains(TableReader& r, Route& route, std::map<std::string, std::string>& owners) {
+  const toml::node* node = r.find("domains");
+  if (node == nullptr) {
+    r.fail(r.node(), "domains",
+           "is required: list the recipient domains of this route, e.g. "
+           "domains = [\"example.com\", \".example.com\"]");
+  }
+  r.read("domains", route.domains);
+  if (route.domains.empty()) r.fail(node, "domains", "must list at least one domain");
+  const toml::array& elements = *node->as_array();
+  for (std::size_t i = 0; i < route.domains.size(); ++i) {
+    std::string domain = lowercase(route.domains[i]);
+    std::string_view bare = domain.starts_with('.') ? std::string_view(domain).substr(1) : domain;
+    if (auto problem = domain_problem(bare)) {
+      r.fail(elements.get(i), "domains",
+             quote(route.domains[i]) + " is not a valid domain: it " + *problem +
+                 " (write \"example.com\" for the domain, \".example.com\" for its subdomains)");
+    }
+    auto [owner, inserted] = owners.emplace(domain, r.prefix());
+    if (!inserted) {
+      r.fail(elements.get(i), "domains",
+             quote(domain) + " is already routed by " + owner->second +
+                 "; list each domain in one route only");
+    }
+    route.domains[i] = std::move(domain);
+  }
+}
+
+Route read_route(TableReader r, std::map<std::string, std::string>& owners) {
+  Route route;
+  read_domains(r, route, owners);
+  const toml::node* downstream = r.find("downstream");
+  if (downstream == nullptr) {
+    r.fail(r.node(), "downstream",
+           "is required: list the mailbox servers of this route, e.g. "
+           "downstream = [\"10.0.0.5:25\"]");
+  }
+  r.read("downstream", route.downstream, PortRule{});
+  if (route.downstream.empty()) {
+    r.fail(downstream, "downstream", "must list at least one \"host:port\"");
+  }
+  r.read("require_tls", route.require_tls);
+  r.finish();
+  return route;
+}
+
+void read_routes(TableReader& r, std::vector<Route>& routes) {
+  constexpr std::string_view kRequired =
+      "at least one [[route]] is required (a gateway with no routes relays nothing); add "
+      "[[route]] with domains = [\"example.com\"] and downstream = [\"host:port\"]";
+  const toml::node* node = r.find("route");
+  if (node == nullptr) r.fail(nullptr, "route", std::string(kRequired));
+  const toml::array* array = node->as_array();
+  if (array != nullptr && array->empty()) r.fail(node, "route", std::string(kRequired));
+  if (array == nullptr || !array->is_array_of_tables()) {
+    r.fail(node, "route",
+           "expected tables written as [[route]] sections, got " + describe_node(*node));
+  }
+  std::map<std::string, std::string> owners;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    std::string prefix = "route[" + std::to_string(i) + "]";
+    routes.push_back(read_route(TableReader(array->get(i)->as_table(), prefix, r.file()), owners));
+  }
+}
+
+void read_reputation(TableReader r, ReputationConfig& reputation) {
+  r.read("postmaster_url", reputation.postmaster_url);
+  const std::string& url = reputation.postmaster_url;
+  bool scheme = url.starts_with("http://") || url.starts_with("https://");
+  bool clean = std::none_of(url.begin(), url.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f;
+  });
+  if (!scheme || !clean || url.ends_with("//")) {
+    r.fail(r.find("postmaster_url"), "postmaster_url",
+           "expected an http:// or https:// URL without spaces, such as "
+           "\"https://postmaster.example.net/postmaster/\", got " +
+               quote(url));
+  }
+  r.finish();
+}
+
+void read_log(TableReader r, LogConfig& log) {
+  r.read("level", log.level);
+  if (std::find(kLogLevels.begin(), kLogLevels.end(), log.level) == kLogLevels.end()) {
+    r.fail(
+        r.find("level"), "level",
+        "expected one of trace, debug, info, warn, error, critical, off; got " + quote(log.level));
+  }
+  r.finish();
+}
+
+void read_http(TableReader r, HttpConfig& http) {
+  r.read("listen", http.listen, PortRule{.allow_zero = true});
+  r.finish();
+}
+
+void read_storage(TableReader r, StorageConfig& storage) {
+  r.read("path", storage.path);
+  if (storage.path.empty()) {
+    r.fail(r.find("path"), "path", "must name a directory, e.g. \"/var/lib/mxgate\"");
+  }
+  r.finish();
+}
+
+void read_dns(TableReader r, DnsConfig& dns) {
+  r.read("servers", dns.servers, PortRule{.default_port = kDnsPort});
+  r.finish();
+}
+
+// An empty server.hostname means the machine's name; relay.helo_name defaults to it.
+void fill_host_names(TableReader& root, Config& c) {
+  if (c.server.hostname.empty()) {
+    std::array<char, HOST_NAME_MAX + 1> name{};
+    if (gethostname(name.data(), name.size() - 1) != 0 || name[0] == '\0') {
+      root.fail(nullptr, "server.hostname",
+                "is not set and the machine's host name is unavailable; set it, e.g. "
+                "hostname = \"mx.example.net\"");
+    }
+    c.server.hostname = name.data();
+  }
+  if (c.relay.helo_name.empty()) c.relay.helo_name = c.server.hostname;
+}
+
+}  // namespace
+
+Config read_config(const toml::table& root, const std::string& file) {
+  Config c;
+  TableReader r(&root, "", file);
+  read_server(r.table("server"), c.server);
+  read_tls(r.table("tls"), c.tls);
+  read_http(r.table("http"), c.http);
+  read_relay(r.table("relay"), c.relay);
+  read_routes(r, c.routes);
+  read_storage(r.table("storage"), c.storage);
+  read_dns(r.table("dns"), c.dns);
+  read_reputation(r.table("reputation"), c.reputation);
+  read_log(r.table("log"), c.log);
+  r.finish();
+  fill_host_names(r, c);
+  c.source = file;
+  return c;
+}
+
+}  // namespace mxgate::conf::detail

@@ -1,0 +1,65 @@
+// The HTTP listener of the control thread: Prometheus metrics and health probes over HTTP/1.1
+// (RFC 9110, RFC 9112) on Boost.Beast, kept out of this header behind a pimpl.
+//
+//   GET /metrics  200, the text exposition format 0.0.4 of everything in the registry
+//   GET /healthz  200 "ok\n" while the process runs
+//   GET /readyz   200 "ready\n" while ready() is true, else 503 "draining\n"
+//   other paths   404; methods other than GET and HEAD get 405 with "Allow: GET, HEAD"
+//
+// Limits (HttpLimits): request header size, no request body (413), a read deadline per request,
+// and a cap on concurrent connections (a connection over the cap is closed at once).
+// A malformed request gets 400 (431 for an oversized header) and the connection is closed.
+//
+// Threading: one io_context, run by one thread (the control thread). Call start(), stop() and
+// the destructor on that thread or while the io_context is not running; stop() may also be
+// posted to it. ready() is called on that thread. Failure: the constructor throws
+// std::system_error naming the address when it cannot bind; errors on a connection close that
+// connection and are logged at debug level, never thrown.
+#pragma once
+
+#include "conf/config.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace mxgate::server {
+
+struct HttpLimits {
+  std::size_t max_header_bytes = 8 * 1024;          // request line and headers
+  std::chrono::milliseconds read_timeout{10'000};   // per request, from its first byte awaited
+  std::size_t max_connections = 64;                 // open HTTP connections at once
+};
+
+class HttpServer {
+ public:
+  // Binds `listen` on `io` (port 0: an ephemeral port, see port()). Throws std::system_error
+  // naming the address on failure. `registry` must not be null.
+  HttpServer(boost::asio::io_context& io, const conf::HostPort& listen,
+             std::shared_ptr<prometheus::Registry> registry, std::function<bool()> ready,
+             HttpLimits limits = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void start();                // starts accepting: one coroutine per connection
+  void stop();                 // closes the acceptor and every open connection
+  std::uint16_t port() const;  // the bound port
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;  // shared with the running coroutines, which may outlive *this
+};
+
+}  // namespace mxgate::server

@@ -1,0 +1,184 @@
+#include "server/runtime.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "conf/config.hpp"
+#include "server/http_server.hpp"
+#include "server/snapshot.hpp"
+#include "server/version.hpp"
+#include "server/worker.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kDrainPoll = std::chrono::milliseconds(50);
+constexpr auto kForceGrace = std::chrono::seconds(3);
+
+class Runtime {
+ public:
+  explicit Runtime(const RuntimeOptions& options);
+  int run();
+
+ private:
+  asio::awaitable<void> handle_signals();
+  asio::awaitable<void> drain();
+  void reload();
+  std::size_t sessions() const;
+
+  RuntimeOptions options_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  common::Metrics metrics_{*registry_};
+  ConnectionLimiter limiter_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  asio::io_context control_{1};
+  std::unique_ptr<HttpServer> http_;
+  std::atomic<bool> draining_{false};
+};
+
+Runtime::Runtime(const RuntimeOptions& options)
+    : options_(options),
+      snapshot_(make_snapshot(conf::load_config(options.config_path, options.overrides))) {
+  const auto& config = *snapshot_->config;
+  common::init_logging(config.log.level);
+  limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip);
+  unsigned count = config.server.workers;
+  if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<conf::HostPort> listen = config.server.listen;
+  for (unsigned i = 0; i < count; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, snapshot_, limiter_, metrics_));
+    listen = workers_.back()->listen(listen);
+  }
+  std::string addresses;
+  for (const auto& address : listen) addresses += (addresses.empty() ? "" : ",") + address.text();
+  if (config.http.listen.port != 0) {
+    http_ = std::make_unique<HttpServer>(control_, config.http.listen, registry_,
+                                         [this] { return !draining_.load(); });
+  }
+  spdlog::info("started version={} config={} listen={} http={} workers={}", kVersion,
+               common::escape(config.source.string()), addresses,
+               http_ ? fmt::format("{}:{}", config.http.listen.host, http_->port()) : "off",
+               count);
+}
+
+int Runtime::run() {
+  for (auto& worker : workers_) worker->start();
+  if (http_) http_->start();
+  asio::co_spawn(control_, handle_signals(), asio::detached);
+  control_.run();
+  for (auto& worker : workers_) worker->join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+asio::awaitable<void> Runtime::handle_signals() {
+  asio::signal_set signals(control_, SIGHUP, SIGTERM, SIGINT);
+  for (;;) {
+    auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (signal == SIGHUP) {
+      reload();
+      continue;
+    }
+    spdlog::info("draining signal={} sessions={}", signal, sessions());
+    co_await drain();
+    co_return;
+  }
+}
+
+void Runtime::reload() {
+  std::shared_ptr<const Snapshot> next;
+  try {
+    next = make_snapshot(conf::load_config(options_.config_path, options_.overrides));
+  } catch (const std::exception& e) {
+    metrics_.config_reloads_failed.Increment();
+    spdlog::error("reload_failed keeping=previous error={}", common::escape(e.what()));
+    return;
+  }
+  const auto& config = *next->config;
+  const auto& old = *snapshot_->config;
+  std::vector<std::string> old_listen, new_listen;
+  for (const auto& a : old.server.listen) old_listen.push_back(a.text());
+  for (const auto& a : config.server.listen) new_listen.push_back(a.text());
+  if (old_listen != new_listen || old.server.workers != config.server.workers ||
+      old.http.listen.text() != config.http.listen.text()) {
+    spdlog::warn("reload_partial reason=\"listen addresses and workers change at restart\"");
+  }
+  try {
+    common::init_logging(config.log.level);
+  } catch (const std::exception&) {
+    // load_config validated the level; nothing to do.
+  }
+  limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip);
+  for (auto& worker : workers_) worker->set_snapshot(next);
+  snapshot_ = std::move(next);
+  metrics_.config_reloads_ok.Increment();
+  spdlog::info("reloaded config={}", common::escape(config.source.string()));
+}
+
+std::size_t Runtime::sessions() const {
+  std::size_t total = 0;
+  for (const auto& worker : workers_) total += worker->sessions();
+  return total;
+}
+
+asio::awaitable<void> Runtime::drain() {
+  draining_ = true;
+  metrics_.draining.Set(1);
+  for (auto& worker : workers_) worker->drain();
+  asio::steady_timer timer(control_);
+  const auto deadline = std::chrono::steady_clock::now() + snapshot_->config->server.drain_timeout;
+  while (sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(kDrainPoll);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (sessions() > 0) {
+    spdlog::warn("drain_timeout closing={}", sessions());
+    for (auto& worker : workers_) worker->force_close();
+    const auto grace = std::chrono::steady_clock::now() + kForceGrace;
+    while (sessions() > 0 && std::chrono::steady_clock::now() < grace) {
+      timer.expires_after(kDrainPoll);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+  for (auto& worker : workers_) worker->stop();
+  // Idle downstream connections and timers end with the pool; anything left is abandoned.
+  const auto grace = std::chrono::steady_clock::now() + kForceGrace;
+  auto running = [this] {
+    return std::any_of(workers_.begin(), workers_.end(), [](auto& w) { return !w->finished(); });
+  };
+  while (running() && std::chrono::steady_clock::now() < grace) {
+    timer.expires_after(kDrainPoll);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  for (auto& worker : workers_) worker->halt();
+  if (http_) http_->stop();
+  control_.stop();
+}
+
+}  // namespace
+
+int run_server(const RuntimeOptions& options) {
+  Runtime runtime(options);
+  return runtime.run();
+}
+
+}  // namespace mxgate::server

@@ -1,0 +1,25 @@
+#include "server/snapshot.hpp"
+
+#include "server/tls.hpp"
+
+namespace mxgate::server {
+
+std::shared_ptr<const Snapshot> make_snapshot(conf::Config config) {
+  auto cfg = std::make_shared<const conf::Config>(std::move(config));
+  auto tls = make_server_tls(cfg->tls);
+  smtp::ServerOptions options;
+  options.hostname = cfg->server.hostname;
+  options.banner = cfg->server.banner;
+  options.max_message_size = cfg->server.max_message_size;
+  options.max_recipients = cfg->server.max_recipients;
+  options.max_errors = cfg->server.max_errors;
+  options.starttls_available = tls != nullptr;
+  options.tls_required = cfg->tls.require;
+  const auto endings = cfg->server.line_endings == conf::LineEndings::Reject
+                           ? smtp::LineEndings::Reject
+                           : smtp::LineEndings::Normalize;
+  return std::make_shared<const Snapshot>(
+      Snapshot{cfg, relay::Router(cfg->routes), std::move(tls), std::move(options), endings});
+}
+
+}  // namespace mxgate::server

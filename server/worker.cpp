@@ -1,0 +1,188 @@
+#include "server/worker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <system_error>
+
+#include "server/session.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+asio::awaitable<void> say_and_close(tcp::socket socket, std::string reply) {
+  // A refused client gets its 421 without waiting for anything else; the write is bounded by
+  // the socket buffer, which a fresh connection always has room for.
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(reply),
+                                            asio::as_tuple(asio::use_awaitable));
+  (void)ec;
+  (void)n;
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+tcp::endpoint resolve_listen(const conf::HostPort& address) {
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) {
+    throw std::system_error(ec, fmt::format("server.listen: '{}' is not an IP address",
+                                            address.text()));
+  }
+  return {ip, address.port};
+}
+
+}  // namespace
+
+Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
+               ConnectionLimiter& limiter, common::Metrics& metrics)
+    : index_(index),
+      snapshot_(std::move(snapshot)),
+      limiter_(limiter),
+      metrics_(metrics),
+      pool_(std::make_unique<relay::Pool>(io_.get_executor(), snapshot_->config->relay,
+                                          snapshot_->config->relay.helo_name.empty()
+                                              ? snapshot_->config->server.hostname
+                                              : snapshot_->config->relay.helo_name,
+                                          metrics)) {}
+
+Worker::~Worker() { join(); }
+
+std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& addresses) {
+  std::vector<conf::HostPort> bound;
+  for (const auto& address : addresses) {
+    const auto endpoint = resolve_listen(address);
+    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    boost::system::error_code ec;
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec.assign(errno, boost::system::system_category());
+      }
+    }
+    if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::system_error(ec, fmt::format("server.listen: cannot listen on {}", address.text()));
+    }
+    bound.push_back({address.host, acceptor->local_endpoint().port()});
+    acceptors_.push_back(std::move(acceptor));
+  }
+  return bound;
+}
+
+void Worker::start() {
+  for (auto& acceptor : acceptors_) {
+    asio::co_spawn(io_, accept_loop(*acceptor), asio::detached);
+  }
+  thread_ = std::thread([this] {
+    // Sessions keep the context busy; this guard keeps it alive between them until stop().
+    auto guard = asio::make_work_guard(io_);
+    work_guard_ = &guard;
+    io_.run();
+    finished_ = true;
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors or similar: keep serving the sessions we have.
+      spdlog::warn("accept_failed worker={} error={}", index_, ec.message());
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto peer = socket.remote_endpoint(ignored).address();
+    ConnectionLimiter::Refusal refusal;
+    auto ticket = limiter_.acquire(peer, refusal);
+    if (!ticket) {
+      refuse(std::move(socket), refusal);
+      continue;
+    }
+    metrics_.sessions_accepted.Increment();
+    asio::co_spawn(io_, run_session(*this, std::move(socket), std::move(ticket)), asio::detached);
+  }
+}
+
+void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
+  const auto& host = snapshot_->config->server.hostname;
+  std::string text;
+  if (refusal == ConnectionLimiter::Refusal::Global) {
+    metrics_.sessions_refused_global_limit.Increment();
+    text = fmt::format("421 4.7.0 {} Error: too many connections, try again later\r\n", host);
+  } else {
+    metrics_.sessions_refused_ip_limit.Increment();
+    text = fmt::format("421 4.7.0 {} Error: too many connections from your address\r\n", host);
+  }
+  metrics_.replies_4xx.Increment();
+  asio::co_spawn(io_, say_and_close(std::move(socket), std::move(text)), asio::detached);
+}
+
+void Worker::add(Session* session) {
+  sessions_.insert(session);
+  session_count_.fetch_add(1, std::memory_order_relaxed);
+  metrics_.sessions_active.Increment();
+  if (draining_) server::drain(*session);
+}
+
+void Worker::remove(Session* session) {
+  sessions_.erase(session);
+  session_count_.fetch_sub(1, std::memory_order_relaxed);
+  metrics_.sessions_active.Decrement();
+}
+
+void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
+    const auto& config = *snapshot->config;
+    pool_->update(config.relay,
+                  config.relay.helo_name.empty() ? config.server.hostname : config.relay.helo_name);
+    snapshot_ = std::move(snapshot);
+  });
+}
+
+void Worker::drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    boost::system::error_code ignored;
+    for (auto& acceptor : acceptors_) acceptor->close(ignored);
+    pool_->shutdown();
+    for (Session* session : sessions_) server::drain(*session);
+  });
+}
+
+void Worker::force_close() {
+  asio::post(io_, [this] {
+    for (Session* session : sessions_) server::force_close(*session);
+  });
+}
+
+void Worker::stop() {
+  asio::post(io_, [this] {
+    if (work_guard_) work_guard_->reset();
+    work_guard_ = nullptr;
+  });
+}
+
+void Worker::halt() { io_.stop(); }
+
+}  // namespace mxgate::server

@@ -1,0 +1,80 @@
+// A worker: one thread running one io_context that owns its acceptors (SO_REUSEPORT, one per
+// listen address and worker), its sessions and its downstream connection pool. A session never
+// leaves its worker, so session code takes no locks (ARCHITECTURE.md "Threading").
+// The control thread talks to a worker only through post(): set_snapshot(), drain(),
+// force_close(), stop().
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "relay/pool.hpp"
+#include "server/connection_limiter.hpp"
+#include "server/snapshot.hpp"
+
+namespace mxgate::server {
+
+class Session;
+
+class Worker {
+ public:
+  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, ConnectionLimiter& limiter,
+         common::Metrics& metrics);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds every listen address with SO_REUSEPORT and returns the bound addresses (a port 0
+  // becomes the port the kernel chose; the other workers then bind that same port).
+  // Throws std::system_error naming the address.
+  std::vector<conf::HostPort> listen(const std::vector<conf::HostPort>& addresses);
+  void start();  // starts the thread
+  void join();
+
+  // Thread-safe requests, carried out on the worker's thread.
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  void drain();        // stop accepting; sessions finish their transaction, then 421 4.3.2
+  void force_close();  // the drain deadline passed: close every session now
+  void stop();         // drained and closed: let the thread end
+  void halt();         // stop() did not end the thread in time: abandon the remaining work
+
+  bool finished() const { return finished_.load(); }  // the thread's io_context ran out of work
+  std::size_t sessions() const { return session_count_.load(std::memory_order_relaxed); }
+
+  // Used by sessions, on this worker's thread only.
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  relay::Pool& pool() { return *pool_; }
+  common::Metrics& metrics() { return metrics_; }
+  bool draining() const { return draining_; }
+  void add(Session* session);
+  void remove(Session* session);
+
+ private:
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void refuse(boost::asio::ip::tcp::socket socket, ConnectionLimiter::Refusal refusal);
+
+  unsigned index_;
+  boost::asio::io_context io_{1};
+  std::shared_ptr<const Snapshot> snapshot_;
+  ConnectionLimiter& limiter_;
+  common::Metrics& metrics_;
+  std::unique_ptr<relay::Pool> pool_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::unordered_set<Session*> sessions_;  // owned by their coroutines; touched on io_ only
+  std::atomic<std::size_t> session_count_{0};
+  std::atomic<bool> finished_{false};
+  bool draining_ = false;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>* work_guard_ = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace mxgate::server

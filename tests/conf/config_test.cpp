@@ -1,0 +1,377 @@
+// load_config(): the shipped file, error reporting (file, line, key), overrides, describe().
+#include "conf/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace mxgate::conf {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::string kRoute =
+    "[[route]]\ndomains = [\"example.com\"]\ndownstream = [\"127.0.0.1:2526\"]\n";
+
+// A unique directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "mxgate-conf-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string write(const std::string& name, const std::string& text) const {
+    std::filesystem::path file = path_ / name;
+    std::ofstream(file, std::ios::binary) << text;
+    return file.string();
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string error_of(const std::string& file, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_config(file, overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string machine_host_name() {
+  std::array<char, HOST_NAME_MAX + 1> name{};
+  gethostname(name.data(), name.size() - 1);
+  return name.data();
+}
+
+// The defaults of config.hpp with the fields load_config() always fills in.
+Config defaults_as_loaded(const std::string& file) {
+  Config c;
+  c.server.hostname = machine_host_name();
+  c.relay.helo_name = c.server.hostname;
+  c.routes = {Route{{"example.com"}, {{"127.0.0.1", 2526}}, false}};
+  c.source = file;
+  return c;
+}
+
+TEST(ShippedConfig, LoadsAndKeepsTheDefaultsExceptStorageAndRoute) {
+  const std::string file = MXGATE_SOURCE_DIR "/conf/mxgate.toml";
+  Config loaded = load_config(file);
+  Config expected = defaults_as_loaded(file);
+  expected.routes = {Route{{"example.com", ".example.com"}, {{"127.0.0.1", 2526}}, false}};
+  expected.storage.path = "var/mxgate";
+  EXPECT_EQ(loaded.server, expected.server);
+  EXPECT_EQ(loaded.tls, expected.tls);
+  EXPECT_EQ(loaded.http, expected.http);
+  EXPECT_EQ(loaded.relay, expected.relay);
+  EXPECT_EQ(loaded.routes, expected.routes);
+  EXPECT_EQ(loaded.storage, expected.storage);
+  EXPECT_EQ(loaded.dns, expected.dns);
+  EXPECT_EQ(loaded.reputation, expected.reputation);
+  EXPECT_EQ(loaded.log, expected.log);
+  EXPECT_EQ(loaded, expected);
+  EXPECT_EQ(loaded.server.listen, (std::vector<HostPort>{{"127.0.0.1", 2525}}));
+  EXPECT_EQ(loaded.http.listen.text(), "127.0.0.1:8025");
+}
+
+TEST(LoadConfig, AFileWithOnlyARouteTakesEveryDefault) {
+  TempDir dir;
+  std::string file = dir.write("mxgate.toml", kRoute);
+  EXPECT_EQ(load_config(file), defaults_as_loaded(file));
+}
+
+TEST(LoadConfig, ReadsEveryKind) {
+  TempDir dir;
+  std::string cert = dir.write("cert.pem", "certificate");
+  std::string key = dir.write("key.pem", "key");
+  std::string file = dir.write("mxgate.toml", R"(
+[server]
+listen = ["0.0.0.0:25", "[::]:25"]
+hostname = "MX.example.net"
+max_message_size = "10MB"
+line_endings = "normalize"
+command_timeout = 90
+data_timeout = "250ms"
+[tls]
+certificate = ")" + cert + R"("
+private_key = ")" + key + R"("
+require = true
+[http]
+listen = "127.0.0.1:0"
+[relay]
+helo_name = "relay.example.net"
+pool_size = 0
+[[route]]
+domains = ["Example.COM"]
+downstream = ["10.0.0.5:25", "[2001:db8::5]:25"]
+require_tls = true
+[[route]]
+domains = [".example.org"]
+downstream = ["mail.example.org:2525"]
+[dns]
+servers = ["127.0.0.1", "[::1]", "10.0.0.53:5353"]
+[log]
+level = "debug"
+)");
+  Config c = load_config(file);
+  EXPECT_EQ(c.server.listen, (std::vector<HostPort>{{"0.0.0.0", 25}, {"::", 25}}));
+  EXPECT_EQ(c.server.hostname, "MX.example.net");
+  EXPECT_EQ(c.server.max_message_size, 10'000'000u);
+  EXPECT_EQ(c.server.line_endings, LineEndings::Normalize);
+  EXPECT_EQ(c.server.command_timeout, 90s);
+  EXPECT_EQ(c.server.data_timeout, 250ms);
+  EXPECT_EQ(c.tls.certificate, cert);
+  EXPECT_TRUE(c.tls.require);
+  EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 0}));
+  EXPECT_EQ(c.relay.helo_name, "relay.example.net");
+  EXPECT_EQ(c.relay.pool_size, 0u);
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].domains, std::vector<std::string>{"example.com"});
+  EXPECT_EQ(c.routes[0].downstream[1], (HostPort{"2001:db8::5", 25}));
+  EXPECT_TRUE(c.routes[0].require_tls);
+  EXPECT_EQ(c.routes[1].domains, std::vector<std::string>{".example.org"});
+  EXPECT_EQ(c.dns.servers,
+            (std::vector<HostPort>{{"127.0.0.1", 53}, {"::1", 53}, {"10.0.0.53", 5353}}));
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+// Each case's TOML is followed by kRoute unless it is about routes; `where` is what follows
+// the file name in what(): ":LINE: KEY: ", `hint` is part of the problem text.
+struct ErrorCase {
+  const char* name;
+  std::string toml;
+  std::string where;
+  std::string hint;
+  bool add_route = true;
+};
+
+const ErrorCase kErrorCases[] = {
+    {"unknown key", "[server]\nmax_recipent = 5\n", ":2: server.max_recipent: ",
+     "unknown key; did you mean \"max_recipients\"? the keys of [server] are: listen, "},
+    {"unknown table", "[servr]\nlisten = []\n", ":1: servr: ", "did you mean \"server\"?"},
+    {"unknown top-level key", "\nverbose = true\n", ":2: verbose: ", "unknown key"},
+    {"wrong type", "[server]\n\nmax_recipients = \"5\"\n",
+     ":3: server.max_recipients: ", "expected an integer, got the string \"5\""},
+    {"table expected", "tls = 5\n", ":1: tls: ", "expected a table [tls], got the integer 5"},
+    {"below range", "[server]\nmax_recipients = 0\n",
+     ":2: server.max_recipients: ", "must be between 1 and 100000, got 0"},
+    {"above range", "[server]\nworkers = 257\n",
+     ":2: server.workers: ", "must be between 0 and 256, got 257"},
+    {"per-ip above total", "[server]\nmax_sessions = 10\nmax_sessions_per_ip = 11\n",
+     ":3: server.max_sessions_per_ip: ", "must not exceed server.max_sessions (10)"},
+    {"per-ip default above total", "[server]\nmax_sessions = 10\n",
+     ":2: server.max_sessions_per_ip: ", "must not exceed server.max_sessions (10), got 50"},
+    {"duration words", "[server]\ncommand_timeout = \"5 minutes\"\n",
+     ":2: server.command_timeout: ",
+     "expected a duration such as \"30s\" or \"5m\", got \"5 minutes\""},
+    {"duration zero", "[relay]\nconnect_timeout = \"0s\"\n",
+     ":2: relay.connect_timeout: ", "must be greater than zero"},
+    {"duration negative", "[tls]\nhandshake_timeout = -5\n",
+     ":2: tls.handshake_timeout: ", "must be greater than zero"},
+    {"duration float", "[server]\ndrain_timeout = 1.5\n",
+     ":2: server.drain_timeout: ", "expected a duration such as \"30s\" or \"5m\", got a float"},
+    {"size too small", "[server]\nmax_message_size = 100\n",
+     ":2: server.max_message_size: ", "must be at least 1024 bytes"},
+    {"size unit", "[server]\nmax_message_size = \"10 parsecs\"\n",
+     ":2: server.max_message_size: ", "expected a size in bytes"},
+    {"line endings", "[server]\nline_endings = \"crlf\"\n",
+     ":2: server.line_endings: ", "expected \"reject\" or \"normalize\", got \"crlf\""},
+    {"listen without port", "[server]\nlisten = [\n  \"127.0.0.1:25\",\n  \"127.0.0.1\",\n]\n",
+     ":4: server.listen: ", "missing port"},
+    {"listen port zero", "[server]\nlisten = [\"127.0.0.1:0\"]\n",
+     ":2: server.listen: ", "the port must be 1..65535"},
+    {"listen empty", "[server]\nlisten = []\n", ":2: server.listen: ", "at least one address"},
+    {"listen not strings", "[server]\nlisten = [25]\n",
+     ":2: server.listen: ", "expected an array of strings"},
+    {"http listen", "[http]\nlisten = \"localhost\"\n", ":2: http.listen: ", "missing port"},
+    {"hostname", "[server]\nhostname = \"mx example\"\n",
+     ":2: server.hostname: ", "is not a valid host name"},
+    {"banner", "[server]\nbanner = \"a\\r\\nb\"\n", ":2: server.banner: ", "one line"},
+    {"certificate without key", "[tls]\ncertificate = \"/etc/hosts\"\n",
+     ":2: tls.private_key: ", "is missing: tls.certificate is set, so set tls.private_key too"},
+    {"unreadable certificate",
+     "[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/etc/hosts\"\n",
+     ":2: tls.certificate: ", "cannot read \"/nonexistent/cert.pem\" (No such file"},
+    {"require without certificate", "[tls]\nrequire = true\n",
+     ":2: tls.require: ", "needs tls.certificate and tls.private_key"},
+    {"require not a bool", "[tls]\nrequire = \"yes\"\n",
+     ":2: tls.require: ", "expected true or false"},
+    {"no route", "[server]\n", ":0: route: ", "at least one [[route]] is required", false},
+    {"empty route array", "route = []\n", ":1: route: ", "at least one [[route]] is required",
+     false},
+    {"route not tables", "route = \"example.com\"\n", ":1: route: ", "[[route]] sections", false},
+    {"route unknown key",
+     kRoute + "[[route]]\ndomains = [\"b.example\"]\ndownstream = [\"10.0.0.1:25\"]\nfoo = 1\n",
+     ":7: route[1].foo: ", "the keys of [[route]] are: domains, downstream, require_tls", false},
+    {"route duplicate domain",
+     kRoute + "[[route]]\ndomains = [\"b.example\", \"EXAMPLE.com\"]\ndownstream = [\"x:1\"]\n",
+     ":5: route[1].domains: ", "\"example.com\" is already routed by route[0]", false},
+    {"route invalid domain", "[[route]]\ndomains = [\"@example.com\"]\ndownstream = [\"x:1\"]\n",
+     ":2: route[0].domains: ", "\"@example.com\" is not a valid domain", false},
+    {"route without domains", "[[route]]\ndownstream = [\"x:1\"]\n",
+     ":1: route[0].domains: ", "is required", false},
+    {"route empty downstream", "[[route]]\ndomains = [\"a.example\"]\ndownstream = []\n",
+     ":3: route[0].downstream: ", "at least one \"host:port\"", false},
+    {"route downstream port", "[[route]]\ndomains = [\"a.example\"]\ndownstream = [\"x\"]\n",
+     ":3: route[0].downstream: ", "missing port", false},
+    {"dns server", "[dns]\nservers = [\"::1\", \"resolver\", \"1:2:3\"]\n",
+     ":2: dns.servers: ", "an IPv6 address needs brackets"},
+    {"postmaster url", "[reputation]\npostmaster_url = \"postmaster.example\"\n",
+     ":2: reputation.postmaster_url: ", "expected an http:// or https:// URL"},
+    {"log level", "[log]\nlevel = \"verbose\"\n", ":2: log.level: ",
+     "expected one of trace, debug, info, warn, error, critical, off; got \"verbose\""},
+    {"storage path", "[storage]\npath = \"\"\n", ":2: storage.path: ", "must name a directory"},
+    {"toml syntax", "[server]\nmax_recipients = \n", ":2: invalid TOML: ", "expected"},
+};
+
+TEST(LoadConfigErrors, NameTheFileTheLineAndTheKey) {
+  for (const auto& c : kErrorCases) {
+    TempDir dir;
+    std::string file = dir.write("mxgate.toml", c.toml + (c.add_route ? kRoute : ""));
+    std::string error = error_of(file);
+    EXPECT_THAT(error, StartsWith(file + c.where)) << c.name;
+    EXPECT_THAT(error, HasSubstr(c.hint)) << c.name;
+  }
+}
+
+TEST(LoadConfigErrors, CarryTheirPartsSeparately) {
+  TempDir dir;
+  std::string file = dir.write("mxgate.toml", "[server]\nmax_errors = 0\n" + kRoute);
+  try {
+    load_config(file);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.file(), file);
+    EXPECT_EQ(e.line(), 2u);
+    EXPECT_EQ(e.key(), "server.max_errors");
+  }
+}
+
+TEST(LoadConfigErrors, AnUnreadableFileIsLineZeroWithoutKey) {
+  TempDir dir;
+  std::string missing = (dir.path() / "absent.toml").string();
+  EXPECT_THAT(error_of(missing),
+              StartsWith(missing + ":0: cannot read the configuration file (No such file"));
+  EXPECT_THAT(error_of(dir.path().string()),
+              StartsWith(dir.path().string() + ":0: is a directory"));
+}
+
+TEST(Overrides, ApplyTypedAndBareValues) {
+  TempDir dir;
+  std::string cert = dir.write("cert.pem", "c");
+  std::string key = dir.write("key.pem", "k");
+  std::string file = dir.write("mxgate.toml", "[server]\nmax_recipients = 10\n" + kRoute);
+  Config c = load_config(
+      file,
+      {"server.max_recipients=5", "tls.require=true", "server.listen=[\"127.0.0.1:2600\"]",
+       "server.hostname=mx.example.org", "tls.certificate=" + cert, "tls.private_key = " + key,
+       "server.banner=ESMTP ready here", "server.command_timeout=\"1m\"", "log.level=debug"});
+  EXPECT_EQ(c.server.max_recipients, 5u);
+  EXPECT_TRUE(c.tls.require);
+  EXPECT_EQ(c.server.listen, (std::vector<HostPort>{{"127.0.0.1", 2600}}));
+  EXPECT_EQ(c.server.hostname, "mx.example.org");
+  EXPECT_EQ(c.relay.helo_name, "mx.example.org");
+  EXPECT_EQ(c.tls.private_key, key);
+  EXPECT_EQ(c.server.banner, "ESMTP ready here");
+  EXPECT_EQ(c.server.command_timeout, 1min);
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(Overrides, TheLastOneWins) {
+  TempDir dir;
+  std::string file = dir.write("mxgate.toml", kRoute);
+  Config c = load_config(file, {"server.max_errors=3", "server.max_errors=4"});
+  EXPECT_EQ(c.server.max_errors, 4u);
+}
+
+TEST(Overrides, AreValidatedAndBlamedOnDashO) {
+  struct Case {
+    std::string override_text;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"server.max_recipients=0",
+       "-o:0: server.max_recipients: must be between 1 and 100000, got 0"},
+      {"server.max_recipients=five",
+       "-o:0: server.max_recipients: expected an integer, got the string \"five\""},
+      {"server.command_timeout=5 minutes",
+       "-o:0: server.command_timeout: expected a duration such as \"30s\" or \"5m\", got "
+       "\"5 minutes\""},
+      {"server.bogus=1", "-o:0: server.bogus: unknown key; the keys of [server] are: "},
+      {"bogus.key=1", "-o:0: bogus: unknown key"},
+      {"tls.require=true", "-o:0: tls.require: needs tls.certificate"},
+      {"route.domains=[\"a.example\"]", "-o:0: route.domains: [[route]] entries cannot be "},
+      {"route[0].require_tls=true", "-o:0: route[0].require_tls: [[route]] entries cannot be "},
+      {"server.max_recipients", "-o:0: server.max_recipients: expected key=value"},
+      {"server..x=1", "-o:0: server..x: expected a dotted key such as server.max_recipients"},
+      {"=1", "-o:0: expected a dotted key"},
+      {"server.max_errors.x=1", "-o:0: server.max_errors.x: server.max_errors is not a table"},
+      {"server=1", "-o:0: server: expected a table [server], got the integer 1"},
+  };
+  TempDir dir;
+  std::string file = dir.write("mxgate.toml", "[server]\nmax_errors = 20\n" + kRoute);
+  for (const auto& c : cases) {
+    EXPECT_THAT(error_of(file, {c.override_text}), StartsWith(c.error)) << c.override_text;
+  }
+}
+
+TEST(Overrides, KeepFileLinesForKeysTheyDoNotTouch) {
+  TempDir dir;
+  std::string file = dir.write("mxgate.toml", "[server]\nmax_recipients = 0\n" + kRoute);
+  EXPECT_THAT(error_of(file, {"server.max_errors=5"}),
+              StartsWith(file + ":2: server.max_recipients: "));
+  EXPECT_NO_THROW(load_config(file, {"server.max_recipients=5"}));
+}
+
+TEST(Describe, PrintsEveryTableAsKeyValueLines) {
+  Config c = load_config(MXGATE_SOURCE_DIR "/conf/mxgate.toml");
+  std::string text = describe(c);
+  for (std::string line :
+       {"[server]\n", "listen = [\"127.0.0.1:2525\"]\n", "max_message_size = \"50MiB\"\n",
+        "command_timeout = \"5m\"\n", "[tls]\n", "require = false\n", "[http]\n",
+        "listen = \"127.0.0.1:8025\"\n", "[[route]]\n",
+        "domains = [\"example.com\", \".example.com\"]\n", "downstream = [\"127.0.0.1:2526\"]\n",
+        "path = \"var/mxgate\"\n", "servers = []\n", "level = \"info\"\n"}) {
+    EXPECT_THAT(text, HasSubstr(line));
+  }
+}
+
+TEST(Describe, LoadsBackToTheSameConfig) {
+  TempDir dir;
+  std::string cert = dir.write("cert.pem", "c");
+  std::string key = dir.write("key \"quoted\".pem", "k");
+  std::string first = dir.write("first.toml", kRoute +
+                                                  "[[route]]\ndomains = [\".b.example\"]\n"
+                                                  "downstream = [\"[::1]:25\", \"x:2\"]\n");
+  Config c =
+      load_config(first, {"server.banner=ESMTP \"quoted\" \\ back", "tls.certificate=" + cert,
+                          "tls.private_key=" + key, "server.max_message_size=1000000",
+                          "dns.servers=[\"127.0.0.1\"]", "relay.data_timeout=\"1500ms\""});
+  std::string second = dir.write("second.toml", describe(c));
+  Config again = load_config(second);
+  again.source = c.source;
+  EXPECT_EQ(again, c) << describe(c);
+}
+
+}  // namespace
+}  // namespace mxgate::conf
