@@ -9,6 +9,7 @@ MXGATE_TARGETS=mxgate ./deploy/build.sh build-release -DCMAKE_BUILD_TYPE=Release
   -DMXGATE_TESTS=OFF -DMXGATE_BENCHMARKS=OFF
 
 mkdir -p var/sink
+chmod 0777 var/sink  # smtp-sink drops privileges to nobody
 # smtp-sink: -c counts, -d dumps each message into var/sink/ so you can read what was relayed.
 smtp-sink -u nobody -d "$PWD/var/sink/%M." 127.0.0.1:2526 256 &
 sink=$!

@@ -58,6 +58,8 @@ class InlineRelay {
   // mid-DATA is closed so the downstream discards the message, never delivers part of it.
   void abort();
 
+  // A recipient of the current transaction was accepted (even if the downstream was lost since:
+  // data() then answers 451 4.4.1, so the client retries instead of hearing "no recipients").
   bool has_recipients() const;
 
  private:

@@ -1,13 +1,17 @@
 // Routing of recipients to the mailbox servers: each [[route]] maps recipient domains (exact
 // "example.com", or ".example.com" for every subdomain) to downstream host:port lists tried in
-// order. A domain in no route is not ours: relaying is denied (never an open relay). The
-// <Postmaster> recipient without a domain goes to the first route (RFC 5321 §4.5.1).
+// order. An exact domain beats a suffix, a longer suffix beats a shorter one, and the first
+// route wins a domain listed twice. A domain in no route is not ours: relaying is denied (never
+// an open relay). The <Postmaster> recipient without a domain goes to the first route
+// (RFC 5321 §4.5.1).
 // Pure; immutable after construction, shared by all workers through the config snapshot.
 #pragma once
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "conf/config.hpp"
@@ -28,6 +32,10 @@ class Router {
 
  private:
   std::vector<conf::Route> routes_;
+  // (lowercased domain without trailing dot, route index), sorted by domain; suffixes keep
+  // their leading dot.
+  std::vector<std::pair<std::string, std::size_t>> exact_;
+  std::vector<std::pair<std::string, std::size_t>> suffixes_;
 };
 
 }  // namespace mxgate::relay

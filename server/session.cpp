@@ -131,7 +131,12 @@ void Session::force_close() {
 
 asio::awaitable<void> Session::run() {
   queue(protocol_.greeting());
-  if (co_await flush()) co_await command_loop();
+  // Braces and a named result: GCC 12 lays out the frame wrongly for an unbraced
+  // `if (co_await a) co_await b;`.
+  const bool greeted = co_await flush();
+  if (greeted) {
+    co_await command_loop();
+  }
   abandon_transaction();
   if (end_ == End::Drained) {
     queue(Reply::make(421, "4.3.2",
@@ -490,17 +495,32 @@ void Session::log_session() const {
   spdlog::info("{}", line);
 }
 
+namespace {
+
+// Keeps the worker's list of sessions exact however the session ends.
+class Registration {
+ public:
+  Registration(Worker& worker, Session& session) : worker_(worker), session_(session) {
+    worker_.add(&session_);
+  }
+  ~Registration() { worker_.remove(&session_); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+ private:
+  Worker& worker_;
+  Session& session_;
+};
+
+}  // namespace
+
+// No try/catch around co_await here: GCC 12 mishandles temporaries of a co_await inside a try
+// block. Exceptions reach the co_spawn completion handler in Worker::accept_loop instead.
 asio::awaitable<void> run_session(Worker& worker, asio::ip::tcp::socket socket,
                                   ConnectionLimiter::Ticket ticket) {
-  Session session(worker, std::move(socket), std::move(ticket));
-  worker.add(&session);
-  try {
-    co_await session.run();
-  } catch (const std::exception& e) {
-    worker.metrics().session_exceptions.Increment();
-    spdlog::error("session_exception what={}", common::escape(e.what()));
-  }
-  worker.remove(&session);
+  auto session = std::make_unique<Session>(worker, std::move(socket), std::move(ticket));
+  Registration registration(worker, *session);
+  co_await session->run();
 }
 
 void drain(Session& session) { session.drain(); }

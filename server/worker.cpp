@@ -120,7 +120,8 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     metrics_.sessions_accepted.Increment();
-    asio::co_spawn(io_, run_session(*this, std::move(socket), std::move(ticket)), asio::detached);
+    asio::co_spawn(io_, run_session(*this, std::move(socket), std::move(ticket)),
+                   [this](std::exception_ptr error) { on_session_exception(error); });
   }
 }
 
@@ -136,6 +137,18 @@ void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
   }
   metrics_.replies_4xx.Increment();
   asio::co_spawn(io_, say_and_close(std::move(socket), std::move(text)), asio::detached);
+}
+
+void Worker::on_session_exception(std::exception_ptr error) {
+  if (!error) return;
+  metrics_.session_exceptions.Increment();
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("session_exception worker={} what={}", index_, e.what());
+  } catch (...) {
+    spdlog::error("session_exception worker={} what=unknown", index_);
+  }
 }
 
 void Worker::add(Session* session) {

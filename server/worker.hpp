@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <thread>
 #include <unordered_set>
@@ -61,6 +62,7 @@ class Worker {
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
   void refuse(boost::asio::ip::tcp::socket socket, ConnectionLimiter::Refusal refusal);
+  void on_session_exception(std::exception_ptr error);  // a bug: log once, count
 
   unsigned index_;
   boost::asio::io_context io_{1};

@@ -13,7 +13,7 @@ namespace mxgate::smtp {
 
 class ReplyParser {
  public:
-  static constexpr std::size_t kMaxLine = 4096;   // generous: servers send long texts
+  static constexpr std::size_t kMaxLine = 4096;  // generous: servers send long texts
   static constexpr std::size_t kMaxLines = 128;
 
   enum class Status { NeedMore, Complete, Malformed };
@@ -23,7 +23,10 @@ class ReplyParser {
   };
 
   // Looks at the front of `input`; on Complete, reply() holds the reply. Malformed: not SMTP
-  // (bad code, inconsistent codes across lines, a line or reply over the limits).
+  // (bad code, inconsistent codes across lines, a line or reply over the limits). Stateless
+  // between calls: consumed is 0 unless Complete, so the caller retries with more octets.
+  // Lines end with <CRLF> (a bare <LF> is tolerated); enhanced codes are split off when they
+  // match the reply's class (RFC 2034 §4).
   Result parse(std::string_view input);
   const Reply& reply() const { return reply_; }
 

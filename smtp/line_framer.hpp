@@ -2,7 +2,8 @@
 // A command line ends with <CRLF> only. A bare <LF> or bare <CR> is either refused
 // (LineEndings::Reject: the line up to the next <CRLF> is discarded and reported) or taken as
 // the end of the line (LineEndings::Normalize). A line longer than the limit (which counts the
-// <CRLF>) is discarded up to its <CRLF> and reported once.
+// <CRLF>) is discarded up to its line ending (<CRLF>; with Normalize also a bare <LF> or <CR>)
+// and reported once, when that ending arrives.
 // Pure: no I/O; the caller owns the buffer. Stateful only across calls for a discarded line.
 #pragma once
 
@@ -33,13 +34,19 @@ class LineFramer {
 
   explicit LineFramer(LineEndings policy, std::size_t max_line = kMaxCommandLine);
 
-  // Looks at the front of `input` (all buffered, unconsumed octets).
+  // Looks at the front of `input` (all buffered, unconsumed octets). Returns at most one event;
+  // call again with the rest while it returns something other than NeedMore. While a refused or
+  // over-long line is being discarded, NeedMore comes with consumed > 0 (everything but a
+  // trailing <CR>), so the caller's buffer never holds more than one line.
   FrameResult next(std::string_view input);
 
  private:
+  FrameResult start_discard(std::string_view input, FrameEvent event);
+  FrameResult discard(std::string_view input);
+
   LineEndings policy_;
   std::size_t max_line_;
-  bool discarding_ = false;           // inside an over-long or refused line
+  bool discarding_ = false;  // inside an over-long or refused line
   FrameEvent discard_event_ = FrameEvent::TooLong;
 };
 

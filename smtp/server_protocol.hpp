@@ -5,6 +5,10 @@
 // DATA, BDAT, STARTTLS) come back as a Step the caller carries out; the caller then reports the
 // reply it chose through the matching *_done() call, which returns the Step to take next.
 // Every 4xx/5xx reply counts as an error; past max_errors the Step is Close with 421 4.7.0.
+// Beyond the obvious: a BDAT line that does not parse is answered 501 and Close (the chunk
+// length is unknown, the stream is lost); a BDAT whose chunks would exceed max_message_size is
+// a DiscardChunk with 552 5.3.4 and ends the transaction (RFC 3030 §2); STARTTLS inside a
+// transaction is 503 5.5.1. After Close, on_line() keeps returning Close with 421.
 // Pure: no I/O, no clock. One instance per connection.
 #pragma once
 
@@ -52,17 +56,17 @@ class ServerProtocol {
 
   Reply greeting() const;  // "220 <hostname> <banner>"
 
-  Step on_line(std::string_view line);      // one framed command line
-  Step on_frame_error(FrameEvent event);    // TooLong: 500 5.5.2; BareLf/BareCr: 500 5.5.2
+  Step on_line(std::string_view line);    // one framed command line
+  Step on_frame_error(FrameEvent event);  // TooLong: 500 5.5.2; BareLf/BareCr: 500 5.5.2
 
-  Step mail_done(Reply reply);      // positive: the transaction is open
-  Step rcpt_done(Reply reply);      // positive: the recipient counts
-  Step data_done(Reply reply);      // 354: the caller reads the content; otherwise no data
-  Step bdat_done(Reply reply);      // after a chunk without LAST; negative aborts the transaction
-  Step message_done(Reply reply);   // after <CRLF>.<CRLF> or the LAST chunk; ends the transaction
-  void tls_started();               // forget HELO and everything else (RFC 3207 §4.2)
+  Step mail_done(Reply reply);     // positive: the transaction is open
+  Step rcpt_done(Reply reply);     // positive: the recipient counts
+  Step data_done(Reply reply);     // 354: the caller reads the content; otherwise no data
+  Step bdat_done(Reply reply);     // after a chunk without LAST; negative aborts the transaction
+  Step message_done(Reply reply);  // after <CRLF>.<CRLF> or the LAST chunk; ends the transaction
+  void tls_started();              // forget HELO and everything else (RFC 3207 §4.2)
 
-  bool in_transaction() const;      // between an accepted MAIL and the end of its message
+  bool in_transaction() const;  // between an accepted MAIL and the end of its message
   bool tls_active() const { return tls_; }
   bool esmtp() const { return esmtp_; }
   const std::string& helo() const { return helo_; }
@@ -74,6 +78,15 @@ class ServerProtocol {
   enum class State { Fresh, Ready, Mail, Rcpt, Data, Bdat, Closed };
   Step reply(Reply reply);  // counts errors, closes past the limit
   Step reply_ehlo(const Command& command);
+  Step on_helo(Command command);
+  Step on_mail(Command command);
+  Step on_rcpt(Command command);
+  Step on_data(Command command);
+  Step on_bdat(Command command);
+  Step on_starttls(Command command);
+  Step on_other(const Command& command);
+  Step close(Reply reply);
+  Step decide(StepKind kind, Command command);  // hands a command to the caller
   void reset_transaction();
 
   ServerOptions options_;
@@ -84,6 +97,9 @@ class ServerProtocol {
   Command mail_;
   std::uint32_t recipients_ = 0;
   std::uint32_t errors_ = 0;
+  Command pending_;                 // the MAIL/RCPT/DATA/BDAT the caller is deciding on
+  bool used_data_ = false;          // this transaction saw DATA (no BDAT may follow)
+  std::uint64_t chunk_octets_ = 0;  // BDAT octets announced in this transaction
 };
 
 }  // namespace mxgate::smtp

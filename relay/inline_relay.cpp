@@ -1,0 +1,343 @@
+#include "relay/inline_relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "common/metrics.hpp"
+#include "relay/downstream.hpp"
+#include "relay/pool.hpp"
+#include "relay/router.hpp"
+#include "smtp/data_decoder.hpp"
+
+namespace mxgate::relay {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using smtp::Reply;
+
+namespace {
+
+// Content is written once this much is buffered (and always before the terminator), so that
+// small chunks from the client do not each cost a write.
+constexpr std::size_t kWriteThreshold = 64 * 1024;
+
+Reply relaying_denied() { return Reply::make(550, "5.7.1", "Relaying denied"); }
+Reply other_route() {
+  return Reply::make(452, "4.5.3",
+                     "Recipient routes to another server, try again in a new transaction");
+}
+Reply unavailable() { return Reply::make(451, "4.4.1", "Downstream unavailable, try again later"); }
+Reply bad_sequence() { return Reply::make(503, "5.5.1", "Bad sequence of commands"); }
+Reply no_recipients() { return Reply::make(554, "5.5.1", "No valid recipients"); }
+
+// A downstream's 421 closes its connection, not the client's session: the client sees 451.
+Reply for_client(Reply reply) {
+  if (reply.code == 421) reply.code = 451;
+  return reply;
+}
+
+void append_path(std::string& out, const smtp::Path& path) {
+  out += '<';
+  out += path.local_part;
+  if (!path.domain.empty()) {
+    out += '@';
+    out += path.domain;
+  }
+  out += '>';
+}
+
+// MAIL with the client's parameters that the downstream advertised (RFC 1870, 6152, 6531).
+void append_mail(std::string& out, const smtp::Command& mail, const smtp::EhloCapabilities& caps) {
+  out += "MAIL FROM:";
+  append_path(out, mail.path);
+  if (mail.size && caps.size > 0) {
+    out += " SIZE=";
+    out += std::to_string(*mail.size);
+  }
+  if (caps.eightbitmime && mail.body == smtp::Body::EightBitMime) out += " BODY=8BITMIME";
+  if (caps.eightbitmime && mail.body == smtp::Body::SevenBit) out += " BODY=7BIT";
+  if (caps.smtputf8 && mail.smtputf8) out += " SMTPUTF8";
+  out += "\r\n";
+}
+
+void append_rcpt(std::string& out, const smtp::Path& recipient) {
+  out += "RCPT TO:";
+  append_path(out, recipient);
+  out += "\r\n";
+}
+
+enum class Phase { Idle, Envelope, Data };
+enum class Step { Rset, Mail, Rcpt };
+
+// What one RSET/MAIL/RCPT round came to.
+struct Outcome {
+  enum Kind { Answer, Stale, Failed } kind = Answer;
+  Reply reply;    // Answer: what the client sees
+  error_code ec;  // Stale/Failed: why the connection is lost
+};
+
+}  // namespace
+
+struct InlineRelay::State {
+  State(Pool& p, const Router& r, common::Metrics& m) : pool(p), router(r), metrics(m) {}
+
+  asio::awaitable<Reply> forward(smtp::Path recipient);
+  asio::awaitable<Outcome> envelope(const smtp::Path& recipient);
+  asio::awaitable<Outcome> step(Step which, const smtp::Path& recipient, bool pipelined);
+  void compose(Step which, const smtp::Path& recipient);
+  void lose(const error_code& ec);  // counts, logs and closes the connection
+  void give_back();                 // the connection goes back to the pool
+  void reset();                     // forgets the transaction
+
+  Pool& pool;
+  const Router& router;
+  common::Metrics& metrics;
+  std::unique_ptr<Downstream> conn;
+  smtp::Command mail;
+  Phase phase = Phase::Idle;
+  std::optional<std::size_t> route;  // of the connection and of every accepted recipient
+  std::size_t accepted = 0;
+  bool mail_sent = false;  // the downstream accepted this transaction's MAIL
+  bool broken = false;     // the connection was lost after recipients were accepted
+  bool content_failed = false;
+  smtp::DotStuffer stuffer;
+  std::optional<Reply> mail_refusal;  // the downstream's answer to MAIL, when not 2xx
+};
+
+void InlineRelay::State::lose(const error_code& ec) {
+  count_failure(metrics, ec);
+  if (conn) {
+    const auto& target = conn->target();
+    spdlog::warn("relay downstream={}:{} error={}", target.host, target.port, ec.message());
+  }
+  conn.reset();
+  mail_sent = false;
+  if (accepted > 0) broken = true;
+}
+
+void InlineRelay::State::give_back() {
+  if (conn) pool.release(std::move(conn));
+  mail_sent = false;
+}
+
+void InlineRelay::State::reset() {
+  phase = Phase::Idle;
+  route.reset();
+  accepted = 0;
+  mail_sent = false;
+  broken = false;
+  content_failed = false;
+}
+
+InlineRelay::InlineRelay(Pool& pool, const Router& router, common::Metrics& metrics)
+    : state_(std::make_unique<State>(pool, router, metrics)) {}
+
+InlineRelay::~InlineRelay() { abort(); }
+
+// True even when the connection was lost since: data() then answers 451, not "no recipients".
+bool InlineRelay::has_recipients() const {
+  return state_->phase != Phase::Idle && state_->accepted > 0;
+}
+
+void InlineRelay::mail(const smtp::Command& mail) {
+  abort();
+  state_->mail = mail;
+  state_->phase = Phase::Envelope;
+}
+
+void InlineRelay::abort() {
+  State& s = *state_;
+  // Mid-DATA, closing is the only way to make the downstream drop the partial message.
+  if (s.phase == Phase::Data) s.conn.reset();
+  s.give_back();
+  s.reset();
+}
+
+asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient) {
+  State& s = *state_;
+  if (s.phase != Phase::Envelope) co_return bad_sequence();
+  const auto index = s.router.route_for(recipient);
+  if (!index) co_return relaying_denied();
+  if (s.route && *s.route != *index) {
+    if (s.accepted > 0) co_return other_route();
+    s.give_back();  // nothing accepted yet: follow the new route
+  }
+  s.route = index;
+  if (s.broken) co_return unavailable();
+  co_return co_await s.forward(std::move(recipient));
+}
+
+asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
+  // A pooled connection may have died while idle: replace it once, transparently.
+  for (int attempt = 0;; ++attempt) {
+    if (!conn) {
+      auto acquired = co_await pool.acquire(router.route(*route), attempt == 0);
+      if (!acquired) co_return unavailable();  // counted by the pool
+      conn = std::move(*acquired);
+      mail_sent = false;
+    }
+    const bool retryable = conn->reused && attempt == 0;
+    Outcome outcome = co_await envelope(recipient);
+    if (outcome.kind == Outcome::Answer) co_return std::move(outcome.reply);
+    if (outcome.kind == Outcome::Stale && retryable) {
+      spdlog::debug("relay stale pooled connection replaced: {}", outcome.ec.message());
+      conn.reset();
+      mail_sent = false;
+      continue;
+    }
+    lose(outcome.ec);
+    co_return unavailable();
+  }
+}
+
+// RSET (when the connection was used before), MAIL (until the downstream accepted it) and RCPT:
+// in one write when the downstream offers PIPELINING (RFC 2920), else one round trip each.
+asio::awaitable<Outcome> InlineRelay::State::envelope(const smtp::Path& recipient) {
+  std::array<Step, 3> steps{};
+  std::size_t n = 0;
+  if (conn->needs_rset) steps[n++] = Step::Rset;
+  if (!mail_sent) steps[n++] = Step::Mail;
+  steps[n++] = Step::Rcpt;
+  const bool pipelined = conn->capabilities().pipelining;
+  if (pipelined) {
+    for (std::size_t i = 0; i < n; ++i) compose(steps[i], recipient);
+  }
+  mail_refusal.reset();
+  Outcome outcome;
+  for (std::size_t i = 0; i < n; ++i) {
+    outcome = co_await step(steps[i], recipient, pipelined);
+    if (outcome.kind != Outcome::Answer) co_return outcome;
+    if (mail_refusal && !pipelined) break;  // no RCPT without MAIL
+  }
+  if (mail_refusal) {
+    Reply reply = std::move(*mail_refusal);
+    mail_refusal.reset();
+    if (reply.code == 421) conn.reset();
+    // The RCPT answers with the MAIL's class: its own 5xx, or 451 for any 4xx.
+    if (!reply.permanent()) reply.code = 451;
+    co_return Outcome{Outcome::Answer, std::move(reply), {}};
+  }
+  co_return outcome;
+}
+
+void InlineRelay::State::compose(Step which, const smtp::Path& recipient) {
+  switch (which) {
+    case Step::Rset:
+      conn->queue("RSET");
+      break;
+    case Step::Mail:
+      append_mail(conn->output(), mail, conn->capabilities());
+      break;
+    case Step::Rcpt:
+      append_rcpt(conn->output(), recipient);
+      break;
+  }
+}
+
+// One reply of the envelope round (a pipelined round wrote everything with the first step).
+asio::awaitable<Outcome> InlineRelay::State::step(Step which, const smtp::Path& recipient,
+                                                  bool pipelined) {
+  if (!pipelined) compose(which, recipient);
+  auto reply = co_await conn->exchange(pool.config().command_timeout);
+  // An idle connection found dead before MAIL went through may be replaced (forward()).
+  const auto lost = which == Step::Rcpt ? Outcome::Failed : Outcome::Stale;
+  if (!reply) co_return Outcome{lost, {}, reply.error()};
+  const int klass = reply->klass();
+  if (klass == 1 || klass == 3)
+    co_return Outcome{Outcome::Failed, {}, make_error_code(Error::protocol)};
+  switch (which) {
+    case Step::Rset:
+      if (klass != 2) co_return Outcome{Outcome::Stale, {}, make_error_code(Error::protocol)};
+      conn->needs_rset = false;
+      break;
+    case Step::Mail:
+      if (reply->code == 421 && conn->reused) {
+        co_return Outcome{Outcome::Stale, {}, make_error_code(Error::protocol)};
+      }
+      if (klass == 2)
+        mail_sent = true;
+      else
+        mail_refusal = std::move(*reply);
+      break;
+    case Step::Rcpt:
+      if (mail_refusal) break;  // the pipelined RCPT of a refused MAIL: the MAIL reply counts
+      if (klass == 2) ++accepted;
+      if (reply->code == 421) {  // the downstream is closing: this transaction is over there
+        conn.reset();
+        mail_sent = false;
+        if (accepted > 0) broken = true;
+      }
+      co_return Outcome{Outcome::Answer, for_client(std::move(*reply)), {}};
+  }
+  co_return Outcome{};
+}
+
+asio::awaitable<Reply> InlineRelay::data() {
+  State& s = *state_;
+  if (s.phase != Phase::Envelope) co_return bad_sequence();
+  if (s.broken) co_return unavailable();
+  if (s.accepted == 0 || !s.conn) co_return no_recipients();
+  auto reply = co_await s.conn->command("DATA", s.pool.config().command_timeout);
+  if (reply && (reply->klass() == 2 || reply->klass() == 3) && reply->code != 354) {
+    reply = make_error_code(Error::protocol);  // DATA cannot succeed without content
+  }
+  if (!reply) {
+    s.lose(reply.error());
+    co_return unavailable();
+  }
+  if (reply->code == 354) {
+    s.phase = Phase::Data;
+    s.content_failed = false;
+    s.stuffer = {};
+    co_return std::move(*reply);
+  }
+  if (reply->code == 421) s.lose(make_error_code(Error::protocol));
+  co_return for_client(std::move(*reply));
+}
+
+asio::awaitable<bool> InlineRelay::content(std::string_view chunk) {
+  State& s = *state_;
+  if (s.phase != Phase::Data || s.content_failed || !s.conn) co_return false;
+  std::string& out = s.conn->output();
+  s.stuffer.feed(chunk, out);
+  if (out.size() < kWriteThreshold) co_return true;
+  if (auto ec = co_await s.conn->flush(s.pool.config().command_timeout)) {
+    s.lose(ec);
+    s.content_failed = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<Reply> InlineRelay::end() {
+  State& s = *state_;
+  if (s.phase != Phase::Data) co_return bad_sequence();
+  if (s.content_failed || !s.conn) {
+    abort();
+    co_return unavailable();
+  }
+  s.stuffer.end(s.conn->output());
+  const auto started = std::chrono::steady_clock::now();
+  auto reply = co_await s.conn->exchange(s.pool.config().data_timeout);
+  if (reply && reply->klass() != 2 && reply->klass() != 4 && reply->klass() != 5) {
+    reply = make_error_code(Error::protocol);
+  }
+  if (!reply) {
+    s.lose(reply.error());
+    abort();
+    co_return unavailable();
+  }
+  s.metrics.relay_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (reply->code == 421) s.conn.reset();
+  s.phase = Phase::Envelope;  // the message is over: the connection is healthy again
+  abort();
+  co_return for_client(std::move(*reply));
+}
+
+}  // namespace mxgate::relay

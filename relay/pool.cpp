@@ -1,0 +1,144 @@
+#include "relay/pool.hpp"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/ssl/context.hpp>
+#include <utility>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+
+namespace mxgate::relay {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using boost::system::result;
+
+namespace {
+
+// Our own mailbox servers: TLS 1.2 or later for privacy on the wire, no certificate
+// verification (they commonly have self-signed or internal-CA certificates).
+std::unique_ptr<asio::ssl::context> client_context() {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  context->set_options(asio::ssl::context::default_workarounds |
+                       asio::ssl::context::no_compression);
+  context->set_verify_mode(asio::ssl::verify_none);
+  return context;
+}
+
+std::string describe(const conf::HostPort& target) {
+  const bool v6 = target.host.find(':') != std::string::npos;
+  return (v6 ? "[" + target.host + "]" : target.host) + ":" + std::to_string(target.port);
+}
+
+}  // namespace
+
+Pool::Pool(asio::any_io_executor executor, const conf::RelayConfig& config, std::string helo_name,
+           common::Metrics& metrics)
+    : executor_(std::move(executor)),
+      tls_(client_context()),
+      config_(config),
+      helo_name_(std::move(helo_name)),
+      metrics_(metrics) {}
+
+Pool::~Pool() = default;
+
+void Pool::update(const conf::RelayConfig& config, std::string helo_name) {
+  const bool renamed = helo_name != helo_name_;
+  config_ = config;
+  helo_name_ = std::move(helo_name);
+  for (auto& b : buckets_) {
+    if (renamed) b.idle.clear();
+    while (b.idle.size() > config_.pool_size) b.idle.erase(b.idle.begin());
+  }
+}
+
+void Pool::shutdown() {
+  draining_ = true;
+  buckets_.clear();
+}
+
+std::size_t Pool::idle_count() const {
+  std::size_t n = 0;
+  for (const auto& b : buckets_) {
+    n += static_cast<std::size_t>(
+        std::count_if(b.idle.begin(), b.idle.end(), [](const auto& c) { return c->usable(); }));
+  }
+  return n;
+}
+
+Pool::Bucket* Pool::bucket(const conf::HostPort& target) {
+  for (auto& b : buckets_) {
+    if (b.target.port == target.port && b.target.host == target.host) return &b;
+  }
+  return nullptr;
+}
+
+void Pool::release(std::unique_ptr<Downstream> connection) {
+  if (!connection || draining_ || !connection->usable() || config_.pool_size == 0) return;
+  Bucket* b = bucket(connection->target());
+  if (b == nullptr) b = &buckets_.emplace_back(Bucket{connection->target(), {}});
+  std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
+  if (b->idle.size() >= config_.pool_size) b->idle.erase(b->idle.begin());
+  connection->needs_rset = true;
+  connection->park(config_.pool_idle_timeout);
+  b->idle.push_back(std::move(connection));
+}
+
+// The most recently used idle connection of the first downstream (in route order) that has one.
+std::unique_ptr<Downstream> Pool::take_idle(const conf::Route& route) {
+  for (const auto& target : route.downstream) {
+    Bucket* b = bucket(target);
+    if (b == nullptr) continue;
+    std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
+    for (auto it = b->idle.rbegin(); it != b->idle.rend(); ++it) {
+      if (route.require_tls && !(*it)->tls_active()) continue;
+      auto connection = std::move(*it);
+      b->idle.erase(std::next(it).base());
+      connection->unpark();
+      connection->reused = true;
+      connection->needs_rset = true;
+      return connection;
+    }
+  }
+  return nullptr;
+}
+
+asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::Route& route,
+                                                                   bool allow_idle) {
+  if (draining_) co_return make_error_code(Error::shutdown);
+  if (allow_idle) {
+    if (auto connection = take_idle(route)) {
+      metrics_.downstream_connections_reused.Increment();
+      co_return std::move(connection);
+    }
+  }
+  error_code last = make_error_code(Error::connect);  // a route without downstreams
+  for (const auto& target : route.downstream) {
+    auto opened = co_await open(target, route.require_tls);
+    if (opened) co_return std::move(*opened);
+    last = opened.error();
+    if (draining_) break;
+  }
+  co_return last;
+}
+
+asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::open(const conf::HostPort& target,
+                                                                bool require_tls) {
+  auto connection = std::make_unique<Downstream>(executor_, *tls_, target);
+  DownstreamSettings settings{helo_name_, config_.connect_timeout, config_.command_timeout,
+                              require_tls};
+  if (auto ec = co_await connection->open(std::move(settings))) {
+    count_failure(metrics_, ec);
+    spdlog::warn("relay downstream={} error={}", common::escape(describe(target)), ec.message());
+    co_return ec;
+  }
+  if (draining_) co_return make_error_code(Error::shutdown);
+  metrics_.downstream_connections_opened.Increment();
+  co_return std::move(connection);
+}
+
+}  // namespace mxgate::relay

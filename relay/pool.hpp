@@ -1,0 +1,80 @@
+// The worker's downstream connections: idle ones kept per downstream (host, port) between
+// transactions, at most relay.pool_size each, closed after relay.pool_idle_timeout; new ones
+// opened in route order (each downstream of the route in turn) when no idle one fits.
+// A connection handed out is owned by its user until release(); a released connection is
+// RSET lazily by its next user (Downstream::needs_rset).
+// Failures: acquire() returns relay::Error (connect/timeout/protocol/tls of the last downstream
+// tried, or shutdown) and has counted it in the downstream_* metrics.
+// Threading: one Pool per worker, used only on that worker's thread. It must outlive every
+// InlineRelay of the worker.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "relay/downstream.hpp"
+
+namespace mxgate::common {
+struct Metrics;
+}
+
+namespace mxgate::relay {
+
+class Pool {
+ public:
+  Pool(boost::asio::any_io_executor executor, const conf::RelayConfig& config,
+       std::string helo_name, common::Metrics& metrics);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // A new configuration (after a reload): timeouts and pool_size apply at once; idle
+  // connections are closed when the HELO name changed, trimmed to pool_size otherwise.
+  void update(const conf::RelayConfig& config, std::string helo_name);
+
+  // Draining: closes the idle connections; acquire() fails with Error::shutdown afterwards and
+  // released connections are closed.
+  void shutdown();
+
+  // A connection ready for a MAIL to one of `route`'s downstreams. With `allow_idle`, an idle
+  // connection in route order is taken first (reused = true, needs_rset = true); otherwise, or
+  // when there is none, a new one is opened, trying the downstreams in order. A route with
+  // require_tls only gets connections that did STARTTLS. `route` outlives the call.
+  boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> acquire(
+      const conf::Route& route, bool allow_idle = true);
+
+  // Gives back a connection between transactions; one that failed, or any while draining, or
+  // beyond pool_size (the oldest idle one goes), is closed instead.
+  void release(std::unique_ptr<Downstream> connection);
+
+  const conf::RelayConfig& config() const { return config_; }
+  std::size_t idle_count() const;  // for tests and the admin page
+  bool draining() const { return draining_; }
+
+ private:
+  struct Bucket {
+    conf::HostPort target;
+    std::vector<std::unique_ptr<Downstream>> idle;  // oldest first
+  };
+
+  Bucket* bucket(const conf::HostPort& target);
+  std::unique_ptr<Downstream> take_idle(const conf::Route& route);
+  boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> open(
+      const conf::HostPort& target, bool require_tls);
+
+  boost::asio::any_io_executor executor_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
+  conf::RelayConfig config_;
+  std::string helo_name_;
+  common::Metrics& metrics_;
+  std::vector<Bucket> buckets_;
+  bool draining_ = false;
+};
+
+}  // namespace mxgate::relay

@@ -1,0 +1,270 @@
+// The SMTP server state machine. See server_protocol.hpp for the contract.
+// Command order: RFC 5321 §4.1.4 and §3.3; replies: §4.2.2-4.2.3, enhanced codes RFC 3463.
+#include "smtp/server_protocol.hpp"
+
+#include <fmt/format.h>
+
+#include <cassert>
+#include <utility>
+
+#include "smtp/path.hpp"
+
+namespace mxgate::smtp {
+namespace {
+
+Reply bad_sequence(std::string_view text) { return Reply::make(503, "5.5.1", text); }
+
+bool has_mail_parameters(const Command& command) {
+  return command.size.has_value() || command.body != Body::Unspecified || command.smtputf8;
+}
+
+// A BDAT line that does not parse leaves us not knowing how many octets follow (RFC 3030 §2).
+bool looks_like_bdat(std::string_view line) {
+  return line.size() >= 4 && detail::iequals(line.substr(0, 4), "BDAT") &&
+         (line.size() == 4 || line[4] == ' ' || line[4] == '\t');
+}
+
+}  // namespace
+
+ServerProtocol::ServerProtocol(ServerOptions options) : options_(std::move(options)) {}
+
+Reply ServerProtocol::greeting() const {
+  return Reply::make(220, "", fmt::format("{} {}", options_.hostname, options_.banner));
+}
+
+bool ServerProtocol::in_transaction() const {
+  return state_ == State::Mail || state_ == State::Rcpt || state_ == State::Data ||
+         state_ == State::Bdat;
+}
+
+Step ServerProtocol::on_line(std::string_view line) {
+  if (state_ == State::Closed) {
+    return {StepKind::Close, Reply::make(421, "4.7.0", options_.hostname + " Error: closing")};
+  }
+  // A caller bug: command lines cannot arrive while message content is being read.
+  assert(state_ != State::Data);
+  if (state_ == State::Data) return close(Reply::make(421, "4.3.0", "Internal protocol error"));
+  ParseResult parsed = parse_command(line);
+  if (!parsed.command) {
+    if (looks_like_bdat(line)) return close(std::move(parsed.error));
+    return reply(std::move(parsed.error));
+  }
+  Command& command = *parsed.command;
+  switch (command.verb) {
+    case Verb::Helo:
+    case Verb::Ehlo:
+      return on_helo(std::move(command));
+    case Verb::Mail:
+      return on_mail(std::move(command));
+    case Verb::Rcpt:
+      return on_rcpt(std::move(command));
+    case Verb::Data:
+      return on_data(std::move(command));
+    case Verb::Bdat:
+      return on_bdat(std::move(command));
+    case Verb::StartTls:
+      return on_starttls(std::move(command));
+    default:
+      return on_other(command);
+  }
+}
+
+// RFC 5321 §4.1.1.1: EHLO/HELO may come again at any time and reset the transaction.
+Step ServerProtocol::on_helo(Command command) {
+  reset_transaction();
+  state_ = State::Ready;
+  esmtp_ = command.verb == Verb::Ehlo;
+  helo_ = command.argument;
+  if (esmtp_) return reply_ehlo(command);
+  return reply(Reply::make(250, "", options_.hostname));
+}
+
+// RFC 1869 §4.3: the EHLO reply lists the extensions; enhanced codes do not go on it.
+Step ServerProtocol::reply_ehlo(const Command&) {
+  Reply ehlo{250,
+             "",
+             {options_.hostname, "PIPELINING", fmt::format("SIZE {}", options_.max_message_size),
+              "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"}};
+  if (options_.starttls_available && !tls_) ehlo.lines.emplace_back("STARTTLS");
+  return reply(std::move(ehlo));
+}
+
+Step ServerProtocol::on_mail(Command command) {
+  if (state_ == State::Fresh) return reply(bad_sequence("Error: send HELO/EHLO first"));
+  if (options_.tls_required && !tls_) {
+    return reply(Reply::make(530, "5.7.0", "Must issue a STARTTLS command first"));  // RFC 3207
+  }
+  if (in_transaction()) return reply(bad_sequence("Error: nested MAIL command"));
+  if (!esmtp_ && has_mail_parameters(command)) {
+    return reply(Reply::make(555, "5.5.4", "ESMTP parameters require EHLO"));  // RFC 5321 §4.1.1.11
+  }
+  if (command.body == Body::BinaryMime) {  // RFC 3030 §3: only when BINARYMIME is advertised
+    return reply(Reply::make(555, "5.5.4", "BODY=BINARYMIME not supported"));
+  }
+  if (command.size && *command.size > options_.max_message_size) {  // RFC 1870 §6.2
+    return reply(Reply::make(552, "5.3.4", "Message size exceeds fixed limit"));
+  }
+  if (!command.path.ascii() && !command.smtputf8) {  // RFC 6531 §3.5
+    return reply(Reply::make(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
+  }
+  return decide(StepKind::Mail, std::move(command));
+}
+
+Step ServerProtocol::on_rcpt(Command command) {
+  if (state_ == State::Fresh || state_ == State::Ready) {
+    return reply(bad_sequence("Error: need MAIL command"));
+  }
+  if (state_ == State::Bdat) return reply(bad_sequence("Error: RCPT after BDAT"));
+  if (!command.path.ascii() && !mail_.smtputf8) {  // RFC 6531 §3.5
+    return reply(Reply::make(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
+  }
+  if (recipients_ >= options_.max_recipients) {  // RFC 5321 §4.5.3.1.10
+    return reply(Reply::make(452, "4.5.3", "Too many recipients"));
+  }
+  return decide(StepKind::Rcpt, std::move(command));
+}
+
+Step ServerProtocol::on_data(Command command) {
+  if (state_ == State::Fresh || state_ == State::Ready) {
+    return reply(bad_sequence("Error: need MAIL command"));
+  }
+  if (state_ == State::Bdat) return reply(bad_sequence("Error: DATA after BDAT"));  // RFC 3030 §2
+  if (state_ == State::Mail) return reply(bad_sequence("No valid recipients"));     // §3.3
+  used_data_ = true;
+  return decide(StepKind::Data, std::move(command));
+}
+
+// RFC 3030 §2: a refused BDAT chunk must still be read, or the stream loses its framing.
+Step ServerProtocol::on_bdat(Command command) {
+  Step step;
+  if (state_ == State::Fresh || state_ == State::Ready) {
+    step = reply(bad_sequence("Error: need MAIL command"));
+  } else if (state_ == State::Mail) {
+    step = reply(bad_sequence("No valid recipients"));
+  } else if (used_data_) {
+    step = reply(bad_sequence("Error: BDAT after DATA"));
+  } else if (command.chunk_size > options_.max_message_size - chunk_octets_) {
+    reset_transaction();  // RFC 3030 §2: a failed chunk fails the transaction
+    step = reply(Reply::make(552, "5.3.4", "Message size exceeds fixed limit"));
+  } else {
+    chunk_octets_ += command.chunk_size;
+    state_ = State::Bdat;
+    return decide(StepKind::Bdat, std::move(command));
+  }
+  if (step.kind == StepKind::Reply) step.kind = StepKind::DiscardChunk;
+  step.command = std::move(command);
+  return step;
+}
+
+Step ServerProtocol::on_starttls(Command command) {
+  if (!options_.starttls_available) return reply(Reply::make(454, "4.7.0", "TLS not available"));
+  if (tls_) return reply(bad_sequence("Error: TLS already active"));
+  if (in_transaction()) return reply(bad_sequence("Error: MAIL transaction in progress"));
+  return Step{StepKind::StartTls, Reply::make(220, "2.0.0", "Ready to start TLS"),
+              std::move(command)};
+}
+
+Step ServerProtocol::on_other(const Command& command) {
+  switch (command.verb) {
+    case Verb::Rset:  // RFC 5321 §4.1.1.5: the transaction goes, HELO stays
+      reset_transaction();
+      return reply(Reply::make(250, "2.0.0", "Ok"));
+    case Verb::Noop:
+      return reply(Reply::make(250, "2.0.0", "Ok"));
+    case Verb::Vrfy:  // RFC 5321 §3.5.3, §7.3
+      return reply(Reply::make(252, "2.5.0",
+                               "Cannot VRFY user, but will accept message and attempt delivery"));
+    case Verb::Expn:
+      return reply(Reply::make(502, "5.5.1", "EXPN not supported"));
+    case Verb::Help:
+      return reply(Reply::make(214, "2.0.0",
+                               "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
+                               "STARTTLS; see RFC 5321"));
+    case Verb::Quit:
+      return close(Reply::make(221, "2.0.0", "Bye"));
+    default:
+      break;
+  }
+  return reply(Reply::make(500, "5.5.2", "Error: command not recognized"));
+}
+
+Step ServerProtocol::on_frame_error(FrameEvent event) {
+  if (state_ == State::Closed) return on_line({});
+  if (event == FrameEvent::TooLong) {  // RFC 5321 §4.5.3.1.4, §4.2.2
+    return reply(Reply::make(500, "5.5.2", "Line too long"));
+  }
+  assert(event == FrameEvent::BareLf || event == FrameEvent::BareCr);
+  return reply(Reply::make(500, "5.5.2", "Bare <CR> or <LF> not allowed (RFC 5321 section 2.3.8)"));
+}
+
+Step ServerProtocol::mail_done(Reply reply_to_send) {
+  if (reply_to_send.positive() && state_ == State::Ready) {
+    Command mail = std::move(pending_);
+    reset_transaction();
+    mail_ = std::move(mail);
+    state_ = State::Mail;
+  }
+  return reply(std::move(reply_to_send));
+}
+
+Step ServerProtocol::rcpt_done(Reply reply_to_send) {
+  if (reply_to_send.positive() && (state_ == State::Mail || state_ == State::Rcpt)) {
+    ++recipients_;
+    state_ = State::Rcpt;
+  }
+  return reply(std::move(reply_to_send));
+}
+
+Step ServerProtocol::data_done(Reply reply_to_send) {
+  // Any other reply keeps the transaction: the client may RSET or try again.
+  if (reply_to_send.code == 354 && state_ == State::Rcpt) state_ = State::Data;
+  return reply(std::move(reply_to_send));
+}
+
+Step ServerProtocol::bdat_done(Reply reply_to_send) {
+  if (!reply_to_send.positive()) reset_transaction();  // RFC 3030 §2
+  return reply(std::move(reply_to_send));
+}
+
+Step ServerProtocol::message_done(Reply reply_to_send) {
+  reset_transaction();
+  return reply(std::move(reply_to_send));
+}
+
+void ServerProtocol::tls_started() {
+  // RFC 3207 §4.2: discard all knowledge obtained from the client before the handshake.
+  reset_transaction();
+  tls_ = true;
+  esmtp_ = false;
+  helo_.clear();
+  if (state_ != State::Closed) state_ = State::Fresh;
+}
+
+Step ServerProtocol::reply(Reply reply_to_send) {
+  if (reply_to_send.code >= 400 && ++errors_ > options_.max_errors) {
+    return close(Reply::make(421, "4.7.0", options_.hostname + " Error: too many errors"));
+  }
+  return Step{StepKind::Reply, std::move(reply_to_send), {}};
+}
+
+Step ServerProtocol::close(Reply reply_to_send) {
+  reset_transaction();
+  state_ = State::Closed;
+  return Step{StepKind::Close, std::move(reply_to_send), {}};
+}
+
+Step ServerProtocol::decide(StepKind kind, Command command) {
+  pending_ = command;
+  return Step{kind, {}, std::move(command)};
+}
+
+void ServerProtocol::reset_transaction() {
+  mail_ = Command{};
+  pending_ = Command{};
+  recipients_ = 0;
+  used_data_ = false;
+  chunk_octets_ = 0;
+  if (in_transaction()) state_ = State::Ready;
+}
+
+}  // namespace mxgate::smtp

@@ -1,0 +1,166 @@
+// InlineRelay against the scripted FakeServer on 127.0.0.1, one io_context per test, each run
+// bounded to 2 s. Asserts what a sender would see (reply code, enhanced code, text) and the
+// exact bytes that reached the downstream.
+#include "relay/inline_relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "tests/relay/harness.hpp"
+
+namespace mxgate::relay {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;
+
+TEST(InlineRelay, RelaysAFullTransactionByteForByte) {
+  Harness h;
+  h.start();
+  smtp::Command mail = mail_from(kAlice);
+  mail.size = 100;
+  mail.body = smtp::Body::EightBitMime;
+  const Sent sent = h.send(mail, {kBob, addr("carol", "eu.example.com")},
+                           {"Subject: hi\r\n\r\n.leading", " dot\r\n", ".\r\nbye\r\n"});
+  ASSERT_EQ(sent.rcpt.size(), 2u);
+  EXPECT_EQ(text(sent.rcpt[0]), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(sent.data.code, 354);
+  EXPECT_EQ(text(sent.end), "250 2.0.0 Ok: queued as ABC\r\n");
+  EXPECT_EQ(h.server.received(),
+            "EHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example> SIZE=100 BODY=8BITMIME\r\n"
+            "RCPT TO:<bob@example.com>\r\n"
+            "RCPT TO:<carol@eu.example.com>\r\n"
+            "DATA\r\n"
+            "Subject: hi\r\n\r\n..leading dot\r\n..\r\nbye\r\n.\r\n");
+  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 1);
+  EXPECT_EQ(h.metrics.relay_seconds.Collect().histogram.sample_count, 1u);
+  EXPECT_EQ(h.pool->idle_count(), 1u);
+}
+
+TEST(InlineRelay, PassesRecipientRejectionsThroughVerbatim) {
+  FakeScript script;
+  script.replies["RCPT TO:<nobody@example.com>"] =
+      "550-5.1.1 <nobody@example.com>: Recipient address rejected:\r\n"
+      "550 5.1.1 User unknown in local recipient table\r\n";
+  Harness h(script);
+  h.start();
+  const Sent sent = h.send(mail_from(kAlice), {addr("nobody", "example.com")}, {});
+  ASSERT_EQ(sent.rcpt.size(), 1u);
+  EXPECT_EQ(sent.rcpt[0].code, 550);
+  EXPECT_EQ(sent.rcpt[0].enhanced, "5.1.1");
+  EXPECT_EQ(text(sent.rcpt[0]),
+            "550-5.1.1 <nobody@example.com>: Recipient address rejected:\r\n"
+            "550 5.1.1 User unknown in local recipient table\r\n");
+}
+
+TEST(InlineRelay, DefersRecipientsOfAnotherRouteAndDeniesUnroutedOnes) {
+  Harness h;
+  h.start();
+  const Sent sent = h.send(
+      mail_from(kAlice),
+      {kBob, addr("dave", "other.test"), addr("eve", "unrouted.test"), addr("x", "[127.0.0.1]")},
+      {"hi\r\n"});
+  ASSERT_EQ(sent.rcpt.size(), 4u);
+  EXPECT_EQ(sent.rcpt[0].code, 250);
+  EXPECT_EQ(text(sent.rcpt[1]),
+            "452 4.5.3 Recipient routes to another server, try again in a new transaction\r\n");
+  EXPECT_EQ(text(sent.rcpt[2]), "550 5.7.1 Relaying denied\r\n");
+  EXPECT_EQ(text(sent.rcpt[3]), "550 5.7.1 Relaying denied\r\n");
+  EXPECT_EQ(sent.end.code, 250);
+  EXPECT_EQ(h.server.received().find("other.test"), std::string::npos);
+}
+
+TEST(InlineRelay, FollowsTheSecondRouteWhenTheFirstRecipientWasRefused) {
+  FakeScript script;
+  script.replies["RCPT TO:<nobody@example.com>"] = "550 5.1.1 User unknown\r\n";
+  Harness h(script);
+  h.start();
+  const Sent sent =
+      h.send(mail_from(kAlice), {addr("nobody", "example.com"), addr("dave", "other.test")}, {});
+  ASSERT_EQ(sent.rcpt.size(), 2u);
+  EXPECT_EQ(sent.rcpt[0].code, 550);
+  EXPECT_EQ(sent.rcpt[1].code, 250);
+}
+
+TEST(InlineRelay, UnreachableDownstreamGives451) {
+  Harness h;
+  h.start({{"127.0.0.1", testing::closed_port()}});
+  const Sent sent = h.send(mail_from(kAlice), {kBob}, {});
+  ASSERT_EQ(sent.rcpt.size(), 1u);
+  EXPECT_EQ(text(sent.rcpt[0]), "451 4.4.1 Downstream unavailable, try again later\r\n");
+  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+}
+
+TEST(InlineRelay, TriesTheNextDownstreamOfTheRoute) {
+  Harness h;
+  h.start({{"127.0.0.1", testing::closed_port()}, {"127.0.0.1", h.server.port()}});
+  const Sent sent = h.send(mail_from(kAlice), {kBob}, {"x\r\n"});
+  EXPECT_EQ(sent.end.code, 250);
+  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 1);
+}
+
+TEST(InlineRelay, SilentDownstreamTimesOutWith451) {
+  FakeScript script;
+  script.speak = false;
+  Harness h(script);
+  h.config.command_timeout = 200ms;
+  h.start();
+  const auto started = std::chrono::steady_clock::now();
+  const Sent sent = h.send(mail_from(kAlice), {kBob}, {});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  ASSERT_EQ(sent.rcpt.size(), 1u);
+  EXPECT_EQ(text(sent.rcpt[0]), "451 4.4.1 Downstream unavailable, try again later\r\n");
+  EXPECT_EQ(h.metrics.downstream_timeouts.Value(), 1);
+}
+
+TEST(InlineRelay, UnansweredFinalDotTimesOutWith451) {
+  FakeScript script;
+  script.final_reply.clear();
+  Harness h(script);
+  h.config.data_timeout = 200ms;
+  h.start();
+  const Sent sent = h.send(mail_from(kAlice), {kBob}, {"x\r\n"});
+  EXPECT_EQ(text(sent.end), "451 4.4.1 Downstream unavailable, try again later\r\n");
+  EXPECT_EQ(h.metrics.downstream_timeouts.Value(), 1);
+  EXPECT_EQ(h.pool->idle_count(), 0u);
+}
+
+TEST(InlineRelay, MalformedGreetingIsAProtocolError) {
+  FakeScript script;
+  script.greeting = "hello there\r\n";
+  Harness h(script);
+  h.start();
+  const Sent sent = h.send(mail_from(kAlice), {kBob}, {});
+  EXPECT_EQ(sent.rcpt.at(0).code, 451);
+  EXPECT_EQ(h.metrics.downstream_protocol_errors.Value(), 1);
+}
+
+TEST(InlineRelay, PassesTheFinalReplyThrough) {
+  FakeScript script;
+  script.final_reply = "554 5.7.1 Message content rejected\r\n";
+  Harness h(script);
+  h.start();
+  const Sent sent = h.send(mail_from(kAlice), {kBob}, {"spam\r\n"});
+  EXPECT_EQ(text(sent.end), "554 5.7.1 Message content rejected\r\n");
+  EXPECT_EQ(h.pool->idle_count(), 1u);  // a refused message leaves a healthy connection
+}
+
+TEST(InlineRelay, DownstreamClosingMidTransactionDefersTheRest) {
+  FakeScript script;
+  script.replies["RCPT TO:<crash@example.com>"] = "421 4.3.2 System shutting down\r\n";
+  Harness h(script);
+  h.start();
+  const Sent sent = h.send(mail_from(kAlice), {kBob, addr("crash", "example.com"), kBob}, {});
+  ASSERT_EQ(sent.rcpt.size(), 3u);
+  EXPECT_EQ(sent.rcpt[0].code, 250);
+  EXPECT_EQ(text(sent.rcpt[1]), "451 4.3.2 System shutting down\r\n");
+  EXPECT_EQ(sent.rcpt[2].code, 451);
+  EXPECT_EQ(text(sent.data), "451 4.4.1 Downstream unavailable, try again later\r\n");
+}
+
+}  // namespace
+}  // namespace mxgate::relay
