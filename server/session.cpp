@@ -102,7 +102,6 @@ class Session {
   std::string txn_from_;
   std::string txn_rcpts_;
   std::chrono::steady_clock::time_point txn_started_;
-  std::chrono::steady_clock::time_point data_ended_;
   bool txn_open_ = false;
 };
 
@@ -304,7 +303,6 @@ asio::awaitable<Step> Session::receive_data() {
     co_await feed_relay(result.done);
     if (result.done) break;
   }
-  data_ended_ = std::chrono::steady_clock::now();
   metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
   Reply final_reply;
   if (decoder_->error() != smtp::DataError::None) {
@@ -358,7 +356,6 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   }
   decoder_->finish(content_);
   co_await feed_relay(true);
-  data_ended_ = std::chrono::steady_clock::now();
   metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
   decoder_.reset();
   Reply final_reply = co_await relay_.end();
@@ -444,7 +441,6 @@ void Session::finish_transaction(const Reply& final_reply) {
   ++transactions_;
   if (final_reply.positive()) {
     metrics_.transactions_accepted.Increment();
-    metrics_.relay_seconds.Observe(seconds_since(data_ended_));
   } else if (final_reply.transient()) {
     metrics_.transactions_deferred.Increment();
   } else {
