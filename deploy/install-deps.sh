@@ -11,7 +11,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libpsl-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  postfix swaks prometheus openssl python3 procps iproute2 curl
+  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus openssl python3 procps iproute2 curl
 )
 
 missing=()

@@ -143,6 +143,9 @@ asio::awaitable<void> Session::run() {
                                   config_.server.hostname)));
     co_await io_->write(out_, kGoodbyeTimeout);
   }
+  if (end_ != End::PeerClosed && end_ != End::IoError && end_ != End::TlsFailed) {
+    co_await io_->shutdown_tls(kGoodbyeTimeout);
+  }
   io_->close();
   log_session();
 }

@@ -99,6 +99,14 @@ asio::awaitable<IoStatus> SessionIo::handshake(asio::ssl::context& ctx, Duration
   co_return status_of(ec);
 }
 
+asio::awaitable<void> SessionIo::shutdown_tls(Duration timeout) {
+  if (!tls_) co_return;
+  arm(timeout);
+  auto [ec] = co_await tls_->async_shutdown(kNoThrow);
+  disarm();
+  (void)ec;  // the client may close first; either way the connection ends here
+}
+
 void SessionIo::cancel() {
   cancelled_ = true;
   error_code ignored;

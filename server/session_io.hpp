@@ -37,6 +37,9 @@ class SessionIo : public std::enable_shared_from_this<SessionIo> {
   std::string_view buffered() const { return {buffer_.get() + begin_, end_ - begin_}; }
   void consume(std::size_t n) { begin_ += n; }
 
+  // Sends TLS close_notify and waits (at most `timeout`) for the client's (RFC 8446 §6.1).
+  boost::asio::awaitable<void> shutdown_tls(Duration timeout);
+
   // Makes the pending operation (if any) complete with Cancelled.
   void cancel();
   void close();

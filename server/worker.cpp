@@ -50,19 +50,27 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
       snapshot_(std::move(snapshot)),
       limiter_(limiter),
       metrics_(metrics),
-      pool_(std::make_unique<relay::Pool>(io_.get_executor(), snapshot_->config->relay,
+      pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
                                           snapshot_->config->relay.helo_name.empty()
                                               ? snapshot_->config->server.hostname
                                               : snapshot_->config->relay.helo_name,
                                           metrics)) {}
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+  join();
+  acceptors_.clear();
+  // Sessions still suspended (after halt()) are destroyed with the io_context; their relays
+  // give connections back to the pool, which closes them while it is shut down. So the pool
+  // must outlive the io_context's handlers, and the io_context must go before the pool.
+  pool_->shutdown();
+  io_.reset();
+}
 
 std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& addresses) {
   std::vector<conf::HostPort> bound;
   for (const auto& address : addresses) {
     const auto endpoint = resolve_listen(address);
-    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    auto acceptor = std::make_unique<tcp::acceptor>(*io_);
     boost::system::error_code ec;
     acceptor->open(endpoint.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
@@ -86,13 +94,13 @@ std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& ad
 
 void Worker::start() {
   for (auto& acceptor : acceptors_) {
-    asio::co_spawn(io_, accept_loop(*acceptor), asio::detached);
+    asio::co_spawn(*io_, accept_loop(*acceptor), asio::detached);
   }
   thread_ = std::thread([this] {
     // Sessions keep the context busy; this guard keeps it alive between them until stop().
-    auto guard = asio::make_work_guard(io_);
+    auto guard = asio::make_work_guard(*io_);
     work_guard_ = &guard;
-    io_.run();
+    io_->run();
     finished_ = true;
   });
 }
@@ -120,7 +128,7 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     metrics_.sessions_accepted.Increment();
-    asio::co_spawn(io_, run_session(*this, std::move(socket), std::move(ticket)),
+    asio::co_spawn(*io_, run_session(*this, std::move(socket), std::move(ticket)),
                    [this](std::exception_ptr error) { on_session_exception(error); });
   }
 }
@@ -136,7 +144,7 @@ void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
     text = fmt::format("421 4.7.0 {} Error: too many connections from your address\r\n", host);
   }
   metrics_.replies_4xx.Increment();
-  asio::co_spawn(io_, say_and_close(std::move(socket), std::move(text)), asio::detached);
+  asio::co_spawn(*io_, say_and_close(std::move(socket), std::move(text)), asio::detached);
 }
 
 void Worker::on_session_exception(std::exception_ptr error) {
@@ -165,7 +173,7 @@ void Worker::remove(Session* session) {
 }
 
 void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
-  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
+  asio::post(*io_, [this, snapshot = std::move(snapshot)]() mutable {
     const auto& config = *snapshot->config;
     pool_->update(config.relay,
                   config.relay.helo_name.empty() ? config.server.hostname : config.relay.helo_name);
@@ -174,7 +182,7 @@ void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
 }
 
 void Worker::drain() {
-  asio::post(io_, [this] {
+  asio::post(*io_, [this] {
     draining_ = true;
     boost::system::error_code ignored;
     for (auto& acceptor : acceptors_) acceptor->close(ignored);
@@ -184,18 +192,18 @@ void Worker::drain() {
 }
 
 void Worker::force_close() {
-  asio::post(io_, [this] {
+  asio::post(*io_, [this] {
     for (Session* session : sessions_) server::force_close(*session);
   });
 }
 
 void Worker::stop() {
-  asio::post(io_, [this] {
+  asio::post(*io_, [this] {
     if (work_guard_) work_guard_->reset();
     work_guard_ = nullptr;
   });
 }
 
-void Worker::halt() { io_.stop(); }
+void Worker::halt() { io_->stop(); }
 
 }  // namespace mxgate::server

@@ -51,7 +51,7 @@ class Worker {
   std::size_t sessions() const { return session_count_.load(std::memory_order_relaxed); }
 
   // Used by sessions, on this worker's thread only.
-  boost::asio::io_context& io() { return io_; }
+  boost::asio::io_context& io() { return *io_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   relay::Pool& pool() { return *pool_; }
   common::Metrics& metrics() { return metrics_; }
@@ -65,7 +65,7 @@ class Worker {
   void on_session_exception(std::exception_ptr error);  // a bug: log once, count
 
   unsigned index_;
-  boost::asio::io_context io_{1};
+  std::unique_ptr<boost::asio::io_context> io_ = std::make_unique<boost::asio::io_context>(1);
   std::shared_ptr<const Snapshot> snapshot_;
   ConnectionLimiter& limiter_;
   common::Metrics& metrics_;

@@ -1,0 +1,829 @@
+"""End-to-end test harness for mxgate: the real binary against real peers on loopback.
+
+Standard library only. Environment:
+  MXGATE_BIN         the mxgate binary (required)
+  MXGATE_SOURCE_DIR  the source tree (default: two folders above this file)
+
+Pieces:
+  free_port()     a TCP port on 127.0.0.1 that nobody listens on right now
+  Sink            Postfix's smtp-sink dumping every transaction into a temp folder
+  Mxgate          a running `mxgate serve` with a generated TOML config (context manager)
+  SmtpClient      a raw-socket SMTP client that reads replies exactly as sent
+  MxTestCase      unittest.TestCase that prints the logs of its peers when a test fails
+Every wait is bounded in time.
+"""
+
+import atexit
+import contextlib
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+HOSTNAME = "mx.test.example"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+SOURCE_DIR = os.environ.get(
+    "MXGATE_SOURCE_DIR",
+    os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+
+# The 500-session test needs more descriptors than the usual soft limit of 1024; children
+# (mxgate, smtp-sink) inherit the raised limit.
+try:
+    _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _want = 8192 if _hard == resource.RLIM_INFINITY else min(_hard, 8192)
+    if _soft != resource.RLIM_INFINITY and _soft < _want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (_want, _hard))
+except (ValueError, OSError):
+    pass
+
+
+def mxgate_bin():
+    path = os.environ.get("MXGATE_BIN")
+    if not path:
+        raise RuntimeError("MXGATE_BIN is not set: point it at the mxgate binary "
+                           "(ctest sets it; see tests/integration/CMakeLists.txt)")
+    if not os.access(path, os.X_OK):
+        raise AssertionError(f"MXGATE_BIN={path} is not an executable")
+    return path
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    """Calls predicate() until it returns a true value or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+_TEMP_ROOTS = []
+
+
+def _cleanup_temp_roots():
+    for path in _TEMP_ROOTS:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+atexit.register(_cleanup_temp_roots)
+
+
+def module_tempdir():
+    """A folder removed when the interpreter exits."""
+    path = tempfile.mkdtemp(prefix="mxgate-it-")
+    _TEMP_ROOTS.append(path)
+    return path
+
+
+_CERT = None
+_CERT_LOCK = threading.Lock()
+
+
+def certificate():
+    """(certificate path, key path): a self-signed RSA certificate for mx.test.example, made
+    once per process."""
+    global _CERT
+    with _CERT_LOCK:
+        if _CERT is None:
+            folder = module_tempdir()
+            cert = os.path.join(folder, "cert.pem")
+            key = os.path.join(folder, "key.pem")
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                 "-subj", f"/CN={HOSTNAME}", "-days", "2", "-keyout", key, "-out", cert],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+            os.chmod(folder, 0o755)
+            os.chmod(key, 0o644)
+            _CERT = (cert, key)
+        return _CERT
+
+
+# ---------------------------------------------------------------------------------------------
+# The downstream: Postfix's smtp-sink
+
+
+class SinkMessage:
+    """One transaction smtp-sink dumped: envelope and content.
+
+    smtp-sink writes lines ending in LF: `content` is the content as received, with each CRLF
+    shown as LF and transparency dots removed; `content_crlf` puts the CRLFs back."""
+
+    def __init__(self, path, raw):
+        self.path = path
+        self.raw = raw
+        self.client_addr = None
+        self.helo = None
+        self.mail_args = None
+        self.rcpt_args = []
+        lines = raw.split(b"\n")
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith(b"X-Client-Addr: "):
+                self.client_addr = line[len(b"X-Client-Addr: "):].decode()
+            elif line.startswith(b"X-Helo-Args: "):
+                self.helo = line[len(b"X-Helo-Args: "):].decode()
+            elif line.startswith(b"X-Mail-Args: "):
+                self.mail_args = line[len(b"X-Mail-Args: "):].decode()
+            elif line.startswith(b"X-Rcpt-Args: "):
+                self.rcpt_args.append(line[len(b"X-Rcpt-Args: "):].decode())
+            elif line.startswith(b"Received: "):
+                # smtp-sink's own three-line Received header ends its records.
+                i += 1
+                while i < len(lines) and lines[i].startswith(b"\t"):
+                    i += 1
+                break
+            i += 1
+        body = b"\n".join(lines[i:])
+        # The dump ends with one empty line after the content.
+        if body.endswith(b"\n"):
+            body = body[:-1]
+        self.content = body
+
+    @property
+    def mail_from(self):
+        """The reverse path of MAIL, e.g. "<s@example.org>"."""
+        return self.mail_args.split(" ")[0] if self.mail_args else None
+
+    @property
+    def rcpts(self):
+        return [arg.split(" ")[0] for arg in self.rcpt_args]
+
+    @property
+    def content_crlf(self):
+        return self.content.replace(b"\n", b"\r\n")
+
+    def __repr__(self):
+        return (f"SinkMessage(from={self.mail_from}, rcpts={self.rcpts}, "
+                f"content={self.content[:300]!r})")
+
+
+class Sink:
+    """Postfix's smtp-sink on 127.0.0.1:<free port>, dumping each transaction to a file.
+
+    extra_args: more smtp-sink options, e.g. ["-f", "RCPT", "-B", "550 5.1.1 No such user"]."""
+
+    def __init__(self, extra_args=(), max_connections=256, backlog=256):
+        self.extra_args = list(extra_args)
+        self.max_connections = max_connections
+        self.backlog = backlog
+        self.port = None
+        self.proc = None
+        self.folder = None
+        self.dump = None
+        self.log_path = None
+
+    def __enter__(self):
+        if not os.access(SMTP_SINK, os.X_OK):
+            raise unittest.SkipTest(f"{SMTP_SINK} not installed (Debian package postfix)")
+        self.folder = tempfile.mkdtemp(prefix="mxgate-sink-")
+        self.dump = os.path.join(self.folder, "dump")
+        os.mkdir(self.dump)
+        # smtp-sink writes as nobody when we are root.
+        os.chmod(self.folder, 0o755)
+        os.chmod(self.dump, 0o777)
+        self.log_path = os.path.join(self.folder, "smtp-sink.log")
+        for _attempt in range(5):
+            self.port = free_port()
+            args = [SMTP_SINK]
+            if os.geteuid() == 0:
+                args += ["-u", "nobody"]
+            args += ["-m", str(self.max_connections), "-d", os.path.join(self.dump, "%M.")]
+            args += self.extra_args
+            args += [f"127.0.0.1:{self.port}", str(self.backlog)]
+            self._log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
+                                         stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if port_open(self.port):
+                    return self
+                time.sleep(0.05)
+            self._stop()
+        raise AssertionError(f"smtp-sink did not start; log:\n{self.log()}")
+
+    def _stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+    def __exit__(self, *exc):
+        self._stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return False
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def files(self):
+        try:
+            return sorted(os.path.join(self.dump, name) for name in os.listdir(self.dump))
+        except FileNotFoundError:
+            return []
+
+    def messages(self):
+        """Every transaction that reached DATA so far. smtp-sink creates a transaction's file at
+        MAIL, writes it from DATA on and removes it when the transaction is aborted (RSET, QUIT,
+        disconnect); an empty file is a transaction still in its envelope, not a message."""
+        out = []
+        for path in self.files():
+            try:
+                with open(path, "rb") as f:
+                    raw = f.read()
+            except FileNotFoundError:
+                continue  # an aborted transaction, removed while we looked
+            if raw:
+                out.append(SinkMessage(path, raw))
+        return out
+
+    def wait_for_messages(self, count, timeout=10):
+        """Waits until at least `count` complete transactions are dumped; returns them all."""
+        def ready():
+            msgs = self.messages()
+            if len(msgs) >= count and all(m.raw.endswith(b"\n\n") for m in msgs):
+                return msgs
+            return None
+        try:
+            return wait_until(ready, timeout, what=f"{count} message(s) at the sink")
+        except AssertionError:
+            raise AssertionError(
+                f"expected {count} message(s) at the sink within {timeout}s, "
+                f"got {len(self.messages())}: {self.messages()!r}") from None
+
+    def settle(self, quiet=0.5, timeout=5):
+        """Waits until the dump folder has not changed for `quiet` seconds; returns messages.
+        Used before asserting that nothing (more) arrived."""
+        deadline = time.monotonic() + timeout
+        last = None
+        since = time.monotonic()
+        while time.monotonic() < deadline:
+            now = [(p, os.path.getsize(p)) for p in self.files() if os.path.exists(p)]
+            if now != last:
+                last = now
+                since = time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+            time.sleep(0.05)
+        return self.messages()
+
+    def clear(self):
+        for path in self.files():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# mxgate
+
+
+def toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+class Mxgate:
+    """`mxgate serve` with a generated configuration, for one test.
+
+    downstream: "host:port" of the route for example.com and .example.com (usually sink.address)
+    settings:   {"server.max_recipients": 2, ...} written into the file (None removes a key)
+    options:    ["server.command_timeout=1s", ...] passed as -o
+    tls:        True: configure the module's self-signed certificate
+    """
+
+    def __init__(self, downstream=None, settings=None, options=(), tls=False, routes=None,
+                 startup_timeout=10, stop_timeout=None):
+        self.bin = mxgate_bin()
+        self.downstream = downstream or f"127.0.0.1:{free_port()}"
+        self.extra_settings = dict(settings or {})
+        self.options = list(options)
+        self.tls = tls
+        self.routes = routes
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.folder = None
+        self.proc = None
+        self.port = None
+        self.http_port = None
+        self.config_path = None
+        self.log_path = None
+        self.returncode = None
+        self.probe_sessions = 0  # sessions the harness opened (to see the banner)
+
+    # -- configuration
+
+    def settings(self, **overrides):
+        s = {
+            "server.listen": [f"127.0.0.1:{self.port}"],
+            "server.hostname": HOSTNAME,
+            "server.workers": 2,
+            "http.listen": f"127.0.0.1:{self.http_port}",
+            "relay.connect_timeout": "3s",
+            "relay.command_timeout": "10s",
+            "relay.data_timeout": "10s",
+            "storage.path": os.path.join(self.folder, "storage"),
+            "log.level": "info",
+        }
+        if self.tls:
+            cert, key = certificate()
+            s["tls.certificate"] = cert
+            s["tls.private_key"] = key
+        s.update(self.extra_settings)
+        s.update(overrides)
+        return {k: v for k, v in s.items() if v is not None}
+
+    def config_text(self, settings=None):
+        settings = self.settings() if settings is None else settings
+        sections = {}
+        for key, value in settings.items():
+            section, name = key.split(".", 1)
+            sections.setdefault(section, []).append(f"{name} = {toml_value(value)}")
+        out = []
+        for section, lines in sections.items():
+            out.append(f"[{section}]")
+            out.extend(lines)
+            out.append("")
+        routes = self.routes or [{"domains": ["example.com", ".example.com"],
+                                  "downstream": [self.downstream]}]
+        for route in routes:
+            out.append("[[route]]")
+            for name, value in route.items():
+                out.append(f"{name} = {toml_value(value)}")
+            out.append("")
+        return "\n".join(out)
+
+    def write_config(self, text=None, **overrides):
+        """Rewrites the config file (for reload tests): `text` verbatim, or the generated one
+        with `overrides` ({"server.max_recipients": 3} as keyword: server__max_recipients=3)."""
+        if text is None:
+            text = self.config_text(self.settings(
+                **{k.replace("__", "."): v for k, v in overrides.items()}))
+        tmp = self.config_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config_path)
+
+    # -- process
+
+    def __enter__(self):
+        self.folder = tempfile.mkdtemp(prefix="mxgate-it-")
+        self.config_path = os.path.join(self.folder, "mxgate.toml")
+        self.log_path = os.path.join(self.folder, "mxgate.log")
+        try:
+            for _attempt in range(3):
+                self.port = free_port()
+                self.http_port = free_port()
+                self.write_config()
+                if self._start():
+                    return self
+            raise AssertionError(f"mxgate did not start; log:\n{self.log()}")
+        except BaseException:
+            self._kill()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def _start(self):
+        args = [self.bin, "serve", "-c", self.config_path]
+        for option in self.options:
+            args += ["-o", option]
+        with open(self.log_path, "ab") as log:
+            log.write(("$ " + " ".join(args) + "\n").encode())
+            log.flush()
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, cwd=self.folder)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                if "in use" in self.log():
+                    return False  # a port race with another test: try other ports
+                raise AssertionError(
+                    f"mxgate exited with {self.proc.returncode} at start-up; log:\n{self.log()}")
+            if self._banner_ok():
+                # The banner must be ours, not from another test's server that holds the port
+                # we picked (then mxgate exits at once: address in use).
+                time.sleep(0.05)
+                if self.proc.poll() is None:
+                    return True
+                continue
+            time.sleep(0.05)
+        raise AssertionError(
+            f"mxgate did not answer 220 within {self.startup_timeout}s; log:\n{self.log()}")
+
+    def _banner_ok(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                self.probe_sessions += 1
+                s.settimeout(2)
+                data = b""
+                while b"\r\n" not in data and len(data) < 4096:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                if not data.startswith(f"220 {HOSTNAME} ".encode()):
+                    return False
+                s.sendall(b"QUIT\r\n")
+                # Read to the end so that the session is over when we return.
+                with contextlib.suppress(OSError):
+                    for _ in range(10):
+                        if not s.recv(4096):
+                            break
+                return True
+        except OSError:
+            return False
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout):
+        """The exit code; raises AssertionError when the process is still running."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+            return self.returncode
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"mxgate still running after {timeout}s") from None
+
+    def stop(self):
+        """SIGTERM, a bounded wait, then SIGKILL. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_timeout or 15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self._kill()
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return False
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    # -- clients
+
+    def connect(self, timeout=10, read_banner=True):
+        """A raw SMTP client; by default the 220 banner has been read and checked."""
+        client = SmtpClient(self.port, timeout=timeout)
+        if read_banner:
+            code, text = client.reply()
+            if code != 220:
+                client.close()
+                raise AssertionError(f"expected a 220 banner, got {code} {text!r}")
+            client.banner = text
+        return client
+
+    def http(self, path, timeout=5):
+        """(status, body text) of GET http://127.0.0.1:<http port><path>."""
+        url = f"http://127.0.0.1:{self.http_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+
+    def metrics(self):
+        status, body = self.http("/metrics")
+        if status != 200:
+            raise AssertionError(f"GET /metrics: {status} {body[:200]!r}")
+        return body
+
+    def metric(self, series, text=None):
+        """The value of one series, e.g. 'mxgate_transactions_total{result="accepted"}'
+        (labels exactly as exposed), or None when absent."""
+        return metric_value(text if text is not None else self.metrics(), series)
+
+    def wait_metric(self, series, predicate, timeout=5):
+        """Waits until predicate(value) holds for a series; returns the value."""
+        last = [None]
+
+        def check():
+            last[0] = self.metric(series)
+            return last[0] is not None and predicate(last[0])
+        try:
+            wait_until(check, timeout, interval=0.1, what=series)
+        except AssertionError:
+            raise AssertionError(f"{series} is {last[0]} after {timeout}s") from None
+        return last[0]
+
+    def wait_sessions_idle(self, timeout=5):
+        """Waits until mxgate_sessions_active is 0 (e.g. the harness's probe session ended)."""
+        return self.wait_metric("mxgate_sessions_active", lambda v: v == 0, timeout)
+
+
+_SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)")
+
+
+def parse_metrics(text):
+    """{series text: float value} for the exposition format (comments skipped)."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SERIES.match(line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def metric_value(text, series):
+    return parse_metrics(text).get(series)
+
+
+# ---------------------------------------------------------------------------------------------
+# A raw SMTP client
+
+
+class SmtpClient:
+    """A socket that speaks SMTP without smtplib's help: what is sent is what the test wrote,
+    and replies are read exactly as the server sent them."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10, source=None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
+        self.sock.settimeout(timeout)
+        self.buffer = b""
+        self.banner = None
+        self.timeout = timeout
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def cmd(self, line):
+        """Sends one command line (CRLF added) and returns its reply (code, text)."""
+        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply()
+
+    def _fill(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out reading a reply")
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed by mxgate; unparsed: {self.buffer!r}")
+        self.buffer += chunk
+
+    def reply_lines(self, timeout=None):
+        """One complete (possibly multi-line) reply: [(code, text), ...]."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        lines = []
+        for _ in range(1000):
+            while b"\r\n" not in self.buffer:
+                if len(self.buffer) > 65536:
+                    raise AssertionError(f"reply line too long: {self.buffer[:200]!r}")
+                self._fill(deadline)
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            text = line.decode(errors="replace")
+            if len(text) < 3 or not text[:3].isdigit() or (len(text) > 3 and text[3] not in " -"):
+                raise AssertionError(f"malformed reply line {line!r}")
+            lines.append((int(text[:3]), text[4:]))
+            if len(text) == 3 or text[3] == " ":
+                return lines
+        raise AssertionError("reply with more than 1000 lines")
+
+    def reply(self, timeout=None):
+        """(code, text) of one reply; the text of a multi-line reply is joined with "\\n"."""
+        lines = self.reply_lines(timeout)
+        return lines[-1][0], "\n".join(text for _, text in lines)
+
+    def replies(self, count, timeout=None):
+        return [self.reply(timeout) for _ in range(count)]
+
+    def pending(self, wait=0.3):
+        """Whatever the server sent that was not read yet, after waiting `wait` seconds."""
+        deadline = time.monotonic() + wait
+        with contextlib.suppress(socket.timeout, ConnectionError, OSError):
+            while time.monotonic() < deadline:
+                self._fill(deadline)
+        data, self.buffer = self.buffer, b""
+        return data
+
+    def closed_by_peer(self, timeout=3):
+        """True when the server closes the connection within `timeout` seconds (any unread
+        data is discarded)."""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buffer += chunk
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            return True
+        return False
+
+    def ehlo(self, name="client.example.org"):
+        self.send(f"EHLO {name}\r\n")
+        lines = self.reply_lines()
+        if lines[-1][0] != 250:
+            raise AssertionError(f"EHLO refused: {lines}")
+        return [text for _, text in lines]
+
+    def starttls(self, context=None, server_hostname=HOSTNAME):
+        """STARTTLS, its 220, then the TLS handshake; returns the 220 reply. Certificates are not
+        verified (the test certificate is self-signed)."""
+        reply = self.cmd("STARTTLS")
+        if reply[0] != 220:
+            raise AssertionError(f"STARTTLS refused: {reply}")
+        if self.buffer:
+            raise AssertionError(f"data after the 220 to STARTTLS: {self.buffer!r}")
+        if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        self.sock.settimeout(self.timeout)
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+        return reply
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def send_message(client, mail_from, rcpts, content, check=True):
+    """One transaction with DATA. `content` is the dot-stuffed content ending in CRLF (the
+    terminator ".\\r\\n" is added). Returns the final reply."""
+    code, text = client.cmd(f"MAIL FROM:<{mail_from}>")
+    if check and code != 250:
+        raise AssertionError(f"MAIL: {code} {text}")
+    for rcpt in rcpts:
+        code, text = client.cmd(f"RCPT TO:<{rcpt}>")
+        if check and code != 250:
+            raise AssertionError(f"RCPT {rcpt}: {code} {text}")
+    code, text = client.cmd("DATA")
+    if check and code != 354:
+        raise AssertionError(f"DATA: {code} {text}")
+    client.send(content + b".\r\n")
+    return client.reply()
+
+
+def strip_received(content):
+    """(the first Received header field as bytes, the rest): for content read back from the
+    sink (LF line endings)."""
+    if not content.startswith(b"Received:"):
+        return None, content
+    end = 0
+    lines = content.split(b"\n")
+    header = [lines[0]]
+    end = 1
+    while end < len(lines) and lines[end][:1] in (b"\t", b" "):
+        header.append(lines[end])
+        end += 1
+    return b"\n".join(header), b"\n".join(lines[end:])
+
+
+def run_tool(args, input=None, timeout=30):
+    """Runs a peer tool; returns CompletedProcess with bytes stdout/stderr."""
+    return subprocess.run(args, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+
+
+class MxTestCase(unittest.TestCase):
+    """Starts peers with self.sink(...) / self.mxgate(...) and stops them after the test. Every
+    test also checks that mxgate exits 0 on SIGTERM and logged no escaped session exception (a
+    crash or a bug that the test's own assertions would not see). Logs are printed on failure."""
+
+    maxDiff = 4000
+
+    def setUp(self):
+        self._peers = []
+
+    def sink(self, **kwargs):
+        s = Sink(**kwargs)
+        s.__enter__()
+        self._peers.append(s)
+        self.addCleanup(s.__exit__, None, None, None)
+        return s
+
+    def mxgate(self, sink=None, **kwargs):
+        if sink is not None:
+            kwargs.setdefault("downstream", sink.address)
+        m = Mxgate(**kwargs)
+        m.__enter__()
+        self._peers.append(m)
+        self.addCleanup(self._finish_mxgate, m)
+        return m
+
+    def _failed(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        if hasattr(outcome, "success") and not outcome.success:
+            return True
+        result = getattr(outcome, "result", None)
+        if result is not None:
+            failed = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+            for test, _ in failed:
+                if test is self:
+                    return True
+        return False
+
+    def _finish_mxgate(self, mx):
+        try:
+            code = mx.stop()
+            log = mx.log()
+            problems = []
+            if code != 0:
+                problems.append(f"mxgate exited with {code} (expected 0 after SIGTERM)")
+            if "session_exception" in log:
+                problems.append("an exception escaped a session (see session_exception)")
+            if problems or self._failed():
+                self._print_logs(mx)
+            if problems:
+                raise AssertionError("; ".join(problems))
+        finally:
+            mx.__exit__(None, None, None)
+
+    def _print_logs(self, mx):
+        sys.stderr.write(f"\n----- mxgate log ({self.id()}) -----\n")
+        sys.stderr.write(mx.log()[-20000:])
+        for peer in self._peers:
+            if isinstance(peer, Sink):
+                log = peer.log()
+                if log:
+                    sys.stderr.write(f"\n----- smtp-sink log -----\n{log[-5000:]}")
+        sys.stderr.write("\n----- end -----\n")

@@ -1,0 +1,193 @@
+"""STARTTLS (RFC 3207) against real TLS clients: openssl s_client, swaks, Python's ssl."""
+
+import re
+import ssl
+import subprocess
+import time
+import unittest
+
+from harness import (HOSTNAME, MxTestCase, certificate, free_port, port_open, run_tool,
+                     strip_received, wait_until)
+
+SESSION = (b"EHLO client.example.org\n"
+           b"MAIL FROM:<s@example.org>\n"
+           b"RCPT TO:<u@example.com>\n"
+           b"DATA\n"
+           b"Subject: over TLS\n"
+           b"\n"
+           b"sent through openssl s_client\n"
+           b".\n"
+           b"QUIT\n")
+
+# A client that is willing to speak TLS 1.1 (OpenSSL 3 refuses it at security level 1).
+LEGACY_CLIENT = ["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]
+
+
+def reply_codes(text):
+    return [int(m.group(1)) for m in re.finditer(r"^(\d{3}) ", text, re.MULTILINE)]
+
+
+def s_client(port, extra=(), stdin=SESSION, timeout=20):
+    """openssl s_client -starttls smtp; stdin lines are sent with CRLF. -ign_eof keeps the
+    session open after stdin ends (and stops s_client from treating "Q"/"R" lines as its own
+    commands); the server's 221 ends it."""
+    return run_tool(["openssl", "s_client", "-starttls", "smtp", "-connect", f"127.0.0.1:{port}",
+                     "-servername", HOSTNAME, "-crlf", "-ign_eof", *extra],
+                    input=stdin, timeout=timeout)
+
+
+class TlsTest(MxTestCase):
+
+    def test_openssl_s_client_relays_a_message_over_tls_1_3(self):
+        sink = self.sink()
+        mx = self.mxgate(sink, tls=True)
+        result = s_client(mx.port)
+        out = result.stdout.decode(errors="replace")
+        # (s_client's exit status is checked in test_quit_over_tls_ends_with_a_close_notify.)
+        self.assertRegex(out, r"Protocol\s*: TLSv1\.3",
+                         out + result.stderr.decode(errors="replace"))
+        self.assertRegex(out, r"subject=CN ?= ?mx\.test\.example")
+        codes = reply_codes(out)
+        # EHLO (last line), MAIL, RCPT, DATA, end of data, QUIT
+        self.assertEqual(codes[-5:], [250, 250, 354, 250, 221], out)
+        [msg] = sink.wait_for_messages(1)
+        received, rest = strip_received(msg.content)
+        self.assertRegex(received, rb"with ESMTPS id [0-9A-F]+\n\t\(version=TLSv1\.3 cipher=\S+\)")
+        self.assertEqual(rest, b"Subject: over TLS\n\nsent through openssl s_client\n")
+        self.assertEqual(mx.metric('mxgate_tls_handshakes_total{result="TLSv1.3"}'), 1)
+
+    def test_openssl_s_client_can_use_tls_1_2(self):
+        sink = self.sink()
+        mx = self.mxgate(sink, tls=True)
+        result = s_client(mx.port, ["-tls1_2"])
+        out = result.stdout.decode(errors="replace")
+        self.assertRegex(out, r"Protocol\s*: TLSv1\.2",
+                         out + result.stderr.decode(errors="replace"))
+        self.assertEqual(reply_codes(out)[-5:], [250, 250, 354, 250, 221], out)
+        [msg] = sink.wait_for_messages(1)
+        self.assertIn(b"(version=TLSv1.2 cipher=", msg.content)
+        self.assertEqual(mx.metric('mxgate_tls_handshakes_total{result="TLSv1.2"}'), 1)
+
+    def test_swaks_tls_relays_and_received_says_esmtps(self):
+        sink = self.sink()
+        mx = self.mxgate(sink, tls=True)
+        result = run_tool(["swaks", "--tls", "--server", f"127.0.0.1:{mx.port}",
+                           "--to", "u@example.com", "--from", "s@example.org",
+                           "--helo", "swaks.example.org", "--header", "Subject: swaks tls"])
+        out = result.stdout.decode(errors="replace")
+        self.assertEqual(result.returncode, 0, out + result.stderr.decode(errors="replace"))
+        self.assertIn("TLS started", out)
+        [msg] = sink.wait_for_messages(1)
+        received, _ = strip_received(msg.content)
+        self.assertRegex(received, rb"^Received: from swaks\.example\.org \(\[127\.0\.0\.1\]\)\n"
+                                   rb"\tby mx\.test\.example \(mxgate\) with ESMTPS id ")
+        self.assertRegex(received, rb"\(version=TLSv1\.[23] cipher=")
+
+    def test_quit_over_tls_ends_with_a_close_notify(self):
+        # RFC 8446 §6.1: each party MUST send close_notify before closing its write side.
+        # Without it OpenSSL clients report "unexpected eof while reading" and fail.
+        mx = self.mxgate(tls=True)
+        with mx.connect() as c:
+            c.ehlo()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.assertEqual(c.cmd("STARTTLS")[0], 220)
+            c.sock = context.wrap_socket(c.sock, server_hostname=HOSTNAME,
+                                         suppress_ragged_eofs=False)
+            c.ehlo()
+            self.assertEqual(c.cmd("QUIT"), (221, "2.0.0 Bye"))
+            try:
+                rest = c.sock.recv(4096)  # b"" after a close_notify
+            except ssl.SSLEOFError as e:
+                self.fail(f"connection closed without a TLS close_notify: {e}")
+            self.assertEqual(rest, b"")
+        result = s_client(mx.port, stdin=b"EHLO client.example.org\nQUIT\n")
+        err = result.stderr.decode(errors="replace")
+        self.assertNotIn("unexpected eof", err)
+        self.assertEqual(result.returncode, 0, err)
+
+    def test_tls_1_1_is_refused(self):
+        mx = self.mxgate(tls=True)
+        # Control: this client does speak TLS 1.1 to a server that allows it.
+        cert, key = certificate()
+        port = free_port()
+        server = subprocess.Popen(
+            ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", cert, "-key", key,
+             "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0", "-naccept", "2", "-quiet"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            # port_open() takes one of the two accepts, the control client the other.
+            wait_until(lambda: server.poll() is not None or port_open(port), 5,
+                       what="openssl s_server")
+            control = run_tool(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                                *LEGACY_CLIENT], input=b"", timeout=10)
+            self.assertEqual(control.returncode, 0, "control: the TLS 1.1 client does not work:\n"
+                             + control.stdout.decode(errors="replace"))
+            self.assertRegex(control.stdout.decode(errors="replace"), r"Protocol\s*: TLSv1\.1")
+        finally:
+            server.kill()
+            server.wait(timeout=5)
+        result = s_client(mx.port, LEGACY_CLIENT, stdin=b"QUIT\n")
+        out = result.stdout.decode(errors="replace")
+        self.assertNotEqual(result.returncode, 0, out)
+        self.assertRegex(out, r"Cipher is \(NONE\)")
+        mx.wait_metric('mxgate_tls_handshakes_total{result="failed"}', lambda v: v == 1)
+
+    def test_silent_client_after_starttls_is_cut_at_the_handshake_timeout(self):
+        mx = self.mxgate(tls=True, options=["tls.handshake_timeout=1s"])
+        with mx.connect() as c:
+            c.ehlo()
+            self.assertEqual(c.cmd("STARTTLS")[0], 220)
+            start = time.monotonic()
+            self.assertTrue(c.closed_by_peer(timeout=4), "no handshake, still connected")
+            self.assertLess(time.monotonic() - start, 3.0)
+        mx.wait_metric('mxgate_tls_handshakes_total{result="failed"}', lambda v: v == 1)
+
+    def test_require_tls_refuses_mail_before_starttls_with_530(self):
+        sink = self.sink()
+        mx = self.mxgate(sink, tls=True, settings={"tls.require": True})
+        with mx.connect() as c:
+            c.ehlo()
+            code, text = c.cmd("MAIL FROM:<s@example.org>")
+            self.assertEqual(code, 530, text)
+            self.assertTrue(text.startswith("5.7.0 "), text)
+            c.starttls()
+            c.ehlo()
+            self.assertEqual(c.cmd("MAIL FROM:<s@example.org>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<u@example.com>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: required\r\n\r\nx\r\n.\r\n")
+            code, text = c.reply()
+            self.assertEqual(code, 250, text)
+        sink.wait_for_messages(1)
+
+    def test_plaintext_pipelined_behind_starttls_is_refused_and_the_connection_closed(self):
+        mx = self.mxgate(tls=True)
+        with mx.connect() as c:
+            c.ehlo()
+            c.send(b"STARTTLS\r\nMAIL FROM:<a@b.example>\r\n")
+            code, text = c.reply()
+            self.assertEqual(code, 554, text)
+            self.assertTrue(c.closed_by_peer(), "connection still open")
+        self.assertEqual(mx.metric("mxgate_starttls_injection_total"), 1)
+
+    def test_ehlo_after_tls_no_longer_offers_starttls_and_state_is_reset(self):
+        mx = self.mxgate(tls=True)
+        with mx.connect() as c:
+            self.assertIn("STARTTLS", c.ehlo())
+            c.starttls()
+            # RFC 3207 §4.2: the client must say EHLO again.
+            code, text = c.cmd("MAIL FROM:<s@example.org>")
+            self.assertEqual(code, 503, text)
+            lines = c.ehlo()
+            self.assertEqual(lines[0], HOSTNAME)
+            self.assertNotIn("STARTTLS", lines)
+            self.assertIn("PIPELINING", lines)
+            code, text = c.cmd("STARTTLS")
+            self.assertEqual(code, 503, text)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+
+
+if __name__ == "__main__":
+    unittest.main()
