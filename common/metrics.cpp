@@ -59,6 +59,12 @@ Metrics::Metrics(prometheus::Registry& r)
                                     .Add({{"where", "command"}})),
       bare_line_endings_data(
           counter(r, "mxgate_bare_line_endings_total", "").Add({{"where", "data"}})),
+      proxy_accepted(counter(r, "mxgate_proxy_headers_total",
+                             "PROXY protocol connections by result")
+                         .Add({{"result", "accepted"}})),
+      proxy_untrusted(
+          counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "untrusted"}})),
+      proxy_invalid(counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "invalid"}})),
       tls_handshakes_tls12(counter(r, "mxgate_tls_handshakes_total",
                                    "Inbound STARTTLS handshakes by result")
                                .Add({{"result", "TLSv1.2"}})),

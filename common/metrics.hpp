@@ -42,6 +42,11 @@ struct Metrics {
   prometheus::Counter& bare_line_endings_command;
   prometheus::Counter& bare_line_endings_data;
 
+  // PROXY protocol listeners
+  prometheus::Counter& proxy_accepted;
+  prometheus::Counter& proxy_untrusted;
+  prometheus::Counter& proxy_invalid;
+
   // TLS
   prometheus::Counter& tls_handshakes_tls12;
   prometheus::Counter& tls_handshakes_tls13;

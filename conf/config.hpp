@@ -39,6 +39,11 @@ struct ServerConfig {
   Duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
   Duration data_timeout = std::chrono::minutes(3);     // RFC 5321 §4.5.3.2.5
   Duration drain_timeout = std::chrono::seconds(30);
+  // Listeners behind an L4 load balancer: each connection starts with a HAProxy PROXY v1/v2
+  // header whose source address becomes the client IP. Accepted only from proxy_trusted.
+  std::vector<HostPort> proxy_listen;
+  std::vector<std::string> proxy_trusted{"127.0.0.0/8", "::1/128"};  // CIDR networks
+  Duration proxy_timeout = std::chrono::seconds(10);  // to receive the PROXY header
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 

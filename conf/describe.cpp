@@ -53,6 +53,9 @@ void write_server(Writer& w, const ServerConfig& s) {
   w.duration("command_timeout", s.command_timeout);
   w.duration("data_timeout", s.data_timeout);
   w.duration("drain_timeout", s.drain_timeout);
+  w.list("proxy_listen", s.proxy_listen);
+  w.list("proxy_trusted", s.proxy_trusted);
+  w.duration("proxy_timeout", s.proxy_timeout);
 }
 
 void write_tls_http_relay(Writer& w, const Config& c) {

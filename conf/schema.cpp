@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/cidr.hpp"
 #include "conf/toml_reader.hpp"
 
 namespace mxgate::conf::detail {
@@ -95,6 +96,15 @@ void read_server(TableReader r, ServerConfig& s) {
   r.read_positive("command_timeout", s.command_timeout);
   r.read_positive("data_timeout", s.data_timeout);
   r.read_positive("drain_timeout", s.drain_timeout);
+  r.read("proxy_listen", s.proxy_listen, PortRule{});
+  r.read("proxy_trusted", s.proxy_trusted);
+  for (const auto& network : s.proxy_trusted) {
+    if (!common::parse_cidr(network)) {
+      r.fail(r.find("proxy_trusted"), "proxy_trusted",
+             quote(network) + " is not a network; write it as \"192.0.2.0/24\" or \"::1/128\"");
+    }
+  }
+  r.read_positive("proxy_timeout", s.proxy_timeout);
   r.finish();
 }
 

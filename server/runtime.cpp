@@ -63,12 +63,15 @@ Runtime::Runtime(const RuntimeOptions& options)
   unsigned count = config.server.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   std::vector<conf::HostPort> listen = config.server.listen;
+  std::vector<conf::HostPort> proxy_listen = config.server.proxy_listen;
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, limiter_, metrics_));
     listen = workers_.back()->listen(listen);
+    proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
   std::string addresses;
   for (const auto& address : listen) addresses += (addresses.empty() ? "" : ",") + address.text();
+  for (const auto& address : proxy_listen) addresses += ",proxy:" + address.text();
   if (config.http.listen.port != 0) {
     http_ = std::make_unique<HttpServer>(control_, config.http.listen, registry_,
                                          [this] { return !draining_.load(); });

@@ -11,6 +11,7 @@
 
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
+#include "server/proxy_handshake.hpp"
 #include "server/session_io.hpp"
 #include "server/trace.hpp"
 #include "server/worker.hpp"
@@ -50,7 +51,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 class Session {
  public:
-  Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket);
+  Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket,
+          bool proxied);
   asio::awaitable<void> run();
   void drain();
   void force_close();
@@ -58,6 +60,7 @@ class Session {
  private:
   enum class End { Quit, PeerClosed, Timeout, ErrorLimit, Drained, IoError, TlsFailed, Refused };
 
+  asio::awaitable<bool> accept_proxy();
   asio::awaitable<void> command_loop();
   asio::awaitable<bool> carry_out(Step step);
   asio::awaitable<bool> start_tls(Reply ready);
@@ -90,6 +93,7 @@ class Session {
 
   std::string id_;
   std::string client_ip_;
+  bool proxied_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   End end_ = End::PeerClosed;
   bool draining_ = false;
@@ -105,7 +109,8 @@ class Session {
   bool txn_open_ = false;
 };
 
-Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket)
+Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket,
+                 bool proxied)
     : worker_(worker),
       snapshot_(worker.snapshot()),
       config_(*snapshot_->config),
@@ -116,7 +121,8 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
       protocol_(snapshot_->smtp),
       relay_(worker.pool(), snapshot_->router, worker.metrics()),
       id_(make_id()),
-      client_ip_(client_address(io_->socket())) {}
+      client_ip_(client_address(io_->socket())),
+      proxied_(proxied) {}
 
 void Session::drain() {
   draining_ = true;
@@ -128,7 +134,43 @@ void Session::force_close() {
   io_->cancel();
 }
 
+// A proxy_listen connection: the PROXY header first, then the session caps for the client it
+// names. Refused connections are closed without a word (untrusted or not PROXY) or with 421.
+asio::awaitable<bool> Session::accept_proxy() {
+  const auto outcome = co_await read_proxy_header(*io_, snapshot_->proxy_trusted,
+                                                  config_.server.proxy_timeout);
+  if (outcome.status != ProxyOutcome::Status::Ok) {
+    (outcome.status == ProxyOutcome::Status::Untrusted ? metrics_.proxy_untrusted
+                                                       : metrics_.proxy_invalid)
+        .Increment();
+    spdlog::info("proxy_refused session={} peer={} error={}", id_, client_ip_,
+                 common::escape(outcome.error));
+    end_ = End::Refused;
+    co_return false;
+  }
+  metrics_.proxy_accepted.Increment();
+  if (!outcome.client_ip.empty()) client_ip_ = outcome.client_ip;
+  ConnectionLimiter::Refusal refusal;
+  boost::system::error_code ec;
+  ticket_ = worker_.limiter().acquire(asio::ip::make_address(client_ip_, ec), refusal);
+  if (!ticket_) {
+    queue(worker_.refusal_reply(refusal));
+    co_await flush();
+    end_ = End::Refused;
+    co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Session::run() {
+  if (proxied_) {
+    const bool accepted = co_await accept_proxy();
+    if (!accepted) {
+      io_->close();
+      log_session();
+      co_return;
+    }
+  }
   queue(protocol_.greeting());
   // Braces and a named result: GCC 12 lays out the frame wrongly for an unbraced
   // `if (co_await a) co_await b;`.
@@ -516,8 +558,9 @@ class Registration {
 // No try/catch around co_await here: GCC 12 mishandles temporaries of a co_await inside a try
 // block. Exceptions reach the co_spawn completion handler in Worker::accept_loop instead.
 asio::awaitable<void> run_session(Worker& worker, asio::ip::tcp::socket socket,
-                                  ConnectionLimiter::Ticket ticket) {
-  auto session = std::make_unique<Session>(worker, std::move(socket), std::move(ticket));
+                                  ConnectionLimiter::Ticket ticket, bool proxied) {
+  auto session =
+      std::make_unique<Session>(worker, std::move(socket), std::move(ticket), proxied);
   Registration registration(worker, *session);
   co_await session->run();
 }

@@ -24,8 +24,10 @@ class Worker;
 class Session;  // defined in session.cpp; the worker only holds pointers to it
 
 // Runs one session to its end; the worker tracks it (Worker::add/remove) until then.
+// `proxied`: the connection came to a proxy_listen address and starts with a PROXY header;
+// the session then takes its ticket itself, for the client address the header names.
 boost::asio::awaitable<void> run_session(Worker& worker, boost::asio::ip::tcp::socket socket,
-                                         ConnectionLimiter::Ticket ticket);
+                                         ConnectionLimiter::Ticket ticket, bool proxied);
 
 void drain(Session& session);        // after the current transaction: 421 4.3.2 and close
 void force_close(Session& session);  // now: 421 4.3.2 and close

@@ -18,8 +18,13 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config) {
   const auto endings = cfg->server.line_endings == conf::LineEndings::Reject
                            ? smtp::LineEndings::Reject
                            : smtp::LineEndings::Normalize;
-  return std::make_shared<const Snapshot>(
-      Snapshot{cfg, relay::Router(cfg->routes), std::move(tls), std::move(options), endings});
+  std::vector<common::Cidr> trusted;
+  for (const auto& network : cfg->server.proxy_trusted) {
+    if (auto cidr = common::parse_cidr(network)) trusted.push_back(*cidr);  // validated by conf
+  }
+  return std::make_shared<const Snapshot>(Snapshot{cfg, relay::Router(cfg->routes), std::move(tls),
+                                                   std::move(options), endings,
+                                                   std::move(trusted)});
 }
 
 }  // namespace mxgate::server

@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "common/cidr.hpp"
 #include "conf/config.hpp"
 #include "relay/router.hpp"
 #include "smtp/server_protocol.hpp"
@@ -20,6 +21,7 @@ struct Snapshot {
   std::shared_ptr<boost::asio::ssl::context> tls;  // nullptr: no STARTTLS
   smtp::ServerOptions smtp;
   smtp::LineEndings line_endings = smtp::LineEndings::Reject;
+  std::vector<common::Cidr> proxy_trusted;
 };
 
 // Builds a snapshot; throws (std::runtime_error) when the TLS files cannot be loaded.

@@ -66,7 +66,8 @@ Worker::~Worker() {
   io_.reset();
 }
 
-std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& addresses) {
+std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& addresses,
+                                           bool proxy) {
   std::vector<conf::HostPort> bound;
   for (const auto& address : addresses) {
     const auto endpoint = resolve_listen(address);
@@ -87,14 +88,14 @@ std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& ad
       throw std::system_error(ec, fmt::format("server.listen: cannot listen on {}", address.text()));
     }
     bound.push_back({address.host, acceptor->local_endpoint().port()});
-    acceptors_.push_back(std::move(acceptor));
+    acceptors_.push_back({std::move(acceptor), proxy});
   }
   return bound;
 }
 
 void Worker::start() {
-  for (auto& acceptor : acceptors_) {
-    asio::co_spawn(*io_, accept_loop(*acceptor), asio::detached);
+  for (auto& listener : acceptors_) {
+    asio::co_spawn(*io_, accept_loop(*listener.acceptor, listener.proxy), asio::detached);
   }
   thread_ = std::thread([this] {
     // Sessions keep the context busy; this guard keeps it alive between them until stop().
@@ -109,7 +110,7 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -120,31 +121,40 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto peer = socket.remote_endpoint(ignored).address();
-    ConnectionLimiter::Refusal refusal;
-    auto ticket = limiter_.acquire(peer, refusal);
-    if (!ticket) {
-      refuse(std::move(socket), refusal);
-      continue;
+    // Behind a load balancer the per-IP cap applies to the address in the PROXY header, so
+    // the session takes its ticket once it has read it.
+    ConnectionLimiter::Ticket ticket;
+    if (!proxy) {
+      auto peer = socket.remote_endpoint(ignored).address();
+      ConnectionLimiter::Refusal refusal;
+      ticket = limiter_.acquire(peer, refusal);
+      if (!ticket) {
+        refuse(std::move(socket), refusal);
+        continue;
+      }
     }
     metrics_.sessions_accepted.Increment();
-    asio::co_spawn(*io_, run_session(*this, std::move(socket), std::move(ticket)),
+    asio::co_spawn(*io_, run_session(*this, std::move(socket), std::move(ticket), proxy),
                    [this](std::exception_ptr error) { on_session_exception(error); });
   }
 }
 
-void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
+smtp::Reply Worker::refusal_reply(ConnectionLimiter::Refusal refusal) {
   const auto& host = snapshot_->config->server.hostname;
-  std::string text;
   if (refusal == ConnectionLimiter::Refusal::Global) {
     metrics_.sessions_refused_global_limit.Increment();
-    text = fmt::format("421 4.7.0 {} Error: too many connections, try again later\r\n", host);
-  } else {
-    metrics_.sessions_refused_ip_limit.Increment();
-    text = fmt::format("421 4.7.0 {} Error: too many connections from your address\r\n", host);
+    return smtp::Reply::make(421, "4.7.0",
+                             fmt::format("{} Error: too many connections, try again later", host));
   }
+  metrics_.sessions_refused_ip_limit.Increment();
+  return smtp::Reply::make(421, "4.7.0",
+                           fmt::format("{} Error: too many connections from your address", host));
+}
+
+void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
   metrics_.replies_4xx.Increment();
-  asio::co_spawn(*io_, say_and_close(std::move(socket), std::move(text)), asio::detached);
+  asio::co_spawn(*io_, say_and_close(std::move(socket), refusal_reply(refusal).wire()),
+                 asio::detached);
 }
 
 void Worker::on_session_exception(std::exception_ptr error) {
@@ -185,7 +195,7 @@ void Worker::drain() {
   asio::post(*io_, [this] {
     draining_ = true;
     boost::system::error_code ignored;
-    for (auto& acceptor : acceptors_) acceptor->close(ignored);
+    for (auto& listener : acceptors_) listener.acceptor->close(ignored);
     pool_->shutdown();
     for (Session* session : sessions_) server::drain(*session);
   });

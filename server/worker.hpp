@@ -36,7 +36,9 @@ class Worker {
   // Binds every listen address with SO_REUSEPORT and returns the bound addresses (a port 0
   // becomes the port the kernel chose; the other workers then bind that same port).
   // Throws std::system_error naming the address.
-  std::vector<conf::HostPort> listen(const std::vector<conf::HostPort>& addresses);
+  // `proxy`: connections start with a PROXY protocol header (server.proxy_listen).
+  std::vector<conf::HostPort> listen(const std::vector<conf::HostPort>& addresses,
+                                     bool proxy = false);
   void start();  // starts the thread
   void join();
 
@@ -55,12 +57,15 @@ class Worker {
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   relay::Pool& pool() { return *pool_; }
   common::Metrics& metrics() { return metrics_; }
+  ConnectionLimiter& limiter() { return limiter_; }
+  // The 421 for a client over a session cap (and the refusal counted).
+  smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal);
   bool draining() const { return draining_; }
   void add(Session* session);
   void remove(Session* session);
 
  private:
-  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool proxy);
   void refuse(boost::asio::ip::tcp::socket socket, ConnectionLimiter::Refusal refusal);
   void on_session_exception(std::exception_ptr error);  // a bug: log once, count
 
@@ -70,7 +75,11 @@ class Worker {
   ConnectionLimiter& limiter_;
   common::Metrics& metrics_;
   std::unique_ptr<relay::Pool> pool_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  struct Listener {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    bool proxy = false;
+  };
+  std::vector<Listener> acceptors_;
   std::unordered_set<Session*> sessions_;  // owned by their coroutines; touched on io_ only
   std::atomic<std::size_t> session_count_{0};
   std::atomic<bool> finished_{false};
