@@ -1,0 +1,272 @@
+#include "storage/reputation_store.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "storage/record_codec.hpp"
+#include "storage/store_impl.hpp"
+
+namespace mxgate::storage {
+namespace {
+
+using boost::system::error_code;
+
+constexpr int kBloomBitsPerKey = 10;
+constexpr double kDataBlockHashRatio = 0.75;
+constexpr double kMemtableBloomRatio = 0.02;
+constexpr int kBackgroundJobs = 2;
+// A hot key (a spam run: thousands of sessions a day) must not make every read fold thousands of
+// memtable operands: past this many, the write path folds them into one value.
+constexpr std::size_t kMaxSuccessiveMerges = 32;
+constexpr Family kFamilies[] = {Family::Ip, Family::Network, Family::SenderDomain,
+                                Family::AuthDomain};
+
+rocksdb::Options make_options(const StoreOptions& options) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  table.whole_key_filtering = true;
+  // Point lookups: a hash index inside each data block avoids the binary search.
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  table.data_block_hash_table_util_ratio = kDataBlockHashRatio;
+  // Index and filter blocks live in the table readers, not in the block cache, so a
+  // cache-only read never misses on them.
+  table.cache_index_and_filter_blocks = false;
+
+  rocksdb::Options db;
+  db.create_if_missing = true;
+  db.create_missing_column_families = true;
+  db.max_open_files = -1;  // every table reader open: no table-cache miss on the worker path
+  db.max_background_jobs = kBackgroundJobs;
+  db.statistics = rocksdb::CreateDBStatistics();
+  db.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  db.merge_operator = make_merge_operator(options.history_days);
+  db.optimize_filters_for_hits = options.optimize_filters_for_hits;
+  db.max_successive_merges = kMaxSuccessiveMerges;
+  db.memtable_whole_key_filtering = true;
+  db.memtable_prefix_bloom_size_ratio = kMemtableBloomRatio;
+  return db;
+}
+
+std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
+                                               const StoreOptions& options) {
+  auto impl = std::make_unique<ReputationStore::Impl>();
+  impl->dir = dir;
+  impl->options = options;
+  impl->db_options = make_options(options);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
+      {rocksdb::kDefaultColumnFamilyName, impl->db_options}};
+  for (Family family : kFamilies) {
+    descriptors.emplace_back(std::string(family_name(family)), impl->db_options);
+  }
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status status =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(impl->db_options, dir.string(), descriptors,
+                                         &impl->handles, &db)
+          : rocksdb::DB::Open(impl->db_options, dir.string(), descriptors, &impl->handles, &db);
+  if (!status.ok()) {
+    throw std::runtime_error("cannot open reputation store " + dir.string() + ": " +
+                             status.ToString());
+  }
+  impl->db.reset(db);
+  for (std::size_t i = 0; i < kFamilyCount; ++i) impl->families[i] = impl->handles[i + 1];
+  return impl;
+}
+
+void check_prefixes(const std::vector<int>& prefixes, int width, const char* what) {
+  if (prefixes.size() > kMaxNetworkPrefixes) {
+    throw std::runtime_error(std::string("too many ") + what + " network prefixes");
+  }
+  for (int prefix : prefixes) {
+    if (prefix < 0 || prefix > width) {
+      throw std::runtime_error(std::string(what) +
+                               " network prefix out of range: " + std::to_string(prefix));
+    }
+  }
+}
+
+Lookup to_lookup(const rocksdb::Status& status, const rocksdb::PinnableSlice& value,
+                 reputation::Record& out) {
+  if (status.ok()) {
+    auto record = decode_record({value.data(), value.size()});
+    if (!record) {
+      spdlog::warn("storage_bad_record bytes={}", value.size());
+      return Lookup::Error;
+    }
+    out = std::move(*record);
+    return Lookup::Found;
+  }
+  if (status.IsNotFound()) return Lookup::Missing;
+  if (status.IsIncomplete()) return Lookup::NotCached;
+  status_error(status, "get");
+  return Lookup::Error;
+}
+
+}  // namespace
+
+error_code status_error(const rocksdb::Status& status, std::string_view operation) {
+  if (status.ok()) return {};
+  spdlog::warn("storage_error op={} status=\"{}\"", operation, status.ToString());
+  if (status.IsIOError()) return make_error_code(Error::io);
+  if (status.IsCorruption()) return make_error_code(Error::corruption);
+  if (status.IsBusy() || status.IsTryAgain() || status.IsTimedOut()) {
+    return make_error_code(Error::busy);
+  }
+  return make_error_code(Error::other);
+}
+
+bool ConnectLookup::complete() const {
+  auto ok = [](const KeyLookup& k) {
+    return k.state == Lookup::Found || k.state == Lookup::Missing;
+  };
+  for (const KeyLookup& network : networks) {
+    if (!ok(network)) return false;
+  }
+  return ok(ip);
+}
+
+std::unique_ptr<ReputationStore> ReputationStore::open(const std::filesystem::path& dir,
+                                                       const StoreOptions& options) {
+  check_prefixes(options.v4_network_prefixes, 32, "IPv4");
+  check_prefixes(options.v6_network_prefixes, 128, "IPv6");
+  if (!options.read_only) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      throw std::runtime_error("cannot create reputation store " + dir.string() + ": " +
+                               ec.message());
+    }
+  }
+  return std::unique_ptr<ReputationStore>(new ReputationStore(open_db(dir, options)));
+}
+
+ReputationStore::ReputationStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ReputationStore::~ReputationStore() {
+  if (!impl_->options.read_only) flush();
+  for (rocksdb::ColumnFamilyHandle* handle : impl_->handles) {
+    impl_->db->DestroyColumnFamilyHandle(handle);
+  }
+  const rocksdb::Status status = impl_->db->Close();
+  if (!status.ok()) status_error(status, "close");
+}
+
+Lookup ReputationStore::try_get(Family family, std::string_view key, reputation::Record& out) {
+  rocksdb::ReadOptions read;
+  read.read_tier = rocksdb::kBlockCacheTier;
+  rocksdb::PinnableSlice value;
+  return to_lookup(impl_->db->Get(read, impl_->cf(family), to_slice(key), &value), value, out);
+}
+
+Lookup ReputationStore::read(Family family, std::string_view key, reputation::Record& out) {
+  rocksdb::PinnableSlice value;
+  const auto status =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(family), to_slice(key), &value);
+  return to_lookup(status, value, out);
+}
+
+std::optional<reputation::Record> ReputationStore::get(Family family, std::string_view key) {
+  reputation::Record record;
+  if (read(family, key, record) != Lookup::Found) return std::nullopt;
+  return record;
+}
+
+std::vector<std::string> ReputationStore::network_keys(
+    const boost::asio::ip::address& address) const {
+  const bool v4 = address.is_v4() || address.to_v6().is_v4_mapped();
+  const auto& prefixes =
+      v4 ? impl_->options.v4_network_prefixes : impl_->options.v6_network_prefixes;
+  std::vector<std::string> keys;
+  keys.reserve(prefixes.size());
+  for (int prefix : prefixes) keys.push_back(network_key(address, prefix));
+  return keys;
+}
+
+ConnectLookup ReputationStore::connect_lookup(const boost::asio::ip::address& address,
+                                              bool cache_only) {
+  ConnectLookup result;
+  result.ip.key = ip_key(address);
+  for (std::string& key : network_keys(address)) result.networks.push_back({std::move(key)});
+
+  constexpr std::size_t kMaxKeys = 1 + kMaxNetworkPrefixes;
+  const std::size_t count = 1 + result.networks.size();
+  std::array<rocksdb::ColumnFamilyHandle*, kMaxKeys> families{};
+  std::array<rocksdb::Slice, kMaxKeys> keys;
+  std::array<KeyLookup*, kMaxKeys> targets{};
+  for (std::size_t i = 0; i < count; ++i) {
+    targets[i] = i == 0 ? &result.ip : &result.networks[i - 1];
+    families[i] = impl_->cf(i == 0 ? Family::Ip : Family::Network);
+    keys[i] = to_slice(targets[i]->key);
+  }
+  std::array<rocksdb::PinnableSlice, kMaxKeys> values;
+  std::array<rocksdb::Status, kMaxKeys> statuses;
+  rocksdb::ReadOptions read;
+  if (cache_only) read.read_tier = rocksdb::kBlockCacheTier;
+  impl_->db->MultiGet(read, count, families.data(), keys.data(), values.data(), statuses.data());
+  for (std::size_t i = 0; i < count; ++i) {
+    targets[i]->state = to_lookup(statuses[i], values[i], targets[i]->record);
+  }
+  return result;
+}
+
+ConnectLookup ReputationStore::try_get_connect(const boost::asio::ip::address& address) {
+  // Cache-only reads have no I/O to overlap, and separate Gets measured cheaper (p50 9-13 µs
+  // against 12-14 µs) than one MultiGet; get_connect() uses MultiGet to overlap disk reads.
+  ConnectLookup result;
+  result.ip.key = ip_key(address);
+  result.ip.state = try_get(Family::Ip, result.ip.key, result.ip.record);
+  for (std::string& key : network_keys(address)) {
+    KeyLookup& network = result.networks.emplace_back(KeyLookup{std::move(key)});
+    network.state = try_get(Family::Network, network.key, network.record);
+  }
+  return result;
+}
+
+ConnectLookup ReputationStore::get_connect(const boost::asio::ip::address& address) {
+  return connect_lookup(address, false);
+}
+
+error_code ReputationStore::add(Family family, std::string_view key, std::uint32_t day,
+                                const reputation::Counters& delta, std::int64_t seen_at) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  const std::string operand = encode_patch(counter_patch(day, delta, seen_at));
+  const std::lock_guard lock(impl_->batch_mutex);
+  if (impl_->pending >= impl_->options.max_pending_adds) {
+    impl_->dropped.fetch_add(1, std::memory_order_relaxed);
+    return make_error_code(Error::full);
+  }
+  const auto status = impl_->batch->Merge(impl_->cf(family), to_slice(key), operand);
+  if (!status.ok()) return status_error(status, "batch_merge");
+  ++impl_->pending;
+  return {};
+}
+
+error_code ReputationStore::flush() {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  auto batch = std::make_unique<rocksdb::WriteBatch>();
+  {
+    const std::lock_guard lock(impl_->batch_mutex);
+    std::swap(batch, impl_->batch);
+    impl_->pending = 0;
+  }
+  if (batch->Count() == 0) return {};
+  rocksdb::WriteOptions write;
+  write.sync = false;  // counters: losing the last second in a crash is acceptable
+  return status_error(impl_->db->Write(write, batch.get()), "flush");
+}
+
+std::size_t ReputationStore::pending_adds() const {
+  const std::lock_guard lock(impl_->batch_mutex);
+  return impl_->pending;
+}
+
+std::uint64_t ReputationStore::dropped_adds() const {
+  return impl_->dropped.load(std::memory_order_relaxed);
+}
+
+}  // namespace mxgate::storage

@@ -1,0 +1,151 @@
+// ReputationStore: the RocksDB-backed reputation records, one column family per key family
+// ("ip", "network", "sender_domain", "auth_domain"; keys from key_codec.hpp, values from
+// record_codec.hpp). Every update is a Merge of a patch (merge.hpp): counters, listings and
+// scores never read-modify-write, so a listing change cannot lose a concurrent counter update.
+// Decay is not applied here: the reputation model applies it when it reads score/score_at.
+//
+// Threading: every member is thread-safe. try_get()/try_get_connect() never block (they read
+// memtables and the block cache only; filters and indexes stay in memory, max_open_files = -1)
+// and may run on a worker. get()/read()/get_connect(), flush(), the listing/score/erase writes,
+// for_each() and ingestion may block on disk and belong on the blocking pool.
+// add() only appends to ONE mutex-protected pending batch per store (no I/O, ~1 µs under the
+// lock); flush() swaps it out and writes it (WAL on, not synced: a crash may lose the last
+// unflushed second of counters). Listing changes and erase() are synced writes.
+//
+// Failure: open() throws std::runtime_error (path + RocksDB status text). Everything else
+// returns a Lookup state or an error_code (error.hpp) and logs RocksDB's status text once.
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "reputation/record.hpp"
+#include "storage/error.hpp"
+#include "storage/key_codec.hpp"
+#include "storage/merge.hpp"
+
+namespace mxgate::storage {
+
+inline constexpr std::size_t kDefaultBlockCacheBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kDefaultMaxPendingAdds = 65536;
+inline constexpr std::size_t kMaxNetworkPrefixes = 4;  // per address family
+
+struct StoreOptions {
+  std::size_t block_cache_bytes = kDefaultBlockCacheBytes;  // one LRU cache for all families
+  unsigned history_days = kDefaultHistoryDays;              // days of counters kept per record
+  bool read_only = false;                                   // the store must exist
+  // Network keys looked up and counted per connection. At most kMaxNetworkPrefixes each.
+  std::vector<int> v4_network_prefixes{kDefaultV4NetworkPrefix};
+  std::vector<int> v6_network_prefixes{std::begin(kDefaultV6NetworkPrefixes),
+                                       std::end(kDefaultV6NetworkPrefixes)};
+  std::size_t max_pending_adds = kDefaultMaxPendingAdds;  // add() drops beyond this (Error::full)
+  // RocksDB's optimize_filters_for_hits drops the bloom filters of the last level: fine when
+  // most lookups hit, but most connecting IPs are unknown, and without a filter an absent key
+  // needs a data block, which a cache-only read may not have. Off by default for that reason.
+  bool optimize_filters_for_hits = false;
+};
+
+enum class Lookup { Found, Missing, NotCached, Error };
+
+struct KeyLookup {
+  std::string key;
+  Lookup state = Lookup::Missing;
+  reputation::Record record;  // valid when state == Found
+};
+
+// The records that matter when a client connects: its IP and its networks.
+struct ConnectLookup {
+  KeyLookup ip;
+  std::vector<KeyLookup> networks;  // one per configured prefix of the address family, in order
+  bool complete() const;            // no key NotCached or Error
+};
+
+class SstBuilder;
+
+class ReputationStore {
+ public:
+  static std::unique_ptr<ReputationStore> open(const std::filesystem::path& dir,
+                                               const StoreOptions& options);
+  ~ReputationStore();  // flushes pending adds
+  ReputationStore(const ReputationStore&) = delete;
+  ReputationStore& operator=(const ReputationStore&) = delete;
+
+  // Cache-only read: Found, Missing, NotCached (would need disk), or Error.
+  Lookup try_get(Family family, std::string_view key, reputation::Record& out);
+  // Read that may block on disk: Found, Missing or Error.
+  Lookup read(Family family, std::string_view key, reputation::Record& out);
+  std::optional<reputation::Record> get(Family family, std::string_view key);  // nullopt: not Found
+
+  std::vector<std::string> network_keys(const boost::asio::ip::address& address) const;
+  ConnectLookup try_get_connect(const boost::asio::ip::address& address);  // never blocks
+  ConnectLookup get_connect(const boost::asio::ip::address& address);      // may block
+
+  // Queues a counter update for the next flush(): no I/O.
+  boost::system::error_code add(Family family, std::string_view key, std::uint32_t day,
+                                const reputation::Counters& delta, std::int64_t seen_at);
+  boost::system::error_code flush();
+  std::size_t pending_adds() const;
+  std::uint64_t dropped_adds() const;  // adds refused with Error::full since open
+
+  boost::system::error_code set_listing(Family family, std::string_view key,
+                                        const reputation::Listing& listing);     // synced
+  boost::system::error_code clear_listing(Family family, std::string_view key);  // synced
+  boost::system::error_code set_score(Family family, std::string_view key, double score,
+                                      std::int64_t score_at);
+  // Synced delete. Adds still pending for the key land after it.
+  boost::system::error_code erase(Family family, std::string_view key);
+
+  // Visits every record in key order (not filling the block cache); stop by returning false.
+  using Visitor = std::function<bool(std::string_view key, const reputation::Record& record)>;
+  boost::system::error_code for_each(Family family, const Visitor& visit);
+  std::uint64_t approximate_count(Family family);  // "rocksdb.estimate-num-keys"
+
+  // Bulk load: write strictly ascending (key, record) entries with an SstBuilder made for the
+  // family, then ingest_sst() the files (moved into the store). Ingested records are full values;
+  // later merges apply on top of them.
+  boost::system::result<std::unique_ptr<SstBuilder>> make_sst_builder(
+      Family family, const std::filesystem::path& file);
+  boost::system::error_code ingest_sst(Family family,
+                                       const std::vector<std::filesystem::path>& files);
+  // Convenience for small loads: builds one SST in the store's directory and ingests it.
+  boost::system::error_code ingest(
+      Family family, const std::vector<std::pair<std::string, reputation::Record>>& sorted);
+
+  std::uint64_t cache_hits() const;    // block cache hits since open (all families)
+  std::uint64_t cache_misses() const;  // block cache misses since open
+
+  struct Impl;
+
+ private:
+  explicit ReputationStore(std::unique_ptr<Impl> impl);
+  ConnectLookup connect_lookup(const boost::asio::ip::address& address, bool cache_only);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes one SST file for ReputationStore::ingest_sst. Not thread-safe (one builder, one thread).
+class SstBuilder {
+ public:
+  struct Impl;
+  explicit SstBuilder(std::unique_ptr<Impl> impl);
+  ~SstBuilder();
+  // Keys must be strictly ascending (bytewise); otherwise Error::other and nothing is added.
+  boost::system::error_code add(std::string_view key, const reputation::Record& record);
+  boost::system::error_code finish();  // an empty file is an error: ingest nothing instead
+  std::uint64_t count() const;
+  const std::filesystem::path& path() const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mxgate::storage

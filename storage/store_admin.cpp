@@ -1,0 +1,128 @@
+// ReputationStore's administrative and bulk operations: listing/score/erase writes, iteration,
+// counts, statistics and SST ingestion (see reputation_store.hpp).
+#include <rocksdb/statistics.h>
+
+#include "storage/record_codec.hpp"
+#include "storage/reputation_store.hpp"
+#include "storage/store_impl.hpp"
+
+namespace mxgate::storage {
+namespace {
+
+using boost::system::error_code;
+
+error_code write_patch(ReputationStore::Impl& impl, Family family, std::string_view key,
+                       const Patch& patch, bool sync, std::string_view operation) {
+  if (impl.options.read_only) return make_error_code(Error::read_only);
+  rocksdb::WriteOptions write;
+  write.sync = sync;
+  return status_error(impl.db->Merge(write, impl.cf(family), to_slice(key), encode_patch(patch)),
+                      operation);
+}
+
+}  // namespace
+
+error_code ReputationStore::set_listing(Family family, std::string_view key,
+                                        const reputation::Listing& listing) {
+  return write_patch(*impl_, family, key, listing_patch(listing), true, "set_listing");
+}
+
+error_code ReputationStore::clear_listing(Family family, std::string_view key) {
+  return write_patch(*impl_, family, key, listing_patch({}), true, "clear_listing");
+}
+
+error_code ReputationStore::set_score(Family family, std::string_view key, double score,
+                                      std::int64_t score_at) {
+  return write_patch(*impl_, family, key, score_patch(score, score_at), false, "set_score");
+}
+
+error_code ReputationStore::erase(Family family, std::string_view key) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return status_error(impl_->db->Delete(write, impl_->cf(family), to_slice(key)), "erase");
+}
+
+error_code ReputationStore::for_each(Family family, const Visitor& visit) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;  // an export must not evict the hot set
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->cf(family)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice value = it->value();
+    auto record = decode_record({value.data(), value.size()});
+    if (!record) return make_error_code(Error::corruption);
+    if (!visit({it->key().data(), it->key().size()}, *record)) return {};
+  }
+  return status_error(it->status(), "for_each");
+}
+
+std::uint64_t ReputationStore::approximate_count(Family family) {
+  std::uint64_t count = 0;
+  impl_->db->GetIntProperty(impl_->cf(family), "rocksdb.estimate-num-keys", &count);
+  return count;
+}
+
+std::uint64_t ReputationStore::cache_hits() const {
+  return impl_->db_options.statistics->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+}
+
+std::uint64_t ReputationStore::cache_misses() const {
+  return impl_->db_options.statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+}
+
+boost::system::result<std::unique_ptr<SstBuilder>> ReputationStore::make_sst_builder(
+    Family /*family*/, const std::filesystem::path& file) {
+  // All families share one set of options; the family is in the signature so that a future
+  // per-family tuning cannot be forgotten here.
+  auto impl = std::make_unique<SstBuilder::Impl>(file, impl_->db_options);
+  if (auto ec = status_error(impl->writer.Open(file.string()), "sst_open")) return ec;
+  return std::make_unique<SstBuilder>(std::move(impl));
+}
+
+error_code ReputationStore::ingest_sst(Family family,
+                                       const std::vector<std::filesystem::path>& files) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  std::vector<std::string> names;
+  for (const auto& file : files) names.push_back(file.string());
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;
+  return status_error(impl_->db->IngestExternalFile(impl_->cf(family), names, ingest), "ingest");
+}
+
+error_code ReputationStore::ingest(
+    Family family, const std::vector<std::pair<std::string, reputation::Record>>& sorted) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  if (sorted.empty()) return {};
+  const auto file = impl_->dir / ("ingest-" + std::to_string(impl_->ingest_sequence++) + ".sst");
+  auto builder = make_sst_builder(family, file);
+  if (!builder) return builder.error();
+  error_code ec;
+  for (const auto& [key, record] : sorted) {
+    if ((ec = (*builder)->add(key, record))) break;
+  }
+  if (!ec) ec = (*builder)->finish();
+  if (!ec) ec = ingest_sst(family, {file});
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);  // gone already when the ingestion moved it
+  return ec;
+}
+
+SstBuilder::SstBuilder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SstBuilder::~SstBuilder() = default;
+
+error_code SstBuilder::add(std::string_view key, const reputation::Record& record) {
+  impl_->value.clear();
+  append_record(impl_->value, record);
+  const auto status = impl_->writer.Put(to_slice(key), impl_->value);
+  if (status.ok()) ++impl_->count;
+  return status_error(status, "sst_add");
+}
+
+error_code SstBuilder::finish() { return status_error(impl_->writer.Finish(), "sst_finish"); }
+
+std::uint64_t SstBuilder::count() const { return impl_->count; }
+
+const std::filesystem::path& SstBuilder::path() const { return impl_->file; }
+
+}  // namespace mxgate::storage

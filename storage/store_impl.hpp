@@ -1,0 +1,53 @@
+// Private to storage/: the RocksDB state behind ReputationStore and SstBuilder, shared by
+// reputation_store.cpp (open, reads, writes) and store_bulk.cpp (iteration, SST ingestion).
+// Threading: see reputation_store.hpp; batch_mutex guards batch and pending only.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
+#include <rocksdb/statistics.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+
+#include "storage/reputation_store.hpp"
+
+namespace mxgate::storage {
+
+struct ReputationStore::Impl {
+  std::filesystem::path dir;
+  StoreOptions options;
+  rocksdb::Options db_options;  // DB and column family options (all families share them)
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened, "default" first
+  std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> families{};
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<std::uint64_t> ingest_sequence{0};
+
+  mutable std::mutex batch_mutex;  // guards batch and pending
+  std::unique_ptr<rocksdb::WriteBatch> batch = std::make_unique<rocksdb::WriteBatch>();
+  std::size_t pending = 0;
+
+  rocksdb::ColumnFamilyHandle* cf(Family family) const {
+    return families[static_cast<std::size_t>(family)];
+  }
+};
+
+struct SstBuilder::Impl {
+  std::filesystem::path file;
+  rocksdb::SstFileWriter writer;
+  std::uint64_t count = 0;
+  std::string value;  // reused encoding buffer
+
+  Impl(std::filesystem::path path, const rocksdb::Options& options)
+      : file(std::move(path)), writer(rocksdb::EnvOptions(), options) {}
+};
+
+// Maps a non-OK status to an error code, logging `operation` and RocksDB's text once.
+boost::system::error_code status_error(const rocksdb::Status& status, std::string_view operation);
+
+inline rocksdb::Slice to_slice(std::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace mxgate::storage

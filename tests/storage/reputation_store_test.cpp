@@ -1,0 +1,293 @@
+#include "storage/reputation_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+namespace mxgate::storage {
+namespace {
+
+using reputation::Counters;
+using reputation::Listing;
+using reputation::ListingAction;
+using reputation::Record;
+
+boost::asio::ip::address ip(const char* text) { return boost::asio::ip::make_address(text); }
+
+class StoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device random;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mxgate-storage-test-" + std::to_string(random()) + std::to_string(random()));
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  ReputationStore& open(StoreOptions options = small_options()) {
+    store_.reset();
+    store_ = ReputationStore::open(dir_, options);
+    return *store_;
+  }
+  static StoreOptions small_options() {
+    StoreOptions options;
+    options.block_cache_bytes = 8 << 20;
+    return options;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<ReputationStore> store_;
+};
+
+TEST_F(StoreTest, DataSurvivesRestart) {
+  auto& store = open();
+  const std::string key = ip_key(ip("192.0.2.7"));
+  ASSERT_FALSE(store.add(Family::Ip, key, 100, Counters{.accepted = 2}, 8'640'000));
+  ASSERT_FALSE(store.set_listing(Family::Ip, key, {ListingAction::Block, "spam", "manual", 1, 0}));
+  ASSERT_FALSE(store.add(Family::SenderDomain, domain_key("Example.COM"), 100,
+                         Counters{.rejected = 1}, 8'640'001));
+  open();  // the destructor flushes the pending adds
+  const auto record = store_->get(Family::Ip, key);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->days.at(0).counters.accepted, 2u);
+  EXPECT_EQ(record->listing.reason, "spam");
+  EXPECT_TRUE(store_->get(Family::SenderDomain, "example.com"));
+  EXPECT_FALSE(store_->get(Family::AuthDomain, "example.com"));
+}
+
+TEST_F(StoreTest, ConcurrentAddsSumExactly) {
+  auto& store = open();
+  constexpr int kThreads = 4;
+  constexpr int kAddsPerThread = 5000;
+  constexpr int kKeys = 10;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < kAddsPerThread; ++i) {
+        const std::string key = "d" + std::to_string(i % kKeys) + ".example";
+        ASSERT_FALSE(store.add(Family::SenderDomain, key, 200 + (i / kKeys) % 2,
+                               Counters{.accepted = 1, .complaints = 2}, 1000 + t));
+        if (i % 700 == 0) {
+          ASSERT_FALSE(store.flush());
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_FALSE(store.flush());
+  for (int k = 0; k < kKeys; ++k) {
+    const auto record = store.get(Family::SenderDomain, "d" + std::to_string(k) + ".example");
+    ASSERT_TRUE(record);
+    ASSERT_EQ(record->days.size(), 2u);
+    const std::uint32_t total =
+        record->days[0].counters.accepted + record->days[1].counters.accepted;
+    EXPECT_EQ(total, std::uint32_t{kThreads * kAddsPerThread / kKeys});
+    EXPECT_EQ(record->days[0].counters.complaints, 2 * record->days[0].counters.accepted);
+    EXPECT_EQ(record->first_seen, 1000);
+    EXPECT_EQ(record->last_seen, 1000 + kThreads - 1);
+  }
+}
+
+TEST_F(StoreTest, ListingSurvivesConcurrentCounterMerges) {
+  auto& store = open();
+  const std::string key = network_key(ip("198.51.100.9"), 24);
+  std::atomic<bool> listed = false;
+  std::thread counters([&] {
+    for (int i = 0; i < 3000; ++i) {
+      ASSERT_FALSE(store.add(Family::Network, key, 300, Counters{.deferred = 1}, 5));
+      if (i % 100 == 0) {
+        ASSERT_FALSE(store.flush());
+      }
+    }
+  });
+  std::thread listing([&] {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_FALSE(store.set_listing(Family::Network, key,
+                                     {ListingAction::Allow, "r" + std::to_string(i), "t", i, 0}));
+    }
+    listed = true;
+  });
+  counters.join();
+  listing.join();
+  ASSERT_TRUE(listed);
+  ASSERT_FALSE(store.flush());
+  const auto record = store.get(Family::Network, key);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->days.at(0).counters.deferred, 3000u);
+  EXPECT_EQ(record->listing.action, ListingAction::Allow);
+  EXPECT_EQ(record->listing.reason, "r19");
+  ASSERT_FALSE(store.clear_listing(Family::Network, key));
+  EXPECT_EQ(store.get(Family::Network, key)->listing.action, ListingAction::None);
+  EXPECT_EQ(store.get(Family::Network, key)->days.at(0).counters.deferred, 3000u);
+}
+
+TEST_F(StoreTest, DayWindowAndSeenTimes) {
+  StoreOptions options = small_options();
+  options.history_days = 3;
+  auto& store = open(options);
+  const std::string key = ip_key(ip("2001:db8::5"));
+  for (std::uint32_t day : {6u, 8u}) {
+    ASSERT_FALSE(store.add(Family::Ip, key, day, Counters{.accepted = 1}, day * 86400));
+  }
+  ASSERT_FALSE(store.flush());
+  ASSERT_EQ(store.get(Family::Ip, key)->days.size(), 2u);
+  ASSERT_FALSE(store.add(Family::Ip, key, 10, Counters{.accepted = 1}, 10 * 86400));
+  ASSERT_FALSE(store.flush());
+  const auto record = store.get(Family::Ip, key);
+  ASSERT_EQ(record->days.size(), 2u);
+  EXPECT_EQ(record->days[0].day, 8u);
+  EXPECT_EQ(record->days[1].day, 10u);
+  EXPECT_EQ(record->first_seen, 6 * 86400);
+  EXPECT_EQ(record->last_seen, 10 * 86400);
+}
+
+TEST_F(StoreTest, ScoreEraseAndPendingLimit) {
+  StoreOptions options = small_options();
+  options.max_pending_adds = 2;
+  auto& store = open(options);
+  ASSERT_FALSE(store.set_score(Family::AuthDomain, "example.net", 4.5, 77));
+  EXPECT_EQ(store.get(Family::AuthDomain, "example.net")->score, 4.5);
+  EXPECT_FALSE(store.add(Family::AuthDomain, "a", 1, Counters{.accepted = 1}, 1));
+  EXPECT_FALSE(store.add(Family::AuthDomain, "b", 1, Counters{.accepted = 1}, 1));
+  EXPECT_EQ(store.add(Family::AuthDomain, "c", 1, Counters{.accepted = 1}, 1), Error::full);
+  EXPECT_EQ(store.pending_adds(), 2u);
+  EXPECT_EQ(store.dropped_adds(), 1u);
+  ASSERT_FALSE(store.flush());
+  EXPECT_EQ(store.pending_adds(), 0u);
+  ASSERT_FALSE(store.erase(Family::AuthDomain, "example.net"));
+  EXPECT_FALSE(store.get(Family::AuthDomain, "example.net"));
+  EXPECT_TRUE(store.get(Family::AuthDomain, "a"));
+}
+
+std::vector<std::pair<std::string, Record>> ip_records(std::uint32_t count) {
+  std::vector<std::pair<std::string, Record>> sorted;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const boost::asio::ip::address_v4 address(0x0a000000u + i * 2);  // 10.x, even addresses
+    Record record;
+    record.first_seen = i;
+    record.days = {{500, Counters{.accepted = i}}};
+    sorted.emplace_back(ip_key(address), record);
+  }
+  return sorted;
+}
+
+TEST_F(StoreTest, SstIngestThenLookupsAndMergesOnTop) {
+  auto& store = open();
+  constexpr std::uint32_t kCount = 100'000;
+  ASSERT_FALSE(store.ingest(Family::Ip, ip_records(kCount)));
+  EXPECT_NEAR(static_cast<double>(store.approximate_count(Family::Ip)), kCount, kCount * 0.1);
+  for (std::uint32_t i = 0; i < kCount; i += 997) {
+    const auto record =
+        store.get(Family::Ip, ip_key(boost::asio::ip::address_v4(0x0a000000u + i * 2)));
+    ASSERT_TRUE(record) << i;
+    EXPECT_EQ(record->days.at(0).counters.accepted, i);
+  }
+  EXPECT_FALSE(store.get(Family::Ip, ip_key(boost::asio::ip::address_v4(0x0a000001u))));
+  const std::string key = ip_key(boost::asio::ip::address_v4(0x0a000000u + 20));
+  ASSERT_FALSE(store.add(Family::Ip, key, 500, Counters{.accepted = 5}, 1));
+  ASSERT_FALSE(store.flush());
+  EXPECT_EQ(store.get(Family::Ip, key)->days.at(0).counters.accepted, 15u);
+  EXPECT_EQ(store.get(Family::Ip, key)->first_seen, 1);
+
+  std::uint64_t visited = 0;
+  std::string previous;
+  ASSERT_FALSE(store.for_each(Family::Ip, [&](std::string_view k, const Record&) {
+    EXPECT_LT(previous, k);
+    previous = k;
+    return ++visited < kCount + 1;
+  }));
+  EXPECT_EQ(visited, kCount);
+  EXPECT_EQ(key_to_text(Family::Ip, previous), "10.3.13.62");  // 10.0.0.0 + 2 * 99'999
+}
+
+TEST_F(StoreTest, SstBuilderRejectsUnorderedKeys) {
+  auto& store = open();
+  auto builder = store.make_sst_builder(Family::Ip, dir_ / "x.sst");
+  ASSERT_TRUE(builder);
+  EXPECT_FALSE((*builder)->add("b", Record{}));
+  EXPECT_TRUE((*builder)->add("a", Record{}));
+  EXPECT_EQ((*builder)->count(), 1u);
+}
+
+TEST_F(StoreTest, TryGetNeverNeedsDiskForAbsentKeysAndHitsAfterWarming) {
+  auto& store = open();
+  ASSERT_FALSE(store.ingest(Family::Ip, ip_records(20'000)));
+  open();  // a fresh block cache
+  const std::string present = ip_key(boost::asio::ip::address_v4(0x0a000000u + 4000));
+  Record record;
+  const Lookup cold = store_->try_get(Family::Ip, present, record);
+  EXPECT_TRUE(cold == Lookup::NotCached || cold == Lookup::Found);
+  const std::uint64_t misses = store_->cache_misses();
+  EXPECT_EQ(store_->read(Family::Ip, present, record), Lookup::Found);
+  EXPECT_GT(store_->cache_misses(), misses);
+  EXPECT_EQ(store_->try_get(Family::Ip, present, record), Lookup::Found);
+  EXPECT_EQ(record.days.at(0).counters.accepted, 2000u);
+  EXPECT_GT(store_->cache_hits(), 0u);
+
+  int missing = 0;
+  for (std::uint32_t i = 0; i < 1000; ++i) {  // absent: 192.168.x.y; the bloom filter answers
+    const std::string absent = ip_key(boost::asio::ip::address_v4(0xc0a80000u + i));
+    const Lookup state = store_->try_get(Family::Ip, absent, record);
+    EXPECT_NE(state, Lookup::Found);
+    missing += state == Lookup::Missing;
+  }
+  EXPECT_GE(missing, 950);
+}
+
+TEST_F(StoreTest, ConnectLookupReturnsIpAndNetworks) {
+  auto& store = open();
+  const auto v4 = ip("192.0.2.7");
+  ASSERT_FALSE(store.add(Family::Ip, ip_key(v4), 1, Counters{.accepted = 1}, 1));
+  ASSERT_FALSE(store.add(Family::Network, network_key(v4, 24), 1, Counters{.rejected = 3}, 1));
+  const auto v6 = ip("2001:db8:1:2:3::9");
+  ASSERT_FALSE(store.set_listing(Family::Network, network_key(v6, 48),
+                                 {ListingAction::Block, "hoster", "manual", 1, 0}));
+  ASSERT_FALSE(store.flush());
+
+  const ConnectLookup a = store.get_connect(v4);
+  EXPECT_EQ(a.ip.state, Lookup::Found);
+  ASSERT_EQ(a.networks.size(), 1u);
+  EXPECT_EQ(a.networks[0].record.days.at(0).counters.rejected, 3u);
+  const ConnectLookup b = store.try_get_connect(v6);
+  EXPECT_TRUE(b.complete());
+  EXPECT_EQ(b.ip.state, Lookup::Missing);
+  ASSERT_EQ(b.networks.size(), 2u);
+  EXPECT_EQ(b.networks[0].state, Lookup::Found);
+  EXPECT_EQ(b.networks[0].record.listing.reason, "hoster");
+  EXPECT_EQ(b.networks[1].state, Lookup::Missing);
+  EXPECT_EQ(key_to_text(Family::Network, b.networks[1].key), "2001:db8:1:2::/64");
+}
+
+TEST_F(StoreTest, ReadOnlyOpen) {
+  open();
+  ASSERT_FALSE(store_->set_listing(Family::SenderDomain, "bad.example",
+                                   {ListingAction::Block, "x", "manual", 1, 0}));
+  store_.reset();
+  StoreOptions options = small_options();
+  options.read_only = true;
+  auto& store = open(options);
+  EXPECT_EQ(store.get(Family::SenderDomain, "bad.example")->listing.reason, "x");
+  EXPECT_EQ(store.add(Family::SenderDomain, "bad.example", 1, {}, 1), Error::read_only);
+  EXPECT_EQ(store.set_score(Family::SenderDomain, "bad.example", 1, 1), Error::read_only);
+  EXPECT_EQ(store.flush(), Error::read_only);
+}
+
+TEST_F(StoreTest, OpenFailureNamesThePath) {
+  StoreOptions options = small_options();
+  options.read_only = true;
+  try {
+    ReputationStore::open(dir_ / "missing", options);
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
+  options.read_only = false;
+  options.v4_network_prefixes = {33};
+  EXPECT_THROW(ReputationStore::open(dir_, options), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace mxgate::storage
