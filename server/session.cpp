@@ -90,6 +90,7 @@ class Session {
   std::string out_;
   std::string content_;
   bool relay_ok_ = true;
+  bool chunking_ = false;  // a BDAT transaction has started relaying its content
 
   std::string id_;
   std::string client_ip_;
@@ -361,10 +362,8 @@ asio::awaitable<Step> Session::receive_data() {
 }
 
 asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
-  if (!decoder_ || !protocol_.in_transaction() || !txn_open_) {
-    decoder_.reset();
-  }
-  if (!decoder_) {
+  if (!chunking_ || !txn_open_) {
+    chunking_ = false;
     Reply reply = co_await relay_.data();
     if (reply.code != 354) {
       if (!co_await discard_octets(bdat.chunk_size)) co_return Step{StepKind::Close, {}, {}};
@@ -374,6 +373,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     decoder_.emplace(smtp::DataDecoder::Mode::Chunked, config_.server.max_message_size,
                      snapshot_->line_endings);
     begin_content();
+    chunking_ = true;
   }
   std::uint64_t left = bdat.chunk_size;
   while (left > 0) {
@@ -390,7 +390,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     // Refuse at once; RFC 3030 lets the client see the error on this chunk.
     relay_.abort();
     Reply reply = content_error_reply(decoder_->error());
-    decoder_.reset();
+    chunking_ = false;
     finish_transaction(reply);
     co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);
   }
@@ -402,7 +402,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   decoder_->finish(content_);
   co_await feed_relay(true);
   metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
-  decoder_.reset();
+  chunking_ = false;
   Reply final_reply = co_await relay_.end();
   finish_transaction(final_reply);
   co_return protocol_.message_done(std::move(final_reply));
@@ -508,6 +508,7 @@ void Session::finish_transaction(const Reply& final_reply) {
 
 void Session::abandon_transaction() {
   relay_.abort();
+  chunking_ = false;
   if (!txn_open_) return;
   txn_open_ = false;
   metrics_.transactions_aborted.Increment();

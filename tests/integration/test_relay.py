@@ -156,6 +156,33 @@ class RelayTest(MxTestCase):
         self.assertEqual(strip_received(by_rcpt["<w@example.com>"].content)[1],
                          b"Subject: second\n\nhi\n.\n")
 
+    def test_data_then_bdat_then_data_in_one_session_are_three_messages(self):
+        sink = self.sink()
+        mx = self.mxgate(sink)
+        with mx.connect() as c:
+            c.ehlo()
+            code, text = send_message(c, "s@example.org", ["a@example.com"],
+                                      b"Subject: first, by DATA\r\n\r\none\r\n")
+            self.assertEqual(code, 250, text)
+            self.assertEqual(c.cmd("MAIL FROM:<s@example.org>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<b@example.com>")[0], 250)
+            body = b"Subject: second, by BDAT\r\n\r\ntwo\r\n"
+            c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+            code, text = c.reply()
+            self.assertEqual(code, 250, text)
+            code, text = send_message(c, "s@example.org", ["c@example.com"],
+                                      b"Subject: third, by DATA\r\n\r\nthree\r\n")
+            self.assertEqual(code, 250, text)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        msgs = sink.wait_for_messages(3)
+        by_rcpt = {m.rcpts[0]: m for m in msgs}
+        self.assertEqual(strip_received(by_rcpt["<a@example.com>"].content)[1],
+                         b"Subject: first, by DATA\n\none\n")
+        self.assertEqual(strip_received(by_rcpt["<b@example.com>"].content)[1],
+                         b"Subject: second, by BDAT\n\ntwo\n")
+        self.assertEqual(strip_received(by_rcpt["<c@example.com>"].content)[1],
+                         b"Subject: third, by DATA\n\nthree\n")
+
     def test_dot_stuffed_lines_arrive_unstuffed_byte_for_byte(self):
         sink = self.sink()
         mx = self.mxgate(sink)
