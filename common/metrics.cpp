@@ -65,6 +65,22 @@ Metrics::Metrics(prometheus::Registry& r)
       proxy_untrusted(
           counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "untrusted"}})),
       proxy_invalid(counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "invalid"}})),
+      reputation_lookups_cached(counter(r, "mxgate_reputation_lookups_total",
+                                        "Connect-time reputation lookups by how they were served")
+                                    .Add({{"result", "cached"}})),
+      reputation_lookups_blocking(
+          counter(r, "mxgate_reputation_lookups_total", "").Add({{"result", "blocking"}})),
+      reputation_lookup_errors(
+          counter(r, "mxgate_reputation_lookups_total", "").Add({{"result", "error"}})),
+      verdicts_connect_reject(counter(r, "mxgate_verdicts_total",
+                                      "Policy refusals by SMTP stage and action")
+                                  .Add({{"stage", "connect"}, {"action", "reject"}})),
+      verdicts_connect_defer(counter(r, "mxgate_verdicts_total", "")
+                                 .Add({{"stage", "connect"}, {"action", "defer"}})),
+      verdicts_connect_drop(counter(r, "mxgate_verdicts_total", "")
+                                .Add({{"stage", "connect"}, {"action", "drop"}})),
+      verdicts_rcpt_reject(counter(r, "mxgate_verdicts_total", "")
+                               .Add({{"stage", "rcpt"}, {"action", "reject"}})),
       tls_handshakes_tls12(counter(r, "mxgate_tls_handshakes_total",
                                    "Inbound STARTTLS handshakes by result")
                                .Add({{"result", "TLSv1.2"}})),

@@ -47,6 +47,15 @@ struct Metrics {
   prometheus::Counter& proxy_untrusted;
   prometheus::Counter& proxy_invalid;
 
+  // Reputation (connect-time screening)
+  prometheus::Counter& reputation_lookups_cached;
+  prometheus::Counter& reputation_lookups_blocking;
+  prometheus::Counter& reputation_lookup_errors;
+  prometheus::Counter& verdicts_connect_reject;
+  prometheus::Counter& verdicts_connect_defer;
+  prometheus::Counter& verdicts_connect_drop;
+  prometheus::Counter& verdicts_rcpt_reject;  // rejects postponed to RCPT (delay_reject)
+
   // TLS
   prometheus::Counter& tls_handshakes_tls12;
   prometheus::Counter& tls_handshakes_tls13;

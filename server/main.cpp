@@ -1,6 +1,7 @@
 // mxgate's command line (CLI11):
 //   mxgate serve -c FILE [-o key=value ...]         run the gateway
 //   mxgate check-config -c FILE [-o key=value ...]  validate, print the effective config
+//   mxgate rep get|set|del TARGET -c FILE            reputation listings (mxgate stopped)
 //   mxgate version
 // Exit codes: 0 ok; 1 usage or runtime failure; 78 (EX_CONFIG) configuration error.
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include <iostream>
 
 #include "conf/config.hpp"
+#include "server/rep_command.hpp"
 #include "server/runtime.hpp"
 #include "server/version.hpp"
 
@@ -39,6 +41,23 @@ int main(int argc, char** argv) {
   add_config_options(*check, path, overrides);
   auto* version = app.add_subcommand("version", "Print the version");
 
+  auto* rep = app.add_subcommand("rep", "Read and change reputation listings in the store");
+  rep->require_subcommand(1);
+  mxgate::server::RepRequest request;
+  auto* rep_get = rep->add_subcommand("get", "Show the record of an IP or a network");
+  auto* rep_set = rep->add_subcommand("set", "List an IP or a network as blocked or allowed");
+  auto* rep_del = rep->add_subcommand("del", "Delete the record of an IP or a network");
+  for (auto* command : {rep_get, rep_set, rep_del}) {
+    command->add_option("target", request.target, "IP address or network (CIDR)")->required();
+    add_config_options(*command, path, overrides);
+  }
+  auto* block = rep_set->add_flag("--block", request.block, "Refuse it at connect (554 5.7.1)");
+  bool allow = false;
+  auto* allow_flag = rep_set->add_flag("--allow", allow, "Let it bypass score-based refusals");
+  block->excludes(allow_flag);
+  rep_set->add_option("--reason", request.reason, "Why (shown to the sender on the portal)");
+  rep_set->add_option("--expires", request.expires, "Listing lifetime, e.g. 7d (default: never)");
+
   CLI11_PARSE(app, argc, argv);
 
   if (version->parsed()) {
@@ -46,6 +65,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    if (rep->parsed()) {
+      if (rep_set->parsed() && !request.block && !allow) {
+        fmt::print(stderr, "mxgate rep set: give --block or --allow\n");
+        return 1;
+      }
+      request.verb = rep_get->parsed()   ? mxgate::server::RepRequest::Verb::Get
+                     : rep_set->parsed() ? mxgate::server::RepRequest::Verb::Set
+                                         : mxgate::server::RepRequest::Verb::Del;
+      return mxgate::server::run_rep(mxgate::conf::load_config(path, overrides), request);
+    }
     if (check->parsed()) {
       auto config = mxgate::conf::load_config(path, overrides);
       fmt::print("{}", mxgate::conf::describe(config));

@@ -6,12 +6,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -22,6 +24,7 @@
 #include "server/snapshot.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
+#include "storage/reputation_store.hpp"
 
 namespace mxgate::server {
 
@@ -31,6 +34,12 @@ namespace {
 
 constexpr auto kDrainPoll = std::chrono::milliseconds(50);
 constexpr auto kForceGrace = std::chrono::seconds(3);
+constexpr std::size_t kBlockingThreads = 2;
+
+std::unique_ptr<storage::ReputationStore> open_store(const conf::Config& config) {
+  std::filesystem::create_directories(config.storage.path);
+  return storage::ReputationStore::open(config.storage.path, {});
+}
 
 class Runtime {
  public:
@@ -48,6 +57,10 @@ class Runtime {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   common::Metrics metrics_{*registry_};
   ConnectionLimiter limiter_;
+  // Reads of reputation records that miss the block cache run here, off the workers.
+  asio::thread_pool blocking_{kBlockingThreads};
+  std::unique_ptr<storage::ReputationStore> store_;
+  reputation::ModelSettings model_;
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
   std::unique_ptr<HttpServer> http_;
@@ -60,12 +73,15 @@ Runtime::Runtime(const RuntimeOptions& options)
   const auto& config = *snapshot_->config;
   common::init_logging(config.log.level);
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip);
+  store_ = open_store(config);
   unsigned count = config.server.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   std::vector<conf::HostPort> listen = config.server.listen;
   std::vector<conf::HostPort> proxy_listen = config.server.proxy_listen;
   for (unsigned i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, snapshot_, limiter_, metrics_));
+    workers_.push_back(std::make_unique<Worker>(
+        i, snapshot_, limiter_, metrics_,
+        ScreeningContext{*store_, blocking_.get_executor(), model_, metrics_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -88,6 +104,7 @@ int Runtime::run() {
   asio::co_spawn(control_, handle_signals(), asio::detached);
   control_.run();
   for (auto& worker : workers_) worker->join();
+  blocking_.join();
   spdlog::info("stopped");
   return 0;
 }

@@ -11,7 +11,9 @@
 
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
+#include "reputation/replies.hpp"
 #include "server/proxy_handshake.hpp"
+#include "server/screening.hpp"
 #include "server/session_io.hpp"
 #include "server/trace.hpp"
 #include "server/worker.hpp"
@@ -61,6 +63,8 @@ class Session {
   enum class End { Quit, PeerClosed, Timeout, ErrorLimit, Drained, IoError, TlsFailed, Refused };
 
   asio::awaitable<bool> accept_proxy();
+  asio::awaitable<bool> screen();
+  std::optional<Reply> postponed_refusal();
   asio::awaitable<void> command_loop();
   asio::awaitable<bool> carry_out(Step step);
   asio::awaitable<bool> start_tls(Reply ready);
@@ -86,6 +90,7 @@ class Session {
   smtp::LineFramer framer_;
   smtp::ServerProtocol protocol_;
   relay::InlineRelay relay_;
+  reputation::SessionVerdict verdict_{reputation::Thresholds{}};
   std::optional<smtp::DataDecoder> decoder_;
   std::string out_;
   std::string content_;
@@ -163,14 +168,59 @@ asio::awaitable<bool> Session::accept_proxy() {
   co_return true;
 }
 
+// Connect stage: the client's reputation decides whether it gets a banner at all.
+asio::awaitable<bool> Session::screen() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(client_ip_, ec);
+  if (ec) co_return true;
+  const auto answer = co_await screen_connect(worker_.screening(), address, verdict_);
+  switch (answer.action) {
+    case reputation::Action::Reject:
+      metrics_.verdicts_connect_reject.Increment();
+      break;
+    case reputation::Action::Defer:
+      metrics_.verdicts_connect_defer.Increment();
+      break;
+    case reputation::Action::Drop:
+      metrics_.verdicts_connect_drop.Increment();
+      break;
+    default:
+      co_return true;
+  }
+  queue(reputation::reply_for(reputation::Stage::Connect, answer.action, answer.signal,
+                              client_ip_, config_.reputation.postmaster_url));
+  spdlog::info("refused session={} client={} stage=connect signal={} reason={}", id_, client_ip_,
+               reputation::signal_name(answer.signal), common::escape(answer.reason));
+  co_await flush();
+  end_ = End::Refused;
+  co_return false;
+}
+
+// delay_reject: a reject decided before RCPT is answered at each RCPT, so the log has the
+// envelope.
+std::optional<Reply> Session::postponed_refusal() {
+  if (!verdict_.pending_reject()) return std::nullopt;
+  const auto answer = verdict_.on_stage(reputation::Stage::Rcpt, {});
+  if (answer.action != reputation::Action::Reject && answer.action != reputation::Action::Defer) {
+    return std::nullopt;
+  }
+  metrics_.verdicts_rcpt_reject.Increment();
+  return reputation::reply_for(reputation::Stage::Rcpt, answer.action, answer.signal, client_ip_,
+                               config_.reputation.postmaster_url);
+}
+
 asio::awaitable<void> Session::run() {
+  bool welcome = true;
   if (proxied_) {
-    const bool accepted = co_await accept_proxy();
-    if (!accepted) {
-      io_->close();
-      log_session();
-      co_return;
-    }
+    welcome = co_await accept_proxy();
+  }
+  if (welcome) {
+    welcome = co_await screen();
+  }
+  if (!welcome) {
+    io_->close();
+    log_session();
+    co_return;
   }
   queue(protocol_.greeting());
   // Braces and a named result: GCC 12 lays out the frame wrongly for an unbraced
@@ -254,6 +304,10 @@ asio::awaitable<bool> Session::carry_out(Step step) {
         step = protocol_.mail_done(Reply::make(250, "2.1.0", "Ok"));
         continue;
       case StepKind::Rcpt: {
+        if (auto refusal = postponed_refusal()) {
+          step = protocol_.rcpt_done(std::move(*refusal));
+          continue;
+        }
         Reply reply = co_await relay_.rcpt(step.command.path);
         if (reply.positive()) {
           if (!txn_rcpts_.empty()) txn_rcpts_ += ',';

@@ -45,11 +45,12 @@ tcp::endpoint resolve_listen(const conf::HostPort& address) {
 }  // namespace
 
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
-               ConnectionLimiter& limiter, common::Metrics& metrics)
+               ConnectionLimiter& limiter, common::Metrics& metrics, ScreeningContext screening)
     : index_(index),
       snapshot_(std::move(snapshot)),
       limiter_(limiter),
       metrics_(metrics),
+      screening_(std::move(screening)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
                                           snapshot_->config->relay.helo_name.empty()
                                               ? snapshot_->config->server.hostname

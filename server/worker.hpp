@@ -19,6 +19,7 @@
 #include "common/metrics.hpp"
 #include "relay/pool.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/screening.hpp"
 #include "server/snapshot.hpp"
 
 namespace mxgate::server {
@@ -28,7 +29,7 @@ class Session;
 class Worker {
  public:
   Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, ConnectionLimiter& limiter,
-         common::Metrics& metrics);
+         common::Metrics& metrics, ScreeningContext screening);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -58,6 +59,7 @@ class Worker {
   relay::Pool& pool() { return *pool_; }
   common::Metrics& metrics() { return metrics_; }
   ConnectionLimiter& limiter() { return limiter_; }
+  const ScreeningContext& screening() const { return screening_; }
   // The 421 for a client over a session cap (and the refusal counted).
   smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal);
   bool draining() const { return draining_; }
@@ -74,6 +76,7 @@ class Worker {
   std::shared_ptr<const Snapshot> snapshot_;
   ConnectionLimiter& limiter_;
   common::Metrics& metrics_;
+  ScreeningContext screening_;
   std::unique_ptr<relay::Pool> pool_;
   struct Listener {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
