@@ -76,7 +76,8 @@ class Session {
   asio::awaitable<bool> flush();
   void queue(const Reply& reply);
   void begin_content();
-  Reply content_error_reply(smtp::DataError error) const;
+  Reply content_error_reply(smtp::DataError error);  // counts bare line endings
+  std::string transaction_line() const;  // the fields every transaction log line starts with
   void finish_transaction(const Reply& final_reply);
   void abandon_transaction();
   void log_session() const;
@@ -261,9 +262,8 @@ asio::awaitable<void> Session::command_loop() {
     }
     Step step;
     if (frame.event == smtp::FrameEvent::Line) {
-      std::string line(frame.line);
+      step = protocol_.on_line(frame.line);  // the Step owns its data; the line may go now
       io_->consume(frame.consumed);
-      step = protocol_.on_line(line);
     } else {
       io_->consume(frame.consumed);
       if (frame.event != smtp::FrameEvent::TooLong) metrics_.bare_line_endings_command.Increment();
@@ -474,23 +474,9 @@ asio::awaitable<bool> Session::discard_octets(std::uint64_t count) {
   co_return true;
 }
 
-Reply Session::content_error_reply(smtp::DataError error) const {
-  switch (error) {
-    case smtp::DataError::TooBig:
-      return Reply::make(552, "5.3.4", "Error: message size exceeds fixed maximum message size");
-    case smtp::DataError::BareLineEnding:
-      metrics_.bare_line_endings_data.Increment();
-      return Reply::make(554, "5.5.2",
-                         "Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8); "
-                         "message discarded");
-    case smtp::DataError::LineTooLong:
-      return Reply::make(554, "5.6.0",
-                         "Error: line longer than 1000 octets (RFC 5321 section 4.5.3.1.6); "
-                         "message discarded");
-    case smtp::DataError::None:
-      break;
-  }
-  return Reply::make(451, "4.3.0", "Error: internal error");
+Reply Session::content_error_reply(smtp::DataError error) {
+  if (error == smtp::DataError::BareLineEnding) metrics_.bare_line_endings_data.Increment();
+  return smtp::data_error_reply(error);
 }
 
 asio::awaitable<bool> Session::read_more(conf::Duration timeout) {
@@ -534,6 +520,18 @@ void Session::queue(const Reply& reply) {
   reply.append_wire(out_);
 }
 
+std::string Session::transaction_line() const {
+  std::string line = "transaction";
+  common::append_kv(line, "id", txn_id_);
+  common::append_kv(line, "session", id_);
+  common::append_kv(line, "client", client_ip_);
+  common::append_kv(line, "helo", protocol_.helo());
+  common::append_kv(line, "tls", io_->tls() ? io_->tls_version() : "no");
+  common::append_kv(line, "from", txn_from_);
+  common::append_kv(line, "rcpts", txn_rcpts_);
+  return line;
+}
+
 void Session::finish_transaction(const Reply& final_reply) {
   if (!txn_open_) return;
   txn_open_ = false;
@@ -545,14 +543,7 @@ void Session::finish_transaction(const Reply& final_reply) {
   } else {
     metrics_.transactions_rejected.Increment();
   }
-  std::string line = "transaction";
-  common::append_kv(line, "id", txn_id_);
-  common::append_kv(line, "session", id_);
-  common::append_kv(line, "client", client_ip_);
-  common::append_kv(line, "helo", protocol_.helo());
-  common::append_kv(line, "tls", io_->tls() ? io_->tls_version() : "no");
-  common::append_kv(line, "from", txn_from_);
-  common::append_kv(line, "rcpts", txn_rcpts_);
+  std::string line = transaction_line();
   common::append_kv(line, "size", std::to_string(decoder_ ? decoder_->size() : 0));
   common::append_kv(line, "reply", fmt::format("{} {}", final_reply.code, final_reply.enhanced));
   common::append_kv(line, "text", final_reply.text());
@@ -566,12 +557,7 @@ void Session::abandon_transaction() {
   if (!txn_open_) return;
   txn_open_ = false;
   metrics_.transactions_aborted.Increment();
-  std::string line = "transaction";
-  common::append_kv(line, "id", txn_id_);
-  common::append_kv(line, "session", id_);
-  common::append_kv(line, "client", client_ip_);
-  common::append_kv(line, "from", txn_from_);
-  common::append_kv(line, "rcpts", txn_rcpts_);
+  std::string line = transaction_line();
   common::append_kv(line, "result", "aborted");
   spdlog::info("{}", line);
 }

@@ -52,9 +52,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
       metrics_(metrics),
       screening_(std::move(screening)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
-                                          snapshot_->config->relay.helo_name.empty()
-                                              ? snapshot_->config->server.hostname
-                                              : snapshot_->config->relay.helo_name,
+                                          snapshot_->config->relay.helo_name,
                                           metrics)) {}
 
 Worker::~Worker() {
@@ -186,8 +184,7 @@ void Worker::remove(Session* session) {
 void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   asio::post(*io_, [this, snapshot = std::move(snapshot)]() mutable {
     const auto& config = *snapshot->config;
-    pool_->update(config.relay,
-                  config.relay.helo_name.empty() ? config.server.hostname : config.relay.helo_name);
+    pool_->update(config.relay, config.relay.helo_name);  // conf resolved it from hostname
     snapshot_ = std::move(snapshot);
   });
 }

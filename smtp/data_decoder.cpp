@@ -220,14 +220,15 @@ Reply data_error_reply(DataError error) {
     case DataError::None:
       return {};
     case DataError::TooBig:
-      return Reply::make(552, "5.3.4", "Message size exceeds fixed limit");
+      return Reply::make(552, "5.3.4", "Error: message size exceeds fixed maximum message size");
     case DataError::BareLineEnding:
-      return Reply::make(550, "5.5.2",
-                         "Bare <CR> or <LF> not allowed in message content "
-                         "(RFC 5321 section 2.3.8)");
+      return Reply::make(554, "5.5.2",
+                         "Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8); "
+                         "message discarded");
     case DataError::LineTooLong:
-      return Reply::make(550, "5.6.0",
-                         "Message line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)");
+      return Reply::make(554, "5.6.0",
+                         "Error: line longer than 1000 octets (RFC 5321 section 4.5.3.1.6); "
+                         "message discarded");
   }
   return {};
 }

@@ -398,9 +398,9 @@ TEST(DotStuffer, IsReadyForTheNextMessageAfterEnd) {
 TEST(DataErrorReply, NamesEachRefusal) {
   EXPECT_EQ(data_error_reply(DataError::None).code, 0);
   EXPECT_EQ(data_error_reply(DataError::TooBig).wire(),
-            "552 5.3.4 Message size exceeds fixed limit\r\n");
-  EXPECT_EQ(data_error_reply(DataError::BareLineEnding).code, 550);
-  EXPECT_EQ(data_error_reply(DataError::LineTooLong).code, 550);
+            "552 5.3.4 Error: message size exceeds fixed maximum message size\r\n");
+  EXPECT_EQ(data_error_reply(DataError::BareLineEnding).code, 554);
+  EXPECT_EQ(data_error_reply(DataError::LineTooLong).code, 554);
 }
 
 }  // namespace

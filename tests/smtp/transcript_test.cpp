@@ -84,7 +84,7 @@ TEST(Transcript, SmuggledSecondMessageIsRefusedNotDelivered) {
       "Hi\n.\nMAIL FROM:<admin@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\n"
       "forged\r\n.\r\nQUIT\r\n";
   const SessionRun rejected = replay(input);
-  EXPECT_EQ(rejected.codes, "220 | 250 | 250 2.1.0 | 250 2.1.5 | 354 | 550 5.5.2 | 221 2.0.0");
+  EXPECT_EQ(rejected.codes, "220 | 250 | 250 2.1.0 | 250 2.1.5 | 354 | 554 5.5.2 | 221 2.0.0");
   EXPECT_TRUE(rejected.messages.empty());
   const SessionRun normalized = replay(input, test_options(), LineEndings::Normalize);
   EXPECT_EQ(normalized.codes, "220 | 250 | 250 2.1.0 | 250 2.1.5 | 354 | 250 2.0.0 | 221 2.0.0");
@@ -197,7 +197,7 @@ std::vector<Row> rows() {
       {"message ends the transaction", e + m + r + "DATA\r\nx\r\n.\r\n" + r + m,
        "250 | 250 2.1.0 | 250 2.1.5 | 354 | 250 2.0.0 | 503 5.5.1 | 250 2.1.0"},
       {"oversized message is refused", e + m + r + "DATA\r\n" + std::string(999, 'x') + "\r\n.\r\n",
-       "250 | 250 2.1.0 | 250 2.1.5 | 354 | 550 5.6.0"},
+       "250 | 250 2.1.0 | 250 2.1.5 | 354 | 554 5.6.0"},
   };
 }
 
