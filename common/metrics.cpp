@@ -12,6 +12,23 @@ prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, const 
   return BuildCounter().Name(name).Help(help).Register(r);
 }
 
+const prometheus::Histogram::BucketBoundaries kLookupBuckets{
+    0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1};
+
+prometheus::Family<prometheus::Histogram>& lookup_histogram(prometheus::Registry& r) {
+  return BuildHistogram()
+      .Name("mxgate_reputation_lookup_seconds")
+      .Help("Connect-time reputation lookups (IP and networks) by how they were served")
+      .Register(r);
+}
+
+prometheus::Family<prometheus::Gauge>& records(prometheus::Registry& r) {
+  return BuildGauge()
+      .Name("mxgate_reputation_records")
+      .Help("Records in the reputation store by family (RocksDB's estimate)")
+      .Register(r);
+}
+
 }  // namespace
 
 Metrics::Metrics(prometheus::Registry& r)
@@ -72,15 +89,33 @@ Metrics::Metrics(prometheus::Registry& r)
           counter(r, "mxgate_reputation_lookups_total", "").Add({{"result", "blocking"}})),
       reputation_lookup_errors(
           counter(r, "mxgate_reputation_lookups_total", "").Add({{"result", "error"}})),
-      verdicts_connect_reject(counter(r, "mxgate_verdicts_total",
-                                      "Policy refusals by SMTP stage and action")
-                                  .Add({{"stage", "connect"}, {"action", "reject"}})),
-      verdicts_connect_defer(counter(r, "mxgate_verdicts_total", "")
-                                 .Add({{"stage", "connect"}, {"action", "defer"}})),
-      verdicts_connect_drop(counter(r, "mxgate_verdicts_total", "")
-                                .Add({{"stage", "connect"}, {"action", "drop"}})),
-      verdicts_rcpt_reject(counter(r, "mxgate_verdicts_total", "")
-                               .Add({{"stage", "rcpt"}, {"action", "reject"}})),
+      reputation_lookup_seconds_cached(lookup_histogram(r).Add({{"served", "cached"}}, kLookupBuckets)),
+      reputation_lookup_seconds_blocking(
+          lookup_histogram(r).Add({{"served", "blocking"}}, kLookupBuckets)),
+      reputation_records_ip(records(r).Add({{"family", "ip"}})),
+      reputation_records_network(records(r).Add({{"family", "network"}})),
+      reputation_records_sender_domain(records(r).Add({{"family", "sender_domain"}})),
+      reputation_records_auth_domain(records(r).Add({{"family", "auth_domain"}})),
+      reputation_cache_hits(counter(r, "mxgate_reputation_cache_hits_total",
+                                    "Reputation store block cache hits").Add({})),
+      reputation_cache_misses(counter(r, "mxgate_reputation_cache_misses_total",
+                                      "Reputation store block cache misses").Add({})),
+      reputation_cache_hit_ratio(BuildGauge()
+                                     .Name("mxgate_reputation_cache_hit_ratio")
+                                     .Help("Block cache hits / lookups since start")
+                                     .Register(r)
+                                     .Add({})),
+      reputation_updates_written(counter(r, "mxgate_reputation_updates_total",
+                                         "Outcome counter updates for the reputation store")
+                                     .Add({{"result", "written"}})),
+      reputation_updates_dropped(
+          counter(r, "mxgate_reputation_updates_total", "").Add({{"result", "dropped"}})),
+      reputation_flush_errors(counter(r, "mxgate_reputation_flush_errors_total",
+                                      "Failed writes of outcome counters to the store")
+                                  .Add({})),
+      quarantined_messages(counter(r, "mxgate_quarantined_total",
+                                   "Messages accepted into quarantine")
+                               .Add({})),
       tls_handshakes_tls12(counter(r, "mxgate_tls_handshakes_total",
                                    "Inbound STARTTLS handshakes by result")
                                .Add({{"result", "TLSv1.2"}})),

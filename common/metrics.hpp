@@ -51,10 +51,21 @@ struct Metrics {
   prometheus::Counter& reputation_lookups_cached;
   prometheus::Counter& reputation_lookups_blocking;
   prometheus::Counter& reputation_lookup_errors;
-  prometheus::Counter& verdicts_connect_reject;
-  prometheus::Counter& verdicts_connect_defer;
-  prometheus::Counter& verdicts_connect_drop;
-  prometheus::Counter& verdicts_rcpt_reject;  // rejects postponed to RCPT (delay_reject)
+  prometheus::Histogram& reputation_lookup_seconds_cached;    // connect-time IP + networks
+  prometheus::Histogram& reputation_lookup_seconds_blocking;  // ... that needed the disk
+  // The store (refreshed periodically by the runtime): records per family, block cache use,
+  // outcome updates.
+  prometheus::Gauge& reputation_records_ip;
+  prometheus::Gauge& reputation_records_network;
+  prometheus::Gauge& reputation_records_sender_domain;
+  prometheus::Gauge& reputation_records_auth_domain;
+  prometheus::Counter& reputation_cache_hits;
+  prometheus::Counter& reputation_cache_misses;
+  prometheus::Gauge& reputation_cache_hit_ratio;  // since start
+  prometheus::Counter& reputation_updates_written;
+  prometheus::Counter& reputation_updates_dropped;  // the pending batch was full
+  prometheus::Counter& reputation_flush_errors;
+  prometheus::Counter& quarantined_messages;
 
   // TLS
   prometheus::Counter& tls_handshakes_tls12;

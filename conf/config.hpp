@@ -12,6 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "reputation/checks.hpp"
+#include "reputation/model.hpp"
+#include "reputation/policy.hpp"
+
 namespace mxgate::conf {
 
 using Duration = std::chrono::milliseconds;
@@ -84,11 +88,51 @@ struct StorageConfig {
 
 struct DnsConfig {
   std::vector<HostPort> servers;  // empty: /etc/resolv.conf
+  Duration timeout = std::chrono::seconds(2);  // per try
+  std::uint32_t tries = 2;
+  std::uint32_t cache_entries = 100000;              // per worker
+  Duration max_ttl = std::chrono::hours(24);         // cached answers live at most this long
+  Duration max_negative_ttl = std::chrono::hours(1);  // NXDOMAIN/NODATA (RFC 2308 §5)
   friend bool operator==(const DnsConfig&, const DnsConfig&) = default;
+};
+
+// One DNS block or allow list ([[dnsbl]]), queried at connect (type ip) or at MAIL (RHSBL:
+// the HELO name or the sender domain).
+struct DnsblConfig {
+  enum class Type { Ip, Helo, SenderDomain };
+  enum class Action { Score, Reject, Defer };
+  std::string zone;                  // "zen.spamhaus.org"
+  Type type = Type::Ip;
+  std::vector<std::string> returns;  // ReturnFilter patterns; empty: any listing answer
+  double weight = 1;                 // score when listed; negative for allow lists
+  Action action = Action::Score;     // Reject/Defer: a listing refuses outright
+  bool probe = true;  // test the zone periodically (127.0.0.2 listed, 127.0.0.1 not)
+  friend bool operator==(const DnsblConfig&, const DnsblConfig&) = default;
+};
+
+// Pregreet: "220-" first, then wait; a client that talks before the full banner is dropped.
+struct PregreetConfig {
+  bool enabled = true;
+  Duration greet_pause = std::chrono::seconds(3);
+  Duration greet_pause_under_load = std::chrono::seconds(1);
+  double load_factor = 0.5;  // "under load": sessions above this share of server.max_sessions
+  Duration pass_ttl = std::chrono::hours(24);  // a client that passed skips the pause
+  friend bool operator==(const PregreetConfig&, const PregreetConfig&) = default;
 };
 
 struct ReputationConfig {
   std::string postmaster_url = "https://postmaster.example.net/postmaster/";
+  reputation::Thresholds thresholds;  // defer_at, reject_at, quarantine_at, delay_reject
+  reputation::ModelSettings model;    // [reputation.model]; history_days is [reputation]'s
+  // Network records looked up at connect and counted per transaction (prefix lengths).
+  std::vector<int> network_prefixes_v4{24};
+  std::vector<int> network_prefixes_v6{48, 64};
+  std::uint64_t cache_size = std::uint64_t{256} << 20;  // RocksDB block cache
+  Duration flush_interval = std::chrono::seconds(1);    // outcome counters to the store
+  // Quarantined mail: accepted, marked with this header, and relayed to quarantine_downstream
+  // instead of its route when that is set.
+  std::string quarantine_header = "X-Mxgate-Quarantine";
+  std::vector<HostPort> quarantine_downstream;
   friend bool operator==(const ReputationConfig&, const ReputationConfig&) = default;
 };
 
@@ -105,7 +149,11 @@ struct Config {
   std::vector<Route> routes;
   StorageConfig storage;
   DnsConfig dns;
+  std::vector<DnsblConfig> dnsbls;  // [[dnsbl]]
+  PregreetConfig pregreet;
   ReputationConfig reputation;
+  std::vector<reputation::CheckSettings> checks =
+      reputation::default_check_settings();  // [checks.<name>]: every known check, in order
   LogConfig log;
   std::filesystem::path source;  // the file it was loaded from
   friend bool operator==(const Config&, const Config&) = default;

@@ -1,5 +1,8 @@
 // describe(): the effective configuration as TOML, one `key = value` line per field, in the
 // order of conf/mxgate.toml. The output loads again with load_config() to the same Config.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <string>
 #include <vector>
 
@@ -20,6 +23,10 @@ class Writer {
   }
   void string(std::string_view key, std::string_view value) { line(key, detail::quote(value)); }
   void number(std::string_view key, std::uint64_t value) { line(key, std::to_string(value)); }
+  void real(std::string_view key, double value) { line(key, fmt::format("{:g}", value)); }
+  void ints(std::string_view key, const std::vector<int>& values) {
+    line(key, fmt::format("[{}]", fmt::join(values, ", ")));
+  }
   void boolean(std::string_view key, bool value) { line(key, value ? "true" : "false"); }
   void duration(std::string_view key, Duration value) { string(key, format_duration(value)); }
   void list(std::string_view key, const std::vector<std::string>& values) {
@@ -75,6 +82,50 @@ void write_tls_http_relay(Writer& w, const Config& c) {
   w.duration("pool_idle_timeout", c.relay.pool_idle_timeout);
 }
 
+void write_reputation(Writer& w, const Config& c) {
+  const auto& r = c.reputation;
+  w.section("[reputation]");
+  w.string("postmaster_url", r.postmaster_url);
+  w.real("defer_at", r.thresholds.defer_at);
+  w.real("reject_at", r.thresholds.reject_at);
+  w.real("quarantine_at", r.thresholds.quarantine_at);
+  w.boolean("delay_reject", r.thresholds.delay_reject);
+  w.number("history_days", static_cast<std::uint64_t>(r.model.history_days));
+  w.ints("network_prefixes_v4", r.network_prefixes_v4);
+  w.ints("network_prefixes_v6", r.network_prefixes_v6);
+  w.string("cache_size", format_size(r.cache_size));
+  w.duration("flush_interval", r.flush_interval);
+  w.string("quarantine_header", r.quarantine_header);
+  w.list("quarantine_downstream", r.quarantine_downstream);
+  const auto& m = r.model;
+  w.section("[reputation.model]");
+  w.real("score_half_life_days", m.score_half_life_days);
+  w.real("poor_score", m.poor_score);
+  w.real("poor_points", m.poor_points);
+  w.real("reject_ratio", m.reject_ratio);
+  w.number("reject_ratio_min_volume", m.reject_ratio_min_volume);
+  w.real("reject_ratio_points", m.reject_ratio_points);
+  w.real("complaint_rate", m.complaint_rate);
+  w.number("complaint_min_delivered", m.complaint_min_delivered);
+  w.real("complaint_points", m.complaint_points);
+  w.real("invalid_recipient_ratio", m.invalid_recipient_ratio);
+  w.number("invalid_recipient_min_volume", m.invalid_recipient_min_volume);
+  w.real("invalid_recipient_points", m.invalid_recipient_points);
+  w.number("first_seen_recent_days", static_cast<std::uint64_t>(m.first_seen_recent_days));
+  for (const auto& check : c.checks) {
+    w.section("[checks." + check.name + "]");
+    w.real("weight", check.weight);
+    static constexpr const char* kModes[] = {"enforce", "observe", "off"};
+    w.string("mode", kModes[static_cast<int>(check.mode)]);
+    w.duration("timeout", check.timeout);
+    w.string("on_error", check.on_error == reputation::CheckSettings::OnError::Defer ? "defer" : "ignore");
+    if (!check.points.empty()) {
+      w.section("[checks." + check.name + ".points]");
+      for (const auto& p : check.points) w.real(reputation::signal_name(p.signal), p.points);
+    }
+  }
+}
+
 }  // namespace
 
 std::string describe(const Config& config) {
@@ -93,8 +144,30 @@ std::string describe(const Config& config) {
   w.string("path", config.storage.path);
   w.section("[dns]");
   w.list("servers", config.dns.servers);
-  w.section("[reputation]");
-  w.string("postmaster_url", config.reputation.postmaster_url);
+  w.duration("timeout", config.dns.timeout);
+  w.number("tries", config.dns.tries);
+  w.number("cache_entries", config.dns.cache_entries);
+  w.duration("max_ttl", config.dns.max_ttl);
+  w.duration("max_negative_ttl", config.dns.max_negative_ttl);
+  for (const auto& d : config.dnsbls) {
+    static constexpr const char* kTypes[] = {"ip", "helo", "sender_domain"};
+    static constexpr const char* kActions[] = {"score", "reject", "defer"};
+    w.section("[[dnsbl]]");
+    w.string("zone", d.zone);
+    w.string("type", kTypes[static_cast<int>(d.type)]);
+    w.list("returns", d.returns);
+    w.real("weight", d.weight);
+    w.string("action", kActions[static_cast<int>(d.action)]);
+    w.boolean("probe", d.probe);
+  }
+  const auto& p = config.pregreet;
+  w.section("[pregreet]");
+  w.boolean("enabled", p.enabled);
+  w.duration("greet_pause", p.greet_pause);
+  w.duration("greet_pause_under_load", p.greet_pause_under_load);
+  w.real("load_factor", p.load_factor);
+  w.duration("pass_ttl", p.pass_ttl);
+  write_reputation(w, config);
   w.section("[log]");
   w.string("level", config.log.level);
   return w.take();

@@ -11,7 +11,11 @@
 #include <fstream>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "common/cidr.hpp"
+#include "reputation/checks.hpp"
+#include "reputation/dnsbl.hpp"
 #include "conf/toml_reader.hpp"
 
 namespace mxgate::conf::detail {
@@ -24,6 +28,13 @@ constexpr std::int64_t kMaxErrors = 1'000;
 constexpr std::int64_t kMaxPoolSize = 10'000;
 constexpr std::uint64_t kMinMessageSize = 1024;
 constexpr std::uint16_t kDnsPort = 53;
+constexpr double kMaxScore = 1'000'000;
+constexpr int kMaxHistoryDays = 366;
+constexpr std::int64_t kMaxVolume = 1'000'000'000;
+constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
+constexpr std::uint64_t kMinCacheSize = 1 << 20;
+constexpr std::int64_t kMaxDnsTries = 10;
+constexpr std::int64_t kMaxDnsCache = 100'000'000;
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
@@ -207,6 +218,41 @@ void read_routes(TableReader& r, std::vector<Route>& routes) {
   }
 }
 
+// Prefix lengths of the network records; kept ascending (most specific last).
+void read_prefixes(TableReader& r, std::string_view key, std::vector<int>& out, int min,
+                   int max) {
+  r.read_ints(key, out, min, max);
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end() || out.size() > kMaxPrefixes) {
+    r.fail(r.find(key), key,
+           "expected at most " + std::to_string(kMaxPrefixes) + " distinct prefix lengths");
+  }
+}
+
+bool is_header_name(std::string_view name) {
+  // RFC 5322 §3.6.8: ftext is printable US-ASCII except ":".
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return c > 32 && c < 127 && c != ':';
+  });
+}
+
+void read_model(TableReader r, reputation::ModelSettings& m) {
+  r.read_number("score_half_life_days", m.score_half_life_days, 0, kMaxHistoryDays);
+  r.read_number("poor_score", m.poor_score, 0, kMaxScore);
+  r.read_number("poor_points", m.poor_points, 0, kMaxScore);
+  r.read_number("reject_ratio", m.reject_ratio, 0, 1);
+  r.read_int("reject_ratio_min_volume", m.reject_ratio_min_volume, 1, kMaxVolume);
+  r.read_number("reject_ratio_points", m.reject_ratio_points, 0, kMaxScore);
+  r.read_number("complaint_rate", m.complaint_rate, 0, 1);
+  r.read_int("complaint_min_delivered", m.complaint_min_delivered, 1, kMaxVolume);
+  r.read_number("complaint_points", m.complaint_points, 0, kMaxScore);
+  r.read_number("invalid_recipient_ratio", m.invalid_recipient_ratio, 0, 1);
+  r.read_int("invalid_recipient_min_volume", m.invalid_recipient_min_volume, 1, kMaxVolume);
+  r.read_number("invalid_recipient_points", m.invalid_recipient_points, 0, kMaxScore);
+  r.read_int("first_seen_recent_days", m.first_seen_recent_days, 0, kMaxHistoryDays);
+  r.finish();
+}
+
 void read_reputation(TableReader r, ReputationConfig& reputation) {
   r.read("postmaster_url", reputation.postmaster_url);
   const std::string& url = reputation.postmaster_url;
@@ -220,7 +266,73 @@ void read_reputation(TableReader r, ReputationConfig& reputation) {
            "\"https://postmaster.example.net/postmaster/\", got " +
                quote(url));
   }
+  auto& t = reputation.thresholds;
+  r.read_number("defer_at", t.defer_at, 0, kMaxScore);
+  r.read_number("reject_at", t.reject_at, 0, kMaxScore);
+  r.read_number("quarantine_at", t.quarantine_at, 0, kMaxScore);
+  r.read("delay_reject", t.delay_reject);
+  if (t.defer_at > 0 && t.reject_at > 0 && t.defer_at > t.reject_at) {
+    r.fail(r.find("defer_at"), "defer_at",
+           fmt::format("({:g}) must not exceed reputation.reject_at ({:g}): a score that rejects "
+                       "would never defer first; lower defer_at or raise reject_at",
+                       t.defer_at, t.reject_at));
+  }
+  r.read_int("history_days", reputation.model.history_days, 1, kMaxHistoryDays);
+  read_prefixes(r, "network_prefixes_v4", reputation.network_prefixes_v4, 8, 32);
+  read_prefixes(r, "network_prefixes_v6", reputation.network_prefixes_v6, 16, 128);
+  r.read_size("cache_size", reputation.cache_size, kMinCacheSize);
+  r.read_positive("flush_interval", reputation.flush_interval);
+  r.read("quarantine_header", reputation.quarantine_header);
+  if (!is_header_name(reputation.quarantine_header)) {
+    r.fail(r.find("quarantine_header"), "quarantine_header",
+           "expected a header field name such as \"X-Mxgate-Quarantine\" (printable ASCII, no "
+           "colon or space), got " + quote(reputation.quarantine_header));
+  }
+  r.read("quarantine_downstream", reputation.quarantine_downstream, PortRule{});
+  read_model(r.table("model"), reputation.model);
   r.finish();
+}
+
+// [checks.<name>.points]: the points of the check's own signals.
+void read_points(TableReader r, reputation::CheckSettings& check) {
+  if (r.node() == nullptr) return;
+  for (auto& p : check.points) {
+    r.read_number(reputation::signal_name(p.signal), p.points, -kMaxScore, kMaxScore);
+  }
+  if (check.points.empty() && !r.node()->empty()) {
+    const auto first = r.node()->begin();
+    r.fail(&first->second, first->first.str(),
+           "check " + check.name + " has no points to set (its scores come from elsewhere)");
+  }
+  r.finish();
+}
+
+// [checks.<name>]: only known checks; each may set weight, mode, timeout and on_error.
+void read_checks(TableReader r, std::vector<reputation::CheckSettings>& checks) {
+  checks = reputation::default_check_settings();
+  if (r.node() == nullptr) return;
+  for (const auto& [key, node] : *r.node()) {
+    const std::string name(key.str());
+    auto it = std::find_if(checks.begin(), checks.end(),
+                           [&](const auto& check) { return check.name == name; });
+    if (it == checks.end()) {
+      std::string names;
+      for (const auto& check : checks) names += (names.empty() ? "" : ", ") + check.name;
+      r.fail(&node, name, "is not a check mxgate has; the checks are: " + names);
+    }
+    TableReader c = r.table(name);
+    c.read_number("weight", it->weight, -kMaxScore, kMaxScore);
+    auto mode = static_cast<std::size_t>(it->mode);
+    c.read_choice("mode", mode, {"enforce", "observe", "off"});
+    it->mode = static_cast<reputation::CheckSettings::Mode>(mode);
+    c.read_positive("timeout", it->timeout);
+    read_points(c.table("points"), *it);
+    std::size_t on_error = it->on_error == reputation::CheckSettings::OnError::Defer ? 0 : 1;
+    c.read_choice("on_error", on_error, {"defer", "ignore"});
+    it->on_error = on_error == 0 ? reputation::CheckSettings::OnError::Defer
+                                 : reputation::CheckSettings::OnError::Ignore;
+    c.finish();
+  }
 }
 
 void read_log(TableReader r, LogConfig& log) {
@@ -248,7 +360,75 @@ void read_storage(TableReader r, StorageConfig& storage) {
 
 void read_dns(TableReader r, DnsConfig& dns) {
   r.read("servers", dns.servers, PortRule{.default_port = kDnsPort});
+  r.read_positive("timeout", dns.timeout);
+  r.read_int("tries", dns.tries, 1, kMaxDnsTries);
+  r.read_int("cache_entries", dns.cache_entries, 0, kMaxDnsCache);
+  r.read_positive("max_ttl", dns.max_ttl);
+  r.read_positive("max_negative_ttl", dns.max_negative_ttl);
   r.finish();
+}
+
+DnsblConfig read_dnsbl(TableReader r, std::map<std::string, std::string>& zones) {
+  DnsblConfig d;
+  const toml::node* zone = r.find("zone");
+  if (zone == nullptr) {
+    r.fail(r.node(), "zone", "is required: the list's DNS zone, e.g. zone = \"zen.spamhaus.org\"");
+  }
+  r.read("zone", d.zone);
+  d.zone = lowercase(d.zone);
+  if (!d.zone.empty() && d.zone.back() == '.') d.zone.pop_back();
+  if (auto problem = domain_problem(d.zone)) {
+    r.fail(zone, "zone", quote(d.zone) + " is not a DNS zone: it " + *problem);
+  }
+  std::size_t type = 0;
+  r.read_choice("type", type, {"ip", "helo", "sender_domain"});
+  d.type = static_cast<DnsblConfig::Type>(type);
+  auto [owner, inserted] = zones.emplace(d.zone + "/" + std::to_string(type), r.prefix());
+  if (!inserted) {
+    r.fail(zone, "zone", quote(d.zone) + " is already listed by " + owner->second);
+  }
+  r.read("returns", d.returns);
+  const toml::node* returns = r.find("returns");
+  for (const auto& pattern : d.returns) {
+    std::string error;
+    if (!reputation::ReturnFilter::parse(pattern, &error)) r.fail(returns, "returns", error);
+  }
+  r.read_number("weight", d.weight, -kMaxScore, kMaxScore);
+  std::size_t action = 0;
+  r.read_choice("action", action, {"score", "reject", "defer"});
+  d.action = static_cast<DnsblConfig::Action>(action);
+  r.read("probe", d.probe);
+  r.finish();
+  return d;
+}
+
+void read_dnsbls(TableReader& r, std::vector<DnsblConfig>& dnsbls) {
+  const toml::node* node = r.find("dnsbl");
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  if (array == nullptr || (!array->empty() && !array->is_array_of_tables())) {
+    r.fail(node, "dnsbl",
+           "expected tables written as [[dnsbl]] sections, got " + describe_node(*node));
+  }
+  std::map<std::string, std::string> zones;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    std::string prefix = "dnsbl[" + std::to_string(i) + "]";
+    dnsbls.push_back(read_dnsbl(TableReader(array->get(i)->as_table(), prefix, r.file()), zones));
+  }
+}
+
+void read_pregreet(TableReader r, PregreetConfig& p) {
+  r.read("enabled", p.enabled);
+  r.read_positive("greet_pause", p.greet_pause);
+  r.read_positive("greet_pause_under_load", p.greet_pause_under_load);
+  r.read_number("load_factor", p.load_factor, 0, 1);
+  r.read_positive("pass_ttl", p.pass_ttl);
+  r.finish();
+  if (p.greet_pause_under_load > p.greet_pause) {
+    r.fail(r.find("greet_pause_under_load"), "greet_pause_under_load",
+           "must not exceed pregreet.greet_pause (" + format_duration(p.greet_pause) +
+               "): under load the pause gets shorter, not longer");
+  }
 }
 
 // An empty server.hostname means the machine's name; relay.helo_name defaults to it.
@@ -277,7 +457,10 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_routes(r, c.routes);
   read_storage(r.table("storage"), c.storage);
   read_dns(r.table("dns"), c.dns);
+  read_dnsbls(r, c.dnsbls);
+  read_pregreet(r.table("pregreet"), c.pregreet);
   read_reputation(r.table("reputation"), c.reputation);
+  read_checks(r.table("checks"), c.checks);
   read_log(r.table("log"), c.log);
   r.finish();
   fill_host_names(r, c);

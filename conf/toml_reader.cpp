@@ -1,6 +1,8 @@
 // TableReader: typed access to one TOML table with errors that say where and how to fix.
 #include "conf/toml_reader.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -102,6 +104,51 @@ std::int64_t TableReader::integer(const toml::node* node, std::string_view key, 
              std::to_string(i->get()));
   }
   return i->get();
+}
+
+void TableReader::read_number(std::string_view key, double& out, double min, double max) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return;
+  double value = 0;
+  if (const auto* i = node->as_integer()) {
+    value = static_cast<double>(i->get());
+  } else if (const auto* f = node->as_floating_point()) {
+    value = f->get();
+  } else {
+    fail(node, key, "expected a number, got " + describe_node(*node));
+  }
+  if (!(value >= min && value <= max)) {
+    fail(node, key,
+         fmt::format("must be between {:.10g} and {:.10g}, got {}", min, max, describe_node(*node)));
+  }
+  out = value;
+}
+
+void TableReader::read_ints(std::string_view key, std::vector<int>& out, int min, int max) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return;
+  const auto* a = node->as_array();
+  if (a == nullptr) fail(node, key, "expected an array of integers such as [24], got " + describe_node(*node));
+  std::vector<int> values;
+  for (const toml::node& element : *a) {
+    values.push_back(static_cast<int>(integer(&element, key, min, max)));
+  }
+  out = std::move(values);
+}
+
+void TableReader::read_choice(std::string_view key, std::size_t& index,
+                              const std::vector<std::string_view>& choices) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return;
+  const auto* s = node->as_string();
+  const auto it = s == nullptr ? choices.end()
+                               : std::find(choices.begin(), choices.end(), s->get());
+  if (it == choices.end()) {
+    std::string list;
+    for (auto choice : choices) list += (list.empty() ? "\"" : ", \"") + std::string(choice) + "\"";
+    fail(node, key, "expected one of " + list + ", got " + describe_node(*node));
+  }
+  index = static_cast<std::size_t>(it - choices.begin());
 }
 
 void TableReader::read_positive(std::string_view key, Duration& out) {

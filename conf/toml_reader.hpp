@@ -39,6 +39,13 @@ class TableReader {
   void read(std::string_view key, HostPort& out, const PortRule& rule);
   void read(std::string_view key, std::vector<HostPort>& out, const PortRule& rule);
   void read(std::string_view key, std::vector<std::string>& out);
+  // An integer or a float within [min, max].
+  void read_number(std::string_view key, double& out, double min, double max);
+  // An array of integers, each within [min, max].
+  void read_ints(std::string_view key, std::vector<int>& out, int min, int max);
+  // A string that must be one of `choices`; returns its index (or leaves `index` unchanged).
+  void read_choice(std::string_view key, std::size_t& index,
+                   const std::vector<std::string_view>& choices);
   template <class Int>
   void read_int(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
     if (const toml::node* node = find(key)) out = static_cast<Int>(integer(node, key, min, max));

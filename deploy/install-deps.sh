@@ -12,6 +12,7 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus openssl python3 procps iproute2 curl
+  nsd  # a real authoritative DNS server for the DNS integration tests (tests/integration/dns_server.py)
 )
 
 missing=()
@@ -33,8 +34,12 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 echo "postfix postfix/mailname string localhost" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The postfix package may start its daemon; mxgate's tests never use it.
-if command -v systemctl >/dev/null && systemctl is-active --quiet postfix 2>/dev/null; then
-  systemctl stop postfix || true
-fi
+# The postfix and nsd packages may start their daemons (nsd on port 53); mxgate's tests start
+# their own on free ports and never use the system ones.
+for daemon in postfix nsd; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$daemon" 2>/dev/null; then
+    systemctl stop "$daemon" || true
+    systemctl disable "$daemon" 2>/dev/null || true
+  fi
+done
 echo "install-deps: done"

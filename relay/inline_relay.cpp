@@ -158,11 +158,12 @@ void InlineRelay::abort() {
   s.reset();
 }
 
-asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient) {
+asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient, bool quarantine) {
   State& s = *state_;
   if (s.phase != Phase::Envelope) co_return bad_sequence();
-  const auto index = s.router.route_for(recipient);
+  auto index = s.router.route_for(recipient);
   if (!index) co_return relaying_denied();
+  if (quarantine && s.router.quarantine_route()) index = s.router.quarantine_route();
   if (s.route && *s.route != *index) {
     if (s.accepted > 0) co_return other_route();
     s.give_back();  // nothing accepted yet: follow the new route

@@ -40,8 +40,9 @@ class InlineRelay {
   // Starts a transaction for the accepted MAIL (no I/O yet).
   void mail(const smtp::Command& mail);
 
-  // Routes and forwards one recipient; returns the reply for the client.
-  boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient);
+  // Routes and forwards one recipient; returns the reply for the client. `quarantine`: a
+  // recipient of ours goes to the router's quarantine route when it has one.
+  boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false);
 
   // Sends DATA (or its equivalent); 354 means content may follow.
   boost::asio::awaitable<smtp::Reply> data();

@@ -45,7 +45,8 @@ void sort_table(Table& table) {
 
 }  // namespace
 
-Router::Router(std::vector<conf::Route> routes) : routes_(std::move(routes)) {
+Router::Router(std::vector<conf::Route> routes, std::vector<conf::HostPort> quarantine)
+    : routes_(std::move(routes)) {
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     for (const auto& domain : routes_[i].domains) {
       std::string key = normalize_owned(domain);
@@ -55,6 +56,10 @@ Router::Router(std::vector<conf::Route> routes) : routes_(std::move(routes)) {
   }
   sort_table(exact_);
   sort_table(suffixes_);
+  if (!quarantine.empty()) {
+    quarantine_ = routes_.size();
+    routes_.push_back(conf::Route{{}, std::move(quarantine), false});
+  }
 }
 
 std::optional<std::size_t> Router::route_for(const smtp::Path& recipient) const {

@@ -21,17 +21,23 @@ namespace mxgate::relay {
 
 class Router {
  public:
-  explicit Router(std::vector<conf::Route> routes);
+  // `quarantine`: the downstream of quarantined mail ([reputation] quarantine_downstream);
+  // empty: quarantined mail follows its recipients' routes.
+  explicit Router(std::vector<conf::Route> routes, std::vector<conf::HostPort> quarantine = {});
 
   // Index of the route for `recipient`, or nullopt when relaying is denied. Domains compare
   // case-insensitively, with a trailing dot ignored; address literals are never routed.
   std::optional<std::size_t> route_for(const smtp::Path& recipient) const;
 
+  // The index of the quarantine route, when one is configured (see route()).
+  std::optional<std::size_t> quarantine_route() const { return quarantine_; }
+
   const conf::Route& route(std::size_t index) const { return routes_.at(index); }
   std::size_t size() const { return routes_.size(); }
 
  private:
-  std::vector<conf::Route> routes_;
+  std::vector<conf::Route> routes_;  // the configured routes, then the quarantine route
+  std::optional<std::size_t> quarantine_;
   // (lowercased domain without trailing dot, route index), sorted by domain; suffixes keep
   // their leading dot.
   std::vector<std::pair<std::string, std::size_t>> exact_;

@@ -49,6 +49,7 @@ struct ModelSettings {
   double invalid_recipient_points = 3;
 
   int first_seen_recent_days = 30;
+  bool operator==(const ModelSettings&) const = default;
 };
 
 // record.score decayed from record.score_at to now: halves every half_life_days.

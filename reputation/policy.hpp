@@ -36,14 +36,31 @@ inline constexpr std::chrono::milliseconds kDefaultCheckTimeout{2000};
 
 // One check's configuration (conf/ fills these in from [checks.<name>]).
 struct CheckSettings {
-  enum class Mode : std::uint8_t { Enforce, Observe };  // Observe: log and count only
+  // Observe: log and count only. Off: not run at all (the caller skips it).
+  enum class Mode : std::uint8_t { Enforce, Observe, Off };
   enum class OnError : std::uint8_t { Defer, Ignore };
+
+  // Points a check gives for one of its signals (checks.hpp lists each check's signals and
+  // their defaults; config may change them).
+  struct Points {
+    Signal signal = Signal::None;
+    double points = 0;
+    bool operator==(const Points&) const = default;
+  };
 
   std::string name;
   double weight = 1;  // multiplies every score the check returns
+  std::vector<Points> points;
+  double points_for(Signal signal) const {
+    for (const auto& p : points) {
+      if (p.signal == signal) return p.points;
+    }
+    return 0;
+  }
   Mode mode = Mode::Enforce;
   std::chrono::milliseconds timeout = kDefaultCheckTimeout;
   OnError on_error = OnError::Defer;
+  bool operator==(const CheckSettings&) const = default;
 };
 
 struct Thresholds {
@@ -51,6 +68,7 @@ struct Thresholds {
   double reject_at = 10;
   double quarantine_at = 0;  // 0: off
   bool delay_reject = true;  // answer score rejects from before RCPT at RCPT (SessionVerdict)
+  bool operator==(const Thresholds&) const = default;
 };
 
 // What one check produced. When error or timed_out is set, `verdict` may carry a reason only.

@@ -3,6 +3,7 @@
 #include "server/http_server.hpp"
 
 #include "common/log.hpp"
+#include "server/admin_api.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -165,6 +166,7 @@ struct HttpServer::Impl {
   std::shared_ptr<prometheus::Registry> registry;
   std::function<bool()> ready;
   HttpLimits limits;
+  std::shared_ptr<AdminApi> admin;  // null: /admin/ is 404
   std::uint16_t port = 0;
   bool stopped = false;
   std::size_t open_connections = 0;  // counted from accept, so the cap holds during bursts
@@ -211,6 +213,28 @@ asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, http::status st
   }
 }
 
+// An /admin/ request whose header has been read: reads its body (bounded), hands it to the
+// admin API. co_returns whether the connection may carry another request.
+asio::awaitable<bool> serve_admin(HttpServer::Impl& impl, beast::tcp_stream& stream,
+                                  beast::flat_buffer& buffer,
+                                  http::request_parser<http::empty_body>& header) {
+  http::request_parser<http::string_body> parser(std::move(header));
+  parser.body_limit(impl.limits.max_admin_body_bytes);
+  auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+  if (ec) {
+    if (auto status = status_for_read_error(ec)) {
+      co_await reply_and_close(stream, *status, impl.limits.read_timeout);
+    }
+    co_return false;
+  }
+  beast::error_code peer_ec;
+  const auto peer = stream.socket().remote_endpoint(peer_ec).address();
+  if (peer_ec) co_return false;
+  const bool keep =
+      co_await impl.admin->serve(stream, parser.release(), peer, impl.limits.read_timeout);
+  co_return keep;
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl,
                                        tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
@@ -221,8 +245,18 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl,
   for (;;) {
     http::request_parser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    // Checked against Content-Length with the header; only /admin/ takes a body at all.
+    parser.body_limit(limits.max_admin_body_bytes);
     stream.expires_after(limits.read_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    if (!ec && impl->admin && AdminApi::handles(parser.get().target())) {
+      const bool keep = co_await serve_admin(*impl, stream, buffer, parser);
+      if (!keep) break;
+      continue;
+    }
+    if (!ec) {
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    }
     if (ec == http::error::end_of_stream) break;
     if (ec) {
       if (auto status = status_for_read_error(ec)) {
@@ -286,6 +320,8 @@ HttpServer::HttpServer(asio::io_context& io, const conf::HostPort& listen,
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::set_admin(std::shared_ptr<AdminApi> admin) { impl_->admin = std::move(admin); }
 
 void HttpServer::start() {
   asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception);

@@ -1,7 +1,10 @@
 // mxgate's command line (CLI11):
 //   mxgate serve -c FILE [-o key=value ...]         run the gateway
 //   mxgate check-config -c FILE [-o key=value ...]  validate, print the effective config
-//   mxgate rep get|set|del TARGET -c FILE            reputation listings (mxgate stopped)
+//   mxgate rep get|set|del TARGET -c FILE            reputation listings
+//   mxgate rep import FILE [--source NAME] -c FILE   bulk listings from CSV
+//   mxgate rep export [--family ip|network|all]      active listings as CSV
+//   (rep works on the store, or through a running mxgate's admin API: rep_command.hpp)
 //   mxgate version
 // Exit codes: 0 ok; 1 usage or runtime failure; 78 (EX_CONFIG) configuration error.
 #include <CLI/CLI.hpp>
@@ -41,7 +44,8 @@ int main(int argc, char** argv) {
   add_config_options(*check, path, overrides);
   auto* version = app.add_subcommand("version", "Print the version");
 
-  auto* rep = app.add_subcommand("rep", "Read and change reputation listings in the store");
+  auto* rep = app.add_subcommand(
+      "rep", "Read and change reputation listings (in the store, or through a running mxgate)");
   rep->require_subcommand(1);
   mxgate::server::RepRequest request;
   auto* rep_get = rep->add_subcommand("get", "Show the record of an IP or a network");
@@ -56,7 +60,20 @@ int main(int argc, char** argv) {
   auto* allow_flag = rep_set->add_flag("--allow", allow, "Let it bypass score-based refusals");
   block->excludes(allow_flag);
   rep_set->add_option("--reason", request.reason, "Why (shown to the sender on the portal)");
-  rep_set->add_option("--expires", request.expires, "Listing lifetime, e.g. 7d (default: never)");
+  rep_set->add_option("--expires", request.expires,
+                      "Listing lifetime (7d, 12h) or end (2026-12-31T00:00:00Z, Unix seconds); "
+                      "default: never");
+  auto* rep_import = rep->add_subcommand(
+      "import", "Load listings in bulk from CSV: ip_or_cidr,action,reason,expiry[,source]");
+  rep_import->add_option("file", request.file, "CSV file, - for standard input")->required();
+  rep_import->add_option("--source", request.source,
+                         "Source of the listings (default: import:<file name>)");
+  add_config_options(*rep_import, path, overrides);
+  auto* rep_export = rep->add_subcommand("export", "Write the active listings as CSV to stdout");
+  rep_export->add_option("--family", request.family, "ip, network or all")
+      ->check(CLI::IsMember({"ip", "network", "all"}))
+      ->capture_default_str();
+  add_config_options(*rep_export, path, overrides);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -70,9 +87,12 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "mxgate rep set: give --block or --allow\n");
         return 1;
       }
-      request.verb = rep_get->parsed()   ? mxgate::server::RepRequest::Verb::Get
-                     : rep_set->parsed() ? mxgate::server::RepRequest::Verb::Set
-                                         : mxgate::server::RepRequest::Verb::Del;
+      using Verb = mxgate::server::RepRequest::Verb;
+      request.verb = rep_get->parsed()      ? Verb::Get
+                     : rep_set->parsed()    ? Verb::Set
+                     : rep_del->parsed()    ? Verb::Del
+                     : rep_import->parsed() ? Verb::Import
+                                            : Verb::Export;
       return mxgate::server::run_rep(mxgate::conf::load_config(path, overrides), request);
     }
     if (check->parsed()) {

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -20,8 +21,10 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "conf/config.hpp"
+#include "server/admin_api.hpp"
 #include "server/http_server.hpp"
 #include "server/snapshot.hpp"
+#include "server/verdict_metrics.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
 #include "storage/reputation_store.hpp"
@@ -38,7 +41,7 @@ constexpr std::size_t kBlockingThreads = 2;
 
 std::unique_ptr<storage::ReputationStore> open_store(const conf::Config& config) {
   std::filesystem::create_directories(config.storage.path);
-  return storage::ReputationStore::open(config.storage.path, {});
+  return storage::ReputationStore::open(config.storage.path, store_options(config));
 }
 
 class Runtime {
@@ -49,18 +52,23 @@ class Runtime {
  private:
   asio::awaitable<void> handle_signals();
   asio::awaitable<void> drain();
+  asio::awaitable<void> maintain_store();
+  void flush_store();
   void reload();
   std::size_t sessions() const;
 
   RuntimeOptions options_;
-  std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   common::Metrics metrics_{*registry_};
+  dns::DnsMetrics dns_metrics_{*registry_};
+  DnsblMonitor dnsbl_monitor_{*registry_};
+  PassMemory passes_;
+  std::shared_ptr<const Snapshot> snapshot_;
   ConnectionLimiter limiter_;
   // Reads of reputation records that miss the block cache run here, off the workers.
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
-  reputation::ModelSettings model_;
+  VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
   std::unique_ptr<HttpServer> http_;
@@ -69,7 +77,8 @@ class Runtime {
 
 Runtime::Runtime(const RuntimeOptions& options)
     : options_(options),
-      snapshot_(make_snapshot(conf::load_config(options.config_path, options.overrides))) {
+      snapshot_(make_snapshot(conf::load_config(options.config_path, options.overrides),
+                              dnsbl_monitor_)) {
   const auto& config = *snapshot_->config;
   common::init_logging(config.log.level);
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip);
@@ -81,7 +90,8 @@ Runtime::Runtime(const RuntimeOptions& options)
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_, limiter_, metrics_,
-        ScreeningContext{*store_, blocking_.get_executor(), model_, metrics_}));
+        ScreeningContext{*store_, blocking_.get_executor(), metrics_, verdict_metrics_,
+                         dns_metrics_, passes_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -91,6 +101,7 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (config.http.listen.port != 0) {
     http_ = std::make_unique<HttpServer>(control_, config.http.listen, registry_,
                                          [this] { return !draining_.load(); });
+    http_->set_admin(std::make_shared<AdminApi>(*store_, blocking_.get_executor()));
   }
   spdlog::info("started version={} config={} listen={} http={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
@@ -102,9 +113,11 @@ int Runtime::run() {
   for (auto& worker : workers_) worker->start();
   if (http_) http_->start();
   asio::co_spawn(control_, handle_signals(), asio::detached);
+  asio::co_spawn(control_, maintain_store(), asio::detached);
   control_.run();
   for (auto& worker : workers_) worker->join();
   blocking_.join();
+  flush_store();  // the outcomes of the last sessions
   spdlog::info("stopped");
   return 0;
 }
@@ -127,7 +140,8 @@ asio::awaitable<void> Runtime::handle_signals() {
 void Runtime::reload() {
   std::shared_ptr<const Snapshot> next;
   try {
-    next = make_snapshot(conf::load_config(options_.config_path, options_.overrides));
+    next = make_snapshot(conf::load_config(options_.config_path, options_.overrides),
+                         dnsbl_monitor_);
   } catch (const std::exception& e) {
     metrics_.config_reloads_failed.Increment();
     spdlog::error("reload_failed keeping=previous error={}", common::escape(e.what()));
@@ -139,8 +153,13 @@ void Runtime::reload() {
   for (const auto& a : old.server.listen) old_listen.push_back(a.text());
   for (const auto& a : config.server.listen) new_listen.push_back(a.text());
   if (old_listen != new_listen || old.server.workers != config.server.workers ||
-      old.http.listen.text() != config.http.listen.text()) {
-    spdlog::warn("reload_partial reason=\"listen addresses and workers change at restart\"");
+      old.http.listen.text() != config.http.listen.text() ||
+      old.dns.servers != config.dns.servers || old.dns.timeout != config.dns.timeout ||
+      old.dns.tries != config.dns.tries || old.storage != config.storage ||
+      store_options(old).v4_network_prefixes != store_options(config).v4_network_prefixes ||
+      store_options(old).v6_network_prefixes != store_options(config).v6_network_prefixes) {
+    spdlog::warn("reload_partial reason=\"listen addresses, workers, http.listen, dns servers, "
+                 "storage and network prefixes change at restart\"");
   }
   try {
     common::init_logging(config.log.level);
@@ -152,6 +171,45 @@ void Runtime::reload() {
   snapshot_ = std::move(next);
   metrics_.config_reloads_ok.Increment();
   spdlog::info("reloaded config={}", common::escape(config.source.string()));
+}
+
+void Runtime::flush_store() {
+  if (auto ec = store_->flush()) {
+    metrics_.reputation_flush_errors.Increment();
+    spdlog::error("store_flush_failed error={}", common::escape(ec.message()));
+  }
+}
+
+// Writes the batched outcome counters every reputation.flush_interval (on the blocking pool:
+// a write may wait for RocksDB) and refreshes the store's gauges.
+asio::awaitable<void> Runtime::maintain_store() {
+  asio::steady_timer timer(control_);
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  for (;;) {
+    timer.expires_after(snapshot_->config->reputation.flush_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || draining_) co_return;
+    asio::post(blocking_, [this] { flush_store(); });
+    const auto now_hits = store_->cache_hits();
+    const auto now_misses = store_->cache_misses();
+    metrics_.reputation_cache_hits.Increment(static_cast<double>(now_hits - hits));
+    metrics_.reputation_cache_misses.Increment(static_cast<double>(now_misses - misses));
+    hits = now_hits;
+    misses = now_misses;
+    if (hits + misses > 0) {
+      metrics_.reputation_cache_hit_ratio.Set(static_cast<double>(hits) /
+                                              static_cast<double>(hits + misses));
+    }
+    metrics_.reputation_records_ip.Set(
+        static_cast<double>(store_->approximate_count(storage::Family::Ip)));
+    metrics_.reputation_records_network.Set(
+        static_cast<double>(store_->approximate_count(storage::Family::Network)));
+    metrics_.reputation_records_sender_domain.Set(
+        static_cast<double>(store_->approximate_count(storage::Family::SenderDomain)));
+    metrics_.reputation_records_auth_domain.Set(
+        static_cast<double>(store_->approximate_count(storage::Family::AuthDomain)));
+  }
 }
 
 std::size_t Runtime::sessions() const {

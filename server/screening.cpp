@@ -9,61 +9,96 @@
 namespace mxgate::server {
 
 namespace asio = boost::asio;
-using reputation::CheckOutcome;
-using reputation::CheckSettings;
+using storage::Lookup;
 
 namespace {
 
-const CheckSettings& history_check() {
-  static const CheckSettings settings{"reputation_history", 1, CheckSettings::Mode::Enforce,
-                                      reputation::kDefaultCheckTimeout,
-                                      CheckSettings::OnError::Ignore};
-  return settings;
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The records to judge: the IP's own, and the most specific network record found.
-std::vector<CheckOutcome> assess(const storage::ConnectLookup& lookup,
-                                 const reputation::ModelSettings& model) {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  bool failed = lookup.ip.state == storage::Lookup::Error;
+// The IP's own record and the most specific network record found, judged by the model.
+CheckResult judge_connect(const storage::ConnectLookup& lookup,
+                          const reputation::ModelSettings& model) {
+  bool failed = lookup.ip.state == Lookup::Error;
   const reputation::Record* network = nullptr;
   for (auto it = lookup.networks.rbegin(); it != lookup.networks.rend(); ++it) {
-    failed = failed || it->state == storage::Lookup::Error;
-    if (network == nullptr && it->state == storage::Lookup::Found) network = &it->record;
+    failed = failed || it->state == Lookup::Error;
+    if (network == nullptr && it->state == Lookup::Found) network = &it->record;
   }
+  if (failed) return CheckResult{{}, true, "reputation store read failed"};
   static const reputation::Record kNeverSeen;
-  const auto& ip = lookup.ip.state == storage::Lookup::Found ? lookup.ip.record : kNeverSeen;
-  std::vector<CheckOutcome> outcomes;
-  for (auto& verdict : reputation::assess(ip, network, now, model)) {
-    outcomes.push_back(CheckOutcome{history_check(), std::move(verdict), false, false});
-  }
-  if (failed) outcomes.push_back(CheckOutcome{history_check(), {}, true, false});
-  return outcomes;
+  const auto& ip = lookup.ip.state == Lookup::Found ? lookup.ip.record : kNeverSeen;
+  return CheckResult{reputation::assess(ip, network, unix_now(), model)};
 }
 
-}  // namespace
-
-asio::awaitable<reputation::StageAnswer> screen_connect(ScreeningContext context,
-                                                        asio::ip::address address,
-                                                        reputation::SessionVerdict& verdict) {
+asio::awaitable<CheckResult> ip_history(ScreeningContext context, asio::ip::address address,
+                                        reputation::ModelSettings model) {
+  const auto started = std::chrono::steady_clock::now();
   auto lookup = context.store.try_get_connect(address);
-  if (!lookup.complete()) {
+  if (lookup.complete()) {
+    context.metrics.reputation_lookups_cached.Increment();
+    context.metrics.reputation_lookup_seconds_cached.Observe(seconds_since(started));
+  } else {
     // Not cached: read on the blocking pool, then come back to the session's worker.
     context.metrics.reputation_lookups_blocking.Increment();
     auto worker = co_await asio::this_coro::executor;
     co_await asio::post(context.blocking, asio::use_awaitable);
     lookup = context.store.get_connect(address);
     co_await asio::post(worker, asio::use_awaitable);
-  } else {
-    context.metrics.reputation_lookups_cached.Increment();
+    context.metrics.reputation_lookup_seconds_blocking.Observe(seconds_since(started));
   }
-  auto outcomes = assess(lookup, context.model);
-  for (const auto& outcome : outcomes) {
-    if (outcome.error) context.metrics.reputation_lookup_errors.Increment();
+  auto result = judge_connect(lookup, model);
+  if (result.error) context.metrics.reputation_lookup_errors.Increment();
+  co_return result;
+}
+
+asio::awaitable<CheckResult> sender_domain_history(ScreeningContext context, std::string key,
+                                                   reputation::ModelSettings model) {
+  reputation::Record record;
+  auto state = context.store.try_get(storage::Family::SenderDomain, key, record);
+  if (state == Lookup::NotCached) {
+    auto worker = co_await asio::this_coro::executor;
+    co_await asio::post(context.blocking, asio::use_awaitable);
+    state = context.store.read(storage::Family::SenderDomain, key, record);
+    co_await asio::post(worker, asio::use_awaitable);
   }
-  co_return verdict.on_stage(reputation::Stage::Connect, outcomes);
+  if (state == Lookup::Error) {
+    context.metrics.reputation_lookup_errors.Increment();
+    co_return CheckResult{{}, true, "reputation store read failed"};
+  }
+  if (state != Lookup::Found) co_return CheckResult{};
+  auto verdicts = reputation::assess(record, nullptr, unix_now(), model);
+  // A domain is not an IP: "first seen recently" is the throttling issue's business for IPs.
+  std::erase_if(verdicts, [](const reputation::Verdict& v) {
+    return v.signal == reputation::Signal::FirstSeenRecently;
+  });
+  co_return CheckResult{std::move(verdicts)};
+}
+
+}  // namespace
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+PendingCheck ip_history_check(const ScreeningContext& context,
+                              reputation::CheckSettings settings, asio::ip::address address,
+                              reputation::ModelSettings model) {
+  return PendingCheck{std::move(settings), [context, address, model] {
+                        return ip_history(context, address, model);
+                      }};
+}
+
+PendingCheck sender_domain_check(const ScreeningContext& context,
+                                 reputation::CheckSettings settings, std::string domain,
+                                 reputation::ModelSettings model) {
+  return PendingCheck{std::move(settings),
+                      [context, key = storage::domain_key(domain), model] {
+                        return sender_domain_history(context, key, model);
+                      }};
 }
 
 }  // namespace mxgate::server

@@ -1,31 +1,48 @@
-// Connect-time screening (issue 3): the reputation of the client IP and of its networks, read
-// from the store without blocking the worker when the records are cached (a miss hops to the
-// blocking pool and back), turned into verdicts by the reputation model and into the stage
-// answer by the session's SessionVerdict (thresholds, allow, delay_reject).
-// Threading: runs on the session's worker; the store is shared and thread-safe.
-// Failure: a store error is a check error; the history check ignores it (mail keeps flowing)
-// and counts it.
+// The checks that read the reputation store (issue 3): their PendingChecks for server/pipeline.
+//   ip_history             connect: the client IP's record and its networks' records
+//   sender_domain_history  MAIL: the envelope sender domain's record
+// Reads never block the worker when the records are cached (ReputationStore::try_get*); a miss
+// hops to the blocking pool and back. A store error is a check error (on_error decides; the
+// default "ignore" keeps mail flowing) and is counted.
+// Threading: the checks run on the session's worker; the store is shared and thread-safe.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+
+#include <string>
 
 #include "common/metrics.hpp"
 #include "reputation/model.hpp"
-#include "reputation/policy.hpp"
+#include "dns/metrics.hpp"
+#include "dns/resolver.hpp"
+#include "server/pass_memory.hpp"
+#include "server/pipeline.hpp"
+#include "server/verdict_metrics.hpp"
 #include "storage/reputation_store.hpp"
 
 namespace mxgate::server {
 
+// What every session shares: the store, where blocking reads go, the metrics, the clients
+// that passed the pregreet test, and the worker's resolver (set by the worker).
 struct ScreeningContext {
   storage::ReputationStore& store;
   boost::asio::any_io_executor blocking;  // where reads that may touch the disk run
-  const reputation::ModelSettings& model;
   common::Metrics& metrics;
+  VerdictMetrics& verdicts;
+  dns::DnsMetrics& dns_metrics;
+  PassMemory& passes;
+  dns::Resolver* resolver = nullptr;  // the worker's (CachingResolver over AresResolver)
 };
 
-boost::asio::awaitable<reputation::StageAnswer> screen_connect(
-    ScreeningContext context, boost::asio::ip::address address, reputation::SessionVerdict& verdict);
+PendingCheck ip_history_check(const ScreeningContext& context,
+                              reputation::CheckSettings settings,
+                              boost::asio::ip::address address, reputation::ModelSettings model);
+
+PendingCheck sender_domain_check(const ScreeningContext& context,
+                                 reputation::CheckSettings settings, std::string domain,
+                                 reputation::ModelSettings model);
+
+std::int64_t unix_now();
 
 }  // namespace mxgate::server

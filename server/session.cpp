@@ -1,4 +1,5 @@
 #include "server/session.hpp"
+#include "server/session_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,9 +12,8 @@
 
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
-#include "reputation/replies.hpp"
 #include "server/proxy_handshake.hpp"
-#include "server/screening.hpp"
+#include "server/session_policy.hpp"
 #include "server/session_io.hpp"
 #include "server/trace.hpp"
 #include "server/worker.hpp"
@@ -30,9 +30,6 @@ using smtp::StepKind;
 
 namespace {
 
-// Content is handed to the relay in pieces of about this size: large enough to make few
-// writes, small enough to stream.
-constexpr std::size_t kRelayChunk = 64 * 1024;
 constexpr auto kGoodbyeTimeout = std::chrono::seconds(2);
 
 std::string client_address(const asio::ip::tcp::socket& socket) {
@@ -51,70 +48,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-class Session {
- public:
-  Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket,
-          bool proxied);
-  asio::awaitable<void> run();
-  void drain();
-  void force_close();
-
- private:
-  enum class End { Quit, PeerClosed, Timeout, ErrorLimit, Drained, IoError, TlsFailed, Refused };
-
-  asio::awaitable<bool> accept_proxy();
-  asio::awaitable<bool> screen();
-  std::optional<Reply> postponed_refusal();
-  asio::awaitable<void> command_loop();
-  asio::awaitable<bool> carry_out(Step step);
-  asio::awaitable<bool> start_tls(Reply ready);
-  asio::awaitable<Step> receive_data();
-  asio::awaitable<Step> receive_chunk(const smtp::Command& bdat);
-  asio::awaitable<bool> discard_octets(std::uint64_t count);
-  asio::awaitable<bool> feed_relay(bool force);
-  asio::awaitable<bool> read_more(conf::Duration timeout);
-  asio::awaitable<bool> flush();
-  void queue(const Reply& reply);
-  void begin_content();
-  Reply content_error_reply(smtp::DataError error);  // counts bare line endings
-  std::string transaction_line() const;  // the fields every transaction log line starts with
-  void finish_transaction(const Reply& final_reply);
-  void abandon_transaction();
-  void log_session() const;
-
-  Worker& worker_;
-  std::shared_ptr<const Snapshot> snapshot_;
-  const conf::Config& config_;
-  common::Metrics& metrics_;
-  std::shared_ptr<SessionIo> io_;
-  ConnectionLimiter::Ticket ticket_;
-  smtp::LineFramer framer_;
-  smtp::ServerProtocol protocol_;
-  relay::InlineRelay relay_;
-  reputation::SessionVerdict verdict_{reputation::Thresholds{}};
-  std::optional<smtp::DataDecoder> decoder_;
-  std::string out_;
-  std::string content_;
-  bool relay_ok_ = true;
-  bool chunking_ = false;  // a BDAT transaction has started relaying its content
-
-  std::string id_;
-  std::string client_ip_;
-  bool proxied_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  End end_ = End::PeerClosed;
-  bool draining_ = false;
-  bool forced_ = false;
-  bool idle_ = false;  // waiting for a command outside a transaction
-  unsigned transactions_ = 0;
-
-  // The transaction in progress, for its log line.
-  std::string txn_id_;
-  std::string txn_from_;
-  std::string txn_rcpts_;
-  std::chrono::steady_clock::time_point txn_started_;
-  bool txn_open_ = false;
-};
 
 Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket,
                  bool proxied)
@@ -129,6 +62,7 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
       relay_(worker.pool(), snapshot_->router, worker.metrics()),
       id_(make_id()),
       client_ip_(client_address(io_->socket())),
+      policy_(worker.screening(), *snapshot_, id_),
       proxied_(proxied) {}
 
 void Session::drain() {
@@ -169,45 +103,111 @@ asio::awaitable<bool> Session::accept_proxy() {
   co_return true;
 }
 
-// Connect stage: the client's reputation decides whether it gets a banner at all.
+// Connect stage: the client's reputation decides whether it gets a banner at all. A listing in
+// the store refuses at once; otherwise the banner's first line "220-" goes out (unless the
+// client passed recently) and the DNS checks run during the greet pause, while the pregreet
+// check watches for a client that talks too early. A refusal after "220-" ends the session
+// with the refusal line, as postscreen does.
 asio::awaitable<bool> Session::screen() {
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(client_ip_, ec);
-  if (ec) co_return true;
-  const auto answer = co_await screen_connect(worker_.screening(), address, verdict_);
-  switch (answer.action) {
-    case reputation::Action::Reject:
-      metrics_.verdicts_connect_reject.Increment();
-      break;
-    case reputation::Action::Defer:
-      metrics_.verdicts_connect_defer.Increment();
-      break;
-    case reputation::Action::Drop:
-      metrics_.verdicts_connect_drop.Increment();
-      break;
-    default:
-      co_return true;
+  policy_.set_client(client_ip_);
+  auto refusal = co_await policy_.screen_history();
+  if (!refusal && !policy_.allowed()) {
+    std::vector<PendingCheck> extra;
+    auto talked = std::make_shared<bool>(false);
+    const bool pause = greet_pause_due();
+    if (pause) {
+      out_ += fmt::format("220-{} ESMTP\r\n", config_.server.hostname);
+      if (!co_await flush()) co_return false;
+      extra.push_back(pregreet_check(talked));
+    }
+    refusal = co_await policy_.screen_dns(std::move(extra));
+    if (pause && !*talked) {
+      worker_.screening().passes.remember(client_ip_,
+                                          PassMemory::Clock::now() + config_.pregreet.pass_ttl);
+    }
   }
-  queue(reputation::reply_for(reputation::Stage::Connect, answer.action, answer.signal,
-                              client_ip_, config_.reputation.postmaster_url));
-  spdlog::info("refused session={} client={} stage=connect signal={} reason={}", id_, client_ip_,
-               reputation::signal_name(answer.signal), common::escape(answer.reason));
+  if (!refusal) co_return true;
+  queue(refusal->reply);
   co_await flush();
   end_ = End::Refused;
   co_return false;
 }
 
-// delay_reject: a reject decided before RCPT is answered at each RCPT, so the log has the
-// envelope.
-std::optional<Reply> Session::postponed_refusal() {
-  if (!verdict_.pending_reject()) return std::nullopt;
-  const auto answer = verdict_.on_stage(reputation::Stage::Rcpt, {});
-  if (answer.action != reputation::Action::Reject && answer.action != reputation::Action::Defer) {
-    return std::nullopt;
+// The greet pause applies to clients that have not passed it within pregreet.pass_ttl; it is
+// shorter while the server is loaded.
+bool Session::greet_pause_due() const {
+  const auto& pregreet = config_.pregreet;
+  if (!pregreet.enabled ||
+      policy_.settings("pregreet").mode == reputation::CheckSettings::Mode::Off) {
+    return false;
   }
-  metrics_.verdicts_rcpt_reject.Increment();
-  return reputation::reply_for(reputation::Stage::Rcpt, answer.action, answer.signal, client_ip_,
-                               config_.reputation.postmaster_url);
+  return !worker_.screening().passes.passed(client_ip_, PassMemory::Clock::now());
+}
+
+// Reads during the greet pause: any octet before the banner ends is a protocol violation
+// (RFC 5321 §4.3.1: the client waits for the 220). What was read stays buffered for the
+// command loop (an observe-mode pregreet lets the session go on).
+PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
+  const auto& pregreet = config_.pregreet;
+  const auto loaded = static_cast<double>(worker_.limiter().active()) >
+                      pregreet.load_factor * config_.server.max_sessions;
+  const conf::Duration pause = loaded ? pregreet.greet_pause_under_load : pregreet.greet_pause;
+  auto settings = policy_.settings("pregreet");
+  // The read must end before the pipeline stops waiting: it owns the socket until then.
+  settings.timeout = std::max(settings.timeout, pause + std::chrono::seconds(2));
+  return PendingCheck{std::move(settings), [io = io_, pause, talked]() -> asio::awaitable<CheckResult> {
+                        // Octets that came with the PROXY header count too.
+                        if (io->buffered().empty()) {
+                          const auto status = co_await io->read_more(pause);
+                          if (status != IoStatus::Ok) co_return CheckResult{};
+                        }
+                        *talked = true;
+                        co_return CheckResult{{reputation::Verdict::reject(
+                            reputation::Signal::Pregreet,
+                            fmt::format("sent {} octets before the greeting",
+                                        io->buffered().size()))}};
+                      }};
+}
+
+// MAIL: the sender's policy first, then the relay learns of the transaction. false: the session
+// must end (the policy dropped the client).
+asio::awaitable<bool> Session::begin_transaction(Step& step) {
+  policy_.reset_transaction();
+  const auto refusal = co_await policy_.mail(step.command.path);
+  if (refusal && refusal->close) {
+    queue(refusal->reply);
+    end_ = End::Refused;
+    co_return false;
+  }
+  if (refusal) {
+    step = protocol_.mail_done(refusal->reply);
+    co_return true;
+  }
+  txn_open_ = true;
+  txn_id_ = make_id();
+  txn_from_ = step.command.path.address();
+  txn_rcpts_.clear();
+  txn_started_ = std::chrono::steady_clock::now();
+  relay_.mail(step.command);
+  step = protocol_.mail_done(Reply::make(250, "2.1.0", "Ok"));
+  co_return true;
+}
+
+// RCPT: a reject postponed by delay_reject, else the downstream's own answer (quarantined mail
+// goes to the quarantine route).
+asio::awaitable<void> Session::relay_recipient(Step& step) {
+  Reply reply;
+  if (auto refusal = policy_.rcpt()) {
+    reply = std::move(refusal->reply);
+  } else {
+    reply = co_await relay_.rcpt(step.command.path, policy_.quarantined());
+  }
+  policy_.record_rcpt(reply);
+  if (reply.positive()) {
+    if (!txn_rcpts_.empty()) txn_rcpts_ += ',';
+    txn_rcpts_ += step.command.path.address();
+  }
+  step = protocol_.rcpt_done(std::move(reply));
 }
 
 asio::awaitable<void> Session::run() {
@@ -294,28 +294,24 @@ asio::awaitable<bool> Session::carry_out(Step step) {
         co_return false;
       case StepKind::StartTls:
         co_return co_await start_tls(std::move(step.reply));
-      case StepKind::Mail:
-        txn_open_ = true;
-        txn_id_ = make_id();
-        txn_from_ = step.command.path.address();
-        txn_rcpts_.clear();
-        txn_started_ = std::chrono::steady_clock::now();
-        relay_.mail(step.command);
-        step = protocol_.mail_done(Reply::make(250, "2.1.0", "Ok"));
-        continue;
-      case StepKind::Rcpt: {
-        if (auto refusal = postponed_refusal()) {
-          step = protocol_.rcpt_done(std::move(*refusal));
-          continue;
+      case StepKind::Helo: {
+        const auto refusal = co_await policy_.helo(step.command.argument);
+        if (refusal && refusal->close) {
+          queue(refusal->reply);
+          end_ = End::Refused;
+          co_return false;
         }
-        Reply reply = co_await relay_.rcpt(step.command.path);
-        if (reply.positive()) {
-          if (!txn_rcpts_.empty()) txn_rcpts_ += ',';
-          txn_rcpts_ += step.command.path.address();
-        }
-        step = protocol_.rcpt_done(std::move(reply));
+        step = protocol_.helo_done(refusal ? refusal->reply : Reply{});
         continue;
       }
+      case StepKind::Mail: {
+        const bool go_on = co_await begin_transaction(step);
+        if (!go_on) co_return false;
+        continue;
+      }
+      case StepKind::Rcpt:
+        co_await relay_recipient(step);
+        continue;
       case StepKind::Data: {
         Reply reply = co_await relay_.data();
         const bool go = reply.code == 354;
@@ -358,125 +354,6 @@ asio::awaitable<bool> Session::start_tls(Reply ready) {
       .Increment();
   protocol_.tls_started();
   co_return true;
-}
-
-void Session::begin_content() {
-  content_.clear();
-  relay_ok_ = true;
-  ReceivedInfo info;
-  info.helo = protocol_.helo();
-  info.client_ip = client_ip_;
-  info.hostname = config_.server.hostname;
-  info.esmtp = protocol_.esmtp();
-  info.utf8 = protocol_.mail().smtputf8;
-  info.tls_version = io_->tls_version();
-  info.tls_cipher = io_->tls_cipher();
-  info.id = txn_id_;
-  if (protocol_.recipients() == 1) info.single_recipient = txn_rcpts_;
-  info.when = std::chrono::system_clock::now();
-  content_ = received_header(info);
-}
-
-// Hands buffered content to the relay once there is enough of it (or at the end).
-asio::awaitable<bool> Session::feed_relay(bool force) {
-  if (!relay_ok_ || decoder_->error() != smtp::DataError::None) {
-    content_.clear();
-    co_return relay_ok_;
-  }
-  if (content_.empty() || (!force && content_.size() < kRelayChunk)) co_return true;
-  relay_ok_ = co_await relay_.content(content_);
-  content_.clear();
-  co_return relay_ok_;
-}
-
-asio::awaitable<Step> Session::receive_data() {
-  if (!co_await flush()) co_return Step{StepKind::Close, {}, {}};
-  decoder_.emplace(smtp::DataDecoder::Mode::Dot, config_.server.max_message_size,
-                   snapshot_->line_endings);
-  begin_content();
-  for (;;) {
-    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
-      co_return Step{StepKind::Close, {}, {}};
-    }
-    const auto result = decoder_->feed(io_->buffered(), content_);
-    io_->consume(result.consumed);
-    co_await feed_relay(result.done);
-    if (result.done) break;
-  }
-  metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
-  Reply final_reply;
-  if (decoder_->error() != smtp::DataError::None) {
-    relay_.abort();
-    final_reply = content_error_reply(decoder_->error());
-  } else {
-    final_reply = co_await relay_.end();
-  }
-  finish_transaction(final_reply);
-  co_return protocol_.message_done(std::move(final_reply));
-}
-
-asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
-  if (!chunking_ || !txn_open_) {
-    chunking_ = false;
-    Reply reply = co_await relay_.data();
-    if (reply.code != 354) {
-      if (!co_await discard_octets(bdat.chunk_size)) co_return Step{StepKind::Close, {}, {}};
-      finish_transaction(reply);
-      co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);
-    }
-    decoder_.emplace(smtp::DataDecoder::Mode::Chunked, config_.server.max_message_size,
-                     snapshot_->line_endings);
-    begin_content();
-    chunking_ = true;
-  }
-  std::uint64_t left = bdat.chunk_size;
-  while (left > 0) {
-    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
-      co_return Step{StepKind::Close, {}, {}};
-    }
-    auto piece = io_->buffered().substr(0, std::min<std::uint64_t>(left, io_->buffered().size()));
-    decoder_->feed(piece, content_);
-    io_->consume(piece.size());
-    left -= piece.size();
-    co_await feed_relay(false);
-  }
-  if (decoder_->error() != smtp::DataError::None) {
-    // Refuse at once; RFC 3030 lets the client see the error on this chunk.
-    relay_.abort();
-    Reply reply = content_error_reply(decoder_->error());
-    chunking_ = false;
-    finish_transaction(reply);
-    co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);
-  }
-  if (!bdat.last_chunk) {
-    co_await feed_relay(false);
-    co_return protocol_.bdat_done(
-        Reply::make(250, "2.0.0", fmt::format("{} octets received", bdat.chunk_size)));
-  }
-  decoder_->finish(content_);
-  co_await feed_relay(true);
-  metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
-  chunking_ = false;
-  Reply final_reply = co_await relay_.end();
-  finish_transaction(final_reply);
-  co_return protocol_.message_done(std::move(final_reply));
-}
-
-asio::awaitable<bool> Session::discard_octets(std::uint64_t count) {
-  while (count > 0) {
-    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
-      co_return false;
-    }
-    const auto n = std::min<std::uint64_t>(count, io_->buffered().size());
-    io_->consume(n);
-    count -= n;
-  }
-  co_return true;
-}
-
-Reply Session::content_error_reply(smtp::DataError error) {
-  if (error == smtp::DataError::BareLineEnding) metrics_.bare_line_endings_data.Increment();
-  return smtp::data_error_reply(error);
 }
 
 asio::awaitable<bool> Session::read_more(conf::Duration timeout) {
@@ -529,6 +406,7 @@ std::string Session::transaction_line() const {
   common::append_kv(line, "tls", io_->tls() ? io_->tls_version() : "no");
   common::append_kv(line, "from", txn_from_);
   common::append_kv(line, "rcpts", txn_rcpts_);
+  if (policy_.quarantined()) common::append_kv(line, "quarantine", "yes");
   return line;
 }
 
@@ -536,6 +414,7 @@ void Session::finish_transaction(const Reply& final_reply) {
   if (!txn_open_) return;
   txn_open_ = false;
   ++transactions_;
+  policy_.record_message(final_reply);
   if (final_reply.positive()) {
     metrics_.transactions_accepted.Increment();
   } else if (final_reply.transient()) {
@@ -573,6 +452,7 @@ void Session::log_session() const {
   common::append_kv(line, "transactions", std::to_string(transactions_));
   common::append_kv(line, "errors", std::to_string(protocol_.errors()));
   common::append_kv(line, "end", kEnds[static_cast<int>(end_)]);
+  if (!policy_.signals().empty()) common::append_kv(line, "signals", policy_.signals());
   common::append_kv(line, "duration", fmt::format("{:.3f}", seconds_since(started_)));
   spdlog::info("{}", line);
 }

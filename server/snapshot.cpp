@@ -4,7 +4,16 @@
 
 namespace mxgate::server {
 
-std::shared_ptr<const Snapshot> make_snapshot(conf::Config config) {
+storage::StoreOptions store_options(const conf::Config& config) {
+  storage::StoreOptions options;
+  options.block_cache_bytes = config.reputation.cache_size;
+  options.history_days = static_cast<unsigned>(config.reputation.model.history_days);
+  options.v4_network_prefixes = config.reputation.network_prefixes_v4;
+  options.v6_network_prefixes = config.reputation.network_prefixes_v6;
+  return options;
+}
+
+std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, DnsblMonitor& dnsbl) {
   auto cfg = std::make_shared<const conf::Config>(std::move(config));
   auto tls = make_server_tls(cfg->tls);
   smtp::ServerOptions options;
@@ -15,6 +24,7 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config) {
   options.max_errors = cfg->server.max_errors;
   options.starttls_available = tls != nullptr;
   options.tls_required = cfg->tls.require;
+  options.decide_helo = true;  // the HELO checks (SessionPolicy::helo)
   const auto endings = cfg->server.line_endings == conf::LineEndings::Reject
                            ? smtp::LineEndings::Reject
                            : smtp::LineEndings::Normalize;
@@ -22,9 +32,11 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config) {
   for (const auto& network : cfg->server.proxy_trusted) {
     if (auto cidr = common::parse_cidr(network)) trusted.push_back(*cidr);  // validated by conf
   }
-  return std::make_shared<const Snapshot>(Snapshot{cfg, relay::Router(cfg->routes), std::move(tls),
+  relay::Router router(cfg->routes, cfg->reputation.quarantine_downstream);
+  return std::make_shared<const Snapshot>(Snapshot{cfg, std::move(router), std::move(tls),
                                                    std::move(options), endings,
-                                                   std::move(trusted)});
+                                                   std::move(trusted),
+                                                   make_dnsbl_zones(cfg->dnsbls, dnsbl)});
 }
 
 }  // namespace mxgate::server

@@ -11,7 +11,9 @@
 #include "common/cidr.hpp"
 #include "conf/config.hpp"
 #include "relay/router.hpp"
+#include "server/dns_checks.hpp"
 #include "smtp/server_protocol.hpp"
+#include "storage/reputation_store.hpp"
 
 namespace mxgate::server {
 
@@ -22,9 +24,13 @@ struct Snapshot {
   smtp::ServerOptions smtp;
   smtp::LineEndings line_endings = smtp::LineEndings::Reject;
   std::vector<common::Cidr> proxy_trusted;
+  std::vector<DnsblZone> dnsbls;  // [[dnsbl]], with their shared state
 };
 
+// The reputation store's options from [reputation] (fixed at start: a reload keeps the store).
+storage::StoreOptions store_options(const conf::Config& config);
+
 // Builds a snapshot; throws (std::runtime_error) when the TLS files cannot be loaded.
-std::shared_ptr<const Snapshot> make_snapshot(conf::Config config);
+std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, DnsblMonitor& dnsbl);
 
 }  // namespace mxgate::server

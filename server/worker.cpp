@@ -12,6 +12,8 @@
 
 #include <system_error>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "server/session.hpp"
 
 namespace mxgate::server {
@@ -42,6 +44,24 @@ tcp::endpoint resolve_listen(const conf::HostPort& address) {
   return {ip, address.port};
 }
 
+constexpr auto kProbeInterval = std::chrono::seconds(60);
+
+dns::AresSettings ares_settings(const conf::DnsConfig& dns) {
+  dns::AresSettings settings;
+  for (const auto& server : dns.servers) settings.servers.push_back(server.text());
+  settings.timeout = dns.timeout;
+  settings.tries = static_cast<int>(dns.tries);
+  return settings;
+}
+
+dns::CacheSettings cache_settings(const conf::DnsConfig& dns) {
+  dns::CacheSettings settings;
+  settings.max_entries = dns.cache_entries;
+  settings.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(dns.max_ttl);
+  settings.max_negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(dns.max_negative_ttl);
+  return settings;
+}
+
 }  // namespace
 
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
@@ -51,9 +71,17 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
       limiter_(limiter),
       metrics_(metrics),
       screening_(std::move(screening)),
+      ares_(std::make_unique<dns::AresResolver>(io_->get_executor(),
+                                                ares_settings(snapshot_->config->dns),
+                                                &screening_.dns_metrics)),
+      resolver_(std::make_unique<dns::CachingResolver>(*ares_, clock_,
+                                                       cache_settings(snapshot_->config->dns),
+                                                       &screening_.dns_metrics)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
                                           snapshot_->config->relay.helo_name,
-                                          metrics)) {}
+                                          metrics)) {
+  screening_.resolver = resolver_.get();
+}
 
 Worker::~Worker() {
   join();
@@ -62,6 +90,9 @@ Worker::~Worker() {
   // give connections back to the pool, which closes them while it is shut down. So the pool
   // must outlive the io_context's handlers, and the io_context must go before the pool.
   pool_->shutdown();
+  // c-ares sockets and the cache's waiters belong to the io_context: go first.
+  resolver_.reset();
+  ares_.reset();
   io_.reset();
 }
 
@@ -96,6 +127,7 @@ void Worker::start() {
   for (auto& listener : acceptors_) {
     asio::co_spawn(*io_, accept_loop(*listener.acceptor, listener.proxy), asio::detached);
   }
+  if (index_ == 0) asio::co_spawn(*io_, probe_dnsbls(), asio::detached);
   thread_ = std::thread([this] {
     // Sessions keep the context busy; this guard keeps it alive between them until stop().
     auto guard = asio::make_work_guard(*io_);
@@ -103,6 +135,28 @@ void Worker::start() {
     io_->run();
     finished_ = true;
   });
+}
+
+// Tests every [[dnsbl]] zone with its test entries once a minute; a zone that fails is
+// skipped by the checks until it passes again (RFC 5782 §5).
+asio::awaitable<void> Worker::probe_dnsbls() {
+  asio::steady_timer timer(*io_);
+  probe_timer_ = &timer;
+  while (!draining_) {
+    const auto snapshot = snapshot_;
+    for (const auto& zone : snapshot->dnsbls) {
+      if (!zone.config.probe) continue;
+      const bool up = co_await probe_dnsbl_zone(*resolver_, zone);
+      if (up != zone.state->up.exchange(up)) {
+        spdlog::warn("dnsbl_zone zone={} state={}", zone.config.zone, up ? "up" : "down");
+      }
+      zone.state->up_gauge->Set(up ? 1 : 0);
+    }
+    timer.expires_after(kProbeInterval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+  }
+  probe_timer_ = nullptr;
 }
 
 void Worker::join() {
@@ -185,6 +239,7 @@ void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   asio::post(*io_, [this, snapshot = std::move(snapshot)]() mutable {
     const auto& config = *snapshot->config;
     pool_->update(config.relay, config.relay.helo_name);  // conf resolved it from hostname
+    resolver_->update(cache_settings(config.dns));
     snapshot_ = std::move(snapshot);
   });
 }
@@ -195,6 +250,7 @@ void Worker::drain() {
     boost::system::error_code ignored;
     for (auto& listener : acceptors_) listener.acceptor->close(ignored);
     pool_->shutdown();
+    if (probe_timer_ != nullptr) probe_timer_->cancel();
     for (Session* session : sessions_) server::drain(*session);
   });
 }

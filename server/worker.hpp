@@ -8,6 +8,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <exception>
@@ -16,7 +17,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/metrics.hpp"
+#include "dns/ares_resolver.hpp"
+#include "dns/caching_resolver.hpp"
 #include "relay/pool.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/screening.hpp"
@@ -67,6 +71,7 @@ class Worker {
   void remove(Session* session);
 
  private:
+  boost::asio::awaitable<void> probe_dnsbls();  // worker 0 only
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool proxy);
   void refuse(boost::asio::ip::tcp::socket socket, ConnectionLimiter::Refusal refusal);
   void on_session_exception(std::exception_ptr error);  // a bug: log once, count
@@ -77,7 +82,11 @@ class Worker {
   ConnectionLimiter& limiter_;
   common::Metrics& metrics_;
   ScreeningContext screening_;
+  common::SteadyClock clock_;
+  std::unique_ptr<dns::AresResolver> ares_;          // destroyed before io_ (see ~Worker)
+  std::unique_ptr<dns::CachingResolver> resolver_;   // in front of ares_
   std::unique_ptr<relay::Pool> pool_;
+  boost::asio::steady_timer* probe_timer_ = nullptr;  // probe_dnsbls()'s; cancelled by drain()
   struct Listener {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     bool proxy = false;

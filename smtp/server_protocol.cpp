@@ -72,6 +72,22 @@ Step ServerProtocol::on_line(std::string_view line) {
 // RFC 5321 §4.1.1.1: EHLO/HELO may come again at any time and reset the transaction.
 Step ServerProtocol::on_helo(Command command) {
   reset_transaction();
+  if (options_.decide_helo) {
+    state_ = State::Fresh;  // until helo_done() accepts the name
+    helo_.clear();
+    return decide(StepKind::Helo, std::move(command));
+  }
+  return greet(command);
+}
+
+Step ServerProtocol::helo_done(Reply refusal) {
+  Command command = std::move(pending_);
+  pending_ = Command{};
+  if (refusal.code != 0) return reply(std::move(refusal));
+  return greet(command);
+}
+
+Step ServerProtocol::greet(const Command& command) {
   state_ = State::Ready;
   esmtp_ = command.verb == Verb::Ehlo;
   helo_ = command.argument;

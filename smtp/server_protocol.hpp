@@ -30,12 +30,14 @@ struct ServerOptions {
   std::uint32_t max_errors = 20;
   bool starttls_available = false;  // a certificate is configured
   bool tls_required = false;        // MAIL before STARTTLS: 530 5.7.0
+  bool decide_helo = false;         // HELO/EHLO come back as a Helo step (policy checks)
 };
 
 enum class StepKind {
   Reply,         // send `reply`, read the next command
   Close,         // send `reply`, then close the connection
   StartTls,      // send `reply` (220), handshake, then call tls_started()
+  Helo,          // `command` is a valid HELO/EHLO (with decide_helo); call helo_done()
   Mail,          // `command` is a valid MAIL; decide and call mail_done()
   Rcpt,          // `command` is a valid RCPT within limits; route it and call rcpt_done()
   Data,          // `command` is a valid DATA with recipients; call data_done() (354 to proceed)
@@ -59,6 +61,9 @@ class ServerProtocol {
   Step on_line(std::string_view line);    // one framed command line
   Step on_frame_error(FrameEvent event);  // TooLong: 500 5.5.2; BareLf/BareCr: 500 5.5.2
 
+  // A refusal (4xx/5xx) leaves the client ungreeted; an empty Reply (code 0) accepts the name
+  // and sends the HELO/EHLO reply.
+  Step helo_done(Reply refusal);
   Step mail_done(Reply reply);     // positive: the transaction is open
   Step rcpt_done(Reply reply);     // positive: the recipient counts
   Step data_done(Reply reply);     // 354: the caller reads the content; otherwise no data
@@ -79,6 +84,7 @@ class ServerProtocol {
   Step reply(Reply reply);  // counts errors, closes past the limit
   Step reply_ehlo(const Command& command);
   Step on_helo(Command command);
+  Step greet(const Command& command);  // accepts HELO/EHLO and replies
   Step on_mail(Command command);
   Step on_rcpt(Command command);
   Step on_data(Command command);

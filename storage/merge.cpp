@@ -109,11 +109,15 @@ Patch score_patch(double score, std::int64_t score_at) {
   return patch;
 }
 
-std::string encode_patch(const Patch& patch) {
-  std::string out;
+void append_patch(std::string& out, const Patch& patch) {
   out.push_back(static_cast<char>((patch.sets_listing ? kSetsListing : 0) |
                                   (patch.sets_score ? kSetsScore : 0)));
   append_record(out, patch.delta);
+}
+
+std::string encode_patch(const Patch& patch) {
+  std::string out;
+  append_patch(out, patch);
   return out;
 }
 

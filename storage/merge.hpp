@@ -39,6 +39,7 @@ Patch listing_patch(const reputation::Listing& listing);  // action None clears 
 Patch score_patch(double score, std::int64_t score_at);
 
 std::string encode_patch(const Patch& patch);
+void append_patch(std::string& out, const Patch& patch);  // appends encode_patch(patch)
 std::optional<Patch> decode_patch(std::string_view bytes);
 
 // Applies `patch` to `record` (see the header comment).

@@ -25,7 +25,9 @@ constexpr std::size_t kMaxSuccessiveMerges = 32;
 constexpr Family kFamilies[] = {Family::Ip, Family::Network, Family::SenderDomain,
                                 Family::AuthDomain};
 
-rocksdb::Options make_options(const StoreOptions& options) {
+}  // namespace
+
+rocksdb::Options make_db_options(const StoreOptions& options) {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
@@ -52,12 +54,14 @@ rocksdb::Options make_options(const StoreOptions& options) {
   return db;
 }
 
+namespace {
+
 std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
                                                const StoreOptions& options) {
   auto impl = std::make_unique<ReputationStore::Impl>();
   impl->dir = dir;
   impl->options = options;
-  impl->db_options = make_options(options);
+  impl->db_options = make_db_options(options);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
       {rocksdb::kDefaultColumnFamilyName, impl->db_options}};
   for (Family family : kFamilies) {
@@ -146,6 +150,8 @@ std::unique_ptr<ReputationStore> ReputationStore::open(const std::filesystem::pa
 }
 
 ReputationStore::ReputationStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+const StoreOptions& ReputationStore::options() const { return impl_->options; }
 
 ReputationStore::~ReputationStore() {
   if (!impl_->options.read_only) flush();

@@ -4,6 +4,11 @@
 // scores never read-modify-write, so a listing change cannot lose a concurrent counter update.
 // Decay is not applied here: the reputation model applies it when it reads score/score_at.
 //
+// Bulk loads (imports) write SST files of full records (SstBuilder::add) or of merge operands
+// (SstBuilder::add_patch: a listing import keeps the counters a key already has) and ingest them.
+// SST files can be written without opening the store (make_sst_builder(options, file)), so that
+// a tool can prepare them while a running server holds the store and let the server ingest them.
+//
 // Threading: every member is thread-safe. try_get()/try_get_connect() never block (they read
 // memtables and the block cache only; filters and indexes stay in memory, max_open_files = -1)
 // and may run on a worker. get()/read()/get_connect(), flush(), the listing/score/erase writes,
@@ -57,6 +62,10 @@ struct StoreOptions {
 
 enum class Lookup { Found, Missing, NotCached, Error };
 
+// How ingest_sst() takes the files: Move links them into the store (same file system; the
+// originals are gone afterwards); Copy leaves them where they are (another process's files).
+enum class IngestMode { Move, Copy };
+
 struct KeyLookup {
   std::string key;
   Lookup state = Lookup::Missing;
@@ -79,6 +88,8 @@ class ReputationStore {
   ~ReputationStore();  // flushes pending adds
   ReputationStore(const ReputationStore&) = delete;
   ReputationStore& operator=(const ReputationStore&) = delete;
+
+  const StoreOptions& options() const;  // as opened
 
   // Cache-only read: Found, Missing, NotCached (would need disk), or Error.
   Lookup try_get(Family family, std::string_view key, reputation::Record& out);
@@ -108,15 +119,21 @@ class ReputationStore {
   // Visits every record in key order (not filling the block cache); stop by returning false.
   using Visitor = std::function<bool(std::string_view key, const reputation::Record& record)>;
   boost::system::error_code for_each(Family family, const Visitor& visit);
+  // The same from the first key >= `from`, so that a long walk can pause and resume.
+  boost::system::error_code for_each_from(Family family, std::string_view from,
+                                          const Visitor& visit);
   std::uint64_t approximate_count(Family family);  // "rocksdb.estimate-num-keys"
 
-  // Bulk load: write strictly ascending (key, record) entries with an SstBuilder made for the
-  // family, then ingest_sst() the files (moved into the store). Ingested records are full values;
-  // later merges apply on top of them.
+  // Bulk load: write strictly ascending keys with an SstBuilder made for the family, then
+  // ingest_sst() the files. A full record (SstBuilder::add) replaces what the key had; later
+  // merges apply on top of it. A patch (SstBuilder::add_patch) merges into what the key has.
+  // Files given in one call must not overlap in keys; ingest overlapping files one call at a
+  // time, in order: a later call's entries are newer.
   boost::system::result<std::unique_ptr<SstBuilder>> make_sst_builder(
       Family family, const std::filesystem::path& file);
   boost::system::error_code ingest_sst(Family family,
-                                       const std::vector<std::filesystem::path>& files);
+                                       const std::vector<std::filesystem::path>& files,
+                                       IngestMode mode = IngestMode::Move);
   // Convenience for small loads: builds one SST in the store's directory and ingests it.
   boost::system::error_code ingest(
       Family family, const std::vector<std::pair<std::string, reputation::Record>>& sorted);
@@ -140,6 +157,7 @@ class SstBuilder {
   ~SstBuilder();
   // Keys must be strictly ascending (bytewise); otherwise Error::other and nothing is added.
   boost::system::error_code add(std::string_view key, const reputation::Record& record);
+  boost::system::error_code add_patch(std::string_view key, const Patch& patch);  // a merge
   boost::system::error_code finish();  // an empty file is an error: ingest nothing instead
   std::uint64_t count() const;
   const std::filesystem::path& path() const;
@@ -147,5 +165,13 @@ class SstBuilder {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// An SstBuilder for a store opened with `options`, without opening the store.
+boost::system::result<std::unique_ptr<SstBuilder>> make_sst_builder(
+    const StoreOptions& options, const std::filesystem::path& file);
+
+// True when another process holds the store in `dir` open (RocksDB's lock on dir/LOCK): a
+// running mxgate. False when the store is free or does not exist.
+bool store_in_use(const std::filesystem::path& dir);
 
 }  // namespace mxgate::storage

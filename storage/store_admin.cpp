@@ -1,6 +1,9 @@
 // ReputationStore's administrative and bulk operations: listing/score/erase writes, iteration,
-// counts, statistics and SST ingestion (see reputation_store.hpp).
+// counts, statistics, SST files and their ingestion, and the lock probe (see
+// reputation_store.hpp).
+#include <fcntl.h>
 #include <rocksdb/statistics.h>
+#include <unistd.h>
 
 #include "storage/record_codec.hpp"
 #include "storage/reputation_store.hpp"
@@ -44,10 +47,15 @@ error_code ReputationStore::erase(Family family, std::string_view key) {
 }
 
 error_code ReputationStore::for_each(Family family, const Visitor& visit) {
+  return for_each_from(family, {}, visit);
+}
+
+error_code ReputationStore::for_each_from(Family family, std::string_view from,
+                                          const Visitor& visit) {
   rocksdb::ReadOptions read;
   read.fill_cache = false;  // an export must not evict the hot set
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->cf(family)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->Seek(to_slice(from)); it->Valid(); it->Next()) {
     const rocksdb::Slice value = it->value();
     auto record = decode_record({value.data(), value.size()});
     if (!record) return make_error_code(Error::corruption);
@@ -70,23 +78,51 @@ std::uint64_t ReputationStore::cache_misses() const {
   return impl_->db_options.statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
 }
 
-boost::system::result<std::unique_ptr<SstBuilder>> ReputationStore::make_sst_builder(
-    Family /*family*/, const std::filesystem::path& file) {
-  // All families share one set of options; the family is in the signature so that a future
-  // per-family tuning cannot be forgotten here.
-  auto impl = std::make_unique<SstBuilder::Impl>(file, impl_->db_options);
+namespace {
+
+boost::system::result<std::unique_ptr<SstBuilder>> open_sst_builder(
+    const rocksdb::Options& options, const std::filesystem::path& file) {
+  auto impl = std::make_unique<SstBuilder::Impl>(file, options);
   if (auto ec = status_error(impl->writer.Open(file.string()), "sst_open")) return ec;
   return std::make_unique<SstBuilder>(std::move(impl));
 }
 
+}  // namespace
+
+boost::system::result<std::unique_ptr<SstBuilder>> ReputationStore::make_sst_builder(
+    Family /*family*/, const std::filesystem::path& file) {
+  // All families share one set of options; the family is in the signature so that a future
+  // per-family tuning cannot be forgotten here.
+  return open_sst_builder(impl_->db_options, file);
+}
+
+boost::system::result<std::unique_ptr<SstBuilder>> make_sst_builder(
+    const StoreOptions& options, const std::filesystem::path& file) {
+  return open_sst_builder(make_db_options(options), file);
+}
+
 error_code ReputationStore::ingest_sst(Family family,
-                                       const std::vector<std::filesystem::path>& files) {
+                                       const std::vector<std::filesystem::path>& files,
+                                       IngestMode mode) {
   if (impl_->options.read_only) return make_error_code(Error::read_only);
   std::vector<std::string> names;
   for (const auto& file : files) names.push_back(file.string());
   rocksdb::IngestExternalFileOptions ingest;
-  ingest.move_files = true;
+  ingest.move_files = mode == IngestMode::Move;
   return status_error(impl_->db->IngestExternalFile(impl_->cf(family), names, ingest), "ingest");
+}
+
+bool store_in_use(const std::filesystem::path& dir) {
+  // RocksDB holds a POSIX record lock (fcntl F_SETLK) on LOCK while a DB is open; F_GETLK
+  // reports a conflicting lock of another process without taking it.
+  const int fd = ::open((dir / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  const bool locked = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  ::close(fd);
+  return locked;
 }
 
 error_code ReputationStore::ingest(
@@ -117,6 +153,14 @@ error_code SstBuilder::add(std::string_view key, const reputation::Record& recor
   const auto status = impl_->writer.Put(to_slice(key), impl_->value);
   if (status.ok()) ++impl_->count;
   return status_error(status, "sst_add");
+}
+
+error_code SstBuilder::add_patch(std::string_view key, const Patch& patch) {
+  impl_->value.clear();
+  append_patch(impl_->value, patch);
+  const auto status = impl_->writer.Merge(to_slice(key), impl_->value);
+  if (status.ok()) ++impl_->count;
+  return status_error(status, "sst_merge");
 }
 
 error_code SstBuilder::finish() { return status_error(impl_->writer.Finish(), "sst_finish"); }

@@ -1,5 +1,6 @@
 // Private to storage/: the RocksDB state behind ReputationStore and SstBuilder, shared by
-// reputation_store.cpp (open, reads, writes) and store_bulk.cpp (iteration, SST ingestion).
+// reputation_store.cpp (open, reads, writes) and store_admin.cpp (listing writes, iteration,
+// SST files and their ingestion).
 // Threading: see reputation_store.hpp; batch_mutex guards batch and pending only.
 #pragma once
 
@@ -37,13 +38,18 @@ struct ReputationStore::Impl {
 
 struct SstBuilder::Impl {
   std::filesystem::path file;
+  rocksdb::Options options;  // a copy, so that a builder made without a store owns its options
   rocksdb::SstFileWriter writer;
   std::uint64_t count = 0;
   std::string value;  // reused encoding buffer
 
-  Impl(std::filesystem::path path, const rocksdb::Options& options)
-      : file(std::move(path)), writer(rocksdb::EnvOptions(), options) {}
+  Impl(std::filesystem::path path, const rocksdb::Options& db_options)
+      : file(std::move(path)), options(db_options), writer(rocksdb::EnvOptions(), options) {}
 };
+
+// The DB and column family options of a store opened with `options`; SST files written with
+// them (SstBuilder) match the store's table format.
+rocksdb::Options make_db_options(const StoreOptions& options);
 
 // Maps a non-OK status to an error code, logging `operation` and RocksDB's text once.
 boost::system::error_code status_error(const rocksdb::Status& status, std::string_view operation);

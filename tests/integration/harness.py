@@ -322,14 +322,22 @@ class Sink:
 def toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"no TOML form for {value!r}")
+
+
+def _final_line(data):
+    """The last line of the first complete reply in `data` ("250 ok", not "250-..."), or None."""
+    for line in data.split(b"\r\n")[:-1]:
+        if len(line) >= 4 and line[3:4] == b" ":
+            return line
+    return None
 
 
 class Mxgate:
@@ -342,6 +350,7 @@ class Mxgate:
     """
 
     def __init__(self, downstream=None, settings=None, options=(), tls=False, routes=None,
+                 extra_tables=(),
                  startup_timeout=10, stop_timeout=None):
         self.bin = mxgate_bin()
         self.downstream = downstream or f"127.0.0.1:{free_port()}"
@@ -349,6 +358,7 @@ class Mxgate:
         self.options = list(options)
         self.tls = tls
         self.routes = routes
+        self.extra_tables = list(extra_tables)  # [("dnsbl", {...}), ...] as [[dnsbl]] sections
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.folder = None
@@ -373,6 +383,12 @@ class Mxgate:
             "relay.data_timeout": "10s",
             "storage.path": os.path.join(self.folder, "storage"),
             "log.level": "info",
+            # The DNS checks and the greet pause have their own tests (test_dns_checks) with
+            # a real DNS server; elsewhere they would only wait for the sandbox's resolver.
+            "pregreet.enabled": False,
+            "checks.rdns.mode": "off",
+            "checks.helo.mode": "off",
+            "checks.sender_domain.mode": "off",
         }
         if self.tls:
             cert, key = certificate()
@@ -395,9 +411,10 @@ class Mxgate:
             out.append("")
         routes = self.routes or [{"domains": ["example.com", ".example.com"],
                                   "downstream": [self.downstream]}]
-        for route in routes:
-            out.append("[[route]]")
-            for name, value in route.items():
+        tables = [("route", route) for route in routes] + self.extra_tables
+        for kind, table in tables:
+            out.append(f"[[{kind}]]")
+            for name, value in table.items():
                 out.append(f"{name} = {toml_value(value)}")
             out.append("")
         return "\n".join(out)
@@ -465,12 +482,13 @@ class Mxgate:
                 self.probe_sessions += 1
                 s.settimeout(2)
                 data = b""
-                while b"\r\n" not in data and len(data) < 4096:
+                # The whole banner: with a greet pause it comes as "220-..." then "220 ...".
+                while not _final_line(data) and len(data) < 4096:
                     chunk = s.recv(4096)
                     if not chunk:
                         break
                     data += chunk
-                if not data.startswith(f"220 {HOSTNAME} ".encode()):
+                if not (_final_line(data) or b"").startswith(f"220 {HOSTNAME} ".encode()):
                     return False
                 s.sendall(b"QUIT\r\n")
                 # Read to the end so that the session is over when we return.

@@ -166,5 +166,24 @@ TEST(ServerProtocol, DiscardedChunkPastTheErrorLimitCloses) {
   EXPECT_EQ(p.on_line("BDAT 10").kind, StepKind::Close);
 }
 
+TEST(ServerProtocol, DecideHeloHandsTheNameToTheCaller) {
+  ServerOptions options;
+  options.decide_helo = true;
+  ServerProtocol p(options);
+  Step helo = p.on_line("EHLO client.example");
+  ASSERT_EQ(helo.kind, StepKind::Helo);
+  EXPECT_EQ(helo.command.argument, "client.example");
+  // Until the caller accepts the name the client is not greeted.
+  Step refused = p.helo_done(Reply::make(450, "4.7.1", "Deferred"));
+  EXPECT_EQ(refused.reply.code, 450);
+  EXPECT_EQ(p.on_line("MAIL FROM:<a@b.example>").reply.code, 503);
+  ASSERT_EQ(p.on_line("EHLO client.example").kind, StepKind::Helo);
+  Step greeted = p.helo_done(Reply{});
+  EXPECT_EQ(greeted.reply.code, 250);
+  EXPECT_TRUE(p.esmtp());
+  EXPECT_EQ(p.helo(), "client.example");
+  EXPECT_EQ(p.on_line("MAIL FROM:<a@b.example>").kind, StepKind::Mail);
+}
+
 }  // namespace
 }  // namespace mxgate::smtp

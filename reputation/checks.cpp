@@ -1,0 +1,63 @@
+#include "reputation/checks.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace mxgate::reputation {
+namespace {
+
+using Points = CheckSettings::Points;
+using OnError = CheckSettings::OnError;
+
+constexpr std::array<Points, 3> kRdnsPoints{{
+    {Signal::RdnsMissing, 3}, {Signal::RdnsMismatch, 2}, {Signal::RdnsGeneric, 1.5}}};
+constexpr std::array<Points, 2> kHeloPoints{{{Signal::HeloInvalid, 3}, {Signal::HeloMismatch, 1}}};
+
+constexpr std::array<CheckInfo, 8> kChecks{{
+    {"ip_history", Stage::Connect,
+     "The client IP's and its networks' history: listings, score, reject, complaint and "
+     "invalid-recipient ratios.",
+     OnError::Ignore, {}},
+    {"sender_domain_history", Stage::Mail,
+     "The envelope sender domain's history: listings, score and ratios.", OnError::Ignore, {}},
+    {"rdns", Stage::Connect,
+     "Reverse DNS: a PTR name exists, resolves back to the client, and does not look generic.",
+     OnError::Ignore, kRdnsPoints},
+    {"dnsbl", Stage::Connect, "DNS block and allow lists of IP addresses ([[dnsbl]] type ip).",
+     OnError::Ignore, {}},
+    {"pregreet", Stage::Connect, "The client talked before the greeting banner ended.",
+     OnError::Ignore, {}},
+    {"helo", Stage::Helo,
+     "The HELO/EHLO name: a valid FQDN or the client's own address literal, that resolves and "
+     "matches the reverse DNS name.",
+     OnError::Ignore, kHeloPoints},
+    {"sender_domain", Stage::Mail,
+     "The envelope sender domain can receive mail: it has MX or address records and no null MX.",
+     OnError::Ignore, {}},
+    {"rhsbl", Stage::Mail,
+     "DNS block lists of domains ([[dnsbl]] type helo and sender_domain).", OnError::Ignore, {}},
+}};
+
+}  // namespace
+
+std::span<const CheckInfo> known_checks() { return kChecks; }
+
+const CheckInfo* find_check(std::string_view name) {
+  auto it = std::find_if(kChecks.begin(), kChecks.end(),
+                         [&](const CheckInfo& check) { return check.name == name; });
+  return it == kChecks.end() ? nullptr : &*it;
+}
+
+std::vector<CheckSettings> default_check_settings() {
+  std::vector<CheckSettings> out;
+  for (const auto& check : kChecks) {
+    CheckSettings settings;
+    settings.name = check.name;
+    settings.on_error = check.on_error;
+    settings.points.assign(check.points.begin(), check.points.end());
+    out.push_back(std::move(settings));
+  }
+  return out;
+}
+
+}  // namespace mxgate::reputation

@@ -1,0 +1,357 @@
+// Admin API: routes of /admin/, the listing operations behind them, and the streamed export.
+// See admin_api.hpp for the contract.
+#include "server/admin_api.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/log.hpp"
+#include "server/rep_bulk.hpp"
+#include "server/rep_format.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kTextType = "text/plain; charset=utf-8";
+constexpr std::string_view kCsvType = "text/csv; charset=utf-8";
+constexpr std::string_view kServerHeader = "mxgate";
+constexpr std::string_view kDefaultSource = "admin-api";
+constexpr std::size_t kExportChunkBytes = 64 * 1024;  // export text gathered per HTTP chunk
+
+AdminResponse text(http::status status, std::string body) {
+  AdminResponse res{status, 11};
+  res.set(http::field::server, kServerHeader);
+  res.set(http::field::content_type, kTextType);
+  res.body() = std::move(body);
+  return res;
+}
+
+AdminResponse not_allowed(std::string_view allow) {
+  auto res = text(http::status::method_not_allowed, "method not allowed\n");
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX escapes (and '+' as a space in form data). nullopt for a broken escape.
+std::optional<std::string> percent_decode(std::string_view in, bool form) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+      const int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+      if (lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(form && in[i] == '+' ? ' ' : in[i]);
+    }
+  }
+  return out;
+}
+
+// "a=1&b=x%20y" as (name, value) pairs; nullopt for a broken escape.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view in) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::size_t start = 0;
+  while (start < in.size()) {
+    std::size_t end = start;
+    std::size_t eq = std::string_view::npos;
+    for (; end < in.size() && in[end] != '&'; ++end) {
+      if (in[end] == '=' && eq == std::string_view::npos) eq = end;
+    }
+    if (end > start) {
+      const std::size_t name_end = eq == std::string_view::npos ? end : eq;
+      const std::size_t value_start = eq == std::string_view::npos ? end : eq + 1;
+      auto name = percent_decode(in.substr(start, name_end - start), true);
+      auto value = percent_decode(in.substr(value_start, end - value_start), true);
+      if (!name || !value) return std::nullopt;
+      fields.emplace_back(std::move(*name), std::move(*value));
+    }
+    start = end + 1;
+  }
+  return fields;
+}
+
+std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
+  const std::size_t q = std::min(target.find('?'), target.size());
+  return {target.substr(0, q), target.substr(std::min(q + 1, target.size()))};
+}
+
+// The families of ?family=ip|network|all (default all); nullopt for anything else.
+std::optional<std::vector<storage::Family>> export_families(std::string_view query) {
+  std::vector<storage::Family> all{storage::Family::Ip, storage::Family::Network};
+  const auto fields = parse_form(query);
+  if (!fields) return std::nullopt;
+  for (const auto& [name, value] : *fields) {
+    if (name != "family") return std::nullopt;
+    if (value == "ip") return std::vector{storage::Family::Ip};
+    if (value == "network") return std::vector{storage::Family::Network};
+    if (value != "all") return std::nullopt;
+  }
+  return all;
+}
+
+// The PUT form as a listing; `error` set on a bad or unknown field.
+std::optional<reputation::Listing> listing_from_form(std::string_view body, std::int64_t now,
+                                                     std::string& error) {
+  const auto fields = parse_form(body);
+  if (!fields) {
+    error = "bad percent-encoding in the form";
+    return std::nullopt;
+  }
+  reputation::Listing listing;
+  listing.created = now;
+  listing.source = kDefaultSource;
+  bool has_action = false;
+  for (const auto& [name, value] : *fields) {
+    if (name == "action") {
+      const auto action = parse_action(value);
+      if (!action) error = fmt::format("action '{}': expected block, allow or none", value);
+      has_action = action.has_value();
+      listing.action = action.value_or(reputation::ListingAction::None);
+    } else if (name == "reason" || name == "source") {
+      error = check_listing_text(name, value);
+      (name == "reason" ? listing.reason : listing.source) = value;
+    } else if (name == "expires") {
+      listing.expires = parse_expiry(value, now, error).value_or(0);
+    } else {
+      error = fmt::format("unknown field '{}' (action, reason, expires, source)", name);
+    }
+    if (!error.empty()) return std::nullopt;
+  }
+  if (!has_action) {
+    error = "the form needs action=block, allow or none";
+    return std::nullopt;
+  }
+  return listing;
+}
+
+// "ip /path/a.sst\nnetwork /path/b.sst\n" as files; `error` set when a line is not one.
+std::optional<std::vector<storage::BulkFile>> files_from_body(std::string_view body,
+                                                              std::string& error) {
+  std::vector<storage::BulkFile> files;
+  for (std::size_t line_no = 1; !body.empty(); ++line_no) {
+    const std::size_t nl = std::min(body.find('\n'), body.size());
+    std::string_view line = body.substr(0, nl);
+    body.remove_prefix(std::min(nl + 1, body.size()));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    const std::size_t space = line.find(' ');
+    const std::string_view family = line.substr(0, space);
+    const std::filesystem::path path(std::string(line.substr(std::min(space + 1, line.size()))));
+    if (space == std::string_view::npos || (family != "ip" && family != "network") ||
+        !path.is_absolute()) {
+      error = fmt::format("line {}: expected \"ip|network /absolute/path.sst\"", line_no);
+      return std::nullopt;
+    }
+    files.push_back({family == "ip" ? storage::Family::Ip : storage::Family::Network, path, 0});
+  }
+  if (files.empty()) error = "no files to ingest";
+  if (files.empty()) return std::nullopt;
+  return files;
+}
+
+struct IngestOutcome {
+  boost::system::error_code ec;
+  std::size_t ingested = 0;
+};
+
+// Runs on the blocking executor: ingestion copies whole files.
+asio::awaitable<IngestOutcome> ingest_files(storage::ReputationStore& store,
+                                            std::vector<storage::BulkFile> files) {
+  IngestOutcome outcome;
+  outcome.ec = ingest_bulk_files(store, files, storage::IngestMode::Copy, outcome.ingested);
+  co_return outcome;
+}
+
+}  // namespace
+
+AdminApi::AdminApi(storage::ReputationStore& store, asio::any_io_executor blocking)
+    : store_(store), blocking_(std::move(blocking)) {}
+
+bool AdminApi::handles(std::string_view target) { return target.starts_with(kAdminPrefix); }
+
+bool AdminApi::allowed_peer(const asio::ip::address& peer) {
+  if (peer.is_v4()) return peer.to_v4().is_loopback();
+  const auto v6 = peer.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback();
+  return v6.is_loopback();
+}
+
+AdminResponse AdminApi::record_request(const AdminRequest& request, std::string_view target,
+                                       std::int64_t now) {
+  std::string error;
+  const auto parsed = parse_target(target, store_.options(), error);
+  if (!parsed) return text(http::status::bad_request, error + "\n");
+  const std::string name = target_text(*parsed);
+  switch (request.method()) {
+    case http::verb::get: {
+      reputation::Record record;
+      const auto state = store_.read(parsed->family, parsed->key, record);
+      if (state == storage::Lookup::Error) {
+        return text(http::status::internal_server_error, "cannot read the store\n");
+      }
+      const bool found = state == storage::Lookup::Found;
+      return text(found ? http::status::ok : http::status::not_found,
+                  describe_record(name, found ? &record : nullptr, now));
+    }
+    case http::verb::put: {
+      const auto listing = listing_from_form(request.body(), now, error);
+      if (!listing) return text(http::status::bad_request, error + "\n");
+      const auto ec = listing->action == reputation::ListingAction::None
+                          ? store_.clear_listing(parsed->family, parsed->key)
+                          : store_.set_listing(parsed->family, parsed->key, *listing);
+      if (ec) return text(http::status::internal_server_error, ec.message() + "\n");
+      spdlog::info("admin_rep op=set target={} action={} expires={} source={}", name,
+                   action_name(listing->action), listing->expires, common::escape(listing->source));
+      const char* done = listing->action == reputation::ListingAction::Block   ? "blocked"
+                         : listing->action == reputation::ListingAction::Allow ? "allowed"
+                                                                               : "unlisted";
+      return text(http::status::ok, fmt::format("{} {}\n", name, done));
+    }
+    case http::verb::delete_: {
+      if (auto ec = store_.erase(parsed->family, parsed->key)) {
+        return text(http::status::internal_server_error, ec.message() + "\n");
+      }
+      spdlog::info("admin_rep op=delete target={}", name);
+      return text(http::status::ok, fmt::format("{} deleted\n", name));
+    }
+    default:
+      return not_allowed("GET, PUT, DELETE");
+  }
+}
+
+AdminResponse AdminApi::answer(const AdminRequest& request, std::int64_t now) {
+  const auto [raw_path, query] = split_target(request.target());
+  const auto path = percent_decode(raw_path, false);
+  if (!path) return text(http::status::bad_request, "bad percent-encoding in the path\n");
+  if (*path == kAdminExportPath) {
+    if (request.method() != http::verb::get) return not_allowed("GET");
+    if (!export_families(query)) {
+      return text(http::status::bad_request, "expected ?family=ip, network or all\n");
+    }
+    return text(http::status::internal_server_error, "an export is streamed by serve()\n");
+  }
+  if (*path == kAdminIngestPath) {
+    if (request.method() != http::verb::post) return not_allowed("POST");
+    return text(http::status::internal_server_error, "an ingestion runs in serve()\n");
+  }
+  if (path->starts_with(kAdminRepPath) && path->size() > kAdminRepPath.size()) {
+    return record_request(request, std::string_view(*path).substr(kAdminRepPath.size()), now);
+  }
+  return text(http::status::not_found, "not found\n");
+}
+
+asio::awaitable<AdminResponse> AdminApi::ingest(const AdminRequest& request) {
+  std::string error;
+  auto files = files_from_body(request.body(), error);
+  if (!files) co_return text(http::status::bad_request, error + "\n");
+  const std::size_t count = files->size();
+  IngestOutcome outcome;
+  if (blocking_) {
+    outcome = co_await asio::co_spawn(blocking_, ingest_files(store_, std::move(*files)),
+                                      asio::use_awaitable);
+  } else {
+    outcome.ec = ingest_bulk_files(store_, *files, storage::IngestMode::Copy, outcome.ingested);
+  }
+  spdlog::info("admin_rep op=ingest files={} ingested={} error={}", count, outcome.ingested,
+               outcome.ec ? common::escape(outcome.ec.message()) : "none");
+  if (outcome.ec) {
+    co_return text(http::status::internal_server_error,
+                   fmt::format("ingested {} of {} files, then: {}\n", outcome.ingested, count,
+                               outcome.ec.message()));
+  }
+  co_return text(http::status::ok, fmt::format("ingested {} files\n", count));
+}
+
+asio::awaitable<bool> AdminApi::stream_export(beast::tcp_stream& stream,
+                                              const AdminRequest& request,
+                                              std::chrono::milliseconds timeout) {
+  const auto families = *export_families(split_target(request.target()).second);
+  const std::int64_t now = wall_seconds();
+  http::response<http::empty_body> head{http::status::ok, request.version()};
+  head.set(http::field::server, kServerHeader);
+  head.set(http::field::content_type, kCsvType);
+  head.keep_alive(request.keep_alive());
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer{head};
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await http::async_write_header(stream, serializer, kUseTuple);
+  if (ec) co_return false;
+  std::string batch = export_header(now);
+  std::uint64_t lines = 0;
+  for (const storage::Family family : families) {
+    ExportCursor cursor{family};
+    while (!cursor.done) {
+      if (auto store_ec = export_batch(store_, cursor, now, batch)) {
+        spdlog::warn("admin_rep op=export error={}", common::escape(store_ec.message()));
+        co_return false;  // no last chunk: the client sees an incomplete export
+      }
+      if (cursor.done) lines += cursor.lines;
+      if (batch.empty() || (batch.size() < kExportChunkBytes && !cursor.done)) continue;
+      stream.expires_after(timeout);
+      std::tie(ec, n) =
+          co_await asio::async_write(stream, http::make_chunk(asio::buffer(batch)), kUseTuple);
+      if (ec) co_return false;
+      batch.clear();
+    }
+  }
+  stream.expires_after(timeout);
+  std::tie(ec, n) = co_await asio::async_write(stream, http::make_chunk_last(), kUseTuple);
+  spdlog::info("admin_rep op=export lines={}", lines);
+  co_return !ec && head.keep_alive();
+}
+
+asio::awaitable<bool> AdminApi::serve(beast::tcp_stream& stream, AdminRequest request,
+                                      asio::ip::address peer, std::chrono::milliseconds timeout) {
+  const std::string_view path = split_target(request.target()).first;
+  AdminResponse res;
+  if (!allowed_peer(peer)) {
+    res = text(http::status::forbidden, "the admin API answers loopback peers only\n");
+  } else if (path == kAdminExportPath && request.method() == http::verb::get &&
+             export_families(split_target(request.target()).second)) {
+    const bool keep = co_await stream_export(stream, request, timeout);
+    co_return keep;
+  } else if (path == kAdminIngestPath && request.method() == http::verb::post) {
+    res = co_await ingest(request);
+  } else {
+    res = answer(request, wall_seconds());
+  }
+  res.version(request.version());
+  res.keep_alive(request.keep_alive());
+  res.prepare_payload();
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(stream, res, kUseTuple);
+  co_return !ec && res.keep_alive();
+}
+
+}  // namespace mxgate::server

@@ -1,0 +1,88 @@
+// The admin API of a running server, on the HTTP listener (http_server.hpp): reputation
+// listings while the server holds the store. `mxgate rep` falls back to it automatically
+// (rep_command.hpp); scripts can use it with curl. Plain text in, plain text out.
+//
+//   GET    /admin/rep/<ip-or-cidr>   200: the record as `mxgate rep get` prints it;
+//                                    404: the same form, "no record"
+//   PUT    /admin/rep/<ip-or-cidr>   form body (application/x-www-form-urlencoded):
+//                                    action=block|allow|none (required), reason=, expires=
+//                                    (rep_format.hpp's expiry grammar, e.g. 7d), source=
+//                                    (default "admin-api"). Synced write. 200 "<target> blocked\n"
+//   DELETE /admin/rep/<ip-or-cidr>   deletes the record (listing, counters, history).
+//                                    200 "<target> deleted\n"
+//   POST   /admin/rep/ingest         body: one "<ip|network> <absolute path of an SST file>" line
+//                                    per file, as `mxgate rep import` writes them; ingested in
+//                                    order, copied (the files stay the caller's).
+//                                    200 "ingested <n> files\n"
+//   GET    /admin/rep/export[?family=ip|network|all]   200 text/csv, chunked: the active
+//                                    listings in the feed format (rep_format.hpp), IPs first
+// <ip-or-cidr> may be percent-encoded (192.0.2.0%2F24). Errors: 400 with the problem (bad
+// target, field or file list), 403 for a peer that is not loopback, 404 unknown path, 405 with
+// Allow for a wrong method, 413 for a body over HttpLimits::max_admin_body_bytes, 500 with the
+// store's error. A store error in the middle of an export closes the connection before the
+// last chunk, so the client sees an incomplete transfer.
+//
+// Access: only peers on 127.0.0.0/8 or ::1 (IPv4-mapped too); no authentication beyond that.
+// Anyone who can open a connection from the machine itself can change listings: keep
+// http.listen on loopback, or put the listener behind an authenticating proxy on another port.
+//
+// Threading: serve() runs on the HTTP listener's thread (the control thread). GET/PUT/DELETE
+// block it for one store read or one synced write (about a millisecond); an export walks the
+// store kExportBatchRecords records at a time between socket writes; ingestion (it copies whole
+// files) runs on `blocking` when one is given, and the request waits for it.
+// Failure: errors become HTTP replies; nothing is thrown to the listener.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "storage/reputation_store.hpp"
+
+namespace mxgate::server {
+
+using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+inline constexpr std::string_view kAdminPrefix = "/admin/";
+inline constexpr std::string_view kAdminRepPath = "/admin/rep/";
+inline constexpr std::string_view kAdminIngestPath = "/admin/rep/ingest";
+inline constexpr std::string_view kAdminExportPath = "/admin/rep/export";
+
+class AdminApi {
+ public:
+  // `store` must outlive the API and every connection that uses it.
+  explicit AdminApi(storage::ReputationStore& store, boost::asio::any_io_executor blocking = {});
+
+  static bool handles(std::string_view target);  // the target is under /admin/
+  static bool allowed_peer(const boost::asio::ip::address& peer);
+
+  // Answers `request` (already read) on `stream`, each write bounded by `timeout`. co_returns
+  // whether the connection may carry another request.
+  boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, AdminRequest request,
+                                     boost::asio::ip::address peer,
+                                     std::chrono::milliseconds timeout);
+
+  // The reply to every request but an export and an ingestion (those need I/O); version,
+  // keep-alive and Content-Length are left to the caller. For tests, too.
+  AdminResponse answer(const AdminRequest& request, std::int64_t now);
+
+ private:
+  boost::asio::awaitable<AdminResponse> ingest(const AdminRequest& request);
+  boost::asio::awaitable<bool> stream_export(boost::beast::tcp_stream& stream,
+                                             const AdminRequest& request,
+                                             std::chrono::milliseconds timeout);
+  AdminResponse record_request(const AdminRequest& request, std::string_view target,
+                               std::int64_t now);
+
+  storage::ReputationStore& store_;
+  boost::asio::any_io_executor blocking_;
+};
+
+}  // namespace mxgate::server

@@ -1,0 +1,35 @@
+// Runs one SMTP stage's checks concurrently, each under its own deadline, and returns their
+// outcomes in pipeline order for reputation::decide() (ARCHITECTURE principle 3).
+// - A check is a coroutine that returns verdicts or reports an error. It must capture what it
+//   uses by value (or refer to things that outlive the worker): a check still running when its
+//   deadline passes is not cancelled, it finishes on its own and its answer is dropped.
+// - A check past its settings.timeout is an outcome with timed_out set; one that threw or
+//   reported an error has error set. Either way on_error decides (policy.hpp).
+// Threading: call on the session's worker; every check runs on that same executor (a check may
+// hop elsewhere, e.g. to the blocking pool, and must come back).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <vector>
+
+#include "reputation/policy.hpp"
+
+namespace mxgate::server {
+
+struct CheckResult {
+  std::vector<reputation::Verdict> verdicts;
+  bool error = false;
+  std::string error_text;  // for the log when error is set
+};
+
+struct PendingCheck {
+  reputation::CheckSettings settings;
+  std::function<boost::asio::awaitable<CheckResult>()> run;
+};
+
+boost::asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
+    std::vector<PendingCheck> checks);
+
+}  // namespace mxgate::server

@@ -1,0 +1,143 @@
+// Message content: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), decoded by smtp::DataDecoder
+// and streamed to the relay behind the Received header (and the quarantine mark).
+#include <fmt/format.h>
+
+#include "server/session_impl.hpp"
+#include "server/trace.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+using smtp::Reply;
+using smtp::Step;
+using smtp::StepKind;
+
+namespace {
+
+// Content is handed to the relay in pieces of about this size: large enough to make few
+// writes, small enough to stream.
+constexpr std::size_t kRelayChunk = 64 * 1024;
+
+}  // namespace
+
+void Session::begin_content() {
+  content_.clear();
+  relay_ok_ = true;
+  ReceivedInfo info;
+  info.helo = protocol_.helo();
+  info.client_ip = client_ip_;
+  info.hostname = config_.server.hostname;
+  info.esmtp = protocol_.esmtp();
+  info.utf8 = protocol_.mail().smtputf8;
+  info.tls_version = io_->tls_version();
+  info.tls_cipher = io_->tls_cipher();
+  info.id = txn_id_;
+  if (protocol_.recipients() == 1) info.single_recipient = txn_rcpts_;
+  info.when = std::chrono::system_clock::now();
+  content_ = received_header(info);
+  if (policy_.quarantined()) content_ += policy_.quarantine_header();
+}
+
+// Hands buffered content to the relay once there is enough of it (or at the end).
+asio::awaitable<bool> Session::feed_relay(bool force) {
+  if (!relay_ok_ || decoder_->error() != smtp::DataError::None) {
+    content_.clear();
+    co_return relay_ok_;
+  }
+  if (content_.empty() || (!force && content_.size() < kRelayChunk)) co_return true;
+  relay_ok_ = co_await relay_.content(content_);
+  content_.clear();
+  co_return relay_ok_;
+}
+
+asio::awaitable<Step> Session::receive_data() {
+  if (!co_await flush()) co_return Step{StepKind::Close, {}, {}};
+  decoder_.emplace(smtp::DataDecoder::Mode::Dot, config_.server.max_message_size,
+                   snapshot_->line_endings);
+  begin_content();
+  for (;;) {
+    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
+      co_return Step{StepKind::Close, {}, {}};
+    }
+    const auto result = decoder_->feed(io_->buffered(), content_);
+    io_->consume(result.consumed);
+    co_await feed_relay(result.done);
+    if (result.done) break;
+  }
+  metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
+  Reply final_reply;
+  if (decoder_->error() != smtp::DataError::None) {
+    relay_.abort();
+    final_reply = content_error_reply(decoder_->error());
+  } else {
+    final_reply = co_await relay_.end();
+  }
+  finish_transaction(final_reply);
+  co_return protocol_.message_done(std::move(final_reply));
+}
+
+asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
+  if (!chunking_ || !txn_open_) {
+    chunking_ = false;
+    Reply reply = co_await relay_.data();
+    if (reply.code != 354) {
+      if (!co_await discard_octets(bdat.chunk_size)) co_return Step{StepKind::Close, {}, {}};
+      finish_transaction(reply);
+      co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);
+    }
+    decoder_.emplace(smtp::DataDecoder::Mode::Chunked, config_.server.max_message_size,
+                     snapshot_->line_endings);
+    begin_content();
+    chunking_ = true;
+  }
+  std::uint64_t left = bdat.chunk_size;
+  while (left > 0) {
+    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
+      co_return Step{StepKind::Close, {}, {}};
+    }
+    auto piece = io_->buffered().substr(0, std::min<std::uint64_t>(left, io_->buffered().size()));
+    decoder_->feed(piece, content_);
+    io_->consume(piece.size());
+    left -= piece.size();
+    co_await feed_relay(false);
+  }
+  if (decoder_->error() != smtp::DataError::None) {
+    // Refuse at once; RFC 3030 lets the client see the error on this chunk.
+    relay_.abort();
+    Reply reply = content_error_reply(decoder_->error());
+    chunking_ = false;
+    finish_transaction(reply);
+    co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);
+  }
+  if (!bdat.last_chunk) {
+    co_await feed_relay(false);
+    co_return protocol_.bdat_done(
+        Reply::make(250, "2.0.0", fmt::format("{} octets received", bdat.chunk_size)));
+  }
+  decoder_->finish(content_);
+  co_await feed_relay(true);
+  metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
+  chunking_ = false;
+  Reply final_reply = co_await relay_.end();
+  finish_transaction(final_reply);
+  co_return protocol_.message_done(std::move(final_reply));
+}
+
+asio::awaitable<bool> Session::discard_octets(std::uint64_t count) {
+  while (count > 0) {
+    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
+      co_return false;
+    }
+    const auto n = std::min<std::uint64_t>(count, io_->buffered().size());
+    io_->consume(n);
+    count -= n;
+  }
+  co_return true;
+}
+
+Reply Session::content_error_reply(smtp::DataError error) {
+  if (error == smtp::DataError::BareLineEnding) metrics_.bare_line_endings_data.Increment();
+  return smtp::data_error_reply(error);
+}
+
+}  // namespace mxgate::server

@@ -1,0 +1,271 @@
+#include "server/session_policy.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/log.hpp"
+#include "reputation/replies.hpp"
+#include "reputation/dnsbl.hpp"
+#include "storage/key_codec.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+using reputation::Action;
+using reputation::Stage;
+
+namespace {
+
+bool refuses(Action action) {
+  return action == Action::Reject || action == Action::Defer || action == Action::Drop;
+}
+
+reputation::Counters refusal_counters(Action action) {
+  reputation::Counters delta;
+  (action == Action::Defer ? delta.deferred : delta.rejected) = 1;
+  return delta;
+}
+
+}  // namespace
+
+SessionPolicy::SessionPolicy(const ScreeningContext& context, const Snapshot& snapshot,
+                             const std::string& session_id)
+    : context_(context),
+      snapshot_(snapshot),
+      config_(*snapshot.config),
+      session_id_(session_id),
+      verdict_(config_.reputation.thresholds) {}
+
+void SessionPolicy::set_client(const std::string& ip_text) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(ip_text, ec);
+  ip_text_ = ip_text;
+  address_.reset();
+  ip_ = common::parse_ip(ip_text);
+  ip_keys_.clear();
+  if (ec) return;
+  address_ = address;
+  ip_keys_.push_back(storage::ip_key(address));
+  for (auto& key : context_.store.network_keys(address)) ip_keys_.push_back(std::move(key));
+}
+
+const reputation::CheckSettings& SessionPolicy::settings(std::string_view check) const {
+  for (const auto& settings : config_.checks) {
+    if (settings.name == check) return settings;
+  }
+  throw std::logic_error("unknown check " + std::string(check));  // checks.cpp lists them all
+}
+
+// Checks in mode "off" are not run at all.
+void SessionPolicy::add_check(std::vector<PendingCheck>& checks, PendingCheck check) const {
+  if (check.settings.mode != reputation::CheckSettings::Mode::Off) {
+    checks.push_back(std::move(check));
+  }
+}
+
+// One check per zone of `type` that is up; `target` is the address or domain asked about.
+void SessionPolicy::add_dnsbl_checks(std::vector<PendingCheck>& checks,
+                                     conf::DnsblConfig::Type type,
+                                     const std::string& target) const {
+  if (context_.resolver == nullptr || target.empty()) return;
+  const auto& check = settings(type == conf::DnsblConfig::Type::Ip ? "dnsbl" : "rhsbl");
+  for (const auto& zone : snapshot_.dnsbls) {
+    if (zone.config.type != type || !zone.state->up.load(std::memory_order_relaxed)) continue;
+    const auto name = type == conf::DnsblConfig::Type::Ip
+                          ? reputation::dnsbl_query_name(*ip_, zone.config.zone)
+                          : reputation::rhsbl_query_name(target, zone.config.zone);
+    add_check(checks, dnsbl_zone_check(*context_.resolver, check, zone, name));
+  }
+}
+
+asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_history() {
+  if (!address_) co_return std::nullopt;
+  std::vector<PendingCheck> checks;
+  add_check(checks, ip_history_check(context_, settings("ip_history"), *address_,
+                                     config_.reputation.model));
+  history_ = co_await run_checks(std::move(checks));
+  const auto peek = reputation::decide(history_, config_.reputation.thresholds);
+  // An explicit refusal or an allow decides the connect stage now; anything else waits for
+  // the DNS checks (screen_dns).
+  const bool decided = peek.action == Action::Accept ||
+                       (refuses(peek.action) && !peek.score_based);
+  if (!decided) co_return std::nullopt;
+  auto refusal = co_await run_stage(Stage::Connect, {});
+  co_return refusal;
+}
+
+asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_dns(std::vector<PendingCheck> extra) {
+  std::vector<PendingCheck> checks = std::move(extra);
+  if (context_.resolver != nullptr && ip_ && !verdict_.allowed()) {
+    add_check(checks, rdns_check(*context_.resolver, settings("rdns"), *ip_, dns_facts_));
+    add_dnsbl_checks(checks, conf::DnsblConfig::Type::Ip, ip_text_);
+  }
+  auto refusal = co_await run_stage(Stage::Connect, std::move(checks));
+  co_return refusal;
+}
+
+asio::awaitable<std::optional<Refusal>> SessionPolicy::helo(const std::string& name) {
+  helo_ = name;
+  std::vector<PendingCheck> checks;
+  if (context_.resolver != nullptr && ip_ && !verdict_.allowed()) {
+    add_check(checks, helo_check(*context_.resolver, settings("helo"), name, *ip_,
+                                 config_.server.hostname, dns_facts_));
+  }
+  if (checks.empty()) co_return std::nullopt;
+  auto refusal = co_await run_stage(Stage::Helo, std::move(checks));
+  co_return refusal;
+}
+
+asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& from) {
+  const bool named = !from.domain.empty() && from.domain.front() != '[';  // not a literal
+  sender_domain_ = named ? storage::domain_key(from.domain) : std::string();
+  std::vector<PendingCheck> checks;
+  if (!sender_domain_.empty()) {
+    add_check(checks, sender_domain_check(context_, settings("sender_domain_history"),
+                                          sender_domain_, config_.reputation.model));
+    if (context_.resolver != nullptr) {
+      add_check(checks, sender_domain_dns_check(*context_.resolver, settings("sender_domain"),
+                                                sender_domain_));
+    }
+    add_dnsbl_checks(checks, conf::DnsblConfig::Type::SenderDomain, sender_domain_);
+  }
+  const bool helo_domain = !helo_.empty() && helo_.front() != '[' && !common::parse_ip(helo_);
+  if (helo_domain) add_dnsbl_checks(checks, conf::DnsblConfig::Type::Helo, helo_);
+  auto refusal = co_await run_stage(Stage::Mail, std::move(checks));
+  co_return refusal;
+}
+
+std::optional<Refusal> SessionPolicy::rcpt() {
+  if (!verdict_.pending_reject()) return std::nullopt;
+  return answer(Stage::Rcpt, verdict_.on_stage(Stage::Rcpt, {}));
+}
+
+void SessionPolicy::reset_transaction() {
+  verdict_.reset_transaction();
+  sender_domain_.clear();
+}
+
+asio::awaitable<std::optional<Refusal>> SessionPolicy::run_stage(Stage stage,
+                                                                 std::vector<PendingCheck> checks) {
+  auto outcomes = co_await run_checks(std::move(checks));
+  if (stage == Stage::Connect) {
+    // The history's outcomes come first: pipeline order breaks ties (policy.hpp rule 3).
+    outcomes.insert(outcomes.begin(), std::make_move_iterator(history_.begin()),
+                    std::make_move_iterator(history_.end()));
+    history_.clear();
+  }
+  const auto stage_answer = verdict_.on_stage(stage, outcomes);
+  note(stage, stage_answer.decision);
+  auto refusal = answer(stage, stage_answer);
+  if (refusal) record(refusal_counters(stage_answer.action));
+  co_return refusal;
+}
+
+// Logs and counts what a stage decided and every signal its checks raised.
+void SessionPolicy::note(Stage stage, const reputation::StageDecision& decision) {
+  for (const auto& fired : decision.fired) {
+    const bool observe =
+        settings(fired.check).mode == reputation::CheckSettings::Mode::Observe;
+    context_.verdicts.count_signal(fired.check, fired.signal, observe);
+    if (!signals_.empty()) signals_ += ',';
+    signals_ += fmt::format("{}:{}:{:g}{}", fired.check, reputation::signal_name(fired.signal),
+                            fired.score, observe ? ":observe" : "");
+    if (observe) {
+      spdlog::info("observed session={} client={} stage={} check={} signal={} action={} "
+                   "score={:g} reason={}",
+                   session_id_, ip_text_, reputation::stage_name(stage), fired.check,
+                   reputation::signal_name(fired.signal), reputation::action_name(fired.action),
+                   fired.score, common::escape(fired.reason));
+    }
+  }
+  if (decision.action == Action::Quarantine) {
+    quarantine_signal_ = decision.signal;
+    quarantine_reason_ = decision.reason;
+  }
+}
+
+std::optional<Refusal> SessionPolicy::answer(Stage stage,
+                                             const reputation::StageAnswer& stage_answer) {
+  if (stage_answer.action != Action::Continue) {
+    context_.verdicts.count_verdict(stage, stage_answer.action, stage_answer.signal);
+  }
+  if (stage_answer.postponed) {
+    spdlog::info("postponed session={} client={} stage={} signal={} score={:g} reason={}",
+                 session_id_, ip_text_, reputation::stage_name(stage),
+                 reputation::signal_name(stage_answer.signal), stage_answer.decision.score,
+                 common::escape(stage_answer.reason));
+  }
+  if (!refuses(stage_answer.action)) return std::nullopt;
+  Refusal refusal{reputation::reply_for(stage, stage_answer.action, stage_answer.signal, ip_text_,
+                                        config_.reputation.postmaster_url),
+                  stage == Stage::Connect || stage_answer.action == Action::Drop};
+  spdlog::info("refused session={} client={} stage={} action={} signal={} score={:g} reply={} "
+               "reason={}",
+               session_id_, ip_text_, reputation::stage_name(stage),
+               reputation::action_name(stage_answer.action),
+               reputation::signal_name(stage_answer.signal), stage_answer.decision.score,
+               refusal.reply.code, common::escape(stage_answer.reason));
+  return refusal;
+}
+
+std::string SessionPolicy::quarantine_header() const {
+  std::string line = config_.reputation.quarantine_header + ": signal=" +
+                     std::string(reputation::signal_name(quarantine_signal_)) + "; session=" +
+                     session_id_;
+  if (!quarantine_reason_.empty()) {
+    // Header text: printable, one line (RFC 5322 §2.2); reasons are ours, but be safe.
+    std::string reason = quarantine_reason_;
+    for (char& c : reason) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    }
+    line += "; reason=\"" + reason + "\"";
+  }
+  return line + "\r\n";
+}
+
+void SessionPolicy::record_rcpt(const smtp::Reply& reply) {
+  if (reply.positive()) return;
+  reputation::Counters delta;
+  if (reply.transient()) {
+    delta.deferred = 1;
+  } else {
+    delta.rejected = 1;
+    // RFC 3463 §3.2: X.1.1 "Bad destination mailbox address".
+    if (reply.enhanced == "5.1.1") delta.invalid_recipients = 1;
+  }
+  record(delta);
+}
+
+void SessionPolicy::record_message(const smtp::Reply& final_reply) {
+  reputation::Counters delta;
+  if (final_reply.positive()) {
+    delta.accepted = 1;
+    if (quarantined()) {
+      context_.metrics.quarantined_messages.Increment();
+      context_.verdicts.count_verdict(Stage::EndOfData, Action::Quarantine, quarantine_signal_);
+    }
+  } else if (final_reply.transient()) {
+    delta.deferred = 1;
+  } else {
+    delta.rejected = 1;
+  }
+  record(delta);
+}
+
+void SessionPolicy::record(const reputation::Counters& delta) {
+  const auto now = unix_now();
+  const auto day = static_cast<std::uint32_t>(now / reputation::kSecondsPerDay);
+  auto add = [&](storage::Family family, const std::string& key) {
+    if (context_.store.add(family, key, day, delta, now)) {
+      context_.metrics.reputation_updates_dropped.Increment();
+    } else {
+      context_.metrics.reputation_updates_written.Increment();
+    }
+  };
+  for (std::size_t i = 0; i < ip_keys_.size(); ++i) {
+    add(i == 0 ? storage::Family::Ip : storage::Family::Network, ip_keys_[i]);
+  }
+  if (!sender_domain_.empty()) add(storage::Family::SenderDomain, sender_domain_);
+}
+
+}  // namespace mxgate::server

@@ -1,0 +1,99 @@
+// The policy side of one SMTP session: runs each stage's pipeline of checks (server/pipeline),
+// keeps the session's score and memory (reputation::SessionVerdict: thresholds, allow,
+// delay_reject, quarantine), turns decisions into replies (reputation::reply_for), logs and
+// counts every decision and signal, and records every outcome in the reputation store.
+//
+// Outcomes recorded (per Unix day, on the client IP, its networks and the sender domain once
+// MAIL named one; batched by ReputationStore::add and written by the runtime's flush):
+//   refused at connect or MAIL   rejected (Reject, Drop) or deferred (Defer)
+//   RCPT answered 5xx / 4xx       rejected / deferred; 550 5.1.1 also counts invalid_recipients
+//   end of data 2xx / 5xx / 4xx   accepted / rejected / deferred
+// Threading: one per session, used on the session's worker only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "reputation/policy.hpp"
+#include "server/dns_checks.hpp"
+#include "server/screening.hpp"
+#include "server/snapshot.hpp"
+#include "smtp/command.hpp"
+#include "smtp/reply.hpp"
+
+namespace mxgate::server {
+
+// A refusal to send. close: the session ends after it (connect refusals, Drop).
+struct Refusal {
+  smtp::Reply reply;
+  bool close = false;
+};
+
+class SessionPolicy {
+ public:
+  SessionPolicy(const ScreeningContext& context, const Snapshot& snapshot,
+                const std::string& session_id);
+
+  // The client's address (after any PROXY header). Text that is no address skips IP checks.
+  void set_client(const std::string& ip_text);
+
+  // Connect, first part: the store's history (microseconds when cached). A refusal here is an
+  // explicit one (a listing), answered instead of the banner. An allowed client's connect
+  // stage ends here (allowed() is true): it skips the DNS checks and the greet pause.
+  boost::asio::awaitable<std::optional<Refusal>> screen_history();
+  // Connect, second part: the DNS checks and `extra` (the session's pregreet check), all
+  // concurrently; then the connect stage's decision.
+  boost::asio::awaitable<std::optional<Refusal>> screen_dns(std::vector<PendingCheck> extra);
+  boost::asio::awaitable<std::optional<Refusal>> helo(const std::string& name);
+  boost::asio::awaitable<std::optional<Refusal>> mail(const smtp::Path& from);
+  bool allowed() const { return verdict_.allowed(); }
+  // The settings of a known check ("pregreet", ...).
+  const reputation::CheckSettings& settings(std::string_view check) const;
+  std::optional<Refusal> rcpt();  // a reject postponed by delay_reject, answered at each RCPT
+  void reset_transaction();       // RSET, EHLO, a finished transaction
+
+  // Decided at any stage so far: the message is accepted into quarantine.
+  bool quarantined() const { return verdict_.quarantined(); }
+  // The header line (with CRLF) that marks a quarantined message.
+  std::string quarantine_header() const;
+
+  void record_rcpt(const smtp::Reply& reply);
+  void record_message(const smtp::Reply& final_reply);
+
+  // "check:signal:score,..." of every signal raised so far, for the session log line.
+  const std::string& signals() const { return signals_; }
+
+ private:
+  boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage,
+                                                           std::vector<PendingCheck> checks);
+  std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
+  void note(reputation::Stage stage, const reputation::StageDecision& decision);
+  void add_check(std::vector<PendingCheck>& checks, PendingCheck check) const;
+  void add_dnsbl_checks(std::vector<PendingCheck>& checks, conf::DnsblConfig::Type type,
+                        const std::string& target) const;
+  void record(const reputation::Counters& delta);
+
+  ScreeningContext context_;
+  const Snapshot& snapshot_;
+  const conf::Config& config_;
+  const std::string& session_id_;
+  reputation::SessionVerdict verdict_;
+  std::optional<boost::asio::ip::address> address_;
+  std::optional<common::IpBytes> ip_;
+  std::vector<reputation::CheckOutcome> history_;  // connect's first part, decided with the rest
+  std::shared_ptr<DnsFacts> dns_facts_ = std::make_shared<DnsFacts>();
+  std::string helo_;
+  std::string ip_text_;
+  std::vector<std::string> ip_keys_;  // the IP key, then the network keys
+  std::string sender_domain_;         // the current transaction's domain key, "" for none
+  std::string signals_;
+  reputation::Signal quarantine_signal_ = reputation::Signal::None;
+  std::string quarantine_reason_;
+};
+
+}  // namespace mxgate::server

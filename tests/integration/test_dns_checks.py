@@ -1,0 +1,201 @@
+"""The DNS checks end to end against a real DNS server (NSD with zones the test writes):
+reverse DNS (missing, not forward-confirmed, generic), HELO, sender domain (NXDOMAIN, null MX,
+a failed lookup), DNSBL listings, error answers and zone probes, the greet pause (pregreet),
+and a DNS server that never answers, which must not hold sessions beyond the DNS timeout."""
+
+import time
+import unittest
+
+from dns_server import DnsServer, SilentServer
+from harness import MxTestCase, SmtpClient, free_port, send_message, wait_until
+from test_proxy import proxy_v1
+
+URL = "https://postmaster.example.net/postmaster/"
+
+DNS_CHECKS_ON = {"checks.rdns.mode": "enforce", "checks.helo.mode": "enforce",
+                 "checks.sender_domain.mode": "enforce"}
+
+
+# Thresholds out of reach: the signals are logged and counted, nothing is refused.
+SCORES_ONLY = {"reputation.defer_at": 100.0, "reputation.reject_at": 100.0}
+
+
+class DnsChecksTest(MxTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = DnsServer()
+        cls.dns.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+
+    def start(self, sink=None, dns_server=None, **settings):
+        self.proxy_port = free_port()
+        config = {"server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
+                  "dns.servers": [dns_server or self.dns.address], **DNS_CHECKS_ON}
+        config.update(settings)
+        return self.mxgate(sink, settings=config)
+
+    def start_with_dnsbl(self, entries, sink=None, **settings):
+        """mxgate with [[dnsbl]] entries (dicts) in its config file."""
+        self.proxy_port = free_port()
+        config = {"server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
+                  "dns.servers": [self.dns.address], **DNS_CHECKS_ON}
+        config.update(settings)
+        routes = [{"domains": ["example.com"],
+                   "downstream": [sink.address if sink else f"127.0.0.1:{free_port()}"]}]
+        return self.mxgate(sink, settings=config, routes=routes, extra_tables=[
+            ("dnsbl", entry) for entry in entries])
+
+    def client(self, ip):
+        c = SmtpClient(self.proxy_port)
+        c.send(proxy_v1(ip))
+        return c
+
+    def session_signals(self, mx, ip):
+        """The signals= field of the last session line of client `ip`."""
+        lines = [line for line in mx.log().splitlines()
+                 if line.split(" info ", 1)[-1].startswith("session ") and f"client={ip} " in line]
+        if not lines:
+            return ""
+        for field in lines[-1].split(" "):
+            if field.startswith("signals="):
+                return field[len("signals="):]
+        return ""
+
+    def quick_session(self, ip, helo="mail.example.test", mail_from="a@example.test"):
+        with self.client(ip) as c:
+            code, _ = c.reply()
+            self.assertEqual(code, 220)
+            c.ehlo(helo)
+            mail = c.cmd(f"MAIL FROM:<{mail_from}>")
+            c.cmd("QUIT")
+            return mail
+
+    def test_reverse_dns_signals(self):
+        mx = self.start(**SCORES_ONLY)
+        self.quick_session("192.0.2.25")   # mail.example.test: forward-confirmed
+        self.quick_session("192.0.2.7")    # PTR liar.example.test -> 192.0.2.200
+        self.quick_session("192.0.2.99")   # 99-2-0-192.dynamic.example.test
+        self.quick_session("192.0.2.50")   # no PTR
+        wait_until(lambda: self.session_signals(mx, "192.0.2.50"), 5, what="last session line")
+        self.assertNotIn("rdns", self.session_signals(mx, "192.0.2.25"))
+        self.assertIn("rdns:rdns_mismatch:2", self.session_signals(mx, "192.0.2.7"))
+        self.assertIn("rdns:rdns_generic:1.5", self.session_signals(mx, "192.0.2.99"))
+        self.assertIn("rdns:rdns_missing:3", self.session_signals(mx, "192.0.2.50"))
+        self.assertEqual(mx.metric('mxgate_check_signals_total'
+                                   '{check="rdns",mode="enforce",signal="rdns_missing"}'), 1)
+        self.assertGreater(mx.metric('mxgate_dns_queries_total{outcome="answer",type="ptr"}'), 0)
+
+    def test_helo_names(self):
+        mx = self.start(**SCORES_ONLY)
+        self.quick_session("192.0.2.25", helo="mail.example.test")
+        self.quick_session("192.0.2.26", helo="localhost")
+        self.quick_session("192.0.2.27", helo="nowhere.example.test")
+        self.quick_session("192.0.2.28", helo="[192.0.2.28]")
+        wait_until(lambda: "client=192.0.2.28 " in mx.log(), 5)
+        time.sleep(0.2)
+        self.assertNotIn("helo", self.session_signals(mx, "192.0.2.25"))
+        self.assertIn("helo:helo_invalid:3", self.session_signals(mx, "192.0.2.26"))
+        self.assertIn("helo:helo_mismatch:1", self.session_signals(mx, "192.0.2.27"))
+        self.assertNotIn("helo_", self.session_signals(mx, "192.0.2.28"))
+
+    def test_sender_domains(self):
+        mx = self.start()
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@example.test")[0], 250)
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@nomail.example.test"),
+                         (550, f"5.7.27 Sender domain does not accept mail - see {URL}?ip=192.0.2.25"))
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@gone.example.test"),
+                         (550, f"5.1.8 Sender domain invalid - see {URL}?ip=192.0.2.25"))
+        # A domain the server refuses to answer for: a temporary failure, never a 5xx.
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@example.org"),
+                         (451, f"4.4.3 Sender domain lookup failed - see {URL}?ip=192.0.2.25"))
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="")[0], 250)  # null sender
+        self.assertEqual(
+            mx.metric('mxgate_verdicts_total'
+                      '{action="reject",signal="sender_domain_null_mx",stage="mail"}'), 1)
+
+    def test_a_dnsbl_listing_scores_and_error_answers_do_not(self):
+        sink = self.sink()
+        mx = self.start_with_dnsbl(
+            [{"zone": "zone.example", "returns": ["127.0.0.[2..11]"], "weight": 10.0},
+             {"zone": "broken.example.test", "weight": 10.0}], sink,
+            **{"checks.rdns.mode": "off", "checks.helo.mode": "off"})
+        # 127.0.0.2 is listed: weight 10 reaches reject_at, answered at RCPT (delay_reject).
+        with self.client("127.0.0.2") as c:
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.test>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<u@example.com>"),
+                             (550, f"5.7.1 Blocked - see {URL}?ip=127.0.0.2"))
+        # 127.0.0.3 gets 127.255.255.254: a zone error, never a listing.
+        with self.client("127.0.0.3") as c:
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            code, text = send_message(c, "a@example.test", ["u@example.com"],
+                                      b"Subject: not listed\r\n\r\nhi\r\n")
+            self.assertEqual(code, 250, text)
+        self.assertEqual(mx.metric('mxgate_dnsbl_hits_total{zone="zone.example"}'), 1)
+        self.assertEqual(mx.metric('mxgate_dnsbl_zone_errors_total{zone="zone.example"}'), 1)
+        # The probe found zone.example sound and broken.example.test (no test entry) down.
+        wait_until(lambda: mx.metric('mxgate_dnsbl_zone_up{zone="broken.example.test"}') == 0, 5,
+                   what="broken zone marked down")
+        self.assertEqual(mx.metric('mxgate_dnsbl_zone_up{zone="zone.example"}'), 1)
+        self.assertIn("dnsbl_zone zone=broken.example.test state=down", mx.log())
+
+    def test_a_dnsbl_with_action_reject_refuses_at_connect(self):
+        self.start_with_dnsbl([{"zone": "zone.example", "action": "reject"}],
+                              **{"checks.rdns.mode": "off"})
+        with self.client("127.0.0.2") as c:
+            self.assertEqual(c.reply(), (554, f"5.7.1 Blocked - see {URL}?ip=127.0.0.2"))
+            self.assertTrue(c.closed_by_peer())
+
+    def test_pregreet_drops_early_talkers_and_remembers_polite_clients(self):
+        mx = self.start(**{"pregreet.enabled": True, "pregreet.greet_pause": "1s",
+                           "pregreet.greet_pause_under_load": "1s"})
+        with self.client("192.0.2.25") as c:
+            c.send(b"EHLO mail.example.test\r\n")  # before the banner ended
+            lines = c.reply_lines()
+            self.assertEqual(lines[0][0], 220)
+            self.assertEqual(lines[-1], (554, f"5.7.1 Blocked - see {URL}?ip=192.0.2.25"))
+            self.assertTrue(c.closed_by_peer())
+        self.assertEqual(mx.metric('mxgate_verdicts_total'
+                                   '{action="reject",signal="pregreet",stage="connect"}'), 1)
+        # A polite client waits out the pause once, then is remembered.
+        started = time.monotonic()
+        with self.client("192.0.2.26") as c:
+            lines = c.reply_lines()
+            self.assertEqual([code for code, _ in lines], [220, 220])
+            self.assertGreaterEqual(time.monotonic() - started, 0.9)
+        started = time.monotonic()
+        with self.client("192.0.2.26") as c:
+            self.assertEqual([code for code, _ in c.reply_lines()], [220])
+            self.assertLess(time.monotonic() - started, 0.9)
+
+    def test_a_dns_server_that_never_answers_delays_only_until_the_timeout(self):
+        with SilentServer() as silent:
+            sink = self.sink()
+            mx = self.start(sink, dns_server=silent.address,
+                            **{"dns.timeout": "300ms", "dns.tries": 1})
+            started = time.monotonic()
+            with self.client("192.0.2.25") as c:
+                self.assertEqual(c.reply()[0], 220)
+                c.ehlo("mail.example.test")
+                # The sender domain cannot be looked up: a temporary failure, never a 5xx.
+                self.assertEqual(c.cmd("MAIL FROM:<a@example.test>"),
+                                 (451, f"4.4.3 Sender domain lookup failed - see {URL}"
+                                       "?ip=192.0.2.25"))
+                c.cmd("QUIT")
+            # PTR, HELO and MX lookups each wait for one 300 ms timeout, no longer.
+            self.assertLess(time.monotonic() - started, 3)
+            wait_until(lambda: self.session_signals(mx, "192.0.2.25"), 5)
+            # rdns ignored its failure (on_error = "ignore") but counted it.
+            self.assertIn("rdns:check_error", self.session_signals(mx, "192.0.2.25"))
+            self.assertGreaterEqual(
+                mx.metric('mxgate_dns_queries_total{outcome="timeout",type="ptr"}'), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
