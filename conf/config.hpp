@@ -131,6 +131,9 @@ struct ReputationConfig {
   Duration flush_interval = std::chrono::seconds(1);    // outcome counters to the store
   // Quarantined mail: accepted, marked with this header, and relayed to quarantine_downstream
   // instead of its route when that is set.
+  // Clients that skip the DNS checks and the greet pause (listings still apply): the
+  // organisation's own servers. CIDR networks.
+  std::vector<std::string> trusted_networks{"127.0.0.0/8", "::1/128"};
   std::string quarantine_header = "X-Mxgate-Quarantine";
   std::vector<HostPort> quarantine_downstream;
   friend bool operator==(const ReputationConfig&, const ReputationConfig&) = default;

@@ -95,6 +95,7 @@ void write_reputation(Writer& w, const Config& c) {
   w.ints("network_prefixes_v6", r.network_prefixes_v6);
   w.string("cache_size", format_size(r.cache_size));
   w.duration("flush_interval", r.flush_interval);
+  w.list("trusted_networks", r.trusted_networks);
   w.string("quarantine_header", r.quarantine_header);
   w.list("quarantine_downstream", r.quarantine_downstream);
   const auto& m = r.model;

@@ -282,6 +282,13 @@ void read_reputation(TableReader r, ReputationConfig& reputation) {
   read_prefixes(r, "network_prefixes_v6", reputation.network_prefixes_v6, 16, 128);
   r.read_size("cache_size", reputation.cache_size, kMinCacheSize);
   r.read_positive("flush_interval", reputation.flush_interval);
+  r.read("trusted_networks", reputation.trusted_networks);
+  for (const auto& network : reputation.trusted_networks) {
+    if (!common::parse_cidr(network)) {
+      r.fail(r.find("trusted_networks"), "trusted_networks",
+             quote(network) + " is not a network; write it as \"192.0.2.0/24\" or \"::1/128\"");
+    }
+  }
   r.read("quarantine_header", reputation.quarantine_header);
   if (!is_header_name(reputation.quarantine_header)) {
     r.fail(r.find("quarantine_header"), "quarantine_header",

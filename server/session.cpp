@@ -137,7 +137,7 @@ asio::awaitable<bool> Session::screen() {
 // shorter while the server is loaded.
 bool Session::greet_pause_due() const {
   const auto& pregreet = config_.pregreet;
-  if (!pregreet.enabled ||
+  if (!pregreet.enabled || policy_.trusted() ||
       policy_.settings("pregreet").mode == reputation::CheckSettings::Mode::Off) {
     return false;
   }

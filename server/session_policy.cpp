@@ -1,6 +1,8 @@
 #include "server/session_policy.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
@@ -42,6 +44,8 @@ void SessionPolicy::set_client(const std::string& ip_text) {
   ip_text_ = ip_text;
   address_.reset();
   ip_ = common::parse_ip(ip_text);
+  trusted_ = ip_ && std::any_of(snapshot_.trusted_clients.begin(), snapshot_.trusted_clients.end(),
+                                [&](const common::Cidr& network) { return network.contains(*ip_); });
   ip_keys_.clear();
   if (ec) return;
   address_ = address;
@@ -67,7 +71,7 @@ void SessionPolicy::add_check(std::vector<PendingCheck>& checks, PendingCheck ch
 void SessionPolicy::add_dnsbl_checks(std::vector<PendingCheck>& checks,
                                      conf::DnsblConfig::Type type,
                                      const std::string& target) const {
-  if (context_.resolver == nullptr || target.empty()) return;
+  if (!dns_checks() || target.empty()) return;
   const auto& check = settings(type == conf::DnsblConfig::Type::Ip ? "dnsbl" : "rhsbl");
   for (const auto& zone : snapshot_.dnsbls) {
     if (zone.config.type != type || !zone.state->up.load(std::memory_order_relaxed)) continue;
@@ -96,7 +100,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_history() {
 
 asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_dns(std::vector<PendingCheck> extra) {
   std::vector<PendingCheck> checks = std::move(extra);
-  if (context_.resolver != nullptr && ip_ && !verdict_.allowed()) {
+  if (dns_checks() && !verdict_.allowed()) {
     add_check(checks, rdns_check(*context_.resolver, settings("rdns"), *ip_, dns_facts_));
     add_dnsbl_checks(checks, conf::DnsblConfig::Type::Ip, ip_text_);
   }
@@ -107,7 +111,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_dns(std::vector<Pe
 asio::awaitable<std::optional<Refusal>> SessionPolicy::helo(const std::string& name) {
   helo_ = name;
   std::vector<PendingCheck> checks;
-  if (context_.resolver != nullptr && ip_ && !verdict_.allowed()) {
+  if (dns_checks() && !verdict_.allowed()) {
     add_check(checks, helo_check(*context_.resolver, settings("helo"), name, *ip_,
                                  config_.server.hostname, dns_facts_));
   }
@@ -123,7 +127,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& fr
   if (!sender_domain_.empty()) {
     add_check(checks, sender_domain_check(context_, settings("sender_domain_history"),
                                           sender_domain_, config_.reputation.model));
-    if (context_.resolver != nullptr) {
+    if (dns_checks()) {
       add_check(checks, sender_domain_dns_check(*context_.resolver, settings("sender_domain"),
                                                 sender_domain_));
     }

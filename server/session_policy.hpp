@@ -52,6 +52,8 @@ class SessionPolicy {
   boost::asio::awaitable<std::optional<Refusal>> helo(const std::string& name);
   boost::asio::awaitable<std::optional<Refusal>> mail(const smtp::Path& from);
   bool allowed() const { return verdict_.allowed(); }
+  // In reputation.trusted_networks: no DNS checks, no greet pause.
+  bool trusted() const { return trusted_; }
   // The settings of a known check ("pregreet", ...).
   const reputation::CheckSettings& settings(std::string_view check) const;
   std::optional<Refusal> rcpt();  // a reject postponed by delay_reject, answered at each RCPT
@@ -88,6 +90,8 @@ class SessionPolicy {
   std::vector<reputation::CheckOutcome> history_;  // connect's first part, decided with the rest
   std::shared_ptr<DnsFacts> dns_facts_ = std::make_shared<DnsFacts>();
   std::string helo_;
+  bool trusted_ = false;
+  bool dns_checks() const { return context_.resolver != nullptr && ip_ && !trusted_; }
   std::string ip_text_;
   std::vector<std::string> ip_keys_;  // the IP key, then the network keys
   std::string sender_domain_;         // the current transaction's domain key, "" for none

@@ -32,11 +32,16 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, DnsblMonitor&
   for (const auto& network : cfg->server.proxy_trusted) {
     if (auto cidr = common::parse_cidr(network)) trusted.push_back(*cidr);  // validated by conf
   }
+  std::vector<common::Cidr> trusted_clients;
+  for (const auto& network : cfg->reputation.trusted_networks) {
+    if (auto cidr = common::parse_cidr(network)) trusted_clients.push_back(*cidr);
+  }
   relay::Router router(cfg->routes, cfg->reputation.quarantine_downstream);
   return std::make_shared<const Snapshot>(Snapshot{cfg, std::move(router), std::move(tls),
                                                    std::move(options), endings,
                                                    std::move(trusted),
-                                                   make_dnsbl_zones(cfg->dnsbls, dnsbl)});
+                                                   make_dnsbl_zones(cfg->dnsbls, dnsbl),
+                                                   std::move(trusted_clients)});
 }
 
 }  // namespace mxgate::server

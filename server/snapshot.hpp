@@ -25,6 +25,7 @@ struct Snapshot {
   smtp::LineEndings line_endings = smtp::LineEndings::Reject;
   std::vector<common::Cidr> proxy_trusted;
   std::vector<DnsblZone> dnsbls;  // [[dnsbl]], with their shared state
+  std::vector<common::Cidr> trusted_clients;  // reputation.trusted_networks
 };
 
 // The reputation store's options from [reputation] (fixed at start: a reload keeps the store).

@@ -1,5 +1,5 @@
 // Micro-benchmark of the connection-time reputation lookup: try_get_connect (the IP record and
-// its /24, one MultiGet, cache-only) against a store of N IPv4 records, N from the environment
+// its /24, two cache-only Gets) against a store of N IPv4 records, N from the environment
 // variable MXGATE_BENCH_IPS (default 1,000,000; the target is p99 < 50 µs at 10,000,000).
 // The store is filled once through SST ingestion (SstBuilder), so 10 million records load in
 // well under a minute. Lookups go to a warmed working set: half present IPs, half absent IPs of

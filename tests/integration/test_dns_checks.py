@@ -6,14 +6,16 @@ and a DNS server that never answers, which must not hold sessions beyond the DNS
 import time
 import unittest
 
-from dns_server import DnsServer, SilentServer
+from dns_server import DEFAULT_ZONES, DnsServer, SilentServer
 from harness import MxTestCase, SmtpClient, free_port, send_message, wait_until
 from test_proxy import proxy_v1
 
 URL = "https://postmaster.example.net/postmaster/"
 
+# The harness turns the DNS checks off; the clients here come through PROXY from documentation
+# and 127.0.0.x addresses, which must not count as trusted.
 DNS_CHECKS_ON = {"checks.rdns.mode": "enforce", "checks.helo.mode": "enforce",
-                 "checks.sender_domain.mode": "enforce"}
+                 "checks.sender_domain.mode": "enforce", "reputation.trusted_networks": []}
 
 
 # Thresholds out of reach: the signals are logged and counted, nothing is refused.
@@ -24,7 +26,11 @@ class DnsChecksTest(MxTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dns = DnsServer()
+        cls.dns = DnsServer(dict(DEFAULT_ZONES, **{
+            # A domain list (RHSBL, RFC 5782 §2.2) and an allow list (DNSWL).
+            "dbl.example": "test A 127.0.0.2\nspam.example.test A 127.0.0.2\n",
+            "wl.example": "2.0.0.127 A 127.0.10.1\n",
+        }))
         cls.dns.start()
 
     @classmethod
@@ -145,6 +151,29 @@ class DnsChecksTest(MxTestCase):
         self.assertEqual(mx.metric('mxgate_dnsbl_zone_up{zone="zone.example"}'), 1)
         self.assertIn("dnsbl_zone zone=broken.example.test state=down", mx.log())
 
+    def test_an_allow_list_offsets_a_block_list(self):
+        sink = self.sink()
+        self.start_with_dnsbl([{"zone": "zone.example", "weight": 10.0},
+                               {"zone": "wl.example", "weight": -10.0}], sink,
+                              **{"checks.rdns.mode": "off", "checks.helo.mode": "off"})
+        with self.client("127.0.0.2") as c:
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            code, text = send_message(c, "a@example.test", ["u@example.com"],
+                                      b"Subject: allowed\r\n\r\nhi\r\n")
+            self.assertEqual(code, 250, text)
+        self.assertEqual(len(sink.wait_for_messages(1)), 1)
+
+    def test_rhsbl_lists_sender_domains(self):
+        mx = self.start_with_dnsbl(
+            [{"zone": "dbl.example", "type": "sender_domain", "action": "reject"}],
+            **{"checks.rdns.mode": "off", "checks.helo.mode": "off",
+               "checks.sender_domain.mode": "off"})
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@spam.example.test"),
+                         (550, f"5.7.1 Blocked - see {URL}?ip=192.0.2.25"))
+        self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@example.test")[0], 250)
+        self.assertEqual(mx.metric('mxgate_dnsbl_hits_total{zone="dbl.example"}'), 1)
+
     def test_a_dnsbl_with_action_reject_refuses_at_connect(self):
         self.start_with_dnsbl([{"zone": "zone.example", "action": "reject"}],
                               **{"checks.rdns.mode": "off"})
@@ -174,22 +203,46 @@ class DnsChecksTest(MxTestCase):
             self.assertEqual([code for code, _ in c.reply_lines()], [220])
             self.assertLess(time.monotonic() - started, 0.9)
 
-    def test_a_dns_server_that_never_answers_delays_only_until_the_timeout(self):
+    def test_trusted_networks_skip_the_dns_checks_and_the_pause(self):
+        mx = self.start(**{"reputation.trusted_networks": ["192.0.2.0/28"],
+                           "pregreet.enabled": True, "pregreet.greet_pause": "2s",
+                           "pregreet.greet_pause_under_load": "2s"})
+        started = time.monotonic()
+        self.assertEqual(self.quick_session("192.0.2.5", helo="localhost",
+                                            mail_from="a@gone.example.test")[0], 250)
+        self.assertLess(time.monotonic() - started, 1.5, "no greet pause for trusted clients")
+        wait_until(lambda: "client=192.0.2.5 " in mx.log(), 5)
+        self.assertNotIn("rdns", self.session_signals(mx, "192.0.2.5"))
+
+    def test_a_dns_server_that_never_answers_delays_only_that_session(self):
         with SilentServer() as silent:
             sink = self.sink()
             mx = self.start(sink, dns_server=silent.address,
-                            **{"dns.timeout": "300ms", "dns.tries": 1})
+                            **{"dns.timeout": "1500ms", "dns.tries": 1,
+                               "reputation.trusted_networks": ["127.0.0.1/32"]})
             started = time.monotonic()
-            with self.client("192.0.2.25") as c:
-                self.assertEqual(c.reply()[0], 220)
-                c.ehlo("mail.example.test")
+            waiting = self.client("192.0.2.25")
+            try:
+                # Meanwhile a trusted client (no DNS checks) is served at once.
+                time.sleep(0.2)
+                with SmtpClient(mx.port) as other:
+                    self.assertEqual(other.reply()[0], 220)
+                    other.ehlo("mail.example.test")
+                    code, text = send_message(other, "a@example.test", ["u@example.com"],
+                                              b"Subject: unaffected\r\n\r\nhi\r\n")
+                    self.assertEqual(code, 250, text)
+                self.assertLess(time.monotonic() - started, 1.2)
+                self.assertEqual(waiting.reply()[0], 220)  # after the PTR lookup timed out
+                waiting.ehlo("mail.example.test")
                 # The sender domain cannot be looked up: a temporary failure, never a 5xx.
-                self.assertEqual(c.cmd("MAIL FROM:<a@example.test>"),
+                self.assertEqual(waiting.cmd("MAIL FROM:<a@example.test>"),
                                  (451, f"4.4.3 Sender domain lookup failed - see {URL}"
                                        "?ip=192.0.2.25"))
-                c.cmd("QUIT")
-            # PTR, HELO and MX lookups each wait for one 300 ms timeout, no longer.
-            self.assertLess(time.monotonic() - started, 3)
+                waiting.cmd("QUIT")
+            finally:
+                waiting.close()
+            # PTR, HELO and MX lookups each wait for one timeout, no longer.
+            self.assertLess(time.monotonic() - started, 8)
             wait_until(lambda: self.session_signals(mx, "192.0.2.25"), 5)
             # rdns ignored its failure (on_error = "ignore") but counted it.
             self.assertIn("rdns:check_error", self.session_signals(mx, "192.0.2.25"))

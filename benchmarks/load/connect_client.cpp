@@ -1,0 +1,570 @@
+// connect_client: the connect benchmark's load generator (benchmarks/load/connect_run.sh).
+// `--concurrency` connections each loop: connect -> [PROXY v2 header] -> read the 220 greeting
+// -> QUIT -> read 221 -> wait for the server to close -> close, for `--warmup` + `--duration`
+// seconds, then drain. Reports connections completed per second in the measured window and the
+// connect-to-banner latency (from just before connect() to the last byte of the greeting's final
+// line) as p50/p90/p99/p99.9/max, per address class when the address file labels them.
+// `--dialog mail` (the DNS benchmark, benchmarks/load/dns_run.sh) goes on after the 220 with
+// EHLO and MAIL FROM, one command at a time, before QUIT, so that a server's HELO and MAIL
+// checks run too; it also reports the latency from connect to the MAIL reply ("session") and
+// the EHLO and MAIL reply codes.
+// One thread, non-blocking sockets, epoll; a few microseconds of CPU per connection, so that
+// the client is not what limits a 2-core machine (compare its rate against smtp-sink).
+//
+//   connect_client --port P [--host 127.0.0.1] [--concurrency 50] [--duration 10]
+//                  [--warmup 1] [--warmup-connections 0] [--max-connections 10000000]
+//                  [--timeout 10] [--proxy FILE] [--watch-pid PID]...
+//                  [--dialog banner|mail] [--helo NAME] [--mail-from ADDRESS]
+//
+// --proxy FILE: every connection starts with a PROXY v2 header whose source address is the next
+// line of FILE ("ADDRESS [LABEL [HELO [SENDER]]]", IPv4; used round-robin), so the server judges
+// that address; HELO and SENDER (for --dialog mail) default to --helo (client.bench.test) and
+// --mail-from (bench@bench.test); a LABEL "-" means none.
+// --watch-pid: CPU seconds (utime + stime) of that process over the measured window.
+// Output: one JSON object on stdout (rate and latency: measured window; errors: the whole run).
+// Exit status 1 if no connection completed in the window.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int concurrency = 50;
+  double duration = 10;
+  double warmup = 1;
+  std::uint64_t warmup_connections = 0;
+  std::uint64_t max_connections = 10'000'000;
+  double timeout = 10;
+  std::string proxy_file;
+  std::vector<int> watch_pids;
+  bool mail_dialog = false;  // --dialog mail: EHLO and MAIL FROM before QUIT
+  std::string helo = "client.bench.test";
+  std::string mail_from = "bench@bench.test";
+};
+
+[[noreturn]] void usage(const std::string& message) {
+  std::fprintf(stderr,
+               "connect_client: %s\nusage: connect_client --port P [--host H] [--concurrency N]"
+               " [--duration S] [--warmup S] [--warmup-connections N] [--max-connections N]"
+               " [--timeout S] [--proxy FILE] [--watch-pid PID]... [--dialog banner|mail]"
+               " [--helo NAME] [--mail-from ADDRESS]\n",
+               message.c_str());
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) usage("missing value for " + arg);
+    const std::string value = argv[++i];
+    if (arg == "--host") {
+      o.host = value;
+    } else if (arg == "--port") {
+      o.port = std::atoi(value.c_str());
+    } else if (arg == "--concurrency") {
+      o.concurrency = std::atoi(value.c_str());
+    } else if (arg == "--duration") {
+      o.duration = std::atof(value.c_str());
+    } else if (arg == "--warmup") {
+      o.warmup = std::atof(value.c_str());
+    } else if (arg == "--warmup-connections") {
+      o.warmup_connections = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (arg == "--max-connections") {
+      o.max_connections = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (arg == "--timeout") {
+      o.timeout = std::atof(value.c_str());
+    } else if (arg == "--proxy") {
+      o.proxy_file = value;
+    } else if (arg == "--watch-pid") {
+      o.watch_pids.push_back(std::atoi(value.c_str()));
+    } else if (arg == "--dialog") {
+      if (value != "banner" && value != "mail") usage("--dialog is banner or mail");
+      o.mail_dialog = value == "mail";
+    } else if (arg == "--helo") {
+      o.helo = value;
+    } else if (arg == "--mail-from") {
+      o.mail_from = value;
+    } else {
+      usage("unknown option " + arg);
+    }
+  }
+  if (o.port <= 0 || o.port > 65535) usage("--port is required");
+  if (o.concurrency < 1 || o.concurrency > 60000) usage("--concurrency out of range");
+  if (o.duration <= 0 || o.duration > 3600) usage("--duration out of range (0, 3600]");
+  if (o.timeout <= 0) usage("--timeout must be > 0");
+  return o;
+}
+
+struct Address {
+  std::uint32_t ip;  // network order
+  int label;         // index into labels
+  std::string ehlo;  // "EHLO name\r\n" (--dialog mail)
+  std::string mail;  // "MAIL FROM:<sender>\r\n"
+};
+
+struct Slot {
+  int fd = -1;
+  enum class State { Idle, Connecting, Banner, Ehlo, Mail, Quit, Closing } state = State::Idle;
+  Clock::time_point started;
+  int label = 0;
+  std::uint32_t address = 0;
+  const Address* dialog = nullptr;  // where EHLO and MAIL come from (--dialog mail)
+  std::string buffer;
+};
+
+double cpu_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) {
+      stime = std::atoll(field.c_str());
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1))];
+}
+
+std::string latency_json(std::vector<double>& micros) {
+  std::sort(micros.begin(), micros.end());
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "{\"count\": %zu, \"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
+                "\"p999_us\": %.1f, \"max_us\": %.1f}",
+                micros.size(), percentile(micros, 0.5), percentile(micros, 0.9),
+                percentile(micros, 0.99), percentile(micros, 0.999),
+                micros.empty() ? 0.0 : micros.back());
+  return text;
+}
+
+// HAProxy PROXY protocol v2, TCP over IPv4, source `source` (network order).
+std::string proxy_v2(std::uint32_t source, std::uint32_t destination, std::uint16_t port) {
+  static const char kSignature[] = "\r\n\r\n\0\r\nQUIT\n";
+  std::string header(kSignature, 12);
+  header.push_back(0x21);  // version 2, PROXY
+  header.push_back(0x11);  // AF_INET, STREAM
+  header.push_back(0);
+  header.push_back(12);
+  header.append(reinterpret_cast<const char*>(&source), 4);
+  header.append(reinterpret_cast<const char*>(&destination), 4);
+  const std::uint16_t source_port = htons(40000), destination_port = htons(port);
+  header.append(reinterpret_cast<const char*>(&source_port), 2);
+  header.append(reinterpret_cast<const char*>(&destination_port), 2);
+  return header;
+}
+
+// The code of the final line of a reply in `buffer`, 0 while it is incomplete.
+int final_reply(const std::string& buffer) {
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = buffer.find("\r\n", start);
+    if (end == std::string::npos) return 0;
+    if (end - start >= 3 && (end - start == 3 || buffer[start + 3] == ' ')) {
+      return std::atoi(buffer.substr(start, 3).c_str());
+    }
+    start = end + 2;  // "220-..." continuation
+  }
+}
+
+class Client {
+ public:
+  explicit Client(Options options) : o_(std::move(options)) {
+    labels_.push_back("all");
+    if (!o_.proxy_file.empty()) load_addresses();
+    server_.sin_family = AF_INET;
+    server_.sin_port = htons(static_cast<std::uint16_t>(o_.port));
+    if (inet_pton(AF_INET, o_.host.c_str(), &server_.sin_addr) != 1) usage("bad --host");
+    if (addresses_.empty()) {  // no --proxy: every connection says the same
+      default_dialog_ = {0, 0, "EHLO " + o_.helo + "\r\n", "MAIL FROM:<" + o_.mail_from + ">\r\n"};
+    }
+    latencies_.resize(labels_.size());
+    session_latencies_.resize(labels_.size());
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    slots_.resize(static_cast<std::size_t>(o_.concurrency));
+  }
+
+  int run() {
+    begin_ = Clock::now();
+    for (std::size_t i = 0; i < slots_.size(); ++i) start(i);
+    std::vector<epoll_event> events(slots_.size());
+    auto last_scan = Clock::now();
+    while (active_ > 0) {
+      const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 50);
+      const auto now = Clock::now();
+      update_window(now);
+      for (int i = 0; i < n; ++i) handle(events[i].data.u64, events[i].events, now);
+      if (now - last_scan > std::chrono::milliseconds(100)) {
+        expire(now);
+        last_scan = now;
+      }
+    }
+    update_window(Clock::now());
+    return report();
+  }
+
+ private:
+  void load_addresses() {
+    std::ifstream in(o_.proxy_file);
+    if (!in) usage("cannot read " + o_.proxy_file);
+    std::string line;
+    std::map<std::string, int> index;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string address, label, helo, sender;
+      if (!(words >> address)) continue;
+      words >> label >> helo >> sender;
+      if (label == "-") label.clear();
+      if (helo.empty()) helo = o_.helo;
+      if (sender.empty()) sender = o_.mail_from;
+      in_addr ip{};
+      if (inet_pton(AF_INET, address.c_str(), &ip) != 1) usage("not an IPv4 address: " + address);
+      int id = 0;
+      if (!label.empty()) {
+        auto [it, added] = index.emplace(label, static_cast<int>(labels_.size()));
+        if (added) labels_.push_back(label);
+        id = it->second;
+      }
+      addresses_.push_back(
+          {ip.s_addr, id, "EHLO " + helo + "\r\n", "MAIL FROM:<" + sender + ">\r\n"});
+    }
+    if (addresses_.empty()) usage("no addresses in " + o_.proxy_file);
+  }
+
+  bool measuring(Clock::time_point t) const { return window_open_ && !window_closed_ && t >= window_start_; }
+
+  void update_window(Clock::time_point now) {
+    if (!window_open_ && now - begin_ >= seconds(o_.warmup) &&
+        completed_total_ >= o_.warmup_connections) {
+      window_open_ = true;
+      window_start_ = now;
+      window_end_ = now + seconds(o_.duration);
+      cpu_start_ = self_cpu();
+      for (int pid : o_.watch_pids) watched_start_.push_back(cpu_of(pid));
+    }
+    if (window_open_ && !window_closed_ && now >= window_end_) {
+      window_closed_ = true;
+      cpu_end_ = self_cpu();
+      for (int pid : o_.watch_pids) watched_end_.push_back(cpu_of(pid));
+      stopping_ = true;
+    }
+    if (started_total_ >= o_.max_connections) stopping_ = true;
+  }
+
+  static std::chrono::nanoseconds seconds(double s) {
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
+  }
+
+  void start(std::size_t i) {
+    Slot& slot = slots_[i];
+    if (stopping_ || started_total_ >= o_.max_connections) {
+      slot.state = Slot::State::Idle;
+      return;
+    }
+    ++started_total_;
+    slot.buffer.clear();
+    if (!addresses_.empty()) {
+      const Address& a = addresses_[next_address_++ % addresses_.size()];
+      slot.address = a.ip;
+      slot.label = a.label;
+      slot.dialog = &a;
+    } else {
+      slot.dialog = &default_dialog_;
+    }
+    slot.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (slot.fd < 0) {
+      std::perror("socket");
+      std::exit(1);
+    }
+    const int one = 1;
+    setsockopt(slot.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    slot.started = Clock::now();
+    ++active_;
+    const int rc = connect(slot.fd, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
+    if (rc != 0 && errno != EINPROGRESS) {
+      fail(i, errors_connect_);
+      return;
+    }
+    slot.state = Slot::State::Connecting;
+    epoll_event event{};
+    event.events = EPOLLOUT | EPOLLIN;
+    event.data.u64 = i;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, slot.fd, &event);
+  }
+
+  void finish(std::size_t i) {
+    Slot& slot = slots_[i];
+    close(slot.fd);  // closing also removes it from the epoll set
+    slot.fd = -1;
+    slot.state = Slot::State::Idle;
+    --active_;
+  }
+
+  void fail(std::size_t i, std::uint64_t& counter) {  // counters: whole run, warm-up included
+    ++counter;
+    ++errors_total_;
+    finish(i);
+    if (++consecutive_errors_ > kMaxConsecutiveErrors && !stopping_) {
+      std::fprintf(stderr, "connect_client: %d errors in a row, stopping\n", kMaxConsecutiveErrors);
+      stopping_ = true;
+    }
+    start(i);
+  }
+
+  void handle(std::size_t i, std::uint32_t events, Clock::time_point now) {
+    Slot& slot = slots_[i];
+    if (slot.state == Slot::State::Connecting) {
+      int error = 0;
+      socklen_t size = sizeof error;
+      getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &error, &size);
+      if (error != 0) {
+        fail(i, errors_connect_);
+        return;
+      }
+      if (!(events & (EPOLLOUT | EPOLLIN))) return;
+      if (!addresses_.empty()) {
+        const std::string header = proxy_v2(slot.address, server_.sin_addr.s_addr,
+                                            static_cast<std::uint16_t>(o_.port));
+        if (write(slot.fd, header.data(), header.size()) != static_cast<ssize_t>(header.size())) {
+          fail(i, errors_io_);
+          return;
+        }
+      }
+      slot.state = Slot::State::Banner;
+      epoll_event event{};
+      event.events = EPOLLIN;
+      event.data.u64 = i;
+      epoll_ctl(epoll_, EPOLL_CTL_MOD, slot.fd, &event);
+      if (!(events & EPOLLIN)) return;
+    }
+    char data[4096];
+    const ssize_t got = read(slot.fd, data, sizeof data);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (got <= 0) {
+      if (slot.state == Slot::State::Closing || slot.state == Slot::State::Quit) {
+        complete(i, now);  // the server closed after 221 (or right after QUIT)
+      } else {
+        fail(i, got == 0 ? errors_closed_ : errors_io_);
+      }
+      return;
+    }
+    if (slot.state == Slot::State::Closing) return;  // bytes after 221: ignore until EOF
+    slot.buffer.append(data, static_cast<std::size_t>(got));
+    const int code = final_reply(slot.buffer);
+    if (code == 0) {
+      if (slot.buffer.size() > 65536) fail(i, errors_io_);
+      return;
+    }
+    slot.buffer.clear();
+    if (slot.state == Slot::State::Banner) {
+      const double micros = std::chrono::duration<double, std::micro>(now - slot.started).count();
+      if (measuring(now)) {
+        ++replies_[code];
+        if (code == 220) {
+          latencies_[0].push_back(micros);
+          if (slot.label != 0) latencies_[static_cast<std::size_t>(slot.label)].push_back(micros);
+        }
+      }
+      if (code == 220 && o_.mail_dialog) {
+        if (!send(i, slot.dialog->ehlo)) return;
+        slot.state = Slot::State::Ehlo;
+      } else if (code == 220) {
+        if (!send(i, kQuit)) return;
+        slot.state = Slot::State::Quit;
+      } else {
+        slot.state = Slot::State::Closing;  // refused at connect: the server closes
+      }
+    } else if (slot.state == Slot::State::Ehlo || slot.state == Slot::State::Mail) {
+      const bool ehlo = slot.state == Slot::State::Ehlo;
+      if (measuring(now)) ++(ehlo ? ehlo_replies_ : mail_replies_)[code];
+      if (code == 421) {
+        slot.state = Slot::State::Closing;  // the server ends the session
+      } else if (ehlo) {
+        if (!send(i, slot.dialog->mail)) return;
+        slot.state = Slot::State::Mail;
+      } else {
+        if (measuring(now)) {
+          const double micros =
+              std::chrono::duration<double, std::micro>(now - slot.started).count();
+          session_latencies_[0].push_back(micros);
+          if (slot.label != 0) {
+            session_latencies_[static_cast<std::size_t>(slot.label)].push_back(micros);
+          }
+        }
+        if (!send(i, kQuit)) return;
+        slot.state = Slot::State::Quit;
+      }
+    } else if (slot.state == Slot::State::Quit) {
+      slot.state = Slot::State::Closing;
+    }
+  }
+
+  static constexpr std::string_view kQuit = "QUIT\r\n";
+
+  // Writes a command (small: one write on a fresh connection); false after failing the slot.
+  bool send(std::size_t i, std::string_view command) {
+    if (write(slots_[i].fd, command.data(), command.size()) !=
+        static_cast<ssize_t>(command.size())) {
+      fail(i, errors_io_);
+      return false;
+    }
+    return true;
+  }
+
+  void complete(std::size_t i, Clock::time_point now) {
+    ++completed_total_;
+    consecutive_errors_ = 0;
+    if (measuring(now)) ++completed_;
+    finish(i);
+    start(i);
+  }
+
+  void expire(Clock::time_point now) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].state != Slot::State::Idle && now - slots_[i].started > seconds(o_.timeout)) {
+        fail(i, errors_timeout_);
+      }
+    }
+  }
+
+  static std::string codes_json(const std::map<int, std::uint64_t>& codes) {
+    std::string out = "{";
+    for (const auto& [code, count] : codes) {
+      out += (out.size() > 1 ? ", \"" : "\"") + std::to_string(code) + "\": " + std::to_string(count);
+    }
+    return out + "}";
+  }
+
+  int report() {
+    if (!window_closed_) {  // ended early (max connections): the window ends now
+      window_end_ = Clock::now();
+      cpu_end_ = self_cpu();
+      for (int pid : o_.watch_pids) watched_end_.push_back(cpu_of(pid));
+      if (!window_open_) {
+        window_start_ = window_end_;
+        cpu_start_ = cpu_end_;
+        watched_start_ = watched_end_;
+      }
+    }
+    const double window = std::chrono::duration<double>(window_end_ - window_start_).count();
+    std::string out = "{";
+    char text[512];
+    std::snprintf(text, sizeof text,
+                  "\"seconds\": %.3f, \"concurrency\": %d, \"connections\": %llu, "
+                  "\"rate\": %.1f, \"client_cpu_s\": %.3f, \"started_total\": %llu, "
+                  "\"completed_total\": %llu, \"errors_total\": %llu, ",
+                  window, o_.concurrency, static_cast<unsigned long long>(completed_),
+                  window > 0 ? static_cast<double>(completed_) / window : 0.0,
+                  cpu_end_ - cpu_start_, static_cast<unsigned long long>(started_total_),
+                  static_cast<unsigned long long>(completed_total_),
+                  static_cast<unsigned long long>(errors_total_));
+    out += text;
+    std::snprintf(text, sizeof text,
+                  "\"errors\": {\"connect\": %llu, \"closed\": %llu, \"io\": %llu, "
+                  "\"timeout\": %llu}, ",
+                  static_cast<unsigned long long>(errors_connect_),
+                  static_cast<unsigned long long>(errors_closed_),
+                  static_cast<unsigned long long>(errors_io_),
+                  static_cast<unsigned long long>(errors_timeout_));
+    out += text;
+    out += "\"replies\": {";
+    bool first = true;
+    for (const auto& [code, count] : replies_) {
+      out += (first ? "\"" : ", \"") + std::to_string(code) + "\": " + std::to_string(count);
+      first = false;
+    }
+    out += "}, ";
+    if (o_.mail_dialog) {
+      out += "\"ehlo_replies\": " + codes_json(ehlo_replies_) + ", \"mail_replies\": " +
+             codes_json(mail_replies_) + ", \"session_latency\": {";
+      for (std::size_t l = 0; l < labels_.size(); ++l) {
+        out += (l ? ", \"" : "\"") + labels_[l] + "\": " + latency_json(session_latencies_[l]);
+      }
+      out += "}, ";
+    }
+    out += "\"watched_cpu_s\": [";
+    for (std::size_t p = 0; p < watched_end_.size() && p < watched_start_.size(); ++p) {
+      std::snprintf(text, sizeof text, "%s%.3f", p ? ", " : "", watched_end_[p] - watched_start_[p]);
+      out += text;
+    }
+    out += "], \"latency\": {";
+    for (std::size_t l = 0; l < labels_.size(); ++l) {
+      out += (l ? ", \"" : "\"") + labels_[l] + "\": " + latency_json(latencies_[l]);
+    }
+    out += "}}";
+    std::printf("%s\n", out.c_str());
+    return completed_ > 0 ? 0 : 1;
+  }
+
+  Options o_;
+  sockaddr_in server_{};
+  int epoll_ = -1;
+  std::vector<Slot> slots_;
+  std::vector<Address> addresses_;
+  std::size_t next_address_ = 0;
+  std::vector<std::string> labels_;
+  std::vector<std::vector<double>> latencies_;
+  std::vector<std::vector<double>> session_latencies_;  // connect -> MAIL reply (--dialog mail)
+  Address default_dialog_{};
+  std::map<int, std::uint64_t> replies_;
+  std::map<int, std::uint64_t> ehlo_replies_, mail_replies_;
+  std::size_t active_ = 0;
+  bool stopping_ = false;
+  Clock::time_point begin_;
+  bool window_open_ = false, window_closed_ = false;
+  Clock::time_point window_start_, window_end_;
+  double cpu_start_ = 0, cpu_end_ = 0;
+  std::vector<double> watched_start_, watched_end_;
+  std::uint64_t started_total_ = 0, completed_total_ = 0, completed_ = 0, errors_total_ = 0;
+  static constexpr int kMaxConsecutiveErrors = 1000;
+  int consecutive_errors_ = 0;
+  std::uint64_t errors_connect_ = 0, errors_closed_ = 0, errors_io_ = 0, errors_timeout_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Client client(parse(argc, argv));
+  return client.run();
+}
