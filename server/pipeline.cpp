@@ -20,9 +20,12 @@ namespace {
 
 // Shared by the runner and the checks it started: a check that outlives its deadline (and the
 // runner) still has somewhere to put its answer.
+// The check functions live here too: a coroutine lambda keeps its captures in the lambda
+// object, which must outlive the coroutine, even one still running past its deadline.
 struct Board {
   explicit Board(asio::any_io_executor executor, std::size_t n) : wake(executor), results(n) {}
   asio::steady_timer wake;  // cancelled by each finishing check to wake the runner
+  std::vector<std::function<asio::awaitable<CheckResult>()>> runs;
   std::vector<std::optional<CheckResult>> results;
   std::size_t pending = 0;
 };
@@ -53,8 +56,9 @@ asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
   auto board = std::make_shared<Board>(executor, checks.size());
   const auto started = Clock::now();
   board->pending = checks.size();
+  for (auto& check : checks) board->runs.push_back(std::move(check.run));
   for (std::size_t i = 0; i < checks.size(); ++i) {
-    asio::co_spawn(executor, checks[i].run(),
+    asio::co_spawn(executor, board->runs[i](),
                    [board, i](std::exception_ptr failure, CheckResult result) {
                      finish(*board, i, failure, std::move(result));
                    });

@@ -2,7 +2,9 @@
 // outcomes in pipeline order for reputation::decide() (ARCHITECTURE principle 3).
 // - A check is a coroutine that returns verdicts or reports an error. It must capture what it
 //   uses by value (or refer to things that outlive the worker): a check still running when its
-//   deadline passes is not cancelled, it finishes on its own and its answer is dropped.
+//   deadline passes is not cancelled, it finishes on its own and its answer is dropped. The
+//   function objects are kept alive until their coroutines end, so a coroutine lambda's
+//   captures stay valid.
 // - A check past its settings.timeout is an outcome with timed_out set; one that threw or
 //   reported an error has error set. Either way on_error decides (policy.hpp).
 // Threading: call on the session's worker; every check runs on that same executor (a check may

@@ -1,5 +1,7 @@
-// The running server: loads the configuration, starts one Worker per core (or server.workers),
-// the HTTP listener (metrics, health, readiness) and handles signals on the control thread:
+// The running server: loads the configuration, opens the reputation store, starts one Worker
+// per core (or server.workers), the HTTP listener (metrics, health, readiness, the admin API),
+// writes the batched outcome counters every reputation.flush_interval, and handles signals on
+// the control thread:
 // - SIGHUP reloads the configuration and certificates; an invalid new configuration is logged,
 //   counted and refused, and the old one keeps running. Sessions keep the snapshot they began
 //   with. Listen addresses and worker count need a restart.
