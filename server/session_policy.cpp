@@ -73,6 +73,7 @@ void SessionPolicy::add_dnsbl_checks(std::vector<PendingCheck>& checks,
                                      const std::string& target) const {
   if (!dns_checks() || target.empty()) return;
   const auto& check = settings(type == conf::DnsblConfig::Type::Ip ? "dnsbl" : "rhsbl");
+  if (check.mode == reputation::CheckSettings::Mode::Off) return;
   for (const auto& zone : snapshot_.dnsbls) {
     if (zone.config.type != type || !zone.state->up.load(std::memory_order_relaxed)) continue;
     const auto name = type == conf::DnsblConfig::Type::Ip

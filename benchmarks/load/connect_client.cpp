@@ -20,7 +20,8 @@
 // line of FILE ("ADDRESS [LABEL [HELO [SENDER]]]", IPv4; used round-robin), so the server judges
 // that address; HELO and SENDER (for --dialog mail) default to --helo (client.bench.test) and
 // --mail-from (bench@bench.test); a LABEL "-" means none.
-// --watch-pid: CPU seconds (utime + stime) of that process over the measured window.
+// --watch-pid: CPU seconds (utime + stime; and utime alone) of that process over the measured
+// window.
 // Output: one JSON object on stdout (rate and latency: measured window; errors: the whole run).
 // Exit status 1 if no connection completed in the window.
 #include <arpa/inet.h>
@@ -137,7 +138,8 @@ struct Slot {
   std::string buffer;
 };
 
-double cpu_of(int pid) {
+// CPU seconds of `pid`: utime + stime, or utime alone.
+double cpu_of(int pid, bool user_only = false) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto paren = text.rfind(')');
@@ -152,7 +154,8 @@ double cpu_of(int pid) {
       break;
     }
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(utime + (user_only ? 0 : stime)) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double self_cpu() {
@@ -281,12 +284,18 @@ class Client {
       window_start_ = now;
       window_end_ = now + seconds(o_.duration);
       cpu_start_ = self_cpu();
-      for (int pid : o_.watch_pids) watched_start_.push_back(cpu_of(pid));
+      for (int pid : o_.watch_pids) {
+        watched_start_.push_back(cpu_of(pid));
+        watched_user_start_.push_back(cpu_of(pid, true));
+      }
     }
     if (window_open_ && !window_closed_ && now >= window_end_) {
       window_closed_ = true;
       cpu_end_ = self_cpu();
-      for (int pid : o_.watch_pids) watched_end_.push_back(cpu_of(pid));
+      for (int pid : o_.watch_pids) {
+        watched_end_.push_back(cpu_of(pid));
+        watched_user_end_.push_back(cpu_of(pid, true));
+      }
       stopping_ = true;
     }
     if (started_total_ >= o_.max_connections) stopping_ = true;
@@ -471,7 +480,8 @@ class Client {
   static std::string codes_json(const std::map<int, std::uint64_t>& codes) {
     std::string out = "{";
     for (const auto& [code, count] : codes) {
-      out += (out.size() > 1 ? ", \"" : "\"") + std::to_string(code) + "\": " + std::to_string(count);
+      out +=
+          (out.size() > 1 ? ", \"" : "\"") + std::to_string(code) + "\": " + std::to_string(count);
     }
     return out + "}";
   }
@@ -480,11 +490,15 @@ class Client {
     if (!window_closed_) {  // ended early (max connections): the window ends now
       window_end_ = Clock::now();
       cpu_end_ = self_cpu();
-      for (int pid : o_.watch_pids) watched_end_.push_back(cpu_of(pid));
+      for (int pid : o_.watch_pids) {
+        watched_end_.push_back(cpu_of(pid));
+        watched_user_end_.push_back(cpu_of(pid, true));
+      }
       if (!window_open_) {
         window_start_ = window_end_;
         cpu_start_ = cpu_end_;
         watched_start_ = watched_end_;
+        watched_user_start_ = watched_user_end_;
       }
     }
     const double window = std::chrono::duration<double>(window_end_ - window_start_).count();
@@ -516,8 +530,8 @@ class Client {
     }
     out += "}, ";
     if (o_.mail_dialog) {
-      out += "\"ehlo_replies\": " + codes_json(ehlo_replies_) + ", \"mail_replies\": " +
-             codes_json(mail_replies_) + ", \"session_latency\": {";
+      out += "\"ehlo_replies\": " + codes_json(ehlo_replies_) +
+             ", \"mail_replies\": " + codes_json(mail_replies_) + ", \"session_latency\": {";
       for (std::size_t l = 0; l < labels_.size(); ++l) {
         out += (l ? ", \"" : "\"") + labels_[l] + "\": " + latency_json(session_latencies_[l]);
       }
@@ -526,6 +540,12 @@ class Client {
     out += "\"watched_cpu_s\": [";
     for (std::size_t p = 0; p < watched_end_.size() && p < watched_start_.size(); ++p) {
       std::snprintf(text, sizeof text, "%s%.3f", p ? ", " : "", watched_end_[p] - watched_start_[p]);
+      out += text;
+    }
+    out += "], \"watched_user_cpu_s\": [";
+    for (std::size_t p = 0; p < watched_user_end_.size() && p < watched_user_start_.size(); ++p) {
+      std::snprintf(text, sizeof text, "%s%.3f", p ? ", " : "",
+                    watched_user_end_[p] - watched_user_start_[p]);
       out += text;
     }
     out += "], \"latency\": {";
@@ -556,6 +576,7 @@ class Client {
   Clock::time_point window_start_, window_end_;
   double cpu_start_ = 0, cpu_end_ = 0;
   std::vector<double> watched_start_, watched_end_;
+  std::vector<double> watched_user_start_, watched_user_end_;  // utime alone
   std::uint64_t started_total_ = 0, completed_total_ = 0, completed_ = 0, errors_total_ = 0;
   static constexpr int kMaxConsecutiveErrors = 1000;
   int consecutive_errors_ = 0;

@@ -39,7 +39,7 @@ using testing::a_answer;
 using testing::FakeResolver;
 using testing::negative;
 
-constexpr std::uint32_t kTtl = 86400;        // answers outlive any run
+constexpr std::uint32_t kTtl = 86400;         // answers outlive any run
 constexpr std::uint32_t kNegativeTtl = 3600;  // SOA MINIMUM of the fake zones (RFC 2308)
 
 std::string host_name(std::size_t i) { return "mail-" + std::to_string(i) + ".senders.test"; }
@@ -109,8 +109,7 @@ struct World {
       : names(n), upstream(context.get_executor()), cache(upstream, clock, settings, &metrics) {
     for (std::size_t i = 0; i < n; ++i) {
       upstream.set(reverse_name(names.ips[i]), RecordType::PTR, ptr_answer(names.hosts[i]));
-      upstream.set(names.hosts[i], RecordType::A,
-                   a_answer(kTtl, {ip_text(names.ips[i]).c_str()}));
+      upstream.set(names.hosts[i], RecordType::A, a_answer(kTtl, {ip_text(names.ips[i]).c_str()}));
       upstream.set(names.domains[i], RecordType::MX, mx_answer(names.domains[i]));
     }
     // Everything else (DNSBL, DNSWL, RHSBL names) is NXDOMAIN with an SOA-derived TTL.
@@ -239,8 +238,8 @@ void BM_SessionLookups(benchmark::State& state) {
   w.run(sessions(state, w));
   check_warm(state, w, misses);
   state.SetItemsProcessed(state.iterations() * kLookupsPerSession);
-  state.counters["sessions"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["sessions"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SessionLookups)->Name("SessionLookups")->Arg(1000)->Arg(16000);
 
@@ -273,8 +272,8 @@ void BM_Coalesced(benchmark::State& state) {
   }
   if (w.cache.in_flight() != 0) state.SkipWithError("a flight did not land");
   state.SetItemsProcessed(state.iterations() * kWaiters);
-  state.counters["coalesced"] = w.metrics.cache_coalesced.Value() /
-                                static_cast<double>(state.iterations() * kWaiters);
+  state.counters["coalesced"] =
+      w.metrics.cache_coalesced.Value() / static_cast<double>(state.iterations() * kWaiters);
 }
 BENCHMARK(BM_Coalesced)->Name("Coalesced");
 
