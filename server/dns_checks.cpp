@@ -108,27 +108,28 @@ Verdict listing_verdict(const DnsblZone& zone, const std::string& answer_text) {
   return Verdict::cont(c.weight, signal, std::move(reason));
 }
 
-asio::awaitable<CheckResult> dnsbl_zone(dns::Resolver& resolver, DnsblZone zone,
+asio::awaitable<CheckResult> dnsbl_zone(dns::Resolver& resolver,
+                                        std::shared_ptr<const DnsblZone> zone,
                                         std::string query_name) {
   auto lookup = co_await resolver.a(std::move(query_name));
   if (lookup.outcome == dns::Outcome::NxDomain || lookup.outcome == dns::Outcome::NoData) {
     co_return CheckResult{};
   }
-  if (!lookup.ok()) co_return failure(zone.config.zone, lookup.outcome);
+  if (!lookup.ok()) co_return failure(zone->config.zone, lookup.outcome);
   const auto answers = v4_answers(lookup);
-  switch (reputation::judge_dnsbl_answer(answers, zone.filters)) {
+  switch (reputation::judge_dnsbl_answer(answers, zone->filters)) {
     case reputation::DnsblResult::NotListed:
       co_return CheckResult{};
     case reputation::DnsblResult::ZoneError:
-      if (zone.state != nullptr) zone.state->errors->Increment();
+      if (zone->state != nullptr) zone->state->errors->Increment();
       co_return CheckResult{};
     case reputation::DnsblResult::Listed:
       break;
   }
-  if (zone.state != nullptr) zone.state->listed->Increment();
+  if (zone->state != nullptr) zone->state->listed->Increment();
   const auto& b = answers.front();
   co_return CheckResult{
-      {listing_verdict(zone, fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]))}};
+      {listing_verdict(*zone, fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]))}};
 }
 
 asio::awaitable<CheckResult> helo(dns::Resolver& resolver, reputation::CheckSettings settings,
@@ -225,15 +226,15 @@ DnsblMonitor::Zone& DnsblMonitor::zone(const std::string& name) {
   return *slot;
 }
 
-std::vector<DnsblZone> make_dnsbl_zones(const std::vector<conf::DnsblConfig>& configs,
-                                        DnsblMonitor& monitor) {
-  std::vector<DnsblZone> zones;
+std::vector<std::shared_ptr<const DnsblZone>> make_dnsbl_zones(
+    const std::vector<conf::DnsblConfig>& configs, DnsblMonitor& monitor) {
+  std::vector<std::shared_ptr<const DnsblZone>> zones;
   for (const auto& config : configs) {
     DnsblZone zone{config, {}, &monitor.zone(config.zone)};
     for (const auto& pattern : config.returns) {
       if (auto filter = reputation::ReturnFilter::parse(pattern)) zone.filters.push_back(*filter);
     }
-    zones.push_back(std::move(zone));
+    zones.push_back(std::make_shared<const DnsblZone>(std::move(zone)));
   }
   return zones;
 }
@@ -247,7 +248,7 @@ PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings setti
 }
 
 PendingCheck dnsbl_zone_check(dns::Resolver& resolver, reputation::CheckSettings settings,
-                              const DnsblZone& zone, std::string query_name) {
+                              std::shared_ptr<const DnsblZone> zone, std::string query_name) {
   return PendingCheck{std::move(settings), [&resolver, zone, query_name] {
                         return dnsbl_zone(resolver, zone, query_name);
                       }};

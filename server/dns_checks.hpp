@@ -65,13 +65,13 @@ class DnsblMonitor {
   std::map<std::string, std::unique_ptr<Zone>> zones_;
 };
 
-// A [[dnsbl]] entry ready to query.
+// A [[dnsbl]] entry ready to query. Shared, not copied, by the checks of every session.
 struct DnsblZone {
   conf::DnsblConfig config;
   std::vector<reputation::ReturnFilter> filters;
   DnsblMonitor::Zone* state = nullptr;
 };
-std::vector<DnsblZone> make_dnsbl_zones(const std::vector<conf::DnsblConfig>& configs,
+std::vector<std::shared_ptr<const DnsblZone>> make_dnsbl_zones(const std::vector<conf::DnsblConfig>& configs,
                                         DnsblMonitor& monitor);
 
 PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings settings,
@@ -79,7 +79,7 @@ PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings setti
 
 // `target`: the name to look up under the zone (dnsbl_query_name / rhsbl_query_name applied).
 PendingCheck dnsbl_zone_check(dns::Resolver& resolver, reputation::CheckSettings settings,
-                              const DnsblZone& zone, std::string query_name);
+                              std::shared_ptr<const DnsblZone> zone, std::string query_name);
 
 PendingCheck helo_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                         std::string helo, common::IpBytes client, std::string our_hostname,

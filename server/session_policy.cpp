@@ -75,10 +75,10 @@ void SessionPolicy::add_dnsbl_checks(std::vector<PendingCheck>& checks,
   const auto& check = settings(type == conf::DnsblConfig::Type::Ip ? "dnsbl" : "rhsbl");
   if (check.mode == reputation::CheckSettings::Mode::Off) return;
   for (const auto& zone : snapshot_.dnsbls) {
-    if (zone.config.type != type || !zone.state->up.load(std::memory_order_relaxed)) continue;
+    if (zone->config.type != type || !zone->state->up.load(std::memory_order_relaxed)) continue;
     const auto name = type == conf::DnsblConfig::Type::Ip
-                          ? reputation::dnsbl_query_name(*ip_, zone.config.zone)
-                          : reputation::rhsbl_query_name(target, zone.config.zone);
+                          ? reputation::dnsbl_query_name(*ip_, zone->config.zone)
+                          : reputation::rhsbl_query_name(target, zone->config.zone);
     add_check(checks, dnsbl_zone_check(*context_.resolver, check, zone, name));
   }
 }

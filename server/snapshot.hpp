@@ -24,7 +24,7 @@ struct Snapshot {
   smtp::ServerOptions smtp;
   smtp::LineEndings line_endings = smtp::LineEndings::Reject;
   std::vector<common::Cidr> proxy_trusted;
-  std::vector<DnsblZone> dnsbls;  // [[dnsbl]], with their shared state
+  std::vector<std::shared_ptr<const DnsblZone>> dnsbls;  // [[dnsbl]], with their shared state
   std::vector<common::Cidr> trusted_clients;  // reputation.trusted_networks
 };
 

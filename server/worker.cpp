@@ -145,12 +145,12 @@ asio::awaitable<void> Worker::probe_dnsbls() {
   while (!draining_) {
     const auto snapshot = snapshot_;
     for (const auto& zone : snapshot->dnsbls) {
-      if (!zone.config.probe) continue;
-      const bool up = co_await probe_dnsbl_zone(*resolver_, zone);
-      if (up != zone.state->up.exchange(up)) {
-        spdlog::warn("dnsbl_zone zone={} state={}", zone.config.zone, up ? "up" : "down");
+      if (!zone->config.probe) continue;
+      const bool up = co_await probe_dnsbl_zone(*resolver_, *zone);
+      if (up != zone->state->up.exchange(up)) {
+        spdlog::warn("dnsbl_zone zone={} state={}", zone->config.zone, up ? "up" : "down");
       }
-      zone.state->up_gauge->Set(up ? 1 : 0);
+      zone->state->up_gauge->Set(up ? 1 : 0);
     }
     timer.expires_after(kProbeInterval);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -177,9 +177,9 @@ TEST_F(DnsChecks, DnsblZones) {
   dns_.set("4.0.0.127.bl.example", RecordType::A, a_answer(60, {"127.255.255.254"}));
   dns_.set("5.0.0.127.bl.example", RecordType::A, negative(Outcome::ServFail));
   dns_.set("2.0.0.127.wl.example", RecordType::A, a_answer(60, {"127.0.10.1"}));
-  auto query = [&](const DnsblZone& zone, const char* address) {
+  auto query = [&](const std::shared_ptr<const DnsblZone>& zone, const char* address) {
     return run(dnsbl_zone_check(dns_, settings("dnsbl"), zone,
-                                reputation::dnsbl_query_name(ip(address), zone.config.zone)));
+                                reputation::dnsbl_query_name(ip(address), zone->config.zone)));
   };
   auto r = query(zones[0], "127.0.0.2");
   ASSERT_EQ(r.verdicts.size(), 1u);
@@ -187,14 +187,14 @@ TEST_F(DnsChecks, DnsblZones) {
   EXPECT_EQ(r.verdicts[0].score, 4);
   EXPECT_TRUE(query(zones[0], "127.0.0.3").verdicts.empty()) << "outside the return filter";
   EXPECT_TRUE(query(zones[0], "127.0.0.4").verdicts.empty()) << "an error code is no listing";
-  EXPECT_EQ(zones[0].state->errors->Value(), 1);
+  EXPECT_EQ(zones[0]->state->errors->Value(), 1);
   EXPECT_TRUE(query(zones[0], "127.0.0.5").error);
   EXPECT_TRUE(query(zones[0], "127.0.0.6").verdicts.empty()) << "NXDOMAIN: not listed";
   r = query(zones[1], "127.0.0.2");
   ASSERT_EQ(r.verdicts.size(), 1u);
   EXPECT_EQ(r.verdicts[0].signal, Signal::DnsblAllowlisted);
   EXPECT_EQ(r.verdicts[0].score, -5);
-  EXPECT_EQ(zones[0].state->listed->Value(), 1);
+  EXPECT_EQ(zones[0]->state->listed->Value(), 1);
 }
 
 TEST_F(DnsChecks, ProbesTellSoundZonesFromBrokenOnes) {
@@ -216,8 +216,8 @@ TEST_F(DnsChecks, ProbesTellSoundZonesFromBrokenOnes) {
     io_.restart();
     return up;
   };
-  EXPECT_TRUE(probe(zones[0]));
-  EXPECT_FALSE(probe(zones[1]));
+  EXPECT_TRUE(probe(*zones[0]));
+  EXPECT_FALSE(probe(*zones[1]));
 }
 
 }  // namespace
