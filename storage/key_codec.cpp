@@ -1,5 +1,7 @@
 #include "storage/key_codec.hpp"
 
+#include "common/cidr.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -52,13 +54,6 @@ ip::address make_address(char tag, const unsigned char* bytes) {
   return ip::address_v6(b);
 }
 
-std::optional<ip::address> parse_address(std::string_view text) {
-  boost::system::error_code ec;
-  const auto address = ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  return address;
-}
-
 std::string encode(const ip::address& address, int prefix_len) {
   auto [tag, bytes] = raw_bytes(address);
   const int width = tag == kTagV4 ? kV4Bits : kV6Bits;
@@ -104,25 +99,12 @@ std::string domain_key(std::string_view domain) {
   return key;
 }
 
+// The text is parsed by common::parse_cidr (the one CIDR grammar); this only changes the type.
 std::optional<Cidr> parse_cidr(std::string_view text) {
-  const auto slash = text.find('/');
-  const auto address = parse_address(text.substr(0, slash));
-  if (!address) return std::nullopt;
-  const std::string key = ip_key(*address);
-  const int width = key[0] == kTagV4 ? kV4Bits : kV6Bits;
-  int prefix = width;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = text.substr(slash + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || prefix < 0 ||
-        prefix > width) {
-      return std::nullopt;
-    }
-  }
-  const std::string masked = network_key(*address, prefix);
-  return Cidr{
-      make_address(masked[0], reinterpret_cast<const unsigned char*>(masked.data()) + kHeader),
-      prefix};
+  const auto cidr = common::parse_cidr(text);
+  if (!cidr) return std::nullopt;
+  const char tag = cidr->network.family == 4 ? kTagV4 : kTagV6;
+  return Cidr{make_address(tag, cidr->network.bytes.data()), cidr->prefix};
 }
 
 std::optional<std::string> key_from_text(Family family, std::string_view text) {
