@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
@@ -17,6 +18,8 @@ using reputation::Action;
 using reputation::Stage;
 
 namespace {
+
+constexpr std::size_t kMaxSignalsText = 1024;
 
 bool refuses(Action action) {
   return action == Action::Reject || action == Action::Defer || action == Action::Drop;
@@ -166,15 +169,25 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::run_stage(Stage stage,
   co_return refusal;
 }
 
+// The session line's signals= list. A client may repeat EHLO, and every run of the HELO checks
+// raises its signals again: the list stops growing at kMaxSignalsText.
+void SessionPolicy::append_signal(const reputation::FiredSignal& fired, bool observe) {
+  if (signals_.size() >= kMaxSignalsText) {
+    if (!signals_.ends_with(",...")) signals_ += ",...";
+    return;
+  }
+  if (!signals_.empty()) signals_ += ',';
+  fmt::format_to(std::back_inserter(signals_), "{}:{}:{:g}{}", fired.check,
+                 reputation::signal_name(fired.signal), fired.score, observe ? ":observe" : "");
+}
+
 // Logs and counts what a stage decided and every signal its checks raised.
 void SessionPolicy::note(Stage stage, const reputation::StageDecision& decision) {
   for (const auto& fired : decision.fired) {
     const bool observe =
         settings(fired.check).mode == reputation::CheckSettings::Mode::Observe;
     context_.verdicts.count_signal(fired.check, fired.signal, observe);
-    if (!signals_.empty()) signals_ += ',';
-    signals_ += fmt::format("{}:{}:{:g}{}", fired.check, reputation::signal_name(fired.signal),
-                            fired.score, observe ? ":observe" : "");
+    append_signal(fired, observe);
     if (observe) {
       spdlog::info("observed session={} client={} stage={} check={} signal={} action={} "
                    "score={:g} reason={}",

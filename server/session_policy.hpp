@@ -67,7 +67,8 @@ class SessionPolicy {
   void record_rcpt(const smtp::Reply& reply);
   void record_message(const smtp::Reply& final_reply);
 
-  // "check:signal:score,..." of every signal raised so far, for the session log line.
+  // "check:signal:score,..." of the signals raised so far (at most about 1 KiB), for the
+  // session log line.
   const std::string& signals() const { return signals_; }
 
  private:
@@ -75,6 +76,7 @@ class SessionPolicy {
                                                            std::vector<PendingCheck> checks);
   std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
+  void append_signal(const reputation::FiredSignal& fired, bool observe);
   void add_check(std::vector<PendingCheck>& checks, PendingCheck check) const;
   void add_dnsbl_checks(std::vector<PendingCheck>& checks, conf::DnsblConfig::Type type,
                         const std::string& target) const;

@@ -108,6 +108,18 @@ class DnsChecksTest(MxTestCase):
         self.assertIn("helo:helo_mismatch:1", self.session_signals(mx, "192.0.2.27"))
         self.assertNotIn("helo_", self.session_signals(mx, "192.0.2.28"))
 
+    def test_repeated_ehlo_keeps_the_session_line_bounded(self):
+        mx = self.start(**SCORES_ONLY)
+        with self.client("192.0.2.26") as c:
+            self.assertEqual(c.reply()[0], 220)
+            for _ in range(200):
+                c.ehlo("localhost")
+            c.cmd("QUIT")
+        wait_until(lambda: self.session_signals(mx, "192.0.2.26"), 5)
+        signals = self.session_signals(mx, "192.0.2.26")
+        self.assertTrue(signals.endswith(",..."), signals[-80:])
+        self.assertLess(len(signals), 1200)
+
     def test_sender_domains(self):
         mx = self.start()
         self.assertEqual(self.quick_session("192.0.2.25", mail_from="a@example.test")[0], 250)
