@@ -22,6 +22,13 @@ prometheus::Family<prometheus::Histogram>& lookup_histogram(prometheus::Registry
       .Register(r);
 }
 
+prometheus::Family<prometheus::Gauge>& cache_hit_ratio(prometheus::Registry& r) {
+  return BuildGauge()
+      .Name("mxgate_reputation_cache_hit_ratio")
+      .Help("Reputation store cache hits / lookups since start, by cache")
+      .Register(r);
+}
+
 prometheus::Family<prometheus::Gauge>& records(prometheus::Registry& r) {
   return BuildGauge()
       .Name("mxgate_reputation_records")
@@ -96,15 +103,19 @@ Metrics::Metrics(prometheus::Registry& r)
       reputation_records_network(records(r).Add({{"family", "network"}})),
       reputation_records_sender_domain(records(r).Add({{"family", "sender_domain"}})),
       reputation_records_auth_domain(records(r).Add({{"family", "auth_domain"}})),
-      reputation_cache_hits(counter(r, "mxgate_reputation_cache_hits_total",
-                                    "Reputation store block cache hits").Add({})),
-      reputation_cache_misses(counter(r, "mxgate_reputation_cache_misses_total",
-                                      "Reputation store block cache misses").Add({})),
-      reputation_cache_hit_ratio(BuildGauge()
-                                     .Name("mxgate_reputation_cache_hit_ratio")
-                                     .Help("Block cache hits / lookups since start")
-                                     .Register(r)
-                                     .Add({})),
+      reputation_cache_hits_block(counter(r, "mxgate_reputation_cache_hits_total",
+                                          "Reputation store cache hits: decoded records "
+                                          "(record) and RocksDB blocks (block)")
+                                      .Add({{"cache", "block"}})),
+      reputation_cache_misses_block(counter(r, "mxgate_reputation_cache_misses_total",
+                                            "Reputation store cache misses, by cache")
+                                        .Add({{"cache", "block"}})),
+      reputation_cache_hit_ratio_block(cache_hit_ratio(r).Add({{"cache", "block"}})),
+      reputation_cache_hits_record(
+          counter(r, "mxgate_reputation_cache_hits_total", "").Add({{"cache", "record"}})),
+      reputation_cache_misses_record(
+          counter(r, "mxgate_reputation_cache_misses_total", "").Add({{"cache", "record"}})),
+      reputation_cache_hit_ratio_record(cache_hit_ratio(r).Add({{"cache", "record"}})),
       reputation_updates_written(counter(r, "mxgate_reputation_updates_total",
                                          "Outcome counter updates for the reputation store")
                                      .Add({{"result", "written"}})),

@@ -53,15 +53,18 @@ struct Metrics {
   prometheus::Counter& reputation_lookup_errors;
   prometheus::Histogram& reputation_lookup_seconds_cached;    // connect-time IP + networks
   prometheus::Histogram& reputation_lookup_seconds_blocking;  // ... that needed the disk
-  // The store (refreshed periodically by the runtime): records per family, block cache use,
+  // The store (refreshed periodically by the runtime): records per family, cache use,
   // outcome updates.
   prometheus::Gauge& reputation_records_ip;
   prometheus::Gauge& reputation_records_network;
   prometheus::Gauge& reputation_records_sender_domain;
   prometheus::Gauge& reputation_records_auth_domain;
-  prometheus::Counter& reputation_cache_hits;
-  prometheus::Counter& reputation_cache_misses;
-  prometheus::Gauge& reputation_cache_hit_ratio;  // since start
+  prometheus::Counter& reputation_cache_hits_block;  // RocksDB's block cache
+  prometheus::Counter& reputation_cache_misses_block;
+  prometheus::Gauge& reputation_cache_hit_ratio_block;  // since start
+  prometheus::Counter& reputation_cache_hits_record;  // decoded records (storage/record_cache)
+  prometheus::Counter& reputation_cache_misses_record;
+  prometheus::Gauge& reputation_cache_hit_ratio_record;
   prometheus::Counter& reputation_updates_written;
   prometheus::Counter& reputation_updates_dropped;  // the pending batch was full
   prometheus::Counter& reputation_flush_errors;

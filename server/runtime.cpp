@@ -39,6 +39,25 @@ constexpr auto kDrainPoll = std::chrono::milliseconds(50);
 constexpr auto kForceGrace = std::chrono::seconds(3);
 constexpr std::size_t kBlockingThreads = 2;
 
+// Turns a cache's hit and miss totals since open into its counters and hit ratio.
+struct CacheTally {
+  prometheus::Counter& hits_metric;
+  prometheus::Counter& misses_metric;
+  prometheus::Gauge& ratio_metric;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+
+  void update(std::uint64_t now_hits, std::uint64_t now_misses) {
+    hits_metric.Increment(static_cast<double>(now_hits - hits));
+    misses_metric.Increment(static_cast<double>(now_misses - misses));
+    hits = now_hits;
+    misses = now_misses;
+    if (hits + misses > 0) {
+      ratio_metric.Set(static_cast<double>(hits) / static_cast<double>(hits + misses));
+    }
+  }
+};
+
 std::unique_ptr<storage::ReputationStore> open_store(const conf::Config& config) {
   std::filesystem::create_directories(config.storage.path);
   return storage::ReputationStore::open(config.storage.path, store_options(config));
@@ -184,23 +203,18 @@ void Runtime::flush_store() {
 // a write may wait for RocksDB) and refreshes the store's gauges.
 asio::awaitable<void> Runtime::maintain_store() {
   asio::steady_timer timer(control_);
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
+  CacheTally block{metrics_.reputation_cache_hits_block, metrics_.reputation_cache_misses_block,
+                   metrics_.reputation_cache_hit_ratio_block};
+  CacheTally record{metrics_.reputation_cache_hits_record,
+                    metrics_.reputation_cache_misses_record,
+                    metrics_.reputation_cache_hit_ratio_record};
   for (;;) {
     timer.expires_after(snapshot_->config->reputation.flush_interval);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec || draining_) co_return;
     asio::post(blocking_, [this] { flush_store(); });
-    const auto now_hits = store_->cache_hits();
-    const auto now_misses = store_->cache_misses();
-    metrics_.reputation_cache_hits.Increment(static_cast<double>(now_hits - hits));
-    metrics_.reputation_cache_misses.Increment(static_cast<double>(now_misses - misses));
-    hits = now_hits;
-    misses = now_misses;
-    if (hits + misses > 0) {
-      metrics_.reputation_cache_hit_ratio.Set(static_cast<double>(hits) /
-                                              static_cast<double>(hits + misses));
-    }
+    block.update(store_->cache_hits(), store_->cache_misses());
+    record.update(store_->record_cache_hits(), store_->record_cache_misses());
     metrics_.reputation_records_ip.Set(
         static_cast<double>(store_->approximate_count(storage::Family::Ip)));
     metrics_.reputation_records_network.Set(

@@ -422,6 +422,7 @@ void Session::finish_transaction(const Reply& final_reply) {
   } else {
     metrics_.transactions_rejected.Increment();
   }
+  if (!spdlog::should_log(spdlog::level::info)) return;
   std::string line = transaction_line();
   common::append_kv(line, "size", std::to_string(decoder_ ? decoder_->size() : 0));
   common::append_kv(line, "reply", fmt::format("{} {}", final_reply.code, final_reply.enhanced));
@@ -436,6 +437,7 @@ void Session::abandon_transaction() {
   if (!txn_open_) return;
   txn_open_ = false;
   metrics_.transactions_aborted.Increment();
+  if (!spdlog::should_log(spdlog::level::info)) return;
   std::string line = transaction_line();
   common::append_kv(line, "result", "aborted");
   spdlog::info("{}", line);
@@ -444,6 +446,7 @@ void Session::abandon_transaction() {
 void Session::log_session() const {
   static constexpr const char* kEnds[] = {"quit",    "peer_closed", "timeout",    "error_limit",
                                           "drained", "io_error",    "tls_failed", "refused"};
+  if (!spdlog::should_log(spdlog::level::info)) return;
   std::string line = "session";
   common::append_kv(line, "id", id_);
   common::append_kv(line, "client", client_ip_);

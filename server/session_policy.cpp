@@ -188,7 +188,7 @@ void SessionPolicy::note(Stage stage, const reputation::StageDecision& decision)
         settings(fired.check).mode == reputation::CheckSettings::Mode::Observe;
     context_.verdicts.count_signal(fired.check, fired.signal, observe);
     append_signal(fired, observe);
-    if (observe) {
+    if (observe && spdlog::should_log(spdlog::level::info)) {
       spdlog::info("observed session={} client={} stage={} check={} signal={} action={} "
                    "score={:g} reason={}",
                    session_id_, ip_text_, reputation::stage_name(stage), fired.check,
@@ -207,7 +207,7 @@ std::optional<Refusal> SessionPolicy::answer(Stage stage,
   if (stage_answer.action != Action::Continue) {
     context_.verdicts.count_verdict(stage, stage_answer.action, stage_answer.signal);
   }
-  if (stage_answer.postponed) {
+  if (stage_answer.postponed && spdlog::should_log(spdlog::level::info)) {
     spdlog::info("postponed session={} client={} stage={} signal={} score={:g} reason={}",
                  session_id_, ip_text_, reputation::stage_name(stage),
                  reputation::signal_name(stage_answer.signal), stage_answer.decision.score,
@@ -217,6 +217,7 @@ std::optional<Refusal> SessionPolicy::answer(Stage stage,
   Refusal refusal{reputation::reply_for(stage, stage_answer.action, stage_answer.signal, ip_text_,
                                         config_.reputation.postmaster_url),
                   stage == Stage::Connect || stage_answer.action == Action::Drop};
+  if (!spdlog::should_log(spdlog::level::info)) return refusal;
   spdlog::info("refused session={} client={} stage={} action={} signal={} score={:g} reply={} "
                "reason={}",
                session_id_, ip_text_, reputation::stage_name(stage),

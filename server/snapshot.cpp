@@ -6,7 +6,9 @@ namespace mxgate::server {
 
 storage::StoreOptions store_options(const conf::Config& config) {
   storage::StoreOptions options;
-  options.block_cache_bytes = config.reputation.cache_size;
+  // A quarter of the memory holds decoded records, the rest RocksDB blocks (conf/mxgate.toml).
+  options.record_cache_bytes = config.reputation.cache_size / 4;
+  options.block_cache_bytes = config.reputation.cache_size - options.record_cache_bytes;
   options.history_days = static_cast<unsigned>(config.reputation.model.history_days);
   options.v4_network_prefixes = config.reputation.network_prefixes_v4;
   options.v6_network_prefixes = config.reputation.network_prefixes_v6;

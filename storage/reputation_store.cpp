@@ -114,6 +114,24 @@ Lookup to_lookup(const rocksdb::Status& status, const rocksdb::PinnableSlice& va
   return Lookup::Error;
 }
 
+// Drops the batch's keys from the record cache: they changed.
+void invalidate_batch_keys(ReputationStore::Impl& impl, const rocksdb::WriteBatch& batch) {
+  struct Invalidate : rocksdb::WriteBatch::Handler {
+    ReputationStore::Impl& impl;
+    explicit Invalidate(ReputationStore::Impl& i) : impl(i) {}
+    rocksdb::Status MergeCF(std::uint32_t column_family, const rocksdb::Slice& key,
+                            const rocksdb::Slice& /*value*/) override {
+      for (std::size_t i = 0; i < kFamilyCount; ++i) {
+        if (impl.families[i]->GetID() == column_family) {
+          impl.records->invalidate(static_cast<Family>(i), {key.data(), key.size()});
+        }
+      }
+      return rocksdb::Status::OK();
+    }
+  } handler(impl);
+  batch.Iterate(&handler);
+}
+
 }  // namespace
 
 error_code status_error(const rocksdb::Status& status, std::string_view operation) {
@@ -152,7 +170,9 @@ std::unique_ptr<ReputationStore> ReputationStore::open(const std::filesystem::pa
   return std::unique_ptr<ReputationStore>(new ReputationStore(open_db(dir, options)));
 }
 
-ReputationStore::ReputationStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ReputationStore::ReputationStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  impl_->records = std::make_unique<RecordCache>(impl_->options.record_cache_bytes);
+}
 
 const StoreOptions& ReputationStore::options() const { return impl_->options; }
 
@@ -165,18 +185,25 @@ ReputationStore::~ReputationStore() {
   if (!status.ok()) status_error(status, "close");
 }
 
-Lookup ReputationStore::try_get(Family family, std::string_view key, reputation::Record& out) {
+Lookup ReputationStore::lookup(Family family, std::string_view key, reputation::Record& out,
+                               bool cache_only) {
+  RecordCache::Ticket ticket;
+  if (auto cached = impl_->records->get(family, key, out, ticket)) return *cached;
   rocksdb::ReadOptions read;
-  read.read_tier = rocksdb::kBlockCacheTier;
+  if (cache_only) read.read_tier = rocksdb::kBlockCacheTier;
   rocksdb::PinnableSlice value;
-  return to_lookup(impl_->db->Get(read, impl_->cf(family), to_slice(key), &value), value, out);
+  const Lookup state =
+      to_lookup(impl_->db->Get(read, impl_->cf(family), to_slice(key), &value), value, out);
+  impl_->records->put(ticket, family, key, state, out);
+  return state;
+}
+
+Lookup ReputationStore::try_get(Family family, std::string_view key, reputation::Record& out) {
+  return lookup(family, key, out, true);
 }
 
 Lookup ReputationStore::read(Family family, std::string_view key, reputation::Record& out) {
-  rocksdb::PinnableSlice value;
-  const auto status =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(family), to_slice(key), &value);
-  return to_lookup(status, value, out);
+  return lookup(family, key, out, false);
 }
 
 std::optional<reputation::Record> ReputationStore::get(Family family, std::string_view key) {
@@ -196,29 +223,40 @@ std::vector<std::string> ReputationStore::network_keys(
   return keys;
 }
 
-ConnectLookup ReputationStore::connect_lookup(const boost::asio::ip::address& address,
-                                              bool cache_only) {
+ConnectLookup ReputationStore::get_connect(const boost::asio::ip::address& address) {
   ConnectLookup result;
   result.ip.key = ip_key(address);
   for (std::string& key : network_keys(address)) result.networks.push_back({std::move(key)});
 
+  // The keys the record cache lacks, read with one MultiGet so that their disk reads overlap.
   constexpr std::size_t kMaxKeys = 1 + kMaxNetworkPrefixes;
-  const std::size_t count = 1 + result.networks.size();
   std::array<rocksdb::ColumnFamilyHandle*, kMaxKeys> families{};
   std::array<rocksdb::Slice, kMaxKeys> keys;
   std::array<KeyLookup*, kMaxKeys> targets{};
-  for (std::size_t i = 0; i < count; ++i) {
-    targets[i] = i == 0 ? &result.ip : &result.networks[i - 1];
-    families[i] = impl_->cf(i == 0 ? Family::Ip : Family::Network);
-    keys[i] = to_slice(targets[i]->key);
+  std::array<RecordCache::Ticket, kMaxKeys> tickets{};
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < 1 + result.networks.size(); ++i) {
+    KeyLookup& target = i == 0 ? result.ip : result.networks[i - 1];
+    const Family family = i == 0 ? Family::Ip : Family::Network;
+    if (auto cached = impl_->records->get(family, target.key, target.record, tickets[count])) {
+      target.state = *cached;
+      continue;
+    }
+    targets[count] = &target;
+    families[count] = impl_->cf(family);
+    keys[count] = to_slice(target.key);
+    ++count;
   }
+  if (count == 0) return result;
   std::array<rocksdb::PinnableSlice, kMaxKeys> values;
   std::array<rocksdb::Status, kMaxKeys> statuses;
-  rocksdb::ReadOptions read;
-  if (cache_only) read.read_tier = rocksdb::kBlockCacheTier;
-  impl_->db->MultiGet(read, count, families.data(), keys.data(), values.data(), statuses.data());
+  impl_->db->MultiGet(rocksdb::ReadOptions(), count, families.data(), keys.data(), values.data(),
+                      statuses.data());
   for (std::size_t i = 0; i < count; ++i) {
-    targets[i]->state = to_lookup(statuses[i], values[i], targets[i]->record);
+    KeyLookup& target = *targets[i];
+    target.state = to_lookup(statuses[i], values[i], target.record);
+    const Family family = &target == &result.ip ? Family::Ip : Family::Network;
+    impl_->records->put(tickets[i], family, target.key, target.state, target.record);
   }
   return result;
 }
@@ -234,10 +272,6 @@ ConnectLookup ReputationStore::try_get_connect(const boost::asio::ip::address& a
     network.state = try_get(Family::Network, network.key, network.record);
   }
   return result;
-}
-
-ConnectLookup ReputationStore::get_connect(const boost::asio::ip::address& address) {
-  return connect_lookup(address, false);
 }
 
 error_code ReputationStore::add(Family family, std::string_view key, std::uint32_t day,
@@ -266,7 +300,9 @@ error_code ReputationStore::flush() {
   if (batch->Count() == 0) return {};
   rocksdb::WriteOptions write;
   write.sync = false;  // counters: losing the last second in a crash is acceptable
-  return status_error(impl_->db->Write(write, batch.get()), "flush");
+  const auto ec = status_error(impl_->db->Write(write, batch.get()), "flush");
+  invalidate_batch_keys(*impl_, *batch);
+  return ec;
 }
 
 std::size_t ReputationStore::pending_adds() const {

@@ -9,7 +9,8 @@
 // SST files can be written without opening the store (make_sst_builder(options, file)), so that
 // a tool can prepare them while a running server holds the store and let the server ingest them.
 //
-// Threading: every member is thread-safe. try_get()/try_get_connect() never block (they read
+// Reads go through a cache of decoded records (record_cache.hpp) that every write here keeps
+// exact. Threading: every member is thread-safe. try_get()/try_get_connect() never block (they read
 // memtables and the block cache only; filters and indexes stay in memory, max_open_files = -1)
 // and may run on a worker. get()/read()/get_connect(), flush(), the listing/score/erase writes,
 // for_each() and ingestion may block on disk and belong on the blocking pool.
@@ -42,11 +43,14 @@
 namespace mxgate::storage {
 
 inline constexpr std::size_t kDefaultBlockCacheBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kDefaultRecordCacheBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kDefaultMaxPendingAdds = 65536;
 inline constexpr std::size_t kMaxNetworkPrefixes = 4;  // per address family
 
 struct StoreOptions {
   std::size_t block_cache_bytes = kDefaultBlockCacheBytes;  // one LRU cache for all families
+  // Decoded records of recently looked-up keys (record_cache.hpp); 0: none.
+  std::size_t record_cache_bytes = kDefaultRecordCacheBytes;
   unsigned history_days = kDefaultHistoryDays;              // days of counters kept per record
   bool read_only = false;                                   // the store must exist
   // Network keys looked up and counted per connection. At most kMaxNetworkPrefixes each.
@@ -140,12 +144,14 @@ class ReputationStore {
 
   std::uint64_t cache_hits() const;    // block cache hits since open (all families)
   std::uint64_t cache_misses() const;  // block cache misses since open
+  std::uint64_t record_cache_hits() const;  // lookups the record cache answered since open
+  std::uint64_t record_cache_misses() const;
 
   struct Impl;
 
  private:
   explicit ReputationStore(std::unique_ptr<Impl> impl);
-  ConnectLookup connect_lookup(const boost::asio::ip::address& address, bool cache_only);
+  Lookup lookup(Family family, std::string_view key, reputation::Record& out, bool cache_only);
   std::unique_ptr<Impl> impl_;
 };
 

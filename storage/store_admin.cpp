@@ -19,8 +19,10 @@ error_code write_patch(ReputationStore::Impl& impl, Family family, std::string_v
   if (impl.options.read_only) return make_error_code(Error::read_only);
   rocksdb::WriteOptions write;
   write.sync = sync;
-  return status_error(impl.db->Merge(write, impl.cf(family), to_slice(key), encode_patch(patch)),
-                      operation);
+  const auto ec = status_error(
+      impl.db->Merge(write, impl.cf(family), to_slice(key), encode_patch(patch)), operation);
+  impl.records->invalidate(family, key);
+  return ec;
 }
 
 }  // namespace
@@ -43,7 +45,10 @@ error_code ReputationStore::erase(Family family, std::string_view key) {
   if (impl_->options.read_only) return make_error_code(Error::read_only);
   rocksdb::WriteOptions write;
   write.sync = true;
-  return status_error(impl_->db->Delete(write, impl_->cf(family), to_slice(key)), "erase");
+  const auto ec =
+      status_error(impl_->db->Delete(write, impl_->cf(family), to_slice(key)), "erase");
+  impl_->records->invalidate(family, key);
+  return ec;
 }
 
 error_code ReputationStore::for_each(Family family, const Visitor& visit) {
@@ -78,6 +83,10 @@ std::uint64_t ReputationStore::cache_misses() const {
   return impl_->db_options.statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
 }
 
+std::uint64_t ReputationStore::record_cache_hits() const { return impl_->records->hits(); }
+
+std::uint64_t ReputationStore::record_cache_misses() const { return impl_->records->misses(); }
+
 namespace {
 
 boost::system::result<std::unique_ptr<SstBuilder>> open_sst_builder(
@@ -109,7 +118,10 @@ error_code ReputationStore::ingest_sst(Family family,
   for (const auto& file : files) names.push_back(file.string());
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = mode == IngestMode::Move;
-  return status_error(impl_->db->IngestExternalFile(impl_->cf(family), names, ingest), "ingest");
+  const auto ec =
+      status_error(impl_->db->IngestExternalFile(impl_->cf(family), names, ingest), "ingest");
+  impl_->records->clear();
+  return ec;
 }
 
 bool store_in_use(const std::filesystem::path& dir) {

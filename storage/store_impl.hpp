@@ -13,6 +13,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "storage/record_cache.hpp"
 #include "storage/reputation_store.hpp"
 
 namespace mxgate::storage {
@@ -30,6 +31,8 @@ struct ReputationStore::Impl {
   mutable std::mutex batch_mutex;  // guards batch and pending
   std::unique_ptr<rocksdb::WriteBatch> batch = std::make_unique<rocksdb::WriteBatch>();
   std::size_t pending = 0;
+
+  std::unique_ptr<RecordCache> records;
 
   rocksdb::ColumnFamilyHandle* cf(Family family) const {
     return families[static_cast<std::size_t>(family)];

@@ -174,6 +174,12 @@ std::vector<std::pair<std::string, Record>> ip_records(std::uint32_t count) {
   return sorted;
 }
 
+Record record_with_listing(std::string reason) {
+  Record record;
+  record.listing = {ListingAction::Allow, std::move(reason), "import:test", 1, 0};
+  return record;
+}
+
 TEST_F(StoreTest, SstIngestThenLookupsAndMergesOnTop) {
   auto& store = open();
   constexpr std::uint32_t kCount = 100'000;
@@ -215,7 +221,9 @@ TEST_F(StoreTest, SstBuilderRejectsUnorderedKeys) {
 TEST_F(StoreTest, TryGetNeverNeedsDiskForAbsentKeysAndHitsAfterWarming) {
   auto& store = open();
   ASSERT_FALSE(store.ingest(Family::Ip, ip_records(20'000)));
-  open();  // a fresh block cache
+  auto block_cache_only = small_options();
+  block_cache_only.record_cache_bytes = 0;
+  open(block_cache_only);  // a fresh block cache
   const std::string present = ip_key(boost::asio::ip::address_v4(0x0a000000u + 4000));
   Record record;
   const Lookup cold = store_->try_get(Family::Ip, present, record);
@@ -235,6 +243,40 @@ TEST_F(StoreTest, TryGetNeverNeedsDiskForAbsentKeysAndHitsAfterWarming) {
     missing += state == Lookup::Missing;
   }
   EXPECT_GE(missing, 950);
+}
+
+// Every kind of write reaches the next read although the first read cached the record.
+TEST_F(StoreTest, RecordCacheStaysExactAcrossWrites) {
+  auto& store = open();
+  const auto address = ip("198.51.100.9");
+  const std::string key = ip_key(address);
+  Record record;
+  EXPECT_EQ(store.try_get(Family::Ip, key, record), Lookup::Missing);
+  EXPECT_EQ(store.get_connect(address).ip.state, Lookup::Missing);
+
+  ASSERT_FALSE(store.add(Family::Ip, key, 7, Counters{.accepted = 1}, 1));
+  EXPECT_EQ(store.try_get(Family::Ip, key, record), Lookup::Missing) << "not flushed yet";
+  ASSERT_FALSE(store.flush());
+  ASSERT_EQ(store.try_get(Family::Ip, key, record), Lookup::Found);
+  EXPECT_EQ(record.days.at(0).counters.accepted, 1u);
+
+  ASSERT_FALSE(store.set_listing(Family::Ip, key, {ListingAction::Block, "spam", "manual", 1, 0}));
+  EXPECT_EQ(store.try_get_connect(address).ip.record.listing.action, ListingAction::Block);
+  ASSERT_FALSE(store.clear_listing(Family::Ip, key));
+  EXPECT_EQ(store.get_connect(address).ip.record.listing.action, ListingAction::None);
+  ASSERT_FALSE(store.set_score(Family::Ip, key, 4.5, 2));
+  ASSERT_EQ(store.read(Family::Ip, key, record), Lookup::Found);
+  EXPECT_EQ(record.score, 4.5);
+
+  ASSERT_FALSE(store.erase(Family::Ip, key));
+  EXPECT_EQ(store.try_get(Family::Ip, key, record), Lookup::Missing);
+
+  Record imported = record_with_listing("imported");
+  ASSERT_FALSE(store.ingest(Family::Ip, {{key, imported}}));
+  ASSERT_EQ(store.read(Family::Ip, key, record), Lookup::Found);
+  EXPECT_EQ(record.listing.reason, "imported");
+  EXPECT_GT(store.record_cache_hits(), 0u);
+  EXPECT_GT(store.record_cache_misses(), 0u);
 }
 
 TEST_F(StoreTest, ConnectLookupReturnsIpAndNetworks) {
