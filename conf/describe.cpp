@@ -114,14 +114,14 @@ void write_reputation(Writer& w, const Config& c) {
   w.real("invalid_recipient_points", m.invalid_recipient_points);
   w.number("first_seen_recent_days", static_cast<std::uint64_t>(m.first_seen_recent_days));
   for (const auto& check : c.checks) {
-    w.section("[checks." + check.name + "]");
+    w.section("[checks." + std::string(check.name) + "]");
     w.real("weight", check.weight);
     static constexpr const char* kModes[] = {"enforce", "observe", "off"};
     w.string("mode", kModes[static_cast<int>(check.mode)]);
     w.duration("timeout", check.timeout);
     w.string("on_error", check.on_error == reputation::CheckSettings::OnError::Defer ? "defer" : "ignore");
     if (!check.points.empty()) {
-      w.section("[checks." + check.name + ".points]");
+      w.section("[checks." + std::string(check.name) + ".points]");
       for (const auto& p : check.points) w.real(reputation::signal_name(p.signal), p.points);
     }
   }

@@ -309,7 +309,7 @@ void read_points(TableReader r, reputation::CheckSettings& check) {
   if (check.points.empty() && !r.node()->empty()) {
     const auto first = r.node()->begin();
     r.fail(&first->second, first->first.str(),
-           "check " + check.name + " has no points to set (its scores come from elsewhere)");
+           "check " + std::string(check.name) + " has no points to set (its scores come from elsewhere)");
   }
   r.finish();
 }
@@ -324,7 +324,7 @@ void read_checks(TableReader r, std::vector<reputation::CheckSettings>& checks) 
                            [&](const auto& check) { return check.name == name; });
     if (it == checks.end()) {
       std::string names;
-      for (const auto& check : checks) names += (names.empty() ? "" : ", ") + check.name;
+      for (const auto& check : checks) names += (names.empty() ? "" : ", ") + std::string(check.name);
       r.fail(&node, name, "is not a check mxgate has; the checks are: " + names);
     }
     TableReader c = r.table(name);

@@ -153,6 +153,14 @@ asio::awaitable<Response> CachingResolver::query(std::string name, RecordType ty
   co_return asked;
 }
 
+std::optional<Response> CachingResolver::peek(const std::string& name, RecordType type) {
+  std::optional<std::string> normalized = normalize_name(name);
+  if (!normalized) return std::nullopt;
+  std::optional<Response> hit = cached(Key{std::move(*normalized), type});
+  if (hit && metrics_ != nullptr) metrics_->cache_hits.Increment();
+  return hit;
+}
+
 asio::awaitable<Response> CachingResolver::ask_upstream(Key key) {
   auto flight = std::make_shared<Flight>();
   flight->owner = this;

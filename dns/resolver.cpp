@@ -127,4 +127,34 @@ boost::asio::awaitable<Lookup<MxRecord>> Resolver::mx(std::string name) {
   co_return exchanges_of(response);
 }
 
+std::optional<Response> Resolver::peek(const std::string& /*name*/, RecordType /*type*/) {
+  return std::nullopt;
+}
+
+std::optional<Lookup<AddressRecord>> Resolver::peek_a(const std::string& name) {
+  auto response = peek(name, RecordType::A);
+  if (!response) return std::nullopt;
+  return addresses_of(*response);
+}
+
+std::optional<Lookup<AddressRecord>> Resolver::peek_aaaa(const std::string& name) {
+  auto response = peek(name, RecordType::AAAA);
+  if (!response) return std::nullopt;
+  return addresses_of(*response);
+}
+
+std::optional<Lookup<NameRecord>> Resolver::peek_ptr(const common::IpBytes& address) {
+  const std::string name = reverse_name(address);
+  if (name.empty()) return names_of(make_response(Outcome::Error));
+  auto response = peek(name, RecordType::PTR);
+  if (!response) return std::nullopt;
+  return names_of(*response);
+}
+
+std::optional<Lookup<MxRecord>> Resolver::peek_mx(const std::string& name) {
+  auto response = peek(name, RecordType::MX);
+  if (!response) return std::nullopt;
+  return exchanges_of(*response);
+}
+
 }  // namespace mxgate::dns

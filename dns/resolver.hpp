@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,11 +73,21 @@ class Resolver {
   // A name that normalize_name() refuses gives Error without a query.
   virtual boost::asio::awaitable<Response> query(std::string name, RecordType type) = 0;
 
+  // The answer query() would give at once from a cache, or nullopt: the caller must query().
+  // Lets a check that finds everything cached answer without starting a coroutine. Default:
+  // no cache.
+  virtual std::optional<Response> peek(const std::string& name, RecordType type);
+
   boost::asio::awaitable<Lookup<AddressRecord>> a(std::string name);
   boost::asio::awaitable<Lookup<AddressRecord>> aaaa(std::string name);
   boost::asio::awaitable<Lookup<NameRecord>> ptr(common::IpBytes address);
   boost::asio::awaitable<Lookup<TxtRecord>> txt(std::string name);
   boost::asio::awaitable<Lookup<MxRecord>> mx(std::string name);
+
+  std::optional<Lookup<AddressRecord>> peek_a(const std::string& name);
+  std::optional<Lookup<AddressRecord>> peek_aaaa(const std::string& name);
+  std::optional<Lookup<NameRecord>> peek_ptr(const common::IpBytes& address);
+  std::optional<Lookup<MxRecord>> peek_mx(const std::string& name);
 };
 
 }  // namespace mxgate::dns

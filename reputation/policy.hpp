@@ -22,10 +22,13 @@
 // Checks that an allow should bypass must therefore return scores (Continue), not Reject.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reputation/verdict.hpp"
@@ -34,23 +37,50 @@ namespace mxgate::reputation {
 
 inline constexpr std::chrono::milliseconds kDefaultCheckTimeout{2000};
 
-// One check's configuration (conf/ fills these in from [checks.<name>]).
+// The points a check gives for one of its signals (checks.hpp lists each check's signals and
+// their defaults; config may change them).
+struct SignalPoints {
+  Signal signal = Signal::None;
+  double points = 0;
+  bool operator==(const SignalPoints&) const = default;
+};
+
+// A check's SignalPoints, stored inline: a session copies its checks' settings for every check
+// it runs, and the copies must not allocate.
+class PointsList {
+ public:
+  static constexpr std::size_t kCapacity = 4;  // the most signals a check has (checks.cpp)
+  template <typename It>
+  void assign(It first, It last) {
+    size_ = 0;
+    for (; first != last && size_ < kCapacity; ++first) items_[size_++] = *first;
+  }
+  SignalPoints* begin() { return items_.data(); }
+  SignalPoints* end() { return items_.data() + size_; }
+  const SignalPoints* begin() const { return items_.data(); }
+  const SignalPoints* end() const { return items_.data() + size_; }
+  bool empty() const { return size_ == 0; }
+  bool operator==(const PointsList& other) const {
+    return std::equal(begin(), end(), other.begin(), other.end());
+  }
+
+ private:
+  std::array<SignalPoints, kCapacity> items_{};
+  std::size_t size_ = 0;
+};
+
+// One check's configuration (conf/ fills these in from [checks.<name>]). Copies without
+// allocating: `name` views a name of known_checks() (or a literal in tests).
 struct CheckSettings {
   // Observe: log and count only. Off: not run at all (the caller skips it).
   enum class Mode : std::uint8_t { Enforce, Observe, Off };
   enum class OnError : std::uint8_t { Defer, Ignore };
 
-  // Points a check gives for one of its signals (checks.hpp lists each check's signals and
-  // their defaults; config may change them).
-  struct Points {
-    Signal signal = Signal::None;
-    double points = 0;
-    bool operator==(const Points&) const = default;
-  };
+  using Points = SignalPoints;
 
-  std::string name;
+  std::string_view name;
   double weight = 1;  // multiplies every score the check returns
-  std::vector<Points> points;
+  PointsList points;
   double points_for(Signal signal) const {
     for (const auto& p : points) {
       if (p.signal == signal) return p.points;
@@ -81,7 +111,7 @@ struct CheckOutcome {
 
 // One signal a check raised, for the session log line and metrics.
 struct FiredSignal {
-  std::string check;
+  std::string_view check;  // CheckSettings::name
   Signal signal = Signal::None;
   Action action = Action::Continue;  // after on_error mapping
   double score = 0;                  // weighted

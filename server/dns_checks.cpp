@@ -27,59 +27,95 @@ std::string address_text(const common::IpBytes& ip) {
   return text.substr(0, text.find('/'));
 }
 
-// Whether `name` has an address record equal to `client` (A for IPv4, AAAA for IPv6).
-asio::awaitable<dns::Outcome> resolves_to(dns::Resolver& resolver, std::string name,
-                                          common::IpBytes client, bool& match) {
-  match = false;
-  dns::Lookup<dns::AddressRecord> lookup;
-  if (client.family == 4) {
-    lookup = co_await resolver.a(std::move(name));
-  } else {
-    lookup = co_await resolver.aaaa(std::move(name));
-  }
-  for (const auto& record : lookup.records) {
-    match = match || (record.address.family == client.family &&
-                      record.address.bytes == client.bytes);
-  }
-  co_return lookup.outcome;
+bool has_address(const dns::Lookup<dns::AddressRecord>& lookup, const common::IpBytes& client) {
+  return std::any_of(lookup.records.begin(), lookup.records.end(), [&](const auto& record) {
+    return record.address.family == client.family && record.address.bytes == client.bytes;
+  });
 }
 
-asio::awaitable<CheckResult> rdns(dns::Resolver& resolver, reputation::CheckSettings settings,
-                                  common::IpBytes client, std::shared_ptr<DnsFacts> facts) {
-  auto ptr = co_await resolver.ptr(client);
+
+std::optional<dns::Lookup<dns::AddressRecord>> peek_addresses(dns::Resolver& resolver,
+                                                              const std::string& name,
+                                                              const common::IpBytes& client) {
+  return client.family == 4 ? resolver.peek_a(name) : resolver.peek_aaaa(name);
+}
+
+// What the PTR lookup alone decides: no PTR, or a failure. Otherwise fills facts->ptr_names and
+// returns nullopt: the names' forward lookups decide.
+std::optional<CheckResult> judge_ptr(const reputation::CheckSettings& settings,
+                                     const dns::Lookup<dns::NameRecord>& ptr, DnsFacts& facts) {
   if (ptr.outcome == dns::Outcome::NxDomain || ptr.outcome == dns::Outcome::NoData) {
-    co_return CheckResult{{Verdict::cont(settings.points_for(Signal::RdnsMissing),
-                                         Signal::RdnsMissing, "no PTR record")}};
+    return CheckResult{{Verdict::cont(settings.points_for(Signal::RdnsMissing),
+                                      Signal::RdnsMissing, "no PTR record")}};
   }
-  if (!ptr.ok()) co_return failure("PTR lookup", ptr.outcome);
-  for (const auto& record : ptr.records) facts->ptr_names.push_back(record.name);
-  bool failed = false;
-  for (std::size_t i = 0; i < facts->ptr_names.size() && i < kMaxPtrNames; ++i) {
-    bool match = false;
-    const auto outcome = co_await resolves_to(resolver, facts->ptr_names[i], client, match);
-    if (match) {
-      facts->confirmed_name = facts->ptr_names[i];
-      break;
-    }
-    failed = failed || dns::is_failure(outcome);
-  }
+  if (!ptr.ok()) return failure("PTR lookup", ptr.outcome);
+  facts.ptr_names.clear();
+  for (const auto& record : ptr.records) facts.ptr_names.push_back(record.name);
+  return std::nullopt;
+}
+
+// The forward lookups of the PTR names are done: facts->confirmed_name is set or empty, and
+// `forward_failed` says whether a lookup of a name that did not match failed.
+CheckResult judge_forward(const reputation::CheckSettings& settings, const common::IpBytes& client,
+                          const DnsFacts& facts, bool forward_failed) {
   std::vector<Verdict> verdicts;
-  if (facts->confirmed_name.empty()) {
+  if (facts.confirmed_name.empty()) {
     // A failed forward lookup proves nothing: an error, not a mismatch.
-    if (failed) co_return failure("forward lookup of the PTR name", dns::Outcome::ServFail);
+    if (forward_failed) return failure("forward lookup of the PTR name", dns::Outcome::ServFail);
     verdicts.push_back(Verdict::cont(
         settings.points_for(Signal::RdnsMismatch), Signal::RdnsMismatch,
-        fmt::format("PTR {} does not resolve back to {}", facts->ptr_names.front(),
+        fmt::format("PTR {} does not resolve back to {}", facts.ptr_names.front(),
                     address_text(client))));
   }
   const std::string& name =
-      facts->confirmed_name.empty() ? facts->ptr_names.front() : facts->confirmed_name;
+      facts.confirmed_name.empty() ? facts.ptr_names.front() : facts.confirmed_name;
   if (auto generic = reputation::generic_ptr_reason(client, name)) {
     verdicts.push_back(Verdict::cont(settings.points_for(Signal::RdnsGeneric),
                                      Signal::RdnsGeneric,
                                      fmt::format("PTR {}: {}", name, *generic)));
   }
-  co_return CheckResult{std::move(verdicts)};
+  return CheckResult{std::move(verdicts)};
+}
+
+std::optional<CheckResult> rdns_now(dns::Resolver& resolver,
+                                    const reputation::CheckSettings& settings,
+                                    const common::IpBytes& client, DnsFacts& facts) {
+  const auto ptr = resolver.peek_ptr(client);
+  if (!ptr) return std::nullopt;
+  if (auto decided = judge_ptr(settings, *ptr, facts)) return decided;
+  bool failed = false;
+  for (std::size_t i = 0; i < facts.ptr_names.size() && i < kMaxPtrNames; ++i) {
+    const auto forward = peek_addresses(resolver, facts.ptr_names[i], client);
+    if (!forward) return std::nullopt;
+    if (has_address(*forward, client)) {
+      facts.confirmed_name = facts.ptr_names[i];
+      break;
+    }
+    failed = failed || dns::is_failure(forward->outcome);
+  }
+  return judge_forward(settings, client, facts, failed);
+}
+
+asio::awaitable<CheckResult> rdns(dns::Resolver& resolver, reputation::CheckSettings settings,
+                                  common::IpBytes client, std::shared_ptr<DnsFacts> facts) {
+  const auto ptr = co_await resolver.ptr(client);
+  auto decided = judge_ptr(settings, ptr, *facts);
+  if (decided) co_return std::move(*decided);
+  bool failed = false;
+  for (std::size_t i = 0; i < facts->ptr_names.size() && i < kMaxPtrNames; ++i) {
+    dns::Lookup<dns::AddressRecord> forward;
+    if (client.family == 4) {
+      forward = co_await resolver.a(facts->ptr_names[i]);
+    } else {
+      forward = co_await resolver.aaaa(facts->ptr_names[i]);
+    }
+    if (has_address(forward, client)) {
+      facts->confirmed_name = facts->ptr_names[i];
+      break;
+    }
+    failed = failed || dns::is_failure(forward.outcome);
+  }
+  co_return judge_forward(settings, client, *facts, failed);
 }
 
 std::vector<std::array<std::uint8_t, 4>> v4_answers(const dns::Lookup<dns::AddressRecord>& a) {
@@ -108,93 +144,153 @@ Verdict listing_verdict(const DnsblZone& zone, const std::string& answer_text) {
   return Verdict::cont(c.weight, signal, std::move(reason));
 }
 
-asio::awaitable<CheckResult> dnsbl_zone(dns::Resolver& resolver,
-                                        std::shared_ptr<const DnsblZone> zone,
-                                        std::string query_name) {
-  auto lookup = co_await resolver.a(std::move(query_name));
+CheckResult judge_zone(const DnsblZone& zone, const dns::Lookup<dns::AddressRecord>& lookup) {
   if (lookup.outcome == dns::Outcome::NxDomain || lookup.outcome == dns::Outcome::NoData) {
-    co_return CheckResult{};
+    return CheckResult{};
   }
-  if (!lookup.ok()) co_return failure(zone->config.zone, lookup.outcome);
+  if (!lookup.ok()) return failure(zone.config.zone, lookup.outcome);
   const auto answers = v4_answers(lookup);
-  switch (reputation::judge_dnsbl_answer(answers, zone->filters)) {
+  switch (reputation::judge_dnsbl_answer(answers, zone.filters)) {
     case reputation::DnsblResult::NotListed:
-      co_return CheckResult{};
+      return CheckResult{};
     case reputation::DnsblResult::ZoneError:
-      if (zone->state != nullptr) zone->state->errors->Increment();
-      co_return CheckResult{};
+      if (zone.state != nullptr) zone.state->errors->Increment();
+      return CheckResult{};
     case reputation::DnsblResult::Listed:
       break;
   }
-  if (zone->state != nullptr) zone->state->listed->Increment();
+  if (zone.state != nullptr) zone.state->listed->Increment();
   const auto& b = answers.front();
-  co_return CheckResult{
-      {listing_verdict(*zone, fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]))}};
+  return CheckResult{
+      {listing_verdict(zone, fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]))}};
+}
+
+asio::awaitable<CheckResult> dnsbl_zone(dns::Resolver& resolver,
+                                        std::shared_ptr<const DnsblZone> zone,
+                                        std::string query_name) {
+  const auto lookup = co_await resolver.a(std::move(query_name));
+  co_return judge_zone(*zone, lookup);
+}
+
+// What the name alone decides (judge_helo's rules, a match with the confirmed PTR name), or
+// nullopt: the name's own address lookup decides (judge_helo_lookup).
+std::optional<CheckResult> judge_helo_name(const reputation::CheckSettings& settings,
+                                           const std::string& name, const common::IpBytes& client,
+                                           const std::string& our_hostname,
+                                           const DnsFacts& facts) {
+  const auto verdict = reputation::judge_helo(name, client, our_hostname);
+  if (verdict.problem == reputation::HeloProblem::LiteralMismatch) {
+    return CheckResult{{Verdict::cont(settings.points_for(Signal::HeloMismatch),
+                                      Signal::HeloMismatch, verdict.reason)}};
+  }
+  if (verdict.problem != reputation::HeloProblem::None) {
+    return CheckResult{{Verdict::cont(settings.points_for(Signal::HeloInvalid),
+                                      Signal::HeloInvalid,
+                                      fmt::format("HELO {}: {}", name, verdict.reason))}};
+  }
+  if (verdict.literal) return CheckResult{};
+  if (!facts.confirmed_name.empty() && reputation::helo_matches_ptr(name, facts.confirmed_name)) {
+    return CheckResult{};
+  }
+  return std::nullopt;
+}
+
+// No PTR match: does the name at least point at the client?
+CheckResult judge_helo_lookup(const reputation::CheckSettings& settings, const std::string& name,
+                              const common::IpBytes& client, const DnsFacts& facts,
+                              const dns::Lookup<dns::AddressRecord>& lookup) {
+  if (has_address(lookup, client)) return CheckResult{};
+  if (dns::is_failure(lookup.outcome)) return failure("HELO lookup", lookup.outcome);
+  const std::string why =
+      lookup.outcome == dns::Outcome::NxDomain ? "does not exist"
+      : facts.confirmed_name.empty()           ? "does not resolve to the client"
+                                               : "matches neither the client nor its PTR name " +
+                                                     facts.confirmed_name;
+  return CheckResult{{Verdict::cont(settings.points_for(Signal::HeloMismatch),
+                                    Signal::HeloMismatch,
+                                    fmt::format("HELO {} {}", name, why))}};
+}
+
+std::optional<CheckResult> helo_now(dns::Resolver& resolver,
+                                    const reputation::CheckSettings& settings,
+                                    const std::string& name, const common::IpBytes& client,
+                                    const std::string& our_hostname, const DnsFacts& facts) {
+  if (auto decided = judge_helo_name(settings, name, client, our_hostname, facts)) return decided;
+  const auto lookup = peek_addresses(resolver, name, client);
+  if (!lookup) return std::nullopt;
+  return judge_helo_lookup(settings, name, client, facts, *lookup);
 }
 
 asio::awaitable<CheckResult> helo(dns::Resolver& resolver, reputation::CheckSettings settings,
                                   std::string name, common::IpBytes client,
                                   std::string our_hostname,
                                   std::shared_ptr<const DnsFacts> facts) {
-  const auto verdict = reputation::judge_helo(name, client, our_hostname);
-  if (verdict.problem == reputation::HeloProblem::LiteralMismatch) {
-    co_return CheckResult{{Verdict::cont(settings.points_for(Signal::HeloMismatch),
-                                         Signal::HeloMismatch, verdict.reason)}};
+  auto decided = judge_helo_name(settings, name, client, our_hostname, *facts);
+  if (decided) co_return std::move(*decided);
+  dns::Lookup<dns::AddressRecord> lookup;
+  if (client.family == 4) {
+    lookup = co_await resolver.a(name);
+  } else {
+    lookup = co_await resolver.aaaa(name);
   }
-  if (verdict.problem != reputation::HeloProblem::None) {
-    co_return CheckResult{{Verdict::cont(settings.points_for(Signal::HeloInvalid),
-                                         Signal::HeloInvalid,
-                                         fmt::format("HELO {}: {}", name, verdict.reason))}};
-  }
-  if (verdict.literal) co_return CheckResult{};
-  if (!facts->confirmed_name.empty() &&
-      reputation::helo_matches_ptr(name, facts->confirmed_name)) {
-    co_return CheckResult{};
-  }
-  // No PTR match: does the name at least point at the client?
-  bool match = false;
-  const auto outcome = co_await resolves_to(resolver, name, client, match);
-  if (match) co_return CheckResult{};
-  if (dns::is_failure(outcome)) co_return failure("HELO lookup", outcome);
-  const std::string why =
-      outcome == dns::Outcome::NxDomain ? "does not exist"
-      : facts->confirmed_name.empty()   ? "does not resolve to the client"
-                                        : "matches neither the client nor its PTR name " +
-                                              facts->confirmed_name;
-  co_return CheckResult{{Verdict::cont(settings.points_for(Signal::HeloMismatch),
-                                       Signal::HeloMismatch,
-                                       fmt::format("HELO {} {}", name, why))}};
+  co_return judge_helo_lookup(settings, name, client, *facts, lookup);
 }
 
-asio::awaitable<CheckResult> sender_domain(dns::Resolver& resolver, std::string domain) {
-  auto mx = co_await resolver.mx(domain);
+// What the MX lookup alone decides, or nullopt when the domain has no MX: then its address
+// records are the implicit MX (RFC 5321 §5.1) and judge_addresses decides.
+std::optional<CheckResult> judge_mx(const std::string& domain,
+                                    const dns::Lookup<dns::MxRecord>& mx) {
   if (mx.ok()) {
     if (dns::is_null_mx(mx)) {
-      co_return CheckResult{{Verdict::reject(Signal::SenderDomainNullMx,
-                                             fmt::format("{} publishes a null MX", domain))}};
+      return CheckResult{{Verdict::reject(Signal::SenderDomainNullMx,
+                                          fmt::format("{} publishes a null MX", domain))}};
     }
-    co_return CheckResult{};
+    return CheckResult{};
   }
   if (mx.outcome == dns::Outcome::NxDomain) {
-    co_return CheckResult{{Verdict::reject(Signal::SenderDomainInvalid,
-                                           fmt::format("{} does not exist", domain))}};
+    return CheckResult{{Verdict::reject(Signal::SenderDomainInvalid,
+                                        fmt::format("{} does not exist", domain))}};
   }
   if (mx.outcome != dns::Outcome::NoData) {
-    co_return CheckResult{{Verdict::defer(
+    return CheckResult{{Verdict::defer(
         Signal::SenderDomainInvalid,
         fmt::format("MX lookup of {} failed: {}", domain, dns::to_string(mx.outcome)))}};
   }
-  // No MX: the domain itself is the implicit MX (RFC 5321 §5.1).
-  auto a = co_await resolver.a(domain);
-  if (a.ok()) co_return CheckResult{};
-  auto aaaa = co_await resolver.aaaa(domain);
-  if (aaaa.ok()) co_return CheckResult{};
-  if (dns::is_failure(a.outcome) || dns::is_failure(aaaa.outcome)) {
-    co_return CheckResult{{Verdict::defer(Signal::SenderDomainInvalid,
-                                          fmt::format("address lookup of {} failed", domain))}};
+  return std::nullopt;
+}
+
+// `aaaa` is asked only when `a` found nothing.
+CheckResult judge_addresses(const std::string& domain, const dns::Lookup<dns::AddressRecord>& a,
+                            const dns::Lookup<dns::AddressRecord>* aaaa) {
+  if (a.ok() || (aaaa != nullptr && aaaa->ok())) return CheckResult{};
+  if (dns::is_failure(a.outcome) || (aaaa != nullptr && dns::is_failure(aaaa->outcome))) {
+    return CheckResult{{Verdict::defer(Signal::SenderDomainInvalid,
+                                       fmt::format("address lookup of {} failed", domain))}};
   }
-  co_return CheckResult{{Verdict::reject(Signal::SenderDomainInvalid,
-                                         fmt::format("{} has no MX or address records", domain))}};
+  return CheckResult{{Verdict::reject(Signal::SenderDomainInvalid,
+                                      fmt::format("{} has no MX or address records", domain))}};
+}
+
+std::optional<CheckResult> sender_domain_now(dns::Resolver& resolver, const std::string& domain) {
+  const auto mx = resolver.peek_mx(domain);
+  if (!mx) return std::nullopt;
+  if (auto decided = judge_mx(domain, *mx)) return decided;
+  const auto a = resolver.peek_a(domain);
+  if (!a) return std::nullopt;
+  if (a->ok()) return CheckResult{};
+  const auto aaaa = resolver.peek_aaaa(domain);
+  if (!aaaa) return std::nullopt;
+  return judge_addresses(domain, *a, &*aaaa);
+}
+
+asio::awaitable<CheckResult> sender_domain(dns::Resolver& resolver, std::string domain) {
+  const auto mx = co_await resolver.mx(domain);
+  auto decided = judge_mx(domain, mx);
+  if (decided) co_return std::move(*decided);
+  const auto a = co_await resolver.a(domain);
+  if (a.ok()) co_return CheckResult{};
+  const auto aaaa = co_await resolver.aaaa(domain);
+  co_return judge_addresses(domain, a, &aaaa);
 }
 
 }  // namespace
@@ -241,33 +337,42 @@ std::vector<std::shared_ptr<const DnsblZone>> make_dnsbl_zones(
 
 PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                         common::IpBytes client, std::shared_ptr<DnsFacts> facts) {
-  auto s = settings;
-  return PendingCheck{std::move(settings), [&resolver, s, client, facts] {
-                        return rdns(resolver, s, client, facts);
-                      }};
+  return PendingCheck{
+      settings,
+      [&resolver, settings, client, facts] { return rdns(resolver, settings, client, facts); },
+      [&resolver, settings, client, facts] { return rdns_now(resolver, settings, client, *facts); }};
 }
 
 PendingCheck dnsbl_zone_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                               std::shared_ptr<const DnsblZone> zone, std::string query_name) {
-  return PendingCheck{std::move(settings), [&resolver, zone, query_name] {
-                        return dnsbl_zone(resolver, zone, query_name);
-                      }};
+  return PendingCheck{
+      std::move(settings),
+      [&resolver, zone, query_name] { return dnsbl_zone(resolver, zone, query_name); },
+      [&resolver, zone, query_name]() -> std::optional<CheckResult> {
+        auto lookup = resolver.peek_a(query_name);
+        if (!lookup) return std::nullopt;
+        return judge_zone(*zone, *lookup);
+      }};
 }
 
 PendingCheck helo_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                         std::string helo_name, common::IpBytes client, std::string our_hostname,
                         std::shared_ptr<const DnsFacts> facts) {
-  auto s = settings;
-  return PendingCheck{std::move(settings),
-                      [&resolver, s, helo_name, client, our_hostname, facts] {
-                        return helo(resolver, s, helo_name, client, our_hostname, facts);
+  return PendingCheck{settings,
+                      [&resolver, settings, helo_name, client, our_hostname, facts] {
+                        return helo(resolver, settings, helo_name, client, our_hostname, facts);
+                      },
+                      [&resolver, settings, helo_name, client, our_hostname, facts] {
+                        return helo_now(resolver, settings, helo_name, client, our_hostname,
+                                        *facts);
                       }};
 }
 
 PendingCheck sender_domain_dns_check(dns::Resolver& resolver,
                                      reputation::CheckSettings settings, std::string domain) {
   return PendingCheck{std::move(settings),
-                      [&resolver, domain] { return sender_domain(resolver, domain); }};
+                      [&resolver, domain] { return sender_domain(resolver, domain); },
+                      [&resolver, domain] { return sender_domain_now(resolver, domain); }};
 }
 
 asio::awaitable<bool> probe_dnsbl_zone(dns::Resolver& resolver, const DnsblZone& zone) {

@@ -48,16 +48,56 @@ void finish(Board& board, std::size_t index, std::exception_ptr failure, CheckRe
 
 }  // namespace
 
+namespace {
+
+// The outcomes of the checks in pipeline order; an unanswered check timed out.
+std::vector<reputation::CheckOutcome> collect(const std::vector<PendingCheck>& checks,
+                                              std::vector<std::optional<CheckResult>>& results) {
+  std::vector<reputation::CheckOutcome> outcomes;
+  outcomes.reserve(checks.size());
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    auto& result = results[i];
+    if (!result) {
+      outcomes.push_back({checks[i].settings, reputation::Verdict{}, false, true});
+      continue;
+    }
+    if (result->error) {
+      reputation::Verdict verdict;
+      verdict.reason = std::move(result->error_text);
+      outcomes.push_back({checks[i].settings, std::move(verdict), true, false});
+      continue;
+    }
+    for (auto& verdict : result->verdicts) {
+      outcomes.push_back({checks[i].settings, std::move(verdict), false, false});
+    }
+  }
+  return outcomes;
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
     std::vector<PendingCheck> checks) {
-  std::vector<reputation::CheckOutcome> outcomes;
-  if (checks.empty()) co_return outcomes;
+  if (checks.empty()) co_return std::vector<reputation::CheckOutcome>();
+  std::vector<std::optional<CheckResult>> answered(checks.size());
+  std::size_t waiting = 0;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (checks[i].now) answered[i] = checks[i].now();
+    waiting += answered[i] ? 0 : 1;
+  }
+  if (waiting == 0) co_return collect(checks, answered);
+
   const auto executor = co_await asio::this_coro::executor;
   auto board = std::make_shared<Board>(executor, checks.size());
   const auto started = Clock::now();
-  board->pending = checks.size();
-  for (auto& check : checks) board->runs.push_back(std::move(check.run));
+  board->pending = waiting;
+  board->runs.resize(checks.size());
   for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (answered[i]) {
+      board->results[i] = std::move(answered[i]);
+      continue;
+    }
+    board->runs[i] = std::move(checks[i].run);
     asio::co_spawn(executor, board->runs[i](),
                    [board, i](std::exception_ptr failure, CheckResult result) {
                      finish(*board, i, failure, std::move(result));
@@ -77,23 +117,7 @@ asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
     boost::system::error_code ec;
     co_await board->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  for (std::size_t i = 0; i < checks.size(); ++i) {
-    auto& result = board->results[i];
-    if (!result) {
-      outcomes.push_back({checks[i].settings, reputation::Verdict{}, false, true});
-      continue;
-    }
-    if (result->error) {
-      reputation::Verdict verdict;
-      verdict.reason = result->error_text;
-      outcomes.push_back({checks[i].settings, std::move(verdict), true, false});
-      continue;
-    }
-    for (auto& verdict : result->verdicts) {
-      outcomes.push_back({checks[i].settings, std::move(verdict), false, false});
-    }
-  }
-  co_return outcomes;
+  co_return collect(checks, board->results);
 }
 
 }  // namespace mxgate::server

@@ -32,13 +32,36 @@ CheckResult judge_connect(const storage::ConnectLookup& lookup,
   return CheckResult{reputation::assess(ip, network, unix_now(), model)};
 }
 
+void count_cached_lookup(const ScreeningContext& context,
+                         std::chrono::steady_clock::time_point started) {
+  context.metrics.reputation_lookups_cached.Increment();
+  context.metrics.reputation_lookup_seconds_cached.Observe(seconds_since(started));
+}
+
+CheckResult judge_and_count(const ScreeningContext& context, const storage::ConnectLookup& lookup,
+                            const reputation::ModelSettings& model) {
+  auto result = judge_connect(lookup, model);
+  if (result.error) context.metrics.reputation_lookup_errors.Increment();
+  return result;
+}
+
+// From the caches (no I/O), or nullopt when a record must be read from disk.
+std::optional<CheckResult> ip_history_now(const ScreeningContext& context,
+                                          const asio::ip::address& address,
+                                          const reputation::ModelSettings& model) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto lookup = context.store.try_get_connect(address);
+  if (!lookup.complete()) return std::nullopt;
+  count_cached_lookup(context, started);
+  return judge_and_count(context, lookup, model);
+}
+
 asio::awaitable<CheckResult> ip_history(ScreeningContext context, asio::ip::address address,
                                         reputation::ModelSettings model) {
   const auto started = std::chrono::steady_clock::now();
   auto lookup = context.store.try_get_connect(address);
   if (lookup.complete()) {
-    context.metrics.reputation_lookups_cached.Increment();
-    context.metrics.reputation_lookup_seconds_cached.Observe(seconds_since(started));
+    count_cached_lookup(context, started);
   } else {
     // Not cached: read on the blocking pool, then come back to the session's worker.
     context.metrics.reputation_lookups_blocking.Increment();
@@ -48,9 +71,32 @@ asio::awaitable<CheckResult> ip_history(ScreeningContext context, asio::ip::addr
     co_await asio::post(worker, asio::use_awaitable);
     context.metrics.reputation_lookup_seconds_blocking.Observe(seconds_since(started));
   }
-  auto result = judge_connect(lookup, model);
-  if (result.error) context.metrics.reputation_lookup_errors.Increment();
-  co_return result;
+  co_return judge_and_count(context, lookup, model);
+}
+
+CheckResult judge_sender_domain(const ScreeningContext& context, Lookup state,
+                                const reputation::Record& record,
+                                const reputation::ModelSettings& model) {
+  if (state == Lookup::Error) {
+    context.metrics.reputation_lookup_errors.Increment();
+    return CheckResult{{}, true, "reputation store read failed"};
+  }
+  if (state != Lookup::Found) return CheckResult{};
+  auto verdicts = reputation::assess(record, nullptr, unix_now(), model);
+  // A domain is not an IP: "first seen recently" is the throttling issue's business for IPs.
+  std::erase_if(verdicts, [](const reputation::Verdict& v) {
+    return v.signal == reputation::Signal::FirstSeenRecently;
+  });
+  return CheckResult{std::move(verdicts)};
+}
+
+std::optional<CheckResult> sender_domain_history_now(const ScreeningContext& context,
+                                                     const std::string& key,
+                                                     const reputation::ModelSettings& model) {
+  reputation::Record record;
+  const auto state = context.store.try_get(storage::Family::SenderDomain, key, record);
+  if (state == Lookup::NotCached) return std::nullopt;
+  return judge_sender_domain(context, state, record, model);
 }
 
 asio::awaitable<CheckResult> sender_domain_history(ScreeningContext context, std::string key,
@@ -63,17 +109,7 @@ asio::awaitable<CheckResult> sender_domain_history(ScreeningContext context, std
     state = context.store.read(storage::Family::SenderDomain, key, record);
     co_await asio::post(worker, asio::use_awaitable);
   }
-  if (state == Lookup::Error) {
-    context.metrics.reputation_lookup_errors.Increment();
-    co_return CheckResult{{}, true, "reputation store read failed"};
-  }
-  if (state != Lookup::Found) co_return CheckResult{};
-  auto verdicts = reputation::assess(record, nullptr, unix_now(), model);
-  // A domain is not an IP: "first seen recently" is the throttling issue's business for IPs.
-  std::erase_if(verdicts, [](const reputation::Verdict& v) {
-    return v.signal == reputation::Signal::FirstSeenRecently;
-  });
-  co_return CheckResult{std::move(verdicts)};
+  co_return judge_sender_domain(context, state, record, model);
 }
 
 }  // namespace
@@ -87,18 +123,19 @@ std::int64_t unix_now() {
 PendingCheck ip_history_check(const ScreeningContext& context,
                               reputation::CheckSettings settings, asio::ip::address address,
                               reputation::ModelSettings model) {
-  return PendingCheck{std::move(settings), [context, address, model] {
-                        return ip_history(context, address, model);
-                      }};
+  return PendingCheck{std::move(settings),
+                      [context, address, model] { return ip_history(context, address, model); },
+                      [context, address, model] { return ip_history_now(context, address, model); }};
 }
 
 PendingCheck sender_domain_check(const ScreeningContext& context,
                                  reputation::CheckSettings settings, std::string domain,
                                  reputation::ModelSettings model) {
-  return PendingCheck{std::move(settings),
-                      [context, key = storage::domain_key(domain), model] {
-                        return sender_domain_history(context, key, model);
-                      }};
+  std::string key = storage::domain_key(domain);
+  return PendingCheck{
+      std::move(settings),
+      [context, key, model] { return sender_domain_history(context, key, model); },
+      [context, key, model] { return sender_domain_history_now(context, key, model); }};
 }
 
 }  // namespace mxgate::server

@@ -11,17 +11,17 @@ namespace {
 using Mode = CheckSettings::Mode;
 using OnError = CheckSettings::OnError;
 
-CheckOutcome enforce(std::string name, Verdict verdict, double weight = 1) {
-  return CheckOutcome{CheckSettings{std::move(name), weight}, std::move(verdict)};
+CheckOutcome enforce(std::string_view name, Verdict verdict, double weight = 1) {
+  return CheckOutcome{CheckSettings{name, weight}, std::move(verdict)};
 }
 
-CheckOutcome observe(std::string name, Verdict verdict) {
+CheckOutcome observe(std::string_view name, Verdict verdict) {
   CheckOutcome outcome = enforce(std::move(name), std::move(verdict));
   outcome.settings.mode = Mode::Observe;
   return outcome;
 }
 
-CheckOutcome failed(std::string name, OnError on_error, bool timed_out, Mode mode = Mode::Enforce) {
+CheckOutcome failed(std::string_view name, OnError on_error, bool timed_out, Mode mode = Mode::Enforce) {
   CheckOutcome outcome = enforce(std::move(name), Verdict::cont(0, Signal::None, "SERVFAIL"));
   outcome.settings.on_error = on_error;
   outcome.settings.mode = mode;

@@ -21,17 +21,17 @@ using namespace std::chrono_literals;
 using reputation::Signal;
 using reputation::Verdict;
 
-reputation::CheckSettings settings(std::string name, std::chrono::milliseconds timeout = 1s) {
+reputation::CheckSettings settings(std::string_view name, std::chrono::milliseconds timeout = 1s) {
   reputation::CheckSettings s;
-  s.name = std::move(name);
+  s.name = name;
   s.timeout = timeout;
   return s;
 }
 
 // A check that answers `verdict` after `delay`.
-PendingCheck after(std::string name, std::chrono::milliseconds delay, Verdict verdict,
+PendingCheck after(std::string_view name, std::chrono::milliseconds delay, Verdict verdict,
                    std::chrono::milliseconds timeout = 1s) {
-  return PendingCheck{settings(std::move(name), timeout), [delay, verdict]() -> asio::awaitable<CheckResult> {
+  return PendingCheck{settings(name, timeout), [delay, verdict]() -> asio::awaitable<CheckResult> {
                         asio::steady_timer timer(co_await asio::this_coro::executor, delay);
                         co_await timer.async_wait(asio::use_awaitable);
                         co_return CheckResult{{verdict}};
@@ -72,6 +72,42 @@ TEST(RunChecks, ChecksRunConcurrentlyAndAnswerInPipelineOrder) {
   EXPECT_EQ(r.outcomes[2].verdict.signal, Signal::HeloInvalid);
   for (const auto& o : r.outcomes) EXPECT_FALSE(o.error || o.timed_out);
   EXPECT_LT(r.took, 280ms) << "the two 150 ms checks must overlap";
+}
+
+// A check whose `now` answers is never started; one whose `now` declines runs as usual, and
+// the outcomes keep pipeline order either way.
+TEST(RunChecks, ChecksAnsweredNowStartNoCoroutine) {
+  int started = 0;
+  auto counted = [&started](std::string_view name, std::optional<CheckResult> now) {
+    PendingCheck check = after(name, 10ms, Verdict::cont(1, Signal::RdnsGeneric, "fetched"));
+    auto run = std::move(check.run);
+    check.run = [&started, run] {
+      ++started;
+      return run();
+    };
+    check.now = [now] { return now; };
+    return check;
+  };
+  std::vector<PendingCheck> checks;
+  checks.push_back(counted("cached", CheckResult{{Verdict::cont(2, Signal::HeloInvalid, "now")}}));
+  checks.push_back(counted("needs_fetch", std::nullopt));
+  checks.push_back(counted("cached_error", CheckResult{{}, true, "cached SERVFAIL"}));
+  auto r = run(std::move(checks));
+  EXPECT_EQ(started, 1);
+  ASSERT_EQ(r.outcomes.size(), 3u);
+  EXPECT_EQ(r.outcomes[0].verdict.reason, "now");
+  EXPECT_EQ(r.outcomes[1].verdict.reason, "fetched");
+  EXPECT_TRUE(r.outcomes[2].error);
+  EXPECT_EQ(r.outcomes[2].verdict.reason, "cached SERVFAIL");
+
+  started = 0;
+  checks.clear();
+  checks.push_back(counted("a", CheckResult{}));
+  checks.push_back(counted("b", CheckResult{{Verdict::reject(Signal::ManualBlock, "x")}}));
+  r = run(std::move(checks));
+  EXPECT_EQ(started, 0);
+  ASSERT_EQ(r.outcomes.size(), 1u) << "a check without verdicts has no outcome";
+  EXPECT_EQ(r.outcomes[0].settings.name, "b");
 }
 
 TEST(RunChecks, ACheckPastItsDeadlineTimesOutWithoutHoldingTheOthers) {
