@@ -8,7 +8,9 @@
 //   CachedA/PTR/MX/NxDomain   one coroutine awaiting lookups back to back over N warm names
 //                             (N = 1,000 and 16,000 clients: 6,000 and 96,000 entries, the
 //                             latter near dns.cache_entries' default of 100,000 per worker)
-//   CachedASpawned            one co_spawn per lookup (how a pipeline check starts), polled
+//   CachedAPeek               Resolver::peek_a(): the synchronous hit a check's `now` path takes
+//                             (no coroutine at all)
+//   CachedASpawned            one co_spawn per lookup (how a check that must fetch starts), polled
 //   SessionLookups            the lookups of one fully checked SMTP session on warm entries:
 //                             PTR, A of the PTR name, two DNSBL A (not listed: cached NXDOMAIN),
 //                             MX of the sender domain, RHSBL A of it (NXDOMAIN); items = lookups
@@ -191,6 +193,24 @@ BENCHMARK(BM_Cached<Kind::A>)->Name("CachedA")->Arg(1000)->Arg(16000);
 BENCHMARK(BM_Cached<Kind::Ptr>)->Name("CachedPTR")->Arg(1000)->Arg(16000);
 BENCHMARK(BM_Cached<Kind::Mx>)->Name("CachedMX")->Arg(1000)->Arg(16000);
 BENCHMARK(BM_Cached<Kind::NxDomain>)->Name("CachedNxDomain")->Arg(1000)->Arg(16000);
+
+// The synchronous hit a check answered from the cache takes (PendingCheck::now).
+void BM_CachedAPeek(benchmark::State& state) {
+  World w(static_cast<std::size_t>(state.range(0)));
+  w.run(warm(w));
+  const double misses = w.metrics.cache_misses.Value();
+  const std::size_t size = w.names.hosts.size();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto lookup = w.cache.peek_a(w.names.hosts[i]);
+    if (!lookup) state.SkipWithError("a warm name was not cached");
+    benchmark::DoNotOptimize(lookup);
+    if (++i == size) i = 0;
+  }
+  check_warm(state, w, misses);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CachedAPeek)->Name("CachedAPeek")->Arg(1000)->Arg(16000);
 
 asio::awaitable<void> one_a(World& w, std::size_t i) {
   benchmark::DoNotOptimize(co_await w.cache.a(w.names.hosts[i]));

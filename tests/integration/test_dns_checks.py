@@ -7,7 +7,8 @@ import time
 import unittest
 
 from dns_server import DEFAULT_ZONES, DnsServer, SilentServer
-from harness import MxTestCase, SmtpClient, free_port, send_message, wait_until
+from harness import (MxTestCase, SmtpClient, free_port, parse_metrics, send_message,
+                     wait_until)
 from test_proxy import proxy_v1
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -60,10 +61,17 @@ class DnsChecksTest(MxTestCase):
         c.send(proxy_v1(ip))
         return c
 
+    @staticmethod
+    def session_lines_of(mx, ip):
+        return [line for line in mx.log().splitlines()
+                if line.split(" info ", 1)[-1].startswith("session ") and f"client={ip} " in line]
+
+    def session_lines(self, mx, ip):
+        return len(self.session_lines_of(mx, ip))
+
     def session_signals(self, mx, ip):
         """The signals= field of the last session line of client `ip`."""
-        lines = [line for line in mx.log().splitlines()
-                 if line.split(" info ", 1)[-1].startswith("session ") and f"client={ip} " in line]
+        lines = self.session_lines_of(mx, ip)
         if not lines:
             return ""
         for field in lines[-1].split(" "):
@@ -94,6 +102,31 @@ class DnsChecksTest(MxTestCase):
         self.assertEqual(mx.metric('mxgate_check_signals_total'
                                    '{check="rdns",mode="enforce",signal="rdns_missing"}'), 1)
         self.assertGreater(mx.metric('mxgate_dns_queries_total{outcome="answer",type="ptr"}'), 0)
+
+    def test_a_client_seen_again_is_judged_from_the_cache_alike(self):
+        # One worker: the DNS cache is per worker.
+        mx = self.start(**SCORES_ONLY, **{"server.workers": 1})
+
+        def queries_sent():
+            return sum(value for series, value in parse_metrics(mx.metrics()).items()
+                       if series.startswith("mxgate_dns_queries_total{"))
+
+        clients = [("192.0.2.7", "liar.example.test"), ("192.0.2.99", "localhost")]
+        first = {}
+        for ip, helo in clients:
+            self.quick_session(ip, helo=helo, mail_from="a@nxdomain.example.test")
+            wait_until(lambda: self.session_signals(mx, ip), 5, what=f"session line of {ip}")
+            first[ip] = self.session_signals(mx, ip)
+        sent = queries_sent()
+        self.assertGreater(sent, 0)
+        for ip, helo in clients:
+            self.quick_session(ip, helo=helo, mail_from="a@nxdomain.example.test")
+            wait_until(lambda: self.session_lines(mx, ip) == 2, 5, what=f"2nd session of {ip}")
+            self.assertEqual(self.session_signals(mx, ip), first[ip])
+        self.assertIn("rdns:rdns_mismatch:2", first["192.0.2.7"])
+        self.assertIn("helo:helo_invalid:3", first["192.0.2.99"])
+        self.assertIn("sender_domain:sender_domain_invalid", first["192.0.2.99"])
+        self.assertEqual(queries_sent(), sent, "the second sessions asked the DNS server nothing")
 
     def test_helo_names(self):
         mx = self.start(**SCORES_ONLY)

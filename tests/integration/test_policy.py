@@ -2,7 +2,8 @@
 come back as signals (a sender whose mail was mostly refused scores reject_ratio); score-based
 rejects decided at connect are answered at RCPT (delay_reject) with the portal link; an allow
 listing bypasses that score; an observe-mode check only logs and counts; a score between
-quarantine_at and the refusal thresholds sends mail to the quarantine route, marked."""
+quarantine_at and the refusal thresholds sends mail to the quarantine route, marked; a listing
+made while a client's record is cached applies to its next connection."""
 
 import os
 import re
@@ -137,6 +138,22 @@ class PolicyTest(MxTestCase):
                                    '{check="ip_history",mode="observe",signal="manual_block"}'), 1)
         self.assertIsNone(mx.metric('mxgate_verdicts_total'
                                     '{action="reject",signal="manual_block",stage="connect"}'))
+
+    def test_a_listing_reaches_a_client_whose_record_is_cached(self):
+        mx = self.start(self.sink())
+        for _ in range(3):  # the first lookup fills the record cache, the others hit it
+            with self.client("192.0.2.77") as c:
+                self.assertEqual(c.reply()[0], 220)
+                c.cmd("QUIT")
+        mx.wait_metric('mxgate_reputation_cache_hits_total{cache="record"}', lambda v: v >= 2)
+        self.rep(mx, "set", "192.0.2.77", "--block", "--reason", "cached then listed")
+        with self.client("192.0.2.77") as c:
+            code, text = c.reply()
+            self.assertEqual(code, 554, text)
+            self.assertIn(f"Blocked - see {URL}?ip=192.0.2.77", text)
+        self.rep(mx, "del", "192.0.2.77")
+        with self.client("192.0.2.77") as c:
+            self.assertEqual(c.reply()[0], 220)
 
     def blocked_store(self):
         config = self.store + ".toml"
