@@ -52,6 +52,12 @@ std::string Cidr::text() const {
   return std::string(buf) + "/" + std::to_string(prefix);
 }
 
+Cidr network_of(const IpBytes& ip, int prefix) {
+  Cidr cidr{ip, prefix};
+  clear_host_bits(cidr.network, cidr.prefix);
+  return cidr;
+}
+
 std::optional<Cidr> parse_cidr(std::string_view text) {
   const auto slash = text.find('/');
   auto ip = parse_ip(text.substr(0, slash));

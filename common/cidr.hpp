@@ -26,6 +26,9 @@ struct Cidr {
   std::string text() const;  // canonical: "192.0.2.0/24", "2001:db8::/32"
 };
 
+// The network of `prefix` bits that holds `ip` (host bits cleared). prefix must be in range.
+Cidr network_of(const IpBytes& ip, int prefix);
+
 // nullopt for anything that is not an address with an optional "/prefix" in range.
 std::optional<Cidr> parse_cidr(std::string_view text);
 

@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "conf/config.hpp"
+#include "server/auth_command.hpp"
 #include "server/rep_command.hpp"
 #include "server/runtime.hpp"
 #include "server/version.hpp"
@@ -75,6 +76,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_config_options(*rep_export, path, overrides);
 
+  mxgate::server::SpfRequest spf_request;
+  auto* spf = app.add_subcommand("spf", "Evaluate SPF (RFC 7208) for a client and a sender");
+  spf->add_option("--ip", spf_request.ip, "The SMTP client's address")->required();
+  spf->add_option("--sender", spf_request.sender, "MAIL FROM address (\"<>\": null sender)")
+      ->required();
+  spf->add_option("--helo", spf_request.helo, "HELO/EHLO name")->required();
+  mxgate::server::DnsOptions dkim_dns;
+  auto* dkim = app.add_subcommand(
+      "dkim", "Verify the DKIM signatures (RFC 6376) of the message on standard input");
+  for (auto [command, dns] : {std::pair{spf, &spf_request.dns}, std::pair{dkim, &dkim_dns}}) {
+    command->add_option("--dns", dns->server, "DNS server HOST:PORT (default: resolv.conf)");
+    command->add_option("--dns-timeout-ms", dns->timeout_ms, "Per-query DNS timeout")
+        ->check(CLI::Range(1, 60000))
+        ->capture_default_str();
+  }
+
   CLI11_PARSE(app, argc, argv);
 
   if (version->parsed()) {
@@ -82,6 +99,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    if (spf->parsed()) return mxgate::server::run_spf(spf_request);
+    if (dkim->parsed()) return mxgate::server::run_dkim(dkim_dns, std::cin);
     if (rep->parsed()) {
       if (rep_set->parsed() && !request.block && !allow) {
         fmt::print(stderr, "mxgate rep set: give --block or --allow\n");

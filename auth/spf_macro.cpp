@@ -1,0 +1,215 @@
+#include "auth/spf_macro.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace mxgate::auth::spf {
+namespace {
+
+constexpr std::size_t kMaxDomainLength = 253;
+
+bool is_delimiter(char c) {
+  return c == '.' || c == '-' || c == '+' || c == ',' || c == '/' || c == '_' || c == '=';
+}
+
+// macro-literal = %x21-24 / %x26-7E (visible characters but "%").
+bool is_literal(char c) { return c >= 0x21 && c <= 0x7e && c != '%'; }
+
+bool letter_allowed(char letter, MacroUse use) {
+  switch (std::tolower(static_cast<unsigned char>(letter))) {
+    case 's': case 'l': case 'o': case 'd': case 'i': case 'p': case 'h': case 'v':
+      return true;
+    case 'c': case 'r': case 't':
+      return use == MacroUse::Explanation;
+    default:
+      return false;
+  }
+}
+
+// One parsed "%{...}": the letter, how many right-hand parts to keep (0: all), reversal, and
+// the delimiters to split on (default ".").
+struct Expand {
+  char letter = 0;
+  unsigned keep = 0;
+  bool reverse = false;
+  std::string delimiters = ".";  // the default when none is given
+};
+
+// Parses the inside of "%{...}" (without the braces); nullopt when malformed.
+std::optional<Expand> parse_expand(std::string_view body, MacroUse use) {
+  if (body.empty() || !letter_allowed(body[0], use)) return std::nullopt;
+  Expand e;
+  e.letter = body[0];
+  std::size_t i = 1;
+  bool digits = false;
+  while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) {
+    e.keep = e.keep * 10 + static_cast<unsigned>(body[i] - '0');
+    if (e.keep > 1000) return std::nullopt;
+    digits = true;
+    ++i;
+  }
+  // "If a DIGIT is specified, the value MUST be nonzero" (§7.3).
+  if (digits && e.keep == 0) return std::nullopt;
+  if (i < body.size() && (body[i] == 'r' || body[i] == 'R')) {
+    e.reverse = true;
+    ++i;
+  }
+  const std::string_view delimiters = body.substr(i);
+  if (!std::all_of(delimiters.begin(), delimiters.end(), is_delimiter)) return std::nullopt;
+  if (!delimiters.empty()) e.delimiters.assign(delimiters.begin(), delimiters.end());
+  return e;
+}
+
+std::string url_escape(std::string_view value) {
+  // Uppercase macro letters: the value is URL-encoded, unreserved characters kept (§7.3).
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string readable_ip(const common::IpBytes& ip) {
+  common::Cidr host{ip, ip.family == 4 ? 32 : 128};
+  std::string text = host.text();
+  return text.substr(0, text.find('/'));
+}
+
+std::string letter_value(char letter, const MacroContext& c) {
+  switch (std::tolower(static_cast<unsigned char>(letter))) {
+    case 's': return c.sender;
+    case 'l': return c.local_part;
+    case 'o': return c.sender_domain;
+    case 'd': return c.domain;
+    case 'i': return dotted_ip(c.ip);
+    case 'p': return c.validated_ptr;
+    case 'v': return c.ip.family == 4 ? "in-addr" : "ip6";
+    case 'h': return c.helo;
+    case 'c': return readable_ip(c.ip);
+    case 'r': return c.receiver.empty() ? "unknown" : c.receiver;
+    case 't': return std::to_string(c.now);
+    default: return {};
+  }
+}
+
+// Splits on any of the delimiters, reverses, keeps the right-most `keep` parts, joins with ".".
+std::string transform(const std::string& value, const Expand& e) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= value.size(); ++i) {
+    if (i == value.size() || e.delimiters.find(value[i]) != std::string::npos) {
+      parts.emplace_back(value.data() + start, i - start);
+      start = i + 1;
+    }
+  }
+  if (e.reverse) std::reverse(parts.begin(), parts.end());
+  if (e.keep != 0 && e.keep < parts.size()) {
+    parts.erase(parts.begin(), parts.end() - static_cast<std::ptrdiff_t>(e.keep));
+  }
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i != 0) out.push_back('.');
+    out.append(parts[i]);
+  }
+  return out;
+}
+
+// Walks `text`, calling on_literal(text) and on_expand(Expand) in order; false when malformed.
+template <typename Literal, typename Macro>
+bool walk(std::string_view text, MacroUse use, Literal on_literal, Macro on_expand) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c != '%') {
+      // Explanations are free text: spaces are allowed there (§6.2 "macro-string" in TXT).
+      if (!is_literal(c) && !(use == MacroUse::Explanation && c == ' ')) return false;
+      on_literal(std::string_view(&text[i], 1));
+      ++i;
+      continue;
+    }
+    if (i + 1 >= text.size()) return false;
+    const char next = text[i + 1];
+    if (next == '%') {
+      on_literal("%");
+    } else if (next == '_') {
+      on_literal(" ");
+    } else if (next == '-') {
+      on_literal("%20");
+    } else if (next == '{') {
+      const auto close = text.find('}', i + 2);
+      if (close == std::string_view::npos) return false;
+      const auto e = parse_expand(text.substr(i + 2, close - i - 2), use);
+      if (!e) return false;
+      on_expand(*e);
+      i = close + 1;
+      continue;
+    } else {
+      return false;
+    }
+    i += 2;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string dotted_ip(const common::IpBytes& ip) {
+  std::string out;
+  if (ip.family == 4) {
+    for (int i = 0; i < 4; ++i) {
+      if (i != 0) out.push_back('.');
+      out += std::to_string(ip.bytes[static_cast<std::size_t>(i)]);
+    }
+    return out;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i != 0) out.push_back('.');
+    out.push_back(kHex[ip.bytes[i] >> 4]);
+    out.push_back('.');
+    out.push_back(kHex[ip.bytes[i] & 15]);
+  }
+  return out;
+}
+
+bool valid_macro_string(std::string_view text, MacroUse use) {
+  return walk(text, use, [](std::string_view) {}, [](const Expand&) {});
+}
+
+bool uses_ptr_macro(std::string_view text) {
+  bool uses = false;
+  walk(text, MacroUse::Explanation, [](std::string_view) {},
+       [&](const Expand& e) { uses = uses || e.letter == 'p' || e.letter == 'P'; });
+  return uses;
+}
+
+std::optional<std::string> expand_macros(std::string_view text, const MacroContext& context,
+                                         MacroUse use) {
+  std::string out;
+  const bool ok = walk(
+      text, use, [&](std::string_view literal) { out.append(literal); },
+      [&](const Expand& e) {
+        std::string value = transform(letter_value(e.letter, context), e);
+        const bool escape = std::isupper(static_cast<unsigned char>(e.letter)) != 0;
+        out += escape ? url_escape(value) : value;
+      });
+  if (!ok) return std::nullopt;
+  if (use == MacroUse::DomainSpec) {
+    // §7.3: drop leading labels until the name fits in 253 characters.
+    while (out.size() > kMaxDomainLength) {
+      const auto dot = out.find('.');
+      if (dot == std::string::npos) break;
+      out.erase(0, dot + 1);
+    }
+  }
+  return out;
+}
+
+}  // namespace mxgate::auth::spf

@@ -1,0 +1,156 @@
+"""Email authentication end to end: `mxgate spf` and `mxgate dkim` (the command-line contract of
+issue 5) against a real DNS server (NSD) serving the records the test writes, and messages
+signed by an independent DKIM implementation (Debian's python3-dkim: dknewkey, dkimsign)."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+from dns_server import DEFAULT_ZONES, DnsServer, SilentServer
+from harness import mxgate_bin, run_tool
+
+SPF_ZONE = "\n".join([
+    '@          TXT  "v=spf1 ip4:192.0.2.0/24 include:inc.spf.test -all"',
+    '@          MX   10 mail',
+    'mail       A    198.51.100.5',
+    'inc        TXT  "v=spf1 a:mail.spf.test ~all"',
+    'soft       TXT  "v=spf1 ?ip4:203.0.113.1 ~all"',
+    'mx         TXT  "v=spf1 mx:spf.test -all"',
+    'two        TXT  "v=spf1 -all"',
+    'two        TXT  "v=spf1 +all"',
+    'broken     TXT  "v=spf1 ip4:192.0.2.1 bogus:x -all"',
+    'deny       TXT  "v=spf1 -all exp=why.spf.test"',
+    'why        TXT  "%{i} may not send mail for %{d}"',
+    'macro      TXT  "v=spf1 exists:%{l1r-}.%{ir}.allow.spf.test -all"',
+    'user.7.2.0.192.allow A 127.0.0.2',
+    'noinc      TXT  "v=spf1 include:nothing.spf.test -all"',
+    'helo       TXT  "v=spf1 ip4:192.0.2.77 -all"',
+    'nospf      A    192.0.2.1',
+])
+
+MESSAGE = (b"From: Alice <alice@dkim.test>\r\n"
+           b"To: bob@example.com\r\n"
+           b"Subject: signed by python3-dkim\r\n"
+           b"Date: Sat, 28 Nov 2026 23:00:00 +0000\r\n"
+           b"Message-ID: <auth-test-1@dkim.test>\r\n"
+           b"\r\n"
+           b"Hello Bob,\r\n\r\nthis message is signed.\r\n")
+
+
+def txt_strings(value):
+    """A TXT value as master-file character-strings of at most 255 octets (RFC 1035 §3.3)."""
+    return " ".join(f'"{value[i:i + 255]}"' for i in range(0, len(value), 255))
+
+
+class AuthCommandsTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = tempfile.TemporaryDirectory(prefix="mxgate-dkim-")
+        records = []
+        for name, ktype in (("rsa", "rsa"), ("ed", "ed25519")):
+            subprocess.run(["/usr/bin/dknewkey", "--ktype", ktype, name], cwd=cls.keys.name,
+                           check=True, stdout=subprocess.DEVNULL, timeout=60)
+            with open(os.path.join(cls.keys.name, name + ".dns")) as f:
+                records.append(f"{name}._domainkey TXT {txt_strings(f.read().strip())}")
+        records.append('revoked._domainkey TXT "v=DKIM1; k=rsa; p="')
+        cls.dns = DnsServer(dict(DEFAULT_ZONES, **{"spf.test": SPF_ZONE,
+                                                   "dkim.test": "\n".join(records)}))
+        cls.dns.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+        cls.keys.cleanup()
+
+    def mxgate(self, args, input=None, dns=None):
+        result = run_tool([mxgate_bin(), *args, "--dns", dns or self.dns.address,
+                           "--dns-timeout-ms", "1000"], input=input)
+        self.assertEqual(result.returncode, 0, result.stderr.decode())
+        return result.stdout.decode()
+
+    def spf(self, ip, sender, helo="mx.client.test", dns=None):
+        line = self.mxgate(["spf", "--ip", ip, "--sender", sender, "--helo", helo], dns=dns)
+        self.assertEqual(line.count("\n"), 1, line)
+        return line.strip()
+
+    def first_word(self, *args, **kwargs):
+        return self.spf(*args, **kwargs).split(" ", 1)[0]
+
+    def test_spf_results(self):
+        self.assertEqual(self.first_word("192.0.2.10", "a@spf.test"), "pass")
+        self.assertEqual(self.first_word("198.51.100.5", "a@spf.test"), "pass",
+                         "through include:inc.spf.test's a:mail.spf.test")
+        self.assertEqual(self.first_word("203.0.113.9", "a@spf.test"), "fail")
+        self.assertEqual(self.first_word("203.0.113.9", "a@soft.spf.test"), "softfail")
+        self.assertEqual(self.first_word("203.0.113.1", "a@soft.spf.test"), "neutral")
+        self.assertEqual(self.first_word("198.51.100.5", "a@mx.spf.test"), "pass")
+        self.assertEqual(self.first_word("192.0.2.1", "a@nospf.spf.test"), "none")
+        self.assertEqual(self.first_word("192.0.2.1", "a@nowhere.spf.test"), "none")
+        self.assertEqual(self.first_word("192.0.2.7", "user@macro.spf.test"), "pass")
+        self.assertEqual(self.first_word("192.0.2.8", "user@macro.spf.test"), "fail")
+
+    def test_spf_errors_and_explanations(self):
+        self.assertTrue(self.spf("192.0.2.1", "a@two.spf.test").startswith("permerror "))
+        self.assertTrue(self.spf("192.0.2.1", "a@broken.spf.test").startswith("permerror "))
+        self.assertTrue(self.spf("192.0.2.1", "a@noinc.spf.test").startswith("permerror "))
+        self.assertEqual(self.spf("192.0.2.33", "a@deny.spf.test"),
+                         "fail 192.0.2.33 may not send mail for deny.spf.test")
+        with SilentServer() as silent:
+            self.assertTrue(
+                self.spf("192.0.2.1", "a@spf.test", dns=f"127.0.0.1:{silent.port}")
+                .startswith("temperror "))
+
+    def test_spf_null_sender_uses_the_helo_name(self):
+        self.assertEqual(self.first_word("192.0.2.77", "<>", helo="helo.spf.test"), "pass")
+        self.assertEqual(self.first_word("192.0.2.78", "", helo="helo.spf.test"), "fail")
+
+    def test_spf_bad_arguments(self):
+        result = run_tool([mxgate_bin(), "spf", "--ip", "not-an-ip", "--sender", "a@b.test",
+                           "--helo", "x.test"])
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("not an IP address", result.stderr.decode())
+        result = run_tool([mxgate_bin(), "spf", "--ip", "192.0.2.1"])
+        self.assertNotEqual(result.returncode, 0)
+
+    def sign(self, selector, message=MESSAGE, canon="relaxed", algorithm="rsa-sha256"):
+        return run_tool(["/usr/bin/dkimsign", "--hcanon", canon, "--bcanon", canon,
+                         "--signalg", algorithm, selector, "dkim.test",
+                         os.path.join(self.keys.name, selector + ".key")],
+                        input=message).stdout
+
+    def test_dkim_signed_by_python3_dkim(self):
+        for selector, algorithm in (("rsa", "rsa-sha256"), ("ed", "ed25519-sha256")):
+            for canon in ("relaxed", "simple"):
+                signed = self.sign(selector, canon=canon, algorithm=algorithm)
+                self.assertTrue(signed.startswith(b"DKIM-Signature:"), signed[:100])
+                self.assertEqual(self.mxgate(["dkim"], input=signed),
+                                 f"pass d=dkim.test s={selector}\n", (algorithm, canon))
+                body = signed.replace(b"this message is signed", b"this message is forged")
+                self.assertRegex(self.mxgate(["dkim"], input=body),
+                                 rf"^fail d=dkim\.test s={selector} .*body hash")
+                header = signed.replace(b"Subject: signed", b"Subject: forged")
+                self.assertRegex(self.mxgate(["dkim"], input=header),
+                                 rf"^fail d=dkim\.test s={selector} ")
+
+    def test_dkim_lines_in_message_order_and_key_problems(self):
+        twice = self.sign("ed", message=self.sign("rsa"), algorithm="ed25519-sha256")
+        self.assertEqual(self.mxgate(["dkim"], input=twice),
+                         "pass d=dkim.test s=ed\npass d=dkim.test s=rsa\n")
+        self.assertEqual(self.mxgate(["dkim"], input=MESSAGE), "none\n")
+        signed = self.sign("rsa")
+        self.assertRegex(self.mxgate(["dkim"], input=signed.replace(b"s=rsa", b"s=revoked")),
+                         r"^permerror d=dkim\.test s=revoked")
+        self.assertRegex(self.mxgate(["dkim"], input=signed.replace(b"s=rsa", b"s=gone")),
+                         r"^permerror d=dkim\.test s=gone")
+        self.assertRegex(self.mxgate(["dkim"], input=b"DKIM-Signature: v=1; a=rsa-sha1\r\n"
+                                     + MESSAGE),
+                         r"^neutral d= s=")
+        with SilentServer() as silent:
+            self.assertRegex(self.mxgate(["dkim"], input=signed, dns=f"127.0.0.1:{silent.port}"),
+                             r"^temperror d=dkim\.test s=rsa")
+
+
+if __name__ == "__main__":
+    unittest.main()
