@@ -1,0 +1,149 @@
+// DMARC (RFC 7489): record syntax, organizational domains from the Public Suffix List,
+// alignment, evaluation, and policy discovery over a scripted DNS.
+#include "auth/dmarc.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "tests/dns/fake_resolver.hpp"
+
+namespace mxgate::auth::dmarc {
+namespace {
+
+namespace asio = boost::asio;
+
+TEST(Dmarc, RecordSelection) {
+  EXPECT_TRUE(is_dmarc_record("v=DMARC1; p=reject"));
+  EXPECT_TRUE(is_dmarc_record("v = DMARC1 ;p=none"));
+  EXPECT_TRUE(is_dmarc_record("v=DMARC1"));
+  EXPECT_FALSE(is_dmarc_record("p=reject; v=DMARC1")) << "v must come first (§6.4)";
+  EXPECT_FALSE(is_dmarc_record("v=DMARC10; p=reject"));
+  EXPECT_FALSE(is_dmarc_record("v=spf1 -all"));
+  EXPECT_FALSE(is_dmarc_record("v=dmarc1; p=reject"));
+}
+
+TEST(Dmarc, RecordTags) {
+  const auto parsed = parse_record(
+      "v=DMARC1; p=quarantine; sp=reject; adkim=s; aspf=r; pct=25; "
+      "rua=mailto:agg@example.com, mailto:dmarc@example.net; ruf=mailto:f@example.com; "
+      "fo=1; future=ignored");
+  ASSERT_TRUE(parsed.record) << parsed.error;
+  const Record& r = *parsed.record;
+  EXPECT_EQ(r.p, Policy::Quarantine);
+  EXPECT_EQ(r.sp, Policy::Reject);
+  EXPECT_EQ(r.adkim, Alignment::Strict);
+  EXPECT_EQ(r.aspf, Alignment::Relaxed);
+  EXPECT_EQ(r.pct, 25);
+  EXPECT_EQ(r.rua, (std::vector<std::string>{"mailto:agg@example.com", "mailto:dmarc@example.net"}));
+
+  const auto defaults = parse_record("v=DMARC1; p=reject");
+  ASSERT_TRUE(defaults.record);
+  EXPECT_FALSE(defaults.record->sp);
+  EXPECT_EQ(defaults.record->adkim, Alignment::Relaxed);
+  EXPECT_EQ(defaults.record->pct, 100);
+}
+
+TEST(Dmarc, InvalidRecords) {
+  EXPECT_FALSE(parse_record("v=DMARC1").record) << "no p=";
+  EXPECT_FALSE(parse_record("v=DMARC1; p=block").record);
+  EXPECT_FALSE(parse_record("v=DMARC1; p=reject; pct=101").record);
+  EXPECT_FALSE(parse_record("v=DMARC1; p=reject; adkim=x").record);
+  EXPECT_FALSE(parse_record("v=DMARC1; p=reject; p=none").record) << "a tag twice";
+  // §6.6.3: without a valid p= but with rua=, the record reads as p=none.
+  const auto lenient = parse_record("v=DMARC1; p=bogus; rua=mailto:a@example.com");
+  ASSERT_TRUE(lenient.record);
+  EXPECT_EQ(lenient.record->p, Policy::None);
+}
+
+TEST(Dmarc, OrganizationalDomainsAndAlignment) {
+  EXPECT_EQ(organizational_domain("mail.example.com"), "example.com");
+  EXPECT_EQ(organizational_domain("a.b.example.co.uk"), "example.co.uk");
+  EXPECT_EQ(organizational_domain("Example.COM."), "example.com");
+  EXPECT_TRUE(aligned("bounce.example.com", "example.com", Alignment::Relaxed));
+  EXPECT_FALSE(aligned("bounce.example.com", "example.com", Alignment::Strict));
+  EXPECT_TRUE(aligned("EXAMPLE.com", "example.com.", Alignment::Strict));
+  EXPECT_FALSE(aligned("example.co.uk", "other.co.uk", Alignment::Relaxed))
+      << "a public suffix is not an organization";
+  EXPECT_FALSE(aligned("", "example.com", Alignment::Relaxed));
+}
+
+TEST(Dmarc, Evaluation) {
+  Record record;
+  record.p = Policy::Reject;
+  record.sp = Policy::Quarantine;
+  Inputs in;
+  in.from_domain = "example.com";
+  in.spf_pass = true;
+  in.spf_domain = "bounces.example.com";
+  auto e = evaluate(record, "example.com", in);
+  EXPECT_EQ(e.result, Result::Pass);
+  EXPECT_TRUE(e.spf_aligned);
+  EXPECT_EQ(e.policy, Policy::Reject);
+
+  record.aspf = Alignment::Strict;
+  e = evaluate(record, "example.com", in);
+  EXPECT_EQ(e.result, Result::Fail) << "SPF passed for a different name under strict alignment";
+  in.dkim_passes = {{"esp.example.net"}, {"mail.example.com"}};
+  e = evaluate(record, "example.com", in);
+  EXPECT_EQ(e.result, Result::Pass);
+  EXPECT_TRUE(e.dkim_aligned);
+  EXPECT_FALSE(e.spf_aligned);
+
+  Inputs sub;
+  sub.from_domain = "news.example.com";
+  sub.dkim_passes = {{"esp.example.net"}};
+  e = evaluate(record, "example.com", sub);
+  EXPECT_EQ(e.result, Result::Fail);
+  EXPECT_EQ(e.policy, Policy::Quarantine) << "sp= applies to a subdomain's mail";
+}
+
+class DmarcDiscovery : public ::testing::Test {
+ protected:
+  Discovery discover(const char* domain) {
+    Discovery out;
+    asio::co_spawn(io_, discover_policy(dns_, domain), [&](std::exception_ptr e, Discovery d) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(d);
+    });
+    io_.run();
+    io_.restart();
+    return out;
+  }
+  void txt(const char* name, std::initializer_list<const char*> texts) {
+    dns::Response r = dns::make_response(dns::Outcome::Answer);
+    r.ttl = 300;
+    for (const char* text : texts) {
+      r.records.push_back(dns::Record{name, dns::RecordType::TXT, 300, dns::TxtData{{text}}});
+    }
+    dns_.set(name, dns::RecordType::TXT, r);
+  }
+  asio::io_context io_;
+  dns::testing::FakeResolver dns_{io_.get_executor()};
+};
+
+TEST_F(DmarcDiscovery, FromDomainThenOrganizationalDomain) {
+  txt("_dmarc.example.com", {"v=DMARC1; p=reject", "unrelated text"});
+  txt("_dmarc.news.example.com", {"v=DMARC1; p=none"});
+  auto d = discover("news.example.com");
+  ASSERT_EQ(d.result, Result::Pass);
+  EXPECT_EQ(d.domain, "news.example.com");
+  EXPECT_EQ(d.record->p, Policy::None);
+  d = discover("Shop.Example.COM");
+  ASSERT_EQ(d.result, Result::Pass);
+  EXPECT_EQ(d.domain, "example.com");
+  EXPECT_EQ(d.record->p, Policy::Reject);
+  EXPECT_EQ(discover("example.org").result, Result::None);
+}
+
+TEST_F(DmarcDiscovery, SeveralRecordsOrFailures) {
+  txt("_dmarc.two.example", {"v=DMARC1; p=reject", "v=DMARC1; p=none"});
+  EXPECT_EQ(discover("two.example").result, Result::None) << "§6.6.3: several records: none";
+  dns_.set("_dmarc.broken.example", dns::RecordType::TXT,
+           dns::testing::negative(dns::Outcome::ServFail));
+  EXPECT_EQ(discover("broken.example").result, Result::TempError);
+}
+
+}  // namespace
+}  // namespace mxgate::auth::dmarc
