@@ -7,6 +7,9 @@
 //   dkim: one line per DKIM-Signature in message order: the result word (pass, fail, neutral,
 //         policy, temperror, permerror), " d=DOMAIN s=SELECTOR", then a reason if any; "none"
 //         when the message has no signature. Exit 0.
+//   auth: the Authentication-Results value (RFC 8601) the gateway would add for the message on
+//         standard input from that client: "host; spf=...; dkim=...; dmarc=...; iprev=...",
+//         on one line. Exit 0.
 // Bad arguments (an address that is not one) exit 2 with a message on stderr.
 #pragma once
 
@@ -29,5 +32,6 @@ struct SpfRequest {
 
 int run_spf(const SpfRequest& request);
 int run_dkim(const DnsOptions& dns, std::istream& message);
+int run_auth(const SpfRequest& request, std::istream& message);  // same arguments as spf
 
 }  // namespace mxgate::server

@@ -85,7 +85,14 @@ int main(int argc, char** argv) {
   mxgate::server::DnsOptions dkim_dns;
   auto* dkim = app.add_subcommand(
       "dkim", "Verify the DKIM signatures (RFC 6376) of the message on standard input");
-  for (auto [command, dns] : {std::pair{spf, &spf_request.dns}, std::pair{dkim, &dkim_dns}}) {
+  auto* auth = app.add_subcommand(
+      "auth", "Print the Authentication-Results value for the message on standard input");
+  auth->add_option("--ip", spf_request.ip, "The SMTP client's address")->required();
+  auth->add_option("--helo", spf_request.helo, "HELO/EHLO name")->required();
+  auth->add_option("--sender", spf_request.sender, "MAIL FROM address (\"<>\": null sender)")
+      ->required();
+  for (auto [command, dns] : {std::pair{spf, &spf_request.dns}, std::pair{dkim, &dkim_dns},
+                              std::pair{auth, &spf_request.dns}}) {
     command->add_option("--dns", dns->server, "DNS server HOST:PORT (default: resolv.conf)");
     command->add_option("--dns-timeout-ms", dns->timeout_ms, "Per-query DNS timeout")
         ->check(CLI::Range(1, 60000))
@@ -101,6 +108,7 @@ int main(int argc, char** argv) {
   try {
     if (spf->parsed()) return mxgate::server::run_spf(spf_request);
     if (dkim->parsed()) return mxgate::server::run_dkim(dkim_dns, std::cin);
+    if (auth->parsed()) return mxgate::server::run_auth(spf_request, std::cin);
     if (rep->parsed()) {
       if (rep_set->parsed() && !request.block && !allow) {
         fmt::print(stderr, "mxgate rep set: give --block or --allow\n");

@@ -1,5 +1,5 @@
-"""Email authentication end to end: `mxgate spf` and `mxgate dkim` (the command-line contract of
-issue 5) against a real DNS server (NSD) serving the records the test writes, and messages
+"""Email authentication end to end: `mxgate spf`, `mxgate dkim` and `mxgate auth` (the
+command-line contract of issue 5) against a real DNS server (NSD) serving the records the test writes, and messages
 signed by an independent DKIM implementation (Debian's python3-dkim: dknewkey, dkimsign)."""
 
 import os
@@ -55,6 +55,7 @@ class AuthCommandsTest(unittest.TestCase):
             with open(os.path.join(cls.keys.name, name + ".dns")) as f:
                 records.append(f"{name}._domainkey TXT {txt_strings(f.read().strip())}")
         records.append('revoked._domainkey TXT "v=DKIM1; k=rsa; p="')
+        records.append('_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@dkim.test"')
         cls.dns = DnsServer(dict(DEFAULT_ZONES, **{"spf.test": SPF_ZONE,
                                                    "dkim.test": "\n".join(records)}))
         cls.dns.start()
@@ -150,6 +151,33 @@ class AuthCommandsTest(unittest.TestCase):
         with SilentServer() as silent:
             self.assertRegex(self.mxgate(["dkim"], input=signed, dns=f"127.0.0.1:{silent.port}"),
                              r"^temperror d=dkim\.test s=rsa")
+
+    def auth(self, message, ip="192.0.2.25", sender="a@spf.test", helo="mail.example.test"):
+        line = self.mxgate(["auth", "--ip", ip, "--helo", helo, "--sender", sender],
+                           input=message)
+        self.assertEqual(line.count("\n"), 1, line)
+        return line.strip()
+
+    def test_auth_results_for_an_aligned_message(self):
+        value = self.auth(self.sign("rsa"))
+        self.assertRegex(value,
+                         r"^[^;\s]+; spf=pass smtp\.mailfrom=a@spf\.test; "
+                         r"dkim=pass header\.d=dkim\.test header\.s=rsa header\.b=\S{8}; "
+                         r"dmarc=pass \(p=reject\) header\.from=dkim\.test; "
+                         r"iprev=pass policy\.iprev=192\.0\.2\.25 \(mail\.example\.test\)$")
+
+    def test_auth_results_when_nothing_aligns(self):
+        forged = self.sign("rsa").replace(b"this message is signed", b"this message is forged")
+        value = self.auth(forged, ip="203.0.113.9", sender="")
+        self.assertIn("; spf=none smtp.helo=mail.example.test; ", value)
+        self.assertIn('; dkim=fail reason="body hash mismatch" header.d=dkim.test', value)
+        self.assertIn("; dmarc=fail (p=reject) header.from=dkim.test; ", value)
+        self.assertRegex(value, r"; iprev=(fail|temperror) policy\.iprev=203\.0\.113\.9")
+        two_from = MESSAGE.replace(b"From: Alice <alice@dkim.test>",
+                                   b"From: alice@dkim.test, eve@evil.test")
+        value = self.auth(two_from)
+        self.assertIn("; dkim=none; ", value)
+        self.assertIn('; dmarc=fail reason="From holds several addresses"; ', value)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,91 @@
+// Authentication-Results (RFC 8601): layout, property values and reasons, and iprev.
+#include "auth/results.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "auth/iprev.hpp"
+#include "tests/dns/fake_resolver.hpp"
+
+namespace mxgate::auth {
+namespace {
+
+TEST(AuthResults, Layout) {
+  AuthResults r;
+  r.authserv_id = "mx.example.net";
+  r.spf = AuthResults::Spf{"pass", "smtp.mailfrom", "jane@example.org", ""};
+  r.dkim = {{"pass", "example.org", "sel1", "abcdefgh", ""},
+            {"fail", "example.net", "k2", "12345678", "body hash mismatch"}};
+  r.dmarc = AuthResults::Dmarc{"pass", "example.org", "p=reject", ""};
+  r.iprev = AuthResults::Iprev{"pass", "192.0.2.1", "mail.example.org"};
+  EXPECT_EQ(format_results(r, false),
+            "mx.example.net; spf=pass smtp.mailfrom=jane@example.org; "
+            "dkim=pass header.d=example.org header.s=sel1 header.b=abcdefgh; "
+            "dkim=fail reason=\"body hash mismatch\" header.d=example.net header.s=k2 "
+            "header.b=12345678; dmarc=pass (p=reject) header.from=example.org; "
+            "iprev=pass policy.iprev=192.0.2.1 (mail.example.org)");
+  const std::string folded = format_results(r, true);
+  EXPECT_TRUE(folded.starts_with(
+      "mx.example.net;\r\n\tspf=pass smtp.mailfrom=jane@example.org;\r\n\tdkim=pass"))
+      << folded;
+  EXPECT_EQ(std::count(folded.begin(), folded.end(), '\t'), 5) << "one line per result";
+  AuthResults bare;
+  bare.authserv_id = "mx.example.net";
+  EXPECT_EQ(format_results(bare, false), "mx.example.net; dkim=none");
+}
+
+TEST(AuthResults, ValuesAreQuotedWhenTheyMustBe) {
+  EXPECT_EQ(results_value("example.org"), "example.org");
+  EXPECT_EQ(results_value("jane@example.org"), "jane@example.org");
+  EXPECT_EQ(results_value("@example.org"), "@example.org");
+  EXPECT_EQ(results_value("2001:db8::1"), "\"2001:db8::1\"");
+  EXPECT_EQ(results_value("a b"), "\"a b\"");
+  EXPECT_EQ(results_value("say \"hi\"\r\n"), "\"say \\\"hi\\\"\"");
+  EXPECT_EQ(results_value(""), "\"\"");
+}
+
+class IprevTest : public ::testing::Test {
+ protected:
+  Iprev check(const char* ip) {
+    Iprev out;
+    boost::asio::co_spawn(io_, check_iprev(dns_, *common::parse_ip(ip)),
+                          [&](std::exception_ptr e, Iprev r) {
+                            if (e) std::rethrow_exception(e);
+                            out = r;
+                          });
+    io_.run();
+    io_.restart();
+    return out;
+  }
+  void ptr(const char* ip, const char* name) {
+    dns::Response r = dns::make_response(dns::Outcome::Answer);
+    r.records.push_back(dns::Record{"x", dns::RecordType::PTR, 60, dns::NameData{name}});
+    dns_.set(dns::reverse_name(*common::parse_ip(ip)), dns::RecordType::PTR, r);
+  }
+  boost::asio::io_context io_;
+  dns::testing::FakeResolver dns_{io_.get_executor()};
+};
+
+TEST_F(IprevTest, PassFailTemperror) {
+  ptr("192.0.2.1", "mail.example.org.");
+  dns_.set("mail.example.org", dns::RecordType::A, dns::testing::a_answer(60, {"192.0.2.1"}));
+  auto r = check("192.0.2.1");
+  EXPECT_EQ(r.result, IprevResult::Pass);
+  EXPECT_EQ(r.name, "mail.example.org");
+  ptr("192.0.2.2", "mail.example.org");
+  EXPECT_EQ(check("192.0.2.2").result, IprevResult::Fail) << "not forward-confirmed";
+  EXPECT_EQ(check("192.0.2.3").result, IprevResult::Fail) << "no PTR";
+  dns_.set(dns::reverse_name(*common::parse_ip("192.0.2.4")), dns::RecordType::PTR,
+           dns::testing::negative(dns::Outcome::ServFail));
+  EXPECT_EQ(check("192.0.2.4").result, IprevResult::TempError);
+  ptr("192.0.2.5", "slow.example.org");
+  dns_.set("slow.example.org", dns::RecordType::A, dns::testing::negative(dns::Outcome::Timeout));
+  EXPECT_EQ(check("192.0.2.5").result, IprevResult::TempError);
+}
+
+}  // namespace
+}  // namespace mxgate::auth
