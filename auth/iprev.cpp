@@ -1,7 +1,5 @@
 #include "auth/iprev.hpp"
 
-#include <algorithm>
-
 namespace mxgate::auth {
 
 std::string_view iprev_result_name(IprevResult result) {
@@ -29,19 +27,9 @@ boost::asio::awaitable<Iprev> check_iprev(dns::Resolver& resolver, common::IpByt
     std::string name = record.name;
     if (!name.empty() && name.back() == '.') name.pop_back();
     if (out.name.empty()) out.name = name;
-    dns::Lookup<dns::AddressRecord> forward;
-    if (ip.family == 4) {
-      forward = co_await resolver.a(name);
-    } else {
-      forward = co_await resolver.aaaa(name);
-    }
+    const auto forward = co_await resolver.addresses(name, ip.family);
     failed = failed || dns::is_failure(forward.outcome);
-    const bool confirms = std::any_of(forward.records.begin(), forward.records.end(),
-                                      [&](const dns::AddressRecord& a) {
-                                        return a.address.family == ip.family &&
-                                               a.address.bytes == ip.bytes;
-                                      });
-    if (confirms) {
+    if (dns::has_address(forward, ip)) {
       out.result = IprevResult::Pass;
       out.name = name;
       co_return out;

@@ -57,10 +57,21 @@ Step abort_with(Result result, std::string problem) {
 
 class Evaluator {
  public:
-  Evaluator(dns::Resolver& resolver, const Identity& identity, const Options& options)
-      : resolver_(resolver), identity_(identity), options_(options) {}
+  // `sender`: the <sender> of every check_host() of this evaluation ("local@domain").
+  Evaluator(dns::Resolver& resolver, const Identity& identity, const Options& options,
+            const std::string& sender)
+      : resolver_(resolver), identity_(identity), options_(options) {
+    const auto at = sender.rfind('@');
+    macros_.sender = sender;
+    macros_.local_part = sender.substr(0, at);
+    macros_.sender_domain = sender.substr(at + 1);
+    macros_.ip = identity.ip;
+    macros_.helo = identity.helo;
+    macros_.receiver = options.receiver;
+    macros_.now = options.now;
+  }
 
-  asio::awaitable<Evaluation> check_host(std::string domain, std::string sender);
+  asio::awaitable<Evaluation> check_host(std::string domain);
 
  private:
   asio::awaitable<Step> evaluate(const Mechanism& m, const std::string& domain);
@@ -73,8 +84,7 @@ class Evaluator {
   asio::awaitable<std::string> explain(const std::string& exp, const std::string& domain);
   asio::awaitable<std::optional<std::string>> expand(const std::string& spec,
                                                      const std::string& domain, MacroUse use);
-  asio::awaitable<std::vector<common::IpBytes>> addresses(const std::string& name,
-                                                          dns::Outcome& outcome);
+  asio::awaitable<dns::Lookup<dns::AddressRecord>> addresses(const std::string& name);
   std::optional<Step> count_term();
   std::optional<Step> count_void();
 
@@ -83,7 +93,7 @@ class Evaluator {
   const Options& options_;
   unsigned dns_terms_ = 0;
   unsigned void_lookups_ = 0;
-  std::string sender_;  // as evaluated (postmaster@... for the null sender)
+  MacroContext macros_;  // what every expansion shares; domain and %{p} are set per use
   std::optional<std::string> validated_ptr_;
 };
 
@@ -106,37 +116,21 @@ std::optional<Step> Evaluator::count_void() {
 }
 
 // The client family's address records of `name` (A for IPv4, AAAA for IPv6).
-asio::awaitable<std::vector<common::IpBytes>> Evaluator::addresses(const std::string& name,
-                                                                   dns::Outcome& outcome) {
-  std::vector<common::IpBytes> out;
+asio::awaitable<dns::Lookup<dns::AddressRecord>> Evaluator::addresses(const std::string& name) {
   if (!valid_query_name(name)) {
-    outcome = dns::Outcome::NxDomain;  // a name no DNS can hold has no records
-    co_return out;
+    dns::Lookup<dns::AddressRecord> none;
+    none.outcome = dns::Outcome::NxDomain;  // a name no DNS can hold has no records
+    co_return none;
   }
-  dns::Lookup<dns::AddressRecord> lookup;
-  if (identity_.ip.family == 4) {
-    lookup = co_await resolver_.a(name);
-  } else {
-    lookup = co_await resolver_.aaaa(name);
-  }
-  outcome = lookup.outcome;
-  for (const auto& record : lookup.records) out.push_back(record.address);
-  co_return out;
+  auto lookup = co_await resolver_.addresses(name, identity_.ip.family);
+  co_return lookup;
 }
 
 asio::awaitable<std::optional<std::string>> Evaluator::expand(const std::string& spec,
                                                               const std::string& domain,
                                                               MacroUse use) {
-  MacroContext context;
-  context.sender = sender_;
-  const auto at = sender_.rfind('@');
-  context.local_part = sender_.substr(0, at);
-  context.sender_domain = sender_.substr(at + 1);
+  MacroContext context = macros_;
   context.domain = domain;
-  context.ip = identity_.ip;
-  context.helo = identity_.helo;
-  context.receiver = options_.receiver;
-  context.now = options_.now;
   if (uses_ptr_macro(spec)) context.validated_ptr = co_await validated_ptr_name();
   co_return expand_macros(spec, context, use);
 }
@@ -149,12 +143,8 @@ asio::awaitable<std::string> Evaluator::validated_ptr_name() {
   std::size_t tried = 0;
   for (const auto& record : ptr.records) {
     if (++tried > options_.limits.max_ptr_names) break;
-    dns::Outcome outcome{};
-    const auto found = co_await addresses(record.name, outcome);
-    const bool confirms = std::any_of(found.begin(), found.end(), [&](const common::IpBytes& a) {
-      return a.family == identity_.ip.family && a.bytes == identity_.ip.bytes;
-    });
-    if (confirms) {
+    const auto found = co_await addresses(record.name);
+    if (dns::has_address(found, identity_.ip)) {
       validated_ptr_ = strip_dot(record.name);
       break;
     }
@@ -164,16 +154,17 @@ asio::awaitable<std::string> Evaluator::validated_ptr_name() {
 
 asio::awaitable<Step> Evaluator::match_addresses(const std::string& target, int v4_prefix,
                                                  int v6_prefix, bool count_void_lookup) {
-  dns::Outcome outcome{};
-  const auto found = co_await addresses(target, outcome);
-  if (failed(outcome)) co_return abort_with(Result::TempError, "lookup of " + target + " failed");
-  if (is_void(outcome) && count_void_lookup) {
+  const auto found = co_await addresses(target);
+  if (failed(found.outcome)) {
+    co_return abort_with(Result::TempError, "lookup of " + target + " failed");
+  }
+  if (is_void(found.outcome) && count_void_lookup) {
     if (auto over = count_void()) co_return std::move(*over);
   }
   const int prefix = identity_.ip.family == 4 ? v4_prefix : v6_prefix;
-  for (const auto& address : found) {
-    if (address.family == identity_.ip.family &&
-        common::network_of(address, prefix).contains(identity_.ip)) {
+  for (const auto& record : found.records) {
+    if (record.address.family == identity_.ip.family &&
+        common::network_of(record.address, prefix).contains(identity_.ip)) {
       co_return Step{true, std::nullopt, {}};
     }
   }
@@ -226,13 +217,8 @@ asio::awaitable<Step> Evaluator::match_ptr(const std::string& target) {
     const bool under = name.size() == wanted.size() ? iends_with(name, wanted)
                                                     : iends_with(name, "." + wanted);
     if (!under) continue;
-    dns::Outcome outcome{};
-    const auto found = co_await addresses(name, outcome);
-    for (const auto& address : found) {
-      if (address.family == identity_.ip.family && address.bytes == identity_.ip.bytes) {
-        co_return Step{true, std::nullopt, {}};
-      }
-    }
+    const auto found = co_await addresses(name);
+    if (dns::has_address(found, identity_.ip)) co_return Step{true, std::nullopt, {}};
   }
   co_return Step{};
 }
@@ -289,7 +275,7 @@ asio::awaitable<Step> Evaluator::evaluate(const Mechanism& m, const std::string&
     case MechanismKind::Include: {
       // §5.2: pass matches; fail, softfail and neutral do not; errors propagate; a target
       // without a record is a permerror.
-      const auto inner = co_await check_host(target, sender_);
+      const auto inner = co_await check_host(target);
       switch (inner.result) {
         case Result::Pass:
           co_return Step{true, std::nullopt, {}};
@@ -321,10 +307,9 @@ asio::awaitable<std::string> Evaluator::explain(const std::string& exp, const st
   co_return text.value_or(std::string());
 }
 
-asio::awaitable<Evaluation> Evaluator::check_host(std::string domain, std::string sender) {
+asio::awaitable<Evaluation> Evaluator::check_host(std::string domain) {
   Evaluation out;
   out.domain = strip_dot(domain);
-  sender_ = std::move(sender);
   if (!valid_domain(domain)) co_return out;  // §4.3: none
   const auto txt = co_await resolver_.txt(domain);
   if (failed(txt.outcome)) {
@@ -379,8 +364,7 @@ asio::awaitable<Evaluation> Evaluator::check_host(std::string domain, std::strin
     out.problem = "bad macro in redirect=";
     co_return out;
   }
-  const std::string keep_sender = sender_;
-  Evaluation redirected = co_await check_host(*target, keep_sender);
+  Evaluation redirected = co_await check_host(*target);
   if (redirected.result == Result::None) {  // §6.1
     redirected.result = Result::PermError;
     redirected.problem = "redirect=" + strip_dot(*target) + " has no SPF record";
@@ -411,8 +395,8 @@ asio::awaitable<Evaluation> check_mail_from(dns::Resolver& resolver, Identity id
   } else if (at == 0) {
     sender = "postmaster" + sender;  // §4.3: no local-part
   }
-  Evaluator evaluator(resolver, identity, options);
-  auto evaluation = co_await evaluator.check_host(domain_of(sender), sender);
+  Evaluator evaluator(resolver, identity, options, sender);
+  auto evaluation = co_await evaluator.check_host(domain_of(sender));
   co_return evaluation;
 }
 
@@ -423,9 +407,8 @@ asio::awaitable<Evaluation> check_helo(dns::Resolver& resolver, Identity identit
     none.domain = identity.helo;
     co_return none;
   }
-  Evaluator evaluator(resolver, identity, options);
-  auto evaluation =
-      co_await evaluator.check_host(identity.helo, "postmaster@" + identity.helo);
+  Evaluator evaluator(resolver, identity, options, "postmaster@" + identity.helo);
+  auto evaluation = co_await evaluator.check_host(identity.helo);
   co_return evaluation;
 }
 

@@ -77,12 +77,6 @@ std::string url_escape(std::string_view value) {
   return out;
 }
 
-std::string readable_ip(const common::IpBytes& ip) {
-  common::Cidr host{ip, ip.family == 4 ? 32 : 128};
-  std::string text = host.text();
-  return text.substr(0, text.find('/'));
-}
-
 std::string letter_value(char letter, const MacroContext& c) {
   switch (std::tolower(static_cast<unsigned char>(letter))) {
     case 's': return c.sender;
@@ -93,7 +87,7 @@ std::string letter_value(char letter, const MacroContext& c) {
     case 'p': return c.validated_ptr;
     case 'v': return c.ip.family == 4 ? "in-addr" : "ip6";
     case 'h': return c.helo;
-    case 'c': return readable_ip(c.ip);
+    case 'c': return common::ip_text(c.ip);
     case 'r': return c.receiver.empty() ? "unknown" : c.receiver;
     case 't': return std::to_string(c.now);
     default: return {};

@@ -46,11 +46,13 @@ bool Cidr::contains(const IpBytes& ip) const {
   return masked.bytes == network.bytes;
 }
 
-std::string Cidr::text() const {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(network.family == 4 ? AF_INET : AF_INET6, network.bytes.data(), buf, sizeof buf);
-  return std::string(buf) + "/" + std::to_string(prefix);
+std::string ip_text(const IpBytes& ip) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(ip.family == 4 ? AF_INET : AF_INET6, ip.bytes.data(), buf, sizeof buf);
+  return buf;
 }
+
+std::string Cidr::text() const { return ip_text(network) + "/" + std::to_string(prefix); }
 
 Cidr network_of(const IpBytes& ip, int prefix) {
   Cidr cidr{ip, prefix};

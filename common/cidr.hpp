@@ -15,6 +15,9 @@ struct IpBytes {
   std::array<std::uint8_t, 16> bytes{};  // network byte order; IPv4 in the first 4 bytes
 };
 
+// "192.0.2.7", "2001:db8::7" (RFC 5952 form, as inet_ntop writes it).
+std::string ip_text(const IpBytes& ip);
+
 // Parses a textual IPv4 or IPv6 address; an IPv4-mapped IPv6 address becomes IPv4.
 std::optional<IpBytes> parse_ip(std::string_view text);
 

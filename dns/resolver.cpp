@@ -131,30 +131,53 @@ std::optional<Response> Resolver::peek(const std::string& /*name*/, RecordType /
   return std::nullopt;
 }
 
-std::optional<Lookup<AddressRecord>> Resolver::peek_a(const std::string& name) {
-  auto response = peek(name, RecordType::A);
+namespace {
+
+// The cached answer to (name, type) converted into a typed Lookup, or nullopt when not cached.
+template <typename Convert>
+auto peek_as(Resolver& resolver, const std::string& name, RecordType type, Convert convert)
+    -> std::optional<decltype(convert(std::declval<const Response&>()))> {
+  auto response = resolver.peek(name, type);
   if (!response) return std::nullopt;
-  return addresses_of(*response);
+  return convert(*response);
+}
+
+RecordType address_type(int family) { return family == 4 ? RecordType::A : RecordType::AAAA; }
+
+}  // namespace
+
+std::optional<Lookup<AddressRecord>> Resolver::peek_a(const std::string& name) {
+  return peek_as(*this, name, RecordType::A, addresses_of);
 }
 
 std::optional<Lookup<AddressRecord>> Resolver::peek_aaaa(const std::string& name) {
-  auto response = peek(name, RecordType::AAAA);
-  if (!response) return std::nullopt;
-  return addresses_of(*response);
+  return peek_as(*this, name, RecordType::AAAA, addresses_of);
 }
 
 std::optional<Lookup<NameRecord>> Resolver::peek_ptr(const common::IpBytes& address) {
   const std::string name = reverse_name(address);
   if (name.empty()) return names_of(make_response(Outcome::Error));
-  auto response = peek(name, RecordType::PTR);
-  if (!response) return std::nullopt;
-  return names_of(*response);
+  return peek_as(*this, name, RecordType::PTR, names_of);
 }
 
 std::optional<Lookup<MxRecord>> Resolver::peek_mx(const std::string& name) {
-  auto response = peek(name, RecordType::MX);
-  if (!response) return std::nullopt;
-  return exchanges_of(*response);
+  return peek_as(*this, name, RecordType::MX, exchanges_of);
+}
+
+boost::asio::awaitable<Lookup<AddressRecord>> Resolver::addresses(std::string name, int family) {
+  const Response response = co_await query(std::move(name), address_type(family));
+  co_return addresses_of(response);
+}
+
+std::optional<Lookup<AddressRecord>> Resolver::peek_addresses(const std::string& name,
+                                                             int family) {
+  return peek_as(*this, name, address_type(family), addresses_of);
+}
+
+bool has_address(const Lookup<AddressRecord>& lookup, const common::IpBytes& ip) {
+  return std::any_of(lookup.records.begin(), lookup.records.end(), [&](const AddressRecord& r) {
+    return r.address.family == ip.family && r.address.bytes == ip.bytes;
+  });
 }
 
 }  // namespace mxgate::dns

@@ -88,6 +88,13 @@ class Resolver {
   std::optional<Lookup<AddressRecord>> peek_aaaa(const std::string& name);
   std::optional<Lookup<NameRecord>> peek_ptr(const common::IpBytes& address);
   std::optional<Lookup<MxRecord>> peek_mx(const std::string& name);
+
+  // The records that can hold a client address of `family`: A for 4, AAAA for 6.
+  boost::asio::awaitable<Lookup<AddressRecord>> addresses(std::string name, int family);
+  std::optional<Lookup<AddressRecord>> peek_addresses(const std::string& name, int family);
 };
+
+// Whether `lookup` holds the address `ip` (forward confirmation of a PTR or HELO name).
+bool has_address(const Lookup<AddressRecord>& lookup, const common::IpBytes& ip);
 
 }  // namespace mxgate::dns

@@ -1,6 +1,5 @@
 #include "reputation/sender_rules.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -76,23 +75,17 @@ bool contains_sequence(const std::vector<int>& runs, const std::array<int, 4>& o
   return std::search(runs.begin(), runs.end(), octets.begin(), octets.end()) != runs.end();
 }
 
-std::string address_text(const common::IpBytes& ip) {
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(ip.family == 4 ? AF_INET : AF_INET6, ip.bytes.data(), text, sizeof text);
-  return text;
-}
-
 std::optional<std::string> embedded_v4(const common::IpBytes& ip, std::string_view host) {
   const auto& b = ip.bytes;
   const std::array<int, 4> forward{b[0], b[1], b[2], b[3]};
   const std::array<int, 4> reverse{b[3], b[2], b[1], b[0]};
   const auto runs = decimal_runs(host);
   if (contains_sequence(runs, forward) || contains_sequence(runs, reverse)) {
-    return fmt::format("the name embeds the address {}", address_text(ip));
+    return fmt::format("the name embeds the address {}", common::ip_text(ip));
   }
   const auto hex = fmt::format("{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);
   if (host.find(hex) != std::string_view::npos) {
-    return fmt::format("the name embeds the address {} in hex", address_text(ip));
+    return fmt::format("the name embeds the address {} in hex", common::ip_text(ip));
   }
   return std::nullopt;
 }
@@ -114,7 +107,7 @@ std::optional<std::string> embedded_v6(const common::IpBytes& ip, std::string_vi
   std::replace(normalized.begin(), normalized.end(), ':', '-');
   // Mostly-zero identifiers ("::1") would match too much.
   if (nonzero >= 2 && normalized.find(groups) != std::string::npos) {
-    return fmt::format("the name embeds the address {}", address_text(ip));
+    return fmt::format("the name embeds the address {}", common::ip_text(ip));
   }
   return std::nullopt;
 }
@@ -166,7 +159,7 @@ HeloVerdict judge_literal(std::string_view literal, const common::IpBytes& clien
   if (claimed->family != client.family || claimed->bytes != client.bytes) {
     return problem(HeloProblem::LiteralMismatch,
                    fmt::format("the literal {} is not the client's address {}",
-                               address_text(*claimed), address_text(client)));
+                               common::ip_text(*claimed), common::ip_text(client)));
   }
   return HeloVerdict{HeloProblem::None, true, {}};
 }

@@ -21,25 +21,6 @@ CheckResult failure(std::string_view what, dns::Outcome outcome) {
   return CheckResult{{}, true, fmt::format("{}: {}", what, dns::to_string(outcome))};
 }
 
-std::string address_text(const common::IpBytes& ip) {
-  common::Cidr host{ip, ip.family == 4 ? 32 : 128};
-  auto text = host.text();
-  return text.substr(0, text.find('/'));
-}
-
-bool has_address(const dns::Lookup<dns::AddressRecord>& lookup, const common::IpBytes& client) {
-  return std::any_of(lookup.records.begin(), lookup.records.end(), [&](const auto& record) {
-    return record.address.family == client.family && record.address.bytes == client.bytes;
-  });
-}
-
-
-std::optional<dns::Lookup<dns::AddressRecord>> peek_addresses(dns::Resolver& resolver,
-                                                              const std::string& name,
-                                                              const common::IpBytes& client) {
-  return client.family == 4 ? resolver.peek_a(name) : resolver.peek_aaaa(name);
-}
-
 // What the PTR lookup alone decides: no PTR, or a failure. Otherwise fills facts->ptr_names and
 // returns nullopt: the names' forward lookups decide.
 std::optional<CheckResult> judge_ptr(const reputation::CheckSettings& settings,
@@ -65,7 +46,7 @@ CheckResult judge_forward(const reputation::CheckSettings& settings, const commo
     verdicts.push_back(Verdict::cont(
         settings.points_for(Signal::RdnsMismatch), Signal::RdnsMismatch,
         fmt::format("PTR {} does not resolve back to {}", facts.ptr_names.front(),
-                    address_text(client))));
+                    common::ip_text(client))));
   }
   const std::string& name =
       facts.confirmed_name.empty() ? facts.ptr_names.front() : facts.confirmed_name;
@@ -85,9 +66,9 @@ std::optional<CheckResult> rdns_now(dns::Resolver& resolver,
   if (auto decided = judge_ptr(settings, *ptr, facts)) return decided;
   bool failed = false;
   for (std::size_t i = 0; i < facts.ptr_names.size() && i < kMaxPtrNames; ++i) {
-    const auto forward = peek_addresses(resolver, facts.ptr_names[i], client);
+    const auto forward = resolver.peek_addresses(facts.ptr_names[i], client.family);
     if (!forward) return std::nullopt;
-    if (has_address(*forward, client)) {
+    if (dns::has_address(*forward, client)) {
       facts.confirmed_name = facts.ptr_names[i];
       break;
     }
@@ -103,13 +84,8 @@ asio::awaitable<CheckResult> rdns(dns::Resolver& resolver, reputation::CheckSett
   if (decided) co_return std::move(*decided);
   bool failed = false;
   for (std::size_t i = 0; i < facts->ptr_names.size() && i < kMaxPtrNames; ++i) {
-    dns::Lookup<dns::AddressRecord> forward;
-    if (client.family == 4) {
-      forward = co_await resolver.a(facts->ptr_names[i]);
-    } else {
-      forward = co_await resolver.aaaa(facts->ptr_names[i]);
-    }
-    if (has_address(forward, client)) {
+    const auto forward = co_await resolver.addresses(facts->ptr_names[i], client.family);
+    if (dns::has_address(forward, client)) {
       facts->confirmed_name = facts->ptr_names[i];
       break;
     }
@@ -199,7 +175,7 @@ std::optional<CheckResult> judge_helo_name(const reputation::CheckSettings& sett
 CheckResult judge_helo_lookup(const reputation::CheckSettings& settings, const std::string& name,
                               const common::IpBytes& client, const DnsFacts& facts,
                               const dns::Lookup<dns::AddressRecord>& lookup) {
-  if (has_address(lookup, client)) return CheckResult{};
+  if (dns::has_address(lookup, client)) return CheckResult{};
   if (dns::is_failure(lookup.outcome)) return failure("HELO lookup", lookup.outcome);
   const std::string why =
       lookup.outcome == dns::Outcome::NxDomain ? "does not exist"
@@ -216,7 +192,7 @@ std::optional<CheckResult> helo_now(dns::Resolver& resolver,
                                     const std::string& name, const common::IpBytes& client,
                                     const std::string& our_hostname, const DnsFacts& facts) {
   if (auto decided = judge_helo_name(settings, name, client, our_hostname, facts)) return decided;
-  const auto lookup = peek_addresses(resolver, name, client);
+  const auto lookup = resolver.peek_addresses(name, client.family);
   if (!lookup) return std::nullopt;
   return judge_helo_lookup(settings, name, client, facts, *lookup);
 }
@@ -227,12 +203,7 @@ asio::awaitable<CheckResult> helo(dns::Resolver& resolver, reputation::CheckSett
                                   std::shared_ptr<const DnsFacts> facts) {
   auto decided = judge_helo_name(settings, name, client, our_hostname, *facts);
   if (decided) co_return std::move(*decided);
-  dns::Lookup<dns::AddressRecord> lookup;
-  if (client.family == 4) {
-    lookup = co_await resolver.a(name);
-  } else {
-    lookup = co_await resolver.aaaa(name);
-  }
+  const auto lookup = co_await resolver.addresses(name, client.family);
   co_return judge_helo_lookup(settings, name, client, *facts, lookup);
 }
 

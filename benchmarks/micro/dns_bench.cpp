@@ -58,11 +58,6 @@ common::IpBytes client_ip(std::size_t i) {
   return ip;
 }
 
-std::string ip_text(const common::IpBytes& ip) {
-  return std::to_string(ip.bytes[0]) + "." + std::to_string(ip.bytes[1]) + "." +
-         std::to_string(ip.bytes[2]) + "." + std::to_string(ip.bytes[3]);
-}
-
 Response ptr_answer(const std::string& target) {
   Response r = make_response(Outcome::Answer);
   r.ttl = kTtl;
@@ -111,7 +106,7 @@ struct World {
       : names(n), upstream(context.get_executor()), cache(upstream, clock, settings, &metrics) {
     for (std::size_t i = 0; i < n; ++i) {
       upstream.set(reverse_name(names.ips[i]), RecordType::PTR, ptr_answer(names.hosts[i]));
-      upstream.set(names.hosts[i], RecordType::A, a_answer(kTtl, {ip_text(names.ips[i]).c_str()}));
+      upstream.set(names.hosts[i], RecordType::A, a_answer(kTtl, {common::ip_text(names.ips[i]).c_str()}));
       upstream.set(names.domains[i], RecordType::MX, mx_answer(names.domains[i]));
     }
     // Everything else (DNSBL, DNSWL, RHSBL names) is NXDOMAIN with an SOA-derived TTL.
