@@ -43,6 +43,8 @@ TEST(AuthResults, ValuesAreQuotedWhenTheyMustBe) {
   EXPECT_EQ(results_value("jane@example.org"), "jane@example.org");
   EXPECT_EQ(results_value("@example.org"), "@example.org");
   EXPECT_EQ(results_value("2001:db8::1"), "\"2001:db8::1\"");
+  EXPECT_EQ(results_value("x+5TJ1Na"), "x+5TJ1Na") << "header.b without a tspecial";
+  EXPECT_EQ(results_value("x/5TJ1Na"), "\"x/5TJ1Na\"") << "\"/\" is a tspecial";
   EXPECT_EQ(results_value("a b"), "\"a b\"");
   EXPECT_EQ(results_value("say \"hi\"\r\n"), "\"say \\\"hi\\\"\"");
   EXPECT_EQ(results_value(""), "\"\"");

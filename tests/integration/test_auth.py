@@ -162,7 +162,10 @@ class AuthCommandsTest(unittest.TestCase):
         value = self.auth(self.sign("rsa"))
         self.assertRegex(value,
                          r"^[^;\s]+; spf=pass smtp\.mailfrom=a@spf\.test; "
-                         r"dkim=pass header\.d=dkim\.test header\.s=rsa header\.b=\S{8}; "
+                         # header.b: 8 base64 characters, quoted when one is "/" (RFC 8601
+                         # values are tokens or quoted strings)
+                         r"dkim=pass header\.d=dkim\.test header\.s=rsa "
+                         r"header\.b=(\"[A-Za-z0-9+/]{8}\"|[A-Za-z0-9+]{8}); "
                          r"dmarc=pass \(p=reject\) header\.from=dkim\.test; "
                          r"iprev=pass policy\.iprev=192\.0\.2\.25 \(mail\.example\.test\)$")
 
