@@ -25,6 +25,7 @@ namespace {
 
 namespace asio = boost::asio;
 constexpr int kExitUsage = 2;
+constexpr std::size_t kMaxSignatures = 20;  // verified per message; the rest are listed neutral
 
 dns::AresSettings resolver_settings(const DnsOptions& options) {
   dns::AresSettings settings;
@@ -160,6 +161,14 @@ asio::awaitable<std::vector<DkimLine>> verify_all(dns::Resolver& resolver,
   const auto now = unix_now();
   for (std::size_t i = 0; i < message.fields.size(); ++i) {
     if (!auth::is_dkim_signature_field(message.fields[i])) continue;
+    if (lines.size() >= kMaxSignatures) {  // each costs a key lookup: bound them
+      const std::string_view field = message.fields[i];
+      const auto parsed = auth::parse_dkim_signature(field.substr(field.find(':') + 1));
+      lines.push_back({{auth::DkimStatus::Neutral,
+                        fmt::format("not verified: more than {} signatures", kMaxSignatures)},
+                       parsed.domain, parsed.selector, {}});
+      continue;
+    }
     DkimLine line = co_await verify_one(resolver, message, i, now);
     lines.push_back(std::move(line));
   }

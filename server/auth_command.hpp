@@ -6,7 +6,8 @@
 //         happened, or the domain and the mechanism that matched. Exit 0 for every result.
 //   dkim: one line per DKIM-Signature in message order: the result word (pass, fail, neutral,
 //         policy, temperror, permerror), " d=DOMAIN s=SELECTOR", then a reason if any; "none"
-//         when the message has no signature. Exit 0.
+//         when the message has no signature. Signatures after the 20th are listed neutral,
+//         not verified (each needs a DNS lookup). Exit 0.
 //   auth: the Authentication-Results value (RFC 8601) the gateway would add for the message on
 //         standard input from that client: "host; spf=...; dkim=...; dmarc=...; iprev=...",
 //         on one line. Exit 0.

@@ -3,6 +3,7 @@ command-line contract of issue 5) against a real DNS server (NSD) serving the re
 signed by an independent DKIM implementation (Debian's python3-dkim: dknewkey, dkimsign)."""
 
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -148,6 +149,13 @@ class AuthCommandsTest(unittest.TestCase):
         self.assertRegex(self.mxgate(["dkim"], input=b"DKIM-Signature: v=1; a=rsa-sha1\r\n"
                                      + MESSAGE),
                          r"^neutral d= s=")
+        field = re.match(rb"DKIM-Signature:.*?\r\n(?=\S)", signed, re.S).group(0)  # folded
+        crowded = field * 25 + signed[len(field):]  # the same signature 25 times
+        lines = self.mxgate(["dkim"], input=crowded).splitlines()
+        self.assertEqual(len(lines), 25)
+        self.assertEqual(lines[:20], ["pass d=dkim.test s=rsa"] * 20)
+        self.assertEqual(lines[20:],
+                         ["neutral d=dkim.test s=rsa not verified: more than 20 signatures"] * 5)
         with SilentServer() as silent:
             self.assertRegex(self.mxgate(["dkim"], input=signed, dns=f"127.0.0.1:{silent.port}"),
                              r"^temperror d=dkim\.test s=rsa")
