@@ -203,14 +203,42 @@ boost::asio::awaitable<Discovery> record_at(dns::Resolver& resolver, std::string
 }  // namespace
 
 boost::asio::awaitable<Discovery> discover_policy(dns::Resolver& resolver,
-                                                  std::string from_domain) {
+                                                  std::string from_domain, PolicyLookup lookup) {
   const std::string domain = lower(from_domain);
   Discovery found = co_await record_at(resolver, domain);
   if (found.result != Result::None) co_return found;
+  if (lookup == PolicyLookup::TreeWalk) {
+    for (std::string target : tree_walk_targets(domain)) {
+      found = co_await record_at(resolver, target);
+      if (found.result != Result::None) co_return found;
+    }
+    co_return found;
+  }
   const std::string organization = organizational_domain(domain);
   if (organization == domain) co_return found;
   Discovery parent = co_await record_at(resolver, organization);
   co_return parent;
+}
+
+std::vector<std::string> tree_walk_targets(std::string_view domain) {
+  std::vector<std::string_view> labels;
+  for (std::size_t start = 0; start <= domain.size();) {
+    const auto dot = std::min(domain.find('.', start), domain.size());
+    labels.push_back(domain.substr(start, dot - start));
+    start = dot + 1;
+  }
+  std::vector<std::string> targets;
+  // A name of 8 or more labels is shortened to its last 7 at once (DMARCbis §4.10 step 3).
+  std::size_t first = labels.size() >= 8 ? labels.size() - 7 : 1;
+  for (; first < labels.size(); ++first) {
+    std::string target;
+    for (std::size_t i = first; i < labels.size(); ++i) {
+      if (!target.empty()) target += '.';
+      target += labels[i];
+    }
+    if (!target.empty()) targets.push_back(std::move(target));
+  }
+  return targets;
 }
 
 }  // namespace mxgate::auth::dmarc

@@ -83,9 +83,20 @@ struct Discovery {
   std::string problem;
 };
 
-// §6.6.3: _dmarc.<from_domain>, then _dmarc.<organizational domain> if different. Several
-// DMARC records at one name count as none there.
-boost::asio::awaitable<Discovery> discover_policy(dns::Resolver& resolver,
-                                                  std::string from_domain);
+// Where to look when _dmarc.<From domain> has no record:
+//   PublicSuffixList  RFC 7489 §6.6.3: _dmarc.<organizational domain> (libpsl), if different.
+//   TreeWalk          DMARCbis (draft-ietf-dmarc-dmarcbis §4.10): each parent in turn up to
+//                     the top-level domain, a name of 8 or more labels first cut to its last 7;
+//                     at most 8 queries in all.
+enum class PolicyLookup { PublicSuffixList, TreeWalk };
+
+// Finds the policy for `from_domain`. Several DMARC records at one name count as none there.
+boost::asio::awaitable<Discovery> discover_policy(
+    dns::Resolver& resolver, std::string from_domain,
+    PolicyLookup lookup = PolicyLookup::PublicSuffixList);
+
+// The names the tree walk asks after the From domain itself, nearest first (lower case input):
+// "a.b.example.com" -> "b.example.com", "example.com", "com".
+std::vector<std::string> tree_walk_targets(std::string_view domain);
 
 }  // namespace mxgate::auth::dmarc

@@ -164,6 +164,10 @@ std::optional<Lookup<MxRecord>> Resolver::peek_mx(const std::string& name) {
   return peek_as(*this, name, RecordType::MX, exchanges_of);
 }
 
+std::optional<Lookup<TxtRecord>> Resolver::peek_txt(const std::string& name) {
+  return peek_as(*this, name, RecordType::TXT, texts_of);
+}
+
 boost::asio::awaitable<Lookup<AddressRecord>> Resolver::addresses(std::string name, int family) {
   const Response response = co_await query(std::move(name), address_type(family));
   co_return addresses_of(response);

@@ -88,6 +88,7 @@ class Resolver {
   std::optional<Lookup<AddressRecord>> peek_aaaa(const std::string& name);
   std::optional<Lookup<NameRecord>> peek_ptr(const common::IpBytes& address);
   std::optional<Lookup<MxRecord>> peek_mx(const std::string& name);
+  std::optional<Lookup<TxtRecord>> peek_txt(const std::string& name);
 
   // The records that can hold a client address of `family`: A for 4, AAAA for 6.
   boost::asio::awaitable<Lookup<AddressRecord>> addresses(std::string name, int family);

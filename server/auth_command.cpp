@@ -9,15 +9,8 @@
 #include <istream>
 #include <iterator>
 
-#include <openssl/evp.h>
-
-#include "auth/dkim_signature.hpp"
-#include "auth/dmarc.hpp"
-#include "auth/from_domain.hpp"
 #include "auth/iprev.hpp"
-#include "auth/results.hpp"
-#include "auth/dkim_verify.hpp"
-#include "auth/spf.hpp"
+#include "auth/message_auth.hpp"
 #include "dns/ares_resolver.hpp"
 
 namespace mxgate::server {
@@ -104,117 +97,38 @@ int run_spf(const SpfRequest& request) {
 
 namespace {
 
-// header.b (RFC 6008): the first 8 characters of the signature in base64.
-std::string b_prefix(const std::string& signature) {
-  std::string out(4 * ((signature.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(signature.data()),
-                                static_cast<int>(signature.size()));
-  out.resize(static_cast<std::size_t>(std::max(n, 0)));
-  return out.substr(0, 8);
-}
-
-struct DkimLine {
-  auth::DkimVerdict verdict;
-  std::string domain, selector;
-  std::string b;  // header.b
-};
-
-asio::awaitable<DkimLine> verify_one(dns::Resolver& resolver, const auth::DkimMessage& message,
-                                     std::size_t index, std::int64_t now) {
-  DkimLine line;
-  const std::string_view field = message.fields[index];
-  const auto colon = field.find(':');
-  const auto parsed = auth::parse_dkim_signature(field.substr(colon + 1));
-  line.domain = parsed.domain;
-  line.selector = parsed.selector;
-  if (parsed.signature) line.b = b_prefix(parsed.signature->signature);
-  if (!parsed.signature) {
-    line.verdict = {auth::DkimStatus::Neutral, parsed.error};
-    co_return line;
-  }
-  const auto key = co_await resolver.txt(parsed.signature->key_query_name());
-  if (dns::is_failure(key.outcome)) {
-    line.verdict = {auth::DkimStatus::TempError,
-                    fmt::format("key lookup failed: {}", dns::to_string(key.outcome))};
-    co_return line;
-  }
-  if (!key.ok()) {
-    line.verdict = {auth::DkimStatus::PermError, "no key record"};
-    co_return line;
-  }
-  auth::DkimVerifyOptions options;
-  options.now = now;
-  line.verdict = auth::verify_dkim_message(message, index, key.records.front().text, options);
-  co_return line;
-}
-
-
 std::string read_message(std::istream& input) {
   const std::string raw{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
   return auth::normalize_line_endings(raw);
 }
 
-asio::awaitable<std::vector<DkimLine>> verify_all(dns::Resolver& resolver,
-                                                  const auth::DkimMessage& message) {
-  std::vector<DkimLine> lines;
-  const auto now = unix_now();
-  for (std::size_t i = 0; i < message.fields.size(); ++i) {
-    if (!auth::is_dkim_signature_field(message.fields[i])) continue;
-    if (lines.size() >= kMaxSignatures) {  // each costs a key lookup: bound them
-      const std::string_view field = message.fields[i];
-      const auto parsed = auth::parse_dkim_signature(field.substr(field.find(':') + 1));
-      lines.push_back({{auth::DkimStatus::Neutral,
-                        fmt::format("not verified: more than {} signatures", kMaxSignatures)},
-                       parsed.domain, parsed.selector, {}});
-      continue;
-    }
-    DkimLine line = co_await verify_one(resolver, message, i, now);
-    lines.push_back(std::move(line));
-  }
-  co_return lines;
+// Reads the message as the gateway does (nothing is removed: no authserv-id).
+void scan(const std::string& message, auth::MessageScanner& scanner) {
+  std::string passed_on;
+  scanner.feed(message, passed_on);
+  scanner.finish(passed_on);
 }
 
-using auth::AuthResults;
-
-// DMARC for the message: its From domain's policy applied to the SPF and DKIM results.
-asio::awaitable<AuthResults::Dmarc> dmarc_result(dns::Resolver& resolver,
-                                                 const auth::DkimMessage& message,
-                                                 auth::dmarc::Inputs inputs) {
-  AuthResults::Dmarc out;
-  const auto from = auth::from_domain(message.fields);
-  if (!from.domain) {
-    out.result = "fail";  // issue 5: not exactly one From address with one domain
-    out.reason = from.problem;
-    co_return out;
-  }
-  out.from_domain = *from.domain;
-  inputs.from_domain = *from.domain;
-  const auto found = co_await auth::dmarc::discover_policy(resolver, *from.domain);
-  if (found.result != auth::dmarc::Result::Pass) {
-    out.result = std::string(auth::dmarc::result_name(found.result));
-    out.reason = found.problem;
-    co_return out;
-  }
-  const auto evaluation = auth::dmarc::evaluate(*found.record, found.domain, inputs);
-  out.result = std::string(auth::dmarc::result_name(evaluation.result));
-  out.policy = "p=" + std::string(auth::dmarc::policy_name(evaluation.policy));
-  co_return out;
+auth::DkimVerifyOptions dkim_options() {
+  auth::DkimVerifyOptions options;
+  options.now = static_cast<std::uint64_t>(unix_now());
+  return options;
 }
 
 }  // namespace
 
 int run_dkim(const DnsOptions& dns_options, std::istream& input) {
-  const std::string text = read_message(input);
-  const auth::DkimMessage message = auth::split_message(text);
-  std::vector<DkimLine> lines;
+  auth::MessageScanner scanner("", auth::ScanLimits{kMaxSignatures});
+  scan(read_message(input), scanner);
+  auth::DkimKeyCache keys;
+  std::vector<auth::DkimCheck> checks;
   run_with_resolver(dns_options, [&](dns::Resolver& resolver) -> asio::awaitable<void> {
-    lines = co_await verify_all(resolver, message);
+    checks = co_await scanner.verify_signatures(resolver, keys, dkim_options());
   });
-  if (lines.empty()) fmt::print("none\n");
-  for (const auto& line : lines) {
-    fmt::print("{} d={} s={}{}{}\n", auth::to_string(line.verdict.status), line.domain,
-               line.selector, line.verdict.reason.empty() ? "" : " ", line.verdict.reason);
+  if (checks.empty()) fmt::print("none\n");
+  for (const auto& check : checks) {
+    fmt::print("{} d={} s={}{}{}\n", auth::to_string(check.verdict.status), check.domain,
+               check.selector, check.verdict.reason.empty() ? "" : " ", check.verdict.reason);
   }
   return 0;
 }
@@ -223,29 +137,23 @@ int run_auth(const SpfRequest& request, std::istream& input) {
   const auto identity = identity_of(request, "auth");
   if (!identity) return kExitUsage;
   const auto options = spf_options();
-  const std::string text = read_message(input);
-  const auth::DkimMessage message = auth::split_message(text);
+  auth::MessageScanner scanner("", auth::ScanLimits{kMaxSignatures});
+  scan(read_message(input), scanner);
+  auth::DkimKeyCache keys;
   auth::AuthResults results;
   results.authserv_id = host_name();
   run_with_resolver(request.dns, [&](dns::Resolver& resolver) -> asio::awaitable<void> {
     const auto spf = co_await auth::spf::check_mail_from(resolver, *identity, options);
-    const bool null_sender = identity->sender.empty();
-    results.spf = AuthResults::Spf{std::string(auth::spf::result_name(spf.result)),
-                                   null_sender ? "smtp.helo" : "smtp.mailfrom",
-                                   null_sender ? identity->helo : identity->sender, spf.problem};
-    const auto dkim = co_await verify_all(resolver, message);
-    auth::dmarc::Inputs inputs;
-    inputs.spf_pass = spf.result == auth::spf::Result::Pass;
-    inputs.spf_domain = spf.domain;
-    for (const auto& line : dkim) {
-      results.dkim.push_back({std::string(auth::to_string(line.verdict.status)), line.domain,
-                              line.selector, line.b, line.verdict.reason});
-      if (line.verdict.status == auth::DkimStatus::Pass) inputs.dkim_passes.push_back({line.domain});
-    }
-    results.dmarc = co_await dmarc_result(resolver, message, std::move(inputs));
+    results.spf = auth::spf_entry(spf, *identity);
+    const auto dkim = co_await scanner.verify_signatures(resolver, keys, dkim_options());
+    for (const auto& check : dkim) results.dkim.push_back(auth::dkim_entry(check));
+    const auto dmarc = co_await auth::check_dmarc(resolver, scanner.from(),
+                                                  auth::dmarc_inputs(&spf, dkim),
+                                                  auth::dmarc::PolicyLookup::PublicSuffixList);
+    results.dmarc = auth::dmarc_entry(dmarc);
     const auto iprev = co_await auth::check_iprev(resolver, identity->ip);
-    results.iprev = AuthResults::Iprev{std::string(auth::iprev_result_name(iprev.result)),
-                                       request.ip, iprev.name};
+    results.iprev = auth::AuthResults::Iprev{std::string(auth::iprev_result_name(iprev.result)),
+                                             request.ip, iprev.name};
   });
   fmt::print("{}\n", auth::format_results(results, false));
   return 0;

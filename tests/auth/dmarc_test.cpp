@@ -101,9 +101,9 @@ TEST(Dmarc, Evaluation) {
 
 class DmarcDiscovery : public ::testing::Test {
  protected:
-  Discovery discover(const char* domain) {
+  Discovery discover(const char* domain, PolicyLookup lookup = PolicyLookup::PublicSuffixList) {
     Discovery out;
-    asio::co_spawn(io_, discover_policy(dns_, domain), [&](std::exception_ptr e, Discovery d) {
+    asio::co_spawn(io_, discover_policy(dns_, domain, lookup), [&](std::exception_ptr e, Discovery d) {
       if (e) std::rethrow_exception(e);
       out = std::move(d);
     });
@@ -143,6 +143,31 @@ TEST_F(DmarcDiscovery, SeveralRecordsOrFailures) {
   dns_.set("_dmarc.broken.example", dns::RecordType::TXT,
            dns::testing::negative(dns::Outcome::ServFail));
   EXPECT_EQ(discover("broken.example").result, Result::TempError);
+}
+
+TEST(DmarcTreeWalk, TargetsNearestFirstLongNamesCutToSevenLabels) {
+  EXPECT_EQ(tree_walk_targets("a.b.example.com"),
+            (std::vector<std::string>{"b.example.com", "example.com", "com"}));
+  EXPECT_TRUE(tree_walk_targets("com").empty());
+  EXPECT_EQ(tree_walk_targets("1.2.3.4.5.6.7.8.9.example"),
+            (std::vector<std::string>{"4.5.6.7.8.9.example", "5.6.7.8.9.example",
+                                      "6.7.8.9.example", "7.8.9.example", "8.9.example",
+                                      "9.example", "example"}));
+}
+
+TEST_F(DmarcDiscovery, TreeWalkFindsTheNearestAncestorThePslWouldSkip) {
+  // The list makes example.co.uk the organizational domain; a record at a level between it and
+  // the From domain is found only by the walk.
+  txt("_dmarc.dept.example.co.uk", {"v=DMARC1; p=quarantine"});
+  auto walked = discover("mail.dept.example.co.uk", PolicyLookup::TreeWalk);
+  ASSERT_EQ(walked.result, Result::Pass);
+  EXPECT_EQ(walked.domain, "dept.example.co.uk");
+  EXPECT_EQ(walked.record->p, Policy::Quarantine);
+  EXPECT_EQ(discover("mail.dept.example.co.uk").result, Result::None);
+  txt("_dmarc.bank", {"v=DMARC1; p=reject"});  // a public suffix's own policy (PSD DMARC)
+  walked = discover("login.example.bank", PolicyLookup::TreeWalk);
+  ASSERT_EQ(walked.result, Result::Pass);
+  EXPECT_EQ(walked.domain, "bank");
 }
 
 }  // namespace
