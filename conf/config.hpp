@@ -120,6 +120,21 @@ struct PregreetConfig {
   friend bool operator==(const PregreetConfig&, const PregreetConfig&) = default;
 };
 
+// Email authentication at the end of data (issue 5): SPF (checked at MAIL), DKIM and DMARC; the
+// results go into an Authentication-Results header and the checks spf, dkim and dmarc.
+struct AuthConfig {
+  enum class PolicyLookup { PublicSuffixList, TreeWalk };  // auth::dmarc::PolicyLookup
+  bool enabled = true;
+  std::string authserv_id;  // default: server.hostname
+  std::uint32_t max_signatures = 5;
+  std::uint64_t max_header_size = 1024 * 1024;  // a longer header section is not parsed
+  bool dmarc_reject = true;      // p=reject: 550 5.7.1 (false: the dmarc_fail score only)
+  bool dmarc_quarantine = true;  // p=quarantine: accepted into quarantine (false: score only)
+  PolicyLookup dmarc_policy_lookup = PolicyLookup::PublicSuffixList;
+  std::uint32_t key_cache_entries = 1000;  // parsed DKIM keys, per worker
+  friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
+};
+
 struct ReputationConfig {
   std::string postmaster_url = "https://postmaster.example.net/postmaster/";
   reputation::Thresholds thresholds;  // defer_at, reject_at, quarantine_at, delay_reject
@@ -154,6 +169,7 @@ struct Config {
   DnsConfig dns;
   std::vector<DnsblConfig> dnsbls;  // [[dnsbl]]
   PregreetConfig pregreet;
+  AuthConfig auth;
   ReputationConfig reputation;
   std::vector<reputation::CheckSettings> checks =
       reputation::default_check_settings();  // [checks.<name>]: every known check, in order

@@ -168,6 +168,17 @@ std::string describe(const Config& config) {
   w.duration("greet_pause_under_load", p.greet_pause_under_load);
   w.real("load_factor", p.load_factor);
   w.duration("pass_ttl", p.pass_ttl);
+  const auto& a = config.auth;
+  w.section("[auth]");
+  w.boolean("enabled", a.enabled);
+  w.string("authserv_id", a.authserv_id);
+  w.number("max_signatures", a.max_signatures);
+  w.string("max_header_size", format_size(a.max_header_size));
+  w.boolean("dmarc_reject", a.dmarc_reject);
+  w.boolean("dmarc_quarantine", a.dmarc_quarantine);
+  w.string("dmarc_policy_lookup",
+           a.dmarc_policy_lookup == AuthConfig::PolicyLookup::TreeWalk ? "tree_walk" : "psl");
+  w.number("key_cache_entries", a.key_cache_entries);
   write_reputation(w, config);
   w.section("[log]");
   w.string("level", config.log.level);

@@ -438,6 +438,21 @@ void read_pregreet(TableReader r, PregreetConfig& p) {
   }
 }
 
+void read_auth(TableReader r, AuthConfig& a) {
+  r.read("enabled", a.enabled);
+  r.read("authserv_id", a.authserv_id);
+  check_host_name(r, "authserv_id", a.authserv_id);
+  r.read_int("max_signatures", a.max_signatures, 0, 100);
+  r.read_size("max_header_size", a.max_header_size, 1024);
+  r.read("dmarc_reject", a.dmarc_reject);
+  r.read("dmarc_quarantine", a.dmarc_quarantine);
+  std::size_t lookup = 0;
+  r.read_choice("dmarc_policy_lookup", lookup, {"psl", "tree_walk"});
+  a.dmarc_policy_lookup = static_cast<AuthConfig::PolicyLookup>(lookup);
+  r.read_int("key_cache_entries", a.key_cache_entries, 0, 10000000);
+  r.finish();
+}
+
 // An empty server.hostname means the machine's name; relay.helo_name defaults to it.
 void fill_host_names(TableReader& root, Config& c) {
   if (c.server.hostname.empty()) {
@@ -450,6 +465,7 @@ void fill_host_names(TableReader& root, Config& c) {
     c.server.hostname = name.data();
   }
   if (c.relay.helo_name.empty()) c.relay.helo_name = c.server.hostname;
+  if (c.auth.authserv_id.empty()) c.auth.authserv_id = c.server.hostname;
 }
 
 }  // namespace
@@ -466,6 +482,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_dns(r.table("dns"), c.dns);
   read_dnsbls(r, c.dnsbls);
   read_pregreet(r.table("pregreet"), c.pregreet);
+  read_auth(r.table("auth"), c.auth);
   read_reputation(r.table("reputation"), c.reputation);
   read_checks(r.table("checks"), c.checks);
   read_log(r.table("log"), c.log);

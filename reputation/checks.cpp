@@ -13,7 +13,16 @@ constexpr std::array<Points, 3> kRdnsPoints{{
     {Signal::RdnsMissing, 3}, {Signal::RdnsMismatch, 2}, {Signal::RdnsGeneric, 1.5}}};
 constexpr std::array<Points, 2> kHeloPoints{{{Signal::HeloInvalid, 3}, {Signal::HeloMismatch, 1}}};
 
-constexpr std::array<CheckInfo, 8> kChecks{{
+// SPF may take ten lookups in a row (RFC 7208 §4.6.4); DKIM and DMARC a few.
+constexpr std::chrono::milliseconds kAuthTimeout{5000};
+
+constexpr std::array<Points, 2> kSpfPoints{{{Signal::SpfFail, 3}, {Signal::SpfSoftfail, 1}}};
+constexpr std::array<Points, 2> kDkimPoints{
+    {{Signal::DkimFail, 1.5}, {Signal::DkimUnsignedContent, 1}}};
+constexpr std::array<Points, 2> kDmarcPoints{
+    {{Signal::DmarcFail, 2}, {Signal::Unauthenticated, 2}}};
+
+constexpr std::array<CheckInfo, 11> kChecks{{
     {"ip_history", Stage::Connect,
      "The client IP's and its networks' history: listings, score, reject, complaint and "
      "invalid-recipient ratios.",
@@ -36,6 +45,14 @@ constexpr std::array<CheckInfo, 8> kChecks{{
      OnError::Ignore, {}},
     {"rhsbl", Stage::Mail,
      "DNS block lists of domains ([[dnsbl]] type helo and sender_domain).", OnError::Ignore, {}},
+    {"spf", Stage::Mail, "SPF (RFC 7208) of the MAIL FROM identity, or of HELO for the null sender.",
+     OnError::Ignore, kSpfPoints, kAuthTimeout},
+    {"dkim", Stage::EndOfData,
+     "DKIM signatures (RFC 6376): failing ones score when none passed; l= leaving content unsigned.",
+     OnError::Ignore, kDkimPoints, kAuthTimeout},
+    {"dmarc", Stage::EndOfData,
+     "The From domain's DMARC policy (RFC 7489), and mail that nothing authenticated.",
+     OnError::Ignore, kDmarcPoints, kAuthTimeout},
 }};
 
 }  // namespace
@@ -54,6 +71,7 @@ std::vector<CheckSettings> default_check_settings() {
     CheckSettings settings;
     settings.name = check.name;
     settings.on_error = check.on_error;
+    settings.timeout = check.timeout;
     settings.points.assign(check.points.begin(), check.points.end());
     out.push_back(std::move(settings));
   }

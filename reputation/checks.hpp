@@ -17,6 +17,7 @@ struct CheckInfo {
   std::string_view description;
   CheckSettings::OnError on_error;  // the default: what a failing check means for mail
   std::span<const CheckSettings::Points> points;  // the signals it scores, default points
+  std::chrono::milliseconds timeout = kDefaultCheckTimeout;
 };
 
 // ip_history             connect  the client IP's and its networks' records (listings, score,
@@ -30,6 +31,11 @@ struct CheckInfo {
 // sender_domain          mail     MX or A/AAAA exists: NXDOMAIN 550 5.1.8, null MX 550 5.7.27,
 //                                 a lookup failure 451 4.4.3
 // rhsbl                  mail     [[dnsbl]] type "helo" and "sender_domain" zones
+// spf                    mail     SPF of MAIL FROM (HELO for the null sender): fail/softfail
+//                                 score; the result is kept for DMARC and Authentication-Results
+// dkim                   eod      signatures that all failed score; l= leaving content unsigned
+// dmarc                  eod      the From domain's policy: reject/quarantine enforced per
+//                                 [auth], otherwise dmarc_fail scores; unauthenticated mail scores
 // DNS checks ignore their own errors by default (on_error = "ignore"): a resolver outage must
 // not defer all mail; the failures are counted.
 std::span<const CheckInfo> known_checks();

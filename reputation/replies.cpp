@@ -26,6 +26,8 @@ constexpr Shape kDeferredData{451, "4.7.1", "Deferred"};
 constexpr Shape kSenderDomainInvalid{550, "5.1.8", "Sender domain invalid"};
 constexpr Shape kSenderDomainNullMx{550, "5.7.27", "Sender domain does not accept mail"};
 constexpr Shape kSenderDomainTempfail{451, "4.4.3", "Sender domain lookup failed"};
+// RFC 7489 §6.6.4 / §10.3: a p=reject refusal names DMARC, so the sender knows what to fix.
+constexpr Shape kDmarcReject{550, "5.7.1", "Rejected by the From domain's DMARC policy"};
 
 Shape reject_shape(Stage stage, Signal signal) {
   if (stage == Stage::Connect) return kBlockedConnect;
@@ -35,6 +37,8 @@ Shape reject_shape(Stage stage, Signal signal) {
         return kSenderDomainInvalid;
       case Signal::SenderDomainNullMx:
         return kSenderDomainNullMx;
+      case Signal::DmarcFail:
+        return kDmarcReject;
       default:
         break;
     }

@@ -43,12 +43,16 @@ constexpr std::array<SignalInfo, kSignalCount> kSignals{{
      "The envelope sender's domain publishes a null MX (RFC 7505)."},
     {Signal::SpfFail, "spf_fail", "SPF failed: the IP address may not send for the domain."},
     {Signal::SpfSoftfail, "spf_softfail", "SPF soft-failed for the sender's domain."},
-    {Signal::DkimFail, "dkim_fail", "A DKIM signature did not verify."},
+    {Signal::DkimFail, "dkim_fail", "The message's DKIM signatures did not verify."},
     {Signal::DmarcFail, "dmarc_fail", "The message failed the domain's DMARC policy."},
     {Signal::RateLimited, "rate_limited", "The sender exceeded a rate limit."},
     {Signal::NewIpRamp, "new_ip_ramp", "A new sender exceeded its warm-up (ramp) volume."},
     {Signal::Anomaly, "anomaly", "The sender's traffic pattern changed abnormally."},
     {Signal::Pregreet, "pregreet", "The client talked before the greeting banner."},
+    {Signal::Unauthenticated, "unauthenticated",
+     "Neither SPF nor any DKIM signature authenticated the message."},
+    {Signal::DkimUnsignedContent, "dkim_unsigned_content",
+     "A DKIM signature covers only part of the body (l=); the rest is unsigned."},
 }};
 
 constexpr bool table_is_indexed() {
@@ -58,7 +62,7 @@ constexpr bool table_is_indexed() {
   return true;
 }
 static_assert(table_is_indexed(), "kSignals must be ordered by numeric value");
-static_assert(static_cast<std::size_t>(Signal::Pregreet) + 1 == kSignalCount);
+static_assert(static_cast<std::size_t>(Signal::DkimUnsignedContent) + 1 == kSignalCount);
 
 constexpr std::array<Signal, kSignalCount> make_all() {
   std::array<Signal, kSignalCount> out{};

@@ -54,9 +54,11 @@ enum class Signal : std::uint8_t {
   NewIpRamp = 24,
   Anomaly = 25,
   Pregreet = 26,
+  Unauthenticated = 27,
+  DkimUnsignedContent = 28,
 };
 
-inline constexpr std::size_t kSignalCount = 27;
+inline constexpr std::size_t kSignalCount = 29;
 
 std::string_view stage_name(Stage stage);     // "connect", "helo", "mail", "rcpt", "end_of_data"
 std::string_view action_name(Action action);  // "continue", "accept", "defer", ...

@@ -26,10 +26,14 @@ CheckResult failure(std::string_view what, dns::Outcome outcome) {
 std::optional<CheckResult> judge_ptr(const reputation::CheckSettings& settings,
                                      const dns::Lookup<dns::NameRecord>& ptr, DnsFacts& facts) {
   if (ptr.outcome == dns::Outcome::NxDomain || ptr.outcome == dns::Outcome::NoData) {
+    facts.iprev = "fail";
     return CheckResult{{Verdict::cont(settings.points_for(Signal::RdnsMissing),
                                       Signal::RdnsMissing, "no PTR record")}};
   }
-  if (!ptr.ok()) return failure("PTR lookup", ptr.outcome);
+  if (!ptr.ok()) {
+    facts.iprev = "temperror";
+    return failure("PTR lookup", ptr.outcome);
+  }
   facts.ptr_names.clear();
   for (const auto& record : ptr.records) facts.ptr_names.push_back(record.name);
   return std::nullopt;
@@ -38,8 +42,9 @@ std::optional<CheckResult> judge_ptr(const reputation::CheckSettings& settings,
 // The forward lookups of the PTR names are done: facts->confirmed_name is set or empty, and
 // `forward_failed` says whether a lookup of a name that did not match failed.
 CheckResult judge_forward(const reputation::CheckSettings& settings, const common::IpBytes& client,
-                          const DnsFacts& facts, bool forward_failed) {
+                          DnsFacts& facts, bool forward_failed) {
   std::vector<Verdict> verdicts;
+  facts.iprev = !facts.confirmed_name.empty() ? "pass" : forward_failed ? "temperror" : "fail";
   if (facts.confirmed_name.empty()) {
     // A failed forward lookup proves nothing: an error, not a mismatch.
     if (forward_failed) return failure("forward lookup of the PTR name", dns::Outcome::ServFail);

@@ -36,10 +36,11 @@
 
 namespace mxgate::server {
 
-// What the connect stage learned, for the HELO check.
+// What the connect stage learned, for the HELO check and Authentication-Results.
 struct DnsFacts {
   std::vector<std::string> ptr_names;
   std::string confirmed_name;  // the first PTR name that resolves back to the client, or ""
+  std::string iprev;  // RFC 8601 §3 result once the rdns check decided: pass, fail, temperror
 };
 
 // Per-zone state shared by all workers across reloads: up/down from the probes, and metrics

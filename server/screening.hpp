@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "auth/dkim_key_cache.hpp"
 #include "common/metrics.hpp"
 #include "reputation/model.hpp"
 #include "dns/metrics.hpp"
@@ -33,6 +34,7 @@ struct ScreeningContext {
   dns::DnsMetrics& dns_metrics;
   PassMemory& passes;
   dns::Resolver* resolver = nullptr;  // the worker's (CachingResolver over AresResolver)
+  auth::DkimKeyCache* dkim_keys = nullptr;  // the worker's
 };
 
 PendingCheck ip_history_check(const ScreeningContext& context,

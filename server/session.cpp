@@ -407,6 +407,7 @@ std::string Session::transaction_line() const {
   common::append_kv(line, "from", txn_from_);
   common::append_kv(line, "rcpts", txn_rcpts_);
   if (policy_.quarantined()) common::append_kv(line, "quarantine", "yes");
+  if (const auto auth = policy_.auth_summary(); !auth.empty()) common::append_kv(line, "auth", auth);
   return line;
 }
 

@@ -2,6 +2,8 @@
 // and streamed to the relay behind the Received header (and the quarantine mark).
 #include <fmt/format.h>
 
+#include <boost/asio/this_coro.hpp>
+
 #include "server/session_impl.hpp"
 #include "server/trace.hpp"
 
@@ -22,7 +24,10 @@ constexpr std::size_t kRelayChunk = 64 * 1024;
 
 void Session::begin_content() {
   content_.clear();
+  decoded_.clear();
   relay_ok_ = true;
+  scanner_ = policy_.authenticating() ? policy_.scanner() : nullptr;
+  prefetched_ = false;
   ReceivedInfo info;
   info.helo = protocol_.helo();
   info.client_ip = client_ip_;
@@ -34,16 +39,54 @@ void Session::begin_content() {
   info.id = txn_id_;
   if (protocol_.recipients() == 1) info.single_recipient = txn_rcpts_;
   info.when = std::chrono::system_clock::now();
+  if (scanner_) {
+    trace_ = received_header(info);
+    return;
+  }
   content_ = received_header(info);
   if (policy_.quarantined()) content_ += policy_.quarantine_header();
 }
 
-// Hands buffered content to the relay once there is enough of it (or at the end).
+// Passes what the decoder produced through the scanner; once the header section ended, the
+// DKIM key and DMARC lookups start (they run while the body streams in).
+void Session::scan_decoded(const asio::any_io_executor& executor) {
+  if (!scanner_) return;
+  scanner_->feed(decoded_, content_);
+  decoded_.clear();
+  if (!prefetched_ && scanner_->header_done()) {
+    prefetched_ = true;
+    policy_.prefetch(executor, *scanner_);
+  }
+}
+
+// The end of an authenticated message: the end-of-data checks, then the trace fields and the
+// held content go to the relay. A reply: the message is refused (the relay is aborted).
+asio::awaitable<std::optional<Reply>> Session::end_content() {
+  if (!scanner_ || decoder_->error() != smtp::DataError::None) co_return std::nullopt;
+  scanner_->finish(content_);
+  auto refusal = co_await policy_.end_of_data(scanner_);
+  if (refusal) {
+    relay_.abort();
+    content_.clear();
+    co_return std::move(refusal->reply);
+  }
+  std::string head = std::move(trace_);
+  head += policy_.auth_header();
+  if (policy_.quarantined()) head += policy_.quarantine_header();
+  if (relay_ok_) relay_ok_ = co_await relay_.content(head);
+  if (relay_ok_) relay_ok_ = co_await relay_.content(content_);
+  content_.clear();
+  co_return std::nullopt;
+}
+
+// Hands buffered content to the relay once there is enough of it (or at the end). Held while
+// authenticating (end_content() sends it).
 asio::awaitable<bool> Session::feed_relay(bool force) {
   if (!relay_ok_ || decoder_->error() != smtp::DataError::None) {
     content_.clear();
     co_return relay_ok_;
   }
+  if (scanner_) co_return true;
   if (content_.empty() || (!force && content_.size() < kRelayChunk)) co_return true;
   relay_ok_ = co_await relay_.content(content_);
   content_.clear();
@@ -55,12 +98,14 @@ asio::awaitable<Step> Session::receive_data() {
   decoder_.emplace(smtp::DataDecoder::Mode::Dot, config_.server.max_message_size,
                    snapshot_->line_endings);
   begin_content();
+  const auto executor = co_await asio::this_coro::executor;
   for (;;) {
     if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
       co_return Step{StepKind::Close, {}, {}};
     }
-    const auto result = decoder_->feed(io_->buffered(), content_);
+    const auto result = decoder_->feed(io_->buffered(), decoder_output());
     io_->consume(result.consumed);
+    scan_decoded(executor);
     co_await feed_relay(result.done);
     if (result.done) break;
   }
@@ -70,7 +115,12 @@ asio::awaitable<Step> Session::receive_data() {
     relay_.abort();
     final_reply = content_error_reply(decoder_->error());
   } else {
-    final_reply = co_await relay_.end();
+    auto refused = co_await end_content();
+    if (refused) {
+      final_reply = std::move(*refused);
+    } else {
+      final_reply = co_await relay_.end();
+    }
   }
   finish_transaction(final_reply);
   co_return protocol_.message_done(std::move(final_reply));
@@ -91,14 +141,16 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     chunking_ = true;
   }
   std::uint64_t left = bdat.chunk_size;
+  const auto executor = co_await asio::this_coro::executor;
   while (left > 0) {
     if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
       co_return Step{StepKind::Close, {}, {}};
     }
     auto piece = io_->buffered().substr(0, std::min<std::uint64_t>(left, io_->buffered().size()));
-    decoder_->feed(piece, content_);
+    decoder_->feed(piece, decoder_output());
     io_->consume(piece.size());
     left -= piece.size();
+    scan_decoded(executor);
     co_await feed_relay(false);
   }
   if (decoder_->error() != smtp::DataError::None) {
@@ -114,11 +166,18 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     co_return protocol_.bdat_done(
         Reply::make(250, "2.0.0", fmt::format("{} octets received", bdat.chunk_size)));
   }
-  decoder_->finish(content_);
+  decoder_->finish(decoder_output());
+  scan_decoded(executor);
   co_await feed_relay(true);
   metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
   chunking_ = false;
-  Reply final_reply = co_await relay_.end();
+  auto refused = co_await end_content();
+  Reply final_reply;
+  if (refused) {
+    final_reply = std::move(*refused);
+  } else {
+    final_reply = co_await relay_.end();
+  }
   finish_transaction(final_reply);
   co_return protocol_.message_done(std::move(final_reply));
 }

@@ -47,6 +47,9 @@ class Session {
   boost::asio::awaitable<smtp::Step> receive_chunk(const smtp::Command& bdat);
   boost::asio::awaitable<bool> discard_octets(std::uint64_t count);
   boost::asio::awaitable<bool> feed_relay(bool force);
+  std::string& decoder_output() { return scanner_ ? decoded_ : content_; }
+  void scan_decoded(const boost::asio::any_io_executor& executor);
+  boost::asio::awaitable<std::optional<smtp::Reply>> end_content();
   boost::asio::awaitable<bool> read_more(conf::Duration timeout);
   boost::asio::awaitable<bool> flush();
   void queue(const smtp::Reply& reply);
@@ -69,6 +72,13 @@ class Session {
   std::optional<smtp::DataDecoder> decoder_;
   std::string out_;
   std::string content_;
+  // While authenticating ([auth]): the decoder's output goes through the scanner, and content_
+  // holds the whole message until the end of data, when the trace header fields (trace_, then
+  // Authentication-Results, then the quarantine mark) go in front of it.
+  std::shared_ptr<auth::MessageScanner> scanner_;
+  std::string decoded_;
+  std::string trace_;
+  bool prefetched_ = false;
   bool relay_ok_ = true;
   bool chunking_ = false;  // a BDAT transaction has started relaying its content
 

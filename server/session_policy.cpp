@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <algorithm>
 #include <iterator>
+#include <random>
 #include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
@@ -128,6 +132,16 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& fr
   const bool named = !from.domain.empty() && from.domain.front() != '[';  // not a literal
   sender_domain_ = named ? storage::domain_key(from.domain) : std::string();
   std::vector<PendingCheck> checks;
+  auth_ = std::make_shared<AuthFindings>();
+  if (authenticating()) {
+    auth_->identity = auth::spf::Identity{*ip_, helo_, from.address()};
+    if (enabled("spf")) {
+      auth::spf::Options options;
+      options.receiver = config_.server.hostname;
+      options.now = unix_now();
+      checks.push_back(spf_check(*context_.resolver, settings("spf"), options, auth_));
+    }
+  }
   if (!sender_domain_.empty()) {
     add_check(checks, sender_domain_check(context_, settings("sender_domain_history"),
                                           sender_domain_, config_.reputation.model));
@@ -151,11 +165,136 @@ std::optional<Refusal> SessionPolicy::rcpt() {
 void SessionPolicy::reset_transaction() {
   verdict_.reset_transaction();
   sender_domain_.clear();
+  auth_.reset();
+}
+
+bool SessionPolicy::authenticating() const {
+  return config_.auth.enabled && dns_checks();
+}
+
+std::shared_ptr<auth::MessageScanner> SessionPolicy::scanner() const {
+  return std::make_shared<auth::MessageScanner>(
+      config_.auth.authserv_id,
+      auth::ScanLimits{config_.auth.max_signatures, config_.auth.max_header_size});
+}
+
+namespace {
+
+asio::awaitable<void> warm(dns::Resolver& resolver, std::string name) {
+  (void)co_await resolver.txt(std::move(name));
+}
+
+auth::dmarc::PolicyLookup policy_lookup(const conf::AuthConfig& config) {
+  return config.dmarc_policy_lookup == conf::AuthConfig::PolicyLookup::TreeWalk
+             ? auth::dmarc::PolicyLookup::TreeWalk
+             : auth::dmarc::PolicyLookup::PublicSuffixList;
+}
+
+// Uniform in [0, 1), for DMARC's pct= sampling.
+double sample() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0, 1)(generator);
+}
+
+}  // namespace
+
+void SessionPolicy::prefetch(const asio::any_io_executor& executor,
+                             const auth::MessageScanner& message) {
+  std::vector<std::string> names;
+  if (enabled("dkim")) names = message.key_names();
+  if (enabled("dmarc") && message.from().domain) {
+    const std::string& from = *message.from().domain;
+    names.push_back("_dmarc." + from);
+    const auto organization = auth::dmarc::organizational_domain(from);
+    if (policy_lookup(config_.auth) == auth::dmarc::PolicyLookup::PublicSuffixList &&
+        organization != from) {
+      names.push_back("_dmarc." + organization);
+    }
+  }
+  for (auto& name : names) {
+    if (!context_.resolver->peek_txt(name)) {
+      asio::co_spawn(executor, warm(*context_.resolver, std::move(name)), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(
+    std::shared_ptr<const auth::MessageScanner> message) {
+  if (!authenticating() || !auth_) co_return std::nullopt;
+  std::vector<PendingCheck> checks;
+  if (enabled("dkim")) {
+    checks.push_back(dkim_check(*context_.resolver, settings("dkim"), message,
+                                *context_.dkim_keys, auth_));
+  }
+  auto outcomes = co_await run_checks(std::move(checks));
+  if (enabled("dmarc")) {
+    DmarcEnforcement enforcement;
+    enforcement.reject = config_.auth.dmarc_reject;
+    enforcement.quarantine = config_.auth.dmarc_quarantine;
+    enforcement.allowed = verdict_.allowed();
+    enforcement.sample = sample();
+    checks.clear();
+    checks.push_back(dmarc_check(*context_.resolver, settings("dmarc"), message,
+                                 policy_lookup(config_.auth), enforcement, auth_));
+    auto dmarc = co_await run_checks(std::move(checks));
+    outcomes.insert(outcomes.end(), std::make_move_iterator(dmarc.begin()),
+                    std::make_move_iterator(dmarc.end()));
+  }
+  // The final reply is recorded by record_message(), not here.
+  co_return decide_stage(Stage::EndOfData, std::move(outcomes));
+}
+
+std::string SessionPolicy::auth_header() const {
+  if (!auth_) return {};
+  const std::string& ptr_name = dns_facts_->confirmed_name.empty() && !dns_facts_->ptr_names.empty()
+                                    ? dns_facts_->ptr_names.front()
+                                    : dns_facts_->confirmed_name;
+  const auto results =
+      auth_results(*auth_, config_.auth.authserv_id, ip_text_, dns_facts_->iprev, ptr_name);
+  return "Authentication-Results: " + auth::format_results(results, true) + "\r\n";
+}
+
+std::string SessionPolicy::auth_summary() const {
+  if (!auth_ || !authenticating()) return {};
+  std::string out;
+  if (auth_->spf) out += "spf:" + std::string(auth::spf::result_name(auth_->spf->result));
+  if (auth_->dkim) {
+    out += out.empty() ? "dkim:" : ",dkim:";
+    if (auth_->dkim->empty()) out += "none";
+    for (std::size_t i = 0; i < auth_->dkim->size(); ++i) {
+      if (i > 0) out += '+';
+      out += auth::to_string((*auth_->dkim)[i].verdict.status);
+    }
+  }
+  if (auth_->dmarc) {
+    out += (out.empty() ? "dmarc:" : ",dmarc:") +
+           std::string(auth::dmarc::result_name(auth_->dmarc->result));
+  }
+  return out;
+}
+
+// Domain reputation is credited only to a domain that authenticated (issue 5): a forger must
+// neither earn a domain's good name nor spend it. Trusted clients and a gateway without
+// authentication keep crediting the envelope domain.
+bool SessionPolicy::sender_credited() const {
+  if (!authenticating() || !auth_) return true;
+  if (auth_->sender_authenticated()) return true;
+  const auto domains = auth_->authenticated_domains();
+  return std::any_of(domains.begin(), domains.end(), [&](const std::string& domain) {
+    return auth::dmarc::aligned(domain, sender_domain_, auth::dmarc::Alignment::Relaxed);
+  });
 }
 
 asio::awaitable<std::optional<Refusal>> SessionPolicy::run_stage(Stage stage,
                                                                  std::vector<PendingCheck> checks) {
   auto outcomes = co_await run_checks(std::move(checks));
+  auto refusal = decide_stage(stage, std::move(outcomes));
+  if (refusal) record(refusal_counters(refusal->action));
+  co_return refusal;
+}
+
+std::optional<Refusal> SessionPolicy::decide_stage(Stage stage,
+                                                   std::vector<reputation::CheckOutcome> outcomes) {
   if (stage == Stage::Connect) {
     // The history's outcomes come first: pipeline order breaks ties (policy.hpp rule 3).
     outcomes.insert(outcomes.begin(), std::make_move_iterator(history_.begin()),
@@ -164,9 +303,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::run_stage(Stage stage,
   }
   const auto stage_answer = verdict_.on_stage(stage, outcomes);
   note(stage, stage_answer.decision);
-  auto refusal = answer(stage, stage_answer);
-  if (refusal) record(refusal_counters(stage_answer.action));
-  co_return refusal;
+  return answer(stage, stage_answer);
 }
 
 // The session line's signals= list. A client may repeat EHLO, and every run of the HELO checks
@@ -216,7 +353,8 @@ std::optional<Refusal> SessionPolicy::answer(Stage stage,
   if (!refuses(stage_answer.action)) return std::nullopt;
   Refusal refusal{reputation::reply_for(stage, stage_answer.action, stage_answer.signal, ip_text_,
                                         config_.reputation.postmaster_url),
-                  stage == Stage::Connect || stage_answer.action == Action::Drop};
+                  stage == Stage::Connect || stage_answer.action == Action::Drop,
+                  stage_answer.action};
   if (!spdlog::should_log(spdlog::level::info)) return refusal;
   spdlog::info("refused session={} client={} stage={} action={} signal={} score={:g} reply={} "
                "reason={}",
@@ -284,7 +422,13 @@ void SessionPolicy::record(const reputation::Counters& delta) {
   for (std::size_t i = 0; i < ip_keys_.size(); ++i) {
     add(i == 0 ? storage::Family::Ip : storage::Family::Network, ip_keys_[i]);
   }
-  if (!sender_domain_.empty()) add(storage::Family::SenderDomain, sender_domain_);
+  if (!sender_domain_.empty() && sender_credited()) {
+    add(storage::Family::SenderDomain, sender_domain_);
+  }
+  if (!auth_) return;
+  for (const auto& domain : auth_->authenticated_domains()) {
+    add(storage::Family::AuthDomain, storage::domain_key(domain));
+  }
 }
 
 }  // namespace mxgate::server

@@ -18,8 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "auth/message_auth.hpp"
 #include "conf/config.hpp"
 #include "reputation/policy.hpp"
+#include "server/auth_checks.hpp"
 #include "server/dns_checks.hpp"
 #include "server/screening.hpp"
 #include "server/snapshot.hpp"
@@ -32,6 +34,7 @@ namespace mxgate::server {
 struct Refusal {
   smtp::Reply reply;
   bool close = false;
+  reputation::Action action = reputation::Action::Reject;  // Reject, Defer or Drop
 };
 
 class SessionPolicy {
@@ -59,6 +62,22 @@ class SessionPolicy {
   std::optional<Refusal> rcpt();  // a reject postponed by delay_reject, answered at each RCPT
   void reset_transaction();       // RSET, EHLO, a finished transaction
 
+  // Messages are authenticated ([auth] enabled, a client outside trusted_networks, DNS on).
+  bool authenticating() const;
+  // The scanner for the next message's content (authenticating() only).
+  std::shared_ptr<auth::MessageScanner> scanner() const;
+  // Once the scanner's header ended: starts the DKIM key and DMARC record lookups, so that
+  // they run while the body streams in. Each name at most once.
+  void prefetch(const boost::asio::any_io_executor& executor, const auth::MessageScanner& message);
+  // The end-of-data stage: DKIM, then DMARC over the SPF and DKIM results (after
+  // scanner->finish()). A refusal rejects the message.
+  boost::asio::awaitable<std::optional<Refusal>> end_of_data(
+      std::shared_ptr<const auth::MessageScanner> message);
+  // The Authentication-Results header line (with CRLF), after end_of_data().
+  std::string auth_header() const;
+  // "spf:pass,dkim:pass,dmarc:pass" for the transaction log line ("" when not authenticating).
+  std::string auth_summary() const;
+
   // Decided at any stage so far: the message is accepted into quarantine.
   bool quarantined() const { return verdict_.quarantined(); }
   // The header line (with CRLF) that marks a quarantined message.
@@ -74,6 +93,12 @@ class SessionPolicy {
  private:
   boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage,
                                                            std::vector<PendingCheck> checks);
+  std::optional<Refusal> decide_stage(reputation::Stage stage,
+                                      std::vector<reputation::CheckOutcome> outcomes);
+  bool enabled(std::string_view check) const {
+    return settings(check).mode != reputation::CheckSettings::Mode::Off;
+  }
+  bool sender_credited() const;  // the sender domain's record may count this transaction
   std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
   void append_signal(const reputation::FiredSignal& fired, bool observe);
@@ -97,6 +122,7 @@ class SessionPolicy {
   std::string ip_text_;
   std::vector<std::string> ip_keys_;  // the IP key, then the network keys
   std::string sender_domain_;         // the current transaction's domain key, "" for none
+  std::shared_ptr<AuthFindings> auth_;  // the current transaction's, once MAIL ran
   std::string signals_;
   reputation::Signal quarantine_signal_ = reputation::Signal::None;
   std::string quarantine_reason_;

@@ -77,10 +77,12 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
       resolver_(std::make_unique<dns::CachingResolver>(*ares_, clock_,
                                                        cache_settings(snapshot_->config->dns),
                                                        &screening_.dns_metrics)),
+      dkim_keys_(std::make_unique<auth::DkimKeyCache>(snapshot_->config->auth.key_cache_entries)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
                                           snapshot_->config->relay.helo_name,
                                           metrics)) {
   screening_.resolver = resolver_.get();
+  screening_.dkim_keys = dkim_keys_.get();
 }
 
 Worker::~Worker() {
@@ -94,6 +96,7 @@ Worker::~Worker() {
   resolver_.reset();
   ares_.reset();
   io_.reset();
+  dkim_keys_.reset();
 }
 
 std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& addresses,

@@ -85,6 +85,7 @@ class Worker {
   common::SteadyClock clock_;
   std::unique_ptr<dns::AresResolver> ares_;          // destroyed before io_ (see ~Worker)
   std::unique_ptr<dns::CachingResolver> resolver_;   // in front of ares_
+  std::unique_ptr<auth::DkimKeyCache> dkim_keys_;
   std::unique_ptr<relay::Pool> pool_;
   boost::asio::steady_timer* probe_timer_ = nullptr;  // probe_dnsbls()'s; cancelled by drain()
   struct Listener {

@@ -69,6 +69,7 @@ Config defaults_as_loaded(const std::string& file) {
   Config c;
   c.server.hostname = machine_host_name();
   c.relay.helo_name = c.server.hostname;
+  c.auth.authserv_id = c.server.hostname;
   c.routes = {Route{{"example.com"}, {{"127.0.0.1", 2526}}, false}};
   c.source = file;
   return c;
@@ -88,6 +89,8 @@ TEST(ShippedConfig, LoadsAndKeepsTheDefaultsExceptStorageAndRoute) {
   EXPECT_EQ(loaded.storage, expected.storage);
   EXPECT_EQ(loaded.dns, expected.dns);
   EXPECT_EQ(loaded.reputation, expected.reputation);
+  EXPECT_EQ(loaded.auth, expected.auth);
+  EXPECT_EQ(loaded.checks, expected.checks);
   EXPECT_EQ(loaded.log, expected.log);
   EXPECT_EQ(loaded, expected);
   EXPECT_EQ(loaded.server.listen, (std::vector<HostPort>{{"127.0.0.1", 2525}}));

@@ -44,6 +44,8 @@ TEST(ReplyFor, RefusalsPointToThePortalWithTheExactText) {
       {Stage::Rcpt, Action::Defer, Signal::NewIpRamp, "192.0.2.7",
        "450 4.7.1 Deferred - see " + see + "192.0.2.7\r\n"},
       {Stage::EndOfData, Action::Reject, Signal::DmarcFail, "192.0.2.7",
+       "550 5.7.1 Rejected by the From domain's DMARC policy - see " + see + "192.0.2.7\r\n"},
+      {Stage::EndOfData, Action::Reject, Signal::DkimFail, "192.0.2.7",
        "550 5.7.1 Blocked - see " + see + "192.0.2.7\r\n"},
       {Stage::EndOfData, Action::Defer, Signal::Timeout, "192.0.2.7",
        "451 4.7.1 Deferred - see " + see + "192.0.2.7\r\n"},

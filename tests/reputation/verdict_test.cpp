@@ -40,6 +40,8 @@ TEST(Signal, NamesAreTheDocumentedSnakeCaseNames) {
       {Signal::NewIpRamp, "new_ip_ramp"},
       {Signal::Anomaly, "anomaly"},
       {Signal::Pregreet, "pregreet"},
+      {Signal::Unauthenticated, "unauthenticated"},
+      {Signal::DkimUnsignedContent, "dkim_unsigned_content"},
   };
   ASSERT_EQ(cases.size(), kSignalCount);
   for (const auto& [signal, name] : cases) {
