@@ -1,6 +1,8 @@
 """Email authentication end to end: `mxgate spf`, `mxgate dkim` and `mxgate auth` (the
-command-line contract of issue 5) against a real DNS server (NSD) serving the records the test writes, and messages
-signed by an independent DKIM implementation (Debian's python3-dkim: dknewkey, dkimsign)."""
+command-line contract of issue 5), then the gateway itself (SPF at MAIL, DKIM and DMARC at the
+end of data, Authentication-Results on relayed mail, DMARC policies enforced), against a real DNS
+server (NSD) serving the records the test writes, messages signed by an independent DKIM
+implementation (Debian's python3-dkim: dknewkey, dkimsign) and Postfix's smtp-sink downstream."""
 
 import os
 import re
@@ -9,7 +11,8 @@ import tempfile
 import unittest
 
 from dns_server import DEFAULT_ZONES, DnsServer, SilentServer
-from harness import mxgate_bin, run_tool
+from harness import MxTestCase, SmtpClient, free_port, mxgate_bin, run_tool, send_message, wait_until
+from test_proxy import proxy_v1
 
 SPF_ZONE = "\n".join([
     '@          TXT  "v=spf1 ip4:192.0.2.0/24 include:inc.spf.test -all"',
@@ -44,27 +47,46 @@ def txt_strings(value):
     return " ".join(f'"{value[i:i + 255]}"' for i in range(0, len(value), 255))
 
 
+KEYS = None  # the DKIM keys (dknewkey), for the whole module
+DNS = None   # NSD with spf.test, dkim.test and the default zones
+
+
+def setUpModule():
+    global KEYS, DNS
+    KEYS = tempfile.TemporaryDirectory(prefix="mxgate-dkim-")
+    records = []
+    for name, ktype in (("rsa", "rsa"), ("ed", "ed25519")):
+        subprocess.run(["/usr/bin/dknewkey", "--ktype", ktype, name], cwd=KEYS.name,
+                       check=True, stdout=subprocess.DEVNULL, timeout=60)
+        with open(os.path.join(KEYS.name, name + ".dns")) as f:
+            records.append(f"{name}._domainkey TXT {txt_strings(f.read().strip())}")
+    records.append('revoked._domainkey TXT "v=DKIM1; k=rsa; p="')
+    records.append('_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@dkim.test"')
+    records.append('_dmarc.quarantine TXT "v=DMARC1; p=quarantine"')
+    records.append('_dmarc.sampled TXT "v=DMARC1; p=reject; pct=0"')
+    records.append('_dmarc.watched TXT "v=DMARC1; p=none"')
+    DNS = DnsServer(dict(DEFAULT_ZONES, **{"spf.test": SPF_ZONE,
+                                           "dkim.test": "\n".join(records)}))
+    DNS.start()
+
+
+def tearDownModule():
+    DNS.stop()
+    KEYS.cleanup()
+
+
+def sign(selector, message=MESSAGE, canon="relaxed", algorithm="rsa-sha256"):
+    return run_tool(["/usr/bin/dkimsign", "--hcanon", canon, "--bcanon", canon,
+                     "--signalg", algorithm, selector, "dkim.test",
+                     os.path.join(KEYS.name, selector + ".key")],
+                    input=message).stdout
+
+
 class AuthCommandsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.keys = tempfile.TemporaryDirectory(prefix="mxgate-dkim-")
-        records = []
-        for name, ktype in (("rsa", "rsa"), ("ed", "ed25519")):
-            subprocess.run(["/usr/bin/dknewkey", "--ktype", ktype, name], cwd=cls.keys.name,
-                           check=True, stdout=subprocess.DEVNULL, timeout=60)
-            with open(os.path.join(cls.keys.name, name + ".dns")) as f:
-                records.append(f"{name}._domainkey TXT {txt_strings(f.read().strip())}")
-        records.append('revoked._domainkey TXT "v=DKIM1; k=rsa; p="')
-        records.append('_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@dkim.test"')
-        cls.dns = DnsServer(dict(DEFAULT_ZONES, **{"spf.test": SPF_ZONE,
-                                                   "dkim.test": "\n".join(records)}))
-        cls.dns.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dns.stop()
-        cls.keys.cleanup()
+        cls.dns = DNS
 
     def mxgate(self, args, input=None, dns=None):
         result = run_tool([mxgate_bin(), *args, "--dns", dns or self.dns.address,
@@ -116,11 +138,8 @@ class AuthCommandsTest(unittest.TestCase):
         result = run_tool([mxgate_bin(), "spf", "--ip", "192.0.2.1"])
         self.assertNotEqual(result.returncode, 0)
 
-    def sign(self, selector, message=MESSAGE, canon="relaxed", algorithm="rsa-sha256"):
-        return run_tool(["/usr/bin/dkimsign", "--hcanon", canon, "--bcanon", canon,
-                         "--signalg", algorithm, selector, "dkim.test",
-                         os.path.join(self.keys.name, selector + ".key")],
-                        input=message).stdout
+    def sign(self, *args, **kwargs):
+        return sign(*args, **kwargs)
 
     def test_dkim_signed_by_python3_dkim(self):
         for selector, algorithm in (("rsa", "rsa-sha256"), ("ed", "ed25519-sha256")):
@@ -189,6 +208,146 @@ class AuthCommandsTest(unittest.TestCase):
         value = self.auth(two_from)
         self.assertIn("; dkim=none; ", value)
         self.assertIn('; dmarc=fail reason="From holds several addresses"; ', value)
+
+
+URL = "https://postmaster.example.net/postmaster/"
+OUR_ID = "mx.test.example"  # the harness's server.hostname, our authserv-id
+
+
+def stuffed(message):
+    """DATA content: transparency dots added (RFC 5321 §4.5.2)."""
+    return b"\r\n".join(b"." + line if line.startswith(b".") else line
+                         for line in message.split(b"\r\n"))
+
+
+class GatewayAuthTest(MxTestCase):
+    """The gateway authenticates mail from clients outside trusted_networks (PROXY from
+    documentation addresses), adds Authentication-Results, and applies DMARC policies."""
+
+    def start(self, sink, **settings):
+        self.proxy_port = free_port()
+        config = {"server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
+                  "dns.servers": [DNS.address], "reputation.trusted_networks": [],
+                  # Scores out of reach: only DMARC's explicit policies refuse here.
+                  "reputation.defer_at": 100.0, "reputation.reject_at": 100.0,
+                  "checks.rdns.mode": "enforce"}
+        config.update(settings)
+        return self.mxgate(sink, settings=config)
+
+    def deliver(self, message, ip="192.0.2.25", mail_from="a@spf.test", bdat=False):
+        with SmtpClient(self.proxy_port) as c:
+            c.send(proxy_v1(ip))
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            if not bdat:
+                reply = send_message(c, mail_from, ["bob@example.com"], stuffed(message))
+            else:
+                self.assertEqual(c.cmd(f"MAIL FROM:<{mail_from}>")[0], 250)
+                self.assertEqual(c.cmd("RCPT TO:<bob@example.com>")[0], 250)
+                half = len(message) // 3  # a chunk boundary inside the header section
+                c.send(b"BDAT %d\r\n" % half + message[:half])
+                self.assertEqual(c.reply()[0], 250)
+                rest = message[half:]
+                c.send(b"BDAT %d LAST\r\n" % len(rest) + rest)
+                reply = c.reply()
+            c.cmd("QUIT")
+            return reply
+
+    @staticmethod
+    def header_section(content):
+        return content.split(b"\n\n", 1)[0].decode()
+
+    def results_field(self, content):
+        """Our Authentication-Results field, unfolded."""
+        fields = re.findall(r"^Authentication-Results: (.*(?:\n[ \t].*)*)",
+                            self.header_section(content), re.M)
+        ours = [f for f in fields if f.startswith(OUR_ID + ";")]
+        self.assertEqual(len(ours), 1, fields)
+        return re.sub(r"\n[ \t]+", " ", ours[0])
+
+    def test_an_aligned_message_is_relayed_with_its_results(self):
+        sink = self.sink()
+        mx = self.start(sink)
+        forged = (f"Authentication-Results: {OUR_ID}; dkim=pass header.d=bank.test\r\n"
+                  f"Authentication-Results: relay.example.org; spf=pass\r\n").encode()
+        signed = sign("rsa")
+        self.assertEqual(self.deliver(forged + signed)[0], 250)
+        self.assertEqual(self.deliver(sign("ed", algorithm="ed25519-sha256"), bdat=True)[0], 250)
+        messages = sink.wait_for_messages(2)
+        by_selector = {re.search(r"header\.s=(\w+)", self.results_field(m.content)).group(1): m
+                       for m in messages}
+        first = by_selector["rsa"]
+        for selector, message in by_selector.items():
+            value = self.results_field(message.content)
+            self.assertRegex(value, rf"^{re.escape(OUR_ID)}; spf=pass smtp\.mailfrom=a@spf\.test; "
+                                    rf"dkim=pass header\.d=dkim\.test header\.s={selector} "
+                                    rf"header\.b=\S+; dmarc=pass \(p=reject\) "
+                                    rf"header\.from=dkim\.test; iprev=pass "
+                                    rf"policy\.iprev=192\.0\.2\.25 \(mail\.example\.test\)$")
+            header = self.header_section(message.content)
+            self.assertTrue(header.startswith("Received: "), header[:200])
+            self.assertLess(header.index("Received: "), header.index("Authentication-Results: "))
+        header = self.header_section(first.content)
+        self.assertNotIn("header.d=bank.test", header, "a field claiming our id was removed")
+        self.assertIn("Authentication-Results: relay.example.org; spf=pass", header)
+        # The relayed message still verifies: nothing it signed was touched.
+        relayed = first.content_crlf[first.content_crlf.index(b"DKIM-Signature:"):]
+        self.assertEqual(run_tool([mxgate_bin(), "dkim", "--dns", DNS.address],
+                                  input=relayed).stdout.decode(), "pass d=dkim.test s=rsa\n")
+        wait_until(lambda: "auth=spf:pass,dkim:pass,dmarc:pass" in mx.log(), 5,
+                   what="the transaction line's auth= field")
+        self.assertGreaterEqual(mx.metric('mxgate_dns_queries_total{outcome="answer",type="txt"}'), 3)
+
+    def test_dmarc_reject_refuses_with_the_portal_link(self):
+        sink = self.sink()
+        mx = self.start(sink)
+        forged = sign("rsa").replace(b"this message is signed", b"this message is forged")
+        reply = self.deliver(forged, ip="203.0.113.9")
+        self.assertEqual(reply, (550, "5.7.1 Rejected by the From domain's DMARC policy - see "
+                                      f"{URL}?ip=203.0.113.9"))
+        unsigned = self.deliver(MESSAGE, ip="192.0.2.25", mail_from="a@other.example.test")
+        self.assertEqual(unsigned[0], 550, "nothing aligned with dkim.test")
+        sink.settle()
+        self.assertEqual(sink.messages(), [])
+        self.assertEqual(mx.metric('mxgate_check_signals_total'
+                                   '{check="dmarc",mode="enforce",signal="dmarc_fail"}'), 2)
+        self.assertEqual(mx.metric('mxgate_verdicts_total'
+                                   '{action="reject",signal="dmarc_fail",stage="end_of_data"}'), 2)
+        self.assertGreaterEqual(mx.metric('mxgate_check_signals_total'
+                                          '{check="spf",mode="enforce",signal="spf_fail"}'), 1)
+
+    def test_quarantine_and_policies_not_enforced(self):
+        sink = self.sink()
+        mx = self.start(sink, **{"auth.dmarc_reject": False})
+        for domain in ("quarantine.dkim.test", "dkim.test", "sampled.dkim.test",
+                       "watched.dkim.test"):
+            message = MESSAGE.replace(b"alice@dkim.test", b"alice@" + domain.encode())
+            self.assertEqual(self.deliver(message, mail_from="a@other.example.test")[0], 250,
+                             domain)
+        by_domain = {re.search(r"^From: .*@(\S+)>$", self.header_section(m.content),
+                               re.M).group(1): m for m in sink.wait_for_messages(4)}
+        messages = [by_domain[domain] for domain in ("quarantine.dkim.test", "dkim.test",
+                                                     "sampled.dkim.test", "watched.dkim.test")]
+        marks = [re.search(r"^X-Mxgate-Quarantine: (.*)$", self.header_section(m.content), re.M)
+                 for m in messages]
+        # p=quarantine; p=reject with dmarc_reject = false; pct=0 (the next milder policy,
+        # quarantine); p=none: accepted unmarked.
+        self.assertTrue(marks[0] and marks[0].group(1).startswith("signal=dmarc_fail;"), marks)
+        self.assertTrue(marks[1] and marks[2], marks)
+        self.assertIsNone(marks[3])
+        for m in messages:
+            self.assertRegex(self.results_field(m.content), r"; dmarc=fail ")
+        self.assertEqual(mx.metric('mxgate_quarantined_total'), 3)
+        self.assertGreaterEqual(mx.metric('mxgate_check_signals_total'
+                                          '{check="dmarc",mode="enforce",signal="unauthenticated"}'),
+                                4)
+
+    def test_trusted_clients_and_disabled_auth_pass_untouched(self):
+        sink = self.sink()
+        self.start(sink, **{"auth.enabled": False})
+        self.assertEqual(self.deliver(MESSAGE)[0], 250)
+        (message,) = sink.wait_for_messages(1)
+        self.assertNotIn("Authentication-Results", self.header_section(message.content))
 
 
 if __name__ == "__main__":
