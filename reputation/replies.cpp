@@ -64,11 +64,12 @@ smtp::Reply make(const Shape& shape, std::string_view ip, std::string_view url) 
 }  // namespace
 
 smtp::Reply reply_for(Stage stage, Action action, Signal signal, std::string_view client_ip_text,
-                      std::string_view postmaster_url) {
+                      std::string_view postmaster_url, bool scored) {
   // Principle 4: our own failures are never answered with a 5xx.
   if (action == Action::Reject && (signal == Signal::CheckError || signal == Signal::Timeout)) {
     action = Action::Defer;
   }
+  if (scored) signal = Signal::None;
   switch (action) {
     case Action::Continue:
     case Action::Accept:

@@ -20,9 +20,11 @@ namespace mxgate::reputation {
 // refusals: they yield an empty Reply (code 0) and the protocol sends its usual positive reply.
 // Drop yields 421 and the caller closes the connection after sending it.
 // `client_ip_text` must already be canonical (see canonical_ip_text); `postmaster_url` may be
-// empty, in which case the text carries no " - see ..." part.
+// empty, in which case the text carries no " - see ..." part. `scored`: the action comes from
+// the score thresholds, so `signal` only names the largest contributor: the generic words
+// ("Blocked", "Deferred") are used, never a signal's own ("... DMARC policy").
 smtp::Reply reply_for(Stage stage, Action action, Signal signal, std::string_view client_ip_text,
-                      std::string_view postmaster_url);
+                      std::string_view postmaster_url, bool scored = false);
 
 // "<url>?ip=<ip>", or "<url>&ip=<ip>" when the URL already has a query.
 std::string portal_link(std::string_view postmaster_url, std::string_view client_ip_text);

@@ -351,8 +351,9 @@ std::optional<Refusal> SessionPolicy::answer(Stage stage,
                  common::escape(stage_answer.reason));
   }
   if (!refuses(stage_answer.action)) return std::nullopt;
+  const bool scored = stage_answer.decision.score_based || stage_answer.from_earlier;
   Refusal refusal{reputation::reply_for(stage, stage_answer.action, stage_answer.signal, ip_text_,
-                                        config_.reputation.postmaster_url),
+                                        config_.reputation.postmaster_url, scored),
                   stage == Stage::Connect || stage_answer.action == Action::Drop,
                   stage_answer.action};
   if (!spdlog::should_log(spdlog::level::info)) return refusal;

@@ -228,6 +228,7 @@ class GatewayAuthTest(MxTestCase):
         self.proxy_port = free_port()
         config = {"server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
                   "dns.servers": [DNS.address], "reputation.trusted_networks": [],
+                  "auth.enabled": True,
                   # Scores out of reach: only DMARC's explicit policies refuse here.
                   "reputation.defer_at": 100.0, "reputation.reject_at": 100.0,
                   "checks.rdns.mode": "enforce"}

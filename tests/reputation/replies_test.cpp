@@ -72,6 +72,18 @@ TEST(ReplyFor, RefusalsPointToThePortalWithTheExactText) {
   }
 }
 
+TEST(ReplyFor, AScoreDecisionUsesTheGenericWords) {
+  // The largest contributor of a score is no reason to quote its own words ("DMARC policy").
+  EXPECT_EQ(reply_for(Stage::EndOfData, Action::Reject, Signal::DmarcFail, "192.0.2.7", kUrl,
+                      /*scored=*/true)
+                .wire(),
+            "550 5.7.1 Blocked - see " + std::string(kUrl) + "?ip=192.0.2.7\r\n");
+  EXPECT_EQ(reply_for(Stage::Mail, Action::Defer, Signal::SenderDomainInvalid, "192.0.2.7", kUrl,
+                      /*scored=*/true)
+                .code,
+            450);
+}
+
 TEST(ReplyFor, AcceptingActionsLeaveTheReplyToTheProtocol) {
   for (const Action action : {Action::Continue, Action::Accept, Action::Quarantine}) {
     for (const Stage stage : {Stage::Connect, Stage::Rcpt, Stage::EndOfData}) {
