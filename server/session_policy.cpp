@@ -166,6 +166,7 @@ void SessionPolicy::reset_transaction() {
   verdict_.reset_transaction();
   sender_domain_.clear();
   auth_.reset();
+  auth_header_.clear();
 }
 
 bool SessionPolicy::authenticating() const {
@@ -240,18 +241,24 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(
     outcomes.insert(outcomes.end(), std::make_move_iterator(dmarc.begin()),
                     std::make_move_iterator(dmarc.end()));
   }
-  // The final reply is recorded by record_message(), not here.
-  co_return decide_stage(Stage::EndOfData, std::move(outcomes));
-}
-
-std::string SessionPolicy::auth_header() const {
-  if (!auth_) return {};
   const std::string& ptr_name = dns_facts_->confirmed_name.empty() && !dns_facts_->ptr_names.empty()
                                     ? dns_facts_->ptr_names.front()
                                     : dns_facts_->confirmed_name;
   const auto results =
       auth_results(*auth_, config_.auth.authserv_id, ip_text_, dns_facts_->iprev, ptr_name);
-  return "Authentication-Results: " + auth::format_results(results, true) + "\r\n";
+  count_results(results);
+  auth_header_ = "Authentication-Results: " + auth::format_results(results, true) + "\r\n";
+  // The final reply is recorded by record_message(), not here.
+  co_return decide_stage(Stage::EndOfData, std::move(outcomes));
+}
+
+void SessionPolicy::count_results(const auth::AuthResults& results) const {
+  auto& metrics = context_.verdicts;
+  if (results.spf) metrics.count_auth("spf", results.spf->result);
+  if (results.dkim.empty()) metrics.count_auth("dkim", "none");
+  for (const auto& dkim : results.dkim) metrics.count_auth("dkim", dkim.result);
+  if (results.dmarc) metrics.count_auth("dmarc", results.dmarc->result);
+  if (results.iprev) metrics.count_auth("iprev", results.iprev->result);
 }
 
 std::string SessionPolicy::auth_summary() const {

@@ -73,8 +73,8 @@ class SessionPolicy {
   // scanner->finish()). A refusal rejects the message.
   boost::asio::awaitable<std::optional<Refusal>> end_of_data(
       std::shared_ptr<const auth::MessageScanner> message);
-  // The Authentication-Results header line (with CRLF), after end_of_data().
-  std::string auth_header() const;
+  // The Authentication-Results header line (with CRLF) end_of_data() wrote, or "".
+  const std::string& auth_header() const { return auth_header_; }
   // "spf:pass,dkim:pass,dmarc:pass" for the transaction log line ("" when not authenticating).
   std::string auth_summary() const;
 
@@ -99,6 +99,7 @@ class SessionPolicy {
     return settings(check).mode != reputation::CheckSettings::Mode::Off;
   }
   bool sender_credited() const;  // the sender domain's record may count this transaction
+  void count_results(const auth::AuthResults& results) const;
   std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
   void append_signal(const reputation::FiredSignal& fired, bool observe);
@@ -123,6 +124,7 @@ class SessionPolicy {
   std::vector<std::string> ip_keys_;  // the IP key, then the network keys
   std::string sender_domain_;         // the current transaction's domain key, "" for none
   std::shared_ptr<AuthFindings> auth_;  // the current transaction's, once MAIL ran
+  std::string auth_header_;
   std::string signals_;
   reputation::Signal quarantine_signal_ = reputation::Signal::None;
   std::string quarantine_reason_;

@@ -1,5 +1,6 @@
 #include "server/verdict_metrics.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace mxgate::server {
@@ -29,7 +30,12 @@ VerdictMetrics::VerdictMetrics(prometheus::Registry& registry)
       signals_(prometheus::BuildCounter()
                    .Name("mxgate_check_signals_total")
                    .Help("Signals raised by checks; mode=\"observe\" ones were only logged")
-                   .Register(registry)) {
+                   .Register(registry)),
+      auth_(prometheus::BuildCounter()
+                .Name("mxgate_auth_results_total")
+                .Help("Authentication results of messages at end of data (one per DKIM "
+                      "signature), by method and RFC 8601 result")
+                .Register(registry)) {
   static_assert(reputation::kSignalCount > 0);
 }
 
@@ -57,6 +63,26 @@ void VerdictMetrics::count_signal(std::string_view check, reputation::Signal sig
          {{"check", std::string(check)},
           {"signal", std::string(reputation::signal_name(signal))},
           {"mode", observe ? "observe" : "enforce"}})
+      .Increment();
+}
+
+}  // namespace mxgate::server
+
+namespace mxgate::server {
+
+void VerdictMetrics::count_auth(std::string_view method, std::string_view result) {
+  static constexpr std::array<std::string_view, kAuthMethods> kMethods{"spf", "dkim", "dmarc",
+                                                                       "iprev"};
+  static constexpr std::array<std::string_view, kAuthResults> kResults{
+      "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"};
+  const auto m = std::find(kMethods.begin(), kMethods.end(), method) - kMethods.begin();
+  const auto r = std::find(kResults.begin(), kResults.end(), result) - kResults.begin();
+  if (m >= static_cast<std::ptrdiff_t>(kAuthMethods) ||
+      r >= static_cast<std::ptrdiff_t>(kAuthResults)) {
+    return;
+  }
+  cached(auth_series_[static_cast<std::size_t>(m) * kAuthResults + static_cast<std::size_t>(r)],
+         auth_, {{"method", std::string(method)}, {"result", std::string(result)}})
       .Increment();
 }
 

@@ -3,6 +3,9 @@
 // hang. A stand-in for fuzzing until tests/fuzz exists (GCC has no libFuzzer).
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <random>
 #include <string>
 #include <vector>
@@ -12,12 +15,16 @@
 #include "auth/dkim_tags.hpp"
 #include "auth/dmarc.hpp"
 #include "auth/from_domain.hpp"
+#include "auth/message_auth.hpp"
 #include "auth/spf_macro.hpp"
 #include "auth/spf_record.hpp"
+#include "tests/auth/dkim_vectors.hpp"
+#include "tests/dns/fake_resolver.hpp"
 
 namespace mxgate::auth {
 namespace {
 
+namespace asio = boost::asio;
 constexpr int kRounds = 20000;
 
 // Mutations of `seeds`: flipped, inserted, deleted and duplicated bytes, and random strings.
@@ -102,6 +109,50 @@ TEST(AuthRobustness, DmarcRecordsAndFromFields) {
     const auto from = from_domain_of_value(text);
     EXPECT_TRUE(from.domain || !from.problem.empty()) << text;
     (void)dmarc::organizational_domain(text);
+  }
+}
+
+// Whole messages: mutated signed messages, fed to the scanner in random pieces, verified against
+// the real keys. Every signature gets a verdict; what the scanner passes on is the message
+// minus the Authentication-Results fields it removed.
+TEST(AuthRobustness, MessagesThroughTheScanner) {
+  using namespace vectors;
+  const std::string signed_message = std::string(kRsa2048RelaxedSignature) +
+                                     std::string(kEdSimpleSignature) +
+                                     std::string(kUnsignedMessage);
+  Mutator m({signed_message, "Authentication-Results: mx; spf=pass\r\n" + signed_message,
+             std::string(kEdRelaxedLSignature) + std::string(kUnsignedMessage)});
+  asio::io_context io;
+  dns::testing::FakeResolver dns(io.get_executor());
+  for (const auto& [name, text] : {std::pair{"rsa2048._domainkey.example.org", kRsaRecord},
+                                   std::pair{"ed._domainkey.example.org", kEdRecord}}) {
+    dns::Response r = dns::make_response(dns::Outcome::Answer);
+    r.records.push_back(
+        dns::Record{name, dns::RecordType::TXT, 300, dns::TxtData{{std::string(text)}}});
+    dns.set(name, dns::RecordType::TXT, r);
+  }
+  DkimKeyCache keys;
+  std::mt19937 pieces{7};
+  for (int i = 0; i < kRounds / 10; ++i) {
+    const std::string message = m.next();
+    MessageScanner scanner("mx", ScanLimits{3, 4096});
+    std::string out;
+    for (std::size_t at = 0; at < message.size();) {
+      const std::size_t n = 1 + pieces() % 300;
+      scanner.feed(std::string_view(message).substr(at, n), out);
+      at += n;
+    }
+    scanner.finish(out);
+    EXPECT_LE(out.size(), message.size()) << message;
+    std::vector<DkimCheck> checks;
+    asio::co_spawn(io, scanner.verify_signatures(dns, keys, {}),
+                   [&](std::exception_ptr e, std::vector<DkimCheck> result) {
+                     ASSERT_FALSE(e) << message;
+                     checks = std::move(result);
+                   });
+    io.run();
+    io.restart();
+    EXPECT_EQ(checks.size(), scanner.signature_count()) << message;
   }
 }
 

@@ -298,6 +298,9 @@ class GatewayAuthTest(MxTestCase):
         wait_until(lambda: "auth=spf:pass,dkim:pass,dmarc:pass" in mx.log(), 5,
                    what="the transaction line's auth= field")
         self.assertGreaterEqual(mx.metric('mxgate_dns_queries_total{outcome="answer",type="txt"}'), 3)
+        for method in ("spf", "dkim", "dmarc", "iprev"):
+            self.assertEqual(mx.metric(f'mxgate_auth_results_total{{method="{method}",result="pass"}}'),
+                             2, method)
 
     def test_dmarc_reject_refuses_with_the_portal_link(self):
         sink = self.sink()
