@@ -26,7 +26,7 @@ void Session::begin_content() {
   content_.clear();
   decoded_.clear();
   relay_ok_ = true;
-  scanner_ = policy_.authenticating() ? policy_.scanner() : nullptr;
+  scanner_ = policy_.authenticating() ? policy_.make_scanner() : nullptr;
   prefetched_ = false;
   ReceivedInfo info;
   info.helo = protocol_.helo();

@@ -173,7 +173,7 @@ bool SessionPolicy::authenticating() const {
   return config_.auth.enabled && dns_checks();
 }
 
-std::shared_ptr<auth::MessageScanner> SessionPolicy::scanner() const {
+std::shared_ptr<auth::MessageScanner> SessionPolicy::make_scanner() const {
   return std::make_shared<auth::MessageScanner>(
       config_.auth.authserv_id,
       auth::ScanLimits{config_.auth.max_signatures, config_.auth.max_header_size});
@@ -348,7 +348,9 @@ void SessionPolicy::note(Stage stage, const reputation::StageDecision& decision)
 
 std::optional<Refusal> SessionPolicy::answer(Stage stage,
                                              const reputation::StageAnswer& stage_answer) {
-  if (stage_answer.action != Action::Continue) {
+  // A quarantine is counted once the message is accepted into it (record_message).
+  const bool quarantine_now = stage == Stage::EndOfData && stage_answer.action == Action::Quarantine;
+  if (stage_answer.action != Action::Continue && !quarantine_now) {
     context_.verdicts.count_verdict(stage, stage_answer.action, stage_answer.signal);
   }
   if (stage_answer.postponed && spdlog::should_log(spdlog::level::info)) {

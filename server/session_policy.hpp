@@ -64,8 +64,8 @@ class SessionPolicy {
 
   // Messages are authenticated ([auth] enabled, a client outside trusted_networks, DNS on).
   bool authenticating() const;
-  // The scanner for the next message's content (authenticating() only).
-  std::shared_ptr<auth::MessageScanner> scanner() const;
+  // A scanner for the next message's content (authenticating() only).
+  std::shared_ptr<auth::MessageScanner> make_scanner() const;
   // Once the scanner's header ended: starts the DKIM key and DMARC record lookups, so that
   // they run while the body streams in. Each name at most once.
   void prefetch(const boost::asio::any_io_executor& executor, const auth::MessageScanner& message);

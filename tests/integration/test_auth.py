@@ -342,6 +342,9 @@ class GatewayAuthTest(MxTestCase):
         for m in messages:
             self.assertRegex(self.results_field(m.content), r"; dmarc=fail ")
         self.assertEqual(mx.metric('mxgate_quarantined_total'), 3)
+        self.assertEqual(mx.metric('mxgate_verdicts_total'
+                                   '{action="quarantine",signal="dmarc_fail",stage="end_of_data"}'),
+                         3)
         self.assertGreaterEqual(mx.metric('mxgate_check_signals_total'
                                           '{check="dmarc",mode="enforce",signal="unauthenticated"}'),
                                 4)
