@@ -148,9 +148,17 @@ DkimBodyHashKey body_hash_key(const DkimSignature& signature) {
 
 void DkimDigestFree::operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
 
+const EVP_MD* dkim_sha256() {
+  static const EVP_MD* const fetched = [] {
+    const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md != nullptr ? md : EVP_sha256();
+  }();
+  return fetched;
+}
+
 DkimBodyHasher::DkimBodyHasher(DkimBodyHashKey key)
     : key_(key), canonicalizer_(key.canon), context_(EVP_MD_CTX_new()) {
-  ok_ = context_ && EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) == 1;
+  ok_ = context_ && EVP_DigestInit_ex(context_.get(), dkim_sha256(), nullptr) == 1;
   if (!ok_) ERR_clear_error();
 }
 

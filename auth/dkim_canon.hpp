@@ -27,6 +27,10 @@
 
 namespace mxgate::auth {
 
+// SHA-256, fetched from OpenSSL's default provider once (an EVP_sha256() passed to an init call
+// is looked up again on every call).
+const EVP_MD* dkim_sha256();
+
 // A header field as it appears in the message: "Name: value\r\n", continuation lines included.
 // The name before the colon without trailing white space; the whole field if it has no colon.
 std::string_view header_field_name(std::string_view field);

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include <memory>
 #include <unordered_map>
@@ -31,23 +32,34 @@ std::string without_b_value(std::string_view field) {
   return std::string(field.substr(0, colon + 1)) + remove_b_value(value) + std::string(rest);
 }
 
-bool verify_rsa(EVP_PKEY* key, std::string_view data, std::string_view signature) {
-  std::unique_ptr<EVP_MD_CTX, DkimDigestFree> context(EVP_MD_CTX_new());
-  if (!context) return false;
-  // RSA keys default to PKCS#1 v1.5 padding: RSASSA-PKCS1-v1_5 with SHA-256 (§3.3.1).
-  return EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
-         EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                          signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size()) == 1;
+bool sha256(std::string_view data, unsigned char* hash, unsigned int* size) {
+  return EVP_Digest(data.data(), data.size(), hash, size, dkim_sha256(), nullptr) == 1;
+}
+
+// RSASSA-PKCS1-v1_5 with SHA-256 (§3.3.1), through the key's reusable verification context.
+bool verify_rsa(const DkimKey& key, std::string_view data, std::string_view signature) {
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int hash_size = 0;
+  if (!sha256(data, hash, &hash_size)) return false;
+  if (!key.rsa_verifier) {
+    DkimVerifier context(EVP_PKEY_CTX_new_from_pkey(nullptr, key.public_key.get(), nullptr));
+    if (!context || EVP_PKEY_verify_init(context.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(context.get(), dkim_sha256()) != 1) {
+      return false;
+    }
+    key.rsa_verifier = std::move(context);
+  }
+  return EVP_PKEY_verify(key.rsa_verifier.get(),
+                         reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), hash, hash_size) == 1;
 }
 
 // RFC 8463 §3: the Ed25519 signature covers the SHA-256 hash of the data, not the data.
 bool verify_ed25519(EVP_PKEY* key, std::string_view data, std::string_view signature) {
   unsigned char hash[EVP_MAX_MD_SIZE];
   unsigned int hash_size = 0;
-  if (EVP_Digest(data.data(), data.size(), hash, &hash_size, EVP_sha256(), nullptr) != 1) {
-    return false;
-  }
+  if (!sha256(data, hash, &hash_size)) return false;
   std::unique_ptr<EVP_MD_CTX, DkimDigestFree> context(EVP_MD_CTX_new());
   if (!context) return false;
   return EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key) == 1 &&
@@ -145,7 +157,7 @@ DkimVerdict verify_dkim(std::span<const std::string_view> fields, std::size_t si
     if (body.hash != signature.body_hash) return verdict(DkimStatus::Fail, "body hash mismatch");
     const std::string data = dkim_signed_data(fields, signature_index, signature);
     const bool valid = signature.algorithm == DkimAlgorithm::RsaSha256
-                           ? verify_rsa(key.public_key.get(), data, signature.signature)
+                           ? verify_rsa(key, data, signature.signature)
                            : verify_ed25519(key.public_key.get(), data, signature.signature);
     if (!valid) return verdict(DkimStatus::Fail, "signature mismatch");
     DkimVerdict pass = verdict(DkimStatus::Pass, {});

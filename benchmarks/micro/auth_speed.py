@@ -46,7 +46,8 @@ def main():
     ours = bench_per_second()
     print(f"{'case':34} {'mxgate/s':>10} {'openssl/s':>10} {'ratio':>6}")
     for key in ("rsa2048", "ed25519"):
-        for name in (f"BM_DkimVerify/{key}", f"BM_DkimVerifyParsedKey/{key}"):
+        for name in (f"BM_DkimVerify/{key}", f"BM_DkimVerifyParsedKey/{key}",
+                     f"BM_GatewayMessage/{key}"):
             print(f"{name:34} {ours[name]:10.0f} {openssl[key]:10.0f} "
                   f"{ours[name] / openssl[key]:6.2f}")
     print(f"{'BM_SpfWarm':34} {ours['BM_SpfWarm']:10.0f}")
