@@ -298,6 +298,9 @@ class GatewayAuthTest(MxTestCase):
         wait_until(lambda: "auth=spf:pass,dkim:pass,dmarc:pass" in mx.log(), 5,
                    what="the transaction line's auth= field")
         self.assertGreaterEqual(mx.metric('mxgate_dns_queries_total{outcome="answer",type="txt"}'), 3)
+        # Reputation updates per message: the IP, its /24, the sender domain spf.test (SPF
+        # passed) and the two domains that authenticated (auth_domain: spf.test, dkim.test).
+        self.assertEqual(mx.metric('mxgate_reputation_updates_total{result="written"}'), 10)
         for method in ("spf", "dkim", "dmarc", "iprev"):
             self.assertEqual(mx.metric(f'mxgate_auth_results_total{{method="{method}",result="pass"}}'),
                              2, method)
@@ -319,6 +322,9 @@ class GatewayAuthTest(MxTestCase):
                                    '{action="reject",signal="dmarc_fail",stage="end_of_data"}'), 2)
         self.assertGreaterEqual(mx.metric('mxgate_check_signals_total'
                                           '{check="spf",mode="enforce",signal="spf_fail"}'), 1)
+        # Only the IP and its /24 are charged: a forger must not spend spf.test's (SPF failed)
+        # or other.example.test's (nothing authenticated it) good name.
+        self.assertEqual(mx.metric('mxgate_reputation_updates_total{result="written"}'), 4)
 
     def test_quarantine_and_policies_not_enforced(self):
         sink = self.sink()
