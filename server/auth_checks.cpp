@@ -63,6 +63,15 @@ std::vector<std::string> AuthFindings::authenticated_domains() const {
   return out;
 }
 
+bool AuthFindings::failed() const {
+  if (dmarc && dmarc->result == auth::dmarc::Result::Fail) return true;
+  if (spf && spf->result == auth::spf::Result::Fail) return true;
+  return dkim && !dkim_passed(*dkim) &&
+         std::any_of(dkim->begin(), dkim->end(), [](const auth::DkimCheck& check) {
+           return check.verdict.status == auth::DkimStatus::Fail;
+         });
+}
+
 CheckResult judge_spf(const reputation::CheckSettings& settings,
                       const auth::spf::Evaluation& spf) {
   const std::string why =

@@ -30,6 +30,9 @@ struct AuthFindings {
   bool sender_authenticated() const;
   // The domains SPF or a DKIM signature authenticated, lower case, each once.
   std::vector<std::string> authenticated_domains() const;
+  // An authentication failure to count (reputation Counters::auth_failures): DMARC or SPF
+  // failed, or DKIM signatures did and none passed.
+  bool failed() const;
 };
 
 // How DMARC policies are applied ([auth] and the session's state).

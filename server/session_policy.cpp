@@ -405,6 +405,7 @@ void SessionPolicy::record_rcpt(const smtp::Reply& reply) {
 
 void SessionPolicy::record_message(const smtp::Reply& final_reply) {
   reputation::Counters delta;
+  if (auth_ && auth_->failed()) delta.auth_failures = 1;
   if (final_reply.positive()) {
     delta.accepted = 1;
     if (quarantined()) {

@@ -325,6 +325,10 @@ class GatewayAuthTest(MxTestCase):
         # Only the IP and its /24 are charged: a forger must not spend spf.test's (SPF failed)
         # or other.example.test's (nothing authenticated it) good name.
         self.assertEqual(mx.metric('mxgate_reputation_updates_total{result="written"}'), 4)
+        mx.stop()
+        shown = run_tool([mxgate_bin(), "rep", "get", "203.0.113.9", "-c", mx.config_path])
+        self.assertEqual(shown.returncode, 0, shown.stderr.decode())
+        self.assertRegex(shown.stdout.decode(), r"rejected=1 .*auth_failures=1 ")
 
     def test_quarantine_and_policies_not_enforced(self):
         sink = self.sink()

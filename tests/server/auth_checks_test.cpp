@@ -167,6 +167,25 @@ TEST(AuthFindings, OnlyAuthenticatedDomainsEarnReputation) {
   EXPECT_EQ(findings.authenticated_domains(), std::vector<std::string>{"example.org"});
 }
 
+TEST(AuthFindings, FailuresToCount) {
+  AuthFindings findings;
+  EXPECT_FALSE(findings.failed());
+  findings.dkim = std::vector<auth::DkimCheck>{dkim(auth::DkimStatus::Fail, "a.example"),
+                                               dkim(auth::DkimStatus::Pass, "b.example")};
+  EXPECT_FALSE(findings.failed()) << "one signature passed";
+  findings.dkim->pop_back();
+  EXPECT_TRUE(findings.failed());
+  findings.dkim.reset();
+  findings.dmarc = dmarc_fail(auth::dmarc::Policy::None);
+  EXPECT_TRUE(findings.failed());
+  findings.dmarc.reset();
+  findings.spf = auth::spf::Evaluation{};
+  findings.spf->result = auth::spf::Result::SoftFail;
+  EXPECT_FALSE(findings.failed());
+  findings.spf->result = auth::spf::Result::Fail;
+  EXPECT_TRUE(findings.failed());
+}
+
 TEST(AuthResultsOfFindings, UnfinishedChecksAreTemporaryErrors) {
   AuthFindings findings;
   findings.spf_asked = findings.dkim_asked = findings.dmarc_asked = true;
