@@ -135,6 +135,53 @@ struct AuthConfig {
   friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 
+// A named rate limit ([[limit]]): `rate` events per `period` with `burst` more back to back,
+// per key of one kind. Checked by the throttle (issue 6); a client over it is deferred.
+struct LimitConfig {
+  enum class Key { Ip, Network, SenderDomain, AuthDomain, IpSenderDomain };
+  enum class Count { Connections, Messages, Recipients };
+  std::string name;
+  Key key = Key::Ip;
+  Count count = Count::Messages;
+  std::uint32_t rate = 1;
+  Duration period = std::chrono::hours(1);
+  std::uint32_t burst = 0;
+  friend bool operator==(const LimitConfig&, const LimitConfig&) = default;
+};
+
+// Sending-pattern throttling (issue 6): [throttle] and the [[limit]] list.
+struct ThrottleConfig {
+  bool enabled = true;
+  std::uint64_t max_keys = 2'000'000;  // state entries kept in memory, all workers together
+  Duration persist_interval = std::chrono::minutes(1);
+  std::uint32_t max_sessions_per_network = 200;  // per /24 or /64; 0: no cap
+  // New IPs: first seen less than ramp_days ago, at most max(ramp_floor, ramp_factor x the
+  // previous day's accepted messages) accepted per day.
+  std::uint32_t ramp_days = 30;
+  std::uint32_t ramp_floor = 100;
+  double ramp_factor = 2;
+  // Established IPs: deferred when this hour's messages exceed anomaly_factor x their hourly
+  // baseline (an EWMA with this half-life), and at least anomaly_min_per_hour.
+  double anomaly_factor = 10;
+  std::uint32_t anomaly_min_per_hour = 100;
+  Duration anomaly_half_life = std::chrono::hours(24);
+  // List hygiene: deferred when invalid recipients exceed hygiene_ratio of at least
+  // hygiene_min_recipients over the last hygiene_days (IP and sender domain).
+  double hygiene_ratio = 0.1;
+  std::uint32_t hygiene_min_recipients = 50;
+  std::uint32_t hygiene_days = 1;
+  // One session: after tarpit_after errors each reply waits tarpit_delay, doubling up to
+  // tarpit_max; dictionary_limit unknown recipients end the session.
+  std::uint32_t tarpit_after = 5;
+  Duration tarpit_delay = std::chrono::seconds(1);
+  Duration tarpit_max = std::chrono::seconds(20);
+  std::uint32_t dictionary_limit = 20;
+  std::vector<LimitConfig> limits = default_limits();
+
+  static std::vector<LimitConfig> default_limits();
+  friend bool operator==(const ThrottleConfig&, const ThrottleConfig&) = default;
+};
+
 struct ReputationConfig {
   std::string postmaster_url = "https://postmaster.example.net/postmaster/";
   reputation::Thresholds thresholds;  // defer_at, reject_at, quarantine_at, delay_reject
@@ -170,6 +217,7 @@ struct Config {
   std::vector<DnsblConfig> dnsbls;  // [[dnsbl]]
   PregreetConfig pregreet;
   AuthConfig auth;
+  ThrottleConfig throttle;
   ReputationConfig reputation;
   std::vector<reputation::CheckSettings> checks =
       reputation::default_check_settings();  // [checks.<name>]: every known check, in order

@@ -179,6 +179,37 @@ std::string describe(const Config& config) {
   w.string("dmarc_policy_lookup",
            a.dmarc_policy_lookup == AuthConfig::PolicyLookup::TreeWalk ? "tree_walk" : "psl");
   w.number("key_cache_entries", a.key_cache_entries);
+  const auto& t = config.throttle;
+  w.section("[throttle]");
+  w.boolean("enabled", t.enabled);
+  w.number("max_keys", t.max_keys);
+  w.duration("persist_interval", t.persist_interval);
+  w.number("max_sessions_per_network", t.max_sessions_per_network);
+  w.number("ramp_days", t.ramp_days);
+  w.number("ramp_floor", t.ramp_floor);
+  w.real("ramp_factor", t.ramp_factor);
+  w.real("anomaly_factor", t.anomaly_factor);
+  w.number("anomaly_min_per_hour", t.anomaly_min_per_hour);
+  w.duration("anomaly_half_life", t.anomaly_half_life);
+  w.real("hygiene_ratio", t.hygiene_ratio);
+  w.number("hygiene_min_recipients", t.hygiene_min_recipients);
+  w.number("hygiene_days", t.hygiene_days);
+  w.number("tarpit_after", t.tarpit_after);
+  w.duration("tarpit_delay", t.tarpit_delay);
+  w.duration("tarpit_max", t.tarpit_max);
+  w.number("dictionary_limit", t.dictionary_limit);
+  for (const auto& l : t.limits) {
+    static constexpr const char* kKeys[] = {"ip", "network", "sender_domain", "auth_domain",
+                                            "ip_sender_domain"};
+    static constexpr const char* kCounts[] = {"connections", "messages", "recipients"};
+    w.section("[[limit]]");
+    w.string("name", l.name);
+    w.string("key", kKeys[static_cast<int>(l.key)]);
+    w.string("count", kCounts[static_cast<int>(l.count)]);
+    w.number("rate", l.rate);
+    w.duration("period", l.period);
+    w.number("burst", l.burst);
+  }
   write_reputation(w, config);
   w.section("[log]");
   w.string("level", config.log.level);

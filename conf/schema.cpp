@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -453,6 +455,84 @@ void read_auth(TableReader r, AuthConfig& a) {
   r.finish();
 }
 
+LimitConfig read_limit(TableReader r, std::set<std::string>& names) {
+  LimitConfig l;
+  const toml::node* name = r.find("name");
+  if (name == nullptr) {
+    r.fail(r.node(), "name", "is required: a name for logs and metrics, e.g. \"ip-messages\"");
+  }
+  r.read("name", l.name);
+  const bool valid = !l.name.empty() && l.name.size() <= 64 &&
+                     std::all_of(l.name.begin(), l.name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                     });
+  if (!valid) {
+    r.fail(name, "name", quote(l.name) + " must be 1 to 64 letters, digits, '-' or '_'");
+  }
+  if (!names.insert(l.name).second) r.fail(name, "name", quote(l.name) + " is used twice");
+  std::size_t key = 0;
+  r.read_choice("key", key, {"ip", "network", "sender_domain", "auth_domain", "ip_sender_domain"});
+  l.key = static_cast<LimitConfig::Key>(key);
+  std::size_t count = 1;
+  r.read_choice("count", count, {"connections", "messages", "recipients"});
+  l.count = static_cast<LimitConfig::Count>(count);
+  if (r.find("rate") == nullptr) r.fail(r.node(), "rate", "is required: events per period, e.g. 100");
+  r.read_int("rate", l.rate, 1, 100'000'000);
+  r.read_positive("period", l.period);
+  r.read_int("burst", l.burst, 0, 100'000'000);
+  r.finish();
+  const bool connect_only = l.key == LimitConfig::Key::Ip || l.key == LimitConfig::Key::Network;
+  if (l.count == LimitConfig::Count::Connections && !connect_only) {
+    r.fail(r.find("count"), "count",
+           "\"connections\" needs key \"ip\" or \"network\" (the rest is not known at connect)");
+  }
+  if (l.key == LimitConfig::Key::AuthDomain && l.count != LimitConfig::Count::Messages) {
+    r.fail(r.find("count"), "count",
+           "key \"auth_domain\" counts \"messages\" (domains authenticate at end of data)");
+  }
+  return l;
+}
+
+void read_throttle(TableReader& root, ThrottleConfig& t) {
+  TableReader r = root.table("throttle");
+  r.read("enabled", t.enabled);
+  r.read_int("max_keys", t.max_keys, 1000, 1'000'000'000);
+  r.read_positive("persist_interval", t.persist_interval);
+  r.read_int("max_sessions_per_network", t.max_sessions_per_network, 0, 10'000'000);
+  r.read_int("ramp_days", t.ramp_days, 0, 3650);
+  r.read_int("ramp_floor", t.ramp_floor, 1, 100'000'000);
+  r.read_number("ramp_factor", t.ramp_factor, 1, 1000);
+  r.read_number("anomaly_factor", t.anomaly_factor, 0, 1'000'000);
+  r.read_int("anomaly_min_per_hour", t.anomaly_min_per_hour, 0, 100'000'000);
+  r.read_positive("anomaly_half_life", t.anomaly_half_life);
+  r.read_number("hygiene_ratio", t.hygiene_ratio, 0, 1);
+  r.read_int("hygiene_min_recipients", t.hygiene_min_recipients, 1, 100'000'000);
+  r.read_int("hygiene_days", t.hygiene_days, 1, 365);
+  r.read_int("tarpit_after", t.tarpit_after, 0, 1000);
+  r.read_positive("tarpit_delay", t.tarpit_delay);
+  r.read_positive("tarpit_max", t.tarpit_max);
+  r.read_int("dictionary_limit", t.dictionary_limit, 0, 100000);
+  r.finish();
+  if (t.tarpit_max < t.tarpit_delay) {
+    r.fail(r.find("tarpit_max"), "tarpit_max",
+           "must not be below throttle.tarpit_delay (" + format_duration(t.tarpit_delay) + ")");
+  }
+  const toml::node* node = root.find("limit");
+  if (node == nullptr) return;  // the defaults
+  const toml::array* array = node->as_array();
+  if (array == nullptr || (!array->empty() && !array->is_array_of_tables())) {
+    root.fail(node, "limit",
+              "expected tables written as [[limit]] sections, got " + describe_node(*node));
+  }
+  t.limits.clear();  // [[limit]] sections replace the defaults
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    std::string prefix = "limit[" + std::to_string(i) + "]";
+    t.limits.push_back(read_limit(TableReader(array->get(i)->as_table(), prefix, root.file()),
+                                  names));
+  }
+}
+
 // An empty server.hostname means the machine's name; relay.helo_name defaults to it.
 void fill_host_names(TableReader& root, Config& c) {
   if (c.server.hostname.empty()) {
@@ -483,6 +563,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_dnsbls(r, c.dnsbls);
   read_pregreet(r.table("pregreet"), c.pregreet);
   read_auth(r.table("auth"), c.auth);
+  read_throttle(r, c.throttle);
   read_reputation(r.table("reputation"), c.reputation);
   read_checks(r.table("checks"), c.checks);
   read_log(r.table("log"), c.log);

@@ -144,6 +144,24 @@ Duration parse_duration(std::string_view text) {
   return Duration(negative ? -value : value);
 }
 
+std::vector<LimitConfig> ThrottleConfig::default_limits() {
+  using K = LimitConfig::Key;
+  using C = LimitConfig::Count;
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  // Generous: they stop floods, not senders. No limit on the bare envelope sender domain: a
+  // forger could spend a victim domain's allowance (the (IP, domain) pair is safe).
+  return {
+      {"ip-connections", K::Ip, C::Connections, 120, minutes(1), 60},
+      {"network-connections", K::Network, C::Connections, 600, minutes(1), 300},
+      {"ip-messages", K::Ip, C::Messages, 1000, hours(1), 200},
+      {"network-messages", K::Network, C::Messages, 5000, hours(1), 1000},
+      {"ip-recipients", K::Ip, C::Recipients, 5000, hours(1), 1000},
+      {"ip-sender-domain-messages", K::IpSenderDomain, C::Messages, 500, hours(1), 100},
+      {"auth-domain-messages", K::AuthDomain, C::Messages, 50000, hours(1), 5000},
+  };
+}
+
 std::string format_duration(Duration duration) {
   if (duration.count() == 0) return "0s";
   auto magnitude =

@@ -1,5 +1,6 @@
 #include "storage/reputation_store.hpp"
 
+#include <algorithm>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/statistics.h>
@@ -70,6 +71,15 @@ std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
   for (Family family : kFamilies) {
     descriptors.emplace_back(std::string(family_name(family)), impl->db_options);
   }
+  // A read-only open cannot create the state family that a store of an older version lacks.
+  bool with_state = true;
+  if (options.read_only) {
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(impl->db_options, dir.string(), &existing).ok()) {
+      with_state = std::find(existing.begin(), existing.end(), kStateFamilyName) != existing.end();
+    }
+  }
+  if (with_state) descriptors.emplace_back(std::string(kStateFamilyName), impl->db_options);
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status =
       options.read_only
@@ -82,6 +92,7 @@ std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
   }
   impl->db.reset(db);
   for (std::size_t i = 0; i < kFamilyCount; ++i) impl->families[i] = impl->handles[i + 1];
+  if (with_state) impl->state = impl->handles[kFamilyCount + 1];
   return impl;
 }
 

@@ -46,6 +46,7 @@ inline constexpr std::size_t kDefaultBlockCacheBytes = std::size_t{256} << 20;
 inline constexpr std::size_t kDefaultRecordCacheBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kDefaultMaxPendingAdds = 65536;
 inline constexpr std::size_t kMaxNetworkPrefixes = 4;  // per address family
+inline constexpr std::string_view kStateFamilyName = "state";
 
 struct StoreOptions {
   std::size_t block_cache_bytes = kDefaultBlockCacheBytes;  // one LRU cache for all families
@@ -141,6 +142,14 @@ class ReputationStore {
   // Convenience for small loads: builds one SST in the store's directory and ingests it.
   boost::system::error_code ingest(
       Family family, const std::vector<std::pair<std::string, reputation::Record>>& sorted);
+
+  // Opaque state saved as a whole (the throttle's, issue 6), in the "state" column family:
+  // save_state() replaces everything saved before with `entries` in one synced batch;
+  // load_state() visits what was saved. Both may block: blocking pool.
+  boost::system::error_code save_state(
+      const std::vector<std::pair<std::string, std::string>>& entries);
+  using StateVisitor = std::function<void(std::string_view key, std::string_view value)>;
+  boost::system::error_code load_state(const StateVisitor& visit);
 
   std::uint64_t cache_hits() const;    // block cache hits since open (all families)
   std::uint64_t cache_misses() const;  // block cache misses since open

@@ -27,6 +27,33 @@ error_code write_patch(ReputationStore::Impl& impl, Family family, std::string_v
 
 }  // namespace
 
+error_code ReputationStore::save_state(
+    const std::vector<std::pair<std::string, std::string>>& entries) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  rocksdb::WriteBatch batch;
+  // Everything before goes: the keys of the state are one byte or more, all below "\xff\xff".
+  auto status = batch.DeleteRange(impl_->state, rocksdb::Slice(""), rocksdb::Slice("\xff\xff"));
+  for (const auto& [key, value] : entries) {
+    if (!status.ok()) break;
+    status = batch.Put(impl_->state, to_slice(key), to_slice(value));
+  }
+  if (!status.ok()) return status_error(status, "save_state");
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return status_error(impl_->db->Write(write, &batch), "save_state");
+}
+
+error_code ReputationStore::load_state(const StateVisitor& visit) {
+  if (impl_->state == nullptr) return {};  // read-only, and never saved
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->state));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    visit({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()});
+  }
+  return status_error(it->status(), "load_state");
+}
+
 error_code ReputationStore::set_listing(Family family, std::string_view key,
                                         const reputation::Listing& listing) {
   return write_patch(*impl_, family, key, listing_patch(listing), true, "set_listing");

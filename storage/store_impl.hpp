@@ -25,6 +25,7 @@ struct ReputationStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened, "default" first
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> families{};
+  rocksdb::ColumnFamilyHandle* state = nullptr;  // "state": save_state()'s blobs
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> ingest_sequence{0};
 
