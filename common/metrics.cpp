@@ -127,6 +127,12 @@ Metrics::Metrics(prometheus::Registry& r)
       quarantined_messages(counter(r, "mxgate_quarantined_total",
                                    "Messages accepted into quarantine")
                                .Add({})),
+      tarpit_delays(counter(r, "mxgate_tarpit_delays_total",
+                            "Replies delayed by the tarpit (clients that keep failing)")
+                        .Add({})),
+      tarpit_seconds(counter(r, "mxgate_tarpit_seconds_total",
+                             "Time replies were delayed by the tarpit")
+                         .Add({})),
       tls_handshakes_tls12(counter(r, "mxgate_tls_handshakes_total",
                                    "Inbound STARTTLS handshakes by result")
                                .Add({{"result", "TLSv1.2"}})),

@@ -69,6 +69,8 @@ struct Metrics {
   prometheus::Counter& reputation_updates_dropped;  // the pending batch was full
   prometheus::Counter& reputation_flush_errors;
   prometheus::Counter& quarantined_messages;
+  prometheus::Counter& tarpit_delays;       // replies held back by the tarpit
+  prometheus::Counter& tarpit_seconds;      // and for how long in all
 
   // TLS
   prometheus::Counter& tls_handshakes_tls12;

@@ -22,7 +22,7 @@ constexpr std::array<Points, 2> kDkimPoints{
 constexpr std::array<Points, 2> kDmarcPoints{
     {{Signal::DmarcFail, 2}, {Signal::Unauthenticated, 2}}};
 
-constexpr std::array<CheckInfo, 11> kChecks{{
+constexpr std::array<CheckInfo, 12> kChecks{{
     {"ip_history", Stage::Connect,
      "The client IP's and its networks' history: listings, score, reject, complaint and "
      "invalid-recipient ratios.",
@@ -53,6 +53,10 @@ constexpr std::array<CheckInfo, 11> kChecks{{
     {"dmarc", Stage::EndOfData,
      "The From domain's DMARC policy (RFC 7489), and mail that nothing authenticated.",
      OnError::Ignore, kDmarcPoints, kAuthTimeout},
+    {"throttle", Stage::Connect,
+     "Sending patterns ([throttle], [[limit]]): rate limits at connect, MAIL, RCPT and end of "
+     "data, the new-IP ramp, anomalies, list hygiene. A deferral is 421 and ends the session.",
+     OnError::Ignore, {}},
 }};
 
 }  // namespace

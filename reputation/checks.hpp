@@ -36,6 +36,8 @@ struct CheckInfo {
 // dkim                   eod      signatures that all failed score; l= leaving content unsigned
 // dmarc                  eod      the From domain's policy: reject/quarantine enforced per
 //                                 [auth], otherwise dmarc_fail scores; unauthenticated mail scores
+// throttle               all      rate limits, new-IP ramp, anomaly, list hygiene (issue 6):
+//                                 a deferral drops the session with 421
 // DNS checks ignore their own errors by default (on_error = "ignore"): a resolver outage must
 // not defer all mail; the failures are counted.
 std::span<const CheckInfo> known_checks();

@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "server/throttling.hpp"
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -72,6 +74,7 @@ class Runtime {
   asio::awaitable<void> handle_signals();
   asio::awaitable<void> drain();
   asio::awaitable<void> maintain_store();
+  asio::awaitable<void> persist_throttle();
   void flush_store();
   void reload();
   std::size_t sessions() const;
@@ -87,6 +90,7 @@ class Runtime {
   // Reads of reputation records that miss the block cache run here, off the workers.
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
+  std::unique_ptr<Throttling> throttling_;
   VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
@@ -100,8 +104,12 @@ Runtime::Runtime(const RuntimeOptions& options)
                               dnsbl_monitor_)) {
   const auto& config = *snapshot_->config;
   common::init_logging(config.log.level);
-  limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip);
+  limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
+                      config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
+                      snapshot_->trusted_clients);
   store_ = open_store(config);
+  throttling_ = std::make_unique<Throttling>(config.throttle, *registry_);
+  throttling_->load(*store_, unix_now_us());  // a restart neither resets a ramp nor a limit
   unsigned count = config.server.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   std::vector<conf::HostPort> listen = config.server.listen;
@@ -110,7 +118,7 @@ Runtime::Runtime(const RuntimeOptions& options)
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_, limiter_, metrics_,
         ScreeningContext{*store_, blocking_.get_executor(), metrics_, verdict_metrics_,
-                         dns_metrics_, passes_}));
+                         dns_metrics_, passes_, throttling_.get()}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -133,10 +141,12 @@ int Runtime::run() {
   if (http_) http_->start();
   asio::co_spawn(control_, handle_signals(), asio::detached);
   asio::co_spawn(control_, maintain_store(), asio::detached);
+  asio::co_spawn(control_, persist_throttle(), asio::detached);
   control_.run();
   for (auto& worker : workers_) worker->join();
   blocking_.join();
   flush_store();  // the outcomes of the last sessions
+  throttling_->save(*store_, unix_now_us());
   spdlog::info("stopped");
   return 0;
 }
@@ -185,7 +195,10 @@ void Runtime::reload() {
   } catch (const std::exception&) {
     // load_config validated the level; nothing to do.
   }
-  limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip);
+  limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
+                      config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
+                      next->trusted_clients);
+  throttling_->configure(config.throttle);
   for (auto& worker : workers_) worker->set_snapshot(next);
   snapshot_ = std::move(next);
   metrics_.config_reloads_ok.Increment();
@@ -213,6 +226,7 @@ asio::awaitable<void> Runtime::maintain_store() {
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec || draining_) co_return;
     asio::post(blocking_, [this] { flush_store(); });
+    throttling_->update_gauges();
     block.update(store_->cache_hits(), store_->cache_misses());
     record.update(store_->record_cache_hits(), store_->record_cache_misses());
     metrics_.reputation_records_ip.Set(
@@ -223,6 +237,21 @@ asio::awaitable<void> Runtime::maintain_store() {
         static_cast<double>(store_->approximate_count(storage::Family::SenderDomain)));
     metrics_.reputation_records_auth_domain.Set(
         static_cast<double>(store_->approximate_count(storage::Family::AuthDomain)));
+  }
+}
+
+// Saves the throttling state every throttle.persist_interval (on the blocking pool).
+asio::awaitable<void> Runtime::persist_throttle() {
+  asio::steady_timer timer(control_);
+  for (;;) {
+    timer.expires_after(snapshot_->config->throttle.persist_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || draining_) co_return;
+    throttling_->update_gauges();
+    asio::post(blocking_, [this] {
+      throttling_->rules().table().sweep(unix_now_us());
+      throttling_->save(*store_, unix_now_us());
+    });
   }
 }
 

@@ -21,8 +21,11 @@
 #include "server/pipeline.hpp"
 #include "server/verdict_metrics.hpp"
 #include "storage/reputation_store.hpp"
+#include "throttle/throttle.hpp"
 
 namespace mxgate::server {
+
+class Throttling;
 
 // What every session shares: the store, where blocking reads go, the metrics, the clients
 // that passed the pregreet test, and the worker's resolver (set by the worker).
@@ -33,17 +36,27 @@ struct ScreeningContext {
   VerdictMetrics& verdicts;
   dns::DnsMetrics& dns_metrics;
   PassMemory& passes;
+  Throttling* throttling = nullptr;   // the process's (null: no throttling)
   dns::Resolver* resolver = nullptr;  // the worker's (CachingResolver over AresResolver)
   auth::DkimKeyCache* dkim_keys = nullptr;  // the worker's
 };
 
+// What the history checks read, for the throttle (issue 6): filled when a check has its record.
+struct HistoryFacts {
+  std::uint32_t hygiene_days = 1;  // the window of History's invalid-recipient counts
+  std::optional<throttle::History> ip, network;
+  std::optional<throttle::History> sender_domain;
+};
+
 PendingCheck ip_history_check(const ScreeningContext& context,
                               reputation::CheckSettings settings,
-                              boost::asio::ip::address address, reputation::ModelSettings model);
+                              boost::asio::ip::address address, reputation::ModelSettings model,
+                              std::shared_ptr<HistoryFacts> facts = nullptr);
 
 PendingCheck sender_domain_check(const ScreeningContext& context,
                                  reputation::CheckSettings settings, std::string domain,
-                                 reputation::ModelSettings model);
+                                 reputation::ModelSettings model,
+                                 std::shared_ptr<HistoryFacts> facts = nullptr);
 
 std::int64_t unix_now();
 

@@ -2,10 +2,14 @@
 #include "server/session_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -193,16 +197,25 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
   co_return true;
 }
 
-// RCPT: a reject postponed by delay_reject, else the downstream's own answer (quarantined mail
-// goes to the quarantine route).
+// RCPT: a reject postponed by delay_reject or a throttle deferral, else the downstream's own
+// answer (quarantined mail goes to the quarantine route). Unknown recipients count towards the
+// dictionary-attack limit, whose refusal replaces the 550 and ends the session.
 asio::awaitable<void> Session::relay_recipient(Step& step) {
   Reply reply;
   if (auto refusal = policy_.rcpt()) {
     reply = std::move(refusal->reply);
+    closing_ = refusal->close;
   } else {
     reply = co_await relay_.rcpt(step.command.path, policy_.quarantined());
   }
   policy_.record_rcpt(reply);
+  // RFC 3463 §3.2: X.1.1 "Bad destination mailbox address".
+  if (reply.code == 550 && reply.enhanced == "5.1.1") {
+    if (auto refusal = policy_.unknown_recipient()) {
+      reply = std::move(refusal->reply);
+      closing_ = refusal->close;
+    }
+  }
   if (reply.positive()) {
     if (!txn_rcpts_.empty()) txn_rcpts_ += ',';
     txn_rcpts_ += step.command.path.address();
@@ -285,6 +298,10 @@ asio::awaitable<bool> Session::carry_out(Step step) {
     switch (step.kind) {
       case StepKind::Reply:
         queue(step.reply);
+        if (closing_) {  // a 421 refusal (throttle): the session ends after it
+          end_ = End::Refused;
+          co_return false;
+        }
         co_return true;
       case StepKind::Close:
         if (step.reply.code == 0) co_return false;  // the session already said goodbye
@@ -384,8 +401,10 @@ asio::awaitable<bool> Session::read_more(conf::Duration timeout) {
 
 asio::awaitable<bool> Session::flush() {
   if (out_.empty()) co_return true;
+  co_await tarpit();
   const auto status = co_await io_->write(out_, config_.server.command_timeout);
   out_.clear();
+  errors_answered_ = errors_;
   if (status == IoStatus::Ok) co_return true;
   end_ = status == IoStatus::Timeout ? End::Timeout : End::PeerClosed;
   co_return false;
@@ -394,7 +413,27 @@ asio::awaitable<bool> Session::flush() {
 void Session::queue(const Reply& reply) {
   if (reply.code == 0) return;
   metrics_.count_reply(reply.code);
+  if (reply.code >= 400) ++errors_;
   reply.append_wire(out_);
+}
+
+// A client that keeps failing waits before each reply once it has been sent
+// throttle.tarpit_after error replies: tarpit_delay, doubling with each further error, at most
+// tarpit_max. Only this session waits (a timer); trusted and allow-listed clients never do.
+asio::awaitable<void> Session::tarpit() {
+  const auto& throttle = config_.throttle;
+  if (throttle.tarpit_after == 0 || errors_answered_ < throttle.tarpit_after ||
+      !policy_.throttled()) {
+    co_return;
+  }
+  const auto doublings = std::min<std::uint32_t>(errors_answered_ - throttle.tarpit_after, 20);
+  const auto delay = std::min<conf::Duration>(throttle.tarpit_delay * (1u << doublings),
+                                              throttle.tarpit_max);
+  metrics_.tarpit_delays.Increment();
+  metrics_.tarpit_seconds.Increment(std::chrono::duration<double>(delay).count());
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(delay);
+  (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 std::string Session::transaction_line() const {

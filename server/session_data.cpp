@@ -68,6 +68,7 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
   if (refusal) {
     relay_.abort();
     content_.clear();
+    closing_ = refusal->close;
     co_return std::move(refusal->reply);
   }
   std::string head = std::move(trace_);

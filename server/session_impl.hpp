@@ -49,9 +49,10 @@ class Session {
   boost::asio::awaitable<bool> feed_relay(bool force);
   std::string& decoder_output() { return scanner_ ? decoded_ : content_; }
   void scan_decoded(const boost::asio::any_io_executor& executor);
-  boost::asio::awaitable<std::optional<smtp::Reply>> end_content();
+  boost::asio::awaitable<std::optional<smtp::Reply>> end_content();  // sets closing_ on a 421
   boost::asio::awaitable<bool> read_more(conf::Duration timeout);
   boost::asio::awaitable<bool> flush();
+  boost::asio::awaitable<void> tarpit();
   void queue(const smtp::Reply& reply);
   void begin_content();
   smtp::Reply content_error_reply(smtp::DataError error);  // counts bare line endings
@@ -91,6 +92,9 @@ class Session {
   bool draining_ = false;
   bool forced_ = false;
   bool idle_ = false;  // waiting for a command outside a transaction
+  bool closing_ = false;     // a refusal that ends the session was queued (421)
+  std::uint32_t errors_ = 0;           // 4xx and 5xx replies queued, for the tarpit
+  std::uint32_t errors_answered_ = 0;  // ... and already sent
   unsigned transactions_ = 0;
 
   // The transaction in progress, for its log line.

@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "reputation/replies.hpp"
 #include "reputation/dnsbl.hpp"
+#include "server/throttling.hpp"
 #include "storage/key_codec.hpp"
 
 namespace mxgate::server {
@@ -43,7 +44,9 @@ SessionPolicy::SessionPolicy(const ScreeningContext& context, const Snapshot& sn
       snapshot_(snapshot),
       config_(*snapshot.config),
       session_id_(session_id),
-      verdict_(config_.reputation.thresholds) {}
+      verdict_(config_.reputation.thresholds) {
+  history_facts_->hygiene_days = config_.throttle.hygiene_days;
+}
 
 void SessionPolicy::set_client(const std::string& ip_text) {
   boost::system::error_code ec;
@@ -94,7 +97,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_history() {
   if (!address_) co_return std::nullopt;
   std::vector<PendingCheck> checks;
   add_check(checks, ip_history_check(context_, settings("ip_history"), *address_,
-                                     config_.reputation.model));
+                                     config_.reputation.model, history_facts_));
   history_ = co_await run_checks(std::move(checks));
   const auto peek = reputation::decide(history_, config_.reputation.thresholds);
   // An explicit refusal or an allow decides the connect stage now; anything else waits for
@@ -112,7 +115,13 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::screen_dns(std::vector<Pe
     add_check(checks, rdns_check(*context_.resolver, settings("rdns"), *ip_, dns_facts_));
     add_dnsbl_checks(checks, conf::DnsblConfig::Type::Ip, ip_text_);
   }
-  auto refusal = co_await run_stage(Stage::Connect, std::move(checks));
+  auto outcomes = co_await run_checks(std::move(checks));
+  if (throttled()) {
+    auto throttle = throttle_outcome(context_.throttling->rules().connect(subject(), unix_now_us()));
+    outcomes.insert(outcomes.end(), throttle.begin(), throttle.end());
+  }
+  auto refusal = decide_stage(Stage::Connect, std::move(outcomes));
+  if (refusal) record(refusal_counters(refusal->action));
   co_return refusal;
 }
 
@@ -142,9 +151,11 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& fr
       checks.push_back(spf_check(*context_.resolver, settings("spf"), options, auth_));
     }
   }
+  history_facts_->sender_domain.reset();
   if (!sender_domain_.empty()) {
     add_check(checks, sender_domain_check(context_, settings("sender_domain_history"),
-                                          sender_domain_, config_.reputation.model));
+                                          sender_domain_, config_.reputation.model,
+                                          history_facts_));
     if (dns_checks()) {
       add_check(checks, sender_domain_dns_check(*context_.resolver, settings("sender_domain"),
                                                 sender_domain_));
@@ -153,13 +164,61 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& fr
   }
   const bool helo_domain = !helo_.empty() && helo_.front() != '[' && !common::parse_ip(helo_);
   if (helo_domain) add_dnsbl_checks(checks, conf::DnsblConfig::Type::Helo, helo_);
-  auto refusal = co_await run_stage(Stage::Mail, std::move(checks));
+  auto outcomes = co_await run_checks(std::move(checks));
+  if (throttled()) {
+    auto throttle = throttle_outcome(context_.throttling->rules().mail(subject(), unix_now_us()));
+    outcomes.insert(outcomes.end(), throttle.begin(), throttle.end());
+  }
+  auto refusal = decide_stage(Stage::Mail, std::move(outcomes));
+  if (refusal) record(refusal_counters(refusal->action));
   co_return refusal;
 }
 
+// The reply is recorded by record_rcpt(), like every RCPT reply.
 std::optional<Refusal> SessionPolicy::rcpt() {
-  if (!verdict_.pending_reject()) return std::nullopt;
-  return answer(Stage::Rcpt, verdict_.on_stage(Stage::Rcpt, {}));
+  if (verdict_.pending_reject()) return answer(Stage::Rcpt, verdict_.on_stage(Stage::Rcpt, {}));
+  if (!throttled()) return std::nullopt;
+  auto outcomes = throttle_outcome(context_.throttling->rules().rcpt(subject(), unix_now_us()));
+  if (outcomes.empty()) return std::nullopt;
+  return decide_stage(Stage::Rcpt, std::move(outcomes));
+}
+
+std::optional<Refusal> SessionPolicy::unknown_recipient() {
+  const auto limit = config_.throttle.dictionary_limit;
+  if (!throttled() || limit == 0 || ++unknown_recipients_ < limit) return std::nullopt;
+  throttle::Deferral deferral{
+      "dictionary", reputation::Signal::InvalidRecipients,
+      fmt::format("dictionary attack: {} unknown recipients in one session", unknown_recipients_),
+      0};
+  return decide_stage(Stage::Rcpt, throttle_outcome(std::move(deferral)));
+}
+
+bool SessionPolicy::throttled() const {
+  return context_.throttling != nullptr && config_.throttle.enabled && address_ && !trusted_ &&
+         !verdict_.allowed() && enabled("throttle");
+}
+
+throttle::Subject SessionPolicy::subject() const {
+  throttle::Subject s;
+  if (!ip_keys_.empty()) s.ip = ip_keys_.front();
+  if (ip_keys_.size() > 1) s.network = ip_keys_.back();  // the most specific network
+  s.sender_domain = sender_domain_;
+  if (history_facts_->ip) s.ip_history = *history_facts_->ip;
+  if (history_facts_->network) s.network_history = *history_facts_->network;
+  s.sender_domain_history = history_facts_->sender_domain;
+  return s;
+}
+
+std::vector<reputation::CheckOutcome> SessionPolicy::throttle_outcome(
+    std::optional<throttle::Deferral> deferral) {
+  if (!deferral) return {};
+  const auto& check = settings("throttle");
+  if (check.mode == reputation::CheckSettings::Mode::Enforce) {
+    context_.throttling->deferred(ip_keys_.front(), *deferral, unix_now_us());
+  }
+  return {reputation::CheckOutcome{
+      check, reputation::Verdict::drop(deferral->signal, std::move(deferral->reason)), false,
+      false}};
 }
 
 void SessionPolicy::reset_transaction() {
@@ -240,6 +299,11 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(
     auto dmarc = co_await run_checks(std::move(checks));
     outcomes.insert(outcomes.end(), std::make_move_iterator(dmarc.begin()),
                     std::make_move_iterator(dmarc.end()));
+  }
+  if (throttled()) {
+    auto throttle = throttle_outcome(
+        context_.throttling->rules().message(auth_->authenticated_domains(), unix_now_us()));
+    outcomes.insert(outcomes.end(), throttle.begin(), throttle.end());
   }
   const std::string& ptr_name = dns_facts_->confirmed_name.empty() && !dns_facts_->ptr_names.empty()
                                     ? dns_facts_->ptr_names.front()
@@ -408,6 +472,7 @@ void SessionPolicy::record_message(const smtp::Reply& final_reply) {
   if (auth_ && auth_->failed()) delta.auth_failures = 1;
   if (final_reply.positive()) {
     delta.accepted = 1;
+    if (throttled()) context_.throttling->rules().accepted(subject(), unix_now_us());
     if (quarantined()) {
       context_.metrics.quarantined_messages.Increment();
       context_.verdicts.count_verdict(Stage::EndOfData, Action::Quarantine, quarantine_signal_);

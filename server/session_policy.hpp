@@ -59,7 +59,13 @@ class SessionPolicy {
   bool trusted() const { return trusted_; }
   // The settings of a known check ("pregreet", ...).
   const reputation::CheckSettings& settings(std::string_view check) const;
-  std::optional<Refusal> rcpt();  // a reject postponed by delay_reject, answered at each RCPT
+  // At each RCPT: a reject postponed by delay_reject, or the throttle's recipient limits.
+  std::optional<Refusal> rcpt();
+  // A RCPT was answered 550 5.1.1: at throttle.dictionary_limit in one session, a refusal
+  // that ends it (a dictionary attack).
+  std::optional<Refusal> unknown_recipient();
+  // The throttle applies to this client (not trusted, not allow-listed, check not off).
+  bool throttled() const;
   void reset_transaction();       // RSET, EHLO, a finished transaction
 
   // Messages are authenticated ([auth] enabled, a client outside trusted_networks, DNS on).
@@ -99,6 +105,9 @@ class SessionPolicy {
     return settings(check).mode != reputation::CheckSettings::Mode::Off;
   }
   bool sender_credited() const;  // the sender domain's record may count this transaction
+  throttle::Subject subject() const;
+  // The throttle check's outcome for a deferral (counted and remembered when enforced).
+  std::vector<reputation::CheckOutcome> throttle_outcome(std::optional<throttle::Deferral> d);
   void count_results(const auth::AuthResults& results) const;
   std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
@@ -117,6 +126,8 @@ class SessionPolicy {
   std::optional<common::IpBytes> ip_;
   std::vector<reputation::CheckOutcome> history_;  // connect's first part, decided with the rest
   std::shared_ptr<DnsFacts> dns_facts_ = std::make_shared<DnsFacts>();
+  std::shared_ptr<HistoryFacts> history_facts_ = std::make_shared<HistoryFacts>();
+  std::uint32_t unknown_recipients_ = 0;
   std::string helo_;
   bool trusted_ = false;
   bool dns_checks() const { return context_.resolver != nullptr && ip_ && !trusted_; }

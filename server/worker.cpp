@@ -203,6 +203,10 @@ smtp::Reply Worker::refusal_reply(ConnectionLimiter::Refusal refusal) {
                              fmt::format("{} Error: too many connections, try again later", host));
   }
   metrics_.sessions_refused_ip_limit.Increment();
+  if (refusal == ConnectionLimiter::Refusal::PerNetwork) {
+    return smtp::Reply::make(
+        421, "4.7.0", fmt::format("{} Error: too many connections from your network", host));
+  }
   return smtp::Reply::make(421, "4.7.0",
                            fmt::format("{} Error: too many connections from your address", host));
 }

@@ -391,6 +391,8 @@ class Mxgate:
             "checks.sender_domain.mode": "off",
             # Authentication (SPF, DKIM, DMARC) likewise: test_auth runs it with NSD.
             "auth.enabled": False,
+            # The tarpit would slow every test that collects refusals; test_throttle has it.
+            "throttle.tarpit_after": 0,
         }
         if self.tls:
             cert, key = certificate()
