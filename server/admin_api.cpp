@@ -2,6 +2,8 @@
 // See admin_api.hpp for the contract.
 #include "server/admin_api.hpp"
 
+#include "server/throttling.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -207,6 +209,21 @@ bool AdminApi::allowed_peer(const asio::ip::address& peer) {
   return v6.is_loopback();
 }
 
+// The ramp of a new IP or network, with today's count, from the running throttle.
+std::optional<RampShown> AdminApi::live_ramp(const RepTarget& target,
+                                             const reputation::Record* record,
+                                             std::int64_t now) const {
+  if (throttling_ == nullptr || target.family == storage::Family::SenderDomain ||
+      target.family == storage::Family::AuthDomain) {
+    return std::nullopt;
+  }
+  static const reputation::Record kNeverSeen;
+  const auto history = throttle::history_of(record ? *record : kNeverSeen, now, 1);
+  const auto ramp = throttling_->rules().ramp(target.key, history, now * 1'000'000);
+  if (!ramp) return std::nullopt;
+  return RampShown{ramp->allowance, ramp->used};
+}
+
 AdminResponse AdminApi::record_request(const AdminRequest& request, std::string_view target,
                                        std::int64_t now) {
   std::string error;
@@ -222,7 +239,8 @@ AdminResponse AdminApi::record_request(const AdminRequest& request, std::string_
       }
       const bool found = state == storage::Lookup::Found;
       return text(found ? http::status::ok : http::status::not_found,
-                  describe_record(name, found ? &record : nullptr, now));
+                  describe_record(name, found ? &record : nullptr, now,
+                                  live_ramp(*parsed, found ? &record : nullptr, now)));
     }
     case http::verb::put: {
       const auto listing = listing_from_form(request.body(), now, error);

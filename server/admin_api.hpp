@@ -41,11 +41,15 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
+#include "server/rep_format.hpp"
 #include "storage/reputation_store.hpp"
 
 namespace mxgate::server {
+
+class Throttling;
 
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
@@ -59,6 +63,8 @@ class AdminApi {
  public:
   // `store` must outlive the API and every connection that uses it.
   explicit AdminApi(storage::ReputationStore& store, boost::asio::any_io_executor blocking = {});
+  // The live throttle, so that a record shows a new sender's ramp and today's count.
+  void set_throttling(Throttling* throttling) { throttling_ = throttling; }
 
   static bool handles(std::string_view target);  // the target is under /admin/
   static bool allowed_peer(const boost::asio::ip::address& peer);
@@ -81,7 +87,10 @@ class AdminApi {
   AdminResponse record_request(const AdminRequest& request, std::string_view target,
                                std::int64_t now);
 
+  std::optional<RampShown> live_ramp(const RepTarget& target, const reputation::Record* record,
+                                     std::int64_t now) const;
   storage::ReputationStore& store_;
+  Throttling* throttling_ = nullptr;
   boost::asio::any_io_executor blocking_;
 };
 

@@ -59,15 +59,17 @@ std::vector<storage::Family> families_of(const std::string& family) {
 // The store, opened by this process.
 class StoreBackend final : public Backend {
  public:
-  explicit StoreBackend(std::unique_ptr<storage::ReputationStore> store)
-      : store_(std::move(store)) {}
+  StoreBackend(std::unique_ptr<storage::ReputationStore> store, conf::ThrottleConfig throttle)
+      : store_(std::move(store)), throttle_(std::move(throttle)) {}
 
   Outcome get(const RepTarget& target) override {
     reputation::Record record;
     const auto state = store_->read(target.family, target.key, record);
     if (state == storage::Lookup::Error) return error("cannot read the store");
     const bool found = state == storage::Lookup::Found;
-    return {true, describe_record(target_text(target), found ? &record : nullptr, wall_seconds())};
+    const auto now = wall_seconds();
+    return {true, describe_record(target_text(target), found ? &record : nullptr, now,
+                                  ramp_shown(throttle_, target, found ? &record : nullptr, now))};
   }
 
   Outcome set(const RepTarget& target, const reputation::Listing& listing) override {
@@ -110,6 +112,7 @@ class StoreBackend final : public Backend {
 
  private:
   std::unique_ptr<storage::ReputationStore> store_;
+  conf::ThrottleConfig throttle_;
 };
 
 std::string form_encode(std::string_view text) {
@@ -209,7 +212,8 @@ std::unique_ptr<Backend> open_backend(const conf::Config& config,
   const std::filesystem::path path = config.storage.path;
   if (!storage::store_in_use(path)) {
     try {
-      return std::make_unique<StoreBackend>(storage::ReputationStore::open(path, options));
+      return std::make_unique<StoreBackend>(storage::ReputationStore::open(path, options),
+                                            config.throttle);
     } catch (const std::exception& e) {
       if (!storage::store_in_use(path)) {  // not a server that started meanwhile
         fail(e.what());

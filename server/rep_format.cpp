@@ -1,5 +1,7 @@
 #include "server/rep_format.hpp"
 
+#include "throttle/throttle.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -291,6 +293,23 @@ FeedParser::Status FeedParser::parse(std::string_view line, FeedLine& out, std::
   return Status::Listing;
 }
 
+std::string describe_fields(std::string_view target, const reputation::Record* record,
+                            std::int64_t now);
+
+std::optional<RampShown> ramp_shown(const conf::ThrottleConfig& throttle, const RepTarget& target,
+                                    const reputation::Record* record, std::int64_t now) {
+  if (!throttle.enabled || target.family == storage::Family::SenderDomain ||
+      target.family == storage::Family::AuthDomain) {
+    return std::nullopt;
+  }
+  static const reputation::Record kNeverSeen;
+  const auto history = throttle::history_of(record ? *record : kNeverSeen, now,
+                                            throttle.hygiene_days);
+  const auto allowance = throttle::ramp_allowance(throttle, history, now * 1'000'000);
+  if (!allowance) return std::nullopt;
+  return RampShown{*allowance, std::nullopt};
+}
+
 void append_feed_line(std::string& out, const RepTarget& target,
                       const reputation::Listing& listing) {
   out += target_text(target);
@@ -306,6 +325,17 @@ void append_feed_line(std::string& out, const RepTarget& target,
 }
 
 std::string describe_record(std::string_view target, const reputation::Record* record,
+                            std::int64_t now, std::optional<RampShown> ramp) {
+  std::string text = describe_fields(target, record, now);
+  if (ramp) {
+    text += fmt::format("  ramp       a new sender: {} messages may be accepted today", ramp->allowance);
+    if (ramp->used) text += fmt::format(" ({} so far)", *ramp->used);
+    text += '\n';
+  }
+  return text;
+}
+
+std::string describe_fields(std::string_view target, const reputation::Record* record,
                             std::int64_t now) {
   if (record == nullptr) return fmt::format("{}\n  no record\n", target);
   auto when = [](std::int64_t t) { return t == 0 ? std::string("never") : format_time(t); };

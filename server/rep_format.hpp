@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "conf/config.hpp"
 #include "reputation/record.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/reputation_store.hpp"
@@ -93,10 +94,22 @@ class FeedParser {
 void append_feed_line(std::string& out, const RepTarget& target,
                       const reputation::Listing& listing);
 
-// What `rep get` prints: the record's listing, 30-day counters and signals, or "no record".
+// A new sender's volume ramp (issue 6), shown by `rep get`.
+struct RampShown {
+  std::uint64_t allowance = 0;         // messages it may have accepted today
+  std::optional<std::uint64_t> used;   // accepted today, when the running server says
+};
+
+// What `rep get` prints: the record's listing, 30-day counters and signals, or "no record";
+// and the ramp of an IP or network that is still new.
 std::string describe_record(std::string_view target, const reputation::Record* record,
-                            std::int64_t now);
+                            std::int64_t now,
+                            std::optional<RampShown> ramp = std::nullopt);
 
 std::int64_t wall_seconds();  // now, in Unix seconds
+
+// The ramp of an IP or network target under `throttle` (allowance only), or nullopt.
+std::optional<RampShown> ramp_shown(const conf::ThrottleConfig& throttle, const RepTarget& target,
+                                    const reputation::Record* record, std::int64_t now);
 
 }  // namespace mxgate::server

@@ -128,7 +128,9 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (config.http.listen.port != 0) {
     http_ = std::make_unique<HttpServer>(control_, config.http.listen, registry_,
                                          [this] { return !draining_.load(); });
-    http_->set_admin(std::make_shared<AdminApi>(*store_, blocking_.get_executor()));
+    auto admin = std::make_shared<AdminApi>(*store_, blocking_.get_executor());
+    admin->set_throttling(throttling_.get());
+    http_->set_admin(std::move(admin));
   }
   spdlog::info("started version={} config={} listen={} http={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,

@@ -201,11 +201,18 @@ std::optional<Deferral> hygiene(const conf::ThrottleConfig& config, const Histor
 
 }  // namespace
 
+std::optional<std::uint64_t> ramp_allowance(const conf::ThrottleConfig& config,
+                                            const History& history, std::int64_t now_us) {
+  if (!ramping(config, history, now_us)) return std::nullopt;
+  return allowance(config, history);
+}
+
 std::optional<Throttle::Ramp> Throttle::ramp(const std::string& key, const History& history,
                                              std::int64_t now_us) const {
   const auto s = settings();
-  if (!ramping(s->config, history, now_us)) return std::nullopt;
-  Ramp out{allowance(s->config, history), 0};
+  const auto allowed = ramp_allowance(s->config, history, now_us);
+  if (!allowed) return std::nullopt;
+  Ramp out{*allowed, 0};
   const auto value = table_.get("R|" + key, now_us);
   if (value && value->a == now_us / kDayUs) out.used = static_cast<std::uint64_t>(value->b);
   return out;

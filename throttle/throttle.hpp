@@ -45,6 +45,11 @@ struct History {
 History history_of(const reputation::Record& record, std::int64_t now_seconds,
                    std::uint32_t hygiene_days);
 
+// The messages a key first seen less than ramp_days ago may have accepted today, or nullopt
+// when it is not ramping (established, or the ramp is off).
+std::optional<std::uint64_t> ramp_allowance(const conf::ThrottleConfig& config,
+                                            const History& history, std::int64_t now_us);
+
 // Who is asking, as far as known at the stage.
 struct Subject {
   std::string ip;             // the IP's key (storage::ip_key)

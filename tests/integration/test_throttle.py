@@ -8,7 +8,7 @@ import re
 import time
 import unittest
 
-from harness import MxTestCase, SmtpClient, free_port, module_tempdir, send_message, wait_until
+from harness import MxTestCase, SmtpClient, free_port, module_tempdir, mxgate_bin, run_tool
 from test_proxy import proxy_v1
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -91,6 +91,10 @@ class ThrottleTest(MxTestCase):
         self.assertRegex(mx.log(), r"signal=new_ip_ramp .*ramp: a new sender may deliver 3 "
                                    r"messages today \(3 accepted")
         self.assertEqual(len(sink.wait_for_messages(3)), 3)
+        shown = run_tool([mxgate_bin(), "rep", "get", "192.0.2.60", "-c", mx.config_path])
+        self.assertEqual(shown.returncode, 0, shown.stderr.decode())
+        self.assertIn("ramp       a new sender: 3 messages may be accepted today (3 so far)",
+                      shown.stdout.decode())
         for _ in range(4):  # 2 of the connection limit's 6 left after this
             self.session("192.0.2.61", messages=0)
         self.assertEqual(mx.stop(), 0)
