@@ -193,7 +193,8 @@ std::optional<Deferral> hygiene(const conf::ThrottleConfig& config, const Histor
   const double ratio = static_cast<double>(history.invalid_recipients) / history.recipients;
   if (ratio <= config.hygiene_ratio) return std::nullopt;
   return Deferral{"hygiene", reputation::Signal::InvalidRecipients,
-                  fmt::format("{}: {} of {} recipients invalid in {} days ({:.0f}% > {:.0f}%)",
+                  fmt::format("hygiene: {} {} of {} recipients invalid in {} days ({:.0f}% > "
+                              "{:.0f}%)",
                               whose, history.invalid_recipients, history.recipients,
                               config.hygiene_days, 100 * ratio, 100 * config.hygiene_ratio),
                   0};

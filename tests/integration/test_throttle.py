@@ -4,7 +4,6 @@ over a limit gets the exact 421 line with its portal link and is let in again in
 window; a new IP's ramp; the state survives a restart; the tarpit, the dictionary-attack cutoff
 and the per-network session cap."""
 
-import re
 import time
 import unittest
 

@@ -173,7 +173,7 @@ TEST(Throttle, ListHygieneOfTheIpAndTheSenderDomain) {
   auto refused = throttle.mail(s, kStart);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->limit, "hygiene");
-  EXPECT_EQ(refused->reason, "IP: 7 of 60 recipients invalid in 1 days (12% > 10%)");
+  EXPECT_EQ(refused->reason, "hygiene: IP 7 of 60 recipients invalid in 1 days (12% > 10%)");
   s.ip_history.recipients = 40;  // under the minimum volume
   s.ip_history.invalid_recipients = 40;
   EXPECT_FALSE(throttle.mail(s, kStart));
@@ -182,7 +182,7 @@ TEST(Throttle, ListHygieneOfTheIpAndTheSenderDomain) {
   domain.invalid_recipients = 50;
   s.sender_domain_history = domain;
   EXPECT_EQ(throttle.mail(s, kStart)->reason,
-            "sender domain: 50 of 100 recipients invalid in 1 days (50% > 10%)");
+            "hygiene: sender domain 50 of 100 recipients invalid in 1 days (50% > 10%)");
 }
 
 TEST(Throttle, AReloadKeepsTheStateOfLimitsThatKeepTheirName) {
