@@ -1,0 +1,362 @@
+#include "storage/spool.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include "storage/error.hpp"
+
+namespace mxgate::storage {
+
+namespace {
+
+using boost::system::error_code;
+
+constexpr std::uint8_t kEnvelopeVersion = 1;
+constexpr std::string_view kSchemaKey = "schema";
+constexpr std::size_t kMaxRecipients = 100000;
+
+enum Cf : std::size_t { kEnvelope = 1, kBody, kSchedule, kDead, kMeta, kCount };
+constexpr const char* kCfNames[] = {"default", "envelope", "body", "schedule", "dead", "meta"};
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_str(std::string& out, std::string_view s) {
+  put_u64(out, s.size());
+  out.append(s);
+}
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+  std::uint64_t u64() {
+    if (in.size() < 8) {
+      ok = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
+    in.remove_prefix(8);
+    return v;
+  }
+  std::string str() {
+    const auto n = u64();
+    if (!ok || in.size() < n) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+};
+
+error_code status_code(const rocksdb::Status& status, std::string_view operation) {
+  if (status.ok()) return {};
+  spdlog::warn("spool_error op={} status=\"{}\"", operation, status.ToString());
+  if (status.IsIOError()) return make_error_code(Error::io);
+  if (status.IsCorruption()) return make_error_code(Error::corruption);
+  if (status.IsBusy() || status.IsTryAgain() || status.IsTimedOut()) {
+    return make_error_code(Error::busy);
+  }
+  return make_error_code(Error::other);
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string encode_envelope(const Envelope& e) {
+  std::string out(1, static_cast<char>(kEnvelopeVersion));
+  put_str(out, e.id);
+  put_str(out, e.mail_from);
+  put_u64(out, static_cast<std::uint64_t>(e.created_ms));
+  put_u64(out, static_cast<std::uint64_t>(e.due_ms));
+  put_u64(out, e.attempts);
+  put_str(out, e.client_ip);
+  put_u64(out, e.size);
+  put_u64(out, e.recipients.size());
+  for (const auto& r : e.recipients) {
+    put_str(out, r.address);
+    put_u64(out, static_cast<std::uint64_t>(r.state));
+    put_str(out, r.last_reply);
+  }
+  return out;
+}
+
+std::optional<Envelope> decode_envelope(std::string_view bytes) {
+  if (bytes.empty() || static_cast<std::uint8_t>(bytes.front()) != kEnvelopeVersion) {
+    return std::nullopt;
+  }
+  Reader r{bytes.substr(1)};
+  Envelope e;
+  e.id = r.str();
+  e.mail_from = r.str();
+  e.created_ms = static_cast<std::int64_t>(r.u64());
+  e.due_ms = static_cast<std::int64_t>(r.u64());
+  e.attempts = static_cast<std::uint32_t>(r.u64());
+  e.client_ip = r.str();
+  e.size = r.u64();
+  const auto count = r.u64();
+  if (!r.ok || count > kMaxRecipients) return std::nullopt;
+  for (std::uint64_t i = 0; i < count && r.ok; ++i) {
+    SpoolRecipient recipient;
+    recipient.address = r.str();
+    const auto state = r.u64();
+    if (state > static_cast<std::uint64_t>(SpoolRecipient::State::Failed)) return std::nullopt;
+    recipient.state = static_cast<SpoolRecipient::State>(state);
+    recipient.last_reply = r.str();
+    e.recipients.push_back(std::move(recipient));
+  }
+  if (!r.ok || !r.in.empty()) return std::nullopt;
+  return e;
+}
+
+std::string schedule_key(std::int64_t due_ms, std::string_view id) {
+  std::string key(8, '\0');
+  const auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(due_ms, 0));
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(v >> (56 - 8 * i));
+  key.append(id);
+  return key;
+}
+
+struct Spool::Impl {
+  std::filesystem::path dir;
+  SpoolOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::atomic<std::uint64_t> last_id{0};
+
+  std::mutex mutex;  // guards created, depth, dead
+  std::multiset<std::int64_t> created;  // created_ms of every scheduled message
+  std::uint64_t dead = 0;
+
+  ~Impl() {
+    if (!db) return;
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    const auto status = db->Close();
+    if (!status.ok()) spdlog::warn("spool_close status=\"{}\"", status.ToString());
+  }
+  rocksdb::ColumnFamilyHandle* cf(Cf which) const { return handles[which]; }
+  rocksdb::WriteOptions write_options() const {
+    rocksdb::WriteOptions w;
+    w.sync = options.sync;
+    return w;
+  }
+};
+
+std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const SpoolOptions& options) {
+  std::error_code fs_error;
+  std::filesystem::create_directories(dir, fs_error);
+  if (fs_error) {
+    throw std::runtime_error("cannot create queue directory " + dir.string() + ": " +
+                             fs_error.message());
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->options = options;
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.enable_pipelined_write = true;  // WAL and memtable writes of a group overlap
+  rocksdb::ColumnFamilyOptions plain;
+  rocksdb::ColumnFamilyOptions bodies;
+  bodies.enable_blob_files = true;  // message bodies out of the LSM tree (less write amp.)
+  bodies.min_blob_size = options.min_blob_size;
+  bodies.enable_blob_garbage_collection = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::size_t i = 0; i < kCount; ++i) {
+    descriptors.emplace_back(kCfNames[i], i == kBody ? bodies : plain);
+  }
+  rocksdb::DB* db = nullptr;
+  const auto status = rocksdb::DB::Open(db_options, dir.string(), descriptors, &impl->handles, &db);
+  if (!status.ok()) {
+    const std::string text = status.ToString();
+    if (status.IsIOError() && text.find("lock") != std::string::npos) {
+      throw std::runtime_error("queue " + dir.string() +
+                               " is in use by another process (its LOCK file is held); stop "
+                               "that mxgate first");
+    }
+    throw std::runtime_error("cannot open queue " + dir.string() + ": " + text);
+  }
+  impl->db.reset(db);
+  std::string schema;
+  const auto got = db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), slice(kSchemaKey), &schema);
+  if (got.IsNotFound()) {
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    const auto put = db->Put(w, impl->cf(kMeta), slice(kSchemaKey), std::to_string(kSpoolSchema));
+    if (!put.ok()) throw std::runtime_error("cannot write queue " + dir.string() + ": " + put.ToString());
+  } else if (!got.ok()) {
+    throw std::runtime_error("cannot read queue " + dir.string() + ": " + got.ToString());
+  } else {
+    std::uint32_t version = 0;
+    try {
+      version = static_cast<std::uint32_t>(std::stoul(schema));
+    } catch (const std::exception&) {
+      throw std::runtime_error("queue " + dir.string() + " has an unreadable schema version");
+    }
+    if (version > kSpoolSchema) {
+      throw std::runtime_error("queue " + dir.string() + " was written by a newer mxgate (schema " +
+                               std::to_string(version) + "; this one reads up to " +
+                               std::to_string(kSpoolSchema) + ")");
+    }
+  }
+  // What is scheduled and dead now.
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), impl->cf(kSchedule)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto key = it->key();
+    if (key.size() <= 8) continue;
+    std::string value;
+    const rocksdb::Slice id(key.data() + 8, key.size() - 8);
+    if (db->Get(rocksdb::ReadOptions(), impl->cf(kEnvelope), id, &value).ok()) {
+      if (auto e = decode_envelope(value)) impl->created.insert(e->created_ms);
+    }
+  }
+  std::unique_ptr<rocksdb::Iterator> dead(db->NewIterator(rocksdb::ReadOptions(), impl->cf(kDead)));
+  for (dead->SeekToFirst(); dead->Valid(); dead->Next()) ++impl->dead;
+  return std::unique_ptr<Spool>(new Spool(std::move(impl)));
+}
+
+Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  const auto ms = static_cast<std::uint64_t>(now_ms());
+  impl_->last_id = ms << 20;
+}
+
+Spool::~Spool() = default;  // Impl closes the database
+
+std::string Spool::make_id() {
+  const auto stamp = static_cast<std::uint64_t>(now_ms()) << 20;
+  auto last = impl_->last_id.load();
+  std::uint64_t next;
+  do {
+    next = std::max(last + 1, stamp);
+  } while (!impl_->last_id.compare_exchange_weak(last, next));
+  return fmt::format("{:016X}", next);
+}
+
+error_code Spool::commit(const Envelope& envelope, std::string_view body) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf(kEnvelope), slice(envelope.id), encode_envelope(envelope));
+  batch.Put(impl_->cf(kBody), slice(envelope.id), slice(body));
+  batch.Put(impl_->cf(kSchedule), schedule_key(envelope.due_ms, envelope.id), rocksdb::Slice());
+  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "commit");
+  if (!ec) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->created.insert(envelope.created_ms);
+  }
+  return ec;
+}
+
+std::vector<Spool::Due> Spool::due(std::int64_t now, std::size_t limit) {
+  std::vector<Due> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kSchedule)));
+  const std::string end = schedule_key(now + 1, "");
+  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+    const auto key = it->key();
+    if (key.compare(slice(end)) >= 0) break;
+    if (key.size() <= 8) continue;
+    std::uint64_t due = 0;
+    for (int i = 0; i < 8; ++i) due = (due << 8) | static_cast<unsigned char>(key.data()[i]);
+    out.push_back({static_cast<std::int64_t>(due), std::string(key.data() + 8, key.size() - 8)});
+  }
+  return out;
+}
+
+std::optional<Envelope> Spool::envelope(std::string_view id) {
+  std::string value;
+  if (!impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kEnvelope), slice(id), &value).ok()) {
+    return std::nullopt;
+  }
+  return decode_envelope(value);
+}
+
+std::optional<std::string> Spool::body(std::string_view id) {
+  std::string value;
+  if (!impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kBody), slice(id), &value).ok()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+error_code Spool::reschedule(const Envelope& updated, std::int64_t old_due_ms) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(kSchedule), schedule_key(old_due_ms, updated.id));
+  batch.Put(impl_->cf(kSchedule), schedule_key(updated.due_ms, updated.id), rocksdb::Slice());
+  batch.Put(impl_->cf(kEnvelope), slice(updated.id), encode_envelope(updated));
+  return status_code(impl_->db->Write(impl_->write_options(), &batch), "reschedule");
+}
+
+error_code Spool::finish(std::string_view id, std::int64_t due_ms) {
+  const auto known = envelope(id);
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, id));
+  batch.Delete(impl_->cf(kEnvelope), slice(id));
+  batch.Delete(impl_->cf(kBody), slice(id));
+  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "finish");
+  if (!ec && known) {
+    std::lock_guard lock(impl_->mutex);
+    if (auto found = impl_->created.find(known->created_ms); found != impl_->created.end()) {
+      impl_->created.erase(found);
+    }
+  }
+  return ec;
+}
+
+error_code Spool::bury(const Envelope& envelope, std::int64_t due_ms, std::string_view reason) {
+  rocksdb::WriteBatch batch;
+  std::string value = encode_envelope(envelope);
+  std::string dead;
+  put_str(dead, value);
+  put_str(dead, reason);
+  batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, envelope.id));
+  batch.Delete(impl_->cf(kEnvelope), slice(envelope.id));
+  batch.Put(impl_->cf(kDead), slice(envelope.id), dead);  // the body stays, for inspection
+  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "bury");
+  if (!ec) {
+    std::lock_guard lock(impl_->mutex);
+    if (auto found = impl_->created.find(envelope.created_ms); found != impl_->created.end()) {
+      impl_->created.erase(found);
+    }
+    ++impl_->dead;
+  }
+  return ec;
+}
+
+error_code Spool::for_each(const std::function<bool(const Envelope&)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kSchedule)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto key = it->key();
+    if (key.size() <= 8) continue;
+    const auto e = envelope(std::string_view(key.data() + 8, key.size() - 8));
+    if (e && !visit(*e)) break;
+  }
+  return status_code(it->status(), "for_each");
+}
+
+SpoolStats Spool::stats() {
+  std::lock_guard lock(impl_->mutex);
+  SpoolStats s;
+  s.depth = impl_->created.size();
+  s.oldest_created_ms = impl_->created.empty() ? 0 : *impl_->created.begin();
+  s.dead = impl_->dead;
+  return s;
+}
+
+}  // namespace mxgate::storage

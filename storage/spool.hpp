@@ -1,0 +1,116 @@
+// Spool: the durable queue of queue mode (issue 7), a RocksDB database of its own (by default
+// <storage.path>/queue), so that its synced writes and blob files are tuned apart from the
+// reputation records. Column families:
+//   envelope   id -> Envelope (sender, recipients and their state, times, attempts)
+//   body       id -> the message content, in blob files (large values out of the LSM tree)
+//   schedule   due time (8 octets, big-endian ms) + id -> "" : what to deliver when
+//   dead       id -> Envelope + the reason it could be neither delivered nor bounced
+//   meta       "schema" -> the schema version this directory was written with
+// A message is accepted with ONE WriteBatch (envelope, body, schedule) written with a synced
+// WAL: after commit() returns, a crash cannot lose it. Writers on several threads share fsyncs
+// (RocksDB's group commit: one leader writes and syncs the batches of every waiting writer).
+// Nothing marks a message "in flight" on disk: after a crash, what was being delivered is due
+// again and is delivered again (a duplicate is acceptable; a loss is not).
+// Failure: open() throws std::runtime_error with a clear text when the directory is locked by
+// another process or was written by a newer schema. Writes return an error_code (error.hpp)
+// and leave nothing half-written (a batch is atomic).
+// Threading: thread-safe; every member may block on disk (the blocking pool).
+#pragma once
+
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mxgate::storage {
+
+inline constexpr std::uint32_t kSpoolSchema = 1;
+
+struct SpoolRecipient {
+  enum class State : std::uint8_t { Pending = 0, Delivered = 1, Failed = 2 };
+  std::string address;
+  State state = State::Pending;
+  std::string last_reply;  // the downstream's last reply for it, for logs and DSNs
+  bool operator==(const SpoolRecipient&) const = default;
+};
+
+struct Envelope {
+  std::string id;
+  std::string mail_from;  // "" for the null sender
+  std::vector<SpoolRecipient> recipients;
+  std::int64_t created_ms = 0;  // Unix ms: when it was accepted
+  std::int64_t due_ms = 0;      // Unix ms: when the next attempt is due
+  std::uint32_t attempts = 0;
+  std::string client_ip;        // who sent it (for logs and DSNs)
+  std::uint64_t size = 0;       // octets of the body
+  bool operator==(const Envelope&) const = default;
+};
+
+std::string encode_envelope(const Envelope& envelope);
+std::optional<Envelope> decode_envelope(std::string_view bytes);
+
+struct SpoolOptions {
+  bool sync = true;               // synced WAL on commit (tests of crashes keep it on)
+  std::uint64_t min_blob_size = 0;  // bodies of at least this size go to blob files
+};
+
+struct SpoolStats {
+  std::uint64_t depth = 0;           // messages waiting (scheduled)
+  std::int64_t oldest_created_ms = 0;  // 0: empty
+  std::uint64_t dead = 0;
+};
+
+class Spool {
+ public:
+  static std::unique_ptr<Spool> open(const std::filesystem::path& dir,
+                                     const SpoolOptions& options = {});
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // A new id: time-ordered, unique in this process and across restarts (16 hex digits).
+  std::string make_id();
+
+  // Stores a new message, due at envelope.due_ms, in one synced batch.
+  boost::system::error_code commit(const Envelope& envelope, std::string_view body);
+
+  // Up to `limit` scheduled entries due at or before `now_ms`, earliest first.
+  struct Due {
+    std::int64_t due_ms = 0;
+    std::string id;
+  };
+  std::vector<Due> due(std::int64_t now_ms, std::size_t limit);
+
+  std::optional<Envelope> envelope(std::string_view id);
+  std::optional<std::string> body(std::string_view id);
+
+  // Moves a message to a new due time with its updated envelope (after a failed attempt).
+  boost::system::error_code reschedule(const Envelope& updated, std::int64_t old_due_ms);
+  // Removes a message whose every recipient is done (delivered or bounced).
+  boost::system::error_code finish(std::string_view id, std::int64_t due_ms);
+  // Moves a message out of the schedule into dead letters, with the reason.
+  boost::system::error_code bury(const Envelope& envelope, std::int64_t due_ms,
+                                 std::string_view reason);
+
+  // Every scheduled message, earliest due first (for `mxgate queue list`); stop by returning
+  // false.
+  boost::system::error_code for_each(const std::function<bool(const Envelope&)>& visit);
+  SpoolStats stats();
+
+  struct Impl;
+
+ private:
+  explicit Spool(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The key of a schedule entry: due time (big-endian, so keys sort by time) then the id.
+std::string schedule_key(std::int64_t due_ms, std::string_view id);
+
+}  // namespace mxgate::storage
