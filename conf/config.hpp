@@ -65,6 +65,10 @@ struct HttpConfig {
 };
 
 struct RelayConfig {
+  // inline: nothing is acknowledged before the downstream acknowledged it; queue: stored in
+  // the durable spool first ([queue]), then delivered.
+  enum class Mode { Inline, Queue };
+  Mode mode = Mode::Inline;
   std::string helo_name;  // default: server.hostname
   Duration connect_timeout = std::chrono::seconds(10);
   Duration command_timeout = std::chrono::minutes(2);
@@ -72,6 +76,20 @@ struct RelayConfig {
   std::uint32_t pool_size = 16;  // idle connections kept per worker and downstream
   Duration pool_idle_timeout = std::chrono::seconds(30);
   friend bool operator==(const RelayConfig&, const RelayConfig&) = default;
+};
+
+// Queue mode ([queue], relay.mode = "queue"; issue 7).
+struct QueueConfig {
+  std::string path;  // the spool's directory; default: <storage.path>/queue
+  // Waits before the retries of a message (the last one repeats).
+  std::vector<Duration> retry{std::chrono::minutes(1),  std::chrono::minutes(5),
+                              std::chrono::minutes(15), std::chrono::minutes(30),
+                              std::chrono::hours(1),    std::chrono::hours(2),
+                              std::chrono::hours(4)};
+  Duration max_age = std::chrono::hours(24 * 5);  // then it is bounced (dead-lettered)
+  Duration poll_interval = std::chrono::seconds(1);
+  std::uint32_t max_deliveries = 100;  // concurrent deliveries per worker
+  friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
 struct Route {
@@ -211,6 +229,7 @@ struct Config {
   TlsConfig tls;
   HttpConfig http;
   RelayConfig relay;
+  QueueConfig queue;
   std::vector<Route> routes;
   StorageConfig storage;
   DnsConfig dns;

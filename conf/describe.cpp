@@ -74,12 +74,21 @@ void write_tls_http_relay(Writer& w, const Config& c) {
   w.section("[http]");
   w.string("listen", c.http.listen.text());
   w.section("[relay]");
+  w.string("mode", c.relay.mode == RelayConfig::Mode::Queue ? "queue" : "inline");
   w.string("helo_name", c.relay.helo_name);
   w.duration("connect_timeout", c.relay.connect_timeout);
   w.duration("command_timeout", c.relay.command_timeout);
   w.duration("data_timeout", c.relay.data_timeout);
   w.number("pool_size", c.relay.pool_size);
   w.duration("pool_idle_timeout", c.relay.pool_idle_timeout);
+  w.section("[queue]");
+  w.string("path", c.queue.path);
+  std::vector<std::string> retry;
+  for (const auto& wait : c.queue.retry) retry.push_back(format_duration(wait));
+  w.list("retry", retry);
+  w.duration("max_age", c.queue.max_age);
+  w.duration("poll_interval", c.queue.poll_interval);
+  w.number("max_deliveries", c.queue.max_deliveries);
 }
 
 void write_reputation(Writer& w, const Config& c) {

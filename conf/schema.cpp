@@ -143,6 +143,9 @@ void read_tls(TableReader r, TlsConfig& t) {
 }
 
 void read_relay(TableReader r, RelayConfig& relay) {
+  std::size_t mode = 0;
+  r.read_choice("mode", mode, {"inline", "queue"});
+  relay.mode = static_cast<RelayConfig::Mode>(mode);
   r.read("helo_name", relay.helo_name);
   check_host_name(r, "helo_name", relay.helo_name);
   r.read_positive("connect_timeout", relay.connect_timeout);
@@ -150,6 +153,28 @@ void read_relay(TableReader r, RelayConfig& relay) {
   r.read_positive("data_timeout", relay.data_timeout);
   r.read_int("pool_size", relay.pool_size, 0, kMaxPoolSize);
   r.read_positive("pool_idle_timeout", relay.pool_idle_timeout);
+  r.finish();
+}
+
+void read_queue(TableReader r, QueueConfig& queue) {
+  r.read("path", queue.path);
+  if (const toml::node* node = r.find("retry")) {
+    std::vector<std::string> texts;
+    r.read("retry", texts);
+    if (texts.empty()) r.fail(node, "retry", "must list at least one wait, e.g. [\"1m\", \"1h\"]");
+    queue.retry.clear();
+    for (const auto& text : texts) {
+      try {
+        queue.retry.push_back(parse_duration(text));
+      } catch (const std::invalid_argument& e) {
+        r.fail(node, "retry", e.what());
+      }
+      if (queue.retry.back() <= Duration::zero()) r.fail(node, "retry", "waits must be positive");
+    }
+  }
+  r.read_positive("max_age", queue.max_age);
+  r.read_positive("poll_interval", queue.poll_interval);
+  r.read_int("max_deliveries", queue.max_deliveries, 1, 100000);
   r.finish();
 }
 
@@ -546,6 +571,7 @@ void fill_host_names(TableReader& root, Config& c) {
   }
   if (c.relay.helo_name.empty()) c.relay.helo_name = c.server.hostname;
   if (c.auth.authserv_id.empty()) c.auth.authserv_id = c.server.hostname;
+  if (c.queue.path.empty()) c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
 }
 
 }  // namespace
@@ -557,6 +583,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_tls(r.table("tls"), c.tls);
   read_http(r.table("http"), c.http);
   read_relay(r.table("relay"), c.relay);
+  read_queue(r.table("queue"), c.queue);
   read_routes(r, c.routes);
   read_storage(r.table("storage"), c.storage);
   read_dns(r.table("dns"), c.dns);

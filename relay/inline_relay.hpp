@@ -16,6 +16,7 @@
 #include <memory>
 #include <string_view>
 
+#include "relay/transaction.hpp"
 #include "smtp/command.hpp"
 #include "smtp/reply.hpp"
 
@@ -29,35 +30,35 @@ class Pool;
 class Router;
 class Downstream;
 
-class InlineRelay {
+class InlineRelay final : public Transaction {
  public:
   // `pool` and `router` outlive the relay (they belong to the worker and the config snapshot).
   InlineRelay(Pool& pool, const Router& router, common::Metrics& metrics);
-  ~InlineRelay();
+  ~InlineRelay() override;
   InlineRelay(const InlineRelay&) = delete;
   InlineRelay& operator=(const InlineRelay&) = delete;
 
   // Starts a transaction for the accepted MAIL (no I/O yet).
-  void mail(const smtp::Command& mail);
+  void mail(const smtp::Command& mail) override;
 
   // Routes and forwards one recipient; returns the reply for the client. `quarantine`: a
   // recipient of ours goes to the router's quarantine route when it has one.
-  boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false);
+  boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
 
   // Sends DATA (or its equivalent); 354 means content may follow.
-  boost::asio::awaitable<smtp::Reply> data();
+  boost::asio::awaitable<smtp::Reply> data() override;
 
   // Streams decoded content (CRLF line endings, no transparency dots). false: the downstream
   // failed; the caller keeps reading the client's data and then calls end() for the reply.
-  boost::asio::awaitable<bool> content(std::string_view chunk);
+  boost::asio::awaitable<bool> content(std::string_view chunk) override;
 
   // Ends the content and returns the downstream's final reply (or 451 4.4.1 on failure).
   // The transaction is over afterwards; the connection goes back to the pool when healthy.
-  boost::asio::awaitable<smtp::Reply> end();
+  boost::asio::awaitable<smtp::Reply> end() override;
 
   // Abandons the transaction (client RSET, refused content, session end): a connection that is
   // mid-DATA is closed so the downstream discards the message, never delivers part of it.
-  void abort();
+  void abort() override;
 
   // A recipient of the current transaction was accepted (even if the downstream was lost since:
   // data() then answers 451 4.4.1, so the client retries instead of hearing "no recipients").

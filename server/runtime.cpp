@@ -8,7 +8,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "server/queue_runner.hpp"
 #include "server/throttling.hpp"
+#include "storage/spool.hpp"
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -91,6 +93,8 @@ class Runtime {
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
   std::unique_ptr<Throttling> throttling_;
+  std::unique_ptr<storage::Spool> spool_;  // queue mode
+  QueueClaims claims_;
   VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
@@ -110,6 +114,12 @@ Runtime::Runtime(const RuntimeOptions& options)
   store_ = open_store(config);
   throttling_ = std::make_unique<Throttling>(config.throttle, *registry_);
   throttling_->load(*store_, unix_now_us());  // a restart neither resets a ramp nor a limit
+  if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
+    spool_ = storage::Spool::open(config.queue.path);
+    const auto stats = spool_->stats();
+    spdlog::info("queue_opened path={} depth={} dead={}", common::escape(config.queue.path),
+                 stats.depth, stats.dead);
+  }
   unsigned count = config.server.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   std::vector<conf::HostPort> listen = config.server.listen;
@@ -118,7 +128,7 @@ Runtime::Runtime(const RuntimeOptions& options)
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_, limiter_, metrics_,
         ScreeningContext{*store_, blocking_.get_executor(), metrics_, verdict_metrics_,
-                         dns_metrics_, passes_, throttling_.get()}));
+                         dns_metrics_, passes_, throttling_.get(), spool_.get(), &claims_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }

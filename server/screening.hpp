@@ -21,11 +21,13 @@
 #include "server/pipeline.hpp"
 #include "server/verdict_metrics.hpp"
 #include "storage/reputation_store.hpp"
+#include "storage/spool.hpp"
 #include "throttle/throttle.hpp"
 
 namespace mxgate::server {
 
 class Throttling;
+class QueueClaims;
 
 // What every session shares: the store, where blocking reads go, the metrics, the clients
 // that passed the pregreet test, and the worker's resolver (set by the worker).
@@ -37,6 +39,8 @@ struct ScreeningContext {
   dns::DnsMetrics& dns_metrics;
   PassMemory& passes;
   Throttling* throttling = nullptr;   // the process's (null: no throttling)
+  storage::Spool* spool = nullptr;    // queue mode's (null: inline mode)
+  QueueClaims* claims = nullptr;      // queue mode: messages being delivered, all workers
   dns::Resolver* resolver = nullptr;  // the worker's (CachingResolver over AresResolver)
   auth::DkimKeyCache* dkim_keys = nullptr;  // the worker's
 };

@@ -16,6 +16,7 @@
 
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
+#include "relay/queue_intake.hpp"
 #include "server/proxy_handshake.hpp"
 #include "server/session_policy.hpp"
 #include "server/session_io.hpp"
@@ -63,11 +64,19 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
       ticket_(std::move(ticket)),
       framer_(snapshot_->line_endings),
       protocol_(snapshot_->smtp),
-      relay_(worker.pool(), snapshot_->router, worker.metrics()),
       id_(make_id()),
       client_ip_(client_address(io_->socket())),
       policy_(worker.screening(), *snapshot_, id_),
-      proxied_(proxied) {}
+      proxied_(proxied) {
+  const auto& screening = worker.screening();
+  if (config_.relay.mode == conf::RelayConfig::Mode::Queue && screening.spool != nullptr) {
+    relay_ = std::make_unique<relay::QueueIntake>(*screening.spool, screening.blocking,
+                                                  snapshot_->router, client_ip_);
+  } else {
+    relay_ = std::make_unique<relay::InlineRelay>(worker.pool(), snapshot_->router,
+                                                  worker.metrics());
+  }
+}
 
 void Session::drain() {
   draining_ = true;
@@ -192,7 +201,7 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
   txn_from_ = step.command.path.address();
   txn_rcpts_.clear();
   txn_started_ = std::chrono::steady_clock::now();
-  relay_.mail(step.command);
+  relay_->mail(step.command);
   step = protocol_.mail_done(Reply::make(250, "2.1.0", "Ok"));
   co_return true;
 }
@@ -206,7 +215,7 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
     reply = std::move(refusal->reply);
     closing_ = refusal->close;
   } else {
-    reply = co_await relay_.rcpt(step.command.path, policy_.quarantined());
+    reply = co_await relay_->rcpt(step.command.path, policy_.quarantined());
   }
   policy_.record_rcpt(reply);
   // RFC 3463 §3.2: X.1.1 "Bad destination mailbox address".
@@ -330,7 +339,7 @@ asio::awaitable<bool> Session::carry_out(Step step) {
         co_await relay_recipient(step);
         continue;
       case StepKind::Data: {
-        Reply reply = co_await relay_.data();
+        Reply reply = co_await relay_->data();
         const bool go = reply.code == 354;
         step = protocol_.data_done(std::move(reply));
         if (!go || step.kind != StepKind::Reply) continue;
@@ -472,7 +481,7 @@ void Session::finish_transaction(const Reply& final_reply) {
 }
 
 void Session::abandon_transaction() {
-  relay_.abort();
+  relay_->abort();
   chunking_ = false;
   if (!txn_open_) return;
   txn_open_ = false;

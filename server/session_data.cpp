@@ -66,7 +66,7 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
   scanner_->finish(content_);
   auto refusal = co_await policy_.end_of_data(scanner_);
   if (refusal) {
-    relay_.abort();
+    relay_->abort();
     content_.clear();
     closing_ = refusal->close;
     co_return std::move(refusal->reply);
@@ -74,8 +74,8 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
   std::string head = std::move(trace_);
   head += policy_.auth_header();
   if (policy_.quarantined()) head += policy_.quarantine_header();
-  if (relay_ok_) relay_ok_ = co_await relay_.content(head);
-  if (relay_ok_) relay_ok_ = co_await relay_.content(content_);
+  if (relay_ok_) relay_ok_ = co_await relay_->content(head);
+  if (relay_ok_) relay_ok_ = co_await relay_->content(content_);
   content_.clear();
   co_return std::nullopt;
 }
@@ -89,7 +89,7 @@ asio::awaitable<bool> Session::feed_relay(bool force) {
   }
   if (scanner_) co_return true;
   if (content_.empty() || (!force && content_.size() < kRelayChunk)) co_return true;
-  relay_ok_ = co_await relay_.content(content_);
+  relay_ok_ = co_await relay_->content(content_);
   content_.clear();
   co_return relay_ok_;
 }
@@ -113,14 +113,14 @@ asio::awaitable<Step> Session::receive_data() {
   metrics_.received_bytes.Increment(static_cast<double>(decoder_->size()));
   Reply final_reply;
   if (decoder_->error() != smtp::DataError::None) {
-    relay_.abort();
+    relay_->abort();
     final_reply = content_error_reply(decoder_->error());
   } else {
     auto refused = co_await end_content();
     if (refused) {
       final_reply = std::move(*refused);
     } else {
-      final_reply = co_await relay_.end();
+      final_reply = co_await relay_->end();
     }
   }
   finish_transaction(final_reply);
@@ -130,7 +130,7 @@ asio::awaitable<Step> Session::receive_data() {
 asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   if (!chunking_ || !txn_open_) {
     chunking_ = false;
-    Reply reply = co_await relay_.data();
+    Reply reply = co_await relay_->data();
     if (reply.code != 354) {
       if (!co_await discard_octets(bdat.chunk_size)) co_return Step{StepKind::Close, {}, {}};
       finish_transaction(reply);
@@ -156,7 +156,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   }
   if (decoder_->error() != smtp::DataError::None) {
     // Refuse at once; RFC 3030 lets the client see the error on this chunk.
-    relay_.abort();
+    relay_->abort();
     Reply reply = content_error_reply(decoder_->error());
     chunking_ = false;
     finish_transaction(reply);
@@ -177,7 +177,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   if (refused) {
     final_reply = std::move(*refused);
   } else {
-    final_reply = co_await relay_.end();
+    final_reply = co_await relay_->end();
   }
   finish_transaction(final_reply);
   co_return protocol_.message_done(std::move(final_reply));

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "relay/inline_relay.hpp"
+#include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/session_io.hpp"
 #include "server/session_policy.hpp"
@@ -69,7 +69,7 @@ class Session {
   ConnectionLimiter::Ticket ticket_;
   smtp::LineFramer framer_;
   smtp::ServerProtocol protocol_;
-  relay::InlineRelay relay_;
+  std::unique_ptr<relay::Transaction> relay_;  // InlineRelay, or QueueIntake in queue mode
   std::optional<smtp::DataDecoder> decoder_;
   std::string out_;
   std::string content_;

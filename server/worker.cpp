@@ -1,5 +1,7 @@
 #include "server/worker.hpp"
 
+#include "server/queue_runner.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -131,6 +133,7 @@ void Worker::start() {
     asio::co_spawn(*io_, accept_loop(*listener.acceptor, listener.proxy), asio::detached);
   }
   if (index_ == 0) asio::co_spawn(*io_, probe_dnsbls(), asio::detached);
+  if (screening_.spool != nullptr) asio::co_spawn(*io_, run_queue(*this), asio::detached);
   thread_ = std::thread([this] {
     // Sessions keep the context busy; this guard keeps it alive between them until stop().
     auto guard = asio::make_work_guard(*io_);

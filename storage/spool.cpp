@@ -89,6 +89,7 @@ std::string encode_envelope(const Envelope& e) {
   put_u64(out, e.attempts);
   put_str(out, e.client_ip);
   put_u64(out, e.size);
+  put_u64(out, (e.smtputf8 ? 1u : 0u) | (e.eight_bit ? 2u : 0u) | (e.quarantine ? 4u : 0u));
   put_u64(out, e.recipients.size());
   for (const auto& r : e.recipients) {
     put_str(out, r.address);
@@ -111,6 +112,11 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
   e.attempts = static_cast<std::uint32_t>(r.u64());
   e.client_ip = r.str();
   e.size = r.u64();
+  const auto flags = r.u64();
+  if (flags > 7) return std::nullopt;
+  e.smtputf8 = flags & 1;
+  e.eight_bit = flags & 2;
+  e.quarantine = flags & 4;
   const auto count = r.u64();
   if (!r.ok || count > kMaxRecipients) return std::nullopt;
   for (std::uint64_t i = 0; i < count && r.ok; ++i) {

@@ -49,6 +49,9 @@ struct Envelope {
   std::uint32_t attempts = 0;
   std::string client_ip;        // who sent it (for logs and DSNs)
   std::uint64_t size = 0;       // octets of the body
+  bool smtputf8 = false;        // MAIL ... SMTPUTF8 (RFC 6531)
+  bool eight_bit = false;       // MAIL ... BODY=8BITMIME (RFC 6152)
+  bool quarantine = false;      // to the quarantine route
   bool operator==(const Envelope&) const = default;
 };
 

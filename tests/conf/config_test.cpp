@@ -70,6 +70,7 @@ Config defaults_as_loaded(const std::string& file) {
   c.server.hostname = machine_host_name();
   c.relay.helo_name = c.server.hostname;
   c.auth.authserv_id = c.server.hostname;
+  c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
   c.routes = {Route{{"example.com"}, {{"127.0.0.1", 2526}}, false}};
   c.source = file;
   return c;
@@ -81,6 +82,7 @@ TEST(ShippedConfig, LoadsAndKeepsTheDefaultsExceptStorageAndRoute) {
   Config expected = defaults_as_loaded(file);
   expected.routes = {Route{{"example.com", ".example.com"}, {{"127.0.0.1", 2526}}, false}};
   expected.storage.path = "var/mxgate";
+  expected.queue.path = "var/mxgate/queue";
   EXPECT_EQ(loaded.server, expected.server);
   EXPECT_EQ(loaded.tls, expected.tls);
   EXPECT_EQ(loaded.http, expected.http);

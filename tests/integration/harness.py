@@ -191,8 +191,9 @@ class Sink:
 
     extra_args: more smtp-sink options, e.g. ["-f", "RCPT", "-B", "550 5.1.1 No such user"]."""
 
-    def __init__(self, extra_args=(), max_connections=256, backlog=256):
+    def __init__(self, extra_args=(), max_connections=256, backlog=256, port=None):
         self.extra_args = list(extra_args)
+        self.fixed_port = port  # listen here (a downstream that comes back) instead of a free port
         self.max_connections = max_connections
         self.backlog = backlog
         self.port = None
@@ -212,7 +213,7 @@ class Sink:
         os.chmod(self.dump, 0o777)
         self.log_path = os.path.join(self.folder, "smtp-sink.log")
         for _attempt in range(5):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             args = [SMTP_SINK]
             if os.geteuid() == 0:
                 args += ["-u", "nobody"]

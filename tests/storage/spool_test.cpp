@@ -25,6 +25,7 @@ Envelope sample(std::string id, std::int64_t due_ms, std::int64_t created_ms = 1
   e.attempts = 2;
   e.client_ip = "192.0.2.7";
   e.size = 11;
+  e.eight_bit = true;
   return e;
 }
 
@@ -56,7 +57,10 @@ TEST(SpoolEnvelope, RoundTripsAndRefusesDamage) {
     EXPECT_FALSE(decode_envelope(bytes.substr(0, cut))) << cut;
   }
   EXPECT_FALSE(decode_envelope(bytes + "x"));
-  std::string bad_state = encode_envelope(Envelope{"i", "", {{"a@b", {}, ""}}, 0, 0, 0, "", 0});
+  Envelope one;
+  one.id = "i";
+  one.recipients = {{"a@b", {}, ""}};
+  std::string bad_state = encode_envelope(one);
   bad_state[bad_state.size() - 16] = 7;  // the recipient's state (then 8 octets of reply)
   EXPECT_FALSE(decode_envelope(bad_state));
 }

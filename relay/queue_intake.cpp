@@ -1,0 +1,84 @@
+#include "relay/queue_intake.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+
+namespace mxgate::relay {
+
+namespace asio = boost::asio;
+using smtp::Reply;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor blocking,
+                         const Router& router, const std::string& client_ip)
+    : spool_(spool), blocking_(std::move(blocking)), router_(router), client_ip_(client_ip) {}
+
+void QueueIntake::mail(const smtp::Command& mail) {
+  abort();
+  envelope_.mail_from = mail.path.address();
+  envelope_.smtputf8 = mail.smtputf8;
+  envelope_.eight_bit = mail.body == smtp::Body::EightBitMime;
+  envelope_.client_ip = client_ip_;
+  phase_ = Phase::Envelope;
+}
+
+asio::awaitable<Reply> QueueIntake::rcpt(smtp::Path recipient, bool quarantine) {
+  if (phase_ != Phase::Envelope) co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
+  if (!router_.route_for(recipient)) co_return Reply::make(550, "5.7.1", "Relaying denied");
+  envelope_.quarantine = envelope_.quarantine || (quarantine && router_.quarantine_route());
+  envelope_.recipients.push_back({recipient.address(), storage::SpoolRecipient::State::Pending, ""});
+  co_return Reply::make(250, "2.1.5", "Ok");
+}
+
+asio::awaitable<Reply> QueueIntake::data() {
+  if (phase_ != Phase::Envelope) co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
+  if (envelope_.recipients.empty()) co_return Reply::make(554, "5.5.1", "No valid recipients");
+  phase_ = Phase::Data;
+  co_return Reply::make(354, "", "End data with <CR><LF>.<CR><LF>");
+}
+
+asio::awaitable<bool> QueueIntake::content(std::string_view chunk) {
+  if (phase_ != Phase::Data) co_return false;
+  body_.append(chunk);
+  co_return true;
+}
+
+asio::awaitable<Reply> QueueIntake::end() {
+  if (phase_ != Phase::Data) {
+    abort();
+    co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
+  }
+  envelope_.id = spool_.make_id();
+  envelope_.created_ms = envelope_.due_ms = now_ms();
+  envelope_.size = body_.size();
+  // The synced write waits for the disk: on the blocking pool, where concurrent sessions'
+  // writes share one fsync (RocksDB's group commit).
+  const auto worker = co_await asio::this_coro::executor;
+  co_await asio::post(blocking_, asio::use_awaitable);
+  const auto ec = spool_.commit(envelope_, body_);
+  co_await asio::post(worker, asio::use_awaitable);
+  const std::string id = envelope_.id;
+  abort();
+  if (ec) co_return Reply::make(451, "4.3.0", "Error: queue file write error");
+  co_return Reply::make(250, "2.0.0", "Ok: queued as " + id);
+}
+
+void QueueIntake::abort() {
+  phase_ = Phase::Idle;
+  envelope_ = storage::Envelope{};
+  body_.clear();
+}
+
+}  // namespace mxgate::relay

@@ -1,0 +1,43 @@
+// QueueIntake: queue mode's Transaction. Recipients are routed here (the downstream is not
+// asked), the content is collected, and end() stores the message in the durable spool with one
+// synced batch on the blocking pool before it answers "250 2.0.0 Ok: queued as <id>"; a failed
+// write (disk full, I/O error) answers 451 4.3.0 and leaves nothing half-written.
+// Threading: one per session, on the session's worker; the spool write hops to the blocking
+// pool and back.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <string>
+
+#include "relay/router.hpp"
+#include "relay/transaction.hpp"
+#include "storage/spool.hpp"
+
+namespace mxgate::relay {
+
+class QueueIntake final : public Transaction {
+ public:
+  // `client_ip` is the session's (it changes once, after a PROXY header).
+  QueueIntake(storage::Spool& spool, boost::asio::any_io_executor blocking, const Router& router,
+              const std::string& client_ip);
+
+  void mail(const smtp::Command& mail) override;
+  boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
+  boost::asio::awaitable<smtp::Reply> data() override;
+  boost::asio::awaitable<bool> content(std::string_view chunk) override;
+  boost::asio::awaitable<smtp::Reply> end() override;
+  void abort() override;
+
+ private:
+  enum class Phase { Idle, Envelope, Data };
+  storage::Spool& spool_;
+  boost::asio::any_io_executor blocking_;
+  const Router& router_;
+  const std::string& client_ip_;
+  Phase phase_ = Phase::Idle;
+  storage::Envelope envelope_;
+  std::string body_;
+};
+
+}  // namespace mxgate::relay

@@ -1,0 +1,36 @@
+// Transaction: where a session hands one mail transaction (MAIL, RCPTs, content). Two kinds:
+// InlineRelay (inline mode: each step forwarded to the mailbox servers as it happens, the
+// client's replies are theirs) and QueueIntake (queue mode: recipients routed here, content
+// stored in the durable spool, "250 ... queued as <id>" once it is on disk).
+// Threading: one per session, on the session's worker.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string_view>
+
+#include "smtp/command.hpp"
+#include "smtp/reply.hpp"
+
+namespace mxgate::relay {
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  // Starts a transaction for the accepted MAIL (no I/O yet).
+  virtual void mail(const smtp::Command& mail) = 0;
+  // One recipient; the reply for the client. `quarantine`: to the quarantine route, if any.
+  virtual boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient,
+                                                   bool quarantine = false) = 0;
+  // DATA (or its equivalent); 354 means content may follow.
+  virtual boost::asio::awaitable<smtp::Reply> data() = 0;
+  // Decoded content (CRLF line endings, no transparency dots). false: it failed; the caller
+  // keeps reading the client's data and calls end() for the reply.
+  virtual boost::asio::awaitable<bool> content(std::string_view chunk) = 0;
+  // The final reply; the transaction is over afterwards.
+  virtual boost::asio::awaitable<smtp::Reply> end() = 0;
+  // Abandons the transaction: nothing of it is delivered.
+  virtual void abort() = 0;
+};
+
+}  // namespace mxgate::relay

@@ -1,0 +1,211 @@
+#include "server/queue_runner.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+#include "common/log.hpp"
+#include "relay/inline_relay.hpp"
+#include "server/worker.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+using storage::SpoolRecipient;
+
+bool QueueClaims::claim(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return ids_.insert(id).second;
+}
+
+void QueueClaims::release(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  ids_.erase(id);
+}
+
+std::size_t QueueClaims::size() const {
+  std::lock_guard lock(mutex_);
+  return ids_.size();
+}
+
+namespace {
+
+std::string reply_text(const smtp::Reply& reply) {
+  return fmt::format("{} {}{}{}", reply.code, reply.enhanced, reply.enhanced.empty() ? "" : " ",
+                     reply.text());
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs `work` on the blocking pool and comes back to this worker with its result.
+template <typename Work>
+auto blocking(const asio::any_io_executor& pool, Work work) -> asio::awaitable<decltype(work())> {
+  const auto worker = co_await asio::this_coro::executor;
+  co_await asio::post(pool, asio::use_awaitable);
+  auto result = work();
+  co_await asio::post(worker, asio::use_awaitable);
+  co_return result;
+}
+
+smtp::Path path_of(const std::string& address) {
+  smtp::Path path;
+  const auto at = address.rfind('@');
+  if (at == std::string::npos) {
+    path.local_part = address;
+  } else {
+    path.local_part = address.substr(0, at);
+    path.domain = address.substr(at + 1);
+  }
+  return path;
+}
+
+// The wait before the next attempt: queue.retry[attempts - 1] (the last repeating), +-10%.
+std::int64_t backoff_ms(const conf::QueueConfig& queue, std::uint32_t attempts) {
+  const auto& waits = queue.retry;
+  const auto wait = waits[std::min<std::size_t>(attempts == 0 ? 0 : attempts - 1, waits.size() - 1)];
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return std::max<std::int64_t>(
+      1, ms + static_cast<std::int64_t>(std::uniform_real_distribution<double>(-0.1, 0.1)(random) *
+                                        static_cast<double>(ms)));
+}
+
+// One attempt at every pending recipient of `envelope`; updates their states in place.
+asio::awaitable<void> attempt(Worker& worker, storage::Envelope& envelope, const std::string& body) {
+  const auto snapshot = worker.snapshot();
+  relay::InlineRelay relay(worker.pool(), snapshot->router, worker.metrics());
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+    if (envelope.recipients[i].state == SpoolRecipient::State::Pending) pending.push_back(i);
+  }
+  smtp::Command mail;
+  mail.verb = smtp::Verb::Mail;
+  mail.path = path_of(envelope.mail_from);
+  mail.smtputf8 = envelope.smtputf8;
+  mail.body = envelope.eight_bit ? smtp::Body::EightBitMime : smtp::Body::Unspecified;
+  mail.size = envelope.size;
+  while (!pending.empty()) {
+    relay.mail(mail);
+    std::vector<std::size_t> accepted, next_route;
+    for (std::size_t i : pending) {
+      auto& recipient = envelope.recipients[i];
+      const auto reply = co_await relay.rcpt(path_of(recipient.address), envelope.quarantine);
+      if (reply.positive()) {
+        accepted.push_back(i);
+      } else if (reply.code == 452 && reply.enhanced == "4.5.3" && !accepted.empty()) {
+        next_route.push_back(i);  // another route: its own transaction, right after this one
+      } else {
+        recipient.last_reply = reply_text(reply);
+        if (!reply.transient()) recipient.state = SpoolRecipient::State::Failed;
+      }
+    }
+    if (accepted.empty()) {
+      relay.abort();
+      break;
+    }
+    smtp::Reply final = co_await relay.data();
+    if (final.code == 354) {
+      co_await relay.content(body);
+      final = co_await relay.end();
+    } else {
+      relay.abort();
+    }
+    for (std::size_t i : accepted) {
+      auto& recipient = envelope.recipients[i];
+      recipient.last_reply = reply_text(final);
+      if (final.positive()) {
+        recipient.state = SpoolRecipient::State::Delivered;
+      } else if (!final.transient()) {
+        recipient.state = SpoolRecipient::State::Failed;
+      }
+    }
+    pending = std::move(next_route);
+  }
+}
+
+asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
+  const auto& context = worker.screening();
+  storage::Spool& spool = *context.spool;
+  auto envelope = co_await blocking(context.blocking, [&] { return spool.envelope(due.id); });
+  auto body = co_await blocking(context.blocking, [&] { return spool.body(due.id); });
+  if (envelope && body && envelope->due_ms == due.due_ms) {
+    co_await attempt(worker, *envelope, *body);
+    const auto config = worker.snapshot()->config;
+    const bool done = std::none_of(envelope->recipients.begin(), envelope->recipients.end(),
+                                   [](const SpoolRecipient& r) {
+                                     return r.state == SpoolRecipient::State::Pending;
+                                   });
+    const auto now = now_ms();
+    const auto max_age =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config->queue.max_age).count();
+    boost::system::error_code ec;
+    std::string outcome;
+    if (done) {
+      outcome = "done";
+      ec = co_await blocking(context.blocking, [&] { return spool.finish(due.id, due.due_ms); });
+    } else if (now - envelope->created_ms >= max_age) {
+      outcome = "expired";
+      ec = co_await blocking(context.blocking,
+                             [&] { return spool.bury(*envelope, due.due_ms, "expired"); });
+    } else {
+      ++envelope->attempts;
+      envelope->due_ms = now + backoff_ms(config->queue, envelope->attempts);
+      outcome = "deferred";
+      ec = co_await blocking(context.blocking,
+                             [&] { return spool.reschedule(*envelope, due.due_ms); });
+    }
+    if (spdlog::should_log(spdlog::level::info)) {
+      std::size_t delivered = 0, failed = 0, left = 0;
+      for (const auto& r : envelope->recipients) {
+        (r.state == SpoolRecipient::State::Delivered ? delivered
+         : r.state == SpoolRecipient::State::Failed  ? failed
+                                                     : left) += 1;
+      }
+      spdlog::info("delivery id={} outcome={} delivered={} failed={} pending={} attempts={}{}",
+                   due.id, outcome, delivered, failed, left, envelope->attempts,
+                   ec ? " spool_error=" + common::escape(ec.message()) : std::string());
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> run_queue(Worker& worker) {
+  const auto& context = worker.screening();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!worker.draining()) {
+    const auto config = worker.snapshot()->config;
+    const auto limit = config->queue.max_deliveries;
+    auto due = co_await blocking(context.blocking, [&] {
+      return context.spool->due(now_ms(), limit);
+    });
+    for (auto& entry : due) {
+      if (worker.deliveries() >= limit) break;
+      if (!context.claims->claim(entry.id)) continue;
+      worker.add_delivery();
+      std::string id = entry.id;
+      asio::co_spawn(worker.io(), deliver(worker, std::move(entry)),
+                     [&worker, id = std::move(id)](std::exception_ptr error) {
+                       worker.screening().claims->release(id);
+                       worker.remove_delivery();
+                       if (error) spdlog::error("delivery_exception id={}", id);
+                     });
+    }
+    timer.expires_after(config->queue.poll_interval);
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace mxgate::server

@@ -1,0 +1,80 @@
+"""Queue mode end to end (issue 7, first part): the real binary with relay.mode = "queue",
+Python's smtplib as the client and Postfix's smtp-sink downstream. A message is answered
+"250 2.0.0 Ok: queued as <id>" once it is on disk and then delivered; a downstream that is down
+keeps messages queued until it comes back; queued messages survive a restart; a recipient the
+downstream refuses for good is not retried."""
+
+import re
+import smtplib
+import time
+
+from harness import MxTestCase, Sink, free_port, wait_until
+
+QUEUED = re.compile(r"2\.0\.0 Ok: queued as ([0-9A-F]{16})$")
+
+
+class QueueTest(MxTestCase):
+
+    def start(self, downstream, **settings):
+        config = {"relay.mode": "queue", "queue.poll_interval": "100ms", "queue.retry": ["1s"]}
+        config.update(settings)
+        return self.mxgate(downstream=downstream, settings=config)
+
+    def send(self, mx, count, rcpts=("user@example.com",)):
+        ids = []
+        with smtplib.SMTP("127.0.0.1", mx.port, timeout=10) as client:
+            for i in range(count):
+                client.ehlo("client.example.org")
+                client.mail("sender@example.org")
+                for rcpt in rcpts:
+                    code, _ = client.rcpt(rcpt)
+                    self.assertEqual(code, 250)
+                code, text = client.data(b"Subject: queued %d\r\n\r\nbody %d\r\n" % (i, i))
+                self.assertEqual(code, 250, text)
+                match = QUEUED.match(text.decode())
+                self.assertTrue(match, text)
+                ids.append(match.group(1))
+        return ids
+
+    def test_queued_then_delivered(self):
+        sink = self.sink()
+        mx = self.start(sink.address)
+        ids = self.send(mx, 3)
+        self.assertEqual(len(set(ids)), 3)
+        messages = sink.wait_for_messages(3)
+        self.assertEqual(sorted(m.content.split(b"Subject: ")[1][:8] for m in messages),
+                         [b"queued 0", b"queued 1", b"queued 2"])
+        for m in messages:
+            self.assertTrue(m.content.startswith(b"Received: "), m.content[:80])
+        wait_until(lambda: mx.log().count("outcome=done") >= 3, 5, what="three deliveries done")
+
+    def test_a_downstream_that_is_down_gets_the_mail_when_it_comes_back(self):
+        port = free_port()
+        mx = self.start(f"127.0.0.1:{port}")
+        self.send(mx, 2)
+        wait_until(lambda: "outcome=deferred" in mx.log(), 10, what="a deferred attempt")
+        sink = Sink(port=port)
+        sink.__enter__()
+        self.addCleanup(sink.__exit__, None, None, None)
+        self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
+
+    def test_queued_mail_survives_a_restart(self):
+        port = free_port()
+        mx = self.start(f"127.0.0.1:{port}")
+        self.send(mx, 2)
+        self.assertEqual(mx.stop(), 0)
+        sink = Sink(port=port)
+        sink.__enter__()
+        self.addCleanup(sink.__exit__, None, None, None)
+        mx2 = self.start(f"127.0.0.1:{port}", **{"storage.path": mx.settings()["storage.path"]})
+        self.assertRegex(mx2.log(), r"queue_opened path=\S+ depth=2 ")
+        self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
+
+    def test_a_permanent_refusal_is_not_retried(self):
+        sink = self.sink(extra_args=["-f", "RCPT", "-B", "550 5.1.1 No such user"])
+        mx = self.start(sink.address)
+        self.send(mx, 1)
+        wait_until(lambda: "outcome=done delivered=0 failed=1" in mx.log(), 10,
+                   what="the refused recipient given up")
+        time.sleep(1.5)  # one retry wait later: no second attempt
+        self.assertEqual(mx.log().count("delivery id="), 1)
