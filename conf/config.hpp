@@ -89,6 +89,7 @@ struct QueueConfig {
   Duration max_age = std::chrono::hours(24 * 5);  // then it is bounced (dead-lettered)
   Duration poll_interval = std::chrono::seconds(1);
   std::uint32_t max_deliveries = 100;  // concurrent deliveries per worker
+  bool dsn = true;  // bounce failed recipients to the sender (RFC 3464)
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 

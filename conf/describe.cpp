@@ -89,6 +89,7 @@ void write_tls_http_relay(Writer& w, const Config& c) {
   w.duration("max_age", c.queue.max_age);
   w.duration("poll_interval", c.queue.poll_interval);
   w.number("max_deliveries", c.queue.max_deliveries);
+  w.boolean("dsn", c.queue.dsn);
 }
 
 void write_reputation(Writer& w, const Config& c) {

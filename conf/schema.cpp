@@ -175,6 +175,7 @@ void read_queue(TableReader r, QueueConfig& queue) {
   r.read_positive("max_age", queue.max_age);
   r.read_positive("poll_interval", queue.poll_interval);
   r.read_int("max_deliveries", queue.max_deliveries, 1, 100000);
+  r.read("dsn", queue.dsn);
   r.finish();
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
+#include "server/dsn.hpp"
 #include "server/worker.hpp"
 
 namespace mxgate::server {
@@ -152,29 +153,54 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
         std::chrono::duration_cast<std::chrono::milliseconds>(config->queue.max_age).count();
     boost::system::error_code ec;
     std::string outcome;
-    if (done) {
-      outcome = "done";
-      ec = co_await blocking(context.blocking, [&] { return spool.finish(due.id, due.due_ms); });
-    } else if (now - envelope->created_ms >= max_age) {
-      outcome = "expired";
-      ec = co_await blocking(context.blocking,
-                             [&] { return spool.bury(*envelope, due.due_ms, "expired"); });
-    } else {
+    const bool expired = !done && now - envelope->created_ms >= max_age;
+    if (expired) {
+      for (auto& r : envelope->recipients) {
+        if (r.state == SpoolRecipient::State::Pending) r.state = SpoolRecipient::State::Failed;
+      }
+    }
+    const bool failed = std::any_of(envelope->recipients.begin(), envelope->recipients.end(),
+                                    [](const SpoolRecipient& r) {
+                                      return r.state == SpoolRecipient::State::Failed;
+                                    });
+    if (!done && !expired) {
       ++envelope->attempts;
       envelope->due_ms = now + backoff_ms(config->queue, envelope->attempts);
       outcome = "deferred";
       ec = co_await blocking(context.blocking,
                              [&] { return spool.reschedule(*envelope, due.due_ms); });
+    } else if (failed && envelope->mail_from.empty()) {
+      // A bounce that bounced: never bounce it again (RFC 3464 §2; RFC 5321 §6.1).
+      outcome = "dead";
+      ec = co_await blocking(context.blocking, [&] {
+        return spool.bury(*envelope, due.due_ms, expired ? "expired" : "undeliverable bounce");
+      });
+    } else if (failed && config->queue.dsn) {
+      storage::Envelope bounce;
+      bounce.id = spool.make_id();
+      bounce.recipients = {{envelope->mail_from, SpoolRecipient::State::Pending, ""}};
+      bounce.created_ms = bounce.due_ms = now;
+      bounce.client_ip = "local";
+      const std::string report = make_dsn(*envelope, *body, config->server.hostname, bounce.id,
+                                          std::chrono::system_clock::now());
+      bounce.size = report.size();
+      outcome = expired ? "expired bounce=" + bounce.id : "done bounce=" + bounce.id;
+      ec = co_await blocking(context.blocking, [&] {
+        return spool.finish_with(due.id, due.due_ms, bounce, report);
+      });
+    } else {
+      outcome = expired ? "expired" : "done";
+      ec = co_await blocking(context.blocking, [&] { return spool.finish(due.id, due.due_ms); });
     }
     if (spdlog::should_log(spdlog::level::info)) {
-      std::size_t delivered = 0, failed = 0, left = 0;
+      std::size_t delivered = 0, refused = 0, left = 0;
       for (const auto& r : envelope->recipients) {
         (r.state == SpoolRecipient::State::Delivered ? delivered
-         : r.state == SpoolRecipient::State::Failed  ? failed
+         : r.state == SpoolRecipient::State::Failed  ? refused
                                                      : left) += 1;
       }
       spdlog::info("delivery id={} outcome={} delivered={} failed={} pending={} attempts={}{}",
-                   due.id, outcome, delivered, failed, left, envelope->attempts,
+                   due.id, outcome, delivered, refused, left, envelope->attempts,
                    ec ? " spool_error=" + common::escape(ec.message()) : std::string());
     }
   }

@@ -324,6 +324,29 @@ error_code Spool::finish(std::string_view id, std::int64_t due_ms) {
   return ec;
 }
 
+error_code Spool::finish_with(std::string_view id, std::int64_t due_ms, const Envelope& bounce,
+                             std::string_view bounce_body) {
+  const auto known = envelope(id);
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, id));
+  batch.Delete(impl_->cf(kEnvelope), slice(id));
+  batch.Delete(impl_->cf(kBody), slice(id));
+  batch.Put(impl_->cf(kEnvelope), slice(bounce.id), encode_envelope(bounce));
+  batch.Put(impl_->cf(kBody), slice(bounce.id), slice(bounce_body));
+  batch.Put(impl_->cf(kSchedule), schedule_key(bounce.due_ms, bounce.id), rocksdb::Slice());
+  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "finish_with");
+  if (!ec) {
+    std::lock_guard lock(impl_->mutex);
+    if (known) {
+      if (auto found = impl_->created.find(known->created_ms); found != impl_->created.end()) {
+        impl_->created.erase(found);
+      }
+    }
+    impl_->created.insert(bounce.created_ms);
+  }
+  return ec;
+}
+
 error_code Spool::bury(const Envelope& envelope, std::int64_t due_ms, std::string_view reason) {
   rocksdb::WriteBatch batch;
   std::string value = encode_envelope(envelope);

@@ -97,6 +97,10 @@ class Spool {
   boost::system::error_code reschedule(const Envelope& updated, std::int64_t old_due_ms);
   // Removes a message whose every recipient is done (delivered or bounced).
   boost::system::error_code finish(std::string_view id, std::int64_t due_ms);
+  // Removes message `id` and stores `bounce` (its DSN) in the same batch: a crash leaves one
+  // or the other, never neither.
+  boost::system::error_code finish_with(std::string_view id, std::int64_t due_ms,
+                                        const Envelope& bounce, std::string_view bounce_body);
   // Moves a message out of the schedule into dead letters, with the reason.
   boost::system::error_code bury(const Envelope& envelope, std::int64_t due_ms,
                                  std::string_view reason);

@@ -15,17 +15,17 @@ QUEUED = re.compile(r"2\.0\.0 Ok: queued as ([0-9A-F]{16})$")
 
 class QueueTest(MxTestCase):
 
-    def start(self, downstream, **settings):
+    def start(self, downstream, routes=None, **settings):
         config = {"relay.mode": "queue", "queue.poll_interval": "100ms", "queue.retry": ["1s"]}
         config.update(settings)
-        return self.mxgate(downstream=downstream, settings=config)
+        return self.mxgate(downstream=downstream, settings=config, routes=routes)
 
-    def send(self, mx, count, rcpts=("user@example.com",)):
+    def send(self, mx, count, rcpts=("user@example.com",), sender="sender@example.org"):
         ids = []
         with smtplib.SMTP("127.0.0.1", mx.port, timeout=10) as client:
             for i in range(count):
                 client.ehlo("client.example.org")
-                client.mail("sender@example.org")
+                client.mail(sender)
                 for rcpt in rcpts:
                     code, _ = client.rcpt(rcpt)
                     self.assertEqual(code, 250)
@@ -70,11 +70,30 @@ class QueueTest(MxTestCase):
         self.assertRegex(mx2.log(), r"queue_opened path=\S+ depth=2 ")
         self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
 
-    def test_a_permanent_refusal_is_not_retried(self):
-        sink = self.sink(extra_args=["-f", "RCPT", "-B", "550 5.1.1 No such user"])
-        mx = self.start(sink.address)
-        self.send(mx, 1)
-        wait_until(lambda: "outcome=done delivered=0 failed=1" in mx.log(), 10,
-                   what="the refused recipient given up")
-        time.sleep(1.5)  # one retry wait later: no second attempt
+    def test_a_permanent_refusal_is_bounced_to_the_sender_through_the_same_relay(self):
+        refusing = self.sink(extra_args=["-f", "RCPT", "-B", "550 5.1.1 No such user"])
+        senders = self.sink()
+        mx = self.start(refusing.address, routes=[
+            {"domains": ["example.com"], "downstream": [refusing.address]},
+            {"domains": ["example.org"], "downstream": [senders.address]}])
+        (queued,) = self.send(mx, 1)
+        (dsn,) = senders.wait_for_messages(1, timeout=15)
+        self.assertEqual(dsn.mail_from, "<>")
+        self.assertEqual(dsn.rcpts, ["<sender@example.org>"])
+        text = dsn.content.decode()
+        self.assertIn("Content-Type: multipart/report; report-type=delivery-status;", text)
+        self.assertIn("Final-Recipient: rfc822; user@example.com\nAction: failed\nStatus: 5.1.1\n"
+                      "Diagnostic-Code: smtp; 550 5.1.1 No such user", text)
+        self.assertIn(f"X-Mxgate-Queue-ID: {queued}", text)
+        self.assertIn("Subject: queued 0", text, "the original header is attached")
+        wait_until(lambda: "outcome=done delivered=1" in mx.log(), 5, what="the DSN delivered")
+        time.sleep(1.5)  # one retry wait later: no second attempt at the refused recipient
+        self.assertEqual(mx.log().count("delivery id="), 2)
+
+    def test_a_bounce_that_bounces_is_dead_lettered(self):
+        refusing = self.sink(extra_args=["-f", "RCPT", "-B", "550 5.1.1 No such user"])
+        mx = self.start(refusing.address)
+        self.send(mx, 1, sender="")
+        wait_until(lambda: "outcome=dead" in mx.log(), 10, what="the bounce dead-lettered")
+        time.sleep(1.5)
         self.assertEqual(mx.log().count("delivery id="), 1)
