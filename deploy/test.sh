@@ -10,7 +10,7 @@ jobs=$(nproc)
 ./deploy/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXGATE_WERROR=ON
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-MXGATE_TARGETS="common_tests smtp_tests dns_tests auth_tests reputation_tests storage_tests conf_tests relay_tests server_tests throttle_tests" \
+MXGATE_TARGETS="unit_tests" \
   ./deploy/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DMXGATE_WERROR=ON \
   -DMXGATE_SANITIZE=ON -DMXGATE_BENCHMARKS=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
