@@ -127,6 +127,43 @@ Metrics::Metrics(prometheus::Registry& r)
       quarantined_messages(counter(r, "mxgate_quarantined_total",
                                    "Messages accepted into quarantine")
                                .Add({})),
+      queue_commit_seconds(BuildHistogram()
+                               .Name("mxgate_queue_commit_seconds")
+                               .Help("Queue mode: a message's synced write to the spool")
+                               .Register(r)
+                               .Add({}, prometheus::Histogram::BucketBoundaries{
+                                            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1, 0.25, 1})),
+      queue_commit_errors(counter(r, "mxgate_queue_commit_errors_total",
+                                  "Queue mode: spool writes that failed (answered 451 4.3.0)")
+                              .Add({})),
+      queue_deliveries_done(counter(r, "mxgate_queue_deliveries_total",
+                                    "Queue mode: delivery attempts by outcome")
+                                .Add({{"result", "done"}})),
+      queue_deliveries_deferred(
+          counter(r, "mxgate_queue_deliveries_total", "").Add({{"result", "deferred"}})),
+      queue_deliveries_expired(
+          counter(r, "mxgate_queue_deliveries_total", "").Add({{"result", "expired"}})),
+      queue_deliveries_dead(
+          counter(r, "mxgate_queue_deliveries_total", "").Add({{"result", "dead"}})),
+      queue_dsns(counter(r, "mxgate_queue_dsns_total",
+                         "Queue mode: delivery status notifications queued")
+                     .Add({})),
+      queue_depth(BuildGauge()
+                      .Name("mxgate_queue_depth")
+                      .Help("Queue mode: messages waiting in the spool")
+                      .Register(r)
+                      .Add({})),
+      queue_oldest_seconds(BuildGauge()
+                               .Name("mxgate_queue_oldest_message_seconds")
+                               .Help("Queue mode: age of the oldest message in the spool")
+                               .Register(r)
+                               .Add({})),
+      queue_messages_per_fsync(BuildGauge()
+                                   .Name("mxgate_queue_messages_per_fsync")
+                                   .Help("Queue mode: messages committed per WAL sync since start")
+                                   .Register(r)
+                                   .Add({})),
       tarpit_delays(counter(r, "mxgate_tarpit_delays_total",
                             "Replies delayed by the tarpit (clients that keep failing)")
                         .Add({})),

@@ -69,6 +69,17 @@ struct Metrics {
   prometheus::Counter& reputation_updates_dropped;  // the pending batch was full
   prometheus::Counter& reputation_flush_errors;
   prometheus::Counter& quarantined_messages;
+  // Queue mode.
+  prometheus::Histogram& queue_commit_seconds;  // a message's synced write to the spool
+  prometheus::Counter& queue_commit_errors;
+  prometheus::Counter& queue_deliveries_done;      // every recipient delivered or refused
+  prometheus::Counter& queue_deliveries_deferred;  // some recipient to be retried
+  prometheus::Counter& queue_deliveries_expired;   // older than queue.max_age
+  prometheus::Counter& queue_deliveries_dead;      // a bounce that could not be delivered
+  prometheus::Counter& queue_dsns;                 // delivery status notifications queued
+  prometheus::Gauge& queue_depth;
+  prometheus::Gauge& queue_oldest_seconds;
+  prometheus::Gauge& queue_messages_per_fsync;     // commits / WAL syncs since start
   prometheus::Counter& tarpit_delays;       // replies held back by the tarpit
   prometheus::Counter& tarpit_seconds;      // and for how long in all
 

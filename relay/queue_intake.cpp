@@ -22,8 +22,10 @@ std::int64_t now_ms() {
 }  // namespace
 
 QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor blocking,
-                         const Router& router, const std::string& client_ip)
-    : spool_(spool), blocking_(std::move(blocking)), router_(router), client_ip_(client_ip) {}
+                         const Router& router, const std::string& client_ip,
+                         common::Metrics& metrics)
+    : spool_(spool), blocking_(std::move(blocking)), router_(router), client_ip_(client_ip),
+      metrics_(metrics) {}
 
 void QueueIntake::mail(const smtp::Command& mail) {
   abort();
@@ -66,9 +68,13 @@ asio::awaitable<Reply> QueueIntake::end() {
   // The synced write waits for the disk: on the blocking pool, where concurrent sessions'
   // writes share one fsync (RocksDB's group commit).
   const auto worker = co_await asio::this_coro::executor;
+  const auto started = std::chrono::steady_clock::now();
   co_await asio::post(blocking_, asio::use_awaitable);
   const auto ec = spool_.commit(envelope_, body_);
   co_await asio::post(worker, asio::use_awaitable);
+  metrics_.queue_commit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (ec) metrics_.queue_commit_errors.Increment();
   const std::string id = envelope_.id;
   abort();
   if (ec) co_return Reply::make(451, "4.3.0", "Error: queue file write error");

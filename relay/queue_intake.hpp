@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "common/metrics.hpp"
 #include "relay/router.hpp"
 #include "relay/transaction.hpp"
 #include "storage/spool.hpp"
@@ -20,7 +21,7 @@ class QueueIntake final : public Transaction {
  public:
   // `client_ip` is the session's (it changes once, after a PROXY header).
   QueueIntake(storage::Spool& spool, boost::asio::any_io_executor blocking, const Router& router,
-              const std::string& client_ip);
+              const std::string& client_ip, common::Metrics& metrics);
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
@@ -35,6 +36,7 @@ class QueueIntake final : public Transaction {
   boost::asio::any_io_executor blocking_;
   const Router& router_;
   const std::string& client_ip_;
+  common::Metrics& metrics_;
   Phase phase_ = Phase::Idle;
   storage::Envelope envelope_;
   std::string body_;

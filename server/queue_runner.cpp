@@ -192,6 +192,17 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
       outcome = expired ? "expired" : "done";
       ec = co_await blocking(context.blocking, [&] { return spool.finish(due.id, due.due_ms); });
     }
+    auto& metrics = worker.metrics();
+    if (outcome == "deferred") {
+      metrics.queue_deliveries_deferred.Increment();
+    } else if (outcome == "dead") {
+      metrics.queue_deliveries_dead.Increment();
+    } else if (expired) {
+      metrics.queue_deliveries_expired.Increment();
+    } else {
+      metrics.queue_deliveries_done.Increment();
+    }
+    if (outcome.find("bounce=") != std::string::npos) metrics.queue_dsns.Increment();
     if (spdlog::should_log(spdlog::level::info)) {
       std::size_t delivered = 0, refused = 0, left = 0;
       for (const auto& r : envelope->recipients) {

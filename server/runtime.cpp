@@ -239,6 +239,17 @@ asio::awaitable<void> Runtime::maintain_store() {
     if (ec || draining_) co_return;
     asio::post(blocking_, [this] { flush_store(); });
     throttling_->update_gauges();
+    if (spool_) {
+      const auto stats = spool_->stats();
+      metrics_.queue_depth.Set(static_cast<double>(stats.depth));
+      const auto now_ms = unix_now_us() / 1000;
+      metrics_.queue_oldest_seconds.Set(
+          stats.depth == 0 ? 0 : static_cast<double>(now_ms - stats.oldest_created_ms) / 1000);
+      if (stats.wal_syncs > 0) {
+        metrics_.queue_messages_per_fsync.Set(static_cast<double>(stats.commits) /
+                                              static_cast<double>(stats.wal_syncs));
+      }
+    }
     block.update(store_->cache_hits(), store_->cache_misses());
     record.update(store_->record_cache_hits(), store_->record_cache_misses());
     metrics_.reputation_records_ip.Set(

@@ -71,7 +71,8 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
   const auto& screening = worker.screening();
   if (config_.relay.mode == conf::RelayConfig::Mode::Queue && screening.spool != nullptr) {
     relay_ = std::make_unique<relay::QueueIntake>(*screening.spool, screening.blocking,
-                                                  snapshot_->router, client_ip_);
+                                                  snapshot_->router, client_ip_,
+                                                  worker.metrics());
   } else {
     relay_ = std::make_unique<relay::InlineRelay>(worker.pool(), snapshot_->router,
                                                   worker.metrics());

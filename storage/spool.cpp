@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/statistics.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -146,6 +147,8 @@ struct Spool::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::atomic<std::uint64_t> last_id{0};
+  std::atomic<std::uint64_t> commits{0};
+  std::shared_ptr<rocksdb::Statistics> statistics;
 
   std::mutex mutex;  // guards created, depth, dead
   std::multiset<std::int64_t> created;  // created_ms of every scheduled message
@@ -179,6 +182,8 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.enable_pipelined_write = true;  // WAL and memtable writes of a group overlap
+  db_options.statistics = rocksdb::CreateDBStatistics();
+  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   rocksdb::ColumnFamilyOptions plain;
   rocksdb::ColumnFamilyOptions bodies;
   bodies.enable_blob_files = true;  // message bodies out of the LSM tree (less write amp.)
@@ -200,6 +205,7 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
     throw std::runtime_error("cannot open queue " + dir.string() + ": " + text);
   }
   impl->db.reset(db);
+  impl->statistics = db_options.statistics;
   std::string schema;
   const auto got = db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), slice(kSchemaKey), &schema);
   if (got.IsNotFound()) {
@@ -262,6 +268,7 @@ error_code Spool::commit(const Envelope& envelope, std::string_view body) {
   batch.Put(impl_->cf(kSchedule), schedule_key(envelope.due_ms, envelope.id), rocksdb::Slice());
   const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "commit");
   if (!ec) {
+    impl_->commits.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(impl_->mutex);
     impl_->created.insert(envelope.created_ms);
   }
@@ -385,6 +392,8 @@ SpoolStats Spool::stats() {
   s.depth = impl_->created.size();
   s.oldest_created_ms = impl_->created.empty() ? 0 : *impl_->created.begin();
   s.dead = impl_->dead;
+  s.commits = impl_->commits.load(std::memory_order_relaxed);
+  s.wal_syncs = impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED);
   return s;
 }
 

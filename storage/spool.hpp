@@ -67,6 +67,8 @@ struct SpoolStats {
   std::uint64_t depth = 0;           // messages waiting (scheduled)
   std::int64_t oldest_created_ms = 0;  // 0: empty
   std::uint64_t dead = 0;
+  std::uint64_t commits = 0;    // messages committed since open
+  std::uint64_t wal_syncs = 0;  // WAL fsyncs since open (RocksDB's statistics)
 };
 
 class Spool {

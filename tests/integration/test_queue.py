@@ -5,10 +5,11 @@ keeps messages queued until it comes back; queued messages survive a restart; a 
 downstream refuses for good is not retried."""
 
 import re
+import shutil
 import smtplib
 import time
 
-from harness import MxTestCase, Sink, free_port, wait_until
+from harness import MxTestCase, Sink, free_port, run_tool, wait_until
 
 QUEUED = re.compile(r"2\.0\.0 Ok: queued as ([0-9A-F]{16})$")
 
@@ -47,6 +48,15 @@ class QueueTest(MxTestCase):
         for m in messages:
             self.assertTrue(m.content.startswith(b"Received: "), m.content[:80])
         wait_until(lambda: mx.log().count("outcome=done") >= 3, 5, what="three deliveries done")
+        self.assertEqual(mx.metric('mxgate_queue_deliveries_total{result="done"}'), 3)
+        self.assertEqual(mx.metric("mxgate_queue_commit_seconds_count"), 3)
+        # The gauges are refreshed every reputation.flush_interval (1 s).
+        wait_until(lambda: (mx.metric("mxgate_queue_messages_per_fsync") or 0) > 0, 5,
+                   what="messages per fsync")
+        wait_until(lambda: mx.metric("mxgate_queue_depth") == 0, 5, what="an empty queue")
+        if shutil.which("promtool"):
+            result = run_tool(["promtool", "check", "metrics"], input=mx.metrics().encode())
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
     def test_a_downstream_that_is_down_gets_the_mail_when_it_comes_back(self):
         port = free_port()
@@ -57,6 +67,7 @@ class QueueTest(MxTestCase):
         sink.__enter__()
         self.addCleanup(sink.__exit__, None, None, None)
         self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
+        self.assertGreaterEqual(mx.metric('mxgate_queue_deliveries_total{result="deferred"}'), 2)
 
     def test_queued_mail_survives_a_restart(self):
         port = free_port()
@@ -87,6 +98,7 @@ class QueueTest(MxTestCase):
         self.assertIn(f"X-Mxgate-Queue-ID: {queued}", text)
         self.assertIn("Subject: queued 0", text, "the original header is attached")
         wait_until(lambda: "outcome=done delivered=1" in mx.log(), 5, what="the DSN delivered")
+        self.assertEqual(mx.metric("mxgate_queue_dsns_total"), 1)
         time.sleep(1.5)  # one retry wait later: no second attempt at the refused recipient
         self.assertEqual(mx.log().count("delivery id="), 2)
 
@@ -95,5 +107,6 @@ class QueueTest(MxTestCase):
         mx = self.start(refusing.address)
         self.send(mx, 1, sender="")
         wait_until(lambda: "outcome=dead" in mx.log(), 10, what="the bounce dead-lettered")
+        self.assertEqual(mx.metric('mxgate_queue_deliveries_total{result="dead"}'), 1)
         time.sleep(1.5)
         self.assertEqual(mx.log().count("delivery id="), 1)
