@@ -5,6 +5,7 @@
 //   mxgate rep import FILE [--source NAME] -c FILE   bulk listings from CSV
 //   mxgate rep export [--family ip|network|all]      active listings as CSV
 //   (rep works on the store, or through a running mxgate's admin API: rep_command.hpp)
+//   mxgate queue list|show ID|retry ID|--all|delete ID|stats -c FILE   queue mode's spool
 //   mxgate version
 // Exit codes: 0 ok; 1 usage or runtime failure; 78 (EX_CONFIG) configuration error.
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 
 #include "conf/config.hpp"
 #include "server/auth_command.hpp"
+#include "server/queue_command.hpp"
 #include "server/rep_command.hpp"
 #include "server/runtime.hpp"
 #include "server/version.hpp"
@@ -77,6 +79,23 @@ int main(int argc, char** argv) {
   add_config_options(*rep_export, path, overrides);
 
   mxgate::server::SpfRequest spf_request;
+  mxgate::server::QueueRequest queue_request;
+  auto* queue = app.add_subcommand(
+      "queue", "Inspect and change the spool of queue mode (mxgate stopped)");
+  queue->require_subcommand(1);
+  auto* queue_list = queue->add_subcommand("list", "Every queued message and its recipients");
+  auto* queue_show = queue->add_subcommand("show", "One message: envelope and content");
+  queue_show->add_option("id", queue_request.id, "Queue id")->required();
+  auto* queue_retry = queue->add_subcommand("retry", "Make a message (or all) due now");
+  queue_retry->add_option("id", queue_request.id, "Queue id");
+  queue_retry->add_flag("--all", queue_request.all, "Every queued message");
+  auto* queue_delete = queue->add_subcommand("delete", "Remove a message without a bounce");
+  queue_delete->add_option("id", queue_request.id, "Queue id")->required();
+  auto* queue_stats = queue->add_subcommand("stats", "Depth, oldest message, dead letters");
+  for (auto* command : {queue_list, queue_show, queue_retry, queue_delete, queue_stats}) {
+    add_config_options(*command, path, overrides);
+  }
+
   auto* spf = app.add_subcommand("spf", "Evaluate SPF (RFC 7208) for a client and a sender");
   spf->add_option("--ip", spf_request.ip, "The SMTP client's address")->required();
   spf->add_option("--sender", spf_request.sender, "MAIL FROM address (\"<>\": null sender)")
@@ -109,6 +128,20 @@ int main(int argc, char** argv) {
     if (spf->parsed()) return mxgate::server::run_spf(spf_request);
     if (dkim->parsed()) return mxgate::server::run_dkim(dkim_dns, std::cin);
     if (auth->parsed()) return mxgate::server::run_auth(spf_request, std::cin);
+    if (queue->parsed()) {
+      using Verb = mxgate::server::QueueRequest::Verb;
+      if (queue_retry->parsed() && queue_request.all == !queue_request.id.empty()) {
+        fmt::print(stderr, "mxgate queue retry: give an id or --all\n");
+        return 1;
+      }
+      queue_request.verb = queue_list->parsed()    ? Verb::List
+                           : queue_show->parsed()  ? Verb::Show
+                           : queue_retry->parsed() ? Verb::Retry
+                           : queue_delete->parsed() ? Verb::Delete
+                                                    : Verb::Stats;
+      return mxgate::server::run_queue_command(mxgate::conf::load_config(path, overrides),
+                                               queue_request);
+    }
     if (rep->parsed()) {
       if (rep_set->parsed() && !request.block && !allow) {
         fmt::print(stderr, "mxgate rep set: give --block or --allow\n");

@@ -9,7 +9,7 @@ import shutil
 import smtplib
 import time
 
-from harness import MxTestCase, Sink, free_port, run_tool, wait_until
+from harness import MxTestCase, Sink, free_port, mxgate_bin, run_tool, wait_until
 
 QUEUED = re.compile(r"2\.0\.0 Ok: queued as ([0-9A-F]{16})$")
 
@@ -68,6 +68,34 @@ class QueueTest(MxTestCase):
         self.addCleanup(sink.__exit__, None, None, None)
         self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
         self.assertGreaterEqual(mx.metric('mxgate_queue_deliveries_total{result="deferred"}'), 2)
+
+    def test_the_queue_commands_on_a_stopped_server(self):
+        port = free_port()
+        mx = self.start(f"127.0.0.1:{port}")
+        first, second = self.send(mx, 2)
+
+        def queue(*args):
+            return run_tool([mxgate_bin(), "queue", *args, "-c", mx.config_path])
+
+        wait_until(lambda: mx.log().count("outcome=deferred") >= 2, 10, what="attempts made")
+        running = queue("list")
+        self.assertEqual(running.returncode, 1)
+        self.assertIn(b"is in use by another process", running.stderr)
+        self.assertEqual(mx.stop(), 0)
+        listed = queue("list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        text = listed.stdout.decode()
+        self.assertIn(f"{first}  ", text)
+        self.assertIn(f"{second}  ", text)
+        self.assertRegex(text, r"pending   <user@example\.com>  451 4\.4\.1 ")
+        self.assertTrue(text.endswith("-- 2 messages queued\n"), text)
+        shown = queue("show", first)
+        self.assertEqual(shown.returncode, 0)
+        self.assertIn(b"Subject: queued 0", shown.stdout)
+        self.assertEqual(queue("delete", first).returncode, 0)
+        self.assertEqual(queue("show", first).returncode, 2)
+        self.assertEqual(queue("retry", "--all").stdout, b"1 message due now\n")
+        self.assertRegex(queue("stats").stdout.decode(), r"^depth 1\noldest .+\ndead 0\n$")
 
     def test_queued_mail_survives_a_restart(self):
         port = free_port()
