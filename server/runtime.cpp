@@ -278,9 +278,11 @@ asio::awaitable<void> Runtime::persist_throttle() {
   }
 }
 
+// Sessions and queue deliveries in progress: a drain waits for both, so that a delivery is
+// not cut off (and made again after the restart) when it could finish.
 std::size_t Runtime::sessions() const {
   std::size_t total = 0;
-  for (const auto& worker : workers_) total += worker->sessions();
+  for (const auto& worker : workers_) total += worker->sessions() + worker->deliveries();
   return total;
 }
 

@@ -67,10 +67,10 @@ class Worker {
   // The 421 for a client over a session cap (and the refusal counted).
   smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal);
   bool draining() const { return draining_; }
-  // Queue deliveries in progress on this worker (worker thread only).
-  std::size_t deliveries() const { return deliveries_; }
-  void add_delivery() { ++deliveries_; }
-  void remove_delivery() { --deliveries_; }
+  // Queue deliveries in progress on this worker (changed on its thread, read from any).
+  std::size_t deliveries() const { return deliveries_.load(std::memory_order_relaxed); }
+  void add_delivery() { deliveries_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_delivery() { deliveries_.fetch_sub(1, std::memory_order_relaxed); }
   void add(Session* session);
   void remove(Session* session);
 
@@ -101,7 +101,7 @@ class Worker {
   std::atomic<std::size_t> session_count_{0};
   std::atomic<bool> finished_{false};
   bool draining_ = false;
-  std::size_t deliveries_ = 0;
+  std::atomic<std::size_t> deliveries_{0};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>* work_guard_ = nullptr;
   std::thread thread_;
 };
