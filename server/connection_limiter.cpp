@@ -41,10 +41,21 @@ ConnectionLimiter::Stripe& ConnectionLimiter::stripe_for(std::array<Stripe, kStr
 std::optional<boost::asio::ip::address> ConnectionLimiter::network_of(
     const boost::asio::ip::address& ip) {
   if (per_network_limit_.load(std::memory_order_relaxed) == 0) return std::nullopt;
-  if (const auto bytes = common::parse_ip(ip.to_string())) {
+  // The address as IpBytes, without a round trip through text (this runs per connection).
+  common::IpBytes key;
+  if (ip.is_v4()) {
+    key.family = 4;
+    const auto v4 = ip.to_v4().to_bytes();
+    std::copy(v4.begin(), v4.end(), key.bytes.begin());
+  } else {
+    key.family = 6;
+    const auto v6 = ip.to_v6().to_bytes();
+    std::copy(v6.begin(), v6.end(), key.bytes.begin());
+  }
+  {
     std::lock_guard lock(exempt_mutex_);
     for (const auto& network : exempt_) {
-      if (network.contains(*bytes)) return std::nullopt;
+      if (network.contains(key)) return std::nullopt;
     }
   }
   if (ip.is_v4()) {

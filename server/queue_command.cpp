@@ -112,7 +112,7 @@ int run_queue_command(const conf::Config& config, const QueueRequest& request) {
     case Verb::Delete: {
       const auto e = spool->envelope(request.id);
       if (!e) return unknown(request.id);
-      if (auto ec = spool->finish(request.id, e->due_ms)) {
+      if (auto ec = spool->finish(*e)) {
         fmt::print(stderr, "mxgate queue delete {}: {}\n", request.id, ec.message());
         return 1;
       }

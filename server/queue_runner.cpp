@@ -186,11 +186,11 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
       bounce.size = report.size();
       outcome = expired ? "expired bounce=" + bounce.id : "done bounce=" + bounce.id;
       ec = co_await blocking(context.blocking, [&] {
-        return spool.finish_with(due.id, due.due_ms, bounce, report);
+        return spool.finish_with(*envelope, bounce, report);
       });
     } else {
       outcome = expired ? "expired" : "done";
-      ec = co_await blocking(context.blocking, [&] { return spool.finish(due.id, due.due_ms); });
+      ec = co_await blocking(context.blocking, [&] { return spool.finish(*envelope); });
     }
     auto& metrics = worker.metrics();
     if (outcome == "deferred") {

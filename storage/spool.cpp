@@ -315,40 +315,41 @@ error_code Spool::reschedule(const Envelope& updated, std::int64_t old_due_ms) {
   return status_code(impl_->db->Write(impl_->write_options(), &batch), "reschedule");
 }
 
-error_code Spool::finish(std::string_view id, std::int64_t due_ms) {
-  const auto known = envelope(id);
+// Deletes `stored` from the three families into `batch`.
+static void remove_into(Spool::Impl& impl, rocksdb::WriteBatch& batch, const Envelope& stored) {
+  batch.Delete(impl.cf(kSchedule), schedule_key(stored.due_ms, stored.id));
+  batch.Delete(impl.cf(kEnvelope), slice(stored.id));
+  batch.Delete(impl.cf(kBody), slice(stored.id));
+}
+
+static void forget_created(Spool::Impl& impl, std::int64_t created_ms) {
+  if (auto found = impl.created.find(created_ms); found != impl.created.end()) {
+    impl.created.erase(found);
+  }
+}
+
+error_code Spool::finish(const Envelope& stored) {
   rocksdb::WriteBatch batch;
-  batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, id));
-  batch.Delete(impl_->cf(kEnvelope), slice(id));
-  batch.Delete(impl_->cf(kBody), slice(id));
+  remove_into(*impl_, batch, stored);
   const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "finish");
-  if (!ec && known) {
+  if (!ec) {
     std::lock_guard lock(impl_->mutex);
-    if (auto found = impl_->created.find(known->created_ms); found != impl_->created.end()) {
-      impl_->created.erase(found);
-    }
+    forget_created(*impl_, stored.created_ms);
   }
   return ec;
 }
 
-error_code Spool::finish_with(std::string_view id, std::int64_t due_ms, const Envelope& bounce,
-                             std::string_view bounce_body) {
-  const auto known = envelope(id);
+error_code Spool::finish_with(const Envelope& stored, const Envelope& bounce,
+                              std::string_view bounce_body) {
   rocksdb::WriteBatch batch;
-  batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, id));
-  batch.Delete(impl_->cf(kEnvelope), slice(id));
-  batch.Delete(impl_->cf(kBody), slice(id));
+  remove_into(*impl_, batch, stored);
   batch.Put(impl_->cf(kEnvelope), slice(bounce.id), encode_envelope(bounce));
   batch.Put(impl_->cf(kBody), slice(bounce.id), slice(bounce_body));
   batch.Put(impl_->cf(kSchedule), schedule_key(bounce.due_ms, bounce.id), rocksdb::Slice());
   const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "finish_with");
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
-    if (known) {
-      if (auto found = impl_->created.find(known->created_ms); found != impl_->created.end()) {
-        impl_->created.erase(found);
-      }
-    }
+    forget_created(*impl_, stored.created_ms);
     impl_->created.insert(bounce.created_ms);
   }
   return ec;
@@ -366,9 +367,7 @@ error_code Spool::bury(const Envelope& envelope, std::int64_t due_ms, std::strin
   const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "bury");
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
-    if (auto found = impl_->created.find(envelope.created_ms); found != impl_->created.end()) {
-      impl_->created.erase(found);
-    }
+    forget_created(*impl_, envelope.created_ms);
     ++impl_->dead;
   }
   return ec;

@@ -97,12 +97,13 @@ class Spool {
 
   // Moves a message to a new due time with its updated envelope (after a failed attempt).
   boost::system::error_code reschedule(const Envelope& updated, std::int64_t old_due_ms);
-  // Removes a message whose every recipient is done (delivered or bounced).
-  boost::system::error_code finish(std::string_view id, std::int64_t due_ms);
-  // Removes message `id` and stores `bounce` (its DSN) in the same batch: a crash leaves one
-  // or the other, never neither.
-  boost::system::error_code finish_with(std::string_view id, std::int64_t due_ms,
-                                        const Envelope& bounce, std::string_view bounce_body);
+  // Removes a message (as stored: its id, due time and creation) whose every recipient is
+  // done, or that an operator deleted.
+  boost::system::error_code finish(const Envelope& stored);
+  // Removes `stored` and stores `bounce` (its DSN) in the same batch: a crash leaves one or
+  // the other, never neither.
+  boost::system::error_code finish_with(const Envelope& stored, const Envelope& bounce,
+                                        std::string_view bounce_body);
   // Moves a message out of the schedule into dead letters, with the reason.
   boost::system::error_code bury(const Envelope& envelope, std::int64_t due_ms,
                                  std::string_view reason);

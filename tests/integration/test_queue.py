@@ -62,7 +62,8 @@ class QueueTest(MxTestCase):
         port = free_port()
         mx = self.start(f"127.0.0.1:{port}")
         self.send(mx, 2)
-        wait_until(lambda: "outcome=deferred" in mx.log(), 10, what="a deferred attempt")
+        wait_until(lambda: mx.log().count("outcome=deferred") >= 2, 10,
+                   what="both messages deferred")
         sink = Sink(port=port)
         sink.__enter__()
         self.addCleanup(sink.__exit__, None, None, None)

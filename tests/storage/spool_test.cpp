@@ -98,7 +98,7 @@ TEST_F(SpoolTest, DueInTimeOrderThenRescheduleFinishAndBury) {
   EXPECT_EQ(due[0].id, "B");
   EXPECT_EQ(spool.envelope("A")->attempts, 3u);
 
-  ASSERT_FALSE(spool.finish("B", 200));
+  ASSERT_FALSE(spool.finish(*spool.envelope("B")));
   EXPECT_FALSE(spool.envelope("B"));
   EXPECT_FALSE(spool.body("B"));
   ASSERT_FALSE(spool.bury(*spool.envelope("C"), 300, "bounce undeliverable"));
