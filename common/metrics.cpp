@@ -55,14 +55,13 @@ Metrics::Metrics(prometheus::Registry& r)
       session_timeouts(counter(r, "mxgate_session_timeouts_total",
                                "Sessions closed with 421 4.4.2 after a read deadline")
                            .Add({})),
-      session_errors_limit(counter(r, "mxgate_session_error_limit_total",
-                                   "Sessions closed after too many errors")
-                               .Add({})),
+      session_errors_limit(
+          counter(r, "mxgate_session_error_limit_total", "Sessions closed after too many errors")
+              .Add({})),
       session_exceptions(counter(r, "mxgate_session_exceptions_total",
                                  "Sessions ended by an unexpected exception (a bug)")
                              .Add({})),
-      transactions_accepted(counter(r, "mxgate_transactions_total",
-                                    "Mail transactions by result")
+      transactions_accepted(counter(r, "mxgate_transactions_total", "Mail transactions by result")
                                 .Add({{"result", "accepted"}})),
       transactions_rejected(
           counter(r, "mxgate_transactions_total", "").Add({{"result", "rejected"}})),
@@ -75,19 +74,18 @@ Metrics::Metrics(prometheus::Registry& r)
       replies_3xx(counter(r, "mxgate_replies_total", "").Add({{"class", "3xx"}})),
       replies_4xx(counter(r, "mxgate_replies_total", "").Add({{"class", "4xx"}})),
       replies_5xx(counter(r, "mxgate_replies_total", "").Add({{"class", "5xx"}})),
-      received_bytes(counter(r, "mxgate_received_bytes_total",
-                             "Message content octets received from clients")
-                         .Add({})),
+      received_bytes(
+          counter(r, "mxgate_received_bytes_total", "Message content octets received from clients")
+              .Add({})),
       bare_line_endings_command(counter(r, "mxgate_bare_line_endings_total",
                                         "Bare CR or LF seen (SMTP smuggling attempts)")
                                     .Add({{"where", "command"}})),
       bare_line_endings_data(
           counter(r, "mxgate_bare_line_endings_total", "").Add({{"where", "data"}})),
-      proxy_accepted(counter(r, "mxgate_proxy_headers_total",
-                             "PROXY protocol connections by result")
-                         .Add({{"result", "accepted"}})),
-      proxy_untrusted(
-          counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "untrusted"}})),
+      proxy_accepted(
+          counter(r, "mxgate_proxy_headers_total", "PROXY protocol connections by result")
+              .Add({{"result", "accepted"}})),
+      proxy_untrusted(counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "untrusted"}})),
       proxy_invalid(counter(r, "mxgate_proxy_headers_total", "").Add({{"result", "invalid"}})),
       reputation_lookups_cached(counter(r, "mxgate_reputation_lookups_total",
                                         "Connect-time reputation lookups by how they were served")
@@ -96,7 +94,8 @@ Metrics::Metrics(prometheus::Registry& r)
           counter(r, "mxgate_reputation_lookups_total", "").Add({{"result", "blocking"}})),
       reputation_lookup_errors(
           counter(r, "mxgate_reputation_lookups_total", "").Add({{"result", "error"}})),
-      reputation_lookup_seconds_cached(lookup_histogram(r).Add({{"served", "cached"}}, kLookupBuckets)),
+      reputation_lookup_seconds_cached(
+          lookup_histogram(r).Add({{"served", "cached"}}, kLookupBuckets)),
       reputation_lookup_seconds_blocking(
           lookup_histogram(r).Add({{"served", "blocking"}}, kLookupBuckets)),
       reputation_records_ip(records(r).Add({{"family", "ip"}})),
@@ -124,31 +123,30 @@ Metrics::Metrics(prometheus::Registry& r)
       reputation_flush_errors(counter(r, "mxgate_reputation_flush_errors_total",
                                       "Failed writes of outcome counters to the store")
                                   .Add({})),
-      quarantined_messages(counter(r, "mxgate_quarantined_total",
-                                   "Messages accepted into quarantine")
-                               .Add({})),
-      queue_commit_seconds(BuildHistogram()
-                               .Name("mxgate_queue_commit_seconds")
-                               .Help("Queue mode: a message's synced write to the spool")
-                               .Register(r)
-                               .Add({}, prometheus::Histogram::BucketBoundaries{
-                                            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                            0.1, 0.25, 1})),
+      quarantined_messages(
+          counter(r, "mxgate_quarantined_total", "Messages accepted into quarantine").Add({})),
+      queue_commit_seconds(
+          BuildHistogram()
+              .Name("mxgate_queue_commit_seconds")
+              .Help("Queue mode: a message's synced write to the spool")
+              .Register(r)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 1})),
       queue_commit_errors(counter(r, "mxgate_queue_commit_errors_total",
                                   "Queue mode: spool writes that failed (answered 451 4.3.0)")
                               .Add({})),
-      queue_deliveries_done(counter(r, "mxgate_queue_deliveries_total",
-                                    "Queue mode: delivery attempts by outcome")
-                                .Add({{"result", "done"}})),
+      queue_deliveries_done(
+          counter(r, "mxgate_queue_deliveries_total", "Queue mode: delivery attempts by outcome")
+              .Add({{"result", "done"}})),
       queue_deliveries_deferred(
           counter(r, "mxgate_queue_deliveries_total", "").Add({{"result", "deferred"}})),
       queue_deliveries_expired(
           counter(r, "mxgate_queue_deliveries_total", "").Add({{"result", "expired"}})),
       queue_deliveries_dead(
           counter(r, "mxgate_queue_deliveries_total", "").Add({{"result", "dead"}})),
-      queue_dsns(counter(r, "mxgate_queue_dsns_total",
-                         "Queue mode: delivery status notifications queued")
-                     .Add({})),
+      queue_dsns(
+          counter(r, "mxgate_queue_dsns_total", "Queue mode: delivery status notifications queued")
+              .Add({})),
       queue_depth(BuildGauge()
                       .Name("mxgate_queue_depth")
                       .Help("Queue mode: messages waiting in the spool")
@@ -167,12 +165,12 @@ Metrics::Metrics(prometheus::Registry& r)
       tarpit_delays(counter(r, "mxgate_tarpit_delays_total",
                             "Replies delayed by the tarpit (clients that keep failing)")
                         .Add({})),
-      tarpit_seconds(counter(r, "mxgate_tarpit_seconds_total",
-                             "Time replies were delayed by the tarpit")
-                         .Add({})),
-      tls_handshakes_tls12(counter(r, "mxgate_tls_handshakes_total",
-                                   "Inbound STARTTLS handshakes by result")
-                               .Add({{"result", "TLSv1.2"}})),
+      tarpit_seconds(
+          counter(r, "mxgate_tarpit_seconds_total", "Time replies were delayed by the tarpit")
+              .Add({})),
+      tls_handshakes_tls12(
+          counter(r, "mxgate_tls_handshakes_total", "Inbound STARTTLS handshakes by result")
+              .Add({{"result", "TLSv1.2"}})),
       tls_handshakes_tls13(
           counter(r, "mxgate_tls_handshakes_total", "").Add({{"result", "TLSv1.3"}})),
       tls_handshakes_failed(
@@ -180,13 +178,14 @@ Metrics::Metrics(prometheus::Registry& r)
       starttls_injection(counter(r, "mxgate_starttls_injection_total",
                                  "Sessions that pipelined plaintext behind STARTTLS")
                              .Add({})),
-      relay_seconds(BuildHistogram()
-                        .Name("mxgate_relay_duration_seconds")
-                        .Help("End of client data to the downstream's final reply")
-                        .Register(r)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{
-                                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                     0.5, 1, 2.5, 5, 10, 30, 60})),
+      relay_seconds(
+          BuildHistogram()
+              .Name("mxgate_relay_duration_seconds")
+              .Help("End of client data to the downstream's final reply")
+              .Register(r)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                               5, 10, 30, 60})),
       downstream_connect_errors(counter(r, "mxgate_downstream_errors_total",
                                         "Failures talking to the mailbox servers by kind")
                                     .Add({{"kind", "connect"}})),
@@ -196,11 +195,22 @@ Metrics::Metrics(prometheus::Registry& r)
           counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "protocol"}})),
       downstream_tls_errors(
           counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "tls"}})),
-      downstream_connections_opened(counter(r, "mxgate_downstream_connections_total",
-                                            "Downstream connections by origin")
-                                        .Add({{"origin", "opened"}})),
+      downstream_connections_opened(
+          counter(r, "mxgate_downstream_connections_total", "Downstream connections by origin")
+              .Add({{"origin", "opened"}})),
       downstream_connections_reused(
           counter(r, "mxgate_downstream_connections_total", "").Add({{"origin", "pool"}})),
+      downstream_busy(counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "busy"}})),
+      downstream_circuit_refusals(
+          counter(r, "mxgate_downstream_errors_total", "").Add({{"kind", "circuit_open"}})),
+      downstream_circuit_opens(counter(r, "mxgate_downstream_circuit_opens_total",
+                                       "Times a downstream's circuit breaker opened")
+                                   .Add({})),
+      downstream_open_circuits(BuildGauge()
+                                   .Name("mxgate_downstream_open_circuits")
+                                   .Help("Downstreams whose circuit breaker is open now")
+                                   .Register(r)
+                                   .Add({})),
       config_reloads_ok(counter(r, "mxgate_config_reloads_total", "Configuration reloads by result")
                             .Add({{"result", "ok"}})),
       config_reloads_failed(
@@ -213,10 +223,18 @@ Metrics::Metrics(prometheus::Registry& r)
 
 void Metrics::count_reply(int code) {
   switch (code / 100) {
-    case 2: replies_2xx.Increment(); break;
-    case 3: replies_3xx.Increment(); break;
-    case 4: replies_4xx.Increment(); break;
-    default: replies_5xx.Increment(); break;
+    case 2:
+      replies_2xx.Increment();
+      break;
+    case 3:
+      replies_3xx.Increment();
+      break;
+    case 4:
+      replies_4xx.Increment();
+      break;
+    default:
+      replies_5xx.Increment();
+      break;
   }
 }
 

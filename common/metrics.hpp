@@ -62,7 +62,7 @@ struct Metrics {
   prometheus::Counter& reputation_cache_hits_block;  // RocksDB's block cache
   prometheus::Counter& reputation_cache_misses_block;
   prometheus::Gauge& reputation_cache_hit_ratio_block;  // since start
-  prometheus::Counter& reputation_cache_hits_record;  // decoded records (storage/record_cache)
+  prometheus::Counter& reputation_cache_hits_record;    // decoded records (storage/record_cache)
   prometheus::Counter& reputation_cache_misses_record;
   prometheus::Gauge& reputation_cache_hit_ratio_record;
   prometheus::Counter& reputation_updates_written;
@@ -79,9 +79,9 @@ struct Metrics {
   prometheus::Counter& queue_dsns;                 // delivery status notifications queued
   prometheus::Gauge& queue_depth;
   prometheus::Gauge& queue_oldest_seconds;
-  prometheus::Gauge& queue_messages_per_fsync;     // commits / WAL syncs since start
-  prometheus::Counter& tarpit_delays;       // replies held back by the tarpit
-  prometheus::Counter& tarpit_seconds;      // and for how long in all
+  prometheus::Gauge& queue_messages_per_fsync;  // commits / WAL syncs since start
+  prometheus::Counter& tarpit_delays;           // replies held back by the tarpit
+  prometheus::Counter& tarpit_seconds;          // and for how long in all
 
   // TLS
   prometheus::Counter& tls_handshakes_tls12;
@@ -97,6 +97,10 @@ struct Metrics {
   prometheus::Counter& downstream_tls_errors;
   prometheus::Counter& downstream_connections_opened;
   prometheus::Counter& downstream_connections_reused;
+  prometheus::Counter& downstream_busy;              // refused: route at max_connections
+  prometheus::Counter& downstream_circuit_refusals;  // refused: circuit breaker open
+  prometheus::Counter& downstream_circuit_opens;     // times a circuit opened
+  prometheus::Gauge& downstream_open_circuits;       // downstreams whose circuit is open now
 
   // Control
   prometheus::Counter& config_reloads_ok;

@@ -31,9 +31,9 @@ enum class LineEndings { Reject, Normalize };
 
 struct ServerConfig {
   std::vector<HostPort> listen{{"127.0.0.1", 2525}};
-  std::string hostname;               // default: the machine's host name
+  std::string hostname;  // default: the machine's host name
   std::string banner = "ESMTP mxgate";
-  unsigned workers = 0;               // 0: one per core
+  unsigned workers = 0;  // 0: one per core
   std::uint32_t max_sessions = 10000;
   std::uint32_t max_sessions_per_ip = 50;
   std::uint64_t max_message_size = 50ull * 1024 * 1024;
@@ -47,14 +47,14 @@ struct ServerConfig {
   // header whose source address becomes the client IP. Accepted only from proxy_trusted.
   std::vector<HostPort> proxy_listen;
   std::vector<std::string> proxy_trusted{"127.0.0.0/8", "::1/128"};  // CIDR networks
-  Duration proxy_timeout = std::chrono::seconds(10);  // to receive the PROXY header
+  Duration proxy_timeout = std::chrono::seconds(10);                 // to receive the PROXY header
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 struct TlsConfig {
   std::string certificate;  // PEM chain; STARTTLS is offered only when set
   std::string private_key;
-  bool require = false;     // MAIL before STARTTLS gets 530 5.7.0
+  bool require = false;  // MAIL before STARTTLS gets 530 5.7.0
   Duration handshake_timeout = std::chrono::seconds(30);
   friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
@@ -75,6 +75,12 @@ struct RelayConfig {
   Duration data_timeout = std::chrono::minutes(5);
   std::uint32_t pool_size = 16;  // idle connections kept per worker and downstream
   Duration pool_idle_timeout = std::chrono::seconds(30);
+  // Per downstream, across workers (relay/gates.hpp): connections in use at once (0: no
+  // limit), and the circuit breaker (breaker_failures 0: off).
+  std::uint32_t max_connections = 50;
+  std::uint32_t breaker_failures = 5;
+  Duration breaker_cooldown = std::chrono::seconds(30);
+  Duration breaker_max_cooldown = std::chrono::minutes(5);
   friend bool operator==(const RelayConfig&, const RelayConfig&) = default;
 };
 
@@ -89,14 +95,14 @@ struct QueueConfig {
   Duration max_age = std::chrono::hours(24 * 5);  // then it is bounced (dead-lettered)
   Duration poll_interval = std::chrono::seconds(1);
   std::uint32_t max_deliveries = 100;  // concurrent deliveries per worker
-  bool dsn = true;  // bounce failed recipients to the sender (RFC 3464)
+  bool dsn = true;                     // bounce failed recipients to the sender (RFC 3464)
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
 struct Route {
-  std::vector<std::string> domains;     // "example.com" exact, ".example.com" subdomains
-  std::vector<HostPort> downstream;     // tried in order
-  bool require_tls = false;             // refuse to relay unless the downstream does STARTTLS
+  std::vector<std::string> domains;  // "example.com" exact, ".example.com" subdomains
+  std::vector<HostPort> downstream;  // tried in order
+  bool require_tls = false;          // refuse to relay unless the downstream does STARTTLS
   friend bool operator==(const Route&, const Route&) = default;
 };
 
@@ -106,11 +112,11 @@ struct StorageConfig {
 };
 
 struct DnsConfig {
-  std::vector<HostPort> servers;  // empty: /etc/resolv.conf
+  std::vector<HostPort> servers;               // empty: /etc/resolv.conf
   Duration timeout = std::chrono::seconds(2);  // per try
   std::uint32_t tries = 2;
-  std::uint32_t cache_entries = 100000;              // per worker
-  Duration max_ttl = std::chrono::hours(24);         // cached answers live at most this long
+  std::uint32_t cache_entries = 100000;               // per worker
+  Duration max_ttl = std::chrono::hours(24);          // cached answers live at most this long
   Duration max_negative_ttl = std::chrono::hours(1);  // NXDOMAIN/NODATA (RFC 2308 §5)
   friend bool operator==(const DnsConfig&, const DnsConfig&) = default;
 };
@@ -120,12 +126,12 @@ struct DnsConfig {
 struct DnsblConfig {
   enum class Type { Ip, Helo, SenderDomain };
   enum class Action { Score, Reject, Defer };
-  std::string zone;                  // "zen.spamhaus.org"
+  std::string zone;  // "zen.spamhaus.org"
   Type type = Type::Ip;
   std::vector<std::string> returns;  // ReturnFilter patterns; empty: any listing answer
   double weight = 1;                 // score when listed; negative for allow lists
   Action action = Action::Score;     // Reject/Defer: a listing refuses outright
-  bool probe = true;  // test the zone periodically (127.0.0.2 listed, 127.0.0.1 not)
+  bool probe = true;                 // test the zone periodically (127.0.0.2 listed, 127.0.0.1 not)
   friend bool operator==(const DnsblConfig&, const DnsblConfig&) = default;
 };
 
@@ -266,7 +272,8 @@ class ConfigError : public std::runtime_error {
 
 // Loads and validates `path`, then applies `overrides` ("dotted.key=value", value in TOML
 // syntax, or a bare string) in order. Throws ConfigError.
-Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
+Config load_config(const std::filesystem::path& path,
+                   const std::vector<std::string>& overrides = {});
 
 // Parses "host:port", "[v6]:port". Throws std::invalid_argument with a readable message.
 HostPort parse_host_port(std::string_view text);

@@ -81,6 +81,10 @@ void write_tls_http_relay(Writer& w, const Config& c) {
   w.duration("data_timeout", c.relay.data_timeout);
   w.number("pool_size", c.relay.pool_size);
   w.duration("pool_idle_timeout", c.relay.pool_idle_timeout);
+  w.number("max_connections", c.relay.max_connections);
+  w.number("breaker_failures", c.relay.breaker_failures);
+  w.duration("breaker_cooldown", c.relay.breaker_cooldown);
+  w.duration("breaker_max_cooldown", c.relay.breaker_max_cooldown);
   w.section("[queue]");
   w.string("path", c.queue.path);
   std::vector<std::string> retry;

@@ -1,5 +1,6 @@
 // The configuration schema: which keys each table has, their types, ranges and cross-checks.
 // conf/mxgate.toml documents the same keys for operators; keep the two in step.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,12 +14,10 @@
 #include <map>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "common/cidr.hpp"
+#include "conf/toml_reader.hpp"
 #include "reputation/checks.hpp"
 #include "reputation/dnsbl.hpp"
-#include "conf/toml_reader.hpp"
 
 namespace mxgate::conf::detail {
 namespace {
@@ -28,6 +27,7 @@ constexpr std::int64_t kMaxSessions = 1'000'000;
 constexpr std::int64_t kMaxRecipients = 100'000;
 constexpr std::int64_t kMaxErrors = 1'000;
 constexpr std::int64_t kMaxPoolSize = 10'000;
+constexpr std::int64_t kMaxBreakerFailures = 1'000;
 constexpr std::uint64_t kMinMessageSize = 1024;
 constexpr std::uint16_t kDnsPort = 53;
 constexpr double kMaxScore = 1'000'000;
@@ -153,6 +153,14 @@ void read_relay(TableReader r, RelayConfig& relay) {
   r.read_positive("data_timeout", relay.data_timeout);
   r.read_int("pool_size", relay.pool_size, 0, kMaxPoolSize);
   r.read_positive("pool_idle_timeout", relay.pool_idle_timeout);
+  r.read_int("max_connections", relay.max_connections, 0, kMaxPoolSize);
+  r.read_int("breaker_failures", relay.breaker_failures, 0, kMaxBreakerFailures);
+  r.read_positive("breaker_cooldown", relay.breaker_cooldown);
+  r.read_positive("breaker_max_cooldown", relay.breaker_max_cooldown);
+  if (relay.breaker_max_cooldown < relay.breaker_cooldown) {
+    r.fail(r.find("breaker_max_cooldown"), "breaker_max_cooldown",
+           "must be at least breaker_cooldown");
+  }
   r.finish();
 }
 
@@ -247,8 +255,7 @@ void read_routes(TableReader& r, std::vector<Route>& routes) {
 }
 
 // Prefix lengths of the network records; kept ascending (most specific last).
-void read_prefixes(TableReader& r, std::string_view key, std::vector<int>& out, int min,
-                   int max) {
+void read_prefixes(TableReader& r, std::string_view key, std::vector<int>& out, int min, int max) {
   r.read_ints(key, out, min, max);
   std::sort(out.begin(), out.end());
   if (std::adjacent_find(out.begin(), out.end()) != out.end() || out.size() > kMaxPrefixes) {
@@ -259,9 +266,8 @@ void read_prefixes(TableReader& r, std::string_view key, std::vector<int>& out, 
 
 bool is_header_name(std::string_view name) {
   // RFC 5322 §3.6.8: ftext is printable US-ASCII except ":".
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return c > 32 && c < 127 && c != ':';
-  });
+  return !name.empty() && std::all_of(name.begin(), name.end(),
+                                      [](char c) { return c > 32 && c < 127 && c != ':'; });
 }
 
 void read_model(TableReader r, reputation::ModelSettings& m) {
@@ -321,7 +327,8 @@ void read_reputation(TableReader r, ReputationConfig& reputation) {
   if (!is_header_name(reputation.quarantine_header)) {
     r.fail(r.find("quarantine_header"), "quarantine_header",
            "expected a header field name such as \"X-Mxgate-Quarantine\" (printable ASCII, no "
-           "colon or space), got " + quote(reputation.quarantine_header));
+           "colon or space), got " +
+               quote(reputation.quarantine_header));
   }
   r.read("quarantine_downstream", reputation.quarantine_downstream, PortRule{});
   read_model(r.table("model"), reputation.model);
@@ -337,7 +344,8 @@ void read_points(TableReader r, reputation::CheckSettings& check) {
   if (check.points.empty() && !r.node()->empty()) {
     const auto first = r.node()->begin();
     r.fail(&first->second, first->first.str(),
-           "check " + std::string(check.name) + " has no points to set (its scores come from elsewhere)");
+           "check " + std::string(check.name) +
+               " has no points to set (its scores come from elsewhere)");
   }
   r.finish();
 }
@@ -352,7 +360,8 @@ void read_checks(TableReader r, std::vector<reputation::CheckSettings>& checks) 
                            [&](const auto& check) { return check.name == name; });
     if (it == checks.end()) {
       std::string names;
-      for (const auto& check : checks) names += (names.empty() ? "" : ", ") + std::string(check.name);
+      for (const auto& check : checks)
+        names += (names.empty() ? "" : ", ") + std::string(check.name);
       r.fail(&node, name, "is not a check mxgate has; the checks are: " + names);
     }
     TableReader c = r.table(name);
@@ -502,7 +511,8 @@ LimitConfig read_limit(TableReader r, std::set<std::string>& names) {
   std::size_t count = 1;
   r.read_choice("count", count, {"connections", "messages", "recipients"});
   l.count = static_cast<LimitConfig::Count>(count);
-  if (r.find("rate") == nullptr) r.fail(r.node(), "rate", "is required: events per period, e.g. 100");
+  if (r.find("rate") == nullptr)
+    r.fail(r.node(), "rate", "is required: events per period, e.g. 100");
   r.read_int("rate", l.rate, 1, 100'000'000);
   r.read_positive("period", l.period);
   r.read_int("burst", l.burst, 0, 100'000'000);
@@ -554,8 +564,8 @@ void read_throttle(TableReader& root, ThrottleConfig& t) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < array->size(); ++i) {
     std::string prefix = "limit[" + std::to_string(i) + "]";
-    t.limits.push_back(read_limit(TableReader(array->get(i)->as_table(), prefix, root.file()),
-                                  names));
+    t.limits.push_back(
+        read_limit(TableReader(array->get(i)->as_table(), prefix, root.file()), names));
   }
 }
 
@@ -572,7 +582,8 @@ void fill_host_names(TableReader& root, Config& c) {
   }
   if (c.relay.helo_name.empty()) c.relay.helo_name = c.server.hostname;
   if (c.auth.authserv_id.empty()) c.auth.authserv_id = c.server.hostname;
-  if (c.queue.path.empty()) c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
+  if (c.queue.path.empty())
+    c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
 }
 
 }  // namespace

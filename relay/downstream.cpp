@@ -48,6 +48,10 @@ class Category final : public boost::system::error_category {
         return "TLS failure";
       case Error::shutdown:
         return "shutting down";
+      case Error::busy:
+        return "every downstream at its connection limit";
+      case Error::circuit_open:
+        return "downstream failing (circuit breaker open)";
     }
     return "unknown relay error";
   }
@@ -82,6 +86,12 @@ void count_failure(common::Metrics& metrics, const error_code& ec) {
       metrics.downstream_tls_errors.Increment();
       break;
     case Error::shutdown:
+      break;
+    case Error::busy:
+      metrics.downstream_busy.Increment();
+      break;
+    case Error::circuit_open:
+      metrics.downstream_circuit_refusals.Increment();
       break;
   }
 }

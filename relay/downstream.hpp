@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "conf/config.hpp"
+#include "relay/gates.hpp"
 #include "smtp/client_protocol.hpp"
 #include "smtp/reply.hpp"
 
@@ -38,11 +39,13 @@ struct Metrics;
 namespace mxgate::relay {
 
 enum class Error {
-  connect = 1,  // no address, refused, unreachable, or connect_timeout
-  timeout,      // no (complete) reply or write within the operation's deadline
-  protocol,     // not SMTP, an unexpected greeting/EHLO reply, or the peer closed
-  tls,          // STARTTLS required but not offered, refused, or the handshake failed
-  shutdown,     // the pool is draining
+  connect = 1,   // no address, refused, unreachable, or connect_timeout
+  timeout,       // no (complete) reply or write within the operation's deadline
+  protocol,      // not SMTP, an unexpected greeting/EHLO reply, or the peer closed
+  tls,           // STARTTLS required but not offered, refused, or the handshake failed
+  shutdown,      // the pool is draining
+  busy,          // every downstream of the route at relay.max_connections (gates.hpp)
+  circuit_open,  // every downstream of the route failing: its circuit breaker is open
 };
 
 }  // namespace mxgate::relay
@@ -112,6 +115,8 @@ class Downstream {
   bool needs_rset = false;
   // Set by the pool on a connection taken from the idle list.
   bool reused = false;
+  // Its place under the downstream's concurrency limit while in use (empty while pooled).
+  GateSlot slot;
 
  private:
   boost::asio::awaitable<boost::system::error_code> connect(conf::Duration timeout);

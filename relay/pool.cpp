@@ -4,7 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <utility>
 
 #include "common/log.hpp"
@@ -29,6 +33,10 @@ std::unique_ptr<asio::ssl::context> client_context() {
   return context;
 }
 
+// Waiting for a slot: short first (transactions on a LAN take milliseconds), then less often.
+constexpr auto kSlotPollFirst = std::chrono::milliseconds(2);
+constexpr auto kSlotPollMax = std::chrono::milliseconds(50);
+
 std::string describe(const conf::HostPort& target) {
   const bool v6 = target.host.find(':') != std::string::npos;
   return (v6 ? "[" + target.host + "]" : target.host) + ":" + std::to_string(target.port);
@@ -37,12 +45,13 @@ std::string describe(const conf::HostPort& target) {
 }  // namespace
 
 Pool::Pool(asio::any_io_executor executor, const conf::RelayConfig& config, std::string helo_name,
-           common::Metrics& metrics)
+           common::Metrics& metrics, DownstreamGates* gates)
     : executor_(std::move(executor)),
       tls_(client_context()),
       config_(config),
       helo_name_(std::move(helo_name)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      gates_(gates) {}
 
 Pool::~Pool() = default;
 
@@ -78,7 +87,9 @@ Pool::Bucket* Pool::bucket(const conf::HostPort& target) {
 }
 
 void Pool::release(std::unique_ptr<Downstream> connection) {
-  if (!connection || draining_ || !connection->usable() || config_.pool_size == 0) return;
+  if (!connection) return;
+  connection->slot.reset();  // pooled connections do not count against the limit
+  if (draining_ || !connection->usable() || config_.pool_size == 0) return;
   Bucket* b = bucket(connection->target());
   if (b == nullptr) b = &buckets_.emplace_back(Bucket{connection->target(), {}});
   std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
@@ -88,42 +99,85 @@ void Pool::release(std::unique_ptr<Downstream> connection) {
   b->idle.push_back(std::move(connection));
 }
 
-// The most recently used idle connection of the first downstream (in route order) that has one.
-std::unique_ptr<Downstream> Pool::take_idle(const conf::Route& route) {
-  for (const auto& target : route.downstream) {
-    Bucket* b = bucket(target);
-    if (b == nullptr) continue;
-    std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
-    for (auto it = b->idle.rbegin(); it != b->idle.rend(); ++it) {
-      if (route.require_tls && !(*it)->tls_active()) continue;
-      auto connection = std::move(*it);
-      b->idle.erase(std::next(it).base());
-      connection->unpark();
-      connection->reused = true;
-      connection->needs_rset = true;
-      return connection;
-    }
+// The most recently used idle connection to `target`.
+std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target, bool require_tls) {
+  Bucket* b = bucket(target);
+  if (b == nullptr) return nullptr;
+  std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
+  for (auto it = b->idle.rbegin(); it != b->idle.rend(); ++it) {
+    if (require_tls && !(*it)->tls_active()) continue;
+    auto connection = std::move(*it);
+    b->idle.erase(std::next(it).base());
+    connection->unpark();
+    connection->reused = true;
+    connection->needs_rset = true;
+    return connection;
   }
   return nullptr;
+}
+
+asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf::Route& route,
+                                                                     bool allow_idle,
+                                                                     bool& waiting) {
+  // A slot per downstream first (or why not), in route order.
+  std::vector<DownstreamGates::Entry> entries(route.downstream.size());
+  bool any_admitted = false, any_open_circuit = false;
+  for (std::size_t i = 0; i < route.downstream.size(); ++i) {
+    if (gates_ != nullptr) entries[i] = gates_->enter(route.downstream[i]);
+    const auto refusal = entries[i].refusal;
+    waiting = waiting || refusal == DownstreamGates::Refusal::Full;
+    any_open_circuit = any_open_circuit || refusal == DownstreamGates::Refusal::CircuitOpen;
+    any_admitted = any_admitted || refusal == DownstreamGates::Refusal::None;
+  }
+  if (!any_admitted) {
+    co_return make_error_code(waiting            ? Error::busy
+                              : any_open_circuit ? Error::circuit_open
+                                                 : Error::connect);
+  }
+  waiting = false;  // someone can be tried now
+  if (allow_idle) {
+    for (std::size_t i = 0; i < route.downstream.size(); ++i) {
+      if (entries[i].refusal != DownstreamGates::Refusal::None || entries[i].slot.probe()) continue;
+      if (auto connection = take_idle(route.downstream[i], route.require_tls)) {
+        metrics_.downstream_connections_reused.Increment();
+        connection->slot = std::move(entries[i].slot);
+        co_return std::move(connection);
+      }
+    }
+  }
+  error_code last = make_error_code(Error::connect);
+  for (std::size_t i = 0; i < route.downstream.size(); ++i) {
+    if (entries[i].refusal != DownstreamGates::Refusal::None) continue;
+    auto opened = co_await open(route.downstream[i], route.require_tls);
+    if (opened) {
+      (*opened)->slot = std::move(entries[i].slot);
+      co_return std::move(*opened);
+    }
+    last = opened.error();
+    if (draining_) break;
+  }
+  co_return last;
 }
 
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::Route& route,
                                                                    bool allow_idle) {
   if (draining_) co_return make_error_code(Error::shutdown);
-  if (allow_idle) {
-    if (auto connection = take_idle(route)) {
-      metrics_.downstream_connections_reused.Increment();
-      co_return std::move(connection);
+  const auto deadline = std::chrono::steady_clock::now() + config_.connect_timeout;
+  asio::steady_timer timer(executor_);
+  auto wait = kSlotPollFirst;
+  for (;;) {
+    bool waiting = false;
+    auto got = co_await try_route(route, allow_idle, waiting);
+    // Every downstream at its limit: slots free up as other transactions end, on any worker.
+    if (got || !waiting || draining_ || std::chrono::steady_clock::now() >= deadline) {
+      const auto ec = got ? error_code() : got.error();
+      if (ec == Error::busy || ec == Error::circuit_open) count_failure(metrics_, ec);
+      co_return got;
     }
+    timer.expires_after(wait);
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    wait = std::min(wait * 2, kSlotPollMax);
   }
-  error_code last = make_error_code(Error::connect);  // a route without downstreams
-  for (const auto& target : route.downstream) {
-    auto opened = co_await open(target, route.require_tls);
-    if (opened) co_return std::move(*opened);
-    last = opened.error();
-    if (draining_) break;
-  }
-  co_return last;
 }
 
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::open(const conf::HostPort& target,
@@ -133,10 +187,12 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::open(const conf::Host
                               require_tls};
   if (auto ec = co_await connection->open(std::move(settings))) {
     count_failure(metrics_, ec);
+    if (gates_ != nullptr && ec != Error::shutdown) gates_->failed(target);
     spdlog::warn("relay downstream={} error={}", common::escape(describe(target)), ec.message());
     co_return ec;
   }
   if (draining_) co_return make_error_code(Error::shutdown);
+  if (gates_ != nullptr) gates_->opened(target);
   metrics_.downstream_connections_opened.Increment();
   co_return std::move(connection);
 }

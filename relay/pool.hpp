@@ -2,9 +2,12 @@
 // transactions, at most relay.pool_size each, closed after relay.pool_idle_timeout; new ones
 // opened in route order (each downstream of the route in turn) when no idle one fits.
 // A connection handed out is owned by its user until release(); a released connection is
-// RSET lazily by its next user (Downstream::needs_rset).
+// RSET lazily by its next user (Downstream::needs_rset). With DownstreamGates (gates.hpp), a
+// connection in use holds a slot of its downstream, and a downstream whose circuit is open
+// is skipped.
 // Failures: acquire() returns relay::Error (connect/timeout/protocol/tls of the last downstream
-// tried, or shutdown) and has counted it in the downstream_* metrics.
+// tried; busy or circuit_open when none could be tried; or shutdown) and has counted it in the
+// downstream_* metrics.
 // Threading: one Pool per worker, used only on that worker's thread. It must outlive every
 // InlineRelay of the worker.
 #pragma once
@@ -28,8 +31,9 @@ namespace mxgate::relay {
 
 class Pool {
  public:
+  // `gates` (shared by the workers; may be null: no limits) outlives the pool.
   Pool(boost::asio::any_io_executor executor, const conf::RelayConfig& config,
-       std::string helo_name, common::Metrics& metrics);
+       std::string helo_name, common::Metrics& metrics, DownstreamGates* gates = nullptr);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -45,7 +49,8 @@ class Pool {
   // A connection ready for a MAIL to one of `route`'s downstreams. With `allow_idle`, an idle
   // connection in route order is taken first (reused = true, needs_rset = true); otherwise, or
   // when there is none, a new one is opened, trying the downstreams in order. A route with
-  // require_tls only gets connections that did STARTTLS. `route` outlives the call.
+  // require_tls only gets connections that did STARTTLS. When every downstream is at its
+  // connection limit, waits for a slot up to relay.connect_timeout. `route` outlives the call.
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> acquire(
       const conf::Route& route, bool allow_idle = true);
 
@@ -64,7 +69,10 @@ class Pool {
   };
 
   Bucket* bucket(const conf::HostPort& target);
-  std::unique_ptr<Downstream> take_idle(const conf::Route& route);
+  std::unique_ptr<Downstream> take_idle(const conf::HostPort& target, bool require_tls);
+  // One pass over the route; `waiting` set when a downstream was skipped for being full.
+  boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> try_route(
+      const conf::Route& route, bool allow_idle, bool& waiting);
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> open(
       const conf::HostPort& target, bool require_tls);
 
@@ -73,6 +81,7 @@ class Pool {
   conf::RelayConfig config_;
   std::string helo_name_;
   common::Metrics& metrics_;
+  DownstreamGates* gates_;
   std::vector<Bucket> buckets_;
   bool draining_ = false;
 };

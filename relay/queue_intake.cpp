@@ -1,10 +1,8 @@
 #include "relay/queue_intake.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <chrono>
+
+#include "common/blocking.hpp"
 
 namespace mxgate::relay {
 
@@ -24,7 +22,10 @@ std::int64_t now_ms() {
 QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor blocking,
                          const Router& router, const std::string& client_ip,
                          common::Metrics& metrics)
-    : spool_(spool), blocking_(std::move(blocking)), router_(router), client_ip_(client_ip),
+    : spool_(spool),
+      blocking_(std::move(blocking)),
+      router_(router),
+      client_ip_(client_ip),
       metrics_(metrics) {}
 
 void QueueIntake::mail(const smtp::Command& mail) {
@@ -40,7 +41,8 @@ asio::awaitable<Reply> QueueIntake::rcpt(smtp::Path recipient, bool quarantine) 
   if (phase_ != Phase::Envelope) co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
   if (!router_.route_for(recipient)) co_return Reply::make(550, "5.7.1", "Relaying denied");
   envelope_.quarantine = envelope_.quarantine || (quarantine && router_.quarantine_route());
-  envelope_.recipients.push_back({recipient.address(), storage::SpoolRecipient::State::Pending, ""});
+  envelope_.recipients.push_back(
+      {recipient.address(), storage::SpoolRecipient::State::Pending, ""});
   co_return Reply::make(250, "2.1.5", "Ok");
 }
 
@@ -67,11 +69,9 @@ asio::awaitable<Reply> QueueIntake::end() {
   envelope_.size = body_.size();
   // The synced write waits for the disk: on the blocking pool, where concurrent sessions'
   // writes share one fsync (RocksDB's group commit).
-  const auto worker = co_await asio::this_coro::executor;
   const auto started = std::chrono::steady_clock::now();
-  co_await asio::post(blocking_, asio::use_awaitable);
-  const auto ec = spool_.commit(envelope_, body_);
-  co_await asio::post(worker, asio::use_awaitable);
+  const auto ec =
+      co_await common::run_blocking(blocking_, [&] { return spool_.commit(envelope_, body_); });
   metrics_.queue_commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (ec) metrics_.queue_commit_errors.Increment();

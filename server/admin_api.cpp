@@ -2,8 +2,6 @@
 // See admin_api.hpp for the contract.
 #include "server/admin_api.hpp"
 
-#include "server/throttling.hpp"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -22,9 +20,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/blocking.hpp"
 #include "common/log.hpp"
+#include "server/queue_command.hpp"
 #include "server/rep_bulk.hpp"
 #include "server/rep_format.hpp"
+#include "server/throttling.hpp"
 
 namespace mxgate::server {
 
@@ -286,7 +287,39 @@ AdminResponse AdminApi::answer(const AdminRequest& request, std::int64_t now) {
   if (path->starts_with(kAdminRepPath) && path->size() > kAdminRepPath.size()) {
     return record_request(request, std::string_view(*path).substr(kAdminRepPath.size()), now);
   }
+  if (path->starts_with(kAdminQueuePath)) return queue_request(request, *path);
   return text(http::status::not_found, "not found\n");
+}
+
+AdminResponse AdminApi::queue_request(const AdminRequest& request, std::string_view path) {
+  std::string error;
+  const auto operation = queue_request_from(request.method(), path, error);
+  if (!operation) {
+    if (error == "not found") return text(http::status::not_found, "not found\n");
+    if (error == "method not allowed") {
+      const bool one_message =
+          !path.ends_with("/stats") && path.size() > kAdminQueuePath.size() + 1;
+      return not_allowed(path.ends_with("/retry") ? "POST" : one_message ? "GET, DELETE" : "GET");
+    }
+    return text(http::status::bad_request, error + "\n");
+  }
+  if (spool_ == nullptr) return text(http::status::not_found, "queue mode is off\n");
+  auto outcome = queue_operation(*spool_, *operation, claims_);
+  switch (outcome.status) {
+    case QueueOutcome::Status::Ok:
+      if (request.method() != http::verb::get) {
+        spdlog::info("admin_queue op={} id={}", request.method_string(),
+                     operation->all ? "all" : operation->id);
+      }
+      return text(http::status::ok, std::move(outcome.out));
+    case QueueOutcome::Status::UnknownId:
+      return text(http::status::not_found, std::move(outcome.err));
+    case QueueOutcome::Status::BeingDelivered:
+      return text(http::status::conflict, std::move(outcome.err));
+    case QueueOutcome::Status::Error:
+      break;
+  }
+  return text(http::status::internal_server_error, std::move(outcome.err));
 }
 
 asio::awaitable<AdminResponse> AdminApi::ingest(const AdminRequest& request) {
@@ -361,6 +394,9 @@ asio::awaitable<bool> AdminApi::serve(beast::tcp_stream& stream, AdminRequest re
     co_return keep;
   } else if (path == kAdminIngestPath && request.method() == http::verb::post) {
     res = co_await ingest(request);
+  } else if (path.starts_with(kAdminQueuePath) && blocking_) {
+    const std::int64_t now = wall_seconds();
+    res = co_await common::run_blocking(blocking_, [&] { return answer(request, now); });
   } else {
     res = answer(request, wall_seconds());
   }

@@ -16,6 +16,8 @@
 //                                    200 "ingested <n> files\n"
 //   GET    /admin/rep/export[?family=ip|network|all]   200 text/csv, chunked: the active
 //                                    listings in the feed format (rep_format.hpp), IPs first
+//   /admin/queue...                  queue mode's spool, as `mxgate queue` (queue_command.hpp);
+//                                    404 "queue mode is off" in inline mode
 // <ip-or-cidr> may be percent-encoded (192.0.2.0%2F24). Errors: 400 with the problem (bad
 // target, field or file list), 403 for a peer that is not loopback, 404 unknown path, 405 with
 // Allow for a wrong method, 413 for a body over HttpLimits::max_admin_body_bytes, 500 with the
@@ -29,7 +31,8 @@
 // Threading: serve() runs on the HTTP listener's thread (the control thread). GET/PUT/DELETE
 // block it for one store read or one synced write (about a millisecond); an export walks the
 // store kExportBatchRecords records at a time between socket writes; ingestion (it copies whole
-// files) runs on `blocking` when one is given, and the request waits for it.
+// files) and queue operations (they read and write the spool) run on `blocking` when one is
+// given, and the request waits for them.
 // Failure: errors become HTTP replies; nothing is thrown to the listener.
 #pragma once
 
@@ -46,10 +49,12 @@
 
 #include "server/rep_format.hpp"
 #include "storage/reputation_store.hpp"
+#include "storage/spool.hpp"
 
 namespace mxgate::server {
 
 class Throttling;
+class QueueClaims;
 
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
@@ -65,6 +70,11 @@ class AdminApi {
   explicit AdminApi(storage::ReputationStore& store, boost::asio::any_io_executor blocking = {});
   // The live throttle, so that a record shows a new sender's ramp and today's count.
   void set_throttling(Throttling* throttling) { throttling_ = throttling; }
+  // Queue mode's spool and the runners' claims (both outlive the API).
+  void set_queue(storage::Spool* spool, QueueClaims* claims) {
+    spool_ = spool;
+    claims_ = claims;
+  }
 
   static bool handles(std::string_view target);  // the target is under /admin/
   static bool allowed_peer(const boost::asio::ip::address& peer);
@@ -84,6 +94,7 @@ class AdminApi {
   boost::asio::awaitable<bool> stream_export(boost::beast::tcp_stream& stream,
                                              const AdminRequest& request,
                                              std::chrono::milliseconds timeout);
+  AdminResponse queue_request(const AdminRequest& request, std::string_view path);
   AdminResponse record_request(const AdminRequest& request, std::string_view target,
                                std::int64_t now);
 
@@ -91,6 +102,8 @@ class AdminApi {
                                      std::int64_t now) const;
   storage::ReputationStore& store_;
   Throttling* throttling_ = nullptr;
+  storage::Spool* spool_ = nullptr;
+  QueueClaims* claims_ = nullptr;
   boost::asio::any_io_executor blocking_;
 };
 

@@ -8,9 +8,9 @@
 //   mxgate queue list|show ID|retry ID|--all|delete ID|stats -c FILE   queue mode's spool
 //   mxgate version
 // Exit codes: 0 ok; 1 usage or runtime failure; 78 (EX_CONFIG) configuration error.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -28,8 +28,9 @@ constexpr const char* kDefaultConfig = "/etc/mxgate/mxgate.toml";
 
 void add_config_options(CLI::App& command, std::string& path, std::vector<std::string>& overrides) {
   command.add_option("-c,--config", path, "Configuration file (TOML)")->capture_default_str();
-  command.add_option("-o,--option", overrides,
-                     "Override a configuration key, e.g. -o server.max_recipients=50")
+  command
+      .add_option("-o,--option", overrides,
+                  "Override a configuration key, e.g. -o server.max_recipients=50")
       ->type_name("KEY=VALUE");
 }
 
@@ -81,7 +82,8 @@ int main(int argc, char** argv) {
   mxgate::server::SpfRequest spf_request;
   mxgate::server::QueueRequest queue_request;
   auto* queue = app.add_subcommand(
-      "queue", "Inspect and change the spool of queue mode (mxgate stopped)");
+      "queue",
+      "Inspect and change the spool of queue mode (through the admin API while mxgate runs)");
   queue->require_subcommand(1);
   auto* queue_list = queue->add_subcommand("list", "Every queued message and its recipients");
   auto* queue_show = queue->add_subcommand("show", "One message: envelope and content");
@@ -134,9 +136,9 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "mxgate queue retry: give an id or --all\n");
         return 1;
       }
-      queue_request.verb = queue_list->parsed()    ? Verb::List
-                           : queue_show->parsed()  ? Verb::Show
-                           : queue_retry->parsed() ? Verb::Retry
+      queue_request.verb = queue_list->parsed()     ? Verb::List
+                           : queue_show->parsed()   ? Verb::Show
+                           : queue_retry->parsed()  ? Verb::Retry
                            : queue_delete->parsed() ? Verb::Delete
                                                     : Verb::Stats;
       return mxgate::server::run_queue_command(mxgate::conf::load_config(path, overrides),

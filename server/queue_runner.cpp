@@ -1,17 +1,18 @@
 #include "server/queue_runner.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <random>
 
+#include "common/blocking.hpp"
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
 #include "server/dsn.hpp"
@@ -22,14 +23,32 @@ namespace mxgate::server {
 namespace asio = boost::asio;
 using storage::SpoolRecipient;
 
+namespace {
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 bool QueueClaims::claim(const std::string& id) {
   std::lock_guard lock(mutex_);
+  if (const auto parked = parked_.find(id); parked != parked_.end()) {
+    if (parked->second > now_ms()) return false;
+    parked_.erase(parked);
+  }
   return ids_.insert(id).second;
 }
 
 void QueueClaims::release(const std::string& id) {
   std::lock_guard lock(mutex_);
   ids_.erase(id);
+}
+
+void QueueClaims::park(const std::string& id, std::int64_t until_ms) {
+  std::lock_guard lock(mutex_);
+  ids_.erase(id);
+  parked_[id] = until_ms;
 }
 
 std::size_t QueueClaims::size() const {
@@ -42,22 +61,6 @@ namespace {
 std::string reply_text(const smtp::Reply& reply) {
   return fmt::format("{} {}{}{}", reply.code, reply.enhanced, reply.enhanced.empty() ? "" : " ",
                      reply.text());
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Runs `work` on the blocking pool and comes back to this worker with its result.
-template <typename Work>
-auto blocking(const asio::any_io_executor& pool, Work work) -> asio::awaitable<decltype(work())> {
-  const auto worker = co_await asio::this_coro::executor;
-  co_await asio::post(pool, asio::use_awaitable);
-  auto result = work();
-  co_await asio::post(worker, asio::use_awaitable);
-  co_return result;
 }
 
 smtp::Path path_of(const std::string& address) {
@@ -75,7 +78,8 @@ smtp::Path path_of(const std::string& address) {
 // The wait before the next attempt: queue.retry[attempts - 1] (the last repeating), +-10%.
 std::int64_t backoff_ms(const conf::QueueConfig& queue, std::uint32_t attempts) {
   const auto& waits = queue.retry;
-  const auto wait = waits[std::min<std::size_t>(attempts == 0 ? 0 : attempts - 1, waits.size() - 1)];
+  const auto wait =
+      waits[std::min<std::size_t>(attempts == 0 ? 0 : attempts - 1, waits.size() - 1)];
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
   thread_local std::mt19937_64 random{std::random_device{}()};
   return std::max<std::int64_t>(
@@ -84,7 +88,8 @@ std::int64_t backoff_ms(const conf::QueueConfig& queue, std::uint32_t attempts) 
 }
 
 // One attempt at every pending recipient of `envelope`; updates their states in place.
-asio::awaitable<void> attempt(Worker& worker, storage::Envelope& envelope, const std::string& body) {
+asio::awaitable<void> attempt(Worker& worker, storage::Envelope& envelope,
+                              const std::string& body) {
   const auto snapshot = worker.snapshot();
   relay::InlineRelay relay(worker.pool(), snapshot->router, worker.metrics());
   std::vector<std::size_t> pending;
@@ -139,15 +144,15 @@ asio::awaitable<void> attempt(Worker& worker, storage::Envelope& envelope, const
 asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
   const auto& context = worker.screening();
   storage::Spool& spool = *context.spool;
-  auto envelope = co_await blocking(context.blocking, [&] { return spool.envelope(due.id); });
-  auto body = co_await blocking(context.blocking, [&] { return spool.body(due.id); });
+  auto envelope =
+      co_await common::run_blocking(context.blocking, [&] { return spool.envelope(due.id); });
+  auto body = co_await common::run_blocking(context.blocking, [&] { return spool.body(due.id); });
   if (envelope && body && envelope->due_ms == due.due_ms) {
     co_await attempt(worker, *envelope, *body);
     const auto config = worker.snapshot()->config;
-    const bool done = std::none_of(envelope->recipients.begin(), envelope->recipients.end(),
-                                   [](const SpoolRecipient& r) {
-                                     return r.state == SpoolRecipient::State::Pending;
-                                   });
+    const bool done = std::none_of(
+        envelope->recipients.begin(), envelope->recipients.end(),
+        [](const SpoolRecipient& r) { return r.state == SpoolRecipient::State::Pending; });
     const auto now = now_ms();
     const auto max_age =
         std::chrono::duration_cast<std::chrono::milliseconds>(config->queue.max_age).count();
@@ -159,20 +164,19 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
         if (r.state == SpoolRecipient::State::Pending) r.state = SpoolRecipient::State::Failed;
       }
     }
-    const bool failed = std::any_of(envelope->recipients.begin(), envelope->recipients.end(),
-                                    [](const SpoolRecipient& r) {
-                                      return r.state == SpoolRecipient::State::Failed;
-                                    });
+    const bool failed = std::any_of(
+        envelope->recipients.begin(), envelope->recipients.end(),
+        [](const SpoolRecipient& r) { return r.state == SpoolRecipient::State::Failed; });
     if (!done && !expired) {
       ++envelope->attempts;
       envelope->due_ms = now + backoff_ms(config->queue, envelope->attempts);
       outcome = "deferred";
-      ec = co_await blocking(context.blocking,
-                             [&] { return spool.reschedule(*envelope, due.due_ms); });
+      ec = co_await common::run_blocking(context.blocking,
+                                         [&] { return spool.reschedule(*envelope, due.due_ms); });
     } else if (failed && envelope->mail_from.empty()) {
       // A bounce that bounced: never bounce it again (RFC 3464 §2; RFC 5321 §6.1).
       outcome = "dead";
-      ec = co_await blocking(context.blocking, [&] {
+      ec = co_await common::run_blocking(context.blocking, [&] {
         return spool.bury(*envelope, due.due_ms, expired ? "expired" : "undeliverable bounce");
       });
     } else if (failed && config->queue.dsn) {
@@ -185,12 +189,16 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
                                           std::chrono::system_clock::now());
       bounce.size = report.size();
       outcome = expired ? "expired bounce=" + bounce.id : "done bounce=" + bounce.id;
-      ec = co_await blocking(context.blocking, [&] {
-        return spool.finish_with(*envelope, bounce, report);
-      });
+      ec = co_await common::run_blocking(
+          context.blocking, [&] { return spool.finish_with(*envelope, bounce, report); });
     } else {
       outcome = expired ? "expired" : "done";
-      ec = co_await blocking(context.blocking, [&] { return spool.finish(*envelope); });
+      ec = co_await common::run_blocking(context.blocking, [&] { return spool.finish(*envelope); });
+    }
+    if (ec) {
+      // The outcome is not on disk (disk full?): the schedule still says "due now". Wait as
+      // after a failed attempt; a delivered message may then go out again (a duplicate).
+      context.claims->park(due.id, now + backoff_ms(config->queue, envelope->attempts));
     }
     auto& metrics = worker.metrics();
     if (outcome == "deferred") {
@@ -225,9 +233,8 @@ asio::awaitable<void> run_queue(Worker& worker) {
   while (!worker.draining()) {
     const auto config = worker.snapshot()->config;
     const auto limit = config->queue.max_deliveries;
-    auto due = co_await blocking(context.blocking, [&] {
-      return context.spool->due(now_ms(), limit);
-    });
+    auto due = co_await common::run_blocking(context.blocking,
+                                             [&] { return context.spool->due(now_ms(), limit); });
     for (auto& entry : due) {
       if (worker.deliveries() >= limit) break;
       if (!context.claims->claim(entry.id)) continue;

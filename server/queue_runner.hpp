@@ -10,9 +10,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
+#include <cstdint>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "storage/spool.hpp"
@@ -21,15 +22,21 @@ namespace mxgate::server {
 
 class Worker;
 
+// The messages being delivered (or held by an admin operation) in this process.
 class QueueClaims {
  public:
+  // false while another holds `id`, or while it is parked.
   bool claim(const std::string& id);
   void release(const std::string& id);
+  // Released but not to be claimed again before `until_ms` (Unix ms): the attempt's new due
+  // time could not be written (disk full), so the schedule still says "due now".
+  void park(const std::string& id, std::int64_t until_ms);
   std::size_t size() const;
 
  private:
-  mutable std::mutex mutex_;  // guards ids_
+  mutable std::mutex mutex_;  // guards ids_, parked_
   std::unordered_set<std::string> ids_;
+  std::unordered_map<std::string, std::int64_t> parked_;
 };
 
 boost::asio::awaitable<void> run_queue(Worker& worker);

@@ -1,5 +1,10 @@
 #include "server/runtime.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,17 +12,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include "server/queue_runner.hpp"
-#include "server/throttling.hpp"
-#include "storage/spool.hpp"
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -25,13 +21,17 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "conf/config.hpp"
+#include "relay/gates.hpp"
 #include "server/admin_api.hpp"
 #include "server/http_server.hpp"
+#include "server/queue_runner.hpp"
 #include "server/snapshot.hpp"
+#include "server/throttling.hpp"
 #include "server/verdict_metrics.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
 #include "storage/reputation_store.hpp"
+#include "storage/spool.hpp"
 
 namespace mxgate::server {
 
@@ -95,6 +95,10 @@ class Runtime {
   std::unique_ptr<Throttling> throttling_;
   std::unique_ptr<storage::Spool> spool_;  // queue mode
   QueueClaims claims_;
+  common::SteadyClock clock_;
+  relay::DownstreamGates gates_{relay::DownstreamGates::settings_of(snapshot_->config->relay),
+                                clock_};
+  std::uint64_t circuit_opens_seen_ = 0;
   VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
@@ -128,7 +132,8 @@ Runtime::Runtime(const RuntimeOptions& options)
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_, limiter_, metrics_,
         ScreeningContext{*store_, blocking_.get_executor(), metrics_, verdict_metrics_,
-                         dns_metrics_, passes_, throttling_.get(), spool_.get(), &claims_}));
+                         dns_metrics_, passes_, throttling_.get(), spool_.get(), &claims_,
+                         &gates_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -140,12 +145,12 @@ Runtime::Runtime(const RuntimeOptions& options)
                                          [this] { return !draining_.load(); });
     auto admin = std::make_shared<AdminApi>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
+    admin->set_queue(spool_.get(), &claims_);
     http_->set_admin(std::move(admin));
   }
   spdlog::info("started version={} config={} listen={} http={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
-               http_ ? fmt::format("{}:{}", config.http.listen.host, http_->port()) : "off",
-               count);
+               http_ ? fmt::format("{}:{}", config.http.listen.host, http_->port()) : "off", count);
 }
 
 int Runtime::run() {
@@ -181,8 +186,8 @@ asio::awaitable<void> Runtime::handle_signals() {
 void Runtime::reload() {
   std::shared_ptr<const Snapshot> next;
   try {
-    next = make_snapshot(conf::load_config(options_.config_path, options_.overrides),
-                         dnsbl_monitor_);
+    next =
+        make_snapshot(conf::load_config(options_.config_path, options_.overrides), dnsbl_monitor_);
   } catch (const std::exception& e) {
     metrics_.config_reloads_failed.Increment();
     spdlog::error("reload_failed keeping=previous error={}", common::escape(e.what()));
@@ -199,8 +204,9 @@ void Runtime::reload() {
       old.dns.tries != config.dns.tries || old.storage != config.storage ||
       store_options(old).v4_network_prefixes != store_options(config).v4_network_prefixes ||
       store_options(old).v6_network_prefixes != store_options(config).v6_network_prefixes) {
-    spdlog::warn("reload_partial reason=\"listen addresses, workers, http.listen, dns servers, "
-                 "storage and network prefixes change at restart\"");
+    spdlog::warn(
+        "reload_partial reason=\"listen addresses, workers, http.listen, dns servers, "
+        "storage and network prefixes change at restart\"");
   }
   try {
     common::init_logging(config.log.level);
@@ -211,6 +217,7 @@ void Runtime::reload() {
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       next->trusted_clients);
   throttling_->configure(config.throttle);
+  gates_.update(relay::DownstreamGates::settings_of(config.relay));
   for (auto& worker : workers_) worker->set_snapshot(next);
   snapshot_ = std::move(next);
   metrics_.config_reloads_ok.Increment();
@@ -230,8 +237,7 @@ asio::awaitable<void> Runtime::maintain_store() {
   asio::steady_timer timer(control_);
   CacheTally block{metrics_.reputation_cache_hits_block, metrics_.reputation_cache_misses_block,
                    metrics_.reputation_cache_hit_ratio_block};
-  CacheTally record{metrics_.reputation_cache_hits_record,
-                    metrics_.reputation_cache_misses_record,
+  CacheTally record{metrics_.reputation_cache_hits_record, metrics_.reputation_cache_misses_record,
                     metrics_.reputation_cache_hit_ratio_record};
   for (;;) {
     timer.expires_after(snapshot_->config->reputation.flush_interval);
@@ -239,6 +245,11 @@ asio::awaitable<void> Runtime::maintain_store() {
     if (ec || draining_) co_return;
     asio::post(blocking_, [this] { flush_store(); });
     throttling_->update_gauges();
+    const auto circuits = gates_.counts();
+    metrics_.downstream_open_circuits.Set(static_cast<double>(circuits.open_circuits));
+    metrics_.downstream_circuit_opens.Increment(
+        static_cast<double>(circuits.circuit_opens - circuit_opens_seen_));
+    circuit_opens_seen_ = circuits.circuit_opens;
     if (spool_) {
       const auto stats = spool_->stats();
       metrics_.queue_depth.Set(static_cast<double>(stats.depth));

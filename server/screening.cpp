@@ -1,10 +1,8 @@
 #include "server/screening.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <chrono>
+
+#include "common/blocking.hpp"
 
 namespace mxgate::server {
 
@@ -75,10 +73,8 @@ asio::awaitable<CheckResult> ip_history(ScreeningContext context, asio::ip::addr
   } else {
     // Not cached: read on the blocking pool, then come back to the session's worker.
     context.metrics.reputation_lookups_blocking.Increment();
-    auto worker = co_await asio::this_coro::executor;
-    co_await asio::post(context.blocking, asio::use_awaitable);
-    lookup = context.store.get_connect(address);
-    co_await asio::post(worker, asio::use_awaitable);
+    lookup = co_await common::run_blocking(context.blocking,
+                                           [&] { return context.store.get_connect(address); });
     context.metrics.reputation_lookup_seconds_blocking.Observe(seconds_since(started));
   }
   co_return judge_and_count(context, lookup, model, facts.get());
@@ -119,10 +115,9 @@ asio::awaitable<CheckResult> sender_domain_history(ScreeningContext context, std
   reputation::Record record;
   auto state = context.store.try_get(storage::Family::SenderDomain, key, record);
   if (state == Lookup::NotCached) {
-    auto worker = co_await asio::this_coro::executor;
-    co_await asio::post(context.blocking, asio::use_awaitable);
-    state = context.store.read(storage::Family::SenderDomain, key, record);
-    co_await asio::post(worker, asio::use_awaitable);
+    state = co_await common::run_blocking(context.blocking, [&] {
+      return context.store.read(storage::Family::SenderDomain, key, record);
+    });
   }
   co_return judge_sender_domain(context, state, record, model, facts.get());
 }
@@ -135,9 +130,8 @@ std::int64_t unix_now() {
       .count();
 }
 
-PendingCheck ip_history_check(const ScreeningContext& context,
-                              reputation::CheckSettings settings, asio::ip::address address,
-                              reputation::ModelSettings model,
+PendingCheck ip_history_check(const ScreeningContext& context, reputation::CheckSettings settings,
+                              asio::ip::address address, reputation::ModelSettings model,
                               std::shared_ptr<HistoryFacts> facts) {
   return PendingCheck{
       std::move(settings),

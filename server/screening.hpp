@@ -9,20 +9,23 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
-
 #include <string>
 
 #include "auth/dkim_key_cache.hpp"
 #include "common/metrics.hpp"
-#include "reputation/model.hpp"
 #include "dns/metrics.hpp"
 #include "dns/resolver.hpp"
+#include "reputation/model.hpp"
 #include "server/pass_memory.hpp"
 #include "server/pipeline.hpp"
 #include "server/verdict_metrics.hpp"
 #include "storage/reputation_store.hpp"
 #include "storage/spool.hpp"
 #include "throttle/throttle.hpp"
+
+namespace mxgate::relay {
+class DownstreamGates;
+}
 
 namespace mxgate::server {
 
@@ -38,10 +41,11 @@ struct ScreeningContext {
   VerdictMetrics& verdicts;
   dns::DnsMetrics& dns_metrics;
   PassMemory& passes;
-  Throttling* throttling = nullptr;   // the process's (null: no throttling)
-  storage::Spool* spool = nullptr;    // queue mode's (null: inline mode)
-  QueueClaims* claims = nullptr;      // queue mode: messages being delivered, all workers
-  dns::Resolver* resolver = nullptr;  // the worker's (CachingResolver over AresResolver)
+  Throttling* throttling = nullptr;         // the process's (null: no throttling)
+  storage::Spool* spool = nullptr;          // queue mode's (null: inline mode)
+  QueueClaims* claims = nullptr;            // queue mode: messages being delivered, all workers
+  relay::DownstreamGates* gates = nullptr;  // per-downstream limits and circuit breakers
+  dns::Resolver* resolver = nullptr;        // the worker's (CachingResolver over AresResolver)
   auth::DkimKeyCache* dkim_keys = nullptr;  // the worker's
 };
 
@@ -52,8 +56,7 @@ struct HistoryFacts {
   std::optional<throttle::History> sender_domain;
 };
 
-PendingCheck ip_history_check(const ScreeningContext& context,
-                              reputation::CheckSettings settings,
+PendingCheck ip_history_check(const ScreeningContext& context, reputation::CheckSettings settings,
                               boost::asio::ip::address address, reputation::ModelSettings model,
                               std::shared_ptr<HistoryFacts> facts = nullptr);
 

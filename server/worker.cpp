@@ -82,7 +82,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
       dkim_keys_(std::make_unique<auth::DkimKeyCache>(snapshot_->config->auth.key_cache_entries)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
                                           snapshot_->config->relay.helo_name,
-                                          metrics)) {
+                                          metrics, screening_.gates)) {
   screening_.resolver = resolver_.get();
   screening_.dkim_keys = dkim_keys_.get();
 }

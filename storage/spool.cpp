@@ -1,9 +1,13 @@
 #include "storage/spool.hpp"
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/statistics.h>
-#include <fmt/format.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -23,6 +27,14 @@ using boost::system::error_code;
 constexpr std::uint8_t kEnvelopeVersion = 1;
 constexpr std::string_view kSchemaKey = "schema";
 constexpr std::size_t kMaxRecipients = 100000;
+// The schedule and envelope families are queues: keys are written once and deleted soon after.
+// SST files dense with tombstones are compacted early so that scans do not wade through them.
+constexpr std::size_t kTombstoneWindow = 128;
+constexpr std::size_t kTombstoneTrigger = 64;
+// After a failed write, RocksDB is asked to resume only once the disk has this much room: a
+// resume flushes the memtables and switches the WAL, and one that fails for want of space can
+// leave the database unable to resume at all.
+constexpr std::uint64_t kResumeHeadroomBytes = 4 << 20;
 
 enum Cf : std::size_t { kEnvelope = 1, kBody, kSchedule, kDead, kMeta, kCount };
 constexpr const char* kCfNames[] = {"default", "envelope", "body", "schedule", "dead", "meta"};
@@ -72,6 +84,16 @@ error_code status_code(const rocksdb::Status& status, std::string_view operation
   }
   return make_error_code(Error::other);
 }
+
+// RocksDB would retry a write error caused by a full disk on its own every 5 s, and refuse
+// Resume() meanwhile; the spool resumes at its next write instead, as soon as there is room.
+class ResumeOnNextWrite final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -133,6 +155,14 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
   return e;
 }
 
+namespace {
+std::int64_t schedule_due(const rocksdb::Slice& key) {
+  std::uint64_t due = 0;
+  for (int i = 0; i < 8; ++i) due = (due << 8) | static_cast<unsigned char>(key.data()[i]);
+  return static_cast<std::int64_t>(due);
+}
+}  // namespace
+
 std::string schedule_key(std::int64_t due_ms, std::string_view id) {
   std::string key(8, '\0');
   const auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(due_ms, 0));
@@ -150,9 +180,31 @@ struct Spool::Impl {
   std::atomic<std::uint64_t> commits{0};
   std::shared_ptr<rocksdb::Statistics> statistics;
 
-  std::mutex mutex;  // guards created, depth, dead
+  std::mutex mutex;                     // guards created, dead, floor_ms, inserts, inserting
   std::multiset<std::int64_t> created;  // created_ms of every scheduled message
   std::uint64_t dead = 0;
+  // No live schedule entry is due before floor_ms: due() seeks there, past the tombstones of
+  // delivered messages. Every insertion lowers it before its write; a scan raises it only when
+  // no insertion was under way or completed while it ran.
+  std::int64_t floor_ms = 0;
+  std::uint64_t inserts = 0;              // insertions completed
+  std::uint64_t inserting = 0;            // insertions under way
+  std::atomic<bool> write_failed{false};  // the last write failed: resume before the next
+
+  // A write of `batch` that puts a schedule entry due at `due_ms`.
+  error_code insert(rocksdb::WriteBatch& batch, std::int64_t due_ms, std::string_view operation) {
+    {
+      std::lock_guard lock(mutex);
+      floor_ms = std::min(floor_ms, due_ms);
+      ++inserting;
+    }
+    const auto ec = write(batch, operation);
+    std::lock_guard lock(mutex);
+    --inserting;
+    ++inserts;
+    return ec;
+  }
+  error_code write(rocksdb::WriteBatch& batch, std::string_view operation);
 
   ~Impl() {
     if (!db) return;
@@ -161,12 +213,26 @@ struct Spool::Impl {
     if (!status.ok()) spdlog::warn("spool_close status=\"{}\"", status.ToString());
   }
   rocksdb::ColumnFamilyHandle* cf(Cf which) const { return handles[which]; }
-  rocksdb::WriteOptions write_options() const {
-    rocksdb::WriteOptions w;
-    w.sync = options.sync;
-    return w;
-  }
 };
+
+error_code Spool::Impl::write(rocksdb::WriteBatch& batch, std::string_view operation) {
+  if (write_failed.load()) {
+    // After an I/O error RocksDB refuses writes until resumed.
+    std::uint64_t free_bytes = 0;
+    const auto space = db->GetEnv()->GetFileSystem()->GetFreeSpace(
+        dir.string(), rocksdb::IOOptions(), &free_bytes, nullptr);
+    if (space.ok() && free_bytes < kResumeHeadroomBytes) {
+      return status_code(rocksdb::Status::NoSpace("waiting for room to resume"), operation);
+    }
+    if (auto ec = status_code(db->Resume(), "resume")) return ec;
+    write_failed = false;
+  }
+  rocksdb::WriteOptions w;
+  w.sync = options.sync;
+  const auto ec = status_code(db->Write(w, &batch), operation);
+  if (ec) write_failed = true;
+  return ec;
+}
 
 std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const SpoolOptions& options) {
   std::error_code fs_error;
@@ -184,14 +250,21 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
   db_options.enable_pipelined_write = true;  // WAL and memtable writes of a group overlap
   db_options.statistics = rocksdb::CreateDBStatistics();
   db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  if (options.env) db_options.env = options.env.get();
+  db_options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
   rocksdb::ColumnFamilyOptions plain;
+  rocksdb::ColumnFamilyOptions queue;
+  queue.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(kTombstoneWindow, kTombstoneTrigger));
   rocksdb::ColumnFamilyOptions bodies;
   bodies.enable_blob_files = true;  // message bodies out of the LSM tree (less write amp.)
   bodies.min_blob_size = options.min_blob_size;
   bodies.enable_blob_garbage_collection = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < kCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], i == kBody ? bodies : plain);
+    descriptors.emplace_back(kCfNames[i], i == kBody                         ? bodies
+                                          : i == kSchedule || i == kEnvelope ? queue
+                                                                             : plain);
   }
   rocksdb::DB* db = nullptr;
   const auto status = rocksdb::DB::Open(db_options, dir.string(), descriptors, &impl->handles, &db);
@@ -212,7 +285,8 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
     rocksdb::WriteOptions w;
     w.sync = true;
     const auto put = db->Put(w, impl->cf(kMeta), slice(kSchemaKey), std::to_string(kSpoolSchema));
-    if (!put.ok()) throw std::runtime_error("cannot write queue " + dir.string() + ": " + put.ToString());
+    if (!put.ok())
+      throw std::runtime_error("cannot write queue " + dir.string() + ": " + put.ToString());
   } else if (!got.ok()) {
     throw std::runtime_error("cannot read queue " + dir.string() + ": " + got.ToString());
   } else {
@@ -229,10 +303,12 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
     }
   }
   // What is scheduled and dead now.
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), impl->cf(kSchedule)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), impl->cf(kSchedule)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const auto key = it->key();
     if (key.size() <= 8) continue;
+    if (impl->floor_ms == 0) impl->floor_ms = schedule_due(key);
     std::string value;
     const rocksdb::Slice id(key.data() + 8, key.size() - 8);
     if (db->Get(rocksdb::ReadOptions(), impl->cf(kEnvelope), id, &value).ok()) {
@@ -266,7 +342,7 @@ error_code Spool::commit(const Envelope& envelope, std::string_view body) {
   batch.Put(impl_->cf(kEnvelope), slice(envelope.id), encode_envelope(envelope));
   batch.Put(impl_->cf(kBody), slice(envelope.id), slice(body));
   batch.Put(impl_->cf(kSchedule), schedule_key(envelope.due_ms, envelope.id), rocksdb::Slice());
-  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "commit");
+  const auto ec = impl_->insert(batch, envelope.due_ms, "commit");
   if (!ec) {
     impl_->commits.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(impl_->mutex);
@@ -276,17 +352,36 @@ error_code Spool::commit(const Envelope& envelope, std::string_view body) {
 }
 
 std::vector<Spool::Due> Spool::due(std::int64_t now, std::size_t limit) {
-  std::vector<Due> out;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kSchedule)));
+  std::int64_t floor = 0;
+  std::uint64_t inserts = 0;
+  bool quiet = false;  // no insertion under way when the scan began
+  {
+    std::lock_guard lock(impl_->mutex);
+    floor = impl_->floor_ms;
+    inserts = impl_->inserts;
+    quiet = impl_->inserting == 0;
+  }
+  const std::string start = schedule_key(floor, "");
   const std::string end = schedule_key(now + 1, "");
-  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+  const rocksdb::Slice upper = slice(end);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->cf(kSchedule)));
+  std::vector<Due> out;
+  std::optional<std::int64_t> first;
+  for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
     const auto key = it->key();
-    if (key.compare(slice(end)) >= 0) break;
     if (key.size() <= 8) continue;
-    std::uint64_t due = 0;
-    for (int i = 0; i < 8; ++i) due = (due << 8) | static_cast<unsigned char>(key.data()[i]);
-    out.push_back({static_cast<std::int64_t>(due), std::string(key.data() + 8, key.size() - 8)});
+    const auto due = schedule_due(key);
+    if (!first) first = due;
+    out.push_back({due, std::string(key.data() + 8, key.size() - 8)});
+  }
+  if (it->status().ok()) {
+    std::lock_guard lock(impl_->mutex);
+    // No insertion overlapped the scan: every entry before the first one found is gone.
+    if (quiet && impl_->inserting == 0 && impl_->inserts == inserts) {
+      impl_->floor_ms = std::max(impl_->floor_ms, first.value_or(now));
+    }
   }
   return out;
 }
@@ -312,7 +407,7 @@ error_code Spool::reschedule(const Envelope& updated, std::int64_t old_due_ms) {
   batch.Delete(impl_->cf(kSchedule), schedule_key(old_due_ms, updated.id));
   batch.Put(impl_->cf(kSchedule), schedule_key(updated.due_ms, updated.id), rocksdb::Slice());
   batch.Put(impl_->cf(kEnvelope), slice(updated.id), encode_envelope(updated));
-  return status_code(impl_->db->Write(impl_->write_options(), &batch), "reschedule");
+  return impl_->insert(batch, updated.due_ms, "reschedule");
 }
 
 // Deletes `stored` from the three families into `batch`.
@@ -331,7 +426,7 @@ static void forget_created(Spool::Impl& impl, std::int64_t created_ms) {
 error_code Spool::finish(const Envelope& stored) {
   rocksdb::WriteBatch batch;
   remove_into(*impl_, batch, stored);
-  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "finish");
+  const auto ec = impl_->write(batch, "finish");
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
     forget_created(*impl_, stored.created_ms);
@@ -346,7 +441,7 @@ error_code Spool::finish_with(const Envelope& stored, const Envelope& bounce,
   batch.Put(impl_->cf(kEnvelope), slice(bounce.id), encode_envelope(bounce));
   batch.Put(impl_->cf(kBody), slice(bounce.id), slice(bounce_body));
   batch.Put(impl_->cf(kSchedule), schedule_key(bounce.due_ms, bounce.id), rocksdb::Slice());
-  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "finish_with");
+  const auto ec = impl_->insert(batch, bounce.due_ms, "finish_with");
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
     forget_created(*impl_, stored.created_ms);
@@ -364,7 +459,7 @@ error_code Spool::bury(const Envelope& envelope, std::int64_t due_ms, std::strin
   batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, envelope.id));
   batch.Delete(impl_->cf(kEnvelope), slice(envelope.id));
   batch.Put(impl_->cf(kDead), slice(envelope.id), dead);  // the body stays, for inspection
-  const auto ec = status_code(impl_->db->Write(impl_->write_options(), &batch), "bury");
+  const auto ec = impl_->write(batch, "bury");
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
     forget_created(*impl_, envelope.created_ms);

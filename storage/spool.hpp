@@ -13,7 +13,9 @@
 // again and is delivered again (a duplicate is acceptable; a loss is not).
 // Failure: open() throws std::runtime_error with a clear text when the directory is locked by
 // another process or was written by a newer schema. Writes return an error_code (error.hpp)
-// and leave nothing half-written (a batch is atomic).
+// and leave nothing half-written (a batch is atomic). A failed write (disk full, I/O error)
+// stops RocksDB's writes; the next write first asks it to resume, so the spool takes messages
+// again as soon as the disk does.
 // Threading: thread-safe; every member may block on disk (the blocking pool).
 #pragma once
 
@@ -27,6 +29,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace rocksdb {
+class Env;
+}
 
 namespace mxgate::storage {
 
@@ -61,6 +67,7 @@ std::optional<Envelope> decode_envelope(std::string_view bytes);
 struct SpoolOptions {
   bool sync = true;               // synced WAL on commit (tests of crashes keep it on)
   std::uint64_t min_blob_size = 0;  // bodies of at least this size go to blob files
+  std::shared_ptr<rocksdb::Env> env;  // the file system (tests inject faults); default: the OS
 };
 
 struct SpoolStats {

@@ -519,6 +519,22 @@ class Mxgate:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"mxgate still running after {timeout}s") from None
 
+    def kill(self, timeout=5):
+        """SIGKILL (a crash: no drain, nothing closed cleanly), then waits for the exit. Returns
+        the exit code (-9)."""
+        self.proc.kill()
+        return self.wait_exit(timeout)
+
+    def restart(self):
+        """Starts `mxgate serve` again after stop() or kill(): same config file, storage and
+        ports (the log file goes on)."""
+        if self.alive():
+            raise AssertionError("restart(): mxgate is still running")
+        self.returncode = None
+        if not self._start():
+            raise AssertionError(f"mxgate did not start again (a port is taken); log:\n"
+                                 f"{self.log()[-5000:]}")
+
     def stop(self):
         """SIGTERM, a bounded wait, then SIGKILL. Returns the exit code."""
         if self.proc is None:

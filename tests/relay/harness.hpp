@@ -77,7 +77,7 @@ struct Harness {
     router.emplace(
         std::vector<conf::Route>{{{"example.com", ".example.com"}, first, require_tls},
                                  {{"other.test"}, {{"127.0.0.1", server.port()}}, false}});
-    pool.emplace(context.get_executor(), config, "relay.test", metrics);
+    pool.emplace(context.get_executor(), config, "relay.test", metrics, gates);
   }
 
   template <typename T>
@@ -110,6 +110,7 @@ struct Harness {
   conf::RelayConfig config;
   std::optional<Router> router;
   std::optional<Pool> pool;
+  DownstreamGates* gates = nullptr;  // set before start()
 };
 
 inline const smtp::Path kAlice = addr("alice", "sender.example");

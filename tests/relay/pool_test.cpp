@@ -1,13 +1,17 @@
 // Connection life cycle: pooling with RSET, replacement of a dead pooled connection, abort
 // mid-DATA and between MAIL and DATA, MAIL refusals, HELO fallback, STARTTLS and require_tls,
-// draining. Against the FakeServer on 127.0.0.1, each run bounded to 2 s.
+// draining; the downstream gates: an open circuit skipped or failing fast, a transaction
+// waiting for a slot under max_connections. Against the FakeServer on 127.0.0.1, each run
+// bounded to 2 s.
 #include "relay/pool.hpp"
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/detached.hpp>
 #include <chrono>
 #include <string>
 
+#include "relay/gates.hpp"
 #include "tests/relay/harness.hpp"
 
 namespace mxgate::relay {
@@ -204,6 +208,75 @@ TEST(Pool, UpdateKeepsIdleConnectionsUnlessTheHeloNameChanged) {
   EXPECT_EQ(h.send(mail_from(kAlice), {kBob}, {"y\r\n"}).end.code, 250);
   ASSERT_EQ(h.server.connections().size(), 2u);
   EXPECT_TRUE(h.server.received(1).starts_with("EHLO renamed.test\r\n"));
+}
+
+const conf::HostPort kRefused{"127.0.0.1", 1};  // nothing listens there: refused at once
+
+TEST(Pool, AnOpenCircuitIsSkippedThenFailsFastWithout) {
+  common::ManualClock clock;
+  DownstreamGates gates({0, 1, 30s, 60s}, clock);
+  Harness h;
+  h.gates = &gates;
+  h.start({kRefused, {"127.0.0.1", h.server.port()}});
+  EXPECT_EQ(h.send(mail_from(kAlice), {kBob}, {"one\r\n"}).end.code, 250);
+  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+  EXPECT_EQ(gates.counts().open_circuits, 1u);
+  h.pool.emplace(h.context.get_executor(), h.config, "relay.test", h.metrics, &gates);  // no idle
+  EXPECT_EQ(h.send(mail_from(kAlice), {kBob}, {"two\r\n"}).end.code, 250);
+  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);  // not tried again
+
+  h.router.emplace(std::vector<conf::Route>{{{"example.com"}, {kRefused}, false}});
+  const Sent refused = h.send(mail_from(kAlice), {kBob}, {"three\r\n"});
+  ASSERT_EQ(refused.rcpt.size(), 1u);
+  EXPECT_EQ(text(refused.rcpt[0]).substr(0, 9), "451 4.4.1");
+  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+  EXPECT_EQ(h.metrics.downstream_circuit_refusals.Value(), 1);
+}
+
+asio::awaitable<Sent> finish(InlineRelay& relay, std::string content) {
+  Sent sent;
+  sent.data = co_await relay.data();
+  co_await relay.content(content);
+  sent.end = co_await relay.end();
+  co_return sent;
+}
+
+// `first` holds the only slot; `second` waits for it, and gets it when `first` ends.
+asio::awaitable<Sent> wait_for_the_slot(Harness& h, bool first_ends) {
+  InlineRelay first(*h.pool, *h.router, h.metrics);
+  InlineRelay second(*h.pool, *h.router, h.metrics);
+  first.mail(mail_from(kAlice));
+  co_await first.rcpt(kBob);
+  std::string one = "one\r\n";
+  if (first_ends) asio::co_spawn(h.context, finish(first, one), asio::detached);
+  std::vector<smtp::Path> to{kBob};
+  std::vector<std::string> content{"two\r\n"};
+  const Sent sent = co_await send_message(second, mail_from(kAlice), to, content);
+  co_return sent;
+}
+
+TEST(Pool, ATransactionOverTheConnectionLimitWaitsForASlot) {
+  common::ManualClock clock;
+  DownstreamGates gates({1, 0, 30s, 60s}, clock);
+  Harness h;
+  h.gates = &gates;
+  h.start();
+  const Sent second = h.run(wait_for_the_slot(h, true));
+  EXPECT_EQ(second.end.code, 250);
+  EXPECT_EQ(h.server.connections().size(), 1u);  // the slot came with the pooled connection
+  EXPECT_EQ(h.metrics.downstream_busy.Value(), 0);
+}
+
+TEST(Pool, ATransactionThatNeverGetsASlotGets451AfterTheConnectTimeout) {
+  common::ManualClock clock;
+  DownstreamGates gates({1, 0, 30s, 60s}, clock);
+  Harness h;
+  h.gates = &gates;
+  h.start();
+  const Sent second = h.run(wait_for_the_slot(h, false));
+  ASSERT_EQ(second.rcpt.size(), 1u);
+  EXPECT_EQ(text(second.rcpt[0]).substr(0, 9), "451 4.4.1");
+  EXPECT_EQ(h.metrics.downstream_busy.Value(), 1);
 }
 
 }  // namespace

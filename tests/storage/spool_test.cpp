@@ -1,13 +1,17 @@
 // Spool: a message committed in one batch comes back after a reopen; the schedule orders by
 // due time; reschedule, finish and bury keep the three families consistent; the schema
 // version and the lock are refused with a clear error; envelopes round-trip and bad bytes do
-// not decode.
+// not decode. A full disk (a file system that fails every write) refuses the commit without
+// leaving part of it, and the spool takes messages again once the disk has room.
 #include "storage/spool.hpp"
 
 #include <gtest/gtest.h>
-
-#include <random>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include <atomic>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -121,8 +125,12 @@ TEST_F(SpoolTest, DueInTimeOrderThenRescheduleFinishAndBury) {
 TEST_F(SpoolTest, IdsAreUniqueAndOrderedAcrossThreads) {
   auto& spool = open();
   std::vector<std::string> a, b;
-  std::thread t1([&] { for (int i = 0; i < 10000; ++i) a.push_back(spool.make_id()); });
-  std::thread t2([&] { for (int i = 0; i < 10000; ++i) b.push_back(spool.make_id()); });
+  std::thread t1([&] {
+    for (int i = 0; i < 10000; ++i) a.push_back(spool.make_id());
+  });
+  std::thread t2([&] {
+    for (int i = 0; i < 10000; ++i) b.push_back(spool.make_id());
+  });
   t1.join();
   t2.join();
   std::set<std::string> all(a.begin(), a.end());
@@ -179,6 +187,106 @@ TEST_F(SpoolTest, ALockedOrNewerQueueIsRefusedClearly) {
               std::string::npos)
         << e.what();
   }
+}
+
+// A file system whose writes fail with "no space" while `full` is set, like a full disk (new
+// files can still be created, as on a real one).
+class FullDisk final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FullDisk(std::atomic<bool>& full)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), full_(full) {}
+  const char* Name() const override { return "FullDisk"; }
+
+  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& options,
+                                 std::uint64_t* free, rocksdb::IODebugContext* dbg) override {
+    if (!full_) return target()->GetFreeSpace(path, options, free, dbg);
+    *free = 0;
+    return rocksdb::IOStatus::OK();
+  }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* dbg) override {
+    std::unique_ptr<rocksdb::FSWritableFile> inner;
+    auto status = target()->NewWritableFile(name, options, &inner, dbg);
+    if (status.ok()) *file = std::make_unique<File>(std::move(inner), full_);
+    return status;
+  }
+
+ private:
+  class File final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> inner, std::atomic<bool>& full)
+        : FSWritableFileOwnerWrapper(std::move(inner)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("disk full (test)");
+      return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("disk full (test)");
+      return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("disk full (test)");
+      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    }
+
+   private:
+    std::atomic<bool>& full_;
+  };
+  std::atomic<bool>& full_;
+};
+
+TEST_F(SpoolTest, AFullDiskRefusesTheCommitWholeAndTheSpoolRecovers) {
+  std::atomic<bool> full{false};
+  SpoolOptions options;
+  options.env = rocksdb::NewCompositeEnv(std::make_shared<FullDisk>(full));
+  spool_ = Spool::open(dir_, options);
+  auto& spool = *spool_;
+  auto before = sample(spool.make_id(), 10);
+  ASSERT_FALSE(spool.commit(before, "accepted before"));
+
+  full = true;
+  auto refused = sample(spool.make_id(), 20);
+  EXPECT_TRUE(spool.commit(refused, "refused"));
+  EXPECT_TRUE(spool.commit(sample(spool.make_id(), 21), "refused too"));
+  EXPECT_FALSE(spool.envelope(refused.id));
+  EXPECT_FALSE(spool.body(refused.id));
+
+  full = false;
+  auto after = sample(spool.make_id(), 30);
+  ASSERT_FALSE(spool.commit(after, "accepted after"));
+  const auto due = spool.due(100, 10);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].id, before.id);
+  EXPECT_EQ(due[1].id, after.id);
+
+  spool_.reset();  // and nothing of the refused message after a reopen either
+  spool_ = Spool::open(dir_);
+  EXPECT_EQ(spool_->envelope(before.id), before);
+  EXPECT_EQ(spool_->body(after.id), "accepted after");
+  EXPECT_FALSE(spool_->envelope(refused.id));
+  EXPECT_EQ(spool_->due(100, 10).size(), 2u);
+}
+
+TEST_F(SpoolTest, DueSkipsDeliveredEntriesAndSeesEarlierInsertions) {
+  auto& spool = open();
+  std::vector<Envelope> done;
+  for (int i = 0; i < 200; ++i) {
+    done.push_back(sample(spool.make_id(), 100 + i));
+    ASSERT_FALSE(spool.commit(done.back(), "x"));
+  }
+  for (const auto& e : done) ASSERT_FALSE(spool.finish(e));
+  EXPECT_TRUE(spool.due(1000, 10).empty());       // raises the floor past the delivered ones
+  const auto late = sample(spool.make_id(), 50);  // due before all of them
+  ASSERT_FALSE(spool.commit(late, "late"));
+  const auto due = spool.due(1000, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, late.id);
 }
 
 }  // namespace
