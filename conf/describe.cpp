@@ -133,7 +133,8 @@ void write_reputation(Writer& w, const Config& c) {
     static constexpr const char* kModes[] = {"enforce", "observe", "off"};
     w.string("mode", kModes[static_cast<int>(check.mode)]);
     w.duration("timeout", check.timeout);
-    w.string("on_error", check.on_error == reputation::CheckSettings::OnError::Defer ? "defer" : "ignore");
+    w.string("on_error",
+             check.on_error == reputation::CheckSettings::OnError::Defer ? "defer" : "ignore");
     if (!check.points.empty()) {
       w.section("[checks." + std::string(check.name) + ".points]");
       for (const auto& p : check.points) w.real(reputation::signal_name(p.signal), p.points);

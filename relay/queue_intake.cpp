@@ -19,14 +19,14 @@ std::int64_t now_ms() {
 
 }  // namespace
 
-QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor blocking,
-                         const Router& router, const std::string& client_ip,
-                         common::Metrics& metrics)
+QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor writers, const Router& router,
+                         const std::string& client_ip, common::Metrics& metrics, Queued queued)
     : spool_(spool),
-      blocking_(std::move(blocking)),
+      writers_(std::move(writers)),
       router_(router),
       client_ip_(client_ip),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      queued_(std::move(queued)) {}
 
 void QueueIntake::mail(const smtp::Command& mail) {
   abort();
@@ -67,15 +67,16 @@ asio::awaitable<Reply> QueueIntake::end() {
   envelope_.id = spool_.make_id();
   envelope_.created_ms = envelope_.due_ms = now_ms();
   envelope_.size = body_.size();
-  // The synced write waits for the disk: on the blocking pool, where concurrent sessions'
-  // writes share one fsync (RocksDB's group commit).
+  // The synced write waits for the disk: on the writers' pool, where concurrent sessions'
+  // writes share one fsync (RocksDB's group commit: one writer syncs for all that wait).
   const auto started = std::chrono::steady_clock::now();
   const auto ec =
-      co_await common::run_blocking(blocking_, [&] { return spool_.commit(envelope_, body_); });
+      co_await common::run_blocking(writers_, [&] { return spool_.commit(envelope_, body_); });
   metrics_.queue_commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (ec) metrics_.queue_commit_errors.Increment();
   const std::string id = envelope_.id;
+  if (!ec && queued_) queued_(std::move(envelope_), std::move(body_));
   abort();
   if (ec) co_return Reply::make(451, "4.3.0", "Error: queue file write error");
   co_return Reply::make(250, "2.0.0", "Ok: queued as " + id);

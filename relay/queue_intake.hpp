@@ -2,12 +2,14 @@
 // asked), the content is collected, and end() stores the message in the durable spool with one
 // synced batch on the blocking pool before it answers "250 2.0.0 Ok: queued as <id>"; a failed
 // write (disk full, I/O error) answers 451 4.3.0 and leaves nothing half-written.
-// Threading: one per session, on the session's worker; the spool write hops to the blocking
-// pool and back.
+// A queued message is handed to `queued` (queue_runner's deliver_now) with its content, so
+// that it is delivered at once without being read back from the spool.
+// Threading: one per session, on the session's worker; the spool write hops to the writers'
+// pool and back, and `queued` is called on the worker.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-
+#include <functional>
 #include <string>
 
 #include "common/metrics.hpp"
@@ -20,8 +22,10 @@ namespace mxgate::relay {
 class QueueIntake final : public Transaction {
  public:
   // `client_ip` is the session's (it changes once, after a PROXY header).
-  QueueIntake(storage::Spool& spool, boost::asio::any_io_executor blocking, const Router& router,
-              const std::string& client_ip, common::Metrics& metrics);
+  using Queued = std::function<void(storage::Envelope envelope, std::string body)>;
+  // `writers`: where the synced commits run (many threads, so that commits share fsyncs).
+  QueueIntake(storage::Spool& spool, boost::asio::any_io_executor writers, const Router& router,
+              const std::string& client_ip, common::Metrics& metrics, Queued queued = {});
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
@@ -33,10 +37,11 @@ class QueueIntake final : public Transaction {
  private:
   enum class Phase { Idle, Envelope, Data };
   storage::Spool& spool_;
-  boost::asio::any_io_executor blocking_;
+  boost::asio::any_io_executor writers_;
   const Router& router_;
   const std::string& client_ip_;
   common::Metrics& metrics_;
+  Queued queued_;
   Phase phase_ = Phase::Idle;
   storage::Envelope envelope_;
   std::string body_;

@@ -98,7 +98,7 @@ QueueOutcome retry(storage::Spool& spool, const std::string& id, QueueClaims* cl
   if (!envelope) return unknown(id);
   const auto old_due = envelope->due_ms;
   envelope->due_ms = now_ms();
-  if (auto ec = spool.reschedule(*envelope, old_due)) {
+  if (auto ec = spool.reschedule(*envelope, old_due, storage::Spool::Durability::Synced)) {
     return failed(Status::Error, fmt::format("mxgate queue retry {}: {}\n", id, ec.message()));
   }
   return {};
@@ -164,7 +164,7 @@ QueueOutcome queue_operation(storage::Spool& spool, const QueueRequest& request,
       if (!hold.held()) return being_delivered(request.id);
       const auto e = spool.envelope(request.id);
       if (!e) return unknown(request.id);
-      if (auto ec = spool.finish(*e)) {
+      if (auto ec = spool.finish(*e, storage::Spool::Durability::Synced)) {
         return failed(Status::Error,
                       fmt::format("mxgate queue delete {}: {}\n", request.id, ec.message()));
       }

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "common/blocking.hpp"
@@ -22,6 +23,9 @@ namespace mxgate::server {
 
 namespace asio = boost::asio;
 using storage::SpoolRecipient;
+
+// How soon the runner looks again when it found more due messages than it had room for.
+constexpr auto kBusyPoll = std::chrono::milliseconds(20);
 
 namespace {
 std::int64_t now_ms() {
@@ -43,6 +47,13 @@ bool QueueClaims::claim(const std::string& id) {
 void QueueClaims::release(const std::string& id) {
   std::lock_guard lock(mutex_);
   ids_.erase(id);
+}
+
+bool QueueClaims::held(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  if (ids_.find(id) != ids_.end()) return true;
+  const auto parked = parked_.find(id);
+  return parked != parked_.end() && parked->second > now_ms();
 }
 
 void QueueClaims::park(const std::string& id, std::int64_t until_ms) {
@@ -141,12 +152,19 @@ asio::awaitable<void> attempt(Worker& worker, storage::Envelope& envelope,
   }
 }
 
-asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
+// Delivers a claimed message; without `envelope` and `body`, reads them from the spool.
+asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due,
+                              std::optional<storage::Envelope> envelope,
+                              std::optional<std::string> body) {
   const auto& context = worker.screening();
   storage::Spool& spool = *context.spool;
-  auto envelope =
-      co_await common::run_blocking(context.blocking, [&] { return spool.envelope(due.id); });
-  auto body = co_await common::run_blocking(context.blocking, [&] { return spool.body(due.id); });
+  if (!envelope) {
+    envelope =
+        co_await common::run_blocking(context.blocking, [&] { return spool.envelope(due.id); });
+  }
+  if (!body) {
+    body = co_await common::run_blocking(context.blocking, [&] { return spool.body(due.id); });
+  }
   if (envelope && body && envelope->due_ms == due.due_ms) {
     co_await attempt(worker, *envelope, *body);
     const auto config = worker.snapshot()->config;
@@ -227,27 +245,55 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due) {
 
 }  // namespace
 
+namespace {
+
+// Spawns the delivery of a message already claimed.
+void spawn_delivery(Worker& worker, storage::Spool::Due due,
+                    std::optional<storage::Envelope> envelope, std::optional<std::string> body) {
+  worker.add_delivery();
+  std::string id = due.id;
+  asio::co_spawn(worker.io(), deliver(worker, std::move(due), std::move(envelope), std::move(body)),
+                 [&worker, id = std::move(id)](std::exception_ptr error) {
+                   worker.screening().claims->release(id);
+                   worker.remove_delivery();
+                   if (error) spdlog::error("delivery_exception id={}", id);
+                 });
+}
+
+}  // namespace
+
+void deliver_now(Worker& worker, storage::Envelope envelope, std::string body) {
+  const auto& context = worker.screening();
+  if (worker.draining() || context.claims == nullptr ||
+      worker.deliveries() >= worker.snapshot()->config->queue.max_deliveries ||
+      !context.claims->claim(envelope.id)) {
+    return;  // the runner's next pass takes it from the spool
+  }
+  storage::Spool::Due due{envelope.due_ms, envelope.id};
+  spawn_delivery(worker, std::move(due), std::move(envelope), std::move(body));
+}
+
 asio::awaitable<void> run_queue(Worker& worker) {
   const auto& context = worker.screening();
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!worker.draining()) {
     const auto config = worker.snapshot()->config;
-    const auto limit = config->queue.max_deliveries;
-    auto due = co_await common::run_blocking(context.blocking,
-                                             [&] { return context.spool->due(now_ms(), limit); });
-    for (auto& entry : due) {
-      if (worker.deliveries() >= limit) break;
-      if (!context.claims->claim(entry.id)) continue;
-      worker.add_delivery();
-      std::string id = entry.id;
-      asio::co_spawn(worker.io(), deliver(worker, std::move(entry)),
-                     [&worker, id = std::move(id)](std::exception_ptr error) {
-                       worker.screening().claims->release(id);
-                       worker.remove_delivery();
-                       if (error) spdlog::error("delivery_exception id={}", id);
-                     });
+    const std::size_t limit = config->queue.max_deliveries;
+    const std::size_t room = limit - std::min(limit, worker.deliveries());
+    std::vector<storage::Spool::Due> due;
+    if (room > 0) {
+      due = co_await common::run_blocking(context.blocking, [&] {
+        return context.spool->due(now_ms(), room,
+                                  [&](std::string_view id) { return context.claims->held(id); });
+      });
     }
-    timer.expires_after(config->queue.poll_interval);
+    const bool more = room == 0 || due.size() == room;  // more may be due than there was room for
+    for (auto& entry : due) {
+      if (!context.claims->claim(entry.id)) continue;  // another worker took it meanwhile
+      spawn_delivery(worker, std::move(entry), std::nullopt, std::nullopt);
+    }
+    timer.expires_after(more ? std::min<conf::Duration>(kBusyPoll, config->queue.poll_interval)
+                             : config->queue.poll_interval);
     (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

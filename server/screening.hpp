@@ -36,7 +36,8 @@ class QueueClaims;
 // that passed the pregreet test, and the worker's resolver (set by the worker).
 struct ScreeningContext {
   storage::ReputationStore& store;
-  boost::asio::any_io_executor blocking;  // where reads that may touch the disk run
+  boost::asio::any_io_executor blocking;       // where reads that may touch the disk run
+  boost::asio::any_io_executor spool_writers;  // queue mode's synced commits (many threads)
   common::Metrics& metrics;
   VerdictMetrics& verdicts;
   dns::DnsMetrics& dns_metrics;

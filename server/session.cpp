@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
 #include "relay/queue_intake.hpp"
+#include "server/queue_runner.hpp"
 #include "server/proxy_handshake.hpp"
 #include "server/session_policy.hpp"
 #include "server/session_io.hpp"
@@ -70,9 +71,11 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
       proxied_(proxied) {
   const auto& screening = worker.screening();
   if (config_.relay.mode == conf::RelayConfig::Mode::Queue && screening.spool != nullptr) {
-    relay_ = std::make_unique<relay::QueueIntake>(*screening.spool, screening.blocking,
-                                                  snapshot_->router, client_ip_,
-                                                  worker.metrics());
+    relay_ = std::make_unique<relay::QueueIntake>(
+        *screening.spool, screening.spool_writers, snapshot_->router, client_ip_, worker.metrics(),
+        [&worker](storage::Envelope envelope, std::string body) {
+          deliver_now(worker, std::move(envelope), std::move(body));
+        });
   } else {
     relay_ = std::make_unique<relay::InlineRelay>(worker.pool(), snapshot_->router,
                                                   worker.metrics());

@@ -192,19 +192,20 @@ struct Spool::Impl {
   std::atomic<bool> write_failed{false};  // the last write failed: resume before the next
 
   // A write of `batch` that puts a schedule entry due at `due_ms`.
-  error_code insert(rocksdb::WriteBatch& batch, std::int64_t due_ms, std::string_view operation) {
+  error_code insert(rocksdb::WriteBatch& batch, std::int64_t due_ms, std::string_view operation,
+                    bool sync) {
     {
       std::lock_guard lock(mutex);
       floor_ms = std::min(floor_ms, due_ms);
       ++inserting;
     }
-    const auto ec = write(batch, operation);
+    const auto ec = write(batch, operation, sync);
     std::lock_guard lock(mutex);
     --inserting;
     ++inserts;
     return ec;
   }
-  error_code write(rocksdb::WriteBatch& batch, std::string_view operation);
+  error_code write(rocksdb::WriteBatch& batch, std::string_view operation, bool sync);
 
   ~Impl() {
     if (!db) return;
@@ -215,7 +216,7 @@ struct Spool::Impl {
   rocksdb::ColumnFamilyHandle* cf(Cf which) const { return handles[which]; }
 };
 
-error_code Spool::Impl::write(rocksdb::WriteBatch& batch, std::string_view operation) {
+error_code Spool::Impl::write(rocksdb::WriteBatch& batch, std::string_view operation, bool sync) {
   if (write_failed.load()) {
     // After an I/O error RocksDB refuses writes until resumed.
     std::uint64_t free_bytes = 0;
@@ -228,7 +229,7 @@ error_code Spool::Impl::write(rocksdb::WriteBatch& batch, std::string_view opera
     write_failed = false;
   }
   rocksdb::WriteOptions w;
-  w.sync = options.sync;
+  w.sync = sync && options.sync;
   const auto ec = status_code(db->Write(w, &batch), operation);
   if (ec) write_failed = true;
   return ec;
@@ -248,6 +249,9 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.enable_pipelined_write = true;  // WAL and memtable writes of a group overlap
+  // Writers waiting for the group's fsync sleep instead of spinning: on a machine whose cores
+  // are busy with sessions, a spinning writer takes CPU from the work it waits for.
+  db_options.enable_write_thread_adaptive_yield = false;
   db_options.statistics = rocksdb::CreateDBStatistics();
   db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   if (options.env) db_options.env = options.env.get();
@@ -342,7 +346,7 @@ error_code Spool::commit(const Envelope& envelope, std::string_view body) {
   batch.Put(impl_->cf(kEnvelope), slice(envelope.id), encode_envelope(envelope));
   batch.Put(impl_->cf(kBody), slice(envelope.id), slice(body));
   batch.Put(impl_->cf(kSchedule), schedule_key(envelope.due_ms, envelope.id), rocksdb::Slice());
-  const auto ec = impl_->insert(batch, envelope.due_ms, "commit");
+  const auto ec = impl_->insert(batch, envelope.due_ms, "commit", true);
   if (!ec) {
     impl_->commits.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(impl_->mutex);
@@ -351,7 +355,8 @@ error_code Spool::commit(const Envelope& envelope, std::string_view body) {
   return ec;
 }
 
-std::vector<Spool::Due> Spool::due(std::int64_t now, std::size_t limit) {
+std::vector<Spool::Due> Spool::due(std::int64_t now, std::size_t limit,
+                                   const std::function<bool(std::string_view)>& skip) {
   std::int64_t floor = 0;
   std::uint64_t inserts = 0;
   bool quiet = false;  // no insertion under way when the scan began
@@ -374,7 +379,9 @@ std::vector<Spool::Due> Spool::due(std::int64_t now, std::size_t limit) {
     if (key.size() <= 8) continue;
     const auto due = schedule_due(key);
     if (!first) first = due;
-    out.push_back({due, std::string(key.data() + 8, key.size() - 8)});
+    std::string_view id(key.data() + 8, key.size() - 8);
+    if (skip && skip(id)) continue;
+    out.push_back({due, std::string(id)});
   }
   if (it->status().ok()) {
     std::lock_guard lock(impl_->mutex);
@@ -402,12 +409,13 @@ std::optional<std::string> Spool::body(std::string_view id) {
   return value;
 }
 
-error_code Spool::reschedule(const Envelope& updated, std::int64_t old_due_ms) {
+error_code Spool::reschedule(const Envelope& updated, std::int64_t old_due_ms,
+                             Durability durability) {
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->cf(kSchedule), schedule_key(old_due_ms, updated.id));
   batch.Put(impl_->cf(kSchedule), schedule_key(updated.due_ms, updated.id), rocksdb::Slice());
   batch.Put(impl_->cf(kEnvelope), slice(updated.id), encode_envelope(updated));
-  return impl_->insert(batch, updated.due_ms, "reschedule");
+  return impl_->insert(batch, updated.due_ms, "reschedule", durability == Durability::Synced);
 }
 
 // Deletes `stored` from the three families into `batch`.
@@ -423,10 +431,10 @@ static void forget_created(Spool::Impl& impl, std::int64_t created_ms) {
   }
 }
 
-error_code Spool::finish(const Envelope& stored) {
+error_code Spool::finish(const Envelope& stored, Durability durability) {
   rocksdb::WriteBatch batch;
   remove_into(*impl_, batch, stored);
-  const auto ec = impl_->write(batch, "finish");
+  const auto ec = impl_->write(batch, "finish", durability == Durability::Synced);
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
     forget_created(*impl_, stored.created_ms);
@@ -441,7 +449,7 @@ error_code Spool::finish_with(const Envelope& stored, const Envelope& bounce,
   batch.Put(impl_->cf(kEnvelope), slice(bounce.id), encode_envelope(bounce));
   batch.Put(impl_->cf(kBody), slice(bounce.id), slice(bounce_body));
   batch.Put(impl_->cf(kSchedule), schedule_key(bounce.due_ms, bounce.id), rocksdb::Slice());
-  const auto ec = impl_->insert(batch, bounce.due_ms, "finish_with");
+  const auto ec = impl_->insert(batch, bounce.due_ms, "finish_with", false);
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
     forget_created(*impl_, stored.created_ms);
@@ -459,7 +467,7 @@ error_code Spool::bury(const Envelope& envelope, std::int64_t due_ms, std::strin
   batch.Delete(impl_->cf(kSchedule), schedule_key(due_ms, envelope.id));
   batch.Delete(impl_->cf(kEnvelope), slice(envelope.id));
   batch.Put(impl_->cf(kDead), slice(envelope.id), dead);  // the body stays, for inspection
-  const auto ec = impl_->write(batch, "bury");
+  const auto ec = impl_->write(batch, "bury", false);
   if (!ec) {
     std::lock_guard lock(impl_->mutex);
     forget_created(*impl_, envelope.created_ms);

@@ -7,10 +7,11 @@
 //   dead       id -> Envelope + the reason it could be neither delivered nor bounced
 //   meta       "schema" -> the schema version this directory was written with
 // A message is accepted with ONE WriteBatch (envelope, body, schedule) written with a synced
-// WAL: after commit() returns, a crash cannot lose it. Writers on several threads share fsyncs
-// (RocksDB's group commit: one leader writes and syncs the batches of every waiting writer).
-// Nothing marks a message "in flight" on disk: after a crash, what was being delivered is due
-// again and is delivered again (a duplicate is acceptable; a loss is not).
+// WAL: after commit() returns, a crash cannot lose it. What happens to a message afterwards is
+// written without an fsync of its own (Durability). Writers
+// on several threads share fsyncs (RocksDB's group commit: one leader writes and syncs the batches
+// of every waiting writer). Nothing marks a message "in flight" on disk: after a crash, what was
+// being delivered is due again and is delivered again (a duplicate is acceptable; a loss is not).
 // Failure: open() throws std::runtime_error with a clear text when the directory is locked by
 // another process or was written by a newer schema. Writes return an error_code (error.hpp)
 // and leave nothing half-written (a batch is atomic). A failed write (disk full, I/O error)
@@ -20,7 +21,6 @@
 #pragma once
 
 #include <boost/system/error_code.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -53,11 +53,11 @@ struct Envelope {
   std::int64_t created_ms = 0;  // Unix ms: when it was accepted
   std::int64_t due_ms = 0;      // Unix ms: when the next attempt is due
   std::uint32_t attempts = 0;
-  std::string client_ip;        // who sent it (for logs and DSNs)
-  std::uint64_t size = 0;       // octets of the body
-  bool smtputf8 = false;        // MAIL ... SMTPUTF8 (RFC 6531)
-  bool eight_bit = false;       // MAIL ... BODY=8BITMIME (RFC 6152)
-  bool quarantine = false;      // to the quarantine route
+  std::string client_ip;    // who sent it (for logs and DSNs)
+  std::uint64_t size = 0;   // octets of the body
+  bool smtputf8 = false;    // MAIL ... SMTPUTF8 (RFC 6531)
+  bool eight_bit = false;   // MAIL ... BODY=8BITMIME (RFC 6152)
+  bool quarantine = false;  // to the quarantine route
   bool operator==(const Envelope&) const = default;
 };
 
@@ -65,13 +65,13 @@ std::string encode_envelope(const Envelope& envelope);
 std::optional<Envelope> decode_envelope(std::string_view bytes);
 
 struct SpoolOptions {
-  bool sync = true;               // synced WAL on commit (tests of crashes keep it on)
-  std::uint64_t min_blob_size = 0;  // bodies of at least this size go to blob files
+  bool sync = true;                   // synced WAL on commit (tests of crashes keep it on)
+  std::uint64_t min_blob_size = 0;    // bodies of at least this size go to blob files
   std::shared_ptr<rocksdb::Env> env;  // the file system (tests inject faults); default: the OS
 };
 
 struct SpoolStats {
-  std::uint64_t depth = 0;           // messages waiting (scheduled)
+  std::uint64_t depth = 0;             // messages waiting (scheduled)
   std::int64_t oldest_created_ms = 0;  // 0: empty
   std::uint64_t dead = 0;
   std::uint64_t commits = 0;    // messages committed since open
@@ -89,24 +89,34 @@ class Spool {
   // A new id: time-ordered, unique in this process and across restarts (16 hex digits).
   std::string make_id();
 
-  // Stores a new message, due at envelope.due_ms, in one synced batch.
+  // Stores a new message, due at envelope.due_ms, in one synced batch. Commits on several
+  // threads at once share an fsync (RocksDB's group commit).
   boost::system::error_code commit(const Envelope& envelope, std::string_view body);
 
-  // Up to `limit` scheduled entries due at or before `now_ms`, earliest first.
+  // Up to `limit` scheduled entries due at or before `now_ms`, earliest first, leaving out
+  // those `skip` names (messages being delivered).
   struct Due {
     std::int64_t due_ms = 0;
     std::string id;
   };
-  std::vector<Due> due(std::int64_t now_ms, std::size_t limit);
+  std::vector<Due> due(std::int64_t now_ms, std::size_t limit,
+                       const std::function<bool(std::string_view id)>& skip = {});
 
   std::optional<Envelope> envelope(std::string_view id);
   std::optional<std::string> body(std::string_view id);
 
+  // The updates after an attempt need no fsync of their own (Buffered): losing one in a power
+  // failure only means the message is tried again (a duplicate at worst), and the next synced
+  // commit makes it durable anyway (one WAL, written in order). An operator's change is Synced.
+  enum class Durability { Buffered, Synced };
+
   // Moves a message to a new due time with its updated envelope (after a failed attempt).
-  boost::system::error_code reschedule(const Envelope& updated, std::int64_t old_due_ms);
+  boost::system::error_code reschedule(const Envelope& updated, std::int64_t old_due_ms,
+                                       Durability durability = Durability::Buffered);
   // Removes a message (as stored: its id, due time and creation) whose every recipient is
   // done, or that an operator deleted.
-  boost::system::error_code finish(const Envelope& stored);
+  boost::system::error_code finish(const Envelope& stored,
+                                   Durability durability = Durability::Buffered);
   // Removes `stored` and stores `bounce` (its DSN) in the same batch: a crash leaves one or
   // the other, never neither.
   boost::system::error_code finish_with(const Envelope& stored, const Envelope& bounce,
