@@ -48,6 +48,27 @@ SINK_BACKLOG = 256
 SINK_MAX_CONNECTIONS = 1024  # smtp-sink -m: above the largest concurrency tested
 STARTUP_TIMEOUT = 10.0       # seconds for a listener to accept connections
 DELIVERY_GRACE = 30.0        # seconds for the sink to count every message after the source ends
+# mxgate's config for benchmarks that treat 127.0.0.1 as an ordinary client but measure neither
+# DNS (there is no resolver here) nor authentication nor the greet pause.
+UNTRUSTED_NO_DNS = """
+[pregreet]
+enabled = false
+
+[auth]
+enabled = false
+
+[reputation]
+trusted_networks = []
+
+[checks.rdns]
+mode = "off"
+
+[checks.helo]
+mode = "off"
+
+[checks.sender_domain]
+mode = "off"
+"""
 SENDER = "from@example.org"
 RECIPIENT = "to@example.com"
 HELO = "[127.0.0.1]"

@@ -29,7 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from load import Mxgate, Processes, Sink, env_list, measure, peak_rss_mib, tail  # noqa: E402
+from load import (UNTRUSTED_NO_DNS, Mxgate, Processes, Sink, env_list, measure,  # noqa: E402
+                  peak_rss_mib, tail)
 
 QUICK = os.environ.get("QUICK") == "1"
 SESSIONS = env_list("SESSIONS", [20, 100])
@@ -38,25 +39,7 @@ MESSAGES = int(os.environ.get("MESSAGES", "1000" if QUICK else "5000"))
 ROUNDS = int(os.environ.get("ROUNDS", "1" if QUICK else "5"))
 HUGE = 100_000_000
 
-COMMON = """
-[pregreet]
-enabled = false
-
-[auth]
-enabled = false
-
-[reputation]
-trusted_networks = []
-
-[checks.rdns]
-mode = "off"
-
-[checks.helo]
-mode = "off"
-
-[checks.sender_domain]
-mode = "off"
-"""
+COMMON = UNTRUSTED_NO_DNS
 
 LIMITS = "".join(f"""
 [[limit]]
