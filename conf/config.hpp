@@ -64,6 +64,13 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// The postmaster portal (issue 8; server/portal.hpp).
+struct PortalConfig {
+  HostPort listen{"127.0.0.1", 8080};  // port 0 disables it
+  std::uint32_t requests_per_minute = 60;  // per client IP; 0: no limit
+  friend bool operator==(const PortalConfig&, const PortalConfig&) = default;
+};
+
 struct RelayConfig {
   // inline: nothing is acknowledged before the downstream acknowledged it; queue: stored in
   // the durable spool first ([queue]), then delivered.
@@ -235,6 +242,7 @@ struct Config {
   ServerConfig server;
   TlsConfig tls;
   HttpConfig http;
+  PortalConfig portal;
   RelayConfig relay;
   QueueConfig queue;
   std::vector<Route> routes;

@@ -14,6 +14,7 @@ packages=(
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus openssl python3 procps iproute2 curl
   python3-dkim  # an independent DKIM signer for the DKIM tests (tests/auth, tests/integration)
   nsd  # a real authoritative DNS server for the DNS integration tests (tests/integration/dns_server.py)
+  chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py
 )
 
 missing=()

@@ -20,7 +20,7 @@
 //                                    404 "queue mode is off" in inline mode
 // <ip-or-cidr> may be percent-encoded (192.0.2.0%2F24). Errors: 400 with the problem (bad
 // target, field or file list), 403 for a peer that is not loopback, 404 unknown path, 405 with
-// Allow for a wrong method, 413 for a body over HttpLimits::max_admin_body_bytes, 500 with the
+// Allow for a wrong method, 413 for a body over HttpLimits::max_body_bytes, 500 with the
 // store's error. A store error in the middle of an export closes the connection before the
 // last chunk, so the client sees an incomplete transfer.
 //
@@ -47,6 +47,7 @@
 #include <optional>
 #include <string_view>
 
+#include "server/http_handler.hpp"
 #include "server/rep_format.hpp"
 #include "storage/reputation_store.hpp"
 #include "storage/spool.hpp"
@@ -56,15 +57,15 @@ namespace mxgate::server {
 class Throttling;
 class QueueClaims;
 
-using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
+using AdminRequest = HttpRequest;
+using AdminResponse = HttpResponse;
 
 inline constexpr std::string_view kAdminPrefix = "/admin/";
 inline constexpr std::string_view kAdminRepPath = "/admin/rep/";
 inline constexpr std::string_view kAdminIngestPath = "/admin/rep/ingest";
 inline constexpr std::string_view kAdminExportPath = "/admin/rep/export";
 
-class AdminApi {
+class AdminApi final : public HttpHandler {
  public:
   // `store` must outlive the API and every connection that uses it.
   explicit AdminApi(storage::ReputationStore& store, boost::asio::any_io_executor blocking = {});
@@ -77,13 +78,14 @@ class AdminApi {
   }
 
   static bool handles(std::string_view target);  // the target is under /admin/
+  bool takes(std::string_view target) const override { return handles(target); }
   static bool allowed_peer(const boost::asio::ip::address& peer);
 
   // Answers `request` (already read) on `stream`, each write bounded by `timeout`. co_returns
   // whether the connection may carry another request.
   boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, AdminRequest request,
                                      boost::asio::ip::address peer,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout) override;
 
   // The reply to every request but an export and an ingestion (those need I/O); version,
   // keep-alive and Content-Length are left to the caller. For tests, too.

@@ -3,7 +3,7 @@
 #include "server/http_server.hpp"
 
 #include "common/log.hpp"
-#include "server/admin_api.hpp"
+#include "server/http_handler.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +30,7 @@
 #include <system_error>
 #include <tuple>
 #include <unordered_set>
+#include <vector>
 #include <utility>
 
 namespace mxgate::server {
@@ -89,7 +90,7 @@ Response text_response(http::status status, std::string_view content_type, std::
 }
 
 // Pure: the routes. The caller sets version and keep-alive and trims the body for HEAD.
-Response route(const Request& req, const prometheus::Registry& registry,
+Response route(const Request& req, const prometheus::Registry* registry,
                const std::function<bool()>& ready) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     auto res = text_response(http::status::method_not_allowed, kTextContentType,
@@ -99,11 +100,14 @@ Response route(const Request& req, const prometheus::Registry& registry,
   }
   std::string_view path = req.target();
   path = path.substr(0, path.find('?'));
+  if (path == "/healthz") return text_response(http::status::ok, kTextContentType, "ok\n");
+  if (registry == nullptr) {
+    return text_response(http::status::not_found, kTextContentType, "not found\n");
+  }
   if (path == "/metrics") {
     return text_response(http::status::ok, kMetricsContentType,
-                         prometheus::TextSerializer().Serialize(registry.Collect()));
+                         prometheus::TextSerializer().Serialize(registry->Collect()));
   }
-  if (path == "/healthz") return text_response(http::status::ok, kTextContentType, "ok\n");
   if (path == "/readyz") {
     if (ready()) return text_response(http::status::ok, kTextContentType, "ready\n");
     return text_response(http::status::service_unavailable, kTextContentType, "draining\n");
@@ -111,7 +115,7 @@ Response route(const Request& req, const prometheus::Registry& registry,
   return text_response(http::status::not_found, kTextContentType, "not found\n");
 }
 
-Response handle_request(const Request& req, const prometheus::Registry& registry,
+Response handle_request(const Request& req, const prometheus::Registry* registry,
                         const std::function<bool()>& ready) {
   auto res = route(req, registry, ready);
   res.version(req.version());
@@ -166,7 +170,7 @@ struct HttpServer::Impl {
   std::shared_ptr<prometheus::Registry> registry;
   std::function<bool()> ready;
   HttpLimits limits;
-  std::shared_ptr<AdminApi> admin;  // null: /admin/ is 404
+  std::vector<std::shared_ptr<HttpHandler>> handlers;
   std::uint16_t port = 0;
   bool stopped = false;
   std::size_t open_connections = 0;  // counted from accept, so the cap holds during bursts
@@ -213,13 +217,13 @@ asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, http::status st
   }
 }
 
-// An /admin/ request whose header has been read: reads its body (bounded), hands it to the
-// admin API. co_returns whether the connection may carry another request.
-asio::awaitable<bool> serve_admin(HttpServer::Impl& impl, beast::tcp_stream& stream,
-                                  beast::flat_buffer& buffer,
-                                  http::request_parser<http::empty_body>& header) {
+// A request for `handler` whose header has been read: reads its body (bounded), hands it over.
+// co_returns whether the connection may carry another request.
+asio::awaitable<bool> serve_handler(HttpServer::Impl& impl, HttpHandler& handler,
+                                    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::empty_body>& header) {
   http::request_parser<http::string_body> parser(std::move(header));
-  parser.body_limit(impl.limits.max_admin_body_bytes);
+  parser.body_limit(impl.limits.max_body_bytes);
   auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
   if (ec) {
     if (auto status = status_for_read_error(ec)) {
@@ -231,7 +235,7 @@ asio::awaitable<bool> serve_admin(HttpServer::Impl& impl, beast::tcp_stream& str
   const auto peer = stream.socket().remote_endpoint(peer_ec).address();
   if (peer_ec) co_return false;
   const bool keep =
-      co_await impl.admin->serve(stream, parser.release(), peer, impl.limits.read_timeout);
+      co_await handler.serve(stream, parser.release(), peer, impl.limits.read_timeout);
   co_return keep;
 }
 
@@ -245,12 +249,16 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl,
   for (;;) {
     http::request_parser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    // Checked against Content-Length with the header; only /admin/ takes a body at all.
-    parser.body_limit(limits.max_admin_body_bytes);
+    // Checked against Content-Length with the header; only a handler takes a body at all.
+    parser.body_limit(limits.max_body_bytes);
     stream.expires_after(limits.read_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-    if (!ec && impl->admin && AdminApi::handles(parser.get().target())) {
-      const bool keep = co_await serve_admin(*impl, stream, buffer, parser);
+    HttpHandler* handler = nullptr;
+    for (const auto& h : impl->handlers) {
+      if (!ec && h->takes(parser.get().target())) handler = h.get();
+    }
+    if (handler != nullptr) {
+      const bool keep = co_await serve_handler(*impl, *handler, stream, buffer, parser);
       if (!keep) break;
       continue;
     }
@@ -266,7 +274,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl,
       }
       co_return;  // the stream's destructor closes the socket
     }
-    auto res = handle_request(parser.get(), *impl->registry, impl->ready);
+    auto res = handle_request(parser.get(), impl->registry.get(), impl->ready);
     stream.expires_after(limits.read_timeout);  // the same bound for writing the response
     auto [write_ec, written] = co_await http::async_write(stream, res, kUseTuple);
     if (write_ec) {
@@ -303,7 +311,6 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
 HttpServer::HttpServer(asio::io_context& io, const conf::HostPort& listen,
                        std::shared_ptr<prometheus::Registry> registry, std::function<bool()> ready,
                        HttpLimits limits) {
-  if (!registry) throw std::invalid_argument("HttpServer: registry is null");
   if (!ready) throw std::invalid_argument("HttpServer: ready is empty");
   impl_ = std::make_shared<Impl>(io, std::move(registry), std::move(ready), limits);
   auto endpoint = resolve_listen(io, listen);
@@ -321,7 +328,9 @@ HttpServer::HttpServer(asio::io_context& io, const conf::HostPort& listen,
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::set_admin(std::shared_ptr<AdminApi> admin) { impl_->admin = std::move(admin); }
+void HttpServer::add(std::shared_ptr<HttpHandler> handler) {
+  impl_->handlers.push_back(std::move(handler));
+}
 
 void HttpServer::start() {
   asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception);

@@ -4,11 +4,13 @@
 //   GET /metrics  200, the text exposition format 0.0.4 of everything in the registry
 //   GET /healthz  200 "ok\n" while the process runs
 //   GET /readyz   200 "ready\n" while ready() is true, else 503 "draining\n"
-//   /admin/...    the admin API (admin_api.hpp), once set_admin() gave one; else 404
+//   /admin/...    the admin API (admin_api.hpp), once add() gave it; else 404
 //   other paths   404; methods other than GET and HEAD get 405 with "Allow: GET, HEAD"
+// Without a registry (a public listener such as the postmaster portal's), only /healthz and
+// the handlers' paths are served.
 //
-// Limits (HttpLimits): request header size, no request body (413) except on /admin/ (at most
-// max_admin_body_bytes), a read deadline per request, and a cap on concurrent connections (a
+// Limits (HttpLimits): request header size, no request body (413) except for a handler (at most
+// max_body_bytes), a read deadline per request, and a cap on concurrent connections (a
 // connection over the cap is closed at once).
 // A malformed request gets 400 (431 for an oversized header) and the connection is closed.
 //
@@ -41,15 +43,15 @@ struct HttpLimits {
   std::size_t max_header_bytes = 8 * 1024;          // request line and headers
   std::chrono::milliseconds read_timeout{10'000};   // per request, from its first byte awaited
   std::size_t max_connections = 64;                 // open HTTP connections at once
-  std::size_t max_admin_body_bytes = 64 * 1024;     // request body on /admin/
+  std::size_t max_body_bytes = 64 * 1024;           // request body, for a handler
 };
 
-class AdminApi;
+class HttpHandler;
 
 class HttpServer {
  public:
   // Binds `listen` on `io` (port 0: an ephemeral port, see port()). Throws std::system_error
-  // naming the address on failure. `registry` must not be null.
+  // naming the address on failure. A null `registry`: no /metrics nor /readyz.
   HttpServer(boost::asio::io_context& io, const conf::HostPort& listen,
              std::shared_ptr<prometheus::Registry> registry, std::function<bool()> ready,
              HttpLimits limits = {});
@@ -57,7 +59,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  void set_admin(std::shared_ptr<AdminApi> admin);  // before start(); serves /admin/
+  void add(std::shared_ptr<HttpHandler> handler);  // before start()
   void start();                // starts accepting: one coroutine per connection
   void stop();                 // closes the acceptor and every open connection
   std::uint16_t port() const;  // the bound port

@@ -23,6 +23,8 @@
 #include "conf/config.hpp"
 #include "relay/gates.hpp"
 #include "server/admin_api.hpp"
+#include "server/portal.hpp"
+#include "dns/ares_resolver.hpp"
 #include "server/http_server.hpp"
 #include "server/queue_runner.hpp"
 #include "server/snapshot.hpp"
@@ -108,6 +110,8 @@ class Runtime {
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<dns::AresResolver> portal_resolver_;  // the portal's live checks
+  std::unique_ptr<HttpServer> portal_;
   std::atomic<bool> draining_{false};
 };
 
@@ -153,16 +157,28 @@ Runtime::Runtime(const RuntimeOptions& options)
     auto admin = std::make_shared<AdminApi>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
     admin->set_queue(spool_.get(), &claims_);
-    http_->set_admin(std::move(admin));
+    http_->add(std::move(admin));
   }
-  spdlog::info("started version={} config={} listen={} http={} workers={}", kVersion,
+  if (config.portal.listen.port != 0) {
+    portal_resolver_ =
+        std::make_unique<dns::AresResolver>(control_.get_executor(), ares_settings(config.dns));
+    portal_ = std::make_unique<HttpServer>(control_, config.portal.listen, nullptr,
+                                           [] { return true; });
+    portal_->add(std::make_shared<Portal>(*store_, blocking_.get_executor(),
+                                          portal_resolver_.get(), [this] { return snapshot_; },
+                                          throttling_.get()));
+  }
+  spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
-               http_ ? fmt::format("{}:{}", config.http.listen.host, http_->port()) : "off", count);
+               http_ ? fmt::format("{}:{}", config.http.listen.host, http_->port()) : "off",
+               portal_ ? fmt::format("{}:{}", config.portal.listen.host, portal_->port()) : "off",
+               count);
 }
 
 int Runtime::run() {
   for (auto& worker : workers_) worker->start();
   if (http_) http_->start();
+  if (portal_) portal_->start();
   asio::co_spawn(control_, handle_signals(), asio::detached);
   asio::co_spawn(control_, maintain_store(), asio::detached);
   asio::co_spawn(control_, persist_throttle(), asio::detached);
@@ -336,6 +352,7 @@ asio::awaitable<void> Runtime::drain() {
   }
   for (auto& worker : workers_) worker->halt();
   if (http_) http_->stop();
+  if (portal_) portal_->stop();
   control_.stop();
 }
 

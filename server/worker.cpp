@@ -48,14 +48,6 @@ tcp::endpoint resolve_listen(const conf::HostPort& address) {
 
 constexpr auto kProbeInterval = std::chrono::seconds(60);
 
-dns::AresSettings ares_settings(const conf::DnsConfig& dns) {
-  dns::AresSettings settings;
-  for (const auto& server : dns.servers) settings.servers.push_back(server.text());
-  settings.timeout = dns.timeout;
-  settings.tries = static_cast<int>(dns.tries);
-  return settings;
-}
-
 dns::CacheSettings cache_settings(const conf::DnsConfig& dns) {
   dns::CacheSettings settings;
   settings.max_entries = dns.cache_entries;
@@ -65,6 +57,14 @@ dns::CacheSettings cache_settings(const conf::DnsConfig& dns) {
 }
 
 }  // namespace
+
+dns::AresSettings ares_settings(const conf::DnsConfig& dns) {
+  dns::AresSettings settings;
+  for (const auto& server : dns.servers) settings.servers.push_back(server.text());
+  settings.timeout = dns.timeout;
+  settings.tries = static_cast<int>(dns.tries);
+  return settings;
+}
 
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
                ConnectionLimiter& limiter, common::Metrics& metrics, ScreeningContext screening)

@@ -30,6 +30,9 @@ namespace mxgate::server {
 
 class Session;
 
+// The c-ares settings of [dns] (workers' resolvers and the portal's).
+dns::AresSettings ares_settings(const conf::DnsConfig& dns);
+
 class Worker {
  public:
   Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, ConnectionLimiter& limiter,

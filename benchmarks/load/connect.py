@@ -170,6 +170,9 @@ max_sessions_per_ip = 10000
 [http]
 listen = "127.0.0.1:{http_port}"
 
+[portal]
+listen = "127.0.0.1:0"
+
 [log]
 level = "warn"
 

@@ -200,6 +200,9 @@ max_sessions = 5000
 [http]
 listen = "127.0.0.1:{self.http_port}"
 
+[portal]
+listen = "127.0.0.1:0"
+
 [log]
 level = "warn"
 

@@ -366,6 +366,7 @@ class Mxgate:
         self.proc = None
         self.port = None
         self.http_port = None
+        self.portal_port = None
         self.config_path = None
         self.log_path = None
         self.returncode = None
@@ -379,6 +380,7 @@ class Mxgate:
             "server.hostname": HOSTNAME,
             "server.workers": 2,
             "http.listen": f"127.0.0.1:{self.http_port}",
+            "portal.listen": f"127.0.0.1:{self.portal_port}",
             "relay.connect_timeout": "3s",
             "relay.command_timeout": "10s",
             "relay.data_timeout": "10s",
@@ -445,6 +447,7 @@ class Mxgate:
             for _attempt in range(3):
                 self.port = free_port()
                 self.http_port = free_port()
+                self.portal_port = free_port()
                 self.write_config()
                 if self._start():
                     return self

@@ -56,6 +56,7 @@ class RepToolsTest(MxTestCase):
         path = store + ".toml"
         with open(path, "w") as f:
             f.write(f'[storage]\npath = "{store}"\n\n[http]\nlisten = "127.0.0.1:{free_port()}"\n\n'
+                    '[portal]\nlisten = "127.0.0.1:0"\n\n'
                     '[[route]]\ndomains = ["example.com"]\ndownstream = ["127.0.0.1:25"]\n')
         return path
 

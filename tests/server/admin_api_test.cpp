@@ -43,7 +43,7 @@ class AdminApiTest : public testing::Test {
     server_ = std::make_unique<HttpServer>(
         io_, conf::HostPort{"127.0.0.1", 0}, std::make_shared<prometheus::Registry>(),
         [] { return true; }, limits);
-    if (admin) server_->set_admin(std::make_shared<AdminApi>(*store_));
+    if (admin) server_->add(std::make_shared<AdminApi>(*store_));
     server_->start();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -203,7 +203,7 @@ TEST_F(AdminApiTest, IngestCopiesTheFilesInOrder) {
 
 TEST_F(AdminApiTest, ABodyOverTheLimitIsRefused) {
   HttpLimits limits;
-  limits.max_admin_body_bytes = 16;
+  limits.max_body_bytes = 16;
   start(limits);
   auto reply =
       call(http::verb::put, "/admin/rep/192.0.2.1", "action=block&reason=" + std::string(100, 'x'));

@@ -1,0 +1,236 @@
+#include "server/portal.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+
+#include "auth/iprev.hpp"
+#include "common/blocking.hpp"
+#include "common/cidr.hpp"
+#include "reputation/sender_rules.hpp"
+#include "server/snapshot.hpp"
+#include "server/throttling.hpp"
+#include "storage/key_codec.hpp"
+#include "storage/reputation_store.hpp"
+
+namespace mxgate::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kHtmlType = "text/html; charset=utf-8";
+constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kCssType = "text/css; charset=utf-8";
+constexpr std::string_view kTextType = "text/plain; charset=utf-8";
+constexpr std::size_t kMaxRateWindows = 100000;  // client IPs tracked per minute
+constexpr std::size_t kMaxIpText = 64;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HttpResponse respond(http::status status, std::string_view type, std::string body) {
+  HttpResponse res{status, 11};
+  res.set(http::field::server, "mxgate");
+  res.set(http::field::content_type, type);
+  set_portal_headers(res);
+  res.body() = std::move(body);
+  return res;
+}
+
+bool wants_json(const HttpRequest& request) {
+  const auto accept = request[http::field::accept];
+  return accept.find("application/json") != std::string_view::npos;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of `name` in a query string or form ("a=1&b=x%3Ay"), decoded; nullopt if absent
+// or badly escaped.
+std::optional<std::string> form_value(std::string_view form, std::string_view name) {
+  while (!form.empty()) {
+    const auto amp = std::min(form.find('&'), form.size());
+    const auto field = form.substr(0, amp);
+    form.remove_prefix(std::min(amp + 1, form.size()));
+    const auto eq = field.find('=');
+    if (field.substr(0, eq) != name) continue;
+    const auto raw = eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '%') {
+        const int hi = i + 2 < raw.size() ? hex_value(raw[i + 1]) : -1;
+        const int lo = hi >= 0 ? hex_value(raw[i + 2]) : -1;
+        if (lo < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      } else {
+        out.push_back(raw[i] == '+' ? ' ' : raw[i]);
+      }
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+// The reverse-DNS checks at request time: PTR, forward confirmation, generic names.
+asio::awaitable<LiveChecks> live_checks(dns::Resolver& resolver, common::IpBytes ip) {
+  LiveChecks checks;
+  checks.ran = true;
+  const auto iprev = co_await auth::check_iprev(resolver, ip);
+  checks.ptr = iprev.name;
+  if (iprev.result == auth::IprevResult::Pass) checks.confirmed_name = iprev.name;
+  checks.lookup_failed = iprev.result == auth::IprevResult::TempError;
+  if (!checks.ptr.empty()) checks.generic = reputation::generic_ptr_reason(ip, checks.ptr);
+  co_return checks;
+}
+
+}  // namespace
+
+void set_portal_headers(HttpResponse& res) {
+  res.set("Content-Security-Policy",
+          "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+          "base-uri 'none'");
+  res.set(http::field::x_frame_options, "DENY");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set(http::field::cache_control, "no-store");
+}
+
+Portal::Portal(storage::ReputationStore& store, asio::any_io_executor blocking,
+               dns::Resolver* resolver, std::function<std::shared_ptr<const Snapshot>()> snapshot,
+               Throttling* throttling)
+    : store_(store),
+      blocking_(std::move(blocking)),
+      resolver_(resolver),
+      snapshot_(std::move(snapshot)),
+      throttling_(throttling) {}
+
+bool Portal::takes(std::string_view target) const {
+  return target.starts_with(kPortalPath.substr(0, kPortalPath.size() - 1));
+}
+
+bool Portal::over_rate(const asio::ip::address& peer, std::uint32_t per_minute) {
+  if (per_minute == 0) return false;
+  const std::int64_t minute = unix_now() / 60;
+  if (windows_.size() >= kMaxRateWindows) {
+    std::erase_if(windows_, [&](const auto& w) { return w.second.minute != minute; });
+  }
+  auto& window = windows_[peer.to_string()];
+  if (window.minute != minute) window = Window{minute, 0};
+  return ++window.count > per_minute;
+}
+
+asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::string ip_text) {
+  const bool json = wants_json(request);
+  const auto ip = ip_text.size() <= kMaxIpText ? common::parse_ip(ip_text) : std::nullopt;
+  if (!ip) {
+    const std::string problem = "Not an IP address: give an IPv4 or IPv6 address.";
+    co_return json ? respond(http::status::bad_request, kJsonType,
+                             fmt::format("{{\"error\":\"{}\"}}\n", json_escape(problem)))
+                   : respond(http::status::bad_request, kHtmlType, render_lookup_html(problem));
+  }
+  const auto address = asio::ip::make_address(common::ip_text(*ip));
+  const auto snapshot = snapshot_();
+  const auto& reputation = snapshot->config->reputation;
+  const auto lookup =
+      co_await common::run_blocking(blocking_, [&] { return store_.get_connect(address); });
+  if (lookup.ip.state == storage::Lookup::Error) {
+    co_return respond(http::status::internal_server_error, kTextType,
+                      "the reputation store could not be read; try again later\n");
+  }
+  const std::int64_t now = unix_now();
+  std::vector<const reputation::Record*> networks;
+  for (const auto& n : lookup.networks) {
+    networks.push_back(n.state == storage::Lookup::Found ? &n.record : nullptr);
+  }
+  std::optional<DeferralShown> deferral;
+  if (throttling_ != nullptr) {
+    if (auto last = throttling_->rules().last_deferral(lookup.ip.key)) {
+      deferral = DeferralShown{last->limit == "ramp" || last->limit == "network-ramp"
+                                   ? reputation::Signal::NewIpRamp
+                                   : reputation::Signal::RateLimited,
+                               last->reason, last->at_us / 1'000'000, last->until_us / 1'000'000};
+    }
+  }
+  auto report = judge_ip(common::ip_text(*ip),
+                         lookup.ip.state == storage::Lookup::Found ? &lookup.ip.record : nullptr,
+                         networks, reputation.model, reputation.thresholds, deferral, now);
+  if (throttling_ != nullptr) {
+    static const reputation::Record kNeverSeen;
+    const auto& record = lookup.ip.state == storage::Lookup::Found ? lookup.ip.record : kNeverSeen;
+    const auto history = throttle::history_of(record, now, 1);
+    if (auto ramp = throttling_->rules().ramp(lookup.ip.key, history, now * 1'000'000)) {
+      report.ramp_allowance = ramp->allowance;
+    }
+  }
+  if (resolver_ != nullptr) report.checks = co_await live_checks(*resolver_, *ip);
+  co_return json ? respond(http::status::ok, kJsonType, render_report_json(report))
+                 : respond(http::status::ok, kHtmlType, render_report_html(report));
+}
+
+asio::awaitable<HttpResponse> Portal::answer(const HttpRequest& request,
+                                             const asio::ip::address& peer) {
+  const auto snapshot = snapshot_();
+  if (over_rate(peer, snapshot->config->portal.requests_per_minute)) {
+    auto res = respond(http::status::too_many_requests, kTextType,
+                       "too many requests from your address; try again in a minute\n");
+    res.set(http::field::retry_after, "60");
+    co_return res;
+  }
+  const std::string_view target = request.target();
+  const auto q = std::min(target.find('?'), target.size());
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = target.substr(std::min(q + 1, target.size()));
+  const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
+  if (path == kStylePath || path == kBestPracticesPath || path == kPortalPath ||
+      path == kPortalPath.substr(0, kPortalPath.size() - 1)) {
+    if (!get) {
+      auto res = respond(http::status::method_not_allowed, kTextType, "method not allowed\n");
+      res.set(http::field::allow, "GET, HEAD");
+      co_return res;
+    }
+  }
+  if (path == kStylePath)
+    co_return respond(http::status::ok, kCssType, std::string(portal_stylesheet()));
+  if (path == kBestPracticesPath) {
+    co_return respond(http::status::ok, kHtmlType, render_best_practices_html());
+  }
+  if (path == kPortalPath || path == kPortalPath.substr(0, kPortalPath.size() - 1)) {
+    auto ip = form_value(query, "ip");
+    if (!ip) co_return respond(http::status::ok, kHtmlType, render_lookup_html(""));
+    auto res = co_await lookup(request, std::move(*ip));
+    co_return res;
+  }
+  co_return respond(http::status::not_found, kTextType, "not found\n");
+}
+
+asio::awaitable<bool> Portal::serve(boost::beast::tcp_stream& stream, HttpRequest request,
+                                    asio::ip::address peer, std::chrono::milliseconds timeout) {
+  auto res = co_await answer(request, peer);
+  res.version(request.version());
+  res.keep_alive(request.keep_alive());
+  res.prepare_payload();
+  if (request.method() == http::verb::head) {
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  co_return !ec && res.keep_alive();
+}
+
+}  // namespace mxgate::server

@@ -1,0 +1,227 @@
+"""The postmaster portal end to end (issue 8): the real binary with its portal listener, NSD
+serving the reverse and forward DNS of the addresses asked about, listings made through the
+admin API, Python's urllib as the HTTP client, and Debian's headless Chromium rendering the page.
+
+Lookups of blocked, deferred (by a throttle limit) and clean IPs, in HTML and in JSON; an
+invalid IP gets 400 with a message; hostile input is escaped; every response carries the
+security headers; the portal serves no metrics; a client over portal.requests_per_minute gets
+429; the reverse-DNS checks are run at request time."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from dns_server import DEFAULT_ZONES, DnsServer
+from harness import MxTestCase, SmtpClient, free_port
+from test_proxy import proxy_v1
+
+HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+
+
+def fetch(port, path, accept=None, method="GET", data=None, timeout=10):
+    """(status, headers, body text)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=data)
+    if accept:
+        request.add_header("Accept", accept)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode(errors="replace")
+
+
+class PortalCase(MxTestCase):
+    """An NSD for the whole class; mxgate with its portal, PROXY clients untrusted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = DnsServer(DEFAULT_ZONES)
+        cls.dns.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+
+    def start(self, limits=(), **settings):
+        self.proxy_port = free_port()
+        config = {"dns.servers": [self.dns.address],
+                  "server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
+                  "reputation.trusted_networks": []}
+        config.update(settings)
+        return self.mxgate(settings=config, extra_tables=[("limit", limit) for limit in limits])
+
+    def block(self, mx, ip, reason):
+        body = urllib.parse.urlencode({"action": "block", "reason": reason}).encode()
+        status, _, text = fetch(mx.http_port, f"/admin/rep/{ip}", method="PUT", data=body)
+        self.assertEqual(status, 200, text)
+
+    def portal(self, mx, path, accept=None):
+        return fetch(mx.portal_port, path, accept)
+
+    def assert_secure(self, headers):
+        csp = headers["Content-Security-Policy"]
+        self.assertIn("default-src 'none'", csp)
+        self.assertIn("frame-ancestors 'none'", csp)
+        self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(headers["Cache-Control"], "no-store")
+
+
+class PortalTest(PortalCase):
+
+    def test_a_blocked_ip_in_html_and_json_with_its_reason_escaped_and_live_rdns(self):
+        mx = self.start()
+        self.block(mx, "192.0.2.7", HOSTILE)
+        status, headers, page = self.portal(mx, "/postmaster/?ip=192.0.2.7")
+        self.assertEqual(status, 200)
+        self.assert_secure(headers)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        self.assertIn("Status: <strong>blocked</strong>", page)
+        self.assertIn('data-signal="manual_block"', page)
+        self.assertNotIn("<script>", page)
+        self.assertNotIn("<img", page)
+        self.assertIn("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img", page)
+        self.assertIn('href="/postmaster/best-practices#listing"', page)
+        # 192.0.2.7's PTR names liar.example.test, which resolves elsewhere: no FCrDNS.
+        self.assertIn("<code>liar.example.test</code>", page)
+        self.assertIn("does not resolve back", page)
+        self.assertIn('<strong id="rdns">fail</strong>', page)
+        self.assertIn('id="delist"', page)
+
+        status, headers, text = self.portal(mx, "/postmaster/?ip=192.0.2.7", "application/json")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assert_secure(headers)
+        self.assertNotIn("<", text)
+        report = json.loads(text)
+        self.assertEqual(report["ip"], "192.0.2.7")
+        self.assertEqual(report["status"], "blocked")
+        self.assertIsNotNone(report["since"])
+        self.assertEqual([r["signal"] for r in report["reasons"]], ["manual_block"])
+        self.assertEqual(report["reasons"][0]["detail"], HOSTILE)
+        self.assertEqual(report["reasons"][0]["link"], "/postmaster/best-practices#listing")
+        self.assertEqual(report["checks"]["ptr"], "liar.example.test")
+        self.assertFalse(report["checks"]["forward_confirmed"])
+        self.assertFalse(report["checks"]["pass"])
+
+    def test_a_clean_ip_with_confirmed_reverse_dns(self):
+        mx = self.start()
+        status, _, text = self.portal(mx, "/postmaster/?ip=192.0.2.25", "application/json")
+        self.assertEqual(status, 200, text)
+        report = json.loads(text)
+        self.assertEqual(report["status"], "not listed")
+        self.assertEqual(report["reasons"], [])
+        self.assertEqual(report["checks"]["ptr"], "mail.example.test")
+        self.assertTrue(report["checks"]["forward_confirmed"])
+        self.assertTrue(report["checks"]["pass"])
+        status, _, page = self.portal(mx, "/postmaster/?ip=192.0.2.25")
+        self.assertIn("Status: <strong>not listed</strong>", page)
+        self.assertIn('<strong id="rdns">pass</strong>', page)
+        self.assertNotIn('id="delist"', page)
+        # A generic name that confirms still fails the check, and says why.
+        report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.99", "application/json")[2])
+        self.assertTrue(report["checks"]["forward_confirmed"])
+        self.assertIsNotNone(report["checks"]["generic"])
+        self.assertFalse(report["checks"]["pass"])
+
+    def test_an_ip_deferred_by_a_throttle_limit(self):
+        mx = self.start(limits=[{"name": "ip-connections", "key": "ip", "count": "connections",
+                                 "rate": 1, "period": "1h", "burst": 1}])
+        banners = []
+        for _ in range(5):  # the limit's burst first, then a deferral
+            with SmtpClient(self.proxy_port) as c:
+                c.send(proxy_v1("192.0.2.50"))
+                banners.append(c.reply()[0])
+            if banners[-1] != 220:
+                break
+        self.assertEqual(banners[-1], 421, banners)
+        status, _, text = self.portal(mx, "/postmaster/?ip=192.0.2.50", "application/json")
+        self.assertEqual(status, 200, text)
+        report = json.loads(text)
+        self.assertEqual(report["status"], "deferred")
+        self.assertEqual(report["reasons"][0]["signal"], "rate_limited")
+        self.assertIn("ip-connections", report["reasons"][0]["detail"])
+        self.assertEqual(report["reasons"][0]["link"], "/postmaster/best-practices#volume")
+        self.assertIsNotNone(report["since"])
+        page = self.portal(mx, "/postmaster/?ip=192.0.2.50")[2]
+        self.assertIn("Status: <strong>deferred</strong>", page)
+
+    def test_an_invalid_ip_gets_400_with_a_message_and_hostile_input_is_not_echoed(self):
+        mx = self.start()
+        for value in ["not-an-ip", "192.0.2.300", HOSTILE, "1" * 500]:
+            query = urllib.parse.urlencode({"ip": value})
+            status, headers, page = self.portal(mx, f"/postmaster/?{query}")
+            self.assertEqual(status, 400, value)
+            self.assert_secure(headers)
+            self.assertIn("Not an IP address", page)
+            self.assertNotIn("<script", page)
+            status, _, text = self.portal(mx, f"/postmaster/?{query}", "application/json")
+            self.assertEqual(status, 400)
+            self.assertIn("Not an IP address", json.loads(text)["error"])
+        self.assertEqual(self.portal(mx, "/postmaster/?ip=%zz")[0], 200)  # a broken escape: the form
+
+    def test_best_practices_the_form_and_nothing_else(self):
+        mx = self.start()
+        status, headers, page = self.portal(mx, "/postmaster/best-practices")
+        self.assertEqual(status, 200)
+        self.assert_secure(headers)
+        for anchor in ["rdns", "helo", "spf", "dkim", "dmarc", "tls", "compliance", "ramp",
+                       "complaints", "recipients", "dnsbl"]:
+            self.assertIn(f'<section id="{anchor}">', page)
+        status, _, page = self.portal(mx, "/postmaster/")
+        self.assertEqual(status, 200)
+        self.assertIn('<form method="get" action="/postmaster/">', page)
+        status, headers, css = self.portal(mx, "/postmaster/style.css")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/css"))
+        self.assertEqual(self.portal(mx, "/metrics")[0], 404, "no metrics on the public listener")
+        self.assertEqual(self.portal(mx, "/admin/rep/192.0.2.7")[0], 404)
+        self.assertEqual(fetch(mx.portal_port, "/postmaster/", method="DELETE")[0], 405)
+
+    def test_a_client_over_the_request_limit_gets_429(self):
+        mx = self.start(**{"portal.requests_per_minute": 5})
+        statuses = [self.portal(mx, "/postmaster/best-practices")[0] for _ in range(6)]
+        self.assertEqual(statuses, [200] * 5 + [429])
+        status, headers, _ = self.portal(mx, "/postmaster/")
+        self.assertEqual(status, 429)
+        self.assertEqual(headers["Retry-After"], "60")
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@unittest.skipUnless(CHROMIUM, "Debian's chromium is not installed (deploy/install-deps.sh)")
+class PortalBrowserTest(PortalCase):
+    """Headless Chromium loads the page and prints the DOM it rendered."""
+
+    def render(self, url):
+        with tempfile.TemporaryDirectory() as profile:
+            result = subprocess.run(
+                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-extensions", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+                 "--dump-dom", url],
+                capture_output=True, timeout=60, env=dict(os.environ, HOME=profile))
+        self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace")[-2000:])
+        return result.stdout.decode()
+
+    def test_chromium_renders_the_status_reasons_and_checks(self):
+        mx = self.start()
+        self.block(mx, "192.0.2.7", HOSTILE)
+        dom = self.render(f"http://127.0.0.1:{mx.portal_port}/postmaster/?ip=192.0.2.7")
+        self.assertIn("Status: <strong>blocked</strong>", dom)
+        self.assertIn('<li data-signal="manual_block">', dom)
+        self.assertIn("liar.example.test", dom)
+        # The hostile reason stayed text: no element was made of it.
+        self.assertNotIn("<img src", dom)
+        self.assertNotIn("<script>alert", dom)
+        self.assertIn("&lt;script&gt;", dom)
+
+
+if __name__ == "__main__":
+    unittest.main()
