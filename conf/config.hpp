@@ -68,6 +68,7 @@ struct HttpConfig {
 struct PortalConfig {
   HostPort listen{"127.0.0.1", 8080};  // port 0 disables it
   std::uint32_t requests_per_minute = 60;  // per client IP; 0: no limit
+  std::uint32_t delist_requests_per_day = 3;  // per contact address; 0: no limit
   friend bool operator==(const PortalConfig&, const PortalConfig&) = default;
 };
 

@@ -76,6 +76,7 @@ void write_tls_http_relay(Writer& w, const Config& c) {
   w.section("[portal]");
   w.string("listen", c.portal.listen.text());
   w.number("requests_per_minute", c.portal.requests_per_minute);
+  w.number("delist_requests_per_day", c.portal.delist_requests_per_day);
   w.section("[relay]");
   w.string("mode", c.relay.mode == RelayConfig::Mode::Queue ? "queue" : "inline");
   w.string("helo_name", c.relay.helo_name);

@@ -397,6 +397,7 @@ void read_http(TableReader r, HttpConfig& http) {
 void read_portal(TableReader r, PortalConfig& portal) {
   r.read("listen", portal.listen, PortRule{.allow_zero = true});
   r.read_int("requests_per_minute", portal.requests_per_minute, 0, 1'000'000);
+  r.read_int("delist_requests_per_day", portal.delist_requests_per_day, 0, 1'000'000);
   r.finish();
 }
 

@@ -12,6 +12,7 @@
 #include "common/blocking.hpp"
 #include "common/cidr.hpp"
 #include "reputation/sender_rules.hpp"
+#include "server/delist.hpp"
 #include "server/snapshot.hpp"
 #include "server/throttling.hpp"
 #include "storage/key_codec.hpp"
@@ -133,24 +134,13 @@ bool Portal::over_rate(const asio::ip::address& peer, std::uint32_t per_minute) 
   return ++window.count > per_minute;
 }
 
-asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::string ip_text) {
-  const bool json = wants_json(request);
-  const auto ip = ip_text.size() <= kMaxIpText ? common::parse_ip(ip_text) : std::nullopt;
-  if (!ip) {
-    const std::string problem = "Not an IP address: give an IPv4 or IPv6 address.";
-    co_return json ? respond(http::status::bad_request, kJsonType,
-                             fmt::format("{{\"error\":\"{}\"}}\n", json_escape(problem)))
-                   : respond(http::status::bad_request, kHtmlType, render_lookup_html(problem));
-  }
-  const auto address = asio::ip::make_address(common::ip_text(*ip));
+asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) {
+  const auto address = asio::ip::make_address(common::ip_text(ip));
   const auto snapshot = snapshot_();
   const auto& reputation = snapshot->config->reputation;
   const auto lookup =
       co_await common::run_blocking(blocking_, [&] { return store_.get_connect(address); });
-  if (lookup.ip.state == storage::Lookup::Error) {
-    co_return respond(http::status::internal_server_error, kTextType,
-                      "the reputation store could not be read; try again later\n");
-  }
+  if (lookup.ip.state == storage::Lookup::Error) co_return std::nullopt;
   const std::int64_t now = unix_now();
   std::vector<const reputation::Record*> networks;
   for (const auto& n : lookup.networks) {
@@ -165,20 +155,114 @@ asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::st
                                last->reason, last->at_us / 1'000'000, last->until_us / 1'000'000};
     }
   }
-  auto report = judge_ip(common::ip_text(*ip),
-                         lookup.ip.state == storage::Lookup::Found ? &lookup.ip.record : nullptr,
-                         networks, reputation.model, reputation.thresholds, deferral, now);
+  const auto* record = lookup.ip.state == storage::Lookup::Found ? &lookup.ip.record : nullptr;
+  auto report = judge_ip(common::ip_text(ip), record, networks, reputation.model,
+                         reputation.thresholds, deferral, now);
   if (throttling_ != nullptr) {
     static const reputation::Record kNeverSeen;
-    const auto& record = lookup.ip.state == storage::Lookup::Found ? lookup.ip.record : kNeverSeen;
-    const auto history = throttle::history_of(record, now, 1);
+    const auto history = throttle::history_of(record ? *record : kNeverSeen, now, 1);
     if (auto ramp = throttling_->rules().ramp(lookup.ip.key, history, now * 1'000'000)) {
       report.ramp_allowance = ramp->allowance;
     }
   }
-  if (resolver_ != nullptr) report.checks = co_await live_checks(*resolver_, *ip);
-  co_return json ? respond(http::status::ok, kJsonType, render_report_json(report))
-                 : respond(http::status::ok, kHtmlType, render_report_html(report));
+  if (resolver_ != nullptr) report.checks = co_await live_checks(*resolver_, ip);
+  co_return report;
+}
+
+asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::string ip_text) {
+  const bool json = wants_json(request);
+  const auto ip = ip_text.size() <= kMaxIpText ? common::parse_ip(ip_text) : std::nullopt;
+  if (!ip) {
+    const std::string problem = "Not an IP address: give an IPv4 or IPv6 address.";
+    co_return json ? respond(http::status::bad_request, kJsonType,
+                             fmt::format("{{\"error\":\"{}\"}}\n", json_escape(problem)))
+                   : respond(http::status::bad_request, kHtmlType, render_lookup_html(problem));
+  }
+  const auto report = co_await report_for(*ip);
+  if (!report) {
+    co_return respond(http::status::internal_server_error, kTextType,
+                      "the reputation store could not be read; try again later\n");
+  }
+  co_return json ? respond(http::status::ok, kJsonType, render_report_json(*report))
+                 : respond(http::status::ok, kHtmlType, render_report_html(*report));
+}
+
+asio::awaitable<HttpResponse> Portal::delist(const HttpRequest& request) {
+  const bool json = wants_json(request);
+  auto reply = [json](http::status status, std::string_view result, std::string_view title,
+                      std::string_view message, const LiveChecks* checks = nullptr) {
+    return json ? respond(status, kJsonType,
+                          fmt::format("{{\"result\":\"{}\",\"message\":\"{}\"}}\n", result,
+                                      json_escape(message)))
+                : respond(status, kHtmlType, render_notice_html(title, message, checks));
+  };
+  const std::string_view form = request.body();
+  const auto ip_text = form_value(form, "ip").value_or("");
+  const auto contact = form_value(form, "contact").value_or("");
+  const auto explanation = form_value(form, "explanation").value_or("");
+  const auto ip = ip_text.size() <= kMaxIpText ? common::parse_ip(ip_text) : std::nullopt;
+  std::string problem =
+      !ip ? "Not an IP address: give an IPv4 or IPv6 address." : check_contact(contact);
+  if (problem.empty()) problem = check_explanation(explanation);
+  if (!problem.empty()) {
+    co_return reply(http::status::bad_request, "invalid", "Request not taken", problem);
+  }
+  const auto report = co_await report_for(*ip);
+  if (!report) {
+    co_return reply(http::status::internal_server_error, "error", "Try again later",
+                    "The reputation store could not be read.");
+  }
+  if (report->status == IpReport::Status::NotListed) {
+    co_return reply(http::status::ok, "not-listed", "Nothing to delist",
+                    "This address is not listed: its mail is accepted.");
+  }
+  if (!report->checks.pass()) {
+    co_return reply(http::status::unprocessable_entity, "checks-fail", "Fix reverse DNS first",
+                    "This address still fails the reverse-DNS checks below; delisting would not "
+                    "last. Fix them, then ask again.",
+                    &report->checks);
+  }
+  const auto snapshot = snapshot_();
+  const auto per_day = snapshot->config->portal.delist_requests_per_day;
+  const std::int64_t now = unix_now();
+  DelistRequest made{report->ip, contact, explanation, now};
+  enum class Outcome { Open, Quota, Approved, Queued, Failed };
+  const auto outcome = co_await common::run_blocking(blocking_, [&] {
+    if (auto existing = find_delist(store_, made.ip);
+        existing && existing->state == DelistRequest::State::Open) {
+      made = *existing;
+      return Outcome::Open;
+    }
+    if (!take_quota(store_, contact, per_day, now)) return Outcome::Quota;
+    if (!report->manual && !delisted_recently(store_, made.ip, now)) {
+      return approve_delist(store_, made, "policy",
+                            "automatic listing, reverse DNS passes, not delisted in 30 days", false,
+                            now)
+                 ? Outcome::Failed
+                 : Outcome::Approved;
+    }
+    return save_delist(store_, made) ? Outcome::Failed : Outcome::Queued;
+  });
+  spdlog::info("portal_delist ip={} outcome={} manual={}", made.ip, static_cast<int>(outcome),
+               report->manual);
+  switch (outcome) {
+    case Outcome::Open:
+      co_return reply(http::status::conflict, "already-open", "Already asked",
+                      "A request for this address is already waiting for review.");
+    case Outcome::Quota:
+      co_return reply(http::status::too_many_requests, "quota", "Too many requests",
+                      "This contact address has made as many requests as it may today.");
+    case Outcome::Approved:
+      co_return reply(http::status::ok, "approved", "Delisted",
+                      "The address is delisted; its next connection is judged afresh.");
+    case Outcome::Queued:
+      co_return reply(http::status::accepted, "queued", "Request received",
+                      "An operator will review your request and write to you.");
+    case Outcome::Failed:
+      break;
+  }
+  co_return reply(http::status::internal_server_error, "error", "Try again later",
+                  "The request could not be stored.");
 }
 
 asio::awaitable<HttpResponse> Portal::answer(const HttpRequest& request,
@@ -207,6 +291,15 @@ asio::awaitable<HttpResponse> Portal::answer(const HttpRequest& request,
     co_return respond(http::status::ok, kCssType, std::string(portal_stylesheet()));
   if (path == kBestPracticesPath) {
     co_return respond(http::status::ok, kHtmlType, render_best_practices_html());
+  }
+  if (path == kDelistPath) {
+    if (request.method() != http::verb::post) {
+      auto res = respond(http::status::method_not_allowed, kTextType, "method not allowed\n");
+      res.set(http::field::allow, "POST");
+      co_return res;
+    }
+    auto res = co_await delist(request);
+    co_return res;
   }
   if (path == kPortalPath || path == kPortalPath.substr(0, kPortalPath.size() - 1)) {
     auto ip = form_value(query, "ip");

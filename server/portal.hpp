@@ -6,6 +6,9 @@
 //                                      "Accept: application/json". 400 for a bad IP.
 //   GET  /postmaster/best-practices    what the reasons link to
 //   GET  /postmaster/style.css         the only stylesheet
+//   POST /postmaster/delist            a delisting request (delist.hpp): ip, contact,
+//                                      explanation as a form; an HTML page (or JSON with
+//                                      "Accept: application/json") says what became of it
 // Every response carries Content-Security-Policy (nothing but our own stylesheet and forms to
 // ourselves; frame-ancestors 'none'), X-Content-Type-Options: nosniff, Referrer-Policy and
 // Cache-Control: no-store. Each client IP may make portal.requests_per_minute requests a
@@ -21,6 +24,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/cidr.hpp"
 #include "server/http_handler.hpp"
 #include "server/portal_page.hpp"
 
@@ -54,7 +58,10 @@ class Portal final : public HttpHandler {
                                               const boost::asio::ip::address& peer);
 
  private:
+  // The report on `ip`, or nullopt when the store could not be read.
+  boost::asio::awaitable<std::optional<IpReport>> report_for(common::IpBytes ip);
   boost::asio::awaitable<HttpResponse> lookup(const HttpRequest& request, std::string ip_text);
+  boost::asio::awaitable<HttpResponse> delist(const HttpRequest& request);
   bool over_rate(const boost::asio::ip::address& peer, std::uint32_t per_minute);
 
   storage::ReputationStore& store_;

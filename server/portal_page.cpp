@@ -111,7 +111,45 @@ std::string lookup_form(std::string_view value) {
       html_escape(value));
 }
 
+std::string render_checks(const LiveChecks& c) {
+  if (!c.ran) return {};
+  std::string out = "<h2>Reverse DNS, checked just now</h2>\n<ul id=\"checks\">\n";
+  out += c.ptr.empty() ? std::string("<li class=\"fail\">No PTR record.</li>\n")
+                       : fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
+  if (!c.ptr.empty()) {
+    out += c.confirmed_name.empty()
+               ? std::string(
+                     "<li class=\"fail\">The name does not resolve back to this "
+                     "address.</li>\n")
+               : fmt::format(
+                     "<li class=\"pass\"><code>{}</code> resolves back to this "
+                     "address.</li>\n",
+                     html_escape(c.confirmed_name));
+  }
+  if (c.generic) {
+    out += fmt::format("<li class=\"fail\">The name looks generic: {}.</li>\n",
+                       html_escape(*c.generic));
+  }
+  if (c.lookup_failed) out += "<li>A DNS lookup failed; try again later.</li>\n";
+  out += fmt::format(
+      "</ul><p>Reverse DNS: <strong id=\"rdns\">{}</strong> "
+      "<a href=\"{}#rdns\">Best practice</a></p>\n",
+      c.pass() ? "pass" : "fail", kBestPracticesPath);
+  return out;
+}
+
 }  // namespace
+
+std::string render_notice_html(std::string_view title, std::string_view message,
+                               const LiveChecks* checks) {
+  std::string out = fmt::format(kHead, html_escape(title));
+  out += fmt::format("<main><h1 id=\"notice\">{}</h1>\n<p id=\"message\">{}</p>\n",
+                     html_escape(title), html_escape(message));
+  if (checks != nullptr) out += render_checks(*checks);
+  out += "<p><a href=\"/postmaster/\">Look up an address</a></p></main>\n";
+  out += kFoot;
+  return out;
+}
 
 std::string_view status_name(IpReport::Status status) {
   switch (status) {
@@ -192,8 +230,10 @@ IpReport judge_ip(std::string ip, const reputation::Record* ip_record,
       if (listed != nullptr) {
         report.since = listed->listing.created;
         report.until = listed->listing.expires;
+        report.manual = !listed->listing.source.starts_with("auto");
         add_reason(report, Signal::ManualBlock, listed->listing.reason);
       } else {
+        report.manual = true;
         add_reason(report, Signal::ManualBlock);
       }
     }
@@ -334,31 +374,7 @@ std::string render_report_html(const IpReport& r) {
         "each day that it keeps within that. <a href=\"{}#ramp\">About the ramp</a></p>\n",
         *r.ramp_allowance, kBestPracticesPath);
   }
-  const auto& c = r.checks;
-  if (c.ran) {
-    out += "<h2>Reverse DNS, checked just now</h2>\n<ul id=\"checks\">\n";
-    out += c.ptr.empty() ? std::string("<li class=\"fail\">No PTR record.</li>\n")
-                         : fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
-    if (!c.ptr.empty()) {
-      out += c.confirmed_name.empty()
-                 ? std::string(
-                       "<li class=\"fail\">The name does not resolve back to this "
-                       "address.</li>\n")
-                 : fmt::format(
-                       "<li class=\"pass\"><code>{}</code> resolves back to this "
-                       "address.</li>\n",
-                       html_escape(c.confirmed_name));
-    }
-    if (c.generic) {
-      out += fmt::format("<li class=\"fail\">The name looks generic: {}.</li>\n",
-                         html_escape(*c.generic));
-    }
-    if (c.lookup_failed) out += "<li>A DNS lookup failed; try again later.</li>\n";
-    out += fmt::format(
-        "</ul><p>Reverse DNS: <strong id=\"rdns\">{}</strong> "
-        "<a href=\"{}#rdns\">Best practice</a></p>\n",
-        c.pass() ? "pass" : "fail", kBestPracticesPath);
-  }
+  out += render_checks(r.checks);
   if (r.status != IpReport::Status::NotListed) {
     out += fmt::format(
         "<h2>Ask for delisting</h2>\n<form method=\"post\" action=\"{}\" id=\"delist\">"

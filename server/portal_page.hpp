@@ -51,6 +51,7 @@ struct IpReport {
   std::string ip;
   Status status = Status::NotListed;
   bool allowed = false;    // an allow listing
+  bool manual = false;     // blocked by a listing that an operator or a feed made (not "auto...")
   std::int64_t since = 0;  // Unix seconds, 0: unknown
   std::int64_t until = 0;  // Unix seconds, 0: unknown or never
   std::vector<PortalReason> reasons;
@@ -89,6 +90,9 @@ std::string render_report_json(const IpReport& report);
 // The lookup form alone, with an optional error ("not an IP address").
 std::string render_lookup_html(std::string_view error);
 std::string render_best_practices_html();
+// A short page after a delisting request: a title, a sentence, and the checks when given.
+std::string render_notice_html(std::string_view title, std::string_view message,
+                               const LiveChecks* checks);
 std::string_view portal_stylesheet();
 
 }  // namespace mxgate::server

@@ -71,15 +71,17 @@ std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
   for (Family family : kFamilies) {
     descriptors.emplace_back(std::string(family_name(family)), impl->db_options);
   }
-  // A read-only open cannot create the state family that a store of an older version lacks.
-  bool with_state = true;
+  // A read-only open cannot create the families that a store of an older version lacks.
+  bool with_state = true, with_docs = true;
   if (options.read_only) {
     std::vector<std::string> existing;
     if (rocksdb::DB::ListColumnFamilies(impl->db_options, dir.string(), &existing).ok()) {
       with_state = std::find(existing.begin(), existing.end(), kStateFamilyName) != existing.end();
+      with_docs = std::find(existing.begin(), existing.end(), kDocsFamilyName) != existing.end();
     }
   }
   if (with_state) descriptors.emplace_back(std::string(kStateFamilyName), impl->db_options);
+  if (with_docs) descriptors.emplace_back(std::string(kDocsFamilyName), impl->db_options);
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status =
       options.read_only
@@ -92,7 +94,9 @@ std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
   }
   impl->db.reset(db);
   for (std::size_t i = 0; i < kFamilyCount; ++i) impl->families[i] = impl->handles[i + 1];
-  if (with_state) impl->state = impl->handles[kFamilyCount + 1];
+  std::size_t next = kFamilyCount + 1;
+  if (with_state) impl->state = impl->handles[next++];
+  if (with_docs) impl->docs = impl->handles[next];
   return impl;
 }
 

@@ -47,6 +47,7 @@ inline constexpr std::size_t kDefaultRecordCacheBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kDefaultMaxPendingAdds = 65536;
 inline constexpr std::size_t kMaxNetworkPrefixes = 4;  // per address family
 inline constexpr std::string_view kStateFamilyName = "state";
+inline constexpr std::string_view kDocsFamilyName = "docs";
 
 struct StoreOptions {
   std::size_t block_cache_bytes = kDefaultBlockCacheBytes;  // one LRU cache for all families
@@ -150,6 +151,15 @@ class ReputationStore {
       const std::vector<std::pair<std::string, std::string>>& entries);
   using StateVisitor = std::function<void(std::string_view key, std::string_view value)>;
   boost::system::error_code load_state(const StateVisitor& visit);
+
+  // Small documents by key, in the "docs" column family (the postmaster portal's delisting
+  // requests, issue 8). Synced writes; reads and writes may block: blocking pool.
+  boost::system::error_code put_doc(std::string_view key, std::string_view value);
+  boost::system::error_code erase_doc(std::string_view key);
+  std::optional<std::string> get_doc(std::string_view key);  // nullopt: absent or unreadable
+  // Every document whose key starts with `prefix`, in key order; stop by returning false.
+  using DocVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+  boost::system::error_code for_each_doc(std::string_view prefix, const DocVisitor& visit);
 
   std::uint64_t cache_hits() const;    // block cache hits since open (all families)
   std::uint64_t cache_misses() const;  // block cache misses since open

@@ -54,6 +54,41 @@ error_code ReputationStore::load_state(const StateVisitor& visit) {
   return status_error(it->status(), "load_state");
 }
 
+error_code ReputationStore::put_doc(std::string_view key, std::string_view value) {
+  if (impl_->options.read_only || impl_->docs == nullptr) return make_error_code(Error::read_only);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return status_error(impl_->db->Put(write, impl_->docs, to_slice(key), to_slice(value)),
+                      "put_doc");
+}
+
+error_code ReputationStore::erase_doc(std::string_view key) {
+  if (impl_->options.read_only || impl_->docs == nullptr) return make_error_code(Error::read_only);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return status_error(impl_->db->Delete(write, impl_->docs, to_slice(key)), "erase_doc");
+}
+
+std::optional<std::string> ReputationStore::get_doc(std::string_view key) {
+  if (impl_->docs == nullptr) return std::nullopt;
+  std::string value;
+  if (!impl_->db->Get(rocksdb::ReadOptions(), impl_->docs, to_slice(key), &value).ok()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+error_code ReputationStore::for_each_doc(std::string_view prefix, const DocVisitor& visit) {
+  if (impl_->docs == nullptr) return {};
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->docs));
+  for (it->Seek(to_slice(prefix)); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    if (!visit(key, {it->value().data(), it->value().size()})) break;
+  }
+  return status_error(it->status(), "for_each_doc");
+}
+
 error_code ReputationStore::set_listing(Family family, std::string_view key,
                                         const reputation::Listing& listing) {
   return write_patch(*impl_, family, key, listing_patch(listing), true, "set_listing");

@@ -26,6 +26,7 @@ struct ReputationStore::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // as opened, "default" first
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> families{};
   rocksdb::ColumnFamilyHandle* state = nullptr;  // "state": save_state()'s blobs
+  rocksdb::ColumnFamilyHandle* docs = nullptr;   // "docs": put_doc()'s documents
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> ingest_sequence{0};
 

@@ -193,6 +193,81 @@ class PortalTest(PortalCase):
         self.assertEqual(headers["Retry-After"], "60")
 
 
+
+class DelistTest(PortalCase):
+    """POST /postmaster/delist: validated, refused while reverse DNS fails, approved at once for
+    an automatic listing (and the next connection is accepted), queued for an operator's
+    listing, one open request per IP, a daily limit per contact."""
+
+    def ask(self, mx, ip, contact="postmaster@example.test",
+            explanation="We fixed the PTR record and removed the infected host."):
+        body = urllib.parse.urlencode({"ip": ip, "contact": contact,
+                                       "explanation": explanation}).encode()
+        status, headers, text = fetch(mx.portal_port, "/postmaster/delist", "application/json",
+                                      method="POST", data=body)
+        return status, json.loads(text) if text.startswith("{") else text
+
+    def banner(self, ip):
+        with SmtpClient(self.proxy_port) as c:
+            c.send(proxy_v1(ip))
+            return c.reply()
+
+    def test_an_automatic_listing_is_delisted_at_once_and_the_next_connection_accepted(self):
+        mx = self.start()
+        body = urllib.parse.urlencode({"action": "block", "reason": "spam trap hits",
+                                       "source": "auto-traps"}).encode()
+        self.assertEqual(fetch(mx.http_port, "/admin/rep/192.0.2.25", method="PUT",
+                               data=body)[0], 200)
+        self.assertEqual(self.banner("192.0.2.25")[0], 554)
+        status, answer = self.ask(mx, "192.0.2.25")
+        self.assertEqual((status, answer["result"]), (200, "approved"), answer)
+        self.assertEqual(self.banner("192.0.2.25")[0], 220)
+        report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25", "application/json")[2])
+        self.assertEqual(report["status"], "not listed")
+        # Delisted within 30 days: a second listing goes to an operator.
+        self.assertEqual(fetch(mx.http_port, "/admin/rep/192.0.2.25", method="PUT",
+                               data=body)[0], 200)
+        self.assertEqual(self.ask(mx, "192.0.2.25")[1]["result"], "queued")
+
+    def test_refused_while_reverse_dns_fails_and_the_page_says_which(self):
+        mx = self.start()
+        self.block(mx, "192.0.2.7", "listed by hand")
+        status, answer = self.ask(mx, "192.0.2.7")
+        self.assertEqual((status, answer["result"]), (422, "checks-fail"), answer)
+        body = urllib.parse.urlencode({"ip": "192.0.2.7", "contact": "a@example.test",
+                                       "explanation": "We fixed everything, honest."}).encode()
+        status, _, page = fetch(mx.portal_port, "/postmaster/delist", method="POST", data=body)
+        self.assertEqual(status, 422)
+        self.assertIn("does not resolve back", page)
+        self.assertIn('<strong id="rdns">fail</strong>', page)
+
+    def test_an_operators_listing_is_queued_once_and_a_contact_has_a_daily_limit(self):
+        mx = self.start(**{"portal.delist_requests_per_day": 1})
+        self.block(mx, "192.0.2.25", "listed by hand")
+        self.block(mx, "2001:db8::25", "listed by hand")
+        status, answer = self.ask(mx, "192.0.2.25")
+        self.assertEqual((status, answer["result"]), (202, "queued"), answer)
+        self.assertEqual(self.ask(mx, "192.0.2.25", contact="other@example.test")[1]["result"],
+                         "already-open")
+        status, answer = self.ask(mx, "2001:db8::25")
+        self.assertEqual((status, answer["result"]), (429, "quota"), answer)
+        self.assertEqual(self.banner("192.0.2.25")[0], 554, "still listed until reviewed")
+
+    def test_invalid_input_gets_400_and_a_clean_ip_needs_nothing(self):
+        mx = self.start()
+        for ip, contact, explanation in [
+                ("not-an-ip", "a@example.test", "a long enough explanation"),
+                ("192.0.2.25", "no-at-sign", "a long enough explanation"),
+                ("192.0.2.25", "a@example.test", "short"),
+                ("192.0.2.25", "a@example.test", "x" * 2001),
+                ("192.0.2.25", "a@example.test", "bell \x07 in the explanation"),
+                ("192.0.2.25", HOSTILE, "a long enough explanation")]:
+            status, answer = self.ask(mx, ip, contact, explanation)
+            self.assertEqual((status, answer["result"]), (400, "invalid"), (ip, contact))
+        status, answer = self.ask(mx, "192.0.2.25")
+        self.assertEqual((status, answer["result"]), (200, "not-listed"))
+        self.assertEqual(fetch(mx.portal_port, "/postmaster/delist")[0], 405)
+
 CHROMIUM = shutil.which("chromium")
 
 
