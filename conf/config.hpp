@@ -64,6 +64,12 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// The admin API (server/admin_api.hpp, server/admin_token.hpp).
+struct AdminConfig {
+  std::string token_file;  // "": <storage.path>/admin.token, made at the first start
+  friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
+};
+
 // The postmaster portal (issue 8; server/portal.hpp).
 struct PortalConfig {
   HostPort listen{"127.0.0.1", 8080};  // port 0 disables it
@@ -244,6 +250,7 @@ struct Config {
   TlsConfig tls;
   HttpConfig http;
   PortalConfig portal;
+  AdminConfig admin;
   RelayConfig relay;
   QueueConfig queue;
   std::vector<Route> routes;

@@ -394,6 +394,11 @@ void read_http(TableReader r, HttpConfig& http) {
   r.finish();
 }
 
+void read_admin(TableReader r, AdminConfig& admin) {
+  r.read("token_file", admin.token_file);
+  r.finish();
+}
+
 void read_portal(TableReader r, PortalConfig& portal) {
   r.read("listen", portal.listen, PortRule{.allow_zero = true});
   r.read_int("requests_per_minute", portal.requests_per_minute, 0, 1'000'000);
@@ -602,6 +607,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_tls(r.table("tls"), c.tls);
   read_http(r.table("http"), c.http);
   read_portal(r.table("portal"), c.portal);
+  read_admin(r.table("admin"), c.admin);
   read_relay(r.table("relay"), c.relay);
   read_queue(r.table("queue"), c.queue);
   read_routes(r, c.routes);

@@ -22,6 +22,7 @@
 
 #include "common/blocking.hpp"
 #include "common/log.hpp"
+#include "server/admin_token.hpp"
 #include "server/queue_command.hpp"
 #include "server/rep_bulk.hpp"
 #include "server/rep_format.hpp"
@@ -386,8 +387,17 @@ asio::awaitable<bool> AdminApi::serve(beast::tcp_stream& stream, AdminRequest re
                                       asio::ip::address peer, std::chrono::milliseconds timeout) {
   const std::string_view path = split_target(request.target()).first;
   AdminResponse res;
+  const auto authorization = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  const bool authorized =
+      token_.empty() || (authorization.starts_with(kBearer) &&
+                         same_token(authorization.substr(kBearer.size()), token_));
   if (!allowed_peer(peer)) {
     res = text(http::status::forbidden, "the admin API answers loopback peers only\n");
+  } else if (!authorized) {
+    res = text(http::status::unauthorized,
+               "the admin API needs \"Authorization: Bearer <token>\" (admin.token_file)\n");
+    res.set(http::field::www_authenticate, "Bearer realm=\"mxgate-admin\"");
   } else if (path == kAdminExportPath && request.method() == http::verb::get &&
              export_families(split_target(request.target()).second)) {
     const bool keep = co_await stream_export(stream, request, timeout);

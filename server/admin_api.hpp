@@ -24,9 +24,8 @@
 // store's error. A store error in the middle of an export closes the connection before the
 // last chunk, so the client sees an incomplete transfer.
 //
-// Access: only peers on 127.0.0.0/8 or ::1 (IPv4-mapped too); no authentication beyond that.
-// Anyone who can open a connection from the machine itself can change listings: keep
-// http.listen on loopback, or put the listener behind an authenticating proxy on another port.
+// Access: only peers on 127.0.0.0/8 or ::1 (IPv4-mapped too), and only with the bearer token
+// (admin_token.hpp): 401 with "WWW-Authenticate: Bearer" without it or with another.
 //
 // Threading: serve() runs on the HTTP listener's thread (the control thread). GET/PUT/DELETE
 // block it for one store read or one synced write (about a millisecond); an export walks the
@@ -71,6 +70,8 @@ class AdminApi final : public HttpHandler {
   explicit AdminApi(storage::ReputationStore& store, boost::asio::any_io_executor blocking = {});
   // The live throttle, so that a record shows a new sender's ramp and today's count.
   void set_throttling(Throttling* throttling) { throttling_ = throttling; }
+  // The bearer token every request must carry (admin_token.hpp); empty: none required.
+  void set_token(std::string token) { token_ = std::move(token); }
   // Queue mode's spool and the runners' claims (both outlive the API).
   void set_queue(storage::Spool* spool, QueueClaims* claims) {
     spool_ = spool;
@@ -104,6 +105,7 @@ class AdminApi final : public HttpHandler {
                                      std::int64_t now) const;
   storage::ReputationStore& store_;
   Throttling* throttling_ = nullptr;
+  std::string token_;
   storage::Spool* spool_ = nullptr;
   QueueClaims* claims_ = nullptr;
   boost::asio::any_io_executor blocking_;

@@ -130,7 +130,8 @@ AdminReply run(Exchange exchange) {
 
 }  // namespace
 
-AdminClient::AdminClient(const conf::HostPort& listen) : host_(listen.host), port_(listen.port) {
+AdminClient::AdminClient(const conf::HostPort& listen, std::string token)
+    : host_(listen.host), token_(std::move(token)), port_(listen.port) {
   if (host_.empty() || host_ == "0.0.0.0") host_ = "127.0.0.1";
   if (host_ == "::") host_ = "::1";
 }
@@ -146,6 +147,7 @@ AdminReply AdminClient::request(http::verb method, const std::string& target,
   Exchange exchange{host_, port_, {method, target, 11}, nullptr, timeout};
   exchange.request.set(http::field::host, host_);
   exchange.request.set(http::field::user_agent, "mxgate-rep");
+  exchange.request.set(http::field::authorization, "Bearer " + token_);
   exchange.request.keep_alive(false);
   if (!body.empty()) {
     exchange.request.set(http::field::content_type, content_type);
@@ -160,6 +162,7 @@ AdminReply AdminClient::fetch_to(const std::string& target, std::FILE* out,
   Exchange exchange{host_, port_, {http::verb::get, target, 11}, out, timeout};
   exchange.request.set(http::field::host, host_);
   exchange.request.set(http::field::user_agent, "mxgate-rep");
+  exchange.request.set(http::field::authorization, "Bearer " + token_);
   exchange.request.keep_alive(false);
   exchange.request.prepare_payload();
   return run(std::move(exchange));

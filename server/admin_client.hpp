@@ -23,7 +23,8 @@ struct AdminReply {
 class AdminClient {
  public:
   // `listen` is the server's http.listen; a wildcard host (0.0.0.0, ::) is reached on loopback.
-  explicit AdminClient(const conf::HostPort& listen);
+  // `token`: the bearer token (admin_token.hpp) sent with every request.
+  AdminClient(const conf::HostPort& listen, std::string token);
 
   std::string url() const;  // "http://127.0.0.1:8025"
 
@@ -39,6 +40,7 @@ class AdminClient {
 
  private:
   std::string host_;
+  std::string token_;
   std::uint16_t port_;
 };
 

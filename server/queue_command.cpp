@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "server/admin_client.hpp"
+#include "server/admin_token.hpp"
 #include "server/queue_runner.hpp"
 #include "server/trace.hpp"
 #include "storage/reputation_store.hpp"
@@ -250,7 +251,13 @@ std::optional<QueueOutcome> ask_server(const conf::Config& config, const QueueRe
                "(http.listen port 0); stop mxgate or enable the listener\n");
     return std::nullopt;
   }
-  const AdminClient client(config.http.listen);
+  std::string problem;
+  const auto token = read_admin_token(config, problem);
+  if (!token) {
+    fmt::print(stderr, "mxgate queue: a running mxgate holds the queue; {}\n", problem);
+    return std::nullopt;
+  }
+  const AdminClient client(config.http.listen, *token);
   const auto call = queue_http(request);
   const auto reply = client.request(call.method, call.target, "", "", kAdminTimeout);
   if (reply.status == 0) {

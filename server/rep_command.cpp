@@ -14,6 +14,7 @@
 
 #include "server/admin_api.hpp"
 #include "server/admin_client.hpp"
+#include "server/admin_token.hpp"
 #include "server/rep_bulk.hpp"
 #include "server/rep_format.hpp"
 #include "server/snapshot.hpp"
@@ -227,7 +228,13 @@ std::unique_ptr<Backend> open_backend(const conf::Config& config,
         "stop mxgate or enable the listener");
     return nullptr;
   }
-  AdminClient client(config.http.listen);
+  std::string problem;
+  const auto token = read_admin_token(config, problem);
+  if (!token) {
+    fail("a running mxgate holds the store; " + problem);
+    return nullptr;
+  }
+  AdminClient client(config.http.listen, *token);
   fmt::print(stderr, "mxgate rep: a running mxgate holds the store; using its admin API at {}\n",
              client.url());
   return std::make_unique<AdminBackend>(std::move(client));

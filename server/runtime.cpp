@@ -23,6 +23,7 @@
 #include "conf/config.hpp"
 #include "relay/gates.hpp"
 #include "server/admin_api.hpp"
+#include "server/admin_token.hpp"
 #include "server/portal.hpp"
 #include "dns/ares_resolver.hpp"
 #include "server/http_server.hpp"
@@ -156,6 +157,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                                          [this] { return !draining_.load(); });
     auto admin = std::make_shared<AdminApi>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
+    admin->set_token(load_admin_token(config));
     admin->set_queue(spool_.get(), &claims_);
     http_->add(std::move(admin));
   }

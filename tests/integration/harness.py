@@ -29,6 +29,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HOSTNAME = "mx.test.example"
@@ -585,6 +586,25 @@ class Mxgate:
                 raise AssertionError(f"expected a 220 banner, got {code} {text!r}")
             client.banner = text
         return client
+
+    def admin_token(self):
+        """The admin API's bearer token, which mxgate made in its storage directory."""
+        with open(os.path.join(self.settings()["storage.path"], "admin.token")) as f:
+            return f.read().strip()
+
+    def admin(self, method, path, form=None, timeout=10):
+        """(status, body text) of an admin API request with the token; `form`: a dict sent as
+        application/x-www-form-urlencoded."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", data=data,
+                                         method=method)
+        request.add_header("Authorization", "Bearer " + self.admin_token())
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
 
     def http(self, path, timeout=5):
         """(status, body text) of GET http://127.0.0.1:<http port><path>."""

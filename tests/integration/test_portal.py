@@ -57,9 +57,9 @@ class PortalCase(MxTestCase):
         config.update(settings)
         return self.mxgate(settings=config, extra_tables=[("limit", limit) for limit in limits])
 
-    def block(self, mx, ip, reason):
-        body = urllib.parse.urlencode({"action": "block", "reason": reason}).encode()
-        status, _, text = fetch(mx.http_port, f"/admin/rep/{ip}", method="PUT", data=body)
+    def block(self, mx, ip, reason, source="admin-api"):
+        status, text = mx.admin("PUT", f"/admin/rep/{ip}",
+                                {"action": "block", "reason": reason, "source": source})
         self.assertEqual(status, 200, text)
 
     def portal(self, mx, path, accept=None):
@@ -214,10 +214,7 @@ class DelistTest(PortalCase):
 
     def test_an_automatic_listing_is_delisted_at_once_and_the_next_connection_accepted(self):
         mx = self.start()
-        body = urllib.parse.urlencode({"action": "block", "reason": "spam trap hits",
-                                       "source": "auto-traps"}).encode()
-        self.assertEqual(fetch(mx.http_port, "/admin/rep/192.0.2.25", method="PUT",
-                               data=body)[0], 200)
+        self.block(mx, "192.0.2.25", "spam trap hits", source="auto-traps")
         self.assertEqual(self.banner("192.0.2.25")[0], 554)
         status, answer = self.ask(mx, "192.0.2.25")
         self.assertEqual((status, answer["result"]), (200, "approved"), answer)
@@ -225,8 +222,7 @@ class DelistTest(PortalCase):
         report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25", "application/json")[2])
         self.assertEqual(report["status"], "not listed")
         # Delisted within 30 days: a second listing goes to an operator.
-        self.assertEqual(fetch(mx.http_port, "/admin/rep/192.0.2.25", method="PUT",
-                               data=body)[0], 200)
+        self.block(mx, "192.0.2.25", "spam trap hits", source="auto-traps")
         self.assertEqual(self.ask(mx, "192.0.2.25")[1]["result"], "queued")
 
     def test_refused_while_reverse_dns_fails_and_the_page_says_which(self):

@@ -106,7 +106,8 @@ class QueueTest(MxTestCase):
         self.assertRegex(queue("retry", "--all").stdout.decode(), r"^1 message due now")
         self.assertRegex(queue("stats").stdout.decode(), r"^depth 1\noldest .+\ndead 0\n$")
         self.assertIn("admin_queue op=DELETE id=" + first, mx.log())
-        self.assertEqual(mx.http("/admin/queue/stats")[0], 200)
+        self.assertEqual(mx.admin("GET", "/admin/queue/stats")[0], 200)
+        self.assertEqual(mx.http("/admin/queue/stats")[0], 401, "not without the token")
         self.assertEqual(mx.stop(), 0)
         # Stopped: the command opens the spool itself.
         listed = queue("list")

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "server/admin_client.hpp"
+#include "server/admin_token.hpp"
 #include "server/http_server.hpp"
 #include "server/rep_bulk.hpp"
 #include "server/rep_format.hpp"
@@ -27,6 +28,7 @@ using storage::Family;
 
 constexpr std::chrono::seconds kTimeout{10};
 constexpr const char* kForm = "application/x-www-form-urlencoded";
+constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
 
 class AdminApiTest : public testing::Test {
  protected:
@@ -43,7 +45,11 @@ class AdminApiTest : public testing::Test {
     server_ = std::make_unique<HttpServer>(
         io_, conf::HostPort{"127.0.0.1", 0}, std::make_shared<prometheus::Registry>(),
         [] { return true; }, limits);
-    if (admin) server_->add(std::make_shared<AdminApi>(*store_));
+    if (admin) {
+      auto api = std::make_shared<AdminApi>(*store_);
+      api->set_token(kToken);
+      server_->add(std::move(api));
+    }
     server_->start();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -59,7 +65,7 @@ class AdminApiTest : public testing::Test {
   }
 
   AdminReply call(http::verb method, const std::string& target, const std::string& body = {}) {
-    return AdminClient({"127.0.0.1", server_->port()})
+    return AdminClient({"127.0.0.1", server_->port()}, kToken)
         .request(method, target, body, kForm, kTimeout);
   }
 
@@ -164,7 +170,7 @@ TEST_F(AdminApiTest, ExportStreamsTheActiveListings) {
   const auto path = dir_ / "export.csv";
   std::FILE* out = std::fopen(path.c_str(), "w");
   ASSERT_NE(out, nullptr);
-  const auto reply = AdminClient({"127.0.0.1", server_->port()})
+  const auto reply = AdminClient({"127.0.0.1", server_->port()}, kToken)
                          .fetch_to("/admin/rep/export?family=all", out, kTimeout);
   std::fclose(out);
   ASSERT_EQ(reply.status, 200u) << reply.error;
@@ -214,6 +220,25 @@ TEST_F(AdminApiTest, WithoutAnAdminApiTheRoutesAreUnknown) {
   start({}, false);
   EXPECT_EQ(call(http::verb::get, "/admin/rep/192.0.2.1").status, 404u);
   EXPECT_EQ(call(http::verb::delete_, "/admin/rep/192.0.2.1").status, 405u);
+}
+
+TEST_F(AdminApiTest, ARequestWithoutTheTokenOrWithAnotherGets401) {
+  start();
+  for (const std::string token : {"", "0123456789abcdef0123456789abcdeX", "short"}) {
+    const auto reply = AdminClient({"127.0.0.1", server_->port()}, token)
+                           .request(http::verb::get, "/admin/rep/192.0.2.1", "", kForm, kTimeout);
+    EXPECT_EQ(reply.status, 401u) << token;
+    EXPECT_NE(reply.body.find("Authorization: Bearer"), std::string::npos);
+  }
+  EXPECT_EQ(call(http::verb::get, "/admin/rep/192.0.2.1").status, 404u);  // no record
+}
+
+TEST(AdminToken, ComparesWholeTokens) {
+  EXPECT_TRUE(same_token("abcdef", "abcdef"));
+  EXPECT_FALSE(same_token("abcdef", "abcdeg"));
+  EXPECT_FALSE(same_token("abcdef", "abcde"));
+  EXPECT_FALSE(same_token("abcde", "abcdef"));
+  EXPECT_FALSE(same_token("", "a"));
 }
 
 TEST(AdminApiPeers, OnlyLoopbackIsAllowed) {
