@@ -21,8 +21,11 @@
 #include <vector>
 
 #include "common/blocking.hpp"
+#include "common/cidr.hpp"
 #include "common/log.hpp"
 #include "server/admin_token.hpp"
+#include "server/arf.hpp"
+#include "server/delist.hpp"
 #include "server/queue_command.hpp"
 #include "server/rep_bulk.hpp"
 #include "server/rep_format.hpp"
@@ -289,7 +292,113 @@ AdminResponse AdminApi::answer(const AdminRequest& request, std::int64_t now) {
     return record_request(request, std::string_view(*path).substr(kAdminRepPath.size()), now);
   }
   if (path->starts_with(kAdminQueuePath)) return queue_request(request, *path);
+  if (path->starts_with(kAdminDelistPath)) return delist_request(request, *path, now);
+  if (*path == kAdminArfPath) {
+    if (request.method() != http::verb::post) return not_allowed("POST");
+    return arf_request(request, now);
+  }
+  if (*path == kAdminReloadPath || *path == kAdminDrainPath) {
+    return control_request(request, *path);
+  }
   return text(http::status::not_found, "not found\n");
+}
+
+AdminResponse AdminApi::delist_request(const AdminRequest& request, std::string_view path,
+                                       std::int64_t now) {
+  if (path == kAdminDelistPath) {
+    if (request.method() != http::verb::get) return not_allowed("GET");
+    const auto fields = parse_form(split_target(request.target()).second);
+    if (!fields) return text(http::status::bad_request, "bad percent-encoding in the query\n");
+    std::optional<DelistRequest::State> state = DelistRequest::State::Open;
+    for (const auto& [name, value] : *fields) {
+      if (name != "state") return text(http::status::bad_request, "unknown field " + name + "\n");
+      if (value == "all") {
+        state.reset();
+      } else if (value == "approved") {
+        state = DelistRequest::State::Approved;
+      } else if (value == "denied") {
+        state = DelistRequest::State::Denied;
+      } else if (value != "open") {
+        return text(http::status::bad_request, "state: open, approved, denied or all\n");
+      }
+    }
+    std::string out;
+    for (const auto& r : list_delists(store_, state)) {
+      std::string explanation;
+      for (const char c : r.explanation) {
+        if (c == '\n') {
+          explanation += "\\n";
+        } else if (c != '\r') {
+          explanation.push_back(c == '\t' ? ' ' : c);
+        }
+      }
+      out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\n", r.ip, delist_state_name(r.state),
+                         format_time(r.created), r.contact,
+                         r.decided_by.empty() ? "-" : r.decided_by, explanation);
+    }
+    return text(http::status::ok, std::move(out));
+  }
+  // /admin/delist/<ip>/approve or /deny
+  std::string_view rest = path.substr(kAdminDelistPath.size());
+  const bool approve = rest.ends_with("/approve");
+  if (!rest.starts_with("/") || (!approve && !rest.ends_with("/deny"))) {
+    return text(http::status::not_found, "not found\n");
+  }
+  if (request.method() != http::verb::post) return not_allowed("POST");
+  rest.remove_prefix(1);
+  rest.remove_suffix(approve ? std::string_view("/approve").size()
+                             : std::string_view("/deny").size());
+  const auto ip = common::parse_ip(rest);
+  if (!ip) return text(http::status::bad_request, "not an IP address\n");
+  std::string note;
+  if (const auto fields = parse_form(request.body())) {
+    for (const auto& [name, value] : *fields) {
+      if (name == "note") note = value;
+    }
+  }
+  if (auto problem = check_listing_text("note", note); !problem.empty()) {
+    return text(http::status::bad_request, problem + "\n");
+  }
+  auto found = find_delist(store_, common::ip_text(*ip));
+  if (!found) return text(http::status::not_found, "no delisting request for that address\n");
+  if (found->state != DelistRequest::State::Open) {
+    return text(http::status::conflict,
+                fmt::format("the request is {} already\n", delist_state_name(found->state)));
+  }
+  const auto ec = approve ? approve_delist(store_, *found, "admin", note, true, now)
+                          : deny_delist(store_, *found, "admin", note, now);
+  spdlog::info("admin_delist ip={} decision={} error={}", found->ip, approve ? "approve" : "deny",
+               ec ? common::escape(ec.message()) : "none");
+  if (ec) return text(http::status::internal_server_error, ec.message() + "\n");
+  return text(http::status::ok, fmt::format("{} {}\n", found->ip, approve ? "approved" : "denied"));
+}
+
+std::size_t AdminApi::body_limit() const { return kMaxArfBytes; }
+
+AdminResponse AdminApi::arf_request(const AdminRequest& request, std::int64_t now) {
+  std::string error;
+  const auto report = parse_arf(request.body(), error);
+  if (!report) return text(http::status::bad_request, error + "\n");
+  auto counted = count_complaint(store_, *report, now, error);
+  if (!counted) return text(http::status::bad_request, error + "\n");
+  spdlog::info("complaint source=admin_api feedback_type={} {}", report->feedback_type, *counted);
+  return text(http::status::ok, "counted " + *counted + "\n");
+}
+
+AdminResponse AdminApi::control_request(const AdminRequest& request, std::string_view path) {
+  if (request.method() != http::verb::post) return not_allowed("POST");
+  if (path == kAdminReloadPath) {
+    if (!control_.reload) return text(http::status::not_found, "not found\n");
+    const auto problem = control_.reload();
+    if (!problem.empty()) {
+      return text(http::status::internal_server_error,
+                  "the configuration was not reloaded: " + problem + "\n");
+    }
+    return text(http::status::ok, "reloaded\n");
+  }
+  if (!control_.drain) return text(http::status::not_found, "not found\n");
+  control_.drain();
+  return text(http::status::accepted, "draining\n");
 }
 
 AdminResponse AdminApi::queue_request(const AdminRequest& request, std::string_view path) {
@@ -404,7 +513,8 @@ asio::awaitable<bool> AdminApi::serve(beast::tcp_stream& stream, AdminRequest re
     co_return keep;
   } else if (path == kAdminIngestPath && request.method() == http::verb::post) {
     res = co_await ingest(request);
-  } else if (path.starts_with(kAdminQueuePath) && blocking_) {
+  } else if ((path.starts_with(kAdminQueuePath) || path.starts_with(kAdminDelistPath)) &&
+             blocking_) {
     const std::int64_t now = wall_seconds();
     res = co_await common::run_blocking(blocking_, [&] { return answer(request, now); });
   } else {

@@ -18,6 +18,22 @@
 //                                    listings in the feed format (rep_format.hpp), IPs first
 //   /admin/queue...                  queue mode's spool, as `mxgate queue` (queue_command.hpp);
 //                                    404 "queue mode is off" in inline mode
+//   GET    /admin/delist[?state=open|approved|denied|all]   the postmaster portal's delisting
+//                                    requests (delist.hpp), newest first, one per line:
+//                                    ip TAB state TAB created TAB contact TAB decided_by TAB
+//                                    explanation (newlines as \n); default state=open
+//   POST   /admin/delist/<ip>/approve | /deny   form: note= (optional). Approving clears the
+//                                    IP's listing (even an operator's) and softens its history.
+//                                    404 without a request, 409 when it is not open
+//   POST   /admin/reload             re-reads the configuration (as SIGHUP); 200 "reloaded\n",
+//                                    or 500 with why the old one stays
+//   POST   /admin/drain              starts a graceful stop (as SIGTERM); 202 "draining\n"
+//   POST   /admin/arf                body: a complaint report (RFC 5965, arf.hpp), at most 1 MiB.
+//                                    A complaint is counted against its Source-IP and its
+//                                    Reported-Domain and Original-Mail-From domains (the
+//                                    complaint_rate signal: over 0.3% of delivered mail, the
+//                                    sender is deferred). 200 "counted ...", 400 for a report
+//                                    that is not one
 // <ip-or-cidr> may be percent-encoded (192.0.2.0%2F24). Errors: 400 with the problem (bad
 // target, field or file list), 403 for a peer that is not loopback, 404 unknown path, 405 with
 // Allow for a wrong method, 413 for a body over HttpLimits::max_body_bytes, 500 with the
@@ -43,6 +59,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -63,6 +80,10 @@ inline constexpr std::string_view kAdminPrefix = "/admin/";
 inline constexpr std::string_view kAdminRepPath = "/admin/rep/";
 inline constexpr std::string_view kAdminIngestPath = "/admin/rep/ingest";
 inline constexpr std::string_view kAdminExportPath = "/admin/rep/export";
+inline constexpr std::string_view kAdminDelistPath = "/admin/delist";
+inline constexpr std::string_view kAdminReloadPath = "/admin/reload";
+inline constexpr std::string_view kAdminDrainPath = "/admin/drain";
+inline constexpr std::string_view kAdminArfPath = "/admin/arf";
 
 class AdminApi final : public HttpHandler {
  public:
@@ -70,6 +91,12 @@ class AdminApi final : public HttpHandler {
   explicit AdminApi(storage::ReputationStore& store, boost::asio::any_io_executor blocking = {});
   // The live throttle, so that a record shows a new sender's ramp and today's count.
   void set_throttling(Throttling* throttling) { throttling_ = throttling; }
+  // What the server does for POST /admin/reload and /admin/drain (on the listener's thread).
+  struct Control {
+    std::function<std::string()> reload;  // "" once in use, else why not
+    std::function<void()> drain;
+  };
+  void set_control(Control control) { control_ = std::move(control); }
   // The bearer token every request must carry (admin_token.hpp); empty: none required.
   void set_token(std::string token) { token_ = std::move(token); }
   // Queue mode's spool and the runners' claims (both outlive the API).
@@ -80,6 +107,7 @@ class AdminApi final : public HttpHandler {
 
   static bool handles(std::string_view target);  // the target is under /admin/
   bool takes(std::string_view target) const override { return handles(target); }
+  std::size_t body_limit() const override;  // room for a complaint report (kMaxArfBytes)
   static bool allowed_peer(const boost::asio::ip::address& peer);
 
   // Answers `request` (already read) on `stream`, each write bounded by `timeout`. co_returns
@@ -98,6 +126,10 @@ class AdminApi final : public HttpHandler {
                                              const AdminRequest& request,
                                              std::chrono::milliseconds timeout);
   AdminResponse queue_request(const AdminRequest& request, std::string_view path);
+  AdminResponse delist_request(const AdminRequest& request, std::string_view path,
+                               std::int64_t now);
+  AdminResponse control_request(const AdminRequest& request, std::string_view path);
+  AdminResponse arf_request(const AdminRequest& request, std::int64_t now);
   AdminResponse record_request(const AdminRequest& request, std::string_view target,
                                std::int64_t now);
 
@@ -106,6 +138,7 @@ class AdminApi final : public HttpHandler {
   storage::ReputationStore& store_;
   Throttling* throttling_ = nullptr;
   std::string token_;
+  Control control_;
   storage::Spool* spool_ = nullptr;
   QueueClaims* claims_ = nullptr;
   boost::asio::any_io_executor blocking_;

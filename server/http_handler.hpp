@@ -12,6 +12,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
+#include <cstddef>
 #include <string_view>
 
 namespace mxgate::server {
@@ -23,6 +24,8 @@ class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   virtual bool takes(std::string_view target) const = 0;
+  // The largest request body it reads; 0: the server's HttpLimits::max_body_bytes.
+  virtual std::size_t body_limit() const { return 0; }
   // Answers `request` on `stream`, each write bounded by `timeout`; co_returns whether the
   // connection may carry another request.
   virtual boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, HttpRequest request,

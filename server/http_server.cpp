@@ -2,9 +2,12 @@
 // each request to its response. See http_server.hpp for the contract.
 #include "server/http_server.hpp"
 
-#include "common/log.hpp"
-#include "server/http_handler.hpp"
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,12 +18,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -30,8 +27,11 @@
 #include <system_error>
 #include <tuple>
 #include <unordered_set>
-#include <vector>
 #include <utility>
+#include <vector>
+
+#include "common/log.hpp"
+#include "server/http_handler.hpp"
 
 namespace mxgate::server {
 
@@ -74,8 +74,8 @@ tcp::endpoint resolve_listen(asio::io_context& io, const conf::HostPort& listen)
   if (!ec) return {address, listen.port};
   // A host name: resolved once, at start-up, where blocking is fine.
   tcp::resolver resolver(io);
-  auto results = resolver.resolve(listen.host, std::to_string(listen.port),
-                                  tcp::resolver::passive, ec);
+  auto results =
+      resolver.resolve(listen.host, std::to_string(listen.port), tcp::resolver::passive, ec);
   if (ec) throw_listen_error(ec, listen);
   if (results.empty()) throw_listen_error(asio::error::host_not_found, listen);
   return results.begin()->endpoint();
@@ -93,8 +93,8 @@ Response text_response(http::status status, std::string_view content_type, std::
 Response route(const Request& req, const prometheus::Registry* registry,
                const std::function<bool()>& ready) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    auto res = text_response(http::status::method_not_allowed, kTextContentType,
-                             "method not allowed\n");
+    auto res =
+        text_response(http::status::method_not_allowed, kTextContentType, "method not allowed\n");
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
@@ -202,8 +202,8 @@ class ConnectionGuard {
 // what the client still sends, under a deadline and a byte bound.
 asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, http::status status,
                                       std::chrono::milliseconds timeout) {
-  auto res = text_response(status, kTextContentType,
-                           std::string(http::obsolete_reason(status)) + "\n");
+  auto res =
+      text_response(status, kTextContentType, std::string(http::obsolete_reason(status)) + "\n");
   res.keep_alive(false);
   res.prepare_payload();
   stream.expires_after(timeout);
@@ -223,7 +223,7 @@ asio::awaitable<bool> serve_handler(HttpServer::Impl& impl, HttpHandler& handler
                                     beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                     http::request_parser<http::empty_body>& header) {
   http::request_parser<http::string_body> parser(std::move(header));
-  parser.body_limit(impl.limits.max_body_bytes);
+  parser.body_limit(handler.body_limit() != 0 ? handler.body_limit() : impl.limits.max_body_bytes);
   auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
   if (ec) {
     if (auto status = status_for_read_error(ec)) {
@@ -239,8 +239,7 @@ asio::awaitable<bool> serve_handler(HttpServer::Impl& impl, HttpHandler& handler
   co_return keep;
 }
 
-asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl,
-                                       tcp::socket socket) {
+asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   ConnectionGuard guard(*impl, stream);
   if (impl->stopped) co_return;  // stop() ran between accept and this coroutine's start
@@ -250,7 +249,9 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl,
     http::request_parser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     // Checked against Content-Length with the header; only a handler takes a body at all.
-    parser.body_limit(limits.max_body_bytes);
+    std::size_t body_limit = limits.max_body_bytes;
+    for (const auto& h : impl->handlers) body_limit = std::max(body_limit, h->body_limit());
+    parser.body_limit(body_limit);
     stream.expires_after(limits.read_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
     HttpHandler* handler = nullptr;
@@ -332,9 +333,7 @@ void HttpServer::add(std::shared_ptr<HttpHandler> handler) {
   impl_->handlers.push_back(std::move(handler));
 }
 
-void HttpServer::start() {
-  asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception);
-}
+void HttpServer::start() { asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception); }
 
 void HttpServer::stop() {
   impl_->stopped = true;

@@ -6,6 +6,7 @@
 //   mxgate rep export [--family ip|network|all]      active listings as CSV
 //   (rep works on the store, or through a running mxgate's admin API: rep_command.hpp)
 //   mxgate queue list|show ID|retry ID|--all|delete ID|stats -c FILE   queue mode's spool
+//   mxgate admin delist list|approve IP|deny IP, arf FILE, reload, drain -c FILE   the admin API
 //   mxgate version
 // Exit codes: 0 ok; 1 usage or runtime failure; 78 (EX_CONFIG) configuration error.
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include <iostream>
 
 #include "conf/config.hpp"
+#include "server/admin_command.hpp"
 #include "server/auth_command.hpp"
 #include "server/queue_command.hpp"
 #include "server/rep_command.hpp"
@@ -98,6 +100,32 @@ int main(int argc, char** argv) {
     add_config_options(*command, path, overrides);
   }
 
+  mxgate::server::AdminCommand admin_command{};
+  auto* admin = app.add_subcommand("admin", "The admin API of a running mxgate");
+  admin->require_subcommand(1);
+  auto* admin_delist = admin->add_subcommand("delist", "The portal's delisting requests");
+  admin_delist->require_subcommand(1);
+  auto* delist_list = admin_delist->add_subcommand("list", "Requests, newest first");
+  delist_list->add_option("--state", admin_command.state, "open, approved, denied or all")
+      ->check(CLI::IsMember({"open", "approved", "denied", "all"}))
+      ->capture_default_str();
+  auto* delist_approve =
+      admin_delist->add_subcommand("approve", "Approve: clear the listing, soften the history");
+  auto* delist_deny = admin_delist->add_subcommand("deny", "Deny the request");
+  for (auto* command : {delist_approve, delist_deny}) {
+    command->add_option("ip", admin_command.ip, "The IP of the request")->required();
+    command->add_option("--note", admin_command.note, "Why (kept with the request)");
+  }
+  auto* admin_arf = admin->add_subcommand("arf", "Count a complaint report (RFC 5965)");
+  admin_arf->add_option("file", admin_command.file, "The report (\"-\": standard input)")
+      ->required();
+  auto* admin_reload = admin->add_subcommand("reload", "Re-read the configuration (as SIGHUP)");
+  auto* admin_drain = admin->add_subcommand("drain", "Stop gracefully (as SIGTERM)");
+  for (auto* command :
+       {delist_list, delist_approve, delist_deny, admin_arf, admin_reload, admin_drain}) {
+    add_config_options(*command, path, overrides);
+  }
+
   auto* spf = app.add_subcommand("spf", "Evaluate SPF (RFC 7208) for a client and a sender");
   spf->add_option("--ip", spf_request.ip, "The SMTP client's address")->required();
   spf->add_option("--sender", spf_request.sender, "MAIL FROM address (\"<>\": null sender)")
@@ -130,6 +158,17 @@ int main(int argc, char** argv) {
     if (spf->parsed()) return mxgate::server::run_spf(spf_request);
     if (dkim->parsed()) return mxgate::server::run_dkim(dkim_dns, std::cin);
     if (auth->parsed()) return mxgate::server::run_auth(spf_request, std::cin);
+    if (admin->parsed()) {
+      using Verb = mxgate::server::AdminCommand::Verb;
+      admin_command.verb = delist_list->parsed()      ? Verb::DelistList
+                           : delist_approve->parsed() ? Verb::DelistApprove
+                           : delist_deny->parsed()    ? Verb::DelistDeny
+                           : admin_arf->parsed()      ? Verb::Arf
+                           : admin_reload->parsed()   ? Verb::Reload
+                                                      : Verb::Drain;
+      return mxgate::server::run_admin_command(mxgate::conf::load_config(path, overrides),
+                                               admin_command);
+    }
     if (queue->parsed()) {
       using Verb = mxgate::server::QueueRequest::Verb;
       if (queue_retry->parsed() && queue_request.all == !queue_request.id.empty()) {

@@ -85,7 +85,7 @@ class Runtime {
   asio::awaitable<void> maintain_store();
   asio::awaitable<void> persist_throttle();
   void flush_store();
-  void reload();
+  std::string reload();  // "" when the new configuration is in use, else why not
   std::size_t sessions() const;
 
   RuntimeOptions options_;
@@ -159,6 +159,12 @@ Runtime::Runtime(const RuntimeOptions& options)
     admin->set_throttling(throttling_.get());
     admin->set_token(load_admin_token(config));
     admin->set_queue(spool_.get(), &claims_);
+    admin->set_control({[this] { return reload(); },
+                        [this] {
+                          if (draining_) return;
+                          spdlog::info("draining reason=admin_api sessions={}", sessions());
+                          asio::co_spawn(control_, drain(), asio::detached);
+                        }});
     http_->add(std::move(admin));
   }
   if (config.portal.listen.port != 0) {
@@ -200,7 +206,7 @@ asio::awaitable<void> Runtime::handle_signals() {
     auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     if (signal == SIGHUP) {
-      reload();
+      (void)reload();
       continue;
     }
     spdlog::info("draining signal={} sessions={}", signal, sessions());
@@ -209,7 +215,7 @@ asio::awaitable<void> Runtime::handle_signals() {
   }
 }
 
-void Runtime::reload() {
+std::string Runtime::reload() {
   std::shared_ptr<const Snapshot> next;
   try {
     next =
@@ -217,7 +223,7 @@ void Runtime::reload() {
   } catch (const std::exception& e) {
     metrics_.config_reloads_failed.Increment();
     spdlog::error("reload_failed keeping=previous error={}", common::escape(e.what()));
-    return;
+    return e.what();
   }
   const auto& config = *next->config;
   const auto& old = *snapshot_->config;
@@ -248,6 +254,7 @@ void Runtime::reload() {
   snapshot_ = std::move(next);
   metrics_.config_reloads_ok.Increment();
   spdlog::info("reloaded config={}", common::escape(config.source.string()));
+  return {};
 }
 
 void Runtime::flush_store() {

@@ -12,13 +12,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from dns_server import DEFAULT_ZONES, DnsServer
-from harness import MxTestCase, SmtpClient, free_port
+from harness import MxTestCase, SmtpClient, free_port, mxgate_bin, run_tool
 from test_proxy import proxy_v1
 
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
@@ -49,13 +50,14 @@ class PortalCase(MxTestCase):
     def tearDownClass(cls):
         cls.dns.stop()
 
-    def start(self, limits=(), **settings):
+    def start(self, limits=(), sink=None, **settings):
         self.proxy_port = free_port()
         config = {"dns.servers": [self.dns.address],
                   "server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
                   "reputation.trusted_networks": []}
         config.update(settings)
-        return self.mxgate(settings=config, extra_tables=[("limit", limit) for limit in limits])
+        return self.mxgate(sink, settings=config,
+                           extra_tables=[("limit", limit) for limit in limits])
 
     def block(self, mx, ip, reason, source="admin-api"):
         status, text = mx.admin("PUT", f"/admin/rep/{ip}",
@@ -263,6 +265,138 @@ class DelistTest(PortalCase):
         status, answer = self.ask(mx, "192.0.2.25")
         self.assertEqual((status, answer["result"]), (200, "not-listed"))
         self.assertEqual(fetch(mx.portal_port, "/postmaster/delist")[0], 405)
+
+
+ARF = """From: <fbl@provider.example>
+To: <abuse@mx.example.test>
+Subject: complaint
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+A recipient marked this message as spam.
+
+--b1
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ProviderFBL/1.0
+Version: 1
+Source-IP: {ip}
+Original-Mail-From: <news@sender.example>
+Reported-Domain: sender.example
+
+--b1
+Content-Type: message/rfc822
+
+From: <news@sender.example>
+Subject: offers
+
+buy
+--b1--
+"""
+
+
+class AdminTest(PortalCase):
+    """`mxgate admin` against the running server: the token is required; delisting requests are
+    listed, approved (the listing cleared, the next connection accepted) and denied; complaint
+    reports raise the complaint rate until the sender is deferred; reload and drain."""
+
+    def admin(self, mx, *args, input=None, config=None):
+        return run_tool([mxgate_bin(), "admin", *args, "-c", config or mx.config_path],
+                        input=input)
+
+    def send(self, ip, count):
+        with SmtpClient(self.proxy_port) as c:
+            c.send(proxy_v1(ip))
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            for i in range(count):
+                self.assertEqual(c.cmd("MAIL FROM:<news@example.test>")[0], 250)
+                self.assertEqual(c.cmd("RCPT TO:<user@example.com>")[0], 250)
+                self.assertEqual(c.cmd("DATA")[0], 354)
+                c.send(b"Subject: %d\r\n\r\nhello\r\n.\r\n" % i)
+                self.assertEqual(c.reply()[0], 250)
+            c.cmd("QUIT")
+
+    def test_the_token_is_required(self):
+        mx = self.start()
+        self.assertEqual(fetch(mx.http_port, "/admin/delist")[0], 401)
+        self.assertEqual(mx.admin("GET", "/admin/delist")[0], 200)
+
+    def test_delisting_requests_are_listed_approved_and_denied(self):
+        mx = self.start()
+        self.block(mx, "192.0.2.25", "listed by hand")
+        self.block(mx, "2001:db8::25", "listed by hand")
+        for ip in ("192.0.2.25", "2001:db8::25"):
+            body = urllib.parse.urlencode({"ip": ip, "contact": f"pm{len(ip)}@example.test",
+                                           "explanation": "We cleaned the host up."}).encode()
+            self.assertEqual(fetch(mx.portal_port, "/postmaster/delist", method="POST",
+                                   data=body)[0], 202)
+        listed = self.admin(mx, "delist", "list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        lines = listed.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(all("\topen\t" in line for line in lines), lines)
+        approved = self.admin(mx, "delist", "approve", "192.0.2.25", "--note", "fixed, checked")
+        self.assertEqual(approved.returncode, 0, approved.stderr)
+        self.assertEqual(approved.stdout, b"192.0.2.25 approved\n")
+        with SmtpClient(self.proxy_port) as c:
+            c.send(proxy_v1("192.0.2.25"))
+            self.assertEqual(c.reply()[0], 220, "an operator's listing is cleared on approval")
+        denied = self.admin(mx, "delist", "deny", "2001:db8::25", "--note", "still spamming")
+        self.assertEqual(denied.returncode, 0, denied.stderr)
+        self.assertEqual(self.admin(mx, "delist", "deny", "2001:db8::25").returncode, 1, "not open")
+        self.assertEqual(self.admin(mx, "delist", "approve", "192.0.2.99").returncode, 2)
+        everything = self.admin(mx, "delist", "list", "--state", "all").stdout.decode()
+        self.assertIn("192.0.2.25\tapproved\t", everything)
+        self.assertIn("2001:db8::25\tdenied\t", everything)
+        self.assertEqual(self.admin(mx, "delist", "list").stdout, b"")
+
+    def test_complaint_reports_raise_the_complaint_rate_until_the_sender_is_deferred(self):
+        sink = self.sink()
+        mx = self.start(sink=sink, **{"reputation.flush_interval": "100ms",
+                                      "reputation.model.complaint_min_delivered": 2})
+        self.send("192.0.2.25", 2)
+        sink.wait_for_messages(2)
+        counted = self.admin(mx, "arf", "-", input=ARF.format(ip="192.0.2.25").encode())
+        self.assertEqual(counted.returncode, 0, counted.stderr)
+        self.assertEqual(counted.stdout, b"counted ip=192.0.2.25 domains=sender.example\n")
+        status, text = mx.admin("POST", "/admin/arf")
+        self.assertEqual(status, 400, text)
+
+        def deferred():
+            report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25",
+                                            "application/json")[2])
+            return report["status"] == "deferred" and report
+        report = None
+        for _ in range(50):
+            report = deferred()
+            if report:
+                break
+            time.sleep(0.1)
+        self.assertTrue(report, "the complaint rate did not defer the sender")
+        self.assertIn("complaint_rate", [r["signal"] for r in report["reasons"]])
+        with SmtpClient(self.proxy_port) as c:
+            c.send(proxy_v1("192.0.2.25"))
+            code, text = c.reply()
+            self.assertEqual(code, 421, text)
+
+    def test_reload_and_drain(self):
+        mx = self.start()
+        reloaded = self.admin(mx, "reload")
+        self.assertEqual((reloaded.returncode, reloaded.stdout), (0, b"reloaded\n"))
+        good = mx.config_path + ".good"  # the command's own configuration stays valid
+        shutil.copy(mx.config_path, good)
+        mx.write_config(text="[server]\nmax_recipients = \"lots\"\n")
+        refused = self.admin(mx, "reload", config=good)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn(b"the configuration was not reloaded", refused.stderr)
+        drained = self.admin(mx, "drain", config=good)
+        self.assertEqual((drained.returncode, drained.stdout), (0, b"draining\n"))
+        self.assertEqual(mx.wait_exit(15), 0)
 
 CHROMIUM = shutil.which("chromium")
 
