@@ -2,13 +2,14 @@
 // listings while the server holds the store. `mxgate rep` falls back to it automatically
 // (rep_command.hpp); scripts can use it with curl. Plain text in, plain text out.
 //
-//   GET    /admin/rep/<ip-or-cidr>   200: the record as `mxgate rep get` prints it;
+// <target>: an IP, a network ("192.0.2.0/24") or a sender domain ("domain:example.com").
+//   GET    /admin/rep/<target>       200: the record as `mxgate rep get` prints it;
 //                                    404: the same form, "no record"
-//   PUT    /admin/rep/<ip-or-cidr>   form body (application/x-www-form-urlencoded):
+//   PUT    /admin/rep/<target>       form body (application/x-www-form-urlencoded):
 //                                    action=block|allow|none (required), reason=, expires=
 //                                    (rep_format.hpp's expiry grammar, e.g. 7d), source=
 //                                    (default "admin-api"). Synced write. 200 "<target> blocked\n"
-//   DELETE /admin/rep/<ip-or-cidr>   deletes the record (listing, counters, history).
+//   DELETE /admin/rep/<target>       deletes the record (listing, counters, history).
 //                                    200 "<target> deleted\n"
 //   POST   /admin/rep/ingest         body: one "<ip|network> <absolute path of an SST file>" line
 //                                    per file, as `mxgate rep import` writes them; ingested in

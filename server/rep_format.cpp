@@ -130,6 +130,25 @@ std::int64_t wall_seconds() {
 std::optional<RepTarget> parse_target(std::string_view text, const storage::StoreOptions& options,
                                       std::string& error) {
   text = trim(text);
+  if (text.starts_with(kDomainTargetPrefix)) {
+    std::string domain(text.substr(kDomainTargetPrefix.size()));
+    for (char& c : domain) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    while (!domain.empty() && domain.back() == '.') domain.pop_back();
+    const bool valid =
+        !domain.empty() && domain.size() <= kMaxDomainLength &&
+        domain.find('.') != std::string::npos && domain.front() != '.' &&
+        domain.find("..") == std::string::npos &&
+        std::all_of(domain.begin(), domain.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                 c == '_';
+        });
+    if (!valid) {
+      error = fmt::format("'{}' is not a domain name", text.substr(kDomainTargetPrefix.size()));
+      return std::nullopt;
+    }
+    return RepTarget{storage::Family::SenderDomain, *storage::key_from_text(
+                                                         storage::Family::SenderDomain, domain)};
+  }
   const auto cidr = storage::parse_cidr(text);
   if (!cidr) {
     error = fmt::format("'{}' is not an IP address or a network", text);
@@ -151,7 +170,9 @@ std::optional<RepTarget> parse_target(std::string_view text, const storage::Stor
 }
 
 std::string target_text(const RepTarget& target) {
-  return storage::key_to_text(target.family, target.key).value_or("?");
+  const auto text = storage::key_to_text(target.family, target.key).value_or("?");
+  return target.family == storage::Family::SenderDomain ? std::string(kDomainTargetPrefix) + text
+                                                        : text;
 }
 
 std::optional<ListingAction> parse_action(std::string_view text) {

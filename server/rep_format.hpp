@@ -38,6 +38,9 @@
 namespace mxgate::server {
 
 inline constexpr std::size_t kFeedFields = 5;
+// A sender domain's listing is named "domain:example.com" (MAIL FROM domains, checked at MAIL).
+inline constexpr std::string_view kDomainTargetPrefix = "domain:";
+inline constexpr std::size_t kMaxDomainLength = 253;
 inline constexpr std::string_view kFeedColumns = "ip_or_cidr,action,reason,expiry,source";
 
 // An IP or network key of the store.
@@ -46,8 +49,9 @@ struct RepTarget {
   std::string key;  // storage/key_codec.hpp
 };
 
-// "192.0.2.7", "2001:db8::7", "192.0.2.0/24". nullopt with `error` set when it is not an address
-// or a network of a prefix length that `options` looks up at connect.
+// "192.0.2.7", "2001:db8::7", "192.0.2.0/24", "domain:example.com". nullopt with `error` set when
+// it is not an address, a network of a prefix length that `options` looks up at connect, or a
+// domain name.
 std::optional<RepTarget> parse_target(std::string_view text, const storage::StoreOptions& options,
                                       std::string& error);
 std::string target_text(const RepTarget& target);  // canonical: "2001:db8::7", "192.0.2.0/24"

@@ -96,6 +96,9 @@ CheckResult judge_sender_domain(const ScreeningContext& context, Lookup state,
   std::erase_if(verdicts, [](const reputation::Verdict& v) {
     return v.signal == reputation::Signal::FirstSeenRecently;
   });
+  for (auto& v : verdicts) {  // the model names the record it judged "ip"
+    if (v.reason.starts_with("ip ")) v.reason.replace(0, 2, "sender domain");
+  }
   return CheckResult{std::move(verdicts)};
 }
 

@@ -384,6 +384,22 @@ class AdminTest(PortalCase):
             code, text = c.reply()
             self.assertEqual(code, 421, text)
 
+    def test_a_sender_domain_listing_refuses_its_mail_at_mail_from(self):
+        mx = self.start()
+        self.block(mx, "domain:example.test", "phishing from this domain")
+        status, text = mx.admin("GET", "/admin/rep/domain:example.test")
+        self.assertEqual(status, 200, text)
+        self.assertIn("phishing from this domain", text)
+        with SmtpClient(self.proxy_port) as c:
+            c.send(proxy_v1("192.0.2.25"))
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            code, text = c.cmd("MAIL FROM:<news@example.test>")
+            self.assertEqual(code, 550, text)
+            self.assertIn("5.7.1 Blocked - see", text)
+            self.assertEqual(c.cmd("MAIL FROM:<news@other.example>")[0] // 100, 2)
+        self.assertEqual(mx.admin("DELETE", "/admin/rep/domain:example.test")[0], 200)
+
     def test_reload_and_drain(self):
         mx = self.start()
         reloaded = self.admin(mx, "reload")

@@ -42,6 +42,19 @@ TEST(RepTarget, AddressesNetworksAndTheirCanonicalText) {
   }
 }
 
+TEST(RepTarget, SenderDomainsAreNamedWithTheirPrefix) {
+  std::string error;
+  const auto target = parse_target("domain:Mail.Example.COM.", defaults(), error);
+  ASSERT_TRUE(target) << error;
+  EXPECT_EQ(target->family, storage::Family::SenderDomain);
+  EXPECT_EQ(target_text(*target), "domain:mail.example.com");
+  for (const char* bad : {"domain:", "domain:localhost", "domain:a..b", "domain:<x>.com",
+                          "domain:.example.com"}) {
+    EXPECT_FALSE(parse_target(bad, defaults(), error)) << bad;
+    EXPECT_NE(error.find("is not a domain name"), std::string::npos) << error;
+  }
+}
+
 TEST(RepTarget, RefusalsSayWhy) {
   std::string error;
   EXPECT_FALSE(parse_target("mail.example.com", defaults(), error));
