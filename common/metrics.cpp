@@ -219,7 +219,31 @@ Metrics::Metrics(prometheus::Registry& r)
                    .Name("mxgate_draining")
                    .Help("1 while the server drains after SIGTERM")
                    .Register(r)
-                   .Add({})) {}
+                   .Add({})),
+      portal_lookups_blocked(
+          counter(r, "mxgate_portal_lookups_total", "Postmaster portal lookups by the status shown")
+              .Add({{"status", "blocked"}})),
+      portal_lookups_deferred(
+          counter(r, "mxgate_portal_lookups_total", "").Add({{"status", "deferred"}})),
+      portal_lookups_not_listed(
+          counter(r, "mxgate_portal_lookups_total", "").Add({{"status", "not_listed"}})),
+      portal_lookups_invalid(
+          counter(r, "mxgate_portal_lookups_total", "").Add({{"status", "invalid"}})),
+      portal_rate_limited(counter(r, "mxgate_portal_rate_limited_total",
+                                  "Portal requests refused with 429 (portal.requests_per_minute)")
+                              .Add({})),
+      delist_requests(counter(r, "mxgate_delist_requests_total",
+                              "Delisting requests by outcome (approved, queued, checks_fail, "
+                              "already_open, quota, invalid, not_listed, error)")),
+      delist_approved_by_admin(counter(r, "mxgate_delist_decisions_total",
+                                       "Delisting requests decided through the admin API")
+                                   .Add({{"decision", "approve"}})),
+      delist_denied_by_admin(
+          counter(r, "mxgate_delist_decisions_total", "").Add({{"decision", "deny"}})),
+      complaints_api(counter(r, "mxgate_complaints_total",
+                             "Complaint reports (RFC 5965) counted, by how they arrived")
+                         .Add({{"source", "api"}})),
+      complaints_mail(counter(r, "mxgate_complaints_total", "").Add({{"source", "mail"}})) {}
 
 void Metrics::count_reply(int code) {
   switch (code / 100) {

@@ -107,6 +107,18 @@ struct Metrics {
   prometheus::Counter& config_reloads_failed;
   prometheus::Gauge& draining;
 
+  // Postmaster portal and admin API (issue 8)
+  prometheus::Counter& portal_lookups_blocked;  // lookups by the status they showed
+  prometheus::Counter& portal_lookups_deferred;
+  prometheus::Counter& portal_lookups_not_listed;
+  prometheus::Counter& portal_lookups_invalid;               // not an IP: 400
+  prometheus::Counter& portal_rate_limited;                  // 429
+  prometheus::Family<prometheus::Counter>& delist_requests;  // {outcome}
+  prometheus::Counter& delist_approved_by_admin;             // decisions through the admin API
+  prometheus::Counter& delist_denied_by_admin;
+  prometheus::Counter& complaints_api;  // ARF reports counted, by how they came
+  prometheus::Counter& complaints_mail;
+
   void count_reply(int code);
 };
 

@@ -23,6 +23,7 @@
 #include "common/blocking.hpp"
 #include "common/cidr.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "server/admin_token.hpp"
 #include "server/arf.hpp"
 #include "server/delist.hpp"
@@ -370,6 +371,9 @@ AdminResponse AdminApi::delist_request(const AdminRequest& request, std::string_
   spdlog::info("admin_delist ip={} decision={} error={}", found->ip, approve ? "approve" : "deny",
                ec ? common::escape(ec.message()) : "none");
   if (ec) return text(http::status::internal_server_error, ec.message() + "\n");
+  if (metrics_ != nullptr) {
+    (approve ? metrics_->delist_approved_by_admin : metrics_->delist_denied_by_admin).Increment();
+  }
   return text(http::status::ok, fmt::format("{} {}\n", found->ip, approve ? "approved" : "denied"));
 }
 
@@ -382,6 +386,7 @@ AdminResponse AdminApi::arf_request(const AdminRequest& request, std::int64_t no
   auto counted = count_complaint(store_, *report, now, error);
   if (!counted) return text(http::status::bad_request, error + "\n");
   spdlog::info("complaint source=admin_api feedback_type={} {}", report->feedback_type, *counted);
+  if (metrics_ != nullptr) metrics_->complaints_api.Increment();
   return text(http::status::ok, "counted " + *counted + "\n");
 }
 

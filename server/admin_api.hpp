@@ -72,6 +72,11 @@
 namespace mxgate::server {
 
 class Throttling;
+}  // namespace mxgate::server
+namespace mxgate::common {
+struct Metrics;
+}
+namespace mxgate::server {
 class QueueClaims;
 
 using AdminRequest = HttpRequest;
@@ -98,6 +103,7 @@ class AdminApi final : public HttpHandler {
     std::function<void()> drain;
   };
   void set_control(Control control) { control_ = std::move(control); }
+  void set_metrics(common::Metrics* metrics) { metrics_ = metrics; }
   // The bearer token every request must carry (admin_token.hpp); empty: none required.
   void set_token(std::string token) { token_ = std::move(token); }
   // Queue mode's spool and the runners' claims (both outlive the API).
@@ -140,6 +146,7 @@ class AdminApi final : public HttpHandler {
   Throttling* throttling_ = nullptr;
   std::string token_;
   Control control_;
+  common::Metrics* metrics_ = nullptr;
   storage::Spool* spool_ = nullptr;
   QueueClaims* claims_ = nullptr;
   boost::asio::any_io_executor blocking_;

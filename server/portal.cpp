@@ -11,6 +11,7 @@
 #include "auth/iprev.hpp"
 #include "common/blocking.hpp"
 #include "common/cidr.hpp"
+#include "common/metrics.hpp"
 #include "reputation/sender_rules.hpp"
 #include "server/delist.hpp"
 #include "server/snapshot.hpp"
@@ -112,12 +113,20 @@ void set_portal_headers(HttpResponse& res) {
 
 Portal::Portal(storage::ReputationStore& store, asio::any_io_executor blocking,
                dns::Resolver* resolver, std::function<std::shared_ptr<const Snapshot>()> snapshot,
-               Throttling* throttling)
+               Throttling* throttling, common::Metrics& metrics)
     : store_(store),
       blocking_(std::move(blocking)),
       resolver_(resolver),
       snapshot_(std::move(snapshot)),
-      throttling_(throttling) {}
+      throttling_(throttling),
+      metrics_(metrics) {
+  static constexpr const char* kNames[kOutcomes] = {"approved",     "queued", "checks_fail",
+                                                    "already_open", "quota",  "invalid",
+                                                    "not_listed",   "error"};
+  for (std::size_t i = 0; i < kOutcomes; ++i) {
+    delist_outcomes_[i] = &metrics_.delist_requests.Add({{"outcome", kNames[i]}});
+  }
+}
 
 bool Portal::takes(std::string_view target) const {
   return target.starts_with(kPortalPath.substr(0, kPortalPath.size() - 1));
@@ -173,6 +182,7 @@ asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::st
   const bool json = wants_json(request);
   const auto ip = ip_text.size() <= kMaxIpText ? common::parse_ip(ip_text) : std::nullopt;
   if (!ip) {
+    metrics_.portal_lookups_invalid.Increment();
     const std::string problem = "Not an IP address: give an IPv4 or IPv6 address.";
     co_return json ? respond(http::status::bad_request, kJsonType,
                              fmt::format("{{\"error\":\"{}\"}}\n", json_escape(problem)))
@@ -183,14 +193,31 @@ asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::st
     co_return respond(http::status::internal_server_error, kTextType,
                       "the reputation store could not be read; try again later\n");
   }
+  (report->status == IpReport::Status::Blocked    ? metrics_.portal_lookups_blocked
+   : report->status == IpReport::Status::Deferred ? metrics_.portal_lookups_deferred
+                                                  : metrics_.portal_lookups_not_listed)
+      .Increment();
   co_return json ? respond(http::status::ok, kJsonType, render_report_json(*report))
                  : respond(http::status::ok, kHtmlType, render_report_html(*report));
 }
 
+void Portal::count_delist(std::string_view result) {
+  static constexpr std::pair<std::string_view, Outcome> kResults[] = {
+      {"approved", kApproved},        {"queued", kQueued}, {"checks-fail", kChecksFail},
+      {"already-open", kAlreadyOpen}, {"quota", kQuota},   {"invalid", kInvalid},
+      {"not-listed", kNotListed}};
+  Outcome outcome = kError;
+  for (const auto& [name, value] : kResults) {
+    if (name == result) outcome = value;
+  }
+  delist_outcomes_[outcome]->Increment();
+}
+
 asio::awaitable<HttpResponse> Portal::delist(const HttpRequest& request) {
   const bool json = wants_json(request);
-  auto reply = [json](http::status status, std::string_view result, std::string_view title,
-                      std::string_view message, const LiveChecks* checks = nullptr) {
+  auto reply = [json, this](http::status status, std::string_view result, std::string_view title,
+                            std::string_view message, const LiveChecks* checks = nullptr) {
+    count_delist(result);
     return json ? respond(status, kJsonType,
                           fmt::format("{{\"result\":\"{}\",\"message\":\"{}\"}}\n", result,
                                       json_escape(message)))
@@ -226,39 +253,39 @@ asio::awaitable<HttpResponse> Portal::delist(const HttpRequest& request) {
   const auto per_day = snapshot->config->portal.delist_requests_per_day;
   const std::int64_t now = unix_now();
   DelistRequest made{report->ip, contact, explanation, now};
-  enum class Outcome { Open, Quota, Approved, Queued, Failed };
+  enum class Stored { Open, Quota, Approved, Queued, Failed };
   const auto outcome = co_await common::run_blocking(blocking_, [&] {
     if (auto existing = find_delist(store_, made.ip);
         existing && existing->state == DelistRequest::State::Open) {
       made = *existing;
-      return Outcome::Open;
+      return Stored::Open;
     }
-    if (!take_quota(store_, contact, per_day, now)) return Outcome::Quota;
+    if (!take_quota(store_, contact, per_day, now)) return Stored::Quota;
     if (!report->manual && !delisted_recently(store_, made.ip, now)) {
       return approve_delist(store_, made, "policy",
                             "automatic listing, reverse DNS passes, not delisted in 30 days", false,
                             now)
-                 ? Outcome::Failed
-                 : Outcome::Approved;
+                 ? Stored::Failed
+                 : Stored::Approved;
     }
-    return save_delist(store_, made) ? Outcome::Failed : Outcome::Queued;
+    return save_delist(store_, made) ? Stored::Failed : Stored::Queued;
   });
   spdlog::info("portal_delist ip={} outcome={} manual={}", made.ip, static_cast<int>(outcome),
                report->manual);
   switch (outcome) {
-    case Outcome::Open:
+    case Stored::Open:
       co_return reply(http::status::conflict, "already-open", "Already asked",
                       "A request for this address is already waiting for review.");
-    case Outcome::Quota:
+    case Stored::Quota:
       co_return reply(http::status::too_many_requests, "quota", "Too many requests",
                       "This contact address has made as many requests as it may today.");
-    case Outcome::Approved:
+    case Stored::Approved:
       co_return reply(http::status::ok, "approved", "Delisted",
                       "The address is delisted; its next connection is judged afresh.");
-    case Outcome::Queued:
+    case Stored::Queued:
       co_return reply(http::status::accepted, "queued", "Request received",
                       "An operator will review your request and write to you.");
-    case Outcome::Failed:
+    case Stored::Failed:
       break;
   }
   co_return reply(http::status::internal_server_error, "error", "Try again later",
@@ -269,6 +296,7 @@ asio::awaitable<HttpResponse> Portal::answer(const HttpRequest& request,
                                              const asio::ip::address& peer) {
   const auto snapshot = snapshot_();
   if (over_rate(peer, snapshot->config->portal.requests_per_minute)) {
+    metrics_.portal_rate_limited.Increment();
     auto res = respond(http::status::too_many_requests, kTextType,
                        "too many requests from your address; try again in a minute\n");
     res.set(http::field::retry_after, "60");

@@ -17,6 +17,7 @@
 // Failure: errors are HTTP responses (500 for a store error); nothing is thrown.
 #pragma once
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,12 @@
 #include "server/http_handler.hpp"
 #include "server/portal_page.hpp"
 
+namespace mxgate::common {
+struct Metrics;
+}
+namespace prometheus {
+class Counter;
+}
 namespace mxgate::dns {
 class Resolver;
 }
@@ -46,7 +53,7 @@ class Portal final : public HttpHandler {
   // the listener's thread.
   Portal(storage::ReputationStore& store, boost::asio::any_io_executor blocking,
          dns::Resolver* resolver, std::function<std::shared_ptr<const Snapshot>()> snapshot,
-         Throttling* throttling);
+         Throttling* throttling, common::Metrics& metrics);
 
   bool takes(std::string_view target) const override;
   boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, HttpRequest request,
@@ -63,12 +70,26 @@ class Portal final : public HttpHandler {
   boost::asio::awaitable<HttpResponse> lookup(const HttpRequest& request, std::string ip_text);
   boost::asio::awaitable<HttpResponse> delist(const HttpRequest& request);
   bool over_rate(const boost::asio::ip::address& peer, std::uint32_t per_minute);
+  void count_delist(std::string_view result);
 
   storage::ReputationStore& store_;
   boost::asio::any_io_executor blocking_;
   dns::Resolver* resolver_;
   std::function<std::shared_ptr<const Snapshot>()> snapshot_;
   Throttling* throttling_;
+  common::Metrics& metrics_;
+  enum Outcome : std::size_t {
+    kApproved,
+    kQueued,
+    kChecksFail,
+    kAlreadyOpen,
+    kQuota,
+    kInvalid,
+    kNotListed,
+    kError,
+    kOutcomes
+  };
+  std::array<prometheus::Counter*, kOutcomes> delist_outcomes_{};
   struct Window {
     std::int64_t minute = 0;
     std::uint32_t count = 0;

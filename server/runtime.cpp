@@ -157,6 +157,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                                          [this] { return !draining_.load(); });
     auto admin = std::make_shared<AdminApi>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
+    admin->set_metrics(&metrics_);
     admin->set_token(load_admin_token(config));
     admin->set_queue(spool_.get(), &claims_);
     admin->set_control({[this] { return reload(); },
@@ -174,7 +175,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                                            [] { return true; });
     portal_->add(std::make_shared<Portal>(*store_, blocking_.get_executor(),
                                           portal_resolver_.get(), [this] { return snapshot_; },
-                                          throttling_.get()));
+                                          throttling_.get(), metrics_));
   }
   spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,

@@ -122,6 +122,7 @@ class PortalTest(PortalCase):
         self.assertEqual(report["checks"]["ptr"], "mail.example.test")
         self.assertTrue(report["checks"]["forward_confirmed"])
         self.assertTrue(report["checks"]["pass"])
+        self.assertEqual(mx.metric('mxgate_portal_lookups_total{status="not_listed"}'), 1)
         status, _, page = self.portal(mx, "/postmaster/?ip=192.0.2.25")
         self.assertIn("Status: <strong>not listed</strong>", page)
         self.assertIn('<strong id="rdns">pass</strong>', page)
@@ -193,6 +194,10 @@ class PortalTest(PortalCase):
         status, headers, _ = self.portal(mx, "/postmaster/")
         self.assertEqual(status, 429)
         self.assertEqual(headers["Retry-After"], "60")
+        self.assertEqual(mx.metric("mxgate_portal_rate_limited_total"), 2)
+        if shutil.which("promtool"):
+            result = run_tool(["promtool", "check", "metrics"], input=mx.metrics().encode())
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
 
 
@@ -221,6 +226,7 @@ class DelistTest(PortalCase):
         status, answer = self.ask(mx, "192.0.2.25")
         self.assertEqual((status, answer["result"]), (200, "approved"), answer)
         self.assertEqual(self.banner("192.0.2.25")[0], 220)
+        self.assertEqual(mx.metric('mxgate_delist_requests_total{outcome="approved"}'), 1)
         report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25", "application/json")[2])
         self.assertEqual(report["status"], "not listed")
         # Delisted within 30 days: a second listing goes to an operator.
@@ -364,6 +370,7 @@ class AdminTest(PortalCase):
         counted = self.admin(mx, "arf", "-", input=ARF.format(ip="192.0.2.25").encode())
         self.assertEqual(counted.returncode, 0, counted.stderr)
         self.assertEqual(counted.stdout, b"counted ip=192.0.2.25 domains=sender.example\n")
+        self.assertEqual(mx.metric('mxgate_complaints_total{source="api"}'), 1)
         status, text = mx.admin("POST", "/admin/arf")
         self.assertEqual(status, 400, text)
 
