@@ -64,6 +64,12 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// Complaint reports by mail (server/feedback_intake.hpp).
+struct FeedbackConfig {
+  std::string address;  // "": none; else mxgate takes ARF reports sent to it
+  friend bool operator==(const FeedbackConfig&, const FeedbackConfig&) = default;
+};
+
 // The admin API (server/admin_api.hpp, server/admin_token.hpp).
 struct AdminConfig {
   std::string token_file;  // "": <storage.path>/admin.token, made at the first start
@@ -251,6 +257,7 @@ struct Config {
   HttpConfig http;
   PortalConfig portal;
   AdminConfig admin;
+  FeedbackConfig feedback;
   RelayConfig relay;
   QueueConfig queue;
   std::vector<Route> routes;

@@ -73,6 +73,8 @@ void write_tls_http_relay(Writer& w, const Config& c) {
   w.duration("handshake_timeout", c.tls.handshake_timeout);
   w.section("[http]");
   w.string("listen", c.http.listen.text());
+  w.section("[feedback]");
+  w.string("address", c.feedback.address);
   w.section("[admin]");
   w.string("token_file", c.admin.token_file);
   w.section("[portal]");

@@ -394,6 +394,18 @@ void read_http(TableReader r, HttpConfig& http) {
   r.finish();
 }
 
+void read_feedback(TableReader r, FeedbackConfig& feedback) {
+  r.read("address", feedback.address);
+  const auto at = feedback.address.find('@');
+  if (!feedback.address.empty() &&
+      (at == std::string::npos || at == 0 || at + 1 == feedback.address.size() ||
+       feedback.address.find_first_of(" <>\"") != std::string::npos)) {
+    r.fail(r.find("address"), "address",
+           "must be a mail address like fbl@mx.example.net, or \"\" for none");
+  }
+  r.finish();
+}
+
 void read_admin(TableReader r, AdminConfig& admin) {
   r.read("token_file", admin.token_file);
   r.finish();
@@ -608,6 +620,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_http(r.table("http"), c.http);
   read_portal(r.table("portal"), c.portal);
   read_admin(r.table("admin"), c.admin);
+  read_feedback(r.table("feedback"), c.feedback);
   read_relay(r.table("relay"), c.relay);
   read_queue(r.table("queue"), c.queue);
   read_routes(r, c.routes);

@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
 #include "relay/queue_intake.hpp"
+#include "server/feedback_intake.hpp"
 #include "server/queue_runner.hpp"
 #include "server/proxy_handshake.hpp"
 #include "server/session_policy.hpp"
@@ -79,6 +80,10 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
   } else {
     relay_ = std::make_unique<relay::InlineRelay>(worker.pool(), snapshot_->router,
                                                   worker.metrics());
+  }
+  if (!config_.feedback.address.empty()) {
+    relay_ = std::make_unique<FeedbackIntake>(std::move(relay_), config_.feedback.address,
+                                              screening.store, worker.metrics());
   }
 }
 

@@ -10,6 +10,7 @@ security headers; the portal serves no metrics; a client over portal.requests_pe
 import json
 import os
 import shutil
+import smtplib
 import subprocess
 import tempfile
 import time
@@ -406,6 +407,30 @@ class AdminTest(PortalCase):
             self.assertIn("5.7.1 Blocked - see", text)
             self.assertEqual(c.cmd("MAIL FROM:<news@other.example>")[0] // 100, 2)
         self.assertEqual(mx.admin("DELETE", "/admin/rep/domain:example.test")[0], 200)
+
+    def test_complaint_reports_by_mail_to_the_feedback_address(self):
+        sink = self.sink()
+        mx = self.start(sink=sink, **{"feedback.address": "FBL@mx.example.test"})
+        with smtplib.SMTP("127.0.0.1", mx.port, timeout=10) as client:
+            client.ehlo("fbl.provider.example")
+            client.mail("fbl@provider.example")
+            self.assertEqual(client.rcpt("fbl@MX.example.test")[0], 250)
+            code, text = client.rcpt("user@example.com")
+            self.assertEqual((code, text[:5]), (452, b"4.5.3"), "one kind per transaction")
+            code, text = client.data(ARF.format(ip="192.0.2.99").replace("\n", "\r\n").encode())
+            self.assertEqual((code, text), (250, b"2.0.0 Ok: complaint counted"))
+            client.mail("fbl@provider.example")
+            client.rcpt("fbl@mx.example.test")
+            code, text = client.data(b"Subject: not a report\r\n\r\nhello\r\n")
+            self.assertEqual(code, 550)
+            self.assertIn(b"5.6.0 Not a complaint report", text)
+            client.mail("someone@example.org")
+            self.assertEqual(client.rcpt("user@example.com")[0], 250)
+            self.assertEqual(client.rcpt("fbl@mx.example.test")[0], 452)
+            self.assertEqual(client.data(b"Subject: ordinary\r\n\r\nmail\r\n")[0], 250)
+        self.assertEqual(len(sink.wait_for_messages(1)), 1, "only the ordinary mail is relayed")
+        self.assertEqual(mx.metric('mxgate_complaints_total{source="mail"}'), 1)
+        self.assertIn("complaint source=mail feedback_type=abuse ip=192.0.2.99", mx.log())
 
     def test_reload_and_drain(self):
         mx = self.start()
