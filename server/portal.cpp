@@ -12,8 +12,10 @@
 #include "common/blocking.hpp"
 #include "common/cidr.hpp"
 #include "common/metrics.hpp"
+#include "reputation/dnsbl.hpp"
 #include "reputation/sender_rules.hpp"
 #include "server/delist.hpp"
+#include "server/dns_checks.hpp"
 #include "server/snapshot.hpp"
 #include "server/throttling.hpp"
 #include "storage/key_codec.hpp"
@@ -87,8 +89,10 @@ std::optional<std::string> form_value(std::string_view form, std::string_view na
   return std::nullopt;
 }
 
-// The reverse-DNS checks at request time: PTR, forward confirmation, generic names.
-asio::awaitable<LiveChecks> live_checks(dns::Resolver& resolver, common::IpBytes ip) {
+// The checks at request time: PTR, forward confirmation, generic names, and the configured
+// IP block lists (RFC 5782).
+asio::awaitable<LiveChecks> live_checks(dns::Resolver& resolver, common::IpBytes ip,
+                                        std::vector<std::shared_ptr<const DnsblZone>> zones) {
   LiveChecks checks;
   checks.ran = true;
   const auto iprev = co_await auth::check_iprev(resolver, ip);
@@ -96,6 +100,19 @@ asio::awaitable<LiveChecks> live_checks(dns::Resolver& resolver, common::IpBytes
   if (iprev.result == auth::IprevResult::Pass) checks.confirmed_name = iprev.name;
   checks.lookup_failed = iprev.result == auth::IprevResult::TempError;
   if (!checks.ptr.empty()) checks.generic = reputation::generic_ptr_reason(ip, checks.ptr);
+  for (const auto& zone : zones) {
+    const auto& c = zone->config;
+    if (c.type != conf::DnsblConfig::Type::Ip || c.weight < 0) continue;  // allow lists
+    const auto lookup = co_await resolver.addresses(reputation::dnsbl_query_name(ip, c.zone), 4);
+    std::vector<std::array<std::uint8_t, 4>> answers;
+    for (const auto& record : lookup.records) {
+      const auto& b = record.address.bytes;
+      if (record.address.family == 4) answers.push_back({b[0], b[1], b[2], b[3]});
+    }
+    if (reputation::judge_dnsbl_answer(answers, zone->filters) == reputation::DnsblResult::Listed) {
+      checks.dnsbls.push_back(c.zone);
+    }
+  }
   co_return checks;
 }
 
@@ -174,7 +191,30 @@ asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) 
       report.ramp_allowance = ramp->allowance;
     }
   }
-  if (resolver_ != nullptr) report.checks = co_await live_checks(*resolver_, ip);
+  if (resolver_ != nullptr) {
+    report.checks = co_await live_checks(*resolver_, ip, snapshot->dnsbls);
+    // A listing weighs as the zone's [[dnsbl]] entry says: an action, or points.
+    const auto& thresholds = reputation.thresholds;
+    for (const auto& zone : snapshot->dnsbls) {
+      const auto& c = zone->config;
+      if (std::find(report.checks.dnsbls.begin(), report.checks.dnsbls.end(), c.zone) ==
+          report.checks.dnsbls.end()) {
+        continue;
+      }
+      const bool blocks = c.action == conf::DnsblConfig::Action::Reject ||
+                          (c.action == conf::DnsblConfig::Action::Score &&
+                           thresholds.reject_at > 0 && c.weight >= thresholds.reject_at);
+      const bool defers = c.action == conf::DnsblConfig::Action::Defer ||
+                          (c.action == conf::DnsblConfig::Action::Score &&
+                           thresholds.defer_at > 0 && c.weight >= thresholds.defer_at);
+      if (blocks) {
+        report.status = IpReport::Status::Blocked;
+      } else if (defers && report.status == IpReport::Status::NotListed) {
+        report.status = IpReport::Status::Deferred;
+      }
+      report.reasons.push_back({reputation::Signal::DnsblListed, "listed on " + c.zone});
+    }
+  }
   co_return report;
 }
 

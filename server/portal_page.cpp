@@ -130,6 +130,12 @@ std::string render_checks(const LiveChecks& c) {
     out += fmt::format("<li class=\"fail\">The name looks generic: {}.</li>\n",
                        html_escape(*c.generic));
   }
+  for (const auto& zone : c.dnsbls) {
+    out += fmt::format(
+        "<li class=\"fail\">Listed on <code>{}</code> <a href=\"{}#dnsbl\">"
+        "About block lists</a></li>\n",
+        html_escape(zone), kBestPracticesPath);
+  }
   if (c.lookup_failed) out += "<li>A DNS lookup failed; try again later.</li>\n";
   out += fmt::format(
       "</ul><p>Reverse DNS: <strong id=\"rdns\">{}</strong> "
@@ -325,13 +331,17 @@ std::string render_report_json(const IpReport& r) {
   if (r.ramp_allowance) out += fmt::format(",\"ramp_allowance_per_day\":{}", *r.ramp_allowance);
   const auto& c = r.checks;
   if (c.ran) {
+    std::string zones;
+    for (const auto& zone : c.dnsbls) {
+      zones += (zones.empty() ? "\"" : ",\"") + json_escape(zone) + "\"";
+    }
     out += fmt::format(
         ",\"checks\":{{\"ptr\":{},\"forward_confirmed\":{},\"generic\":{},\"lookup_failed\":{},"
-        "\"pass\":{}}}",
+        "\"pass\":{},\"dnsbls\":[{}]}}",
         c.ptr.empty() ? "null" : "\"" + json_escape(c.ptr) + "\"",
         c.confirmed_name.empty() ? "false" : "true",
         c.generic ? "\"" + json_escape(*c.generic) + "\"" : "null",
-        c.lookup_failed ? "true" : "false", c.pass() ? "true" : "false");
+        c.lookup_failed ? "true" : "false", c.pass() ? "true" : "false", zones);
   }
   out += "}\n";
   return out;

@@ -38,6 +38,8 @@ struct LiveChecks {
   std::string confirmed_name;          // a PTR name that resolves back to the IP, "" for none
   bool lookup_failed = false;          // a DNS lookup failed: the result is not final
   std::optional<std::string> generic;  // why the PTR name looks generic
+  std::vector<std::string> dnsbls;     // the configured block lists (not allow lists) listing
+                                       // the IP now
   bool pass() const { return ran && !confirmed_name.empty() && !generic; }
 };
 

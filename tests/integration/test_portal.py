@@ -134,6 +134,23 @@ class PortalTest(PortalCase):
         self.assertIsNotNone(report["checks"]["generic"])
         self.assertFalse(report["checks"]["pass"])
 
+    def test_a_block_list_listing_is_checked_live_and_shown(self):
+        mx = self.mxgate(settings={"dns.servers": [self.dns.address]},
+                         extra_tables=[("dnsbl", {"zone": "zone.example", "weight": 10.0,
+                                                  "probe": False})])
+        status, _, text = self.portal(mx, "/postmaster/?ip=127.0.0.2", "application/json")
+        self.assertEqual(status, 200, text)
+        report = json.loads(text)
+        self.assertEqual(report["checks"]["dnsbls"], ["zone.example"])
+        self.assertEqual(report["status"], "blocked")  # weight 10 = reputation.reject_at
+        self.assertIn({"signal": "dnsbl_listed", "detail": "listed on zone.example",
+                       "link": "/postmaster/best-practices#dnsbl"},
+                      [{k: r[k] for k in ("signal", "detail", "link")} for r in report["reasons"]])
+        report = json.loads(self.portal(mx, "/postmaster/?ip=127.0.0.1", "application/json")[2])
+        self.assertEqual((report["status"], report["checks"]["dnsbls"]), ("not listed", []))
+        page = self.portal(mx, "/postmaster/?ip=127.0.0.2")[2]
+        self.assertIn("Listed on <code>zone.example</code>", page)
+
     def test_an_ip_deferred_by_a_throttle_limit(self):
         mx = self.start(limits=[{"name": "ip-connections", "key": "ip", "count": "connections",
                                  "rate": 1, "period": "1h", "burst": 1}])
