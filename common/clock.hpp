@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace mxgate::common {
 
@@ -43,5 +44,10 @@ class ManualClock final : public Clock {
 
 // A process-wide SteadyClock for the composition root.
 Clock& system_clock();
+
+// Wall-clock time since the Unix epoch, for records and timestamps that outlive the process.
+std::int64_t unix_seconds();
+std::int64_t unix_millis();
+std::int64_t unix_micros();
 
 }  // namespace mxgate::common

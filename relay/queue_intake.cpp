@@ -3,21 +3,14 @@
 #include <chrono>
 
 #include "common/blocking.hpp"
+#include "common/clock.hpp"
 
 namespace mxgate::relay {
 
 namespace asio = boost::asio;
 using smtp::Reply;
 
-namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor writers, const Router& router,
                          const std::string& client_ip, common::Metrics& metrics, Queued queued)
@@ -65,7 +58,7 @@ asio::awaitable<Reply> QueueIntake::end() {
     co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
   }
   envelope_.id = spool_.make_id();
-  envelope_.created_ms = envelope_.due_ms = now_ms();
+  envelope_.created_ms = envelope_.due_ms = common::unix_millis();
   envelope_.size = body_.size();
   // The synced write waits for the disk: on the writers' pool, where concurrent sessions'
   // writes share one fsync (RocksDB's group commit: one writer syncs for all that wait).

@@ -22,9 +22,9 @@ std::string listing_reason(const Listing& listing, std::string_view what) {
 }
 
 // The IP's own active listing wins over its network's.
-std::optional<Verdict> listing_verdict(const Record& ip, const Record* network, std::int64_t now) {
+std::optional<Verdict> listing_verdict(const Record& ip, const Record* network, std::int64_t now,
+                                       std::string_view what) {
   const Listing* listing = nullptr;
-  std::string_view what = "ip";
   if (ip.listing.active(now)) {
     listing = &ip.listing;
   } else if (network != nullptr && network->listing.active(now)) {
@@ -92,9 +92,11 @@ Counters totals(const Record& record, std::int64_t now, int days) {
 }
 
 std::vector<Verdict> assess(const Record& ip, const Record* network, std::int64_t now,
-                            const ModelSettings& settings) {
+                            const ModelSettings& settings, std::string_view subject) {
   std::vector<Verdict> out;
-  if (auto listing = listing_verdict(ip, network, now)) out.push_back(std::move(*listing));
+  if (auto listing = listing_verdict(ip, network, now, subject)) {
+    out.push_back(std::move(*listing));
+  }
 
   const double score = decayed_score(ip, now, settings.score_half_life_days);
   if (score >= settings.poor_score) {

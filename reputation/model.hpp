@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "reputation/record.hpp"
@@ -58,8 +59,9 @@ double decayed_score(const Record& record, std::int64_t now, double half_life_da
 // The sum of the counters of the last `days` Unix days, today included.
 Counters totals(const Record& record, std::int64_t now, int days);
 
-// The verdicts of one IP's history, its network's listing applied. `network` may be null.
+// The verdicts of one key's history (an IP, or a sender domain), its network's listing applied
+// (`network` may be null). `subject` names the key in a listing's reason ("ip blocked by ...").
 std::vector<Verdict> assess(const Record& ip, const Record* network, std::int64_t now,
-                            const ModelSettings& settings);
+                            const ModelSettings& settings, std::string_view subject = "ip");
 
 }  // namespace mxgate::reputation

@@ -24,6 +24,7 @@
 #include "common/cidr.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "common/text.hpp"
 #include "server/admin_token.hpp"
 #include "server/arf.hpp"
 #include "server/delist.hpp"
@@ -61,54 +62,6 @@ AdminResponse not_allowed(std::string_view allow) {
   return res;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX escapes (and '+' as a space in form data). nullopt for a broken escape.
-std::optional<std::string> percent_decode(std::string_view in, bool form) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-      const int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
-      if (lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(form && in[i] == '+' ? ' ' : in[i]);
-    }
-  }
-  return out;
-}
-
-// "a=1&b=x%20y" as (name, value) pairs; nullopt for a broken escape.
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view in) {
-  std::vector<std::pair<std::string, std::string>> fields;
-  std::size_t start = 0;
-  while (start < in.size()) {
-    std::size_t end = start;
-    std::size_t eq = std::string_view::npos;
-    for (; end < in.size() && in[end] != '&'; ++end) {
-      if (in[end] == '=' && eq == std::string_view::npos) eq = end;
-    }
-    if (end > start) {
-      const std::size_t name_end = eq == std::string_view::npos ? end : eq;
-      const std::size_t value_start = eq == std::string_view::npos ? end : eq + 1;
-      auto name = percent_decode(in.substr(start, name_end - start), true);
-      auto value = percent_decode(in.substr(value_start, end - value_start), true);
-      if (!name || !value) return std::nullopt;
-      fields.emplace_back(std::move(*name), std::move(*value));
-    }
-    start = end + 1;
-  }
-  return fields;
-}
-
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
   const std::size_t q = std::min(target.find('?'), target.size());
   return {target.substr(0, q), target.substr(std::min(q + 1, target.size()))};
@@ -117,7 +70,7 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 // The families of ?family=ip|network|all (default all); nullopt for anything else.
 std::optional<std::vector<storage::Family>> export_families(std::string_view query) {
   std::vector<storage::Family> all{storage::Family::Ip, storage::Family::Network};
-  const auto fields = parse_form(query);
+  const auto fields = common::parse_form(query);
   if (!fields) return std::nullopt;
   for (const auto& [name, value] : *fields) {
     if (name != "family") return std::nullopt;
@@ -131,7 +84,7 @@ std::optional<std::vector<storage::Family>> export_families(std::string_view que
 // The PUT form as a listing; `error` set on a bad or unknown field.
 std::optional<reputation::Listing> listing_from_form(std::string_view body, std::int64_t now,
                                                      std::string& error) {
-  const auto fields = parse_form(body);
+  const auto fields = common::parse_form(body);
   if (!fields) {
     error = "bad percent-encoding in the form";
     return std::nullopt;
@@ -276,7 +229,7 @@ AdminResponse AdminApi::record_request(const AdminRequest& request, std::string_
 
 AdminResponse AdminApi::answer(const AdminRequest& request, std::int64_t now) {
   const auto [raw_path, query] = split_target(request.target());
-  const auto path = percent_decode(raw_path, false);
+  const auto path = common::percent_decode(raw_path, false);
   if (!path) return text(http::status::bad_request, "bad percent-encoding in the path\n");
   if (*path == kAdminExportPath) {
     if (request.method() != http::verb::get) return not_allowed("GET");
@@ -308,7 +261,7 @@ AdminResponse AdminApi::delist_request(const AdminRequest& request, std::string_
                                        std::int64_t now) {
   if (path == kAdminDelistPath) {
     if (request.method() != http::verb::get) return not_allowed("GET");
-    const auto fields = parse_form(split_target(request.target()).second);
+    const auto fields = common::parse_form(split_target(request.target()).second);
     if (!fields) return text(http::status::bad_request, "bad percent-encoding in the query\n");
     std::optional<DelistRequest::State> state = DelistRequest::State::Open;
     for (const auto& [name, value] : *fields) {
@@ -352,7 +305,7 @@ AdminResponse AdminApi::delist_request(const AdminRequest& request, std::string_
   const auto ip = common::parse_ip(rest);
   if (!ip) return text(http::status::bad_request, "not an IP address\n");
   std::string note;
-  if (const auto fields = parse_form(request.body())) {
+  if (const auto fields = common::parse_form(request.body())) {
     for (const auto& [name, value] : *fields) {
       if (name == "note") note = value;
     }

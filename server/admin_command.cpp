@@ -9,6 +9,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "common/text.hpp"
 #include "server/admin_api.hpp"
 #include "server/admin_client.hpp"
 #include "server/admin_token.hpp"
@@ -21,18 +22,6 @@ namespace http = boost::beast::http;
 constexpr auto kTimeout = std::chrono::seconds(60);
 constexpr int kExitNotFound = 2;
 constexpr const char* kForm = "application/x-www-form-urlencoded";
-
-std::string form_escape(std::string_view text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 std::optional<std::string> read_input(const std::string& file) {
   std::ostringstream text;
@@ -65,13 +54,13 @@ int run_admin_command(const conf::Config& config, const AdminCommand& command) {
   switch (command.verb) {
     case Verb::DelistList:
       method = http::verb::get;
-      target = fmt::format("{}?state={}", kAdminDelistPath, form_escape(command.state));
+      target = fmt::format("{}?state={}", kAdminDelistPath, common::form_encode(command.state));
       break;
     case Verb::DelistApprove:
     case Verb::DelistDeny:
       target = fmt::format("{}/{}/{}", kAdminDelistPath, command.ip,
                            command.verb == Verb::DelistApprove ? "approve" : "deny");
-      body = "note=" + form_escape(command.note);
+      body = "note=" + common::form_encode(command.note);
       break;
     case Verb::Arf: {
       auto report = read_input(command.file);

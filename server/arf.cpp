@@ -4,19 +4,13 @@
 #include <boost/asio/ip/address.hpp>
 #include <cctype>
 
+#include "common/text.hpp"
 #include "reputation/record.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/reputation_store.hpp"
 
 namespace mxgate::server {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -47,8 +41,8 @@ std::vector<Field> read_fields(std::string_view text, std::string_view& rest) {
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    fields.push_back(
-        {lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
+    fields.push_back({common::ascii_lower(trim(line.substr(0, colon))),
+                      std::string(trim(line.substr(colon + 1)))});
   }
   rest = text;
   return fields;
@@ -63,7 +57,7 @@ const Field* find(const std::vector<Field>& fields, std::string_view name) {
 
 // The boundary parameter of a Content-Type value (quoted or not).
 std::string boundary_of(std::string_view content_type) {
-  const auto lowered = lower(content_type);
+  const auto lowered = common::ascii_lower(content_type);
   const auto at = lowered.find("boundary=");
   if (at == std::string::npos) return {};
   std::string_view value = content_type.substr(at + 9);
@@ -76,7 +70,7 @@ std::string boundary_of(std::string_view content_type) {
 
 std::string domain_of(std::string_view address) {
   const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
+  return at == std::string_view::npos ? std::string() : common::ascii_lower(address.substr(at + 1));
 }
 
 }  // namespace
@@ -90,7 +84,7 @@ std::optional<FeedbackReport> parse_arf(std::string_view message, std::string& e
   const auto top = read_fields(message, body);
   const auto* type = find(top, "content-type");
   const std::string boundary = type ? boundary_of(type->value) : std::string();
-  if (!type || lower(type->value).find("multipart/report") == std::string::npos ||
+  if (!type || common::ascii_lower(type->value).find("multipart/report") == std::string::npos ||
       boundary.empty()) {
     error = "not a multipart/report message (RFC 5965 §2)";
     return std::nullopt;
@@ -106,14 +100,15 @@ std::optional<FeedbackReport> parse_arf(std::string_view message, std::string& e
     std::string_view content;
     const auto headers = read_fields(part, content);
     const auto* part_type = find(headers, "content-type");
-    if (!part_type ||
-        lower(part_type->value).find("message/feedback-report") == std::string::npos) {
+    if (!part_type || common::ascii_lower(part_type->value).find("message/feedback-report") ==
+                          std::string::npos) {
       continue;
     }
     std::string_view ignored;
     const auto fields = read_fields(content, ignored);
     FeedbackReport report;
-    if (const auto* f = find(fields, "feedback-type")) report.feedback_type = lower(f->value);
+    if (const auto* f = find(fields, "feedback-type"))
+      report.feedback_type = common::ascii_lower(f->value);
     if (report.feedback_type.empty()) {
       error = "the feedback-report part has no Feedback-Type (RFC 5965 §3.1)";
       return std::nullopt;
@@ -132,7 +127,7 @@ std::optional<FeedbackReport> parse_arf(std::string_view message, std::string& e
       }
     };
     for (const auto& f : fields) {
-      if (f.name == "reported-domain") add_domain(lower(f.value));
+      if (f.name == "reported-domain") add_domain(common::ascii_lower(f.value));
     }
     add_domain(domain_of(report.original_mail_from));
     return report;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
 #include "server/screening.hpp"
 
 namespace mxgate::server {
@@ -13,13 +14,6 @@ using reputation::Signal;
 using reputation::Verdict;
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // The domain part of an address ("" for none).
 std::string_view domain_of(std::string_view address) {
@@ -49,7 +43,7 @@ bool AuthFindings::sender_authenticated() const {
 std::vector<std::string> AuthFindings::authenticated_domains() const {
   std::vector<std::string> out;
   auto add = [&](std::string_view domain) {
-    std::string name = lower(domain);
+    std::string name = common::ascii_lower(domain);
     if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) {
       out.push_back(std::move(name));
     }
@@ -72,8 +66,7 @@ bool AuthFindings::failed() const {
          });
 }
 
-CheckResult judge_spf(const reputation::CheckSettings& settings,
-                      const auth::spf::Evaluation& spf) {
+CheckResult judge_spf(const reputation::CheckSettings& settings, const auth::spf::Evaluation& spf) {
   const std::string why =
       fmt::format("SPF {} for {}{}{}", auth::spf::result_name(spf.result), spf.domain,
                   spf.mechanism.empty() ? "" : " by ", spf.mechanism);
@@ -96,18 +89,18 @@ CheckResult judge_dkim(const reputation::CheckSettings& settings,
     return check.verdict.status == auth::DkimStatus::Fail && !check.verdict.testing;
   });
   if (failed != dkim.end() && !dkim_passed(dkim)) {
-    result.verdicts.push_back(Verdict::cont(
-        settings.points_for(Signal::DkimFail), Signal::DkimFail,
-        fmt::format("DKIM d={} s={}: {}", failed->domain, failed->selector, failed->verdict.reason)));
+    result.verdicts.push_back(Verdict::cont(settings.points_for(Signal::DkimFail), Signal::DkimFail,
+                                            fmt::format("DKIM d={} s={}: {}", failed->domain,
+                                                        failed->selector, failed->verdict.reason)));
   }
   for (const auto& check : dkim) {
     if (check.verdict.status != auth::DkimStatus::Pass || check.verdict.unsigned_body_octets == 0) {
       continue;
     }
-    result.verdicts.push_back(Verdict::cont(
-        settings.points_for(Signal::DkimUnsignedContent), Signal::DkimUnsignedContent,
-        fmt::format("DKIM d={} l= leaves {} body octets unsigned", check.domain,
-                    check.verdict.unsigned_body_octets)));
+    result.verdicts.push_back(
+        Verdict::cont(settings.points_for(Signal::DkimUnsignedContent), Signal::DkimUnsignedContent,
+                      fmt::format("DKIM d={} l= leaves {} body octets unsigned", check.domain,
+                                  check.verdict.unsigned_body_octets)));
     break;
   }
   return result;
@@ -126,11 +119,10 @@ CheckResult judge_dmarc(const reputation::CheckSettings& settings, const auth::D
       policy = auth::dmarc::Policy::None;
     }
     if (enforcement.allowed) policy = auth::dmarc::Policy::None;
-    const std::string why =
-        dmarc.record_found
-            ? fmt::format("DMARC fail for {} (p={}, pct={})", dmarc.from_domain,
-                          auth::dmarc::policy_name(dmarc.policy), dmarc.pct)
-            : fmt::format("DMARC fail: {}", dmarc.reason);
+    const std::string why = dmarc.record_found
+                                ? fmt::format("DMARC fail for {} (p={}, pct={})", dmarc.from_domain,
+                                              auth::dmarc::policy_name(dmarc.policy), dmarc.pct)
+                                : fmt::format("DMARC fail: {}", dmarc.reason);
     switch (policy) {
       case auth::dmarc::Policy::Reject:
         result.verdicts.push_back(Verdict::reject(Signal::DmarcFail, why));
@@ -157,8 +149,8 @@ PendingCheck spf_check(dns::Resolver& resolver, reputation::CheckSettings settin
   findings->spf_asked = true;
   return PendingCheck{
       settings, [&resolver, settings, options, findings]() -> asio::awaitable<CheckResult> {
-        auto evaluation = co_await auth::spf::check_mail_from(resolver, findings->identity,
-                                                              options);
+        auto evaluation =
+            co_await auth::spf::check_mail_from(resolver, findings->identity, options);
         findings->spf = evaluation;
         co_return judge_spf(settings, evaluation);
       }};
@@ -172,8 +164,7 @@ PendingCheck dkim_check(dns::Resolver& resolver, reputation::CheckSettings setti
   options.now = static_cast<std::uint64_t>(unix_now());
   return PendingCheck{
       settings,
-      [&resolver, &keys, settings, message, options,
-       findings]() -> asio::awaitable<CheckResult> {
+      [&resolver, &keys, settings, message, options, findings]() -> asio::awaitable<CheckResult> {
         auto checks = co_await message->verify_signatures(resolver, keys, options);
         findings->dkim = checks;
         co_return judge_dkim(settings, checks);
@@ -191,19 +182,19 @@ PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings sett
                          auth::dmarc::PolicyLookup lookup, DmarcEnforcement enforcement,
                          std::shared_ptr<AuthFindings> findings) {
   findings->dmarc_asked = true;
-  return PendingCheck{
-      settings,
-      [&resolver, settings, message, lookup, enforcement,
-       findings]() -> asio::awaitable<CheckResult> {
-        static const std::vector<auth::DkimCheck> kNone;
-        const auto& dkim = findings->dkim ? *findings->dkim : kNone;
-        auto inputs = auth::dmarc_inputs(findings->spf ? &*findings->spf : nullptr, dkim);
-        const bool authenticated = inputs.spf_pass || !inputs.dkim_passes.empty();
-        auto dmarc = co_await auth::check_dmarc(resolver, message->from(), std::move(inputs),
-                                                lookup);
-        findings->dmarc = dmarc;
-        co_return judge_dmarc(settings, dmarc, authenticated, enforcement);
-      }};
+  return PendingCheck{settings,
+                      [&resolver, settings, message, lookup, enforcement,
+                       findings]() -> asio::awaitable<CheckResult> {
+                        static const std::vector<auth::DkimCheck> kNone;
+                        const auto& dkim = findings->dkim ? *findings->dkim : kNone;
+                        auto inputs =
+                            auth::dmarc_inputs(findings->spf ? &*findings->spf : nullptr, dkim);
+                        const bool authenticated = inputs.spf_pass || !inputs.dkim_passes.empty();
+                        auto dmarc = co_await auth::check_dmarc(resolver, message->from(),
+                                                                std::move(inputs), lookup);
+                        findings->dmarc = dmarc;
+                        co_return judge_dmarc(settings, dmarc, authenticated, enforcement);
+                      }};
 }
 
 auth::AuthResults auth_results(const AuthFindings& findings, const std::string& authserv_id,

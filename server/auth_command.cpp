@@ -11,6 +11,7 @@
 
 #include "auth/iprev.hpp"
 #include "auth/message_auth.hpp"
+#include "common/clock.hpp"
 #include "dns/ares_resolver.hpp"
 
 namespace mxgate::server {
@@ -52,12 +53,6 @@ std::string spf_details(const auth::spf::Evaluation& e) {
   return e.domain.empty() ? std::string() : fmt::format("domain={}", e.domain);
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The SPF identity of a request; nullopt (after a message on stderr) for a bad --ip.
 std::optional<auth::spf::Identity> identity_of(const SpfRequest& request, const char* command) {
   const auto ip = common::parse_ip(request.ip);
@@ -75,7 +70,7 @@ std::optional<auth::spf::Identity> identity_of(const SpfRequest& request, const 
 auth::spf::Options spf_options() {
   auth::spf::Options options;
   options.receiver = host_name();
-  options.now = unix_now();
+  options.now = common::unix_seconds();
   return options;
 }
 
@@ -111,7 +106,7 @@ void scan(const std::string& message, auth::MessageScanner& scanner) {
 
 auth::DkimVerifyOptions dkim_options() {
   auth::DkimVerifyOptions options;
-  options.now = static_cast<std::uint64_t>(unix_now());
+  options.now = static_cast<std::uint64_t>(common::unix_seconds());
   return options;
 }
 
@@ -147,9 +142,9 @@ int run_auth(const SpfRequest& request, std::istream& input) {
     results.spf = auth::spf_entry(spf, *identity);
     const auto dkim = co_await scanner.verify_signatures(resolver, keys, dkim_options());
     for (const auto& check : dkim) results.dkim.push_back(auth::dkim_entry(check));
-    const auto dmarc = co_await auth::check_dmarc(resolver, scanner.from(),
-                                                  auth::dmarc_inputs(&spf, dkim),
-                                                  auth::dmarc::PolicyLookup::PublicSuffixList);
+    const auto dmarc =
+        co_await auth::check_dmarc(resolver, scanner.from(), auth::dmarc_inputs(&spf, dkim),
+                                   auth::dmarc::PolicyLookup::PublicSuffixList);
     results.dmarc = auth::dmarc_entry(dmarc);
     const auto iprev = co_await auth::check_iprev(resolver, identity->ip);
     results.iprev = auth::AuthResults::Iprev{std::string(auth::iprev_result_name(iprev.result)),

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/reputation_store.hpp"
 
@@ -43,13 +44,6 @@ std::optional<std::int64_t> to_int(std::string_view text) {
     v = v * 10 + (c - '0');
   }
   return v;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // Zero what counts against the sender; keep what it delivered and when it was seen.
@@ -160,7 +154,7 @@ std::vector<DelistRequest> list_delists(storage::ReputationStore& store,
 
 bool take_quota(storage::ReputationStore& store, std::string_view contact, std::uint32_t per_day,
                 std::int64_t now) {
-  const auto key = fmt::format("{}{}/{}", kQuotaPrefix, now / 86400, lower(contact));
+  const auto key = fmt::format("{}{}/{}", kQuotaPrefix, now / 86400, common::ascii_lower(contact));
   const auto used = to_int(store.get_doc(key).value_or("0")).value_or(0);
   if (per_day != 0 && used >= per_day) return false;
   return !store.put_doc(key, std::to_string(used + 1));

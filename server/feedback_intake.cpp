@@ -5,26 +5,16 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "common/text.hpp"
 #include "server/arf.hpp"
 
 namespace mxgate::server {
 namespace {
 
 using smtp::Reply;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Reply one_kind_per_transaction() {
   return Reply::make(452, "4.5.3", "Complaint reports and other mail go in separate transactions");
@@ -35,7 +25,7 @@ Reply one_kind_per_transaction() {
 FeedbackIntake::FeedbackIntake(std::unique_ptr<relay::Transaction> inner, std::string address,
                                storage::ReputationStore& store, common::Metrics& metrics)
     : inner_(std::move(inner)),
-      address_(lower(std::move(address))),
+      address_(common::ascii_lower(std::move(address))),
       store_(store),
       metrics_(metrics) {}
 
@@ -47,7 +37,7 @@ void FeedbackIntake::mail(const smtp::Command& mail) {
 }
 
 boost::asio::awaitable<Reply> FeedbackIntake::rcpt(smtp::Path recipient, bool quarantine) {
-  const bool feedback = lower(recipient.address()) == address_;
+  const bool feedback = common::ascii_lower(recipient.address()) == address_;
   if ((feedback && kind_ == Kind::Relay) || (!feedback && kind_ == Kind::Feedback)) {
     co_return one_kind_per_transaction();
   }
@@ -91,7 +81,7 @@ boost::asio::awaitable<Reply> FeedbackIntake::end() {
   std::optional<FeedbackReport> report;
   std::optional<std::string> counted;
   if (!too_large_) report = parse_arf(report_, error);
-  if (report) counted = count_complaint(store_, *report, unix_now(), error);
+  if (report) counted = count_complaint(store_, *report, common::unix_seconds(), error);
   report_.clear();
   if (!counted) {
     spdlog::info("complaint_refused source=mail error={}", common::escape(error));

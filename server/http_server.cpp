@@ -171,6 +171,7 @@ struct HttpServer::Impl {
   std::function<bool()> ready;
   HttpLimits limits;
   std::vector<std::shared_ptr<HttpHandler>> handlers;
+  std::size_t max_body_bytes = 0;  // the largest body any route takes (limits or a handler's)
   std::uint16_t port = 0;
   bool stopped = false;
   std::size_t open_connections = 0;  // counted from accept, so the cap holds during bursts
@@ -249,9 +250,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl, t
     http::request_parser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     // Checked against Content-Length with the header; only a handler takes a body at all.
-    std::size_t body_limit = limits.max_body_bytes;
-    for (const auto& h : impl->handlers) body_limit = std::max(body_limit, h->body_limit());
-    parser.body_limit(body_limit);
+    parser.body_limit(std::max(limits.max_body_bytes, impl->max_body_bytes));
     stream.expires_after(limits.read_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
     HttpHandler* handler = nullptr;
@@ -330,6 +329,7 @@ HttpServer::HttpServer(asio::io_context& io, const conf::HostPort& listen,
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::add(std::shared_ptr<HttpHandler> handler) {
+  impl_->max_body_bytes = std::max(impl_->max_body_bytes, handler->body_limit());
   impl_->handlers.push_back(std::move(handler));
 }
 

@@ -11,7 +11,9 @@
 #include "auth/iprev.hpp"
 #include "common/blocking.hpp"
 #include "common/cidr.hpp"
+#include "common/clock.hpp"
 #include "common/metrics.hpp"
+#include "common/text.hpp"
 #include "reputation/dnsbl.hpp"
 #include "reputation/sender_rules.hpp"
 #include "server/delist.hpp"
@@ -35,11 +37,32 @@ constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 constexpr std::size_t kMaxRateWindows = 100000;  // client IPs tracked per minute
 constexpr std::size_t kMaxIpText = 64;
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+struct DelistReply {
+  http::status status;
+  std::string_view result;  // JSON
+  std::string_view label;   // metric
+  std::string_view title;
+  std::string_view message;
+};
+// Indexed by DelistOutcome.
+constexpr DelistReply kDelistReplies[kDelistOutcomes] = {
+    {http::status::ok, "approved", "approved", "Delisted",
+     "The address is delisted; its next connection is judged afresh."},
+    {http::status::accepted, "queued", "queued", "Request received",
+     "An operator will review your request and write to you."},
+    {http::status::unprocessable_entity, "checks-fail", "checks_fail", "Fix reverse DNS first",
+     "This address still fails the reverse-DNS checks below; delisting would not last. Fix "
+     "them, then ask again."},
+    {http::status::conflict, "already-open", "already_open", "Already asked",
+     "A request for this address is already waiting for review."},
+    {http::status::too_many_requests, "quota", "quota", "Too many requests",
+     "This contact address has made as many requests as it may today."},
+    {http::status::bad_request, "invalid", "invalid", "Request not taken", ""},
+    {http::status::ok, "not-listed", "not_listed", "Nothing to delist",
+     "This address is not listed: its mail is accepted."},
+    {http::status::internal_server_error, "error", "error", "Try again later",
+     "The request could not be stored."},
+};
 
 HttpResponse respond(http::status status, std::string_view type, std::string body) {
   HttpResponse res{status, 11};
@@ -53,40 +76,6 @@ HttpResponse respond(http::status status, std::string_view type, std::string bod
 bool wants_json(const HttpRequest& request) {
   const auto accept = request[http::field::accept];
   return accept.find("application/json") != std::string_view::npos;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The value of `name` in a query string or form ("a=1&b=x%3Ay"), decoded; nullopt if absent
-// or badly escaped.
-std::optional<std::string> form_value(std::string_view form, std::string_view name) {
-  while (!form.empty()) {
-    const auto amp = std::min(form.find('&'), form.size());
-    const auto field = form.substr(0, amp);
-    form.remove_prefix(std::min(amp + 1, form.size()));
-    const auto eq = field.find('=');
-    if (field.substr(0, eq) != name) continue;
-    const auto raw = eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
-    std::string out;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '%') {
-        const int hi = i + 2 < raw.size() ? hex_value(raw[i + 1]) : -1;
-        const int lo = hi >= 0 ? hex_value(raw[i + 2]) : -1;
-        if (lo < 0) return std::nullopt;
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-      } else {
-        out.push_back(raw[i] == '+' ? ' ' : raw[i]);
-      }
-    }
-    return out;
-  }
-  return std::nullopt;
 }
 
 // The checks at request time: PTR, forward confirmation, generic names, and the configured
@@ -137,11 +126,9 @@ Portal::Portal(storage::ReputationStore& store, asio::any_io_executor blocking,
       snapshot_(std::move(snapshot)),
       throttling_(throttling),
       metrics_(metrics) {
-  static constexpr const char* kNames[kOutcomes] = {"approved",     "queued", "checks_fail",
-                                                    "already_open", "quota",  "invalid",
-                                                    "not_listed",   "error"};
-  for (std::size_t i = 0; i < kOutcomes; ++i) {
-    delist_outcomes_[i] = &metrics_.delist_requests.Add({{"outcome", kNames[i]}});
+  for (std::size_t i = 0; i < kDelistOutcomes; ++i) {
+    delist_outcomes_[i] =
+        &metrics_.delist_requests.Add({{"outcome", std::string(kDelistReplies[i].label)}});
   }
 }
 
@@ -151,7 +138,7 @@ bool Portal::takes(std::string_view target) const {
 
 bool Portal::over_rate(const asio::ip::address& peer, std::uint32_t per_minute) {
   if (per_minute == 0) return false;
-  const std::int64_t minute = unix_now() / 60;
+  const std::int64_t minute = common::unix_seconds() / 60;
   if (windows_.size() >= kMaxRateWindows) {
     std::erase_if(windows_, [&](const auto& w) { return w.second.minute != minute; });
   }
@@ -167,7 +154,7 @@ asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) 
   const auto lookup =
       co_await common::run_blocking(blocking_, [&] { return store_.get_connect(address); });
   if (lookup.ip.state == storage::Lookup::Error) co_return std::nullopt;
-  const std::int64_t now = unix_now();
+  const std::int64_t now = common::unix_seconds();
   std::vector<const reputation::Record*> networks;
   for (const auto& n : lookup.networks) {
     networks.push_back(n.state == storage::Lookup::Found ? &n.record : nullptr);
@@ -241,95 +228,53 @@ asio::awaitable<HttpResponse> Portal::lookup(const HttpRequest& request, std::st
                  : respond(http::status::ok, kHtmlType, render_report_html(*report));
 }
 
-void Portal::count_delist(std::string_view result) {
-  static constexpr std::pair<std::string_view, Outcome> kResults[] = {
-      {"approved", kApproved},        {"queued", kQueued}, {"checks-fail", kChecksFail},
-      {"already-open", kAlreadyOpen}, {"quota", kQuota},   {"invalid", kInvalid},
-      {"not-listed", kNotListed}};
-  Outcome outcome = kError;
-  for (const auto& [name, value] : kResults) {
-    if (name == result) outcome = value;
-  }
+HttpResponse Portal::delist_reply(bool json, DelistOutcome outcome, std::string_view message,
+                                  const LiveChecks* checks) {
+  const auto& r = kDelistReplies[outcome];
+  if (message.empty()) message = r.message;
   delist_outcomes_[outcome]->Increment();
+  return json ? respond(r.status, kJsonType,
+                        fmt::format("{{\"result\":\"{}\",\"message\":\"{}\"}}\n", r.result,
+                                    json_escape(message)))
+              : respond(r.status, kHtmlType, render_notice_html(r.title, message, checks));
 }
 
 asio::awaitable<HttpResponse> Portal::delist(const HttpRequest& request) {
   const bool json = wants_json(request);
-  auto reply = [json, this](http::status status, std::string_view result, std::string_view title,
-                            std::string_view message, const LiveChecks* checks = nullptr) {
-    count_delist(result);
-    return json ? respond(status, kJsonType,
-                          fmt::format("{{\"result\":\"{}\",\"message\":\"{}\"}}\n", result,
-                                      json_escape(message)))
-                : respond(status, kHtmlType, render_notice_html(title, message, checks));
-  };
   const std::string_view form = request.body();
-  const auto ip_text = form_value(form, "ip").value_or("");
-  const auto contact = form_value(form, "contact").value_or("");
-  const auto explanation = form_value(form, "explanation").value_or("");
+  const auto ip_text = common::form_value(form, "ip").value_or("");
+  const auto contact = common::form_value(form, "contact").value_or("");
+  const auto explanation = common::form_value(form, "explanation").value_or("");
   const auto ip = ip_text.size() <= kMaxIpText ? common::parse_ip(ip_text) : std::nullopt;
   std::string problem =
       !ip ? "Not an IP address: give an IPv4 or IPv6 address." : check_contact(contact);
   if (problem.empty()) problem = check_explanation(explanation);
-  if (!problem.empty()) {
-    co_return reply(http::status::bad_request, "invalid", "Request not taken", problem);
-  }
+  if (!problem.empty()) co_return delist_reply(json, kInvalid, problem);
   const auto report = co_await report_for(*ip);
-  if (!report) {
-    co_return reply(http::status::internal_server_error, "error", "Try again later",
-                    "The reputation store could not be read.");
-  }
-  if (report->status == IpReport::Status::NotListed) {
-    co_return reply(http::status::ok, "not-listed", "Nothing to delist",
-                    "This address is not listed: its mail is accepted.");
-  }
-  if (!report->checks.pass()) {
-    co_return reply(http::status::unprocessable_entity, "checks-fail", "Fix reverse DNS first",
-                    "This address still fails the reverse-DNS checks below; delisting would not "
-                    "last. Fix them, then ask again.",
-                    &report->checks);
-  }
-  const auto snapshot = snapshot_();
-  const auto per_day = snapshot->config->portal.delist_requests_per_day;
-  const std::int64_t now = unix_now();
+  if (!report) co_return delist_reply(json, kError, "The reputation store could not be read.");
+  if (report->status == IpReport::Status::NotListed) co_return delist_reply(json, kNotListed);
+  if (!report->checks.pass()) co_return delist_reply(json, kChecksFail, {}, &report->checks);
+  const auto per_day = snapshot_()->config->portal.delist_requests_per_day;
+  const std::int64_t now = common::unix_seconds();
   DelistRequest made{report->ip, contact, explanation, now};
-  enum class Stored { Open, Quota, Approved, Queued, Failed };
   const auto outcome = co_await common::run_blocking(blocking_, [&] {
     if (auto existing = find_delist(store_, made.ip);
         existing && existing->state == DelistRequest::State::Open) {
-      made = *existing;
-      return Stored::Open;
+      return kAlreadyOpen;
     }
-    if (!take_quota(store_, contact, per_day, now)) return Stored::Quota;
+    if (!take_quota(store_, contact, per_day, now)) return kQuota;
     if (!report->manual && !delisted_recently(store_, made.ip, now)) {
       return approve_delist(store_, made, "policy",
                             "automatic listing, reverse DNS passes, not delisted in 30 days", false,
                             now)
-                 ? Stored::Failed
-                 : Stored::Approved;
+                 ? kError
+                 : kApproved;
     }
-    return save_delist(store_, made) ? Stored::Failed : Stored::Queued;
+    return save_delist(store_, made) ? kError : kQueued;
   });
-  spdlog::info("portal_delist ip={} outcome={} manual={}", made.ip, static_cast<int>(outcome),
+  spdlog::info("portal_delist ip={} outcome={} manual={}", made.ip, kDelistReplies[outcome].label,
                report->manual);
-  switch (outcome) {
-    case Stored::Open:
-      co_return reply(http::status::conflict, "already-open", "Already asked",
-                      "A request for this address is already waiting for review.");
-    case Stored::Quota:
-      co_return reply(http::status::too_many_requests, "quota", "Too many requests",
-                      "This contact address has made as many requests as it may today.");
-    case Stored::Approved:
-      co_return reply(http::status::ok, "approved", "Delisted",
-                      "The address is delisted; its next connection is judged afresh.");
-    case Stored::Queued:
-      co_return reply(http::status::accepted, "queued", "Request received",
-                      "An operator will review your request and write to you.");
-    case Stored::Failed:
-      break;
-  }
-  co_return reply(http::status::internal_server_error, "error", "Try again later",
-                  "The request could not be stored.");
+  co_return delist_reply(json, outcome);
 }
 
 asio::awaitable<HttpResponse> Portal::answer(const HttpRequest& request,
@@ -370,7 +315,7 @@ asio::awaitable<HttpResponse> Portal::answer(const HttpRequest& request,
     co_return res;
   }
   if (path == kPortalPath || path == kPortalPath.substr(0, kPortalPath.size() - 1)) {
-    auto ip = form_value(query, "ip");
+    auto ip = common::form_value(query, "ip");
     if (!ip) co_return respond(http::status::ok, kHtmlType, render_lookup_html(""));
     auto res = co_await lookup(request, std::move(*ip));
     co_return res;

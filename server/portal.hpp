@@ -47,6 +47,19 @@ namespace mxgate::server {
 struct Snapshot;
 class Throttling;
 
+// What became of a delisting request (the JSON "result", the metric's outcome label).
+enum DelistOutcome : std::size_t {
+  kApproved,
+  kQueued,
+  kChecksFail,
+  kAlreadyOpen,
+  kQuota,
+  kInvalid,
+  kNotListed,
+  kError,
+  kDelistOutcomes
+};
+
 class Portal final : public HttpHandler {
  public:
   // Everything given outlives the portal. `resolver` (may be null: no live checks) runs on
@@ -70,7 +83,8 @@ class Portal final : public HttpHandler {
   boost::asio::awaitable<HttpResponse> lookup(const HttpRequest& request, std::string ip_text);
   boost::asio::awaitable<HttpResponse> delist(const HttpRequest& request);
   bool over_rate(const boost::asio::ip::address& peer, std::uint32_t per_minute);
-  void count_delist(std::string_view result);
+  HttpResponse delist_reply(bool json, DelistOutcome outcome, std::string_view message = {},
+                            const LiveChecks* checks = nullptr);
 
   storage::ReputationStore& store_;
   boost::asio::any_io_executor blocking_;
@@ -78,18 +92,7 @@ class Portal final : public HttpHandler {
   std::function<std::shared_ptr<const Snapshot>()> snapshot_;
   Throttling* throttling_;
   common::Metrics& metrics_;
-  enum Outcome : std::size_t {
-    kApproved,
-    kQueued,
-    kChecksFail,
-    kAlreadyOpen,
-    kQuota,
-    kInvalid,
-    kNotListed,
-    kError,
-    kOutcomes
-  };
-  std::array<prometheus::Counter*, kOutcomes> delist_outcomes_{};
+  std::array<prometheus::Counter*, kDelistOutcomes> delist_outcomes_{};  // by DelistOutcome
   struct Window {
     std::int64_t minute = 0;
     std::uint32_t count = 0;

@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <ctime>
+
+#include "server/rep_format.hpp"
 
 namespace mxgate::server {
 namespace {
@@ -70,16 +71,6 @@ const Topic& topic(std::string_view anchor) {
     if (t.anchor == anchor) return t;
   }
   return kTopics[0];
-}
-
-std::string when(std::int64_t unix_seconds) {
-  if (unix_seconds <= 0) return {};
-  const std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
 }
 
 double weighted_points(const std::vector<reputation::Verdict>& verdicts) {
@@ -314,8 +305,8 @@ std::string render_report_json(const IpReport& r) {
   std::string out =
       fmt::format("{{\"ip\":\"{}\",\"status\":\"{}\",\"allowed\":{}", json_escape(r.ip),
                   status_name(r.status), r.allowed ? "true" : "false");
-  out += r.since > 0 ? fmt::format(",\"since\":\"{}\"", when(r.since)) : ",\"since\":null";
-  out += r.until > 0 ? fmt::format(",\"until\":\"{}\"", when(r.until)) : ",\"until\":null";
+  out += r.since > 0 ? fmt::format(",\"since\":\"{}\"", format_time(r.since)) : ",\"since\":null";
+  out += r.until > 0 ? fmt::format(",\"until\":\"{}\"", format_time(r.until)) : ",\"until\":null";
   out += ",\"reasons\":[";
   for (std::size_t i = 0; i < r.reasons.size(); ++i) {
     const auto& reason = r.reasons[i];
@@ -357,8 +348,8 @@ std::string render_report_html(const IpReport& r) {
                      : r.status == IpReport::Status::Deferred ? "deferred"
                                                               : "blocked",
                      status);
-  if (r.since > 0) out += fmt::format(" since {}", when(r.since));
-  if (r.until > 0) out += fmt::format(", until {}", when(r.until));
+  if (r.since > 0) out += fmt::format(" since {}", format_time(r.since));
+  if (r.until > 0) out += fmt::format(", until {}", format_time(r.until));
   out += "</p>\n";
   if (r.allowed) out += "<p>This address is on our allow list.</p>\n";
   if (!r.reasons.empty()) {

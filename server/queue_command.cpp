@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "common/clock.hpp"
 #include "server/admin_client.hpp"
 #include "server/admin_token.hpp"
 #include "server/queue_runner.hpp"
@@ -23,12 +24,6 @@ constexpr int kExitUnknownId = 2;
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
 constexpr std::string_view kRetrySuffix = "/retry";
 constexpr std::string_view kStats = "stats";
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string when(std::int64_t ms) {
   return rfc5322_date(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
@@ -98,7 +93,7 @@ QueueOutcome retry(storage::Spool& spool, const std::string& id, QueueClaims* cl
   auto envelope = spool.envelope(id);
   if (!envelope) return unknown(id);
   const auto old_due = envelope->due_ms;
-  envelope->due_ms = now_ms();
+  envelope->due_ms = common::unix_millis();
   if (auto ec = spool.reschedule(*envelope, old_due, storage::Spool::Durability::Synced)) {
     return failed(Status::Error, fmt::format("mxgate queue retry {}: {}\n", id, ec.message()));
   }

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "common/blocking.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "relay/inline_relay.hpp"
 #include "server/dsn.hpp"
@@ -27,18 +28,12 @@ using storage::SpoolRecipient;
 // How soon the runner looks again when it found more due messages than it had room for.
 constexpr auto kBusyPoll = std::chrono::milliseconds(20);
 
-namespace {
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
+namespace {}  // namespace
 
 bool QueueClaims::claim(const std::string& id) {
   std::lock_guard lock(mutex_);
   if (const auto parked = parked_.find(id); parked != parked_.end()) {
-    if (parked->second > now_ms()) return false;
+    if (parked->second > common::unix_millis()) return false;
     parked_.erase(parked);
   }
   return ids_.insert(id).second;
@@ -53,7 +48,7 @@ bool QueueClaims::held(std::string_view id) const {
   std::lock_guard lock(mutex_);
   if (ids_.find(id) != ids_.end()) return true;
   const auto parked = parked_.find(id);
-  return parked != parked_.end() && parked->second > now_ms();
+  return parked != parked_.end() && parked->second > common::unix_millis();
 }
 
 void QueueClaims::park(const std::string& id, std::int64_t until_ms) {
@@ -171,7 +166,7 @@ asio::awaitable<void> deliver(Worker& worker, storage::Spool::Due due,
     const bool done = std::none_of(
         envelope->recipients.begin(), envelope->recipients.end(),
         [](const SpoolRecipient& r) { return r.state == SpoolRecipient::State::Pending; });
-    const auto now = now_ms();
+    const auto now = common::unix_millis();
     const auto max_age =
         std::chrono::duration_cast<std::chrono::milliseconds>(config->queue.max_age).count();
     boost::system::error_code ec;
@@ -283,7 +278,7 @@ asio::awaitable<void> run_queue(Worker& worker) {
     std::vector<storage::Spool::Due> due;
     if (room > 0) {
       due = co_await common::run_blocking(context.blocking, [&] {
-        return context.spool->due(now_ms(), room,
+        return context.spool->due(common::unix_millis(), room,
                                   [&](std::string_view id) { return context.claims->held(id); });
       });
     }

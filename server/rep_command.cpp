@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/text.hpp"
 #include "server/admin_api.hpp"
 #include "server/admin_client.hpp"
 #include "server/admin_token.hpp"
@@ -116,19 +117,6 @@ class StoreBackend final : public Backend {
   conf::ThrottleConfig throttle_;
 };
 
-std::string form_encode(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
-
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
@@ -144,9 +132,9 @@ class AdminBackend final : public Backend {
   }
 
   Outcome set(const RepTarget& target, const reputation::Listing& listing) override {
-    const std::string form =
-        fmt::format("action={}&reason={}&expires={}&source={}", action_name(listing.action),
-                    form_encode(listing.reason), listing.expires, form_encode(listing.source));
+    const std::string form = fmt::format(
+        "action={}&reason={}&expires={}&source={}", action_name(listing.action),
+        common::form_encode(listing.reason), listing.expires, common::form_encode(listing.source));
     return outcome(call(http::verb::put, path(target), form), {200});
   }
 

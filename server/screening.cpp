@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/blocking.hpp"
+#include "common/clock.hpp"
 
 namespace mxgate::server {
 
@@ -91,14 +92,11 @@ CheckResult judge_sender_domain(const ScreeningContext& context, Lookup state,
   if (facts != nullptr) {
     facts->sender_domain = throttle::history_of(record, unix_now(), facts->hygiene_days);
   }
-  auto verdicts = reputation::assess(record, nullptr, unix_now(), model);
+  auto verdicts = reputation::assess(record, nullptr, unix_now(), model, "sender domain");
   // A domain is not an IP: "first seen recently" is the throttling issue's business for IPs.
   std::erase_if(verdicts, [](const reputation::Verdict& v) {
     return v.signal == reputation::Signal::FirstSeenRecently;
   });
-  for (auto& v : verdicts) {  // the model names the record it judged "ip"
-    if (v.reason.starts_with("ip ")) v.reason.replace(0, 2, "sender domain");
-  }
   return CheckResult{std::move(verdicts)};
 }
 
@@ -127,11 +125,7 @@ asio::awaitable<CheckResult> sender_domain_history(ScreeningContext context, std
 
 }  // namespace
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t unix_now() { return common::unix_seconds(); }
 
 PendingCheck ip_history_check(const ScreeningContext& context, reputation::CheckSettings settings,
                               asio::ip::address address, reputation::ModelSettings model,

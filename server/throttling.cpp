@@ -4,15 +4,12 @@
 
 #include <chrono>
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 
 namespace mxgate::server {
 
-std::int64_t unix_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t unix_now_us() { return common::unix_micros(); }
 
 Throttling::Throttling(const conf::ThrottleConfig& config, prometheus::Registry& registry)
     : throttle_(config),

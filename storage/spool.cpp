@@ -16,6 +16,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/clock.hpp"
 #include "storage/error.hpp"
 
 namespace mxgate::storage {
@@ -94,12 +95,6 @@ class ResumeOnNextWrite final : public rocksdb::EventListener {
     *auto_recovery = false;
   }
 };
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -325,14 +320,14 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
 }
 
 Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-  const auto ms = static_cast<std::uint64_t>(now_ms());
+  const auto ms = static_cast<std::uint64_t>(common::unix_millis());
   impl_->last_id = ms << 20;
 }
 
 Spool::~Spool() = default;  // Impl closes the database
 
 std::string Spool::make_id() {
-  const auto stamp = static_cast<std::uint64_t>(now_ms()) << 20;
+  const auto stamp = static_cast<std::uint64_t>(common::unix_millis()) << 20;
   auto last = impl_->last_id.load();
   std::uint64_t next;
   do {
