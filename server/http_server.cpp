@@ -202,7 +202,8 @@ class ConnectionGuard {
 // Sends `status` with "Connection: close", then closes gracefully: half-close, then discard
 // what the client still sends, under a deadline and a byte bound.
 asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, http::status status,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout,
+                                      std::size_t linger_bytes) {
   auto res =
       text_response(status, kTextContentType, std::string(http::obsolete_reason(status)) + "\n");
   res.keep_alive(false);
@@ -213,9 +214,16 @@ asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, http::status st
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.expires_after(std::min(timeout, kLingerTimeout));
   std::array<char, 1024> scratch;
-  for (std::size_t drained = 0; !ec && drained < kLingerMaxBytes; drained += n) {
+  for (std::size_t drained = 0; !ec && drained < linger_bytes; drained += n) {
     std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(scratch), kUseTuple);
   }
+}
+
+// What a refused request may still send after our reply: a body up to twice the largest we
+// take is drained (bounded by kLingerTimeout too), so that a client that was still sending
+// reads the reply instead of a reset (RFC 9112 §9.6).
+std::size_t linger_bytes(const HttpServer::Impl& impl) {
+  return std::max(kLingerMaxBytes, 2 * std::max(impl.limits.max_body_bytes, impl.max_body_bytes));
 }
 
 // A request for `handler` whose header has been read: reads its body (bounded), hands it over.
@@ -228,7 +236,7 @@ asio::awaitable<bool> serve_handler(HttpServer::Impl& impl, HttpHandler& handler
   auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
   if (ec) {
     if (auto status = status_for_read_error(ec)) {
-      co_await reply_and_close(stream, *status, impl.limits.read_timeout);
+      co_await reply_and_close(stream, *status, impl.limits.read_timeout, linger_bytes(impl));
     }
     co_return false;
   }
@@ -268,7 +276,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl, t
     if (ec == http::error::end_of_stream) break;
     if (ec) {
       if (auto status = status_for_read_error(ec)) {
-        co_await reply_and_close(stream, *status, limits.read_timeout);
+        co_await reply_and_close(stream, *status, limits.read_timeout, linger_bytes(*impl));
       } else {
         spdlog::debug("http_read_failed error={}", common::escape(ec.message()));
       }
