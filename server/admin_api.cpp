@@ -355,8 +355,7 @@ AdminResponse AdminApi::control_request(const AdminRequest& request, std::string
     return text(http::status::ok, "reloaded\n");
   }
   if (!control_.drain) return text(http::status::not_found, "not found\n");
-  control_.drain();
-  return text(http::status::accepted, "draining\n");
+  return text(http::status::accepted, "draining\n");  // serve() drains once this is sent
 }
 
 AdminResponse AdminApi::queue_request(const AdminRequest& request, std::string_view path) {
@@ -478,11 +477,14 @@ asio::awaitable<bool> AdminApi::serve(beast::tcp_stream& stream, AdminRequest re
   } else {
     res = answer(request, wall_seconds());
   }
+  // A drain closes this listener: it starts only after its own reply has been sent.
+  const bool drain = res.result() == http::status::accepted && path == kAdminDrainPath;
   res.version(request.version());
-  res.keep_alive(request.keep_alive());
+  res.keep_alive(request.keep_alive() && !drain);
   res.prepare_payload();
   stream.expires_after(timeout);
   auto [ec, n] = co_await http::async_write(stream, res, kUseTuple);
+  if (drain) control_.drain();
   co_return !ec && res.keep_alive();
 }
 

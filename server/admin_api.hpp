@@ -28,7 +28,8 @@
 //                                    404 without a request, 409 when it is not open
 //   POST   /admin/reload             re-reads the configuration (as SIGHUP); 200 "reloaded\n",
 //                                    or 500 with why the old one stays
-//   POST   /admin/drain              starts a graceful stop (as SIGTERM); 202 "draining\n"
+//   POST   /admin/drain              starts a graceful stop (as SIGTERM) once its reply, 202
+//                                    "draining\n", has been sent
 //   POST   /admin/arf                body: a complaint report (RFC 5965, arf.hpp), at most 1 MiB.
 //                                    A complaint is counted against its Source-IP and its
 //                                    Reported-Domain and Original-Mail-From domains (the

@@ -202,8 +202,7 @@ class ConnectionGuard {
 // Sends `status` with "Connection: close", then closes gracefully: half-close, then discard
 // what the client still sends, under a deadline and a byte bound.
 asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, http::status status,
-                                      std::chrono::milliseconds timeout,
-                                      std::size_t linger_bytes) {
+                                      std::chrono::milliseconds timeout, std::size_t linger_bytes) {
   auto res =
       text_response(status, kTextContentType, std::string(http::obsolete_reason(status)) + "\n");
   res.keep_alive(false);
