@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "common/blocking.hpp"
 #include "common/clock.hpp"
+#include "io/blocking.hpp"
 
 namespace mxgate::relay {
 
@@ -64,7 +64,7 @@ asio::awaitable<Reply> QueueIntake::end() {
   // writes share one fsync (RocksDB's group commit: one writer syncs for all that wait).
   const auto started = std::chrono::steady_clock::now();
   const auto ec =
-      co_await common::run_blocking(writers_, [&] { return spool_.commit(envelope_, body_); });
+      co_await io::run_blocking(writers_, [&] { return spool_.commit(envelope_, body_); });
   metrics_.queue_commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (ec) metrics_.queue_commit_errors.Increment();

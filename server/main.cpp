@@ -15,11 +15,11 @@
 #include <cstdio>
 #include <iostream>
 
+#include "admin/admin_command.hpp"
+#include "admin/auth_command.hpp"
+#include "admin/queue_command.hpp"
+#include "admin/rep_command.hpp"
 #include "conf/config.hpp"
-#include "server/admin_command.hpp"
-#include "server/auth_command.hpp"
-#include "server/queue_command.hpp"
-#include "server/rep_command.hpp"
 #include "server/runtime.hpp"
 #include "server/version.hpp"
 
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   auto* rep = app.add_subcommand(
       "rep", "Read and change reputation listings (in the store, or through a running mxgate)");
   rep->require_subcommand(1);
-  mxgate::server::RepRequest request;
+  mxgate::admin::RepRequest request;
   auto* rep_get = rep->add_subcommand("get", "Show the record of an IP or a network");
   auto* rep_set = rep->add_subcommand("set", "List an IP or a network as blocked or allowed");
   auto* rep_del = rep->add_subcommand("del", "Delete the record of an IP or a network");
@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_config_options(*rep_export, path, overrides);
 
-  mxgate::server::SpfRequest spf_request;
-  mxgate::server::QueueRequest queue_request;
+  mxgate::admin::SpfRequest spf_request;
+  mxgate::admin::QueueRequest queue_request;
   auto* queue = app.add_subcommand(
       "queue",
       "Inspect and change the spool of queue mode (through the admin API while mxgate runs)");
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     add_config_options(*command, path, overrides);
   }
 
-  mxgate::server::AdminCommand admin_command{};
+  mxgate::admin::AdminCommand admin_command{};
   auto* admin = app.add_subcommand("admin", "The admin API of a running mxgate");
   admin->require_subcommand(1);
   auto* admin_delist = admin->add_subcommand("delist", "The portal's delisting requests");
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   spf->add_option("--sender", spf_request.sender, "MAIL FROM address (\"<>\": null sender)")
       ->required();
   spf->add_option("--helo", spf_request.helo, "HELO/EHLO name")->required();
-  mxgate::server::DnsOptions dkim_dns;
+  mxgate::admin::DnsOptions dkim_dns;
   auto* dkim = app.add_subcommand(
       "dkim", "Verify the DKIM signatures (RFC 6376) of the message on standard input");
   auto* auth = app.add_subcommand(
@@ -155,22 +155,22 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (spf->parsed()) return mxgate::server::run_spf(spf_request);
-    if (dkim->parsed()) return mxgate::server::run_dkim(dkim_dns, std::cin);
-    if (auth->parsed()) return mxgate::server::run_auth(spf_request, std::cin);
+    if (spf->parsed()) return mxgate::admin::run_spf(spf_request);
+    if (dkim->parsed()) return mxgate::admin::run_dkim(dkim_dns, std::cin);
+    if (auth->parsed()) return mxgate::admin::run_auth(spf_request, std::cin);
     if (admin->parsed()) {
-      using Verb = mxgate::server::AdminCommand::Verb;
+      using Verb = mxgate::admin::AdminCommand::Verb;
       admin_command.verb = delist_list->parsed()      ? Verb::DelistList
                            : delist_approve->parsed() ? Verb::DelistApprove
                            : delist_deny->parsed()    ? Verb::DelistDeny
                            : admin_arf->parsed()      ? Verb::Arf
                            : admin_reload->parsed()   ? Verb::Reload
                                                       : Verb::Drain;
-      return mxgate::server::run_admin_command(mxgate::conf::load_config(path, overrides),
-                                               admin_command);
+      return mxgate::admin::run_admin_command(mxgate::conf::load_config(path, overrides),
+                                              admin_command);
     }
     if (queue->parsed()) {
-      using Verb = mxgate::server::QueueRequest::Verb;
+      using Verb = mxgate::admin::QueueRequest::Verb;
       if (queue_retry->parsed() && queue_request.all == !queue_request.id.empty()) {
         fmt::print(stderr, "mxgate queue retry: give an id or --all\n");
         return 1;
@@ -180,21 +180,21 @@ int main(int argc, char** argv) {
                            : queue_retry->parsed()  ? Verb::Retry
                            : queue_delete->parsed() ? Verb::Delete
                                                     : Verb::Stats;
-      return mxgate::server::run_queue_command(mxgate::conf::load_config(path, overrides),
-                                               queue_request);
+      return mxgate::admin::run_queue_command(mxgate::conf::load_config(path, overrides),
+                                              queue_request);
     }
     if (rep->parsed()) {
       if (rep_set->parsed() && !request.block && !allow) {
         fmt::print(stderr, "mxgate rep set: give --block or --allow\n");
         return 1;
       }
-      using Verb = mxgate::server::RepRequest::Verb;
+      using Verb = mxgate::admin::RepRequest::Verb;
       request.verb = rep_get->parsed()      ? Verb::Get
                      : rep_set->parsed()    ? Verb::Set
                      : rep_del->parsed()    ? Verb::Del
                      : rep_import->parsed() ? Verb::Import
                                             : Verb::Export;
-      return mxgate::server::run_rep(mxgate::conf::load_config(path, overrides), request);
+      return mxgate::admin::run_rep(mxgate::conf::load_config(path, overrides), request);
     }
     if (check->parsed()) {
       auto config = mxgate::conf::load_config(path, overrides);

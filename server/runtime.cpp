@@ -18,19 +18,22 @@
 #include <memory>
 #include <thread>
 
+#include "admin/api.hpp"
+#include "admin/token.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "conf/config.hpp"
-#include "relay/gates.hpp"
-#include "server/admin_api.hpp"
-#include "server/admin_token.hpp"
-#include "server/portal.hpp"
 #include "dns/ares_resolver.hpp"
-#include "server/http_server.hpp"
-#include "server/queue_runner.hpp"
+#include "dns/metrics.hpp"
+#include "http/server.hpp"
+#include "policy/rules.hpp"
+#include "policy/throttling.hpp"
+#include "policy/verdict_metrics.hpp"
+#include "postmaster/portal.hpp"
+#include "relay/gates.hpp"
+#include "relay/queue_runner.hpp"
 #include "server/snapshot.hpp"
-#include "server/throttling.hpp"
-#include "server/verdict_metrics.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
 #include "storage/reputation_store.hpp"
@@ -71,7 +74,7 @@ struct CacheTally {
 
 std::unique_ptr<storage::ReputationStore> open_store(const conf::Config& config) {
   std::filesystem::create_directories(config.storage.path);
-  return storage::ReputationStore::open(config.storage.path, store_options(config));
+  return storage::ReputationStore::open(config.storage.path, policy::store_options(config));
 }
 
 class Runtime {
@@ -92,27 +95,28 @@ class Runtime {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   common::Metrics metrics_{*registry_};
   dns::DnsMetrics dns_metrics_{*registry_};
-  DnsblMonitor dnsbl_monitor_{*registry_};
-  PassMemory passes_;
+  policy::DnsblMonitor dnsbl_monitor_{*registry_};
+  policy::PassMemory passes_;
   std::shared_ptr<const Snapshot> snapshot_;
   ConnectionLimiter limiter_;
   // Reads of reputation records that miss the block cache run here, off the workers.
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
-  std::unique_ptr<Throttling> throttling_;
+  std::unique_ptr<policy::Throttling> throttling_;
   std::unique_ptr<storage::Spool> spool_;           // queue mode
   std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
-  QueueClaims claims_;
+  relay::QueueClaims claims_;
+  std::optional<relay::QueueShared> queue_;  // queue mode
   common::SteadyClock clock_;
   relay::DownstreamGates gates_{relay::DownstreamGates::settings_of(snapshot_->config->relay),
                                 clock_};
   std::uint64_t circuit_opens_seen_ = 0;
-  VerdictMetrics verdict_metrics_{*registry_};
+  policy::VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
-  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<http::Server> http_;
   std::unique_ptr<dns::AresResolver> portal_resolver_;  // the portal's live checks
-  std::unique_ptr<HttpServer> portal_;
+  std::unique_ptr<http::Server> portal_;
   std::atomic<bool> draining_{false};
 };
 
@@ -124,13 +128,15 @@ Runtime::Runtime(const RuntimeOptions& options)
   common::init_logging(config.log.level);
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
-                      snapshot_->trusted_clients);
+                      snapshot_->rules.trusted_clients);
   store_ = open_store(config);
-  throttling_ = std::make_unique<Throttling>(config.throttle, *registry_);
-  throttling_->load(*store_, unix_now_us());  // a restart neither resets a ramp nor a limit
+  throttling_ = std::make_unique<policy::Throttling>(config.throttle, *registry_);
+  throttling_->load(*store_, common::unix_micros());  // a restart neither resets a ramp nor a limit
   if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
     spool_ = storage::Spool::open(config.queue.path);
     spool_writers_.emplace(kSpoolWriterThreads);
+    queue_.emplace(relay::QueueShared{*spool_, claims_, blocking_.get_executor(),
+                                      spool_writers_->get_executor()});
     const auto stats = spool_->stats();
     spdlog::info("queue_opened path={} depth={} dead={}", common::escape(config.queue.path),
                  stats.depth, stats.dead);
@@ -141,11 +147,11 @@ Runtime::Runtime(const RuntimeOptions& options)
   std::vector<conf::HostPort> proxy_listen = config.server.proxy_listen;
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(
-        i, snapshot_, limiter_, metrics_,
-        ScreeningContext{*store_, blocking_.get_executor(),
-                         spool_ ? spool_writers_->get_executor() : blocking_.get_executor(),
-                         metrics_, verdict_metrics_, dns_metrics_, passes_, throttling_.get(),
-                         spool_.get(), &claims_, &gates_}));
+        i, snapshot_,
+        WorkerShared{limiter_, metrics_, dns_metrics_,
+                     policy::Services{*store_, blocking_.get_executor(), metrics_, verdict_metrics_,
+                                      passes_, throttling_.get()},
+                     &gates_, queue_ ? &*queue_ : nullptr}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -153,12 +159,12 @@ Runtime::Runtime(const RuntimeOptions& options)
   for (const auto& address : listen) addresses += (addresses.empty() ? "" : ",") + address.text();
   for (const auto& address : proxy_listen) addresses += ",proxy:" + address.text();
   if (config.http.listen.port != 0) {
-    http_ = std::make_unique<HttpServer>(control_, config.http.listen, registry_,
-                                         [this] { return !draining_.load(); });
-    auto admin = std::make_shared<AdminApi>(*store_, blocking_.get_executor());
+    http_ = std::make_unique<http::Server>(control_, config.http.listen, registry_,
+                                           [this] { return !draining_.load(); });
+    auto admin = std::make_shared<admin::Api>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
     admin->set_metrics(&metrics_);
-    admin->set_token(load_admin_token(config));
+    admin->set_token(admin::load_admin_token(config));
     admin->set_queue(spool_.get(), &claims_);
     admin->set_control({[this] { return reload(); },
                         [this] {
@@ -171,11 +177,12 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (config.portal.listen.port != 0) {
     portal_resolver_ =
         std::make_unique<dns::AresResolver>(control_.get_executor(), ares_settings(config.dns));
-    portal_ = std::make_unique<HttpServer>(control_, config.portal.listen, nullptr,
-                                           [] { return true; });
-    portal_->add(std::make_shared<Portal>(*store_, blocking_.get_executor(),
-                                          portal_resolver_.get(), [this] { return snapshot_; },
-                                          throttling_.get(), metrics_));
+    portal_ = std::make_unique<http::Server>(control_, config.portal.listen, nullptr,
+                                             [] { return true; });
+    portal_->add(std::make_shared<postmaster::Portal>(
+        *store_, blocking_.get_executor(), portal_resolver_.get(),
+        [this] { return std::shared_ptr<const policy::Rules>(snapshot_, &snapshot_->rules); },
+        throttling_.get(), metrics_));
   }
   spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
@@ -196,7 +203,7 @@ int Runtime::run() {
   blocking_.join();
   if (spool_writers_) spool_writers_->join();
   flush_store();  // the outcomes of the last sessions
-  throttling_->save(*store_, unix_now_us());
+  throttling_->save(*store_, common::unix_micros());
   spdlog::info("stopped");
   return 0;
 }
@@ -235,8 +242,10 @@ std::string Runtime::reload() {
       old.http.listen.text() != config.http.listen.text() ||
       old.dns.servers != config.dns.servers || old.dns.timeout != config.dns.timeout ||
       old.dns.tries != config.dns.tries || old.storage != config.storage ||
-      store_options(old).v4_network_prefixes != store_options(config).v4_network_prefixes ||
-      store_options(old).v6_network_prefixes != store_options(config).v6_network_prefixes) {
+      policy::store_options(old).v4_network_prefixes !=
+          policy::store_options(config).v4_network_prefixes ||
+      policy::store_options(old).v6_network_prefixes !=
+          policy::store_options(config).v6_network_prefixes) {
     spdlog::warn(
         "reload_partial reason=\"listen addresses, workers, http.listen, dns servers, "
         "storage and network prefixes change at restart\"");
@@ -248,7 +257,7 @@ std::string Runtime::reload() {
   }
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
-                      next->trusted_clients);
+                      next->rules.trusted_clients);
   throttling_->configure(config.throttle);
   gates_.update(relay::DownstreamGates::settings_of(config.relay));
   for (auto& worker : workers_) worker->set_snapshot(next);
@@ -287,7 +296,7 @@ asio::awaitable<void> Runtime::maintain_store() {
     if (spool_) {
       const auto stats = spool_->stats();
       metrics_.queue_depth.Set(static_cast<double>(stats.depth));
-      const auto now_ms = unix_now_us() / 1000;
+      const auto now_ms = common::unix_micros() / 1000;
       metrics_.queue_oldest_seconds.Set(
           stats.depth == 0 ? 0 : static_cast<double>(now_ms - stats.oldest_created_ms) / 1000);
       if (stats.wal_syncs > 0) {
@@ -317,8 +326,8 @@ asio::awaitable<void> Runtime::persist_throttle() {
     if (ec || draining_) co_return;
     throttling_->update_gauges();
     asio::post(blocking_, [this] {
-      throttling_->rules().table().sweep(unix_now_us());
-      throttling_->save(*store_, unix_now_us());
+      throttling_->rules().table().sweep(common::unix_micros());
+      throttling_->save(*store_, common::unix_micros());
     });
   }
 }

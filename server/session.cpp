@@ -1,31 +1,27 @@
 #include "server/session.hpp"
-#include "server/session_impl.hpp"
 
-#include <boost/asio/co_spawn.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-
-#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
 
 #include "common/log.hpp"
-#include "relay/inline_relay.hpp"
-#include "relay/queue_intake.hpp"
-#include "server/feedback_intake.hpp"
-#include "server/queue_runner.hpp"
+#include "policy/session_policy.hpp"
 #include "server/proxy_handshake.hpp"
-#include "server/session_policy.hpp"
+#include "server/session_impl.hpp"
 #include "server/session_io.hpp"
-#include "server/trace.hpp"
 #include "server/worker.hpp"
 #include "smtp/data_decoder.hpp"
 #include "smtp/line_framer.hpp"
+#include "smtp/received.hpp"
 #include "smtp/server_protocol.hpp"
 
 namespace mxgate::server {
@@ -55,7 +51,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-
 Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket,
                  bool proxied)
     : worker_(worker),
@@ -66,25 +61,11 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter
       ticket_(std::move(ticket)),
       framer_(snapshot_->line_endings),
       protocol_(snapshot_->smtp),
-      id_(make_id()),
+      id_(smtp::make_id()),
       client_ip_(client_address(io_->socket())),
-      policy_(worker.screening(), *snapshot_, id_),
+      policy_(worker.policy(), snapshot_->rules, id_),
       proxied_(proxied) {
-  const auto& screening = worker.screening();
-  if (config_.relay.mode == conf::RelayConfig::Mode::Queue && screening.spool != nullptr) {
-    relay_ = std::make_unique<relay::QueueIntake>(
-        *screening.spool, screening.spool_writers, snapshot_->router, client_ip_, worker.metrics(),
-        [&worker](storage::Envelope envelope, std::string body) {
-          deliver_now(worker, std::move(envelope), std::move(body));
-        });
-  } else {
-    relay_ = std::make_unique<relay::InlineRelay>(worker.pool(), snapshot_->router,
-                                                  worker.metrics());
-  }
-  if (!config_.feedback.address.empty()) {
-    relay_ = std::make_unique<FeedbackIntake>(std::move(relay_), config_.feedback.address,
-                                              screening.store, worker.metrics());
-  }
+  relay_ = worker.make_transaction(*snapshot_, client_ip_);
 }
 
 void Session::drain() {
@@ -100,8 +81,8 @@ void Session::force_close() {
 // A proxy_listen connection: the PROXY header first, then the session caps for the client it
 // names. Refused connections are closed without a word (untrusted or not PROXY) or with 421.
 asio::awaitable<bool> Session::accept_proxy() {
-  const auto outcome = co_await read_proxy_header(*io_, snapshot_->proxy_trusted,
-                                                  config_.server.proxy_timeout);
+  const auto outcome =
+      co_await read_proxy_header(*io_, snapshot_->proxy_trusted, config_.server.proxy_timeout);
   if (outcome.status != ProxyOutcome::Status::Ok) {
     (outcome.status == ProxyOutcome::Status::Untrusted ? metrics_.proxy_untrusted
                                                        : metrics_.proxy_invalid)
@@ -134,7 +115,7 @@ asio::awaitable<bool> Session::screen() {
   policy_.set_client(client_ip_);
   auto refusal = co_await policy_.screen_history();
   if (!refusal && !policy_.allowed()) {
-    std::vector<PendingCheck> extra;
+    std::vector<policy::PendingCheck> extra;
     auto talked = std::make_shared<bool>(false);
     const bool pause = greet_pause_due();
     if (pause) {
@@ -144,8 +125,8 @@ asio::awaitable<bool> Session::screen() {
     }
     refusal = co_await policy_.screen_dns(std::move(extra));
     if (pause && !*talked) {
-      worker_.screening().passes.remember(client_ip_,
-                                          PassMemory::Clock::now() + config_.pregreet.pass_ttl);
+      worker_.policy().passes.remember(
+          client_ip_, policy::PassMemory::Clock::now() + config_.pregreet.pass_ttl);
     }
   }
   if (!refusal) co_return true;
@@ -163,13 +144,13 @@ bool Session::greet_pause_due() const {
       policy_.settings("pregreet").mode == reputation::CheckSettings::Mode::Off) {
     return false;
   }
-  return !worker_.screening().passes.passed(client_ip_, PassMemory::Clock::now());
+  return !worker_.policy().passes.passed(client_ip_, policy::PassMemory::Clock::now());
 }
 
 // Reads during the greet pause: any octet before the banner ends is a protocol violation
 // (RFC 5321 §4.3.1: the client waits for the 220). What was read stays buffered for the
 // command loop (an observe-mode pregreet lets the session go on).
-PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
+policy::PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
   const auto& pregreet = config_.pregreet;
   const auto loaded = static_cast<double>(worker_.limiter().active()) >
                       pregreet.load_factor * config_.server.max_sessions;
@@ -177,18 +158,18 @@ PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
   auto settings = policy_.settings("pregreet");
   // The read must end before the pipeline stops waiting: it owns the socket until then.
   settings.timeout = std::max(settings.timeout, pause + std::chrono::seconds(2));
-  return PendingCheck{std::move(settings), [io = io_, pause, talked]() -> asio::awaitable<CheckResult> {
-                        // Octets that came with the PROXY header count too.
-                        if (io->buffered().empty()) {
-                          const auto status = co_await io->read_more(pause);
-                          if (status != IoStatus::Ok) co_return CheckResult{};
-                        }
-                        *talked = true;
-                        co_return CheckResult{{reputation::Verdict::reject(
-                            reputation::Signal::Pregreet,
-                            fmt::format("sent {} octets before the greeting",
-                                        io->buffered().size()))}};
-                      }};
+  return policy::PendingCheck{
+      std::move(settings), [io = io_, pause, talked]() -> asio::awaitable<policy::CheckResult> {
+        // Octets that came with the PROXY header count too.
+        if (io->buffered().empty()) {
+          const auto status = co_await io->read_more(pause);
+          if (status != IoStatus::Ok) co_return policy::CheckResult{};
+        }
+        *talked = true;
+        co_return policy::CheckResult{{reputation::Verdict::reject(
+            reputation::Signal::Pregreet,
+            fmt::format("sent {} octets before the greeting", io->buffered().size()))}};
+      }};
 }
 
 // MAIL: the sender's policy first, then the relay learns of the transaction. false: the session
@@ -206,7 +187,7 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
     co_return true;
   }
   txn_open_ = true;
-  txn_id_ = make_id();
+  txn_id_ = smtp::make_id();
   txn_from_ = step.command.path.address();
   txn_rcpts_.clear();
   txn_started_ = std::chrono::steady_clock::now();
@@ -263,9 +244,9 @@ asio::awaitable<void> Session::run() {
   }
   abandon_transaction();
   if (end_ == End::Drained) {
-    queue(Reply::make(421, "4.3.2",
-                      fmt::format("{} Service shutting down, try again later",
-                                  config_.server.hostname)));
+    queue(Reply::make(
+        421, "4.3.2",
+        fmt::format("{} Service shutting down, try again later", config_.server.hostname)));
     co_await io_->write(out_, kGoodbyeTimeout);
   }
   if (end_ != End::PeerClosed && end_ != End::IoError && end_ != End::TlsFailed) {
@@ -400,7 +381,8 @@ asio::awaitable<bool> Session::read_more(conf::Duration timeout) {
     case IoStatus::Timeout:
       metrics_.session_timeouts.Increment();
       end_ = End::Timeout;
-      queue(Reply::make(421, "4.4.2", fmt::format("{} Error: timeout exceeded", config_.server.hostname)));
+      queue(Reply::make(421, "4.4.2",
+                        fmt::format("{} Error: timeout exceeded", config_.server.hostname)));
       co_await io_->write(out_, kGoodbyeTimeout);
       out_.clear();
       co_return false;
@@ -445,8 +427,8 @@ asio::awaitable<void> Session::tarpit() {
     co_return;
   }
   const auto doublings = std::min<std::uint32_t>(errors_answered_ - throttle.tarpit_after, 20);
-  const auto delay = std::min<conf::Duration>(throttle.tarpit_delay * (1u << doublings),
-                                              throttle.tarpit_max);
+  const auto delay =
+      std::min<conf::Duration>(throttle.tarpit_delay * (1u << doublings), throttle.tarpit_max);
   metrics_.tarpit_delays.Increment();
   metrics_.tarpit_seconds.Increment(std::chrono::duration<double>(delay).count());
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -464,7 +446,8 @@ std::string Session::transaction_line() const {
   common::append_kv(line, "from", txn_from_);
   common::append_kv(line, "rcpts", txn_rcpts_);
   if (policy_.quarantined()) common::append_kv(line, "quarantine", "yes");
-  if (const auto auth = policy_.auth_summary(); !auth.empty()) common::append_kv(line, "auth", auth);
+  if (const auto auth = policy_.auth_summary(); !auth.empty())
+    common::append_kv(line, "auth", auth);
   return line;
 }
 
@@ -541,8 +524,7 @@ class Registration {
 // block. Exceptions reach the co_spawn completion handler in Worker::accept_loop instead.
 asio::awaitable<void> run_session(Worker& worker, asio::ip::tcp::socket socket,
                                   ConnectionLimiter::Ticket ticket, bool proxied) {
-  auto session =
-      std::make_unique<Session>(worker, std::move(socket), std::move(ticket), proxied);
+  auto session = std::make_unique<Session>(worker, std::move(socket), std::move(ticket), proxied);
   Registration registration(worker, *session);
   co_await session->run();
 }

@@ -5,7 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "server/session_impl.hpp"
-#include "server/trace.hpp"
+#include "smtp/received.hpp"
 
 namespace mxgate::server {
 
@@ -28,7 +28,7 @@ void Session::begin_content() {
   relay_ok_ = true;
   scanner_ = policy_.authenticating() ? policy_.make_scanner() : nullptr;
   prefetched_ = false;
-  ReceivedInfo info;
+  smtp::ReceivedInfo info;
   info.helo = protocol_.helo();
   info.client_ip = client_ip_;
   info.hostname = config_.server.hostname;
@@ -40,10 +40,10 @@ void Session::begin_content() {
   if (protocol_.recipients() == 1) info.single_recipient = txn_rcpts_;
   info.when = std::chrono::system_clock::now();
   if (scanner_) {
-    trace_ = received_header(info);
+    trace_ = smtp::received_header(info);
     return;
   }
-  content_ = received_header(info);
+  content_ = smtp::received_header(info);
   if (policy_.quarantined()) content_ += policy_.quarantine_header();
 }
 

@@ -4,16 +4,15 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "policy/session_policy.hpp"
 #include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/session_io.hpp"
-#include "server/session_policy.hpp"
 #include "server/snapshot.hpp"
 #include "smtp/data_decoder.hpp"
 #include "smtp/line_framer.hpp"
@@ -37,7 +36,7 @@ class Session {
   boost::asio::awaitable<bool> accept_proxy();
   boost::asio::awaitable<bool> screen();
   bool greet_pause_due() const;
-  PendingCheck pregreet_check(std::shared_ptr<bool> talked);
+  policy::PendingCheck pregreet_check(std::shared_ptr<bool> talked);
   boost::asio::awaitable<bool> begin_transaction(smtp::Step& step);
   boost::asio::awaitable<void> relay_recipient(smtp::Step& step);
   boost::asio::awaitable<void> command_loop();
@@ -85,14 +84,14 @@ class Session {
 
   std::string id_;
   std::string client_ip_;
-  SessionPolicy policy_;
+  policy::SessionPolicy policy_;
   bool proxied_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   End end_ = End::PeerClosed;
   bool draining_ = false;
   bool forced_ = false;
-  bool idle_ = false;  // waiting for a command outside a transaction
-  bool closing_ = false;     // a refusal that ends the session was queued (421)
+  bool idle_ = false;                  // waiting for a command outside a transaction
+  bool closing_ = false;               // a refusal that ends the session was queued (421)
   std::uint32_t errors_ = 0;           // 4xx and 5xx replies queued, for the tarpit
   std::uint32_t errors_answered_ = 0;  // ... and already sent
   unsigned transactions_ = 0;

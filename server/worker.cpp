@@ -1,21 +1,21 @@
 #include "server/worker.hpp"
 
-#include "server/queue_runner.hpp"
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <system_error>
 
-#include <boost/asio/steady_timer.hpp>
-
+#include "postmaster/feedback_intake.hpp"
+#include "relay/inline_relay.hpp"
+#include "relay/queue_intake.hpp"
 #include "server/session.hpp"
 
 namespace mxgate::server {
@@ -28,8 +28,8 @@ namespace {
 asio::awaitable<void> say_and_close(tcp::socket socket, std::string reply) {
   // A refused client gets its 421 without waiting for anything else; the write is bounded by
   // the socket buffer, which a fresh connection always has room for.
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(reply),
-                                            asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] =
+      co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
   (void)ec;
   (void)n;
   boost::system::error_code ignored;
@@ -40,8 +40,8 @@ tcp::endpoint resolve_listen(const conf::HostPort& address) {
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address.host, ec);
   if (ec) {
-    throw std::system_error(ec, fmt::format("server.listen: '{}' is not an IP address",
-                                            address.text()));
+    throw std::system_error(
+        ec, fmt::format("server.listen: '{}' is not an IP address", address.text()));
   }
   return {ip, address.port};
 }
@@ -52,7 +52,8 @@ dns::CacheSettings cache_settings(const conf::DnsConfig& dns) {
   dns::CacheSettings settings;
   settings.max_entries = dns.cache_entries;
   settings.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(dns.max_ttl);
-  settings.max_negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(dns.max_negative_ttl);
+  settings.max_negative_ttl =
+      std::chrono::duration_cast<std::chrono::seconds>(dns.max_negative_ttl);
   return settings;
 }
 
@@ -66,25 +67,57 @@ dns::AresSettings ares_settings(const conf::DnsConfig& dns) {
   return settings;
 }
 
-Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
-               ConnectionLimiter& limiter, common::Metrics& metrics, ScreeningContext screening)
+namespace {
+
+std::shared_ptr<const relay::Router> router_of(const std::shared_ptr<const Snapshot>& snapshot) {
+  return {snapshot, &snapshot->router};  // shares the snapshot's ownership
+}
+
+}  // namespace
+
+Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerShared shared)
     : index_(index),
       snapshot_(std::move(snapshot)),
-      limiter_(limiter),
-      metrics_(metrics),
-      screening_(std::move(screening)),
-      ares_(std::make_unique<dns::AresResolver>(io_->get_executor(),
-                                                ares_settings(snapshot_->config->dns),
-                                                &screening_.dns_metrics)),
-      resolver_(std::make_unique<dns::CachingResolver>(*ares_, clock_,
-                                                       cache_settings(snapshot_->config->dns),
-                                                       &screening_.dns_metrics)),
+      shared_(std::move(shared)),
+      ares_(std::make_unique<dns::AresResolver>(
+          io_->get_executor(), ares_settings(snapshot_->config->dns), &shared_.dns_metrics)),
+      resolver_(std::make_unique<dns::CachingResolver>(
+          *ares_, clock_, cache_settings(snapshot_->config->dns), &shared_.dns_metrics)),
       dkim_keys_(std::make_unique<auth::DkimKeyCache>(snapshot_->config->auth.key_cache_entries)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
-                                          snapshot_->config->relay.helo_name,
-                                          metrics, screening_.gates)) {
-  screening_.resolver = resolver_.get();
-  screening_.dkim_keys = dkim_keys_.get();
+                                          snapshot_->config->relay.helo_name, shared_.metrics,
+                                          shared_.gates)) {
+  shared_.policy.resolver = resolver_.get();
+  shared_.policy.dkim_keys = dkim_keys_.get();
+  if (shared_.queue != nullptr) {
+    runner_ = std::make_unique<relay::QueueRunner>(
+        io_->get_executor(), *shared_.queue,
+        [this](const relay::Router& router) {
+          return std::make_unique<relay::InlineRelay>(*pool_, router, shared_.metrics);
+        },
+        shared_.metrics);
+    runner_->configure(snapshot_->config, router_of(snapshot_));
+  }
+}
+
+std::unique_ptr<relay::Transaction> Worker::make_transaction(const Snapshot& snapshot,
+                                                             const std::string& client_ip) {
+  const auto& config = *snapshot.config;
+  std::unique_ptr<relay::Transaction> chain;
+  if (runner_) {
+    chain = std::make_unique<relay::QueueIntake>(
+        shared_.queue->spool, shared_.queue->writers, snapshot.router, client_ip, shared_.metrics,
+        [this](storage::Envelope envelope, std::string body) {
+          runner_->deliver_now(std::move(envelope), std::move(body));
+        });
+  } else {
+    chain = std::make_unique<relay::InlineRelay>(*pool_, snapshot.router, shared_.metrics);
+  }
+  if (!config.feedback.address.empty()) {
+    chain = std::make_unique<postmaster::FeedbackIntake>(std::move(chain), config.feedback.address,
+                                                         shared_.policy.store, shared_.metrics);
+  }
+  return chain;
 }
 
 Worker::~Worker() {
@@ -98,6 +131,7 @@ Worker::~Worker() {
   resolver_.reset();
   ares_.reset();
   io_.reset();
+  runner_.reset();
   dkim_keys_.reset();
 }
 
@@ -112,7 +146,8 @@ std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& ad
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) {
       int one = 1;
-      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+          0) {
         ec.assign(errno, boost::system::system_category());
       }
     }
@@ -120,7 +155,8 @@ std::vector<conf::HostPort> Worker::listen(const std::vector<conf::HostPort>& ad
     if (!ec) acceptor->bind(endpoint, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      throw std::system_error(ec, fmt::format("server.listen: cannot listen on {}", address.text()));
+      throw std::system_error(ec,
+                              fmt::format("server.listen: cannot listen on {}", address.text()));
     }
     bound.push_back({address.host, acceptor->local_endpoint().port()});
     acceptors_.push_back({std::move(acceptor), proxy});
@@ -133,7 +169,7 @@ void Worker::start() {
     asio::co_spawn(*io_, accept_loop(*listener.acceptor, listener.proxy), asio::detached);
   }
   if (index_ == 0) asio::co_spawn(*io_, probe_dnsbls(), asio::detached);
-  if (screening_.spool != nullptr) asio::co_spawn(*io_, run_queue(*this), asio::detached);
+  if (runner_) runner_->start();
   thread_ = std::thread([this] {
     // Sessions keep the context busy; this guard keeps it alive between them until stop().
     auto guard = asio::make_work_guard(*io_);
@@ -150,9 +186,9 @@ asio::awaitable<void> Worker::probe_dnsbls() {
   probe_timer_ = &timer;
   while (!draining_) {
     const auto snapshot = snapshot_;
-    for (const auto& zone : snapshot->dnsbls) {
+    for (const auto& zone : snapshot->rules.dnsbls) {
       if (!zone->config.probe) continue;
-      const bool up = co_await probe_dnsbl_zone(*resolver_, *zone);
+      const bool up = co_await policy::probe_dnsbl_zone(*resolver_, *zone);
       if (up != zone->state->up.exchange(up)) {
         spdlog::warn("dnsbl_zone zone={} state={}", zone->config.zone, up ? "up" : "down");
       }
@@ -186,13 +222,13 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
     if (!proxy) {
       auto peer = socket.remote_endpoint(ignored).address();
       ConnectionLimiter::Refusal refusal;
-      ticket = limiter_.acquire(peer, refusal);
+      ticket = shared_.limiter.acquire(peer, refusal);
       if (!ticket) {
         refuse(std::move(socket), refusal);
         continue;
       }
     }
-    metrics_.sessions_accepted.Increment();
+    shared_.metrics.sessions_accepted.Increment();
     asio::co_spawn(*io_, run_session(*this, std::move(socket), std::move(ticket), proxy),
                    [this](std::exception_ptr error) { on_session_exception(error); });
   }
@@ -201,28 +237,28 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
 smtp::Reply Worker::refusal_reply(ConnectionLimiter::Refusal refusal) {
   const auto& host = snapshot_->config->server.hostname;
   if (refusal == ConnectionLimiter::Refusal::Global) {
-    metrics_.sessions_refused_global_limit.Increment();
+    shared_.metrics.sessions_refused_global_limit.Increment();
     return smtp::Reply::make(421, "4.7.0",
                              fmt::format("{} Error: too many connections, try again later", host));
   }
-  metrics_.sessions_refused_ip_limit.Increment();
+  shared_.metrics.sessions_refused_ip_limit.Increment();
   if (refusal == ConnectionLimiter::Refusal::PerNetwork) {
-    return smtp::Reply::make(
-        421, "4.7.0", fmt::format("{} Error: too many connections from your network", host));
+    return smtp::Reply::make(421, "4.7.0",
+                             fmt::format("{} Error: too many connections from your network", host));
   }
   return smtp::Reply::make(421, "4.7.0",
                            fmt::format("{} Error: too many connections from your address", host));
 }
 
 void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
-  metrics_.replies_4xx.Increment();
+  shared_.metrics.replies_4xx.Increment();
   asio::co_spawn(*io_, say_and_close(std::move(socket), refusal_reply(refusal).wire()),
                  asio::detached);
 }
 
 void Worker::on_session_exception(std::exception_ptr error) {
   if (!error) return;
-  metrics_.session_exceptions.Increment();
+  shared_.metrics.session_exceptions.Increment();
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
@@ -235,14 +271,14 @@ void Worker::on_session_exception(std::exception_ptr error) {
 void Worker::add(Session* session) {
   sessions_.insert(session);
   session_count_.fetch_add(1, std::memory_order_relaxed);
-  metrics_.sessions_active.Increment();
+  shared_.metrics.sessions_active.Increment();
   if (draining_) server::drain(*session);
 }
 
 void Worker::remove(Session* session) {
   sessions_.erase(session);
   session_count_.fetch_sub(1, std::memory_order_relaxed);
-  metrics_.sessions_active.Decrement();
+  shared_.metrics.sessions_active.Decrement();
 }
 
 void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
@@ -250,6 +286,7 @@ void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
     const auto& config = *snapshot->config;
     pool_->update(config.relay, config.relay.helo_name);  // conf resolved it from hostname
     resolver_->update(cache_settings(config.dns));
+    if (runner_) runner_->configure(snapshot->config, router_of(snapshot));
     snapshot_ = std::move(snapshot);
   });
 }
@@ -260,6 +297,7 @@ void Worker::drain() {
     boost::system::error_code ignored;
     for (auto& listener : acceptors_) listener.acceptor->close(ignored);
     pool_->shutdown();
+    if (runner_) runner_->drain();
     if (probe_timer_ != nullptr) probe_timer_->cancel();
     for (Session* session : sessions_) server::drain(*session);
   });

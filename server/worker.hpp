@@ -5,12 +5,11 @@
 // force_close(), stop().
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -21,9 +20,12 @@
 #include "common/metrics.hpp"
 #include "dns/ares_resolver.hpp"
 #include "dns/caching_resolver.hpp"
+#include "dns/metrics.hpp"
+#include "policy/history_checks.hpp"
 #include "relay/pool.hpp"
+#include "relay/queue_runner.hpp"
+#include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
-#include "server/screening.hpp"
 #include "server/snapshot.hpp"
 
 namespace mxgate::server {
@@ -33,10 +35,19 @@ class Session;
 // The c-ares settings of [dns] (workers' resolvers and the portal's).
 dns::AresSettings ares_settings(const conf::DnsConfig& dns);
 
+// What the runtime gives every worker; all of it outlives the workers.
+struct WorkerShared {
+  ConnectionLimiter& limiter;
+  common::Metrics& metrics;
+  dns::DnsMetrics& dns_metrics;
+  policy::Services policy;                  // the worker fills in its resolver and DKIM key cache
+  relay::DownstreamGates* gates = nullptr;  // per-downstream limits and circuit breakers
+  relay::QueueShared* queue = nullptr;      // queue mode's spool and claims (null: inline)
+};
+
 class Worker {
  public:
-  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, ConnectionLimiter& limiter,
-         common::Metrics& metrics, ScreeningContext screening);
+  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerShared shared);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -64,16 +75,18 @@ class Worker {
   boost::asio::io_context& io() { return *io_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   relay::Pool& pool() { return *pool_; }
-  common::Metrics& metrics() { return metrics_; }
-  ConnectionLimiter& limiter() { return limiter_; }
-  const ScreeningContext& screening() const { return screening_; }
+  common::Metrics& metrics() { return shared_.metrics; }
+  ConnectionLimiter& limiter() { return shared_.limiter; }
+  const policy::Services& policy() const { return shared_.policy; }
+  // The delivery chain of a session's transactions: relayed inline or queued (queue mode), with
+  // complaint reports to feedback.address taken out first. `client_ip` must outlive it.
+  std::unique_ptr<relay::Transaction> make_transaction(const Snapshot& snapshot,
+                                                       const std::string& client_ip);
   // The 421 for a client over a session cap (and the refusal counted).
   smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal);
   bool draining() const { return draining_; }
-  // Queue deliveries in progress on this worker (changed on its thread, read from any).
-  std::size_t deliveries() const { return deliveries_.load(std::memory_order_relaxed); }
-  void add_delivery() { deliveries_.fetch_add(1, std::memory_order_relaxed); }
-  void remove_delivery() { deliveries_.fetch_sub(1, std::memory_order_relaxed); }
+  // Queue deliveries in progress on this worker (read from any thread).
+  std::size_t deliveries() const { return runner_ ? runner_->deliveries() : 0; }
   void add(Session* session);
   void remove(Session* session);
 
@@ -86,14 +99,13 @@ class Worker {
   unsigned index_;
   std::unique_ptr<boost::asio::io_context> io_ = std::make_unique<boost::asio::io_context>(1);
   std::shared_ptr<const Snapshot> snapshot_;
-  ConnectionLimiter& limiter_;
-  common::Metrics& metrics_;
-  ScreeningContext screening_;
+  WorkerShared shared_;
   common::SteadyClock clock_;
-  std::unique_ptr<dns::AresResolver> ares_;          // destroyed before io_ (see ~Worker)
-  std::unique_ptr<dns::CachingResolver> resolver_;   // in front of ares_
+  std::unique_ptr<dns::AresResolver> ares_;         // destroyed before io_ (see ~Worker)
+  std::unique_ptr<dns::CachingResolver> resolver_;  // in front of ares_
   std::unique_ptr<auth::DkimKeyCache> dkim_keys_;
   std::unique_ptr<relay::Pool> pool_;
+  std::unique_ptr<relay::QueueRunner> runner_;        // queue mode; destroyed after io_
   boost::asio::steady_timer* probe_timer_ = nullptr;  // probe_dnsbls()'s; cancelled by drain()
   struct Listener {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
@@ -104,7 +116,6 @@ class Worker {
   std::atomic<std::size_t> session_count_{0};
   std::atomic<bool> finished_{false};
   bool draining_ = false;
-  std::atomic<std::size_t> deliveries_{0};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>* work_guard_ = nullptr;
   std::thread thread_;
 };

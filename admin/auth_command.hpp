@@ -1,0 +1,38 @@
+// `mxgate spf` and `mxgate dkim`: the gateway's SPF and DKIM evaluation from the command line,
+// against the system's resolvers or one given with --dns. The output is a contract that tools
+// outside the repository parse (issue 5):
+//   spf:  one line, the result word in lower case (pass, fail, softfail, neutral, none,
+//         permerror, temperror), then details: the explanation of a fail, or why an error
+//         happened, or the domain and the mechanism that matched. Exit 0 for every result.
+//   dkim: one line per DKIM-Signature in message order: the result word (pass, fail, neutral,
+//         policy, temperror, permerror), " d=DOMAIN s=SELECTOR", then a reason if any; "none"
+//         when the message has no signature. Signatures after the 20th are listed neutral,
+//         not verified (each needs a DNS lookup). Exit 0.
+//   auth: the Authentication-Results value (RFC 8601) the gateway would add for the message on
+//         standard input from that client: "host; spf=...; dkim=...; dmarc=...; iprev=...",
+//         on one line. Exit 0.
+// Bad arguments (an address that is not one) exit 2 with a message on stderr.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace mxgate::admin {
+
+struct DnsOptions {
+  std::string server;     // "host:port"; empty: /etc/resolv.conf
+  int timeout_ms = 2000;  // per query
+};
+
+struct SpfRequest {
+  std::string ip;
+  std::string sender;  // "" or "<>": the null sender
+  std::string helo;
+  DnsOptions dns;
+};
+
+int run_spf(const SpfRequest& request);
+int run_dkim(const DnsOptions& dns, std::istream& message);
+int run_auth(const SpfRequest& request, std::istream& message);  // same arguments as spf
+
+}  // namespace mxgate::admin

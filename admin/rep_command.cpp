@@ -1,0 +1,324 @@
+// `mxgate rep`: one Backend per way of reaching the store (opened here, or a running server's
+// admin API), and the commands written once on top of it. See rep_command.hpp.
+#include "admin/rep_command.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "admin/api.hpp"
+#include "admin/rep_bulk.hpp"
+#include "admin/token.hpp"
+#include "common/text.hpp"
+#include "http/client.hpp"
+#include "postmaster/record_text.hpp"
+#include "server/snapshot.hpp"
+
+namespace mxgate::admin {
+namespace {
+
+namespace beast = boost::beast;
+
+constexpr std::chrono::seconds kAdminTimeout{30};  // per step of one admin request
+constexpr std::chrono::hours kIngestTimeout{1};    // the server copies and ingests the files
+constexpr std::string_view kCliSource = "cli";
+
+// What a command prints: `text` on stdout when ok, else the error on stderr.
+struct Outcome {
+  bool ok = true;
+  std::string text;
+};
+
+Outcome error(std::string text) { return {false, std::move(text)}; }
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Outcome get(const postmaster::RepTarget& target) = 0;
+  virtual Outcome set(const postmaster::RepTarget& target, const reputation::Listing& listing) = 0;
+  virtual Outcome del(const postmaster::RepTarget& target) = 0;
+  virtual Outcome ingest(const std::vector<storage::BulkFile>& files) = 0;
+  virtual Outcome export_to(std::FILE* out, const std::string& family) = 0;
+};
+
+std::string listed_text(const postmaster::RepTarget& target, reputation::ListingAction action) {
+  return fmt::format("{} {}\n", postmaster::target_text(target),
+                     action == reputation::ListingAction::Block ? "blocked" : "allowed");
+}
+
+std::vector<storage::Family> families_of(const std::string& family) {
+  if (family == "ip") return {storage::Family::Ip};
+  if (family == "network") return {storage::Family::Network};
+  return {storage::Family::Ip, storage::Family::Network};
+}
+
+// The store, opened by this process.
+class StoreBackend final : public Backend {
+ public:
+  StoreBackend(std::unique_ptr<storage::ReputationStore> store, conf::ThrottleConfig throttle)
+      : store_(std::move(store)), throttle_(std::move(throttle)) {}
+
+  Outcome get(const postmaster::RepTarget& target) override {
+    reputation::Record record;
+    const auto state = store_->read(target.family, target.key, record);
+    if (state == storage::Lookup::Error) return error("cannot read the store");
+    const bool found = state == storage::Lookup::Found;
+    const auto now = postmaster::wall_seconds();
+    return {true, postmaster::describe_record(
+                      postmaster::target_text(target), found ? &record : nullptr, now,
+                      postmaster::ramp_shown(throttle_, target, found ? &record : nullptr, now))};
+  }
+
+  Outcome set(const postmaster::RepTarget& target, const reputation::Listing& listing) override {
+    if (auto ec = store_->set_listing(target.family, target.key, listing)) {
+      return error(ec.message());
+    }
+    return {true, listed_text(target, listing.action)};
+  }
+
+  Outcome del(const postmaster::RepTarget& target) override {
+    if (auto ec = store_->erase(target.family, target.key)) return error(ec.message());
+    return {true, fmt::format("{} deleted\n", postmaster::target_text(target))};
+  }
+
+  Outcome ingest(const std::vector<storage::BulkFile>& files) override {
+    std::size_t done = 0;
+    // The work folder is inside the store's folder: moving is a hard link.
+    if (auto ec = ingest_bulk_files(*store_, files, storage::IngestMode::Move, done)) {
+      return error(
+          fmt::format("ingested {} of {} files, then: {}", done, files.size(), ec.message()));
+    }
+    return {};
+  }
+
+  Outcome export_to(std::FILE* out, const std::string& family) override {
+    const auto now = postmaster::wall_seconds();
+    std::string batch = export_header(now);
+    for (const auto f : families_of(family)) {
+      ExportCursor cursor{f};
+      while (!cursor.done) {
+        if (auto ec = export_batch(*store_, cursor, now, batch)) return error(ec.message());
+        if (std::fwrite(batch.data(), 1, batch.size(), out) != batch.size()) {
+          return error("writing the export failed");
+        }
+        batch.clear();
+      }
+    }
+    return {};
+  }
+
+ private:
+  std::unique_ptr<storage::ReputationStore> store_;
+  conf::ThrottleConfig throttle_;
+};
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+// A running server, through its admin API.
+class AdminBackend final : public Backend {
+ public:
+  explicit AdminBackend(http::Client client) : client_(std::move(client)) {}
+
+  Outcome get(const postmaster::RepTarget& target) override {
+    return outcome(call(beast::http::verb::get, path(target), {}), {200, 404});
+  }
+
+  Outcome set(const postmaster::RepTarget& target, const reputation::Listing& listing) override {
+    const std::string form = fmt::format(
+        "action={}&reason={}&expires={}&source={}", postmaster::action_name(listing.action),
+        common::form_encode(listing.reason), listing.expires, common::form_encode(listing.source));
+    return outcome(call(beast::http::verb::put, path(target), form), {200});
+  }
+
+  Outcome del(const postmaster::RepTarget& target) override {
+    return outcome(call(beast::http::verb::delete_, path(target), {}), {200});
+  }
+
+  Outcome ingest(const std::vector<storage::BulkFile>& files) override {
+    std::string body;
+    for (const auto& file : files) {
+      body += fmt::format("{} {}\n", storage::family_name(file.family), file.path.string());
+    }
+    auto reply = client_.request(beast::http::verb::post, std::string(kAdminIngestPath), body,
+                                 "text/plain", kIngestTimeout);
+    auto result = outcome(std::move(reply), {200});
+    if (result.ok) result.text.clear();  // the import prints its own summary
+    return result;
+  }
+
+  Outcome export_to(std::FILE* out, const std::string& family) override {
+    const auto target = fmt::format("{}?family={}", kAdminExportPath, family);
+    return outcome(client_.fetch_to(target, out, kAdminTimeout), {200});
+  }
+
+ private:
+  static std::string path(const postmaster::RepTarget& target) {
+    return std::string(kAdminRepPath) + postmaster::target_text(target);
+  }
+
+  http::ClientReply call(beast::http::verb method, const std::string& target,
+                         const std::string& form) {
+    return client_.request(method, target, form, "application/x-www-form-urlencoded",
+                           kAdminTimeout);
+  }
+
+  Outcome outcome(http::ClientReply reply, std::initializer_list<unsigned> good) const {
+    if (!reply.error.empty()) {
+      return error(fmt::format("admin API at {}: {}", client_.url(), reply.error));
+    }
+    for (unsigned status : good) {
+      if (reply.status == status) return {true, std::move(reply.body)};
+    }
+    return error(fmt::format("admin API at {}: {} {}", client_.url(), reply.status,
+                             trimmed(std::move(reply.body))));
+  }
+
+  http::Client client_;
+};
+
+int fail(const std::string& message) {
+  fmt::print(stderr, "mxgate rep: {}\n", message);
+  return 1;
+}
+
+int finish(const Outcome& outcome) {
+  if (!outcome.ok) return fail(outcome.text);
+  fmt::print("{}", outcome.text);
+  return 0;
+}
+
+// The store opened here, or the admin API of the running server that holds it; null after
+// printing why neither is possible.
+std::unique_ptr<Backend> open_backend(const conf::Config& config,
+                                      const storage::StoreOptions& options) {
+  const std::filesystem::path path = config.storage.path;
+  if (!storage::store_in_use(path)) {
+    try {
+      return std::make_unique<StoreBackend>(storage::ReputationStore::open(path, options),
+                                            config.throttle);
+    } catch (const std::exception& e) {
+      if (!storage::store_in_use(path)) {  // not a server that started meanwhile
+        fail(e.what());
+        return nullptr;
+      }
+    }
+  }
+  if (config.http.listen.port == 0) {
+    fail(
+        "a running mxgate holds the store and its HTTP listener is off (http.listen port 0); "
+        "stop mxgate or enable the listener");
+    return nullptr;
+  }
+  std::string problem;
+  const auto token = read_admin_token(config, problem);
+  if (!token) {
+    fail("a running mxgate holds the store; " + problem);
+    return nullptr;
+  }
+  http::Client client(config.http.listen, *token);
+  fmt::print(stderr, "mxgate rep: a running mxgate holds the store; using its admin API at {}\n",
+             client.url());
+  return std::make_unique<AdminBackend>(std::move(client));
+}
+
+std::optional<reputation::Listing> listing_from(const RepRequest& request, std::string& problem) {
+  reputation::Listing listing;
+  listing.action =
+      request.block ? reputation::ListingAction::Block : reputation::ListingAction::Allow;
+  listing.reason = request.reason;
+  listing.source = kCliSource;
+  listing.created = postmaster::wall_seconds();
+  problem = postmaster::check_listing_text("--reason", request.reason);
+  if (!problem.empty()) return std::nullopt;
+  const auto expires = postmaster::parse_expiry(request.expires, listing.created, problem);
+  if (!expires) {
+    problem = "--expires: " + problem;
+    return std::nullopt;
+  }
+  listing.expires = *expires;
+  return listing;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_import(Backend& backend, const conf::Config& config, const storage::StoreOptions& options,
+               const RepRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<WorkDir> work;
+  try {
+    work.emplace(std::filesystem::absolute(config.storage.path));
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  const std::string name =
+      request.file == "-" ? "stdin" : std::filesystem::path(request.file).filename().string();
+  const FeedOptions feed{options, postmaster::wall_seconds(),
+                         request.source.empty() ? "import:" + name : request.source, work->path()};
+  const auto report = read_feed(request.file, feed);
+  if (!report.failure.empty()) return fail(report.failure);
+  if (report.bad > 0) {
+    for (const auto& line : report.errors) fmt::print(stderr, "{}\n", line);
+    if (report.bad > report.errors.size()) {
+      fmt::print(stderr, "... and {} more bad lines\n", report.bad - report.errors.size());
+    }
+    return fail(fmt::format("{} bad line{} in {}; nothing imported", report.bad,
+                            report.bad == 1 ? "" : "s", request.file));
+  }
+  const double prepared = seconds_since(start);
+  if (auto outcome = backend.ingest(report.files); !outcome.ok) return fail(outcome.text);
+  const double total = seconds_since(start);
+  fmt::print(
+      "imported {} listings ({} keys) from {} lines of {} in {:.1f} s "
+      "(reading, sorting and writing SST files {:.1f} s, ingesting {:.1f} s)\n",
+      report.listings, report.written, report.lines, request.file, total, prepared,
+      total - prepared);
+  return 0;
+}
+
+}  // namespace
+
+int run_rep(const conf::Config& config, const RepRequest& request) {
+  const auto options = policy::store_options(config);
+  std::optional<postmaster::RepTarget> target;
+  std::optional<reputation::Listing> listing;
+  std::string problem;
+  if (request.verb != RepRequest::Verb::Import && request.verb != RepRequest::Verb::Export) {
+    target = postmaster::parse_target(request.target, options, problem);
+    if (!target) return fail(problem);
+  }
+  if (request.verb == RepRequest::Verb::Set) {
+    listing = listing_from(request, problem);
+    if (!listing) return fail(problem);
+  }
+  const auto backend = open_backend(config, options);
+  if (!backend) return 1;
+  switch (request.verb) {
+    case RepRequest::Verb::Get:
+      return finish(backend->get(*target));
+    case RepRequest::Verb::Set:
+      return finish(backend->set(*target, *listing));
+    case RepRequest::Verb::Del:
+      return finish(backend->del(*target));
+    case RepRequest::Verb::Import:
+      return run_import(*backend, config, options, request);
+    case RepRequest::Verb::Export: {
+      const auto outcome = backend->export_to(stdout, request.family);
+      std::fflush(stdout);
+      return finish(outcome);
+    }
+  }
+  return 1;
+}
+
+}  // namespace mxgate::admin

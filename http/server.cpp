@@ -1,0 +1,356 @@
+// HTTP listener: an accept coroutine spawns one coroutine per connection; a pure function maps
+// each request to its response. See http_server.hpp for the contract.
+#include "http/server.hpp"
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "common/log.hpp"
+#include "http/handler.hpp"
+
+namespace mxgate::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// After an accept error such as EMFILE, wait before retrying instead of spinning.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// After an error reply, how long and how much of the client's unread request is drained before
+// closing, so that the close does not turn into a reset that destroys the reply (RFC 9112 9.6).
+constexpr std::chrono::milliseconds kLingerTimeout{1000};
+constexpr std::size_t kLingerMaxBytes = 64 * 1024;
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
+constexpr std::string_view kServerHeader = "mxgate";
+
+using Request = beast::http::request<beast::http::empty_body>;
+using Response = beast::http::response<beast::http::string_body>;
+
+std::string address_text(const conf::HostPort& hp) {
+  // conf::HostPort::text() lives in mxgate_conf, which this library does not link.
+  if (hp.host.find(':') != std::string::npos) {
+    return "[" + hp.host + "]:" + std::to_string(hp.port);
+  }
+  return hp.host + ":" + std::to_string(hp.port);
+}
+
+[[noreturn]] void throw_listen_error(boost::system::error_code ec, const conf::HostPort& listen) {
+  throw std::system_error(ec, "http listen " + address_text(listen));
+}
+
+tcp::endpoint resolve_listen(asio::io_context& io, const conf::HostPort& listen) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(listen.host, ec);
+  if (!ec) return {address, listen.port};
+  // A host name: resolved once, at start-up, where blocking is fine.
+  tcp::resolver resolver(io);
+  auto results =
+      resolver.resolve(listen.host, std::to_string(listen.port), tcp::resolver::passive, ec);
+  if (ec) throw_listen_error(ec, listen);
+  if (results.empty()) throw_listen_error(asio::error::host_not_found, listen);
+  return results.begin()->endpoint();
+}
+
+Response text_response(beast::http::status status, std::string_view content_type,
+                       std::string body) {
+  Response res{status, 11};
+  res.set(beast::http::field::server, kServerHeader);
+  res.set(beast::http::field::content_type, content_type);
+  res.body() = std::move(body);
+  return res;
+}
+
+// Pure: the routes. The caller sets version and keep-alive and trims the body for HEAD.
+Response route(const Request& req, const prometheus::Registry* registry,
+               const std::function<bool()>& ready) {
+  if (req.method() != beast::http::verb::get && req.method() != beast::http::verb::head) {
+    auto res = text_response(beast::http::status::method_not_allowed, kTextContentType,
+                             "method not allowed\n");
+    res.set(beast::http::field::allow, "GET, HEAD");
+    return res;
+  }
+  std::string_view path = req.target();
+  path = path.substr(0, path.find('?'));
+  if (path == "/healthz") return text_response(beast::http::status::ok, kTextContentType, "ok\n");
+  if (registry == nullptr) {
+    return text_response(beast::http::status::not_found, kTextContentType, "not found\n");
+  }
+  if (path == "/metrics") {
+    return text_response(beast::http::status::ok, kMetricsContentType,
+                         prometheus::TextSerializer().Serialize(registry->Collect()));
+  }
+  if (path == "/readyz") {
+    if (ready()) return text_response(beast::http::status::ok, kTextContentType, "ready\n");
+    return text_response(beast::http::status::service_unavailable, kTextContentType, "draining\n");
+  }
+  return text_response(beast::http::status::not_found, kTextContentType, "not found\n");
+}
+
+Response handle_request(const Request& req, const prometheus::Registry* registry,
+                        const std::function<bool()>& ready) {
+  auto res = route(req, registry, ready);
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  if (req.method() == beast::http::verb::head) {
+    auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+  return res;
+}
+
+// The reply to a request that could not be read, or none when the peer is gone or silent.
+std::optional<beast::http::status> status_for_read_error(beast::error_code ec) {
+  if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow) {
+    return beast::http::status::request_header_fields_too_large;
+  }
+  if (ec == beast::http::error::unexpected_body || ec == beast::http::error::body_limit) {
+    return beast::http::status::payload_too_large;
+  }
+  if (ec.category() == beast::error_code(beast::http::error::bad_target).category()) {
+    return beast::http::status::bad_request;
+  }
+  return std::nullopt;
+}
+
+void log_coroutine_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("http_exception error={}", common::escape(e.what()));
+  } catch (...) {
+    spdlog::error("http_exception error=unknown");
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(asio::io_context& io_context, std::shared_ptr<prometheus::Registry> reg,
+       std::function<bool()> is_ready, Limits lim)
+      : io(io_context),
+        acceptor(io_context),
+        registry(std::move(reg)),
+        ready(std::move(is_ready)),
+        limits(lim) {}
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  std::shared_ptr<prometheus::Registry> registry;
+  std::function<bool()> ready;
+  Limits limits;
+  std::vector<std::shared_ptr<Handler>> handlers;
+  std::size_t max_body_bytes = 0;  // the largest body any route takes (limits or a handler's)
+  std::uint16_t port = 0;
+  bool stopped = false;
+  std::size_t open_connections = 0;  // counted from accept, so the cap holds during bursts
+  std::unordered_set<beast::tcp_stream*> streams;  // live connections, for stop()
+};
+
+namespace {
+
+// Keeps Server::Impl's connection count and stream set in step with a connection's life.
+class ConnectionGuard {
+ public:
+  ConnectionGuard(Server::Impl& impl, beast::tcp_stream& stream) : impl_(impl), stream_(stream) {
+    impl_.streams.insert(&stream_);
+  }
+  ~ConnectionGuard() {
+    impl_.streams.erase(&stream_);
+    --impl_.open_connections;
+  }
+  ConnectionGuard(const ConnectionGuard&) = delete;
+  ConnectionGuard& operator=(const ConnectionGuard&) = delete;
+
+ private:
+  Server::Impl& impl_;
+  beast::tcp_stream& stream_;
+};
+
+// Sends `status` with "Connection: close", then closes gracefully: half-close, then discard
+// what the client still sends, under a deadline and a byte bound.
+asio::awaitable<void> reply_and_close(beast::tcp_stream& stream, beast::http::status status,
+                                      std::chrono::milliseconds timeout, std::size_t linger_bytes) {
+  auto res = text_response(status, kTextContentType,
+                           std::string(beast::http::obsolete_reason(status)) + "\n");
+  res.keep_alive(false);
+  res.prepare_payload();
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await beast::http::async_write(stream, res, kUseTuple);
+  if (ec) co_return;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::min(timeout, kLingerTimeout));
+  std::array<char, 1024> scratch;
+  for (std::size_t drained = 0; !ec && drained < linger_bytes; drained += n) {
+    std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(scratch), kUseTuple);
+  }
+}
+
+// What a refused request may still send after our reply: a body up to twice the largest we
+// take is drained (bounded by kLingerTimeout too), so that a client that was still sending
+// reads the reply instead of a reset (RFC 9112 §9.6).
+std::size_t linger_bytes(const Server::Impl& impl) {
+  return std::max(kLingerMaxBytes, 2 * std::max(impl.limits.max_body_bytes, impl.max_body_bytes));
+}
+
+// A request for `handler` whose header has been read: reads its body (bounded), hands it over.
+// co_returns whether the connection may carry another request.
+asio::awaitable<bool> serve_handler(Server::Impl& impl, Handler& handler, beast::tcp_stream& stream,
+                                    beast::flat_buffer& buffer,
+                                    beast::http::request_parser<beast::http::empty_body>& header) {
+  beast::http::request_parser<beast::http::string_body> parser(std::move(header));
+  parser.body_limit(handler.body_limit() != 0 ? handler.body_limit() : impl.limits.max_body_bytes);
+  auto [ec, n] = co_await beast::http::async_read(stream, buffer, parser, kUseTuple);
+  if (ec) {
+    if (auto status = status_for_read_error(ec)) {
+      co_await reply_and_close(stream, *status, impl.limits.read_timeout, linger_bytes(impl));
+    }
+    co_return false;
+  }
+  beast::error_code peer_ec;
+  const auto peer = stream.socket().remote_endpoint(peer_ec).address();
+  if (peer_ec) co_return false;
+  const bool keep =
+      co_await handler.serve(stream, parser.release(), peer, impl.limits.read_timeout);
+  co_return keep;
+}
+
+asio::awaitable<void> serve_connection(std::shared_ptr<Server::Impl> impl, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  ConnectionGuard guard(*impl, stream);
+  if (impl->stopped) co_return;  // stop() ran between accept and this coroutine's start
+  const auto& limits = impl->limits;
+  beast::flat_buffer buffer(limits.max_header_bytes);
+  for (;;) {
+    beast::http::request_parser<beast::http::empty_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    // Checked against Content-Length with the header; only a handler takes a body at all.
+    parser.body_limit(std::max(limits.max_body_bytes, impl->max_body_bytes));
+    stream.expires_after(limits.read_timeout);
+    auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, kUseTuple);
+    Handler* handler = nullptr;
+    for (const auto& h : impl->handlers) {
+      if (!ec && h->takes(parser.get().target())) handler = h.get();
+    }
+    if (handler != nullptr) {
+      const bool keep = co_await serve_handler(*impl, *handler, stream, buffer, parser);
+      if (!keep) break;
+      continue;
+    }
+    if (!ec) {
+      std::tie(ec, n) = co_await beast::http::async_read(stream, buffer, parser, kUseTuple);
+    }
+    if (ec == beast::http::error::end_of_stream) break;
+    if (ec) {
+      if (auto status = status_for_read_error(ec)) {
+        co_await reply_and_close(stream, *status, limits.read_timeout, linger_bytes(*impl));
+      } else {
+        spdlog::debug("http_read_failed error={}", common::escape(ec.message()));
+      }
+      co_return;  // the stream's destructor closes the socket
+    }
+    auto res = handle_request(parser.get(), impl->registry.get(), impl->ready);
+    stream.expires_after(limits.read_timeout);  // the same bound for writing the response
+    auto [write_ec, written] = co_await beast::http::async_write(stream, res, kUseTuple);
+    if (write_ec) {
+      spdlog::debug("http_write_failed error={}", common::escape(write_ec.message()));
+      co_return;
+    }
+    if (!res.keep_alive()) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl) {
+  while (!impl->stopped) {
+    auto [ec, socket] = co_await impl->acceptor.async_accept(kUseTuple);
+    if (impl->stopped || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      spdlog::warn("http_accept_failed error={}", common::escape(ec.message()));
+      asio::steady_timer timer(impl->io, kAcceptRetryDelay);
+      co_await timer.async_wait(kUseTuple);
+      continue;
+    }
+    if (impl->open_connections >= impl->limits.max_connections) {
+      spdlog::debug("http_connection_refused reason=max_connections");
+      continue;  // `socket` closes as it goes out of scope
+    }
+    ++impl->open_connections;
+    asio::co_spawn(impl->io, serve_connection(impl, std::move(socket)), log_coroutine_exception);
+  }
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& io, const conf::HostPort& listen,
+               std::shared_ptr<prometheus::Registry> registry, std::function<bool()> ready,
+               Limits limits) {
+  if (!ready) throw std::invalid_argument("Server: ready is empty");
+  impl_ = std::make_shared<Impl>(io, std::move(registry), std::move(ready), limits);
+  auto endpoint = resolve_listen(io, listen);
+  auto& acceptor = impl_->acceptor;
+  boost::system::error_code ec;
+  // Each step reports through `ec`; checking after every one names the address that failed.
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw_listen_error(ec, listen);
+  impl_->port = acceptor.local_endpoint(ec).port();
+  if (ec) throw_listen_error(ec, listen);
+}
+
+Server::~Server() { stop(); }
+
+void Server::add(std::shared_ptr<Handler> handler) {
+  impl_->max_body_bytes = std::max(impl_->max_body_bytes, handler->body_limit());
+  impl_->handlers.push_back(std::move(handler));
+}
+
+void Server::start() { asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception); }
+
+void Server::stop() {
+  impl_->stopped = true;
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+  // Closing cancels the coroutines' pending operations; they finish later and leave the set,
+  // so walk a copy.
+  auto streams = impl_->streams;
+  for (auto* stream : streams) stream->close();
+}
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+}  // namespace mxgate::http

@@ -1,0 +1,1 @@
+// Builds the precompiled header that every Asio library reuses (io/CMakeLists.txt).

@@ -1,0 +1,96 @@
+// The DNS checks (issue 4) as PendingChecks for policy/pipeline: what the sender's DNS says.
+//   rdns           connect  PTR exists (rdns_missing), a PTR name resolves back to the client
+//                           (forward-confirmed; rdns_mismatch), the name is not generic
+//                           (rdns_generic). Fills DnsFacts for the HELO check.
+//   dnsbl / rhsbl  connect / MAIL  one PendingCheck per zone, so zones are asked concurrently;
+//                           a listing scores the zone's weight or acts (reject/defer); a zone
+//                           error (127.255.255.x, an answer outside 127/8) is counted, never a
+//                           listing; a zone failing its probe is skipped (DnsblMonitor).
+//   helo           HELO     judge_helo() rules, then the name must resolve and match the
+//                           forward-confirmed PTR name or its domain (a mismatch only scores,
+//                           RFC 5321 §4.1.4)
+//   sender_domain  MAIL     MX (or A/AAAA, RFC 5321 §5.1); NXDOMAIN or nothing → reject
+//                           (550 5.1.8), null MX → reject (550 5.7.27, RFC 7505 §4), a failed
+//                           lookup → defer (451 4.4.3)
+// A DNS failure (SERVFAIL, timeout) is a check error (on_error decides) or a defer, never a
+// listing and never a 5xx. Checks hold the worker's Resolver by reference (it outlives them)
+// and everything else by value.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/cidr.hpp"
+#include "conf/config.hpp"
+#include "dns/resolver.hpp"
+#include "policy/pipeline.hpp"
+#include "reputation/dnsbl.hpp"
+
+namespace mxgate::policy {
+
+// What the connect stage learned, for the HELO check and Authentication-Results.
+struct DnsFacts {
+  std::vector<std::string> ptr_names;
+  std::string confirmed_name;  // the first PTR name that resolves back to the client, or ""
+  std::string iprev;  // RFC 8601 §3 result once the rdns check decided: pass, fail, temperror
+};
+
+// Per-zone state shared by all workers across reloads: up/down from the probes, and metrics
+// labelled with zone names from the config (never from client data).
+class DnsblMonitor {
+ public:
+  explicit DnsblMonitor(prometheus::Registry& registry);
+
+  struct Zone {
+    std::atomic<bool> up{true};
+    prometheus::Counter* listed = nullptr;  // mxgate_dnsbl_hits_total{zone}
+    prometheus::Counter* errors = nullptr;  // mxgate_dnsbl_zone_errors_total{zone}
+    prometheus::Gauge* up_gauge = nullptr;  // mxgate_dnsbl_zone_up{zone}
+  };
+  // The zone's state, created on first use. Stable address.
+  Zone& zone(const std::string& name);
+
+ private:
+  prometheus::Family<prometheus::Counter>& hits_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Family<prometheus::Gauge>& up_;
+  std::mutex mutex_;  // guards zones_ (insertions)
+  std::map<std::string, std::unique_ptr<Zone>> zones_;
+};
+
+// A [[dnsbl]] entry ready to query. Shared, not copied, by the checks of every session.
+struct DnsblZone {
+  conf::DnsblConfig config;
+  std::vector<reputation::ReturnFilter> filters;
+  DnsblMonitor::Zone* state = nullptr;
+};
+std::vector<std::shared_ptr<const DnsblZone>> make_dnsbl_zones(
+    const std::vector<conf::DnsblConfig>& configs, DnsblMonitor& monitor);
+
+PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings settings,
+                        common::IpBytes client, std::shared_ptr<DnsFacts> facts);
+
+// `target`: the name to look up under the zone (dnsbl_query_name / rhsbl_query_name applied).
+PendingCheck dnsbl_zone_check(dns::Resolver& resolver, reputation::CheckSettings settings,
+                              std::shared_ptr<const DnsblZone> zone, std::string query_name);
+
+PendingCheck helo_check(dns::Resolver& resolver, reputation::CheckSettings settings,
+                        std::string helo, common::IpBytes client, std::string our_hostname,
+                        std::shared_ptr<const DnsFacts> facts);
+
+PendingCheck sender_domain_dns_check(dns::Resolver& resolver, reputation::CheckSettings settings,
+                                     std::string domain);
+
+// Probes a zone with its test entries (RFC 5782 §5: 127.0.0.2 listed, 127.0.0.1 not; for
+// RHSBL "test" listed and "invalid" not). Returns whether the zone behaved.
+boost::asio::awaitable<bool> probe_dnsbl_zone(dns::Resolver& resolver, const DnsblZone& zone);
+
+}  // namespace mxgate::policy

@@ -1,0 +1,142 @@
+// The policy side of one SMTP session: runs each stage's pipeline of checks (policy/pipeline),
+// keeps the session's score and memory (reputation::SessionVerdict: thresholds, allow,
+// delay_reject, quarantine), turns decisions into replies (reputation::reply_for), logs and
+// counts every decision and signal, and records every outcome in the reputation store.
+//
+// Outcomes recorded (per Unix day, on the client IP, its networks and the sender domain once
+// MAIL named one; batched by ReputationStore::add and written by the runtime's flush):
+//   refused at connect or MAIL   rejected (Reject, Drop) or deferred (Defer)
+//   RCPT answered 5xx / 4xx       rejected / deferred; 550 5.1.1 also counts invalid_recipients
+//   end of data 2xx / 5xx / 4xx   accepted / rejected / deferred
+// Threading: one per session, used on the session's worker only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/message_auth.hpp"
+#include "conf/config.hpp"
+#include "policy/auth_checks.hpp"
+#include "policy/dns_checks.hpp"
+#include "policy/history_checks.hpp"
+#include "policy/rules.hpp"
+#include "reputation/policy.hpp"
+#include "smtp/command.hpp"
+#include "smtp/reply.hpp"
+
+namespace mxgate::policy {
+
+// A refusal to send. close: the session ends after it (connect refusals, Drop).
+struct Refusal {
+  smtp::Reply reply;
+  bool close = false;
+  reputation::Action action = reputation::Action::Reject;  // Reject, Defer or Drop
+};
+
+class SessionPolicy {
+ public:
+  SessionPolicy(const Services& context, const Rules& rules, const std::string& session_id);
+
+  // The client's address (after any PROXY header). Text that is no address skips IP checks.
+  void set_client(const std::string& ip_text);
+
+  // Connect, first part: the store's history (microseconds when cached). A refusal here is an
+  // explicit one (a listing), answered instead of the banner. An allowed client's connect
+  // stage ends here (allowed() is true): it skips the DNS checks and the greet pause.
+  boost::asio::awaitable<std::optional<Refusal>> screen_history();
+  // Connect, second part: the DNS checks and `extra` (the session's pregreet check), all
+  // concurrently; then the connect stage's decision.
+  boost::asio::awaitable<std::optional<Refusal>> screen_dns(std::vector<PendingCheck> extra);
+  boost::asio::awaitable<std::optional<Refusal>> helo(const std::string& name);
+  boost::asio::awaitable<std::optional<Refusal>> mail(const smtp::Path& from);
+  bool allowed() const { return verdict_.allowed(); }
+  // In reputation.trusted_networks: no DNS checks, no greet pause.
+  bool trusted() const { return trusted_; }
+  // The settings of a known check ("pregreet", ...).
+  const reputation::CheckSettings& settings(std::string_view check) const;
+  // At each RCPT: a reject postponed by delay_reject, or the throttle's recipient limits.
+  std::optional<Refusal> rcpt();
+  // A RCPT was answered 550 5.1.1: at throttle.dictionary_limit in one session, a refusal
+  // that ends it (a dictionary attack).
+  std::optional<Refusal> unknown_recipient();
+  // The throttle applies to this client (not trusted, not allow-listed, check not off).
+  bool throttled() const;
+  void reset_transaction();  // RSET, EHLO, a finished transaction
+
+  // Messages are authenticated ([auth] enabled, a client outside trusted_networks, DNS on).
+  bool authenticating() const;
+  // A scanner for the next message's content (authenticating() only).
+  std::shared_ptr<auth::MessageScanner> make_scanner() const;
+  // Once the scanner's header ended: starts the DKIM key and DMARC record lookups, so that
+  // they run while the body streams in. Each name at most once.
+  void prefetch(const boost::asio::any_io_executor& executor, const auth::MessageScanner& message);
+  // The end-of-data stage: DKIM, then DMARC over the SPF and DKIM results (after
+  // scanner->finish()). A refusal rejects the message.
+  boost::asio::awaitable<std::optional<Refusal>> end_of_data(
+      std::shared_ptr<const auth::MessageScanner> message);
+  // The Authentication-Results header line (with CRLF) end_of_data() wrote, or "".
+  const std::string& auth_header() const { return auth_header_; }
+  // "spf:pass,dkim:pass,dmarc:pass" for the transaction log line ("" when not authenticating).
+  std::string auth_summary() const;
+
+  // Decided at any stage so far: the message is accepted into quarantine.
+  bool quarantined() const { return verdict_.quarantined(); }
+  // The header line (with CRLF) that marks a quarantined message.
+  std::string quarantine_header() const;
+
+  void record_rcpt(const smtp::Reply& reply);
+  void record_message(const smtp::Reply& final_reply);
+
+  // "check:signal:score,..." of the signals raised so far (at most about 1 KiB), for the
+  // session log line.
+  const std::string& signals() const { return signals_; }
+
+ private:
+  boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage,
+                                                           std::vector<PendingCheck> checks);
+  std::optional<Refusal> decide_stage(reputation::Stage stage,
+                                      std::vector<reputation::CheckOutcome> outcomes);
+  bool enabled(std::string_view check) const {
+    return settings(check).mode != reputation::CheckSettings::Mode::Off;
+  }
+  bool sender_credited() const;  // the sender domain's record may count this transaction
+  throttle::Subject subject() const;
+  // The throttle check's outcome for a deferral (counted and remembered when enforced).
+  std::vector<reputation::CheckOutcome> throttle_outcome(std::optional<throttle::Deferral> d);
+  void count_results(const auth::AuthResults& results) const;
+  std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
+  void note(reputation::Stage stage, const reputation::StageDecision& decision);
+  void append_signal(const reputation::FiredSignal& fired, bool observe);
+  void add_check(std::vector<PendingCheck>& checks, PendingCheck check) const;
+  void add_dnsbl_checks(std::vector<PendingCheck>& checks, conf::DnsblConfig::Type type,
+                        const std::string& target) const;
+  void record(const reputation::Counters& delta);
+
+  Services context_;
+  const Rules& rules_;
+  const conf::Config& config_;
+  const std::string& session_id_;
+  reputation::SessionVerdict verdict_;
+  std::optional<boost::asio::ip::address> address_;
+  std::optional<common::IpBytes> ip_;
+  std::vector<reputation::CheckOutcome> history_;  // connect's first part, decided with the rest
+  std::shared_ptr<DnsFacts> dns_facts_ = std::make_shared<DnsFacts>();
+  std::shared_ptr<HistoryFacts> history_facts_ = std::make_shared<HistoryFacts>();
+  std::uint32_t unknown_recipients_ = 0;
+  std::string helo_;
+  bool trusted_ = false;
+  bool dns_checks() const { return context_.resolver != nullptr && ip_ && !trusted_; }
+  std::string ip_text_;
+  std::vector<std::string> ip_keys_;    // the IP key, then the network keys
+  std::string sender_domain_;           // the current transaction's domain key, "" for none
+  std::shared_ptr<AuthFindings> auth_;  // the current transaction's, once MAIL ran
+  std::string auth_header_;
+  std::string signals_;
+  reputation::Signal quarantine_signal_ = reputation::Signal::None;
+  std::string quarantine_reason_;
+};
+
+}  // namespace mxgate::policy

@@ -1,0 +1,21 @@
+// Delivery status notifications (RFC 3464, multipart/report of RFC 6522) for queue mode: the
+// message the original sender gets when recipients failed for good or their message expired.
+// Pure.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "storage/spool.hpp"
+
+namespace mxgate::relay {
+
+// The DSN for the Failed recipients of `original` (the others are not mentioned), from
+// MAILER-DAEMON@<hostname> to original.mail_from, with the original header section attached
+// (text/rfc822-headers, at most 64 KiB). `reason` explains expiry ("" for 5xx replies).
+std::string make_dsn(const storage::Envelope& original, std::string_view original_body,
+                     std::string_view hostname, std::string_view id,
+                     std::chrono::system_clock::time_point now);
+
+}  // namespace mxgate::relay
