@@ -157,8 +157,9 @@ class PolicyTest(MxTestCase):
 
     def blocked_store(self):
         config = self.store + ".toml"
-        with open(config, "w") as f:
+        with open(config, "w") as f:  # http.listen: a held port where nothing listens
             f.write(f'[storage]\npath = "{self.store}"\n\n'
+                    f'[http]\nlisten = "127.0.0.1:{self.reserve_port()}"\n\n'
                     '[[route]]\ndomains = ["example.com"]\ndownstream = ["127.0.0.1:25"]\n')
         result = run_tool([mxgate_bin(), "rep", "set", "192.0.2.66", "--block", "-c", config])
         self.assertEqual(result.returncode, 0, result.stderr.decode())

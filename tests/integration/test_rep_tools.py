@@ -10,7 +10,7 @@ import time
 import unittest
 
 from harness import (MxTestCase, SmtpClient, module_tempdir, mxgate_bin, observe_expiry,
-                     parse_utc, run_tool)
+                     parse_utc, run_tool, wait_until)
 from test_proxy import proxy_v2
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -163,7 +163,12 @@ class RepToolsTest(MxTestCase):
         self.assertEqual(out, "192.0.2.70 blocked\n")
         self.assertIn(f"using its admin API at http://127.0.0.1:{mx.http_port}", err)
         self.assert_blocked("192.0.2.70")
-        out, _ = self.rep("get", "192.0.2.70", config=mx.config_path)
+        # That refusal is counted in the record at the next reputation.flush_interval: wait for
+        # it, or it would bring the record back after the deletion below.
+        def counted():
+            shown, _ = self.rep("get", "192.0.2.70", config=mx.config_path)
+            return "rejected=1 " in shown and shown
+        out = wait_until(counted, 30, interval=0.2, what="the refusal counted in the record")
         self.assertIn('listing    block reason="via the API" source=cli expires=never', out)
         self.assertEqual(self.rep("del", "192.0.2.70", config=mx.config_path)[0],
                          "192.0.2.70 deleted\n")

@@ -20,8 +20,11 @@ class ReputationTest(MxTestCase):
         super().setUp()
         self.store = os.path.join(module_tempdir(), f"store-{self.id().rsplit('.', 1)[-1]}")
         self.config = self.store + ".toml"
+        # For `mxgate rep` while no server runs: its http.listen is a held port where nothing
+        # listens (not the default 8025, where anything may), so it opens the store itself.
         with open(self.config, "w") as f:
             f.write(f'[storage]\npath = "{self.store}"\n\n'
+                    f'[http]\nlisten = "127.0.0.1:{self.reserve_port()}"\n\n'
                     '[[route]]\ndomains = ["example.com"]\ndownstream = ["127.0.0.1:25"]\n')
 
     def rep(self, *args, expect=0):
