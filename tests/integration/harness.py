@@ -834,7 +834,7 @@ class Mxgate:
         with open(os.path.join(self.settings()["storage.path"], "admin.token")) as f:
             return f.read().strip()
 
-    def admin(self, method, path, form=None, timeout=10):
+    def admin(self, method, path, form=None, timeout=30):
         """(status, body text) of an admin API request with the token; `form`: a dict sent as
         application/x-www-form-urlencoded."""
         data = urllib.parse.urlencode(form).encode() if form is not None else None
@@ -848,7 +848,7 @@ class Mxgate:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(errors="replace")
 
-    def http(self, path, timeout=5):
+    def http(self, path, timeout=30):
         """(status, body text) of GET http://127.0.0.1:<http port><path>."""
         url = f"http://127.0.0.1:{self.http_port}{path}"
         try:

@@ -25,7 +25,7 @@ from test_proxy import proxy_v1
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 
 
-def fetch(port, path, accept=None, method="GET", data=None, timeout=10):
+def fetch(port, path, accept=None, method="GET", data=None, timeout=30):
     """(status, headers, body text)."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=data)
     if accept:
