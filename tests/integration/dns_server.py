@@ -1,8 +1,9 @@
 """A real DNS server for integration tests: NSD (Debian's `nsd`, installed by
-deploy/install-deps.sh) on a free loopback port, serving zone data the test writes.
+deploy/install-deps.sh) on a loopback port held for it (harness.Port), serving zone data the
+test writes.
 
-Standard library only. NSD is authoritative and does not recurse, which is what the tests
-need: mxgate's resolver (dns.servers = [server.address]) gets exactly the zones below.
+Standard library and harness.py only. NSD is authoritative and does not recurse, which is what
+the tests need: mxgate's resolver (dns.servers = [server.address]) gets exactly the zones below.
 Names outside every zone get REFUSED.
 
     with DnsServer() as dns:                    # DEFAULT_ZONES
@@ -13,23 +14,26 @@ Names outside every zone get REFUSED.
     zones = dict(DEFAULT_ZONES, **{"other.test": "mail A 192.0.2.80\\n"})
     with DnsServer(zones) as dns: ...
 
-    with SilentServer() as silent: ...          # a port that takes queries and never answers
+    with SilentServer() as silent:              # a port that takes queries and never answers
+        silent.wait_for_query()                 # the first query arrived
 
 A zone is master-file text (RFC 1035 §5.1) relative to its origin; the helper adds $ORIGIN,
 $TTL, the SOA (negative TTL NEGATIVE_TTL, RFC 2308 §5) and an NS record. Every wait is bounded.
 """
 
+import contextlib
 import ipaddress
 import os
 import random
+import select
 import shutil
 import socket
 import struct
 import subprocess
 import tempfile
-import time
-import unittest
 from collections import namedtuple
+
+from harness import PORT_ATTEMPTS, PortInUse, require_tool, start_on_free_ports, wait_until
 
 NEGATIVE_TTL = 60   # SOA MINIMUM of every zone
 DEFAULT_TTL = 300
@@ -79,26 +83,8 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
 
 
 def nsd_binary():
-    """The nsd binary, or unittest.SkipTest when the package is missing."""
-    path = shutil.which("nsd") or ("/usr/sbin/nsd" if os.path.exists("/usr/sbin/nsd") else None)
-    if not path:
-        raise unittest.SkipTest("nsd is not installed (run deploy/install-deps.sh)")
-    return path
-
-
-def free_udp_tcp_port():
-    """A loopback port free for both UDP and TCP right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no port free for both UDP and TCP")
+    """The nsd binary; a missing one fails naming its package."""
+    return require_tool("nsd")
 
 
 class DnsServer:
@@ -109,6 +95,7 @@ class DnsServer:
         self.port = None
         self.proc = None
         self.dir = None
+        self._ports = []  # held while the server lives
 
     @property
     def address(self):
@@ -121,7 +108,7 @@ class DnsServer:
     def __exit__(self, *exc):
         self.stop()
 
-    def start(self, timeout=10):
+    def start(self, timeout=30):
         binary = nsd_binary()
         self.dir = tempfile.mkdtemp(prefix="mxgate-dns-")
         self.log_path = os.path.join(self.dir, "nsd.log")
@@ -129,18 +116,30 @@ class DnsServer:
             for origin, records in self.zones.items():
                 with open(os.path.join(self.dir, origin + ".zone"), "w") as f:
                     f.write(self._zone_text(origin, records))
-            self.port = free_udp_tcp_port()
-            conf = os.path.join(self.dir, "nsd.conf")
-            with open(conf, "w") as f:
-                f.write(self._config())
-            self.proc = subprocess.Popen([binary, "-d", "-c", conf], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-            self._wait_ready(timeout)
+            # NSD takes the TCP port while we hold it; the UDP one was free when picked.
+            self._ports = start_on_free_ports(
+                "nsd", 1, lambda ports: self._start_on(binary, ports[0], timeout), udp_free=True)
         except BaseException:
             log = self.log()
             self.stop()
             if log:
                 print(f"nsd log:\n{log}")
+            raise
+
+    def _start_on(self, binary, port, timeout):
+        self.port = port
+        conf = os.path.join(self.dir, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write(self._config())
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.log_path)  # the log of an attempt on a port that was taken
+        with open(os.path.join(self.dir, "nsd.out"), "ab") as out:
+            self.proc = subprocess.Popen([binary, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self._stop_process()
             raise
 
     def _zone_text(self, origin, records):
@@ -163,35 +162,47 @@ class DnsServer:
                 f"remote-control:\n    control-enable: no\n{zones}")
 
     def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
+        """Waits until NSD answers the SOA of the first zone; PortInUse when it exited because
+        its port was taken."""
         first = next(iter(self.zones))
-        while time.monotonic() < deadline:
+
+        def answers():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"nsd exited with {self.proc.returncode}")
+                log = self.log()
+                if "in use" in log:
+                    raise PortInUse(log[-2000:])
+                raise AssertionError(f"nsd exited with {self.proc.returncode}; log:\n{log}")
             try:
-                if query(self.port, first, "SOA", timeout=0.2).rcode == "NOERROR":
-                    return
+                return query(self.port, first, "SOA", timeout=0.2).rcode == "NOERROR"
             except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"nsd did not answer within {timeout}s")
+                return False
+        wait_until(answers, timeout, what="nsd answering")
 
     def log(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
+        text = ""
+        for name in ("nsd.out", "nsd.log"):
+            try:
+                with open(os.path.join(self.dir, name)) as f:
+                    text += f.read()
+            except (OSError, TypeError):
+                pass
+        return text
 
-    def stop(self):
+    def _stop_process(self):
         if self.proc is not None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)
             self.proc = None
+
+    def stop(self):
+        self._stop_process()
+        for port in self._ports:
+            port.release()
+        self._ports = []
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -202,13 +213,27 @@ class SilentServer:
     hangs. Nothing runs; datagrams and connections just queue until close()."""
 
     def __enter__(self):
-        self.port = free_udp_tcp_port()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(64)
-        return self
+        # UDP on port 0, then TCP on the port the kernel chose (taken by someone: again).
+        for _ in range(PORT_ATTEMPTS * 10):
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind(("127.0.0.1", 0))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+                continue
+            self.tcp.listen(64)
+            return self
+        raise AssertionError("no loopback port free for both UDP and TCP")
+
+    def wait_for_query(self, timeout=30):
+        """Waits until a query arrived (a datagram or a connection waits to be read)."""
+        readable, _, _ = select.select([self.udp, self.tcp], [], [], timeout)
+        if not readable:
+            raise AssertionError(f"no DNS query reached the silent server within {timeout}s")
 
     @property
     def address(self):

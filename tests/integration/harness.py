@@ -5,15 +5,29 @@ Standard library only. Environment:
   MXGATE_SOURCE_DIR  the source tree (default: two folders above this file)
 
 Pieces:
-  free_port()     a TCP port on 127.0.0.1 that nobody listens on right now
+  Port / start_on_free_ports()  ports for peers that cannot bind port 0 (see below)
+  require_tool()  the path of a peer tool; a missing one fails the test naming its package
   Sink            Postfix's smtp-sink dumping every transaction into a temp folder
   Mxgate          a running `mxgate serve` with a generated TOML config (context manager)
   SmtpClient      a raw-socket SMTP client that reads replies exactly as sent
   MxTestCase      unittest.TestCase that prints the logs of its peers when a test fails
-Every wait is bounded in time.
+Every wait is bounded in time and waits for an event (a log line, a metric, a reply, a file, a
+listening socket, a process exit); none sleeps for a fixed time.
+
+Ports. mxgate refuses port 0 for server.listen and server.proxy_listen, and port 0 turns
+http.listen and portal.listen off; smtp-sink, nsd and openssl s_server take a number too. So
+every port comes from a Port: a socket bound to 127.0.0.1:<n> with SO_REUSEADDR that never
+listens. While it is held the kernel hands <n> to nobody else's bind(0) or outgoing connection,
+yet a peer that sets SO_REUSEADDR (all of the above do) binds and listens on it. Holding the
+port matters: mxgate and smtp-sink set SO_REUSEPORT, so two of them given the same free number
+would both start and silently share the connections. The owner (a Mxgate, a Sink, a test)
+holds its ports until it ends, so a restarted peer finds its port again. On top of that,
+start_on_free_ports() retries with new ports when a peer still reports "address in use", and
+listening_check() makes sure that the process we started is the only listener on its port.
 """
 
 import atexit
+import calendar
 import contextlib
 import os
 import re
@@ -59,13 +73,6 @@ def mxgate_bin():
     return path
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that is free now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until(predicate, timeout, interval=0.05, what="condition"):
     """Calls predicate() until it returns a true value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -78,12 +85,204 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
+# ---------------------------------------------------------------------------------------------
+# Peer tools: deploy/install-deps.sh installs them all; a missing one fails the test loudly.
+
+# tool name -> the Debian package that provides it
+TOOL_PACKAGES = {
+    "smtp-sink": "postfix",
+    "swaks": "swaks",
+    "openssl": "openssl",
+    "promtool": "prometheus",
+    "nsd": "nsd",
+    "chromium": "chromium",
+    "dknewkey": "python3-dkim",
+    "dkimsign": "python3-dkim",
+    "mount": "mount",
+    "umount": "mount",
+    "python3": "python3",
+}
+
+
+def require_tool(name):
+    """The absolute path of a peer tool (searched in PATH, then /usr/sbin and /usr/bin); raises
+    AssertionError naming the tool and its package when it is not installed."""
+    if os.path.isabs(name):
+        found = name if os.access(name, os.X_OK) else None
+        name = os.path.basename(name)
+    else:
+        found = shutil.which(name) or shutil.which(
+            name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"]))
+    if not found:
+        package = TOOL_PACKAGES.get(name, "unknown: add it to TOOL_PACKAGES")
+        raise AssertionError(f"{name} is not installed: it comes with the Debian package "
+                             f"{package}, which deploy/install-deps.sh installs")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Ports (see the module's docstring)
+
+PORT_ATTEMPTS = 5
+_LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it (little-endian)
+
+
+class PortInUse(Exception):
+    """A peer could not bind a port it was given: try again with other ports."""
+
+
+class Port:
+    """A TCP port on 127.0.0.1 held until release(): a socket bound to it with SO_REUSEADDR,
+    never listening. `udp_free`: the same UDP port is free at the time of the pick too (for
+    NSD; UDP is not held, NSD's start retries when it was taken since)."""
+
+    def __init__(self, udp_free=False):
+        for _ in range(100):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            number = sock.getsockname()[1]
+            if not udp_free or _udp_free(number):
+                self._sock = sock
+                self.number = number
+                return
+            sock.close()
+        raise AssertionError("no loopback port free for both TCP and UDP in 100 picks")
+
+    def release(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __repr__(self):
+        return f"Port({self.number})"
+
+
+def _udp_free(number):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", number))
             return True
-    except OSError:
+        except OSError:
+            return False
+
+
+def start_on_free_ports(what, count, start, udp_free=False):
+    """The one pick-and-retry helper, for every peer that cannot bind port 0. Calls
+    start([n1, n2, ...]) with `count` held ports; `start` returns once the peer is up, or
+    raises PortInUse when the peer could not bind one of them (then it must have stopped the
+    peer) and is called again with new ports, PORT_ATTEMPTS times at most. Returns the held
+    Ports: the caller releases them when the peer is gone for good."""
+    failures = []
+    for _ in range(PORT_ATTEMPTS):
+        ports = [Port(udp_free) for _ in range(count)]
+        try:
+            start([p.number for p in ports])
+            return ports
+        except PortInUse as e:
+            failures.append(f"{[p.number for p in ports]}: {e}")
+            for p in ports:
+                p.release()
+        except BaseException:
+            for p in ports:
+                p.release()
+            raise
+    raise AssertionError(f"{what} found no free port in {PORT_ATTEMPTS} tries:\n" +
+                         "\n".join(failures))
+
+
+def _listening_inodes(port):
+    """Socket inodes listening on 127.0.0.1:<port> (TCP), from /proc/net/tcp."""
+    want = f"{_LOOPBACK_HEX}:{port:04X}"
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[1] == want and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid):
+    inodes = set()
+    folder = f"/proc/{pid}/fd"
+    with contextlib.suppress(FileNotFoundError):
+        for fd in os.listdir(folder):
+            with contextlib.suppress(OSError):
+                target = os.readlink(os.path.join(folder, fd))
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def listening_check(proc, port):
+    """True when `proc` listens on 127.0.0.1:<port> and nothing else does; raises PortInUse when
+    another process listens there too (SO_REUSEPORT lets it share the port silently)."""
+    listening = _listening_inodes(port)
+    if not listening:
         return False
+    ours = _socket_inodes(proc.pid)
+    if not listening & ours:
+        return False  # not yet ours (a foreign listener alone would make our bind fail)
+    if listening - ours:
+        raise PortInUse(f"another process listens on 127.0.0.1:{port} too")
+    return True
+
+
+def wait_listening(proc, ports, what, log, timeout=30):
+    """Waits until `proc` listens on each of `ports` (and alone). Raises PortInUse when the
+    process exited and its log says a port was in use, AssertionError when it exited otherwise
+    or did not listen within `timeout` seconds. `log`: a function returning the peer's log."""
+    def ready():
+        if proc.poll() is not None:
+            text = log()
+            if "in use" in text:
+                raise PortInUse(text[-2000:])
+            raise AssertionError(f"{what} exited with {proc.returncode} at start-up; "
+                                 f"log:\n{text[-5000:]}")
+        return all(listening_check(proc, port) for port in ports)
+    try:
+        wait_until(ready, timeout, what=f"{what} listening on {ports}")
+    except AssertionError as e:
+        if proc.poll() is None:
+            raise AssertionError(f"{e}; log:\n{log()[-5000:]}") from None
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Time
+
+
+def parse_utc(text):
+    """Unix seconds of a time as mxgate prints it, "2026-12-06T19:52:18Z"."""
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def observe_expiry(in_force, expires, timeout=30):
+    """Watches something that ends at `expires` (Unix seconds, e.g. a listing's expiry): calls
+    in_force() -> bool until it says False. Each answer is judged by this machine's clock,
+    which is mxgate's: "in force" asked at or after `expires`, or "ended" answered before it,
+    fails. Returns how many answers said "in force" (0: the first was asked after the expiry,
+    too late to see it in force)."""
+    seen = [0]
+
+    def ended():
+        asked = time.time()
+        holds = in_force()
+        answered = time.time()
+        if holds:
+            if asked >= expires:
+                raise AssertionError(f"still in force when asked at {asked:.3f}, after its "
+                                     f"expiry {expires}")
+            seen[0] += 1
+            return False
+        if answered < expires:
+            raise AssertionError(f"ended by {answered:.3f}, before its expiry {expires}")
+        return True
+    wait_until(ended, max(0.0, expires - time.time()) + timeout, interval=0.1,
+               what=f"the end at {expires}")
+    return seen[0]
 
 
 _TEMP_ROOTS = []
@@ -188,13 +387,15 @@ class SinkMessage:
 
 
 class Sink:
-    """Postfix's smtp-sink on 127.0.0.1:<free port>, dumping each transaction to a file.
+    """Postfix's smtp-sink on 127.0.0.1:<a held port>, dumping each transaction to a file.
 
-    extra_args: more smtp-sink options, e.g. ["-f", "RCPT", "-B", "550 5.1.1 No such user"]."""
+    extra_args: more smtp-sink options, e.g. ["-f", "RCPT", "-B", "550 5.1.1 No such user"].
+    port: listen on this port (one the test holds with MxTestCase.reserve_port(): a downstream
+          that comes back) instead of one of its own."""
 
     def __init__(self, extra_args=(), max_connections=256, backlog=256, port=None):
         self.extra_args = list(extra_args)
-        self.fixed_port = port  # listen here (a downstream that comes back) instead of a free port
+        self.fixed_port = port
         self.max_connections = max_connections
         self.backlog = backlog
         self.port = None
@@ -202,51 +403,69 @@ class Sink:
         self.folder = None
         self.dump = None
         self.log_path = None
+        self._log = None
+        self._ports = []  # held while the sink lives
 
     def __enter__(self):
-        if not os.access(SMTP_SINK, os.X_OK):
-            raise unittest.SkipTest(f"{SMTP_SINK} not installed (Debian package postfix)")
+        binary = require_tool(SMTP_SINK)
         self.folder = tempfile.mkdtemp(prefix="mxgate-sink-")
-        self.dump = os.path.join(self.folder, "dump")
-        os.mkdir(self.dump)
-        # smtp-sink writes as nobody when we are root.
-        os.chmod(self.folder, 0o755)
-        os.chmod(self.dump, 0o777)
-        self.log_path = os.path.join(self.folder, "smtp-sink.log")
-        for _attempt in range(5):
-            self.port = self.fixed_port or free_port()
-            args = [SMTP_SINK]
-            if os.geteuid() == 0:
-                args += ["-u", "nobody"]
-            args += ["-m", str(self.max_connections), "-d", os.path.join(self.dump, "%M.")]
-            args += self.extra_args
-            args += [f"127.0.0.1:{self.port}", str(self.backlog)]
-            self._log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if port_open(self.port):
-                    return self
-                time.sleep(0.05)
+        try:
+            self.dump = os.path.join(self.folder, "dump")
+            os.mkdir(self.dump)
+            # smtp-sink writes as nobody when we are root.
+            os.chmod(self.folder, 0o755)
+            os.chmod(self.dump, 0o777)
+            self.log_path = os.path.join(self.folder, "smtp-sink.log")
+            if self.fixed_port:
+                try:
+                    self._start(binary, [self.fixed_port])
+                except PortInUse as e:
+                    raise AssertionError(f"smtp-sink cannot listen on its given port "
+                                         f"{self.fixed_port}: {e}") from None
+            else:
+                self._ports = start_on_free_ports(
+                    "smtp-sink", 1, lambda ports: self._start(binary, ports))
+            return self
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _start(self, binary, ports):
+        self.port = ports[0]
+        args = [binary]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        args += ["-m", str(self.max_connections), "-d", os.path.join(self.dump, "%M.")]
+        args += self.extra_args
+        args += [f"127.0.0.1:{self.port}", str(self.backlog)]
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_listening(self.proc, [self.port], "smtp-sink", self.log)
+        except BaseException:
             self._stop()
-        raise AssertionError(f"smtp-sink did not start; log:\n{self.log()}")
+            raise
 
     def _stop(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(timeout=5)
-        if getattr(self, "_log", None):
+                self.proc.wait(timeout=10)
+        if self._log:
             self._log.close()
             self._log = None
 
     def __exit__(self, *exc):
         self._stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        for port in self._ports:
+            port.release()
+        self._ports = []
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
         return False
 
     @property
@@ -281,7 +500,7 @@ class Sink:
                 out.append(SinkMessage(path, raw))
         return out
 
-    def wait_for_messages(self, count, timeout=10):
+    def wait_for_messages(self, count, timeout=30):
         """Waits until at least `count` complete transactions are dumped; returns them all."""
         def ready():
             msgs = self.messages()
@@ -294,22 +513,6 @@ class Sink:
             raise AssertionError(
                 f"expected {count} message(s) at the sink within {timeout}s, "
                 f"got {len(self.messages())}: {self.messages()!r}") from None
-
-    def settle(self, quiet=0.5, timeout=5):
-        """Waits until the dump folder has not changed for `quiet` seconds; returns messages.
-        Used before asserting that nothing (more) arrived."""
-        deadline = time.monotonic() + timeout
-        last = None
-        since = time.monotonic()
-        while time.monotonic() < deadline:
-            now = [(p, os.path.getsize(p)) for p in self.files() if os.path.exists(p)]
-            if now != last:
-                last = now
-                since = time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                break
-            time.sleep(0.05)
-        return self.messages()
 
     def clear(self):
         for path in self.files():
@@ -334,50 +537,62 @@ def toml_value(value):
     raise TypeError(f"no TOML form for {value!r}")
 
 
-def _final_line(data):
-    """The last line of the first complete reply in `data` ("250 ok", not "250-..."), or None."""
-    for line in data.split(b"\r\n")[:-1]:
-        if len(line) >= 4 and line[3:4] == b" ":
-            return line
-    return None
+# The line mxgate logs once every listener is bound (server/runtime.cpp), e.g.
+# "... info started version=0.1.0 config=/tmp/x/mxgate.toml
+#  listen=127.0.0.1:35483,proxy:127.0.0.1:33783 http=127.0.0.1:42861 portal=off workers=2"
+_STARTED = re.compile(r"^\S+ info started version=\S+ config=.* listen=(?P<listen>\S+) "
+                      r"http=(?P<http>\S+) portal=(?P<portal>\S+) workers=\d+$", re.MULTILINE)
+
+
+def _port_of(address):
+    """The port of "host:port" or "[v6]:port"; None for "off"."""
+    return None if address == "off" else int(address.rpartition(":")[2])
 
 
 class Mxgate:
     """`mxgate serve` with a generated configuration, for one test.
 
-    downstream: "host:port" of the route for example.com and .example.com (usually sink.address)
+    downstream: "host:port" of the route for example.com and .example.com (usually sink.address;
+                default: a held port where nothing listens)
     settings:   {"server.max_recipients": 2, ...} written into the file (None removes a key)
     options:    ["server.command_timeout=1s", ...] passed as -o
     tls:        True: configure the module's self-signed certificate
+    proxy:      True: a server.proxy_listen address too
+
+    Once started, port, proxy_port, http_port and portal_port are the ports mxgate reported in
+    its "started" line (None when off). Nothing connects to mxgate to see that it is up.
     """
 
     def __init__(self, downstream=None, settings=None, options=(), tls=False, routes=None,
-                 extra_tables=(),
-                 startup_timeout=10, stop_timeout=None):
+                 extra_tables=(), proxy=False, startup_timeout=30, stop_timeout=None):
         self.bin = mxgate_bin()
-        self.downstream = downstream or f"127.0.0.1:{free_port()}"
+        self.downstream = downstream  # None: a held port where nothing listens
         self.extra_settings = dict(settings or {})
         self.options = list(options)
         self.tls = tls
         self.routes = routes
         self.extra_tables = list(extra_tables)  # [("dnsbl", {...}), ...] as [[dnsbl]] sections
+        self.proxy = proxy  # True: a server.proxy_listen address too (proxy_port)
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.folder = None
         self.proc = None
+        # The ports mxgate reported in its "started" line.
         self.port = None
+        self.proxy_port = None
         self.http_port = None
         self.portal_port = None
         self.config_path = None
         self.log_path = None
         self.returncode = None
-        self.probe_sessions = 0  # sessions the harness opened (to see the banner)
+        self._ports = []  # held from start to __exit__, so that restart() finds them again
 
     # -- configuration
 
     def settings(self, **overrides):
         s = {
             "server.listen": [f"127.0.0.1:{self.port}"],
+            "server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"] if self.proxy else None,
             "server.hostname": HOSTNAME,
             "server.workers": 2,
             "http.listen": f"127.0.0.1:{self.http_port}",
@@ -445,69 +660,80 @@ class Mxgate:
         self.config_path = os.path.join(self.folder, "mxgate.toml")
         self.log_path = os.path.join(self.folder, "mxgate.log")
         try:
-            for _attempt in range(3):
-                self.port = free_port()
-                self.http_port = free_port()
-                self.portal_port = free_port()
-                self.write_config()
-                if self._start():
-                    return self
-            raise AssertionError(f"mxgate did not start; log:\n{self.log()}")
+            if self.downstream is None:
+                down = Port()
+                self._ports.append(down)
+                self.downstream = f"127.0.0.1:{down.number}"
+            self._ports += start_on_free_ports("mxgate", 4 if self.proxy else 3,
+                                               self._start_on)
+            return self
         except BaseException:
-            self._kill()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            self.__exit__(None, None, None)
             raise
 
+    def _start_on(self, ports):
+        """Starts mxgate on these ports (server.listen, http.listen, portal.listen and, with
+        `proxy`, server.proxy_listen). mxgate refuses port 0 for server.listen and takes 0 as
+        "off" for http.listen and portal.listen: start_on_free_ports() picks them."""
+        self.port, self.http_port, self.portal_port = ports[:3]
+        self.proxy_port = ports[3] if self.proxy else None
+        self.write_config()
+        self._start()
+
     def _start(self):
+        """Starts `mxgate serve` on the config file and waits for its "started" line, which it
+        logs once every listener is bound; the ports are read back from that line. Raises
+        PortInUse when a port was taken (the process is gone then)."""
         args = [self.bin, "serve", "-c", self.config_path]
         for option in self.options:
             args += ["-o", option]
         with open(self.log_path, "ab") as log:
+            offset = log.tell()
             log.write(("$ " + " ".join(args) + "\n").encode())
             log.flush()
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=self.folder)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                if "in use" in self.log():
-                    return False  # a port race with another test: try other ports
-                raise AssertionError(
-                    f"mxgate exited with {self.proc.returncode} at start-up; log:\n{self.log()}")
-            if self._banner_ok():
-                # The banner must be ours, not from another test's server that holds the port
-                # we picked (then mxgate exits at once: address in use).
-                time.sleep(0.05)
-                if self.proc.poll() is None:
-                    return True
-                continue
-            time.sleep(0.05)
-        raise AssertionError(
-            f"mxgate did not answer 220 within {self.startup_timeout}s; log:\n{self.log()}")
 
-    def _banner_ok(self):
+        def started():
+            text = self._log_since(offset)
+            match = _STARTED.search(text)
+            if match:
+                return match
+            if self.proc.poll() is not None:
+                if "in use" in text:
+                    raise PortInUse(text[-2000:])
+                raise AssertionError(f"mxgate exited with {self.proc.returncode} at start-up; "
+                                     f"log:\n{text[-5000:]}")
+            return None
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                self.probe_sessions += 1
-                s.settimeout(2)
-                data = b""
-                # The whole banner: with a greet pause it comes as "220-..." then "220 ...".
-                while not _final_line(data) and len(data) < 4096:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                if not (_final_line(data) or b"").startswith(f"220 {HOSTNAME} ".encode()):
-                    return False
-                s.sendall(b"QUIT\r\n")
-                # Read to the end so that the session is over when we return.
-                with contextlib.suppress(OSError):
-                    for _ in range(10):
-                        if not s.recv(4096):
-                            break
-                return True
+            try:
+                line = wait_until(started, self.startup_timeout, what="mxgate's started line")
+            except AssertionError as e:
+                if self.proc.poll() is not None:
+                    raise  # its message has the log
+                raise AssertionError(f"{e}; log:\n{self._log_since(offset)[-5000:]}") from None
+            listen = line.group("listen").split(",")
+            smtp = [_port_of(a) for a in listen if not a.startswith("proxy:")]
+            proxied = [_port_of(a[len("proxy:"):]) for a in listen if a.startswith("proxy:")]
+            self.port = smtp[0]
+            self.proxy_port = proxied[0] if proxied else None
+            self.http_port = _port_of(line.group("http"))
+            self.portal_port = _port_of(line.group("portal"))
+            # Bound already; SO_REUSEPORT on the SMTP listeners would let another process
+            # share them silently: make sure that this process is their only listener.
+            bound = smtp + proxied + [p for p in (self.http_port, self.portal_port) if p]
+            wait_listening(self.proc, bound, "mxgate", self.log)
+        except BaseException:
+            self._kill()
+            raise
+
+    def _log_since(self, offset):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace")
         except OSError:
-            return False
+            return ""
 
     def signal(self, signum):
         self.proc.send_signal(signum)
@@ -535,9 +761,10 @@ class Mxgate:
         if self.alive():
             raise AssertionError("restart(): mxgate is still running")
         self.returncode = None
-        if not self._start():
-            raise AssertionError(f"mxgate did not start again (a port is taken); log:\n"
-                                 f"{self.log()[-5000:]}")
+        try:
+            self._start()
+        except PortInUse as e:
+            raise AssertionError(f"mxgate did not start again on its held ports: {e}") from None
 
     def stop(self):
         """SIGTERM, a bounded wait, then SIGKILL. Returns the exit code."""
@@ -564,15 +791,30 @@ class Mxgate:
             self.stop()
         finally:
             self._kill()
+            for port in self._ports:
+                port.release()
+            self._ports = []
             shutil.rmtree(self.folder, ignore_errors=True)
         return False
 
     def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
+        return self._log_since(0)
+
+    def session_lines(self):
+        """The "session id=..." lines, each logged when a session has ended (after its last
+        exchange with the downstream), over every run of this instance."""
+        return [line for line in self.log().splitlines()
+                if line.split(" ", 2)[2:3] and line.split(" ", 2)[2].startswith("session id=")]
+
+    def wait_sessions_ended(self, count, timeout=30):
+        """Waits until `count` sessions have ended (logged their session line); returns the
+        lines. The event that a negative assertion about what a session did waits for: once a
+        session ended, it relays nothing more (relay mode answers the end of the data only after
+        the downstream's reply, and smtp-sink closes its dump file before that reply)."""
+        def ended():
+            lines = self.session_lines()
+            return lines if len(lines) >= count else None
+        return wait_until(ended, timeout, what=f"{count} session line(s) in mxgate's log")
 
     # -- clients
 
@@ -592,7 +834,7 @@ class Mxgate:
         with open(os.path.join(self.settings()["storage.path"], "admin.token")) as f:
             return f.read().strip()
 
-    def admin(self, method, path, form=None, timeout=10):
+    def admin(self, method, path, form=None, timeout=30):
         """(status, body text) of an admin API request with the token; `form`: a dict sent as
         application/x-www-form-urlencoded."""
         data = urllib.parse.urlencode(form).encode() if form is not None else None
@@ -606,7 +848,7 @@ class Mxgate:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(errors="replace")
 
-    def http(self, path, timeout=5):
+    def http(self, path, timeout=30):
         """(status, body text) of GET http://127.0.0.1:<http port><path>."""
         url = f"http://127.0.0.1:{self.http_port}{path}"
         try:
@@ -626,7 +868,7 @@ class Mxgate:
         (labels exactly as exposed), or None when absent."""
         return metric_value(text if text is not None else self.metrics(), series)
 
-    def wait_metric(self, series, predicate, timeout=5):
+    def wait_metric(self, series, predicate, timeout=30):
         """Waits until predicate(value) holds for a series; returns the value."""
         last = [None]
 
@@ -639,8 +881,23 @@ class Mxgate:
             raise AssertionError(f"{series} is {last[0]} after {timeout}s") from None
         return last[0]
 
-    def wait_sessions_idle(self, timeout=5):
-        """Waits until mxgate_sessions_active is 0 (e.g. the harness's probe session ended)."""
+    def wait_queue_empty(self, timeout=30):
+        """Waits until the queue holds no message: its statistics from the admin API, read from
+        the spool then (the mxgate_queue_depth gauge is refreshed every second only). A
+        message being delivered is still in the queue: once empty, every delivery is over."""
+        last = [None]
+
+        def empty():
+            last[0] = self.admin("GET", "/admin/queue/stats")
+            return last[0][0] == 200 and last[0][1].startswith("depth 0\n")
+        try:
+            wait_until(empty, timeout, interval=0.1, what="an empty queue")
+        except AssertionError:
+            raise AssertionError(f"the queue is not empty after {timeout}s: "
+                                 f"{last[0]}") from None
+
+    def wait_sessions_idle(self, timeout=30):
+        """Waits until mxgate_sessions_active is 0."""
         return self.wait_metric("mxgate_sessions_active", lambda v: v == 0, timeout)
 
 
@@ -725,18 +982,9 @@ class SmtpClient:
     def replies(self, count, timeout=None):
         return [self.reply(timeout) for _ in range(count)]
 
-    def pending(self, wait=0.3):
-        """Whatever the server sent that was not read yet, after waiting `wait` seconds."""
-        deadline = time.monotonic() + wait
-        with contextlib.suppress(socket.timeout, ConnectionError, OSError):
-            while time.monotonic() < deadline:
-                self._fill(deadline)
-        data, self.buffer = self.buffer, b""
-        return data
-
-    def closed_by_peer(self, timeout=3):
+    def closed_by_peer(self, timeout=10):
         """True when the server closes the connection within `timeout` seconds (any unread
-        data is discarded)."""
+        data is kept in `buffer`)."""
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -818,8 +1066,10 @@ def strip_received(content):
     return b"\n".join(header), b"\n".join(lines[end:])
 
 
-def run_tool(args, input=None, timeout=30):
-    """Runs a peer tool; returns CompletedProcess with bytes stdout/stderr."""
+def run_tool(args, input=None, timeout=60):
+    """Runs a peer tool (a missing one fails naming its package); returns CompletedProcess
+    with bytes stdout/stderr."""
+    args = [require_tool(args[0])] + list(args[1:])
     return subprocess.run(args, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=timeout)
 
@@ -833,6 +1083,14 @@ class MxTestCase(unittest.TestCase):
 
     def setUp(self):
         self._peers = []
+
+    def reserve_port(self):
+        """A port number held for this test: nothing listens on it (a downstream that is down)
+        until the test starts a peer there (Sink(port=...): the downstream comes back), and
+        nobody else gets it meanwhile."""
+        port = Port()
+        self.addCleanup(port.release)
+        return port.number
 
     def sink(self, **kwargs):
         s = Sink(**kwargs)

@@ -11,7 +11,8 @@ import tempfile
 import unittest
 
 from dns_server import DEFAULT_ZONES, DnsServer, SilentServer
-from harness import MxTestCase, SmtpClient, free_port, mxgate_bin, run_tool, send_message, wait_until
+from harness import (MxTestCase, SmtpClient, mxgate_bin, require_tool, run_tool, send_message,
+                     wait_until)
 from test_proxy import proxy_v1
 
 SPF_ZONE = "\n".join([
@@ -56,8 +57,8 @@ def setUpModule():
     KEYS = tempfile.TemporaryDirectory(prefix="mxgate-dkim-")
     records = []
     for name, ktype in (("rsa", "rsa"), ("ed", "ed25519")):
-        subprocess.run(["/usr/bin/dknewkey", "--ktype", ktype, name], cwd=KEYS.name,
-                       check=True, stdout=subprocess.DEVNULL, timeout=60)
+        subprocess.run([require_tool("/usr/bin/dknewkey"), "--ktype", ktype, name],
+                       cwd=KEYS.name, check=True, stdout=subprocess.DEVNULL, timeout=60)
         with open(os.path.join(KEYS.name, name + ".dns")) as f:
             records.append(f"{name}._domainkey TXT {txt_strings(f.read().strip())}")
     records.append('revoked._domainkey TXT "v=DKIM1; k=rsa; p="')
@@ -225,15 +226,15 @@ class GatewayAuthTest(MxTestCase):
     documentation addresses), adds Authentication-Results, and applies DMARC policies."""
 
     def start(self, sink, **settings):
-        self.proxy_port = free_port()
-        config = {"server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
-                  "dns.servers": [DNS.address], "reputation.trusted_networks": [],
+        config = {"dns.servers": [DNS.address], "reputation.trusted_networks": [],
                   "auth.enabled": True,
                   # Scores out of reach: only DMARC's explicit policies refuse here.
                   "reputation.defer_at": 100.0, "reputation.reject_at": 100.0,
                   "checks.rdns.mode": "enforce"}
         config.update(settings)
-        return self.mxgate(sink, settings=config)
+        mx = self.mxgate(sink, settings=config, proxy=True)
+        self.proxy_port = mx.proxy_port
+        return mx
 
     def deliver(self, message, ip="192.0.2.25", mail_from="a@spf.test", bdat=False):
         with SmtpClient(self.proxy_port) as c:
@@ -295,7 +296,7 @@ class GatewayAuthTest(MxTestCase):
         relayed = first.content_crlf[first.content_crlf.index(b"DKIM-Signature:"):]
         self.assertEqual(run_tool([mxgate_bin(), "dkim", "--dns", DNS.address],
                                   input=relayed).stdout.decode(), "pass d=dkim.test s=rsa\n")
-        wait_until(lambda: "auth=spf:pass,dkim:pass,dmarc:pass" in mx.log(), 5,
+        wait_until(lambda: "auth=spf:pass,dkim:pass,dmarc:pass" in mx.log(), 30,
                    what="the transaction line's auth= field")
         self.assertGreaterEqual(mx.metric('mxgate_dns_queries_total{outcome="answer",type="txt"}'), 3)
         # Reputation updates per message: the IP, its /24, the sender domain spf.test (SPF
@@ -314,7 +315,7 @@ class GatewayAuthTest(MxTestCase):
                                       f"{URL}?ip=203.0.113.9"))
         unsigned = self.deliver(MESSAGE, ip="192.0.2.25", mail_from="a@other.example.test")
         self.assertEqual(unsigned[0], 550, "nothing aligned with dkim.test")
-        sink.settle()
+        mx.wait_sessions_ended(2)
         self.assertEqual(sink.messages(), [])
         self.assertEqual(mx.metric('mxgate_check_signals_total'
                                    '{check="dmarc",mode="enforce",signal="dmarc_fail"}'), 2)

@@ -98,7 +98,8 @@ class TimeoutAndCapTest(MxTestCase):
             self.assertTrue(text.startswith("4.4.2 "), text)
             self.assertLess(time.monotonic() - start, 3.0)
             self.assertTrue(c.closed_by_peer(), "connection still open after 421")
-        self.assertEqual(sink.settle(), [], "part of a message was relayed")
+        mx.wait_sessions_ended(1)
+        self.assertEqual(sink.messages(), [], "part of a message was relayed")
 
 
 class LoadTest(MxTestCase):
@@ -161,7 +162,7 @@ class ReloadTest(MxTestCase):
         def new_limit():
             seen = rcpt_limit_seen(mx, 5)
             return seen if seen[0] == 3 else None
-        seen = wait_until(new_limit, 3, what="the new max_recipients")
+        seen = wait_until(new_limit, 15, what="the new max_recipients")
         accepted, (code, text) = seen
         self.assertEqual(accepted, 3)
         self.assertEqual(code, 452, text)
@@ -177,7 +178,7 @@ class ReloadTest(MxTestCase):
         mx.wait_metric('mxgate_config_reloads_total{result="failed"}', lambda v: v == 1)
         self.assertTrue(mx.alive(), "mxgate exited after a bad reload")
         self.assertEqual(mx.metric('mxgate_config_reloads_total{result="ok"}'), 1)
-        time.sleep(0.2)
+        # Counted as failed: the attempt is over, and new sessions still get the limit of 3.
         self.assertEqual(rcpt_limit_seen(mx, 5)[0], 3)
         with mx.connect() as c:
             c.ehlo()
@@ -219,37 +220,41 @@ class DrainTest(MxTestCase):
         mx.signal(signal.SIGTERM)
 
         for c in idle:
-            code, text = c.reply(timeout=3)
+            code, text = c.reply(timeout=10)
             self.assertEqual(code, 421, text)
             self.assertTrue(text.startswith("4.3.2 "), text)
             self.assertTrue(c.closed_by_peer(), "idle session still open after 421")
-        wait_until(lambda: mx.http("/readyz")[0] == 503, 3, what="/readyz 503 while draining")
+        wait_until(lambda: mx.http("/readyz")[0] == 503, 10, what="/readyz 503 while draining")
         status, body = mx.http("/readyz")
         self.assertEqual((status, body), (503, "draining\n"))
-        # No new sessions while draining.
+        # No new sessions while draining: the connection is refused, or whatever it gets up
+        # to the end (mxgate's exit closes it, below) is not a greeting.
         try:
-            with SmtpClient(mx.port, timeout=3) as late:
-                code, text = late.reply()
-                self.assertNotEqual(code, 220, "a new session was greeted during the drain")
-        except (ConnectionError, OSError):
-            pass
+            late = SmtpClient(mx.port, timeout=30)
+            self.addCleanup(late.close)
+        except OSError:
+            late = None
 
         # The transactions in progress complete; only then the session gets 421.
         for i, c in enumerate(in_data):
             c.send(b"second half\r\n.\r\n")
             code, text = c.reply()
             self.assertEqual(code, 250, f"session {i}: {text}")
-            code, text = c.reply(timeout=3)
+            code, text = c.reply(timeout=10)
             self.assertEqual(code, 421, text)
             self.assertTrue(text.startswith("4.3.2 "), text)
         self.assertEqual(after_rcpt.cmd("DATA")[0], 354)
         after_rcpt.send(b"Subject: drain rcpt\r\n\r\nx\r\n.\r\n")
         code, text = after_rcpt.reply()
         self.assertEqual(code, 250, text)
-        self.assertEqual(after_rcpt.reply(timeout=3)[0], 421)
+        self.assertEqual(after_rcpt.reply(timeout=10)[0], 421)
 
         self.assertEqual(mx.wait_exit(timeout=5 + 5), 0, mx.log()[-3000:])
         self.assertLess(time.monotonic() - sigterm_at, 10)
+        if late is not None:
+            self.assertTrue(late.closed_by_peer(), "a connection outlived mxgate")
+            self.assertFalse(late.buffer.startswith(b"220"),
+                             f"a new session was greeted during the drain: {late.buffer!r}")
         msgs = sink.wait_for_messages(4)
         subjects = sorted(re.search(rb"Subject: ([^\n]*)", m.content).group(1) for m in msgs)
         self.assertEqual(subjects, [b"drain 0", b"drain 1", b"drain 2", b"drain rcpt"])
@@ -260,15 +265,14 @@ class DrainTest(MxTestCase):
     def test_drain_timeout_cuts_unfinished_sessions_without_relaying_part_of_a_message(self):
         sink = self.sink()
         mx = self.mxgate(sink, settings={"server.drain_timeout": "1s"})
-        stuck = self.open_data(mx, 0)
-        time.sleep(0.2)
+        stuck = self.open_data(mx, 0)  # its 354: the session is in its data
         sigterm_at = time.monotonic()
         mx.signal(signal.SIGTERM)
         self.assertEqual(mx.wait_exit(timeout=1 + 6), 0, mx.log()[-3000:])
         self.assertLess(time.monotonic() - sigterm_at, 7)
         data = b""
         try:
-            stuck.sock.settimeout(2)
+            stuck.sock.settimeout(10)  # mxgate has exited: the connection is closed
             for _ in range(100):
                 chunk = stuck.sock.recv(4096)
                 if not chunk:
@@ -277,7 +281,8 @@ class DrainTest(MxTestCase):
         except OSError:
             pass
         self.assertNotIn(b"250", data, "a cut session was told its message was accepted")
-        self.assertEqual(sink.settle(), [], "part of a message was relayed")
+        # mxgate has exited: it relays nothing more.
+        self.assertEqual(sink.messages(), [], "part of a message was relayed")
 
 
 class CommandLineTest(unittest.TestCase):
@@ -316,7 +321,7 @@ class CommandLineTest(unittest.TestCase):
             self.assertIn(f"{path}:2: server.max_recipents:", err)
 
             # `serve` refuses to start on it the same way.
-            result = run_tool([mxgate_bin(), "serve", "-c", path], timeout=10)
+            result = run_tool([mxgate_bin(), "serve", "-c", path], timeout=60)
             self.assertEqual(result.returncode, 78, result.stderr.decode(errors="replace"))
 
     def test_check_config_reports_a_bad_override(self):

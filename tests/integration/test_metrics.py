@@ -1,6 +1,5 @@
 """The HTTP listener: Prometheus metrics after real traffic, health and readiness probes."""
 
-import shutil
 import unittest
 
 from harness import MxTestCase, parse_metrics, run_tool, send_message
@@ -44,7 +43,7 @@ class MetricsTest(MxTestCase):
 
         text = mx.metrics()
         after = parse_metrics(text)
-        self.assertEqual(after.get("mxgate_sessions_total"), 2 + mx.probe_sessions)
+        self.assertEqual(after.get("mxgate_sessions_total"), 2)
         self.assertEqual(after.get('mxgate_transactions_total{result="accepted"}'), 4)
         self.assertEqual(after.get('mxgate_transactions_total{result="rejected"}'), 0)
         self.assertEqual(after.get("mxgate_sessions_active"), 0)
@@ -56,8 +55,6 @@ class MetricsTest(MxTestCase):
         self.assertIn("# TYPE mxgate_relay_duration_seconds histogram", text)
         self.assertEqual(after.get("mxgate_relay_duration_seconds_count"), 4)
 
-        if shutil.which("promtool") is None:
-            self.skipTest("promtool not installed")
         result = run_tool(["promtool", "check", "metrics"], input=text.encode())
         report = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
         self.assertEqual(result.returncode, 0, report)

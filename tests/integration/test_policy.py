@@ -9,8 +9,8 @@ import os
 import re
 import unittest
 
-from harness import (MxTestCase, SmtpClient, free_port, module_tempdir, mxgate_bin, run_tool,
-                     send_message, wait_until)
+from harness import (MxTestCase, SmtpClient, module_tempdir, mxgate_bin, run_tool, send_message,
+                     wait_until)
 from test_proxy import proxy_v1
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -24,11 +24,11 @@ class PolicyTest(MxTestCase):
         self.store = os.path.join(module_tempdir(), f"store-{self.id().rsplit('.', 1)[-1]}")
 
     def start(self, sink=None, **settings):
-        self.proxy_port = free_port()
         settings.setdefault("storage.path", self.store)
-        settings.setdefault("server.proxy_listen", [f"127.0.0.1:{self.proxy_port}"])
         settings.setdefault("reputation.flush_interval", "100ms")
-        return self.mxgate(sink, settings=settings)
+        mx = self.mxgate(sink, settings=settings, proxy=True)
+        self.proxy_port = mx.proxy_port
+        return mx
 
     def client(self, ip=SENDER_IP):
         c = SmtpClient(self.proxy_port)
@@ -68,7 +68,7 @@ class PolicyTest(MxTestCase):
                 self.assertEqual(c.cmd("MAIL FROM:<bulk@sender.example>")[0], 250)
                 return c.cmd("RCPT TO:<user@example.com>")
         # The counters reach the store within flush_interval.
-        wait_until(lambda: refused_at_rcpt()[0] == 550, 5, interval=0.2, what="score reject")
+        wait_until(lambda: refused_at_rcpt()[0] == 550, 30, interval=0.2, what="score reject")
         self.assertEqual(refused_at_rcpt(), (550, f"5.7.1 Blocked - see {URL}?ip={SENDER_IP}"))
         self.assertIn("postponed session=", mx.log())
         self.assertIn("signal=reject_ratio", mx.log())
@@ -108,7 +108,7 @@ class PolicyTest(MxTestCase):
         def banner():
             with self.client() as c:
                 return c.reply()
-        wait_until(lambda: banner()[0] == 554, 5, interval=0.2, what="connect reject")
+        wait_until(lambda: banner()[0] == 554, 30, interval=0.2, what="connect reject")
         self.assertEqual(banner(), (554, f"5.7.1 Blocked - see {URL}?ip={SENDER_IP}"))
 
     def test_a_defer_score_gets_421_deferred_at_connect(self):
@@ -118,7 +118,7 @@ class PolicyTest(MxTestCase):
         def banner():
             with self.client() as c:
                 return c.reply()
-        wait_until(lambda: banner()[0] == 421, 5, interval=0.2, what="connect defer")
+        wait_until(lambda: banner()[0] == 421, 30, interval=0.2, what="connect defer")
         self.assertEqual(banner(), (421, f"4.7.0 Deferred - see {URL}?ip={SENDER_IP}"))
 
     def test_an_observe_mode_check_only_logs_and_counts(self):
@@ -157,8 +157,9 @@ class PolicyTest(MxTestCase):
 
     def blocked_store(self):
         config = self.store + ".toml"
-        with open(config, "w") as f:
+        with open(config, "w") as f:  # http.listen: a held port where nothing listens
             f.write(f'[storage]\npath = "{self.store}"\n\n'
+                    f'[http]\nlisten = "127.0.0.1:{self.reserve_port()}"\n\n'
                     '[[route]]\ndomains = ["example.com"]\ndownstream = ["127.0.0.1:25"]\n')
         result = run_tool([mxgate_bin(), "rep", "set", "192.0.2.66", "--block", "-c", config])
         self.assertEqual(result.returncode, 0, result.stderr.decode())
@@ -178,7 +179,7 @@ class PolicyTest(MxTestCase):
                                           b"Subject: filtered\r\n\r\nbody\r\n")
                 self.assertEqual(code, 250, text)
             return "quarantine=yes" in mx.log()
-        wait_until(quarantined, 5, interval=0.2, what="quarantined message")
+        wait_until(quarantined, 30, interval=0.2, what="quarantined message")
         message = quarantine.wait_for_messages(1)[0]
         self.assertIn(b"X-Mxgate-Quarantine: signal=reject_ratio; session=", message.raw)
         self.assertEqual(mx.metric("mxgate_quarantined_total"), 1)

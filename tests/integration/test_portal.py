@@ -13,20 +13,19 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from dns_server import DEFAULT_ZONES, DnsServer
-from harness import MxTestCase, SmtpClient, free_port, mxgate_bin, run_tool
+from harness import MxTestCase, SmtpClient, mxgate_bin, require_tool, run_tool, wait_until
 from test_proxy import proxy_v1
 
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 
 
-def fetch(port, path, accept=None, method="GET", data=None, timeout=10):
+def fetch(port, path, accept=None, method="GET", data=None, timeout=30):
     """(status, headers, body text)."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=data)
     if accept:
@@ -52,13 +51,12 @@ class PortalCase(MxTestCase):
         cls.dns.stop()
 
     def start(self, limits=(), sink=None, **settings):
-        self.proxy_port = free_port()
-        config = {"dns.servers": [self.dns.address],
-                  "server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
-                  "reputation.trusted_networks": []}
+        config = {"dns.servers": [self.dns.address], "reputation.trusted_networks": []}
         config.update(settings)
-        return self.mxgate(sink, settings=config,
-                           extra_tables=[("limit", limit) for limit in limits])
+        mx = self.mxgate(sink, settings=config, proxy=True,
+                         extra_tables=[("limit", limit) for limit in limits])
+        self.proxy_port = mx.proxy_port
+        return mx
 
     def block(self, mx, ip, reason, source="admin-api"):
         status, text = mx.admin("PUT", f"/admin/rep/{ip}",
@@ -213,9 +211,8 @@ class PortalTest(PortalCase):
         self.assertEqual(status, 429)
         self.assertEqual(headers["Retry-After"], "60")
         self.assertEqual(mx.metric("mxgate_portal_rate_limited_total"), 2)
-        if shutil.which("promtool"):
-            result = run_tool(["promtool", "check", "metrics"], input=mx.metrics().encode())
-            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        result = run_tool(["promtool", "check", "metrics"], input=mx.metrics().encode())
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
 
 
@@ -396,13 +393,9 @@ class AdminTest(PortalCase):
             report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25",
                                             "application/json")[2])
             return report["status"] == "deferred" and report
-        report = None
-        for _ in range(50):
-            report = deferred()
-            if report:
-                break
-            time.sleep(0.1)
-        self.assertTrue(report, "the complaint rate did not defer the sender")
+        # The complaint reaches the store within flush_interval.
+        report = wait_until(deferred, 30, interval=0.1,
+                            what="the complaint rate deferring the sender")
         self.assertIn("complaint_rate", [r["signal"] for r in report["reasons"]])
         with SmtpClient(self.proxy_port) as c:
             c.send(proxy_v1("192.0.2.25"))
@@ -463,17 +456,15 @@ class AdminTest(PortalCase):
         self.assertEqual((drained.returncode, drained.stdout), (0, b"draining\n"))
         self.assertEqual(mx.wait_exit(15), 0)
 
-CHROMIUM = shutil.which("chromium")
 
-
-@unittest.skipUnless(CHROMIUM, "Debian's chromium is not installed (deploy/install-deps.sh)")
 class PortalBrowserTest(PortalCase):
     """Headless Chromium loads the page and prints the DOM it rendered."""
 
     def render(self, url):
+        chromium = require_tool("chromium")
         with tempfile.TemporaryDirectory() as profile:
             result = subprocess.run(
-                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-extensions", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
                  "--dump-dom", url],
                 capture_output=True, timeout=60, env=dict(os.environ, HOME=profile))

@@ -6,11 +6,9 @@ opened and probed; queued messages survive a restart; a recipient the downstream
 is not retried; `mxgate queue` works on a running server (admin API) and on a stopped one."""
 
 import re
-import shutil
 import smtplib
-import time
 
-from harness import MxTestCase, Sink, free_port, mxgate_bin, run_tool, wait_until
+from harness import MxTestCase, Sink, mxgate_bin, run_tool, wait_until
 
 QUEUED = re.compile(r"2\.0\.0 Ok: queued as ([0-9A-F]{16})$")
 
@@ -49,44 +47,41 @@ class QueueTest(MxTestCase):
                          [b"queued 0", b"queued 1", b"queued 2"])
         for m in messages:
             self.assertTrue(m.content.startswith(b"Received: "), m.content[:80])
-        wait_until(lambda: mx.log().count("outcome=done") >= 3, 5, what="three deliveries done")
+        wait_until(lambda: mx.log().count("outcome=done") >= 3, 30, what="three deliveries done")
         self.assertEqual(mx.metric('mxgate_queue_deliveries_total{result="done"}'), 3)
         self.assertEqual(mx.metric("mxgate_queue_commit_seconds_count"), 3)
         # The gauges are refreshed every reputation.flush_interval (1 s).
-        wait_until(lambda: (mx.metric("mxgate_queue_messages_per_fsync") or 0) > 0, 5,
+        wait_until(lambda: (mx.metric("mxgate_queue_messages_per_fsync") or 0) > 0, 30,
                    what="messages per fsync")
-        wait_until(lambda: mx.metric("mxgate_queue_depth") == 0, 5, what="an empty queue")
-        if shutil.which("promtool"):
-            result = run_tool(["promtool", "check", "metrics"], input=mx.metrics().encode())
-            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        wait_until(lambda: mx.metric("mxgate_queue_depth") == 0, 30, what="an empty queue")
+        result = run_tool(["promtool", "check", "metrics"], input=mx.metrics().encode())
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
     def test_a_downstream_that_is_down_gets_the_mail_when_it_comes_back(self):
-        port = free_port()
+        port = self.reserve_port()  # the downstream is down until a Sink starts there
         mx = self.start(f"127.0.0.1:{port}")
         self.send(mx, 2)
-        wait_until(lambda: mx.log().count("outcome=deferred") >= 2, 10,
+        wait_until(lambda: mx.log().count("outcome=deferred") >= 2, 30,
                    what="both messages deferred")
         sink = Sink(port=port)
         sink.__enter__()
         self.addCleanup(sink.__exit__, None, None, None)
-        self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
+        self.assertEqual(len(sink.wait_for_messages(2, timeout=60)), 2)
         self.assertGreaterEqual(mx.metric('mxgate_queue_deliveries_total{result="deferred"}'), 2)
 
     def test_the_queue_commands_on_a_running_and_a_stopped_server(self):
-        port = free_port()
+        port = self.reserve_port()  # the downstream is down until a Sink starts there
         mx = self.start(f"127.0.0.1:{port}")
         first, second = self.send(mx, 2)
 
         def queue(*args):
             # A message that a runner is delivering at that moment is left alone: "try again".
-            for _ in range(50):
+            def done():
                 result = run_tool([mxgate_bin(), "queue", *args, "-c", mx.config_path])
-                if b"is being delivered now" not in result.stderr:
-                    return result
-                time.sleep(0.05)
-            self.fail(f"queue {args}: still being delivered")
+                return b"is being delivered now" not in result.stderr and result
+            return wait_until(done, 30, what=f"queue {args} on a message not being delivered")
 
-        wait_until(lambda: mx.log().count("outcome=deferred") >= 2, 10, what="attempts made")
+        wait_until(lambda: mx.log().count("outcome=deferred") >= 2, 30, what="attempts made")
         # Running: through the admin API, with the same output as on a stopped server.
         listed = queue("list")
         self.assertEqual(listed.returncode, 0, listed.stderr)
@@ -119,27 +114,27 @@ class QueueTest(MxTestCase):
         self.assertRegex(queue("stats").stdout.decode(), r"^depth 0\noldest -\ndead 0\n$")
 
     def test_a_failing_downstream_opens_its_circuit_and_is_probed_until_it_is_back(self):
-        port = free_port()
+        port = self.reserve_port()  # the downstream is down until a Sink starts there
         mx = self.start(f"127.0.0.1:{port}", **{"relay.breaker_failures": 2})
         self.send(mx, 3)
         wait_until(lambda: "relay_circuit downstream=127.0.0.1:%d state=open" % port in mx.log(),
-                   10, what="the circuit opened")
+                   30, what="the circuit opened")
         wait_until(lambda: (mx.metric('mxgate_downstream_errors_total{kind="circuit_open"}')
-                            or 0) >= 1, 10, what="an attempt refused at once")
-        wait_until(lambda: (mx.metric("mxgate_downstream_circuit_opens_total") or 0) >= 1, 5,
+                            or 0) >= 1, 30, what="an attempt refused at once")
+        wait_until(lambda: (mx.metric("mxgate_downstream_circuit_opens_total") or 0) >= 1, 30,
                    what="the opening counted")
         connects = mx.metric('mxgate_downstream_errors_total{kind="connect"}')
         sink = Sink(port=port)
         sink.__enter__()
         self.addCleanup(sink.__exit__, None, None, None)
-        self.assertEqual(len(sink.wait_for_messages(3, timeout=20)), 3)
+        self.assertEqual(len(sink.wait_for_messages(3, timeout=60)), 3)
         self.assertIn("relay_circuit downstream=127.0.0.1:%d state=closed" % port, mx.log())
-        wait_until(lambda: mx.metric("mxgate_downstream_open_circuits") == 0, 5,
+        wait_until(lambda: mx.metric("mxgate_downstream_open_circuits") == 0, 30,
                    what="no open circuit")
         self.assertGreaterEqual(connects, 2)
 
     def test_queued_mail_survives_a_restart(self):
-        port = free_port()
+        port = self.reserve_port()  # the downstream is down until a Sink starts there
         mx = self.start(f"127.0.0.1:{port}")
         self.send(mx, 2)
         self.assertEqual(mx.stop(), 0)
@@ -148,7 +143,7 @@ class QueueTest(MxTestCase):
         self.addCleanup(sink.__exit__, None, None, None)
         mx2 = self.start(f"127.0.0.1:{port}", **{"storage.path": mx.settings()["storage.path"]})
         self.assertRegex(mx2.log(), r"queue_opened path=\S+ depth=2 ")
-        self.assertEqual(len(sink.wait_for_messages(2, timeout=15)), 2)
+        self.assertEqual(len(sink.wait_for_messages(2, timeout=60)), 2)
 
     def test_a_permanent_refusal_is_bounced_to_the_sender_through_the_same_relay(self):
         refusing = self.sink(extra_args=["-f", "RCPT", "-B", "550 5.1.1 No such user"])
@@ -157,7 +152,7 @@ class QueueTest(MxTestCase):
             {"domains": ["example.com"], "downstream": [refusing.address]},
             {"domains": ["example.org"], "downstream": [senders.address]}])
         (queued,) = self.send(mx, 1)
-        (dsn,) = senders.wait_for_messages(1, timeout=15)
+        (dsn,) = senders.wait_for_messages(1, timeout=60)
         self.assertEqual(dsn.mail_from, "<>")
         self.assertEqual(dsn.rcpts, ["<sender@example.org>"])
         text = dsn.content.decode()
@@ -166,16 +161,18 @@ class QueueTest(MxTestCase):
                       "Diagnostic-Code: smtp; 550 5.1.1 No such user", text)
         self.assertIn(f"X-Mxgate-Queue-ID: {queued}", text)
         self.assertIn("Subject: queued 0", text, "the original header is attached")
-        wait_until(lambda: "outcome=done delivered=1" in mx.log(), 5, what="the DSN delivered")
+        wait_until(lambda: "outcome=done delivered=1" in mx.log(), 30, what="the DSN delivered")
         self.assertEqual(mx.metric("mxgate_queue_dsns_total"), 1)
-        time.sleep(1.5)  # one retry wait later: no second attempt at the refused recipient
+        # The message and its DSN have left the queue: nothing is left to try again.
+        mx.wait_queue_empty()
         self.assertEqual(mx.log().count("delivery id="), 2)
 
     def test_a_bounce_that_bounces_is_dead_lettered(self):
         refusing = self.sink(extra_args=["-f", "RCPT", "-B", "550 5.1.1 No such user"])
         mx = self.start(refusing.address)
         self.send(mx, 1, sender="")
-        wait_until(lambda: "outcome=dead" in mx.log(), 10, what="the bounce dead-lettered")
+        wait_until(lambda: "outcome=dead" in mx.log(), 30, what="the bounce dead-lettered")
         self.assertEqual(mx.metric('mxgate_queue_deliveries_total{result="dead"}'), 1)
-        time.sleep(1.5)
+        # Buried: out of the queue, nothing is left to try again.
+        mx.wait_queue_empty()
         self.assertEqual(mx.log().count("delivery id="), 1)

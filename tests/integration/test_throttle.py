@@ -4,10 +4,13 @@ over a limit gets the exact 421 line with its portal link and is let in again in
 window; a new IP's ramp; the state survives a restart; the tarpit, the dictionary-attack cutoff
 and the per-network session cap."""
 
+import json
 import time
 import unittest
+import urllib.request
 
-from harness import MxTestCase, SmtpClient, free_port, module_tempdir, mxgate_bin, run_tool
+from harness import (MxTestCase, SmtpClient, module_tempdir, mxgate_bin, parse_utc, run_tool,
+                     wait_until)
 from test_proxy import proxy_v1
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -20,12 +23,12 @@ def deferred(ip):
 class ThrottleTest(MxTestCase):
 
     def start(self, sink=None, limits=(), **settings):
-        self.proxy_port = free_port()
-        config = {"server.proxy_listen": [f"127.0.0.1:{self.proxy_port}"],
-                  "reputation.trusted_networks": [], "reputation.flush_interval": "100ms"}
+        config = {"reputation.trusted_networks": [], "reputation.flush_interval": "100ms"}
         config.update(settings)
-        return self.mxgate(sink, settings=config,
-                           extra_tables=[("limit", limit) for limit in limits])
+        mx = self.mxgate(sink, settings=config, proxy=True,
+                         extra_tables=[("limit", limit) for limit in limits])
+        self.proxy_port = mx.proxy_port
+        return mx
 
     def client(self, ip):
         c = SmtpClient(self.proxy_port)
@@ -61,7 +64,18 @@ class ThrottleTest(MxTestCase):
             self.assertEqual(self.session("192.0.2.50", messages=0)[0][0], 220)
         self.assertEqual(self.session("192.0.2.50", messages=0), [deferred("192.0.2.50")])
         self.assertEqual(self.session("192.0.2.51", messages=0)[0][0], 220, "its own budget")
-        time.sleep(1.1)  # one interval (2 s / 2) later there is room for one more
+        # One interval (2 s / 2) later there is room for one more. The portal shows a deferral
+        # in force with its end, in whole seconds rounded down: wait for the clock to pass the
+        # next second. (Asking by connecting would count more deferrals.)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        url = f"http://127.0.0.1:{mx.portal_port}/postmaster/?ip=192.0.2.50"
+        with opener.open(urllib.request.Request(url, headers={"Accept": "application/json"}),
+                         timeout=30) as response:
+            report = json.loads(response.read())
+        if report["status"] == "deferred":  # else it is over already
+            ends = parse_utc(report["until"]) + 1
+            wait_until(lambda: time.time() >= ends, ends - time.time() + 30,
+                       what=f"the deferral's end ({report['until']})")
         self.assertEqual(self.session("192.0.2.50", messages=0)[0][0], 220)
         self.assertEqual(mx.metric('mxgate_throttle_deferrals_total{limit="ip-connections"}'), 1)
         self.assertRegex(mx.log(), r"refused session=\S+ client=192\.0\.2\.50 stage=connect "

@@ -1,13 +1,16 @@
 """STARTTLS (RFC 3207) against real TLS clients: openssl s_client, swaks, Python's ssl."""
 
+import os
 import re
+import shutil
 import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 
-from harness import (HOSTNAME, MxTestCase, certificate, free_port, port_open, run_tool,
-                     strip_received, wait_until)
+from harness import (HOSTNAME, MxTestCase, certificate, require_tool, run_tool,
+                     start_on_free_ports, strip_received, wait_listening)
 
 SESSION = (b"EHLO client.example.org\n"
            b"MAIL FROM:<s@example.org>\n"
@@ -27,7 +30,7 @@ def reply_codes(text):
     return [int(m.group(1)) for m in re.finditer(r"^(\d{3}) ", text, re.MULTILINE)]
 
 
-def s_client(port, extra=(), stdin=SESSION, timeout=20):
+def s_client(port, extra=(), stdin=SESSION, timeout=60):
     """openssl s_client -starttls smtp; stdin lines are sent with CRLF. -ign_eof keeps the
     session open after stdin ends (and stops s_client from treating "Q"/"R" lines as its own
     commands); the server's 221 ends it."""
@@ -111,23 +114,41 @@ class TlsTest(MxTestCase):
         mx = self.mxgate(tls=True)
         # Control: this client does speak TLS 1.1 to a server that allows it.
         cert, key = certificate()
-        port = free_port()
-        server = subprocess.Popen(
-            ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", cert, "-key", key,
-             "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0", "-naccept", "2", "-quiet"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        folder = tempfile.mkdtemp(prefix="mxgate-s_server-")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        log_path = os.path.join(folder, "s_server.log")
+        servers = []
+
+        def log():
+            with open(log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+
+        def start(ports):
+            with open(log_path, "wb") as out:
+                server = subprocess.Popen(
+                    [require_tool("openssl"), "s_server", "-accept", f"127.0.0.1:{ports[0]}",
+                     "-cert", cert, "-key", key, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0",
+                     "-naccept", "1", "-quiet"],
+                    stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+            servers.append(server)
+            wait_listening(server, ports, "openssl s_server", log)
+
+        def stop_servers():
+            for server in servers:
+                if server.poll() is None:
+                    server.kill()
+                server.wait(timeout=10)
+                server.stdin.close()
         try:
-            # port_open() takes one of the two accepts, the control client the other.
-            wait_until(lambda: server.poll() is not None or port_open(port), 5,
-                       what="openssl s_server")
-            control = run_tool(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
-                                *LEGACY_CLIENT], input=b"", timeout=10)
+            (held,) = start_on_free_ports("openssl s_server", 1, start)
+            self.addCleanup(held.release)
+            control = run_tool(["openssl", "s_client", "-connect", f"127.0.0.1:{held.number}",
+                                *LEGACY_CLIENT], input=b"", timeout=30)
             self.assertEqual(control.returncode, 0, "control: the TLS 1.1 client does not work:\n"
                              + control.stdout.decode(errors="replace"))
             self.assertRegex(control.stdout.decode(errors="replace"), r"Protocol\s*: TLSv1\.1")
         finally:
-            server.kill()
-            server.wait(timeout=5)
+            stop_servers()
         result = s_client(mx.port, LEGACY_CLIENT, stdin=b"QUIT\n")
         out = result.stdout.decode(errors="replace")
         self.assertNotEqual(result.returncode, 0, out)
