@@ -78,7 +78,7 @@ void TableReader::fail(const toml::node* node, std::string_view key,
   throw ConfigError(file, line, key_path(key), problem);
 }
 
-void TableReader::read(std::string_view key, std::string& out) {
+void TableReader::read(std::string_view key, std::string& out, const Text&) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   const auto* s = node->as_string();
@@ -86,7 +86,7 @@ void TableReader::read(std::string_view key, std::string& out) {
   out = s->get();
 }
 
-void TableReader::read(std::string_view key, bool& out) {
+void TableReader::read(std::string_view key, bool& out, Flag) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   const auto* b = node->as_boolean();
@@ -106,7 +106,7 @@ std::int64_t TableReader::integer(const toml::node* node, std::string_view key, 
   return i->get();
 }
 
-void TableReader::read_number(std::string_view key, double& out, double min, double max) {
+void TableReader::read(std::string_view key, double& out, const Number& rule) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   double value = 0;
@@ -117,41 +117,58 @@ void TableReader::read_number(std::string_view key, double& out, double min, dou
   } else {
     fail(node, key, "expected a number, got " + describe_node(*node));
   }
-  if (!(value >= min && value <= max)) {
+  if (!(value >= rule.min && value <= rule.max)) {
     fail(node, key,
-         fmt::format("must be between {:.10g} and {:.10g}, got {}", min, max, describe_node(*node)));
+         fmt::format("must be between {:.10g} and {:.10g}, got {}", rule.min, rule.max,
+                     describe_node(*node)));
   }
   out = value;
 }
 
-void TableReader::read_ints(std::string_view key, std::vector<int>& out, int min, int max) {
+void TableReader::read(std::string_view key, std::vector<int>& out, const Ints& rule) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   const auto* a = node->as_array();
-  if (a == nullptr) fail(node, key, "expected an array of integers such as [24], got " + describe_node(*node));
+  if (a == nullptr)
+    fail(node, key, "expected an array of integers such as [24], got " + describe_node(*node));
   std::vector<int> values;
   for (const toml::node& element : *a) {
-    values.push_back(static_cast<int>(integer(&element, key, min, max)));
+    values.push_back(static_cast<int>(integer(&element, key, rule.min, rule.max)));
   }
   out = std::move(values);
 }
 
-void TableReader::read_choice(std::string_view key, std::size_t& index,
-                              const std::vector<std::string_view>& choices) {
+std::size_t TableReader::choice(std::string_view key, std::size_t index,
+                                const std::vector<std::string_view>& names) {
   const toml::node* node = find(key);
-  if (node == nullptr) return;
+  if (node == nullptr) return index;
   const auto* s = node->as_string();
-  const auto it = s == nullptr ? choices.end()
-                               : std::find(choices.begin(), choices.end(), s->get());
-  if (it == choices.end()) {
+  const auto it = s == nullptr ? names.end() : std::find(names.begin(), names.end(), s->get());
+  if (it == names.end()) {
     std::string list;
-    for (auto choice : choices) list += (list.empty() ? "\"" : ", \"") + std::string(choice) + "\"";
+    for (auto name : names) list += (list.empty() ? "\"" : ", \"") + std::string(name) + "\"";
     fail(node, key, "expected one of " + list + ", got " + describe_node(*node));
   }
-  index = static_cast<std::size_t>(it - choices.begin());
+  return static_cast<std::size_t>(it - names.begin());
 }
 
-void TableReader::read_positive(std::string_view key, Duration& out) {
+// Read as a string first: not a string is "expected a string in quotes".
+std::size_t TableReader::word(std::string_view key, std::size_t index,
+                              const std::vector<std::string_view>& names) {
+  std::string text(names.at(index));
+  read(key, text);
+  const auto it = std::find(names.begin(), names.end(), text);
+  if (it == names.end()) {
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      list += (i == 0 ? "" : i + 1 < names.size() ? ", " : " or ") + quote(names[i]);
+    }
+    fail(find(key), key, "expected " + list + ", got " + quote(text));
+  }
+  return static_cast<std::size_t>(it - names.begin());
+}
+
+void TableReader::read(std::string_view key, Duration& out, Positive) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   Duration value{};
@@ -174,7 +191,7 @@ void TableReader::read_positive(std::string_view key, Duration& out) {
   out = value;
 }
 
-void TableReader::read_size(std::string_view key, std::uint64_t& out, std::uint64_t min) {
+void TableReader::read(std::string_view key, std::uint64_t& out, const Size& rule) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   std::uint64_t value = 0;
@@ -189,14 +206,14 @@ void TableReader::read_size(std::string_view key, std::uint64_t& out, std::uint6
   } else {
     fail(node, key, "expected a size such as \"10MiB\" or 10485760, got " + describe_node(*node));
   }
-  if (value < min) {
+  if (value < rule.min) {
     fail(node, key,
-         "must be at least " + std::to_string(min) + " bytes, got " + describe_node(*node));
+         "must be at least " + std::to_string(rule.min) + " bytes, got " + describe_node(*node));
   }
   out = value;
 }
 
-void TableReader::read(std::string_view key, HostPort& out, const PortRule& rule) {
+void TableReader::read(std::string_view key, HostPort& out, const Address& rule) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   const auto* s = node->as_string();
@@ -204,7 +221,7 @@ void TableReader::read(std::string_view key, HostPort& out, const PortRule& rule
     fail(node, key, "expected a \"host:port\" string, got " + describe_node(*node));
   }
   try {
-    out = parse_host_port(s->get(), rule);
+    out = parse_host_port(s->get(), rule.port);
   } catch (const std::invalid_argument& e) {
     fail(node, key, e.what());
   }
@@ -223,13 +240,13 @@ const toml::array* TableReader::array(const toml::node* node, std::string_view k
   return a;
 }
 
-void TableReader::read(std::string_view key, std::vector<HostPort>& out, const PortRule& rule) {
+void TableReader::read(std::string_view key, std::vector<HostPort>& out, const Address& rule) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   std::vector<HostPort> values;
   for (const toml::node& element : *array(node, key)) {
     try {
-      values.push_back(parse_host_port(element.as_string()->get(), rule));
+      values.push_back(parse_host_port(element.as_string()->get(), rule.port));
     } catch (const std::invalid_argument& e) {
       fail(&element, key, e.what());
     }
@@ -237,12 +254,42 @@ void TableReader::read(std::string_view key, std::vector<HostPort>& out, const P
   out = std::move(values);
 }
 
-void TableReader::read(std::string_view key, std::vector<std::string>& out) {
+void TableReader::read(std::string_view key, std::vector<std::string>& out, const Texts&) {
   const toml::node* node = find(key);
   if (node == nullptr) return;
   std::vector<std::string> values;
   for (const toml::node& element : *array(node, key)) values.push_back(element.as_string()->get());
   out = std::move(values);
+}
+
+void TableReader::read(std::string_view key, std::vector<Duration>& out, Waits) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return;
+  std::vector<std::string> texts;
+  read(key, texts);
+  if (texts.empty()) fail(node, key, "must list at least one wait, e.g. [\"1m\", \"1h\"]");
+  out.clear();
+  for (const auto& text : texts) {
+    try {
+      out.push_back(parse_duration(text));
+    } catch (const std::invalid_argument& e) {
+      fail(node, key, e.what());
+    }
+    if (out.back() <= Duration::zero()) fail(node, key, "waits must be positive");
+  }
+}
+
+void TableReader::read(std::string_view key, reputation::PointsList& out, const Points& rule) {
+  TableReader sub = table(key);
+  if (sub.table_ == nullptr) return;
+  fields(sub, out);
+  if (out.empty() && !sub.table_->empty()) {
+    const auto first = sub.table_->begin();
+    sub.fail(&first->second, first->first.str(),
+             "check " + std::string(rule.check) +
+                 " has no points to set (its scores come from elsewhere)");
+  }
+  sub.finish();
 }
 
 TableReader TableReader::table(std::string_view key) {

@@ -1,13 +1,15 @@
 // Internal to mxgate_conf (includes toml++; never include it from a public header).
-// TableReader reads typed, range-checked values out of one TOML table and turns every problem
-// into a ConfigError that names the file, the line and the full dotted key. Keys that were
-// never asked for are reported by finish() as unknown, with the valid keys listed.
+// TableReader reads the values of one TOML table by the rules of fields.hpp (typed,
+// range-checked) and turns every problem into a ConfigError that names the file, the line and
+// the full dotted key. Keys that were never asked for are reported by finish() as unknown, with
+// the valid keys listed.
 // Nodes that came from an override (-o) carry no source file of this config: their errors
 // name the file "-o" and line 0.
 #pragma once
 
 #include <toml++/toml.h>
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@
 
 #include "conf/config.hpp"
 #include "conf/detail.hpp"
+#include "conf/fields.hpp"
 
 namespace mxgate::conf::detail {
 
@@ -32,23 +35,52 @@ class TableReader {
   [[noreturn]] void fail(const toml::node* node, std::string_view key,
                          const std::string& problem) const;
 
-  void read(std::string_view key, std::string& out);
-  void read(std::string_view key, bool& out);
-  void read_positive(std::string_view key, Duration& out);
-  void read_size(std::string_view key, std::uint64_t& out, std::uint64_t min);
-  void read(std::string_view key, HostPort& out, const PortRule& rule);
-  void read(std::string_view key, std::vector<HostPort>& out, const PortRule& rule);
-  void read(std::string_view key, std::vector<std::string>& out);
-  // An integer or a float within [min, max].
-  void read_number(std::string_view key, double& out, double min, double max);
-  // An array of integers, each within [min, max].
-  void read_ints(std::string_view key, std::vector<int>& out, int min, int max);
-  // A string that must be one of `choices`; returns its index (or leaves `index` unchanged).
-  void read_choice(std::string_view key, std::size_t& index,
-                   const std::vector<std::string_view>& choices);
-  template <class Int>
-  void read_int(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
-    if (const toml::node* node = find(key)) out = static_cast<Int>(integer(node, key, min, max));
+  // Reads `key` by `rule` (fields.hpp) when it is present, then runs the rule's check, also
+  // when it is absent (a default passes). fields(reader, section) reads a whole table.
+  template <class T, class Rule>
+  void operator()(std::string_view key, T& out, const Rule& rule) {
+    read(key, out, rule);
+    if constexpr (requires { rule.check(*this, key, out); }) {
+      if (rule.check != nullptr) rule.check(*this, key, out);
+    }
+  }
+
+  // The rules, without their checks.
+  void read(std::string_view key, std::string& out, const Text& = {});
+  void read(std::string_view key, bool& out, Flag = {});
+  void read(std::string_view key, Duration& out, Positive);
+  void read(std::string_view key, std::uint64_t& out, const Size& rule);
+  template <std::integral Integer>
+  void read(std::string_view key, Integer& out, const Int& rule) {
+    if (const toml::node* node = find(key)) {
+      out = static_cast<Integer>(integer(node, key, rule.min, rule.max));
+    }
+  }
+  void read(std::string_view key, double& out, const Number& rule);
+  template <class Enum>
+  void read(std::string_view key, Enum& out, const Choice& rule) {
+    out = static_cast<Enum>(choice(key, static_cast<std::size_t>(out), rule.names));
+  }
+  template <class Enum>
+  void read(std::string_view key, Enum& out, const Word& rule) {
+    out = static_cast<Enum>(word(key, static_cast<std::size_t>(out), rule.names));
+  }
+  void read(std::string_view key, HostPort& out, const Address& rule);
+  void read(std::string_view key, std::vector<HostPort>& out, const Address& rule);
+  void read(std::string_view key, std::vector<std::string>& out, const Texts& = {});
+  void read(std::string_view key, std::vector<int>& out, const Ints& rule);
+  void read(std::string_view key, std::vector<Duration>& out, Waits);
+  void read(std::string_view key, reputation::PointsList& out, const Points& rule);
+  template <class Section>
+  void read(std::string_view key, Section& out, Table) {
+    TableReader sub = table(key);
+    fields(sub, out);
+    sub.finish();
+  }
+  template <class T, class Rule>
+  void read(std::string_view key, T& out, const Required<Rule>& rule) {
+    if (find(key) == nullptr) fail(table_, key, std::string(rule.problem));
+    (*this)(key, out, rule.rule);
   }
 
   // A sub-table reader; its table is null when `key` is absent. Fails unless it is a table.
@@ -63,6 +95,11 @@ class TableReader {
  private:
   std::int64_t integer(const toml::node* node, std::string_view key, std::int64_t min,
                        std::int64_t max) const;
+  // The index of the name `key` gives in `names`, or `index` when it is absent.
+  std::size_t choice(std::string_view key, std::size_t index,
+                     const std::vector<std::string_view>& names);
+  std::size_t word(std::string_view key, std::size_t index,
+                   const std::vector<std::string_view>& names);
   const toml::array* array(const toml::node* node, std::string_view key) const;
 
   const toml::table* table_;
