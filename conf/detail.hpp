@@ -12,10 +12,11 @@
 
 namespace mxgate::conf::detail {
 
-// How a "host:port" is checked: whether port 0 ("disabled") is accepted, and the port used
-// when the text has none (no default: the port is required).
+// How a "host:port" is checked: what port 0 means where it is accepted (empty: it is not; e.g.
+// "disables", "picks a free port"), and the port used when the text has none (no default: the
+// port is required).
 struct PortRule {
-  bool allow_zero = false;
+  std::string_view zero;
   std::optional<std::uint16_t> default_port;
 };
 

@@ -117,7 +117,7 @@ template <class S, class T>
 concept Of = std::same_as<std::remove_const_t<S>, T>;
 
 void fields(auto& v, Of<ServerConfig> auto& s) {
-  v("listen", s.listen, Address{{}, some_listener});
+  v("listen", s.listen, Address{{.zero = "picks a free port"}, some_listener});
   v("hostname", s.hostname, Text{host_name});
   v("banner", s.banner, Text{one_line});
   v("workers", s.workers, Int{0, kMaxWorkers});
@@ -130,7 +130,7 @@ void fields(auto& v, Of<ServerConfig> auto& s) {
   v("command_timeout", s.command_timeout, Positive{});
   v("data_timeout", s.data_timeout, Positive{});
   v("drain_timeout", s.drain_timeout, Positive{});
-  v("proxy_listen", s.proxy_listen, Address{});
+  v("proxy_listen", s.proxy_listen, Address{{.zero = "picks a free port"}});
   v("proxy_trusted", s.proxy_trusted, Texts{networks});
   v("proxy_timeout", s.proxy_timeout, Positive{});
 }
@@ -143,7 +143,7 @@ void fields(auto& v, Of<TlsConfig> auto& s) {
 }
 
 void fields(auto& v, Of<HttpConfig> auto& s) {
-  v("listen", s.listen, Address{{.allow_zero = true}});
+  v("listen", s.listen, Address{{.zero = "disables"}});
 }
 
 void fields(auto& v, Of<FeedbackConfig> auto& s) { v("address", s.address, Text{mail_address}); }
@@ -151,7 +151,7 @@ void fields(auto& v, Of<FeedbackConfig> auto& s) { v("address", s.address, Text{
 void fields(auto& v, Of<AdminConfig> auto& s) { v("token_file", s.token_file, Text{}); }
 
 void fields(auto& v, Of<PortalConfig> auto& s) {
-  v("listen", s.listen, Address{{.allow_zero = true}});
+  v("listen", s.listen, Address{{.zero = "disables"}});
   v("requests_per_minute", s.requests_per_minute, Int{0, 1'000'000});
   v("delist_requests_per_day", s.delist_requests_per_day, Int{0, 1'000'000});
 }

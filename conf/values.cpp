@@ -91,16 +91,16 @@ std::string format_with_units(std::uint64_t value, const std::array<Unit, N>& un
                               "; expected host:port such as \"127.0.0.1:25\" or \"[::1]:25\"");
 }
 
-std::uint16_t parse_port(std::string_view text, std::string_view port, bool allow_zero) {
+std::uint16_t parse_port(std::string_view text, std::string_view port, std::string_view zero) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (port.empty()) bad_address(text, "missing port after ':'");
   if (ec != std::errc{} || end != port.data() + port.size() || !is_digit(port.front())) {
     bad_address(text, "the port must be a number");
   }
-  if (value > 65535 || (value == 0 && !allow_zero)) {
-    bad_address(
-        text, allow_zero ? "the port must be 0..65535 (0 disables)" : "the port must be 1..65535");
+  if (value > 65535 || (value == 0 && zero.empty())) {
+    bad_address(text, zero.empty() ? "the port must be 1..65535"
+                                   : "the port must be 0..65535 (0 " + std::string(zero) + ")");
   }
   return static_cast<std::uint16_t>(value);
 }
@@ -215,7 +215,7 @@ HostPort parse_host_port(std::string_view text, const PortRule& rule) {
     check_host(text, host);
   }
   if (!port && !rule.default_port) bad_address(text, "missing port");
-  std::uint16_t number = port ? parse_port(text, *port, rule.allow_zero) : *rule.default_port;
+  std::uint16_t number = port ? parse_port(text, *port, rule.zero) : *rule.default_port;
   return HostPort{std::move(host), number};
 }
 

@@ -13,6 +13,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus openssl python3 procps iproute2 curl
   python3-dkim  # an independent DKIM signer for the DKIM tests (tests/auth, tests/integration)
+  python3-dnspython  # queries the test DNS server directly (tests/integration/test_dns_server.py)
   nsd  # a real authoritative DNS server for the DNS integration tests (tests/integration/dns_server.py)
   chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py
 )

@@ -105,6 +105,16 @@ TEST(LoadConfig, AFileWithOnlyARouteTakesEveryDefault) {
   EXPECT_EQ(load_config(file), defaults_as_loaded(file));
 }
 
+TEST(LoadConfig, ListenPortZeroPicksAFreePort) {
+  TempDir dir;
+  std::string file = dir.write(
+      "mxgate.toml", std::string("[server]\nlisten = [\"127.0.0.1:0\"]\nproxy_listen = "
+                                 "[\"[::1]:0\"]\n") + kRoute);
+  const Config config = load_config(file);
+  EXPECT_EQ(config.server.listen, (std::vector<HostPort>{{"127.0.0.1", 0}}));
+  EXPECT_EQ(config.server.proxy_listen, (std::vector<HostPort>{{"::1", 0}}));
+}
+
 TEST(LoadConfig, ReadsEveryKind) {
   TempDir dir;
   std::string cert = dir.write("cert.pem", "certificate");
@@ -225,8 +235,10 @@ const ErrorCase kErrorCases[] = {
      ":2: server.line_endings: ", "expected \"reject\" or \"normalize\", got \"crlf\""},
     {"listen without port", "[server]\nlisten = [\n  \"127.0.0.1:25\",\n  \"127.0.0.1\",\n]\n",
      ":4: server.listen: ", "missing port"},
-    {"listen port zero", "[server]\nlisten = [\"127.0.0.1:0\"]\n",
-     ":2: server.listen: ", "the port must be 1..65535"},
+    {"listen port too large", "[server]\nlisten = [\"127.0.0.1:65536\"]\n",
+     ":2: server.listen: ", "the port must be 0..65535 (0 picks a free port)"},
+    {"route downstream port zero", "[[route]]\ndomains = [\"example.com\"]\ndownstream = [\"10.0.0.5:0\"]\n",
+     ":3: route[0].downstream: ", "the port must be 1..65535"},
     {"listen empty", "[server]\nlisten = []\n", ":2: server.listen: ", "at least one address"},
     {"listen not strings", "[server]\nlisten = [25]\n",
      ":2: server.listen: ", "expected an array of strings"},

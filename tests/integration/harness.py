@@ -14,9 +14,10 @@ Pieces:
 Every wait is bounded in time and waits for an event (a log line, a metric, a reply, a file, a
 listening socket, a process exit); none sleeps for a fixed time.
 
-Ports. mxgate refuses port 0 for server.listen and server.proxy_listen, and port 0 turns
-http.listen and portal.listen off; smtp-sink, nsd and openssl s_server take a number too. So
-every port comes from a Port: a socket bound to 127.0.0.1:<n> with SO_REUSEADDR that never
+Ports. mxgate binds its SMTP listeners (server.listen, server.proxy_listen) on port 0 and
+reports the ports in its "started" line, which the harness reads back. Port 0 turns
+http.listen and portal.listen off, and smtp-sink, nsd and openssl s_server take a number too:
+those ports come from a Port: a socket bound to 127.0.0.1:<n> with SO_REUSEADDR that never
 listens. While it is held the kernel hands <n> to nobody else's bind(0) or outgoing connection,
 yet a peer that sets SO_REUSEADDR (all of the above do) binds and listens on it. Holding the
 port matters: mxgate and smtp-sink set SO_REUSEPORT, so two of them given the same free number
@@ -664,19 +665,20 @@ class Mxgate:
                 down = Port()
                 self._ports.append(down)
                 self.downstream = f"127.0.0.1:{down.number}"
-            self._ports += start_on_free_ports("mxgate", 4 if self.proxy else 3,
-                                               self._start_on)
+            self._ports += start_on_free_ports("mxgate", 2, self._start_on)
             return self
         except BaseException:
             self.__exit__(None, None, None)
             raise
 
     def _start_on(self, ports):
-        """Starts mxgate on these ports (server.listen, http.listen, portal.listen and, with
-        `proxy`, server.proxy_listen). mxgate refuses port 0 for server.listen and takes 0 as
-        "off" for http.listen and portal.listen: start_on_free_ports() picks them."""
-        self.port, self.http_port, self.portal_port = ports[:3]
-        self.proxy_port = ports[3] if self.proxy else None
+        """Starts mxgate with its SMTP listeners (server.listen and, with `proxy`,
+        server.proxy_listen) on port 0, the kernel's choice, and http.listen and portal.listen
+        on these held ports: mxgate takes port 0 as "off" there, so start_on_free_ports()
+        picks them."""
+        self.http_port, self.portal_port = ports
+        self.port = 0
+        self.proxy_port = 0 if self.proxy else None
         self.write_config()
         self._start()
 
@@ -757,10 +759,12 @@ class Mxgate:
 
     def restart(self):
         """Starts `mxgate serve` again after stop() or kill(): same config file, storage and
-        ports (the log file goes on)."""
+        ports (the SMTP ports are those the first start read back; the log file goes on)."""
         if self.alive():
             raise AssertionError("restart(): mxgate is still running")
         self.returncode = None
+        # The SMTP ports the first start read back, so that clients find it again.
+        self.write_config()
         try:
             self._start()
         except PortInUse as e:
