@@ -10,15 +10,14 @@
 #include "common/metrics.hpp"
 #include "common/text.hpp"
 #include "postmaster/arf.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::postmaster {
 namespace {
 
 using smtp::Reply;
 
-Reply one_kind_per_transaction() {
-  return Reply::make(452, "4.5.3", "Complaint reports and other mail go in separate transactions");
-}
+Reply one_kind_per_transaction() { return smtp::replies::separate_transactions(); }
 
 }  // namespace
 
@@ -43,7 +42,7 @@ boost::asio::awaitable<Reply> FeedbackIntake::rcpt(smtp::Path recipient, bool qu
   }
   if (feedback) {
     kind_ = Kind::Feedback;
-    co_return Reply::make(250, "2.1.5", "Ok");
+    co_return smtp::replies::recipient_ok();
   }
   auto reply = co_await inner_->rcpt(std::move(recipient), quarantine);
   if (reply.positive()) kind_ = Kind::Relay;
@@ -55,7 +54,7 @@ boost::asio::awaitable<Reply> FeedbackIntake::data() {
     auto reply = co_await inner_->data();
     co_return reply;
   }
-  co_return Reply::make(354, "", "End data with <CR><LF>.<CR><LF>");
+  co_return smtp::replies::start_data();
 }
 
 boost::asio::awaitable<bool> FeedbackIntake::content(std::string_view chunk) {
@@ -85,11 +84,11 @@ boost::asio::awaitable<Reply> FeedbackIntake::end() {
   report_.clear();
   if (!counted) {
     spdlog::info("complaint_refused source=mail error={}", common::escape(error));
-    co_return Reply::make(550, "5.6.0", "Not a complaint report (RFC 5965): " + error);
+    co_return smtp::replies::not_a_complaint(error);
   }
   metrics_.complaints_mail.Increment();
   spdlog::info("complaint source=mail feedback_type={} {}", report->feedback_type, *counted);
-  co_return Reply::make(250, "2.0.0", "Ok: complaint counted");
+  co_return smtp::replies::complaint_counted();
 }
 
 void FeedbackIntake::abort() {

@@ -13,6 +13,7 @@
 #include "relay/pool.hpp"
 #include "relay/router.hpp"
 #include "smtp/data_decoder.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::relay {
 
@@ -25,15 +26,6 @@ namespace {
 // Content is written once this much is buffered (and always before the terminator), so that
 // small chunks from the client do not each cost a write.
 constexpr std::size_t kWriteThreshold = 64 * 1024;
-
-Reply relaying_denied() { return Reply::make(550, "5.7.1", "Relaying denied"); }
-Reply other_route() {
-  return Reply::make(452, "4.5.3",
-                     "Recipient routes to another server, try again in a new transaction");
-}
-Reply unavailable() { return Reply::make(451, "4.4.1", "Downstream unavailable, try again later"); }
-Reply bad_sequence() { return Reply::make(503, "5.5.1", "Bad sequence of commands"); }
-Reply no_recipients() { return Reply::make(554, "5.5.1", "No valid recipients"); }
 
 // A downstream's 421 closes its connection, not the client's session: the client sees 451.
 Reply for_client(Reply reply) {
@@ -160,16 +152,16 @@ void InlineRelay::abort() {
 
 asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient, bool quarantine) {
   State& s = *state_;
-  if (s.phase != Phase::Envelope) co_return bad_sequence();
+  if (s.phase != Phase::Envelope) co_return smtp::replies::transaction_out_of_order();
   auto index = s.router.route_for(recipient);
-  if (!index) co_return relaying_denied();
+  if (!index) co_return smtp::replies::relaying_denied();
   if (quarantine && s.router.quarantine_route()) index = s.router.quarantine_route();
   if (s.route && *s.route != *index) {
-    if (s.accepted > 0) co_return other_route();
+    if (s.accepted > 0) co_return smtp::replies::other_route();
     s.give_back();  // nothing accepted yet: follow the new route
   }
   s.route = index;
-  if (s.broken) co_return unavailable();
+  if (s.broken) co_return smtp::replies::downstream_unavailable();
   co_return co_await s.forward(std::move(recipient));
 }
 
@@ -178,7 +170,7 @@ asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
   for (int attempt = 0;; ++attempt) {
     if (!conn) {
       auto acquired = co_await pool.acquire(router.route(*route), attempt == 0);
-      if (!acquired) co_return unavailable();  // counted by the pool
+      if (!acquired) co_return smtp::replies::downstream_unavailable();  // counted by the pool
       conn = std::move(*acquired);
       mail_sent = false;
     }
@@ -192,7 +184,7 @@ asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
       continue;
     }
     lose(outcome.ec);
-    co_return unavailable();
+    co_return smtp::replies::downstream_unavailable();
   }
 }
 
@@ -280,16 +272,16 @@ asio::awaitable<Outcome> InlineRelay::State::step(Step which, const smtp::Path& 
 
 asio::awaitable<Reply> InlineRelay::data() {
   State& s = *state_;
-  if (s.phase != Phase::Envelope) co_return bad_sequence();
-  if (s.broken) co_return unavailable();
-  if (s.accepted == 0 || !s.conn) co_return no_recipients();
+  if (s.phase != Phase::Envelope) co_return smtp::replies::transaction_out_of_order();
+  if (s.broken) co_return smtp::replies::downstream_unavailable();
+  if (s.accepted == 0 || !s.conn) co_return smtp::replies::no_valid_recipients();
   auto reply = co_await s.conn->command("DATA", s.pool.config().command_timeout);
   if (reply && (reply->klass() == 2 || reply->klass() == 3) && reply->code != 354) {
     reply = make_error_code(Error::protocol);  // DATA cannot succeed without content
   }
   if (!reply) {
     s.lose(reply.error());
-    co_return unavailable();
+    co_return smtp::replies::downstream_unavailable();
   }
   if (reply->code == 354) {
     s.phase = Phase::Data;
@@ -317,10 +309,10 @@ asio::awaitable<bool> InlineRelay::content(std::string_view chunk) {
 
 asio::awaitable<Reply> InlineRelay::end() {
   State& s = *state_;
-  if (s.phase != Phase::Data) co_return bad_sequence();
+  if (s.phase != Phase::Data) co_return smtp::replies::transaction_out_of_order();
   if (s.content_failed || !s.conn) {
     abort();
-    co_return unavailable();
+    co_return smtp::replies::downstream_unavailable();
   }
   s.stuffer.end(s.conn->output());
   const auto started = std::chrono::steady_clock::now();
@@ -331,7 +323,7 @@ asio::awaitable<Reply> InlineRelay::end() {
   if (!reply) {
     s.lose(reply.error());
     abort();
-    co_return unavailable();
+    co_return smtp::replies::downstream_unavailable();
   }
   s.metrics.relay_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -4,6 +4,7 @@
 
 #include "common/clock.hpp"
 #include "io/blocking.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::relay {
 
@@ -31,19 +32,19 @@ void QueueIntake::mail(const smtp::Command& mail) {
 }
 
 asio::awaitable<Reply> QueueIntake::rcpt(smtp::Path recipient, bool quarantine) {
-  if (phase_ != Phase::Envelope) co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
-  if (!router_.route_for(recipient)) co_return Reply::make(550, "5.7.1", "Relaying denied");
+  if (phase_ != Phase::Envelope) co_return smtp::replies::transaction_out_of_order();
+  if (!router_.route_for(recipient)) co_return smtp::replies::relaying_denied();
   envelope_.quarantine = envelope_.quarantine || (quarantine && router_.quarantine_route());
   envelope_.recipients.push_back(
       {recipient.address(), storage::SpoolRecipient::State::Pending, ""});
-  co_return Reply::make(250, "2.1.5", "Ok");
+  co_return smtp::replies::recipient_ok();
 }
 
 asio::awaitable<Reply> QueueIntake::data() {
-  if (phase_ != Phase::Envelope) co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
-  if (envelope_.recipients.empty()) co_return Reply::make(554, "5.5.1", "No valid recipients");
+  if (phase_ != Phase::Envelope) co_return smtp::replies::transaction_out_of_order();
+  if (envelope_.recipients.empty()) co_return smtp::replies::no_valid_recipients();
   phase_ = Phase::Data;
-  co_return Reply::make(354, "", "End data with <CR><LF>.<CR><LF>");
+  co_return smtp::replies::start_data();
 }
 
 asio::awaitable<bool> QueueIntake::content(std::string_view chunk) {
@@ -55,7 +56,7 @@ asio::awaitable<bool> QueueIntake::content(std::string_view chunk) {
 asio::awaitable<Reply> QueueIntake::end() {
   if (phase_ != Phase::Data) {
     abort();
-    co_return Reply::make(503, "5.5.1", "Bad sequence of commands");
+    co_return smtp::replies::transaction_out_of_order();
   }
   envelope_.id = spool_.make_id();
   envelope_.created_ms = envelope_.due_ms = common::unix_millis();
@@ -71,8 +72,8 @@ asio::awaitable<Reply> QueueIntake::end() {
   const std::string id = envelope_.id;
   if (!ec && queued_) queued_(std::move(envelope_), std::move(body_));
   abort();
-  if (ec) co_return Reply::make(451, "4.3.0", "Error: queue file write error");
-  co_return Reply::make(250, "2.0.0", "Ok: queued as " + id);
+  if (ec) co_return smtp::replies::queue_write_error();
+  co_return smtp::replies::queued_as(id);
 }
 
 void QueueIntake::abort() {

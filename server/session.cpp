@@ -22,6 +22,7 @@
 #include "smtp/data_decoder.hpp"
 #include "smtp/line_framer.hpp"
 #include "smtp/received.hpp"
+#include "smtp/replies.hpp"
 #include "smtp/server_protocol.hpp"
 
 namespace mxgate::server {
@@ -119,7 +120,7 @@ asio::awaitable<bool> Session::screen() {
     auto talked = std::make_shared<bool>(false);
     const bool pause = greet_pause_due();
     if (pause) {
-      out_ += fmt::format("220-{} ESMTP\r\n", config_.server.hostname);
+      out_ += smtp::replies::greet_pause_line(config_.server.hostname);
       if (!co_await flush()) co_return false;
       extra.push_back(pregreet_check(talked));
     }
@@ -192,7 +193,7 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
   txn_rcpts_.clear();
   txn_started_ = std::chrono::steady_clock::now();
   relay_->mail(step.command);
-  step = protocol_.mail_done(Reply::make(250, "2.1.0", "Ok"));
+  step = protocol_.mail_done(smtp::replies::sender_ok());
   co_return true;
 }
 
@@ -244,9 +245,7 @@ asio::awaitable<void> Session::run() {
   }
   abandon_transaction();
   if (end_ == End::Drained) {
-    queue(Reply::make(
-        421, "4.3.2",
-        fmt::format("{} Service shutting down, try again later", config_.server.hostname)));
+    queue(smtp::replies::shutting_down(config_.server.hostname));
     co_await io_->write(out_, kGoodbyeTimeout);
   }
   if (end_ != End::PeerClosed && end_ != End::IoError && end_ != End::TlsFailed) {
@@ -353,7 +352,7 @@ asio::awaitable<bool> Session::start_tls(Reply ready) {
   // came over TLS. Refuse them outright.
   if (!io_->buffered().empty()) {
     metrics_.starttls_injection.Increment();
-    queue(Reply::make(554, "5.5.1", "Error: plaintext pipelined behind STARTTLS"));
+    queue(smtp::replies::plaintext_after_starttls());
     end_ = End::Refused;
     co_return false;
   }
@@ -381,8 +380,7 @@ asio::awaitable<bool> Session::read_more(conf::Duration timeout) {
     case IoStatus::Timeout:
       metrics_.session_timeouts.Increment();
       end_ = End::Timeout;
-      queue(Reply::make(421, "4.4.2",
-                        fmt::format("{} Error: timeout exceeded", config_.server.hostname)));
+      queue(smtp::replies::timeout(config_.server.hostname));
       co_await io_->write(out_, kGoodbyeTimeout);
       out_.clear();
       co_return false;

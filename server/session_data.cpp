@@ -6,6 +6,7 @@
 
 #include "server/session_impl.hpp"
 #include "smtp/received.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::server {
 
@@ -164,8 +165,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   }
   if (!bdat.last_chunk) {
     co_await feed_relay(false);
-    co_return protocol_.bdat_done(
-        Reply::make(250, "2.0.0", fmt::format("{} octets received", bdat.chunk_size)));
+    co_return protocol_.bdat_done(smtp::replies::chunk_received(bdat.chunk_size));
   }
   decoder_->finish(decoder_output());
   scan_decoded(executor);

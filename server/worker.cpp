@@ -17,6 +17,7 @@
 #include "relay/inline_relay.hpp"
 #include "relay/queue_intake.hpp"
 #include "server/session.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::server {
 
@@ -235,19 +236,16 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
 }
 
 smtp::Reply Worker::refusal_reply(ConnectionLimiter::Refusal refusal) {
-  const auto& host = snapshot_->config->server.hostname;
+  using Crowd = smtp::replies::Crowd;
   if (refusal == ConnectionLimiter::Refusal::Global) {
     shared_.metrics.sessions_refused_global_limit.Increment();
-    return smtp::Reply::make(421, "4.7.0",
-                             fmt::format("{} Error: too many connections, try again later", host));
+  } else {
+    shared_.metrics.sessions_refused_ip_limit.Increment();
   }
-  shared_.metrics.sessions_refused_ip_limit.Increment();
-  if (refusal == ConnectionLimiter::Refusal::PerNetwork) {
-    return smtp::Reply::make(421, "4.7.0",
-                             fmt::format("{} Error: too many connections from your network", host));
-  }
-  return smtp::Reply::make(421, "4.7.0",
-                           fmt::format("{} Error: too many connections from your address", host));
+  const Crowd crowd = refusal == ConnectionLimiter::Refusal::Global       ? Crowd::Global
+                      : refusal == ConnectionLimiter::Refusal::PerNetwork ? Crowd::Network
+                                                                          : Crowd::Address;
+  return smtp::replies::too_many_connections(snapshot_->config->server.hostname, crowd);
 }
 
 void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {

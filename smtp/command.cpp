@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "smtp/path.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::smtp {
 namespace {
@@ -50,12 +51,10 @@ bool is_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-ParseResult unknown_command() {
-  return {std::nullopt, Reply::make(500, "5.5.2", "Error: command not recognized")};
-}
+ParseResult unknown_command() { return {std::nullopt, replies::unknown_command()}; }
 
 ParseResult syntax_error(std::string_view text) {
-  return {std::nullopt, Reply::make(501, "5.5.4", text)};
+  return {std::nullopt, replies::syntax_error(text)};
 }
 
 ParseResult path_error(std::string_view syntax, std::string_view why) {
@@ -63,7 +62,7 @@ ParseResult path_error(std::string_view syntax, std::string_view why) {
 }
 
 ParseResult unsupported_parameter(std::string_view keyword) {
-  return {std::nullopt, Reply::make(555, "5.5.4", "Unsupported parameter " + std::string(keyword))};
+  return {std::nullopt, replies::unsupported_parameter(keyword)};
 }
 
 ParseResult ok(Command command) { return {std::move(command), {}}; }

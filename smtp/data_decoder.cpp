@@ -12,6 +12,7 @@
 #include "smtp/data_decoder.hpp"
 
 #include "smtp/eol_scanner.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::smtp {
 namespace {
@@ -220,15 +221,11 @@ Reply data_error_reply(DataError error) {
     case DataError::None:
       return {};
     case DataError::TooBig:
-      return Reply::make(552, "5.3.4", "Error: message size exceeds fixed maximum message size");
+      return replies::message_too_big();
     case DataError::BareLineEnding:
-      return Reply::make(554, "5.5.2",
-                         "Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8); "
-                         "message discarded");
+      return replies::bare_line_ending_in_data();
     case DataError::LineTooLong:
-      return Reply::make(554, "5.6.0",
-                         "Error: line longer than 1000 octets (RFC 5321 section 4.5.3.1.6); "
-                         "message discarded");
+      return replies::data_line_too_long();
   }
   return {};
 }

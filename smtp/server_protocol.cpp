@@ -2,17 +2,14 @@
 // Command order: RFC 5321 §4.1.4 and §3.3; replies: §4.2.2-4.2.3, enhanced codes RFC 3463.
 #include "smtp/server_protocol.hpp"
 
-#include <fmt/format.h>
-
 #include <cassert>
 #include <utility>
 
 #include "smtp/path.hpp"
+#include "smtp/replies.hpp"
 
 namespace mxgate::smtp {
 namespace {
-
-Reply bad_sequence(std::string_view text) { return Reply::make(503, "5.5.1", text); }
 
 bool has_mail_parameters(const Command& command) {
   return command.size.has_value() || command.body != Body::Unspecified || command.smtputf8;
@@ -29,7 +26,7 @@ bool looks_like_bdat(std::string_view line) {
 ServerProtocol::ServerProtocol(ServerOptions options) : options_(std::move(options)) {}
 
 Reply ServerProtocol::greeting() const {
-  return Reply::make(220, "", fmt::format("{} {}", options_.hostname, options_.banner));
+  return replies::greeting(options_.hostname, options_.banner);
 }
 
 bool ServerProtocol::in_transaction() const {
@@ -39,11 +36,11 @@ bool ServerProtocol::in_transaction() const {
 
 Step ServerProtocol::on_line(std::string_view line) {
   if (state_ == State::Closed) {
-    return {StepKind::Close, Reply::make(421, "4.7.0", options_.hostname + " Error: closing")};
+    return {StepKind::Close, replies::closing(options_.hostname)};
   }
   // A caller bug: command lines cannot arrive while message content is being read.
   assert(state_ != State::Data);
-  if (state_ == State::Data) return close(Reply::make(421, "4.3.0", "Internal protocol error"));
+  if (state_ == State::Data) return close(replies::internal_error());
   ParseResult parsed = parse_command(line);
   if (!parsed.command) {
     if (looks_like_bdat(line)) return close(std::move(parsed.error));
@@ -92,60 +89,58 @@ Step ServerProtocol::greet(const Command& command) {
   esmtp_ = command.verb == Verb::Ehlo;
   helo_ = command.argument;
   if (esmtp_) return reply_ehlo(command);
-  return reply(Reply::make(250, "", options_.hostname));
+  return reply(replies::hello(options_.hostname));
 }
 
 // RFC 1869 §4.3: the EHLO reply lists the extensions; enhanced codes do not go on it.
 Step ServerProtocol::reply_ehlo(const Command&) {
-  Reply ehlo{250,
-             "",
-             {options_.hostname, "PIPELINING", fmt::format("SIZE {}", options_.max_message_size),
-              "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"}};
-  if (options_.starttls_available && !tls_) ehlo.lines.emplace_back("STARTTLS");
-  return reply(std::move(ehlo));
+  return reply(replies::ehlo(options_.hostname, options_.max_message_size,
+                             options_.starttls_available && !tls_));
 }
 
 Step ServerProtocol::on_mail(Command command) {
-  if (state_ == State::Fresh) return reply(bad_sequence("Error: send HELO/EHLO first"));
+  if (state_ == State::Fresh) return reply(replies::bad_sequence(replies::Sequence::HeloFirst));
   if (options_.tls_required && !tls_) {
-    return reply(Reply::make(530, "5.7.0", "Must issue a STARTTLS command first"));  // RFC 3207
+    return reply(replies::starttls_first());
   }
-  if (in_transaction()) return reply(bad_sequence("Error: nested MAIL command"));
+  if (in_transaction()) return reply(replies::bad_sequence(replies::Sequence::NestedMail));
   if (!esmtp_ && has_mail_parameters(command)) {
-    return reply(Reply::make(555, "5.5.4", "ESMTP parameters require EHLO"));  // RFC 5321 §4.1.1.11
+    return reply(replies::parameters_need_ehlo());
   }
   if (command.body == Body::BinaryMime) {  // RFC 3030 §3: only when BINARYMIME is advertised
-    return reply(Reply::make(555, "5.5.4", "BODY=BINARYMIME not supported"));
+    return reply(replies::binarymime_unsupported());
   }
   if (command.size && *command.size > options_.max_message_size) {  // RFC 1870 §6.2
-    return reply(Reply::make(552, "5.3.4", "Message size exceeds fixed limit"));
+    return reply(replies::message_over_limit());
   }
   if (!command.path.ascii() && !command.smtputf8) {  // RFC 6531 §3.5
-    return reply(Reply::make(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
+    return reply(replies::needs_smtputf8());
   }
   return decide(StepKind::Mail, std::move(command));
 }
 
 Step ServerProtocol::on_rcpt(Command command) {
   if (state_ == State::Fresh || state_ == State::Ready) {
-    return reply(bad_sequence("Error: need MAIL command"));
+    return reply(replies::bad_sequence(replies::Sequence::NeedMail));
   }
-  if (state_ == State::Bdat) return reply(bad_sequence("Error: RCPT after BDAT"));
+  if (state_ == State::Bdat) return reply(replies::bad_sequence(replies::Sequence::RcptAfterBdat));
   if (!command.path.ascii() && !mail_.smtputf8) {  // RFC 6531 §3.5
-    return reply(Reply::make(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
+    return reply(replies::needs_smtputf8());
   }
   if (recipients_ >= options_.max_recipients) {  // RFC 5321 §4.5.3.1.10
-    return reply(Reply::make(452, "4.5.3", "Too many recipients"));
+    return reply(replies::too_many_recipients());
   }
   return decide(StepKind::Rcpt, std::move(command));
 }
 
 Step ServerProtocol::on_data(Command command) {
   if (state_ == State::Fresh || state_ == State::Ready) {
-    return reply(bad_sequence("Error: need MAIL command"));
+    return reply(replies::bad_sequence(replies::Sequence::NeedMail));
   }
-  if (state_ == State::Bdat) return reply(bad_sequence("Error: DATA after BDAT"));  // RFC 3030 §2
-  if (state_ == State::Mail) return reply(bad_sequence("No valid recipients"));     // §3.3
+  if (state_ == State::Bdat)
+    return reply(replies::bad_sequence(replies::Sequence::DataAfterBdat));  // RFC 3030 §2
+  if (state_ == State::Mail)
+    return reply(replies::bad_sequence(replies::Sequence::NoRecipients));  // §3.3
   used_data_ = true;
   return decide(StepKind::Data, std::move(command));
 }
@@ -154,14 +149,14 @@ Step ServerProtocol::on_data(Command command) {
 Step ServerProtocol::on_bdat(Command command) {
   Step step;
   if (state_ == State::Fresh || state_ == State::Ready) {
-    step = reply(bad_sequence("Error: need MAIL command"));
+    step = reply(replies::bad_sequence(replies::Sequence::NeedMail));
   } else if (state_ == State::Mail) {
-    step = reply(bad_sequence("No valid recipients"));
+    step = reply(replies::bad_sequence(replies::Sequence::NoRecipients));
   } else if (used_data_) {
-    step = reply(bad_sequence("Error: BDAT after DATA"));
+    step = reply(replies::bad_sequence(replies::Sequence::BdatAfterData));
   } else if (command.chunk_size > options_.max_message_size - chunk_octets_) {
     reset_transaction();  // RFC 3030 §2: a failed chunk fails the transaction
-    step = reply(Reply::make(552, "5.3.4", "Message size exceeds fixed limit"));
+    step = reply(replies::message_over_limit());
   } else {
     chunk_octets_ += command.chunk_size;
     state_ = State::Bdat;
@@ -173,44 +168,40 @@ Step ServerProtocol::on_bdat(Command command) {
 }
 
 Step ServerProtocol::on_starttls(Command command) {
-  if (!options_.starttls_available) return reply(Reply::make(454, "4.7.0", "TLS not available"));
-  if (tls_) return reply(bad_sequence("Error: TLS already active"));
-  if (in_transaction()) return reply(bad_sequence("Error: MAIL transaction in progress"));
-  return Step{StepKind::StartTls, Reply::make(220, "2.0.0", "Ready to start TLS"),
-              std::move(command)};
+  if (!options_.starttls_available) return reply(replies::tls_unavailable());
+  if (tls_) return reply(replies::bad_sequence(replies::Sequence::TlsActive));
+  if (in_transaction()) return reply(replies::bad_sequence(replies::Sequence::TlsInTransaction));
+  return Step{StepKind::StartTls, replies::ready_for_tls(), std::move(command)};
 }
 
 Step ServerProtocol::on_other(const Command& command) {
   switch (command.verb) {
     case Verb::Rset:  // RFC 5321 §4.1.1.5: the transaction goes, HELO stays
       reset_transaction();
-      return reply(Reply::make(250, "2.0.0", "Ok"));
+      return reply(replies::ok());
     case Verb::Noop:
-      return reply(Reply::make(250, "2.0.0", "Ok"));
+      return reply(replies::ok());
     case Verb::Vrfy:  // RFC 5321 §3.5.3, §7.3
-      return reply(Reply::make(252, "2.5.0",
-                               "Cannot VRFY user, but will accept message and attempt delivery"));
+      return reply(replies::vrfy());
     case Verb::Expn:
-      return reply(Reply::make(502, "5.5.1", "EXPN not supported"));
+      return reply(replies::expn());
     case Verb::Help:
-      return reply(Reply::make(214, "2.0.0",
-                               "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
-                               "STARTTLS; see RFC 5321"));
+      return reply(replies::help());
     case Verb::Quit:
-      return close(Reply::make(221, "2.0.0", "Bye"));
+      return close(replies::bye());
     default:
       break;
   }
-  return reply(Reply::make(500, "5.5.2", "Error: command not recognized"));
+  return reply(replies::unknown_command());
 }
 
 Step ServerProtocol::on_frame_error(FrameEvent event) {
   if (state_ == State::Closed) return on_line({});
   if (event == FrameEvent::TooLong) {  // RFC 5321 §4.5.3.1.4, §4.2.2
-    return reply(Reply::make(500, "5.5.2", "Line too long"));
+    return reply(replies::line_too_long());
   }
   assert(event == FrameEvent::BareLf || event == FrameEvent::BareCr);
-  return reply(Reply::make(500, "5.5.2", "Bare <CR> or <LF> not allowed (RFC 5321 section 2.3.8)"));
+  return reply(replies::bare_line_ending());
 }
 
 Step ServerProtocol::mail_done(Reply reply_to_send) {
@@ -258,7 +249,7 @@ void ServerProtocol::tls_started() {
 
 Step ServerProtocol::reply(Reply reply_to_send) {
   if (reply_to_send.code >= 400 && ++errors_ > options_.max_errors) {
-    return close(Reply::make(421, "4.7.0", options_.hostname + " Error: too many errors"));
+    return close(replies::too_many_errors(options_.hostname));
   }
   return Step{StepKind::Reply, std::move(reply_to_send), {}};
 }
