@@ -101,8 +101,8 @@ ConnectionLimiter::Ticket ConnectionLimiter::acquire(const boost::asio::ip::addr
     return {};
   }
   const auto network = network_of(ip);
-  if (network && !take(network_stripes_, *network,
-                       per_network_limit_.load(std::memory_order_relaxed))) {
+  if (network &&
+      !take(network_stripes_, *network, per_network_limit_.load(std::memory_order_relaxed))) {
     give_back(stripes_, ip);
     active_.fetch_sub(1, std::memory_order_relaxed);
     refusal = Refusal::PerNetwork;

@@ -6,10 +6,9 @@
 // mutex, so workers rarely contend.
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
-
 #include <array>
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <mutex>
 #include <optional>

@@ -11,10 +11,7 @@ namespace asio = boost::asio;
 namespace {
 
 bool trusted_peer(SessionIo& io, const std::vector<common::Cidr>& trusted) {
-  boost::system::error_code ec;
-  const auto address = io.socket().remote_endpoint(ec).address();
-  if (ec) return false;
-  const auto ip = common::parse_ip(address.to_string());
+  const auto ip = common::parse_ip(io.peer_address());
   return ip && std::any_of(trusted.begin(), trusted.end(),
                            [&](const common::Cidr& network) { return network.contains(*ip); });
 }
@@ -26,7 +23,7 @@ asio::awaitable<ProxyOutcome> read_proxy_header(SessionIo& io,
                                                 SessionIo::Duration timeout) {
   using Status = ProxyOutcome::Status;
   if (!trusted_peer(io, trusted)) co_return ProxyOutcome{Status::Untrusted, {}, "untrusted peer"};
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = io::Clock::now() + timeout;
   for (;;) {
     const auto result = smtp::parse_proxy_header(io.buffered());
     if (result.status == smtp::ProxyStatus::Complete) {
@@ -37,7 +34,7 @@ asio::awaitable<ProxyOutcome> read_proxy_header(SessionIo& io,
     if (result.status == smtp::ProxyStatus::Invalid) {
       co_return ProxyOutcome{Status::Invalid, {}, result.error};
     }
-    const auto left = deadline - std::chrono::steady_clock::now();
+    const auto left = deadline - io::Clock::now();
     if (left <= SessionIo::Duration::zero()) co_return ProxyOutcome{Status::Timeout, {}, "timeout"};
     const auto status = co_await io.read_more(left);
     if (status == IoStatus::Timeout) co_return ProxyOutcome{Status::Timeout, {}, "timeout"};

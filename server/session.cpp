@@ -6,7 +6,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -14,11 +13,10 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "policy/session_policy.hpp"
 #include "server/proxy_handshake.hpp"
-#include "server/session_impl.hpp"
 #include "server/session_io.hpp"
-#include "server/worker.hpp"
 #include "smtp/data_decoder.hpp"
 #include "smtp/line_framer.hpp"
 #include "smtp/received.hpp"
@@ -36,37 +34,42 @@ namespace {
 
 constexpr auto kGoodbyeTimeout = std::chrono::seconds(2);
 
-std::string client_address(const asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto address = socket.remote_endpoint(ec).address();
-  if (ec) return "unknown";
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
-  }
-  return address.to_string();
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+double seconds_since(io::Clock::time_point start) {
+  return std::chrono::duration<double>(io::Clock::now() - start).count();
 }
 
 }  // namespace
 
-Session::Session(Worker& worker, asio::ip::tcp::socket socket, ConnectionLimiter::Ticket ticket,
+Session::Session(SessionServices& services, asio::any_io_executor executor,
+                 std::unique_ptr<Transport> transport, ConnectionLimiter::Ticket ticket,
                  bool proxied)
-    : worker_(worker),
-      snapshot_(worker.snapshot()),
+    : services_(services),
+      snapshot_(services.snapshot()),
       config_(*snapshot_->config),
-      metrics_(worker.metrics()),
-      io_(std::make_shared<SessionIo>(std::move(socket))),
+      metrics_(services.metrics()),
+      io_(std::make_shared<SessionIo>(std::move(executor), std::move(transport))),
       ticket_(std::move(ticket)),
       framer_(snapshot_->line_endings),
       protocol_(snapshot_->smtp),
       id_(smtp::make_id()),
-      client_ip_(client_address(io_->socket())),
-      policy_(worker.policy(), snapshot_->rules, id_),
+      client_ip_(io_->peer_address()),
+      policy_(services.policy(), snapshot_->rules, id_),
       proxied_(proxied) {
-  relay_ = worker.make_transaction(*snapshot_, client_ip_);
+  relay_ = services.make_transaction(*snapshot_, client_ip_);
+}
+
+smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string& hostname,
+                          common::Metrics& metrics) {
+  using Crowd = smtp::replies::Crowd;
+  if (refusal == ConnectionLimiter::Refusal::Global) {
+    metrics.sessions_refused_global_limit.Increment();
+  } else {
+    metrics.sessions_refused_ip_limit.Increment();
+  }
+  const Crowd crowd = refusal == ConnectionLimiter::Refusal::Global       ? Crowd::Global
+                      : refusal == ConnectionLimiter::Refusal::PerNetwork ? Crowd::Network
+                                                                          : Crowd::Address;
+  return smtp::replies::too_many_connections(hostname, crowd);
 }
 
 void Session::drain() {
@@ -97,9 +100,9 @@ asio::awaitable<bool> Session::accept_proxy() {
   if (!outcome.client_ip.empty()) client_ip_ = outcome.client_ip;
   ConnectionLimiter::Refusal refusal;
   boost::system::error_code ec;
-  ticket_ = worker_.limiter().acquire(asio::ip::make_address(client_ip_, ec), refusal);
+  ticket_ = services_.admit(asio::ip::make_address(client_ip_, ec), refusal);
   if (!ticket_) {
-    queue(worker_.refusal_reply(refusal));
+    queue(refusal_reply(refusal, config_.server.hostname, metrics_));
     co_await flush();
     end_ = End::Refused;
     co_return false;
@@ -126,7 +129,7 @@ asio::awaitable<bool> Session::screen() {
     }
     refusal = co_await policy_.screen_dns(std::move(extra));
     if (pause && !*talked) {
-      worker_.policy().passes.remember(
+      services_.policy().passes.remember(
           client_ip_, policy::PassMemory::Clock::now() + config_.pregreet.pass_ttl);
     }
   }
@@ -145,7 +148,7 @@ bool Session::greet_pause_due() const {
       policy_.settings("pregreet").mode == reputation::CheckSettings::Mode::Off) {
     return false;
   }
-  return !worker_.policy().passes.passed(client_ip_, policy::PassMemory::Clock::now());
+  return !services_.policy().passes.passed(client_ip_, policy::PassMemory::Clock::now());
 }
 
 // Reads during the greet pause: any octet before the banner ends is a protocol violation
@@ -153,7 +156,7 @@ bool Session::greet_pause_due() const {
 // command loop (an observe-mode pregreet lets the session go on).
 policy::PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
   const auto& pregreet = config_.pregreet;
-  const auto loaded = static_cast<double>(worker_.limiter().active()) >
+  const auto loaded = static_cast<double>(services_.active_sessions()) >
                       pregreet.load_factor * config_.server.max_sessions;
   const conf::Duration pause = loaded ? pregreet.greet_pause_under_load : pregreet.greet_pause;
   auto settings = policy_.settings("pregreet");
@@ -191,7 +194,7 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
   txn_id_ = smtp::make_id();
   txn_from_ = step.command.path.address();
   txn_rcpts_.clear();
-  txn_started_ = std::chrono::steady_clock::now();
+  txn_started_ = io::Clock::now();
   relay_->mail(step.command);
   step = protocol_.mail_done(smtp::replies::sender_ok());
   co_return true;
@@ -429,7 +432,7 @@ asio::awaitable<void> Session::tarpit() {
       std::min<conf::Duration>(throttle.tarpit_delay * (1u << doublings), throttle.tarpit_max);
   metrics_.tarpit_delays.Increment();
   metrics_.tarpit_seconds.Increment(std::chrono::duration<double>(delay).count());
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  io::Timer timer(co_await asio::this_coro::executor);
   timer.expires_after(delay);
   (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
@@ -498,36 +501,5 @@ void Session::log_session() const {
   common::append_kv(line, "duration", fmt::format("{:.3f}", seconds_since(started_)));
   spdlog::info("{}", line);
 }
-
-namespace {
-
-// Keeps the worker's list of sessions exact however the session ends.
-class Registration {
- public:
-  Registration(Worker& worker, Session& session) : worker_(worker), session_(session) {
-    worker_.add(&session_);
-  }
-  ~Registration() { worker_.remove(&session_); }
-  Registration(const Registration&) = delete;
-  Registration& operator=(const Registration&) = delete;
-
- private:
-  Worker& worker_;
-  Session& session_;
-};
-
-}  // namespace
-
-// No try/catch around co_await here: GCC 12 mishandles temporaries of a co_await inside a try
-// block. Exceptions reach the co_spawn completion handler in Worker::accept_loop instead.
-asio::awaitable<void> run_session(Worker& worker, asio::ip::tcp::socket socket,
-                                  ConnectionLimiter::Ticket ticket, bool proxied) {
-  auto session = std::make_unique<Session>(worker, std::move(socket), std::move(ticket), proxied);
-  Registration registration(worker, *session);
-  co_await session->run();
-}
-
-void drain(Session& session) { session.drain(); }
-void force_close(Session& session) { session.force_close(); }
 
 }  // namespace mxgate::server

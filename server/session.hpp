@@ -1,35 +1,149 @@
-// One SMTP session: the coroutine that moves bytes between the client socket and the pure
-// protocol (smtp::LineFramer, smtp::ServerProtocol, smtp::DataDecoder) and carries out the
-// Steps that need I/O: relaying (relay::InlineRelay), STARTTLS (RFC 3207), DATA and BDAT.
+// One SMTP session: the coroutine that moves bytes between the client's Transport and the pure
+// protocol (smtp::LineFramer, smtp::ServerProtocol, smtp::DataDecoder), asks its policy
+// (policy::SessionPolicy) at every stage, and carries out the Steps that need I/O: relaying
+// (the relay::Transaction chain its services build), STARTTLS (RFC 3207), DATA and BDAT.
 // - Replies are queued and written when no complete command is left in the input, so pipelined
 //   commands get their replies in one write (RFC 2920).
 // - Every read and write has a deadline (server.command_timeout, server.data_timeout,
 //   tls.handshake_timeout); on expiry the client gets 421 4.4.2 and the session ends.
 // - Plaintext pipelined behind STARTTLS is refused and the connection closed (CVE-2011-0411).
-// - A client is never told 250 for a message before the downstream said 250 for it.
+// - A client is never told 250 for a message before the relay said 250 for it.
+// The session sees its worker only through SessionServices, and its connection only through a
+// Transport, so that tests run it in memory on a manual clock (tests/server/session_test.cpp).
 // Threading: lives and dies on its worker's thread. Failure: an exception escaping the session
-// is a bug; it is logged once and counted (mxgate_session_exceptions_total).
+// is a bug; the worker logs it once and counts it (mxgate_session_exceptions_total).
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "io/clock.hpp"
+#include "policy/session_policy.hpp"
+#include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/session_io.hpp"
+#include "server/snapshot.hpp"
+#include "smtp/data_decoder.hpp"
+#include "smtp/line_framer.hpp"
+#include "smtp/server_protocol.hpp"
+
+namespace mxgate::common {
+struct Metrics;
+}
 
 namespace mxgate::server {
 
-class Worker;
-class Session;  // defined in session.cpp; the worker only holds pointers to it
+// What a session needs from the worker it runs on.
+class SessionServices {
+ public:
+  virtual ~SessionServices() = default;
+  // The running configuration; a session keeps the one it started with to its end.
+  virtual std::shared_ptr<const Snapshot> snapshot() const = 0;
+  virtual const policy::Services& policy() const = 0;
+  virtual common::Metrics& metrics() = 0;
+  // The chain a session's transactions go to (relayed inline, or queued; complaint reports to
+  // feedback.address taken out first). `client_ip` must outlive it.
+  virtual std::unique_ptr<relay::Transaction> make_transaction(const Snapshot& snapshot,
+                                                               const std::string& client_ip) = 0;
+  // The session caps for a client named by a PROXY header: an empty ticket and `refusal` set
+  // when it is over one.
+  virtual ConnectionLimiter::Ticket admit(const boost::asio::ip::address& client,
+                                          ConnectionLimiter::Refusal& refusal) = 0;
+  virtual std::uint32_t active_sessions() const = 0;  // in the whole process
+};
 
-// Runs one session to its end; the worker tracks it (Worker::add/remove) until then.
-// `proxied`: the connection came to a proxy_listen address and starts with a PROXY header;
-// the session then takes its ticket itself, for the client address the header names.
-boost::asio::awaitable<void> run_session(Worker& worker, boost::asio::ip::tcp::socket socket,
-                                         ConnectionLimiter::Ticket ticket, bool proxied);
+// The 421 for a client over a session cap, counted (mxgate_sessions_refused_total).
+smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string& hostname,
+                          common::Metrics& metrics);
 
-void drain(Session& session);        // after the current transaction: 421 4.3.2 and close
-void force_close(Session& session);  // now: 421 4.3.2 and close
+class Session {
+ public:
+  // `executor`: the worker's, where the session runs. `proxied`: the connection came to a
+  // proxy_listen address and starts with a PROXY header; the session then takes its ticket
+  // itself, for the client address the header names.
+  Session(SessionServices& services, boost::asio::any_io_executor executor,
+          std::unique_ptr<Transport> transport, ConnectionLimiter::Ticket ticket, bool proxied);
+  // Runs the session to its end (the client quit or went away, a timeout, a refusal, a drain).
+  boost::asio::awaitable<void> run();
+  void drain();        // after the current transaction: 421 4.3.2 and close
+  void force_close();  // now: 421 4.3.2 and close
+
+ private:
+  enum class End { Quit, PeerClosed, Timeout, ErrorLimit, Drained, IoError, TlsFailed, Refused };
+
+  boost::asio::awaitable<bool> accept_proxy();
+  boost::asio::awaitable<bool> screen();
+  bool greet_pause_due() const;
+  policy::PendingCheck pregreet_check(std::shared_ptr<bool> talked);
+  boost::asio::awaitable<bool> begin_transaction(smtp::Step& step);
+  boost::asio::awaitable<void> relay_recipient(smtp::Step& step);
+  boost::asio::awaitable<void> command_loop();
+  boost::asio::awaitable<bool> carry_out(smtp::Step step);
+  boost::asio::awaitable<bool> start_tls(smtp::Reply ready);
+  boost::asio::awaitable<smtp::Step> receive_data();
+  boost::asio::awaitable<smtp::Step> receive_chunk(const smtp::Command& bdat);
+  boost::asio::awaitable<bool> discard_octets(std::uint64_t count);
+  boost::asio::awaitable<bool> feed_relay(bool force);
+  std::string& decoder_output() { return scanner_ ? decoded_ : content_; }
+  void scan_decoded(const boost::asio::any_io_executor& executor);
+  boost::asio::awaitable<std::optional<smtp::Reply>> end_content();  // sets closing_ on a 421
+  boost::asio::awaitable<bool> read_more(conf::Duration timeout);
+  boost::asio::awaitable<bool> flush();
+  boost::asio::awaitable<void> tarpit();
+  void queue(const smtp::Reply& reply);
+  void begin_content();
+  smtp::Reply content_error_reply(smtp::DataError error);  // counts bare line endings
+  std::string transaction_line() const;  // the fields every transaction log line starts with
+  void finish_transaction(const smtp::Reply& final_reply);
+  void abandon_transaction();
+  void log_session() const;
+
+  SessionServices& services_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  const conf::Config& config_;
+  common::Metrics& metrics_;
+  std::shared_ptr<SessionIo> io_;
+  ConnectionLimiter::Ticket ticket_;
+  smtp::LineFramer framer_;
+  smtp::ServerProtocol protocol_;
+  std::unique_ptr<relay::Transaction> relay_;  // InlineRelay, or QueueIntake in queue mode
+  std::optional<smtp::DataDecoder> decoder_;
+  std::string out_;
+  std::string content_;
+  // While authenticating ([auth]): the decoder's output goes through the scanner, and content_
+  // holds the whole message until the end of data, when the trace header fields (trace_, then
+  // Authentication-Results, then the quarantine mark) go in front of it.
+  std::shared_ptr<auth::MessageScanner> scanner_;
+  std::string decoded_;
+  std::string trace_;
+  bool prefetched_ = false;
+  bool relay_ok_ = true;
+  bool chunking_ = false;  // a BDAT transaction has started relaying its content
+
+  std::string id_;
+  std::string client_ip_;
+  policy::SessionPolicy policy_;
+  bool proxied_;
+  io::Clock::time_point started_ = io::Clock::now();
+  End end_ = End::PeerClosed;
+  bool draining_ = false;
+  bool forced_ = false;
+  bool idle_ = false;                  // waiting for a command outside a transaction
+  bool closing_ = false;               // a refusal that ends the session was queued (421)
+  std::uint32_t errors_ = 0;           // 4xx and 5xx replies queued, for the tarpit
+  std::uint32_t errors_answered_ = 0;  // ... and already sent
+  unsigned transactions_ = 0;
+
+  // The transaction in progress, for its log line.
+  std::string txn_id_;
+  std::string txn_from_;
+  std::string txn_rcpts_;
+  io::Clock::time_point txn_started_;
+  bool txn_open_ = false;
+};
 
 }  // namespace mxgate::server

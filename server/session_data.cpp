@@ -4,7 +4,7 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "server/session_impl.hpp"
+#include "server/session.hpp"
 #include "smtp/received.hpp"
 #include "smtp/replies.hpp"
 

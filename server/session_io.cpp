@@ -1,27 +1,20 @@
 #include "server/session_io.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <openssl/ssl.h>
-
+#include <boost/asio/ssl/error.hpp>
 #include <cstring>
 
 namespace mxgate::server {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-SessionIo::SessionIo(asio::ip::tcp::socket socket)
-    : socket_(std::move(socket)),
-      buffer_(new char[kBufferSize]),
-      timer_(socket_.get_executor()) {}
+SessionIo::SessionIo(asio::any_io_executor executor, std::unique_ptr<Transport> transport)
+    : transport_(std::move(transport)), buffer_(new char[kBufferSize]), timer_(executor) {}
 
 void SessionIo::arm(Duration timeout) {
   timed_out_ = false;
   cancelled_ = false;
-  deadline_ = std::chrono::steady_clock::now() + timeout;
+  deadline_ = io::Clock::now() + timeout;
   // A running wait that ends earlier re-checks when it fires; only a shorter deadline needs
   // the timer moved.
   if (!waiting_ || deadline_ < timer_.expiry()) wait_for_deadline();
@@ -38,14 +31,12 @@ void SessionIo::wait_for_deadline() {
 void SessionIo::on_timer(error_code ec, unsigned generation) {
   if (generation != generation_) return;  // superseded by a shorter deadline
   waiting_ = false;
-  if (ec == asio::error::operation_aborted ||
-      deadline_ == std::chrono::steady_clock::time_point::max()) {
+  if (ec == asio::error::operation_aborted || deadline_ == io::Clock::time_point::max()) {
     return;
   }
-  if (std::chrono::steady_clock::now() >= deadline_) {
+  if (io::Clock::now() >= deadline_) {
     timed_out_ = true;
-    error_code ignored;
-    socket_.cancel(ignored);
+    transport_->cancel();
   } else {
     wait_for_deadline();
   }
@@ -72,9 +63,8 @@ asio::awaitable<IoStatus> SessionIo::read_more(Duration timeout) {
   }
   if (end_ == kBufferSize) co_return IoStatus::Error;  // callers consume; cannot happen
   arm(timeout);
-  auto space = asio::buffer(buffer_.get() + end_, kBufferSize - end_);
-  auto [ec, n] = tls_ ? co_await tls_->async_read_some(space, kNoThrow)
-                      : co_await socket_.async_read_some(space, kNoThrow);
+  auto [ec, n] =
+      co_await transport_->read_some(asio::buffer(buffer_.get() + end_, kBufferSize - end_));
   disarm();
   end_ += n;
   if (n > 0) co_return IoStatus::Ok;
@@ -83,52 +73,35 @@ asio::awaitable<IoStatus> SessionIo::read_more(Duration timeout) {
 
 asio::awaitable<IoStatus> SessionIo::write(std::string_view data, Duration timeout) {
   arm(timeout);
-  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(data), kNoThrow)
-                      : co_await asio::async_write(socket_, asio::buffer(data), kNoThrow);
+  const auto ec = co_await transport_->write(asio::buffer(data));
   disarm();
-  (void)n;
   co_return status_of(ec);
 }
 
 asio::awaitable<IoStatus> SessionIo::handshake(asio::ssl::context& ctx, Duration timeout) {
   begin_ = end_ = 0;
-  tls_.emplace(socket_, ctx);
   arm(timeout);
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  const auto ec = co_await transport_->handshake(ctx);
   disarm();
   co_return status_of(ec);
 }
 
 asio::awaitable<void> SessionIo::shutdown_tls(Duration timeout) {
-  if (!tls_) co_return;
+  if (!transport_->tls()) co_return;
   arm(timeout);
-  auto [ec] = co_await tls_->async_shutdown(kNoThrow);
+  co_await transport_->shutdown_tls();
   disarm();
-  (void)ec;  // the client may close first; either way the connection ends here
 }
 
 void SessionIo::cancel() {
   cancelled_ = true;
-  error_code ignored;
-  socket_.cancel(ignored);
+  transport_->cancel();
 }
 
 void SessionIo::close() {
   disarm();
   timer_.cancel();
-  error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
-}
-
-std::string SessionIo::tls_version() const {
-  if (!tls_) return {};
-  return SSL_get_version(const_cast<SessionIo*>(this)->tls_->native_handle());
-}
-
-std::string SessionIo::tls_cipher() const {
-  if (!tls_) return {};
-  return SSL_get_cipher_name(const_cast<SessionIo*>(this)->tls_->native_handle());
+  transport_->close();
 }
 
 }  // namespace mxgate::server

@@ -31,8 +31,8 @@ std::shared_ptr<ssl::context> make_server_tls(const conf::TlsConfig& tls) {
         fmt::format("tls.private_key: cannot load '{}': {}", tls.private_key, ec.message()));
   }
   if (SSL_CTX_check_private_key(native) != 1) {
-    throw std::runtime_error(fmt::format("tls.private_key: '{}' does not match '{}'",
-                                         tls.private_key, tls.certificate));
+    throw std::runtime_error(
+        fmt::format("tls.private_key: '{}' does not match '{}'", tls.private_key, tls.certificate));
   }
   return ctx;
 }

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
-
 #include <memory>
 
 #include "conf/config.hpp"

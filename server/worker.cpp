@@ -230,28 +230,15 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
       }
     }
     shared_.metrics.sessions_accepted.Increment();
-    asio::co_spawn(*io_, run_session(*this, std::move(socket), std::move(ticket), proxy),
+    asio::co_spawn(*io_, run_session(std::move(socket), std::move(ticket), proxy),
                    [this](std::exception_ptr error) { on_session_exception(error); });
   }
 }
 
-smtp::Reply Worker::refusal_reply(ConnectionLimiter::Refusal refusal) {
-  using Crowd = smtp::replies::Crowd;
-  if (refusal == ConnectionLimiter::Refusal::Global) {
-    shared_.metrics.sessions_refused_global_limit.Increment();
-  } else {
-    shared_.metrics.sessions_refused_ip_limit.Increment();
-  }
-  const Crowd crowd = refusal == ConnectionLimiter::Refusal::Global       ? Crowd::Global
-                      : refusal == ConnectionLimiter::Refusal::PerNetwork ? Crowd::Network
-                                                                          : Crowd::Address;
-  return smtp::replies::too_many_connections(snapshot_->config->server.hostname, crowd);
-}
-
 void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
   shared_.metrics.replies_4xx.Increment();
-  asio::co_spawn(*io_, say_and_close(std::move(socket), refusal_reply(refusal).wire()),
-                 asio::detached);
+  const auto reply = refusal_reply(refusal, snapshot_->config->server.hostname, shared_.metrics);
+  asio::co_spawn(*io_, say_and_close(std::move(socket), reply.wire()), asio::detached);
 }
 
 void Worker::on_session_exception(std::exception_ptr error) {
@@ -266,17 +253,36 @@ void Worker::on_session_exception(std::exception_ptr error) {
   }
 }
 
-void Worker::add(Session* session) {
-  sessions_.insert(session);
-  session_count_.fetch_add(1, std::memory_order_relaxed);
-  shared_.metrics.sessions_active.Increment();
-  if (draining_) server::drain(*session);
-}
+// Keeps the worker's list of sessions exact however the session ends.
+class Worker::Registration {
+ public:
+  Registration(Worker& worker, Session& session) : worker_(worker), session_(session) {
+    worker_.sessions_.insert(&session_);
+    worker_.session_count_.fetch_add(1, std::memory_order_relaxed);
+    worker_.shared_.metrics.sessions_active.Increment();
+    if (worker_.draining_) session_.drain();
+  }
+  ~Registration() {
+    worker_.sessions_.erase(&session_);
+    worker_.session_count_.fetch_sub(1, std::memory_order_relaxed);
+    worker_.shared_.metrics.sessions_active.Decrement();
+  }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
 
-void Worker::remove(Session* session) {
-  sessions_.erase(session);
-  session_count_.fetch_sub(1, std::memory_order_relaxed);
-  shared_.metrics.sessions_active.Decrement();
+ private:
+  Worker& worker_;
+  Session& session_;
+};
+
+// No try/catch around co_await here: GCC 12 mishandles temporaries of a co_await inside a try
+// block. Exceptions reach the co_spawn completion handler in accept_loop instead.
+asio::awaitable<void> Worker::run_session(tcp::socket socket, ConnectionLimiter::Ticket ticket,
+                                          bool proxied) {
+  auto session = std::make_unique<Session>(
+      *this, io_->get_executor(), tcp_transport(std::move(socket)), std::move(ticket), proxied);
+  Registration registration(*this, *session);
+  co_await session->run();
 }
 
 void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
@@ -297,13 +303,13 @@ void Worker::drain() {
     pool_->shutdown();
     if (runner_) runner_->drain();
     if (probe_timer_ != nullptr) probe_timer_->cancel();
-    for (Session* session : sessions_) server::drain(*session);
+    for (Session* session : sessions_) session->drain();
   });
 }
 
 void Worker::force_close() {
   asio::post(*io_, [this] {
-    for (Session* session : sessions_) server::force_close(*session);
+    for (Session* session : sessions_) session->force_close();
   });
 }
 

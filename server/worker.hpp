@@ -26,11 +26,10 @@
 #include "relay/queue_runner.hpp"
 #include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/session.hpp"
 #include "server/snapshot.hpp"
 
 namespace mxgate::server {
-
-class Session;
 
 // The c-ares settings of [dns] (workers' resolvers and the portal's).
 dns::AresSettings ares_settings(const conf::DnsConfig& dns);
@@ -45,7 +44,7 @@ struct WorkerShared {
   relay::QueueShared* queue = nullptr;      // queue mode's spool and claims (null: inline)
 };
 
-class Worker {
+class Worker final : public SessionServices {
  public:
   Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerShared shared);
   ~Worker();
@@ -73,24 +72,26 @@ class Worker {
 
   // Used by sessions, on this worker's thread only.
   boost::asio::io_context& io() { return *io_; }
-  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  std::shared_ptr<const Snapshot> snapshot() const override { return snapshot_; }
   relay::Pool& pool() { return *pool_; }
-  common::Metrics& metrics() { return shared_.metrics; }
-  ConnectionLimiter& limiter() { return shared_.limiter; }
-  const policy::Services& policy() const { return shared_.policy; }
+  common::Metrics& metrics() override { return shared_.metrics; }
+  const policy::Services& policy() const override { return shared_.policy; }
   // The delivery chain of a session's transactions: relayed inline or queued (queue mode), with
   // complaint reports to feedback.address taken out first. `client_ip` must outlive it.
   std::unique_ptr<relay::Transaction> make_transaction(const Snapshot& snapshot,
-                                                       const std::string& client_ip);
-  // The 421 for a client over a session cap (and the refusal counted).
-  smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal);
-  bool draining() const { return draining_; }
+                                                       const std::string& client_ip) override;
+  ConnectionLimiter::Ticket admit(const boost::asio::ip::address& client,
+                                  ConnectionLimiter::Refusal& refusal) override {
+    return shared_.limiter.acquire(client, refusal);
+  }
+  std::uint32_t active_sessions() const override { return shared_.limiter.active(); }
   // Queue deliveries in progress on this worker (read from any thread).
   std::size_t deliveries() const { return runner_ ? runner_->deliveries() : 0; }
-  void add(Session* session);
-  void remove(Session* session);
 
  private:
+  class Registration;
+  boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket,
+                                           ConnectionLimiter::Ticket ticket, bool proxied);
   boost::asio::awaitable<void> probe_dnsbls();  // worker 0 only
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool proxy);
   void refuse(boost::asio::ip::tcp::socket socket, ConnectionLimiter::Refusal refusal);
