@@ -1,0 +1,280 @@
+// The SMTP session in memory: a real Session, SessionPolicy and reputation store, a fake
+// downstream and an in-memory transport, on a manual clock. What the tests assert is what the
+// client would see: the reply lines, what reached the downstream, when a reply came.
+#include "server/session.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <random>
+
+#include "common/metrics.hpp"
+#include "io/manual_time.hpp"
+#include "policy/pass_memory.hpp"
+#include "policy/throttling.hpp"
+#include "policy/verdict_metrics.hpp"
+#include "tests/relay/fake_transaction.hpp"
+#include "tests/server/memory_transport.hpp"
+
+namespace mxgate::server {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using relay::testing::FakeDownstream;
+using relay::testing::FakeTransaction;
+using testing::Pipe;
+
+constexpr const char* kClient = "192.0.2.7";
+
+conf::Config test_config() {
+  conf::Config config;
+  config.server.hostname = "mx.example.net";
+  config.relay.helo_name = config.server.hostname;
+  config.auth.authserv_id = config.server.hostname;
+  config.routes = {conf::Route{{"example.com"}, {{"127.0.0.1", 25}}, false}};
+  config.pregreet.enabled = false;
+  config.throttle.tarpit_after = 0;
+  return config;
+}
+
+// The worker's side of a session: a temp store, the policy's shared state, the fake downstream.
+class FakeWorker final : public SessionServices {
+ public:
+  FakeWorker(asio::io_context& io, conf::Config config)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("mxgate-session-test-" + std::to_string(std::random_device{}()))),
+        store_(storage::ReputationStore::open(dir_, {})),
+        throttling_(config.throttle, registry_),
+        policy_{*store_, io.get_executor(), metrics_, verdicts_, passes_, &throttling_} {
+    snapshot_ = make_snapshot(std::move(config), monitor_);
+  }
+  ~FakeWorker() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::shared_ptr<const Snapshot> snapshot() const override { return snapshot_; }
+  const policy::Services& policy() const override { return policy_; }
+  common::Metrics& metrics() override { return metrics_; }
+  std::unique_ptr<relay::Transaction> make_transaction(const Snapshot&,
+                                                       const std::string&) override {
+    return std::make_unique<FakeTransaction>(downstream);
+  }
+  ConnectionLimiter::Ticket admit(const asio::ip::address& client,
+                                  ConnectionLimiter::Refusal& refusal) override {
+    return limiter_.acquire(client, refusal);
+  }
+  std::uint32_t active_sessions() const override { return 1; }
+
+  // STARTTLS offered: the memory transport's handshake needs no real context.
+  void offer_tls() {
+    auto next = std::make_shared<Snapshot>(*snapshot_);
+    next->tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    next->smtp.starttls_available = true;
+    snapshot_ = std::move(next);
+  }
+  storage::ReputationStore& store() { return *store_; }
+
+  std::shared_ptr<FakeDownstream> downstream = std::make_shared<FakeDownstream>();
+
+ private:
+  std::filesystem::path dir_;
+  prometheus::Registry registry_;
+  common::Metrics metrics_{registry_};
+  policy::VerdictMetrics verdicts_{registry_};
+  policy::PassMemory passes_;
+  policy::DnsblMonitor monitor_{registry_};
+  std::unique_ptr<storage::ReputationStore> store_;
+  policy::Throttling throttling_;
+  ConnectionLimiter limiter_;
+  policy::Services policy_;
+  std::shared_ptr<const Snapshot> snapshot_;
+};
+
+asio::awaitable<void> run(std::unique_ptr<Session> session, bool* ended) {
+  co_await session->run();
+  *ended = true;
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  explicit SessionTest(conf::Config config = test_config()) : worker_(io_, std::move(config)) {}
+
+  // Starts a session; its greeting (or refusal) is what take() returns first.
+  void start() {
+    pipe_ = std::make_shared<Pipe>(io_.get_executor());
+    auto session = std::make_unique<Session>(
+        worker_, io_.get_executor(), std::make_unique<testing::MemoryTransport>(pipe_, kClient),
+        ConnectionLimiter::Ticket{}, false);
+    session_ = session.get();
+    asio::co_spawn(io_, run(std::move(session), &ended_), asio::detached);
+    io::run_due(io_);
+  }
+  // Sends `bytes` and returns what the session wrote in answer.
+  std::string say(std::string_view bytes) {
+    pipe_->send(bytes);
+    io::run_due(io_);
+    return pipe_->take();
+  }
+  std::string advance(common::Clock::duration step) {
+    io::advance(io_, clock_, step);
+    return pipe_->take();
+  }
+  std::string greet() {
+    start();
+    return pipe_->take();
+  }
+
+  common::ManualClock clock_;
+  io::ClockOverride use_{clock_};
+  asio::io_context io_;
+  FakeWorker worker_;
+  std::shared_ptr<Pipe> pipe_;
+  Session* session_ = nullptr;  // valid until ended_
+  bool ended_ = false;
+};
+
+constexpr std::string_view kEnvelope =
+    "EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n";
+
+TEST_F(SessionTest, GreetsRelaysAMessageAndSaysGoodbye) {
+  EXPECT_EQ(greet(), "220 mx.example.net ESMTP mxgate\r\n");
+  const auto envelope = say(kEnvelope);
+  EXPECT_NE(envelope.find("250-mx.example.net\r\n250-PIPELINING\r\n"), std::string::npos);
+  EXPECT_TRUE(envelope.ends_with("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n")) << envelope;
+  EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(say("Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: delivered\r\n");
+  EXPECT_EQ(say("QUIT\r\n"), "221 2.0.0 Bye\r\n");
+  EXPECT_TRUE(ended_);
+  ASSERT_EQ(worker_.downstream->delivered.size(), 1u);
+  const auto& message = worker_.downstream->delivered[0];
+  EXPECT_EQ(message.mail_from, "a@example.org");
+  EXPECT_EQ(message.recipients, std::vector<std::string>{"b@example.com"});
+  // Our Received header first (RFC 5321 §4.4), then the content with its dot unstuffed.
+  EXPECT_TRUE(message.content.starts_with("Received: from client.example.org ([192.0.2.7])"))
+      << message.content;
+  EXPECT_TRUE(message.content.ends_with("\r\nSubject: hi\r\n\r\n.dot\r\nbody\r\n"));
+}
+
+TEST_F(SessionTest, PipelinedCommandsAreAnsweredInOneWrite) {
+  greet();
+  const auto writes = pipe_->writes;
+  say(kEnvelope);
+  EXPECT_EQ(pipe_->writes, writes + 1);  // RFC 2920: one write for the whole group
+}
+
+TEST_F(SessionTest, PlaintextPipelinedBehindStartTlsIsRefused) {
+  worker_.offer_tls();
+  greet();
+  say("EHLO client.example.org\r\n");
+  EXPECT_EQ(say("STARTTLS\r\nMAIL FROM:<a@example.org>\r\n"),
+            "554 5.5.1 Error: plaintext pipelined behind STARTTLS\r\n");
+  EXPECT_TRUE(ended_);
+  EXPECT_FALSE(pipe_->tls);
+}
+
+TEST_F(SessionTest, StartTlsStartsTheProtocolAgain) {
+  worker_.offer_tls();
+  greet();
+  EXPECT_NE(say("EHLO client.example.org\r\n").find("250 STARTTLS\r\n"), std::string::npos);
+  EXPECT_EQ(say("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_TRUE(pipe_->tls);
+  // RFC 3207 §4.2: the client must say EHLO again; STARTTLS is no longer offered.
+  EXPECT_EQ(say("MAIL FROM:<a@example.org>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  EXPECT_EQ(say("EHLO client.example.org\r\n").find("STARTTLS"), std::string::npos);
+}
+
+TEST_F(SessionTest, BareLineFeedsInDataDiscardTheMessage) {
+  greet();
+  say(kEnvelope);
+  say("DATA\r\n");
+  EXPECT_EQ(say("Subject: x\r\n\r\nsmuggled\n.\r\nMAIL FROM:<evil@example.org>\r\n.\r\n"),
+            "554 5.5.2 Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8); "
+            "message discarded\r\n");
+  EXPECT_TRUE(worker_.downstream->delivered.empty());
+  EXPECT_EQ(say("NOOP\r\n"), "250 2.0.0 Ok\r\n");  // the session goes on
+}
+
+TEST_F(SessionTest, AnIdleClientGets421AtTheCommandTimeout) {
+  greet();
+  say("EHLO client.example.org\r\n");
+  EXPECT_EQ(advance(299s), "");
+  EXPECT_EQ(advance(1s), "421 4.4.2 mx.example.net Error: timeout exceeded\r\n");  // 5 minutes
+  EXPECT_TRUE(ended_);
+}
+
+TEST_F(SessionTest, ADrainLetsTheTransactionFinishFirst) {
+  greet();
+  say(kEnvelope);
+  say("DATA\r\n");
+  session_->drain();
+  EXPECT_EQ(say("Subject: x\r\n\r\nbody\r\n.\r\n"),
+            "250 2.0.0 Ok: delivered\r\n"
+            "421 4.3.2 mx.example.net Service shutting down, try again later\r\n");
+  EXPECT_TRUE(ended_);
+  EXPECT_EQ(worker_.downstream->delivered.size(), 1u);
+}
+
+TEST_F(SessionTest, AnIdleSessionClosesAtOnceOnADrain) {
+  greet();
+  say("EHLO client.example.org\r\n");
+  session_->drain();
+  io::run_due(io_);
+  EXPECT_EQ(pipe_->take(), "421 4.3.2 mx.example.net Service shutting down, try again later\r\n");
+  EXPECT_TRUE(ended_);
+}
+
+TEST_F(SessionTest, AListedClientIsRefusedInsteadOfTheBanner) {
+  reputation::Listing listing;
+  listing.action = reputation::ListingAction::Block;
+  listing.reason = "spam trap hits";
+  ASSERT_FALSE(worker_.store().set_listing(
+      storage::Family::Ip, storage::ip_key(asio::ip::make_address(kClient)), listing));
+  EXPECT_EQ(greet(),
+            "554 5.7.1 Blocked - see https://postmaster.example.net/postmaster/?ip=192.0.2.7\r\n");
+  EXPECT_TRUE(ended_);
+}
+
+TEST_F(SessionTest, ADownstreamRefusalReachesTheClient) {
+  worker_.downstream->rcpt_replies["nobody@example.com"] =
+      smtp::Reply::make(550, "5.1.1", "No such user");
+  greet();
+  say("EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\n");
+  EXPECT_EQ(say("RCPT TO:<nobody@example.com>\r\n"), "550 5.1.1 No such user\r\n");
+  EXPECT_EQ(say("DATA\r\n"), "503 5.5.1 No valid recipients\r\n");
+}
+
+class SessionErrorTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.server.max_errors = 3;
+    c.throttle.tarpit_after = 2;
+    c.throttle.tarpit_delay = 1s;
+    c.throttle.tarpit_max = 4s;
+    return c;
+  }
+  SessionErrorTest() : SessionTest(config()) {}
+};
+
+TEST_F(SessionErrorTest, RepeatedErrorsAreTarpittedThenTheSessionCloses) {
+  greet();
+  EXPECT_EQ(say("BOGUS\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(say("BOGUS\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+  // Two errors answered: the next reply waits tarpit_delay.
+  EXPECT_EQ(say("BOGUS\r\n"), "");
+  EXPECT_EQ(advance(999ms), "");
+  EXPECT_EQ(advance(1ms), "500 5.5.2 Error: command not recognized\r\n");
+  // The fourth error is over max_errors: the delay has doubled, then 421 and the end.
+  EXPECT_EQ(say("BOGUS\r\n"), "");
+  EXPECT_EQ(advance(2s), "421 4.7.0 mx.example.net Error: too many errors\r\n");
+  EXPECT_TRUE(ended_);
+}
+
+}  // namespace
+}  // namespace mxgate::server
