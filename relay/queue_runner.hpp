@@ -16,7 +16,6 @@
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +27,7 @@
 
 #include "common/clock.hpp"
 #include "conf/config.hpp"
+#include "io/clock.hpp"
 #include "relay/router.hpp"
 #include "relay/transaction.hpp"
 #include "storage/spool.hpp"
@@ -114,7 +114,7 @@ class QueueRunner {
   const common::Clock& clock_;
   std::shared_ptr<const conf::Config> config_;
   std::shared_ptr<const Router> router_;
-  boost::asio::steady_timer timer_;
+  io::Timer timer_;  // the next poll
   bool draining_ = false;
   std::atomic<std::size_t> deliveries_{0};
 };

@@ -1,0 +1,180 @@
+// The queue runner without sockets: a real spool in a temp directory, a fake downstream, and a
+// manual clock for the retry waits, the polls and the message ages.
+#include "relay/queue_runner.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <random>
+
+#include "common/metrics.hpp"
+#include "io/manual_time.hpp"
+#include "tests/relay/fake_transaction.hpp"
+
+namespace mxgate::relay {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using storage::SpoolRecipient;
+using testing::FakeDownstream;
+using testing::FakeTransaction;
+
+constexpr std::string_view kBody = "Subject: hello\r\n\r\nbody\r\n";
+
+class QueueRunnerTest : public ::testing::Test {
+ protected:
+  QueueRunnerTest()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("mxgate-runner-test-" + std::to_string(std::random_device{}()))),
+        spool_(storage::Spool::open(dir_)) {
+    clock_.set_wall(std::chrono::system_clock::time_point(std::chrono::hours(24 * 20000)));
+    config_->server.hostname = "mx.example.net";
+    config_->queue.retry = {1min, 5min};
+    config_->queue.max_age = 1h;
+    config_->queue.poll_interval = 1s;
+  }
+  ~QueueRunnerTest() override {
+    runner_.reset();
+    spool_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start() {
+    runner_ = std::make_unique<QueueRunner>(
+        io_.get_executor(), QueueShared{*spool_, claims_, io_.get_executor(), io_.get_executor()},
+        [this](const Router&) { return std::make_unique<FakeTransaction>(downstream_); }, metrics_,
+        clock_);
+    runner_->configure(config_, router_);
+    runner_->start();
+    io::run_due(io_);
+  }
+  std::int64_t now_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               clock_.wall_now().time_since_epoch())
+        .count();
+  }
+  // Commits a message from a@example.org to `recipients`, created `age` ago.
+  storage::Envelope queue(std::vector<std::string> recipients, std::string from = "a@example.org",
+                          std::chrono::milliseconds age = 0ms) {
+    storage::Envelope envelope;
+    envelope.id = spool_->make_id();
+    envelope.mail_from = std::move(from);
+    for (auto& r : recipients)
+      envelope.recipients.push_back({r, SpoolRecipient::State::Pending, ""});
+    envelope.created_ms = now_ms() - age.count();
+    envelope.due_ms = now_ms();
+    envelope.client_ip = "192.0.2.7";
+    envelope.size = kBody.size();
+    EXPECT_FALSE(spool_->commit(envelope, kBody));
+    return envelope;
+  }
+  void advance(common::Clock::duration step) { io::advance(io_, clock_, step); }
+  std::size_t depth() { return spool_->stats().depth; }
+
+  common::ManualClock clock_;
+  io::ClockOverride use_{clock_};
+  asio::io_context io_;
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Spool> spool_;
+  QueueClaims claims_{clock_};
+  prometheus::Registry registry_;
+  common::Metrics metrics_{registry_};
+  std::shared_ptr<conf::Config> config_ = std::make_shared<conf::Config>();
+  std::shared_ptr<const Router> router_ = std::make_shared<Router>(std::vector<conf::Route>{});
+  std::shared_ptr<FakeDownstream> downstream_ = std::make_shared<FakeDownstream>();
+  std::unique_ptr<QueueRunner> runner_;
+};
+
+TEST_F(QueueRunnerTest, AMessageHandedOverIsDeliveredAtOnceAndLeavesTheSpool) {
+  start();
+  auto envelope = queue({"b@example.com"});
+  runner_->deliver_now(envelope, std::string(kBody));
+  io::run_due(io_);
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(downstream_->delivered[0].mail_from, "a@example.org");
+  EXPECT_EQ(downstream_->delivered[0].content, kBody);
+  EXPECT_EQ(depth(), 0u);
+  EXPECT_EQ(metrics_.queue_deliveries_done.Value(), 1);
+}
+
+TEST_F(QueueRunnerTest, AMessageLeftInTheSpoolIsFoundByThePoll) {
+  queue({"b@example.com"});
+  start();
+  EXPECT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(depth(), 0u);
+}
+
+TEST_F(QueueRunnerTest, ATemporaryFailureIsRetriedAfterTheFirstWait) {
+  downstream_->rcpt_replies["b@example.com"] = smtp::Reply::make(451, "4.2.0", "Try later");
+  start();
+  queue({"b@example.com"});
+  advance(1s);  // the next poll finds it
+  EXPECT_EQ(downstream_->delivered.size(), 0u);
+  EXPECT_EQ(metrics_.queue_deliveries_deferred.Value(), 1);
+  ASSERT_EQ(depth(), 1u);
+  downstream_->rcpt_replies.clear();
+  advance(50s);  // queue.retry[0] is 1 minute, +-10%
+  EXPECT_EQ(downstream_->delivered.size(), 0u);
+  advance(20s);
+  EXPECT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(depth(), 0u);
+}
+
+TEST_F(QueueRunnerTest, APermanentFailureBouncesToTheSender) {
+  downstream_->rcpt_replies["nobody@example.com"] = smtp::Reply::make(550, "5.1.1", "No such user");
+  start();
+  auto envelope = queue({"nobody@example.com", "b@example.com"});
+  runner_->deliver_now(envelope, std::string(kBody));
+  io::run_due(io_);
+  advance(1s);  // the poll delivers the DSN
+  ASSERT_EQ(downstream_->delivered.size(), 2u);
+  EXPECT_EQ(downstream_->delivered[0].recipients, std::vector<std::string>{"b@example.com"});
+  const auto& bounce = downstream_->delivered[1];
+  EXPECT_EQ(bounce.mail_from, "");  // RFC 5321 §6.1: the null reverse-path
+  EXPECT_EQ(bounce.recipients, std::vector<std::string>{"a@example.org"});
+  EXPECT_NE(bounce.content.find("nobody@example.com"), std::string::npos);
+  EXPECT_NE(bounce.content.find("550 5.1.1 No such user"), std::string::npos);
+  EXPECT_EQ(metrics_.queue_dsns.Value(), 1);
+  EXPECT_EQ(depth(), 0u);
+}
+
+TEST_F(QueueRunnerTest, AMessageOlderThanMaxAgeIsBouncedInsteadOfRetried) {
+  downstream_->rcpt_replies["b@example.com"] = smtp::Reply::make(451, "4.2.0", "Try later");
+  start();
+  queue({"b@example.com"}, "a@example.org", 2h);
+  advance(1s);
+  EXPECT_EQ(metrics_.queue_deliveries_expired.Value(), 1);
+  downstream_->rcpt_replies.clear();
+  advance(1s);  // the DSN goes out
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(downstream_->delivered[0].recipients, std::vector<std::string>{"a@example.org"});
+  EXPECT_EQ(depth(), 0u);
+}
+
+TEST_F(QueueRunnerTest, ABounceThatFailsIsDeadLetteredNotBouncedAgain) {
+  downstream_->rcpt_replies["gone@example.org"] = smtp::Reply::make(550, "5.1.1", "Gone");
+  start();
+  queue({"gone@example.org"}, "");  // a bounce
+  advance(1s);
+  EXPECT_EQ(metrics_.queue_deliveries_dead.Value(), 1);
+  EXPECT_EQ(metrics_.queue_dsns.Value(), 0);
+  EXPECT_EQ(depth(), 0u);
+  EXPECT_EQ(spool_->stats().dead, 1u);
+}
+
+TEST_F(QueueRunnerTest, AClaimedMessageIsLeftToItsHolder) {
+  auto envelope = queue({"b@example.com"});
+  ASSERT_TRUE(claims_.claim(envelope.id));  // e.g. `mxgate queue` holds it
+  start();
+  advance(1s);
+  EXPECT_EQ(downstream_->delivered.size(), 0u);
+  claims_.release(envelope.id);
+  advance(1s);
+  EXPECT_EQ(downstream_->delivered.size(), 1u);
+}
+
+}  // namespace
+}  // namespace mxgate::relay
