@@ -230,16 +230,9 @@ error_code Spool::Impl::write(rocksdb::WriteBatch& batch, std::string_view opera
   return ec;
 }
 
-std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const SpoolOptions& options) {
-  std::error_code fs_error;
-  std::filesystem::create_directories(dir, fs_error);
-  if (fs_error) {
-    throw std::runtime_error("cannot create queue directory " + dir.string() + ": " +
-                             fs_error.message());
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->dir = dir;
-  impl->options = options;
+namespace {
+
+rocksdb::DBOptions spool_db_options(const SpoolOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -251,6 +244,10 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
   db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   if (options.env) db_options.env = options.env.get();
   db_options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
+  return db_options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> spool_column_families(const SpoolOptions& options) {
   rocksdb::ColumnFamilyOptions plain;
   rocksdb::ColumnFamilyOptions queue;
   queue.table_properties_collector_factories.push_back(
@@ -265,8 +262,73 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
                                           : i == kSchedule || i == kEnvelope ? queue
                                                                              : plain);
   }
+  return descriptors;
+}
+
+// A new spool gets the schema version; an existing one must not be newer than this code.
+void check_schema(Spool::Impl& impl, const std::filesystem::path& dir) {
+  auto* db = impl.db.get();
+  std::string schema;
+  const auto got = db->Get(rocksdb::ReadOptions(), impl.cf(kMeta), slice(kSchemaKey), &schema);
+  if (got.IsNotFound()) {
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    const auto put = db->Put(w, impl.cf(kMeta), slice(kSchemaKey), std::to_string(kSpoolSchema));
+    if (!put.ok()) {
+      throw std::runtime_error("cannot write queue " + dir.string() + ": " + put.ToString());
+    }
+    return;
+  }
+  if (!got.ok())
+    throw std::runtime_error("cannot read queue " + dir.string() + ": " + got.ToString());
+  std::uint32_t version = 0;
+  try {
+    version = static_cast<std::uint32_t>(std::stoul(schema));
+  } catch (const std::exception&) {
+    throw std::runtime_error("queue " + dir.string() + " has an unreadable schema version");
+  }
+  if (version > kSpoolSchema) {
+    throw std::runtime_error("queue " + dir.string() + " was written by a newer mxgate (schema " +
+                             std::to_string(version) + "; this one reads up to " +
+                             std::to_string(kSpoolSchema) + ")");
+  }
+}
+
+// What is scheduled (the earliest due time, the creation times) and dead now.
+void count_existing(Spool::Impl& impl) {
+  auto* db = impl.db.get();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), impl.cf(kSchedule)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto key = it->key();
+    if (key.size() <= 8) continue;
+    if (impl.floor_ms == 0) impl.floor_ms = schedule_due(key);
+    std::string value;
+    const rocksdb::Slice id(key.data() + 8, key.size() - 8);
+    if (db->Get(rocksdb::ReadOptions(), impl.cf(kEnvelope), id, &value).ok()) {
+      if (auto e = decode_envelope(value)) impl.created.insert(e->created_ms);
+    }
+  }
+  std::unique_ptr<rocksdb::Iterator> dead(db->NewIterator(rocksdb::ReadOptions(), impl.cf(kDead)));
+  for (dead->SeekToFirst(); dead->Valid(); dead->Next()) ++impl.dead;
+}
+
+}  // namespace
+
+std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const SpoolOptions& options) {
+  std::error_code fs_error;
+  std::filesystem::create_directories(dir, fs_error);
+  if (fs_error) {
+    throw std::runtime_error("cannot create queue directory " + dir.string() + ": " +
+                             fs_error.message());
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->options = options;
+  const auto db_options = spool_db_options(options);
   rocksdb::DB* db = nullptr;
-  const auto status = rocksdb::DB::Open(db_options, dir.string(), descriptors, &impl->handles, &db);
+  const auto status = rocksdb::DB::Open(db_options, dir.string(), spool_column_families(options),
+                                        &impl->handles, &db);
   if (!status.ok()) {
     const std::string text = status.ToString();
     if (status.IsIOError() && text.find("lock") != std::string::npos) {
@@ -278,44 +340,8 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
   }
   impl->db.reset(db);
   impl->statistics = db_options.statistics;
-  std::string schema;
-  const auto got = db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), slice(kSchemaKey), &schema);
-  if (got.IsNotFound()) {
-    rocksdb::WriteOptions w;
-    w.sync = true;
-    const auto put = db->Put(w, impl->cf(kMeta), slice(kSchemaKey), std::to_string(kSpoolSchema));
-    if (!put.ok())
-      throw std::runtime_error("cannot write queue " + dir.string() + ": " + put.ToString());
-  } else if (!got.ok()) {
-    throw std::runtime_error("cannot read queue " + dir.string() + ": " + got.ToString());
-  } else {
-    std::uint32_t version = 0;
-    try {
-      version = static_cast<std::uint32_t>(std::stoul(schema));
-    } catch (const std::exception&) {
-      throw std::runtime_error("queue " + dir.string() + " has an unreadable schema version");
-    }
-    if (version > kSpoolSchema) {
-      throw std::runtime_error("queue " + dir.string() + " was written by a newer mxgate (schema " +
-                               std::to_string(version) + "; this one reads up to " +
-                               std::to_string(kSpoolSchema) + ")");
-    }
-  }
-  // What is scheduled and dead now.
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions(), impl->cf(kSchedule)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const auto key = it->key();
-    if (key.size() <= 8) continue;
-    if (impl->floor_ms == 0) impl->floor_ms = schedule_due(key);
-    std::string value;
-    const rocksdb::Slice id(key.data() + 8, key.size() - 8);
-    if (db->Get(rocksdb::ReadOptions(), impl->cf(kEnvelope), id, &value).ok()) {
-      if (auto e = decode_envelope(value)) impl->created.insert(e->created_ms);
-    }
-  }
-  std::unique_ptr<rocksdb::Iterator> dead(db->NewIterator(rocksdb::ReadOptions(), impl->cf(kDead)));
-  for (dead->SeekToFirst(); dead->Valid(); dead->Next()) ++impl->dead;
+  check_schema(*impl, dir);
+  count_existing(*impl);
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
 
