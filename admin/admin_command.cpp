@@ -9,7 +9,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "admin/api.hpp"
+#include "admin/paths.hpp"
 #include "admin/token.hpp"
 #include "common/text.hpp"
 #include "http/client.hpp"

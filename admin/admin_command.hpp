@@ -1,5 +1,5 @@
-// `mxgate admin`: the admin API of a running server from the command line (admin_api.hpp),
-// with the token of admin_token.hpp.
+// `mxgate admin`: the admin API of a running server from the command line (api.hpp),
+// with the token of token.hpp.
 //   delist list [--state open|approved|denied|all]   the portal's delisting requests
 //   delist approve IP [--note TEXT]                   clears the listing, softens the history
 //   delist deny IP [--note TEXT]

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "admin/paths.hpp"
 #include "admin/token.hpp"
 #include "common/clock.hpp"
 #include "http/client.hpp"

@@ -10,7 +10,7 @@
 // Exit status: 0; 1 on an error (message on stderr), also for a message being delivered at
 // that moment (try again); 2 for an unknown id.
 //
-// Admin API (admin_api.hpp; loopback peers only), plain text like the command's output:
+// Admin API (api.hpp; loopback peers only), plain text like the command's output:
 //   GET    /admin/queue             list        GET  /admin/queue/stats        stats
 //   GET    /admin/queue/<id>        show        POST /admin/queue/<id>/retry   retry
 //   DELETE /admin/queue/<id>        delete      POST /admin/queue/retry        retry --all
@@ -35,8 +35,6 @@ class QueueClaims;
 }
 
 namespace mxgate::admin {
-
-inline constexpr std::string_view kAdminQueuePath = "/admin/queue";
 
 struct QueueRequest {
   enum class Verb { List, Show, Retry, Delete, Stats } verb = Verb::List;

@@ -12,13 +12,13 @@
 #include <optional>
 #include <vector>
 
-#include "admin/api.hpp"
+#include "admin/paths.hpp"
 #include "admin/rep_bulk.hpp"
 #include "admin/token.hpp"
 #include "common/text.hpp"
 #include "http/client.hpp"
+#include "policy/rules.hpp"
 #include "postmaster/record_text.hpp"
-#include "server/snapshot.hpp"
 
 namespace mxgate::admin {
 namespace {
