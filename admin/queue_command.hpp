@@ -7,8 +7,10 @@
 //   retry ID | --all  due now (the next runner pass delivers it)
 //   delete ID         removed, without a bounce
 //   stats             depth, oldest message, dead letters
+// Each takes -c FILE and -o KEY=VALUE (cli.hpp); add_queue_commands() registers them.
 // Exit status: 0; 1 on an error (message on stderr), also for a message being delivered at
-// that moment (try again); 2 for an unknown id.
+// that moment (try again) and for retry with neither or both of ID and --all (before the
+// configuration is read); 2 for an unknown id.
 //
 // Admin API (api.hpp; loopback peers only), plain text like the command's output:
 //   GET    /admin/queue             list        GET  /admin/queue/stats        stats
@@ -64,5 +66,9 @@ std::optional<QueueRequest> queue_request_from(boost::beast::http::verb method,
                                                std::string_view path, std::string& error);
 
 int run_queue_command(const conf::Config& config, const QueueRequest& request);
+
+class Cli;
+// Adds `mxgate queue` and its commands to `cli` (cli.hpp).
+void add_queue_commands(Cli& cli);
 
 }  // namespace mxgate::admin
