@@ -7,9 +7,12 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <sstream>
+#include <utility>
 
-#include "admin/api.hpp"
+#include "admin/cli.hpp"
+#include "admin/paths.hpp"
 #include "admin/token.hpp"
 #include "common/text.hpp"
 #include "http/client.hpp"
@@ -89,6 +92,41 @@ int run_admin_command(const conf::Config& config, const AdminCommand& command) {
   std::fwrite(reply.body.data(), 1, reply.body.size(), reply.status < 300 ? stdout : stderr);
   if (reply.status < 300) return 0;
   return reply.status == 404 ? kExitNotFound : 1;
+}
+
+void add_admin_commands(Cli& cli) {
+  auto& admin = *cli.app().add_subcommand("admin", "The admin API of a running mxgate");
+  admin.require_subcommand(1);
+  const auto request = std::make_shared<AdminCommand>();
+  auto* delist = admin.add_subcommand("delist", "The portal's delisting requests");
+  delist->require_subcommand(1);
+  auto* list = delist->add_subcommand("list", "Requests, newest first");
+  list->add_option("--state", request->state, "open, approved, denied or all")
+      ->check(CLI::IsMember({"open", "approved", "denied", "all"}))
+      ->capture_default_str();
+  auto* approve =
+      delist->add_subcommand("approve", "Approve: clear the listing, soften the history");
+  auto* deny = delist->add_subcommand("deny", "Deny the request");
+  for (auto* command : {approve, deny}) {
+    command->add_option("ip", request->ip, "The IP of the request")->required();
+    command->add_option("--note", request->note, "Why (kept with the request)");
+  }
+  auto* arf = admin.add_subcommand("arf", "Count a complaint report (RFC 5965)");
+  arf->add_option("file", request->file, "The report (\"-\": standard input)")->required();
+  auto* reload = admin.add_subcommand("reload", "Re-read the configuration (as SIGHUP)");
+  auto* drain = admin.add_subcommand("drain", "Stop gracefully (as SIGTERM)");
+
+  using Verb = AdminCommand::Verb;
+  const std::pair<CLI::App*, Verb> commands[] = {
+      {list, Verb::DelistList}, {approve, Verb::DelistApprove}, {deny, Verb::DelistDeny},
+      {arf, Verb::Arf},         {reload, Verb::Reload},         {drain, Verb::Drain}};
+  for (auto [command, verb] : commands) {
+    cli.add_config_options(*command);
+    cli.on(*command, [&cli, request, verb = verb] {
+      request->verb = verb;
+      return run_admin_command(cli.load_config(), *request);
+    });
+  }
 }
 
 }  // namespace mxgate::admin

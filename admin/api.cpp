@@ -1,5 +1,5 @@
 // Admin API: routes of /admin/, the listing operations behind them, and the streamed export.
-// See admin_api.hpp for the contract.
+// See api.hpp for the contract.
 #include "admin/api.hpp"
 
 #include <fmt/format.h>

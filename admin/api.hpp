@@ -1,4 +1,4 @@
-// The admin API of a running server, on the HTTP listener (http_server.hpp): reputation
+// The admin API of a running server, on the HTTP listener (http/server.hpp): reputation
 // listings while the server holds the store. `mxgate rep` falls back to it automatically
 // (rep_command.hpp); scripts can use it with curl. Plain text in, plain text out.
 //
@@ -7,7 +7,7 @@
 //                                    404: the same form, "no record"
 //   PUT    /admin/rep/<target>       form body (application/x-www-form-urlencoded):
 //                                    action=block|allow|none (required), reason=, expires=
-//                                    (rep_format.hpp's expiry grammar, e.g. 7d), source=
+//                                    (the expiry grammar of postmaster/record_text.hpp), source=
 //                                    (default "admin-api"). Synced write. 200 "<target> blocked\n"
 //   DELETE /admin/rep/<target>       deletes the record (listing, counters, history).
 //                                    200 "<target> deleted\n"
@@ -16,7 +16,7 @@
 //                                    order, copied (the files stay the caller's).
 //                                    200 "ingested <n> files\n"
 //   GET    /admin/rep/export[?family=ip|network|all]   200 text/csv, chunked: the active
-//                                    listings in the feed format (rep_format.hpp), IPs first
+//                                    listings in the feed format (record_text.hpp), IPs first
 //   /admin/queue...                  queue mode's spool, as `mxgate queue` (queue_command.hpp);
 //                                    404 "queue mode is off" in inline mode
 //   GET    /admin/delist[?state=open|approved|denied|all]   the postmaster portal's delisting
@@ -43,7 +43,7 @@
 // last chunk, so the client sees an incomplete transfer.
 //
 // Access: only peers on 127.0.0.0/8 or ::1 (IPv4-mapped too), and only with the bearer token
-// (admin_token.hpp): 401 with "WWW-Authenticate: Bearer" without it or with another.
+// (token.hpp): 401 with "WWW-Authenticate: Bearer" without it or with another.
 //
 // Threading: serve() runs on the HTTP listener's thread (the control thread). GET/PUT/DELETE
 // block it for one store read or one synced write (about a millisecond); an export walks the
@@ -65,6 +65,7 @@
 #include <optional>
 #include <string_view>
 
+#include "admin/paths.hpp"
 #include "http/handler.hpp"
 #include "postmaster/record_text.hpp"
 #include "storage/reputation_store.hpp"
@@ -82,15 +83,6 @@ class QueueClaims;
 
 namespace mxgate::admin {
 
-inline constexpr std::string_view kAdminPrefix = "/admin/";
-inline constexpr std::string_view kAdminRepPath = "/admin/rep/";
-inline constexpr std::string_view kAdminIngestPath = "/admin/rep/ingest";
-inline constexpr std::string_view kAdminExportPath = "/admin/rep/export";
-inline constexpr std::string_view kAdminDelistPath = "/admin/delist";
-inline constexpr std::string_view kAdminReloadPath = "/admin/reload";
-inline constexpr std::string_view kAdminDrainPath = "/admin/drain";
-inline constexpr std::string_view kAdminArfPath = "/admin/arf";
-
 class Api final : public http::Handler {
  public:
   // `store` must outlive the API and every connection that uses it.
@@ -104,7 +96,7 @@ class Api final : public http::Handler {
   };
   void set_control(Control control) { control_ = std::move(control); }
   void set_metrics(common::Metrics* metrics) { metrics_ = metrics; }
-  // The bearer token every request must carry (admin_token.hpp); empty: none required.
+  // The bearer token every request must carry (token.hpp); empty: none required.
   void set_token(std::string token) { token_ = std::move(token); }
   // Queue mode's spool and the runners' claims (both outlive the API).
   void set_queue(storage::Spool* spool, relay::QueueClaims* claims) {

@@ -6,9 +6,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <iostream>
 #include <istream>
 #include <iterator>
+#include <memory>
 
+#include "admin/cli.hpp"
 #include "auth/iprev.hpp"
 #include "auth/message_auth.hpp"
 #include "common/clock.hpp"
@@ -152,6 +155,47 @@ int run_auth(const SpfRequest& request, std::istream& input) {
   });
   fmt::print("{}\n", auth::format_results(results, false));
   return 0;
+}
+
+namespace {
+
+void add_dns_options(CLI::App& command, DnsOptions& dns) {
+  command.add_option("--dns", dns.server, "DNS server HOST:PORT (default: resolv.conf)");
+  command.add_option("--dns-timeout-ms", dns.timeout_ms, "Per-query DNS timeout")
+      ->check(CLI::Range(1, 60000))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void add_auth_commands(Cli& cli) {
+  const auto spf_request = std::make_shared<SpfRequest>();
+  auto& spf_command =
+      *cli.app().add_subcommand("spf", "Evaluate SPF (RFC 7208) for a client and a sender");
+  spf_command.add_option("--ip", spf_request->ip, "The SMTP client's address")->required();
+  spf_command
+      .add_option("--sender", spf_request->sender, "MAIL FROM address (\"<>\": null sender)")
+      ->required();
+  spf_command.add_option("--helo", spf_request->helo, "HELO/EHLO name")->required();
+  add_dns_options(spf_command, spf_request->dns);
+  cli.on(spf_command, [spf_request] { return run_spf(*spf_request); });
+
+  const auto dkim_dns = std::make_shared<DnsOptions>();
+  auto& dkim_command = *cli.app().add_subcommand(
+      "dkim", "Verify the DKIM signatures (RFC 6376) of the message on standard input");
+  add_dns_options(dkim_command, *dkim_dns);
+  cli.on(dkim_command, [dkim_dns] { return run_dkim(*dkim_dns, std::cin); });
+
+  const auto auth_request = std::make_shared<SpfRequest>();
+  auto& auth_command = *cli.app().add_subcommand(
+      "auth", "Print the Authentication-Results value for the message on standard input");
+  auth_command.add_option("--ip", auth_request->ip, "The SMTP client's address")->required();
+  auth_command.add_option("--helo", auth_request->helo, "HELO/EHLO name")->required();
+  auth_command
+      .add_option("--sender", auth_request->sender, "MAIL FROM address (\"<>\": null sender)")
+      ->required();
+  add_dns_options(auth_command, auth_request->dns);
+  cli.on(auth_command, [auth_request] { return run_auth(*auth_request, std::cin); });
 }
 
 }  // namespace mxgate::admin

@@ -1,6 +1,6 @@
-// `mxgate spf` and `mxgate dkim`: the gateway's SPF and DKIM evaluation from the command line,
-// against the system's resolvers or one given with --dns. The output is a contract that tools
-// outside the repository parse (issue 5):
+// `mxgate spf`, `mxgate dkim` and `mxgate auth`: the gateway's SPF and DKIM evaluation and its
+// Authentication-Results from the command line, against the system's resolvers or one given
+// with --dns. The output is a contract that tools outside the repository parse (issue 5):
 //   spf:  one line, the result word in lower case (pass, fail, softfail, neutral, none,
 //         permerror, temperror), then details: the explanation of a fail, or why an error
 //         happened, or the domain and the mechanism that matched. Exit 0 for every result.
@@ -12,6 +12,9 @@
 //         standard input from that client: "host; spf=...; dkim=...; dmarc=...; iprev=...",
 //         on one line. Exit 0.
 // Bad arguments (an address that is not one) exit 2 with a message on stderr.
+// Options: spf and auth --ip, --sender, --helo (required); all three --dns HOST:PORT and
+// --dns-timeout-ms (1..60000, default 2000). They read no configuration file.
+// add_auth_commands() registers the three (cli.hpp).
 #pragma once
 
 #include <iosfwd>
@@ -34,5 +37,9 @@ struct SpfRequest {
 int run_spf(const SpfRequest& request);
 int run_dkim(const DnsOptions& dns, std::istream& message);
 int run_auth(const SpfRequest& request, std::istream& message);  // same arguments as spf
+
+class Cli;
+// Adds `mxgate spf`, `mxgate dkim` and `mxgate auth` to `cli` (cli.hpp).
+void add_auth_commands(Cli& cli);
 
 }  // namespace mxgate::admin

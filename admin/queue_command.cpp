@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <utility>
 
+#include "admin/cli.hpp"
+#include "admin/paths.hpp"
 #include "admin/token.hpp"
 #include "common/clock.hpp"
 #include "http/client.hpp"
@@ -301,6 +304,47 @@ int run_queue_command(const conf::Config& config, const QueueRequest& request) {
       return kExitUnknownId;
     default:
       return 1;
+  }
+}
+
+namespace {
+
+int run_queue_cli(const Cli& cli, QueueRequest& request, QueueRequest::Verb verb) {
+  if (verb == QueueRequest::Verb::Retry && request.all == !request.id.empty()) {
+    fmt::print(stderr, "mxgate queue retry: give an id or --all\n");
+    return 1;
+  }
+  request.verb = verb;
+  return run_queue_command(cli.load_config(), request);
+}
+
+}  // namespace
+
+void add_queue_commands(Cli& cli) {
+  auto& queue = *cli.app().add_subcommand(
+      "queue",
+      "Inspect and change the spool of queue mode (through the admin API while mxgate runs)");
+  queue.require_subcommand(1);
+  const auto request = std::make_shared<QueueRequest>();
+  auto* list = queue.add_subcommand("list", "Every queued message and its recipients");
+  auto* show = queue.add_subcommand("show", "One message: envelope and content");
+  show->add_option("id", request->id, "Queue id")->required();
+  auto* retry = queue.add_subcommand("retry", "Make a message (or all) due now");
+  retry->add_option("id", request->id, "Queue id");
+  retry->add_flag("--all", request->all, "Every queued message");
+  auto* del = queue.add_subcommand("delete", "Remove a message without a bounce");
+  del->add_option("id", request->id, "Queue id")->required();
+  auto* stats = queue.add_subcommand("stats", "Depth, oldest message, dead letters");
+
+  using Verb = QueueRequest::Verb;
+  const std::pair<CLI::App*, Verb> commands[] = {{list, Verb::List},
+                                                 {show, Verb::Show},
+                                                 {retry, Verb::Retry},
+                                                 {del, Verb::Delete},
+                                                 {stats, Verb::Stats}};
+  for (auto [command, verb] : commands) {
+    cli.add_config_options(*command);
+    cli.on(*command, [&cli, request, verb = verb] { return run_queue_cli(cli, *request, verb); });
   }
 }
 

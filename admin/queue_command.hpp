@@ -7,10 +7,12 @@
 //   retry ID | --all  due now (the next runner pass delivers it)
 //   delete ID         removed, without a bounce
 //   stats             depth, oldest message, dead letters
+// Each takes -c FILE and -o KEY=VALUE (cli.hpp); add_queue_commands() registers them.
 // Exit status: 0; 1 on an error (message on stderr), also for a message being delivered at
-// that moment (try again); 2 for an unknown id.
+// that moment (try again) and for retry with neither or both of ID and --all (before the
+// configuration is read); 2 for an unknown id.
 //
-// Admin API (admin_api.hpp; loopback peers only), plain text like the command's output:
+// Admin API (api.hpp; loopback peers only), plain text like the command's output:
 //   GET    /admin/queue             list        GET  /admin/queue/stats        stats
 //   GET    /admin/queue/<id>        show        POST /admin/queue/<id>/retry   retry
 //   DELETE /admin/queue/<id>        delete      POST /admin/queue/retry        retry --all
@@ -35,8 +37,6 @@ class QueueClaims;
 }
 
 namespace mxgate::admin {
-
-inline constexpr std::string_view kAdminQueuePath = "/admin/queue";
 
 struct QueueRequest {
   enum class Verb { List, Show, Retry, Delete, Stats } verb = Verb::List;
@@ -66,5 +66,9 @@ std::optional<QueueRequest> queue_request_from(boost::beast::http::verb method,
                                                std::string_view path, std::string& error);
 
 int run_queue_command(const conf::Config& config, const QueueRequest& request);
+
+class Cli;
+// Adds `mxgate queue` and its commands to `cli` (cli.hpp).
+void add_queue_commands(Cli& cli);
 
 }  // namespace mxgate::admin

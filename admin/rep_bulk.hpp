@@ -1,6 +1,7 @@
-// Bulk listing work shared by `mxgate rep import|export` and the admin API (admin_api.hpp):
-//   read_feed()         a feed file (format: rep_format.hpp) into SST files of listing patches
-//                       (storage/listing_bulk.hpp), in a work folder, without touching a store
+// Bulk listing work shared by `mxgate rep import|export` and the admin API (api.hpp):
+//   read_feed()         a feed file (format: postmaster/record_text.hpp) into SST files of
+//                       listing patches (storage/listing_bulk.hpp), in a work folder, without
+//                       touching a store
 //   ingest_bulk_files() those files into a store, one ingestion per file, in order
 //   export_batch()      a store's active listings as feed lines, a bounded batch at a time
 //

@@ -10,15 +10,17 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
-#include "admin/api.hpp"
+#include "admin/cli.hpp"
+#include "admin/paths.hpp"
 #include "admin/rep_bulk.hpp"
 #include "admin/token.hpp"
 #include "common/text.hpp"
 #include "http/client.hpp"
+#include "policy/rules.hpp"
 #include "postmaster/record_text.hpp"
-#include "server/snapshot.hpp"
 
 namespace mxgate::admin {
 namespace {
@@ -319,6 +321,68 @@ int run_rep(const conf::Config& config, const RepRequest& request) {
     }
   }
   return 1;
+}
+
+namespace {
+
+// What the rep commands parse into; their actions own it.
+struct RepArgs {
+  RepRequest request;
+  bool allow = false;  // set --allow (--block is request.block)
+};
+
+int run_rep_command(const Cli& cli, RepArgs& args, RepRequest::Verb verb) {
+  if (verb == RepRequest::Verb::Set && !args.request.block && !args.allow) {
+    fmt::print(stderr, "mxgate rep set: give --block or --allow\n");
+    return 1;
+  }
+  args.request.verb = verb;
+  return run_rep(cli.load_config(), args.request);
+}
+
+}  // namespace
+
+void add_rep_commands(Cli& cli) {
+  auto& rep = *cli.app().add_subcommand(
+      "rep", "Read and change reputation listings (in the store, or through a running mxgate)");
+  rep.require_subcommand(1);
+  const auto args = std::make_shared<RepArgs>();
+  RepRequest& request = args->request;
+  auto* get = rep.add_subcommand("get", "Show the record of an IP or a network");
+  auto* set = rep.add_subcommand("set", "List an IP or a network as blocked or allowed");
+  auto* del = rep.add_subcommand("del", "Delete the record of an IP or a network");
+  for (auto* command : {get, set, del}) {
+    command->add_option("target", request.target, "IP address or network (CIDR)")->required();
+    cli.add_config_options(*command);
+  }
+  auto* block = set->add_flag("--block", request.block, "Refuse it at connect (554 5.7.1)");
+  auto* allow = set->add_flag("--allow", args->allow, "Let it bypass score-based refusals");
+  block->excludes(allow);
+  set->add_option("--reason", request.reason, "Why (shown to the sender on the portal)");
+  set->add_option("--expires", request.expires,
+                  "Listing lifetime (7d, 12h) or end (2026-12-31T00:00:00Z, Unix seconds); "
+                  "default: never");
+  auto* import_csv = rep.add_subcommand(
+      "import", "Load listings in bulk from CSV: ip_or_cidr,action,reason,expiry[,source]");
+  import_csv->add_option("file", request.file, "CSV file, - for standard input")->required();
+  import_csv->add_option("--source", request.source,
+                         "Source of the listings (default: import:<file name>)");
+  cli.add_config_options(*import_csv);
+  auto* export_csv = rep.add_subcommand("export", "Write the active listings as CSV to stdout");
+  export_csv->add_option("--family", request.family, "ip, network or all")
+      ->check(CLI::IsMember({"ip", "network", "all"}))
+      ->capture_default_str();
+  cli.add_config_options(*export_csv);
+
+  using Verb = RepRequest::Verb;
+  const std::pair<CLI::App*, Verb> commands[] = {{get, Verb::Get},
+                                                 {set, Verb::Set},
+                                                 {del, Verb::Del},
+                                                 {import_csv, Verb::Import},
+                                                 {export_csv, Verb::Export}};
+  for (auto [command, verb] : commands) {
+    cli.on(*command, [&cli, args, verb = verb] { return run_rep_command(cli, *args, verb); });
+  }
 }
 
 }  // namespace mxgate::admin

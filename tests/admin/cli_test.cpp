@@ -1,0 +1,145 @@
+// The command line's registration interface (admin/cli.hpp) with the tools of admin/: which
+// action runs, the shared -c/-o options, and the exit codes a user sees, without a running
+// server (commands whose checks fail before any configuration is read, or that read none).
+#include "admin/cli.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "admin/admin_command.hpp"
+#include "admin/auth_command.hpp"
+#include "admin/queue_command.hpp"
+#include "admin/rep_command.hpp"
+
+namespace mxgate::admin {
+namespace {
+
+constexpr const char* kMissingConfig = "/nonexistent/mxgate-cli-test.toml";
+
+// Runs `cli` on "mxgate" followed by `args`.
+int run(Cli& cli, const std::vector<std::string>& args) {
+  std::vector<std::string> words{"mxgate"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  return cli.run(static_cast<int>(argv.size()), argv.data());
+}
+
+// A Cli with every tool of admin/, as server/main.cpp builds it (without serve and the like).
+struct Tools {
+  Tools() {
+    add_rep_commands(cli);
+    add_queue_commands(cli);
+    add_admin_commands(cli);
+    add_auth_commands(cli);
+  }
+  Cli cli{"mxgate test"};
+};
+
+TEST(Cli, RunsTheActionOfTheCommandThatParsed) {
+  Cli cli{"test"};
+  std::string ran;
+  auto& one = *cli.app().add_subcommand("one", "");
+  auto& two = *cli.app().add_subcommand("two", "");
+  two.require_subcommand(1);
+  auto& three = *two.add_subcommand("three", "");
+  cli.on(one, [&] {
+    ran = "one";
+    return 0;
+  });
+  cli.on(three, [&] {
+    ran = "three";
+    return 5;
+  });
+  EXPECT_EQ(run(cli, {"two", "three"}), 5);
+  EXPECT_EQ(ran, "three");
+}
+
+TEST(Cli, ConfigOptionsAreSharedAndDefaultToEtc) {
+  Cli cli{"test"};
+  auto& one = *cli.app().add_subcommand("one", "");
+  auto& two = *cli.app().add_subcommand("two", "");
+  cli.add_config_options(one);
+  cli.add_config_options(two);
+  cli.on(one, [] { return 0; });
+  cli.on(two, [] { return 0; });
+  EXPECT_EQ(cli.config_path(), "/etc/mxgate/mxgate.toml");
+  EXPECT_EQ(run(cli, {"two", "-c", "x.toml", "-o", "a.b=1", "--option", "c=d"}), 0);
+  EXPECT_EQ(cli.config_path(), "x.toml");
+  EXPECT_EQ(cli.overrides(), (std::vector<std::string>{"a.b=1", "c=d"}));
+}
+
+TEST(Cli, ExceptionsOfAnActionBecomeExitCodes) {
+  struct Case {
+    std::function<int()> action;
+    int code;
+  };
+  const Case cases[] = {
+      {[]() -> int { throw conf::ConfigError("f.toml", 3, "server.x", "bad"); }, kExitConfig},
+      {[]() -> int { throw std::runtime_error("boom"); }, 1},
+      {[] { return 7; }, 7},
+  };
+  for (const auto& c : cases) {
+    Cli cli{"test"};
+    auto& one = *cli.app().add_subcommand("one", "");
+    cli.on(one, c.action);
+    EXPECT_EQ(run(cli, {"one"}), c.code);
+  }
+}
+
+TEST(Cli, ConfigurationIsLoadedOnlyByTheActionThatNeedsIt) {
+  Cli cli{"test"};
+  auto& lazy = *cli.app().add_subcommand("lazy", "");
+  cli.add_config_options(lazy);
+  cli.on(lazy, [] { return 0; });
+  EXPECT_EQ(run(cli, {"lazy", "-c", kMissingConfig}), 0);
+}
+
+TEST(Cli, ParseErrorsKeepCli11sExitCodes) {
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+  };
+  const Case cases[] = {
+      {{}, 106},                                                 // a subcommand is required
+      {{"rep", "get"}, 106},                                     // target is required
+      {{"rep", "get", "192.0.2.7", "extra"}, 109},               // extra argument
+      {{"rep", "set", "192.0.2.7", "--block", "--allow"}, 108},  // excludes
+      {{"rep", "export", "--family", "bogus"}, 105},             // not a member
+      {{"spf", "--ip", "192.0.2.7"}, 106},                       // --sender and --helo required
+      {{"dkim", "--dns-timeout-ms", "0"}, 105},                  // out of range
+      {{"admin", "delist", "list", "--state", "bogus"}, 105},
+      {{"queue", "--help"}, 0},
+  };
+  for (const auto& c : cases) {
+    Tools tools;
+    EXPECT_EQ(run(tools.cli, c.args), c.code);
+  }
+}
+
+TEST(Cli, ToolsCheckTheirArgumentsBeforeReadingTheConfiguration) {
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+  };
+  const Case cases[] = {
+      {{"rep", "set", "192.0.2.7", "-c", kMissingConfig}, 1},          // --block or --allow
+      {{"queue", "retry", "-c", kMissingConfig}, 1},                   // an id or --all
+      {{"queue", "retry", "0123", "--all", "-c", kMissingConfig}, 1},  // not both
+      {{"rep", "set", "192.0.2.7", "--allow", "-c", kMissingConfig}, kExitConfig},
+      {{"queue", "retry", "--all", "-c", kMissingConfig}, kExitConfig},
+      {{"admin", "reload", "-c", kMissingConfig}, kExitConfig},
+      {{"spf", "--ip", "not-an-ip", "--sender", "a@b", "--helo", "h"}, 2},  // no config needed
+  };
+  for (const auto& c : cases) {
+    Tools tools;
+    EXPECT_EQ(run(tools.cli, c.args), c.code);
+  }
+}
+
+}  // namespace
+}  // namespace mxgate::admin
