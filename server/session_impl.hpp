@@ -12,6 +12,7 @@
 #include "policy/session_policy.hpp"
 #include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/metrics.hpp"
 #include "server/session_io.hpp"
 #include "server/snapshot.hpp"
 #include "smtp/data_decoder.hpp"
@@ -63,7 +64,7 @@ class Session {
   Worker& worker_;
   std::shared_ptr<const Snapshot> snapshot_;
   const conf::Config& config_;
-  common::Metrics& metrics_;
+  ServerMetrics& metrics_;
   std::shared_ptr<SessionIo> io_;
   ConnectionLimiter::Ticket ticket_;
   smtp::LineFramer framer_;
