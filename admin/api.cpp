@@ -25,12 +25,12 @@
 #include "admin/token.hpp"
 #include "common/cidr.hpp"
 #include "common/log.hpp"
-#include "common/metrics.hpp"
 #include "common/text.hpp"
 #include "io/blocking.hpp"
 #include "policy/throttling.hpp"
 #include "postmaster/arf.hpp"
 #include "postmaster/delist.hpp"
+#include "postmaster/metrics.hpp"
 #include "postmaster/record_text.hpp"
 
 namespace mxgate::admin {

@@ -71,11 +71,11 @@
 #include "storage/reputation_store.hpp"
 #include "storage/spool.hpp"
 
-namespace mxgate::common {
-struct Metrics;
-}
 namespace mxgate::policy {
 class Throttling;
+}
+namespace mxgate::postmaster {
+struct PostmasterMetrics;
 }
 namespace mxgate::relay {
 class QueueClaims;
@@ -95,7 +95,7 @@ class Api final : public http::Handler {
     std::function<void()> drain;
   };
   void set_control(Control control) { control_ = std::move(control); }
-  void set_metrics(common::Metrics* metrics) { metrics_ = metrics; }
+  void set_metrics(postmaster::PostmasterMetrics* metrics) { metrics_ = metrics; }
   // The bearer token every request must carry (token.hpp); empty: none required.
   void set_token(std::string token) { token_ = std::move(token); }
   // Queue mode's spool and the runners' claims (both outlive the API).
@@ -139,7 +139,7 @@ class Api final : public http::Handler {
   policy::Throttling* throttling_ = nullptr;
   std::string token_;
   Control control_;
-  common::Metrics* metrics_ = nullptr;
+  postmaster::PostmasterMetrics* metrics_ = nullptr;
   storage::Spool* spool_ = nullptr;
   relay::QueueClaims* claims_ = nullptr;
   boost::asio::any_io_executor blocking_;

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "auth/dkim_key_cache.hpp"
-#include "common/metrics.hpp"
 #include "dns/resolver.hpp"
+#include "policy/metrics.hpp"
 #include "policy/pass_memory.hpp"
 #include "policy/pipeline.hpp"
 #include "policy/verdict_metrics.hpp"
@@ -31,7 +31,7 @@ class Throttling;
 struct Services {
   storage::ReputationStore& store;
   boost::asio::any_io_executor blocking;  // where reads that may touch the disk run
-  common::Metrics& metrics;
+  PolicyMetrics& metrics;
   VerdictMetrics& verdicts;
   PassMemory& passes;
   Throttling* throttling = nullptr;         // the process's (null: no throttling)

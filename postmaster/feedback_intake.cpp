@@ -7,9 +7,9 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
-#include "common/metrics.hpp"
 #include "common/text.hpp"
 #include "postmaster/arf.hpp"
+#include "postmaster/metrics.hpp"
 #include "smtp/replies.hpp"
 
 namespace mxgate::postmaster {
@@ -22,7 +22,7 @@ Reply one_kind_per_transaction() { return smtp::replies::separate_transactions()
 }  // namespace
 
 FeedbackIntake::FeedbackIntake(std::unique_ptr<relay::Transaction> inner, std::string address,
-                               storage::ReputationStore& store, common::Metrics& metrics)
+                               storage::ReputationStore& store, PostmasterMetrics& metrics)
     : inner_(std::move(inner)),
       address_(common::ascii_lower(std::move(address))),
       store_(store),

@@ -13,20 +13,19 @@
 
 #include "relay/transaction.hpp"
 
-namespace mxgate::common {
-struct Metrics;
-}
 namespace mxgate::storage {
 class ReputationStore;
 }
 
 namespace mxgate::postmaster {
 
+struct PostmasterMetrics;
+
 class FeedbackIntake final : public relay::Transaction {
  public:
   // `address`: the feedback address, compared without regard to case.
   FeedbackIntake(std::unique_ptr<relay::Transaction> inner, std::string address,
-                 storage::ReputationStore& store, common::Metrics& metrics);
+                 storage::ReputationStore& store, PostmasterMetrics& metrics);
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
@@ -40,7 +39,7 @@ class FeedbackIntake final : public relay::Transaction {
   std::unique_ptr<relay::Transaction> inner_;
   std::string address_;  // lower case
   storage::ReputationStore& store_;
-  common::Metrics& metrics_;
+  PostmasterMetrics& metrics_;
   Kind kind_ = Kind::Unknown;
   std::string report_;
   bool too_large_ = false;

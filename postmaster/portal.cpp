@@ -11,13 +11,13 @@
 #include "auth/iprev.hpp"
 #include "common/cidr.hpp"
 #include "common/clock.hpp"
-#include "common/metrics.hpp"
 #include "common/text.hpp"
 #include "io/blocking.hpp"
 #include "policy/dns_checks.hpp"
 #include "policy/rules.hpp"
 #include "policy/throttling.hpp"
 #include "postmaster/delist.hpp"
+#include "postmaster/metrics.hpp"
 #include "reputation/dnsbl.hpp"
 #include "reputation/sender_rules.hpp"
 #include "storage/key_codec.hpp"
@@ -121,7 +121,7 @@ void set_portal_headers(http::Response& res) {
 
 Portal::Portal(storage::ReputationStore& store, asio::any_io_executor blocking,
                dns::Resolver* resolver, std::function<std::shared_ptr<const policy::Rules>()> rules,
-               policy::Throttling* throttling, common::Metrics& metrics)
+               policy::Throttling* throttling, PostmasterMetrics& metrics)
     : store_(store),
       blocking_(std::move(blocking)),
       resolver_(resolver),

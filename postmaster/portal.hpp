@@ -29,9 +29,6 @@
 #include "http/handler.hpp"
 #include "postmaster/portal_page.hpp"
 
-namespace mxgate::common {
-struct Metrics;
-}
 namespace prometheus {
 class Counter;
 }
@@ -48,6 +45,8 @@ class Throttling;
 }  // namespace mxgate::policy
 
 namespace mxgate::postmaster {
+
+struct PostmasterMetrics;
 
 // What became of a delisting request (the JSON "result", the metric's outcome label).
 enum DelistOutcome : std::size_t {
@@ -68,7 +67,7 @@ class Portal final : public http::Handler {
   // the listener's thread.
   Portal(storage::ReputationStore& store, boost::asio::any_io_executor blocking,
          dns::Resolver* resolver, std::function<std::shared_ptr<const policy::Rules>()> rules,
-         policy::Throttling* throttling, common::Metrics& metrics);
+         policy::Throttling* throttling, PostmasterMetrics& metrics);
 
   bool takes(std::string_view target) const override;
   boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, http::Request request,
@@ -93,7 +92,7 @@ class Portal final : public http::Handler {
   dns::Resolver* resolver_;
   std::function<std::shared_ptr<const policy::Rules>()> rules_;
   policy::Throttling* throttling_;
-  common::Metrics& metrics_;
+  PostmasterMetrics& metrics_;
   std::array<prometheus::Counter*, kDelistOutcomes> delist_outcomes_{};  // by DelistOutcome
   struct Window {
     std::int64_t minute = 0;

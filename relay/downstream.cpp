@@ -14,8 +14,6 @@
 #include <string>
 #include <utility>
 
-#include "common/metrics.hpp"
-
 namespace mxgate::relay {
 
 namespace asio = boost::asio;
@@ -66,35 +64,6 @@ const boost::system::error_category& error_category() {
 }
 
 error_code make_error_code(Error e) { return {static_cast<int>(e), error_category()}; }
-
-void count_failure(common::Metrics& metrics, const error_code& ec) {
-  if (ec.category() != error_category()) {
-    metrics.downstream_protocol_errors.Increment();
-    return;
-  }
-  switch (static_cast<Error>(ec.value())) {
-    case Error::connect:
-      metrics.downstream_connect_errors.Increment();
-      break;
-    case Error::timeout:
-      metrics.downstream_timeouts.Increment();
-      break;
-    case Error::protocol:
-      metrics.downstream_protocol_errors.Increment();
-      break;
-    case Error::tls:
-      metrics.downstream_tls_errors.Increment();
-      break;
-    case Error::shutdown:
-      break;
-    case Error::busy:
-      metrics.downstream_busy.Increment();
-      break;
-    case Error::circuit_open:
-      metrics.downstream_circuit_refusals.Increment();
-      break;
-  }
-}
 
 // The I/O objects of one connection and its deadline. The watchdog coroutine holds a
 // shared_ptr to it, so it stays valid until the watchdog has seen `closing`.

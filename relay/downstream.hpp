@@ -9,7 +9,8 @@
 // bounds name resolution and each address tried; command_timeout bounds the greeting, each EHLO
 // or HELO, STARTTLS and the TLS handshake.
 // Failures are return values (relay::Error through error_code); a connection that failed is
-// closed and must be discarded. Nothing here counts metrics (see count_failure()).
+// closed and must be discarded. Nothing here counts metrics (see count_failure(),
+// metrics.hpp).
 // Threading: one worker; every operation is awaited by one coroutine at a time.
 #pragma once
 
@@ -30,10 +31,6 @@
 
 namespace boost::asio::ssl {
 class context;
-}
-
-namespace mxgate::common {
-struct Metrics;
 }
 
 namespace mxgate::relay {
@@ -57,9 +54,6 @@ namespace mxgate::relay {
 
 const boost::system::error_category& error_category();
 boost::system::error_code make_error_code(Error e);
-
-// Adds one to the downstream_* failure counter that matches `ec`.
-void count_failure(common::Metrics& metrics, const boost::system::error_code& ec);
 
 struct DownstreamSettings {
   std::string helo_name;

@@ -8,8 +8,8 @@
 #include <optional>
 #include <utility>
 
-#include "common/metrics.hpp"
 #include "relay/downstream.hpp"
+#include "relay/metrics.hpp"
 #include "relay/pool.hpp"
 #include "relay/router.hpp"
 #include "smtp/data_decoder.hpp"
@@ -76,7 +76,7 @@ struct Outcome {
 }  // namespace
 
 struct InlineRelay::State {
-  State(Pool& p, const Router& r, common::Metrics& m) : pool(p), router(r), metrics(m) {}
+  State(Pool& p, const Router& r, RelayMetrics& m) : pool(p), router(r), metrics(m) {}
 
   asio::awaitable<Reply> forward(smtp::Path recipient);
   asio::awaitable<Outcome> envelope(const smtp::Path& recipient);
@@ -88,7 +88,7 @@ struct InlineRelay::State {
 
   Pool& pool;
   const Router& router;
-  common::Metrics& metrics;
+  RelayMetrics& metrics;
   std::unique_ptr<Downstream> conn;
   smtp::Command mail;
   Phase phase = Phase::Idle;
@@ -126,7 +126,7 @@ void InlineRelay::State::reset() {
   content_failed = false;
 }
 
-InlineRelay::InlineRelay(Pool& pool, const Router& router, common::Metrics& metrics)
+InlineRelay::InlineRelay(Pool& pool, const Router& router, RelayMetrics& metrics)
     : state_(std::make_unique<State>(pool, router, metrics)) {}
 
 InlineRelay::~InlineRelay() { abort(); }

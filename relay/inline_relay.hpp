@@ -12,7 +12,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <memory>
 #include <string_view>
 
@@ -20,20 +19,17 @@
 #include "smtp/command.hpp"
 #include "smtp/reply.hpp"
 
-namespace mxgate::common {
-struct Metrics;
-}
-
 namespace mxgate::relay {
 
 class Pool;
 class Router;
 class Downstream;
+struct RelayMetrics;
 
 class InlineRelay final : public Transaction {
  public:
   // `pool` and `router` outlive the relay (they belong to the worker and the config snapshot).
-  InlineRelay(Pool& pool, const Router& router, common::Metrics& metrics);
+  InlineRelay(Pool& pool, const Router& router, RelayMetrics& metrics);
   ~InlineRelay() override;
   InlineRelay(const InlineRelay&) = delete;
   InlineRelay& operator=(const InlineRelay&) = delete;

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "common/log.hpp"
-#include "common/metrics.hpp"
+#include "relay/metrics.hpp"
 
 namespace mxgate::relay {
 
@@ -45,7 +45,7 @@ std::string describe(const conf::HostPort& target) {
 }  // namespace
 
 Pool::Pool(asio::any_io_executor executor, const conf::RelayConfig& config, std::string helo_name,
-           common::Metrics& metrics, DownstreamGates* gates)
+           RelayMetrics& metrics, DownstreamGates* gates)
     : executor_(std::move(executor)),
       tls_(client_context()),
       config_(config),

@@ -23,17 +23,15 @@
 #include "conf/config.hpp"
 #include "relay/downstream.hpp"
 
-namespace mxgate::common {
-struct Metrics;
-}
-
 namespace mxgate::relay {
+
+struct RelayMetrics;
 
 class Pool {
  public:
   // `gates` (shared by the workers; may be null: no limits) outlives the pool.
   Pool(boost::asio::any_io_executor executor, const conf::RelayConfig& config,
-       std::string helo_name, common::Metrics& metrics, DownstreamGates* gates = nullptr);
+       std::string helo_name, RelayMetrics& metrics, DownstreamGates* gates = nullptr);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -80,7 +78,7 @@ class Pool {
   std::unique_ptr<boost::asio::ssl::context> tls_;
   conf::RelayConfig config_;
   std::string helo_name_;
-  common::Metrics& metrics_;
+  RelayMetrics& metrics_;
   DownstreamGates* gates_;
   std::vector<Bucket> buckets_;
   bool draining_ = false;

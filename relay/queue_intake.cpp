@@ -14,7 +14,7 @@ using smtp::Reply;
 namespace {}  // namespace
 
 QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor writers, const Router& router,
-                         const std::string& client_ip, common::Metrics& metrics, Queued queued)
+                         const std::string& client_ip, RelayMetrics& metrics, Queued queued)
     : spool_(spool),
       writers_(std::move(writers)),
       router_(router),

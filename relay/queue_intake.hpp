@@ -12,7 +12,7 @@
 #include <functional>
 #include <string>
 
-#include "common/metrics.hpp"
+#include "relay/metrics.hpp"
 #include "relay/router.hpp"
 #include "relay/transaction.hpp"
 #include "storage/spool.hpp"
@@ -25,7 +25,7 @@ class QueueIntake final : public Transaction {
   using Queued = std::function<void(storage::Envelope envelope, std::string body)>;
   // `writers`: where the synced commits run (many threads, so that commits share fsyncs).
   QueueIntake(storage::Spool& spool, boost::asio::any_io_executor writers, const Router& router,
-              const std::string& client_ip, common::Metrics& metrics, Queued queued = {});
+              const std::string& client_ip, RelayMetrics& metrics, Queued queued = {});
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
@@ -40,7 +40,7 @@ class QueueIntake final : public Transaction {
   boost::asio::any_io_executor writers_;
   const Router& router_;
   const std::string& client_ip_;
-  common::Metrics& metrics_;
+  RelayMetrics& metrics_;
   Queued queued_;
   Phase phase_ = Phase::Idle;
   storage::Envelope envelope_;

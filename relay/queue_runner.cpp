@@ -13,9 +13,9 @@
 #include <random>
 
 #include "common/log.hpp"
-#include "common/metrics.hpp"
 #include "io/blocking.hpp"
 #include "relay/dsn.hpp"
+#include "relay/metrics.hpp"
 
 namespace mxgate::relay {
 
@@ -130,7 +130,7 @@ struct QueueRunner::Attempt {
 };
 
 QueueRunner::QueueRunner(asio::any_io_executor executor, QueueShared shared, Relay relay,
-                         common::Metrics& metrics, const common::Clock& clock)
+                         RelayMetrics& metrics, const common::Clock& clock)
     : executor_(executor),
       shared_(std::move(shared)),
       relay_(std::move(relay)),

@@ -32,11 +32,9 @@
 #include "relay/transaction.hpp"
 #include "storage/spool.hpp"
 
-namespace mxgate::common {
-struct Metrics;
-}
-
 namespace mxgate::relay {
+
+struct RelayMetrics;
 
 // The messages being delivered (or held by an admin operation) in this process.
 class QueueClaims {
@@ -79,7 +77,7 @@ class QueueRunner {
   using Relay = std::function<std::unique_ptr<Transaction>(const Router& router)>;
 
   QueueRunner(boost::asio::any_io_executor executor, QueueShared shared, Relay relay,
-              common::Metrics& metrics, const common::Clock& clock = common::system_clock());
+              RelayMetrics& metrics, const common::Clock& clock = common::system_clock());
   QueueRunner(const QueueRunner&) = delete;
   QueueRunner& operator=(const QueueRunner&) = delete;
 
@@ -110,7 +108,7 @@ class QueueRunner {
   boost::asio::any_io_executor executor_;
   QueueShared shared_;
   Relay relay_;
-  common::Metrics& metrics_;
+  RelayMetrics& metrics_;
   const common::Clock& clock_;
   std::shared_ptr<const conf::Config> config_;
   std::shared_ptr<const Router> router_;

@@ -22,20 +22,24 @@
 #include "admin/token.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
-#include "common/metrics.hpp"
 #include "conf/config.hpp"
 #include "dns/ares_resolver.hpp"
 #include "dns/metrics.hpp"
 #include "http/server.hpp"
+#include "policy/metrics.hpp"
 #include "policy/rules.hpp"
 #include "policy/throttling.hpp"
 #include "policy/verdict_metrics.hpp"
+#include "postmaster/metrics.hpp"
 #include "postmaster/portal.hpp"
 #include "relay/gates.hpp"
+#include "relay/metrics.hpp"
 #include "relay/queue_runner.hpp"
+#include "server/metrics.hpp"
 #include "server/snapshot.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
+#include "storage/metrics.hpp"
 #include "storage/reputation_store.hpp"
 #include "storage/spool.hpp"
 
@@ -52,25 +56,6 @@ constexpr std::size_t kBlockingThreads = 2;
 // RocksDB syncs the commits of every waiting thread at once, so more threads, fewer fsyncs per
 // message (up to the number of sessions that end their data at the same moment).
 constexpr std::size_t kSpoolWriterThreads = 32;
-
-// Turns a cache's hit and miss totals since open into its counters and hit ratio.
-struct CacheTally {
-  prometheus::Counter& hits_metric;
-  prometheus::Counter& misses_metric;
-  prometheus::Gauge& ratio_metric;
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
-
-  void update(std::uint64_t now_hits, std::uint64_t now_misses) {
-    hits_metric.Increment(static_cast<double>(now_hits - hits));
-    misses_metric.Increment(static_cast<double>(now_misses - misses));
-    hits = now_hits;
-    misses = now_misses;
-    if (hits + misses > 0) {
-      ratio_metric.Set(static_cast<double>(hits) / static_cast<double>(hits + misses));
-    }
-  }
-};
 
 std::unique_ptr<storage::ReputationStore> open_store(const conf::Config& config) {
   std::filesystem::create_directories(config.storage.path);
@@ -93,7 +78,14 @@ class Runtime {
 
   RuntimeOptions options_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
-  common::Metrics metrics_{*registry_};
+  // Every module's metrics, registered whatever the configuration (queue mode, portal), so that
+  // the exposition always has the same series.
+  ServerMetrics metrics_{*registry_};
+  policy::PolicyMetrics policy_metrics_{*registry_};
+  storage::StoreMetrics store_metrics_{*registry_};
+  storage::SpoolMetrics spool_metrics_{*registry_};
+  relay::RelayMetrics relay_metrics_{*registry_};
+  postmaster::PostmasterMetrics postmaster_metrics_{*registry_};
   dns::DnsMetrics dns_metrics_{*registry_};
   policy::DnsblMonitor dnsbl_monitor_{*registry_};
   policy::PassMemory passes_;
@@ -110,7 +102,6 @@ class Runtime {
   common::SteadyClock clock_;
   relay::DownstreamGates gates_{relay::DownstreamGates::settings_of(snapshot_->config->relay),
                                 clock_};
-  std::uint64_t circuit_opens_seen_ = 0;
   policy::VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
@@ -148,9 +139,9 @@ Runtime::Runtime(const RuntimeOptions& options)
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_,
-        WorkerShared{limiter_, metrics_, dns_metrics_,
-                     policy::Services{*store_, blocking_.get_executor(), metrics_, verdict_metrics_,
-                                      passes_, throttling_.get()},
+        WorkerShared{limiter_, metrics_, dns_metrics_, relay_metrics_, postmaster_metrics_,
+                     policy::Services{*store_, blocking_.get_executor(), policy_metrics_,
+                                      verdict_metrics_, passes_, throttling_.get()},
                      &gates_, queue_ ? &*queue_ : nullptr}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
@@ -163,7 +154,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                                            [this] { return !draining_.load(); });
     auto admin = std::make_shared<admin::Api>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
-    admin->set_metrics(&metrics_);
+    admin->set_metrics(&postmaster_metrics_);
     admin->set_token(admin::load_admin_token(config));
     admin->set_queue(spool_.get(), &claims_);
     admin->set_control({[this] { return reload(); },
@@ -182,7 +173,7 @@ Runtime::Runtime(const RuntimeOptions& options)
     portal_->add(std::make_shared<postmaster::Portal>(
         *store_, blocking_.get_executor(), portal_resolver_.get(),
         [this] { return std::shared_ptr<const policy::Rules>(snapshot_, &snapshot_->rules); },
-        throttling_.get(), metrics_));
+        throttling_.get(), postmaster_metrics_));
   }
   spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
@@ -269,51 +260,25 @@ std::string Runtime::reload() {
 
 void Runtime::flush_store() {
   if (auto ec = store_->flush()) {
-    metrics_.reputation_flush_errors.Increment();
+    store_metrics_.reputation_flush_errors.Increment();
     spdlog::error("store_flush_failed error={}", common::escape(ec.message()));
   }
 }
 
 // Writes the batched outcome counters every reputation.flush_interval (on the blocking pool:
-// a write may wait for RocksDB) and refreshes the store's gauges.
+// a write may wait for RocksDB) and has the store, the spool and the gates refresh their
+// metrics.
 asio::awaitable<void> Runtime::maintain_store() {
   asio::steady_timer timer(control_);
-  CacheTally block{metrics_.reputation_cache_hits_block, metrics_.reputation_cache_misses_block,
-                   metrics_.reputation_cache_hit_ratio_block};
-  CacheTally record{metrics_.reputation_cache_hits_record, metrics_.reputation_cache_misses_record,
-                    metrics_.reputation_cache_hit_ratio_record};
   for (;;) {
     timer.expires_after(snapshot_->config->reputation.flush_interval);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec || draining_) co_return;
     asio::post(blocking_, [this] { flush_store(); });
     throttling_->update_gauges();
-    const auto circuits = gates_.counts();
-    metrics_.downstream_open_circuits.Set(static_cast<double>(circuits.open_circuits));
-    metrics_.downstream_circuit_opens.Increment(
-        static_cast<double>(circuits.circuit_opens - circuit_opens_seen_));
-    circuit_opens_seen_ = circuits.circuit_opens;
-    if (spool_) {
-      const auto stats = spool_->stats();
-      metrics_.queue_depth.Set(static_cast<double>(stats.depth));
-      const auto now_ms = common::unix_micros() / 1000;
-      metrics_.queue_oldest_seconds.Set(
-          stats.depth == 0 ? 0 : static_cast<double>(now_ms - stats.oldest_created_ms) / 1000);
-      if (stats.wal_syncs > 0) {
-        metrics_.queue_messages_per_fsync.Set(static_cast<double>(stats.commits) /
-                                              static_cast<double>(stats.wal_syncs));
-      }
-    }
-    block.update(store_->cache_hits(), store_->cache_misses());
-    record.update(store_->record_cache_hits(), store_->record_cache_misses());
-    metrics_.reputation_records_ip.Set(
-        static_cast<double>(store_->approximate_count(storage::Family::Ip)));
-    metrics_.reputation_records_network.Set(
-        static_cast<double>(store_->approximate_count(storage::Family::Network)));
-    metrics_.reputation_records_sender_domain.Set(
-        static_cast<double>(store_->approximate_count(storage::Family::SenderDomain)));
-    metrics_.reputation_records_auth_domain.Set(
-        static_cast<double>(store_->approximate_count(storage::Family::AuthDomain)));
+    relay_metrics_.refresh(gates_);
+    if (spool_) spool_metrics_.refresh(*spool_, common::unix_micros() / 1000);
+    store_metrics_.refresh(*store_);
   }
 }
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "common/log.hpp"
-#include "common/metrics.hpp"
+#include "server/metrics.hpp"
 #include "policy/session_policy.hpp"
 #include "server/proxy_handshake.hpp"
 #include "server/session_io.hpp"
@@ -59,7 +59,7 @@ Session::Session(SessionServices& services, asio::any_io_executor executor,
 }
 
 smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string& hostname,
-                          common::Metrics& metrics) {
+                          ServerMetrics& metrics) {
   using Crowd = smtp::replies::Crowd;
   if (refusal == ConnectionLimiter::Refusal::Global) {
     metrics.sessions_refused_global_limit.Increment();

@@ -25,15 +25,12 @@
 #include "policy/session_policy.hpp"
 #include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/metrics.hpp"
 #include "server/session_io.hpp"
 #include "server/snapshot.hpp"
 #include "smtp/data_decoder.hpp"
 #include "smtp/line_framer.hpp"
 #include "smtp/server_protocol.hpp"
-
-namespace mxgate::common {
-struct Metrics;
-}
 
 namespace mxgate::server {
 
@@ -44,7 +41,7 @@ class SessionServices {
   // The running configuration; a session keeps the one it started with to its end.
   virtual std::shared_ptr<const Snapshot> snapshot() const = 0;
   virtual const policy::Services& policy() const = 0;
-  virtual common::Metrics& metrics() = 0;
+  virtual ServerMetrics& metrics() = 0;
   // The chain a session's transactions go to (relayed inline, or queued; complaint reports to
   // feedback.address taken out first). `client_ip` must outlive it.
   virtual std::unique_ptr<relay::Transaction> make_transaction(const Snapshot& snapshot,
@@ -58,7 +55,7 @@ class SessionServices {
 
 // The 421 for a client over a session cap, counted (mxgate_sessions_refused_total).
 smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string& hostname,
-                          common::Metrics& metrics);
+                          ServerMetrics& metrics);
 
 class Session {
  public:
@@ -105,7 +102,7 @@ class Session {
   SessionServices& services_;
   std::shared_ptr<const Snapshot> snapshot_;
   const conf::Config& config_;
-  common::Metrics& metrics_;
+  ServerMetrics& metrics_;
   std::shared_ptr<SessionIo> io_;
   ConnectionLimiter::Ticket ticket_;
   smtp::LineFramer framer_;

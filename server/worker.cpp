@@ -86,7 +86,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerS
           *ares_, clock_, cache_settings(snapshot_->config->dns), &shared_.dns_metrics)),
       dkim_keys_(std::make_unique<auth::DkimKeyCache>(snapshot_->config->auth.key_cache_entries)),
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
-                                          snapshot_->config->relay.helo_name, shared_.metrics,
+                                          snapshot_->config->relay.helo_name, shared_.relay_metrics,
                                           shared_.gates)) {
   shared_.policy.resolver = resolver_.get();
   shared_.policy.dkim_keys = dkim_keys_.get();
@@ -94,9 +94,9 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerS
     runner_ = std::make_unique<relay::QueueRunner>(
         io_->get_executor(), *shared_.queue,
         [this](const relay::Router& router) {
-          return std::make_unique<relay::InlineRelay>(*pool_, router, shared_.metrics);
+          return std::make_unique<relay::InlineRelay>(*pool_, router, shared_.relay_metrics);
         },
-        shared_.metrics);
+        shared_.relay_metrics);
     runner_->configure(snapshot_->config, router_of(snapshot_));
   }
 }
@@ -107,16 +107,17 @@ std::unique_ptr<relay::Transaction> Worker::make_transaction(const Snapshot& sna
   std::unique_ptr<relay::Transaction> chain;
   if (runner_) {
     chain = std::make_unique<relay::QueueIntake>(
-        shared_.queue->spool, shared_.queue->writers, snapshot.router, client_ip, shared_.metrics,
-        [this](storage::Envelope envelope, std::string body) {
+        shared_.queue->spool, shared_.queue->writers, snapshot.router, client_ip,
+        shared_.relay_metrics, [this](storage::Envelope envelope, std::string body) {
           runner_->deliver_now(std::move(envelope), std::move(body));
         });
   } else {
-    chain = std::make_unique<relay::InlineRelay>(*pool_, snapshot.router, shared_.metrics);
+    chain = std::make_unique<relay::InlineRelay>(*pool_, snapshot.router, shared_.relay_metrics);
   }
   if (!config.feedback.address.empty()) {
     chain = std::make_unique<postmaster::FeedbackIntake>(std::move(chain), config.feedback.address,
-                                                         shared_.policy.store, shared_.metrics);
+                                                         shared_.policy.store,
+                                                         shared_.postmaster_metrics);
   }
   return chain;
 }

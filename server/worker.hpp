@@ -17,15 +17,17 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "common/metrics.hpp"
 #include "dns/ares_resolver.hpp"
 #include "dns/caching_resolver.hpp"
 #include "dns/metrics.hpp"
 #include "policy/history_checks.hpp"
+#include "postmaster/metrics.hpp"
+#include "relay/metrics.hpp"
 #include "relay/pool.hpp"
 #include "relay/queue_runner.hpp"
 #include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/metrics.hpp"
 #include "server/session.hpp"
 #include "server/snapshot.hpp"
 
@@ -37,8 +39,10 @@ dns::AresSettings ares_settings(const conf::DnsConfig& dns);
 // What the runtime gives every worker; all of it outlives the workers.
 struct WorkerShared {
   ConnectionLimiter& limiter;
-  common::Metrics& metrics;
+  ServerMetrics& metrics;
   dns::DnsMetrics& dns_metrics;
+  relay::RelayMetrics& relay_metrics;
+  postmaster::PostmasterMetrics& postmaster_metrics;  // complaints by mail
   policy::Services policy;                  // the worker fills in its resolver and DKIM key cache
   relay::DownstreamGates* gates = nullptr;  // per-downstream limits and circuit breakers
   relay::QueueShared* queue = nullptr;      // queue mode's spool and claims (null: inline)
@@ -74,7 +78,7 @@ class Worker final : public SessionServices {
   boost::asio::io_context& io() { return *io_; }
   std::shared_ptr<const Snapshot> snapshot() const override { return snapshot_; }
   relay::Pool& pool() { return *pool_; }
-  common::Metrics& metrics() override { return shared_.metrics; }
+  ServerMetrics& metrics() override { return shared_.metrics; }
   const policy::Services& policy() const override { return shared_.policy; }
   // The delivery chain of a session's transactions: relayed inline or queued (queue mode), with
   // complaint reports to feedback.address taken out first. `client_ip` must outlive it.

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "common/metrics.hpp"
 #include "relay/inline_relay.hpp"
+#include "relay/metrics.hpp"
 #include "relay/pool.hpp"
 #include "relay/router.hpp"
 #include "tests/relay/fake_smtp_server.hpp"
@@ -105,7 +105,7 @@ struct Harness {
 
   asio::io_context context;
   prometheus::Registry registry;
-  common::Metrics metrics{registry};
+  RelayMetrics metrics{registry};
   FakeServer server;
   conf::RelayConfig config;
   std::optional<Router> router;

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <random>
 
-#include "common/metrics.hpp"
+#include "relay/metrics.hpp"
 #include "io/manual_time.hpp"
 #include "tests/relay/fake_transaction.hpp"
 
@@ -81,7 +81,7 @@ class QueueRunnerTest : public ::testing::Test {
   std::unique_ptr<storage::Spool> spool_;
   QueueClaims claims_{clock_};
   prometheus::Registry registry_;
-  common::Metrics metrics_{registry_};
+  RelayMetrics metrics_{registry_};
   std::shared_ptr<conf::Config> config_ = std::make_shared<conf::Config>();
   std::shared_ptr<const Router> router_ = std::make_shared<Router>(std::vector<conf::Route>{});
   std::shared_ptr<FakeDownstream> downstream_ = std::make_shared<FakeDownstream>();

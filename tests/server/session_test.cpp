@@ -12,7 +12,8 @@
 #include <filesystem>
 #include <random>
 
-#include "common/metrics.hpp"
+#include "policy/metrics.hpp"
+#include "server/metrics.hpp"
 #include "io/manual_time.hpp"
 #include "policy/pass_memory.hpp"
 #include "policy/throttling.hpp"
@@ -50,7 +51,7 @@ class FakeWorker final : public SessionServices {
              ("mxgate-session-test-" + std::to_string(std::random_device{}()))),
         store_(storage::ReputationStore::open(dir_, {})),
         throttling_(config.throttle, registry_),
-        policy_{*store_, io.get_executor(), metrics_, verdicts_, passes_, &throttling_} {
+        policy_{*store_, io.get_executor(), policy_metrics_, verdicts_, passes_, &throttling_} {
     snapshot_ = make_snapshot(std::move(config), monitor_);
   }
   ~FakeWorker() override {
@@ -60,7 +61,7 @@ class FakeWorker final : public SessionServices {
 
   std::shared_ptr<const Snapshot> snapshot() const override { return snapshot_; }
   const policy::Services& policy() const override { return policy_; }
-  common::Metrics& metrics() override { return metrics_; }
+  ServerMetrics& metrics() override { return metrics_; }
   std::unique_ptr<relay::Transaction> make_transaction(const Snapshot&,
                                                        const std::string&) override {
     return std::make_unique<FakeTransaction>(downstream);
@@ -85,7 +86,8 @@ class FakeWorker final : public SessionServices {
  private:
   std::filesystem::path dir_;
   prometheus::Registry registry_;
-  common::Metrics metrics_{registry_};
+  ServerMetrics metrics_{registry_};
+  policy::PolicyMetrics policy_metrics_{registry_};
   policy::VerdictMetrics verdicts_{registry_};
   policy::PassMemory passes_;
   policy::DnsblMonitor monitor_{registry_};

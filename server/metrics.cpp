@@ -1,0 +1,100 @@
+#include "server/metrics.hpp"
+
+namespace mxgate::server {
+namespace {
+
+// A family's name and help text; every series of a family is added with both, so a family's
+// HELP line never depends on which series was registered first.
+struct Name {
+  const char* name;
+  const char* help;
+};
+
+constexpr Name kSessions{"mxgate_sessions_total", "SMTP sessions accepted"};
+constexpr Name kRefused{"mxgate_sessions_refused_total", "Connections refused with 421 at connect"};
+constexpr Name kActive{"mxgate_sessions_active", "SMTP sessions open now"};
+constexpr Name kTimeouts{"mxgate_session_timeouts_total",
+                         "Sessions closed with 421 4.4.2 after a read deadline"};
+constexpr Name kErrorLimit{"mxgate_session_error_limit_total",
+                           "Sessions closed after too many errors"};
+constexpr Name kExceptions{"mxgate_session_exceptions_total",
+                           "Sessions ended by an unexpected exception (a bug)"};
+constexpr Name kTransactions{"mxgate_transactions_total", "Mail transactions by result"};
+constexpr Name kReplies{"mxgate_replies_total", "SMTP replies sent to clients by class"};
+constexpr Name kReceived{"mxgate_received_bytes_total",
+                         "Message content octets received from clients"};
+constexpr Name kBare{"mxgate_bare_line_endings_total",
+                     "Bare CR or LF seen (SMTP smuggling attempts)"};
+constexpr Name kProxy{"mxgate_proxy_headers_total", "PROXY protocol connections by result"};
+constexpr Name kTarpitDelays{"mxgate_tarpit_delays_total",
+                             "Replies delayed by the tarpit (clients that keep failing)"};
+constexpr Name kTarpitSeconds{"mxgate_tarpit_seconds_total",
+                              "Time replies were delayed by the tarpit"};
+constexpr Name kTls{"mxgate_tls_handshakes_total", "Inbound STARTTLS handshakes by result"};
+constexpr Name kInjection{"mxgate_starttls_injection_total",
+                          "Sessions that pipelined plaintext behind STARTTLS"};
+constexpr Name kReloads{"mxgate_config_reloads_total", "Configuration reloads by result"};
+constexpr Name kDraining{"mxgate_draining", "1 while the server drains after SIGTERM"};
+
+prometheus::Counter& counter(prometheus::Registry& r, const Name& n,
+                             const prometheus::Labels& labels = {}) {
+  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r).Add(labels);
+}
+
+prometheus::Gauge& gauge(prometheus::Registry& r, const Name& n) {
+  return prometheus::BuildGauge().Name(n.name).Help(n.help).Register(r).Add({});
+}
+
+}  // namespace
+
+ServerMetrics::ServerMetrics(prometheus::Registry& r)
+    : sessions_accepted(counter(r, kSessions)),
+      sessions_refused_global_limit(counter(r, kRefused, {{"reason", "global_limit"}})),
+      sessions_refused_ip_limit(counter(r, kRefused, {{"reason", "ip_limit"}})),
+      sessions_refused_draining(counter(r, kRefused, {{"reason", "draining"}})),
+      sessions_active(gauge(r, kActive)),
+      session_timeouts(counter(r, kTimeouts)),
+      session_errors_limit(counter(r, kErrorLimit)),
+      session_exceptions(counter(r, kExceptions)),
+      transactions_accepted(counter(r, kTransactions, {{"result", "accepted"}})),
+      transactions_rejected(counter(r, kTransactions, {{"result", "rejected"}})),
+      transactions_deferred(counter(r, kTransactions, {{"result", "deferred"}})),
+      transactions_aborted(counter(r, kTransactions, {{"result", "aborted"}})),
+      replies_2xx(counter(r, kReplies, {{"class", "2xx"}})),
+      replies_3xx(counter(r, kReplies, {{"class", "3xx"}})),
+      replies_4xx(counter(r, kReplies, {{"class", "4xx"}})),
+      replies_5xx(counter(r, kReplies, {{"class", "5xx"}})),
+      received_bytes(counter(r, kReceived)),
+      bare_line_endings_command(counter(r, kBare, {{"where", "command"}})),
+      bare_line_endings_data(counter(r, kBare, {{"where", "data"}})),
+      proxy_accepted(counter(r, kProxy, {{"result", "accepted"}})),
+      proxy_untrusted(counter(r, kProxy, {{"result", "untrusted"}})),
+      proxy_invalid(counter(r, kProxy, {{"result", "invalid"}})),
+      tarpit_delays(counter(r, kTarpitDelays)),
+      tarpit_seconds(counter(r, kTarpitSeconds)),
+      tls_handshakes_tls12(counter(r, kTls, {{"result", "TLSv1.2"}})),
+      tls_handshakes_tls13(counter(r, kTls, {{"result", "TLSv1.3"}})),
+      tls_handshakes_failed(counter(r, kTls, {{"result", "failed"}})),
+      starttls_injection(counter(r, kInjection)),
+      config_reloads_ok(counter(r, kReloads, {{"result", "ok"}})),
+      config_reloads_failed(counter(r, kReloads, {{"result", "failed"}})),
+      draining(gauge(r, kDraining)) {}
+
+void ServerMetrics::count_reply(int code) {
+  switch (code / 100) {
+    case 2:
+      replies_2xx.Increment();
+      break;
+    case 3:
+      replies_3xx.Increment();
+      break;
+    case 4:
+      replies_4xx.Increment();
+      break;
+    default:
+      replies_5xx.Increment();
+      break;
+  }
+}
+
+}  // namespace mxgate::server
