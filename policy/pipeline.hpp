@@ -1,7 +1,9 @@
 // Runs one SMTP stage's checks concurrently, each under its own deadline, and returns their
-// outcomes in pipeline order for reputation::decide() (ARCHITECTURE principle 3).
+// outcomes in pipeline order for reputation::decide() (ARCHITECTURE principle 3). Which checks a
+// stage runs, and in which order, is the registration table's business (policy/check_table.hpp).
 // - A check is a coroutine that returns verdicts or reports an error. It must capture what it
-//   uses by value (or refer to things that outlive the worker): a check still running when its
+//   uses by value (or refer to things that outlive the worker, policy/services.hpp; what it
+//   hands to later checks goes through policy/facts.hpp): a check still running when its
 //   deadline passes is not cancelled, it finishes on its own and its answer is dropped. The
 //   function objects are kept alive until their coroutines end, so a coroutine lambda's
 //   captures stay valid.
