@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <random>
 
 #include "common/text.hpp"
 #include "policy/history_checks.hpp"
@@ -64,6 +65,24 @@ bool AuthFindings::failed() const {
          std::any_of(dkim->begin(), dkim->end(), [](const auth::DkimCheck& check) {
            return check.verdict.status == auth::DkimStatus::Fail;
          });
+}
+
+std::string AuthFindings::summary() const {
+  std::string out;
+  if (spf) out += "spf:" + std::string(auth::spf::result_name(spf->result));
+  if (dkim) {
+    out += out.empty() ? "dkim:" : ",dkim:";
+    if (dkim->empty()) out += "none";
+    for (std::size_t i = 0; i < dkim->size(); ++i) {
+      if (i > 0) out += '+';
+      out += auth::to_string((*dkim)[i].verdict.status);
+    }
+  }
+  if (dmarc) {
+    out +=
+        (out.empty() ? "dmarc:" : ",dmarc:") + std::string(auth::dmarc::result_name(dmarc->result));
+  }
+  return out;
 }
 
 CheckResult judge_spf(const reputation::CheckSettings& settings, const auth::spf::Evaluation& spf) {
@@ -195,6 +214,82 @@ PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings sett
                         findings->dmarc = dmarc;
                         co_return judge_dmarc(settings, dmarc, authenticated, enforcement);
                       }};
+}
+
+namespace {
+
+auth::dmarc::PolicyLookup policy_lookup(const conf::AuthConfig& config) {
+  return config.dmarc_policy_lookup == conf::AuthConfig::PolicyLookup::TreeWalk
+             ? auth::dmarc::PolicyLookup::TreeWalk
+             : auth::dmarc::PolicyLookup::PublicSuffixList;
+}
+
+// Uniform in [0, 1), for DMARC's pct= sampling.
+double sample() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0, 1)(generator);
+}
+
+// A transaction being authenticated: MAIL created its findings.
+bool authenticating(const CheckContext& context) {
+  return context.authenticating() && context.facts->auth != nullptr;
+}
+
+}  // namespace
+
+void add_spf(const CheckContext& context, const reputation::CheckSettings& settings,
+             std::vector<PendingCheck>& out) {
+  if (!authenticating(context)) return;
+  auth::spf::Options options;
+  options.receiver = context.config.server.hostname;
+  options.now = unix_now();
+  out.push_back(spf_check(*context.services.resolver, settings, options, context.facts->auth));
+}
+
+void add_dkim(const CheckContext& context, const reputation::CheckSettings& settings,
+              std::vector<PendingCheck>& out) {
+  if (!authenticating(context) || !context.message || context.services.dkim_keys == nullptr) {
+    return;
+  }
+  out.push_back(dkim_check(*context.services.resolver, settings, context.message,
+                           *context.services.dkim_keys, context.facts->auth));
+}
+
+void add_dmarc(const CheckContext& context, const reputation::CheckSettings& settings,
+               std::vector<PendingCheck>& out) {
+  if (!authenticating(context) || !context.message) return;
+  DmarcEnforcement enforcement;
+  enforcement.reject = context.config.auth.dmarc_reject;
+  enforcement.quarantine = context.config.auth.dmarc_quarantine;
+  enforcement.allowed = context.allowed;
+  enforcement.sample = sample();
+  out.push_back(dmarc_check(*context.services.resolver, settings, context.message,
+                            policy_lookup(context.config.auth), enforcement, context.facts->auth));
+}
+
+void prefetch_dkim(const CheckContext&, const auth::MessageScanner& message,
+                   std::vector<std::string>& names) {
+  for (auto& name : message.key_names()) names.push_back(std::move(name));
+}
+
+void prefetch_dmarc(const CheckContext& context, const auth::MessageScanner& message,
+                    std::vector<std::string>& names) {
+  if (!message.from().domain) return;
+  const std::string& from = *message.from().domain;
+  names.push_back("_dmarc." + from);
+  const auto organization = auth::dmarc::organizational_domain(from);
+  if (policy_lookup(context.config.auth) == auth::dmarc::PolicyLookup::PublicSuffixList &&
+      organization != from) {
+    names.push_back("_dmarc." + organization);
+  }
+}
+
+void count_results(VerdictMetrics& metrics, const auth::AuthResults& results) {
+  if (results.spf) metrics.count_auth("spf", results.spf->result);
+  if (results.dkim.empty()) metrics.count_auth("dkim", "none");
+  for (const auto& dkim : results.dkim) metrics.count_auth("dkim", dkim.result);
+  if (results.dmarc) metrics.count_auth("dmarc", results.dmarc->result);
+  if (results.iprev) metrics.count_auth("iprev", results.iprev->result);
 }
 
 auth::AuthResults auth_results(const AuthFindings& findings, const std::string& authserv_id,

@@ -1,8 +1,11 @@
-// The authentication checks of the pipeline (issue 5): spf at MAIL, dkim and dmarc at the end
-// of data. Each check keeps what it found in the session's AuthFindings (shared: a check that
-// outlives its deadline still has somewhere to write); the session then writes the
-// Authentication-Results header from it and credits only domains that authenticated.
-// Judging is pure (judge_*), so the unit tests need no DNS.
+// The authentication checks of the pipeline (issue 5): spf at MAIL, dkim and then dmarc at the
+// end of data (RFC 7208, RFC 6376, RFC 7489). Each check keeps what it found in the
+// transaction's AuthFindings (policy/facts.hpp; shared: a check that outlives its deadline still
+// has somewhere to write); dmarc reads what spf and dkim found; the session then writes the
+// Authentication-Results header (RFC 8601) from them and credits only domains that
+// authenticated. They run only while the session authenticates ([auth] enabled, a client
+// outside trusted_networks, a resolver). Judging is pure (judge_*), so the unit tests need no
+// DNS. A DNS failure is a temperror/permerror result, never a refusal on its own.
 // Threading: the session's worker, like every check.
 #pragma once
 
@@ -14,26 +17,12 @@
 #include "auth/dkim_key_cache.hpp"
 #include "auth/message_auth.hpp"
 #include "auth/spf.hpp"
+#include "policy/check_context.hpp"
+#include "policy/facts.hpp"
 #include "policy/pipeline.hpp"
+#include "policy/verdict_metrics.hpp"
 
 namespace mxgate::policy {
-
-struct AuthFindings {
-  // Which checks the session started (a check in mode "off" is not reported).
-  bool spf_asked = false, dkim_asked = false, dmarc_asked = false;
-  auth::spf::Identity identity;                      // the transaction's SPF identity
-  std::optional<auth::spf::Evaluation> spf;          // once the spf check finished
-  std::optional<std::vector<auth::DkimCheck>> dkim;  // once the dkim check finished
-  std::optional<auth::DmarcCheck> dmarc;             // once the dmarc check finished
-
-  // SPF passed for the MAIL FROM domain (not for the HELO name of a null sender).
-  bool sender_authenticated() const;
-  // The domains SPF or a DKIM signature authenticated, lower case, each once.
-  std::vector<std::string> authenticated_domains() const;
-  // An authentication failure to count (reputation Counters::auth_failures): DMARC or SPF
-  // failed, or DKIM signatures did and none passed.
-  bool failed() const;
-};
 
 // How DMARC policies are applied ([auth] and the session's state).
 struct DmarcEnforcement {
@@ -60,10 +49,26 @@ PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings sett
                          auth::dmarc::PolicyLookup lookup, DmarcEnforcement enforcement,
                          std::shared_ptr<AuthFindings> findings);
 
+// For the registration table (policy/check_table.hpp). prefetch_*: the DKIM key records and
+// the DMARC policy records the message will need.
+void add_spf(const CheckContext& context, const reputation::CheckSettings& settings,
+             std::vector<PendingCheck>& out);
+void add_dkim(const CheckContext& context, const reputation::CheckSettings& settings,
+              std::vector<PendingCheck>& out);
+void add_dmarc(const CheckContext& context, const reputation::CheckSettings& settings,
+               std::vector<PendingCheck>& out);
+void prefetch_dkim(const CheckContext& context, const auth::MessageScanner& message,
+                   std::vector<std::string>& names);
+void prefetch_dmarc(const CheckContext& context, const auth::MessageScanner& message,
+                    std::vector<std::string>& names);
+
 // The Authentication-Results of a message: what the checks found (a check that did not finish
 // is reported temperror), and iprev when the rdns check decided one ("" otherwise).
 auth::AuthResults auth_results(const AuthFindings& findings, const std::string& authserv_id,
                                const std::string& client_ip, const std::string& iprev,
                                const std::string& ptr_name);
+
+// Counts a message's results (mxgate_auth_results_total{method, result}).
+void count_results(VerdictMetrics& metrics, const auth::AuthResults& results);
 
 }  // namespace mxgate::policy

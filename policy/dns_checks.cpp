@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "policy/rules.hpp"
 #include "reputation/sender_rules.hpp"
 
 namespace mxgate::policy {
@@ -345,6 +346,63 @@ PendingCheck sender_domain_dns_check(dns::Resolver& resolver, reputation::CheckS
   return PendingCheck{std::move(settings),
                       [&resolver, domain] { return sender_domain(resolver, domain); },
                       [&resolver, domain] { return sender_domain_now(resolver, domain); }};
+}
+
+namespace {
+
+// One check per zone of `type` that is up; `target` is the address or domain asked about.
+void add_zones(const CheckContext& context, const reputation::CheckSettings& settings,
+               conf::DnsblConfig::Type type, std::string_view target,
+               std::vector<PendingCheck>& out) {
+  if (!context.dns() || target.empty()) return;
+  for (const auto& zone : context.rules.dnsbls) {
+    if (zone->config.type != type || !zone->state->up.load(std::memory_order_relaxed)) continue;
+    const auto name = type == conf::DnsblConfig::Type::Ip
+                          ? reputation::dnsbl_query_name(*context.client.ip, zone->config.zone)
+                          : reputation::rhsbl_query_name(target, zone->config.zone);
+    out.push_back(dnsbl_zone_check(*context.services.resolver, settings, zone, name));
+  }
+}
+
+// A client an allow listing accepted skips the connect and HELO stages' DNS checks.
+bool screening(const CheckContext& context) { return context.dns() && !context.allowed; }
+
+}  // namespace
+
+void add_rdns(const CheckContext& context, const reputation::CheckSettings& settings,
+              std::vector<PendingCheck>& out) {
+  if (!screening(context)) return;
+  out.push_back(rdns_check(*context.services.resolver, settings, *context.client.ip,
+                           context.share(&SessionFacts::dns)));
+}
+
+void add_dnsbl(const CheckContext& context, const reputation::CheckSettings& settings,
+               std::vector<PendingCheck>& out) {
+  if (!screening(context)) return;
+  add_zones(context, settings, conf::DnsblConfig::Type::Ip, context.client.ip_text, out);
+}
+
+void add_helo(const CheckContext& context, const reputation::CheckSettings& settings,
+              std::vector<PendingCheck>& out) {
+  if (!screening(context)) return;
+  out.push_back(helo_check(*context.services.resolver, settings, std::string(context.helo),
+                           *context.client.ip, context.config.server.hostname,
+                           context.share(&SessionFacts::dns)));
+}
+
+void add_sender_domain(const CheckContext& context, const reputation::CheckSettings& settings,
+                       std::vector<PendingCheck>& out) {
+  if (!context.dns() || context.sender_domain.empty()) return;
+  out.push_back(sender_domain_dns_check(*context.services.resolver, settings,
+                                        std::string(context.sender_domain)));
+}
+
+void add_rhsbl(const CheckContext& context, const reputation::CheckSettings& settings,
+               std::vector<PendingCheck>& out) {
+  add_zones(context, settings, conf::DnsblConfig::Type::SenderDomain, context.sender_domain, out);
+  const auto& helo = context.helo;
+  const bool domain = !helo.empty() && helo.front() != '[' && !common::parse_ip(helo);
+  if (domain) add_zones(context, settings, conf::DnsblConfig::Type::Helo, helo, out);
 }
 
 asio::awaitable<bool> probe_dnsbl_zone(dns::Resolver& resolver, const DnsblZone& zone) {

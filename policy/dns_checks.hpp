@@ -1,7 +1,8 @@
 // The DNS checks (issue 4) as PendingChecks for policy/pipeline: what the sender's DNS says.
 //   rdns           connect  PTR exists (rdns_missing), a PTR name resolves back to the client
 //                           (forward-confirmed; rdns_mismatch), the name is not generic
-//                           (rdns_generic). Fills DnsFacts for the HELO check.
+//                           (rdns_generic). Fills DnsFacts (policy/facts.hpp) for the HELO
+//                           check and Authentication-Results.
 //   dnsbl / rhsbl  connect / MAIL  one PendingCheck per zone, so zones are asked concurrently;
 //                           a listing scores the zone's weight or acts (reject/defer); a zone
 //                           error (127.255.255.x, an answer outside 127/8) is counted, never a
@@ -12,9 +13,11 @@
 //   sender_domain  MAIL     MX (or A/AAAA, RFC 5321 §5.1); NXDOMAIN or nothing → reject
 //                           (550 5.1.8), null MX → reject (550 5.7.27, RFC 7505 §4), a failed
 //                           lookup → defer (451 4.4.3)
+// The DNS checks run only for a client with an address, outside trusted_networks, with a
+// resolver; rdns, dnsbl and helo not for a client an allow listing already accepted.
 // A DNS failure (SERVFAIL, timeout) is a check error (on_error decides) or a defer, never a
-// listing and never a 5xx. Checks hold the worker's Resolver by reference (it outlives them)
-// and everything else by value.
+// listing and never a 5xx. Checks hold the worker's Resolver by reference (it outlives them),
+// the facts they write or read by shared_ptr, and everything else by value.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -31,17 +34,12 @@
 #include "common/cidr.hpp"
 #include "conf/config.hpp"
 #include "dns/resolver.hpp"
+#include "policy/check_context.hpp"
+#include "policy/facts.hpp"
 #include "policy/pipeline.hpp"
 #include "reputation/dnsbl.hpp"
 
 namespace mxgate::policy {
-
-// What the connect stage learned, for the HELO check and Authentication-Results.
-struct DnsFacts {
-  std::vector<std::string> ptr_names;
-  std::string confirmed_name;  // the first PTR name that resolves back to the client, or ""
-  std::string iprev;  // RFC 8601 §3 result once the rdns check decided: pass, fail, temperror
-};
 
 // Per-zone state shared by all workers across reloads: up/down from the probes, and metrics
 // labelled with zone names from the config (never from client data).
@@ -88,6 +86,20 @@ PendingCheck helo_check(dns::Resolver& resolver, reputation::CheckSettings setti
 
 PendingCheck sender_domain_dns_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                                      std::string domain);
+
+// For the registration table (policy/check_table.hpp). add_dnsbl: one check per [[dnsbl]] zone
+// of type "ip" that is up; add_rhsbl: the zones of type "sender_domain", then "helo" (a HELO
+// name that is a domain).
+void add_rdns(const CheckContext& context, const reputation::CheckSettings& settings,
+              std::vector<PendingCheck>& out);
+void add_dnsbl(const CheckContext& context, const reputation::CheckSettings& settings,
+               std::vector<PendingCheck>& out);
+void add_helo(const CheckContext& context, const reputation::CheckSettings& settings,
+              std::vector<PendingCheck>& out);
+void add_sender_domain(const CheckContext& context, const reputation::CheckSettings& settings,
+                       std::vector<PendingCheck>& out);
+void add_rhsbl(const CheckContext& context, const reputation::CheckSettings& settings,
+               std::vector<PendingCheck>& out);
 
 // Probes a zone with its test entries (RFC 5782 §5: 127.0.0.2 listed, 127.0.0.1 not; for
 // RHSBL "test" listed and "invalid" not). Returns whether the zone behaved.

@@ -62,7 +62,7 @@ std::optional<CheckResult> ip_history_now(const Services& context, const asio::i
   return judge_and_count(context, lookup, model, facts);
 }
 
-asio::awaitable<CheckResult> ip_history(Services context, asio::ip::address address,
+asio::awaitable<CheckResult> ip_history(const Services& context, asio::ip::address address,
                                         reputation::ModelSettings model,
                                         std::shared_ptr<HistoryFacts> facts) {
   const auto started = std::chrono::steady_clock::now();
@@ -108,7 +108,7 @@ std::optional<CheckResult> sender_domain_history_now(const Services& context,
   return judge_sender_domain(context, state, record, model, facts);
 }
 
-asio::awaitable<CheckResult> sender_domain_history(Services context, std::string key,
+asio::awaitable<CheckResult> sender_domain_history(const Services& context, std::string key,
                                                    reputation::ModelSettings model,
                                                    std::shared_ptr<HistoryFacts> facts) {
   reputation::Record record;
@@ -130,8 +130,8 @@ PendingCheck ip_history_check(const Services& context, reputation::CheckSettings
                               std::shared_ptr<HistoryFacts> facts) {
   return PendingCheck{
       std::move(settings),
-      [context, address, model, facts] { return ip_history(context, address, model, facts); },
-      [context, address, model, facts] {
+      [&context, address, model, facts] { return ip_history(context, address, model, facts); },
+      [&context, address, model, facts] {
         return ip_history_now(context, address, model, facts.get());
       }};
 }
@@ -142,10 +142,27 @@ PendingCheck sender_domain_check(const Services& context, reputation::CheckSetti
   std::string key = storage::domain_key(domain);
   return PendingCheck{
       std::move(settings),
-      [context, key, model, facts] { return sender_domain_history(context, key, model, facts); },
-      [context, key, model, facts] {
+      [&context, key, model, facts] { return sender_domain_history(context, key, model, facts); },
+      [&context, key, model, facts] {
         return sender_domain_history_now(context, key, model, facts.get());
       }};
+}
+
+void add_ip_history(const CheckContext& context, const reputation::CheckSettings& settings,
+                    std::vector<PendingCheck>& out) {
+  if (!context.client.address) return;
+  out.push_back(ip_history_check(context.services, settings, *context.client.address,
+                                 context.config.reputation.model,
+                                 context.share(&SessionFacts::history)));
+}
+
+void add_sender_domain_history(const CheckContext& context,
+                               const reputation::CheckSettings& settings,
+                               std::vector<PendingCheck>& out) {
+  if (context.sender_domain.empty()) return;
+  out.push_back(sender_domain_check(context.services, settings, std::string(context.sender_domain),
+                                    context.config.reputation.model,
+                                    context.share(&SessionFacts::history)));
 }
 
 }  // namespace mxgate::policy

@@ -2,18 +2,17 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <chrono>
 #include <exception>
 #include <memory>
 #include <optional>
 
+#include "io/clock.hpp"
+
 namespace mxgate::policy {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -23,7 +22,7 @@ namespace {
 // object, which must outlive the coroutine, even one still running past its deadline.
 struct Board {
   explicit Board(asio::any_io_executor executor, std::size_t n) : wake(executor), results(n) {}
-  asio::steady_timer wake;  // cancelled by each finishing check to wake the runner
+  io::Timer wake;  // cancelled by each finishing check to wake the runner
   std::vector<std::function<asio::awaitable<CheckResult>()>> runs;
   std::vector<std::optional<CheckResult>> results;
   std::size_t pending = 0;
@@ -44,10 +43,6 @@ void finish(Board& board, std::size_t index, std::exception_ptr failure, CheckRe
   --board.pending;
   board.wake.cancel();
 }
-
-}  // namespace
-
-namespace {
 
 // The outcomes of the checks in pipeline order; an unanswered check timed out.
 std::vector<reputation::CheckOutcome> collect(const std::vector<PendingCheck>& checks,
@@ -73,6 +68,19 @@ std::vector<reputation::CheckOutcome> collect(const std::vector<PendingCheck>& c
   return outcomes;
 }
 
+// The earliest deadline of a check still unanswered and not yet past it, if any.
+std::optional<io::Clock::time_point> next_deadline(const std::vector<PendingCheck>& checks,
+                                                   const Board& board,
+                                                   io::Clock::time_point started) {
+  std::optional<io::Clock::time_point> next;
+  const auto now = io::Clock::now();
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const auto deadline = started + checks[i].settings.timeout;
+    if (!board.results[i] && deadline > now && (!next || deadline < *next)) next = deadline;
+  }
+  return next;
+}
+
 }  // namespace
 
 asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
@@ -88,7 +96,7 @@ asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
 
   const auto executor = co_await asio::this_coro::executor;
   auto board = std::make_shared<Board>(executor, checks.size());
-  const auto started = Clock::now();
+  const auto started = io::Clock::now();
   board->pending = waiting;
   board->runs.resize(checks.size());
   for (std::size_t i = 0; i < checks.size(); ++i) {
@@ -103,20 +111,23 @@ asio::awaitable<std::vector<reputation::CheckOutcome>> run_checks(
                    });
   }
   // Sleep until every check answered or every unanswered one is past its deadline.
-  for (;;) {
-    std::optional<Clock::time_point> next;
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-      const auto deadline = started + checks[i].settings.timeout;
-      if (!board->results[i] && deadline > Clock::now() && (!next || deadline < *next)) {
-        next = deadline;
-      }
-    }
-    if (board->pending == 0 || !next) break;
+  while (board->pending > 0) {
+    const auto next = next_deadline(checks, *board, started);
+    if (!next) break;
     board->wake.expires_at(*next);
     boost::system::error_code ec;
     co_await board->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   co_return collect(checks, board->results);
+}
+
+std::vector<reputation::CheckOutcome> answer_now(std::vector<PendingCheck> checks) {
+  std::vector<std::optional<CheckResult>> answered(checks.size());
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (checks[i].now) answered[i] = checks[i].now();
+    if (!answered[i]) answered[i] = CheckResult{{}, true, "no answer without waiting"};
+  }
+  return collect(checks, answered);
 }
 
 }  // namespace mxgate::policy

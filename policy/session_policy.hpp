@@ -1,13 +1,19 @@
-// The policy side of one SMTP session: runs each stage's pipeline of checks (policy/pipeline),
-// keeps the session's score and memory (reputation::SessionVerdict: thresholds, allow,
-// delay_reject, quarantine), turns decisions into replies (reputation::reply_for), logs and
-// counts every decision and signal, and records every outcome in the reputation store.
+// The policy side of one SMTP session: runs each stage's checks as the registration table says
+// (policy/check_table.hpp: which check, at which stage and phase, in which order; it names no
+// check itself), keeps what the checks learned (SessionFacts, policy/facts.hpp) and the
+// session's score and memory (reputation::SessionVerdict: thresholds, allow, delay_reject,
+// quarantine), turns decisions into replies (reputation::reply_for), logs and counts every
+// decision and signal, writes the Authentication-Results header (RFC 8601), and records every
+// outcome in the reputation store.
 //
 // Outcomes recorded (per Unix day, on the client IP, its networks and the sender domain once
 // MAIL named one; batched by ReputationStore::add and written by the runtime's flush):
 //   refused at connect or MAIL   rejected (Reject, Drop) or deferred (Defer)
 //   RCPT answered 5xx / 4xx       rejected / deferred; 550 5.1.1 also counts invalid_recipients
 //   end of data 2xx / 5xx / 4xx   accepted / rejected / deferred
+// Failure: a check's error or timeout counts as its on_error says (reputation/policy.hpp); a
+// store write that does not fit the pending batch is dropped and counted; nothing throws on
+// client input.
 // Threading: one per session, used on the session's worker only.
 #pragma once
 
@@ -20,9 +26,14 @@
 #include "auth/message_auth.hpp"
 #include "conf/config.hpp"
 #include "policy/auth_checks.hpp"
+#include "policy/check_context.hpp"
+#include "policy/check_table.hpp"
 #include "policy/dns_checks.hpp"
+#include "policy/facts.hpp"
 #include "policy/history_checks.hpp"
+#include "policy/pipeline.hpp"
 #include "policy/rules.hpp"
+#include "policy/services.hpp"
 #include "reputation/policy.hpp"
 #include "smtp/command.hpp"
 #include "smtp/reply.hpp"
@@ -38,23 +49,26 @@ struct Refusal {
 
 class SessionPolicy {
  public:
+  // `context` and `rules` must outlive the policy (the worker's and the session's snapshot's).
   SessionPolicy(const Services& context, const Rules& rules, const std::string& session_id);
 
   // The client's address (after any PROXY header). Text that is no address skips IP checks.
   void set_client(const std::string& ip_text);
 
-  // Connect, first part: the store's history (microseconds when cached). A refusal here is an
-  // explicit one (a listing), answered instead of the banner. An allowed client's connect
-  // stage ends here (allowed() is true): it skips the DNS checks and the greet pause.
+  // Connect, first part (the table's First phase): the store's history (microseconds when
+  // cached). A refusal here is an explicit one (a listing), answered instead of the banner. An
+  // allowed client's connect stage ends here (allowed() is true): it skips the DNS checks and
+  // the greet pause.
   boost::asio::awaitable<std::optional<Refusal>> screen_history();
-  // Connect, second part: the DNS checks and `extra` (the session's pregreet check), all
-  // concurrently; then the connect stage's decision.
+  // Connect, second part: the DNS checks and `extra` (the session's pregreet check, at the
+  // table's "pregreet" row), all concurrently; then the throttle; then the connect stage's
+  // decision.
   boost::asio::awaitable<std::optional<Refusal>> screen_dns(std::vector<PendingCheck> extra);
   boost::asio::awaitable<std::optional<Refusal>> helo(const std::string& name);
   boost::asio::awaitable<std::optional<Refusal>> mail(const smtp::Path& from);
   bool allowed() const { return verdict_.allowed(); }
   // In reputation.trusted_networks: no DNS checks, no greet pause.
-  bool trusted() const { return trusted_; }
+  bool trusted() const { return client_.trusted; }
   // The settings of a known check ("pregreet", ...).
   const reputation::CheckSettings& settings(std::string_view check) const;
   // At each RCPT: a reject postponed by delay_reject, or the throttle's recipient limits.
@@ -73,8 +87,9 @@ class SessionPolicy {
   // Once the scanner's header ended: starts the DKIM key and DMARC record lookups, so that
   // they run while the body streams in. Each name at most once.
   void prefetch(const boost::asio::any_io_executor& executor, const auth::MessageScanner& message);
-  // The end-of-data stage: DKIM, then DMARC over the SPF and DKIM results (after
-  // scanner->finish()). A refusal rejects the message.
+  // The end-of-data stage (after scanner->finish()): DKIM, then DMARC over the SPF and DKIM
+  // results, then the throttle's auth_domain limits; writes auth_header(). A refusal rejects
+  // the message.
   boost::asio::awaitable<std::optional<Refusal>> end_of_data(
       std::shared_ptr<const auth::MessageScanner> message);
   // The Authentication-Results header line (with CRLF) end_of_data() wrote, or "".
@@ -95,44 +110,29 @@ class SessionPolicy {
   const std::string& signals() const { return signals_; }
 
  private:
-  boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage,
-                                                           std::vector<PendingCheck> checks);
+  CheckContext check_context(std::shared_ptr<const auth::MessageScanner> message = {}) const;
+  boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage, Phase first,
+                                                           std::vector<PendingCheck> provided);
   std::optional<Refusal> decide_stage(reputation::Stage stage,
                                       std::vector<reputation::CheckOutcome> outcomes);
-  bool enabled(std::string_view check) const {
-    return settings(check).mode != reputation::CheckSettings::Mode::Off;
-  }
   bool sender_credited() const;  // the sender domain's record may count this transaction
-  throttle::Subject subject() const;
-  // The throttle check's outcome for a deferral (counted and remembered when enforced).
-  std::vector<reputation::CheckOutcome> throttle_outcome(std::optional<throttle::Deferral> d);
-  void count_results(const auth::AuthResults& results) const;
+  void write_auth_header();
   std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
   void append_signal(const reputation::FiredSignal& fired, bool observe);
-  void add_check(std::vector<PendingCheck>& checks, PendingCheck check) const;
-  void add_dnsbl_checks(std::vector<PendingCheck>& checks, conf::DnsblConfig::Type type,
-                        const std::string& target) const;
   void record(const reputation::Counters& delta);
 
-  Services context_;
+  const Services& context_;  // the worker's; checks hold it by reference too
   const Rules& rules_;
   const conf::Config& config_;
   const std::string& session_id_;
   reputation::SessionVerdict verdict_;
-  std::optional<boost::asio::ip::address> address_;
-  std::optional<common::IpBytes> ip_;
-  std::vector<reputation::CheckOutcome> history_;  // connect's first part, decided with the rest
-  std::shared_ptr<DnsFacts> dns_facts_ = std::make_shared<DnsFacts>();
-  std::shared_ptr<HistoryFacts> history_facts_ = std::make_shared<HistoryFacts>();
+  Client client_;
+  std::vector<reputation::CheckOutcome> history_;  // connect's first phase, decided with the rest
+  std::shared_ptr<SessionFacts> facts_ = std::make_shared<SessionFacts>();
   std::uint32_t unknown_recipients_ = 0;
   std::string helo_;
-  bool trusted_ = false;
-  bool dns_checks() const { return context_.resolver != nullptr && ip_ && !trusted_; }
-  std::string ip_text_;
-  std::vector<std::string> ip_keys_;    // the IP key, then the network keys
-  std::string sender_domain_;           // the current transaction's domain key, "" for none
-  std::shared_ptr<AuthFindings> auth_;  // the current transaction's, once MAIL ran
+  std::string sender_domain_;  // the current transaction's domain key, "" for none
   std::string auth_header_;
   std::string signals_;
   reputation::Signal quarantine_signal_ = reputation::Signal::None;

@@ -1,0 +1,398 @@
+// SessionPolicy without sockets: a real ReputationStore in a temporary directory, a scripted
+// resolver (tests/dns/fake_resolver.hpp) behind the real cache, and a manual clock driving every
+// deadline. Each test plays a session's stages and asserts what the client would see (the reply,
+// the Authentication-Results header) and what is counted (signals, verdicts).
+#include "policy/session_policy.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "common/clock.hpp"
+#include "dns/caching_resolver.hpp"
+#include "io/clock.hpp"
+#include "io/manual_time.hpp"
+#include "policy/throttling.hpp"
+#include "storage/key_codec.hpp"
+#include "tests/auth/dkim_vectors.hpp"
+#include "tests/dns/fake_resolver.hpp"
+
+namespace mxgate::policy {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using dns::Outcome;
+using dns::RecordType;
+using dns::testing::a_answer;
+using dns::testing::negative;
+using reputation::CheckSettings;
+
+constexpr const char* kClient = "192.0.2.25";
+constexpr const char* kPortal = "https://postmaster.example.net/";
+
+std::string see(const char* words) {
+  return fmt::format("{} - see {}?ip={}\r\n", words, kPortal, kClient);
+}
+
+dns::Response answer(RecordType type, dns::RData data) {
+  dns::Response r = dns::make_response(Outcome::Answer);
+  r.ttl = 300;
+  r.records.push_back(dns::Record{"fake", type, 300, std::move(data)});
+  return r;
+}
+
+// The value of a counter series, 0 when it does not exist.
+double counter(prometheus::Registry& registry, const std::string& name,
+               const std::map<std::string, std::string>& labels) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      std::map<std::string, std::string> have;
+      for (const auto& label : metric.label) have[label.name] = label.value;
+      if (have == labels) return metric.counter.value;
+    }
+  }
+  return 0;
+}
+
+class SessionPolicyTest : public ::testing::Test {
+ protected:
+  SessionPolicyTest() {
+    config_->server.hostname = "mx.example.net";
+    config_->auth.authserv_id = "mx.example.net";
+    config_->reputation.postmaster_url = kPortal;
+    // The client's PTR name resolves back to it: the rdns check is silent.
+    dns_.set("25.2.0.192.in-addr.arpa", RecordType::PTR,
+             answer(RecordType::PTR, dns::NameData{"mail.sender.example"}));
+    dns_.set("mail.sender.example", RecordType::A, a_answer(300, {kClient}));
+    dns_.set("sender.example", RecordType::MX, answer(RecordType::MX, dns::MxData{10, "mx"}));
+  }
+  static std::filesystem::path temp_dir() {
+    std::random_device random;
+    return std::filesystem::temp_directory_path() /
+           ("mxgate-policy-test-" + std::to_string(random()) + std::to_string(random()));
+  }
+  static std::unique_ptr<storage::ReputationStore> open_store(const std::filesystem::path& dir) {
+    storage::StoreOptions options;
+    options.block_cache_bytes = 8 << 20;
+    return storage::ReputationStore::open(dir, options);
+  }
+  ~SessionPolicyTest() override {
+    policy_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  CheckSettings& check(std::string_view name) {
+    for (auto& settings : config_->checks) {
+      if (settings.name == name) return settings;
+    }
+    throw std::logic_error("no such check");
+  }
+  void dnsbl(conf::DnsblConfig zone) { config_->dnsbls.push_back(std::move(zone)); }
+
+  // The session's policy, under the configuration as the test changed it so far.
+  SessionPolicy& policy() {
+    if (!policy_) {
+      rules_ = make_rules(config_, monitor_);
+      policy_ = std::make_unique<SessionPolicy>(services_, *rules_, session_id_);
+      policy_->set_client(kClient);
+    }
+    return *policy_;
+  }
+
+  // Runs a stage that needs no time to pass (every lookup answers at once).
+  template <typename T>
+  T run(asio::awaitable<T> stage) {
+    start(std::move(stage), answered_);
+    EXPECT_TRUE(answered_) << "the stage should have answered without waiting";
+    return answered_ ? *answered_ : T{};
+  }
+  template <typename T>
+  void start(asio::awaitable<T> stage, std::optional<T>& out) {
+    out.reset();
+    asio::co_spawn(io_, std::move(stage), [&out](std::exception_ptr e, T value) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(value);
+    });
+    io::run_due(io_);
+  }
+  void advance(common::Clock::duration step) { io::advance(io_, clock_, step); }
+
+  // Connect and HELO, expecting no refusal.
+  void greet() {
+    ASSERT_FALSE(run(policy().screen_history()));
+    ASSERT_FALSE(run(policy().screen_dns({})));
+    ASSERT_FALSE(run(policy().helo("mail.sender.example")));
+  }
+  static std::string wire(const std::optional<Refusal>& refusal) {
+    return refusal ? refusal->reply.wire() : "(no refusal)";
+  }
+  double signal_count(const char* check, const char* signal, const char* mode = "enforce") {
+    return counter(registry_, "mxgate_check_signals_total",
+                   {{"check", check}, {"signal", signal}, {"mode", mode}});
+  }
+
+  common::ManualClock clock_;
+  io::ClockOverride use_clock_{clock_};
+  asio::io_context io_;
+  std::filesystem::path dir_ = temp_dir();
+  std::unique_ptr<storage::ReputationStore> store_ = open_store(dir_);
+  prometheus::Registry registry_;
+  PolicyMetrics metrics_{registry_};
+  VerdictMetrics verdicts_{registry_};
+  DnsblMonitor monitor_{registry_};
+  PassMemory passes_;
+  dns::testing::FakeResolver dns_{io_.get_executor()};
+  dns::CachingResolver resolver_{dns_, clock_, dns::CacheSettings{}};
+  auth::DkimKeyCache keys_;
+  // Disk reads go to the same io_context: they complete in run_due() like everything else.
+  Services services_{*store_, io_.get_executor(), metrics_, verdicts_, passes_,
+                     nullptr, &resolver_,         &keys_};
+  std::shared_ptr<conf::Config> config_ = std::make_shared<conf::Config>();
+  std::optional<Rules> rules_;
+  std::string session_id_ = "s1";
+  std::unique_ptr<SessionPolicy> policy_;
+  std::optional<std::optional<Refusal>> answered_;
+};
+
+TEST_F(SessionPolicyTest, AListedIpIsRefusedAtConnectBeforeAnyDnsQuery) {
+  const auto key = storage::ip_key(asio::ip::make_address(kClient));
+  ASSERT_FALSE(store_->set_listing(storage::Family::Ip, key,
+                                   {reputation::ListingAction::Block, "spam run", "manual", 1, 0}));
+  const auto refusal = run(policy().screen_history());
+  EXPECT_EQ(wire(refusal), "554 5.7.1 " + see("Blocked"));
+  ASSERT_TRUE(refusal);
+  EXPECT_TRUE(refusal->close);
+  EXPECT_EQ(dns_.calls(), 0) << "the history decided alone, before the DNS checks";
+  EXPECT_NE(policy().signals().find("ip_history:manual_block"), std::string::npos)
+      << policy().signals();
+  EXPECT_EQ(counter(registry_, "mxgate_verdicts_total",
+                    {{"stage", "connect"}, {"action", "reject"}, {"signal", "manual_block"}}),
+            1);
+  ASSERT_FALSE(store_->flush());
+  const auto record = store_->get(storage::Family::Ip, key);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->days.at(0).counters.rejected, 1u) << "the refusal is recorded";
+}
+
+TEST_F(SessionPolicyTest, AnUnknownCleanClientGetsItsBanner) {
+  greet();
+  EXPECT_FALSE(policy().quarantined());
+  EXPECT_EQ(policy().signals().find("rdns"), std::string::npos) << policy().signals();
+}
+
+struct DnsblCase {
+  const char* name;
+  conf::DnsblConfig::Action action;
+  double weight;
+  const char* reply;  // at connect; "" for none
+};
+
+TEST_F(SessionPolicyTest, DnsblListingsScoreOrRefuse) {
+  const DnsblCase cases[] = {
+      {"a weight under defer_at only scores", conf::DnsblConfig::Action::Score, 2, ""},
+      {"a weight at defer_at defers", conf::DnsblConfig::Action::Score, 6, "421 4.7.0 Deferred"},
+      {"action reject refuses", conf::DnsblConfig::Action::Reject, 1, "554 5.7.1 Blocked"},
+      {"action defer defers", conf::DnsblConfig::Action::Defer, 1, "421 4.7.0 Deferred"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    policy_.reset();
+    config_->dnsbls.clear();
+    conf::DnsblConfig zone;
+    zone.zone = "bl.example";
+    zone.action = c.action;
+    zone.weight = c.weight;
+    dnsbl(zone);
+    dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+    ASSERT_FALSE(run(policy().screen_history()));
+    const auto refusal = run(policy().screen_dns({}));
+    if (*c.reply == '\0') {
+      EXPECT_FALSE(refusal) << wire(refusal);
+    } else {
+      EXPECT_EQ(wire(refusal), std::string(c.reply).substr(0, 10) + see(c.reply + 10));
+    }
+    EXPECT_NE(policy().signals().find("dnsbl:dnsbl_listed"), std::string::npos)
+        << policy().signals();
+  }
+  EXPECT_EQ(signal_count("dnsbl", "dnsbl_listed"), 4);
+}
+
+// delay_reject: a score over reject_at at connect is answered at RCPT, so the log has the
+// envelope.
+TEST_F(SessionPolicyTest, AScoreRejectAtConnectIsAnsweredAtRcpt) {
+  conf::DnsblConfig zone;
+  zone.zone = "bl.example";
+  zone.weight = 12;
+  dnsbl(zone);
+  dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+  greet();
+  ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+  EXPECT_EQ(wire(policy().rcpt()), "550 5.7.1 " + see("Blocked"));
+}
+
+TEST_F(SessionPolicyTest, HeloChecksScoreAndAddUpWithConnect) {
+  greet();
+  EXPECT_FALSE(run(policy().helo("localhost"))) << "helo_invalid alone is 3 points";
+  EXPECT_NE(policy().signals().find("helo:helo_invalid:3"), std::string::npos)
+      << policy().signals();
+
+  // Another client without a PTR record: rdns_missing (3) + helo_invalid (3) reach defer_at.
+  policy_.reset();
+  rules_ = make_rules(config_, monitor_);
+  policy_ = std::make_unique<SessionPolicy>(services_, *rules_, session_id_);
+  policy_->set_client("192.0.2.50");
+  ASSERT_FALSE(run(policy().screen_history()));
+  ASSERT_FALSE(run(policy().screen_dns({})));
+  EXPECT_EQ(wire(run(policy().helo("localhost"))),
+            "450 4.7.1 Deferred - see https://postmaster.example.net/?ip=192.0.2.50\r\n");
+}
+
+TEST_F(SessionPolicyTest, SenderDomainsThatCannotReceiveMailAreRefused) {
+  greet();
+  EXPECT_EQ(wire(run(policy().mail(smtp::Path{"bob", "gone.example"}))),
+            "550 5.1.8 " + see("Sender domain invalid"));
+  policy().reset_transaction();
+  dns_.set("slow.example", RecordType::MX, negative(Outcome::Timeout));
+  EXPECT_EQ(wire(run(policy().mail(smtp::Path{"bob", "slow.example"}))),
+            "451 4.4.3 " + see("Sender domain lookup failed"));
+  policy().reset_transaction();
+  EXPECT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+}
+
+TEST_F(SessionPolicyTest, ACheckErrorCountsOnlyAsOnErrorSays) {
+  dns_.set("25.2.0.192.in-addr.arpa", RecordType::PTR, negative(Outcome::ServFail));
+  ASSERT_FALSE(run(policy().screen_history()));
+  EXPECT_FALSE(run(policy().screen_dns({}))) << "on_error = ignore (the default)";
+  EXPECT_NE(policy().signals().find("rdns:check_error"), std::string::npos) << policy().signals();
+  EXPECT_EQ(signal_count("rdns", "check_error"), 1);
+
+  policy_.reset();
+  check("rdns").on_error = CheckSettings::OnError::Defer;
+  ASSERT_FALSE(run(policy().screen_history()));
+  EXPECT_EQ(wire(run(policy().screen_dns({}))), "421 4.7.0 " + see("Deferred"));
+  EXPECT_EQ(counter(registry_, "mxgate_verdicts_total",
+                    {{"stage", "connect"}, {"action", "defer"}, {"signal", "check_error"}}),
+            1);
+}
+
+// The deadline is the check's timeout on the manual clock; the late check finishes on its own
+// and writes into the session's facts even after the session is gone.
+TEST_F(SessionPolicyTest, ACheckPastItsDeadlineIsATimeoutDecidedAtTheDeadline) {
+  check("rdns").on_error = CheckSettings::OnError::Defer;
+  ASSERT_FALSE(run(policy().screen_history()));
+  dns_.hold();
+  std::optional<std::optional<Refusal>> refusal;
+  start(policy().screen_dns({}), refusal);
+  advance(check("rdns").timeout - 1ms);
+  EXPECT_FALSE(refusal) << "still within the rdns check's deadline";
+  advance(1ms);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(wire(*refusal), "421 4.7.0 " + see("Deferred"));
+  EXPECT_NE(policy().signals().find("rdns:timeout"), std::string::npos) << policy().signals();
+  policy_.reset();
+  dns_.release();
+  io::run_due(io_);  // the rdns check ends now, writing into facts nobody reads any more
+}
+
+TEST_F(SessionPolicyTest, ObserveModeCountsWithoutEnforcing) {
+  conf::DnsblConfig zone;
+  zone.zone = "bl.example";
+  zone.action = conf::DnsblConfig::Action::Reject;
+  dnsbl(zone);
+  dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+  check("dnsbl").mode = CheckSettings::Mode::Observe;
+  greet();
+  EXPECT_NE(policy().signals().find(":observe"), std::string::npos) << policy().signals();
+  EXPECT_EQ(signal_count("dnsbl", "dnsbl_listed", "observe"), 1);
+  EXPECT_EQ(signal_count("dnsbl", "dnsbl_listed"), 0);
+  EXPECT_EQ(counter(registry_, "mxgate_verdicts_total",
+                    {{"stage", "connect"}, {"action", "reject"}, {"signal", "dnsbl_listed"}}),
+            0);
+}
+
+TEST_F(SessionPolicyTest, ChecksInModeOffDoNotRun) {
+  conf::DnsblConfig zone;
+  zone.zone = "bl.example";
+  zone.action = conf::DnsblConfig::Action::Reject;
+  dnsbl(zone);
+  dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+  check("dnsbl").mode = CheckSettings::Mode::Off;
+  check("sender_domain").mode = CheckSettings::Mode::Off;
+  greet();
+  EXPECT_FALSE(run(policy().mail(smtp::Path{"bob", "gone.example"})));
+  EXPECT_EQ(policy().signals().find("dnsbl"), std::string::npos) << policy().signals();
+}
+
+TEST_F(SessionPolicyTest, TheThrottleEndsADictionaryAttack) {
+  config_->throttle.dictionary_limit = 3;
+  Throttling throttling(config_->throttle, registry_);
+  services_.throttling = &throttling;
+  greet();
+  ASSERT_TRUE(policy().throttled());
+  ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+  EXPECT_FALSE(policy().rcpt());
+  EXPECT_FALSE(policy().unknown_recipient());
+  EXPECT_FALSE(policy().unknown_recipient());
+  const auto refusal = policy().unknown_recipient();
+  EXPECT_EQ(wire(refusal), "421 4.7.0 " + see("Deferred"));
+  ASSERT_TRUE(refusal);
+  EXPECT_TRUE(refusal->close) << "a drop ends the session";
+  EXPECT_EQ(counter(registry_, "mxgate_throttle_deferrals_total", {{"limit", "dictionary"}}), 1);
+  EXPECT_NE(policy().signals().find("throttle:invalid_recipients"), std::string::npos)
+      << policy().signals();
+  policy_.reset();
+}
+
+class EndOfData : public SessionPolicyTest {
+ protected:
+  void txt(const std::string& name, std::string_view text) {
+    dns_.set(name, RecordType::TXT, answer(RecordType::TXT, dns::TxtData{{std::string(text)}}));
+  }
+  std::optional<Refusal> deliver(std::string_view message) {
+    auto scanner = policy().make_scanner();
+    std::string passed;
+    scanner->feed(message, passed);
+    policy().prefetch(io_.get_executor(), *scanner);
+    scanner->finish(passed);
+    return run(policy().end_of_data(scanner));
+  }
+};
+
+TEST_F(EndOfData, ADmarcRejectPolicyFailureIsRefused) {
+  txt("_dmarc.example.org", "v=DMARC1; p=reject");
+  greet();
+  ASSERT_TRUE(policy().authenticating());
+  ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+  const auto refusal = deliver(std::string(auth::vectors::kUnsignedMessage));
+  EXPECT_EQ(wire(refusal), "550 5.7.1 " + see("Rejected by the From domain's DMARC policy"));
+  EXPECT_NE(policy().auth_header().find("dmarc=fail"), std::string::npos) << policy().auth_header();
+  EXPECT_NE(policy().auth_header().find("iprev=pass"), std::string::npos) << policy().auth_header();
+  EXPECT_EQ(policy().auth_summary(), "spf:none,dkim:none,dmarc:fail");
+  EXPECT_EQ(
+      counter(registry_, "mxgate_auth_results_total", {{"method", "dmarc"}, {"result", "fail"}}),
+      1);
+}
+
+TEST_F(EndOfData, ASignatureThatPassesSatisfiesDmarc) {
+  txt("_dmarc.example.org", "v=DMARC1; p=reject");
+  txt("rsa2048._domainkey.example.org", auth::vectors::kRsaRecord);
+  greet();
+  ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+  const auto refusal = deliver(std::string(auth::vectors::kRsa2048RelaxedSignature) +
+                               std::string(auth::vectors::kUnsignedMessage));
+  EXPECT_FALSE(refusal) << wire(refusal);
+  EXPECT_EQ(policy().auth_summary(), "spf:none,dkim:pass,dmarc:pass");
+  EXPECT_NE(policy().auth_header().find("dkim=pass"), std::string::npos) << policy().auth_header();
+}
+
+}  // namespace
+}  // namespace mxgate::policy
