@@ -11,11 +11,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "io/clock.hpp"
+
 namespace mxgate::policy {
 
 class PassMemory {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = io::Clock;  // a test's manual clock drives it
 
   explicit PassMemory(std::size_t capacity = 1'000'000) : per_stripe_(capacity / kStripes + 1) {}
 

@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <random>
 
-#include "policy/metrics.hpp"
-#include "server/metrics.hpp"
 #include "io/manual_time.hpp"
+#include "policy/metrics.hpp"
 #include "policy/pass_memory.hpp"
 #include "policy/throttling.hpp"
 #include "policy/verdict_metrics.hpp"
+#include "server/metrics.hpp"
 #include "tests/relay/fake_transaction.hpp"
 #include "tests/server/memory_transport.hpp"
 
@@ -275,6 +275,32 @@ TEST_F(SessionErrorTest, RepeatedErrorsAreTarpittedThenTheSessionCloses) {
   // The fourth error is over max_errors: the delay has doubled, then 421 and the end.
   EXPECT_EQ(say("BOGUS\r\n"), "");
   EXPECT_EQ(advance(2s), "421 4.7.0 mx.example.net Error: too many errors\r\n");
+  EXPECT_TRUE(ended_);
+}
+
+class GreetPauseTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.pregreet.enabled = true;
+    c.pregreet.greet_pause = 6s;
+    return c;
+  }
+  GreetPauseTest() : SessionTest(config()) {}
+};
+
+TEST_F(GreetPauseTest, APatientClientGetsTheBannerAfterThePause) {
+  EXPECT_EQ(greet(), "220-mx.example.net ESMTP\r\n");
+  EXPECT_EQ(advance(5s), "");
+  EXPECT_EQ(advance(1s), "220 mx.example.net ESMTP mxgate\r\n");
+  EXPECT_TRUE(say("EHLO client.example.org\r\n").starts_with("250-mx.example.net\r\n"));
+}
+
+TEST_F(GreetPauseTest, AClientThatTalksBeforeTheBannerIsRefused) {
+  EXPECT_EQ(greet(), "220-mx.example.net ESMTP\r\n");
+  const auto refusal = say("EHLO client.example.org\r\n");  // RFC 5321 §4.3.1: wait for 220
+  EXPECT_EQ(refusal,
+            "554 5.7.1 Blocked - see https://postmaster.example.net/postmaster/?ip=192.0.2.7\r\n");
   EXPECT_TRUE(ended_);
 }
 
