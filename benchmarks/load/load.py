@@ -182,9 +182,10 @@ class Sink:
 
 
 class Mxgate:
-    """mxgate relaying to `sink`; `extra` is appended to its generated config (more sections)."""
+    """mxgate relaying to `sink`; `extra` is appended to its generated config (more sections);
+    `binary`: another mxgate than MXGATE_BIN."""
 
-    def __init__(self, procs, workdir, sink, name="mxgate", extra=""):
+    def __init__(self, procs, workdir, sink, name="mxgate", extra="", binary=None):
         self.port = free_port()
         self.http_port = free_port()
         storage = Path(workdir) / f"{name}-storage"
@@ -214,7 +215,8 @@ domains = ["example.com"]
 downstream = ["127.0.0.1:{sink.port}"]
 {extra}""")
         self.log = Path(workdir) / f"{name}.log"
-        self.proc = procs.start(name, [MXGATE_BIN, "serve", "-c", str(self.config)], self.log)
+        self.proc = procs.start(name, [binary or MXGATE_BIN, "serve", "-c", str(self.config)],
+                                self.log)
         wait_for_port(self.port, self.proc, "mxgate", self.log)
 
     def cpu(self):
