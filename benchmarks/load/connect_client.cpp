@@ -275,7 +275,9 @@ class Client {
     if (addresses_.empty()) usage("no addresses in " + o_.proxy_file);
   }
 
-  bool measuring(Clock::time_point t) const { return window_open_ && !window_closed_ && t >= window_start_; }
+  bool measuring(Clock::time_point t) const {
+    return window_open_ && !window_closed_ && t >= window_start_;
+  }
 
   void update_window(Clock::time_point now) {
     if (!window_open_ && now - begin_ >= seconds(o_.warmup) &&
@@ -362,31 +364,41 @@ class Client {
   }
 
   void handle(std::size_t i, std::uint32_t events, Clock::time_point now) {
+    if (slots_[i].state == Slot::State::Connecting && !connected(i, events)) return;
+    readable(i, now);
+  }
+
+  // The connect finished or failed: sends the PROXY header, then waits for the banner. True if
+  // there is something to read already.
+  bool connected(std::size_t i, std::uint32_t events) {
     Slot& slot = slots_[i];
-    if (slot.state == Slot::State::Connecting) {
-      int error = 0;
-      socklen_t size = sizeof error;
-      getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &error, &size);
-      if (error != 0) {
-        fail(i, errors_connect_);
-        return;
-      }
-      if (!(events & (EPOLLOUT | EPOLLIN))) return;
-      if (!addresses_.empty()) {
-        const std::string header = proxy_v2(slot.address, server_.sin_addr.s_addr,
-                                            static_cast<std::uint16_t>(o_.port));
-        if (write(slot.fd, header.data(), header.size()) != static_cast<ssize_t>(header.size())) {
-          fail(i, errors_io_);
-          return;
-        }
-      }
-      slot.state = Slot::State::Banner;
-      epoll_event event{};
-      event.events = EPOLLIN;
-      event.data.u64 = i;
-      epoll_ctl(epoll_, EPOLL_CTL_MOD, slot.fd, &event);
-      if (!(events & EPOLLIN)) return;
+    int error = 0;
+    socklen_t size = sizeof error;
+    getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &error, &size);
+    if (error != 0) {
+      fail(i, errors_connect_);
+      return false;
     }
+    if (!(events & (EPOLLOUT | EPOLLIN))) return false;
+    if (!addresses_.empty()) {
+      const std::string header =
+          proxy_v2(slot.address, server_.sin_addr.s_addr, static_cast<std::uint16_t>(o_.port));
+      if (write(slot.fd, header.data(), header.size()) != static_cast<ssize_t>(header.size())) {
+        fail(i, errors_io_);
+        return false;
+      }
+    }
+    slot.state = Slot::State::Banner;
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    epoll_ctl(epoll_, EPOLL_CTL_MOD, slot.fd, &event);
+    return (events & EPOLLIN) != 0;
+  }
+
+  // Reads what the server sent; a complete reply moves the dialog on.
+  void readable(std::size_t i, Clock::time_point now) {
+    Slot& slot = slots_[i];
     char data[4096];
     const ssize_t got = read(slot.fd, data, sizeof data);
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -407,46 +419,55 @@ class Client {
     }
     slot.buffer.clear();
     if (slot.state == Slot::State::Banner) {
-      const double micros = std::chrono::duration<double, std::micro>(now - slot.started).count();
-      if (measuring(now)) {
-        ++replies_[code];
-        if (code == 220) {
-          latencies_[0].push_back(micros);
-          if (slot.label != 0) latencies_[static_cast<std::size_t>(slot.label)].push_back(micros);
-        }
-      }
-      if (code == 220 && o_.mail_dialog) {
-        if (!send(i, slot.dialog->ehlo)) return;
-        slot.state = Slot::State::Ehlo;
-      } else if (code == 220) {
-        if (!send(i, kQuit)) return;
-        slot.state = Slot::State::Quit;
-      } else {
-        slot.state = Slot::State::Closing;  // refused at connect: the server closes
-      }
+      on_banner(i, code, now);
     } else if (slot.state == Slot::State::Ehlo || slot.state == Slot::State::Mail) {
-      const bool ehlo = slot.state == Slot::State::Ehlo;
-      if (measuring(now)) ++(ehlo ? ehlo_replies_ : mail_replies_)[code];
-      if (code == 421) {
-        slot.state = Slot::State::Closing;  // the server ends the session
-      } else if (ehlo) {
-        if (!send(i, slot.dialog->mail)) return;
-        slot.state = Slot::State::Mail;
-      } else {
-        if (measuring(now)) {
-          const double micros =
-              std::chrono::duration<double, std::micro>(now - slot.started).count();
-          session_latencies_[0].push_back(micros);
-          if (slot.label != 0) {
-            session_latencies_[static_cast<std::size_t>(slot.label)].push_back(micros);
-          }
-        }
-        if (!send(i, kQuit)) return;
-        slot.state = Slot::State::Quit;
-      }
+      on_dialog_reply(i, code, now);
     } else if (slot.state == Slot::State::Quit) {
       slot.state = Slot::State::Closing;
     }
+  }
+
+  // The greeting: 220 goes on with EHLO (--dialog mail) or QUIT; anything else ends there.
+  void on_banner(std::size_t i, int code, Clock::time_point now) {
+    Slot& slot = slots_[i];
+    if (measuring(now)) {
+      ++replies_[code];
+      if (code == 220) record_latency(latencies_, slot, now);
+    }
+    if (code != 220) {
+      slot.state = Slot::State::Closing;  // refused at connect: the server closes
+    } else if (o_.mail_dialog) {
+      if (!send(i, slot.dialog->ehlo)) return;
+      slot.state = Slot::State::Ehlo;
+    } else {
+      if (!send(i, kQuit)) return;
+      slot.state = Slot::State::Quit;
+    }
+  }
+
+  // The reply to EHLO (then MAIL FROM) or to MAIL FROM (then QUIT) of --dialog mail.
+  void on_dialog_reply(std::size_t i, int code, Clock::time_point now) {
+    Slot& slot = slots_[i];
+    const bool ehlo = slot.state == Slot::State::Ehlo;
+    if (measuring(now)) ++(ehlo ? ehlo_replies_ : mail_replies_)[code];
+    if (code == 421) {
+      slot.state = Slot::State::Closing;  // the server ends the session
+    } else if (ehlo) {
+      if (!send(i, slot.dialog->mail)) return;
+      slot.state = Slot::State::Mail;
+    } else {
+      if (measuring(now)) record_latency(session_latencies_, slot, now);
+      if (!send(i, kQuit)) return;
+      slot.state = Slot::State::Quit;
+    }
+  }
+
+  // The time from the slot's connect to `now`, under "all" and under the slot's label.
+  static void record_latency(std::vector<std::vector<double>>& by_label, const Slot& slot,
+                             Clock::time_point now) {
+    const double micros = std::chrono::duration<double, std::micro>(now - slot.started).count();
+    by_label[0].push_back(micros);
+    if (slot.label != 0) by_label[static_cast<std::size_t>(slot.label)].push_back(micros);
   }
 
   static constexpr std::string_view kQuit = "QUIT\r\n";
@@ -539,7 +560,8 @@ class Client {
     }
     out += "\"watched_cpu_s\": [";
     for (std::size_t p = 0; p < watched_end_.size() && p < watched_start_.size(); ++p) {
-      std::snprintf(text, sizeof text, "%s%.3f", p ? ", " : "", watched_end_[p] - watched_start_[p]);
+      std::snprintf(text, sizeof text, "%s%.3f", p ? ", " : "",
+                    watched_end_[p] - watched_start_[p]);
       out += text;
     }
     out += "], \"watched_user_cpu_s\": [";

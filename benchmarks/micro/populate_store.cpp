@@ -10,10 +10,10 @@
 // 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24) is occupied with probability
 // kOccupied (less for a small N); an occupied /24 holds 1 + geometric hosts (mean adapted on
 // the way so that the total comes out at N over the whole space, at most 254), at random host
-// numbers. For N = 10 million: about 4.3 million /24s, 2.3 records each on average. Record kinds, per IP: 2% a manual
-// block, 0.5% a manual allow, 5% a bad history (high reject ratio, complaints, a poor score),
-// the rest a clean history; 1 to 7 days of counters in the last 30 days. 30% of the occupied
-// /24s also get a network record (1% of those blocked). So 127.0.0.1 (the benchmark's real
+// numbers. For N = 10 million: about 4.3 million /24s, 2.3 records each on average. Record kinds,
+// per IP: 2% a manual block, 0.5% a manual allow, 5% a bad history (high reject ratio, complaints,
+// a poor score), the rest a clean history; 1 to 7 days of counters in the last 30 days. 30% of the
+// occupied /24s also get a network record (1% of those blocked). So 127.0.0.1 (the benchmark's real
 // peer) and every private address are absent.
 //
 // The sample file has one "ADDRESS hit|miss" line per address, shuffled: `sample-size` "hit"
@@ -48,8 +48,8 @@ using mxgate::storage::SstBuilder;
 using address_v4 = boost::asio::ip::address_v4;
 
 constexpr std::uint64_t kRecordsPerFile = 1'000'000;  // about the size RocksDB compacts into
-constexpr double kOccupied = 0.30;                     // share of /24s with at least one record
-constexpr double kNetworkRecord = 0.30;                // share of occupied /24s with a record
+constexpr double kOccupied = 0.30;                    // share of /24s with at least one record
+constexpr double kNetworkRecord = 0.30;               // share of occupied /24s with a record
 constexpr double kNetworkBlocked = 0.01;
 constexpr double kIpBlocked = 0.02;
 constexpr double kIpAllowed = 0.005;
@@ -71,10 +71,10 @@ std::vector<Range> excluded() {
     const std::uint32_t count = std::uint32_t{1} << (24 - prefix);
     return Range{start, start + count - 1};
   };
-  return {range("0.0.0.0", 8),        range("10.0.0.0", 8),     range("100.64.0.0", 10),
-          range("127.0.0.0", 8),      range("169.254.0.0", 16), range("172.16.0.0", 12),
-          range("192.0.0.0", 24),     range("192.0.2.0", 24),   range("192.168.0.0", 16),
-          range("198.18.0.0", 15),    range("198.51.100.0", 24), range("203.0.113.0", 24)};
+  return {range("0.0.0.0", 8),     range("10.0.0.0", 8),      range("100.64.0.0", 10),
+          range("127.0.0.0", 8),   range("169.254.0.0", 16),  range("172.16.0.0", 12),
+          range("192.0.0.0", 24),  range("192.0.2.0", 24),    range("192.168.0.0", 16),
+          range("198.18.0.0", 15), range("198.51.100.0", 24), range("203.0.113.0", 24)};
 }
 
 bool is_excluded(std::uint32_t net, const std::vector<Range>& ranges) {
@@ -229,7 +229,8 @@ Record make_record(Kind kind, std::int64_t now, std::mt19937_64& random) {
     record.listing.source = "import:benchmark";
     record.listing.created = record.first_seen;
     // A third expire within the next 30 days, the rest never.
-    record.listing.expires = random() % 3 == 0 ? now + 1 + static_cast<std::int64_t>(random() % (30 * kDay)) : 0;
+    record.listing.expires =
+        random() % 3 == 0 ? now + 1 + static_cast<std::int64_t>(random() % (30 * kDay)) : 0;
   }
   return record;
 }
@@ -242,153 +243,247 @@ Kind ip_kind(std::mt19937_64& random) {
   return Kind::Clean;
 }
 
+// The /24s that may hold records: 1.0.0.0-223.255.255.0 outside the special ranges.
+struct Space {
+  std::vector<Range> ranges;
+  std::uint32_t first_net;
+  std::uint32_t last_net;  // inclusive
+  std::uint64_t eligible;  // /24s in [first_net, last_net] outside `ranges`
+};
+
+Space public_space() {
+  Space space{excluded(), net24("1.0.0.0"), net24("223.255.255.0"), 0};
+  for (std::uint32_t net = space.first_net; net <= space.last_net; ++net) {
+    if (!is_excluded(net, space.ranges)) ++space.eligible;
+  }
+  return space;
+}
+
+// What the generation produces: the SST writers, the counts by kind and the sampled addresses.
+struct Population {
+  Population(ReputationStore& store, const std::filesystem::path& sst_dir, std::size_t sample_size)
+      : ips(store, Family::Ip, sst_dir, "ip"),
+        networks(store, Family::Network, sst_dir, "net"),
+        hits(sample_size),
+        near_misses(sample_size / 2),
+        far_misses(sample_size - sample_size / 2) {}
+
+  Writer ips;
+  Writer networks;
+  Reservoir hits;         // clean IP records outside blocked networks
+  Reservoir near_misses;  // no IP record, in an occupied /24 that is not blocked
+  Reservoir far_misses;   // in an unoccupied /24
+  std::uint64_t blocked_ips = 0, allowed_ips = 0, bad_ips = 0, blocked_networks = 0;
+};
+
+// Walks the eligible /24s in ascending order and fills `out` until it holds `target` IP records
+// (the layout in the comment at the top). The random calls happen in a fixed order, so a seed
+// always gives the same records and the same sample.
+class Generator {
+ public:
+  Generator(std::uint64_t target, std::int64_t now, std::mt19937_64& random, Population& out)
+      : target_(target), now_(now), random_(random), out_(out) {}
+
+  void run(const Space& space) {
+    std::uint64_t remaining_nets = space.eligible;
+    for (std::uint32_t net = space.first_net; net <= space.last_net && out_.ips.count() < target_;
+         ++net) {
+      if (is_excluded(net, space.ranges)) continue;
+      fill_network(net << 8, remaining_nets);
+      --remaining_nets;
+    }
+  }
+
+ private:
+  std::uint64_t left() const { return target_ - out_.ips.count(); }
+
+  // One eligible /24 (`base` its first address); `remaining_nets` counts it too.
+  void fill_network(std::uint32_t base, std::uint64_t remaining_nets) {
+    // Expected records per remaining /24; few records (a small N) occupy fewer /24s rather
+    // than filling the start of the address space.
+    const double per_net = static_cast<double>(left()) / static_cast<double>(remaining_nets);
+    // The last /24 takes what is left (up to 254), so the total is N exactly.
+    const bool last = remaining_nets == 1;
+    const double occupied = last ? 1.0 : std::min(kOccupied, per_net);
+    const double mean = per_net / occupied;
+    if (unit_(random_) >= occupied) {
+      out_.far_misses.offer(base + 1 + static_cast<std::uint32_t>(random_() % kHostsPerNetwork),
+                            random_);
+      return;
+    }
+    const int count = host_count(last, mean);
+    pick_hosts(count);
+    const bool network_blocked = add_network_record(base);
+    add_ip_records(base, count, network_blocked);
+    if (count < kHostsPerNetwork && !network_blocked) sample_near_miss(base, count);
+  }
+
+  // 1 + geometric: mean `mean`, a long tail of busy networks; capped by the /24 and by N.
+  int host_count(bool last, double mean) {
+    int count = 1;
+    if (last) {
+      count = static_cast<int>(left());
+    } else if (mean > 1) {
+      count += std::geometric_distribution<int>(1.0 / mean)(random_);
+    }
+    return static_cast<int>(std::min<std::uint64_t>(
+        {static_cast<std::uint64_t>(std::min(count, kHostsPerNetwork)), left()}));
+  }
+
+  // hosts_[0..count) become `count` distinct host numbers, ascending; the rest are the unused.
+  void pick_hosts(int count) {
+    for (int h = 0; h < kHostsPerNetwork; ++h) hosts_[h] = h + 1;
+    for (int h = 0; h < count; ++h) {  // partial Fisher-Yates
+      std::swap(hosts_[h], hosts_[h + static_cast<int>(random_() % (kHostsPerNetwork - h))]);
+    }
+    std::sort(hosts_.begin(), hosts_.begin() + count);
+  }
+
+  // A network record for the /24, with probability kNetworkRecord; true if it blocks the /24.
+  bool add_network_record(std::uint32_t base) {
+    if (unit_(random_) >= kNetworkRecord) return false;
+    const bool blocked = unit_(random_) < kNetworkBlocked;
+    out_.blocked_networks += blocked ? 1 : 0;
+    Record record = make_record(blocked ? Kind::Blocked : Kind::Clean, now_, random_);
+    out_.networks.add(mxgate::storage::network_key(address_v4(base), 24), record);
+    return blocked;
+  }
+
+  void add_ip_records(std::uint32_t base, int count, bool network_blocked) {
+    for (int h = 0; h < count; ++h) {
+      const Kind kind = ip_kind(random_);
+      out_.blocked_ips += kind == Kind::Blocked ? 1 : 0;
+      out_.allowed_ips += kind == Kind::Allowed ? 1 : 0;
+      out_.bad_ips += kind == Kind::Bad ? 1 : 0;
+      const std::uint32_t address = base + static_cast<std::uint32_t>(hosts_[h]);
+      out_.ips.add(mxgate::storage::ip_key(address_v4(address)), make_record(kind, now_, random_));
+      if (kind == Kind::Clean && !network_blocked) out_.hits.offer(address, random_);
+    }
+  }
+
+  // A host of this /24 without a record (hosts_[count..] are the unused ones).
+  void sample_near_miss(std::uint32_t base, int count) {
+    const int unused = hosts_[count + static_cast<int>(random_() % (kHostsPerNetwork - count))];
+    out_.near_misses.offer(base + static_cast<std::uint32_t>(unused), random_);
+  }
+
+  std::uint64_t target_;
+  std::int64_t now_;
+  std::mt19937_64& random_;
+  Population& out_;
+  std::uniform_real_distribution<double> unit_{0, 1};
+  std::array<int, kHostsPerNetwork> hosts_{};
+};
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Ingests the SST files into the store; false (after saying why) if that fails.
+bool ingest(ReputationStore& store, const std::vector<std::filesystem::path>& ip_files,
+            const std::vector<std::filesystem::path>& net_files) {
+  if (auto ec = store.ingest_sst(Family::Ip, ip_files)) {
+    std::cerr << "populate_store: ingest ip: " << ec.message() << "\n";
+    return false;
+  }
+  if (!net_files.empty()) {
+    if (auto ec = store.ingest_sst(Family::Network, net_files)) {
+      std::cerr << "populate_store: ingest network: " << ec.message() << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Sanity: the benchmark's real peer is absent, a sampled hit is present.
+bool check_store(ReputationStore& store, const Reservoir& hits) {
+  const auto loopback = store.get_connect(address_v4::loopback());
+  if (loopback.ip.state != mxgate::storage::Lookup::Missing) {
+    std::cerr << "populate_store: 127.0.0.1 is in the store\n";
+    return false;
+  }
+  if (!hits.items().empty() && store.get_connect(address_v4(hits.items().front())).ip.state !=
+                                   mxgate::storage::Lookup::Found) {
+    std::cerr << "populate_store: a sampled hit is missing from the store\n";
+    return false;
+  }
+  return true;
+}
+
+std::uintmax_t directory_bytes(const std::filesystem::path& dir) {
+  std::uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) bytes += entry.file_size();
+  }
+  return bytes;
+}
+
+// Writes the sampled addresses, shuffled, one "ADDRESS hit|miss" a line; false if that fails.
+bool write_sample(const std::filesystem::path& file, const Population& population,
+                  std::mt19937_64& random) {
+  std::vector<std::pair<std::uint32_t, bool>> sample;
+  for (auto a : population.hits.items()) sample.emplace_back(a, true);
+  for (auto a : population.near_misses.items()) sample.emplace_back(a, false);
+  for (auto a : population.far_misses.items()) sample.emplace_back(a, false);
+  std::shuffle(sample.begin(), sample.end(), random);
+  std::ofstream out(file);
+  for (const auto& [address, hit] : sample) {
+    out << address_v4(address).to_string() << (hit ? " hit\n" : " miss\n");
+  }
+  if (!out) {
+    std::cerr << "populate_store: cannot write " << file << "\n";
+    return false;
+  }
+  return true;
+}
+
+void print_summary(const Population& p, std::size_t ip_files, double build_s, double ingest_s,
+                   std::uintmax_t bytes) {
+  std::printf(
+      "populate_store ips=%llu networks=%llu ip_blocked=%llu ip_allowed=%llu ip_bad=%llu "
+      "network_blocked=%llu ip_files=%zu build_s=%.1f ingest_s=%.1f store_mib=%.0f "
+      "sample_hits=%zu sample_misses=%zu\n",
+      static_cast<unsigned long long>(p.ips.count()),
+      static_cast<unsigned long long>(p.networks.count()),
+      static_cast<unsigned long long>(p.blocked_ips),
+      static_cast<unsigned long long>(p.allowed_ips), static_cast<unsigned long long>(p.bad_ips),
+      static_cast<unsigned long long>(p.blocked_networks), ip_files, build_s, ingest_s,
+      static_cast<double>(bytes) / (1 << 20), p.hits.items().size(),
+      p.near_misses.items().size() + p.far_misses.items().size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   const auto started = std::chrono::steady_clock::now();
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_seconds();
   std::mt19937_64 random(options.seed);
-  std::uniform_real_distribution<double> unit(0, 1);
-
-  const auto ranges = excluded();
-  const std::uint32_t first_net = net24("1.0.0.0");
-  const std::uint32_t last_net = net24("223.255.255.0");
-  std::uint64_t eligible = 0;
-  for (std::uint32_t net = first_net; net <= last_net; ++net) {
-    if (!is_excluded(net, ranges)) ++eligible;
-  }
+  const Space space = public_space();
 
   std::filesystem::create_directories(options.dir);
   const auto sst_dir = options.dir / "populate-tmp";
   std::filesystem::create_directories(sst_dir);
   auto store = ReputationStore::open(options.dir, mxgate::storage::StoreOptions{});
-  Writer ips(*store, Family::Ip, sst_dir, "ip");
-  Writer networks(*store, Family::Network, sst_dir, "net");
+  Population population(*store, sst_dir, options.sample_size);
+  Generator(options.ips, now, random, population).run(space);
 
-  Reservoir hits(options.sample_size);
-  Reservoir near_misses(options.sample_size / 2);
-  Reservoir far_misses(options.sample_size - options.sample_size / 2);
-  std::uint64_t blocked_ips = 0, allowed_ips = 0, bad_ips = 0, blocked_networks = 0;
-  std::uint64_t remaining_nets = eligible;
-  std::array<int, kHostsPerNetwork> hosts{};
-
-  for (std::uint32_t net = first_net; net <= last_net && ips.count() < options.ips; ++net) {
-    if (is_excluded(net, ranges)) continue;
-    const std::uint32_t base = net << 8;
-    // Expected records per remaining /24; few records (a small N) occupy fewer /24s rather
-    // than filling the start of the address space.
-    const double per_net = static_cast<double>(options.ips - ips.count()) /
-                           static_cast<double>(remaining_nets);
-    // The last /24 takes what is left (up to 254), so the total is N exactly.
-    const bool last = remaining_nets == 1;
-    const double occupied = last ? 1.0 : std::min(kOccupied, per_net);
-    const double mean = per_net / occupied;
-    --remaining_nets;
-    if (unit(random) >= occupied) {
-      far_misses.offer(base + 1 + static_cast<std::uint32_t>(random() % kHostsPerNetwork), random);
-      continue;
-    }
-    // 1 + geometric: mean `mean`, a long tail of busy networks.
-    int count = 1;
-    if (last) {
-      count = static_cast<int>(options.ips - ips.count());
-    } else if (mean > 1) {
-      count += std::geometric_distribution<int>(1.0 / mean)(random);
-    }
-    count = static_cast<int>(std::min<std::uint64_t>(
-        {static_cast<std::uint64_t>(std::min(count, kHostsPerNetwork)), options.ips - ips.count()}));
-    for (int h = 0; h < kHostsPerNetwork; ++h) hosts[h] = h + 1;
-    for (int h = 0; h < count; ++h) {  // partial Fisher-Yates: `count` distinct hosts
-      std::swap(hosts[h], hosts[h + static_cast<int>(random() % (kHostsPerNetwork - h))]);
-    }
-    std::sort(hosts.begin(), hosts.begin() + count);
-
-    bool network_blocked = false;
-    if (unit(random) < kNetworkRecord) {
-      network_blocked = unit(random) < kNetworkBlocked;
-      blocked_networks += network_blocked ? 1 : 0;
-      Record record = make_record(network_blocked ? Kind::Blocked : Kind::Clean, now, random);
-      networks.add(mxgate::storage::network_key(address_v4(base), 24), record);
-    }
-    for (int h = 0; h < count; ++h) {
-      const Kind kind = ip_kind(random);
-      blocked_ips += kind == Kind::Blocked ? 1 : 0;
-      allowed_ips += kind == Kind::Allowed ? 1 : 0;
-      bad_ips += kind == Kind::Bad ? 1 : 0;
-      const std::uint32_t address = base + static_cast<std::uint32_t>(hosts[h]);
-      ips.add(mxgate::storage::ip_key(address_v4(address)), make_record(kind, now, random));
-      if (kind == Kind::Clean && !network_blocked) hits.offer(address, random);
-    }
-    if (count < kHostsPerNetwork && !network_blocked) {
-      // A host of this /24 without a record (hosts[count..] are the unused ones).
-      const int unused = hosts[count + static_cast<int>(random() % (kHostsPerNetwork - count))];
-      near_misses.offer(base + static_cast<std::uint32_t>(unused), random);
-    }
-  }
-
-  const auto ip_files = ips.finish();
-  const auto net_files = networks.finish();
+  const auto ip_files = population.ips.finish();
+  const auto net_files = population.networks.finish();
   const auto built = std::chrono::steady_clock::now();
-  if (auto ec = store->ingest_sst(Family::Ip, ip_files)) {
-    std::cerr << "populate_store: ingest ip: " << ec.message() << "\n";
-    return 1;
-  }
-  if (!net_files.empty()) {
-    if (auto ec = store->ingest_sst(Family::Network, net_files)) {
-      std::cerr << "populate_store: ingest network: " << ec.message() << "\n";
-      return 1;
-    }
-  }
+  if (!ingest(*store, ip_files, net_files)) return 1;
   std::filesystem::remove_all(sst_dir);
-
-  // Sanity: the benchmark's real peer is absent, a sampled hit is present.
-  const auto loopback = store->get_connect(address_v4::loopback());
-  if (loopback.ip.state != mxgate::storage::Lookup::Missing) {
-    std::cerr << "populate_store: 127.0.0.1 is in the store\n";
-    return 1;
-  }
-  if (!hits.items().empty() &&
-      store->get_connect(address_v4(hits.items().front())).ip.state !=
-          mxgate::storage::Lookup::Found) {
-    std::cerr << "populate_store: a sampled hit is missing from the store\n";
-    return 1;
-  }
+  if (!check_store(*store, population.hits)) return 1;
   store.reset();
   const auto done = std::chrono::steady_clock::now();
 
-  std::uintmax_t bytes = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(options.dir)) {
-    if (entry.is_regular_file()) bytes += entry.file_size();
-  }
-  if (!options.sample.empty()) {
-    std::vector<std::pair<std::uint32_t, bool>> sample;
-    for (auto a : hits.items()) sample.emplace_back(a, true);
-    for (auto a : near_misses.items()) sample.emplace_back(a, false);
-    for (auto a : far_misses.items()) sample.emplace_back(a, false);
-    std::shuffle(sample.begin(), sample.end(), random);
-    std::ofstream out(options.sample);
-    for (const auto& [address, hit] : sample) {
-      out << address_v4(address).to_string() << (hit ? " hit\n" : " miss\n");
-    }
-    if (!out) {
-      std::cerr << "populate_store: cannot write " << options.sample << "\n";
-      return 1;
-    }
-  }
-  auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
-  std::printf(
-      "populate_store ips=%llu networks=%llu ip_blocked=%llu ip_allowed=%llu ip_bad=%llu "
-      "network_blocked=%llu ip_files=%zu build_s=%.1f ingest_s=%.1f store_mib=%.0f "
-      "sample_hits=%zu sample_misses=%zu\n",
-      static_cast<unsigned long long>(ips.count()),
-      static_cast<unsigned long long>(networks.count()),
-      static_cast<unsigned long long>(blocked_ips), static_cast<unsigned long long>(allowed_ips),
-      static_cast<unsigned long long>(bad_ips), static_cast<unsigned long long>(blocked_networks),
-      ip_files.size(), seconds(started, built), seconds(built, done),
-      static_cast<double>(bytes) / (1 << 20), hits.items().size(),
-      near_misses.items().size() + far_misses.items().size());
+  const std::uintmax_t bytes = directory_bytes(options.dir);
+  if (!options.sample.empty() && !write_sample(options.sample, population, random)) return 1;
+  auto seconds = [](auto from, auto to) {
+    return std::chrono::duration<double>(to - from).count();
+  };
+  print_summary(population, ip_files.size(), seconds(started, built), seconds(built, done), bytes);
   return 0;
 }
