@@ -7,7 +7,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -87,7 +86,7 @@ struct DownstreamLink {
   }
 
   asio::ssl::stream<tcp::socket> stream;
-  asio::steady_timer timer;  // when the watchdog looks at the deadline next
+  io::Timer timer;  // when the watchdog looks at the deadline next
   tcp::resolver resolver;
   Clock::time_point deadline = Clock::time_point::max();
   bool expired = false;  // the watchdog closed the socket because the deadline passed

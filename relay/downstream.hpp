@@ -25,6 +25,7 @@
 #include <type_traits>
 
 #include "conf/config.hpp"
+#include "io/clock.hpp"
 #include "relay/gates.hpp"
 #include "smtp/client_protocol.hpp"
 #include "smtp/reply.hpp"
@@ -66,7 +67,7 @@ struct DownstreamLink;  // socket, timer and deadline, shared with the watchdog 
 
 class Downstream {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = io::Clock;  // a test's manual clock drives the deadlines
 
   // `tls` (the worker's client context) outlives the connection. No I/O yet.
   Downstream(boost::asio::any_io_executor executor, boost::asio::ssl::context& tls,

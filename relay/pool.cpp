@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <utility>
 
 #include "common/log.hpp"
+#include "io/clock.hpp"
 #include "relay/metrics.hpp"
 
 namespace mxgate::relay {
@@ -162,14 +162,14 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf:
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::Route& route,
                                                                    bool allow_idle) {
   if (draining_) co_return make_error_code(Error::shutdown);
-  const auto deadline = std::chrono::steady_clock::now() + config_.connect_timeout;
-  asio::steady_timer timer(executor_);
+  const auto deadline = io::Clock::now() + config_.connect_timeout;
+  io::Timer timer(executor_);
   auto wait = kSlotPollFirst;
   for (;;) {
     bool waiting = false;
     auto got = co_await try_route(route, allow_idle, waiting);
     // Every downstream at its limit: slots free up as other transactions end, on any worker.
-    if (got || !waiting || draining_ || std::chrono::steady_clock::now() >= deadline) {
+    if (got || !waiting || draining_ || io::Clock::now() >= deadline) {
       const auto ec = got ? error_code() : got.error();
       if (ec == Error::busy || ec == Error::circuit_open) count_failure(metrics_, ec);
       co_return got;

