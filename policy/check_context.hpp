@@ -71,6 +71,11 @@ struct CheckContext {
 using AddChecks = void (*)(const CheckContext& context, const reputation::CheckSettings& settings,
                            std::vector<PendingCheck>& out);
 
+// A check that decides from memory at once, without the pipeline (no coroutine, no deadline):
+// appends its outcomes (none when it has nothing to say) to `out`. The throttle is one.
+using DecideNow = void (*)(const CheckContext& context, const reputation::CheckSettings& settings,
+                           std::vector<reputation::CheckOutcome>& out);
+
 // Adds the names of DNS records worth looking up early (before the check runs) to `names`:
 // the end of data's checks, once the message's header ended, while its body streams in.
 using PrefetchNames = void (*)(const CheckContext& context, const auth::MessageScanner& message,

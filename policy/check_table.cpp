@@ -20,22 +20,22 @@ namespace {
 
 // clang-format off
 constexpr CheckEntry kTable[] = {
-  // name                    stage             phase          add                        prefetch
+  // name                    stage             phase          add                        prefetch / decide
   {"ip_history",            Stage::Connect,   Phase::First,  add_ip_history},
   {"pregreet",              Stage::Connect,   Phase::Main,   nullptr},  // the session's
   {"rdns",                  Stage::Connect,   Phase::Main,   add_rdns},
   {"dnsbl",                 Stage::Connect,   Phase::Main,   add_dnsbl},
-  {"throttle",              Stage::Connect,   Phase::Limits, add_throttle_connect},
+  {"throttle",              Stage::Connect,   Phase::Limits, nullptr, nullptr,          throttle_connect},
   {"helo",                  Stage::Helo,      Phase::Main,   add_helo},
   {"spf",                   Stage::Mail,      Phase::Main,   add_spf},
   {"sender_domain_history", Stage::Mail,      Phase::Main,   add_sender_domain_history},
   {"sender_domain",         Stage::Mail,      Phase::Main,   add_sender_domain},
   {"rhsbl",                 Stage::Mail,      Phase::Main,   add_rhsbl},
-  {"throttle",              Stage::Mail,      Phase::Limits, add_throttle_mail},
-  {"throttle",              Stage::Rcpt,      Phase::Limits, add_throttle_rcpt},
+  {"throttle",              Stage::Mail,      Phase::Limits, nullptr, nullptr,          throttle_mail},
+  {"throttle",              Stage::Rcpt,      Phase::Limits, nullptr, nullptr,          throttle_rcpt},
   {"dkim",                  Stage::EndOfData, Phase::Main,   add_dkim,                  prefetch_dkim},
   {"dmarc",                 Stage::EndOfData, Phase::Then,   add_dmarc,                 prefetch_dmarc},
-  {"throttle",              Stage::EndOfData, Phase::Limits, add_throttle_message},
+  {"throttle",              Stage::EndOfData, Phase::Limits, nullptr, nullptr,          throttle_message},
 };
 // clang-format on
 
@@ -77,7 +77,7 @@ std::vector<PendingCheck> stage_checks(Stage stage, Phase phase, const CheckCont
                                        std::vector<PendingCheck>& provided) {
   std::vector<PendingCheck> checks;
   for (const auto& entry : kTable) {
-    if (entry.stage != stage || entry.phase != phase) continue;
+    if (entry.stage != stage || entry.phase != phase || entry.decide != nullptr) continue;
     if (entry.add == nullptr) {
       take(provided, entry.name, checks);
       continue;
@@ -89,6 +89,20 @@ std::vector<PendingCheck> stage_checks(Stage stage, Phase phase, const CheckCont
   return checks;
 }
 
+// The outcomes of the phase's DecideNow checks, appended to `out`; how many were asked.
+std::size_t decide_now(Stage stage, Phase phase, const CheckContext& context,
+                       std::vector<reputation::CheckOutcome>& out) {
+  std::size_t asked = 0;
+  for (const auto& entry : kTable) {
+    if (entry.stage != stage || entry.phase != phase || entry.decide == nullptr) continue;
+    const auto& settings = check_settings(context.config, entry.name);
+    if (off(settings)) continue;
+    entry.decide(context, settings, out);
+    ++asked;
+  }
+  return asked;
+}
+
 asio::awaitable<StageRun> run_stage_checks(Stage stage, Phase first, Phase last,
                                            const CheckContext& context,
                                            std::vector<PendingCheck> provided) {
@@ -96,11 +110,13 @@ asio::awaitable<StageRun> run_stage_checks(Stage stage, Phase first, Phase last,
   for (const Phase phase : kPhases) {
     if (phase < first || phase > last) continue;
     auto checks = stage_checks(stage, phase, context, provided);
-    if (checks.empty()) continue;
-    run.checks += checks.size();
-    auto answered = co_await run_checks(std::move(checks));
-    run.outcomes.insert(run.outcomes.end(), std::make_move_iterator(answered.begin()),
-                        std::make_move_iterator(answered.end()));
+    if (!checks.empty()) {
+      run.checks += checks.size();
+      auto answered = co_await run_checks(std::move(checks));
+      run.outcomes.insert(run.outcomes.end(), std::make_move_iterator(answered.begin()),
+                          std::make_move_iterator(answered.end()));
+    }
+    run.checks += decide_now(stage, phase, context, run.outcomes);
   }
   co_return run;
 }
@@ -109,9 +125,13 @@ std::vector<reputation::CheckOutcome> stage_outcomes_now(Stage stage, const Chec
   std::vector<reputation::CheckOutcome> outcomes;
   std::vector<PendingCheck> none;
   for (const Phase phase : kPhases) {
-    auto answered = answer_now(stage_checks(stage, phase, context, none));
-    outcomes.insert(outcomes.end(), std::make_move_iterator(answered.begin()),
-                    std::make_move_iterator(answered.end()));
+    auto checks = stage_checks(stage, phase, context, none);
+    if (!checks.empty()) {
+      auto answered = answer_now(std::move(checks));
+      outcomes.insert(outcomes.end(), std::make_move_iterator(answered.begin()),
+                      std::make_move_iterator(answered.end()));
+    }
+    decide_now(stage, phase, context, outcomes);
   }
   return outcomes;
 }

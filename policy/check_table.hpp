@@ -12,6 +12,9 @@
 //   Then    checks that read what Main's checks found (dmarc reads spf's and dkim's results).
 //   Limits  the throttle: from memory, after the checks, so it counts only what reached it.
 // The RCPT stage is answered without waiting: its checks must answer from memory (`now`).
+// A check that always decides from memory (the throttle) has a DecideNow function instead of
+// AddChecks: it is asked directly, with no PendingCheck, coroutine or deadline, which matters
+// for a check that runs at four stages of every message.
 //
 // Adding a check: its file (an AddChecks function, PendingChecks for policy/pipeline), a row in
 // reputation/checks.cpp (its name, description and default settings, which config and the docs
@@ -38,8 +41,9 @@ struct CheckEntry {
   std::string_view name;  // a name of reputation::known_checks(): its settings
   reputation::Stage stage;
   Phase phase;
-  AddChecks add = nullptr;  // null: the session provides the check
+  AddChecks add = nullptr;  // null (and no decide): the session provides the check
   PrefetchNames prefetch = nullptr;
+  DecideNow decide = nullptr;  // instead of add: decides at once
 };
 
 std::span<const CheckEntry> check_table();
@@ -48,7 +52,8 @@ std::span<const CheckEntry> check_table();
 // name not in reputation::known_checks() (a bug).
 const reputation::CheckSettings& check_settings(const conf::Config& config, std::string_view name);
 
-// The checks of one phase of `stage`, in table order; checks in mode "off" are left out. The
+// The checks of one phase of `stage`, in table order (but those with DecideNow); checks in mode
+// "off" are left out. The
 // checks of `provided` named by a row of this phase without AddChecks are moved to that row;
 // the Main phase takes the ones no row names, at its end.
 std::vector<PendingCheck> stage_checks(reputation::Stage stage, Phase phase,

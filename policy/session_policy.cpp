@@ -142,9 +142,7 @@ std::optional<Refusal> SessionPolicy::rcpt() {
 std::optional<Refusal> SessionPolicy::unknown_recipient() {
   const auto limit = config_.throttle.dictionary_limit;
   if (!throttled() || limit == 0 || ++unknown_recipients_ < limit) return std::nullopt;
-  std::vector<PendingCheck> check;
-  check.push_back(dictionary_check(check_context(), unknown_recipients_));
-  return decide_stage(Stage::Rcpt, answer_now(std::move(check)));
+  return decide_stage(Stage::Rcpt, dictionary_check(check_context(), unknown_recipients_));
 }
 
 bool SessionPolicy::throttled() const { return throttle_on(check_context()); }

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/awaitable.hpp>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,40 +11,30 @@
 
 namespace mxgate::policy {
 
-namespace asio = boost::asio;
-
 namespace {
 
 constexpr std::string_view kCheck = "throttle";  // its name in reputation/checks.cpp
 
-using Limit = std::function<std::optional<throttle::Deferral>(throttle::Throttle&, std::int64_t)>;
-
-// The verdict of a deferral (none: no verdict), counted and remembered when enforced.
-CheckResult judge(const Services& services, const reputation::CheckSettings& settings,
-                  const std::string& ip_key, std::optional<throttle::Deferral> deferral,
-                  std::int64_t now_us) {
-  if (!deferral) return CheckResult{};
+// The outcome of a deferral (none: nothing to say), counted and remembered when enforced.
+void judge(const CheckContext& context, const reputation::CheckSettings& settings,
+           std::optional<throttle::Deferral> deferral, std::int64_t now_us,
+           std::vector<reputation::CheckOutcome>& out) {
+  if (!deferral) return;
   if (settings.mode == reputation::CheckSettings::Mode::Enforce) {
-    services.throttling->deferred(ip_key, *deferral, now_us);
+    context.services.throttling->deferred(context.client.keys.front(), *deferral, now_us);
   }
-  return CheckResult{{reputation::Verdict::drop(deferral->signal, std::move(deferral->reason))}};
+  out.push_back(reputation::CheckOutcome{
+      settings, reputation::Verdict::drop(deferral->signal, std::move(deferral->reason)), false,
+      false});
 }
 
-// Never awaited: a throttle check always answers now.
-asio::awaitable<CheckResult> answered(std::function<std::optional<CheckResult>()> now) {
-  co_return now().value_or(CheckResult{});
-}
-
-// A check that asks `limit` when the pipeline runs it (once).
-PendingCheck limit_check(const CheckContext& context, const reputation::CheckSettings& settings,
-                         Limit limit) {
-  std::function<std::optional<CheckResult>()> now =
-      [&services = context.services, settings, ip_key = context.client.keys.front(),
-       limit = std::move(limit)]() -> std::optional<CheckResult> {
-    const auto now_us = unix_now_us();
-    return judge(services, settings, ip_key, limit(services.throttling->rules(), now_us), now_us);
-  };
-  return PendingCheck{settings, [now] { return answered(now); }, now};
+// Asks `limit` of the throttle's rules at this moment, when the throttle applies.
+template <typename Limit>
+void ask(const CheckContext& context, const reputation::CheckSettings& settings, Limit limit,
+         std::vector<reputation::CheckOutcome>& out) {
+  if (!throttle_applies(context)) return;
+  const auto now_us = unix_now_us();
+  judge(context, settings, limit(context.services.throttling->rules(), now_us), now_us, out);
 }
 
 }  // namespace
@@ -75,51 +63,58 @@ throttle::Subject throttle_subject(const CheckContext& context) {
   return s;
 }
 
-void add_throttle_connect(const CheckContext& context, const reputation::CheckSettings& settings,
-                          std::vector<PendingCheck>& out) {
-  if (!throttle_applies(context)) return;
-  out.push_back(limit_check(context, settings,
-                            [subject = throttle_subject(context)](auto& rules, std::int64_t now) {
-                              return rules.connect(subject, now);
-                            }));
+void throttle_connect(const CheckContext& context, const reputation::CheckSettings& settings,
+                      std::vector<reputation::CheckOutcome>& out) {
+  ask(
+      context, settings,
+      [&](throttle::Throttle& rules, std::int64_t now) {
+        return rules.connect(throttle_subject(context), now);
+      },
+      out);
 }
 
-void add_throttle_mail(const CheckContext& context, const reputation::CheckSettings& settings,
-                       std::vector<PendingCheck>& out) {
-  if (!throttle_applies(context)) return;
-  out.push_back(limit_check(context, settings,
-                            [subject = throttle_subject(context)](auto& rules, std::int64_t now) {
-                              return rules.mail(subject, now);
-                            }));
+void throttle_mail(const CheckContext& context, const reputation::CheckSettings& settings,
+                   std::vector<reputation::CheckOutcome>& out) {
+  ask(
+      context, settings,
+      [&](throttle::Throttle& rules, std::int64_t now) {
+        return rules.mail(throttle_subject(context), now);
+      },
+      out);
 }
 
-void add_throttle_rcpt(const CheckContext& context, const reputation::CheckSettings& settings,
-                       std::vector<PendingCheck>& out) {
-  if (!throttle_applies(context)) return;
-  out.push_back(limit_check(context, settings,
-                            [subject = throttle_subject(context)](auto& rules, std::int64_t now) {
-                              return rules.rcpt(subject, now);
-                            }));
+void throttle_rcpt(const CheckContext& context, const reputation::CheckSettings& settings,
+                   std::vector<reputation::CheckOutcome>& out) {
+  ask(
+      context, settings,
+      [&](throttle::Throttle& rules, std::int64_t now) {
+        return rules.rcpt(throttle_subject(context), now);
+      },
+      out);
 }
 
 // The auth_domain limits, for the domains that authenticated the message (read once spf, dkim
 // and dmarc are done: this runs after them).
-void add_throttle_message(const CheckContext& context, const reputation::CheckSettings& settings,
-                          std::vector<PendingCheck>& out) {
-  if (!throttle_applies(context)) return;
-  out.push_back(
-      limit_check(context, settings, [auth = context.facts->auth](auto& rules, std::int64_t now) {
+void throttle_message(const CheckContext& context, const reputation::CheckSettings& settings,
+                      std::vector<reputation::CheckOutcome>& out) {
+  const auto& auth = context.facts->auth;
+  ask(
+      context, settings,
+      [&](throttle::Throttle& rules, std::int64_t now) {
         return rules.message(auth ? auth->authenticated_domains() : std::vector<std::string>(),
                              now);
-      }));
+      },
+      out);
 }
 
-PendingCheck dictionary_check(const CheckContext& context, std::uint32_t unknown) {
+std::vector<reputation::CheckOutcome> dictionary_check(const CheckContext& context,
+                                                       std::uint32_t unknown) {
   throttle::Deferral deferral{
       "dictionary", reputation::Signal::InvalidRecipients,
       fmt::format("dictionary attack: {} unknown recipients in one session", unknown), 0};
-  return limit_check(context, check_settings(context.config, kCheck),
-                     [deferral](auto&, std::int64_t) { return std::optional(deferral); });
+  std::vector<reputation::CheckOutcome> out;
+  judge(context, check_settings(context.config, kCheck), std::move(deferral), unix_now_us(), out);
+  return out;
 }
 
 void throttle_accepted(const CheckContext& context) {

@@ -132,8 +132,8 @@ class Processes:
         self.procs.clear()
 
 
-def wait_for_port(port, proc, name, log_path):
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def wait_for_port(port, proc, name, log_path, timeout=STARTUP_TIMEOUT):
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited with status {proc.returncode}:\n"
@@ -144,7 +144,7 @@ def wait_for_port(port, proc, name, log_path):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{name} did not accept on 127.0.0.1:{port} within "
-                       f"{STARTUP_TIMEOUT:.0f} s:\n" + tail(log_path))
+                       f"{timeout:.0f} s:\n" + tail(log_path))
 
 
 def tail(path, size=2000):
@@ -183,9 +183,10 @@ class Sink:
 
 class Mxgate:
     """mxgate relaying to `sink`; `extra` is appended to its generated config (more sections);
-    `binary`: another mxgate than MXGATE_BIN."""
+    `binary`: another mxgate than MXGATE_BIN; `wrapper`: a command it runs under (valgrind)."""
 
-    def __init__(self, procs, workdir, sink, name="mxgate", extra="", binary=None):
+    def __init__(self, procs, workdir, sink, name="mxgate", extra="", binary=None, wrapper=(),
+                 startup_timeout=STARTUP_TIMEOUT):
         self.port = free_port()
         self.http_port = free_port()
         storage = Path(workdir) / f"{name}-storage"
@@ -215,9 +216,9 @@ domains = ["example.com"]
 downstream = ["127.0.0.1:{sink.port}"]
 {extra}""")
         self.log = Path(workdir) / f"{name}.log"
-        self.proc = procs.start(name, [binary or MXGATE_BIN, "serve", "-c", str(self.config)],
-                                self.log)
-        wait_for_port(self.port, self.proc, "mxgate", self.log)
+        self.proc = procs.start(
+            name, [*wrapper, binary or MXGATE_BIN, "serve", "-c", str(self.config)], self.log)
+        wait_for_port(self.port, self.proc, "mxgate", self.log, startup_timeout)
 
     def cpu(self):
         if self.proc.poll() is not None:

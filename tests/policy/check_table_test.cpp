@@ -44,7 +44,9 @@ TEST(CheckTable, EachStageListsItsPhasesInOrder) {
 
 TEST(CheckTable, OnlyThePregreetCheckIsProvidedByTheSession) {
   for (const auto& entry : check_table()) {
-    EXPECT_EQ(entry.add == nullptr, entry.name == "pregreet") << entry.name;
+    EXPECT_EQ(entry.add == nullptr && entry.decide == nullptr, entry.name == "pregreet")
+        << entry.name;
+    EXPECT_FALSE(entry.add != nullptr && entry.decide != nullptr) << entry.name;
   }
 }
 
