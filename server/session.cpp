@@ -13,8 +13,8 @@
 #include <string>
 
 #include "common/log.hpp"
-#include "server/metrics.hpp"
 #include "policy/session_policy.hpp"
+#include "server/metrics.hpp"
 #include "server/proxy_handshake.hpp"
 #include "server/session_io.hpp"
 #include "smtp/data_decoder.hpp"
@@ -40,14 +40,13 @@ double seconds_since(io::Clock::time_point start) {
 
 }  // namespace
 
-Session::Session(SessionServices& services, asio::any_io_executor executor,
-                 std::unique_ptr<Transport> transport, ConnectionLimiter::Ticket ticket,
-                 bool proxied)
+Session::Session(SessionServices& services, std::shared_ptr<SessionIo> io,
+                 ConnectionLimiter::Ticket ticket, bool proxied)
     : services_(services),
       snapshot_(services.snapshot()),
       config_(*snapshot_->config),
       metrics_(services.metrics()),
-      io_(std::make_shared<SessionIo>(std::move(executor), std::move(transport))),
+      io_(std::move(io)),
       ticket_(std::move(ticket)),
       framer_(snapshot_->line_endings),
       protocol_(snapshot_->smtp),

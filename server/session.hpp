@@ -1,4 +1,5 @@
-// One SMTP session: the coroutine that moves bytes between the client's Transport and the pure
+// One SMTP session: the coroutine that moves bytes between the client's connection (SessionIo)
+// and the pure
 // protocol (smtp::LineFramer, smtp::ServerProtocol, smtp::DataDecoder), asks its policy
 // (policy::SessionPolicy) at every stage, and carries out the Steps that need I/O: relaying
 // (the relay::Transaction chain its services build), STARTTLS (RFC 3207), DATA and BDAT.
@@ -8,13 +9,12 @@
 //   tls.handshake_timeout); on expiry the client gets 421 4.4.2 and the session ends.
 // - Plaintext pipelined behind STARTTLS is refused and the connection closed (CVE-2011-0411).
 // - A client is never told 250 for a message before the relay said 250 for it.
-// The session sees its worker only through SessionServices, and its connection only through a
-// Transport, so that tests run it in memory on a manual clock (tests/server/session_test.cpp).
+// The session sees its worker only through SessionServices, and its connection only through
+// SessionIo, so that tests run it in memory on a manual clock (tests/server/session_test.cpp).
 // Threading: lives and dies on its worker's thread. Failure: an exception escaping the session
 // is a bug; the worker logs it once and counts it (mxgate_session_exceptions_total).
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
@@ -59,11 +59,10 @@ smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string&
 
 class Session {
  public:
-  // `executor`: the worker's, where the session runs. `proxied`: the connection came to a
-  // proxy_listen address and starts with a PROXY header; the session then takes its ticket
-  // itself, for the client address the header names.
-  Session(SessionServices& services, boost::asio::any_io_executor executor,
-          std::unique_ptr<Transport> transport, ConnectionLimiter::Ticket ticket, bool proxied);
+  // `proxied`: the connection came to a proxy_listen address and starts with a PROXY header;
+  // the session then takes its ticket itself, for the client address the header names.
+  Session(SessionServices& services, std::shared_ptr<SessionIo> io,
+          ConnectionLimiter::Ticket ticket, bool proxied);
   // Runs the session to its end (the client quit or went away, a timeout, a refusal, a drain).
   boost::asio::awaitable<void> run();
   void drain();        // after the current transaction: 421 4.3.2 and close

@@ -8,8 +8,8 @@ namespace mxgate::server {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-SessionIo::SessionIo(asio::any_io_executor executor, std::unique_ptr<Transport> transport)
-    : transport_(std::move(transport)), buffer_(new char[kBufferSize]), timer_(executor) {}
+SessionIo::SessionIo(asio::any_io_executor executor)
+    : buffer_(new char[kBufferSize]), timer_(std::move(executor)) {}
 
 void SessionIo::arm(Duration timeout) {
   timed_out_ = false;
@@ -36,7 +36,7 @@ void SessionIo::on_timer(error_code ec, unsigned generation) {
   }
   if (io::Clock::now() >= deadline_) {
     timed_out_ = true;
-    transport_->cancel();
+    cancel_io();
   } else {
     wait_for_deadline();
   }
@@ -53,7 +53,7 @@ IoStatus SessionIo::status_of(const error_code& ec) const {
   return IoStatus::Error;
 }
 
-asio::awaitable<IoStatus> SessionIo::read_more(Duration timeout) {
+asio::mutable_buffer SessionIo::space() {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (end_ == kBufferSize) {
@@ -61,47 +61,24 @@ asio::awaitable<IoStatus> SessionIo::read_more(Duration timeout) {
     end_ -= begin_;
     begin_ = 0;
   }
-  if (end_ == kBufferSize) co_return IoStatus::Error;  // callers consume; cannot happen
-  arm(timeout);
-  auto [ec, n] =
-      co_await transport_->read_some(asio::buffer(buffer_.get() + end_, kBufferSize - end_));
-  disarm();
+  return asio::buffer(buffer_.get() + end_, kBufferSize - end_);
+}
+
+IoStatus SessionIo::landed(const error_code& ec, std::size_t n) {
   end_ += n;
-  if (n > 0) co_return IoStatus::Ok;
-  co_return ec ? status_of(ec) : IoStatus::Closed;
-}
-
-asio::awaitable<IoStatus> SessionIo::write(std::string_view data, Duration timeout) {
-  arm(timeout);
-  const auto ec = co_await transport_->write(asio::buffer(data));
-  disarm();
-  co_return status_of(ec);
-}
-
-asio::awaitable<IoStatus> SessionIo::handshake(asio::ssl::context& ctx, Duration timeout) {
-  begin_ = end_ = 0;
-  arm(timeout);
-  const auto ec = co_await transport_->handshake(ctx);
-  disarm();
-  co_return status_of(ec);
-}
-
-asio::awaitable<void> SessionIo::shutdown_tls(Duration timeout) {
-  if (!transport_->tls()) co_return;
-  arm(timeout);
-  co_await transport_->shutdown_tls();
-  disarm();
+  if (n > 0) return IoStatus::Ok;
+  return ec ? status_of(ec) : IoStatus::Closed;
 }
 
 void SessionIo::cancel() {
   cancelled_ = true;
-  transport_->cancel();
+  cancel_io();
 }
 
 void SessionIo::close() {
   disarm();
   timer_.cancel();
-  transport_->close();
+  close_io();
 }
 
 }  // namespace mxgate::server

@@ -280,8 +280,8 @@ class Worker::Registration {
 // block. Exceptions reach the co_spawn completion handler in accept_loop instead.
 asio::awaitable<void> Worker::run_session(tcp::socket socket, ConnectionLimiter::Ticket ticket,
                                           bool proxied) {
-  auto session = std::make_unique<Session>(
-      *this, io_->get_executor(), tcp_transport(std::move(socket)), std::move(ticket), proxied);
+  auto session = std::make_unique<Session>(*this, tcp_session_io(std::move(socket)),
+                                           std::move(ticket), proxied);
   Registration registration(*this, *session);
   co_await session->run();
 }

@@ -19,7 +19,7 @@
 #include "policy/verdict_metrics.hpp"
 #include "server/metrics.hpp"
 #include "tests/relay/fake_transaction.hpp"
-#include "tests/server/memory_transport.hpp"
+#include "tests/server/memory_io.hpp"
 
 namespace mxgate::server {
 namespace {
@@ -111,7 +111,7 @@ class SessionTest : public ::testing::Test {
   void start() {
     pipe_ = std::make_shared<Pipe>(io_.get_executor());
     auto session = std::make_unique<Session>(
-        worker_, io_.get_executor(), std::make_unique<testing::MemoryTransport>(pipe_, kClient),
+        worker_, std::make_shared<testing::MemoryIo>(io_.get_executor(), pipe_, kClient),
         ConnectionLimiter::Ticket{}, false);
     session_ = session.get();
     asio::co_spawn(io_, run(std::move(session), &ended_), asio::detached);
