@@ -1,14 +1,12 @@
 #include "policy/metrics.hpp"
 
+#include "common/metric.hpp"
+
 namespace mxgate::policy {
 namespace {
 
-// A family's name and help text; every series of a family is added with both, so a family's
-// HELP line never depends on which series was registered first.
-struct Name {
-  const char* name;
-  const char* help;
-};
+using common::counter;
+using Name = common::MetricName;
 
 constexpr Name kLookups{"mxgate_reputation_lookups_total",
                         "Connect-time reputation lookups by how they were served"};
@@ -23,17 +21,8 @@ constexpr Name kQuarantined{"mxgate_quarantined_total", "Messages accepted into 
 const prometheus::Histogram::BucketBoundaries kLookupBuckets{
     0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1};
 
-prometheus::Counter& counter(prometheus::Registry& r, const Name& n,
-                             const prometheus::Labels& labels = {}) {
-  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r).Add(labels);
-}
-
 prometheus::Histogram& lookup_histogram(prometheus::Registry& r, const char* served) {
-  return prometheus::BuildHistogram()
-      .Name(kLookupSeconds.name)
-      .Help(kLookupSeconds.help)
-      .Register(r)
-      .Add({{"served", served}}, kLookupBuckets);
+  return common::histogram(r, kLookupSeconds, kLookupBuckets, {{"served", served}});
 }
 
 }  // namespace

@@ -1,14 +1,12 @@
 #include "postmaster/metrics.hpp"
 
+#include "common/metric.hpp"
+
 namespace mxgate::postmaster {
 namespace {
 
-// A family's name and help text; every series of a family is added with both, so a family's
-// HELP line never depends on which series was registered first.
-struct Name {
-  const char* name;
-  const char* help;
-};
+using common::counter;
+using Name = common::MetricName;
 
 constexpr Name kLookups{"mxgate_portal_lookups_total",
                         "Postmaster portal lookups by the status shown"};
@@ -22,15 +20,6 @@ constexpr Name kDecisions{"mxgate_delist_decisions_total",
 constexpr Name kComplaints{"mxgate_complaints_total",
                            "Complaint reports (RFC 5965) counted, by how they arrived"};
 
-prometheus::Family<prometheus::Counter>& family(prometheus::Registry& r, const Name& n) {
-  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r);
-}
-
-prometheus::Counter& counter(prometheus::Registry& r, const Name& n,
-                             const prometheus::Labels& labels = {}) {
-  return family(r, n).Add(labels);
-}
-
 }  // namespace
 
 PostmasterMetrics::PostmasterMetrics(prometheus::Registry& r)
@@ -39,7 +28,7 @@ PostmasterMetrics::PostmasterMetrics(prometheus::Registry& r)
       portal_lookups_not_listed(counter(r, kLookups, {{"status", "not_listed"}})),
       portal_lookups_invalid(counter(r, kLookups, {{"status", "invalid"}})),
       portal_rate_limited(counter(r, kRateLimited)),
-      delist_requests(family(r, kDelistRequests)),
+      delist_requests(common::counter_family(r, kDelistRequests)),
       delist_approved_by_admin(counter(r, kDecisions, {{"decision", "approve"}})),
       delist_denied_by_admin(counter(r, kDecisions, {{"decision", "deny"}})),
       complaints_api(counter(r, kComplaints, {{"source", "api"}})),

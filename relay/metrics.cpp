@@ -1,17 +1,15 @@
 #include "relay/metrics.hpp"
 
+#include "common/metric.hpp"
 #include "relay/downstream.hpp"
 #include "relay/gates.hpp"
 
 namespace mxgate::relay {
 namespace {
 
-// A family's name and help text; every series of a family is added with both, so a family's
-// HELP line never depends on which series was registered first.
-struct Name {
-  const char* name;
-  const char* help;
-};
+using common::counter;
+using common::histogram;
+using Name = common::MetricName;
 
 constexpr Name kRelaySeconds{"mxgate_relay_duration_seconds",
                              "End of client data to the downstream's final reply"};
@@ -36,16 +34,6 @@ const prometheus::Histogram::BucketBoundaries kRelayBuckets{
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 const prometheus::Histogram::BucketBoundaries kCommitBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                              0.025,  0.05,  0.1,    0.25,  1};
-
-prometheus::Counter& counter(prometheus::Registry& r, const Name& n,
-                             const prometheus::Labels& labels = {}) {
-  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r).Add(labels);
-}
-
-prometheus::Histogram& histogram(prometheus::Registry& r, const Name& n,
-                                 const prometheus::Histogram::BucketBoundaries& buckets) {
-  return prometheus::BuildHistogram().Name(n.name).Help(n.help).Register(r).Add({}, buckets);
-}
 
 }  // namespace
 

@@ -1,14 +1,13 @@
 #include "server/metrics.hpp"
 
+#include "common/metric.hpp"
+
 namespace mxgate::server {
 namespace {
 
-// A family's name and help text; every series of a family is added with both, so a family's
-// HELP line never depends on which series was registered first.
-struct Name {
-  const char* name;
-  const char* help;
-};
+using common::counter;
+using common::gauge;
+using Name = common::MetricName;
 
 constexpr Name kSessions{"mxgate_sessions_total", "SMTP sessions accepted"};
 constexpr Name kRefused{"mxgate_sessions_refused_total", "Connections refused with 421 at connect"};
@@ -35,15 +34,6 @@ constexpr Name kInjection{"mxgate_starttls_injection_total",
                           "Sessions that pipelined plaintext behind STARTTLS"};
 constexpr Name kReloads{"mxgate_config_reloads_total", "Configuration reloads by result"};
 constexpr Name kDraining{"mxgate_draining", "1 while the server drains after SIGTERM"};
-
-prometheus::Counter& counter(prometheus::Registry& r, const Name& n,
-                             const prometheus::Labels& labels = {}) {
-  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r).Add(labels);
-}
-
-prometheus::Gauge& gauge(prometheus::Registry& r, const Name& n) {
-  return prometheus::BuildGauge().Name(n.name).Help(n.help).Register(r).Add({});
-}
 
 }  // namespace
 

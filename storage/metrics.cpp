@@ -1,5 +1,6 @@
 #include "storage/metrics.hpp"
 
+#include "common/metric.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/reputation_store.hpp"
 #include "storage/spool.hpp"
@@ -7,12 +8,9 @@
 namespace mxgate::storage {
 namespace {
 
-// A family's name and help text; every series of a family is added with both, so a family's
-// HELP line never depends on which series was registered first.
-struct Name {
-  const char* name;
-  const char* help;
-};
+using common::counter;
+using common::gauge;
+using Name = common::MetricName;
 
 constexpr Name kRecords{"mxgate_reputation_records",
                         "Records in the reputation store by family (RocksDB's estimate)"};
@@ -30,16 +28,6 @@ constexpr Name kOldest{"mxgate_queue_oldest_message_seconds",
                        "Queue mode: age of the oldest message in the spool"};
 constexpr Name kPerFsync{"mxgate_queue_messages_per_fsync",
                          "Queue mode: messages committed per WAL sync since start"};
-
-prometheus::Counter& counter(prometheus::Registry& r, const Name& n,
-                             const prometheus::Labels& labels = {}) {
-  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r).Add(labels);
-}
-
-prometheus::Gauge& gauge(prometheus::Registry& r, const Name& n,
-                         const prometheus::Labels& labels = {}) {
-  return prometheus::BuildGauge().Name(n.name).Help(n.help).Register(r).Add(labels);
-}
 
 void set_count(prometheus::Gauge& gauge, ReputationStore& store, Family family) {
   gauge.Set(static_cast<double>(store.approximate_count(family)));

@@ -1,0 +1,43 @@
+// How a module declares its metrics (STYLE.md "Metrics"): a family's name and help text
+// (MetricName), and its series resolved to handles once, at start-up, by these builders. Every
+// series of a family is added with the same name and help, so a family's HELP line never
+// depends on which series was registered first. The names themselves belong to the module that
+// counts (server/metrics, relay/metrics, storage/metrics, policy/metrics, postmaster/metrics).
+// Threading: call at start-up; the handles are safe to update from any thread.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace mxgate::common {
+
+struct MetricName {
+  const char* name;
+  const char* help;
+};
+
+inline prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& r,
+                                                               const MetricName& n) {
+  return prometheus::BuildCounter().Name(n.name).Help(n.help).Register(r);
+}
+
+inline prometheus::Counter& counter(prometheus::Registry& r, const MetricName& n,
+                                    const prometheus::Labels& labels = {}) {
+  return counter_family(r, n).Add(labels);
+}
+
+inline prometheus::Gauge& gauge(prometheus::Registry& r, const MetricName& n,
+                                const prometheus::Labels& labels = {}) {
+  return prometheus::BuildGauge().Name(n.name).Help(n.help).Register(r).Add(labels);
+}
+
+// Bucket boundaries are part of the exposition (alert rules and dashboards read them).
+inline prometheus::Histogram& histogram(prometheus::Registry& r, const MetricName& n,
+                                        const prometheus::Histogram::BucketBoundaries& buckets,
+                                        const prometheus::Labels& labels = {}) {
+  return prometheus::BuildHistogram().Name(n.name).Help(n.help).Register(r).Add(labels, buckets);
+}
+
+}  // namespace mxgate::common
