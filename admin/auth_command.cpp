@@ -10,6 +10,7 @@
 #include <istream>
 #include <iterator>
 #include <memory>
+#include <optional>
 
 #include "admin/cli.hpp"
 #include "auth/iprev.hpp"
@@ -21,7 +22,6 @@ namespace mxgate::admin {
 namespace {
 
 namespace asio = boost::asio;
-constexpr int kExitUsage = 2;
 constexpr std::size_t kMaxSignatures = 20;  // verified per message; the rest are listed neutral
 
 dns::AresSettings resolver_settings(const DnsOptions& options) {
@@ -42,9 +42,14 @@ std::string host_name() {
 template <typename Work>
 void run_with_resolver(const DnsOptions& options, Work work) {
   asio::io_context io(1);
-  dns::AresResolver resolver(io.get_executor(), resolver_settings(options));
+  std::optional<dns::AresResolver> resolver;
+  try {
+    resolver.emplace(io.get_executor(), resolver_settings(options));
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("--dns {}: {}", options.server, e.what()));
+  }
   std::exception_ptr failure;
-  asio::co_spawn(io, work(resolver), [&](std::exception_ptr e) { failure = e; });
+  asio::co_spawn(io, work(*resolver), [&](std::exception_ptr e) { failure = e; });
   io.run();
   if (failure) std::rethrow_exception(failure);
 }

@@ -9,7 +9,10 @@
 
 namespace mxgate::admin {
 
-Cli::Cli(const std::string& description) : app_(description) { app_.require_subcommand(1); }
+Cli::Cli(const std::string& description, const std::string& version) : app_(description) {
+  app_.require_subcommand(1);
+  app_.set_version_flag("--version", version);
+}
 
 void Cli::add_config_options(CLI::App& command) {
   command.add_option("-c,--config", config_path_, "Configuration file (TOML)")
@@ -29,18 +32,27 @@ void Cli::on(CLI::App& command, Action action) {
 }
 
 int Cli::run(int argc, char** argv) {
-  CLI11_PARSE(app_, argc, argv);
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end parsing with a "success" of their own; CLI11 prints them.
+    const int printed = app_.exit(e);
+    return printed == static_cast<int>(CLI::ExitCodes::Success) ? kExitOk : kExitUsage;
+  }
   // Every command that parses without a subcommand of its own has an action (see on()).
   assert(action_);
-  if (!action_) return 1;
+  if (!action_) return kExitFailure;
   try {
     return action_();
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "mxgate: {}\nRun with --help for more information.\n", e.what());
+    return kExitUsage;
   } catch (const conf::ConfigError& e) {
     fmt::print(stderr, "mxgate: configuration error: {}\n", e.what());
     return kExitConfig;
   } catch (const std::exception& e) {
     fmt::print(stderr, "mxgate: {}\n", e.what());
-    return 1;
+    return kExitFailure;
   }
 }
 

@@ -16,17 +16,19 @@
 // per command with on(); plus one call in server/main.cpp, where the order of the calls is the
 // order of the help text.
 //
-// Exit codes of run(): CLI11's for what it rejects while parsing (0 after --help; otherwise its
-// message and "Run with --help for more information." on stderr and a code of its own, e.g. 106
-// for a missing argument, 109 for an extra one, 105 for a value that fails a check); else the
-// action's: 0 ok, 1 usage or runtime failure (message on stderr), others as each tool documents;
-// 78 (EX_CONFIG) when the action throws conf::ConfigError, 1 for any other exception (both with
-// "mxgate: ..." on stderr).
+// Exit codes of every command (sysexits.h where it has one):
+//   0  ok (also after --help and --version)
+//   1  runtime failure: the action failed or threw (message on stderr)
+//   2  usage error: whatever CLI11 rejects while parsing (a missing or extra argument, a value
+//      that fails a check; its message and "Run with --help ..." on stderr), and an action that
+//      throws UsageError (a value only the action can judge, e.g. --dns nothost)
+//   78 configuration error (EX_CONFIG): the action threw conf::ConfigError
 // Threading: the main thread, once.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,16 @@
 
 namespace mxgate::admin {
 
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
 inline constexpr int kExitConfig = 78;  // EX_CONFIG of sysexits.h
+
+// Thrown by an action for a command line that parsed but makes no sense; run() prints
+// "mxgate: <what>" and exits with kExitUsage.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 inline constexpr const char* kDefaultConfigPath = "/etc/mxgate/mxgate.toml";
 
 class Cli {
@@ -42,8 +53,9 @@ class Cli {
   // What a command does once the command line parsed; returns the exit code.
   using Action = std::function<int()>;
 
-  // The top-level app: `description` heads the help; exactly one subcommand is required.
-  explicit Cli(const std::string& description);
+  // The top-level app: `description` heads the help, `version` is what --version prints;
+  // exactly one subcommand is required.
+  Cli(const std::string& description, const std::string& version);
   Cli(const Cli&) = delete;
   Cli& operator=(const Cli&) = delete;
 

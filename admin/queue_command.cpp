@@ -278,7 +278,7 @@ std::optional<QueueOutcome> ask_server(const conf::Config& config, const QueueRe
 int run_queue_command(const conf::Config& config, const QueueRequest& request) {
   if (request.verb == QueueRequest::Verb::Retry && !request.all && request.id.empty()) {
     fmt::print(stderr, "mxgate queue retry: give a queue id or --all\n");
-    return 1;
+    return kExitUsage;
   }
   const std::filesystem::path path = config.queue.path;
   std::unique_ptr<storage::Spool> spool;
@@ -311,8 +311,7 @@ namespace {
 
 int run_queue_cli(const Cli& cli, QueueRequest& request, QueueRequest::Verb verb) {
   if (verb == QueueRequest::Verb::Retry && request.all == !request.id.empty()) {
-    fmt::print(stderr, "mxgate queue retry: give an id or --all\n");
-    return 1;
+    throw UsageError("queue retry: give a queue id or --all, not both");
   }
   request.verb = verb;
   return run_queue_command(cli.load_config(), request);

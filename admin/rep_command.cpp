@@ -333,8 +333,7 @@ struct RepArgs {
 
 int run_rep_command(const Cli& cli, RepArgs& args, RepRequest::Verb verb) {
   if (verb == RepRequest::Verb::Set && !args.request.block && !args.allow) {
-    fmt::print(stderr, "mxgate rep set: give --block or --allow\n");
-    return 1;
+    throw UsageError("rep set: give --block or --allow");
   }
   args.request.verb = verb;
   return run_rep(cli.load_config(), args.request);

@@ -5,8 +5,8 @@
 //   mxgate version
 // The tools (rep, queue, admin, spf, dkim, auth) register themselves from admin/; cli.hpp lists
 // them. -c defaults to /etc/mxgate/mxgate.toml.
-// Exit codes (cli.hpp): 0 ok; 1 usage or runtime failure; 78 (EX_CONFIG) configuration error;
-// CLI11's own codes for what it rejects while parsing.
+// Exit codes (cli.hpp): 0 ok, 1 runtime failure, 2 usage error, 78 (EX_CONFIG) configuration
+// error.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -50,7 +50,7 @@ void add_server_commands(Cli& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Cli cli{"mxgate: an edge-MX SMTP gateway"};
+  Cli cli{"mxgate: an edge-MX SMTP gateway", fmt::format("mxgate {}", mxgate::server::kVersion)};
   add_server_commands(cli);
   mxgate::admin::add_rep_commands(cli);
   mxgate::admin::add_queue_commands(cli);

@@ -37,11 +37,11 @@ struct Tools {
     add_admin_commands(cli);
     add_auth_commands(cli);
   }
-  Cli cli{"mxgate test"};
+  Cli cli{"mxgate test", "mxgate test-version"};
 };
 
 TEST(Cli, RunsTheActionOfTheCommandThatParsed) {
-  Cli cli{"test"};
+  Cli cli{"test", "test 1"};
   std::string ran;
   auto& one = *cli.app().add_subcommand("one", "");
   auto& two = *cli.app().add_subcommand("two", "");
@@ -60,7 +60,7 @@ TEST(Cli, RunsTheActionOfTheCommandThatParsed) {
 }
 
 TEST(Cli, ConfigOptionsAreSharedAndDefaultToEtc) {
-  Cli cli{"test"};
+  Cli cli{"test", "test 1"};
   auto& one = *cli.app().add_subcommand("one", "");
   auto& two = *cli.app().add_subcommand("two", "");
   cli.add_config_options(one);
@@ -80,11 +80,12 @@ TEST(Cli, ExceptionsOfAnActionBecomeExitCodes) {
   };
   const Case cases[] = {
       {[]() -> int { throw conf::ConfigError("f.toml", 3, "server.x", "bad"); }, kExitConfig},
-      {[]() -> int { throw std::runtime_error("boom"); }, 1},
+      {[]() -> int { throw std::runtime_error("boom"); }, kExitFailure},
+      {[]() -> int { throw UsageError("--dns: bad"); }, kExitUsage},
       {[] { return 7; }, 7},
   };
   for (const auto& c : cases) {
-    Cli cli{"test"};
+    Cli cli{"test", "test 1"};
     auto& one = *cli.app().add_subcommand("one", "");
     cli.on(one, c.action);
     EXPECT_EQ(run(cli, {"one"}), c.code);
@@ -92,28 +93,34 @@ TEST(Cli, ExceptionsOfAnActionBecomeExitCodes) {
 }
 
 TEST(Cli, ConfigurationIsLoadedOnlyByTheActionThatNeedsIt) {
-  Cli cli{"test"};
+  Cli cli{"test", "test 1"};
   auto& lazy = *cli.app().add_subcommand("lazy", "");
   cli.add_config_options(lazy);
   cli.on(lazy, [] { return 0; });
   EXPECT_EQ(run(cli, {"lazy", "-c", kMissingConfig}), 0);
 }
 
-TEST(Cli, ParseErrorsKeepCli11sExitCodes) {
+TEST(Cli, EveryParseErrorIsAUsageError) {
   struct Case {
     std::vector<std::string> args;
     int code;
   };
   const Case cases[] = {
-      {{}, 106},                                                 // a subcommand is required
-      {{"rep", "get"}, 106},                                     // target is required
-      {{"rep", "get", "192.0.2.7", "extra"}, 109},               // extra argument
-      {{"rep", "set", "192.0.2.7", "--block", "--allow"}, 108},  // excludes
-      {{"rep", "export", "--family", "bogus"}, 105},             // not a member
-      {{"spf", "--ip", "192.0.2.7"}, 106},                       // --sender and --helo required
-      {{"dkim", "--dns-timeout-ms", "0"}, 105},                  // out of range
-      {{"admin", "delist", "list", "--state", "bogus"}, 105},
-      {{"queue", "--help"}, 0},
+      {{}, kExitUsage},                                                 // a subcommand is required
+      {{"rep", "get"}, kExitUsage},                                     // target is required
+      {{"rep", "get", "192.0.2.7", "extra"}, kExitUsage},               // extra argument
+      {{"rep", "set", "192.0.2.7", "--block", "--allow"}, kExitUsage},  // excludes
+      {{"rep", "export", "--family", "bogus"}, kExitUsage},             // not a member
+      {{"spf", "--ip", "192.0.2.7"}, kExitUsage},  // --sender and --helo required
+      {{"dkim", "--dns-timeout-ms", "0"}, kExitUsage},                  // out of range
+      {{"admin", "delist", "list", "--state", "bogus"}, kExitUsage},
+      {{"bogus"}, kExitUsage},
+      {{"queue", "--help"}, kExitOk},
+      {{"--help"}, kExitOk},
+      {{"--version"}, kExitOk},
+      {{"spf", "--ip", "192.0.2.7", "--sender", "a@b.example", "--helo", "h.example", "--dns",
+        "nothost"},
+       kExitUsage},
   };
   for (const auto& c : cases) {
     Tools tools;
@@ -127,9 +134,9 @@ TEST(Cli, ToolsCheckTheirArgumentsBeforeReadingTheConfiguration) {
     int code;
   };
   const Case cases[] = {
-      {{"rep", "set", "192.0.2.7", "-c", kMissingConfig}, 1},          // --block or --allow
-      {{"queue", "retry", "-c", kMissingConfig}, 1},                   // an id or --all
-      {{"queue", "retry", "0123", "--all", "-c", kMissingConfig}, 1},  // not both
+      {{"rep", "set", "192.0.2.7", "-c", kMissingConfig}, kExitUsage},  // --block or --allow
+      {{"queue", "retry", "-c", kMissingConfig}, kExitUsage},           // an id or --all
+      {{"queue", "retry", "0123", "--all", "-c", kMissingConfig}, kExitUsage},  // not both
       {{"rep", "set", "192.0.2.7", "--allow", "-c", kMissingConfig}, kExitConfig},
       {{"queue", "retry", "--all", "-c", kMissingConfig}, kExitConfig},
       {{"admin", "reload", "-c", kMissingConfig}, kExitConfig},
