@@ -131,18 +131,21 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& fr
 }
 
 // The reply is recorded by record_rcpt(), like every RCPT reply.
-std::optional<Refusal> SessionPolicy::rcpt() {
-  if (verdict_.pending_reject()) return answer(Stage::Rcpt, verdict_.on_stage(Stage::Rcpt, {}));
+std::optional<Refusal> SessionPolicy::rcpt(std::string_view recipient) {
+  if (verdict_.pending_reject()) {
+    return answer(Stage::Rcpt, verdict_.on_stage(Stage::Rcpt, {}), recipient);
+  }
   auto outcomes = stage_outcomes_now(Stage::Rcpt, check_context());
   if (outcomes.empty()) return std::nullopt;
-  return decide_stage(Stage::Rcpt, std::move(outcomes));
+  return decide_stage(Stage::Rcpt, std::move(outcomes), recipient);
 }
 
 // Not a stage of the table: an event (a 550 5.1.1 answered) that the throttle counts.
-std::optional<Refusal> SessionPolicy::unknown_recipient() {
+std::optional<Refusal> SessionPolicy::unknown_recipient(std::string_view recipient) {
   const auto limit = config_.throttle.dictionary_limit;
   if (!throttled() || limit == 0 || ++unknown_recipients_ < limit) return std::nullopt;
-  return decide_stage(Stage::Rcpt, dictionary_check(check_context(), unknown_recipients_));
+  return decide_stage(Stage::Rcpt, dictionary_check(check_context(), unknown_recipients_),
+                      recipient);
 }
 
 bool SessionPolicy::throttled() const { return throttle_on(check_context()); }
@@ -213,7 +216,8 @@ bool SessionPolicy::sender_credited() const {
 }
 
 std::optional<Refusal> SessionPolicy::decide_stage(Stage stage,
-                                                   std::vector<reputation::CheckOutcome> outcomes) {
+                                                   std::vector<reputation::CheckOutcome> outcomes,
+                                                   std::string_view recipient) {
   if (stage == Stage::Connect) {
     // The history's outcomes come first: pipeline order breaks ties (policy.hpp rule 3).
     outcomes.insert(outcomes.begin(), std::make_move_iterator(history_.begin()),
@@ -222,7 +226,7 @@ std::optional<Refusal> SessionPolicy::decide_stage(Stage stage,
   }
   const auto stage_answer = verdict_.on_stage(stage, outcomes);
   note(stage, stage_answer.decision);
-  return answer(stage, stage_answer);
+  return answer(stage, stage_answer, recipient);
 }
 
 // The session line's signals= list. A client may repeat EHLO, and every run of the HELO checks
@@ -259,7 +263,8 @@ void SessionPolicy::note(Stage stage, const reputation::StageDecision& decision)
 }
 
 std::optional<Refusal> SessionPolicy::answer(Stage stage,
-                                             const reputation::StageAnswer& stage_answer) {
+                                             const reputation::StageAnswer& stage_answer,
+                                             std::string_view recipient) {
   // A quarantine is counted once the message is accepted into it (record_message).
   const bool quarantine_now =
       stage == Stage::EndOfData && stage_answer.action == Action::Quarantine;
@@ -279,12 +284,17 @@ std::optional<Refusal> SessionPolicy::answer(Stage stage,
                   stage == Stage::Connect || stage_answer.action == Action::Drop,
                   stage_answer.action};
   if (!spdlog::should_log(spdlog::level::info)) return refusal;
-  spdlog::info(
-      "refused session={} client={} stage={} action={} signal={} score={:g} reply={} "
-      "reason={}",
-      session_id_, client_.ip_text, reputation::stage_name(stage),
-      reputation::action_name(stage_answer.action), reputation::signal_name(stage_answer.signal),
-      stage_answer.decision.score, refusal.reply.code, common::escape(stage_answer.reason));
+  std::string line = "refused";
+  common::append_kv(line, "session", session_id_);
+  common::append_kv(line, "client", client_.ip_text);
+  common::append_kv(line, "stage", reputation::stage_name(stage));
+  if (!recipient.empty()) common::append_kv(line, "rcpt", recipient);
+  common::append_kv(line, "action", reputation::action_name(stage_answer.action));
+  common::append_kv(line, "signal", reputation::signal_name(stage_answer.signal));
+  common::append_kv(line, "score", fmt::format("{:g}", stage_answer.decision.score));
+  common::append_kv(line, "reply", std::to_string(refusal.reply.code));
+  common::append_kv(line, "reason", stage_answer.reason);
+  spdlog::info("{}", line);
   return refusal;
 }
 

@@ -71,11 +71,12 @@ class SessionPolicy {
   bool trusted() const { return client_.trusted; }
   // The settings of a known check ("pregreet", ...).
   const reputation::CheckSettings& settings(std::string_view check) const;
-  // At each RCPT: a reject postponed by delay_reject, or the throttle's recipient limits.
-  std::optional<Refusal> rcpt();
+  // At each RCPT: a reject postponed by delay_reject, or the throttle's recipient limits. The
+  // refused line of the log names `recipient`.
+  std::optional<Refusal> rcpt(std::string_view recipient);
   // A RCPT was answered 550 5.1.1: at throttle.dictionary_limit in one session, a refusal
   // that ends it (a dictionary attack).
-  std::optional<Refusal> unknown_recipient();
+  std::optional<Refusal> unknown_recipient(std::string_view recipient);
   // The throttle applies to this client (not trusted, not allow-listed, check not off).
   bool throttled() const;
   void reset_transaction();  // RSET, EHLO, a finished transaction
@@ -114,10 +115,12 @@ class SessionPolicy {
   boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage, Phase first,
                                                            std::vector<PendingCheck> provided);
   std::optional<Refusal> decide_stage(reputation::Stage stage,
-                                      std::vector<reputation::CheckOutcome> outcomes);
+                                      std::vector<reputation::CheckOutcome> outcomes,
+                                      std::string_view recipient = {});
   bool sender_credited() const;  // the sender domain's record may count this transaction
   void write_auth_header();
-  std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer);
+  std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer,
+                                std::string_view recipient = {});
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
   void append_signal(const reputation::FiredSignal& fired, bool observe);
   void record(const reputation::Counters& delta);

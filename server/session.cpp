@@ -57,18 +57,31 @@ Session::Session(SessionServices& services, std::shared_ptr<SessionIo> io,
   relay_ = services.make_transaction(*snapshot_, client_ip_);
 }
 
-smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string& hostname,
-                          ServerMetrics& metrics) {
+smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, std::string_view client,
+                          const std::string& hostname, ServerMetrics& metrics) {
   using Crowd = smtp::replies::Crowd;
-  if (refusal == ConnectionLimiter::Refusal::Global) {
+  using Refusal = ConnectionLimiter::Refusal;
+  if (refusal == Refusal::Global) {
     metrics.sessions_refused_global_limit.Increment();
   } else {
     metrics.sessions_refused_ip_limit.Increment();
   }
-  const Crowd crowd = refusal == ConnectionLimiter::Refusal::Global       ? Crowd::Global
-                      : refusal == ConnectionLimiter::Refusal::PerNetwork ? Crowd::Network
-                                                                          : Crowd::Address;
-  return smtp::replies::too_many_connections(hostname, crowd);
+  const Crowd crowd = refusal == Refusal::Global       ? Crowd::Global
+                      : refusal == Refusal::PerNetwork ? Crowd::Network
+                                                       : Crowd::Address;
+  auto reply = smtp::replies::too_many_connections(hostname, crowd);
+  if (spdlog::should_log(spdlog::level::info)) {
+    std::string line = "refused";
+    common::append_kv(line, "client", client);
+    common::append_kv(line, "stage", "connect");
+    common::append_kv(line, "by", "limit");
+    common::append_kv(line, "reply", fmt::format("{} {}", reply.code, reply.enhanced));
+    common::append_kv(line, "reason", refusal == Refusal::Global       ? "server.max_sessions"
+                                      : refusal == Refusal::PerNetwork ? "throttle.max_sessions_per_network"
+                                                                       : "server.max_sessions_per_ip");
+    spdlog::info("{}", line);
+  }
+  return reply;
 }
 
 void Session::drain() {
@@ -90,8 +103,8 @@ asio::awaitable<bool> Session::accept_proxy() {
     (outcome.status == ProxyOutcome::Status::Untrusted ? metrics_.proxy_untrusted
                                                        : metrics_.proxy_invalid)
         .Increment();
-    spdlog::info("proxy_refused session={} peer={} error={}", id_, client_ip_,
-                 common::escape(outcome.error));
+    spdlog::info("refused session={} client={} stage=proxy by=limit reply=none reason={}", id_,
+                 client_ip_, common::escape(outcome.error));
     end_ = End::Refused;
     co_return false;
   }
@@ -101,7 +114,7 @@ asio::awaitable<bool> Session::accept_proxy() {
   boost::system::error_code ec;
   ticket_ = services_.admit(asio::ip::make_address(client_ip_, ec), refusal);
   if (!ticket_) {
-    queue(refusal_reply(refusal, config_.server.hostname, metrics_));
+    queue(refusal_reply(refusal, client_ip_, config_.server.hostname, metrics_));
     co_await flush();
     end_ = End::Refused;
     co_return false;
@@ -203,19 +216,24 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
 // answer (quarantined mail goes to the quarantine route). Unknown recipients count towards the
 // dictionary-attack limit, whose refusal replaces the 550 and ends the session.
 asio::awaitable<void> Session::relay_recipient(Step& step) {
+  const std::string recipient = step.command.path.address();
   Reply reply;
-  if (auto refusal = policy_.rcpt()) {
+  if (auto refusal = policy_.rcpt(recipient)) {
     reply = std::move(refusal->reply);
     closing_ = refusal->close;
+    policy_.record_rcpt(reply);
   } else {
     reply = co_await relay_->rcpt(step.command.path, policy_.quarantined());
-  }
-  policy_.record_rcpt(reply);
-  // RFC 3463 §3.2: X.1.1 "Bad destination mailbox address".
-  if (reply.code == 550 && reply.enhanced == "5.1.1") {
-    if (auto refusal = policy_.unknown_recipient()) {
-      reply = std::move(refusal->reply);
-      closing_ = refusal->close;
+    policy_.record_rcpt(reply);
+    // RFC 3463 §3.2: X.1.1 "Bad destination mailbox address".
+    auto dictionary = reply.code == 550 && reply.enhanced == "5.1.1"
+                          ? policy_.unknown_recipient(recipient)
+                          : std::nullopt;
+    if (dictionary) {
+      reply = std::move(dictionary->reply);
+      closing_ = dictionary->close;
+    } else if (!reply.positive()) {
+      log_refusal("rcpt", reply, "relay", reply.text(), recipient);
     }
   }
   if (reply.positive()) {
@@ -297,6 +315,7 @@ asio::awaitable<bool> Session::carry_out(Step step) {
   for (;;) {
     switch (step.kind) {
       case StepKind::Reply:
+        if (!step.limit.empty()) log_limit_refusal(step);
         queue(step.reply);
         if (closing_) {  // a 421 refusal (throttle): the session ends after it
           end_ = End::Refused;
@@ -332,6 +351,7 @@ asio::awaitable<bool> Session::carry_out(Step step) {
       case StepKind::Data: {
         Reply reply = co_await relay_->data();
         const bool go = reply.code == 354;
+        if (!go && !reply.positive()) log_refusal("data", reply, "relay", reply.text());
         step = protocol_.data_done(std::move(reply));
         if (!go || step.kind != StepKind::Reply) continue;
         queue(step.reply);
@@ -342,6 +362,7 @@ asio::awaitable<bool> Session::carry_out(Step step) {
         step = co_await receive_chunk(step.command);
         continue;
       case StepKind::DiscardChunk:
+        if (!step.limit.empty()) log_limit_refusal(step);
         if (!co_await discard_octets(step.command.chunk_size)) co_return false;
         queue(step.reply);
         co_return true;
@@ -481,6 +502,28 @@ void Session::abandon_transaction() {
   if (!spdlog::should_log(spdlog::level::info)) return;
   std::string line = transaction_line();
   common::append_kv(line, "result", "aborted");
+  spdlog::info("{}", line);
+}
+
+void Session::log_limit_refusal(const Step& step) const {
+  using smtp::Verb;
+  const auto verb = step.command.verb;
+  const std::string_view stage = verb == Verb::Mail ? "mail" : verb == Verb::Rcpt ? "rcpt" : "data";
+  log_refusal(stage, step.reply, "limit", step.limit,
+              verb == Verb::Rcpt ? step.command.path.address() : std::string());
+}
+
+void Session::log_refusal(std::string_view stage, const Reply& reply, std::string_view by,
+                          std::string_view reason, std::string_view recipient) const {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  std::string line = "refused";
+  common::append_kv(line, "session", id_);
+  common::append_kv(line, "client", client_ip_);
+  common::append_kv(line, "stage", stage);
+  if (!recipient.empty()) common::append_kv(line, "rcpt", recipient);
+  common::append_kv(line, "by", by);
+  common::append_kv(line, "reply", fmt::format("{} {}", reply.code, reply.enhanced));
+  common::append_kv(line, "reason", reason);
   spdlog::info("{}", line);
 }
 

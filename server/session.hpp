@@ -53,9 +53,10 @@ class SessionServices {
   virtual std::uint32_t active_sessions() const = 0;  // in the whole process
 };
 
-// The 421 for a client over a session cap, counted (mxgate_sessions_refused_total).
-smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, const std::string& hostname,
-                          ServerMetrics& metrics);
+// The 421 for `client` over a session cap, counted (mxgate_sessions_refused_total) and logged
+// (a refused line).
+smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, std::string_view client,
+                          const std::string& hostname, ServerMetrics& metrics);
 
 class Session {
  public:
@@ -97,6 +98,12 @@ class Session {
   void finish_transaction(const smtp::Reply& final_reply);
   void abandon_transaction();
   void log_session() const;
+  // The refused line of a refusal that no check decided (those log their own): a limit of
+  // ours, the relay (no route, the downstream's answer), or the message's content.
+  boost::asio::awaitable<smtp::Reply> relay_end();
+  void log_limit_refusal(const smtp::Step& step) const;
+  void log_refusal(std::string_view stage, const smtp::Reply& reply, std::string_view by,
+                   std::string_view reason, std::string_view recipient = {}) const;
 
   SessionServices& services_;
   std::shared_ptr<const Snapshot> snapshot_;

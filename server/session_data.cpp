@@ -121,7 +121,7 @@ asio::awaitable<Step> Session::receive_data() {
     if (refused) {
       final_reply = std::move(*refused);
     } else {
-      final_reply = co_await relay_->end();
+      final_reply = co_await relay_end();
     }
   }
   finish_transaction(final_reply);
@@ -133,6 +133,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     chunking_ = false;
     Reply reply = co_await relay_->data();
     if (reply.code != 354) {
+      log_refusal("data", reply, "relay", reply.text());
       if (!co_await discard_octets(bdat.chunk_size)) co_return Step{StepKind::Close, {}, {}};
       finish_transaction(reply);
       co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);
@@ -177,7 +178,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   if (refused) {
     final_reply = std::move(*refused);
   } else {
-    final_reply = co_await relay_->end();
+    final_reply = co_await relay_end();
   }
   finish_transaction(final_reply);
   co_return protocol_.message_done(std::move(final_reply));
@@ -197,7 +198,21 @@ asio::awaitable<bool> Session::discard_octets(std::uint64_t count) {
 
 Reply Session::content_error_reply(smtp::DataError error) {
   if (error == smtp::DataError::BareLineEnding) metrics_.bare_line_endings_data.Increment();
-  return smtp::data_error_reply(error);
+  Reply reply = smtp::data_error_reply(error);
+  if (error == smtp::DataError::TooBig) {
+    log_refusal("data", reply, "limit", "server.max_message_size");
+  } else {
+    log_refusal("data", reply, "content", reply.text());
+  }
+  return reply;
+}
+
+// The relay's answer to the message (the downstream's in inline mode, the spool's in queue
+// mode).
+asio::awaitable<Reply> Session::relay_end() {
+  Reply reply = co_await relay_->end();
+  if (!reply.positive()) log_refusal("data", reply, "relay", reply.text());
+  co_return reply;
 }
 
 }  // namespace mxgate::server

@@ -238,7 +238,10 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
 
 void Worker::refuse(tcp::socket socket, ConnectionLimiter::Refusal refusal) {
   shared_.metrics.replies_4xx.Increment();
-  const auto reply = refusal_reply(refusal, snapshot_->config->server.hostname, shared_.metrics);
+  boost::system::error_code ignored;
+  const auto client = socket.remote_endpoint(ignored).address().to_string();
+  const auto reply =
+      refusal_reply(refusal, client, snapshot_->config->server.hostname, shared_.metrics);
   asio::co_spawn(*io_, say_and_close(std::move(socket), reply.wire()), asio::detached);
 }
 

@@ -101,20 +101,20 @@ Step ServerProtocol::reply_ehlo(const Command&) {
 Step ServerProtocol::on_mail(Command command) {
   if (state_ == State::Fresh) return reply(replies::bad_sequence(replies::Sequence::HeloFirst));
   if (options_.tls_required && !tls_) {
-    return reply(replies::starttls_first());
+    return refuse(replies::starttls_first(), "tls.require", std::move(command));
   }
   if (in_transaction()) return reply(replies::bad_sequence(replies::Sequence::NestedMail));
   if (!esmtp_ && has_mail_parameters(command)) {
     return reply(replies::parameters_need_ehlo());
   }
   if (command.body == Body::BinaryMime) {  // RFC 3030 §3: only when BINARYMIME is advertised
-    return reply(replies::binarymime_unsupported());
+    return refuse(replies::binarymime_unsupported(), "binarymime", std::move(command));
   }
   if (command.size && *command.size > options_.max_message_size) {  // RFC 1870 §6.2
-    return reply(replies::message_over_limit());
+    return refuse(replies::message_over_limit(), "server.max_message_size", std::move(command));
   }
   if (!command.path.ascii() && !command.smtputf8) {  // RFC 6531 §3.5
-    return reply(replies::needs_smtputf8());
+    return refuse(replies::needs_smtputf8(), "smtputf8", std::move(command));
   }
   return decide(StepKind::Mail, std::move(command));
 }
@@ -125,10 +125,10 @@ Step ServerProtocol::on_rcpt(Command command) {
   }
   if (state_ == State::Bdat) return reply(replies::bad_sequence(replies::Sequence::RcptAfterBdat));
   if (!command.path.ascii() && !mail_.smtputf8) {  // RFC 6531 §3.5
-    return reply(replies::needs_smtputf8());
+    return refuse(replies::needs_smtputf8(), "smtputf8", std::move(command));
   }
   if (recipients_ >= options_.max_recipients) {  // RFC 5321 §4.5.3.1.10
-    return reply(replies::too_many_recipients());
+    return refuse(replies::too_many_recipients(), "server.max_recipients", std::move(command));
   }
   return decide(StepKind::Rcpt, std::move(command));
 }
@@ -157,6 +157,7 @@ Step ServerProtocol::on_bdat(Command command) {
   } else if (command.chunk_size > options_.max_message_size - chunk_octets_) {
     reset_transaction();  // RFC 3030 §2: a failed chunk fails the transaction
     step = reply(replies::message_over_limit());
+    step.limit = "server.max_message_size";
   } else {
     chunk_octets_ += command.chunk_size;
     state_ = State::Bdat;
@@ -252,6 +253,14 @@ Step ServerProtocol::reply(Reply reply_to_send) {
     return close(replies::too_many_errors(options_.hostname));
   }
   return Step{StepKind::Reply, std::move(reply_to_send), {}};
+}
+
+Step ServerProtocol::refuse(Reply reply_to_send, std::string_view limit, Command command) {
+  Step step = reply(std::move(reply_to_send));
+  if (step.kind != StepKind::Reply) return step;  // past max_errors: the session closes
+  step.limit = limit;
+  step.command = std::move(command);
+  return step;
 }
 
 Step ServerProtocol::close(Reply reply_to_send) {

@@ -50,6 +50,9 @@ struct Step {
   StepKind kind = StepKind::Reply;
   Reply reply;
   Command command;
+  // Set when a limit of this server refuses a MAIL, RCPT or BDAT (`reply`, with `command`):
+  // the configuration key or the rule, for the refused log line.
+  std::string_view limit;
 };
 
 class ServerProtocol {
@@ -82,6 +85,7 @@ class ServerProtocol {
  private:
   enum class State { Fresh, Ready, Mail, Rcpt, Data, Bdat, Closed };
   Step reply(Reply reply);  // counts errors, closes past the limit
+  Step refuse(Reply reply, std::string_view limit, Command command);  // see Step::limit
   Step reply_ehlo(const Command& command);
   Step on_helo(Command command);
   Step greet(const Command& command);  // accepts HELO/EHLO and replies

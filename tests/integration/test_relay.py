@@ -33,6 +33,11 @@ def lf(data):
     return data.replace(b"\r\n", b"\n")
 
 
+def refused_lines(mx):
+    """The log's refused lines, without the logger's time and level."""
+    return [line[line.index("refused "):] for line in mx.log().splitlines() if " refused " in line]
+
+
 class RelayTest(MxTestCase):
 
     def test_plain_message_reaches_downstream_with_received_header_and_unchanged_content(self):
@@ -227,6 +232,9 @@ class RelayTest(MxTestCase):
         msgs = sink.messages()
         self.assertEqual(len(msgs), 1, msgs)
         self.assertIn(b"Subject: small", msgs[0].content)
+        [refused] = refused_lines(mx)
+        self.assertRegex(refused, r'stage=data by=limit reply="552 5\.3\.4" '
+                         r"reason=server\.max_message_size$")
 
     def test_recipient_over_max_recipients_gets_452_and_the_rest_are_delivered(self):
         sink = self.sink()
@@ -244,6 +252,10 @@ class RelayTest(MxTestCase):
             self.assertEqual(c.reply()[0], 250)
         [msg] = sink.wait_for_messages(1)
         self.assertEqual(msg.rcpts, ["<a@example.com>", "<b@example.com>"])
+        mx.wait_sessions_ended(1)
+        [refused] = refused_lines(mx)
+        self.assertRegex(refused, r"stage=rcpt rcpt=c@example\.com by=limit "
+                         r'reply="452 4\.5\.3" reason=server\.max_recipients$')
 
     def test_recipient_in_a_foreign_domain_is_denied_with_550_5_7_1(self):
         sink = self.sink()
@@ -262,6 +274,13 @@ class RelayTest(MxTestCase):
                 self.assertEqual(code, 250, f"{rcpt}: {code} {text}")
         mx.wait_sessions_ended(1)
         self.assertEqual(sink.messages(), [])
+        # Every refusal is one refused line that names the recipient (README "Policy").
+        refused = refused_lines(mx)
+        self.assertEqual(len(refused), 4, refused)
+        for line, rcpt in zip(refused, ["x@not-ours.test", "x@evilexample.com",
+                                        "x@example.com.evil.test", "x@[127.0.0.1]"]):
+            self.assertRegex(line, r"^refused session=\S+ client=127\.0\.0\.1 stage=rcpt "
+                             + f"rcpt={re.escape(rcpt)} " + r'by=relay reply="550 5\.7\.1" reason=')
 
     def test_postmaster_with_and_without_domain_is_accepted(self):
         sink = self.sink()

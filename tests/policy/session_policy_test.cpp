@@ -236,7 +236,7 @@ TEST_F(SessionPolicyTest, AScoreRejectAtConnectIsAnsweredAtRcpt) {
   dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
   greet();
   ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
-  EXPECT_EQ(wire(policy().rcpt()), "550 5.7.1 " + see("Blocked"));
+  EXPECT_EQ(wire(policy().rcpt("u@example.com")), "550 5.7.1 " + see("Blocked"));
 }
 
 TEST_F(SessionPolicyTest, HeloChecksScoreAndAddUpWithConnect) {
@@ -339,10 +339,10 @@ TEST_F(SessionPolicyTest, TheThrottleEndsADictionaryAttack) {
   greet();
   ASSERT_TRUE(policy().throttled());
   ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
-  EXPECT_FALSE(policy().rcpt());
-  EXPECT_FALSE(policy().unknown_recipient());
-  EXPECT_FALSE(policy().unknown_recipient());
-  const auto refusal = policy().unknown_recipient();
+  EXPECT_FALSE(policy().rcpt("u@example.com"));
+  EXPECT_FALSE(policy().unknown_recipient("u@example.com"));
+  EXPECT_FALSE(policy().unknown_recipient("u@example.com"));
+  const auto refusal = policy().unknown_recipient("u@example.com");
   EXPECT_EQ(wire(refusal), "421 4.7.0 " + see("Deferred"));
   ASSERT_TRUE(refusal);
   EXPECT_TRUE(refusal->close) << "a drop ends the session";

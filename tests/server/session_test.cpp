@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <random>
+#include <sstream>
 
 #include "io/manual_time.hpp"
 #include "policy/metrics.hpp"
@@ -96,6 +99,32 @@ class FakeWorker final : public SessionServices {
   ConnectionLimiter limiter_;
   policy::Services policy_;
   std::shared_ptr<const Snapshot> snapshot_;
+};
+
+// What the default logger writes while it lives: the message of each line, one per line.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out_);
+    sink->set_pattern("%v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::vector<std::string> lines_starting(std::string_view word) const {
+    std::vector<std::string> lines;
+    std::istringstream in(out_.str());
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with(word)) lines.push_back(line);
+    }
+    return lines;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
 };
 
 asio::awaitable<void> run(std::unique_ptr<Session> session, bool* ended) {
@@ -243,12 +272,76 @@ TEST_F(SessionTest, AListedClientIsRefusedInsteadOfTheBanner) {
 }
 
 TEST_F(SessionTest, ADownstreamRefusalReachesTheClient) {
+  LogCapture log;
   worker_.downstream->rcpt_replies["nobody@example.com"] =
       smtp::Reply::make(550, "5.1.1", "No such user");
   greet();
   say("EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\n");
   EXPECT_EQ(say("RCPT TO:<nobody@example.com>\r\n"), "550 5.1.1 No such user\r\n");
   EXPECT_EQ(say("DATA\r\n"), "503 5.5.1 No valid recipients\r\n");
+  const auto refused = log.lines_starting("refused ");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_TRUE(refused[0].ends_with(
+      " client=192.0.2.7 stage=rcpt rcpt=nobody@example.com by=relay reply=\"550 5.1.1\" "
+      "reason=\"No such user\""))
+      << refused[0];
+}
+
+class SessionDictionaryTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.throttle.dictionary_limit = 2;
+    return c;
+  }
+  SessionDictionaryTest() : SessionTest(config()) {}
+};
+
+TEST_F(SessionDictionaryTest, EveryRefusalIsOneLogLineWithItsRecipient) {
+  LogCapture log;
+  for (const char* user : {"x1@example.com", "x2@example.com"}) {
+    worker_.downstream->rcpt_replies[user] = smtp::Reply::make(550, "5.1.1", "No such user");
+  }
+  greet();
+  say("EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\n");
+  EXPECT_EQ(say("RCPT TO:<x1@example.com>\r\n"), "550 5.1.1 No such user\r\n");
+  EXPECT_EQ(say("RCPT TO:<x2@example.com>\r\n").substr(0, 4), "421 ");
+  const auto refused = log.lines_starting("refused ");
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_NE(refused[0].find(" stage=rcpt rcpt=x1@example.com by=relay "), std::string::npos)
+      << refused[0];
+  EXPECT_NE(refused[1].find(" stage=rcpt rcpt=x2@example.com action=drop signal=invalid_recipients "), std::string::npos)
+      << refused[1];
+}
+
+class SessionLimitTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.server.max_recipients = 1;
+    c.server.max_message_size = 1000;
+    return c;
+  }
+  SessionLimitTest() : SessionTest(config()) {}
+};
+
+TEST_F(SessionLimitTest, ALimitsRefusalIsLoggedWithTheKeyThatSetIt) {
+  LogCapture log;
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("RCPT TO:<c@example.com>\r\n"), "452 4.5.3 Too many recipients\r\n");
+  EXPECT_EQ(say("MAIL FROM:<a@example.org> SIZE=5000\r\n").substr(0, 10), "503 5.5.1 ");
+  say("RSET\r\n");
+  EXPECT_EQ(say("MAIL FROM:<a@example.org> SIZE=5000\r\n").substr(0, 10), "552 5.3.4 ");
+  const auto refused = log.lines_starting("refused ");
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_TRUE(refused[0].ends_with(
+      " stage=rcpt rcpt=c@example.com by=limit reply=\"452 4.5.3\" "
+      "reason=server.max_recipients"))
+      << refused[0];
+  EXPECT_TRUE(refused[1].ends_with(
+      " stage=mail by=limit reply=\"552 5.3.4\" reason=server.max_message_size"))
+      << refused[1];
 }
 
 class SessionErrorTest : public SessionTest {

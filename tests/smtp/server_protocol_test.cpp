@@ -57,6 +57,21 @@ TEST(ServerProtocol, HandsTransactionCommandsToTheCaller) {
   EXPECT_EQ(p.recipients(), 1U);
 }
 
+TEST(ServerProtocol, ARefusalByALimitNamesItsKeyAndKeepsTheCommand) {
+  ServerProtocol p = with_recipient();
+  p.on_line("RCPT TO:<e@d.example>");
+  p.rcpt_done(kOk);
+  p.on_line("RCPT TO:<f@d.example>");
+  p.rcpt_done(kOk);
+  const Step over = p.on_line("RCPT TO:<g@d.example>");
+  EXPECT_EQ(over.reply.code, 452);
+  EXPECT_EQ(over.limit, "server.max_recipients");
+  EXPECT_EQ(over.command.path.address(), "g@d.example");
+  const Step sequence = p.on_line("MAIL FROM:<a@b.example>");
+  EXPECT_EQ(sequence.reply.code, 503);
+  EXPECT_TRUE(sequence.limit.empty()) << "a protocol error is no refusal by a limit";
+}
+
 TEST(ServerProtocol, RefusedMailOpensNoTransaction) {
   ServerProtocol p(options());
   p.on_line("EHLO c");
