@@ -1,5 +1,7 @@
 #include "auth/spf_record.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -218,7 +220,7 @@ ParsedRecord parse_record(std::string_view txt) {
       const std::string_view name = term.substr(0, equals);
       const std::string_view value = term.substr(equals + 1);
       if (!valid_modifier_name(name)) {
-        out.error = "\"" + std::string(term) + "\": bad modifier name";
+        out.error = fmt::format("\"{}\": bad modifier name", term);
         return out;
       }
       if (iequals(name, "redirect") || iequals(name, "exp")) {
@@ -228,12 +230,12 @@ ParsedRecord parse_record(std::string_view txt) {
           return out;
         }
         if (!valid_domain_spec(value)) {
-          out.error = "\"" + std::string(term) + "\": bad domain-spec";
+          out.error = fmt::format("\"{}\": bad domain-spec", term);
           return out;
         }
         slot = std::string(value);
       } else if (!valid_macro_string(value, MacroUse::DomainSpec)) {
-        out.error = "\"" + std::string(term) + "\": bad macro-string";
+        out.error = fmt::format("\"{}\": bad macro-string", term);
         return out;
       }
       continue;  // unknown modifiers are ignored (§6)

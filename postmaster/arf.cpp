@@ -36,7 +36,8 @@ std::vector<Field> read_fields(std::string_view text, std::string_view& rest) {
     if (line.empty()) break;
     if ((line.front() == ' ' || line.front() == '\t') && !fields.empty()) {
       auto& value = fields.back().value;
-      value += value.empty() ? std::string(trim(line)) : " " + std::string(trim(line));
+      if (!value.empty()) value += ' ';
+      value += trim(line);
       continue;
     }
     const auto colon = line.find(':');
@@ -164,7 +165,11 @@ std::optional<std::string> count_complaint(storage::ReputationStore& store,
     error = "the report names no Source-IP and no domain to count against";
     return std::nullopt;
   }
-  if (!domains.empty()) counted += (counted.empty() ? "" : " ") + ("domains=" + domains);
+  if (!domains.empty()) {
+    if (!counted.empty()) counted += ' ';
+    counted += "domains=";
+    counted += domains;
+  }
   return counted;
 }
 

@@ -42,7 +42,8 @@ std::string prefixes_text(const std::vector<int>& prefixes) {
   std::string out;
   for (std::size_t i = 0; i < prefixes.size(); ++i) {
     if (i > 0) out += i + 1 == prefixes.size() ? " or " : ", ";
-    out += "/" + std::to_string(prefixes[i]);
+    out += '/';
+    out += std::to_string(prefixes[i]);
   }
   return out.empty() ? "no prefix" : out;
 }

@@ -147,8 +147,14 @@ Runtime::Runtime(const RuntimeOptions& options)
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
   std::string addresses;
-  for (const auto& address : listen) addresses += (addresses.empty() ? "" : ",") + address.text();
-  for (const auto& address : proxy_listen) addresses += ",proxy:" + address.text();
+  for (const auto& address : listen) {
+    if (!addresses.empty()) addresses += ',';
+    addresses += address.text();
+  }
+  for (const auto& address : proxy_listen) {
+    addresses += ",proxy:";
+    addresses += address.text();
+  }
   if (config.http.listen.port != 0) {
     http_ = std::make_unique<http::Server>(control_, config.http.listen, registry_,
                                            [this] { return !draining_.load(); });
