@@ -81,7 +81,7 @@ std::string decision_html(const IpReport& r, const DelistDecision& d) {
       break;
   }
   std::string out;
-  const bool unchecked = !r.checks.ran || (r.checks.lookup_failed && !r.checks.pass());
+  const bool unchecked = r.checks.inconclusive();
   const std::string_view fails = unchecked
                                      ? "Reverse DNS of this address could not be checked just now."
                                      : "Reverse DNS of this address fails (see the checks above).";
@@ -94,10 +94,10 @@ std::string decision_html(const IpReport& r, const DelistDecision& d) {
                     "at once."
                   : "Fix this first and your request can be approved at once.");
   } else if (d.reverse_dns_fails) {
-    out += fmt::format(
-        "<p id=\"fix-first\" class=\"warn\">{} Fix it before you ask: the operator checks "
-        "it too.</p>\n",
-        fails);
+    out += fmt::format("<p id=\"fix-first\" class=\"warn\">{} {}</p>\n", fails,
+                       unchecked ? "Look again in a few minutes before you ask: the operator "
+                                   "checks it too."
+                                 : "Fix it before you ask: the operator checks it too.");
   }
   out +=
       "<p id=\"decision\">A request goes to <strong>an operator</strong>, who reviews it and "
@@ -122,7 +122,11 @@ std::vector<std::string> review_reasons_html(const IpReport& r, const DelistDeci
                     "{} days is not delisted automatically;",
                     time_html(r.last_delisted, r.now), kRelistDays));
   }
-  if (d.reverse_dns_fails) out.push_back("reverse DNS of this address fails;");
+  if (d.reverse_dns_fails) {
+    const bool unchecked = r.checks.inconclusive();
+    out.push_back(unchecked ? "reverse DNS of this address could not be checked;"
+                            : "reverse DNS of this address fails;");
+  }
   if (!out.empty()) out.back().back() = '.';
   return out;
 }

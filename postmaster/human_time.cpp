@@ -16,9 +16,11 @@ constexpr std::array<std::string_view, 12> kMonths = {
 struct Unit {
   std::int64_t seconds;
   std::string_view name;
+  std::int64_t slack;  // half the next smaller unit: 59 minutes 40 seconds reads "1 hour"
 };
-// Largest first; a unit is used from one of it up, so that rounding never says "0 days".
-constexpr Unit kUnits[] = {{86400, "day"}, {3600, "hour"}, {60, "minute"}};
+// Largest first; a unit is used from (one of it - slack) up, so that rounding never says
+// "0 days" nor "60 minutes".
+constexpr Unit kUnits[] = {{86400, "day", 1800}, {3600, "hour", 30}, {60, "minute", 0}};
 constexpr std::int64_t kJustNow = 60;
 
 }  // namespace
@@ -36,7 +38,7 @@ std::string relative_time(std::int64_t at, std::int64_t now) {
   const std::int64_t span = delta < 0 ? -delta : delta;
   if (span < kJustNow) return "just now";
   for (const auto& unit : kUnits) {
-    if (span < unit.seconds) continue;
+    if (span + unit.slack < unit.seconds) continue;
     const std::int64_t n = (span + unit.seconds / 2) / unit.seconds;
     const auto amount = fmt::format("{} {}{}", n, unit.name, n == 1 ? "" : "s");
     return delta > 0 ? "in " + amount : amount + " ago";

@@ -38,6 +38,8 @@ struct LiveChecks {
                                        // the IP now
   // Reverse DNS passes: a confirmed name that does not look generic (blocklists not included).
   bool pass() const { return ran && !confirmed_name.empty() && !generic; }
+  // Not passing, and not known to fail either: the checks did not run, or a lookup failed.
+  bool inconclusive() const { return !ran || (lookup_failed && !pass()); }
 };
 
 struct PortalReason {

@@ -112,17 +112,18 @@ std::string summary_html(const IpReport& r) {
       if (!r.listed_network.empty()) {
         return fmt::format(
             "The network <strong>{}</strong>, which contains {}, is blocked: we refuse mail "
-            "from every address in it. Your server returns refused mail to its senders.",
+            "from every address in it, and your server returns that mail to its senders as "
+            "undeliverable.",
             html_escape(r.listed_network), ip);
       }
       return fmt::format(
-          "{} is blocked: we refuse mail from it. Your server returns refused mail to its "
-          "senders.",
+          "{} is blocked: we refuse mail from it, and your server returns that mail to its "
+          "senders as undeliverable.",
           ip);
     case IpReport::Status::Deferred:
       return fmt::format(
-          "{} is deferred: we refuse its mail for now, temporarily. Your server keeps the mail "
-          "and retries it, and it is delivered once the deferral ends.",
+          "{} is deferred: we refuse its mail for now. Your server keeps the mail and retries "
+          "it, and it is delivered once the deferral ends.",
           ip);
     case IpReport::Status::NotListed:
       break;
@@ -204,9 +205,13 @@ std::string time_html(std::int64_t at, std::int64_t now) {
 std::string checks_html(const LiveChecks& c) {
   if (!c.ran) return {};
   std::string out = "<h2>Reverse DNS, checked just now</h2>\n<ul id=\"checks\">\n";
-  out += c.ptr.empty()
-             ? std::string("<li class=\"fail\">This address has no reverse DNS (PTR) name.</li>\n")
-             : fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
+  if (c.ptr.empty()) {
+    out += c.lookup_failed
+               ? "<li>The reverse DNS (PTR) lookup failed just now.</li>\n"
+               : "<li class=\"fail\">This address has no reverse DNS (PTR) name.</li>\n";
+  } else {
+    out += fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
+  }
   if (!c.ptr.empty()) {
     out += c.confirmed_name.empty()
                ? std::string(
@@ -233,9 +238,9 @@ std::string checks_html(const LiveChecks& c) {
         "minutes.</li>\n";
   }
   out += fmt::format(
-      "</ul><p>Reverse DNS: <strong id=\"rdns\">{}</strong> "
+      "</ul><p>Reverse DNS: <strong id=\"rdns\" class=\"{}\">{}</strong> "
       "<a href=\"{}#rdns\">Best practice</a></p>\n",
-      c.pass() ? "pass" : "fail", kBestPracticesPath);
+      c.pass() ? "pass" : "fail", c.pass() ? "pass" : "fail", kBestPracticesPath);
   return out;
 }
 

@@ -93,7 +93,7 @@ class PortalTest(PortalCase):
         # 192.0.2.7's PTR names liar.example.test, which resolves elsewhere: no FCrDNS.
         self.assertIn("<code>liar.example.test</code>", page)
         self.assertIn("does not resolve back", page)
-        self.assertIn('<strong id="rdns">fail</strong>', page)
+        self.assertIn('<strong id="rdns" class="fail">fail</strong>', page)
         self.assertIn('id="delist"', page)
 
         status, headers, text = self.portal(mx, "/postmaster/?ip=192.0.2.7", "application/json")
@@ -132,7 +132,7 @@ class PortalTest(PortalCase):
         self.assertEqual(mx.metric('mxgate_portal_lookups_total{status="not_listed"}'), 1)
         status, _, page = self.portal(mx, "/postmaster/?ip=192.0.2.25")
         self.assertIn("Status: <strong>not listed</strong>", page)
-        self.assertIn('<strong id="rdns">pass</strong>', page)
+        self.assertIn('<strong id="rdns" class="pass">pass</strong>', page)
         self.assertNotIn('id="delist"', page)
         # A generic name that confirms still fails the check, and says why.
         report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.99", "application/json")[2])
@@ -568,11 +568,12 @@ class PortalBrowserTest(PortalCase):
 
         blocked = dom["blocked"]
         self.assertIn("Status: <strong>blocked</strong>", blocked)
-        self.assertIn("192.0.2.7 is blocked: we refuse mail from it.", blocked)
+        self.assertIn("192.0.2.7 is blocked: we refuse mail from it, and your server returns that "
+                      "mail to its senders as undeliverable.", blocked)
         self.assertIn("Our systems listed this address automatically", blocked)
         self.assertIn("Reason given:", blocked)
-        self.assertIn("UTC</time>", blocked)
-        self.assertIn("ago)", blocked)
+        self.assertRegex(blocked, r"Listed since <time datetime=\"[0-9T:Z-]+\">\d+ \w+ \d{4}, "
+                                  r"\d\d:\d\d UTC</time> \((just now|\d+ \w+ ago)\)")
         self.assertLess(blocked.index("Fix this first and your request can be approved at once."),
                         blocked.index('id="delist"'))
         self.assertNotIn("on the lookup page", blocked)
@@ -599,7 +600,7 @@ class PortalBrowserTest(PortalCase):
         clean = dom["not-listed"]
         self.assertIn("Status: <strong>not listed</strong>", clean)
         self.assertIn("192.0.2.25 is not listed: we accept mail from it.", clean)
-        self.assertIn('<strong id="rdns">pass</strong>', clean)
+        self.assertIn('<strong id="rdns" class="pass">pass</strong>', clean)
         self.assertNotIn('id="delist"', clean)
         self.assertNotIn("may send up to", clean)
 

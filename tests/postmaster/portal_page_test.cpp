@@ -290,6 +290,8 @@ TEST(HumanTime, DatesInUtcAndRelativeTimes) {
                                          {3 * 86400 - 60, "in 3 days"},
                                          {86400, "in 1 day"},
                                          {23 * 3600, "in 23 hours"},
+                                         {3599, "in 1 hour"},
+                                         {-(23 * 3600 + 50 * 60), "1 day ago"},
                                          {-40 * 86400, "40 days ago"}}) {
     EXPECT_EQ(relative_time(kNow + c.delta, kNow), c.text) << c.delta;
   }
@@ -362,7 +364,10 @@ TEST(PortalRender, JsonFieldsSayWhatTheyMean) {
 TEST(PortalRender, StatusInOneWordAndOneSentenceSignalNamesOnlyForSupport) {
   auto html = render_report_html(auto_listed(passing()));
   EXPECT_TRUE(has(html, "Status: <strong>blocked</strong>"));
-  EXPECT_TRUE(has(html, "192.0.2.7 is blocked: we refuse mail from it."));
+  EXPECT_TRUE(has(html,
+                  "192.0.2.7 is blocked: we refuse mail from it, and your server returns that mail "
+                  "to its senders as "
+                  "undeliverable."));
   EXPECT_TRUE(has(html, "Our systems listed this address automatically"));
   const auto plain = html.find("Our systems listed");
   const auto code = html.find("For support: <code>manual_block</code>");
