@@ -92,7 +92,7 @@ bool internal_detail(Signal signal) {
 
 std::string lookup_form(std::string_view value) {
   return fmt::format(
-      "<form method=\"get\" action=\"/postmaster/\" class=\"lookup\"><label for=\"ip\">IP "
+      "<form method=\"get\" action=\"/postmaster/\"><label for=\"ip\">IP "
       "address</label> <input id=\"ip\" name=\"ip\" value=\"{}\" required maxlength=\"45\"> "
       "<button type=\"submit\">Look up</button></form>\n",
       html_escape(value));
