@@ -207,7 +207,8 @@ std::string checks_html(const LiveChecks& c) {
   std::string out = "<h2>Reverse DNS, checked just now</h2>\n<ul id=\"checks\">\n";
   if (c.ptr.empty()) {
     out += c.lookup_failed
-               ? "<li>The reverse DNS (PTR) lookup failed just now.</li>\n"
+               ? "<li>The reverse DNS (PTR) lookup failed just now, so this result is not final; "
+                 "look again in a few minutes.</li>\n"
                : "<li class=\"fail\">This address has no reverse DNS (PTR) name.</li>\n";
   } else {
     out += fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
@@ -232,15 +233,18 @@ std::string checks_html(const LiveChecks& c) {
         "About block lists</a></li>\n",
         html_escape(zone), kBestPracticesPath);
   }
-  if (c.lookup_failed) {
+  if (c.lookup_failed && !c.ptr.empty()) {
     out +=
         "<li>A DNS lookup failed just now, so this result is not final; look again in a few "
         "minutes.</li>\n";
   }
+  // An inconclusive check is neither: a sender must not fix what may not be broken.
+  const std::string_view verdict = c.pass() ? "pass" : c.inconclusive() ? "not known yet" : "fail";
+  const std::string_view style = c.pass() ? "pass" : c.inconclusive() ? "unknown" : "fail";
   out += fmt::format(
       "</ul><p>Reverse DNS: <strong id=\"rdns\" class=\"{}\">{}</strong> "
       "<a href=\"{}#rdns\">Best practice</a></p>\n",
-      c.pass() ? "pass" : "fail", c.pass() ? "pass" : "fail", kBestPracticesPath);
+      style, verdict, kBestPracticesPath);
   return out;
 }
 

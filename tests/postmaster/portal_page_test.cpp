@@ -429,5 +429,18 @@ TEST(DelistAnswerPage, SaysWhatHappensNextForEachOutcome) {
   EXPECT_FALSE(has(html, "a@example.test"));  // the contact is never shown
 }
 
+TEST(PortalRender, AnInconclusiveReverseDnsCheckIsNeitherPassNorFail) {
+  LiveChecks checks;
+  checks.ran = true;
+  checks.lookup_failed = true;
+  auto report = auto_listed(checks);
+  const auto html = render_report_html(report);
+  EXPECT_TRUE(has(html, "<strong id=\"rdns\" class=\"unknown\">not known yet</strong>")) << html;
+  EXPECT_FALSE(has(html, "has no reverse DNS"));
+  EXPECT_TRUE(has(html, "could not be checked just now"));
+  EXPECT_TRUE(has(html, "reverse DNS of this address could not be checked."));
+  EXPECT_EQ(decide_delist(report).outcome, Outcome::Review);
+}
+
 }  // namespace
 }  // namespace mxgate::postmaster
