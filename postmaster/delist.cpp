@@ -160,10 +160,9 @@ bool take_quota(storage::ReputationStore& store, std::string_view contact, std::
   return !store.put_doc(key, std::to_string(used + 1));
 }
 
-bool delisted_recently(storage::ReputationStore& store, std::string_view ip, std::int64_t now) {
+std::int64_t last_delisted(storage::ReputationStore& store, std::string_view ip) {
   const auto at = store.get_doc(fmt::format("{}{}", kApprovedPrefix, ip));
-  const auto when = at ? to_int(*at) : std::nullopt;
-  return when && now - *when < kRelistWindowSeconds;
+  return at ? to_int(*at).value_or(0) : 0;
 }
 
 error_code save_delist(storage::ReputationStore& store, const DelistRequest& request) {

@@ -4,11 +4,13 @@
 //   characters without control characters).
 // - A contact may ask portal.delist_requests_per_day times a day (429 beyond); an IP has at
 //   most one open request (409 while one is open).
-// - Refused while the IP still fails the technical checks (422; the page says which): reverse
-//   DNS must name the server, confirm forward, and not look generic.
-// - Approved at once when policy allows: the listing was automatic (a score, a throttle, or a
-//   listing whose source starts with "auto"), the checks pass, and the IP was not delisted in
-//   the last 30 days. Otherwise the request waits for an operator (the admin API).
+// - What a request leads to is decide_delist() (ip_report.hpp), which the lookup page shows
+//   before its form: approved at once when the listing was automatic (a score, or a listing
+//   of the IP whose source starts with "auto"), reverse DNS passes (it names the server,
+//   confirms forward, does not look generic) and the IP was not delisted in the last 30 days;
+//   otherwise (an operator's or a feed's listing, a network's listing, failing reverse DNS, a
+//   second listing within 30 days) it waits for an operator (the admin API). A throttle
+//   deferral (it ends by itself) and an outside blocklist take no request.
 // - Approving clears an automatic listing and softens the IP's history: its refusal, deferral,
 //   invalid-recipient, authentication-failure and complaint counts and its score are zeroed (the
 //   volume it delivered stays), so that the next message does not list it again at once.
@@ -67,8 +69,9 @@ std::vector<DelistRequest> list_delists(storage::ReputationStore& store,
 // Counts one request of `contact` today; false when it had its `per_day` already.
 bool take_quota(storage::ReputationStore& store, std::string_view contact, std::uint32_t per_day,
                 std::int64_t now);
-// Whether `ip` was delisted in the last kRelistWindowSeconds.
-bool delisted_recently(storage::ReputationStore& store, std::string_view ip, std::int64_t now);
+// Unix seconds of the last approval of a request for `ip`, 0 for never (a request within
+// kRelistWindowSeconds of it goes to an operator: ip_report.hpp, decide_delist).
+std::int64_t last_delisted(storage::ReputationStore& store, std::string_view ip);
 
 boost::system::error_code save_delist(storage::ReputationStore& store,
                                       const DelistRequest& request);

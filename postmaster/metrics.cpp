@@ -13,7 +13,7 @@ constexpr Name kLookups{"mxgate_portal_lookups_total",
 constexpr Name kRateLimited{"mxgate_portal_rate_limited_total",
                             "Portal requests refused with 429 (portal.requests_per_minute)"};
 constexpr Name kDelistRequests{"mxgate_delist_requests_total",
-                               "Delisting requests by outcome (approved, queued, checks_fail, "
+                               "Delisting requests by outcome (approved, queued, not_needed, "
                                "already_open, quota, invalid, not_listed, error)"};
 constexpr Name kDecisions{"mxgate_delist_decisions_total",
                           "Delisting requests decided through the admin API"};

@@ -39,30 +39,18 @@ constexpr std::size_t kMaxIpText = 64;
 
 struct DelistReply {
   beast::http::status status;
-  std::string_view result;  // JSON
-  std::string_view label;   // metric
-  std::string_view title;
-  std::string_view message;
+  std::string_view label;  // metric
 };
-// Indexed by DelistOutcome.
+// Indexed by DelistOutcome (portal_page.hpp).
 constexpr DelistReply kDelistReplies[kDelistOutcomes] = {
-    {beast::http::status::ok, "approved", "approved", "Delisted",
-     "The address is delisted; its next connection is judged afresh."},
-    {beast::http::status::accepted, "queued", "queued", "Request received",
-     "An operator will review your request and write to you."},
-    {beast::http::status::unprocessable_entity, "checks-fail", "checks_fail",
-     "Fix reverse DNS first",
-     "This address still fails the reverse-DNS checks below; delisting would not last. Fix "
-     "them, then ask again."},
-    {beast::http::status::conflict, "already-open", "already_open", "Already asked",
-     "A request for this address is already waiting for review."},
-    {beast::http::status::too_many_requests, "quota", "quota", "Too many requests",
-     "This contact address has made as many requests as it may today."},
-    {beast::http::status::bad_request, "invalid", "invalid", "Request not taken", ""},
-    {beast::http::status::ok, "not-listed", "not_listed", "Nothing to delist",
-     "This address is not listed: its mail is accepted."},
-    {beast::http::status::internal_server_error, "error", "error", "Try again later",
-     "The request could not be stored."},
+    {beast::http::status::ok, "approved"},
+    {beast::http::status::accepted, "queued"},
+    {beast::http::status::ok, "not_needed"},
+    {beast::http::status::conflict, "already_open"},
+    {beast::http::status::too_many_requests, "quota"},
+    {beast::http::status::bad_request, "invalid"},
+    {beast::http::status::ok, "not_listed"},
+    {beast::http::status::internal_server_error, "error"},
 };
 
 http::Response respond(beast::http::status status, std::string_view type, std::string body) {
@@ -105,6 +93,33 @@ asio::awaitable<LiveChecks> live_checks(
     }
   }
   co_return checks;
+}
+
+// A listing weighs as the zone's [[dnsbl]] entry says: an action, or points. A blocklist that
+// blocks, or defers an address we would accept, is what decides its status.
+void apply_blocklists(IpReport& report,
+                      const std::vector<std::shared_ptr<const policy::DnsblZone>>& zones,
+                      const reputation::Thresholds& thresholds) {
+  for (const auto& zone : zones) {
+    const auto& c = zone->config;
+    const auto& listing = report.checks.dnsbls;
+    if (std::find(listing.begin(), listing.end(), c.zone) == listing.end()) continue;
+    const bool blocks = c.action == conf::DnsblConfig::Action::Reject ||
+                        (c.action == conf::DnsblConfig::Action::Score && thresholds.reject_at > 0 &&
+                         c.weight >= thresholds.reject_at);
+    const bool defers = c.action == conf::DnsblConfig::Action::Defer ||
+                        (c.action == conf::DnsblConfig::Action::Score && thresholds.defer_at > 0 &&
+                         c.weight >= thresholds.defer_at);
+    if (blocks && report.status != IpReport::Status::Blocked) {
+      report.status = IpReport::Status::Blocked;
+      report.cause = IpReport::Cause::Blocklist;
+      report.listed_network.clear();
+    } else if (defers && report.status == IpReport::Status::NotListed) {
+      report.status = IpReport::Status::Deferred;
+      report.cause = IpReport::Cause::Blocklist;
+    }
+    report.reasons.push_back({reputation::Signal::DnsblListed, "listed on " + c.zone});
+  }
 }
 
 }  // namespace
@@ -150,16 +165,26 @@ bool Portal::over_rate(const asio::ip::address& peer, std::uint32_t per_minute) 
 }
 
 asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) {
-  const auto address = asio::ip::make_address(common::ip_text(ip));
+  const auto ip_text = common::ip_text(ip);
+  const auto address = asio::ip::make_address(ip_text);
   const auto rules = rules_();
   const auto& reputation = rules->config->reputation;
-  const auto lookup =
-      co_await io::run_blocking(blocking_, [&] { return store_.get_connect(address); });
+  struct Stored {
+    storage::ConnectLookup lookup;
+    std::optional<DelistRequest> request;
+    std::int64_t last_delisted = 0;
+  };
+  const auto stored = co_await io::run_blocking(blocking_, [&] {
+    return Stored{store_.get_connect(address), find_delist(store_, ip_text),
+                  last_delisted(store_, ip_text)};
+  });
+  const auto& lookup = stored.lookup;
   if (lookup.ip.state == storage::Lookup::Error) co_return std::nullopt;
   const std::int64_t now = common::unix_seconds();
-  std::vector<const reputation::Record*> networks;
+  std::vector<NetworkShown> networks;
   for (const auto& n : lookup.networks) {
-    networks.push_back(n.state == storage::Lookup::Found ? &n.record : nullptr);
+    networks.push_back({storage::key_to_text(storage::Family::Network, n.key).value_or(""),
+                        n.state == storage::Lookup::Found ? &n.record : nullptr});
   }
   std::optional<DeferralShown> deferral;
   if (throttling_ != nullptr) {
@@ -171,8 +196,10 @@ asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) 
     }
   }
   const auto* record = lookup.ip.state == storage::Lookup::Found ? &lookup.ip.record : nullptr;
-  auto report = judge_ip(common::ip_text(ip), record, networks, reputation.model,
-                         reputation.thresholds, deferral, now);
+  auto report =
+      judge_ip(ip_text, record, networks, reputation.model, reputation.thresholds, deferral, now);
+  report.request = stored.request;
+  report.last_delisted = stored.last_delisted;
   if (throttling_ != nullptr) {
     static const reputation::Record kNeverSeen;
     const auto history = throttle::history_of(record ? *record : kNeverSeen, now, 1);
@@ -182,27 +209,7 @@ asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) 
   }
   if (resolver_ != nullptr) {
     report.checks = co_await live_checks(*resolver_, ip, rules->dnsbls);
-    // A listing weighs as the zone's [[dnsbl]] entry says: an action, or points.
-    const auto& thresholds = reputation.thresholds;
-    for (const auto& zone : rules->dnsbls) {
-      const auto& c = zone->config;
-      if (std::find(report.checks.dnsbls.begin(), report.checks.dnsbls.end(), c.zone) ==
-          report.checks.dnsbls.end()) {
-        continue;
-      }
-      const bool blocks = c.action == conf::DnsblConfig::Action::Reject ||
-                          (c.action == conf::DnsblConfig::Action::Score &&
-                           thresholds.reject_at > 0 && c.weight >= thresholds.reject_at);
-      const bool defers = c.action == conf::DnsblConfig::Action::Defer ||
-                          (c.action == conf::DnsblConfig::Action::Score &&
-                           thresholds.defer_at > 0 && c.weight >= thresholds.defer_at);
-      if (blocks) {
-        report.status = IpReport::Status::Blocked;
-      } else if (defers && report.status == IpReport::Status::NotListed) {
-        report.status = IpReport::Status::Deferred;
-      }
-      report.reasons.push_back({reputation::Signal::DnsblListed, "listed on " + c.zone});
-    }
+    apply_blocklists(report, rules->dnsbls, reputation.thresholds);
   }
   co_return report;
 }
@@ -231,15 +238,11 @@ asio::awaitable<http::Response> Portal::lookup(const http::Request& request, std
                  : respond(beast::http::status::ok, kHtmlType, render_report_html(*report));
 }
 
-http::Response Portal::delist_reply(bool json, DelistOutcome outcome, std::string_view message,
-                                    const LiveChecks* checks) {
-  const auto& r = kDelistReplies[outcome];
-  if (message.empty()) message = r.message;
-  delist_outcomes_[outcome]->Increment();
-  return json ? respond(r.status, kJsonType,
-                        fmt::format("{{\"result\":\"{}\",\"message\":\"{}\"}}\n", r.result,
-                                    json_escape(message)))
-              : respond(r.status, kHtmlType, render_notice_html(r.title, message, checks));
+http::Response Portal::delist_reply(bool json, const DelistAnswer& answer) {
+  delist_outcomes_[answer.outcome]->Increment();
+  const auto status = kDelistReplies[answer.outcome].status;
+  return json ? respond(status, kJsonType, render_delist_json(answer))
+              : respond(status, kHtmlType, render_delist_html(answer));
 }
 
 asio::awaitable<http::Response> Portal::delist(const http::Request& request) {
@@ -252,21 +255,39 @@ asio::awaitable<http::Response> Portal::delist(const http::Request& request) {
   std::string problem =
       !ip ? "Not an IP address: give an IPv4 or IPv6 address." : check_contact(contact);
   if (problem.empty()) problem = check_explanation(explanation);
-  if (!problem.empty()) co_return delist_reply(json, kInvalid, problem);
+  if (!problem.empty()) co_return delist_reply(json, {kInvalid, problem});
   const auto report = co_await report_for(*ip);
-  if (!report) co_return delist_reply(json, kError, "The reputation store could not be read.");
-  if (report->status == IpReport::Status::NotListed) co_return delist_reply(json, kNotListed);
-  if (!report->checks.pass()) co_return delist_reply(json, kChecksFail, {}, &report->checks);
+  if (!report) {
+    co_return delist_reply(json, {kError,
+                                  "The reputation store could not be read; nothing was "
+                                  "changed. Try again in a few minutes."});
+  }
+  // The page offered (or did not offer) the form on this same decision.
+  const auto decision = decide_delist(*report);
+  switch (decision.outcome) {
+    case DelistDecision::Outcome::NotListed:
+      co_return delist_reply(json, {kNotListed, {}, &*report});
+    case DelistDecision::Outcome::RequestOpen:
+      co_return delist_reply(json, {kAlreadyOpen, {}, &*report});
+    case DelistDecision::Outcome::WaitsOut:
+    case DelistDecision::Outcome::AskBlocklist:
+      co_return delist_reply(json, {kNotNeeded, {}, &*report});
+    case DelistDecision::Outcome::Immediate:
+    case DelistDecision::Outcome::Review:
+      break;
+  }
   const auto per_day = rules_()->config->portal.delist_requests_per_day;
   const std::int64_t now = common::unix_seconds();
+  const bool immediate = decision.outcome == DelistDecision::Outcome::Immediate;
   DelistRequest made{report->ip, contact, explanation, now};
   const auto outcome = co_await io::run_blocking(blocking_, [&] {
+    // Read again: another request may have been made since the report.
     if (auto existing = find_delist(store_, made.ip);
         existing && existing->state == DelistRequest::State::Open) {
       return kAlreadyOpen;
     }
     if (!take_quota(store_, contact, per_day, now)) return kQuota;
-    if (!report->manual && !delisted_recently(store_, made.ip, now)) {
+    if (immediate) {
       return approve_delist(store_, made, "policy",
                             "automatic listing, reverse DNS passes, not delisted in 30 days", false,
                             now)
@@ -275,9 +296,9 @@ asio::awaitable<http::Response> Portal::delist(const http::Request& request) {
     }
     return save_delist(store_, made) ? kError : kQueued;
   });
-  spdlog::info("portal_delist ip={} outcome={} manual={}", made.ip, kDelistReplies[outcome].label,
-               report->manual);
-  co_return delist_reply(json, outcome);
+  spdlog::info("portal_delist ip={} outcome={} decision={}", made.ip, kDelistReplies[outcome].label,
+               outcome_name(decision.outcome));
+  co_return delist_reply(json, {outcome, {}, &*report});
 }
 
 asio::awaitable<http::Response> Portal::answer(const http::Request& request,

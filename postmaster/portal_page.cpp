@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "postmaster/human_time.hpp"
+#include "postmaster/page_parts.hpp"
 #include "postmaster/record_text.hpp"
 
 namespace mxgate::postmaster {
@@ -46,9 +48,9 @@ constexpr Topic kTopics[] = {
      "and send messages that follow RFC 5322 and MIME. Bulk mail carries List-Unsubscribe and "
      "List-Unsubscribe-Post for one-click unsubscribe (RFC 8058)."},
     {"ramp", "New IPs: ramp up slowly",
-     "A new sending IP may at most double its volume from one day to the next. Start with a "
-     "few hundred messages a day and grow steadily; mail over the day's allowance is deferred, "
-     "not lost."},
+     "While a sending IP is new to us, mail beyond its daily limit is deferred (your server "
+     "retries it later; nothing is lost). The limit grows with the mail the address delivered "
+     "the day before: start with a few hundred messages a day and grow steadily."},
     {"volume", "Steady sending rates",
      "Spread sending over time, keep connection and message rates steady, and retry deferred "
      "mail with a back-off rather than at once."},
@@ -61,9 +63,10 @@ constexpr Topic kTopics[] = {
     {"dnsbl", "DNS blocklists",
      "An IP on a DNS blocklist is refused by many receivers. Find out why it was listed (the "
      "list's own site explains), fix the cause, then ask that list to remove it."},
-    {"listing", "Listings by our operators",
-     "Our operators listed this address by hand or from a feed. Fix the cause, then ask for "
-     "delisting with the form on the lookup page."},
+    {"listing", "Our listings",
+     "We list addresses and networks by hand, from feeds, or automatically from what we see of "
+     "their mail. Find and fix the cause, then look the address up on the postmaster page: it "
+     "says what a delisting request would lead to, and takes the request."},
 };
 
 const Topic& topic(std::string_view anchor) {
@@ -73,40 +76,143 @@ const Topic& topic(std::string_view anchor) {
   return kTopics[0];
 }
 
-double weighted_points(const std::vector<reputation::Verdict>& verdicts) {
-  double total = 0;
-  for (const auto& v : verdicts) total += std::max(0.0, v.score);
-  return total;
-}
-
-void add_reason(IpReport& report, Signal signal, std::string detail = {}) {
-  for (const auto& r : report.reasons) {
-    if (r.signal == signal && r.detail == detail) return;
-  }
-  report.reasons.push_back({signal, std::move(detail)});
-}
-
 constexpr std::string_view kHead =
     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    "<title>{}</title><link rel=\"stylesheet\" href=\"/postmaster/style.css\"></head>\n<body>\n";
+    "<title>{}</title><link rel=\"stylesheet\" href=\"/postmaster/style.css\"></head>\n<body>\n"
+    "<header><a href=\"/postmaster/\">Postmaster</a></header>\n";
 constexpr std::string_view kFoot =
     "<footer><a href=\"/postmaster/best-practices\">Sending best practices</a></footer>\n"
     "</body></html>\n";
 
+// Throttle reasons name our configuration ("limit ip-connections"): for support, not prose.
+bool internal_detail(Signal signal) {
+  return signal == Signal::RateLimited || signal == Signal::NewIpRamp;
+}
+
 std::string lookup_form(std::string_view value) {
   return fmt::format(
-      "<form method=\"get\" action=\"/postmaster/\"><label for=\"ip\">IP address</label> "
-      "<input id=\"ip\" name=\"ip\" value=\"{}\" required maxlength=\"45\"> "
+      "<form method=\"get\" action=\"/postmaster/\"><label for=\"ip\">IP "
+      "address</label> <input id=\"ip\" name=\"ip\" value=\"{}\" required maxlength=\"45\"> "
       "<button type=\"submit\">Look up</button></form>\n",
       html_escape(value));
 }
 
-std::string render_checks(const LiveChecks& c) {
+std::string_view status_class(IpReport::Status status) {
+  return status == IpReport::Status::NotListed  ? "clean"
+         : status == IpReport::Status::Deferred ? "deferred"
+                                                : "blocked";
+}
+
+// One sentence: what is listed and what we do with its mail.
+std::string summary_html(const IpReport& r) {
+  const auto ip = html_escape(r.ip);
+  switch (r.status) {
+    case IpReport::Status::Blocked:
+      if (!r.listed_network.empty()) {
+        return fmt::format(
+            "The network <strong>{}</strong>, which contains {}, is blocked: we refuse mail "
+            "from every address in it, and your server returns that mail to its senders as "
+            "undeliverable.",
+            html_escape(r.listed_network), ip);
+      }
+      return fmt::format(
+          "{} is blocked: we refuse mail from it, and your server returns that mail to its "
+          "senders as undeliverable.",
+          ip);
+    case IpReport::Status::Deferred:
+      return fmt::format(
+          "{} is deferred: we refuse its mail for now. Your server keeps the mail and retries "
+          "it, and it is delivered once the deferral ends.",
+          ip);
+    case IpReport::Status::NotListed:
+      break;
+  }
+  return r.allow_listed
+             ? fmt::format("{} is not listed: we accept mail from it. It is on our allow list.", ip)
+             : fmt::format("{} is not listed: we accept mail from it.", ip);
+}
+
+// Since when, and until when or that it has no end.
+std::string times_html(const IpReport& r) {
+  if (r.status == IpReport::Status::NotListed) return {};
+  const bool listing = r.cause == IpReport::Cause::Listing;
+  std::string out;
+  if (r.since > 0) {
+    out += fmt::format("{} since {}. ", listing ? "Listed" : "Deferred", time_html(r.since, r.now));
+  }
+  if (r.until > 0) {
+    out += fmt::format("{} {}.", listing ? "The listing ends" : "The deferral ends",
+                       time_html(r.until, r.now));
+  } else if (listing) {
+    out += "The listing has no end date: it stays until it is delisted.";
+  } else if (r.cause == IpReport::Cause::Score) {
+    out += "It lasts while the reasons below weigh on this address, or until it is delisted.";
+  }
+  return out.empty() ? out : "<p id=\"times\">" + out + "</p>\n";
+}
+
+std::string reason_html(const IpReport& r, const PortalReason& reason) {
+  const auto guidance = guidance_for(reason.signal);
+  std::string out =
+      fmt::format("<li data-signal=\"{}\"><strong>{}</strong>",
+                  reputation::signal_name(reason.signal), html_escape(reason_text(r, reason)));
+  const bool internal = internal_detail(reason.signal);
+  if (!reason.detail.empty() && !internal) {
+    out += fmt::format(" {} <q class=\"detail\">{}</q>",
+                       reason.signal == Signal::ManualBlock ? "Reason given:" : "",
+                       html_escape(reason.detail));
+  }
+  out += fmt::format("<br>{}", html_escape(guidance.advice));
+  if (reason.signal == Signal::ManualBlock)
+    out += " See <a href=\"#delisting\">Delisting</a> below.";
+  out += fmt::format(" <a href=\"{}#{}\">How to fix it</a>", kBestPracticesPath, guidance.topic);
+  out += fmt::format("<br><small class=\"support\">For support: <code>{}{}{}</code></small></li>\n",
+                     reputation::signal_name(reason.signal),
+                     internal && !reason.detail.empty() ? " " : "",
+                     internal ? html_escape(reason.detail) : "");
+  return out;
+}
+
+std::string reasons_html(const IpReport& r) {
+  if (r.reasons.empty()) return {};
+  std::string out = "<h2>Why</h2>\n<ul id=\"reasons\">\n";
+  for (const auto& reason : r.reasons) out += reason_html(r, reason);
+  return out + "</ul>\n";
+}
+
+// A new address's daily limit: only while it may send at all.
+std::string ramp_html(const IpReport& r) {
+  if (!r.ramp_allowance || r.status != IpReport::Status::NotListed) return {};
+  return fmt::format(
+      "<p id=\"ramp\">While this address is new to us, mail beyond {} messages a day is "
+      "deferred: your server retries it later, nothing is lost. The limit grows each day with "
+      "the mail the address delivered the day before. <a href=\"{}#ramp\">About new "
+      "addresses</a></p>\n",
+      *r.ramp_allowance, kBestPracticesPath);
+}
+
+}  // namespace
+
+std::string page_head(std::string_view title) { return fmt::format(kHead, html_escape(title)); }
+std::string_view page_foot() { return kFoot; }
+
+std::string time_html(std::int64_t at, std::int64_t now) {
+  return fmt::format("<time datetime=\"{}\">{}</time> ({})", format_time(at), human_date(at),
+                     relative_time(at, now));
+}
+
+std::string checks_html(const LiveChecks& c) {
   if (!c.ran) return {};
   std::string out = "<h2>Reverse DNS, checked just now</h2>\n<ul id=\"checks\">\n";
-  out += c.ptr.empty() ? std::string("<li class=\"fail\">No PTR record.</li>\n")
-                       : fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
+  if (c.ptr.empty()) {
+    out += c.lookup_failed
+               ? "<li>The reverse DNS (PTR) lookup failed just now, so this result is not final; "
+                 "look again in a few minutes.</li>\n"
+               : "<li class=\"fail\">This address has no reverse DNS (PTR) name.</li>\n";
+  } else {
+    out += fmt::format("<li>PTR: <code>{}</code></li>\n", html_escape(c.ptr));
+  }
   if (!c.ptr.empty()) {
     out += c.confirmed_name.empty()
                ? std::string(
@@ -127,43 +233,25 @@ std::string render_checks(const LiveChecks& c) {
         "About block lists</a></li>\n",
         html_escape(zone), kBestPracticesPath);
   }
-  if (c.lookup_failed) out += "<li>A DNS lookup failed; try again later.</li>\n";
-  out += fmt::format(
-      "</ul><p>Reverse DNS: <strong id=\"rdns\">{}</strong> "
-      "<a href=\"{}#rdns\">Best practice</a></p>\n",
-      c.pass() ? "pass" : "fail", kBestPracticesPath);
-  return out;
-}
-
-}  // namespace
-
-std::string render_notice_html(std::string_view title, std::string_view message,
-                               const LiveChecks* checks) {
-  std::string out = fmt::format(kHead, html_escape(title));
-  out += fmt::format("<main><h1 id=\"notice\">{}</h1>\n<p id=\"message\">{}</p>\n",
-                     html_escape(title), html_escape(message));
-  if (checks != nullptr) out += render_checks(*checks);
-  out += "<p><a href=\"/postmaster/\">Look up an address</a></p></main>\n";
-  out += kFoot;
-  return out;
-}
-
-std::string_view status_name(IpReport::Status status) {
-  switch (status) {
-    case IpReport::Status::NotListed:
-      return "not listed";
-    case IpReport::Status::Deferred:
-      return "deferred";
-    case IpReport::Status::Blocked:
-      return "blocked";
+  if (c.lookup_failed && !c.ptr.empty()) {
+    out +=
+        "<li>A DNS lookup failed just now, so this result is not final; look again in a few "
+        "minutes.</li>\n";
   }
-  return "not listed";
+  // An inconclusive check is neither: a sender must not fix what may not be broken.
+  const std::string_view verdict = c.pass() ? "pass" : c.inconclusive() ? "not known yet" : "fail";
+  const std::string_view style = c.pass() ? "pass" : c.inconclusive() ? "unknown" : "fail";
+  out += fmt::format(
+      "</ul><p>Reverse DNS: <strong id=\"rdns\" class=\"{}\">{}</strong> "
+      "<a href=\"{}#rdns\">Best practice</a></p>\n",
+      style, verdict, kBestPracticesPath);
+  return out;
 }
 
 Guidance guidance_for(Signal signal) {
   switch (signal) {
     case Signal::ManualBlock:
-      return {"listing", topic("listing").text};
+      return {"listing", "Find and fix what caused the listing, then ask for delisting."};
     case Signal::RdnsMissing:
     case Signal::RdnsMismatch:
     case Signal::RdnsGeneric:
@@ -204,57 +292,29 @@ Guidance guidance_for(Signal signal) {
   }
 }
 
-IpReport judge_ip(std::string ip, const reputation::Record* ip_record,
-                  const std::vector<const reputation::Record*>& networks,
-                  const reputation::ModelSettings& model, const reputation::Thresholds& thresholds,
-                  const std::optional<DeferralShown>& deferral, std::int64_t now) {
-  IpReport report;
-  report.ip = std::move(ip);
-  static const reputation::Record kNone;
-  const reputation::Record* network = nullptr;
-  for (const auto* n : networks) {
-    if (n != nullptr && n->listing.active(now)) network = n;  // the most specific listed
-  }
-  if (network == nullptr && !networks.empty()) network = networks.back();
-  const auto verdicts = reputation::assess(ip_record ? *ip_record : kNone, network, now, model);
-  for (const auto& v : verdicts) {
-    if (v.signal == Signal::ManualAllow) report.allowed = true;
-  }
-  for (const auto& v : verdicts) {
-    if (v.signal == Signal::ManualBlock) {
-      const auto* listed = ip_record && ip_record->listing.active(now) ? ip_record : network;
-      report.status = IpReport::Status::Blocked;
-      if (listed != nullptr) {
-        report.since = listed->listing.created;
-        report.until = listed->listing.expires;
-        report.manual = !listed->listing.source.starts_with("auto");
-        add_reason(report, Signal::ManualBlock, listed->listing.reason);
-      } else {
-        report.manual = true;
-        add_reason(report, Signal::ManualBlock);
-      }
+std::string reason_text(const IpReport& r, const PortalReason& reason) {
+  const bool network = !r.listed_network.empty();
+  switch (reason.signal) {
+    case Signal::ManualBlock: {
+      const auto what = network ? "the network " + r.listed_network : std::string("this address");
+      return r.manual
+                 ? fmt::format("Our operators listed {}.", what)
+                 : fmt::format("Our systems listed {} automatically, from the mail we saw.", what);
     }
+    case Signal::RateLimited:
+      return "This address opened more connections or sent more messages than our limits allow "
+             "in a short time.";
+    case Signal::NewIpRamp:
+      return "This address is new to us and sent more mail today than a new address may.";
+    case Signal::DnsblListed:
+      return "This address is on a DNS blocklist that we use.";
+    case Signal::ReputationPoor:
+      return "Much of the recent mail from this address was refused or complained about.";
+    case Signal::FirstSeenRecently:
+      return "We first saw mail from this address only recently.";
+    default:
+      return std::string(reputation::signal_description(reason.signal));
   }
-  if (report.status == IpReport::Status::Blocked || report.allowed) return report;
-  const double points = weighted_points(verdicts);
-  for (const auto& v : verdicts) {
-    if (v.score > 0) add_reason(report, v.signal);
-  }
-  if (thresholds.reject_at > 0 && points >= thresholds.reject_at) {
-    report.status = IpReport::Status::Blocked;
-  } else if (thresholds.defer_at > 0 && points >= thresholds.defer_at) {
-    report.status = IpReport::Status::Deferred;
-  }
-  if (deferral && (deferral->until == 0 || deferral->until > now)) {
-    if (report.status == IpReport::Status::NotListed) {
-      report.status = IpReport::Status::Deferred;
-      report.since = deferral->at;
-      report.until = deferral->until;
-    }
-    add_reason(report, deferral->signal, deferral->reason);
-  }
-  if (report.status == IpReport::Status::NotListed) report.reasons.clear();
-  return report;
 }
 
 std::string html_escape(std::string_view text) {
@@ -301,93 +361,18 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
-std::string render_report_json(const IpReport& r) {
-  std::string out =
-      fmt::format("{{\"ip\":\"{}\",\"status\":\"{}\",\"allowed\":{}", json_escape(r.ip),
-                  status_name(r.status), r.allowed ? "true" : "false");
-  out += r.since > 0 ? fmt::format(",\"since\":\"{}\"", format_time(r.since)) : ",\"since\":null";
-  out += r.until > 0 ? fmt::format(",\"until\":\"{}\"", format_time(r.until)) : ",\"until\":null";
-  out += ",\"reasons\":[";
-  for (std::size_t i = 0; i < r.reasons.size(); ++i) {
-    const auto& reason = r.reasons[i];
-    const auto guidance = guidance_for(reason.signal);
-    out += fmt::format(
-        "{}{{\"signal\":\"{}\",\"text\":\"{}\",\"detail\":\"{}\",\"guidance\":\"{}\","
-        "\"link\":\"{}#{}\"}}",
-        i == 0 ? "" : ",", reputation::signal_name(reason.signal),
-        json_escape(reputation::signal_description(reason.signal)), json_escape(reason.detail),
-        json_escape(guidance.advice), kBestPracticesPath, guidance.topic);
-  }
-  out += "]";
-  if (r.ramp_allowance) out += fmt::format(",\"ramp_allowance_per_day\":{}", *r.ramp_allowance);
-  const auto& c = r.checks;
-  if (c.ran) {
-    std::string zones;
-    for (const auto& zone : c.dnsbls) {
-      zones += (zones.empty() ? "\"" : ",\"") + json_escape(zone) + "\"";
-    }
-    out += fmt::format(
-        ",\"checks\":{{\"ptr\":{},\"forward_confirmed\":{},\"generic\":{},\"lookup_failed\":{},"
-        "\"pass\":{},\"dnsbls\":[{}]}}",
-        c.ptr.empty() ? "null" : "\"" + json_escape(c.ptr) + "\"",
-        c.confirmed_name.empty() ? "false" : "true",
-        c.generic ? "\"" + json_escape(*c.generic) + "\"" : "null",
-        c.lookup_failed ? "true" : "false", c.pass() ? "true" : "false", zones);
-  }
-  out += "}\n";
-  return out;
-}
-
 std::string render_report_html(const IpReport& r) {
-  std::string out = fmt::format(kHead, "Postmaster: " + html_escape(r.ip));
+  std::string out = page_head("Postmaster: " + r.ip);
   out += fmt::format("<main><h1>Sender status for <span class=\"ip\">{}</span></h1>\n",
                      html_escape(r.ip));
-  const auto status = status_name(r.status);
-  out += fmt::format("<p class=\"status {}\" id=\"status\">Status: <strong>{}</strong>",
-                     r.status == IpReport::Status::NotListed  ? "clean"
-                     : r.status == IpReport::Status::Deferred ? "deferred"
-                                                              : "blocked",
-                     status);
-  if (r.since > 0) out += fmt::format(" since {}", format_time(r.since));
-  if (r.until > 0) out += fmt::format(", until {}", format_time(r.until));
-  out += "</p>\n";
-  if (r.allowed) out += "<p>This address is on our allow list.</p>\n";
-  if (!r.reasons.empty()) {
-    out += "<h2>Why</h2>\n<ul id=\"reasons\">\n";
-    for (const auto& reason : r.reasons) {
-      const auto guidance = guidance_for(reason.signal);
-      out += fmt::format("<li data-signal=\"{}\"><strong>{}</strong>",
-                         reputation::signal_name(reason.signal),
-                         html_escape(reputation::signal_description(reason.signal)));
-      if (!reason.detail.empty()) {
-        out += fmt::format(" <q class=\"detail\">{}</q>", html_escape(reason.detail));
-      }
-      out += fmt::format("<br>{} <a href=\"{}#{}\">How to fix it</a></li>\n",
-                         html_escape(guidance.advice), kBestPracticesPath, guidance.topic);
-    }
-    out += "</ul>\n";
-  } else if (r.status == IpReport::Status::NotListed) {
-    out += "<p>Nothing stands against this address now.</p>\n";
-  }
-  if (r.ramp_allowance) {
-    out += fmt::format(
-        "<p>This address is new to us: it may send up to {} messages a day now, twice as many "
-        "each day that it keeps within that. <a href=\"{}#ramp\">About the ramp</a></p>\n",
-        *r.ramp_allowance, kBestPracticesPath);
-  }
-  out += render_checks(r.checks);
-  if (r.status != IpReport::Status::NotListed) {
-    out += fmt::format(
-        "<h2>Ask for delisting</h2>\n<form method=\"post\" action=\"{}\" id=\"delist\">"
-        "<input type=\"hidden\" name=\"ip\" value=\"{}\">"
-        "<label for=\"contact\">Your email address</label> "
-        "<input id=\"contact\" name=\"contact\" type=\"email\" required maxlength=\"254\"><br>"
-        "<label for=\"explanation\">What did you fix?</label><br>"
-        "<textarea id=\"explanation\" name=\"explanation\" required maxlength=\"2000\" "
-        "rows=\"4\" cols=\"60\"></textarea><br><button type=\"submit\">Request delisting</button>"
-        "</form>\n",
-        kDelistPath, html_escape(r.ip));
-  }
+  out += fmt::format(
+      "<section class=\"status {}\"><p id=\"status\">Status: <strong>{}</strong></p>\n"
+      "<p id=\"summary\">{}</p>\n{}</section>\n",
+      status_class(r.status), status_name(r.status), summary_html(r), times_html(r));
+  out += reasons_html(r);
+  out += ramp_html(r);
+  out += checks_html(r.checks);
+  out += delisting_html(r);
   out += "<h2>Look up another address</h2>\n" + lookup_form("");
   out += "</main>\n";
   out += kFoot;
@@ -395,10 +380,10 @@ std::string render_report_html(const IpReport& r) {
 }
 
 std::string render_lookup_html(std::string_view error) {
-  std::string out = fmt::format(kHead, "Postmaster");
+  std::string out = page_head("Postmaster");
   out +=
-      "<main><h1>Postmaster</h1>\n<p>Look up how we see a sending IP address: whether its "
-      "mail is accepted, deferred or blocked, why, and what to do about it.</p>\n";
+      "<main><h1>Postmaster</h1>\n<p>Look up how we see a sending IP address: whether we "
+      "accept, defer or block its mail, why, and what to do about it.</p>\n";
   if (!error.empty()) {
     out += fmt::format("<p class=\"error\" id=\"error\">{}</p>\n", html_escape(error));
   }
@@ -407,7 +392,7 @@ std::string render_lookup_html(std::string_view error) {
 }
 
 std::string render_best_practices_html() {
-  std::string out = fmt::format(kHead, "Sending best practices");
+  std::string out = page_head("Sending best practices");
   out +=
       "<main><h1>Sending best practices</h1>\n<p>What we look at when your server sends "
       "to us, and how to get it right.</p>\n<nav><ul>\n";
@@ -424,13 +409,31 @@ std::string render_best_practices_html() {
   return out;
 }
 
+// Colours keep at least 4.5:1 against their backgrounds (WCAG AA).
 std::string_view portal_stylesheet() {
-  return "body{font-family:sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
-         "line-height:1.4;color:#222}\n"
-         ".status.blocked strong,.fail{color:#a00}.status.deferred strong{color:#a60}"
-         ".status.clean strong,.pass{color:#070}\n"
-         ".error{color:#a00;font-weight:bold}code,.ip{font-family:monospace}"
-         "footer{margin-top:3em;font-size:small}\n";
+  return "body{font-family:system-ui,sans-serif;max-width:46em;margin:0 auto;padding:0 1em 2em;"
+         "line-height:1.5;color:#1a1a1a;background:#fff}\n"
+         "header{padding:.6em 0;border-bottom:1px solid #ccc;font-weight:bold}"
+         "header a{color:#1a1a1a;text-decoration:none}\n"
+         "h1{font-size:1.5em;margin:1em 0 .5em}h2{font-size:1.15em;margin:1.6em 0 .4em}\n"
+         "section.status{border-left:.4em solid #555;background:#f4f4f4;padding:.2em 1em;"
+         "margin:1em 0}\n"
+         "section.status.blocked{border-color:#b00000;background:#fdf0f0}"
+         "section.status.deferred{border-color:#8a5000;background:#fdf6ea}"
+         "section.status.clean{border-color:#1d6b1d;background:#eff8ef}\n"
+         "#status{font-size:1.2em;margin:.4em 0}"
+         ".blocked #status strong,.fail{color:#b00000}.deferred #status strong{color:#8a5000}"
+         ".clean #status strong,.pass{color:#1d6b1d}\n"
+         "#reasons li,#next li{margin-bottom:.6em}q.detail{font-style:italic}\n"
+         ".support{color:#555}code,.ip{font-family:ui-monospace,monospace}\n"
+         ".notice{border:1px solid #ccc;background:#f7f7f7;padding:.5em 1em}"
+         ".warn{border-left:.4em solid #8a5000;background:#fdf6ea;padding:.5em 1em}\n"
+         "form#delist label{display:block;margin-top:.6em;font-weight:bold}"
+         "form#delist input,form#delist textarea{width:100%;max-width:36em;box-sizing:border-box;"
+         "font:inherit;padding:.3em}\n"
+         "button{font:inherit;padding:.35em 1em;margin-top:.6em;cursor:pointer}\n"
+         ".error{color:#b00000;font-weight:bold}"
+         "footer{margin-top:3em;padding-top:.6em;border-top:1px solid #ccc;font-size:small}\n";
 }
 
 }  // namespace mxgate::postmaster

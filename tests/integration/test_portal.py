@@ -2,8 +2,9 @@
 serving the reverse and forward DNS of the addresses asked about, listings made through the
 admin API, Python's urllib as the HTTP client, and Debian's headless Chromium rendering the page.
 
-Lookups of blocked, deferred (by a throttle limit) and clean IPs, in HTML and in JSON; an
-invalid IP gets 400 with a message; hostile input is escaped; every response carries the
+Lookups of blocked, deferred (by a throttle limit) and clean IPs, in HTML and in JSON; what a
+delisting request would lead to, said before the form and done by the POST; an invalid IP gets
+400 with a message; hostile input is escaped; every response carries the
 security headers; the portal serves no metrics; a client over portal.requests_per_minute gets
 429; the reverse-DNS checks are run at request time."""
 
@@ -92,7 +93,7 @@ class PortalTest(PortalCase):
         # 192.0.2.7's PTR names liar.example.test, which resolves elsewhere: no FCrDNS.
         self.assertIn("<code>liar.example.test</code>", page)
         self.assertIn("does not resolve back", page)
-        self.assertIn('<strong id="rdns">fail</strong>', page)
+        self.assertIn('<strong id="rdns" class="fail">fail</strong>', page)
         self.assertIn('id="delist"', page)
 
         status, headers, text = self.portal(mx, "/postmaster/?ip=192.0.2.7", "application/json")
@@ -109,7 +110,13 @@ class PortalTest(PortalCase):
         self.assertEqual(report["reasons"][0]["link"], "/postmaster/best-practices#listing")
         self.assertEqual(report["checks"]["ptr"], "liar.example.test")
         self.assertFalse(report["checks"]["forward_confirmed"])
-        self.assertFalse(report["checks"]["pass"])
+        self.assertFalse(report["checks"]["reverse_dns_pass"])
+        self.assertNotIn("allowed", report)
+        self.assertFalse(report["allow_listed"])
+        self.assertEqual(report["cause"], "listing")
+        # An operator's listing and failing reverse DNS: a request goes to an operator.
+        self.assertEqual(report["delisting"]["outcome"], "review")
+        self.assertEqual(report["delisting"]["review_because"], ["manual-listing", "reverse-dns"])
 
     def test_a_clean_ip_with_confirmed_reverse_dns(self):
         mx = self.start()
@@ -120,17 +127,18 @@ class PortalTest(PortalCase):
         self.assertEqual(report["reasons"], [])
         self.assertEqual(report["checks"]["ptr"], "mail.example.test")
         self.assertTrue(report["checks"]["forward_confirmed"])
-        self.assertTrue(report["checks"]["pass"])
+        self.assertTrue(report["checks"]["reverse_dns_pass"])
+        self.assertEqual(report["delisting"]["outcome"], "not-listed")
         self.assertEqual(mx.metric('mxgate_portal_lookups_total{status="not_listed"}'), 1)
         status, _, page = self.portal(mx, "/postmaster/?ip=192.0.2.25")
         self.assertIn("Status: <strong>not listed</strong>", page)
-        self.assertIn('<strong id="rdns">pass</strong>', page)
+        self.assertIn('<strong id="rdns" class="pass">pass</strong>', page)
         self.assertNotIn('id="delist"', page)
         # A generic name that confirms still fails the check, and says why.
         report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.99", "application/json")[2])
         self.assertTrue(report["checks"]["forward_confirmed"])
         self.assertIsNotNone(report["checks"]["generic"])
-        self.assertFalse(report["checks"]["pass"])
+        self.assertFalse(report["checks"]["reverse_dns_pass"])
 
     def test_a_block_list_listing_is_checked_live_and_shown(self):
         mx = self.mxgate(settings={"dns.servers": [self.dns.address]},
@@ -168,8 +176,12 @@ class PortalTest(PortalCase):
         self.assertIn("ip-connections", report["reasons"][0]["detail"])
         self.assertEqual(report["reasons"][0]["link"], "/postmaster/best-practices#volume")
         self.assertIsNotNone(report["since"])
+        self.assertEqual(report["cause"], "deferral")
+        self.assertEqual(report["delisting"]["outcome"], "wait")
         page = self.portal(mx, "/postmaster/?ip=192.0.2.50")[2]
         self.assertIn("Status: <strong>deferred</strong>", page)
+        self.assertIn("No request is needed: this deferral ends by itself", page)
+        self.assertNotIn('id="delist"', page)
 
     def test_an_invalid_ip_gets_400_with_a_message_and_hostile_input_is_not_echoed(self):
         mx = self.start()
@@ -217,9 +229,10 @@ class PortalTest(PortalCase):
 
 
 class DelistTest(PortalCase):
-    """POST /postmaster/delist: validated, refused while reverse DNS fails, approved at once for
-    an automatic listing (and the next connection is accepted), queued for an operator's
-    listing, one open request per IP, a daily limit per contact."""
+    """POST /postmaster/delist: validated; approved at once for an automatic listing whose
+    reverse DNS passes (and the next connection is accepted); queued for an operator when the
+    listing was an operator's, reverse DNS fails or it was delisted in the last 30 days, as the
+    lookup page says before its form; one open request per IP; a daily limit per contact."""
 
     def ask(self, mx, ip, contact="postmaster@example.test",
             explanation="We fixed the PTR record and removed the infected host."):
@@ -238,27 +251,56 @@ class DelistTest(PortalCase):
         mx = self.start()
         self.block(mx, "192.0.2.25", "spam trap hits", source="auto-traps")
         self.assertEqual(self.banner("192.0.2.25")[0], 554)
+        page = self.portal(mx, "/postmaster/?ip=192.0.2.25")[2]
+        self.assertIn("A request is <strong>approved at once</strong>", page)
         status, answer = self.ask(mx, "192.0.2.25")
         self.assertEqual((status, answer["result"]), (200, "approved"), answer)
+        self.assertIn("takes effect at once", answer["message"])
+        self.assertTrue(any("30 days" in step for step in answer["next_steps"]), answer)
         self.assertEqual(self.banner("192.0.2.25")[0], 220)
         self.assertEqual(mx.metric('mxgate_delist_requests_total{outcome="approved"}'), 1)
         report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25", "application/json")[2])
         self.assertEqual(report["status"], "not listed")
-        # Delisted within 30 days: a second listing goes to an operator.
+        # Delisted within 30 days: a second listing goes to an operator, as the page says.
         self.block(mx, "192.0.2.25", "spam trap hits", source="auto-traps")
-        self.assertEqual(self.ask(mx, "192.0.2.25")[1]["result"], "queued")
+        report = json.loads(self.portal(mx, "/postmaster/?ip=192.0.2.25", "application/json")[2])
+        self.assertEqual(report["delisting"]["review_because"], ["relisted"])
+        self.assertEqual(report["delisting"]["request"]["state"], "approved")
+        status, answer = self.ask(mx, "192.0.2.25")
+        self.assertEqual((status, answer["result"], answer["review_because"]),
+                         (202, "queued", ["relisted"]), answer)
 
-    def test_refused_while_reverse_dns_fails_and_the_page_says_which(self):
+    def test_failing_reverse_dns_sends_the_request_to_an_operator_as_the_page_said(self):
+        # An automatic listing for spam traps, and 192.0.2.7's PTR does not confirm forward.
         mx = self.start()
-        self.block(mx, "192.0.2.7", "listed by hand")
-        status, answer = self.ask(mx, "192.0.2.7")
-        self.assertEqual((status, answer["result"]), (422, "checks-fail"), answer)
+        self.block(mx, "192.0.2.7", "spam trap hits", source="auto-traps")
+        page = self.portal(mx, "/postmaster/?ip=192.0.2.7")[2]
+        fix = page.index("Reverse DNS of this address fails")
+        self.assertLess(fix, page.index('id="delist"'), "said before the form")
+        self.assertIn("Fix this first and your request can be approved at once.", page)
+        self.assertIn("an operator reviews your request", page)
+        self.assertIn(">Send to an operator</button>", page)
         body = urllib.parse.urlencode({"ip": "192.0.2.7", "contact": "a@example.test",
-                                       "explanation": "We fixed everything, honest."}).encode()
+                                       "explanation": "We removed the trap addresses."}).encode()
         status, _, page = fetch(mx.portal_port, "/postmaster/delist", method="POST", data=body)
-        self.assertEqual(status, 422)
-        self.assertIn("does not resolve back", page)
-        self.assertIn('<strong id="rdns">fail</strong>', page)
+        self.assertEqual(status, 202, page)
+        self.assertIn("waiting for an operator", page)
+        self.assertIn("reverse DNS of this address fails.", page)
+        self.assertIn("Until then 192.0.2.7 stays blocked", page)
+        self.assertIn("If the operator approves, the delisting takes effect at once.", page)
+        self.assertIn("listed again within 30 days", page)
+        # The lookup page now shows the open request instead of a second form; a second
+        # request gets 409 with the same next steps.
+        page = self.portal(mx, "/postmaster/?ip=192.0.2.7")[2]
+        self.assertIn("Request state: <strong>waiting for an operator</strong>", page)
+        self.assertNotIn('id="delist"', page)
+        self.assertNotIn("a@example.test", page, "the contact is not shown to anyone")
+        status, answer = self.ask(mx, "192.0.2.7")
+        self.assertEqual((status, answer["result"]), (409, "already-open"), answer)
+        self.assertIn("you need not ask again", answer["message"])
+        self.assertTrue(any("30 days" in step for step in answer["next_steps"]), answer)
+        self.assertEqual(answer["status_url"], "/postmaster/?ip=192.0.2.7")
+        self.assertEqual(mx.metric('mxgate_delist_requests_total{outcome="queued"}'), 1)
 
     def test_an_operators_listing_is_queued_once_and_a_contact_has_a_daily_limit(self):
         mx = self.start(**{"portal.delist_requests_per_day": 1})
@@ -458,18 +500,39 @@ class AdminTest(PortalCase):
 
 
 class PortalBrowserTest(PortalCase):
-    """Headless Chromium loads the page and prints the DOM it rendered."""
+    """Headless Chromium loads the page, prints the DOM it rendered (--dump-dom) and takes
+    screenshots: of a blocked address, a deferred one, one inside a network listing and an
+    unlisted one. The PNGs go to the test's temporary directory, and to MXGATE_SCREENSHOT_DIR
+    when it is set (to look at them)."""
 
-    def render(self, url):
+    def chromium(self, *args):
         chromium = require_tool("chromium")
         with tempfile.TemporaryDirectory() as profile:
             result = subprocess.run(
                 [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-extensions", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 "--dump-dom", url],
+                 *args],
                 capture_output=True, timeout=60, env=dict(os.environ, HOME=profile))
         self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace")[-2000:])
         return result.stdout.decode()
+
+    def render(self, url):
+        return self.chromium("--dump-dom", url)
+
+    def screenshot(self, url, name):
+        """Saves the page as NAME.png (a tall window: the whole page of a report)."""
+        directory = tempfile.mkdtemp(prefix="portal-screens-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        path = os.path.join(directory, name + ".png")
+        self.chromium("--hide-scrollbars", "--window-size=1000,1700",
+                      f"--screenshot={path}", url)
+        with open(path, "rb") as png:
+            self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n", path)
+        wanted = os.environ.get("MXGATE_SCREENSHOT_DIR")
+        if wanted:
+            os.makedirs(wanted, exist_ok=True)
+            shutil.copy(path, os.path.join(wanted, name + ".png"))
+        return path
 
     def test_chromium_renders_the_status_reasons_and_checks(self):
         mx = self.start()
@@ -482,6 +545,64 @@ class PortalBrowserTest(PortalCase):
         self.assertNotIn("<img src", dom)
         self.assertNotIn("<script>alert", dom)
         self.assertIn("&lt;script&gt;", dom)
+
+    def test_four_kinds_of_address_as_a_sender_sees_them(self):
+        mx = self.start(limits=[{"name": "ip-connections", "key": "ip", "count": "connections",
+                                 "rate": 1, "period": "1h", "burst": 1}])
+        self.block(mx, "192.0.2.7", "spam trap hits", source="auto-traps")
+        self.block(mx, "198.51.100.0/24", "snowshoe range", source="spamhaus-drop")
+        for _ in range(5):  # the limit's burst, then a deferral of 192.0.2.50
+            with SmtpClient(self.proxy_port) as c:
+                c.send(proxy_v1("192.0.2.50"))
+                if c.reply()[0] == 421:
+                    break
+        else:
+            self.fail("192.0.2.50 was never deferred")
+        base = f"http://127.0.0.1:{mx.portal_port}/postmaster/?ip="
+        pages = {"blocked": "192.0.2.7", "deferred": "192.0.2.50",
+                 "network": "198.51.100.9", "not-listed": "192.0.2.25"}
+        dom = {}
+        for name, ip in pages.items():
+            dom[name] = self.render(base + ip)
+            self.screenshot(base + ip, f"portal-{name}")
+
+        blocked = dom["blocked"]
+        self.assertIn("Status: <strong>blocked</strong>", blocked)
+        self.assertIn("192.0.2.7 is blocked: we refuse mail from it, and your server returns that "
+                      "mail to its senders as undeliverable.", blocked)
+        self.assertIn("Our systems listed this address automatically", blocked)
+        self.assertIn("Reason given:", blocked)
+        self.assertRegex(blocked, r"Listed since <time datetime=\"[0-9T:Z-]+\">\d+ \w+ \d{4}, "
+                                  r"\d\d:\d\d UTC</time> \((just now|\d+ \w+ ago)\)")
+        self.assertLess(blocked.index("Fix this first and your request can be approved at once."),
+                        blocked.index('id="delist"'))
+        self.assertNotIn("on the lookup page", blocked)
+        self.assertNotIn("messages a day", blocked)
+
+        deferred = dom["deferred"]
+        self.assertIn("Status: <strong>deferred</strong>", deferred)
+        self.assertIn("192.0.2.50 is deferred: we refuse its mail for now", deferred)
+        self.assertIn("The deferral ends", deferred)
+        self.assertIn("No request is needed: this deferral ends by itself", deferred)
+        self.assertIn("For support: <code>rate_limited", deferred)
+        self.assertNotIn('id="delist"', deferred)
+
+        network = dom["network"]
+        self.assertIn("The network <strong>198.51.100.0/24</strong>, which contains 198.51.100.9, "
+                      "is blocked", network)
+        self.assertIn("Our operators listed the network 198.51.100.0/24.", network)
+        self.assertIn("snowshoe range", network)
+        self.assertIn("the listing covers the whole network 198.51.100.0/24", network)
+        report = json.loads(self.portal(mx, "/postmaster/?ip=198.51.100.9", "application/json")[2])
+        self.assertEqual((report["status"], report["listed_network"]),
+                         ("blocked", "198.51.100.0/24"))
+
+        clean = dom["not-listed"]
+        self.assertIn("Status: <strong>not listed</strong>", clean)
+        self.assertIn("192.0.2.25 is not listed: we accept mail from it.", clean)
+        self.assertIn('<strong id="rdns" class="pass">pass</strong>', clean)
+        self.assertNotIn('id="delist"', clean)
+        self.assertNotIn("may send up to", clean)
 
 
 if __name__ == "__main__":
