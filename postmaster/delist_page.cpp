@@ -115,7 +115,7 @@ std::vector<std::string> review_reasons_html(const IpReport& r, const DelistDeci
     out.push_back(fmt::format("the listing covers the whole network {}, not only this address;",
                               html_escape(r.listed_network)));
   }
-  if (d.manual_listing) out.push_back("our operators (or a feed they use) made the listing;");
+  if (d.manual_listing) out.emplace_back("our operators (or a feed they use) made the listing;");
   if (d.relisted) {
     out.push_back(
         fmt::format("this address was delisted {}: a listing that comes back within "
@@ -124,8 +124,8 @@ std::vector<std::string> review_reasons_html(const IpReport& r, const DelistDeci
   }
   if (d.reverse_dns_fails) {
     const bool unchecked = r.checks.inconclusive();
-    out.push_back(unchecked ? "reverse DNS of this address could not be checked;"
-                            : "reverse DNS of this address fails;");
+    out.emplace_back(unchecked ? "reverse DNS of this address could not be checked;"
+                               : "reverse DNS of this address fails;");
   }
   if (!out.empty()) out.back().back() = '.';
   return out;

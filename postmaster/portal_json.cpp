@@ -26,11 +26,11 @@ std::string_view cause_name(IpReport::Cause cause) {
 }
 
 std::string string_or_null(std::string_view text) {
-  return text.empty() ? std::string("null") : "\"" + json_escape(text) + "\"";
+  return text.empty() ? std::string("null") : fmt::format("\"{}\"", json_escape(text));
 }
 
 std::string time_or_null(std::int64_t at) {
-  return at > 0 ? "\"" + format_time(at) + "\"" : std::string("null");
+  return at > 0 ? fmt::format("\"{}\"", format_time(at)) : std::string("null");
 }
 
 std::string reasons_json(const IpReport& r) {
@@ -58,7 +58,7 @@ std::string checks_json(const LiveChecks& c) {
       ",\"checks\":{{\"ptr\":{},\"forward_confirmed\":{},\"generic\":{},\"lookup_failed\":{},"
       "\"reverse_dns_pass\":{},\"dnsbls\":[{}]}}",
       string_or_null(c.ptr), c.confirmed_name.empty() ? "false" : "true",
-      c.generic ? "\"" + json_escape(*c.generic) + "\"" : "null",
+      c.generic ? string_or_null(*c.generic) : "null",
       c.lookup_failed ? "true" : "false", c.pass() ? "true" : "false", zones);
 }
 
