@@ -3,13 +3,13 @@
 // Runs at start-up and on reload, on the control thread; every failure is a ConfigError.
 #include "conf/config.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "conf/toml_reader.hpp"
 
@@ -81,8 +81,8 @@ std::string read_text(const std::string& file) {
   if (!opened || *opened >= line) {
     throw ConfigError(file, line, "", "invalid TOML: " + std::string(description));
   }
-  std::string_view detail_text = description.substr(std::min(description.find(": "),
-                                                             description.size()));
+  std::string_view detail_text =
+      description.substr(std::min(description.find(": "), description.size()));
   if (detail_text.starts_with(": ")) detail_text.remove_prefix(2);
   throw ConfigError(file, *opened, "",
                     fmt::format("invalid TOML: the '{}' on this line is never closed (noticed at "

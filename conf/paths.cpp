@@ -37,12 +37,11 @@ std::string what_text(int want) {
 }
 
 // Why `who` may not do `want` to `path`, or nullopt when it may.
-std::optional<std::string> denied(const Account& who, const std::filesystem::path& path,
-                                  int want) {
+std::optional<std::string> denied(const Account& who, const std::filesystem::path& path, int want) {
   if (who.current) {
     if (faccessat(AT_FDCWD, path.c_str(), want, AT_EACCESS) == 0) return std::nullopt;
-    if (errno == EACCES) return path.string() + " is not " + what_text(want) + " by " +
-                                who_text(who);
+    if (errno == EACCES)
+      return path.string() + " is not " + what_text(want) + " by " + who_text(who);
     return path.string() + ": " + std::strerror(errno);
   }
   struct stat st {};
@@ -131,7 +130,9 @@ Account current_account() {
 }
 
 Account account_of(uid_t uid, gid_t fallback_gid) {
-  Account who{.uid = uid, .gid = fallback_gid, .groups = {fallback_gid},
+  Account who{.uid = uid,
+              .gid = fallback_gid,
+              .groups = {fallback_gid},
               .name = "uid " + std::to_string(uid)};
   const passwd* entry = getpwuid(uid);
   if (entry == nullptr) return who;

@@ -32,8 +32,8 @@ constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
 constexpr std::array<std::string_view, 19> kSections{
-    "server", "tls",   "http",     "portal",   "admin",    "feedback",   "relay",
-    "queue",  "route", "storage",  "dns",      "dnsbl",    "pregreet",   "auth",
+    "server",   "tls",   "http",       "portal", "admin", "feedback", "relay",
+    "queue",    "route", "storage",    "dns",    "dnsbl", "pregreet", "auth",
     "throttle", "limit", "reputation", "checks", "log"};
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};

@@ -49,7 +49,8 @@ TEST(RelativePaths, ResolveAgainstTheFilesDirectoryNotTheWorkingDirectory) {
                                      "[tls]\ncertificate = \"cert.pem\"\n"
                                      "private_key = \"./tls/key.pem\"\n"
                                      "[admin]\ntoken_file = \"../secret/token\"\n"
-                                     "[queue]\npath = \"spool\"\n" + kRoute);
+                                     "[queue]\npath = \"spool\"\n" +
+                                         kRoute);
   TestDir elsewhere;
   Config config;
   in_directory(elsewhere.path(), [&] { config = load_config(file); });
@@ -101,9 +102,8 @@ TEST(Origins, NameTheLineOrTheOptionThatSetAPath) {
 
 TEST(CheckPaths, AcceptsAStoreToCreateUnderAWritableDirectory) {
   TestDir dir;
-  const std::string file =
-      dir.write("mxgate.toml", "[storage]\npath = \"var/a/b\"\n[relay]\nmode = \"queue\"\n" +
-                                   kRoute);
+  const std::string file = dir.write(
+      "mxgate.toml", "[storage]\npath = \"var/a/b\"\n[relay]\nmode = \"queue\"\n" + kRoute);
   EXPECT_EQ(check_error(load_config(file)), "");
   std::filesystem::create_directories(dir / "var/a/b");
   EXPECT_EQ(check_error(load_config(file)), "");
@@ -113,9 +113,9 @@ TEST(CheckPaths, NamesTheKeyTheLineAndTheResolvedPath) {
   TestDir dir;
   dir.write("file", "not a directory");
   const std::string file = dir.write("mxgate.toml", "[storage]\npath = \"file/store\"\n" + kRoute);
-  EXPECT_EQ(check_error(load_config(file)),
-            "storage.path (" + file + ":2): cannot create " + (dir / "file/store") + ": " +
-                (dir / "file") + " is not a directory");
+  EXPECT_EQ(check_error(load_config(file)), "storage.path (" + file + ":2): cannot create " +
+                                                (dir / "file/store") + ": " + (dir / "file") +
+                                                " is not a directory");
   EXPECT_EQ(check_error(load_config(file, {"storage.path=file"})),
             "storage.path (-o storage.path=file): cannot write in " + (dir / "file") + ": " +
                 (dir / "file") + " is not a directory");
@@ -135,9 +135,8 @@ TEST(CheckPaths, FilesToReadMustExist) {
   TestDir dir;
   const std::string file = dir.write(
       "mxgate.toml", "[storage]\npath = \"store\"\n[admin]\ntoken_file = \"token\"\n" + kRoute);
-  EXPECT_EQ(check_error(load_config(file)),
-            "admin.token_file (" + file + ":4): cannot read " + (dir / "token") +
-                ": No such file or directory");
+  EXPECT_EQ(check_error(load_config(file)), "admin.token_file (" + file + ":4): cannot read " +
+                                                (dir / "token") + ": No such file or directory");
   dir.write("token", "0123456789abcdef");
   EXPECT_EQ(check_error(load_config(file)), "");
 }
