@@ -447,6 +447,7 @@ class CommandLineTest(unittest.TestCase):
             os.mkdir(locked, 0o555)
             if os.geteuid() == 0:
                 os.chown(locked, 65534, 65534)
+                os.chmod(folder, 0o755)  # else nobody cannot even reach it
             err = self.config_error(["check-config", "-c", path,
                                      "-o", "storage.path=locked/store"])
             self.assertIn(f"storage.path (-o storage.path=locked/store): cannot create "
