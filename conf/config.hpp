@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "reputation/checks.hpp"
@@ -251,6 +252,27 @@ struct LogConfig {
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
+// Where a value was set, for the messages about it: a line of the file, an override (file
+// "-o KEY=VALUE", line 0), or nowhere (a default: file and line empty).
+struct Origin {
+  std::string file;
+  std::uint32_t line = 0;
+  std::string text() const;  // "conf/mxgate.toml:211", "-o storage.path=/x", "default"
+};
+
+// The origins of the path-valued keys (kPathKeys). Not part of the configuration's value: a
+// configuration whose lines moved is the same configuration, so they always compare equal.
+struct Origins {
+  std::vector<std::pair<std::string, Origin>> keys;
+  Origin of(std::string_view key) const;  // a default's Origin for a key not listed
+  friend bool operator==(const Origins&, const Origins&) { return true; }
+};
+
+// The keys whose values are paths. A relative path in the file or in an -o override is
+// relative to the configuration file's directory; load_config() makes every one absolute.
+inline constexpr std::string_view kPathKeys[] = {"tls.certificate", "tls.private_key",
+                                                 "admin.token_file", "queue.path", "storage.path"};
+
 struct Config {
   ServerConfig server;
   TlsConfig tls;
@@ -272,29 +294,42 @@ struct Config {
       reputation::default_check_settings();  // [checks.<name>]: every known check, in order
   LogConfig log;
   std::filesystem::path source;  // the file it was loaded from
+  Origins origins;               // where the paths were set
   friend bool operator==(const Config&, const Config&) = default;
 };
 
-// A configuration that cannot be used. what() reads "FILE:LINE: KEY: problem" (LINE is 0 when
-// the problem has no line, e.g. an unreadable file or a missing required key). KEY is the full
-// dotted key ("server.max_recipients", "route[1].downstream"); when it is empty (a TOML syntax
-// error, an unreadable file) what() reads "FILE:LINE: problem". FILE is "-o" for a problem in
-// an override.
+// A configuration that cannot be used. what() reads "FILE:LINE: KEY: problem"; "FILE: KEY:
+// problem" when the problem has no line (a missing required section); without "KEY: " when it
+// concerns no key (a TOML syntax error). For an override FILE is the option,
+// "-o server.max_recipients=abc", and KEY is left out when it is the option's own key. A file
+// that cannot be read is "cannot read /abs/path: reason" (file() is the path, line() 0), and a
+// value the machine cannot honour (a path that cannot be created) is "KEY (ORIGIN): problem"
+// (value_error()).
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string file, std::uint32_t line, std::string key, const std::string& problem);
+  // what() is `message` as it is.
+  static ConfigError verbatim(std::string file, std::string key, const std::string& message);
   const std::string& file() const { return file_; }
   std::uint32_t line() const { return line_; }
   const std::string& key() const { return key_; }
 
  private:
+  struct Verbatim {};
+  ConfigError(Verbatim, std::string file, std::uint32_t line, std::string key,
+              const std::string& message);
+
   std::string file_;
   std::uint32_t line_;
   std::string key_;
 };
 
+// "storage.path (conf/mxgate.toml:211): problem": a loaded value the machine cannot honour.
+ConfigError value_error(const Config& config, std::string_view key, const std::string& problem);
+
 // Loads and validates `path`, then applies `overrides` ("dotted.key=value", value in TOML
-// syntax, or a bare string) in order. Throws ConfigError.
+// syntax, or a bare string) in order. Relative paths (kPathKeys) are resolved against the
+// directory of `path`, in the file and in the overrides alike. Throws ConfigError.
 Config load_config(const std::filesystem::path& path,
                    const std::vector<std::string>& overrides = {});
 
@@ -313,6 +348,14 @@ std::uint64_t parse_size(std::string_view text);
 std::string format_size(std::uint64_t bytes);
 
 std::string to_string(LineEndings line_endings);  // "reject", "normalize"
+
+// Checks that the server can create or open every path it will use (check-config): the
+// directories it creates (storage.path; queue.path in queue mode) exist and are writable, or
+// their nearest existing parent is; the files it reads (TLS, admin.token_file) are readable.
+// As the user who will run the server: the current user, or, when that is root, the owner of
+// the storage directory (or of its nearest existing parent). Throws ConfigError
+// (value_error()).
+void check_paths(const Config& config);
 
 // The effective configuration as TOML (one `key = value` line per field, one section per
 // table), loadable again by load_config(). Printed by `mxgate check-config`.

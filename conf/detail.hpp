@@ -26,6 +26,11 @@ HostPort parse_host_port(std::string_view text, const PortRule& rule);
 // label allowed), or nullopt when it is.
 std::optional<std::string> domain_problem(std::string_view name);
 
+// The line where the innermost '[' or '{' (`open`) still open at `line`:`column` of the TOML
+// `text` was opened, skipping strings and comments; nullopt when none is (syntax.cpp).
+std::optional<std::uint32_t> unclosed_bracket(std::string_view text, std::uint32_t line,
+                                              std::uint32_t column, char open);
+
 // `text` as a TOML basic string, quotes included.
 std::string quote(std::string_view text);
 

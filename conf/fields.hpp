@@ -99,7 +99,9 @@ inline constexpr std::uint64_t kMinCacheSize = 1 << 20;
 void host_name(TableReader& r, std::string_view key, std::string& name);        // "" or a DNS name
 void one_line(TableReader& r, std::string_view key, std::string& text);         // no control chars
 void mail_address(TableReader& r, std::string_view key, std::string& address);  // "" or a@b
-void directory(TableReader& r, std::string_view key, std::string& path);        // not ""
+// Paths: relative ones are made absolute against the configuration file's directory.
+void directory(TableReader& r, std::string_view key, std::string& path);  // not ""
+void file_path(TableReader& r, std::string_view key, std::string& path);  // "" or a path
 void log_level(TableReader& r, std::string_view key, std::string& level);
 void http_url(TableReader& r, std::string_view key, std::string& url);
 void header_name(TableReader& r, std::string_view key, std::string& name);  // RFC 5322 ftext
@@ -136,8 +138,8 @@ void fields(auto& v, Of<ServerConfig> auto& s) {
 }
 
 void fields(auto& v, Of<TlsConfig> auto& s) {
-  v("certificate", s.certificate, Text{});
-  v("private_key", s.private_key, Text{});
+  v("certificate", s.certificate, Text{file_path});
+  v("private_key", s.private_key, Text{file_path});
   v("require", s.require, Flag{});
   v("handshake_timeout", s.handshake_timeout, Positive{});
 }
@@ -148,7 +150,7 @@ void fields(auto& v, Of<HttpConfig> auto& s) {
 
 void fields(auto& v, Of<FeedbackConfig> auto& s) { v("address", s.address, Text{mail_address}); }
 
-void fields(auto& v, Of<AdminConfig> auto& s) { v("token_file", s.token_file, Text{}); }
+void fields(auto& v, Of<AdminConfig> auto& s) { v("token_file", s.token_file, Text{file_path}); }
 
 void fields(auto& v, Of<PortalConfig> auto& s) {
   v("listen", s.listen, Address{{.zero = "disables"}});
@@ -171,7 +173,7 @@ void fields(auto& v, Of<RelayConfig> auto& s) {
 }
 
 void fields(auto& v, Of<QueueConfig> auto& s) {
-  v("path", s.path, Text{});
+  v("path", s.path, Text{file_path});
   v("retry", s.retry, Waits{});
   v("max_age", s.max_age, Positive{});
   v("poll_interval", s.poll_interval, Positive{});

@@ -30,12 +30,18 @@ namespace {
 
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
+// The top level's keys, as read_config() reads them.
+constexpr std::array<std::string_view, 19> kSections{
+    "server",   "tls",   "http",       "portal", "admin", "feedback", "relay",
+    "queue",    "route", "storage",    "dns",    "dnsbl", "pregreet", "auth",
+    "throttle", "limit", "reputation", "checks", "log"};
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
 // The table's keys, then no other key.
 template <class S>
 void read_table(TableReader r, S& section) {
+  r.expect(section);
   fields(r, section);
   r.finish();
 }
@@ -73,6 +79,7 @@ void check_readable_file(TableReader& r, std::string_view key, const std::string
 }
 
 void read_server(TableReader r, ServerConfig& s) {
+  r.expect(s);
   fields(r, s);
   if (s.max_sessions_per_ip > s.max_sessions) {
     const toml::node* node = r.find("max_sessions_per_ip");
@@ -101,6 +108,7 @@ void read_tls(TableReader r, TlsConfig& t) {
 }
 
 void read_relay(TableReader r, RelayConfig& relay) {
+  r.expect(relay);
   fields(r, relay);
   if (relay.breaker_max_cooldown < relay.breaker_cooldown) {
     r.fail(r.find("breaker_max_cooldown"), "breaker_max_cooldown",
@@ -121,6 +129,7 @@ void read_routes(TableReader& root, std::vector<Route>& routes) {
   std::map<std::string, std::string> owners;
   read_array(root, "route", [&](TableReader& r) {
     Route& route = routes.emplace_back();
+    r.expect(route);
     fields(r, route);
     for (std::size_t i = 0; i < route.domains.size(); ++i) {
       auto [owner, inserted] = owners.emplace(route.domains[i], r.prefix());
@@ -138,6 +147,7 @@ void read_dnsbls(TableReader& root, std::vector<DnsblConfig>& dnsbls) {
   std::map<std::string, std::string> zones;  // zone/type -> the entry that lists it
   read_array(root, "dnsbl", [&](TableReader& r) {
     DnsblConfig& d = dnsbls.emplace_back();
+    r.expect(d);
     fields(r, d);
     const auto type = std::to_string(static_cast<int>(d.type));
     auto [owner, inserted] = zones.emplace(d.zone + "/" + type, r.prefix());
@@ -158,6 +168,7 @@ void read_pregreet(TableReader r, PregreetConfig& p) {
 }
 
 void read_limit(TableReader& r, LimitConfig& l, std::set<std::string>& names) {
+  r.expect(l);
   fields(r, l);
   if (!names.insert(l.name).second) {
     r.fail(r.find("name"), "name", quote(l.name) + " is used twice");
@@ -189,6 +200,7 @@ void read_throttle(TableReader& root, ThrottleConfig& t) {
 }
 
 void read_reputation(TableReader r, ReputationConfig& reputation) {
+  r.expect(reputation);
   fields(r, reputation);
   const auto& t = reputation.thresholds;
   if (t.defer_at > 0 && t.reject_at > 0 && t.defer_at > t.reject_at) {
@@ -235,6 +247,18 @@ void fill_host_names(TableReader& root, Config& c) {
     c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
 }
 
+// Where each path key was set (Config::origins).
+Origins path_origins(const toml::table& root, const std::string& file) {
+  Origins origins;
+  for (std::string_view key : kPathKeys) {
+    if (const toml::node* node = root.at_path(key).node()) {
+      auto [where, line] = location(node, file);
+      origins.keys.emplace_back(std::string(key), Origin{where, line});
+    }
+  }
+  return origins;
+}
+
 }  // namespace
 
 // The checks of single values that the tables name.
@@ -262,8 +286,21 @@ void mail_address(TableReader& r, std::string_view key, std::string& address) {
   }
 }
 
+void file_path(TableReader& r, std::string_view key, std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return;
+  // Relative to the configuration file's directory, whether it came from the file or from -o:
+  // the working directory of whoever runs mxgate must not move the store.
+  const std::filesystem::path parent = std::filesystem::path(r.file()).parent_path();
+  std::error_code ec;
+  std::filesystem::path base =
+      parent.empty() ? std::filesystem::current_path(ec) : std::filesystem::absolute(parent, ec);
+  if (ec) r.fail(r.find(key), key, "cannot resolve " + quote(path) + ": " + ec.message());
+  path = (base / path).lexically_normal().string();
+}
+
 void directory(TableReader& r, std::string_view key, std::string& path) {
   if (path.empty()) r.fail(r.find(key), key, "must name a directory, e.g. \"/var/lib/mxgate\"");
+  file_path(r, key, path);
 }
 
 void log_level(TableReader& r, std::string_view key, std::string& level) {
@@ -374,6 +411,9 @@ void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& leng
 Config read_config(const toml::table& root, const std::string& file) {
   Config c;
   TableReader r(&root, "", file);
+  // Unknown sections first: `[[routes]]` is the mistake, not the missing [[route]].
+  for (std::string_view section : kSections) r.find(section);
+  r.finish();
   read_server(r.table("server"), c.server);
   read_tls(r.table("tls"), c.tls);
   read_table(r.table("http"), c.http);
@@ -395,6 +435,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   r.finish();
   fill_host_names(r, c);
   c.source = file;
+  c.origins = path_origins(root, file);
   return c;
 }
 

@@ -54,9 +54,8 @@ std::string describe_node(const toml::node& node) {
 std::pair<std::string, std::uint32_t> location(const toml::node* node, const std::string& file) {
   if (node == nullptr) return {file, 0};
   const toml::source_region& source = node->source();
-  if (!source.path || source.path->empty() || *source.path == kOverrideFile) {
-    return {std::string(kOverrideFile), 0};
-  }
+  if (!source.path || source.path->empty()) return {file, 0};
+  if (source.path->starts_with(kOptionPrefix)) return {*source.path, 0};
   return {*source.path, source.begin.line};
 }
 
@@ -282,6 +281,7 @@ void TableReader::read(std::string_view key, std::vector<Duration>& out, Waits) 
 void TableReader::read(std::string_view key, reputation::PointsList& out, const Points& rule) {
   TableReader sub = table(key);
   if (sub.table_ == nullptr) return;
+  if (!out.empty()) sub.expect(out);  // else the message below says more than "unknown key"
   fields(sub, out);
   if (out.empty() && !sub.table_->empty()) {
     const auto first = sub.table_->begin();

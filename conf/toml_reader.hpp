@@ -3,8 +3,8 @@
 // range-checked) and turns every problem into a ConfigError that names the file, the line and
 // the full dotted key. Keys that were never asked for are reported by finish() as unknown, with
 // the valid keys listed.
-// Nodes that came from an override (-o) carry no source file of this config: their errors
-// name the file "-o" and line 0.
+// Nodes that came from an override carry the option as their source ("-o KEY=VALUE"): their
+// errors name the option instead of a file and a line.
 #pragma once
 
 #include <toml++/toml.h>
@@ -22,7 +22,7 @@
 
 namespace mxgate::conf::detail {
 
-inline constexpr std::string_view kOverrideFile = "-o";
+inline constexpr std::string_view kOptionPrefix = "-o ";
 
 class TableReader {
  public:
@@ -74,6 +74,7 @@ class TableReader {
   template <class Section>
   void read(std::string_view key, Section& out, Table) {
     TableReader sub = table(key);
+    sub.expect(out);
     fields(sub, out);
     sub.finish();
   }
@@ -81,6 +82,16 @@ class TableReader {
   void read(std::string_view key, T& out, const Required<Rule>& rule) {
     if (find(key) == nullptr) fail(table_, key, std::string(rule.problem));
     (*this)(key, out, rule.rule);
+  }
+
+  // Marks the keys of `section`'s field table as known and reports the first unknown key,
+  // before any value is read: a misspelt key is the mistake to report, not the required key it
+  // leaves missing or a check it makes fail (`downstreams = [...]` in a [[route]]).
+  template <class Section>
+  void expect(const Section& section) {
+    auto mark = [this](std::string_view key, const auto&, const auto&) { find(key); };
+    fields(mark, section);
+    finish();
   }
 
   // A sub-table reader; its table is null when `key` is absent. Fails unless it is a table.
@@ -115,8 +126,9 @@ Config read_config(const toml::table& root, const std::string& file);
 // "a string", "an integer", ... with the value when it is short: `got "5 minutes"`.
 std::string describe_node(const toml::node& node);
 
-// The file and line to report for `node`: the config file and the node's line, or "-o" and
-// line 0 for a node that came from an override. A null node gives `file` and line 0.
+// The file and line to report for `node`: the config file and the node's line, or the option
+// ("-o KEY=VALUE") and line 0 for a node that came from an override. A null node (or one
+// without a source) gives `file` and line 0.
 std::pair<std::string, std::uint32_t> location(const toml::node* node, const std::string& file);
 
 }  // namespace mxgate::conf::detail

@@ -1,7 +1,8 @@
 // The mxgate executable: the gateway and its command-line tools (CLI11, admin/cli.hpp). The
 // server's own commands are here:
 //   mxgate serve [-c FILE] [-o KEY=VALUE ...]         run the gateway (exit: run_server's code)
-//   mxgate check-config [-c FILE] [-o KEY=VALUE ...]  validate, print the effective config
+//   mxgate check-config [-c FILE] [-o KEY=VALUE ...]  validate (the paths too: check_paths()),
+//                                                      print the effective config
 //   mxgate version
 // The tools (rep, queue, admin, spf, dkim, auth) register themselves from admin/; cli.hpp lists
 // them. -c defaults to /etc/mxgate/mxgate.toml.
@@ -35,6 +36,9 @@ void add_server_commands(Cli& cli) {
   cli.add_config_options(check);
   cli.on(check, [&cli] {
     const auto config = cli.load_config();
+    // What serve would only find out when it starts: a store it cannot create, a file it
+    // cannot read (as the user who will run it).
+    mxgate::conf::check_paths(config);
     fmt::print("{}", mxgate::conf::describe(config));
     fmt::print(stderr, "{}: configuration ok\n", cli.config_path());
     return 0;

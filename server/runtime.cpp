@@ -57,8 +57,16 @@ constexpr std::size_t kBlockingThreads = 2;
 // message (up to the number of sessions that end their data at the same moment).
 constexpr std::size_t kSpoolWriterThreads = 32;
 
+// A store directory that cannot be made is a configuration error: it names the key, where it
+// was set and the resolved path.
+void make_directory(const conf::Config& config, std::string_view key, const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw conf::value_error(config, key, "cannot create " + path + ": " + ec.message());
+}
+
 std::unique_ptr<storage::ReputationStore> open_store(const conf::Config& config) {
-  std::filesystem::create_directories(config.storage.path);
+  make_directory(config, "storage.path", config.storage.path);
   return storage::ReputationStore::open(config.storage.path, policy::store_options(config));
 }
 
@@ -124,6 +132,7 @@ Runtime::Runtime(const RuntimeOptions& options)
   throttling_ = std::make_unique<policy::Throttling>(config.throttle, *registry_);
   throttling_->load(*store_, common::unix_micros());  // a restart neither resets a ramp nor a limit
   if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
+    make_directory(config, "queue.path", config.queue.path);
     spool_ = storage::Spool::open(config.queue.path);
     spool_writers_.emplace(kSpoolWriterThreads);
     queue_.emplace(relay::QueueShared{*spool_, claims_, blocking_.get_executor(),

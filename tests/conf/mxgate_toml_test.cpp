@@ -8,7 +8,8 @@
 //    table as a real one does;
 //  - a line that is not commented out sets the key's default (text as describe() writes it, or
 //    the same number), except [[route]] (routes have no default) and storage.path (shipped as
-//    "var/mxgate" so that trying mxgate out needs no root; see ShippedConfig in config_test).
+//    "../var/mxgate", relative to the file's directory, so that trying mxgate out needs no
+//    root; see ShippedConfig in config_test).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -285,6 +286,23 @@ class DrainTest(MxTestCase):
         self.assertEqual(sink.messages(), [], "part of a message was relayed")
 
 
+ROUTE = '[[route]]\ndomains = ["example.com"]\ndownstream = ["127.0.0.1:2526"]\n'
+
+
+def write_config(folder, name, text):
+    path = os.path.join(folder, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run_mxgate(args, cwd=None, timeout=60):
+    """mxgate ARGS run in `cwd`; CompletedProcess with text stdout and stderr."""
+    return subprocess.run([mxgate_bin(), *args], cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
 class CommandLineTest(unittest.TestCase):
 
     def test_check_config_accepts_the_shipped_configuration(self):
@@ -331,6 +349,119 @@ class CommandLineTest(unittest.TestCase):
         err = result.stderr.decode(errors="replace")
         self.assertEqual(result.returncode, 78, err)
         self.assertIn("server.max_recipients", err)
+
+    def test_relative_paths_are_relative_to_the_configuration_file(self):
+        # The reviewer's case: `cd /tmp && mxgate rep set ... -c /path/conf/mxgate.toml` wrote
+        # into /tmp/var/mxgate.
+        with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as cwd:
+            path = write_config(folder, "conf/mxgate.toml",
+                                '[storage]\npath = "../var/mxgate"\n'
+                                '[http]\nlisten = "127.0.0.1:0"\n'
+                                '[portal]\nlisten = "127.0.0.1:0"\n' + ROUTE)
+            store = os.path.join(folder, "var", "mxgate")
+            result = run_mxgate(["check-config", "-c", path], cwd=cwd)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(f'path = "{store}"\n', result.stdout)
+            self.assertIn(f'path = "{store}/queue"\n', result.stdout)
+            result = run_mxgate(["rep", "set", "192.0.2.9", "--block", "-c", path], cwd=cwd)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(os.path.isdir(store), os.listdir(folder))
+            self.assertEqual(os.listdir(cwd), [])
+            # An override is resolved the same way.
+            result = run_mxgate(["check-config", "-c", path, "-o", "storage.path=spool"],
+                                cwd=cwd)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(f'path = "{folder}/conf/spool"\n', result.stdout)
+
+    def test_shipped_configuration_keeps_its_state_in_the_repositorys_var(self):
+        with tempfile.TemporaryDirectory() as cwd:
+            result = run_mxgate(["check-config", "-c", os.path.join(SOURCE_DIR, "conf",
+                                                                    "mxgate.toml")], cwd=cwd)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        store = os.path.normpath(os.path.join(SOURCE_DIR, "var", "mxgate"))
+        self.assertIn(f'\n[storage]\npath = "{store}"\n', result.stdout)
+
+    def test_a_misspelt_required_key_is_reported_as_the_unknown_key(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_config(folder, "bad.toml",
+                                '[[route]]\ndomains = ["example.com"]\n'
+                                'downstreams = ["127.0.0.1:2526"]\n')
+            for command in ("check-config", "serve"):
+                err = self.config_error([command, "-c", path])
+                self.assertIn(f'{path}:3: route[0].downstreams: unknown key; did you mean '
+                              '"downstream"?', err)
+                self.assertNotIn("is required", err)
+
+    def test_an_unclosed_bracket_is_reported_where_it_opens(self):
+        cases = [
+            ("array", 'listen = ["127.0.0.1:2525"\n', 2, "'['"),
+            ("array over lines", 'proxy_trusted = [\n  "127.0.0.0/8",\n  "::1/128"\n', 2, "'['"),
+            ("inline table over lines", 'x = {a = [1,\n2]\n', 2, "'{'"),
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            for name, value, line, bracket in cases:
+                with self.subTest(name):
+                    path = write_config(folder, "bad.toml",
+                                        "[server]\n" + value + "\n# a comment\n" * 6
+                                        + "\nmax_sessions = 5\n" + ROUTE)
+                    err = self.config_error(["check-config", "-c", path])
+                    self.assertIn(f"{path}:{line}: invalid TOML: the {bracket} on this line is "
+                                  "never closed (noticed at line ", err)
+            path = write_config(folder, "bad.toml", "# mxgate\n\n[server\nworkers = 1\n")
+            err = self.config_error(["check-config", "-c", path])
+            self.assertIn(f"{path}:3: invalid TOML: ", err)
+
+    def test_a_missing_file_is_named_by_its_absolute_path_without_a_line(self):
+        with tempfile.TemporaryDirectory() as cwd:
+            for command in ("check-config", "serve"):
+                err = self.config_error([command, "-c", "absent.toml"], cwd=cwd)
+                self.assertEqual(err, "mxgate: configuration error: cannot read "
+                                 f"{os.path.realpath(cwd)}/absent.toml: No such file or directory\n")
+
+    def test_an_override_error_names_the_option(self):
+        path = os.path.join(SOURCE_DIR, "conf", "mxgate.toml")
+        for command in ("check-config", "serve"):
+            err = self.config_error([command, "-c", path, "-o", "server.max_recipients=abc"])
+            self.assertEqual(err, "mxgate: configuration error: -o server.max_recipients=abc: "
+                             'expected an integer, got the string "abc"\n')
+
+    def test_a_store_that_cannot_be_created_names_the_key_and_the_resolved_path(self):
+        with tempfile.TemporaryDirectory() as folder:
+            write_config(folder, "blocker", "a file, not a directory\n")
+            path = write_config(folder, "mxgate.toml",
+                                '[server]\nlisten = ["127.0.0.1:0"]\n'
+                                '[http]\nlisten = "127.0.0.1:0"\n'
+                                '[portal]\nlisten = "127.0.0.1:0"\n'
+                                '[storage]\npath = "blocker/store"\n' + ROUTE)
+            store = os.path.join(folder, "blocker", "store")
+            err = self.config_error(["check-config", "-c", path])
+            self.assertIn(f"storage.path ({path}:8): cannot create {store}: "
+                          f"{folder}/blocker is not a directory", err)
+            err = self.config_error(["serve", "-c", path])
+            self.assertIn(f"storage.path ({path}:8): cannot create {store}: Not a directory",
+                          err)
+
+            # A directory the server's user may not write in: as root, check-config checks for
+            # the directory's owner.
+            locked = os.path.join(folder, "locked")
+            os.mkdir(locked, 0o555)
+            if os.geteuid() == 0:
+                os.chown(locked, 65534, 65534)
+                os.chmod(folder, 0o755)  # else nobody cannot even reach it
+            err = self.config_error(["check-config", "-c", path,
+                                     "-o", "storage.path=locked/store"])
+            self.assertIn(f"storage.path (-o storage.path=locked/store): cannot create "
+                          f"{locked}/store: {locked} is not writable by user ", err)
+            if os.geteuid() != 0:
+                err = self.config_error(["serve", "-c", path, "-o", "storage.path=locked/store"])
+                self.assertIn(f"cannot create {locked}/store: Permission denied", err)
+
+    def config_error(self, args, cwd=None):
+        """stderr of a command that must fail with a configuration error (exit 78)."""
+        result = run_mxgate(args, cwd=cwd)
+        self.assertEqual(result.returncode, 78, result.stdout + result.stderr)
+        self.assertNotIn(":0:", result.stderr)
+        return result.stderr
 
     def test_version_prints_the_version(self):
         result = run_tool([mxgate_bin(), "version"])
