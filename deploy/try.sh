@@ -38,6 +38,7 @@ else
   mxgate=$root/build-release/server/mxgate
 fi
 
+smtp="" http="" portal="" sink=""
 # The addresses the configuration gives (Debian 12's Python has tomllib).
 eval "$(python3 - "$config" <<'EOF'
 import sys, tomllib
@@ -153,8 +154,8 @@ EOF
 }
 
 echo "try: starting mxgate with the overrides:"
-printf '  %q serve -c %q \\\n' "$mxgate" "$config"
-for o in "${overrides[@]}"; do printf '    -o %q \\\n' "$o"; done
+printf '  %s serve -c %s' "$mxgate" "$config"
+for o in "${overrides[@]}"; do printf " \\\n    -o '%s'" "$o"; done
 echo
 : >"$log"
 # Prints the summary once mxgate's "started" line is in the log (it binds every listener first).
