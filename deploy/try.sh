@@ -155,7 +155,7 @@ EOF
 
 echo "try: starting mxgate with the overrides:"
 printf '  %s serve -c %s' "$mxgate" "$config"
-for o in "${overrides[@]}"; do printf " \\\n    -o '%s'" "$o"; done
+for o in "${overrides[@]}"; do printf ' \\\n    -o '"'%s'" "$o"; done
 echo
 : >"$log"
 # Prints the summary once mxgate's "started" line is in the log (it binds every listener first).

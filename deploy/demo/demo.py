@@ -127,7 +127,7 @@ class Demo:
     # -- what to look at
 
     def where(self, client, refused):
-        print(f"  log:     grep 'client={client} ' {self.env['log']}")
+        print(f"  log:     grep 'client={client} ' {_shown(self.env['log'])}")
         if refused:
             print(f"  portal:  {self.env['portal_url']}?ip={client}")
 
@@ -175,7 +175,7 @@ class Demo:
             print(f"  relayed: not found in {folder}/ (Message-ID {message_id})")
             return
         path, raw = found
-        print(f"  relayed: {os.path.relpath(path, ROOT) if path.startswith(ROOT) else path}")
+        print(f"  relayed: {_shown(path)}")
         parsed = email.message_from_bytes(raw)
         for value in parsed.get_all("Authentication-Results", []):
             print("  Authentication-Results:" + value.replace("\r\n", "\n  "))
@@ -272,6 +272,11 @@ class Demo:
             ok_all &= ok
             print(f"  {'ok  ' if ok else 'FAIL'} {name:<9} expected {expected:<13} got {got}")
         return ok_all
+
+
+def _shown(path):
+    """A path as the user would type it from the repository."""
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
 
 
 def _bytes(msg):
