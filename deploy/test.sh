@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The README's second command: installs dependencies, builds, and runs every test.
+# The README's second command: installs the build and test dependencies, builds, and runs every
+# test.
 #  1. build/       warnings as errors; all unit and integration tests (ctest)
 #  2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer; the unit tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./deploy/install-deps.sh
+./deploy/install-deps.sh --tests
 jobs=$(nproc)
 
 ./deploy/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXGATE_WERROR=ON

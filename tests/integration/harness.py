@@ -117,7 +117,7 @@ def require_tool(name):
     if not found:
         package = TOOL_PACKAGES.get(name, "unknown: add it to TOOL_PACKAGES")
         raise AssertionError(f"{name} is not installed: it comes with the Debian package "
-                             f"{package}, which deploy/install-deps.sh installs")
+                             f"{package}, which deploy/install-deps.sh --tests installs")
     return found
 
 
