@@ -178,7 +178,7 @@ class Demo:
         print(f"  relayed: {_shown(path)}")
         parsed = email.message_from_bytes(raw)
         for value in parsed.get_all("Authentication-Results", []):
-            print("  Authentication-Results:" + value.replace("\r\n", "\n  "))
+            print("  Authentication-Results: " + value.replace("\r\n", "\n  "))
 
     def no_rdns(self):
         client = "198.51.100.23"
