@@ -34,9 +34,9 @@ struct AdminCommand {
 
 // How the command reaches the server: by default an http::Client on http.listen with the
 // admin token; tests give the API's answer() instead of a socket.
-using AdminTransport = std::function<http::ClientReply(
-    boost::beast::http::verb method, const std::string& target, const std::string& body,
-    const std::string& content_type)>;
+using AdminTransport =
+    std::function<http::ClientReply(boost::beast::http::verb method, const std::string& target,
+                                    const std::string& body, const std::string& content_type)>;
 
 int run_admin_command(const conf::Config& config, const AdminCommand& command,
                       const AdminTransport& transport = {});

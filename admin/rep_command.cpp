@@ -125,8 +125,7 @@ class AdminBackend final : public Backend {
   AdminBackend(http::Client client, RepHooks::AdminCall call)
       : client_(std::move(client)), call_(std::move(call)) {
     if (!call_) {
-      call_ = [this](beast::http::verb method, const std::string& target,
-                     const std::string& form) {
+      call_ = [this](beast::http::verb method, const std::string& target, const std::string& form) {
         return client_.request(method, target, form, "application/x-www-form-urlencoded",
                                kAdminTimeout);
       };
@@ -358,8 +357,7 @@ struct RepArgs {
 };
 
 int run_rep_command(const Cli& cli, RepArgs& args, RepRequest::Verb verb) {
-  if (verb == RepRequest::Verb::Set && !args.request.block && !args.allow &&
-      !args.request.clear) {
+  if (verb == RepRequest::Verb::Set && !args.request.block && !args.allow && !args.request.clear) {
     throw UsageError("rep set: give --block, --allow or --clear");
   }
   args.request.verb = verb;
@@ -392,9 +390,9 @@ void add_rep_commands(Cli& cli) {
       set->add_option("--expires", request.expires,
                       "Listing lifetime (7d, 12h) or end (2026-12-31T00:00:00Z, Unix seconds); "
                       "default: never");
-  auto* create = set->add_flag(
-      "--create", request.create,
-      "Make the store when storage.path has none (listings before the first start)");
+  auto* create =
+      set->add_flag("--create", request.create,
+                    "Make the store when storage.path has none (listings before the first start)");
   for (auto* other : {block, allow, reason, expires, create}) clear->excludes(other);
   auto* import_csv = rep.add_subcommand(
       "import", "Load listings in bulk from CSV: ip_or_cidr,action,reason,expiry[,source]");

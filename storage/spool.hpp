@@ -65,7 +65,7 @@ std::string encode_envelope(const Envelope& envelope);
 std::optional<Envelope> decode_envelope(std::string_view bytes);
 
 struct SpoolOptions {
-  bool sync = true;                   // synced WAL on commit (tests of crashes keep it on)
+  bool sync = true;  // synced WAL on commit (tests of crashes keep it on)
   // false: open() throws when the spool does not exist yet and creates nothing, not even the
   // directory (the command-line tools).
   bool create_if_missing = true;

@@ -18,8 +18,8 @@ using Verb = AdminCommand::Verb;
 class AdminCommandTest : public testing::ToolTest {
  protected:
   ToolRun run(AdminCommand command) {
-    auto store = storage::ReputationStore::open(config_.storage.path,
-                                                policy::store_options(config_));
+    auto store =
+        storage::ReputationStore::open(config_.storage.path, policy::store_options(config_));
     Api api(*store);
     return capture([&] {
       return run_admin_command(

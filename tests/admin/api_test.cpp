@@ -113,13 +113,14 @@ TEST_F(AdminApiTest, PutGetAndDeleteARecord) {
 
 TEST_F(AdminApiTest, GetOfAnAddressShowsItsNetworksListing) {
   start();
-  ASSERT_EQ(call(beast::http::verb::put, "/admin/rep/198.51.100.0/24", "action=block&reason=x")
-                .status,
-            200u);
+  ASSERT_EQ(
+      call(beast::http::verb::put, "/admin/rep/198.51.100.0/24", "action=block&reason=x").status,
+      200u);
   auto get = call(beast::http::verb::get, "/admin/rep/198.51.100.9");
   EXPECT_EQ(get.status, 404u);  // no record of its own
-  EXPECT_TRUE(get.body.starts_with("198.51.100.9\n  no record of its own\n  network    "
-                                   "198.51.100.0/24 block reason=\"x\" source=admin-api since "))
+  EXPECT_TRUE(
+      get.body.starts_with("198.51.100.9\n  no record of its own\n  network    "
+                           "198.51.100.0/24 block reason=\"x\" source=admin-api since "))
       << get.body;
   EXPECT_NE(get.body.find("(applies at connect)"), std::string::npos) << get.body;
 }

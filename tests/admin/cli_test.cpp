@@ -116,9 +116,9 @@ TEST(Cli, EveryParseErrorIsAUsageError) {
       {{"rep", "set", "192.0.2.7", "--clear", "--expires", "1d"}, kExitUsage},
       {{"rep", "set", "192.0.2.7", "--clear", "--create"}, kExitUsage},
       {{"rep", "get", "192.0.2.7", "--create"}, kExitUsage},  // set and import only
-      {{"rep", "export", "--family", "bogus"}, kExitUsage},             // not a member
-      {{"spf", "--ip", "192.0.2.7"}, kExitUsage},  // --sender and --helo required
-      {{"dkim", "--dns-timeout-ms", "0"}, kExitUsage},                  // out of range
+      {{"rep", "export", "--family", "bogus"}, kExitUsage},   // not a member
+      {{"spf", "--ip", "192.0.2.7"}, kExitUsage},             // --sender and --helo required
+      {{"dkim", "--dns-timeout-ms", "0"}, kExitUsage},        // out of range
       {{"admin", "delist", "list", "--state", "bogus"}, kExitUsage},
       {{"bogus"}, kExitUsage},
       {{"queue", "--help"}, kExitOk},

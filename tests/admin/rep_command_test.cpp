@@ -14,10 +14,10 @@
 namespace mxgate::admin {
 namespace {
 
-using testing::capture;
-using testing::ToolRun;
 using reputation::ListingAction;
 using storage::Family;
+using testing::capture;
+using testing::ToolRun;
 using Verb = RepRequest::Verb;
 
 RepRequest request(Verb verb, std::string target = {}) {
@@ -55,8 +55,8 @@ class RepCommandTest : public testing::ToolTest {
 
   // The tool while a server holds the store: its requests go to the admin API's answer().
   ToolRun online(const RepRequest& r) {
-    auto store = storage::ReputationStore::open(config_.storage.path,
-                                                policy::store_options(config_));
+    auto store =
+        storage::ReputationStore::open(config_.storage.path, policy::store_options(config_));
     Api api(*store);
     write_token();
     RepHooks hooks;
@@ -127,11 +127,11 @@ TEST_F(RepCommandTest, GetOfAnAddressShowsTheNetworkListingThatApplies) {
   const auto run = both(request(Verb::Get, "198.51.100.9"));
   EXPECT_EQ(run.code, 0);
   EXPECT_TRUE(run.out.starts_with("198.51.100.9\n  no record of its own\n")) << run.out;
-  EXPECT_NE(run.out.find("  network    198.51.100.0/24 block reason=\"snowshoe\" source=cli since "),
-            std::string::npos)
+  EXPECT_NE(
+      run.out.find("  network    198.51.100.0/24 block reason=\"snowshoe\" source=cli since "),
+      std::string::npos)
       << run.out;
-  EXPECT_NE(run.out.find(" expires=never\n             (applies at connect)\n"),
-            std::string::npos)
+  EXPECT_NE(run.out.find(" expires=never\n             (applies at connect)\n"), std::string::npos)
       << run.out;
 
   // The address's own allow wins at connect: the network's block is shown as not applied.
@@ -143,8 +143,9 @@ TEST_F(RepCommandTest, GetOfAnAddressShowsTheNetworkListingThatApplies) {
       << own.out;
   // An address of another network has no record and nothing that applies.
   EXPECT_EQ(both(request(Verb::Get, "192.0.2.1")).out, "192.0.2.1\n  no record\n");
-  EXPECT_EQ(offline(request(Verb::Get, "192.0.2.1")).out,
-            "192.0.2.1\n  no record\n  ramp       a new sender: 100 messages may be accepted today\n");
+  EXPECT_EQ(
+      offline(request(Verb::Get, "192.0.2.1")).out,
+      "192.0.2.1\n  no record\n  ramp       a new sender: 100 messages may be accepted today\n");
 }
 
 TEST_F(RepCommandTest, TheMostSpecificNetworkWithARecordDecidesAsAtConnect) {
@@ -175,8 +176,8 @@ TEST_F(RepCommandTest, DeletingAMissingRecordSaysSoAndFails) {
 TEST_F(RepCommandTest, ClearLiftsTheListingAndKeepsCountersAndHistory) {
   make_store();
   {  // the history the block left: three refusals today
-    auto store = storage::ReputationStore::open(config_.storage.path,
-                                                policy::store_options(config_));
+    auto store =
+        storage::ReputationStore::open(config_.storage.path, policy::store_options(config_));
     std::string problem;
     const auto target = postmaster::parse_target("192.0.2.250", store->options(), problem);
     ASSERT_TRUE(target) << problem;

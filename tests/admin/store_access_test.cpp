@@ -19,11 +19,11 @@ TEST(StoreAccess, OnlyRootTakesTheIdentityOfAnotherOwner) {
     std::optional<Owner> taken;
   };
   const Case cases[] = {
-      {0, service, service},           // root on the service user's store: become it
-      {0, Owner{0, 0}, std::nullopt},  // root on root's store: stay
+      {0, service, service},            // root on the service user's store: become it
+      {0, Owner{0, 0}, std::nullopt},   // root on root's store: stay
       {0, std::nullopt, std::nullopt},  // nothing to read the owner from
-      {998, service, std::nullopt},    // the service user itself
-      {1000, service, std::nullopt},   // another user cannot switch (and RocksDB will say why)
+      {998, service, std::nullopt},     // the service user itself
+      {1000, service, std::nullopt},    // another user cannot switch (and RocksDB will say why)
   };
   for (const auto& c : cases) {
     EXPECT_EQ(identity_to_take(c.euid, c.owner), c.taken) << c.euid;
@@ -32,8 +32,8 @@ TEST(StoreAccess, OnlyRootTakesTheIdentityOfAnotherOwner) {
 
 TEST(StoreAccess, TheOwnerOfAStoreNotMadeYetIsThatOfItsFolder) {
   std::random_device random;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("mxgate-access-test-" + std::to_string(random()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mxgate-access-test-" + std::to_string(random()));
   std::filesystem::create_directories(dir);
   const auto mine = owner_of(dir);
   ASSERT_TRUE(mine);

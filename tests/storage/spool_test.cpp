@@ -6,10 +6,10 @@
 #include "storage/spool.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <random>
@@ -71,8 +71,8 @@ TEST(SpoolEnvelope, RoundTripsAndRefusesDamage) {
 }
 
 TEST(SpoolOpen, WithoutCreateIfMissingAMissingSpoolIsRefusedAndNothingIsMade) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("mxgate-spool-open-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mxgate-spool-open-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   SpoolOptions existing;
   existing.create_if_missing = false;
