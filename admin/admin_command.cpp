@@ -23,7 +23,6 @@ namespace {
 namespace beast = boost::beast;
 
 constexpr auto kTimeout = std::chrono::seconds(60);
-constexpr int kExitNotFound = 2;
 constexpr const char* kForm = "application/x-www-form-urlencoded";
 
 std::optional<std::string> read_input(const std::string& file) {
@@ -40,16 +39,18 @@ std::optional<std::string> read_input(const std::string& file) {
 
 }  // namespace
 
-int run_admin_command(const conf::Config& config, const AdminCommand& command) {
-  if (config.http.listen.port == 0) {
-    fmt::print(stderr, "mxgate admin: the HTTP listener is off (http.listen port 0)\n");
-    return 1;
+int run_admin_command(const conf::Config& config, const AdminCommand& command,
+                      const AdminTransport& transport) {
+  if (config.http.listen.port == 0 && !transport) {
+    fmt::print(stderr, "mxgate admin: the HTTP listener is off (http.listen port 0 in {})\n",
+               config.source.string());
+    return kExitFailure;
   }
   std::string problem;
-  const auto token = read_admin_token(config, problem);
+  const auto token = transport ? std::optional<std::string>("") : read_admin_token(config, problem);
   if (!token) {
     fmt::print(stderr, "mxgate admin: {}\n", problem);
-    return 1;
+    return kExitFailure;
   }
   using Verb = AdminCommand::Verb;
   beast::http::verb method = beast::http::verb::post;
@@ -69,7 +70,7 @@ int run_admin_command(const conf::Config& config, const AdminCommand& command) {
       auto report = read_input(command.file);
       if (!report) {
         fmt::print(stderr, "mxgate admin arf: cannot read {}\n", command.file);
-        return 1;
+        return kExitFailure;
       }
       target = std::string(kAdminArfPath);
       body = std::move(*report);
@@ -84,14 +85,24 @@ int run_admin_command(const conf::Config& config, const AdminCommand& command) {
       break;
   }
   const http::Client client(config.http.listen, *token);
-  const auto reply = client.request(method, target, body, type, kTimeout);
+  const auto reply = transport ? transport(method, target, body, type)
+                               : client.request(method, target, body, type, kTimeout);
   if (reply.status == 0) {
-    fmt::print(stderr, "mxgate admin: no answer from {}: {}\n", client.url(), reply.error);
-    return 1;
+    fmt::print(stderr,
+               "mxgate admin: no answer from {} (http.listen in {}): {}; is mxgate running?\n",
+               client.url(), config.source.string(), reply.error);
+    return kExitFailure;
   }
-  std::fwrite(reply.body.data(), 1, reply.body.size(), reply.status < 300 ? stdout : stderr);
-  if (reply.status < 300) return 0;
-  return reply.status == 404 ? kExitNotFound : 1;
+  if (reply.status >= 300) {
+    fmt::print(stderr, "mxgate admin: {}", reply.body);
+    return kExitFailure;
+  }
+  std::fwrite(reply.body.data(), 1, reply.body.size(), stdout);
+  if (command.verb == Verb::DelistList && reply.body.empty()) {
+    // Rows go to stdout for scripts; the note that there are none to whoever reads the terminal.
+    fmt::print(stderr, "no delisting requests (state: {})\n", command.state);
+  }
+  return kExitOk;
 }
 
 void add_admin_commands(Cli& cli) {

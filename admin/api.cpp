@@ -22,6 +22,7 @@
 
 #include "admin/queue_command.hpp"
 #include "admin/rep_bulk.hpp"
+#include "admin/rep_records.hpp"
 #include "admin/token.hpp"
 #include "common/cidr.hpp"
 #include "common/log.hpp"
@@ -53,6 +54,25 @@ http::Response text(beast::http::status status, std::string body) {
   res.set(beast::http::field::content_type, kTextType);
   res.body() = std::move(body);
   return res;
+}
+
+// The reply that carries a record operation's text (rep_records.hpp).
+http::Response reply(RepResult result) {
+  switch (result.status) {
+    case RepResult::Status::Ok:
+      return text(beast::http::status::ok, std::move(result.text));
+    case RepResult::Status::NotFound:
+      return text(beast::http::status::not_found, std::move(result.text));
+    case RepResult::Status::Error:
+      break;
+  }
+  return text(beast::http::status::internal_server_error, std::move(result.text));
+}
+
+std::string_view result_name(RepResult::Status status) {
+  return status == RepResult::Status::Ok         ? "ok"
+         : status == RepResult::Status::NotFound ? "not_found"
+                                                 : "error";
 }
 
 http::Response not_allowed(std::string_view allow) {
@@ -189,38 +209,23 @@ http::Response Api::record_request(const http::Request& request, std::string_vie
   if (!parsed) return text(beast::http::status::bad_request, error + "\n");
   const std::string name = postmaster::target_text(*parsed);
   switch (request.method()) {
-    case beast::http::verb::get: {
-      reputation::Record record;
-      const auto state = store_.read(parsed->family, parsed->key, record);
-      if (state == storage::Lookup::Error) {
-        return text(beast::http::status::internal_server_error, "cannot read the store\n");
-      }
-      const bool found = state == storage::Lookup::Found;
-      return text(found ? beast::http::status::ok : beast::http::status::not_found,
-                  postmaster::describe_record(name, found ? &record : nullptr, now,
-                                              live_ramp(*parsed, found ? &record : nullptr, now)));
-    }
+    case beast::http::verb::get:
+      return reply(rep_get(store_, *parsed, now, [&](const reputation::Record* record) {
+        return live_ramp(*parsed, record, now);
+      }));
     case beast::http::verb::put: {
       const auto listing = listing_from_form(request.body(), now, error);
       if (!listing) return text(beast::http::status::bad_request, error + "\n");
-      const auto ec = listing->action == reputation::ListingAction::None
-                          ? store_.clear_listing(parsed->family, parsed->key)
-                          : store_.set_listing(parsed->family, parsed->key, *listing);
-      if (ec) return text(beast::http::status::internal_server_error, ec.message() + "\n");
-      spdlog::info("admin_rep op=set target={} action={} expires={} source={}", name,
+      auto result = rep_set(store_, *parsed, *listing);
+      spdlog::info("admin_rep op=set target={} action={} expires={} source={} result={}", name,
                    postmaster::action_name(listing->action), listing->expires,
-                   common::escape(listing->source));
-      const char* done = listing->action == reputation::ListingAction::Block   ? "blocked"
-                         : listing->action == reputation::ListingAction::Allow ? "allowed"
-                                                                               : "unlisted";
-      return text(beast::http::status::ok, fmt::format("{} {}\n", name, done));
+                   common::escape(listing->source), result_name(result.status));
+      return reply(std::move(result));
     }
     case beast::http::verb::delete_: {
-      if (auto ec = store_.erase(parsed->family, parsed->key)) {
-        return text(beast::http::status::internal_server_error, ec.message() + "\n");
-      }
-      spdlog::info("admin_rep op=delete target={}", name);
-      return text(beast::http::status::ok, fmt::format("{} deleted\n", name));
+      auto result = rep_del(store_, *parsed);
+      spdlog::info("admin_rep op=delete target={} result={}", name, result_name(result.status));
+      return reply(std::move(result));
     }
     default:
       return not_allowed("GET, PUT, DELETE");
@@ -375,7 +380,11 @@ http::Response Api::queue_request(const http::Request& request, std::string_view
     }
     return text(beast::http::status::bad_request, error + "\n");
   }
-  if (spool_ == nullptr) return text(beast::http::status::not_found, "queue mode is off\n");
+  if (spool_ == nullptr) {
+    return text(beast::http::status::not_found,
+                "mxgate queue: queue mode is off in the running mxgate (relay.mode = "
+                "\"inline\"); there is no queue\n");
+  }
   auto outcome = queue_operation(*spool_, *operation, claims_);
   switch (outcome.status) {
     case QueueOutcome::Status::Ok:

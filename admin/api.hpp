@@ -3,14 +3,19 @@
 // (rep_command.hpp); scripts can use it with curl. Plain text in, plain text out.
 //
 // <target>: an IP, a network ("192.0.2.0/24") or a sender domain ("domain:example.com").
-//   GET    /admin/rep/<target>       200: the record as `mxgate rep get` prints it;
-//                                    404: the same form, "no record"
+//   GET    /admin/rep/<target>       200: the record as `mxgate rep get` prints it, with the
+//                                    network listings that apply to an IP (rep_records.hpp);
+//                                    404: the same form, "no record" (of its own)
 //   PUT    /admin/rep/<target>       form body (application/x-www-form-urlencoded):
 //                                    action=block|allow|none (required), reason=, expires=
 //                                    (the expiry grammar of postmaster/record_text.hpp), source=
-//                                    (default "admin-api"). Synced write. 200 "<target> blocked\n"
+//                                    (default "admin-api"). Synced write. 200 "<target> blocked\n";
+//                                    none clears the listing and keeps counters and history
+//                                    (`rep set --clear`): 200, or 404 "no record for <target>,
+//                                    nothing to clear"
 //   DELETE /admin/rep/<target>       deletes the record (listing, counters, history).
-//                                    200 "<target> deleted\n"
+//                                    200 "<target> deleted\n"; 404 "no record for <target>,
+//                                    nothing deleted"
 //   POST   /admin/rep/ingest         body: one "<ip|network> <absolute path of an SST file>" line
 //                                    per file, as `mxgate rep import` writes them; ingested in
 //                                    order, copied (the files stay the caller's).
@@ -18,7 +23,7 @@
 //   GET    /admin/rep/export[?family=ip|network|all]   200 text/csv, chunked: the active
 //                                    listings in the feed format (record_text.hpp), IPs first
 //   /admin/queue...                  queue mode's spool, as `mxgate queue` (queue_command.hpp);
-//                                    404 "queue mode is off" in inline mode
+//                                    404 "queue mode is off ..." in inline mode
 //   GET    /admin/delist[?state=open|approved|denied|all]   the postmaster portal's delisting
 //                                    requests (delist.hpp), newest first, one per line:
 //                                    ip TAB state TAB created TAB contact TAB decided_by TAB

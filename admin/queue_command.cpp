@@ -9,6 +9,7 @@
 
 #include "admin/cli.hpp"
 #include "admin/paths.hpp"
+#include "admin/store_access.hpp"
 #include "admin/token.hpp"
 #include "common/clock.hpp"
 #include "http/client.hpp"
@@ -23,7 +24,6 @@ namespace {
 namespace beast = boost::beast;
 using Status = QueueOutcome::Status;
 
-constexpr int kExitUnknownId = 2;
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
 constexpr std::string_view kRetrySuffix = "/retry";
 constexpr std::string_view kStats = "stats";
@@ -100,7 +100,9 @@ QueueOutcome retry(storage::Spool& spool, const std::string& id, relay::QueueCla
   if (auto ec = spool.reschedule(*envelope, old_due, storage::Spool::Durability::Synced)) {
     return failed(Status::Error, fmt::format("mxgate queue retry {}: {}\n", id, ec.message()));
   }
-  return {};
+  QueueOutcome outcome;
+  outcome.out = fmt::format("{} due now\n", id);
+  return outcome;
 }
 
 QueueOutcome retry_all(storage::Spool& spool, relay::QueueClaims* claims) {
@@ -167,6 +169,7 @@ QueueOutcome queue_operation(storage::Spool& spool, const QueueRequest& request,
         return failed(Status::Error,
                       fmt::format("mxgate queue delete {}: {}\n", request.id, ec.message()));
       }
+      outcome.out = fmt::format("{} deleted\n", request.id);
       return outcome;
     }
     case Verb::Stats: {
@@ -275,36 +278,84 @@ std::optional<QueueOutcome> ask_server(const conf::Config& config, const QueueRe
 
 }  // namespace
 
+namespace {
+
+int queue_fail(const std::string& message) {
+  fmt::print(stderr, "mxgate queue: {}\n", message);
+  return kExitFailure;
+}
+
+std::string inline_text(const conf::Config& config) {
+  return fmt::format("queue mode is off (relay.mode = \"inline\" in {})", config.source.string());
+}
+
+// The spool opened here; null when a running server holds it (ask it), or after printing why
+// there is none to work on (`failed`). In inline mode only a spool left from an earlier
+// queue-mode period that still holds messages is worked on, with a note: the postmaster who
+// switched back to inline must be able to see, drain or delete what it holds.
+std::unique_ptr<storage::Spool> open_spool(const conf::Config& config, bool& failed) {
+  const std::filesystem::path path = config.queue.path;
+  const bool queue_mode = config.relay.mode == conf::RelayConfig::Mode::Queue;
+  failed = true;
+  if (!storage::database_exists(path)) {
+    if (queue_mode) {
+      queue_fail(missing_text("queue", path, "queue.path", config.source) +
+                 "; start mxgate once in queue mode to create it, or check -c");
+    } else {
+      queue_fail(inline_text(config) + "; there is no queue");
+    }
+    return nullptr;
+  }
+  std::unique_ptr<storage::Spool> spool;
+  if (!storage::store_in_use(path)) {
+    storage::SpoolOptions options;
+    options.create_if_missing = false;
+    try {
+      spool = storage::Spool::open(path, options);
+    } catch (const std::exception& e) {
+      if (!storage::store_in_use(path)) {  // not a server that started meanwhile
+        queue_fail(e.what());
+        return nullptr;
+      }
+    }
+  }
+  if (!queue_mode && spool) {
+    const auto stats = spool->stats();
+    if (stats.depth == 0 && stats.dead == 0) {
+      queue_fail(inline_text(config) + "; there is no queue (the spool at " + path.string() +
+                 " from an earlier queue-mode period is empty)");
+      return nullptr;
+    }
+    fmt::print(stderr,
+               "mxgate queue: {}, but the spool at {} from an earlier queue-mode period holds "
+               "{} message{} ({} dead); working on it. Only mxgate in queue mode delivers them.\n",
+               inline_text(config), path.string(), stats.depth, stats.depth == 1 ? "" : "s",
+               stats.dead);
+  }
+  failed = false;
+  return spool;
+}
+
+}  // namespace
+
 int run_queue_command(const conf::Config& config, const QueueRequest& request) {
   if (request.verb == QueueRequest::Verb::Retry && !request.all && request.id.empty()) {
     fmt::print(stderr, "mxgate queue retry: give a queue id or --all\n");
     return kExitUsage;
   }
-  const std::filesystem::path path = config.queue.path;
-  std::unique_ptr<storage::Spool> spool;
-  if (!storage::store_in_use(path)) {
-    try {
-      spool = storage::Spool::open(path);
-    } catch (const std::exception& e) {
-      if (!storage::store_in_use(path)) {  // not a server that started meanwhile
-        fmt::print(stderr, "mxgate queue: {}\n", e.what());
-        return 1;
-      }
-    }
+  // Before anything under queue.path is opened (store_access.hpp).
+  if (auto problem = become_owner_of(config.queue.path); !problem.empty()) {
+    return queue_fail(problem);
   }
+  bool failed = false;
+  const auto spool = open_spool(config, failed);
+  if (failed) return kExitFailure;
   const auto outcome = spool ? std::optional(queue_operation(*spool, request, nullptr))
                              : ask_server(config, request);
-  if (!outcome) return 1;
+  if (!outcome) return kExitFailure;
   std::fwrite(outcome->out.data(), 1, outcome->out.size(), stdout);
   std::fwrite(outcome->err.data(), 1, outcome->err.size(), stderr);
-  switch (outcome->status) {
-    case Status::Ok:
-      return 0;
-    case Status::UnknownId:
-      return kExitUnknownId;
-    default:
-      return 1;
-  }
+  return outcome->status == Status::Ok ? kExitOk : kExitFailure;
 }
 
 namespace {
@@ -312,6 +363,13 @@ namespace {
 int run_queue_cli(const Cli& cli, QueueRequest& request, QueueRequest::Verb verb) {
   if (verb == QueueRequest::Verb::Retry && request.all == !request.id.empty()) {
     throw UsageError("queue retry: give a queue id or --all, not both");
+  }
+  if (!request.id.empty() && !valid_id(request.id)) {
+    throw UsageError(fmt::format("queue {}: '{}' is not a queue id (hexadecimal digits)",
+                                 verb == QueueRequest::Verb::Show     ? "show"
+                                 : verb == QueueRequest::Verb::Delete ? "delete"
+                                                                      : "retry",
+                                 request.id));
   }
   request.verb = verb;
   return run_queue_command(cli.load_config(), request);

@@ -1,6 +1,7 @@
 // `mxgate queue`: the spool of queue mode, like Postfix's postqueue and postsuper. On a stopped
-// server the command opens the spool itself; while mxgate runs (the spool's directory is
-// locked) it asks the server's admin API, which runs the same operation on its open spool.
+// server the command opens the spool itself (run as root, as the owner of queue.path:
+// store_access.hpp); while mxgate runs (the spool's directory is locked) it asks the server's
+// admin API, which runs the same operation on its open spool.
 //   list              every queued message: id, size, arrival, sender; each recipient with its
 //                     state and the downstream's last reply
 //   show ID           the envelope, then the stored message
@@ -8,9 +9,16 @@
 //   delete ID         removed, without a bounce
 //   stats             depth, oldest message, dead letters
 // Each takes -c FILE and -o KEY=VALUE (cli.hpp); add_queue_commands() registers them.
-// Exit status: 0; 1 on an error (message on stderr), also for a message being delivered at
-// that moment (try again) and for retry with neither or both of ID and --all (before the
-// configuration is read); 2 for an unknown id.
+// The tool never makes a spool: without one at queue.path it says so ("no queue at /abs/path
+// (queue.path in FILE)"). In inline mode (relay.mode = "inline") there is no queue: the tool
+// says "queue mode is off (relay.mode = "inline" in FILE); there is no queue" and exits 1,
+// unless a spool left from an earlier queue-mode period still holds messages: then it says so
+// on stderr and works on that spool (list, show, delete drain it; only a server in queue mode
+// delivers what retry makes due).
+// Exit status: 0; 1 on an error (message on stderr), for an unknown id, for a message being
+// delivered at that moment (try again), and without a queue; 2 for a usage error (retry with
+// neither or both of ID and --all, an ID that is not hexadecimal digits), before the
+// configuration is read.
 //
 // Admin API (api.hpp; loopback peers only), plain text like the command's output:
 //   GET    /admin/queue             list        GET  /admin/queue/stats        stats

@@ -16,6 +16,8 @@
 #include "admin/cli.hpp"
 #include "admin/paths.hpp"
 #include "admin/rep_bulk.hpp"
+#include "admin/rep_records.hpp"
+#include "admin/store_access.hpp"
 #include "admin/token.hpp"
 #include "common/text.hpp"
 #include "http/client.hpp"
@@ -31,13 +33,18 @@ constexpr std::chrono::seconds kAdminTimeout{30};  // per step of one admin requ
 constexpr std::chrono::hours kIngestTimeout{1};    // the server copies and ingests the files
 constexpr std::string_view kCliSource = "cli";
 
-// What a command prints: `text` on stdout when ok, else the error on stderr.
+// What a command prints: `text` on stdout when ok, else the error on stderr (rep_records.hpp
+// says what NotFound means for each operation).
+using Status = RepResult::Status;
 struct Outcome {
-  bool ok = true;
+  Status status = Status::Ok;
   std::string text;
+  bool ok() const { return status == Status::Ok; }
 };
 
-Outcome error(std::string text) { return {false, std::move(text)}; }
+Outcome error(std::string text) { return {Status::Error, std::move(text)}; }
+
+Outcome outcome_of(RepResult result) { return {result.status, std::move(result.text)}; }
 
 class Backend {
  public:
@@ -48,11 +55,6 @@ class Backend {
   virtual Outcome ingest(const std::vector<storage::BulkFile>& files) = 0;
   virtual Outcome export_to(std::FILE* out, const std::string& family) = 0;
 };
-
-std::string listed_text(const postmaster::RepTarget& target, reputation::ListingAction action) {
-  return fmt::format("{} {}\n", postmaster::target_text(target),
-                     action == reputation::ListingAction::Block ? "blocked" : "allowed");
-}
 
 std::vector<storage::Family> families_of(const std::string& family) {
   if (family == "ip") return {storage::Family::Ip};
@@ -67,26 +69,18 @@ class StoreBackend final : public Backend {
       : store_(std::move(store)), throttle_(std::move(throttle)) {}
 
   Outcome get(const postmaster::RepTarget& target) override {
-    reputation::Record record;
-    const auto state = store_->read(target.family, target.key, record);
-    if (state == storage::Lookup::Error) return error("cannot read the store");
-    const bool found = state == storage::Lookup::Found;
     const auto now = postmaster::wall_seconds();
-    return {true, postmaster::describe_record(
-                      postmaster::target_text(target), found ? &record : nullptr, now,
-                      postmaster::ramp_shown(throttle_, target, found ? &record : nullptr, now))};
+    return outcome_of(rep_get(*store_, target, now, [&](const reputation::Record* record) {
+      return postmaster::ramp_shown(throttle_, target, record, now);
+    }));
   }
 
   Outcome set(const postmaster::RepTarget& target, const reputation::Listing& listing) override {
-    if (auto ec = store_->set_listing(target.family, target.key, listing)) {
-      return error(ec.message());
-    }
-    return {true, listed_text(target, listing.action)};
+    return outcome_of(rep_set(*store_, target, listing));
   }
 
   Outcome del(const postmaster::RepTarget& target) override {
-    if (auto ec = store_->erase(target.family, target.key)) return error(ec.message());
-    return {true, fmt::format("{} deleted\n", postmaster::target_text(target))};
+    return outcome_of(rep_del(*store_, target));
   }
 
   Outcome ingest(const std::vector<storage::BulkFile>& files) override {
@@ -128,21 +122,31 @@ std::string trimmed(std::string text) {
 // A running server, through its admin API.
 class AdminBackend final : public Backend {
  public:
-  explicit AdminBackend(http::Client client) : client_(std::move(client)) {}
+  AdminBackend(http::Client client, RepHooks::AdminCall call)
+      : client_(std::move(client)), call_(std::move(call)) {
+    if (!call_) {
+      call_ = [this](beast::http::verb method, const std::string& target, const std::string& form) {
+        return client_.request(method, target, form, "application/x-www-form-urlencoded",
+                               kAdminTimeout);
+      };
+    }
+  }
+  AdminBackend(const AdminBackend&) = delete;
+  AdminBackend& operator=(const AdminBackend&) = delete;
 
   Outcome get(const postmaster::RepTarget& target) override {
-    return outcome(call(beast::http::verb::get, path(target), {}), {200, 404});
+    return outcome(call_(beast::http::verb::get, path(target), {}));
   }
 
   Outcome set(const postmaster::RepTarget& target, const reputation::Listing& listing) override {
     const std::string form = fmt::format(
         "action={}&reason={}&expires={}&source={}", postmaster::action_name(listing.action),
         common::form_encode(listing.reason), listing.expires, common::form_encode(listing.source));
-    return outcome(call(beast::http::verb::put, path(target), form), {200});
+    return outcome(call_(beast::http::verb::put, path(target), form));
   }
 
   Outcome del(const postmaster::RepTarget& target) override {
-    return outcome(call(beast::http::verb::delete_, path(target), {}), {200});
+    return outcome(call_(beast::http::verb::delete_, path(target), {}));
   }
 
   Outcome ingest(const std::vector<storage::BulkFile>& files) override {
@@ -152,14 +156,17 @@ class AdminBackend final : public Backend {
     }
     auto reply = client_.request(beast::http::verb::post, std::string(kAdminIngestPath), body,
                                  "text/plain", kIngestTimeout);
-    auto result = outcome(std::move(reply), {200});
-    if (result.ok) result.text.clear();  // the import prints its own summary
+    auto result = outcome(std::move(reply));
+    if (result.status == Status::NotFound) result = error(result.text);  // not a record's 404
+    if (result.ok()) result.text.clear();  // the import prints its own summary
     return result;
   }
 
   Outcome export_to(std::FILE* out, const std::string& family) override {
     const auto target = fmt::format("{}?family={}", kAdminExportPath, family);
-    return outcome(client_.fetch_to(target, out, kAdminTimeout), {200});
+    auto result = outcome(client_.fetch_to(target, out, kAdminTimeout));
+    if (result.status == Status::NotFound) result = error(result.text);
+    return result;
   }
 
  private:
@@ -167,24 +174,19 @@ class AdminBackend final : public Backend {
     return std::string(kAdminRepPath) + postmaster::target_text(target);
   }
 
-  http::ClientReply call(beast::http::verb method, const std::string& target,
-                         const std::string& form) {
-    return client_.request(method, target, form, "application/x-www-form-urlencoded",
-                           kAdminTimeout);
-  }
-
-  Outcome outcome(http::ClientReply reply, std::initializer_list<unsigned> good) const {
+  // 200 and 404 carry the text of rep_records.hpp, as the store backend makes it.
+  Outcome outcome(http::ClientReply reply) const {
     if (!reply.error.empty()) {
       return error(fmt::format("admin API at {}: {}", client_.url(), reply.error));
     }
-    for (unsigned status : good) {
-      if (reply.status == status) return {true, std::move(reply.body)};
-    }
+    if (reply.status == 200) return {Status::Ok, std::move(reply.body)};
+    if (reply.status == 404) return {Status::NotFound, std::move(reply.body)};
     return error(fmt::format("admin API at {}: {} {}", client_.url(), reply.status,
                              trimmed(std::move(reply.body))));
   }
 
   http::Client client_;
+  RepHooks::AdminCall call_;
 };
 
 int fail(const std::string& message) {
@@ -192,23 +194,41 @@ int fail(const std::string& message) {
   return 1;
 }
 
-int finish(const Outcome& outcome) {
-  if (!outcome.ok) return fail(outcome.text);
-  fmt::print("{}", outcome.text);
-  return 0;
+// Prints what a get, set or del did. A get's NotFound is an answer ("no record"); a set's or
+// del's is a failure ("no record for X, nothing deleted").
+int finish(Outcome outcome, bool not_found_is_answer = false) {
+  if (outcome.ok() || (outcome.status == Status::NotFound && not_found_is_answer)) {
+    fmt::print("{}", outcome.text);
+    return 0;
+  }
+  return fail(trimmed(std::move(outcome.text)));
+}
+
+// Why the tool will not open the store at `path`; empty when it may.
+std::string refusal(const conf::Config& config, const std::filesystem::path& path, bool create) {
+  if (create || storage::database_exists(path)) return {};
+  return missing_text("reputation store", path, "storage.path", config.source) +
+         "; start mxgate once to create it, or check -c" +
+         " (`rep set` and `rep import` take --create to make one before the first start)";
 }
 
 // The store opened here, or the admin API of the running server that holds it; null after
 // printing why neither is possible.
-std::unique_ptr<Backend> open_backend(const conf::Config& config,
-                                      const storage::StoreOptions& options) {
+std::unique_ptr<Backend> open_backend(const conf::Config& config, storage::StoreOptions options,
+                                      bool create, const RepHooks& hooks) {
   const std::filesystem::path path = config.storage.path;
-  if (!storage::store_in_use(path)) {
+  const auto in_use = hooks.store_in_use ? hooks.store_in_use : storage::store_in_use;
+  if (!in_use(path)) {
+    if (auto problem = refusal(config, path, create); !problem.empty()) {
+      fail(problem);
+      return nullptr;
+    }
+    options.create_if_missing = create;
     try {
       return std::make_unique<StoreBackend>(storage::ReputationStore::open(path, options),
                                             config.throttle);
     } catch (const std::exception& e) {
-      if (!storage::store_in_use(path)) {  // not a server that started meanwhile
+      if (!in_use(path)) {  // not a server that started meanwhile
         fail(e.what());
         return nullptr;
       }
@@ -229,13 +249,14 @@ std::unique_ptr<Backend> open_backend(const conf::Config& config,
   http::Client client(config.http.listen, *token);
   fmt::print(stderr, "mxgate rep: a running mxgate holds the store; using its admin API at {}\n",
              client.url());
-  return std::make_unique<AdminBackend>(std::move(client));
+  return std::make_unique<AdminBackend>(std::move(client), hooks.admin);
 }
 
 std::optional<reputation::Listing> listing_from(const RepRequest& request, std::string& problem) {
   reputation::Listing listing;
-  listing.action =
-      request.block ? reputation::ListingAction::Block : reputation::ListingAction::Allow;
+  listing.action = request.clear   ? reputation::ListingAction::None
+                   : request.block ? reputation::ListingAction::Block
+                                   : reputation::ListingAction::Allow;
   listing.reason = request.reason;
   listing.source = kCliSource;
   listing.created = postmaster::wall_seconds();
@@ -278,7 +299,7 @@ int run_import(Backend& backend, const conf::Config& config, const storage::Stor
                             report.bad == 1 ? "" : "s", request.file));
   }
   const double prepared = seconds_since(start);
-  if (auto outcome = backend.ingest(report.files); !outcome.ok) return fail(outcome.text);
+  if (auto outcome = backend.ingest(report.files); !outcome.ok()) return fail(outcome.text);
   const double total = seconds_since(start);
   fmt::print(
       "imported {} listings ({} keys) from {} lines of {} in {:.1f} s "
@@ -290,7 +311,7 @@ int run_import(Backend& backend, const conf::Config& config, const storage::Stor
 
 }  // namespace
 
-int run_rep(const conf::Config& config, const RepRequest& request) {
+int run_rep(const conf::Config& config, const RepRequest& request, const RepHooks& hooks) {
   const auto options = policy::store_options(config);
   std::optional<postmaster::RepTarget> target;
   std::optional<reputation::Listing> listing;
@@ -303,11 +324,15 @@ int run_rep(const conf::Config& config, const RepRequest& request) {
     listing = listing_from(request, problem);
     if (!listing) return fail(problem);
   }
-  const auto backend = open_backend(config, options);
+  // Before anything under storage.path is opened or made (store_access.hpp).
+  if (auto denied = become_owner_of(config.storage.path); !denied.empty()) return fail(denied);
+  const bool create = request.create && (request.verb == RepRequest::Verb::Set ||
+                                         request.verb == RepRequest::Verb::Import);
+  const auto backend = open_backend(config, options, create, hooks);
   if (!backend) return 1;
   switch (request.verb) {
     case RepRequest::Verb::Get:
-      return finish(backend->get(*target));
+      return finish(backend->get(*target), true);
     case RepRequest::Verb::Set:
       return finish(backend->set(*target, *listing));
     case RepRequest::Verb::Del:
@@ -332,8 +357,8 @@ struct RepArgs {
 };
 
 int run_rep_command(const Cli& cli, RepArgs& args, RepRequest::Verb verb) {
-  if (verb == RepRequest::Verb::Set && !args.request.block && !args.allow) {
-    throw UsageError("rep set: give --block or --allow");
+  if (verb == RepRequest::Verb::Set && !args.request.block && !args.allow && !args.request.clear) {
+    throw UsageError("rep set: give --block, --allow or --clear");
   }
   args.request.verb = verb;
   return run_rep(cli.load_config(), args.request);
@@ -356,16 +381,27 @@ void add_rep_commands(Cli& cli) {
   }
   auto* block = set->add_flag("--block", request.block, "Refuse it at connect (554 5.7.1)");
   auto* allow = set->add_flag("--allow", args->allow, "Let it bypass score-based refusals");
+  auto* clear = set->add_flag("--clear", request.clear,
+                              "Lift its block or allow; keep its counters and history");
   block->excludes(allow);
-  set->add_option("--reason", request.reason, "Why (shown to the sender on the portal)");
-  set->add_option("--expires", request.expires,
-                  "Listing lifetime (7d, 12h) or end (2026-12-31T00:00:00Z, Unix seconds); "
-                  "default: never");
+  auto* reason =
+      set->add_option("--reason", request.reason, "Why (shown to the sender on the portal)");
+  auto* expires =
+      set->add_option("--expires", request.expires,
+                      "Listing lifetime (7d, 12h) or end (2026-12-31T00:00:00Z, Unix seconds); "
+                      "default: never");
+  auto* create =
+      set->add_flag("--create", request.create,
+                    "Make the store when storage.path has none (listings before the first start)");
+  for (auto* other : {block, allow, reason, expires, create}) clear->excludes(other);
   auto* import_csv = rep.add_subcommand(
       "import", "Load listings in bulk from CSV: ip_or_cidr,action,reason,expiry[,source]");
   import_csv->add_option("file", request.file, "CSV file, - for standard input")->required();
   import_csv->add_option("--source", request.source,
                          "Source of the listings (default: import:<file name>)");
+  import_csv->add_flag("--create", request.create,
+                       "Make the store when storage.path has none (listings before the first "
+                       "start)");
   cli.add_config_options(*import_csv);
   auto* export_csv = rep.add_subcommand("export", "Write the active listings as CSV to stdout");
   export_csv->add_option("--family", request.family, "ip, network or all")

@@ -35,8 +35,8 @@ std::string become_owner_of(const std::filesystem::path& dir) {
   const gid_t gid = owner->gid;
   if (::setgroups(1, &gid) != 0 || ::setresgid(gid, gid, gid) != 0 ||
       ::setresuid(owner->uid, owner->uid, owner->uid) != 0) {
-    return fmt::format("cannot take the identity of uid {} gid {}, the owner of {}: {}",
-                       owner->uid, owner->gid, dir.string(), std::strerror(errno));
+    return fmt::format("cannot take the identity of uid {} gid {}, the owner of {}: {}", owner->uid,
+                       owner->gid, dir.string(), std::strerror(errno));
   }
   return {};
 }

@@ -42,7 +42,7 @@ rocksdb::Options make_db_options(const StoreOptions& options) {
   table.cache_index_and_filter_blocks = false;
 
   rocksdb::Options db;
-  db.create_if_missing = true;
+  db.create_if_missing = options.create_if_missing;
   db.create_missing_column_families = true;
   db.max_open_files = -1;  // every table reader open: no table-cache miss on the worker path
   db.max_background_jobs = kBackgroundJobs;
@@ -174,7 +174,12 @@ std::unique_ptr<ReputationStore> ReputationStore::open(const std::filesystem::pa
                                                        const StoreOptions& options) {
   check_prefixes(options.v4_network_prefixes, 32, "IPv4");
   check_prefixes(options.v6_network_prefixes, 128, "IPv6");
-  if (!options.read_only) {
+  // RocksDB makes the directory before it finds no database there: check first, so that a
+  // refused open leaves nothing behind.
+  if ((options.read_only || !options.create_if_missing) && !database_exists(dir)) {
+    throw std::runtime_error("no reputation store at " + dir.string());
+  }
+  if (!options.read_only && options.create_if_missing) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {

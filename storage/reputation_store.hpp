@@ -55,6 +55,9 @@ struct StoreOptions {
   std::size_t record_cache_bytes = kDefaultRecordCacheBytes;
   unsigned history_days = kDefaultHistoryDays;              // days of counters kept per record
   bool read_only = false;                                   // the store must exist
+  // false: open() throws when the store does not exist yet, instead of making an empty one
+  // (the command-line tools, which must work on the server's store or not at all).
+  bool create_if_missing = true;
   // Network keys looked up and counted per connection. At most kMaxNetworkPrefixes each.
   std::vector<int> v4_network_prefixes{kDefaultV4NetworkPrefix};
   std::vector<int> v6_network_prefixes{std::begin(kDefaultV6NetworkPrefixes),
@@ -194,6 +197,10 @@ class SstBuilder {
 // An SstBuilder for a store opened with `options`, without opening the store.
 boost::system::result<std::unique_ptr<SstBuilder>> make_sst_builder(
     const StoreOptions& options, const std::filesystem::path& file);
+
+// True when `dir` holds a RocksDB database (its CURRENT file): a store or a spool that was
+// opened at least once. Opening nothing.
+bool database_exists(const std::filesystem::path& dir);
 
 // True when another process holds the store in `dir` open (RocksDB's lock on dir/LOCK): a
 // running mxgate. False when the store is free or does not exist.

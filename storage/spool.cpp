@@ -18,6 +18,7 @@
 
 #include "common/clock.hpp"
 #include "storage/error.hpp"
+#include "storage/reputation_store.hpp"
 
 namespace mxgate::storage {
 
@@ -234,7 +235,7 @@ namespace {
 
 rocksdb::DBOptions spool_db_options(const SpoolOptions& options) {
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
+  db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.enable_pipelined_write = true;  // WAL and memtable writes of a group overlap
   // Writers waiting for the group's fsync sleep instead of spinning: on a machine whose cores
@@ -316,8 +317,13 @@ void count_existing(Spool::Impl& impl) {
 }  // namespace
 
 std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const SpoolOptions& options) {
+  // RocksDB makes the directory before it finds no database there: check first, so that a
+  // refused open leaves nothing behind.
+  if (!options.create_if_missing && !database_exists(dir)) {
+    throw std::runtime_error("no queue at " + dir.string());
+  }
   std::error_code fs_error;
-  std::filesystem::create_directories(dir, fs_error);
+  if (options.create_if_missing) std::filesystem::create_directories(dir, fs_error);
   if (fs_error) {
     throw std::runtime_error("cannot create queue directory " + dir.string() + ": " +
                              fs_error.message());

@@ -65,7 +65,10 @@ std::string encode_envelope(const Envelope& envelope);
 std::optional<Envelope> decode_envelope(std::string_view bytes);
 
 struct SpoolOptions {
-  bool sync = true;                   // synced WAL on commit (tests of crashes keep it on)
+  bool sync = true;  // synced WAL on commit (tests of crashes keep it on)
+  // false: open() throws when the spool does not exist yet and creates nothing, not even the
+  // directory (the command-line tools).
+  bool create_if_missing = true;
   std::uint64_t min_blob_size = 0;    // bodies of at least this size go to blob files
   std::shared_ptr<rocksdb::Env> env;  // the file system (tests inject faults); default: the OS
 };

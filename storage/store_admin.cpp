@@ -186,6 +186,11 @@ error_code ReputationStore::ingest_sst(Family family,
   return ec;
 }
 
+bool database_exists(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(dir / "CURRENT", ec);
+}
+
 bool store_in_use(const std::filesystem::path& dir) {
   // RocksDB holds a POSIX record lock (fcntl F_SETLK) on LOCK while a DB is open; F_GETLK
   // reports a conflicting lock of another process without taking it.

@@ -106,6 +106,23 @@ TEST_F(AdminApiTest, PutGetAndDeleteARecord) {
   auto gone = call(beast::http::verb::get, "/admin/rep/192.0.2.7");
   EXPECT_EQ(gone.status, 404u);
   EXPECT_EQ(gone.body, "192.0.2.7\n  no record\n");
+  auto again = call(beast::http::verb::delete_, "/admin/rep/192.0.2.7");
+  EXPECT_EQ(again.status, 404u);
+  EXPECT_EQ(again.body, "no record for 192.0.2.7, nothing deleted\n");
+}
+
+TEST_F(AdminApiTest, GetOfAnAddressShowsItsNetworksListing) {
+  start();
+  ASSERT_EQ(
+      call(beast::http::verb::put, "/admin/rep/198.51.100.0/24", "action=block&reason=x").status,
+      200u);
+  auto get = call(beast::http::verb::get, "/admin/rep/198.51.100.9");
+  EXPECT_EQ(get.status, 404u);  // no record of its own
+  EXPECT_TRUE(
+      get.body.starts_with("198.51.100.9\n  no record of its own\n  network    "
+                           "198.51.100.0/24 block reason=\"x\" source=admin-api since "))
+      << get.body;
+  EXPECT_NE(get.body.find("(applies at connect)"), std::string::npos) << get.body;
 }
 
 TEST_F(AdminApiTest, NetworksMayBePercentEncodedAndActionNoneUnlists) {
@@ -113,7 +130,10 @@ TEST_F(AdminApiTest, NetworksMayBePercentEncodedAndActionNoneUnlists) {
   EXPECT_EQ(call(beast::http::verb::put, "/admin/rep/198.51.100.0%2F24", "action=allow").body,
             "198.51.100.0/24 allowed\n");
   EXPECT_EQ(call(beast::http::verb::put, "/admin/rep/198.51.100.0/24", "action=none").body,
-            "198.51.100.0/24 unlisted\n");
+            "198.51.100.0/24 no longer allowed; its counters and history are kept\n");
+  const auto nothing = call(beast::http::verb::put, "/admin/rep/192.0.2.0/24", "action=none");
+  EXPECT_EQ(nothing.status, 404u);
+  EXPECT_EQ(nothing.body, "no record for 192.0.2.0/24, nothing to clear\n");
   EXPECT_EQ(store_->get(Family::Network, key("198.51.100.0/24"))->listing.action,
             ListingAction::None);
 }

@@ -110,9 +110,15 @@ TEST(Cli, EveryParseErrorIsAUsageError) {
       {{"rep", "get"}, kExitUsage},                                     // target is required
       {{"rep", "get", "192.0.2.7", "extra"}, kExitUsage},               // extra argument
       {{"rep", "set", "192.0.2.7", "--block", "--allow"}, kExitUsage},  // excludes
-      {{"rep", "export", "--family", "bogus"}, kExitUsage},             // not a member
-      {{"spf", "--ip", "192.0.2.7"}, kExitUsage},  // --sender and --helo required
-      {{"dkim", "--dns-timeout-ms", "0"}, kExitUsage},                  // out of range
+      {{"rep", "set", "192.0.2.7", "--clear", "--block"}, kExitUsage},
+      {{"rep", "set", "192.0.2.7", "--clear", "--allow"}, kExitUsage},
+      {{"rep", "set", "192.0.2.7", "--clear", "--reason", "x"}, kExitUsage},
+      {{"rep", "set", "192.0.2.7", "--clear", "--expires", "1d"}, kExitUsage},
+      {{"rep", "set", "192.0.2.7", "--clear", "--create"}, kExitUsage},
+      {{"rep", "get", "192.0.2.7", "--create"}, kExitUsage},  // set and import only
+      {{"rep", "export", "--family", "bogus"}, kExitUsage},   // not a member
+      {{"spf", "--ip", "192.0.2.7"}, kExitUsage},             // --sender and --helo required
+      {{"dkim", "--dns-timeout-ms", "0"}, kExitUsage},        // out of range
       {{"admin", "delist", "list", "--state", "bogus"}, kExitUsage},
       {{"bogus"}, kExitUsage},
       {{"queue", "--help"}, kExitOk},
@@ -138,6 +144,9 @@ TEST(Cli, ToolsCheckTheirArgumentsBeforeReadingTheConfiguration) {
       {{"queue", "retry", "-c", kMissingConfig}, kExitUsage},           // an id or --all
       {{"queue", "retry", "0123", "--all", "-c", kMissingConfig}, kExitUsage},  // not both
       {{"rep", "set", "192.0.2.7", "--allow", "-c", kMissingConfig}, kExitConfig},
+      {{"rep", "set", "192.0.2.7", "--clear", "-c", kMissingConfig}, kExitConfig},
+      {{"queue", "show", "not-an-id", "-c", kMissingConfig}, kExitUsage},  // hex digits
+      {{"queue", "delete", "12/34", "-c", kMissingConfig}, kExitUsage},
       {{"queue", "retry", "--all", "-c", kMissingConfig}, kExitConfig},
       {{"admin", "reload", "-c", kMissingConfig}, kExitConfig},
       {{"spf", "--ip", "not-an-ip", "--sender", "a@b", "--helo", "h"}, 2},  // no config needed

@@ -161,7 +161,8 @@ class PolicyTest(MxTestCase):
             f.write(f'[storage]\npath = "{self.store}"\n\n'
                     f'[http]\nlisten = "127.0.0.1:{self.reserve_port()}"\n\n'
                     '[[route]]\ndomains = ["example.com"]\ndownstream = ["127.0.0.1:25"]\n')
-        result = run_tool([mxgate_bin(), "rep", "set", "192.0.2.66", "--block", "-c", config])
+        result = run_tool([mxgate_bin(), "rep", "set", "192.0.2.66", "--block", "--create",
+                           "-c", config])
         self.assertEqual(result.returncode, 0, result.stderr.decode())
 
     def test_a_quarantine_score_routes_marked_mail_to_the_quarantine_downstream(self):

@@ -412,11 +412,13 @@ class AdminTest(PortalCase):
         denied = self.admin(mx, "delist", "deny", "2001:db8::25", "--note", "still spamming")
         self.assertEqual(denied.returncode, 0, denied.stderr)
         self.assertEqual(self.admin(mx, "delist", "deny", "2001:db8::25").returncode, 1, "not open")
-        self.assertEqual(self.admin(mx, "delist", "approve", "192.0.2.99").returncode, 2)
+        self.assertEqual(self.admin(mx, "delist", "approve", "192.0.2.99").returncode, 1)
         everything = self.admin(mx, "delist", "list", "--state", "all").stdout.decode()
         self.assertIn("192.0.2.25\tapproved\t", everything)
         self.assertIn("2001:db8::25\tdenied\t", everything)
         self.assertEqual(self.admin(mx, "delist", "list").stdout, b"")
+        self.assertEqual(self.admin(mx, "delist", "list").stderr,
+                         b"no delisting requests (state: open)\n")
 
     def test_complaint_reports_raise_the_complaint_rate_until_the_sender_is_deferred(self):
         sink = self.sink()

@@ -3,8 +3,11 @@ Python's smtplib as the client and Postfix's smtp-sink downstream. A message is 
 "250 2.0.0 Ok: queued as <id>" once it is on disk and then delivered; a downstream that is down
 keeps messages queued until it comes back, and a downstream that keeps failing has its circuit
 opened and probed; queued messages survive a restart; a recipient the downstream refuses for good
-is not retried; `mxgate queue` works on a running server (admin API) and on a stopped one."""
+is not retried; `mxgate queue` works on a running server (admin API) and on a stopped one, and in
+inline mode says there is no queue, unless a spool from an earlier queue-mode period still holds
+messages."""
 
+import os
 import re
 import smtplib
 
@@ -93,11 +96,14 @@ class QueueTest(MxTestCase):
         shown = queue("show", first)
         self.assertEqual(shown.returncode, 0)
         self.assertIn(b"Subject: queued 0", shown.stdout)
-        self.assertEqual(queue("delete", first).returncode, 0)
+        deleted = queue("delete", first)
+        self.assertEqual((deleted.returncode, deleted.stdout), (0, f"{first} deleted\n".encode()))
         missing = queue("show", first)
-        self.assertEqual(missing.returncode, 2)
+        self.assertEqual(missing.returncode, 1)
         self.assertIn(f"no queued message {first}".encode(), missing.stderr)
-        self.assertEqual(queue("show", "not-an-id").returncode, 1)
+        malformed = queue("show", "not-an-id")
+        self.assertEqual(malformed.returncode, 2)  # a usage error, before anything is asked
+        self.assertIn(b"'not-an-id' is not a queue id", malformed.stderr)
         self.assertRegex(queue("retry", "--all").stdout.decode(), r"^1 message due now")
         self.assertRegex(queue("stats").stdout.decode(), r"^depth 1\noldest .+\ndead 0\n$")
         self.assertIn("admin_queue op=DELETE id=" + first, mx.log())
@@ -109,9 +115,48 @@ class QueueTest(MxTestCase):
         self.assertEqual(listed.returncode, 0, listed.stderr)
         self.assertNotIn(f"{first}  ", listed.stdout.decode())
         self.assertTrue(listed.stdout.decode().endswith("-- 1 message queued\n"))
-        self.assertEqual(queue("retry", second).returncode, 0)
+        retried = queue("retry", second)
+        self.assertEqual((retried.returncode, retried.stdout), (0, f"{second} due now\n".encode()))
         self.assertEqual(queue("delete", second).returncode, 0)
+        self.assertEqual(queue("delete", second).returncode, 1)
         self.assertRegex(queue("stats").stdout.decode(), r"^depth 0\noldest -\ndead 0\n$")
+
+    def test_inline_mode_has_no_queue_unless_an_old_spool_holds_messages(self):
+        def queue(mx, *args):
+            return run_tool([mxgate_bin(), "queue", *args, "-c", mx.config_path])
+
+        def no_queue(mx, result):
+            self.assertEqual(result.returncode, 1, result)
+            self.assertEqual(result.stdout, b"")
+            self.assertIn(f'mxgate queue: queue mode is off (relay.mode = "inline" in '
+                          f'{mx.config_path}); there is no queue'.encode(), result.stderr)
+
+        # Never in queue mode: every command says so, running or stopped, and makes nothing.
+        mx = self.mxgate(settings={"relay.mode": "inline"})
+        spool = os.path.join(mx.settings()["storage.path"], "queue")
+        for args in (("stats",), ("list",), ("show", "0123"), ("retry", "--all"),
+                     ("delete", "0123")):
+            no_queue(mx, queue(mx, *args))
+        self.assertEqual(mx.stop(), 0)
+        no_queue(mx, queue(mx, "list"))
+        self.assertFalse(os.path.exists(spool))
+
+        # A spool left by a queue-mode period, then inline again: the commands work on it.
+        port = self.reserve_port()  # the downstream is down: the messages stay queued
+        queued = self.start(f"127.0.0.1:{port}",
+                            **{"storage.path": mx.settings()["storage.path"]})
+        first, second = self.send(queued, 2)
+        self.assertEqual(queued.stop(), 0)
+        back = self.mxgate(settings={"relay.mode": "inline",
+                                     "storage.path": mx.settings()["storage.path"]})
+        listed = queue(back, "list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertTrue(listed.stdout.decode().endswith("-- 2 messages queued\n"), listed.stdout)
+        self.assertIn(b"holds 2 messages (0 dead); working on it", listed.stderr)
+        self.assertEqual(queue(back, "delete", first).returncode, 0)
+        self.assertEqual(queue(back, "delete", second).returncode, 0)
+        no_queue(back, queue(back, "stats"))  # drained: no queue again
+        self.assertEqual(back.stop(), 0)
 
     def test_a_failing_downstream_opens_its_circuit_and_is_probed_until_it_is_back(self):
         port = self.reserve_port()  # the downstream is down until a Sink starts there

@@ -1,11 +1,14 @@
 """`mxgate rep` end to end: a bulk import of 1,000,000 listings followed by lookups (`rep get`
 and refusals at connect through PROXY v2), export round trips, `rep set/get/del/import` against
 a running server (through its admin API), a listing that expires on time, a block that survives
-a restart, and a feed with bad lines that is refused whole, each bad line named."""
+a restart, a feed with bad lines that is refused whole, each bad line named; no store made where
+one was expected, network listings in `rep get`, `rep set --clear`, `rep del` of nothing, and a
+tool run as root that leaves the store to its owner."""
 
 import os
 import re
 import socket
+import subprocess
 import time
 import unittest
 
@@ -95,7 +98,7 @@ class RepToolsTest(MxTestCase):
         feed = os.path.join(self.folder, "million.csv")
         write_feed(feed, MILLION)
         started = time.monotonic()
-        out, _ = self.rep("import", feed)
+        out, _ = self.rep("import", feed, "--create")
         self.assertIn(f"imported {MILLION} listings (", out)
         self.assertIn(f"from {MILLION + 1} lines", out)
         self.assertLess(time.monotonic() - started, 60, out)
@@ -130,7 +133,7 @@ class RepToolsTest(MxTestCase):
             for i in range(20_000):
                 f.write(f"{feed_target(i)},{'allow' if i % 7 == 0 else 'block'},"
                         f"{REASONS[i % 5]},{EXPIRIES[i % 4]}\n")
-        self.rep("import", feed, "--source", "round-trip")
+        self.rep("import", feed, "--source", "round-trip", "--create")
         offline, _ = self.rep("export")
         lines = listing_lines(offline)
         self.assertEqual(len(lines), 20_004)  # the expired and the unlisted ones are left out
@@ -145,7 +148,7 @@ class RepToolsTest(MxTestCase):
         exported = os.path.join(self.folder, "export.csv")
         with open(exported, "w") as f:
             f.write(offline)
-        self.rep("import", exported, config=other)
+        self.rep("import", exported, "--create", config=other)
         self.assertEqual(listing_lines(self.rep("export", config=other)[0]), lines)
 
         # Through the running server: the same lines; one family at a time too.
@@ -174,6 +177,9 @@ class RepToolsTest(MxTestCase):
                          "192.0.2.70 deleted\n")
         self.assert_welcome("192.0.2.70")
         self.assertIn("no record", self.rep("get", "192.0.2.70", config=mx.config_path)[0])
+        _, err = self.rep("del", "192.0.2.70", config=mx.config_path, expect=1)
+        self.assertTrue(err.endswith("mxgate rep: no record for 192.0.2.70, nothing deleted\n"),
+                        err)
 
         feed = os.path.join(self.folder, "live.csv")
         with open(feed, "w") as f:
@@ -225,7 +231,7 @@ class RepToolsTest(MxTestCase):
         with open(feed, "w") as f:
             f.write("# comment\n192.0.2.1,block,fine\n192.0.2.2,blok\n\n10.0.0.0/8,block\n"
                     "192.0.2.3,block,\"unterminated\n192.0.2.4,block,,someday\n")
-        _, err = self.rep("import", feed, expect=1)
+        _, err = self.rep("import", feed, "--create", expect=1)
         self.assertIn(f"{feed}:3: action 'blok': expected block, allow or none\n", err)
         self.assertIn(f"{feed}:5: '10.0.0.0/8': networks are looked up as /24", err)
         self.assertIn(f"{feed}:6: field 3: no closing quote", err)
@@ -233,6 +239,104 @@ class RepToolsTest(MxTestCase):
         self.assertIn("4 bad lines in", err)
         self.assertIn("nothing imported", err)
         self.assertIn("no record", self.rep("get", "192.0.2.1")[0])
+
+    def test_no_store_is_made_where_one_was_expected(self):
+        # The tool run from elsewhere, with a configuration whose server never started: it says
+        # where it looked and makes nothing (it once printed "blocked" into a new store).
+        elsewhere = os.path.join(self.folder, "elsewhere")
+        os.makedirs(elsewhere)
+        for args in (("set", "192.0.2.77", "--block"), ("get", "192.0.2.77"),
+                     ("del", "192.0.2.77"), ("export",)):
+            result = subprocess.run([mxgate_bin(), "rep", *args, "-c", self.config],
+                                    cwd=elsewhere, capture_output=True, timeout=60)
+            self.assertEqual(result.returncode, 1, result)
+            self.assertEqual(result.stdout, b"")
+            self.assertIn(f"mxgate rep: no reputation store at {self.store} (storage.path in "
+                          f"{self.config}); start mxgate once to create it, or check -c",
+                          result.stderr.decode())
+        self.assertFalse(os.path.exists(self.store))
+        self.assertEqual(os.listdir(elsewhere), [])
+        # Once the server made it, the tool works on the server's store.
+        mx = self.start()
+        self.assertEqual(mx.stop(), 0)
+        self.assertEqual(self.rep("set", "192.0.2.77", "--block")[0], "192.0.2.77 blocked\n")
+        self.start()
+        self.assert_blocked("192.0.2.77")
+
+    def test_get_shows_the_network_listing_and_clear_keeps_the_record(self):
+        self.rep("set", "198.51.100.0/24", "--block", "--reason", "snowshoe", "--create")
+        offline, _ = self.rep("get", "198.51.100.9")
+        self.assertTrue(offline.startswith("198.51.100.9\n  no record of its own\n"), offline)
+        self.assertRegex(offline, r'  network    198\.51\.100\.0/24 block reason="snowshoe" '
+                                  r'source=cli since \S+ expires=never\n'
+                                  r' +\(applies at connect\)\n')
+        mx = self.start()
+        online, err = self.rep("get", "198.51.100.9", config=mx.config_path)
+        self.assertIn("using its admin API", err)
+        # The same, but for the ramp of a new sender: the running server adds today's count.
+        self.assertEqual(re.sub(r" \(\d+ so far\)", "", online), offline)
+        self.assert_blocked("198.51.100.9")  # what rep get says applies, applies
+        # --clear through the running server: welcome again, the record and its refusal stay.
+        def counted():
+            shown, _ = self.rep("get", "198.51.100.0/24", config=mx.config_path)
+            return "rejected=1 " in shown and shown
+        wait_until(counted, 30, interval=0.2, what="the refusal counted in the network record")
+        out, _ = self.rep("set", "198.51.100.0/24", "--clear", config=mx.config_path)
+        self.assertEqual(out, "198.51.100.0/24 no longer blocked; its counters and history are "
+                              "kept\n")
+        self.assert_welcome("198.51.100.9")
+        shown, _ = self.rep("get", "198.51.100.0/24", config=mx.config_path)
+        self.assertIn("listing    none", shown)
+        self.assertIn("rejected=1 ", shown)
+        _, err = self.rep("set", "192.0.2.66", "--clear", config=mx.config_path, expect=1)
+        self.assertTrue(err.endswith("mxgate rep: no record for 192.0.2.66, nothing to clear\n"))
+        self.assertEqual(mx.stop(), 0)
+        # Offline, the same answers.
+        out, _ = self.rep("set", "198.51.100.0/24", "--clear")
+        self.assertEqual(out, "198.51.100.0/24 was not listed; nothing changed\n")
+        _, err = self.rep("set", "192.0.2.66", "--clear", expect=1)
+        self.assertEqual(err, "mxgate rep: no record for 192.0.2.66, nothing to clear\n")
+        _, err = self.rep("set", "192.0.2.66", "--clear", "--block", expect=2)
+        self.assertIn("excludes", err)
+
+    def test_run_as_root_the_tool_leaves_the_store_to_its_owner(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root: the tool switches identity only when run as root")
+        nobody = 65534
+        # The service user must reach its folder; the store's folder belongs to it.
+        top = os.path.dirname(module_tempdir())
+        folder = self.folder
+        while folder != top and folder != "/":
+            os.chmod(folder, 0o755)
+            folder = os.path.dirname(folder)
+        home = os.path.join(self.folder, "service")
+        os.makedirs(home)
+        os.chown(home, nobody, nobody)
+        store = os.path.join(home, "store")
+        config = self.offline_config(store)
+
+        def owners():
+            found = set()
+            for root, dirs, files in os.walk(store):
+                for name in dirs + files + ["."]:
+                    info = os.stat(os.path.join(root, name))
+                    found.add((info.st_uid, info.st_gid))
+            return found
+
+        self.rep("set", "192.0.2.5", "--block", "--create", config=config)
+        self.assertEqual(owners(), {(nobody, nobody)})
+        self.rep("set", "192.0.2.6", "--block", config=config)  # a stopped store: new WAL etc.
+        feed = os.path.join(self.folder, "feed.csv")
+        with open(feed, "w") as f:
+            f.write("192.0.2.7,block,feed\n")
+        self.rep("import", feed, config=config)
+        self.assertEqual(owners(), {(nobody, nobody)})
+        # The service user opens what root's tool left (it once failed: LOCK: Permission denied).
+        result = subprocess.run([mxgate_bin(), "rep", "get", "192.0.2.7", "-c", config],
+                                user=nobody, group=nobody, extra_groups=[], capture_output=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(b'reason="feed"', result.stdout)
 
 
 if __name__ == "__main__":

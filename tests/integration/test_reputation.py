@@ -46,7 +46,7 @@ class ReputationTest(MxTestCase):
             return code, text
 
     def test_a_blocked_ip_gets_554_with_the_portal_link_and_nothing_is_relayed(self):
-        self.rep("set", "127.0.0.2", "--block", "--reason", "spam trap hits")
+        self.rep("set", "127.0.0.2", "--block", "--reason", "spam trap hits", "--create")
         sink = self.sink()
         mx = self.start(sink)
         with SmtpClient(mx.port, source="127.0.0.2") as c:
@@ -58,7 +58,7 @@ class ReputationTest(MxTestCase):
         self.assertIn("signal=manual_block", mx.log())
 
     def test_blocked_ipv4_and_ipv6_clients_behind_proxy_v1_and_v2(self):
-        self.rep("set", "192.0.2.7", "--block")
+        self.rep("set", "192.0.2.7", "--block", "--create")
         self.rep("set", "2001:db8::7", "--block")
         self.start()
         self.assertEqual(self.refused_through_proxy(proxy_v1("192.0.2.7")),
@@ -73,7 +73,7 @@ class ReputationTest(MxTestCase):
             self.assertEqual(c.reply()[0], 220)
 
     def test_a_blocked_network_blocks_its_ips_but_an_allowed_ip_passes(self):
-        self.rep("set", "198.51.100.0/24", "--block", "--reason", "snowshoe range")
+        self.rep("set", "198.51.100.0/24", "--block", "--reason", "snowshoe range", "--create")
         self.rep("set", "198.51.100.25", "--allow")
         sink = self.sink()
         self.start(sink)
@@ -101,7 +101,7 @@ class ReputationTest(MxTestCase):
         # Made while mxgate is stopped; refused until the expiry, then welcome. A machine too
         # slow to start mxgate before the listing expired tries a longer one.
         for expiry in ("5s", "15s", "45s"):
-            self.rep("set", "192.0.2.50", "--block", "--expires", expiry)
+            self.rep("set", "192.0.2.50", "--block", "--expires", expiry, "--create")
             expires = parse_utc(re.search(r" expires=(\S+)",
                                           self.rep("get", "192.0.2.50")).group(1))
             mx = self.start()
@@ -112,7 +112,7 @@ class ReputationTest(MxTestCase):
             self.fail("the listing expired each time before mxgate could enforce it")
 
     def test_listings_survive_a_restart_and_rep_get_shows_them(self):
-        self.rep("set", "192.0.2.60", "--block", "--reason", "bad actor")
+        self.rep("set", "192.0.2.60", "--block", "--reason", "bad actor", "--create")
         mx = self.start()
         self.assertEqual(self.refused_through_proxy(proxy_v1("192.0.2.60"))[0], 554)
         mx.stop()
@@ -125,7 +125,9 @@ class ReputationTest(MxTestCase):
         self.assertIn("not an IP address", self.rep("set", "mail.example.com", "--block",
                                                     expect=1))
         self.assertIn("looked up as /24", self.rep("set", "10.0.0.0/8", "--block", expect=1))
-        self.assertIn("--block or --allow", self.rep("set", "192.0.2.1", expect=1))
+        self.assertIn("--block, --allow or --clear", self.rep("set", "192.0.2.1", expect=2))
+        self.assertIn("no reputation store at", self.rep("get", "192.0.2.1", expect=1))
+        self.rep("set", "192.0.2.2", "--block", "--create")
         self.assertIn("no record", self.rep("get", "192.0.2.1"))
 
 

@@ -331,5 +331,20 @@ TEST_F(StoreTest, OpenFailureNamesThePath) {
   EXPECT_THROW(ReputationStore::open(dir_, options), std::runtime_error);
 }
 
+TEST_F(StoreTest, WithoutCreateIfMissingAMissingStoreIsRefusedAndNothingIsMade) {
+  StoreOptions options = small_options();
+  options.create_if_missing = false;
+  EXPECT_FALSE(database_exists(dir_ / "missing"));
+  EXPECT_THROW(ReputationStore::open(dir_ / "missing", options), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "missing"));
+  std::filesystem::create_directories(dir_ / "empty");  // a folder, but no store in it
+  EXPECT_THROW(ReputationStore::open(dir_ / "empty", options), std::runtime_error);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "empty"));
+
+  ReputationStore::open(dir_ / "made", small_options());  // as the server's first start
+  EXPECT_TRUE(database_exists(dir_ / "made"));
+  EXPECT_NE(ReputationStore::open(dir_ / "made", options), nullptr);
+}
+
 }  // namespace
 }  // namespace mxgate::storage

@@ -9,6 +9,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <random>
@@ -67,6 +68,19 @@ TEST(SpoolEnvelope, RoundTripsAndRefusesDamage) {
   std::string bad_state = encode_envelope(one);
   bad_state[bad_state.size() - 16] = 7;  // the recipient's state (then 8 octets of reply)
   EXPECT_FALSE(decode_envelope(bad_state));
+}
+
+TEST(SpoolOpen, WithoutCreateIfMissingAMissingSpoolIsRefusedAndNothingIsMade) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mxgate-spool-open-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  SpoolOptions existing;
+  existing.create_if_missing = false;
+  EXPECT_THROW(Spool::open(dir, existing), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  Spool::open(dir);  // as the server's first start in queue mode
+  EXPECT_NE(Spool::open(dir, existing), nullptr);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SpoolTest, ACommittedMessageSurvivesAReopen) {
