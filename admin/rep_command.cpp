@@ -299,6 +299,10 @@ int run_import(Backend& backend, const conf::Config& config, const storage::Stor
                             report.bad == 1 ? "" : "s", request.file));
   }
   const double prepared = seconds_since(start);
+  if (report.files.empty()) {  // a feed of comments and blank lines: nothing to ingest
+    fmt::print("imported no listings: {} has none ({} lines)\n", request.file, report.lines);
+    return 0;
+  }
   if (auto outcome = backend.ingest(report.files); !outcome.ok()) return fail(outcome.text);
   const double total = seconds_since(start);
   fmt::print(

@@ -28,15 +28,18 @@ std::string listing_fields(const reputation::Listing& listing) {
 }
 
 // The active listings of the networks of `address` as connect-time lookups read them, each
-// saying whether it is the one that applies (history_checks.cpp: the IP's own active listing
-// wins, else that of the most specific network that has a record at all).
+// saying whether it is the one that applies (policy/history_checks.cpp: the IP's own active
+// listing wins, else that of the most specific listed network).
 std::string network_lines(storage::ReputationStore& store, const boost::asio::ip::address& address,
                           const reputation::Record* own, std::int64_t now, bool& error) {
   const auto lookup = store.get_connect(address);
   const storage::KeyLookup* deciding = nullptr;
   for (auto it = lookup.networks.rbegin(); it != lookup.networks.rend(); ++it) {
     if (it->state == storage::Lookup::Error) error = true;
-    if (deciding == nullptr && it->state == storage::Lookup::Found) deciding = &*it;
+    if (deciding == nullptr && it->state == storage::Lookup::Found &&
+        it->record.listing.active(now)) {
+      deciding = &*it;
+    }
   }
   std::string out;
   for (const auto& network : lookup.networks) {
@@ -46,7 +49,7 @@ std::string network_lines(storage::ReputationStore& store, const boost::asio::ip
     if (own != nullptr && own->listing.active(now)) {
       applies = "not applied: the address's own listing wins";
     } else if (deciding != &network) {
-      applies = fmt::format("not applied: the more specific {} has a record",
+      applies = fmt::format("not applied: the more specific {} is listed",
                             postmaster::target_text({storage::Family::Network, deciding->key}));
     }
     out += fmt::format("  network    {} {}\n             ({})\n", name,

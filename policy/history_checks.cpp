@@ -16,19 +16,23 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The IP's own record and the most specific network record found, judged by the model.
+// The IP's own record and the listing of its most specific listed network, judged by the
+// model. A more specific network that only has counters (a /64 that sent mail) does not hide
+// the listing of a wider one (the /48 an operator blocked).
 CheckResult judge_connect(const storage::ConnectLookup& lookup,
                           const reputation::ModelSettings& model, HistoryFacts* facts) {
+  const auto now = unix_now();
   bool failed = lookup.ip.state == Lookup::Error;
   const reputation::Record* network = nullptr;
   for (auto it = lookup.networks.rbegin(); it != lookup.networks.rend(); ++it) {
     failed = failed || it->state == Lookup::Error;
-    if (network == nullptr && it->state == Lookup::Found) network = &it->record;
+    if (network == nullptr && it->state == Lookup::Found && it->record.listing.active(now)) {
+      network = &it->record;
+    }
   }
   if (failed) return CheckResult{{}, true, "reputation store read failed"};
   static const reputation::Record kNeverSeen;
   const auto& ip = lookup.ip.state == Lookup::Found ? lookup.ip.record : kNeverSeen;
-  const auto now = unix_now();
   if (facts != nullptr) {
     facts->ip = throttle::history_of(ip, now, facts->hygiene_days);
     const auto& last = lookup.networks.empty() || lookup.networks.back().state != Lookup::Found

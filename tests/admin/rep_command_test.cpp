@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <algorithm>
 
 #include "admin/api.hpp"
@@ -110,6 +112,17 @@ TEST_F(RepCommandTest, AMissingStoreIsRefusedWithWhereItLookedAndNothingIsMade) 
   EXPECT_FALSE(std::filesystem::exists(config_.storage.path));
 }
 
+TEST_F(RepCommandTest, AFeedWithoutListingsImportsNothingAndSucceeds) {
+  make_store();
+  const auto feed = dir_ / "empty.csv";
+  std::ofstream(feed) << "# exported, but nothing was listed\n\n";
+  auto r = request(Verb::Import);
+  r.file = feed.string();
+  const auto run = offline(r);
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "imported no listings: " + feed.string() + " has none (2 lines)\n");
+}
+
 TEST_F(RepCommandTest, CreateMakesTheStoreOnPurpose) {
   auto r = block("192.0.2.7");
   r.create = true;
@@ -148,7 +161,7 @@ TEST_F(RepCommandTest, GetOfAnAddressShowsTheNetworkListingThatApplies) {
       "192.0.2.1\n  no record\n  ramp       a new sender: 100 messages may be accepted today\n");
 }
 
-TEST_F(RepCommandTest, TheMostSpecificNetworkWithARecordDecidesAsAtConnect) {
+TEST_F(RepCommandTest, TheMostSpecificListedNetworkDecidesAsAtConnect) {
   make_store();
   ASSERT_EQ(offline(block("2001:db8:1::/48", "hoster")).code, 0);
   auto allow = request(Verb::Set, "2001:db8:1:2::/64");
@@ -156,10 +169,19 @@ TEST_F(RepCommandTest, TheMostSpecificNetworkWithARecordDecidesAsAtConnect) {
   const auto run = both(request(Verb::Get, "2001:db8:1:2::9"));
   EXPECT_NE(run.out.find("network    2001:db8:1::/48 block reason=\"hoster\""), std::string::npos)
       << run.out;
-  EXPECT_NE(run.out.find("(not applied: the more specific 2001:db8:1:2::/64 has a record)"),
+  EXPECT_NE(run.out.find("(not applied: the more specific 2001:db8:1:2::/64 is listed)"),
             std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("network    2001:db8:1:2::/64 allow"), std::string::npos) << run.out;
+  // The /64 keeps its record but no listing: it no longer hides the /48's block.
+  auto clear = request(Verb::Set, "2001:db8:1:2::/64");
+  clear.clear = true;
+  ASSERT_EQ(offline(clear).code, 0);
+  const auto cleared = both(request(Verb::Get, "2001:db8:1:2::9"));
+  EXPECT_NE(cleared.out.find("network    2001:db8:1::/48 block reason=\"hoster\""),
+            std::string::npos)
+      << cleared.out;
+  EXPECT_NE(cleared.out.find("(applies at connect)"), std::string::npos) << cleared.out;
 }
 
 TEST_F(RepCommandTest, DeletingAMissingRecordSaysSoAndFails) {

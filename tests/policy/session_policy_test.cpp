@@ -183,6 +183,18 @@ TEST_F(SessionPolicyTest, AListedIpIsRefusedAtConnectBeforeAnyDnsQuery) {
   EXPECT_EQ(record->days.at(0).counters.rejected, 1u) << "the refusal is recorded";
 }
 
+TEST_F(SessionPolicyTest, AWiderNetworksListingIsNotHiddenByANarrowerRecord) {
+  const auto client = asio::ip::make_address("2001:db8:1:2::9");
+  ASSERT_FALSE(store_->set_listing(storage::Family::Network, storage::network_key(client, 48),
+                                   {reputation::ListingAction::Block, "hoster", "manual", 1, 0}));
+  // The /64 has a record (an operator cleared its listing), and nothing listed.
+  ASSERT_FALSE(store_->set_listing(storage::Family::Network, storage::network_key(client, 64),
+                                   {reputation::ListingAction::None, "", "manual", 1, 0}));
+  policy().set_client(client.to_string());
+  const auto refusal = run(policy().screen_history());
+  EXPECT_EQ(wire(refusal), fmt::format("554 5.7.1 Blocked - see {}?ip=2001:db8:1:2::9\r\n", kPortal));
+}
+
 TEST_F(SessionPolicyTest, AnUnknownCleanClientGetsItsBanner) {
   greet();
   EXPECT_FALSE(policy().quarantined());
