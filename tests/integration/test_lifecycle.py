@@ -363,10 +363,21 @@ class CommandLineTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn(f'path = "{store}"\n', result.stdout)
             self.assertIn(f'path = "{store}/queue"\n', result.stdout)
+            # Without a store the tool refuses and makes nothing, here or there...
             result = run_mxgate(["rep", "set", "192.0.2.9", "--block", "-c", path], cwd=cwd)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn(f"no reputation store at {store} (storage.path in {path})",
+                          result.stderr)
+            self.assertFalse(os.path.exists(store))
+            # ... and with --create it makes the one the configuration names.
+            result = run_mxgate(["rep", "set", "192.0.2.9", "--block", "--create", "-c", path],
+                                cwd=cwd)
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertTrue(os.path.isdir(store), os.listdir(folder))
             self.assertEqual(os.listdir(cwd), [])
+            result = run_mxgate(["rep", "get", "192.0.2.9", "-c", path], cwd=cwd)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("block", result.stdout)
             # An override is resolved the same way.
             result = run_mxgate(["check-config", "-c", path, "-o", "storage.path=spool"],
                                 cwd=cwd)
