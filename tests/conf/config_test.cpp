@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/conf/temp_dir.hpp"
+
 namespace mxgate::conf {
 namespace {
 
@@ -22,32 +24,6 @@ using ::testing::StartsWith;
 
 const std::string kRoute =
     "[[route]]\ndomains = [\"example.com\"]\ndownstream = [\"127.0.0.1:2526\"]\n";
-
-// A unique directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mxgate-conf-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::string& text) const {
-    std::filesystem::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << text;
-    return file.string();
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string error_of(const std::string& file, const std::vector<std::string>& overrides = {}) {
   try {
@@ -101,13 +77,13 @@ TEST(ShippedConfig, LoadsAndKeepsTheDefaultsExceptStorageAndRoute) {
 }
 
 TEST(LoadConfig, AFileWithOnlyARouteTakesEveryDefault) {
-  TempDir dir;
+  TestDir dir;
   std::string file = dir.write("mxgate.toml", kRoute);
   EXPECT_EQ(load_config(file), defaults_as_loaded(file));
 }
 
 TEST(LoadConfig, ListenPortZeroPicksAFreePort) {
-  TempDir dir;
+  TestDir dir;
   std::string file = dir.write(
       "mxgate.toml", std::string("[server]\nlisten = [\"127.0.0.1:0\"]\nproxy_listen = "
                                  "[\"[::1]:0\"]\n") + kRoute);
@@ -117,7 +93,7 @@ TEST(LoadConfig, ListenPortZeroPicksAFreePort) {
 }
 
 TEST(LoadConfig, ReadsEveryKind) {
-  TempDir dir;
+  TestDir dir;
   std::string cert = dir.write("cert.pem", "certificate");
   std::string key = dir.write("key.pem", "key");
   std::string file = dir.write("mxgate.toml", R"(
@@ -328,7 +304,7 @@ const ErrorCase kErrorCases[] = {
 
 TEST(LoadConfigErrors, NameTheFileTheLineAndTheKey) {
   for (const auto& c : kErrorCases) {
-    TempDir dir;
+    TestDir dir;
     std::string file = dir.write("mxgate.toml", c.toml + (c.add_route ? kRoute : ""));
     std::string error = error_of(file);
     EXPECT_THAT(error, StartsWith(file + c.where)) << c.name;
@@ -337,7 +313,7 @@ TEST(LoadConfigErrors, NameTheFileTheLineAndTheKey) {
 }
 
 TEST(LoadConfigErrors, CarryTheirPartsSeparately) {
-  TempDir dir;
+  TestDir dir;
   std::string file = dir.write("mxgate.toml", "[server]\nmax_errors = 0\n" + kRoute);
   try {
     load_config(file);
@@ -350,7 +326,7 @@ TEST(LoadConfigErrors, CarryTheirPartsSeparately) {
 }
 
 TEST(LoadConfigErrors, AnUnreadableFileIsNamedByItsAbsolutePathWithoutALine) {
-  TempDir dir;
+  TestDir dir;
   std::string missing = (dir.path() / "absent.toml").string();
   EXPECT_EQ(error_of(missing), "cannot read " + missing + ": No such file or directory");
   EXPECT_THAT(error_of(dir.path().string()),
@@ -366,7 +342,7 @@ TEST(LoadConfigErrors, AnUnreadableFileIsNamedByItsAbsolutePathWithoutALine) {
 }
 
 TEST(Overrides, ApplyTypedAndBareValues) {
-  TempDir dir;
+  TestDir dir;
   std::string cert = dir.write("cert.pem", "c");
   std::string key = dir.write("key.pem", "k");
   std::string file = dir.write("mxgate.toml", "[server]\nmax_recipients = 10\n" + kRoute);
@@ -387,7 +363,7 @@ TEST(Overrides, ApplyTypedAndBareValues) {
 }
 
 TEST(Overrides, TheLastOneWins) {
-  TempDir dir;
+  TestDir dir;
   std::string file = dir.write("mxgate.toml", kRoute);
   Config c = load_config(file, {"server.max_errors=3", "server.max_errors=4"});
   EXPECT_EQ(c.server.max_errors, 4u);
@@ -420,7 +396,7 @@ TEST(Overrides, AreValidatedAndBlamedOnDashO) {
       {"server=1", "-o server=1: expected a table [server], got the integer 1"},
       {"storage.path=\"\"", "-o storage.path=\"\": must name a directory"},
   };
-  TempDir dir;
+  TestDir dir;
   std::string file = dir.write("mxgate.toml", "[server]\nmax_errors = 20\n" + kRoute);
   for (const auto& c : cases) {
     EXPECT_THAT(error_of(file, {c.override_text}), StartsWith(c.error)) << c.override_text;
@@ -428,7 +404,7 @@ TEST(Overrides, AreValidatedAndBlamedOnDashO) {
 }
 
 TEST(Overrides, KeepFileLinesForKeysTheyDoNotTouch) {
-  TempDir dir;
+  TestDir dir;
   std::string file = dir.write("mxgate.toml", "[server]\nmax_recipients = 0\n" + kRoute);
   EXPECT_THAT(error_of(file, {"server.max_errors=5"}),
               StartsWith(file + ":2: server.max_recipients: "));
@@ -450,7 +426,7 @@ TEST(Describe, PrintsEveryTableAsKeyValueLines) {
 }
 
 TEST(Describe, LoadsBackToTheSameConfig) {
-  TempDir dir;
+  TestDir dir;
   std::string cert = dir.write("cert.pem", "c");
   std::string key = dir.write("key \"quoted\".pem", "k");
   std::string first = dir.write("first.toml", kRoute +

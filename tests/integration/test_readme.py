@@ -119,21 +119,12 @@ def expected_pattern(line):
     return re.compile(r"\s*.*?\s*".join(parts), re.DOTALL)
 
 
-class ReadmeCommands(unittest.TestCase):
+class ReadmeCommands(test_try.WithTryRun):
     @classmethod
     def setUpClass(cls):
         cls.readme = os.path.join(SOURCE_DIR, "README.md")
         cls.commands = readme_commands(cls.readme)
-        cls.run_ = test_try.TryRun()
-        try:
-            cls.run_.start()
-        except BaseException:
-            cls.run_.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.run_.stop()
+        super().setUpClass()
 
     def test_two_commands_come_first(self):
         with open(self.readme) as f:

@@ -133,8 +133,8 @@ def http_get(url, headers=None, timeout=10):
         return r.status, r.read().decode(errors="replace")
 
 
-class TryAndDemo(unittest.TestCase):
-    """One try.sh for the class; the tests run in name order: the demo, then Ctrl-C."""
+class WithTryRun(unittest.TestCase):
+    """One try.sh (cls.run_) for all the tests of a class."""
 
     @classmethod
     def setUpClass(cls):
@@ -148,6 +148,10 @@ class TryAndDemo(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.run_.stop()
+
+
+class TryAndDemo(WithTryRun):
+    """The tests run in name order: the demo, then Ctrl-C."""
 
     def explain(self):
         return (f"\n----- try.sh -----\n{self.run_.output()[-6000:]}"
