@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "conf/toml_reader.hpp"
@@ -33,8 +34,10 @@ std::string_view option_key(std::string_view file) {
 
 std::string format_error(const std::string& file, std::uint32_t line, const std::string& key,
                          const std::string& problem) {
-  std::string out = file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": ";
-  if (!key.empty() && key != option_key(file)) out += key + ": ";
+  std::string out = file;
+  if (line > 0) fmt::format_to(std::back_inserter(out), ":{}", line);
+  out += ": ";
+  if (!key.empty() && key != option_key(file)) fmt::format_to(std::back_inserter(out), "{}: ", key);
   return out + problem;
 }
 
