@@ -41,7 +41,7 @@ ServerMetrics::ServerMetrics(prometheus::Registry& r)
     : sessions_accepted(counter(r, kSessions)),
       sessions_refused_global_limit(counter(r, kRefused, {{"reason", "global_limit"}})),
       sessions_refused_ip_limit(counter(r, kRefused, {{"reason", "ip_limit"}})),
-      sessions_refused_draining(counter(r, kRefused, {{"reason", "draining"}})),
+      sessions_refused_network_limit(counter(r, kRefused, {{"reason", "network_limit"}})),
       sessions_active(gauge(r, kActive)),
       session_timeouts(counter(r, kTimeouts)),
       session_errors_limit(counter(r, kErrorLimit)),

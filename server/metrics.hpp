@@ -32,7 +32,7 @@ struct ServerMetrics {
   prometheus::Counter& sessions_accepted;
   prometheus::Counter& sessions_refused_global_limit;
   prometheus::Counter& sessions_refused_ip_limit;
-  prometheus::Counter& sessions_refused_draining;
+  prometheus::Counter& sessions_refused_network_limit;
   prometheus::Gauge& sessions_active;
   prometheus::Counter& session_timeouts;
   prometheus::Counter& session_errors_limit;  // closed after too many errors

@@ -61,11 +61,10 @@ smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, std::string_view c
                           const std::string& hostname, ServerMetrics& metrics) {
   using Crowd = smtp::replies::Crowd;
   using Refusal = ConnectionLimiter::Refusal;
-  if (refusal == Refusal::Global) {
-    metrics.sessions_refused_global_limit.Increment();
-  } else {
-    metrics.sessions_refused_ip_limit.Increment();
-  }
+  (refusal == Refusal::Global       ? metrics.sessions_refused_global_limit
+   : refusal == Refusal::PerNetwork ? metrics.sessions_refused_network_limit
+                                    : metrics.sessions_refused_ip_limit)
+      .Increment();
   const Crowd crowd = refusal == Refusal::Global       ? Crowd::Global
                       : refusal == Refusal::PerNetwork ? Crowd::Network
                                                        : Crowd::Address;

@@ -159,7 +159,7 @@ class ThrottleTest(MxTestCase):
         self.assertEqual(mx.metric('mxgate_throttle_deferrals_total{limit="dictionary"}'), 1)
 
     def test_sessions_per_network_are_capped(self):
-        self.start(**{"throttle.max_sessions_per_network": 2})
+        mx = self.start(**{"throttle.max_sessions_per_network": 2})
         first, second = self.client("198.51.100.1"), self.client("198.51.100.2")
         try:
             self.assertEqual(first.reply()[0], 220)
@@ -170,6 +170,12 @@ class ThrottleTest(MxTestCase):
                 self.assertIn("too many connections from your network", text)
             with self.client("203.0.113.1") as elsewhere:
                 self.assertEqual(elsewhere.reply()[0], 220)
+            self.assertEqual(
+                mx.metric('mxgate_sessions_refused_total{reason="network_limit"}'), 1)
+            self.assertEqual(mx.metric('mxgate_sessions_refused_total{reason="ip_limit"}'), 0)
+            self.assertRegex(mx.log(), r"refused client=198\.51\.100\.3 stage=connect "
+                             r'by=limit reply="421 4\.7\.0" '
+                             r"reason=throttle\.max_sessions_per_network")
         finally:
             first.close()
             second.close()
