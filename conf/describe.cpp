@@ -52,7 +52,8 @@ class Writer {
     return std::to_string(static_cast<std::uint64_t>(value));
   }
   static std::string format(int value, const Ints&) { return std::to_string(value); }
-  static std::string format(double value, const Number&) { return fmt::format("{:g}", value); }
+  // The shortest text that reads back as the same double ({:g} kept 6 digits).
+  static std::string format(double value, const Number&) { return fmt::format("{}", value); }
   template <class E>
   requires std::is_enum_v<E>
   static std::string format(E value, const auto& rule) {

@@ -438,7 +438,7 @@ TEST(Describe, LoadsBackToTheSameConfig) {
                           "dns.servers=[\"127.0.0.1\"]", "relay.data_timeout=\"1500ms\"",
                           "reputation.defer_at=2.5", "reputation.network_prefixes_v4=[16, 24]",
                           "reputation.quarantine_downstream=[\"127.0.0.1:2527\"]",
-                          "reputation.model.complaint_rate=0.001", "checks.ip_history.weight=0.5",
+                          "reputation.model.complaint_rate=0.0012345678", "checks.ip_history.weight=0.5",
                           "checks.sender_domain_history.mode=\"observe\"",
                           "dns.timeout=\"500ms\"", "pregreet.greet_pause=\"6s\"",
                           "checks.rdns.points.rdns_generic=0.25",
