@@ -336,8 +336,28 @@ http::Response Api::delist_request(const http::Request& request, std::string_vie
   if (metrics_ != nullptr) {
     (approve ? metrics_->delist_approved_by_admin : metrics_->delist_denied_by_admin).Increment();
   }
-  return text(beast::http::status::ok,
-              fmt::format("{} {}\n", found->ip, approve ? "approved" : "denied"));
+  std::string answer = fmt::format("{} {}\n", found->ip, approve ? "approved" : "denied");
+  if (approve) answer += network_still_blocked(found->ip, now);
+  return text(beast::http::status::ok, std::move(answer));
+}
+
+// An approval lifts the address's own listing only: say so when a network's block still refuses
+// it at connect (the most specific listed network decides, as in policy/history_checks.cpp).
+std::string Api::network_still_blocked(const std::string& ip, std::int64_t now) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(ip, ec);
+  if (ec) return {};
+  const auto lookup = store_.get_connect(address);
+  for (auto it = lookup.networks.rbegin(); it != lookup.networks.rend(); ++it) {
+    if (it->state != storage::Lookup::Found || !it->record.listing.active(now)) continue;
+    if (it->record.listing.action != reputation::ListingAction::Block) return {};
+    const auto network = postmaster::target_text({storage::Family::Network, it->key});
+    return fmt::format(
+        "note: the network {} is still blocked, so {} is still refused; lift that listing with "
+        "`mxgate rep set {} --clear` if the approval is meant for the network too\n",
+        network, ip, network);
+  }
+  return {};
 }
 
 std::size_t Api::body_limit() const { return postmaster::kMaxArfBytes; }

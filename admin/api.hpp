@@ -29,7 +29,9 @@
 //                                    ip TAB state TAB created TAB contact TAB decided_by TAB
 //                                    explanation (newlines as \n); default state=open
 //   POST   /admin/delist/<ip>/approve | /deny   form: note= (optional). Approving clears the
-//                                    IP's listing (even an operator's) and softens its history.
+//                                    IP's listing (even an operator's) and softens its history;
+//                                    a line "note: the network ... is still blocked" follows when
+//                                    a network's block still refuses it.
 //                                    404 without a request, 409 when it is not open
 //   POST   /admin/reload             re-reads the configuration (as SIGHUP); 200 "reloaded\n",
 //                                    or 500 with why the old one stays
@@ -134,6 +136,7 @@ class Api final : public http::Handler {
                                 std::int64_t now);
   http::Response control_request(const http::Request& request, std::string_view path);
   http::Response arf_request(const http::Request& request, std::int64_t now);
+  std::string network_still_blocked(const std::string& ip, std::int64_t now);
   http::Response record_request(const http::Request& request, std::string_view target,
                                 std::int64_t now);
 

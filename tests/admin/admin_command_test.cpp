@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "admin/api.hpp"
+#include "postmaster/delist.hpp"
+#include "storage/key_codec.hpp"
 #include "policy/rules.hpp"
 #include "tests/admin/tool_fixture.hpp"
 
@@ -38,6 +40,31 @@ TEST_F(AdminCommandTest, AnEmptyDelistingListSaysSoOnStderr) {
   EXPECT_EQ(open.err, "no delisting requests (state: open)\n");
   list.state = "all";
   EXPECT_EQ(run(list).err, "no delisting requests (state: all)\n");
+}
+
+TEST_F(AdminCommandTest, ApprovingAnAddressOfABlockedNetworkSaysTheNetworkStillRefusesIt) {
+  {
+    auto store =
+        storage::ReputationStore::open(config_.storage.path, policy::store_options(config_));
+    const auto address = boost::asio::ip::make_address("198.51.100.9");
+    ASSERT_FALSE(store->set_listing(storage::Family::Network, storage::network_key(address, 24),
+                                    {reputation::ListingAction::Block, "snowshoe", "manual", 1, 0}));
+    postmaster::DelistRequest request;
+    request.ip = "198.51.100.9";
+    request.contact = "postmaster@sender.example";
+    request.explanation = "we fixed the compromised account";
+    request.created = 1;
+    ASSERT_FALSE(postmaster::save_delist(*store, request));
+  }
+  AdminCommand approve{Verb::DelistApprove};
+  approve.ip = "198.51.100.9";
+  const auto result = run(approve);
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "198.51.100.9 approved\n"
+            "note: the network 198.51.100.0/24 is still blocked, so 198.51.100.9 is still refused; "
+            "lift that listing with `mxgate rep set 198.51.100.0/24 --clear` if the approval is "
+            "meant for the network too\n");
 }
 
 TEST_F(AdminCommandTest, ARequestThatIsNotThereIsAFailure) {
