@@ -237,7 +237,7 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
   }
   if (reply.positive()) {
     if (!txn_rcpts_.empty()) txn_rcpts_ += ',';
-    txn_rcpts_ += step.command.path.address();
+    txn_rcpts_ += recipient;
   }
   step = protocol_.rcpt_done(std::move(reply));
 }

@@ -132,6 +132,14 @@ class SessionPolicyTest : public ::testing::Test {
     ASSERT_FALSE(run(policy().screen_dns({})));
     ASSERT_FALSE(run(policy().helo("mail.sender.example")));
   }
+  // The client is listed in bl.example, a zone whose listings refuse.
+  void list_client_in_a_rejecting_zone() {
+    conf::DnsblConfig zone;
+    zone.zone = "bl.example";
+    zone.action = conf::DnsblConfig::Action::Reject;
+    dnsbl(zone);
+    dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+  }
   static std::string wire(const std::optional<Refusal>& refusal) {
     return refusal ? refusal->reply.wire() : "(no refusal)";
   }
@@ -316,11 +324,7 @@ TEST_F(SessionPolicyTest, ACheckPastItsDeadlineIsATimeoutDecidedAtTheDeadline) {
 }
 
 TEST_F(SessionPolicyTest, ObserveModeCountsWithoutEnforcing) {
-  conf::DnsblConfig zone;
-  zone.zone = "bl.example";
-  zone.action = conf::DnsblConfig::Action::Reject;
-  dnsbl(zone);
-  dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+  list_client_in_a_rejecting_zone();
   check("dnsbl").mode = CheckSettings::Mode::Observe;
   greet();
   EXPECT_NE(policy().signals().find(":observe"), std::string::npos) << policy().signals();
@@ -332,11 +336,7 @@ TEST_F(SessionPolicyTest, ObserveModeCountsWithoutEnforcing) {
 }
 
 TEST_F(SessionPolicyTest, ChecksInModeOffDoNotRun) {
-  conf::DnsblConfig zone;
-  zone.zone = "bl.example";
-  zone.action = conf::DnsblConfig::Action::Reject;
-  dnsbl(zone);
-  dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+  list_client_in_a_rejecting_zone();
   check("dnsbl").mode = CheckSettings::Mode::Off;
   check("sender_domain").mode = CheckSettings::Mode::Off;
   greet();
