@@ -145,7 +145,7 @@ struct DnsConfig {
 // One DNS block or allow list ([[dnsbl]]), queried at connect (type ip) or at MAIL (RHSBL:
 // the HELO name or the sender domain).
 struct DnsblConfig {
-  enum class Type { Ip, Helo, SenderDomain };
+  enum class Type { Ip, Helo, SenderDomain, Uri };  // Uri: linked domains (issue 17)
   enum class Action { Score, Reject, Defer };
   std::string zone;  // "zen.spamhaus.org"
   Type type = Type::Ip;
@@ -179,6 +179,23 @@ struct AuthConfig {
   PolicyLookup dmarc_policy_lookup = PolicyLookup::PublicSuffixList;
   std::uint32_t key_cache_entries = 1000;  // parsed DKIM keys, per worker
   friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
+};
+
+// The message's content (issue 17): the streaming parser's limits (content/message_parser.hpp),
+// the checks format, linked_domains and bulk_unsubscribe, and the memory that held content may
+// take while a message is judged.
+struct ContentConfig {
+  bool enabled = true;  // parse the content of untrusted clients' mail and run its checks
+  std::uint64_t memory_per_session = 1024 * 1024;  // held in memory; the rest spills to a file
+  std::uint64_t memory_budget = 256 * 1024 * 1024;  // all sessions' held content in memory
+  std::uint32_t max_depth = 10;                     // multipart nesting
+  std::uint32_t max_parts = 100;                    // MIME parts per message
+  std::uint32_t max_header_fields = 1000;           // per header section
+  std::uint64_t max_line_length = 64 * 1024;        // bytes of one line inspected
+  std::uint64_t max_decoded_bytes = 4 * 1024 * 1024;  // text decoded and scanned for URLs
+  std::uint32_t max_uri_domains = 20;  // distinct linked domains looked up per message
+  std::uint32_t bulk_daily_volume = 0;  // a sender domain over this many messages a day is bulk; 0: off
+  friend bool operator==(const ContentConfig&, const ContentConfig&) = default;
 };
 
 // A named rate limit ([[limit]]): `rate` events per `period` with `burst` more back to back,
@@ -288,6 +305,7 @@ struct Config {
   std::vector<DnsblConfig> dnsbls;  // [[dnsbl]]
   PregreetConfig pregreet;
   AuthConfig auth;
+  ContentConfig content;
   ThrottleConfig throttle;
   ReputationConfig reputation;
   std::vector<reputation::CheckSettings> checks =

@@ -97,7 +97,7 @@ std::string describe(const Config& c) {
   out += Writer::section("storage", c.storage) + Writer::section("dns", c.dns);
   out += entries("dnsbl", c.dnsbls);
   out += Writer::section("pregreet", c.pregreet) + Writer::section("auth", c.auth) +
-         Writer::section("throttle", c.throttle);
+         Writer::section("content", c.content) + Writer::section("throttle", c.throttle);
   out += entries("limit", c.throttle.limits);
   out += Writer::section("reputation", c.reputation);
   for (const auto& check : c.checks) {

@@ -86,6 +86,7 @@ inline constexpr std::int64_t kMaxErrors = 1'000;
 inline constexpr std::int64_t kMaxPoolSize = 10'000;
 inline constexpr std::int64_t kMaxBreakerFailures = 1'000;
 inline constexpr std::uint64_t kMinMessageSize = 1024;
+inline constexpr std::uint64_t kMinHeldMemory = 64 * 1024;  // one relay piece
 inline constexpr std::uint16_t kDnsPort = 53;
 inline constexpr std::int64_t kMaxDnsTries = 10;
 inline constexpr std::int64_t kMaxDnsCache = 100'000'000;
@@ -208,7 +209,7 @@ void fields(auto& v, Of<DnsblConfig> auto& s) {
   v("zone", s.zone,
     Required<Text>{{dns_zone},
                    "is required: the list's DNS zone, e.g. zone = \"zen.spamhaus.org\""});
-  v("type", s.type, Choice{{"ip", "helo", "sender_domain"}});
+  v("type", s.type, Choice{{"ip", "helo", "sender_domain", "uri"}});
   v("returns", s.returns, Texts{return_filters});
   v("weight", s.weight, Number{-kMaxScore, kMaxScore});
   v("action", s.action, Choice{{"score", "reject", "defer"}});
@@ -232,6 +233,19 @@ void fields(auto& v, Of<AuthConfig> auto& s) {
   v("dmarc_quarantine", s.dmarc_quarantine, Flag{});
   v("dmarc_policy_lookup", s.dmarc_policy_lookup, Choice{{"psl", "tree_walk"}});
   v("key_cache_entries", s.key_cache_entries, Int{0, 10'000'000});
+}
+
+void fields(auto& v, Of<ContentConfig> auto& s) {
+  v("enabled", s.enabled, Flag{});
+  v("memory_per_session", s.memory_per_session, Size{kMinHeldMemory});
+  v("memory_budget", s.memory_budget, Size{kMinHeldMemory});
+  v("max_depth", s.max_depth, Int{1, 100});
+  v("max_parts", s.max_parts, Int{1, 100'000});
+  v("max_header_fields", s.max_header_fields, Int{10, 100'000});
+  v("max_line_length", s.max_line_length, Size{1000});
+  v("max_decoded_bytes", s.max_decoded_bytes, Size{0});
+  v("max_uri_domains", s.max_uri_domains, Int{0, 1000});
+  v("bulk_daily_volume", s.bulk_daily_volume, Int{0, 1'000'000'000});
 }
 
 // [throttle]; its `limits` are the top-level [[limit]] array.

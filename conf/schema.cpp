@@ -31,10 +31,10 @@ namespace {
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
-constexpr std::array<std::string_view, 19> kSections{
-    "server",   "tls",   "http",       "portal", "admin", "feedback", "relay",
-    "queue",    "route", "storage",    "dns",    "dnsbl", "pregreet", "auth",
-    "throttle", "limit", "reputation", "checks", "log"};
+constexpr std::array<std::string_view, 20> kSections{
+    "server",  "tls",      "http",  "portal",     "admin",  "feedback", "relay",
+    "queue",   "route",    "storage", "dns",      "dnsbl",  "pregreet", "auth",
+    "content", "throttle", "limit", "reputation", "checks", "log"};
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
@@ -428,6 +428,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_dnsbls(r, c.dnsbls);
   read_pregreet(r.table("pregreet"), c.pregreet);
   read_table(r.table("auth"), c.auth);
+  read_table(r.table("content"), c.content);
   read_throttle(r, c.throttle);
   read_reputation(r.table("reputation"), c.reputation);
   read_checks(r.table("checks"), c.checks);

@@ -25,6 +25,7 @@
 #include "auth/message_auth.hpp"
 #include "common/cidr.hpp"
 #include "conf/config.hpp"
+#include "content/message_parser.hpp"
 #include "policy/facts.hpp"
 #include "policy/pipeline.hpp"
 #include "policy/services.hpp"
@@ -52,11 +53,16 @@ struct CheckContext {
   std::string_view helo;           // the HELO/EHLO name, "" before one
   std::string_view sender_domain;  // MAIL: the sender domain's key, "" for <> or a literal
   std::shared_ptr<const auth::MessageScanner> message;  // end of data: the scanned message
+  std::shared_ptr<const content::MessageParser> content;  // end of data: the parsed message
 
   // The DNS checks apply: a resolver, a client address, and not a trusted client.
   bool dns() const { return services.resolver != nullptr && client.ip && !client.trusted; }
   // Messages are authenticated ([auth] enabled, and the DNS checks apply).
   bool authenticating() const { return config.auth.enabled && dns(); }
+  // The message's content is parsed and judged ([content] enabled, a client address, and not a
+  // trusted client; DNS is not needed: the format check and the store's uri: listings work
+  // without it).
+  bool judging_content() const { return config.content.enabled && client.ip && !client.trusted; }
 
   // A shared pointer to a part of the facts (or of the transaction's findings) that keeps the
   // whole object alive, for a check to keep.

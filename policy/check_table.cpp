@@ -7,6 +7,7 @@
 #include <string>
 
 #include "policy/auth_checks.hpp"
+#include "policy/content_checks.hpp"
 #include "policy/dns_checks.hpp"
 #include "policy/history_checks.hpp"
 #include "policy/throttle_checks.hpp"
@@ -34,7 +35,10 @@ constexpr CheckEntry kTable[] = {
   {"throttle",              Stage::Mail,      Phase::Limits, nullptr, nullptr,          throttle_mail},
   {"throttle",              Stage::Rcpt,      Phase::Limits, nullptr, nullptr,          throttle_rcpt},
   {"dkim",                  Stage::EndOfData, Phase::Main,   add_dkim,                  prefetch_dkim},
+  {"format",                Stage::EndOfData, Phase::Main,   add_format},
+  {"linked_domains",        Stage::EndOfData, Phase::Main,   add_linked_domains},
   {"dmarc",                 Stage::EndOfData, Phase::Then,   add_dmarc,                 prefetch_dmarc},
+  {"bulk_unsubscribe",      Stage::EndOfData, Phase::Then,   add_bulk_unsubscribe},
   {"throttle",              Stage::EndOfData, Phase::Limits, nullptr, nullptr,          throttle_message},
 };
 // clang-format on

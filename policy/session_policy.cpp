@@ -72,7 +72,8 @@ const reputation::CheckSettings& SessionPolicy::settings(std::string_view check)
 
 // What this session's checks see now. Rebuilt for every stage: it views the session's state.
 CheckContext SessionPolicy::check_context(
-    std::shared_ptr<const auth::MessageScanner> message) const {
+    std::shared_ptr<const auth::MessageScanner> message,
+    std::shared_ptr<const content::MessageParser> content) const {
   return CheckContext{.services = context_,
                       .rules = rules_,
                       .config = config_,
@@ -81,7 +82,8 @@ CheckContext SessionPolicy::check_context(
                       .allowed = verdict_.allowed(),
                       .helo = helo_,
                       .sender_domain = sender_domain_,
-                      .message = std::move(message)};
+                      .message = std::move(message),
+                      .content = std::move(content)};
 }
 
 // Runs the stage's phases from `first` on and decides; a refusal is recorded.
@@ -175,12 +177,30 @@ void SessionPolicy::prefetch(const asio::any_io_executor& executor,
   }
 }
 
+bool SessionPolicy::judging_content() const { return check_context().judging_content(); }
+
+std::shared_ptr<content::MessageParser> SessionPolicy::make_parser(bool smtputf8) const {
+  const auto& c = config_.content;
+  content::ParseOptions options;
+  options.limits = content::Limits{.max_depth = c.max_depth,
+                                   .max_parts = c.max_parts,
+                                   .max_header_fields = c.max_header_fields,
+                                   .max_header_bytes = config_.auth.max_header_size,
+                                   .max_line_length = c.max_line_length,
+                                   .max_decoded_bytes = c.max_decoded_bytes,
+                                   .max_uri_domains = c.max_uri_domains};
+  options.smtputf8 = smtputf8;
+  return std::make_shared<content::MessageParser>(options);
+}
+
 asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(
-    std::shared_ptr<const auth::MessageScanner> message) {
-  if (!authenticating() || !facts_->auth) co_return std::nullopt;
-  const auto context = check_context(std::move(message));
+    std::shared_ptr<const auth::MessageScanner> message,
+    std::shared_ptr<const content::MessageParser> content) {
+  const bool auth = authenticating() && facts_->auth && message;
+  if (!auth && !content) co_return std::nullopt;
+  const auto context = check_context(auth ? std::move(message) : nullptr, std::move(content));
   auto run = co_await run_stage_checks(Stage::EndOfData, Phase::First, Phase::Limits, context);
-  write_auth_header();
+  if (auth) write_auth_header();
   // The final reply is recorded by record_message(), not here.
   co_return decide_stage(Stage::EndOfData, std::move(run.outcomes));
 }

@@ -85,14 +85,21 @@ class SessionPolicy {
   bool authenticating() const;
   // A scanner for the next message's content (authenticating() only).
   std::shared_ptr<auth::MessageScanner> make_scanner() const;
+  // The message's content is parsed and judged ([content] enabled, an untrusted client).
+  bool judging_content() const;
+  // A parser for the next message's content (judging_content() only); `smtputf8`: the
+  // transaction's MAIL FROM had SMTPUTF8.
+  std::shared_ptr<content::MessageParser> make_parser(bool smtputf8) const;
   // Once the scanner's header ended: starts the DKIM key and DMARC record lookups, so that
   // they run while the body streams in. Each name at most once.
   void prefetch(const boost::asio::any_io_executor& executor, const auth::MessageScanner& message);
-  // The end-of-data stage (after scanner->finish()): DKIM, then DMARC over the SPF and DKIM
-  // results, then the throttle's auth_domain limits; writes auth_header(). A refusal rejects
-  // the message.
+  // The end-of-data stage (after scanner->finish() and parser->finish(); either may be null
+  // when not authenticating or not judging content): DKIM, the content checks, then DMARC over
+  // the SPF and DKIM results and the bulk check, then the throttle's auth_domain limits; writes
+  // auth_header(). A refusal rejects the message.
   boost::asio::awaitable<std::optional<Refusal>> end_of_data(
-      std::shared_ptr<const auth::MessageScanner> message);
+      std::shared_ptr<const auth::MessageScanner> message,
+      std::shared_ptr<const content::MessageParser> content = {});
   // The Authentication-Results header line (with CRLF) end_of_data() wrote, or "".
   const std::string& auth_header() const { return auth_header_; }
   // "spf:pass,dkim:pass,dmarc:pass" for the transaction log line ("" when not authenticating).
@@ -111,7 +118,8 @@ class SessionPolicy {
   const std::string& signals() const { return signals_; }
 
  private:
-  CheckContext check_context(std::shared_ptr<const auth::MessageScanner> message = {}) const;
+  CheckContext check_context(std::shared_ptr<const auth::MessageScanner> message = {},
+                             std::shared_ptr<const content::MessageParser> content = {}) const;
   boost::asio::awaitable<std::optional<Refusal>> run_stage(reputation::Stage stage, Phase first,
                                                            std::vector<PendingCheck> provided);
   std::optional<Refusal> decide_stage(reputation::Stage stage,

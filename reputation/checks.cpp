@@ -22,7 +22,25 @@ constexpr std::array<Points, 2> kDkimPoints{
 constexpr std::array<Points, 2> kDmarcPoints{
     {{Signal::DmarcFail, 2}, {Signal::Unauthenticated, 2}}};
 
-constexpr std::array<CheckInfo, 12> kChecks{{
+// Content (issue 17): a missing From or a broken MIME structure is what a hand-rolled spam
+// tool produces; a missing Message-ID alone is common in legitimate automated mail.
+constexpr std::array<Points, 14> kFormatPoints{{{Signal::DateMissing, 1},
+                                                {Signal::DateDuplicate, 1.5},
+                                                {Signal::FromMissing, 2},
+                                                {Signal::FromDuplicate, 2},
+                                                {Signal::MessageIdMissing, 0.5},
+                                                {Signal::HeaderNoColon, 1.5},
+                                                {Signal::HeaderBadName, 1},
+                                                {Signal::Header8bit, 1},
+                                                {Signal::MimeNoBoundary, 2},
+                                                {Signal::MimeUnterminated, 1},
+                                                {Signal::MimeBoundaryUnseen, 2},
+                                                {Signal::MimeBadEncoding, 1},
+                                                {Signal::MimeBadBase64, 1.5},
+                                                {Signal::MimeOverLimit, 2}}};
+constexpr std::array<Points, 1> kBulkPoints{{{Signal::BulkNoOneClick, 3}}};
+
+constexpr std::array<CheckInfo, 15> kChecks{{
     {"ip_history", Stage::Connect,
      "The client IP's and its networks' history: listings, score, reject, complaint and "
      "invalid-recipient ratios.",
@@ -57,6 +75,18 @@ constexpr std::array<CheckInfo, 12> kChecks{{
      "Sending patterns ([throttle], [[limit]]): rate limits at connect, MAIL, RCPT and end of "
      "data, the new-IP ramp, anomalies, list hygiene. A deferral is 421 and ends the session.",
      OnError::Ignore, {}},
+    {"format", Stage::EndOfData,
+     "The message's format: RFC 5322 header fields (Date, From, Message-ID, field syntax, 8-bit "
+     "bytes) and MIME structure (RFC 2045-2049: boundaries, encodings, limits).",
+     OnError::Ignore, kFormatPoints},
+    {"linked_domains", Stage::EndOfData,
+     "The domains and addresses the message links to: uri: listings in the store and [[dnsbl]] "
+     "type uri zones.",
+     OnError::Ignore, {}},
+    {"bulk_unsubscribe", Stage::EndOfData,
+     "Bulk mail (List-Id, List-Unsubscribe, Precedence: bulk, or a high-volume sender) must offer "
+     "a DKIM-signed one-click unsubscribe (RFC 8058).",
+     OnError::Ignore, kBulkPoints},
 }};
 
 }  // namespace

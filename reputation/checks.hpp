@@ -38,6 +38,9 @@ struct CheckInfo {
 //                                 [auth], otherwise dmarc_fail scores; unauthenticated mail scores
 // throttle               all      rate limits, new-IP ramp, anomaly, list hygiene (issue 6):
 //                                 a deferral drops the session with 421
+// format                 eod      RFC 5322 / MIME findings of the content parser (points)
+// linked_domains         eod      linked domains: uri: listings (block: 554) and type "uri" zones
+// bulk_unsubscribe       eod      bulk mail without DKIM-signed RFC 8058 one-click unsubscribe
 // DNS checks ignore their own errors by default (on_error = "ignore"): a resolver outage must
 // not defer all mail; the failures are counted.
 std::span<const CheckInfo> known_checks();

@@ -49,7 +49,7 @@ struct SignalPoints {
 // it runs, and the copies must not allocate.
 class PointsList {
  public:
-  static constexpr std::size_t kCapacity = 4;  // the most signals a check has (checks.cpp)
+  static constexpr std::size_t kCapacity = 14;  // the most signals a check has (checks.cpp)
   template <typename It>
   void assign(It first, It last) {
     size_ = 0;

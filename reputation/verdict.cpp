@@ -53,6 +53,34 @@ constexpr std::array<SignalInfo, kSignalCount> kSignals{{
      "Neither SPF nor any DKIM signature authenticated the message."},
     {Signal::DkimUnsignedContent, "dkim_unsigned_content",
      "A DKIM signature covers only part of the body (l=); the rest is unsigned."},
+    {Signal::DateMissing, "date_missing", "The message has no Date header field."},
+    {Signal::DateDuplicate, "date_duplicate", "The message has more than one Date field."},
+    {Signal::FromMissing, "from_missing", "The message has no From header field."},
+    {Signal::FromDuplicate, "from_duplicate", "The message has more than one From field."},
+    {Signal::MessageIdMissing, "message_id_missing", "The message has no Message-ID field."},
+    {Signal::HeaderNoColon, "header_no_colon",
+     "A header line is neither a field (name and colon) nor a continuation."},
+    {Signal::HeaderBadName, "header_bad_name",
+     "A header field name contains characters that RFC 5322 does not allow."},
+    {Signal::Header8bit, "header_8bit",
+     "The header contains 8-bit bytes but the message was not sent with SMTPUTF8."},
+    {Signal::MimeNoBoundary, "mime_no_boundary",
+     "A multipart part declares no usable boundary parameter."},
+    {Signal::MimeUnterminated, "mime_unterminated",
+     "A multipart part never reaches its closing boundary."},
+    {Signal::MimeBoundaryUnseen, "mime_boundary_unseen",
+     "A multipart part's boundary never appears in its body."},
+    {Signal::MimeBadEncoding, "mime_bad_encoding",
+     "A part declares an unknown or impossible Content-Transfer-Encoding."},
+    {Signal::MimeBadBase64, "mime_bad_base64", "A base64-encoded part does not decode."},
+    {Signal::MimeOverLimit, "mime_over_limit",
+     "The message nests parts too deeply, or has too many parts or header fields."},
+    {Signal::UriListed, "uri_listed",
+     "The message links to a domain that is listed as compromised or malicious."},
+    {Signal::UriDnsblListed, "uri_dnsbl_listed",
+     "The message links to a domain or address on a URI blocklist."},
+    {Signal::BulkNoOneClick, "bulk_no_one_click",
+     "Bulk mail without a DKIM-signed one-click unsubscribe (RFC 8058)."},
 }};
 
 constexpr bool table_is_indexed() {
@@ -62,7 +90,7 @@ constexpr bool table_is_indexed() {
   return true;
 }
 static_assert(table_is_indexed(), "kSignals must be ordered by numeric value");
-static_assert(static_cast<std::size_t>(Signal::DkimUnsignedContent) + 1 == kSignalCount);
+static_assert(static_cast<std::size_t>(Signal::BulkNoOneClick) + 1 == kSignalCount);
 
 constexpr std::array<Signal, kSignalCount> make_all() {
   std::array<Signal, kSignalCount> out{};

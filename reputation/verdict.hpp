@@ -56,9 +56,28 @@ enum class Signal : std::uint8_t {
   Pregreet = 26,
   Unauthenticated = 27,
   DkimUnsignedContent = 28,
+  // From the message's content (issue 17). The format signals carry content::Finding's names
+  // (content/findings.hpp), in the same order.
+  DateMissing = 29,
+  DateDuplicate = 30,
+  FromMissing = 31,
+  FromDuplicate = 32,
+  MessageIdMissing = 33,
+  HeaderNoColon = 34,
+  HeaderBadName = 35,
+  Header8bit = 36,
+  MimeNoBoundary = 37,
+  MimeUnterminated = 38,
+  MimeBoundaryUnseen = 39,
+  MimeBadEncoding = 40,
+  MimeBadBase64 = 41,
+  MimeOverLimit = 42,
+  UriListed = 43,
+  UriDnsblListed = 44,
+  BulkNoOneClick = 45,
 };
 
-inline constexpr std::size_t kSignalCount = 29;
+inline constexpr std::size_t kSignalCount = 46;
 
 std::string_view stage_name(Stage stage);     // "connect", "helo", "mail", "rcpt", "end_of_data"
 std::string_view action_name(Action action);  // "continue", "accept", "defer", ...

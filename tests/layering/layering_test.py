@@ -22,7 +22,8 @@ BELOW = {
     "throttle": {"common", "reputation", "conf"},
     "io": {"common"},
     "dns": {"common", "io"},
-    "auth": {"common", "smtp", "io", "dns"},
+    "content": {"common"},
+    "auth": {"common", "smtp", "io", "dns", "content"},
     "storage": {"common", "reputation", "io"},
     "http": {"common", "conf", "io"},
 }
@@ -31,7 +32,7 @@ BELOW["relay"] = {"common", "smtp", "conf", "io", "storage"}
 BELOW["postmaster"] = set(BELOW) - {"postmaster"}
 BELOW["admin"] = set(BELOW) - {"admin"}
 BELOW["server"] = set(BELOW) - {"server"}
-PURE = {"common", "smtp", "reputation", "conf", "throttle"}
+PURE = {"common", "smtp", "reputation", "conf", "throttle", "content"}
 INCLUDE = re.compile(r'^#include [<"]([\w.+-]+)/', re.M)
 
 

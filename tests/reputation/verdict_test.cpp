@@ -42,6 +42,23 @@ TEST(Signal, NamesAreTheDocumentedSnakeCaseNames) {
       {Signal::Pregreet, "pregreet"},
       {Signal::Unauthenticated, "unauthenticated"},
       {Signal::DkimUnsignedContent, "dkim_unsigned_content"},
+      {Signal::DateMissing, "date_missing"},
+      {Signal::DateDuplicate, "date_duplicate"},
+      {Signal::FromMissing, "from_missing"},
+      {Signal::FromDuplicate, "from_duplicate"},
+      {Signal::MessageIdMissing, "message_id_missing"},
+      {Signal::HeaderNoColon, "header_no_colon"},
+      {Signal::HeaderBadName, "header_bad_name"},
+      {Signal::Header8bit, "header_8bit"},
+      {Signal::MimeNoBoundary, "mime_no_boundary"},
+      {Signal::MimeUnterminated, "mime_unterminated"},
+      {Signal::MimeBoundaryUnseen, "mime_boundary_unseen"},
+      {Signal::MimeBadEncoding, "mime_bad_encoding"},
+      {Signal::MimeBadBase64, "mime_bad_base64"},
+      {Signal::MimeOverLimit, "mime_over_limit"},
+      {Signal::UriListed, "uri_listed"},
+      {Signal::UriDnsblListed, "uri_dnsbl_listed"},
+      {Signal::BulkNoOneClick, "bulk_no_one_click"},
   };
   ASSERT_EQ(cases.size(), kSignalCount);
   for (const auto& [signal, name] : cases) {

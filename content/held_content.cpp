@@ -1,0 +1,1 @@
+#include "content/held_content.hpp"
