@@ -65,12 +65,21 @@ struct AuthFindings {
   std::string summary() const;
 };
 
+// What the content checks found in the current message (issue 17), for the portal note and the
+// log: the linked domain whose listing refused it.
+struct ContentFindings {
+  std::string listed_domain;   // "evil.example" or an IP literal's text; "" when none was listed
+  std::string listed_by;       // "uri:evil.example" (the store's listing) or the DNSBL zone
+  std::string listing_reason;  // the listing's reason (store) or the zone's answer
+};
+
 struct SessionFacts {
   HistoryFacts history;
   DnsFacts dns;
   // The current transaction's: null before the first MAIL and after reset_transaction, a new
   // object at each MAIL.
   std::shared_ptr<AuthFindings> auth;
+  std::shared_ptr<ContentFindings> content;  // likewise
 };
 
 }  // namespace mxgate::policy

@@ -125,6 +125,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& fr
   const bool named = !from.domain.empty() && from.domain.front() != '[';  // not a literal
   sender_domain_ = named ? storage::domain_key(from.domain) : std::string();
   facts_->auth = std::make_shared<AuthFindings>();
+  facts_->content = std::make_shared<ContentFindings>();
   if (authenticating()) {
     facts_->auth->identity = auth::spf::Identity{*client_.ip, helo_, from.address()};
   }
@@ -156,6 +157,7 @@ void SessionPolicy::reset_transaction() {
   verdict_.reset_transaction();
   sender_domain_.clear();
   facts_->auth.reset();
+  facts_->content.reset();
   auth_header_.clear();
 }
 

@@ -1,0 +1,1 @@
+// Placeholder: HeldContent's tests land here (issue 17).
