@@ -167,6 +167,14 @@ void read_pregreet(TableReader r, PregreetConfig& p) {
   }
 }
 
+void read_content(TableReader r, ContentConfig& c) {
+  read_table(r, c);
+  if (c.memory_per_session > c.memory_budget) {
+    r.fail(r.find("memory_per_session"), "memory_per_session",
+           "must not exceed content.memory_budget: the budget is what all sessions share");
+  }
+}
+
 void read_limit(TableReader& r, LimitConfig& l, std::set<std::string>& names) {
   r.expect(l);
   fields(r, l);
@@ -428,7 +436,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_dnsbls(r, c.dnsbls);
   read_pregreet(r.table("pregreet"), c.pregreet);
   read_table(r.table("auth"), c.auth);
-  read_table(r.table("content"), c.content);
+  read_content(r.table("content"), c.content);
   read_throttle(r, c.throttle);
   read_reputation(r.table("reputation"), c.reputation);
   read_checks(r.table("checks"), c.checks);
