@@ -516,8 +516,13 @@ class Client {
       ++replies_[code];
       if (code == 220) record_latency(latencies_, slot, now);
     }
-    if (code != 220) {
-      if (o_.dialog == Options::Dialog::Message) record_outcome(slot, code, now);
+    if (code != 220 && o_.dialog == Options::Dialog::Message) {
+      // Refused at connect (RFC 5321 §3.1: the server may wait for QUIT, or close). A failed
+      // write means it closed: the read that follows sees the end, which completes the slot.
+      record_outcome(slot, code, now);
+      [[maybe_unused]] const auto ignored = write(slot.fd, kQuit.data(), kQuit.size());
+      slot.state = Slot::State::Quit;
+    } else if (code != 220) {
       slot.state = Slot::State::Closing;  // refused at connect: the server closes
     } else if (o_.dialog != Options::Dialog::Banner) {
       if (!send(i, slot.dialog->ehlo)) return;

@@ -363,6 +363,21 @@ def print_outcomes(rows, world):
             print(f"  ({'b' if name == 'on' else 'c'}) {name:<3} {kind:<9} {text}")
 
 
+def print_latency(rows):
+    """Connect to the reply that ended the transaction, median over the rounds of each class."""
+    for name in SERVERS:
+        parts = []
+        for label, mine in (("cold", rows[:len(SESSIONS)]), ("warm", rows[len(SESSIONS):])):
+            for sessions in SESSIONS:
+                runs = [r[name]["session_latency"]["all"] for r in mine
+                        if r["sessions"] == sessions]
+                if runs:
+                    parts.append(f"{label} s={sessions} p50 "
+                                 f"{median([x['p50_us'] for x in runs]) / 1000:.1f} p99 "
+                                 f"{median([x['p99_us'] for x in runs]) / 1000:.1f}")
+        print(f"connect to final reply, ms, mxgate {name}: " + "; ".join(parts))
+
+
 def print_signals(rows):
     for name in SERVERS:
         totals = {}
@@ -431,6 +446,7 @@ def run(procs, workdir, rows):
                 print_row(str(index + 1), row)
         medians = summary(rows)
         print_outcomes(rows, ctx["world"])
+        print_latency(rows)
         print_signals(rows)
         rss = {s.name: peak_rss_mib(s.proc.pid) for s in ctx["servers"]}
         print(f"mxgate peak RSS: on {rss['on']:.0f} MiB, off {rss['off']:.0f} MiB")
