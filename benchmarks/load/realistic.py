@@ -56,6 +56,7 @@ Environment:
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -63,6 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -92,6 +94,22 @@ CONTENT_OFF = ["content.enabled=false", "checks.format.mode=off",
                "checks.linked_domains.mode=off", "checks.bulk_unsubscribe.mode=off"]
 SERVERS = ("on", "off")
 TARGET_ON_OFF, TARGET_ON_DIRECT, TARGET_SESSIONS = 0.9, 0.45, 20
+
+
+class Gateway(Mxgate):
+    """dns.py's Mxgate, plus the DNS queries by outcome (answer, nxdomain, timeout, ...)."""
+
+    def metrics(self):
+        found = super().metrics()
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics",
+                                      timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith("mxgate_dns_queries_total{"):
+                key, _, value = line.rpartition(" ")
+                outcome = re.search(r'outcome="([^"]*)"', key)
+                name = f"dns {outcome.group(1) if outcome else '?'}"
+                found[name] = found.get(name, 0) + float(value)
+        return found
 
 
 def mxgate_config(workdir, name, dns_address, dnsbls, sink_port):
@@ -151,7 +169,7 @@ def start_mxgate(procs, workdir, binary, name, world, dns_address, sink, overrid
     log = workdir / f"mxgate-{name}.log"
     proc = procs.start(f"mxgate-{name}", argv, log)
     wait_for_port(proxy_port, proc, f"mxgate-{name}", log)
-    server = Mxgate(name, proc, proxy_port, http_port, log)
+    server = Gateway(name, proc, proxy_port, http_port, log)
     server.sink = sink
     return server
 
@@ -379,6 +397,14 @@ def print_latency(rows):
 
 
 def print_signals(rows):
+    for name in SERVERS:
+        outcomes = {}
+        for r in rows:
+            for key, value in r[name]["metrics"].items():
+                if key.startswith("dns ") and value:
+                    outcomes[key[4:]] = outcomes.get(key[4:], 0) + value
+        print(f"DNS queries of mxgate {name} by outcome (all rounds): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in sorted(outcomes.items())))
     for name in SERVERS:
         totals = {}
         for r in rows:
