@@ -8,18 +8,29 @@
 // EHLO and MAIL FROM, one command at a time, before QUIT, so that a server's HELO and MAIL
 // checks run too; it also reports the latency from connect to the MAIL reply ("session") and
 // the EHLO and MAIL reply codes.
+// `--dialog message` (the realistic-traffic benchmark, benchmarks/load/realistic_run.sh) sends a
+// whole message after EHLO: MAIL FROM, RCPT TO, DATA, the message (read from a file once, sent
+// as it is: dot-stuffed, ending with CRLF.CRLF), the end-of-data reply, QUIT. A 4xx or 5xx at any
+// step ends the transaction there (QUIT; after a 421 the server closes). It reports the reply
+// codes of each step and the outcome of each session (the code that ended its transaction: 250
+// at the end of data, or the refusal) per address label; "session" latency runs from connect to
+// that outcome.
 // One thread, non-blocking sockets, epoll; a few microseconds of CPU per connection, so that
 // the client is not what limits a 2-core machine (compare its rate against smtp-sink).
 //
 //   connect_client --port P [--host 127.0.0.1] [--concurrency 50] [--duration 10]
 //                  [--warmup 1] [--warmup-connections 0] [--max-connections 10000000]
 //                  [--timeout 10] [--proxy FILE] [--watch-pid PID]...
-//                  [--dialog banner|mail] [--helo NAME] [--mail-from ADDRESS]
+//                  [--dialog banner|mail|message] [--helo NAME] [--mail-from ADDRESS]
+//                  [--rcpt-to ADDRESS] [--message FILE] [--proxy-header on|off]
 //
 // --proxy FILE: every connection starts with a PROXY v2 header whose source address is the next
-// line of FILE ("ADDRESS [LABEL [HELO [SENDER]]]", IPv4; used round-robin), so the server judges
-// that address; HELO and SENDER (for --dialog mail) default to --helo (client.bench.test) and
-// --mail-from (bench@bench.test); a LABEL "-" means none.
+// line of FILE ("ADDRESS [LABEL [HELO [SENDER [RECIPIENT [MESSAGE]]]]]", IPv4; used
+// round-robin), so the server judges that address; HELO, SENDER, RECIPIENT and MESSAGE (a file
+// path; --dialog message) default to --helo (client.bench.test), --mail-from (bench@bench.test),
+// --rcpt-to (bench@example.com) and --message; a LABEL "-" means none. `--proxy-header off`
+// takes the dialog from FILE but sends no PROXY header (to measure a server without a PROXY
+// listener, such as smtp-sink, with the same load).
 // --watch-pid: CPU seconds (utime + stime; and utime alone) of that process over the measured
 // window.
 // Output: one JSON object on stdout (rate and latency: measured window; errors: the whole run).
@@ -34,8 +45,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -62,17 +75,21 @@ struct Options {
   double timeout = 10;
   std::string proxy_file;
   std::vector<int> watch_pids;
-  bool mail_dialog = false;  // --dialog mail: EHLO and MAIL FROM before QUIT
+  enum class Dialog { Banner, Mail, Message } dialog = Dialog::Banner;
+  bool proxy_header = true;  // with --proxy: send the PROXY v2 header
   std::string helo = "client.bench.test";
   std::string mail_from = "bench@bench.test";
+  std::string rcpt_to = "bench@example.com";
+  std::string message_file;  // --dialog message: the default message
 };
 
 [[noreturn]] void usage(const std::string& message) {
   std::fprintf(stderr,
                "connect_client: %s\nusage: connect_client --port P [--host H] [--concurrency N]"
                " [--duration S] [--warmup S] [--warmup-connections N] [--max-connections N]"
-               " [--timeout S] [--proxy FILE] [--watch-pid PID]... [--dialog banner|mail]"
-               " [--helo NAME] [--mail-from ADDRESS]\n",
+               " [--timeout S] [--proxy FILE] [--watch-pid PID]... [--dialog banner|mail|message]"
+               " [--helo NAME] [--mail-from ADDRESS] [--rcpt-to ADDRESS] [--message FILE]"
+               " [--proxy-header on|off]\n",
                message.c_str());
   std::exit(2);
 }
@@ -104,12 +121,26 @@ Options parse(int argc, char** argv) {
     } else if (arg == "--watch-pid") {
       o.watch_pids.push_back(std::atoi(value.c_str()));
     } else if (arg == "--dialog") {
-      if (value != "banner" && value != "mail") usage("--dialog is banner or mail");
-      o.mail_dialog = value == "mail";
+      if (value == "banner") {
+        o.dialog = Options::Dialog::Banner;
+      } else if (value == "mail") {
+        o.dialog = Options::Dialog::Mail;
+      } else if (value == "message") {
+        o.dialog = Options::Dialog::Message;
+      } else {
+        usage("--dialog is banner, mail or message");
+      }
     } else if (arg == "--helo") {
       o.helo = value;
     } else if (arg == "--mail-from") {
       o.mail_from = value;
+    } else if (arg == "--rcpt-to") {
+      o.rcpt_to = value;
+    } else if (arg == "--message") {
+      o.message_file = value;
+    } else if (arg == "--proxy-header") {
+      if (value != "on" && value != "off") usage("--proxy-header is on or off");
+      o.proxy_header = value == "on";
     } else {
       usage("unknown option " + arg);
     }
@@ -122,19 +153,34 @@ Options parse(int argc, char** argv) {
 }
 
 struct Address {
-  std::uint32_t ip;  // network order
-  int label;         // index into labels
-  std::string ehlo;  // "EHLO name\r\n" (--dialog mail)
-  std::string mail;  // "MAIL FROM:<sender>\r\n"
+  std::uint32_t ip;         // network order
+  int label;                // index into labels
+  std::string ehlo;         // "EHLO name\r\n" (--dialog mail, message)
+  std::string mail;         // "MAIL FROM:<sender>\r\n"
+  std::string rcpt;         // "RCPT TO:<recipient>\r\n" (--dialog message)
+  std::size_t message = 0;  // index into the loaded messages (--dialog message)
 };
 
 struct Slot {
   int fd = -1;
-  enum class State { Idle, Connecting, Banner, Ehlo, Mail, Quit, Closing } state = State::Idle;
+  enum class State {
+    Idle,
+    Connecting,
+    Banner,
+    Ehlo,
+    Mail,
+    Rcpt,
+    Data,
+    Body,
+    EndOfData,
+    Quit,
+    Closing
+  } state = State::Idle;
   Clock::time_point started;
   int label = 0;
   std::uint32_t address = 0;
-  const Address* dialog = nullptr;  // where EHLO and MAIL come from (--dialog mail)
+  const Address* dialog = nullptr;  // where EHLO, MAIL, RCPT and the message come from
+  std::size_t body_sent = 0;        // octets of the message written (--dialog message)
   std::string buffer;
 };
 
@@ -220,10 +266,11 @@ class Client {
     server_.sin_port = htons(static_cast<std::uint16_t>(o_.port));
     if (inet_pton(AF_INET, o_.host.c_str(), &server_.sin_addr) != 1) usage("bad --host");
     if (addresses_.empty()) {  // no --proxy: every connection says the same
-      default_dialog_ = {0, 0, "EHLO " + o_.helo + "\r\n", "MAIL FROM:<" + o_.mail_from + ">\r\n"};
+      default_dialog_ = make_address(0, 0, o_.helo, o_.mail_from, o_.rcpt_to, o_.message_file);
     }
     latencies_.resize(labels_.size());
     session_latencies_.resize(labels_.size());
+    outcomes_.resize(labels_.size());
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     slots_.resize(static_cast<std::size_t>(o_.concurrency));
   }
@@ -255,12 +302,10 @@ class Client {
     std::map<std::string, int> index;
     while (std::getline(in, line)) {
       std::istringstream words(line);
-      std::string address, label, helo, sender;
+      std::string address, label, helo, sender, recipient, message;
       if (!(words >> address)) continue;
-      words >> label >> helo >> sender;
+      words >> label >> helo >> sender >> recipient >> message;
       if (label == "-") label.clear();
-      if (helo.empty()) helo = o_.helo;
-      if (sender.empty()) sender = o_.mail_from;
       in_addr ip{};
       if (inet_pton(AF_INET, address.c_str(), &ip) != 1) usage("not an IPv4 address: " + address);
       int id = 0;
@@ -269,10 +314,40 @@ class Client {
         if (added) labels_.push_back(label);
         id = it->second;
       }
-      addresses_.push_back(
-          {ip.s_addr, id, "EHLO " + helo + "\r\n", "MAIL FROM:<" + sender + ">\r\n"});
+      addresses_.push_back(make_address(
+          ip.s_addr, id, helo.empty() ? o_.helo : helo, sender.empty() ? o_.mail_from : sender,
+          recipient.empty() ? o_.rcpt_to : recipient, message.empty() ? o_.message_file : message));
     }
     if (addresses_.empty()) usage("no addresses in " + o_.proxy_file);
+  }
+
+  Address make_address(std::uint32_t ip, int label, const std::string& helo,
+                       const std::string& sender, const std::string& recipient,
+                       const std::string& message) {
+    Address a{ip,
+              label,
+              "EHLO " + helo + "\r\n",
+              "MAIL FROM:<" + sender + ">\r\n",
+              "RCPT TO:<" + recipient + ">\r\n",
+              0};
+    if (o_.dialog == Options::Dialog::Message) a.message = load_message(message);
+    return a;
+  }
+
+  // Reads a message file once (many addresses share one); it must be ready to send: dot-stuffed
+  // and ending with the end-of-data line.
+  std::size_t load_message(const std::string& path) {
+    if (path.empty()) usage("--dialog message needs a message: --message or the --proxy column");
+    const auto [it, added] = message_index_.emplace(path, messages_.size());
+    if (!added) return it->second;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) usage("cannot read " + path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() < 5 || text.compare(text.size() - 5, 5, "\r\n.\r\n") != 0) {
+      usage(path + " does not end with CRLF.CRLF");
+    }
+    messages_.push_back(std::move(text));
+    return it->second;
   }
 
   bool measuring(Clock::time_point t) const {
@@ -365,7 +440,15 @@ class Client {
 
   void handle(std::size_t i, std::uint32_t events, Clock::time_point now) {
     if (slots_[i].state == Slot::State::Connecting && !connected(i, events)) return;
-    readable(i, now);
+    if (slots_[i].state == Slot::State::Body && (events & EPOLLOUT) && !send_body(i)) return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) readable(i, now);
+  }
+
+  void watch(std::size_t i, std::uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.u64 = i;
+    epoll_ctl(epoll_, EPOLL_CTL_MOD, slots_[i].fd, &event);
   }
 
   // The connect finished or failed: sends the PROXY header, then waits for the banner. True if
@@ -380,7 +463,7 @@ class Client {
       return false;
     }
     if (!(events & (EPOLLOUT | EPOLLIN))) return false;
-    if (!addresses_.empty()) {
+    if (!addresses_.empty() && o_.proxy_header) {
       const std::string header =
           proxy_v2(slot.address, server_.sin_addr.s_addr, static_cast<std::uint16_t>(o_.port));
       if (write(slot.fd, header.data(), header.size()) != static_cast<ssize_t>(header.size())) {
@@ -389,10 +472,7 @@ class Client {
       }
     }
     slot.state = Slot::State::Banner;
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = i;
-    epoll_ctl(epoll_, EPOLL_CTL_MOD, slot.fd, &event);
+    watch(i, EPOLLIN);
     return (events & EPOLLIN) != 0;
   }
 
@@ -420,10 +500,12 @@ class Client {
     slot.buffer.clear();
     if (slot.state == Slot::State::Banner) {
       on_banner(i, code, now);
-    } else if (slot.state == Slot::State::Ehlo || slot.state == Slot::State::Mail) {
-      on_dialog_reply(i, code, now);
     } else if (slot.state == Slot::State::Quit) {
       slot.state = Slot::State::Closing;
+    } else if (o_.dialog == Options::Dialog::Message) {
+      on_message_reply(i, code, now);
+    } else {
+      on_dialog_reply(i, code, now);
     }
   }
 
@@ -434,9 +516,15 @@ class Client {
       ++replies_[code];
       if (code == 220) record_latency(latencies_, slot, now);
     }
-    if (code != 220) {
+    if (code != 220 && o_.dialog == Options::Dialog::Message) {
+      // Refused at connect (RFC 5321 §3.1: the server may wait for QUIT, or close). A failed
+      // write means it closed: the read that follows sees the end, which completes the slot.
+      record_outcome(slot, code, now);
+      [[maybe_unused]] const auto ignored = write(slot.fd, kQuit.data(), kQuit.size());
+      slot.state = Slot::State::Quit;
+    } else if (code != 220) {
       slot.state = Slot::State::Closing;  // refused at connect: the server closes
-    } else if (o_.mail_dialog) {
+    } else if (o_.dialog != Options::Dialog::Banner) {
       if (!send(i, slot.dialog->ehlo)) return;
       slot.state = Slot::State::Ehlo;
     } else {
@@ -462,6 +550,78 @@ class Client {
     }
   }
 
+  // A reply of --dialog message: a success moves on to the next command (after 354, the
+  // message); the end-of-data reply or any refusal is the session's outcome, then QUIT (after a
+  // 421 the server closes; a reply in the middle of the message ends the connection).
+  void on_message_reply(std::size_t i, int code, Clock::time_point now) {
+    Slot& slot = slots_[i];
+    const auto step =
+        static_cast<std::size_t>(slot.state) - static_cast<std::size_t>(Slot::State::Ehlo);
+    if (measuring(now) && step < step_replies_.size()) ++step_replies_[step][code];
+    const bool moves_on = (slot.state == Slot::State::Data && code == 354) ||
+                          ((slot.state == Slot::State::Ehlo || slot.state == Slot::State::Mail ||
+                            slot.state == Slot::State::Rcpt) &&
+                           code / 100 == 2);
+    if (!moves_on) {
+      record_outcome(slot, code, now);
+      if (slot.state == Slot::State::Body) {
+        complete(i, now);
+      } else if (code == 421) {
+        slot.state = Slot::State::Closing;
+      } else if (send(i, kQuit)) {
+        slot.state = Slot::State::Quit;
+      }
+      return;
+    }
+    switch (slot.state) {
+      case Slot::State::Ehlo:
+        if (send(i, slot.dialog->mail)) slot.state = Slot::State::Mail;
+        break;
+      case Slot::State::Mail:
+        if (send(i, slot.dialog->rcpt)) slot.state = Slot::State::Rcpt;
+        break;
+      case Slot::State::Rcpt:
+        if (send(i, kData)) slot.state = Slot::State::Data;
+        break;
+      default:  // 354
+        slot.state = Slot::State::Body;
+        slot.body_sent = 0;
+        send_body(i);
+        break;
+    }
+  }
+
+  // Writes as much of the message as the socket takes; the rest when it is writable again.
+  // False after failing the slot.
+  bool send_body(std::size_t i) {
+    Slot& slot = slots_[i];
+    const std::string& message = messages_[slot.dialog->message];
+    while (slot.body_sent < message.size()) {
+      const ssize_t n =
+          write(slot.fd, message.data() + slot.body_sent, message.size() - slot.body_sent);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        watch(i, EPOLLIN | EPOLLOUT);
+        return true;
+      }
+      if (n <= 0) {
+        fail(i, errors_io_);
+        return false;
+      }
+      slot.body_sent += static_cast<std::size_t>(n);
+    }
+    slot.state = Slot::State::EndOfData;
+    watch(i, EPOLLIN);
+    return true;
+  }
+
+  void record_outcome(const Slot& slot, int code, Clock::time_point now) {
+    if (!measuring(now)) return;
+    ++outcomes_[0][code];
+    if (slot.label != 0) ++outcomes_[static_cast<std::size_t>(slot.label)][code];
+    record_latency(session_latencies_, slot, now);
+  }
+
   // The time from the slot's connect to `now`, under "all" and under the slot's label.
   static void record_latency(std::vector<std::vector<double>>& by_label, const Slot& slot,
                              Clock::time_point now) {
@@ -471,6 +631,7 @@ class Client {
   }
 
   static constexpr std::string_view kQuit = "QUIT\r\n";
+  static constexpr std::string_view kData = "DATA\r\n";
 
   // Writes a command (small: one write on a fresh connection); false after failing the slot.
   bool send(std::size_t i, std::string_view command) {
@@ -505,6 +666,20 @@ class Client {
           (out.size() > 1 ? ", \"" : "\"") + std::to_string(code) + "\": " + std::to_string(count);
     }
     return out + "}";
+  }
+
+  // --dialog message: the replies of each step and the outcomes per label.
+  std::string message_json() const {
+    static constexpr const char* kSteps[] = {"ehlo", "mail", "rcpt", "data", "body", "end_of_data"};
+    std::string out = "\"step_replies\": {";
+    for (std::size_t s = 0; s < step_replies_.size(); ++s) {
+      out += (s ? ", \"" : "\"") + std::string(kSteps[s]) + "\": " + codes_json(step_replies_[s]);
+    }
+    out += "}, \"outcomes\": {";
+    for (std::size_t l = 0; l < labels_.size(); ++l) {
+      out += (l ? ", \"" : "\"") + labels_[l] + "\": " + codes_json(outcomes_[l]);
+    }
+    return out + "}, \"messages_loaded\": " + std::to_string(messages_.size()) + ", ";
   }
 
   int report() {
@@ -550,9 +725,13 @@ class Client {
       first = false;
     }
     out += "}, ";
-    if (o_.mail_dialog) {
+    if (o_.dialog == Options::Dialog::Message) out += message_json();
+    if (o_.dialog == Options::Dialog::Mail) {
       out += "\"ehlo_replies\": " + codes_json(ehlo_replies_) +
-             ", \"mail_replies\": " + codes_json(mail_replies_) + ", \"session_latency\": {";
+             ", \"mail_replies\": " + codes_json(mail_replies_) + ", ";
+    }
+    if (o_.dialog != Options::Dialog::Banner) {
+      out += "\"session_latency\": {";
       for (std::size_t l = 0; l < labels_.size(); ++l) {
         out += (l ? ", \"" : "\"") + labels_[l] + "\": " + latency_json(session_latencies_[l]);
       }
@@ -591,6 +770,12 @@ class Client {
   Address default_dialog_{};
   std::map<int, std::uint64_t> replies_;
   std::map<int, std::uint64_t> ehlo_replies_, mail_replies_;
+  // --dialog message: replies to EHLO, MAIL, RCPT, DATA, in the message, at its end; outcomes
+  // (the reply that ended each transaction) per label; the messages, each file read once.
+  std::array<std::map<int, std::uint64_t>, 6> step_replies_;
+  std::vector<std::map<int, std::uint64_t>> outcomes_;
+  std::vector<std::string> messages_;
+  std::map<std::string, std::size_t> message_index_;
   std::size_t active_ = 0;
   bool stopping_ = false;
   Clock::time_point begin_;
@@ -608,6 +793,7 @@ class Client {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a server that closes mid-message is an I/O error, not death
   Client client(parse(argc, argv));
   return client.run();
 }
