@@ -1,5 +1,12 @@
-// Message content: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), decoded by smtp::DataDecoder
-// and streamed to the relay behind the Received header (and the quarantine mark).
+// Message content: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), decoded by smtp::DataDecoder.
+// A message that is not judged (a trusted client, or [auth] and [content] both off) streams to
+// the relay behind the Received header (and the quarantine mark). A judged one goes through the
+// DKIM/DMARC scanner and the content parser into held_ (content::HeldContent: memory_per_session
+// in memory, taken from the process-wide [content] memory_budget in steps, the rest spilled to
+// <storage.path>/tmp) until the end-of-data checks decided; then the trace fields and the held
+// content go to the relay (to the quarantine route when the end of data quarantined it). No room
+// in the budget for a new message: 451 4.3.1 to DATA/BDAT. No disk to spill to: 451 4.3.1 at the
+// end of data, and nothing is relayed.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 

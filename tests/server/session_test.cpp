@@ -448,7 +448,9 @@ TEST_F(HeldContentTest, ContentPastMemoryPerSessionSpillsAndStillRelaysByteForBy
   EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
   const auto body = body_lines(5000);  // about 300 KiB
   // In pieces, as a client writes: nothing reaches the downstream before the end of data.
-  for (std::size_t at = 0; at < body.size(); at += 10000) EXPECT_EQ(say(body.substr(at, 10000)), "");
+  for (std::size_t at = 0; at < body.size(); at += 10000) {
+    EXPECT_EQ(say(body.substr(at, 10000)), "");
+  }
   auto& metrics = worker_.server_metrics();
   EXPECT_EQ(metrics.held_content_bytes.Value(), 8 * 1024);
   EXPECT_EQ(metric(metrics.held_content_spills), 1);
