@@ -152,7 +152,8 @@ std::optional<std::string_view> HeldContent::Cursor::next() {
   }
   if (held_.fd_ < 0 || held_.failed() || file_at_ >= held_.spilled_) return std::nullopt;
   if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(max_);
-  const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max_, held_.spilled_ - file_at_));
+  const auto want =
+      static_cast<std::size_t>(std::min<std::uint64_t>(max_, held_.spilled_ - file_at_));
   for (;;) {
     const auto n = ::pread(held_.fd_, buf_.get(), want, static_cast<off_t>(file_at_));
     if (n < 0 && errno == EINTR) continue;

@@ -95,7 +95,7 @@ struct InlineRelay::State {
   Phase phase = Phase::Idle;
   std::optional<std::size_t> route;  // of the connection and of every accepted recipient
   std::size_t accepted = 0;
-  std::vector<smtp::Path> recipients;  // accepted, for a move to the quarantine route
+  std::vector<smtp::Path> recipients;  // accepted ones, for a move to the quarantine route
   bool mail_sent = false;  // the downstream accepted this transaction's MAIL
   bool broken = false;     // the connection was lost after recipients were accepted
   bool content_failed = false;
