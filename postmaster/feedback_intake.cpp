@@ -70,6 +70,12 @@ boost::asio::awaitable<bool> FeedbackIntake::content(std::string_view chunk) {
   co_return true;
 }
 
+boost::asio::awaitable<bool> FeedbackIntake::reroute_to_quarantine() {
+  if (kind_ == Kind::Feedback) co_return true;  // a report is counted here, never delivered
+  const bool moved = co_await inner_->reroute_to_quarantine();
+  co_return moved;
+}
+
 boost::asio::awaitable<Reply> FeedbackIntake::end() {
   if (kind_ != Kind::Feedback) {
     auto reply = co_await inner_->end();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "relay/downstream.hpp"
 #include "relay/metrics.hpp"
@@ -94,6 +95,7 @@ struct InlineRelay::State {
   Phase phase = Phase::Idle;
   std::optional<std::size_t> route;  // of the connection and of every accepted recipient
   std::size_t accepted = 0;
+  std::vector<smtp::Path> recipients;  // accepted ones, for a move to the quarantine route
   bool mail_sent = false;  // the downstream accepted this transaction's MAIL
   bool broken = false;     // the connection was lost after recipients were accepted
   bool content_failed = false;
@@ -121,6 +123,7 @@ void InlineRelay::State::reset() {
   phase = Phase::Idle;
   route.reset();
   accepted = 0;
+  recipients.clear();
   mail_sent = false;
   broken = false;
   content_failed = false;
@@ -259,7 +262,10 @@ asio::awaitable<Outcome> InlineRelay::State::step(Step which, const smtp::Path& 
       break;
     case Step::Rcpt:
       if (mail_refusal) break;  // the pipelined RCPT of a refused MAIL: the MAIL reply counts
-      if (klass == 2) ++accepted;
+      if (klass == 2) {
+        ++accepted;
+        recipients.push_back(recipient);
+      }
       if (reply->code == 421) {  // the downstream is closing: this transaction is over there
         conn.reset();
         mail_sent = false;
@@ -291,6 +297,40 @@ asio::awaitable<Reply> InlineRelay::data() {
   }
   if (reply->code == 421) s.lose(make_error_code(Error::protocol));
   co_return for_client(std::move(*reply));
+}
+
+asio::awaitable<bool> InlineRelay::reroute_to_quarantine() {
+  State& s = *state_;
+  const auto quarantine = s.router.quarantine_route();
+  if (!quarantine || s.route == quarantine) co_return true;
+  if (s.phase != Phase::Data || s.content_failed || !s.conn) co_return false;
+  // After 354, closing is the only way to make the downstream drop the transaction; nothing of
+  // the message was sent, so nothing of it can be delivered there.
+  s.conn.reset();
+  std::vector<smtp::Path> recipients = std::move(s.recipients);
+  s.reset();
+  s.phase = Phase::Envelope;
+  s.route = quarantine;
+  bool moved = true;
+  for (auto& recipient : recipients) {
+    const Reply reply = co_await s.forward(recipient);
+    if (!reply.positive()) {
+      spdlog::warn("relay quarantine_route recipient={} reply=\"{} {}\" text=\"{}\"",
+                   recipient.address(), reply.code, reply.enhanced, reply.text());
+      moved = false;
+      break;
+    }
+  }
+  if (moved) {
+    const Reply reply = co_await data();
+    moved = reply.code == 354;
+  }
+  if (moved) co_return true;
+  // The client hears 451 4.4.1 at end(); its retry is judged again.
+  abort();
+  s.phase = Phase::Data;
+  s.content_failed = true;
+  co_return false;
 }
 
 asio::awaitable<bool> InlineRelay::content(std::string_view chunk) {

@@ -48,6 +48,11 @@ class InlineRelay final : public Transaction {
   // failed; the caller keeps reading the client's data and then calls end() for the reply.
   boost::asio::awaitable<bool> content(std::string_view chunk) override;
 
+  // Mid-DATA, before any content: the downstream connection is closed (so it drops the
+  // transaction) and MAIL, the accepted RCPTs and DATA are replayed to the quarantine route.
+  // Any recipient it does not accept fails the message (451 4.4.1 at end()).
+  boost::asio::awaitable<bool> reroute_to_quarantine() override;
+
   // Ends the content and returns the downstream's final reply (or 451 4.4.1 on failure).
   // The transaction is over afterwards; the connection goes back to the pool when healthy.
   boost::asio::awaitable<smtp::Reply> end() override;

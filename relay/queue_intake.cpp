@@ -53,6 +53,12 @@ asio::awaitable<bool> QueueIntake::content(std::string_view chunk) {
   co_return true;
 }
 
+asio::awaitable<bool> QueueIntake::reroute_to_quarantine() {
+  if (phase_ != Phase::Data) co_return false;
+  if (router_.quarantine_route()) envelope_.quarantine = true;
+  co_return true;
+}
+
 asio::awaitable<Reply> QueueIntake::end() {
   if (phase_ != Phase::Data) {
     abort();

@@ -31,6 +31,8 @@ class QueueIntake final : public Transaction {
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
   boost::asio::awaitable<smtp::Reply> data() override;
   boost::asio::awaitable<bool> content(std::string_view chunk) override;
+  // Marks the envelope quarantined (the queue runner delivers it to the quarantine route).
+  boost::asio::awaitable<bool> reroute_to_quarantine() override;
   boost::asio::awaitable<smtp::Reply> end() override;
   void abort() override;
 

@@ -27,6 +27,12 @@ class Transaction {
   // Decoded content (CRLF line endings, no transparency dots). false: it failed; the caller
   // keeps reading the client's data and calls end() for the reply.
   virtual boost::asio::awaitable<bool> content(std::string_view chunk) = 0;
+  // The end of data quarantined the message: the transaction goes to the router's quarantine
+  // route instead (the same sender and the recipients accepted so far), after data() and
+  // before any content was passed on. Nothing changes without a quarantine route or when the
+  // transaction already goes there. false: the quarantine route did not take it; end() then
+  // answers 4xx.
+  virtual boost::asio::awaitable<bool> reroute_to_quarantine() = 0;
   // The final reply; the transaction is over afterwards.
   virtual boost::asio::awaitable<smtp::Reply> end() = 0;
   // Abandons the transaction: nothing of it is delivered.

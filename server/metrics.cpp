@@ -24,6 +24,15 @@ constexpr Name kReceived{"mxgate_received_bytes_total",
                          "Message content octets received from clients"};
 constexpr Name kBare{"mxgate_bare_line_endings_total",
                      "Bare CR or LF seen (SMTP smuggling attempts)"};
+constexpr Name kHeldBytes{"mxgate_held_content_bytes",
+                          "Held message content in memory, all sessions ([content] memory_budget)"};
+constexpr Name kHeldSpilledBytes{"mxgate_held_content_spilled_bytes_total",
+                                 "Held message content written to spill files"};
+constexpr Name kHeldSpills{"mxgate_held_content_spills_total",
+                           "Messages whose held content spilled to disk"};
+constexpr Name kHeldRefusals{
+    "mxgate_held_content_refusals_total",
+    "DATA or BDAT refused with 451 4.3.1: the held content budget was used up"};
 constexpr Name kProxy{"mxgate_proxy_headers_total", "PROXY protocol connections by result"};
 constexpr Name kTarpitDelays{"mxgate_tarpit_delays_total",
                              "Replies delayed by the tarpit (clients that keep failing)"};
@@ -57,6 +66,10 @@ ServerMetrics::ServerMetrics(prometheus::Registry& r)
       received_bytes(counter(r, kReceived)),
       bare_line_endings_command(counter(r, kBare, {{"where", "command"}})),
       bare_line_endings_data(counter(r, kBare, {{"where", "data"}})),
+      held_content_bytes(gauge(r, kHeldBytes)),
+      held_content_spilled_bytes(counter(r, kHeldSpilledBytes)),
+      held_content_spills(counter(r, kHeldSpills)),
+      held_content_refusals(counter(r, kHeldRefusals)),
       proxy_accepted(counter(r, kProxy, {{"result", "accepted"}})),
       proxy_untrusted(counter(r, kProxy, {{"result", "untrusted"}})),
       proxy_invalid(counter(r, kProxy, {{"result", "invalid"}})),

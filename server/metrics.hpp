@@ -7,6 +7,9 @@
 //   mxgate_replies_total{class}                     replies sent to clients (count_reply)
 //   mxgate_received_bytes_total, mxgate_bare_line_endings_total{where}
 //   mxgate_proxy_headers_total{result}              PROXY protocol listeners
+//   mxgate_held_content_bytes, mxgate_held_content_spilled_bytes_total,
+//   mxgate_held_content_spills_total, mxgate_held_content_refusals_total
+//                                                   judged messages held ([content] budget)
 //   mxgate_tls_handshakes_total{result}, mxgate_starttls_injection_total
 //   mxgate_tarpit_delays_total, mxgate_tarpit_seconds_total
 //   mxgate_config_reloads_total{result}, mxgate_draining   the runtime (control thread)
@@ -53,6 +56,12 @@ struct ServerMetrics {
   prometheus::Counter& received_bytes;  // message content accepted from clients
   prometheus::Counter& bare_line_endings_command;
   prometheus::Counter& bare_line_endings_data;
+
+  // Held content (messages held while they are judged)
+  prometheus::Gauge& held_content_bytes;            // in memory, taken from the budget
+  prometheus::Counter& held_content_spilled_bytes;  // written to spill files
+  prometheus::Counter& held_content_spills;         // messages that spilled
+  prometheus::Counter& held_content_refusals;       // DATA/BDAT refused: the budget was used up
 
   // PROXY protocol listeners
   prometheus::Counter& proxy_accepted;

@@ -106,6 +106,8 @@ class Runtime {
   std::unique_ptr<storage::Spool> spool_;           // queue mode
   std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
   relay::QueueClaims claims_;
+  // Held content in memory over all sessions ([content] memory_budget; a reload changes it).
+  content::ContentBudget content_budget_{snapshot_->config->content.memory_budget};
   std::optional<relay::QueueShared> queue_;  // queue mode
   common::SteadyClock clock_;
   relay::DownstreamGates gates_{relay::DownstreamGates::settings_of(snapshot_->config->relay),
@@ -129,6 +131,8 @@ Runtime::Runtime(const RuntimeOptions& options)
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       snapshot_->rules.trusted_clients);
   store_ = open_store(config);
+  // Judged messages spill here (files without names: nothing to clean up after a crash).
+  make_directory(config, "storage.path", config.storage.path + "/tmp");
   throttling_ = std::make_unique<policy::Throttling>(config.throttle, *registry_);
   throttling_->load(*store_, common::unix_micros());  // a restart neither resets a ramp nor a limit
   if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
@@ -151,7 +155,7 @@ Runtime::Runtime(const RuntimeOptions& options)
         WorkerShared{limiter_, metrics_, dns_metrics_, relay_metrics_, postmaster_metrics_,
                      policy::Services{*store_, blocking_.get_executor(), policy_metrics_,
                                       verdict_metrics_, passes_, throttling_.get()},
-                     &gates_, queue_ ? &*queue_ : nullptr}));
+                     &gates_, queue_ ? &*queue_ : nullptr, &content_budget_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -265,6 +269,7 @@ std::string Runtime::reload() {
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       next->rules.trusted_clients);
   throttling_->configure(config.throttle);
+  content_budget_.set_limit(config.content.memory_budget);
   gates_.update(relay::DownstreamGates::settings_of(config.relay));
   for (auto& worker : workers_) worker->set_snapshot(next);
   snapshot_ = std::move(next);

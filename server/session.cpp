@@ -38,6 +38,15 @@ double seconds_since(io::Clock::time_point start) {
   return std::chrono::duration<double>(io::Clock::now() - start).count();
 }
 
+// Judged messages are held here: [content] memory_per_session in memory, the rest spilled to
+// <storage.path>/tmp.
+content::HeldOptions held_options(const conf::Config& config) {
+  content::HeldOptions options;
+  options.memory_per_session = config.content.memory_per_session;
+  options.spill_dir = config.storage.path + "/tmp";
+  return options;
+}
+
 }  // namespace
 
 Session::Session(SessionServices& services, std::shared_ptr<SessionIo> io,
@@ -50,12 +59,15 @@ Session::Session(SessionServices& services, std::shared_ptr<SessionIo> io,
       ticket_(std::move(ticket)),
       framer_(snapshot_->line_endings),
       protocol_(snapshot_->smtp),
+      held_(services.content_budget(), held_options(config_)),
       id_(smtp::make_id()),
       client_ip_(io_->peer_address()),
       policy_(services.policy(), snapshot_->rules, id_),
       proxied_(proxied) {
   relay_ = services.make_transaction(*snapshot_, client_ip_);
 }
+
+Session::~Session() { release_held(); }
 
 smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, std::string_view client,
                           const std::string& hostname, ServerMetrics& metrics) {
@@ -348,8 +360,13 @@ asio::awaitable<bool> Session::carry_out(Step step) {
         co_await relay_recipient(step);
         continue;
       case StepKind::Data: {
+        if (!start_holding()) {
+          step = protocol_.data_done(budget_refusal());
+          continue;
+        }
         Reply reply = co_await relay_->data();
         const bool go = reply.code == 354;
+        if (!go) release_held();
         if (!go && !reply.positive()) log_refusal("data", reply, "relay", reply.text());
         step = protocol_.data_done(std::move(reply));
         if (!go || step.kind != StepKind::Reply) continue;
@@ -472,6 +489,7 @@ std::string Session::transaction_line() const {
 }
 
 void Session::finish_transaction(const Reply& final_reply) {
+  release_held();
   if (!txn_open_) return;
   txn_open_ = false;
   ++transactions_;
@@ -494,6 +512,7 @@ void Session::finish_transaction(const Reply& final_reply) {
 
 void Session::abandon_transaction() {
   relay_->abort();
+  release_held();
   chunking_ = false;
   if (!txn_open_) return;
   txn_open_ = false;

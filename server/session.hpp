@@ -9,6 +9,8 @@
 //   tls.handshake_timeout); on expiry the client gets 421 4.4.2 and the session ends.
 // - Plaintext pipelined behind STARTTLS is refused and the connection closed (CVE-2011-0411).
 // - A client is never told 250 for a message before the relay said 250 for it.
+// - A judged message is held in bounded memory until its end of data ([content] memory_per_session,
+//   the process-wide memory_budget; the rest spills to a file): see session_data.cpp.
 // The session sees its worker only through SessionServices, and its connection only through
 // SessionIo, so that tests run it in memory on a manual clock (tests/server/session_test.cpp).
 // Threading: lives and dies on its worker's thread. Failure: an exception escaping the session
@@ -21,6 +23,8 @@
 #include <optional>
 #include <string>
 
+#include "content/held_content.hpp"
+#include "content/message_parser.hpp"
 #include "io/clock.hpp"
 #include "policy/session_policy.hpp"
 #include "relay/transaction.hpp"
@@ -51,6 +55,8 @@ class SessionServices {
   virtual ConnectionLimiter::Ticket admit(const boost::asio::ip::address& client,
                                           ConnectionLimiter::Refusal& refusal) = 0;
   virtual std::uint32_t active_sessions() const = 0;  // in the whole process
+  // The process-wide budget of held content in memory ([content] memory_budget).
+  virtual content::ContentBudget& content_budget() = 0;
 };
 
 // The 421 for `client` over a session cap, counted (mxgate_sessions_refused_total) and logged
@@ -64,6 +70,9 @@ class Session {
   // the session then takes its ticket itself, for the client address the header names.
   Session(SessionServices& services, std::shared_ptr<SessionIo> io,
           ConnectionLimiter::Ticket ticket, bool proxied);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
   // Runs the session to its end (the client quit or went away, a timeout, a refusal, a drain).
   boost::asio::awaitable<void> run();
   void drain();        // after the current transaction: 421 4.3.2 and close
@@ -85,9 +94,15 @@ class Session {
   boost::asio::awaitable<smtp::Step> receive_chunk(const smtp::Command& bdat);
   boost::asio::awaitable<bool> discard_octets(std::uint64_t count);
   boost::asio::awaitable<bool> feed_relay(bool force);
-  std::string& decoder_output() { return scanner_ ? decoded_ : content_; }
+  std::string& decoder_output() { return holding_ ? decoded_ : content_; }
   void scan_decoded(const boost::asio::any_io_executor& executor);
+  bool start_holding();  // false: the budget has no room (451 4.3.1, counted and logged)
+  smtp::Reply budget_refusal();
+  void hold(std::string_view piece);  // into held_, counted
+  void account_held();                // held_ metrics follow its memory and spills
+  void release_held();                // the message is over: memory back, spill file gone
   boost::asio::awaitable<std::optional<smtp::Reply>> end_content();  // sets closing_ on a 421
+  boost::asio::awaitable<void> send_held();
   boost::asio::awaitable<bool> read_more(conf::Duration timeout);
   boost::asio::awaitable<bool> flush();
   boost::asio::awaitable<void> tarpit();
@@ -116,12 +131,20 @@ class Session {
   std::unique_ptr<relay::Transaction> relay_;  // InlineRelay, or QueueIntake in queue mode
   std::optional<smtp::DataDecoder> decoder_;
   std::string out_;
-  std::string content_;
-  // While authenticating ([auth]): the decoder's output goes through the scanner, and content_
-  // holds the whole message until the end of data, when the trace header fields (trace_, then
-  // Authentication-Results, then the quarantine mark) go in front of it.
+  std::string content_;  // streamed content waiting to go to the relay (not judged)
+  // A judged message (authenticating, or judging content): the decoder's output (decoded_, one
+  // read's worth) goes through the scanner (which passes on the header without our
+  // Authentication-Results fields, into scanned_) and the content parser, and is held in
+  // held_ (bounded memory, the rest spilled to disk) until the end of data, when the trace
+  // header fields (trace_, then Authentication-Results, then the quarantine mark) go in front.
+  bool holding_ = false;
   std::shared_ptr<auth::MessageScanner> scanner_;
+  std::shared_ptr<content::MessageParser> parser_;
+  content::HeldContent held_;
+  std::uint64_t held_memory_ = 0;   // held_'s memory as counted in the gauge
+  std::uint64_t held_spilled_ = 0;  // held_'s spilled bytes as counted
   std::string decoded_;
+  std::string scanned_;
   std::string trace_;
   bool prefetched_ = false;
   bool relay_ok_ = true;

@@ -1,6 +1,14 @@
-// Message content: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), decoded by smtp::DataDecoder
-// and streamed to the relay behind the Received header (and the quarantine mark).
+// Message content: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), decoded by smtp::DataDecoder.
+// A message that is not judged (a trusted client, or [auth] and [content] both off) streams to
+// the relay behind the Received header (and the quarantine mark). A judged one goes through the
+// DKIM/DMARC scanner and the content parser into held_ (content::HeldContent: memory_per_session
+// in memory, taken from the process-wide [content] memory_budget in steps, the rest spilled to
+// <storage.path>/tmp) until the end-of-data checks decided; then the trace fields and the held
+// content go to the relay (to the quarantine route when the end of data quarantined it). No room
+// in the budget for a new message: 451 4.3.1 to DATA/BDAT. No disk to spill to: 451 4.3.1 at the
+// end of data, and nothing is relayed.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/this_coro.hpp>
 
@@ -23,11 +31,33 @@ constexpr std::size_t kRelayChunk = 64 * 1024;
 
 }  // namespace
 
+// Whether the next message is judged and so held until its end of data; if so, its first
+// step of memory. false: the budget is used up and the message must not begin.
+bool Session::start_holding() {
+  holding_ = policy_.authenticating() || policy_.judging_content();
+  if (!holding_) return true;
+  if (held_.begin()) {
+    account_held();
+    return true;
+  }
+  holding_ = false;
+  return false;
+}
+
+// 451 4.3.1 to DATA or BDAT: held content already takes all of [content] memory_budget.
+Reply Session::budget_refusal() {
+  metrics_.held_content_refusals.Increment();
+  Reply reply = smtp::replies::insufficient_resources();
+  log_refusal("data", reply, "limit", "content.memory_budget");
+  return reply;
+}
+
 void Session::begin_content() {
   content_.clear();
   decoded_.clear();
   relay_ok_ = true;
   scanner_ = policy_.authenticating() ? policy_.make_scanner() : nullptr;
+  parser_ = policy_.judging_content() ? policy_.make_parser(protocol_.mail().smtputf8) : nullptr;
   prefetched_ = false;
   smtp::ReceivedInfo info;
   info.helo = protocol_.helo();
@@ -40,7 +70,7 @@ void Session::begin_content() {
   info.id = txn_id_;
   if (protocol_.recipients() == 1) info.single_recipient = txn_rcpts_;
   info.when = std::chrono::system_clock::now();
-  if (scanner_) {
+  if (holding_) {
     trace_ = smtp::received_header(info);
     return;
   }
@@ -48,47 +78,122 @@ void Session::begin_content() {
   if (policy_.quarantined()) content_ += policy_.quarantine_header();
 }
 
-// Passes what the decoder produced through the scanner; once the header section ended, the
-// DKIM key and DMARC lookups start (they run while the body streams in).
+// Keeps the held-content metrics in step with held_ (one comparison per piece; the gauge moves
+// only when a step of memory is taken or given back).
+void Session::account_held() {
+  const auto memory = held_.memory_bytes();
+  if (memory != held_memory_) {
+    metrics_.held_content_bytes.Increment(static_cast<double>(memory) -
+                                          static_cast<double>(held_memory_));
+    held_memory_ = memory;
+  }
+  const auto spilled = held_.spilled_bytes();
+  if (spilled > held_spilled_) {
+    if (held_spilled_ == 0) metrics_.held_content_spills.Increment();
+    metrics_.held_content_spilled_bytes.Increment(static_cast<double>(spilled - held_spilled_));
+  }
+  held_spilled_ = spilled;
+}
+
+void Session::hold(std::string_view piece) {
+  if (piece.empty() || held_.failed()) return;
+  if (!held_.append(piece)) {
+    spdlog::warn("held_content_failed session={} error=\"{} {}\"", id_, held_.error_context(),
+                 held_.error().message());
+  }
+  account_held();
+}
+
+void Session::release_held() {
+  held_.clear();
+  account_held();
+  holding_ = false;
+  scanner_.reset();
+  parser_.reset();
+}
+
+// Passes what the decoder produced through the scanner and the parser into the held content;
+// once the header section ended, the DKIM key and DMARC lookups start (they run while the body
+// streams in).
 void Session::scan_decoded(const asio::any_io_executor& executor) {
-  if (!scanner_) return;
-  scanner_->feed(decoded_, content_);
+  if (!holding_) return;
+  std::string_view piece = decoded_;
+  if (scanner_) {
+    scanned_.clear();
+    scanner_->feed(decoded_, scanned_);
+    piece = scanned_;
+  }
+  if (parser_) parser_->feed(piece);
+  hold(piece);
   decoded_.clear();
-  if (!prefetched_ && scanner_->header_done()) {
+  if (scanner_ && !prefetched_ && scanner_->header_done()) {
     prefetched_ = true;
     policy_.prefetch(executor, *scanner_);
   }
 }
 
-// The end of an authenticated message: the end-of-data checks, then the trace fields and the
-// held content go to the relay. A reply: the message is refused (the relay is aborted).
+// The end of a held message: the end-of-data checks, then the trace fields and the held
+// content go to the relay (to the quarantine route when the message was quarantined). A reply:
+// the message is refused (the relay is aborted).
 asio::awaitable<std::optional<Reply>> Session::end_content() {
-  if (!scanner_ || decoder_->error() != smtp::DataError::None) co_return std::nullopt;
-  scanner_->finish(content_);
-  auto refusal = co_await policy_.end_of_data(scanner_);
+  if (!holding_ || decoder_->error() != smtp::DataError::None) co_return std::nullopt;
+  if (scanner_) {
+    scanned_.clear();
+    scanner_->finish(scanned_);
+    if (parser_) parser_->feed(scanned_);
+    hold(scanned_);
+  }
+  if (parser_) parser_->finish();
+  if (held_.failed()) {
+    // Part of the message is lost (no disk to spill to): never relay the rest.
+    relay_->abort();
+    Reply reply = smtp::replies::insufficient_resources();
+    log_refusal("data", reply, "limit", "content.memory_per_session");
+    co_return reply;
+  }
+  auto refusal = co_await policy_.end_of_data(scanner_, parser_);
   if (refusal) {
     relay_->abort();
-    content_.clear();
+    release_held();
     closing_ = refusal->close;
     co_return std::move(refusal->reply);
   }
-  std::string head = std::move(trace_);
-  head += policy_.auth_header();
-  if (policy_.quarantined()) head += policy_.quarantine_header();
-  if (relay_ok_) relay_ok_ = co_await relay_->content(head);
-  if (relay_ok_) relay_ok_ = co_await relay_->content(content_);
-  content_.clear();
+  co_await send_held();
   co_return std::nullopt;
 }
 
-// Hands buffered content to the relay once there is enough of it (or at the end). Held while
-// authenticating (end_content() sends it).
+// The trace fields, then the held content in pieces, to the relay.
+asio::awaitable<void> Session::send_held() {
+  std::string head = std::move(trace_);
+  head += policy_.auth_header();
+  if (policy_.quarantined()) {
+    head += policy_.quarantine_header();
+    // Quarantined at the end of data: the message goes to the quarantine route, if any.
+    if (relay_ok_) relay_ok_ = co_await relay_->reroute_to_quarantine();
+  }
+  if (relay_ok_) relay_ok_ = co_await relay_->content(head);
+  auto cursor = held_.read(kRelayChunk);
+  while (relay_ok_) {
+    const auto piece = cursor.next();
+    if (!piece) break;
+    relay_ok_ = co_await relay_->content(*piece);
+  }
+  if (held_.failed()) {  // the spill file could not be read back
+    spdlog::warn("held_content_failed session={} error=\"{} {}\"", id_, held_.error_context(),
+                 held_.error().message());
+    relay_->abort();
+  }
+  release_held();
+}
+
+// Hands buffered content to the relay once there is enough of it (or at the end). Held
+// content waits for end_content().
 asio::awaitable<bool> Session::feed_relay(bool force) {
   if (!relay_ok_ || decoder_->error() != smtp::DataError::None) {
     content_.clear();
     co_return relay_ok_;
   }
-  if (scanner_) co_return true;
+  if (holding_) co_return true;
   if (content_.empty() || (!force && content_.size() < kRelayChunk)) co_return true;
   relay_ok_ = co_await relay_->content(content_);
   content_.clear();
@@ -131,9 +236,16 @@ asio::awaitable<Step> Session::receive_data() {
 asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   if (!chunking_ || !txn_open_) {
     chunking_ = false;
-    Reply reply = co_await relay_->data();
+    const bool room = start_holding();
+    Reply reply;
+    if (room) {
+      reply = co_await relay_->data();
+    } else {
+      reply = budget_refusal();
+    }
     if (reply.code != 354) {
-      log_refusal("data", reply, "relay", reply.text());
+      if (room) log_refusal("data", reply, "relay", reply.text());
+      release_held();
       if (!co_await discard_octets(bdat.chunk_size)) co_return Step{StepKind::Close, {}, {}};
       finish_transaction(reply);
       co_return bdat.last_chunk ? protocol_.message_done(reply) : protocol_.bdat_done(reply);

@@ -46,6 +46,7 @@ struct WorkerShared {
   policy::Services policy;                  // the worker fills in its resolver and DKIM key cache
   relay::DownstreamGates* gates = nullptr;  // per-downstream limits and circuit breakers
   relay::QueueShared* queue = nullptr;      // queue mode's spool and claims (null: inline)
+  content::ContentBudget* content_budget = nullptr;  // held content in memory, all workers
 };
 
 class Worker final : public SessionServices {
@@ -89,6 +90,7 @@ class Worker final : public SessionServices {
     return shared_.limiter.acquire(client, refusal);
   }
   std::uint32_t active_sessions() const override { return shared_.limiter.active(); }
+  content::ContentBudget& content_budget() override { return *shared_.content_budget; }
   // Queue deliveries in progress on this worker (read from any thread).
   std::size_t deliveries() const { return runner_ ? runner_->deliveries() : 0; }
 

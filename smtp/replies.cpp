@@ -129,6 +129,10 @@ Reply data_line_too_long() {
                      "message discarded");
 }
 
+Reply insufficient_resources() {
+  return Reply::make(451, "4.3.1", "Insufficient system resources, try again later");
+}
+
 Reply relaying_denied() { return Reply::make(550, "5.7.1", "Relaying denied"); }
 
 Reply other_route() {

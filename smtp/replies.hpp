@@ -69,6 +69,8 @@ Reply chunk_received(std::uint64_t octets);  // 250 2.0.0 after a BDAT chunk (RF
 Reply message_too_big();                     // 552 5.3.4
 Reply bare_line_ending_in_data();            // 554 5.5.2 (RFC 5321 §2.3.8)
 Reply data_line_too_long();                  // 554 5.6.0 (RFC 5321 §4.5.3.1.6)
+// 451 4.3.1 (RFC 3463 §3.4, "mail system full"): no memory or disk left to hold a message.
+Reply insufficient_resources();
 
 // Relaying and queue mode.
 Reply relaying_denied();               // 550 5.7.1

@@ -18,6 +18,7 @@ struct FakeDownstream {
     std::string mail_from;
     std::vector<std::string> recipients;
     std::string content;
+    bool quarantined = false;  // moved to the quarantine route at the end of data
   };
   std::vector<Message> delivered;  // transactions that ended with a 2xx
   std::size_t aborted = 0;         // transactions abandoned after MAIL
@@ -25,6 +26,7 @@ struct FakeDownstream {
   std::map<std::string, smtp::Reply> rcpt_replies;
   smtp::Reply data_reply = smtp::replies::start_data();
   smtp::Reply end_reply = smtp::Reply::make(250, "2.0.0", "Ok: delivered");
+  bool quarantine_ok = true;  // reroute_to_quarantine()'s answer
 };
 
 class FakeTransaction final : public Transaction {
@@ -34,7 +36,7 @@ class FakeTransaction final : public Transaction {
 
   void mail(const smtp::Command& mail) override {
     abort();
-    current_ = FakeDownstream::Message{mail.path.address(), {}, {}};
+    current_ = FakeDownstream::Message{mail.path.address(), {}, {}, false};
     open_ = true;
   }
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool) override {
@@ -51,6 +53,10 @@ class FakeTransaction final : public Transaction {
   boost::asio::awaitable<bool> content(std::string_view chunk) override {
     current_.content.append(chunk);
     co_return true;
+  }
+  boost::asio::awaitable<bool> reroute_to_quarantine() override {
+    current_.quarantined = true;
+    co_return downstream_->quarantine_ok;
   }
   boost::asio::awaitable<smtp::Reply> end() override {
     open_ = false;

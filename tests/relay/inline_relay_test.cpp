@@ -166,5 +166,127 @@ TEST(InlineRelay, DownstreamClosingMidTransactionDefersTheRest) {
   EXPECT_EQ(text(sent.data), "451 4.4.1 Downstream unavailable, try again later\r\n");
 }
 
+// Quarantine decided at the end of data: the transaction that went to the recipients' route
+// moves to the quarantine route before any content is sent.
+struct QuarantineHarness : Harness {
+  explicit QuarantineHarness(FakeScript quarantine_script = {})
+      : quarantine(context, std::move(quarantine_script)) {
+    start();
+    router.emplace(
+        std::vector<conf::Route>{{{"example.com", ".example.com"}, {{"127.0.0.1", server.port()}},
+                                  false}},
+        std::vector<conf::HostPort>{{"127.0.0.1", quarantine.port()}});
+  }
+  FakeServer quarantine;
+};
+
+struct Rerouted {
+  Sent sent;
+  bool moved = false;
+};
+
+asio::awaitable<Rerouted> send_rerouted(InlineRelay& relay, std::vector<smtp::Path> recipients,
+                                        std::vector<std::string> chunks) {
+  Rerouted out;
+  relay.mail(mail_from(kAlice));
+  for (auto& r : recipients) out.sent.rcpt.push_back(co_await relay.rcpt(std::move(r)));
+  out.sent.data = co_await relay.data();
+  out.moved = co_await relay.reroute_to_quarantine();
+  for (const auto& c : chunks) co_await relay.content(c);
+  out.sent.end = co_await relay.end();
+  co_return out;
+}
+
+TEST(InlineRelay, EndOfDataQuarantineReplaysTheEnvelopeToTheQuarantineRoute) {
+  FakeScript refusing;
+  refusing.replies["RCPT TO:<nobody@example.com>"] = "550 5.1.1 User unknown\r\n";
+  QuarantineHarness h;
+  h.server.script = refusing;
+  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  const auto out = h.run(send_rerouted(
+      relay, {kBob, addr("nobody", "example.com"), addr("carol", "eu.example.com")},
+      {"Subject: q\r\n\r\n", ".body\r\n"}));
+  EXPECT_TRUE(out.moved);
+  EXPECT_EQ(out.sent.data.code, 354);
+  EXPECT_EQ(text(out.sent.end), "250 2.0.0 Ok: queued as ABC\r\n");
+  // The first downstream got the envelope and DATA, then the connection closed: no content.
+  EXPECT_EQ(h.server.received(),
+            "EHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example>\r\n"
+            "RCPT TO:<bob@example.com>\r\n"
+            "RCPT TO:<nobody@example.com>\r\n"
+            "RCPT TO:<carol@eu.example.com>\r\n"
+            "DATA\r\n");
+  ASSERT_EQ(h.server.connections().size(), 1u);
+  EXPECT_TRUE(h.server.connections()[0]->in_data);
+  // The quarantine route got the accepted recipients only, then the message.
+  EXPECT_EQ(h.quarantine.received(),
+            "EHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example>\r\n"
+            "RCPT TO:<bob@example.com>\r\n"
+            "RCPT TO:<carol@eu.example.com>\r\n"
+            "DATA\r\n"
+            "Subject: q\r\n\r\n..body\r\n.\r\n");
+}
+
+TEST(InlineRelay, RerouteWithoutAQuarantineRouteChangesNothing) {
+  Harness h;
+  h.start();
+  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  const auto out = h.run(send_rerouted(relay, {kBob}, {"x\r\n"}));
+  EXPECT_TRUE(out.moved);
+  EXPECT_EQ(out.sent.end.code, 250);
+  EXPECT_EQ(h.server.received(),
+            "EHLO relay.test\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\n"
+            "DATA\r\nx\r\n.\r\n");
+}
+
+asio::awaitable<Rerouted> send_quarantined_at_rcpt(InlineRelay& relay) {
+  Rerouted out;
+  relay.mail(mail_from(kAlice));
+  out.sent.rcpt.push_back(co_await relay.rcpt(kBob, true));
+  out.sent.data = co_await relay.data();
+  out.moved = co_await relay.reroute_to_quarantine();
+  co_await relay.content("x\r\n");
+  out.sent.end = co_await relay.end();
+  co_return out;
+}
+
+TEST(InlineRelay, RecipientsAlreadyQuarantinedAtRcptStayWhereTheyAre) {
+  QuarantineHarness h;
+  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  const auto out = h.run(send_quarantined_at_rcpt(relay));
+  EXPECT_TRUE(out.moved);
+  EXPECT_EQ(out.sent.end.code, 250);
+  EXPECT_TRUE(h.server.connections().empty());
+  EXPECT_EQ(h.quarantine.connections().size(), 1u);
+}
+
+TEST(InlineRelay, AQuarantineRouteThatRefusesARecipientGives451AndDeliversNothing) {
+  FakeScript refusing;
+  refusing.replies["RCPT TO:<carol@eu.example.com>"] = "452 4.2.2 Mailbox full\r\n";
+  QuarantineHarness h(refusing);
+  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  const auto out = h.run(
+      send_rerouted(relay, {kBob, addr("carol", "eu.example.com")}, {"Subject: q\r\n\r\nx\r\n"}));
+  EXPECT_FALSE(out.moved);
+  EXPECT_EQ(text(out.sent.end), "451 4.4.1 Downstream unavailable, try again later\r\n");
+  EXPECT_EQ(h.quarantine.received().find("DATA"), std::string::npos);
+  EXPECT_EQ(h.server.received().find("Subject"), std::string::npos);
+}
+
+TEST(InlineRelay, AnUnreachableQuarantineRouteGives451) {
+  Harness h;
+  h.start();
+  h.router.emplace(
+      std::vector<conf::Route>{{{"example.com"}, {{"127.0.0.1", h.server.port()}}, false}},
+      std::vector<conf::HostPort>{{"127.0.0.1", testing::closed_port()}});
+  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  const auto out = h.run(send_rerouted(relay, {kBob}, {"x\r\n"}));
+  EXPECT_FALSE(out.moved);
+  EXPECT_EQ(text(out.sent.end), "451 4.4.1 Downstream unavailable, try again later\r\n");
+  EXPECT_EQ(h.server.received().find("x\r\n.\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mxgate::relay

@@ -12,15 +12,19 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 
+#include "auth/dkim_key_cache.hpp"
+#include "dns/caching_resolver.hpp"
 #include "io/manual_time.hpp"
 #include "policy/metrics.hpp"
 #include "policy/pass_memory.hpp"
 #include "policy/throttling.hpp"
 #include "policy/verdict_metrics.hpp"
 #include "server/metrics.hpp"
+#include "tests/dns/fake_resolver.hpp"
 #include "tests/relay/fake_transaction.hpp"
 #include "tests/server/memory_io.hpp"
 
@@ -46,15 +50,24 @@ conf::Config test_config() {
   return config;
 }
 
-// The worker's side of a session: a temp store, the policy's shared state, the fake downstream.
+// The worker's side of a session: a temp store (whose tmp/ takes spilled content), the policy's
+// shared state, the fake downstream; with `dns`, a scripted resolver (messages are then
+// authenticated).
 class FakeWorker final : public SessionServices {
  public:
-  FakeWorker(asio::io_context& io, conf::Config config)
+  FakeWorker(asio::io_context& io, conf::Config config, bool dns = false)
       : dir_(std::filesystem::temp_directory_path() /
              ("mxgate-session-test-" + std::to_string(std::random_device{}()))),
         store_(storage::ReputationStore::open(dir_, {})),
         throttling_(config.throttle, registry_),
-        policy_{*store_, io.get_executor(), policy_metrics_, verdicts_, passes_, &throttling_} {
+        policy_{*store_, io.get_executor(), policy_metrics_, verdicts_, passes_, &throttling_},
+        dns_(io.get_executor()),
+        budget_(config.content.memory_budget) {
+    config.storage.path = dir_.string();
+    if (dns) {
+      policy_.resolver = &resolver_;
+      policy_.dkim_keys = &keys_;
+    }
     snapshot_ = make_snapshot(std::move(config), monitor_);
   }
   ~FakeWorker() override {
@@ -74,6 +87,10 @@ class FakeWorker final : public SessionServices {
     return limiter_.acquire(client, refusal);
   }
   std::uint32_t active_sessions() const override { return 1; }
+  content::ContentBudget& content_budget() override { return budget_; }
+  ServerMetrics& server_metrics() { return metrics_; }
+  dns::testing::FakeResolver& dns() { return dns_; }
+  const std::filesystem::path& dir() const { return dir_; }
 
   // STARTTLS offered: the memory transport's handshake needs no real context.
   void offer_tls() {
@@ -98,6 +115,11 @@ class FakeWorker final : public SessionServices {
   policy::Throttling throttling_;
   ConnectionLimiter limiter_;
   policy::Services policy_;
+  dns::testing::FakeResolver dns_;
+  common::SteadyClock dns_clock_;
+  dns::CachingResolver resolver_{dns_, dns_clock_, dns::CacheSettings{}};
+  auth::DkimKeyCache keys_;
+  content::ContentBudget budget_;
   std::shared_ptr<const Snapshot> snapshot_;
 };
 
@@ -134,7 +156,8 @@ asio::awaitable<void> run(std::unique_ptr<Session> session, bool* ended) {
 
 class SessionTest : public ::testing::Test {
  protected:
-  explicit SessionTest(conf::Config config = test_config()) : worker_(io_, std::move(config)) {}
+  explicit SessionTest(conf::Config config = test_config(), bool dns = false)
+      : worker_(io_, std::move(config), dns) {}
 
   // Starts a session; its greeting (or refusal) is what take() returns first.
   void start() {
@@ -395,6 +418,176 @@ TEST_F(GreetPauseTest, AClientThatTalksBeforeTheBannerIsRefused) {
   EXPECT_EQ(refusal,
             "554 5.7.1 Blocked - see https://postmaster.example.net/postmaster/?ip=192.0.2.7\r\n");
   EXPECT_TRUE(ended_);
+}
+
+// Held content: a judged message (an untrusted client, [content] enabled) is held until its
+// end of data, in memory up to content.memory_per_session, the rest in a spill file.
+class HeldContentTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.content.memory_per_session = 8 * 1024;
+    return c;
+  }
+  HeldContentTest() : SessionTest(config()) {}
+
+  double metric(prometheus::Counter& c) { return c.Value(); }
+};
+
+std::string body_lines(std::size_t lines) {
+  std::string body = "Subject: big\r\n\r\n";
+  for (std::size_t i = 0; i < lines; ++i) {
+    body += "line " + std::to_string(i) + " of a message that does not fit in memory\r\n";
+  }
+  return body;
+}
+
+TEST_F(HeldContentTest, ContentPastMemoryPerSessionSpillsAndStillRelaysByteForByte) {
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  const auto body = body_lines(5000);  // about 300 KiB
+  // In pieces, as a client writes: nothing reaches the downstream before the end of data.
+  for (std::size_t at = 0; at < body.size(); at += 10000) {
+    EXPECT_EQ(say(body.substr(at, 10000)), "");
+  }
+  auto& metrics = worker_.server_metrics();
+  EXPECT_EQ(metrics.held_content_bytes.Value(), 8 * 1024);
+  EXPECT_EQ(metric(metrics.held_content_spills), 1);
+  EXPECT_EQ(worker_.downstream->delivered.size(), 0u);
+  EXPECT_EQ(say(".\r\n"), "250 2.0.0 Ok: delivered\r\n");
+  ASSERT_EQ(worker_.downstream->delivered.size(), 1u);
+  const auto& content = worker_.downstream->delivered[0].content;
+  EXPECT_TRUE(content.starts_with("Received: from client.example.org ([192.0.2.7])")) << content;
+  ASSERT_TRUE(content.ends_with(body));
+  EXPECT_EQ(content.find("\r\nSubject: big\r\n"), content.size() - body.size() - 2);
+  EXPECT_EQ(metric(metrics.held_content_spilled_bytes), body.size() - 8 * 1024);
+  EXPECT_EQ(metrics.held_content_bytes.Value(), 0);  // given back
+  EXPECT_EQ(worker_.content_budget().used(), 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(worker_.dir() / "tmp"));  // the spill file had no name
+}
+
+TEST_F(HeldContentTest, BdatContentIsHeldAndSpillsToo) {
+  greet();
+  say(kEnvelope);
+  const auto body = body_lines(1000);
+  const auto half = body.size() / 2;
+  EXPECT_EQ(say("BDAT " + std::to_string(half) + "\r\n" + body.substr(0, half)),
+            "250 2.0.0 " + std::to_string(half) + " octets received\r\n");
+  EXPECT_EQ(say("BDAT " + std::to_string(body.size() - half) + " LAST\r\n" + body.substr(half)),
+            "250 2.0.0 Ok: delivered\r\n");
+  ASSERT_EQ(worker_.downstream->delivered.size(), 1u);
+  EXPECT_TRUE(worker_.downstream->delivered[0].content.ends_with("\r\n" + body));
+  EXPECT_EQ(worker_.content_budget().used(), 0u);
+}
+
+TEST_F(HeldContentTest, AUsedUpBudgetRefusesDataAndBdatWith451) {
+  LogCapture log;
+  worker_.content_budget().set_limit(0);
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "451 4.3.1 Insufficient system resources, try again later\r\n");
+  say("RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n");
+  EXPECT_EQ(say("BDAT 4\r\nabcd"),
+            "451 4.3.1 Insufficient system resources, try again later\r\n");
+  EXPECT_EQ(metric(worker_.server_metrics().held_content_refusals), 2);
+  const auto refused = log.lines_starting("refused ");
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_TRUE(refused[0].ends_with(
+      " stage=data by=limit reply=\"451 4.3.1\" reason=content.memory_budget"))
+      << refused[0];
+  // Room again: the client's retry goes through.
+  worker_.content_budget().set_limit(1 << 20);
+  say("RSET\r\n");
+  say("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n");
+  EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(say("Subject: x\r\n\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: delivered\r\n");
+}
+
+TEST_F(HeldContentTest, AnAbandonedMessageGivesItsMemoryBack) {
+  greet();
+  say(kEnvelope);
+  say("DATA\r\n");
+  say(body_lines(1000));
+  EXPECT_GT(worker_.content_budget().used(), 0u);
+  pipe_->close_client();
+  io::run_due(io_);
+  EXPECT_TRUE(ended_);
+  EXPECT_EQ(worker_.content_budget().used(), 0u);
+  EXPECT_EQ(worker_.server_metrics().held_content_bytes.Value(), 0);
+  EXPECT_TRUE(worker_.downstream->delivered.empty());
+}
+
+TEST_F(HeldContentTest, ASpillFileThatCannotBeMadeGets451AndNothingIsRelayed) {
+  // storage.path/tmp is a file: the spill directory cannot be made.
+  std::filesystem::remove_all(worker_.dir() / "tmp");
+  std::ofstream(worker_.dir() / "tmp") << "x";
+  greet();
+  say(kEnvelope);
+  say("DATA\r\n");
+  say(body_lines(1000));
+  EXPECT_EQ(say(".\r\n"), "451 4.3.1 Insufficient system resources, try again later\r\n");
+  EXPECT_TRUE(worker_.downstream->delivered.empty());
+  EXPECT_EQ(worker_.content_budget().used(), 0u);
+}
+
+class UnjudgedContentTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.content.enabled = false;  // and no DNS: not authenticated either
+    return c;
+  }
+  UnjudgedContentTest() : SessionTest(config()) {}
+};
+
+TEST_F(UnjudgedContentTest, AMessageThatIsNotJudgedStreamsWithoutTheBudget) {
+  worker_.content_budget().set_limit(0);
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(say("Subject: x\r\n\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: delivered\r\n");
+}
+
+// A message quarantined at its end of data (DMARC p=quarantine) goes to the quarantine route.
+class EndOfDataQuarantineTest : public SessionTest {
+ protected:
+  static conf::Config config() {
+    auto c = test_config();
+    c.reputation.quarantine_downstream = {{"127.0.0.1", 2525}};
+    // Only authentication matters here: the DNS checks of the envelope have their own tests.
+    for (auto& check : c.checks) {
+      if (check.name == "sender_domain" || check.name == "rdns" || check.name == "helo") {
+        check.mode = reputation::CheckSettings::Mode::Off;
+      }
+    }
+    return c;
+  }
+  EndOfDataQuarantineTest() : SessionTest(config(), true) {
+    worker_.dns().set("_dmarc.example.org", dns::RecordType::TXT,
+                      txt_answer("v=DMARC1; p=quarantine"));
+  }
+  static dns::Response txt_answer(std::string text) {
+    dns::Response r = dns::make_response(dns::Outcome::Answer);
+    r.ttl = 300;
+    r.records.push_back(
+        dns::Record{"fake", dns::RecordType::TXT, 300, dns::TxtData{{std::move(text)}}});
+    return r;
+  }
+};
+
+TEST_F(EndOfDataQuarantineTest, TheMessageIsMarkedAndRerouted) {
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(say("From: <a@example.org>\r\nSubject: x\r\n\r\nbody\r\n.\r\n"),
+            "250 2.0.0 Ok: delivered\r\n");
+  ASSERT_EQ(worker_.downstream->delivered.size(), 1u);
+  const auto& message = worker_.downstream->delivered[0];
+  EXPECT_TRUE(message.quarantined);
+  EXPECT_NE(message.content.find("\r\nX-Mxgate-Quarantine: "), std::string::npos)
+      << message.content;
+  EXPECT_TRUE(message.content.ends_with("From: <a@example.org>\r\nSubject: x\r\n\r\nbody\r\n"));
 }
 
 }  // namespace
