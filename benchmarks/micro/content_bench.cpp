@@ -46,7 +46,7 @@ std::string html_line(int i) {
                      "dolor sit amet, consectetur adipiscing elit";
   if (i % 12 == 0) {
     line += " <a href=\"https://click.shop" + std::to_string(i % 9) +
-            ".example.com/c?u=https%3A%2F%2Fshop.example.net%2Fitem%3Fid%3D" +
+            "-example.com/c?u=https%3A%2F%2Fshop.example.net%2Fitem%3Fid%3D" +
             std::to_string(i) + "&amp;src=mail\">item " + std::to_string(i) + "</a>";
   }
   return line + "</p>\n";
