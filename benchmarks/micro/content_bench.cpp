@@ -45,7 +45,7 @@ std::string html_line(int i) {
   std::string line = "<p style=\"margin:0;font-family:Arial,sans-serif;color:#333333\">Lorem ipsum "
                      "dolor sit amet, consectetur adipiscing elit";
   if (i % 12 == 0) {
-    line += " <a href=\"https://click.shop" + std::to_string(i % 9) +
+    line += " <a href=\"https://click.shop" + std::to_string((i / 12) % 9) +
             "-example.com/c?u=https%3A%2F%2Fshop.example.net%2Fitem%3Fid%3D" +
             std::to_string(i) + "&amp;src=mail\">item " + std::to_string(i) + "</a>";
   }
