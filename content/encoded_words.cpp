@@ -79,8 +79,8 @@ std::optional<EncodedWord> encoded_word(std::string_view text) {
 
 std::string decode_header_value(std::string_view value) {
   std::string out;
-  bool after_word = false;     // only white space since the last encoded-word
-  std::size_t word_end = 0;    // out's size right after that encoded-word
+  bool after_word = false;   // only white space since the last encoded-word
+  std::size_t word_end = 0;  // out's size right after that encoded-word
   std::size_t i = 0;
   while (i < value.size()) {
     if (value[i] == '=' && i + 1 < value.size() && value[i + 1] == '?') {

@@ -68,9 +68,8 @@ void HeaderSection::line(std::string_view text) {
   if (is_wsp(text.front())) {
     if (!in_field_) {
       if (findings_.wants(Finding::HeaderNoColon)) {
-        findings_.raise(Finding::HeaderNoColon,
-                        "continuation line without a field in " + where_ + ": \"" +
-                            printable(text, 40) + "\"");
+        findings_.raise(Finding::HeaderNoColon, "continuation line without a field in " + where_ +
+                                                    ": \"" + printable(text, 40) + "\"");
       }
       return;
     }

@@ -31,7 +31,8 @@ struct HeaderBounds {
 
 class HeaderSection {
  public:
-  HeaderSection(HeaderBounds bounds, FindingList& findings) : bounds_(bounds), findings_(findings) {}
+  HeaderSection(HeaderBounds bounds, FindingList& findings)
+      : bounds_(bounds), findings_(findings) {}
 
   // Starts a section; `where` names it in details ("the message", "part 1.2").
   void start(bool top_level, std::string where);

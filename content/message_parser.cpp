@@ -85,8 +85,8 @@ struct MessageParser::State {
   HeaderSection part;
   UriCollector uris;
 
-  std::string pending;        // the start of a line split across pieces (<= max_line + 1)
-  bool pending_cut = false;   // that line went past the bound: the rest of it is dropped
+  std::string pending;       // the start of a line split across pieces (<= max_line + 1)
+  bool pending_cut = false;  // that line went past the bound: the rest of it is dropped
   bool finished = false;
   bool header_done = false;
 
@@ -100,9 +100,9 @@ struct MessageParser::State {
   bool html = false;
   bool base64_check = false;  // a skipped part in base64: decoded only to see that it decodes
   Base64Decoder base64;
-  std::string text_buf;      // decoded text waiting for its line end (bounded by max_line)
-  bool text_cut = false;     // the text line went past max_line: skip to its end
-  std::string scratch;       // decoded bytes not scanned; UTF-8 conversions
+  std::string text_buf;   // decoded text waiting for its line end (bounded by max_line)
+  bool text_cut = false;  // the text line went past max_line: skip to its end
+  std::string scratch;    // decoded bytes not scanned; UTF-8 conversions
   std::size_t parts = 1;
   std::uint64_t decoded = 0;
 };
@@ -119,8 +119,8 @@ void MessageParser::State::feed(std::string_view chunk) {
       pending.append(piece.substr(0, room));
       if (piece.size() > room) pending_cut = true;
       if (lf == nullptr) return;
-      const std::string_view whole = pending_cut ? std::string_view(pending).substr(0, max_line)
-                                                 : strip_cr(pending);
+      const std::string_view whole =
+          pending_cut ? std::string_view(pending).substr(0, max_line) : strip_cr(pending);
       line(whole.substr(0, max_line), pending_cut || whole.size() > max_line);
       pending.clear();
       pending_cut = false;
@@ -192,14 +192,14 @@ bool MessageParser::State::delimiter(std::string_view text) {
 
 void MessageParser::State::start_part(Frame& parent) {
   ++parent.children;
-  const std::string child = (parent.path.empty() ? "" : parent.path + ".") +
-                            std::to_string(parent.children);
+  const std::string child =
+      (parent.path.empty() ? "" : parent.path + ".") + std::to_string(parent.children);
   if (parts >= options.limits.max_parts) {
     // Over the limit: the part is skipped to the next delimiter, not descended into.
     if (findings.wants(Finding::MimeOverLimit)) {
-      findings.raise(Finding::MimeOverLimit,
-                     "more than " + std::to_string(options.limits.max_parts) + " parts (part " +
-                         child + ")");
+      findings.raise(
+          Finding::MimeOverLimit,
+          "more than " + std::to_string(options.limits.max_parts) + " parts (part " + child + ")");
     }
     return;
   }
@@ -217,30 +217,30 @@ void MessageParser::State::begin_body() {
   if (top_level) header_done = true;
   ContentType ct = parse_content_type(h.content_type());
   if (ct.type.empty()) {
-    const bool digest = !top_level && !frames.empty() && frames.back().multipart &&
-                        frames.back().digest;
+    const bool digest =
+        !top_level && !frames.empty() && frames.back().multipart && frames.back().digest;
     ct.type = digest ? "message" : "text";
     ct.subtype = digest ? "rfc822" : "plain";
   }
   TransferEncoding encoding = transfer_encoding_from_value(h.transfer_encoding());
   if (encoding == TransferEncoding::Unknown && findings.wants(Finding::MimeBadEncoding)) {
-    findings.raise(Finding::MimeBadEncoding, "Content-Transfer-Encoding: " +
-                                                 printable(h.transfer_encoding(), 40) + " in " +
-                                                 where(path));
+    findings.raise(Finding::MimeBadEncoding,
+                   "Content-Transfer-Encoding: " + printable(h.transfer_encoding(), 40) + " in " +
+                       where(path));
   }
   const bool composite = ct.multipart() || ct.message();
-  if (composite && (encoding == TransferEncoding::Base64 ||
-                    encoding == TransferEncoding::QuotedPrintable)) {
+  if (composite &&
+      (encoding == TransferEncoding::Base64 || encoding == TransferEncoding::QuotedPrintable)) {
     // RFC 2045 §6.4: a composite type is never encoded; read its structure as written.
-    findings.raise(Finding::MimeBadEncoding, "Content-Transfer-Encoding: " +
-                                                 printable(h.transfer_encoding(), 40) + " on " +
-                                                 ct.type + "/" + ct.subtype + " in " + where(path));
+    findings.raise(Finding::MimeBadEncoding,
+                   "Content-Transfer-Encoding: " + printable(h.transfer_encoding(), 40) + " on " +
+                       ct.type + "/" + ct.subtype + " in " + where(path));
     encoding = TransferEncoding::SevenBit;
   }
   if (ct.multipart()) {
     if (ct.boundary.empty()) {
-      findings.raise(Finding::MimeNoBoundary, ct.type + "/" + ct.subtype +
-                                                  " without a boundary in " + where(path));
+      findings.raise(Finding::MimeNoBoundary,
+                     ct.type + "/" + ct.subtype + " without a boundary in " + where(path));
       return;
     }
     push_frame(Frame{.multipart = true,
@@ -312,9 +312,8 @@ void MessageParser::State::close_frame(const Frame& frame) {
     findings.raise(Finding::MimeBoundaryUnseen, "boundary \"" + printable(frame.boundary) +
                                                     "\" never seen in " + where(frame.path));
   } else {
-    findings.raise(Finding::MimeUnterminated, "no closing boundary \"" +
-                                                  printable(frame.boundary) + "--\" in " +
-                                                  where(frame.path));
+    findings.raise(Finding::MimeUnterminated, "no closing boundary \"" + printable(frame.boundary) +
+                                                  "--\" in " + where(frame.path));
   }
 }
 
@@ -376,8 +375,8 @@ void MessageParser::State::scan_text(std::string_view line_text) {
   }
   const std::uint64_t budget = options.limits.max_decoded_bytes;
   if (decoded >= budget) return;
-  line_text = line_text.substr(0, static_cast<std::size_t>(
-                                      std::min<std::uint64_t>(line_text.size(), budget - decoded)));
+  line_text = line_text.substr(
+      0, static_cast<std::size_t>(std::min<std::uint64_t>(line_text.size(), budget - decoded)));
   decoded += line_text.size();
   if (charset != Charset::Utf8 && has_8bit(line_text)) {
     scratch.clear();
@@ -408,8 +407,9 @@ const HeaderField* MessageParser::field(std::string_view name) const {
 
 std::size_t MessageParser::field_count(std::string_view name) const {
   const auto& fields = state_->top.fields();
-  return static_cast<std::size_t>(std::count_if(
-      fields.begin(), fields.end(), [&](const HeaderField& f) { return ascii_iequals(f.name, name); }));
+  return static_cast<std::size_t>(
+      std::count_if(fields.begin(), fields.end(),
+                    [&](const HeaderField& f) { return ascii_iequals(f.name, name); }));
 }
 
 const BulkFacts& MessageParser::bulk() const { return state_->top.bulk(); }

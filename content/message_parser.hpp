@@ -31,10 +31,11 @@ namespace mxgate::content {
 
 // [content] limits, per message.
 struct Limits {
-  std::size_t max_depth = 10;               // multipart nesting
-  std::size_t max_parts = 100;              // MIME parts, all levels
-  std::size_t max_header_fields = 1000;     // fields per header section (message or part)
-  std::size_t max_header_bytes = 1 << 20;   // top-level header section kept (fields beyond: not kept)
+  std::size_t max_depth = 10;            // multipart nesting
+  std::size_t max_parts = 100;           // MIME parts, all levels
+  std::size_t max_header_fields = 1000;  // fields per header section (message or part)
+  std::size_t max_header_bytes = 1
+                                 << 20;  // top-level header section kept (fields beyond: not kept)
   // Bytes of one line inspected, the rest skipped; at least 1000 whatever is configured, so
   // that a delimiter line (RFC 2046 §5.1.1) or an RFC 5322 line (998) is never cut.
   std::size_t max_line_length = 64 * 1024;

@@ -8,8 +8,8 @@
 namespace mxgate::content {
 namespace {
 
-constexpr std::uint8_t kSpace = 64;    // skipped
-constexpr std::uint8_t kPad = 65;      // '='
+constexpr std::uint8_t kSpace = 64;  // skipped
+constexpr std::uint8_t kPad = 65;    // '='
 constexpr std::uint8_t kInvalid = 255;
 
 constexpr std::array<std::uint8_t, 256> make_base64_table() {

@@ -36,9 +36,9 @@ class Base64Decoder {
   bool failed() const { return failed_; }
 
  private:
-  std::uint32_t bits_ = 0;   // the quantum's sextets so far
-  std::uint8_t count_ = 0;   // sextets in the quantum (0-3)
-  bool want_pad_ = false;    // "xx=" seen: a second '=' must follow
+  std::uint32_t bits_ = 0;  // the quantum's sextets so far
+  std::uint8_t count_ = 0;  // sextets in the quantum (0-3)
+  bool want_pad_ = false;   // "xx=" seen: a second '=' must follow
   bool failed_ = false;
 };
 

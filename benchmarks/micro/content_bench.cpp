@@ -35,19 +35,21 @@ std::string plain_message() {
   std::string m = header("Content-Type: text/plain; charset=utf-8");
   for (int i = 0; m.size() < 4096; ++i) {
     m += "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n";
-    if (i % 10 == 5) m += "Read more at https://www.example.org/articles/" + std::to_string(i) + "\r\n";
+    if (i % 10 == 5)
+      m += "Read more at https://www.example.org/articles/" + std::to_string(i) + "\r\n";
   }
   return m;
 }
 
 // One line of HTML as a mailer writes it: a paragraph, every other one with a link.
 std::string html_line(int i) {
-  std::string line = "<p style=\"margin:0;font-family:Arial,sans-serif;color:#333333\">Lorem ipsum "
-                     "dolor sit amet, consectetur adipiscing elit";
+  std::string line =
+      "<p style=\"margin:0;font-family:Arial,sans-serif;color:#333333\">Lorem ipsum "
+      "dolor sit amet, consectetur adipiscing elit";
   if (i % 12 == 0) {
     line += " <a href=\"https://click.shop" + std::to_string((i / 12) % 9) +
-            "-example.com/c?u=https%3A%2F%2Fshop.example.net%2Fitem%3Fid%3D" +
-            std::to_string(i) + "&amp;src=mail\">item " + std::to_string(i) + "</a>";
+            "-example.com/c?u=https%3A%2F%2Fshop.example.net%2Fitem%3Fid%3D" + std::to_string(i) +
+            "&amp;src=mail\">item " + std::to_string(i) + "</a>";
   }
   return line + "</p>\n";
 }

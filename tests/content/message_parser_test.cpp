@@ -97,16 +97,20 @@ INSTANTIATE_TEST_SUITE_P(
         HeaderCase{"from_missing", kDate + kId + "\r\nx\r\n", {"from_missing"}},
         HeaderCase{"from_duplicate", kFrom + kFrom + kDate + kId + "\r\nx\r\n", {"from_duplicate"}},
         HeaderCase{"message_id_missing", kFrom + kDate + "\r\nx\r\n", {"message_id_missing"}},
-        HeaderCase{"header_no_colon", kFrom + kDate + kId + "Garbage line\r\n\r\nx\r\n",
+        HeaderCase{"header_no_colon",
+                   kFrom + kDate + kId + "Garbage line\r\n\r\nx\r\n",
                    {"header_no_colon"}},
-        HeaderCase{"continuation_first", " folded\r\n" + kFrom + kDate + kId + "\r\nx\r\n",
+        HeaderCase{"continuation_first",
+                   " folded\r\n" + kFrom + kDate + kId + "\r\nx\r\n",
                    {"header_no_colon"}},
-        HeaderCase{"header_bad_name", kFrom + kDate + kId + "X Bad Name: v\r\n\r\nx\r\n",
+        HeaderCase{"header_bad_name",
+                   kFrom + kDate + kId + "X Bad Name: v\r\n\r\nx\r\n",
                    {"header_bad_name"}},
         HeaderCase{"empty_name", kFrom + kDate + kId + ": v\r\n\r\nx\r\n", {"header_bad_name"}},
-        HeaderCase{"obsolete_space_before_colon", kFrom + kDate + kId + "Subject : v\r\n\r\nx\r\n",
-                   {}},
-        HeaderCase{"header_8bit", kFrom + kDate + kId + "Subject: caf\xc3\xa9\r\n\r\nx\r\n",
+        HeaderCase{
+            "obsolete_space_before_colon", kFrom + kDate + kId + "Subject : v\r\n\r\nx\r\n", {}},
+        HeaderCase{"header_8bit",
+                   kFrom + kDate + kId + "Subject: caf\xc3\xa9\r\n\r\nx\r\n",
                    {"header_8bit"}},
         HeaderCase{"empty_message", "", {"date_missing", "from_missing", "message_id_missing"}},
         HeaderCase{"combined",
@@ -154,46 +158,60 @@ TEST_P(MimeFindings, EachFaultAlone) {
 INSTANTIATE_TEST_SUITE_P(
     MessageParser, MimeFindings,
     ::testing::Values(
-        MimeCase{"no_boundary", multipart("Content-Type: multipart/mixed", "x\r\n"),
-                 {"mime_no_boundary"}, "multipart/mixed without a boundary"},
-        MimeCase{"empty_boundary", multipart("Content-Type: multipart/mixed; boundary=\"\"", "x\r\n"),
-                 {"mime_no_boundary"}, "the message"},
+        MimeCase{"no_boundary",
+                 multipart("Content-Type: multipart/mixed", "x\r\n"),
+                 {"mime_no_boundary"},
+                 "multipart/mixed without a boundary"},
+        MimeCase{"empty_boundary",
+                 multipart("Content-Type: multipart/mixed; boundary=\"\"", "x\r\n"),
+                 {"mime_no_boundary"},
+                 "the message"},
         MimeCase{"unterminated",
                  multipart("Content-Type: multipart/mixed; boundary=b", "--b\r\n\r\nx\r\n"),
-                 {"mime_unterminated"}, "no closing boundary \"b--\""},
+                 {"mime_unterminated"},
+                 "no closing boundary \"b--\""},
         MimeCase{"boundary_unseen",
                  multipart("Content-Type: multipart/mixed; boundary=b", "--c\r\n\r\nx\r\n"),
-                 {"mime_boundary_unseen"}, "boundary \"b\" never seen"},
-        MimeCase{"bad_encoding",
-                 multipart("Content-Type: multipart/mixed; boundary=b",
-                           "--b\r\n--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nx\r\n--b--\r\n"),
-                 {"mime_bad_encoding"}, "Content-Transfer-Encoding: x-uuencode in part 2"},
+                 {"mime_boundary_unseen"},
+                 "boundary \"b\" never seen"},
+        MimeCase{
+            "bad_encoding",
+            multipart("Content-Type: multipart/mixed; boundary=b",
+                      "--b\r\n--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nx\r\n--b--\r\n"),
+            {"mime_bad_encoding"},
+            "Content-Transfer-Encoding: x-uuencode in part 2"},
         MimeCase{"encoded_multipart",
                  multipart("Content-Type: multipart/mixed; boundary=b\r\n"
                            "Content-Transfer-Encoding: base64",
                            "--b\r\n\r\nx\r\n--b--\r\n"),
-                 {"mime_bad_encoding"}, "base64 on multipart/mixed"},
+                 {"mime_bad_encoding"},
+                 "base64 on multipart/mixed"},
         MimeCase{"bad_base64",
                  multipart("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64",
                            "aGVsbG8*\r\n"),
-                 {"mime_bad_base64"}, "base64 that does not decode in the message"},
+                 {"mime_bad_base64"},
+                 "base64 that does not decode in the message"},
         MimeCase{"base64_leftover",
                  multipart("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64",
                            "aGVsbG8hQ\r\n"),
-                 {"mime_bad_base64"}, "the message"},
+                 {"mime_bad_base64"},
+                 "the message"},
         MimeCase{"base64_bad_pad",
                  multipart("Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64",
                            "aG=sbG8h\r\n"),
-                 {"mime_bad_base64"}, "the message"},
+                 {"mime_bad_base64"},
+                 "the message"},
         MimeCase{"base64_good_attachment",
                  multipart("Content-Type: application/pdf\r\nContent-Transfer-Encoding: Base64",
                            "aGVsbG8h\r\naGk=\r\n"),
-                 {}, ""},
+                 {},
+                 ""},
         MimeCase{"nested_unterminated",
                  multipart("Content-Type: multipart/mixed; boundary=outer",
                            "--outer\r\nContent-Type: multipart/alternative; boundary=inner\r\n\r\n"
                            "--inner\r\n\r\nx\r\n--outer--\r\n"),
-                 {"mime_unterminated"}, "part 1"},
+                 {"mime_unterminated"},
+                 "part 1"},
         MimeCase{"combined",
                  multipart("Content-Type: multipart/mixed; boundary=b",
                            "--b\r\nContent-Type: multipart/related\r\n\r\n--b\r\n"
@@ -216,9 +234,10 @@ TEST(MessageParser, MessageRfc822IsParsedNested) {
 }
 
 TEST(MessageParser, DigestPartsDefaultToMessages) {
-  const auto p = parse(multipart("Content-Type: multipart/digest; boundary=d",
-                                 "--d\r\n\r\nFrom: x@example.org\r\n"
-                                 "Content-Type: multipart/mixed; boundary=q\r\n\r\n--q--\r\n--d--\r\n"));
+  const auto p =
+      parse(multipart("Content-Type: multipart/digest; boundary=d",
+                      "--d\r\n\r\nFrom: x@example.org\r\n"
+                      "Content-Type: multipart/mixed; boundary=q\r\n\r\n--q--\r\n--d--\r\n"));
   EXPECT_TRUE(p->findings().empty()) << p->findings().front().detail;
 }
 
@@ -241,17 +260,18 @@ TEST(MessageParser, NoContentTypeIsTextPlain) {
 }
 
 TEST(MessageParser, AttachmentsAreNotScanned) {
-  const auto p = parse(multipart("Content-Type: application/octet-stream",
-                                 "http://attachment.example/\r\n"));
+  const auto p =
+      parse(multipart("Content-Type: application/octet-stream", "http://attachment.example/\r\n"));
   EXPECT_TRUE(p->linked_domains().empty());
   EXPECT_EQ(p->decoded_bytes(), 0U);
 }
 
 TEST(MessageParser, Latin1TextIsScanned) {
-  const auto p = parse(multipart("Content-Type: text/plain; charset=ISO-8859-1\r\n"
-                                 "Content-Transfer-Encoding: quoted-printable",
-                                 "Caf=E9 \xe0 http://caf=E9.example/ et http://ok.example/=\r\n"
-                                 "page \xab www.latin.example \xbb\r\n"));
+  const auto p =
+      parse(multipart("Content-Type: text/plain; charset=ISO-8859-1\r\n"
+                      "Content-Transfer-Encoding: quoted-printable",
+                      "Caf=E9 \xe0 http://caf=E9.example/ et http://ok.example/=\r\n"
+                      "page \xab www.latin.example \xbb\r\n"));
   EXPECT_TRUE(p->findings().empty());
   // The host with a non-ASCII letter is skipped (no IDNA conversion); the others are found.
   EXPECT_EQ(domain_names(*p), (std::vector<std::string>{"ok.example", "latin.example"}));
@@ -259,10 +279,10 @@ TEST(MessageParser, Latin1TextIsScanned) {
 
 TEST(MessageParser, Base64HtmlIsDecodedAndScanned) {
   // <a href="https://b64.example/">x</a>\n<img src=http://img.example.net/p.gif>
-  const auto p = parse(multipart(
-      "Content-Type: text/html\r\nContent-Transfer-Encoding: base64",
-      "PGEgaHJlZj0iaHR0cHM6Ly9iNjQuZXhhbXBsZS8iPng8L2E+CjxpbWcgc3JjPWh0dHA6Ly9p\r\n"
-      "bWcuZXhhbXBsZS5uZXQvcC5naWY+\r\n"));
+  const auto p =
+      parse(multipart("Content-Type: text/html\r\nContent-Transfer-Encoding: base64",
+                      "PGEgaHJlZj0iaHR0cHM6Ly9iNjQuZXhhbXBsZS8iPng8L2E+CjxpbWcgc3JjPWh0dHA6Ly9p\r\n"
+                      "bWcuZXhhbXBsZS5uZXQvcC5naWY+\r\n"));
   EXPECT_TRUE(p->findings().empty());
   EXPECT_EQ(domain_names(*p), (std::vector<std::string>{"b64.example", "example.net"}));
 }
@@ -284,10 +304,11 @@ TEST(MessageParser, BulkFacts) {
 }
 
 TEST(MessageParser, BulkFactsWithoutOneClick) {
-  const auto p = parse(clean_header("List-Unsubscribe: <mailto:u@example.org>, <http://x.example/u>\r\n"
-                                    "List-Unsubscribe-Post: List-Unsubscribe=One-Click; x\r\n"
-                                    "Precedence: junk\r\n") +
-                       "\r\nx\r\n");
+  const auto p =
+      parse(clean_header("List-Unsubscribe: <mailto:u@example.org>, <http://x.example/u>\r\n"
+                         "List-Unsubscribe-Post: List-Unsubscribe=One-Click; x\r\n"
+                         "Precedence: junk\r\n") +
+            "\r\nx\r\n");
   const BulkFacts& b = p->bulk();
   EXPECT_FALSE(b.list_id);
   EXPECT_TRUE(b.list_unsubscribe);
@@ -323,15 +344,15 @@ TEST(MessageParserLimits, Depth) {
     closing = "--l" + std::to_string(i + 1) + "--\r\n" + closing;
   }
   body += "--l2\r\n\r\ntext\r\n";
-  const auto p = parse(multipart("Content-Type: multipart/mixed; boundary=l0", body + closing),
-                       options);
+  const auto p =
+      parse(multipart("Content-Type: multipart/mixed; boundary=l0", body + closing), options);
   EXPECT_EQ(finding_names(*p), Names{"mime_over_limit"});
   EXPECT_NE(detail_of(*p, Finding::MimeOverLimit).find("nesting deeper than 2"), std::string::npos);
   options.limits.max_depth = 3;
-  EXPECT_TRUE(parse(multipart("Content-Type: multipart/mixed; boundary=l0", body + closing),
-                    options)
-                  ->findings()
-                  .empty());
+  EXPECT_TRUE(
+      parse(multipart("Content-Type: multipart/mixed; boundary=l0", body + closing), options)
+          ->findings()
+          .empty());
 }
 
 TEST(MessageParserLimits, Parts) {
@@ -339,8 +360,8 @@ TEST(MessageParserLimits, Parts) {
   options.limits.max_parts = 3;
   std::string body;
   for (int i = 0; i < 4; ++i) body += "--b\r\n\r\nhttp://p" + std::to_string(i) + ".example/\r\n";
-  const auto p = parse(multipart("Content-Type: multipart/mixed; boundary=b", body + "--b--\r\n"),
-                       options);
+  const auto p =
+      parse(multipart("Content-Type: multipart/mixed; boundary=b", body + "--b--\r\n"), options);
   EXPECT_EQ(finding_names(*p), Names{"mime_over_limit"});
   EXPECT_EQ(p->parts(), 3U);
   EXPECT_EQ(domain_names(*p), (std::vector<std::string>{"p0.example", "p1.example"}));
@@ -349,8 +370,8 @@ TEST(MessageParserLimits, Parts) {
 TEST(MessageParserLimits, HeaderFields) {
   ParseOptions options;
   options.limits.max_header_fields = 6;
-  const auto p = parse(clean_header("X-A: 1\r\nX-B: 2\r\nList-Id: <l.example>\r\n") + "\r\nx\r\n",
-                       options);
+  const auto p =
+      parse(clean_header("X-A: 1\r\nX-B: 2\r\nList-Id: <l.example>\r\n") + "\r\nx\r\n", options);
   EXPECT_EQ(finding_names(*p), Names{"mime_over_limit"});
   EXPECT_EQ(p->header().size(), 6U);
   EXPECT_FALSE(p->bulk().list_id);  // beyond the limit: not read
@@ -361,9 +382,9 @@ TEST(MessageParserLimits, HeaderFields) {
 TEST(MessageParserLimits, HeaderBytesKeepFieldsThatFit) {
   ParseOptions options;
   options.limits.max_header_bytes = 150;
-  const auto p = parse(clean_header("X-Big: " + std::string(200, 'a') + "\r\nX-After: 1\r\n") +
-                           "\r\nx\r\n",
-                       options);
+  const auto p =
+      parse(clean_header("X-Big: " + std::string(200, 'a') + "\r\nX-After: 1\r\n") + "\r\nx\r\n",
+            options);
   EXPECT_TRUE(p->findings().empty());
   EXPECT_EQ(p->field("X-Big"), nullptr);
   EXPECT_EQ(p->field("X-After"), nullptr);
@@ -415,9 +436,9 @@ TEST(MessageParserLimits, LongBase64DecodedLineIsCut) {
     }
     if (encoded.size() % 78 == 76) encoded += "\r\n";
   }
-  const auto p = parse(multipart("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64",
-                                 encoded + "\r\n"),
-                       options);
+  const auto p = parse(
+      multipart("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64", encoded + "\r\n"),
+      options);
   EXPECT_TRUE(p->findings().empty()) << p->findings().front().detail;
   EXPECT_EQ(domain_names(*p), (std::vector<std::string>{"first.example", "next.example"}));
 }

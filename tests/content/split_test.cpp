@@ -1,6 +1,8 @@
 // The parser's result does not depend on where its input was cut: every message below gives the
 // same findings, domains, bulk facts and header whole, split in two at every byte, and fed one
 // byte at a time.
+#include "tests/smtp/split.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,7 +10,6 @@
 
 #include "content/message_parser.hpp"
 #include "parse_helpers.hpp"
-#include "tests/smtp/split.hpp"
 
 namespace mxgate::content {
 namespace {
@@ -64,10 +65,12 @@ std::vector<std::string> messages() {
                              "X-Folded: a\r\n b\r\n") +
                 "\r\nhello http://a.example/ www.b.example.\r\n");
   out.push_back(
-      clean_header("MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary=\"outer\"\r\n") +
+      clean_header(
+          "MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary=\"outer\"\r\n") +
       "\r\npreamble\r\n--outer\r\nContent-Type: text/html; charset=windows-1252\r\n"
       "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-      "<a href=3D\"http://qp.example/=\r\nlong\">\x93x\x94</a> <img src=3D'http://[2001:db8::1]/'>\r\n"
+      "<a href=3D\"http://qp.example/=\r\nlong\">\x93x\x94</a> <img "
+      "src=3D'http://[2001:db8::1]/'>\r\n"
       "--outer\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
       base64_of("line one http://b64.example/\nline two http://192.0.2.1/ www.c.example\n") +
       "--outer\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n"
@@ -75,13 +78,16 @@ std::vector<std::string> messages() {
       "http://inner.example/ http://d.example/ http://e.example/\r\n"
       "--outer\r\nContent-Transfer-Encoding: x-foo\r\n\r\nx\r\n--outer--\r\nepilogue\r\n");
   // Faults everywhere, a line over max_line_length, a decoded line over it, the decoded budget.
-  out.push_back("From: a\r\nFrom: b\r\nNo colon here\r\nBad Name: x\r\nX-8: \xe9\r\n"
-                "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhttp://f.example/ " +
-                std::string(1500, 'x') + " http://late.example/\r\n--b\r\n"
-                "Content-Transfer-Encoding: base64\r\n\r\n" +
-                base64_of("http://g.example/ " + std::string(1200, 'y') + " http://h.example/\n"
-                          "http://i.example/\n") +
-                "QQ=Q\r\n--b\r\nContent-Type: multipart/related\r\n\r\nx\r\n");
+  out.push_back(
+      "From: a\r\nFrom: b\r\nNo colon here\r\nBad Name: x\r\nX-8: \xe9\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhttp://f.example/ " +
+      std::string(1500, 'x') +
+      " http://late.example/\r\n--b\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      base64_of("http://g.example/ " + std::string(1200, 'y') +
+                " http://h.example/\n"
+                "http://i.example/\n") +
+      "QQ=Q\r\n--b\r\nContent-Type: multipart/related\r\n\r\nx\r\n");
   // No final line end, a bare LF line end, a CR inside a line.
   out.push_back(clean_header() + "\r\nhttp://j.example/\nhttp://k.ex\rample/ http://l.example");
   return out;
@@ -96,8 +102,8 @@ TEST(MessageParserSplit, SameResultWhereverCut) {
     for (const auto& pieces : smtp::testing::all_splits(message)) {
       MessageParser p(small_limits());
       testing::parse_pieces(p, pieces);
-      ASSERT_EQ(summary(p), expected) << "pieces: " << pieces.size() << " first "
-                                      << pieces.front().size();
+      ASSERT_EQ(summary(p), expected)
+          << "pieces: " << pieces.size() << " first " << pieces.front().size();
     }
   }
 }

@@ -40,7 +40,8 @@ TEST(Base64, Padding) {
 }
 
 TEST(Base64, Failures) {
-  for (const std::string_view bad : {"YW*I", "Y", "YWJjZ", "=YWI", "Y=WI", "YQ=Y", "YQ=", "YQ==="}) {
+  for (const std::string_view bad :
+       {"YW*I", "Y", "YWJjZ", "=YWI", "Y=WI", "YQ=Y", "YQ=", "YQ==="}) {
     bool ok = true;
     base64_in_pieces(bad, 1, &ok);
     EXPECT_FALSE(ok) << bad;
@@ -85,8 +86,8 @@ TEST(Charset, ToUtf8) {
   EXPECT_FALSE(append_utf8(Charset::Ascii, "a\xe9", out));
   EXPECT_EQ(out, "a\xef\xbf\xbd");
   EXPECT_TRUE(valid_utf8("\xf0\x9f\x98\x80"));
-  EXPECT_FALSE(valid_utf8("\xc0\xaf"));        // overlong
-  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));    // surrogate
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));      // overlong
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));  // surrogate
   EXPECT_EQ(charset_from_name("ISO-8859-1"), Charset::Latin1);
   EXPECT_EQ(charset_from_name("Windows-1252"), Charset::Windows1252);
   EXPECT_EQ(charset_from_name("koi8-r"), Charset::Other);
@@ -100,7 +101,8 @@ TEST(EncodedWords, Decoding) {
   EXPECT_EQ(decode_header_value("x =?utf-8?q?a?=\r\n =?utf-8?q?b?= y"), "x ab y");
   EXPECT_EQ(decode_header_value("=?utf-8*en?Q?hi?="), "hi");
   EXPECT_EQ(decode_header_value("=?koi8-r?B?8NLJ18XU?= kept"), "=?koi8-r?B?8NLJ18XU?= kept");
-  EXPECT_EQ(decode_header_value("=?utf-8?B?bad*?= =?utf-8?X?y?="), "=?utf-8?B?bad*?= =?utf-8?X?y?=");
+  EXPECT_EQ(decode_header_value("=?utf-8?B?bad*?= =?utf-8?X?y?="),
+            "=?utf-8?B?bad*?= =?utf-8?X?y?=");
   EXPECT_EQ(decode_header_value("plain = ? text =?"), "plain = ? text =?");
   EXPECT_EQ(decode_header_value("=?utf-8?q?a?= b =?utf-8?q?c?="), "a b c");
 }

@@ -21,8 +21,7 @@ using List = std::vector<std::string>;
 TEST(UriExtract, HrefWithEntities) {
   EXPECT_EQ(domains(R"(<a href="http://evil&#46;example/?a=1&amp;b=2">x</a>)", true),
             List{"evil.example"});
-  EXPECT_EQ(domains(R"(<a HREF = 'https&#x3A;//Mixed.Example.COM/'>)", true),
-            List{"example.com"});
+  EXPECT_EQ(domains(R"(<a HREF = 'https&#x3A;//Mixed.Example.COM/'>)", true), List{"example.com"});
   EXPECT_EQ(domains(R"(<a href="ht&#116;p&colon;&sol;&sol;c.example">)", true), List{"c.example"});
   EXPECT_EQ(domains("<a href=\"h\ttt\np://tab.example/\">", true), List{"tab.example"});
   EXPECT_EQ(domains("<img src=http://img.example/p.gif>", true), List{"img.example"});
@@ -56,14 +55,13 @@ TEST(UriExtract, BareUrlsWithTrailingPunctuation) {
 
 TEST(UriExtract, WwwWithoutScheme) {
   EXPECT_EQ(domains("visit www.shop.example.co.uk, or WWW.Upper.Example.", false),
-                (List{"example.co.uk", "upper.example"}));
+            (List{"example.co.uk", "upper.example"}));
   EXPECT_EQ(domains("mail me at info@www.mail.example or see xwww.not.example", false), List{});
 }
 
 TEST(UriExtract, IpLiterals) {
   UriCollector c(20);
-  c.scan("http://192.0.2.7/x https://[2001:DB8:0::1]:443/y http://999.1.1.1/ http://10.1/",
-         false);
+  c.scan("http://192.0.2.7/x https://[2001:DB8:0::1]:443/y http://999.1.1.1/ http://10.1/", false);
   ASSERT_EQ(c.domains().size(), 2U);
   EXPECT_EQ(c.domains()[0].domain, "192.0.2.7");
   EXPECT_TRUE(c.domains()[0].ip);
@@ -72,14 +70,15 @@ TEST(UriExtract, IpLiterals) {
 }
 
 TEST(UriExtract, SubdomainsReducedToRegistrableDomain) {
-  EXPECT_EQ(domains("http://a.b.c.example.com/ http://news.bbc.co.uk/ http://x.y.blogspot.com/",
-                    false),
-            (List{"example.com", "bbc.co.uk", "y.blogspot.com"}));
+  EXPECT_EQ(
+      domains("http://a.b.c.example.com/ http://news.bbc.co.uk/ http://x.y.blogspot.com/", false),
+      (List{"example.com", "bbc.co.uk", "y.blogspot.com"}));
 }
 
 TEST(UriExtract, PublicSuffixOnlyAndBadHostsSkipped) {
   EXPECT_EQ(domains("http://co.uk/ http://com/ http://localhost/ http://bad..example/ "
-                    "http://b\xc3\xbc" "cher.example/ http://under_score.example/",
+                    "http://b\xc3\xbc"
+                    "cher.example/ http://under_score.example/",
                     false),
             List{"under_score.example"});
 }
@@ -94,9 +93,10 @@ TEST(UriExtract, DuplicatesCountedOnce) {
 
 TEST(UriExtract, MaxDomainsAndDropped) {
   UriCollector c(2);
-  c.scan("http://a.example/ http://b.example/ http://c.example/ http://d.example/ "
-         "http://c.example/ http://a.example/",
-         false);
+  c.scan(
+      "http://a.example/ http://b.example/ http://c.example/ http://d.example/ "
+      "http://c.example/ http://a.example/",
+      false);
   EXPECT_EQ(c.domains().size(), 2U);
   EXPECT_EQ(c.dropped(), 2U);
 }
