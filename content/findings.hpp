@@ -12,20 +12,20 @@
 namespace mxgate::content {
 
 enum class Finding : std::uint8_t {
-  DateMissing,         // no Date field (RFC 5322 §3.6: required)
-  DateDuplicate,       // more than one Date field (§3.6: at most one)
-  FromMissing,         // no From field (§3.6: required)
-  FromDuplicate,       // more than one From field
-  MessageIdMissing,    // no Message-ID (§3.6.4: SHOULD be present)
-  HeaderNoColon,       // a header line that is neither a field nor a continuation
-  HeaderBadName,       // a field name with characters outside %d33-57 / %d59-126 (§3.6.8)
-  Header8bit,          // 8-bit bytes in the header without SMTPUTF8 (RFC 6532)
-  MimeNoBoundary,      // a multipart Content-Type without a usable boundary parameter
-  MimeUnterminated,    // a multipart whose closing delimiter never came (RFC 2046 §5.1.1)
-  MimeBoundaryUnseen,  // a multipart in which the boundary never appeared at all
-  MimeBadEncoding,     // an unknown or impossible Content-Transfer-Encoding (RFC 2045 §6)
-  MimeBadBase64,       // base64 content that does not decode (RFC 2045 §6.8)
-  MimeOverLimit,       // nesting, parts or header fields over [content]'s limits
+  DateMissing,            // no Date field (RFC 5322 §3.6: required)
+  DateDuplicate,          // more than one Date field (§3.6: at most one)
+  FromMissing,            // no From field (§3.6: required)
+  FromDuplicate,          // more than one From field
+  MessageIdMissing,       // no Message-ID (§3.6.4: SHOULD be present)
+  HeaderNoColon,          // a header line that is neither a field nor a continuation
+  HeaderBadName,          // a field name with characters outside %d33-57 / %d59-126 (§3.6.8)
+  Header8bit,             // 8-bit bytes in the header without SMTPUTF8 (RFC 6532)
+  MimeNoBoundary,         // a multipart Content-Type without a usable boundary parameter
+  MimeUnterminated,       // a multipart whose closing delimiter never came (RFC 2046 §5.1.1)
+  MimeBoundaryUnseen,     // a multipart in which the boundary never appeared at all
+  MimeBadEncoding,        // an unknown or impossible Content-Transfer-Encoding (RFC 2045 §6)
+  MimeBadBase64,          // base64 content that does not decode (RFC 2045 §6.8)
+  MimeOverLimit,          // nesting, parts or header fields over [content]'s limits
 };
 inline constexpr std::size_t kFindingCount = 14;
 
