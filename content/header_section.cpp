@@ -64,31 +64,30 @@ void HeaderSection::check_8bit(std::string_view text) {
                   "8-bit byte in header field " + printable(field, 40) + " of " + where_);
 }
 
-void HeaderSection::line(std::string_view text) {
+bool HeaderSection::line(std::string_view text) {
   if (is_wsp(text.front())) {
     if (!in_field_) {
       if (findings_.wants(Finding::HeaderNoColon)) {
         findings_.raise(Finding::HeaderNoColon, "continuation line without a field in " + where_ +
                                                     ": \"" + printable(text, 40) + "\"");
       }
-      return;
+      return true;
     }
     check_8bit(text);
     // RFC 5322 §2.2.3: unfolding removes the line break only; the white space stays.
     if (keep_value_ && value_.size() < bounds_.max_field_bytes) {
       value_.append(text.substr(0, bounds_.max_field_bytes - value_.size()));
     }
-    return;
+    return true;
   }
   complete_field();
   const void* colon = std::memchr(text.data(), ':', text.size());
   if (colon == nullptr) {
-    check_8bit(text);
     if (findings_.wants(Finding::HeaderNoColon)) {
       findings_.raise(Finding::HeaderNoColon, "header line without a colon in " + where_ + ": \"" +
                                                   printable(text, 40) + "\"");
     }
-    return;
+    return false;
   }
   const auto at = static_cast<std::size_t>(static_cast<const char*>(colon) - text.data());
   std::string_view name = text.substr(0, at);
@@ -104,6 +103,7 @@ void HeaderSection::line(std::string_view text) {
                 ascii_iequals(name_, "Content-Transfer-Encoding");
   value_.clear();
   if (keep_value_) value_.assign(text.substr(at + 1, bounds_.max_field_bytes));
+  return true;
 }
 
 void HeaderSection::complete_field() {

@@ -3,7 +3,8 @@
 // space before the colon, §4.5, is accepted), 8-bit bytes without SMTPUTF8 (RFC 6532), the
 // fields over the section's bounds. The message's own section also keeps its fields, counts
 // Date, From and Message-ID (§3.6) and fills the bulk-mail facts (RFC 2369, RFC 2919, RFC 8058).
-// For a part only Content-Type and Content-Transfer-Encoding are kept. Pure; not thread-safe.
+// For a part only Content-Type and Content-Transfer-Encoding are kept. A continuation line with
+// no field before it is a finding and is skipped. Pure; not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -36,8 +37,11 @@ class HeaderSection {
 
   // Starts a section; `where` names it in details ("the message", "part 1.2").
   void start(bool top_level, std::string where);
-  // One line of the section, without its line end; never the empty line that ends it.
-  void line(std::string_view text);
+  // One line of the section, without its line end; never the empty line that ends it. Returns
+  // false for a line that is neither a field nor a continuation (header_no_colon): like Postfix
+  // and Python's email package, the reader takes it as the first line of the body, the section
+  // having ended without its empty line.
+  bool line(std::string_view text);
   // The empty line or the end of the content: completes the last field; for the message's
   // section, raises the missing Date, From and Message-ID findings.
   void end();

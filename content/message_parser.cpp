@@ -155,10 +155,13 @@ void MessageParser::State::line(std::string_view text, bool cut) {
   }
   if (!in_header) {
     body_line(text);
-  } else if (!text.empty()) {
-    (top_level ? top : part).line(text);
-  } else {
+  } else if (text.empty()) {
     begin_body();
+  } else if (!(top_level ? top : part).line(text)) {
+    // Not a header line: the body starts here. Read again, as the body's first line (or, for a
+    // message/rfc822 part, the nested message's first header line; bounded by max_depth).
+    begin_body();
+    line(text, cut);
   }
 }
 

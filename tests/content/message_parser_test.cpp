@@ -30,6 +30,11 @@ std::string detail_of(const MessageParser& p, Finding f) {
   return "";
 }
 
+std::string multipart(std::string_view type_line, std::string_view body) {
+  return clean_header("MIME-Version: 1.0\r\n") + std::string(type_line) + "\r\n\r\n" +
+         std::string(body);
+}
+
 const std::string kMultipart =
     "MIME-Version: 1.0\r\n"
     "Content-Type: multipart/alternative; boundary=\"b1\"\r\n"
@@ -114,7 +119,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {"header_8bit"}},
         HeaderCase{"empty_message", "", {"date_missing", "from_missing", "message_id_missing"}},
         HeaderCase{"combined",
-                   kFrom + kFrom + "No colon\r\nBad\x01Name: x\r\nSubject: \xff\r\n\r\nx\r\n",
+                   kFrom + kFrom + "Bad\x01Name: x\r\nSubject: \xff\r\nNo colon\r\n\r\nx\r\n",
                    {"from_duplicate", "header_no_colon", "header_bad_name", "header_8bit",
                     "date_missing", "message_id_missing"}}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
@@ -126,15 +131,25 @@ TEST(MessageParser, EightBitHeaderAllowedWithSmtputf8) {
   EXPECT_TRUE(p->findings().empty());
 }
 
+TEST(MessageParser, LineWithoutColonStartsTheBody) {
+  // As Postfix and Python's email package read it: the header ended without its empty line.
+  const auto p = parse(clean_header() + "see www.first.example, not a field\r\nX-Late: 1\r\n");
+  EXPECT_EQ(finding_names(*p), Names{"header_no_colon"});
+  EXPECT_EQ(p->field("X-Late"), nullptr);
+  EXPECT_EQ(domain_names(*p), std::vector<std::string>{"first.example"});
+  const auto part =
+      parse(multipart("Content-Type: multipart/mixed; boundary=b",
+                      "--b\r\nContent-Type: text/html\r\n<p>www.h.example</p>\r\n"
+                      "--b\r\nContent-Type: multipart/mixed; boundary=c\r\n--c\r\n\r\n"
+                      "--c--\r\n--b--\r\n"));
+  EXPECT_EQ(finding_names(*part), Names{"header_no_colon"});
+  EXPECT_EQ(domain_names(*part), std::vector<std::string>{"h.example"});
+}
+
 TEST(MessageParser, EachFindingOnceWithFirstDetail) {
   const auto p = parse(clean_header("one\r\ntwo\r\n") + "\r\nx\r\n");
   ASSERT_EQ(p->findings().size(), 1U);
   EXPECT_NE(p->findings()[0].detail.find("one"), std::string::npos);
-}
-
-std::string multipart(std::string_view type_line, std::string_view body) {
-  return clean_header("MIME-Version: 1.0\r\n") + std::string(type_line) + "\r\n\r\n" +
-         std::string(body);
 }
 
 struct MimeCase {
