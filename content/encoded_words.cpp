@@ -44,6 +44,10 @@ std::string decode_q(std::string_view text) {
 
 // The encoded-word starting at `text` ("=?charset?X?data?="), when it is one we can decode.
 std::optional<EncodedWord> encoded_word(std::string_view text) {
+  // RFC 2047 §2 allows 75 characters; longer ones are common enough to accept, but the search
+  // for the end stays bounded, so that a value full of "=?" costs linear time.
+  constexpr std::size_t kMaxEncodedWord = 1024;
+  text = text.substr(0, kMaxEncodedWord);
   const std::size_t charset_end = text.find('?', 2);
   if (charset_end == std::string_view::npos || charset_end + 3 > text.size() ||
       text[charset_end + 2] != '?') {

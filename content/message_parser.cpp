@@ -100,9 +100,10 @@ struct MessageParser::State {
   bool html = false;
   bool base64_check = false;  // a skipped part in base64: decoded only to see that it decodes
   Base64Decoder base64;
-  std::string text_buf;   // decoded text waiting for its line end (bounded by max_line)
-  bool text_cut = false;  // the text line went past max_line: skip to its end
-  std::string scratch;    // decoded bytes not scanned; UTF-8 conversions
+  std::string text_buf;        // decoded text waiting for its line end (bounded by max_line)
+  bool text_cut = false;       // the text line went past max_line: skip to its end
+  std::size_t text_no_lf = 0;  // bytes at the start of text_buf known to hold no line feed
+  std::string scratch;         // decoded bytes not scanned; UTF-8 conversions
   std::size_t parts = 1;
   std::uint64_t decoded = 0;
 };
@@ -266,6 +267,7 @@ void MessageParser::State::begin_leaf(const ContentType& ct, TransferEncoding en
   base64 = Base64Decoder();
   text_buf.clear();
   text_cut = false;
+  text_no_lf = 0;
   base64_check = encoding == TransferEncoding::Base64;
   if (ct.text_scanned() && encoding != TransferEncoding::Unknown) {
     body = Body::Text;
@@ -355,10 +357,14 @@ void MessageParser::State::text_line(std::string_view line_text) {
 // Scans every complete line of the decoded text; keeps the unfinished rest, bounded.
 void MessageParser::State::drain_text(bool line_end) {
   std::string_view rest = text_buf;
-  while (const void* lf = std::memchr(rest.data(), '\n', rest.size())) {
+  // The first text_no_lf bytes were searched before: a long line is not searched again for
+  // every piece decoded into it.
+  std::size_t from = std::min(text_no_lf, rest.size());
+  while (const void* lf = std::memchr(rest.data() + from, '\n', rest.size() - from)) {
     const auto len = static_cast<std::size_t>(static_cast<const char*>(lf) - rest.data());
     scan_text(strip_cr(rest.substr(0, len)));
     rest.remove_prefix(len + 1);
+    from = 0;
   }
   if (line_end) {
     scan_text(rest);
@@ -369,6 +375,7 @@ void MessageParser::State::drain_text(bool line_end) {
     rest = {};
   }
   text_buf.erase(0, text_buf.size() - rest.size());
+  text_no_lf = text_buf.size();
 }
 
 void MessageParser::State::scan_text(std::string_view line_text) {
