@@ -236,6 +236,32 @@ INSTANTIATE_TEST_SUITE_P(
                  "multipart/related without a boundary in part 1"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
+TEST(MessageParser, TwelveFaultsAtOnceEachFoundOnce) {
+  // Every finding but date_duplicate and from_missing (exclusive with their twins).
+  ParseOptions options;
+  options.limits.max_depth = 2;
+  const std::string message =
+      "From: a@example.org\r\nFrom: b@example.org\r\nBad Name: x\r\nSubject: caf\xe9\r\n"
+      "Content-Type: multipart/mixed; boundary=outer\r\nno colon, the body starts\r\n"
+      "--outer\r\nContent-Type: multipart/alternative\r\n\r\nx\r\n"
+      "--outer\r\nContent-Type: multipart/related; boundary=never\r\n\r\ny\r\n"
+      "--outer\r\nContent-Transfer-Encoding: x-bad\r\n\r\nz\r\n"
+      "--outer\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n"
+      "--outer\r\nContent-Type: multipart/mixed; boundary=d1\r\n\r\n--d1\r\n"
+      "Content-Type: multipart/mixed; boundary=d2\r\n\r\n--d2\r\n\r\nw\r\n--d1--\r\n";
+  const auto p = parse(message, options);
+  EXPECT_EQ(
+      finding_names(*p),
+      (Names{"date_missing", "from_duplicate", "message_id_missing", "header_no_colon",
+             "header_bad_name", "header_8bit", "mime_no_boundary", "mime_unterminated",
+             "mime_boundary_unseen", "mime_bad_encoding", "mime_bad_base64", "mime_over_limit"}));
+  EXPECT_EQ(p->findings().size(), 12U);
+  EXPECT_EQ(detail_of(*p, Finding::MimeBoundaryUnseen), "boundary \"never\" never seen in part 2");
+  EXPECT_EQ(detail_of(*p, Finding::MimeOverLimit), "nesting deeper than 2 levels in part 5.1");
+  EXPECT_EQ(detail_of(*p, Finding::MimeUnterminated),
+            "no closing boundary \"outer--\" in the message");
+}
+
 TEST(MessageParser, MessageRfc822IsParsedNested) {
   const auto p = parse(multipart(
       "Content-Type: multipart/mixed; boundary=b",
