@@ -61,8 +61,7 @@ class UriListings {
   policy::LinkedDomainAnswers lookup(const std::string& domain) {
     policy::LinkedDomainAnswers answers{domain, storage::Lookup::Missing, {}, {}};
     if (store_) {
-      answers.store =
-          store_->read(*family_, policy::linked_domain_key(domain), answers.record);
+      answers.store = store_->read(*family_, policy::linked_domain_key(domain), answers.record);
     }
     return answers;
   }
@@ -148,7 +147,8 @@ asio::awaitable<std::vector<std::string>> look_up_domains(dns::Resolver& resolve
     std::string line = fmt::format("uri {} {} {}", linked.domain, linked.url,
                                    store_text(answers, listings.problem().empty(), now));
     for (const auto& zone : zones) {
-      const auto a = co_await resolver.a(reputation::uri_query_name(linked.domain, zone.config.zone));
+      const auto a =
+          co_await resolver.a(reputation::uri_query_name(linked.domain, zone.config.zone));
       const auto answer = policy::judge_zone_answer(zone, a, linked.domain);
       line += ' ' + zone_text(zone, a, answer);
     }
@@ -195,9 +195,9 @@ int run_content_check(const conf::Config& config, const ContentRequest& request,
   for (auto& line : uri_lines) report.lines.push_back(std::move(line));
   std::string bulk_line = "bulk " + yes(bulk.bulk_by_header());
   common::append_kv(bulk_line, "because", policy::bulk_because(bulk, 0, 0));
-  bulk_line += fmt::format(" https_unsubscribe={} one_click={} dkim_signed={}",
-                           yes(bulk.https_unsubscribe), yes(bulk.one_click),
-                           yes(policy::one_click_signed(dkim)));
+  bulk_line +=
+      fmt::format(" https_unsubscribe={} one_click={} dkim_signed={}", yes(bulk.https_unsubscribe),
+                  yes(bulk.one_click), yes(policy::one_click_signed(dkim)));
   report.lines.push_back(std::move(bulk_line));
   report.lines.push_back(fmt::format("score format={:g} bulk_unsubscribe={:g} total={:g}",
                                      report.format_points, report.bulk_points,
@@ -211,15 +211,15 @@ void add_content_commands(Cli& cli) {
   content.require_subcommand(1);
   const auto request = std::make_shared<ContentRequest>();
   auto& check = *content.add_subcommand(
-      "check", "Print the content findings, linked domains and their listings of the message "
-               "on standard input");
+      "check",
+      "Print the content findings, linked domains and their listings of the message "
+      "on standard input");
   cli.add_config_options(check);
   add_dns_options(check, request->dns);
   check.add_flag("--smtputf8", request->smtputf8,
                  "Read the message as sent with SMTPUTF8 (8-bit header bytes allowed)");
-  cli.on(check, [&cli, request] {
-    return run_content_check(cli.load_config(), *request, std::cin);
-  });
+  cli.on(check,
+         [&cli, request] { return run_content_check(cli.load_config(), *request, std::cin); });
 }
 
 }  // namespace mxgate::admin

@@ -6,10 +6,12 @@
 // storage.path holds a store; opened read-only, so a running server is no obstacle) and in the
 // [[dnsbl]] zones of type "uri" (every zone, probed or not). The output, one item per line:
 //   <signal> <detail>          each format finding, then bulk_no_one_click if raised
-//   uri <domain> <url> store=<block|allow|none|unavailable> <zone>=<listed:A|clean|error:A|failed:WHY> ...
+//   uri <domain> <url> store=<S> <zone>=<Z> ...
 //                              each linked domain (at most max_uri_domains), its first URL,
-//                              the store's listing and each uri zone's answer; a block or allow
-//                              listing's reason follows as reason="..."
+//                              the store's uri: listing (S: block, allow, none, unavailable; a
+//                              listing's reason follows as reason="...") and each uri zone's
+//                              answer (Z: listed:<A record>, clean, error:<error code>,
+//                              failed:<servfail|timeout|...>)
 //   uri_dropped <n>            distinct linked domains beyond max_uri_domains, when any
 //   bulk <yes|no> because="..." https_unsubscribe=<yes|no> one_click=<yes|no> dkim_signed=<yes|no>
 //   score format=<points> bulk_unsubscribe=<points> total=<points>

@@ -165,8 +165,8 @@ const content::MessageParser* judged(const CheckContext& context) {
 // One linked domain's lookups, by value for its coroutine.
 struct LinkedLookup {
   std::string domain;
-  std::string key;                        // its uri: listing's key
-  std::optional<storage::Family> family;  // none: the store has no uri: listings
+  std::string key;                                      // its uri: listing's key
+  std::optional<storage::Family> family;                // none: the store has no uri: listings
   std::vector<std::shared_ptr<const DnsblZone>> zones;  // type "uri", up
   std::shared_ptr<ContentFindings> findings;
 };
@@ -195,7 +195,8 @@ std::optional<CheckResult> linked_domain_now(const Services& services, const Lin
   // Peek at every zone before judging any: a zone's answer is counted once, when judged.
   std::vector<dns::Lookup<dns::AddressRecord>> cached;
   for (const auto& zone : lookup.zones) {
-    auto a = services.resolver->peek_a(reputation::uri_query_name(lookup.domain, zone->config.zone));
+    auto a =
+        services.resolver->peek_a(reputation::uri_query_name(lookup.domain, zone->config.zone));
     if (!a) return std::nullopt;
     cached.push_back(std::move(*a));
   }

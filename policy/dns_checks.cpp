@@ -117,9 +117,9 @@ Verdict listing_verdict(const DnsblZone& zone, const std::string& answer_text,
   const auto signal = uri            ? Signal::UriDnsblListed
                       : c.weight < 0 ? Signal::DnsblAllowlisted
                                      : Signal::DnsblListed;
-  std::string reason = uri ? fmt::format("links to {}, listed in {} ({})", linked, c.zone,
-                                         answer_text)
-                           : fmt::format("listed in {} ({})", c.zone, answer_text);
+  std::string reason =
+      uri ? fmt::format("links to {}, listed in {} ({})", linked, c.zone, answer_text)
+          : fmt::format("listed in {} ({})", c.zone, answer_text);
   switch (c.action) {
     case conf::DnsblConfig::Action::Reject:
       return Verdict::reject(signal, std::move(reason));
@@ -443,10 +443,9 @@ asio::awaitable<bool> probe_dnsbl_zone(dns::Resolver& resolver, const DnsblZone&
   auto no = co_await resolver.a(unlisted);
   const bool uri = zone.config.type == conf::DnsblConfig::Type::Uri;
   const auto answers = v4_answers(yes);
-  const bool listed_ok =
-      yes.ok() && (uri ? reputation::judge_uri_answer(answers, {})
-                       : reputation::judge_dnsbl_answer(answers, {})) ==
-                      reputation::DnsblResult::Listed;
+  const bool listed_ok = yes.ok() && (uri ? reputation::judge_uri_answer(answers, {})
+                                          : reputation::judge_dnsbl_answer(answers, {})) ==
+                                         reputation::DnsblResult::Listed;
   const bool unlisted_ok =
       no.outcome == dns::Outcome::NxDomain || no.outcome == dns::Outcome::NoData;
   co_return listed_ok&& unlisted_ok;

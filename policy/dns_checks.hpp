@@ -84,9 +84,10 @@ PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings setti
 
 // What one zone's answer means: nothing (result empty), a failure (result.error: SERVFAIL or a
 // timeout; on_error decides), or a listing (one verdict from the zone's weight or action;
-// `zone` its name, `answer` the A record that listed, e.g. "127.0.0.2"). An error code answer is counted in
-// the zone's errors, a listing in its hits. `linked`: for a zone of type "uri", the linked
-// domain asked about (it names the listing: signal uri_dnsbl_listed, "links to <domain>, ...").
+// `zone` its name, `answer` the A record that listed, e.g. "127.0.0.2"). An error code answer is
+// counted in the zone's errors, a listing in its hits. `linked`: for a zone of type "uri", the
+// linked domain asked about (it names the listing: signal uri_dnsbl_listed, "links to <domain>,
+// ...").
 struct ZoneAnswer {
   CheckResult result;
   std::string zone;

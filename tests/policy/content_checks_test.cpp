@@ -138,8 +138,8 @@ TEST(JudgeLinked, FailuresWithoutAListingAreAnErrorNeverAListing) {
   LinkedDomainAnswers answers;
   answers.domain = "slow.example";
   answers.store = storage::Lookup::Error;
-  answers.zones.push_back(ZoneAnswer{CheckResult{{}, true, "dbl.example: servfail"}, "dbl.example",
-                                     {}});
+  answers.zones.push_back(
+      ZoneAnswer{CheckResult{{}, true, "dbl.example: servfail"}, "dbl.example", {}});
   ContentFindings findings;
   auto result = judge_linked(answers, kNow, findings);
   EXPECT_TRUE(result.verdicts.empty());
@@ -193,9 +193,10 @@ TEST(JudgeBulk, PersonalMailIsNoBulkMail) {
 
 TEST(JudgeBulk, SignedOneClickPasses) {
   const auto settings = defaults("bulk_unsubscribe");
-  EXPECT_TRUE(judge_bulk(settings, one_click_list(), 0, 0,
-                         {dkim(auth::DkimStatus::Fail, {}), dkim(auth::DkimStatus::Pass, kSignsBoth)})
-                  .verdicts.empty());
+  EXPECT_TRUE(
+      judge_bulk(settings, one_click_list(), 0, 0,
+                 {dkim(auth::DkimStatus::Fail, {}), dkim(auth::DkimStatus::Pass, kSignsBoth)})
+          .verdicts.empty());
 }
 
 TEST(JudgeBulk, EachMissingPieceAloneRaisesTheSignal) {
@@ -215,11 +216,16 @@ TEST(JudgeBulk, EachMissingPieceAloneRaisesTheSignal) {
       {"mailto: only", no_https, signed_both, "no https List-Unsubscribe"},
       {"no List-Unsubscribe-Post", no_post, signed_both,
        "no List-Unsubscribe-Post: List-Unsubscribe=One-Click"},
-      {"unsigned", one_click_list(), {},
+      {"unsigned",
+       one_click_list(),
+       {},
        "List-Unsubscribe and List-Unsubscribe-Post not signed by a passing DKIM signature"},
-      {"signature failed", one_click_list(), {dkim(auth::DkimStatus::Fail, kSignsBoth)},
+      {"signature failed",
+       one_click_list(),
+       {dkim(auth::DkimStatus::Fail, kSignsBoth)},
        "List-Unsubscribe and List-Unsubscribe-Post not signed by a passing DKIM signature"},
-      {"Post not in h=", one_click_list(),
+      {"Post not in h=",
+       one_click_list(),
        {dkim(auth::DkimStatus::Pass, {"from", "list-unsubscribe"})},
        "List-Unsubscribe and List-Unsubscribe-Post not signed by a passing DKIM signature"},
   };

@@ -284,12 +284,11 @@ TEST_F(DnsChecks, UriZonesListLinkedDomainsWithTheirOwnSignalAndErrorCodes) {
   dns_.set("slow.example.uri.example", RecordType::A, negative(Outcome::ServFail));
   auto ask = [&](const DnsblZone& zone, const char* linked) {
     ZoneAnswer answer;
-    asio::co_spawn(
-        io_, cache_.a(reputation::uri_query_name(linked, zone.config.zone)),
-        [&](std::exception_ptr e, dns::Lookup<dns::AddressRecord> lookup) {
-          if (e) std::rethrow_exception(e);
-          answer = judge_zone_answer(zone, lookup, linked);
-        });
+    asio::co_spawn(io_, cache_.a(reputation::uri_query_name(linked, zone.config.zone)),
+                   [&](std::exception_ptr e, dns::Lookup<dns::AddressRecord> lookup) {
+                     if (e) std::rethrow_exception(e);
+                     answer = judge_zone_answer(zone, lookup, linked);
+                   });
     io_.run();
     io_.restart();
     return answer;
