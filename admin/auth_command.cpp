@@ -38,9 +38,10 @@ std::string host_name() {
   return name;
 }
 
-// Runs `work` (a coroutine) on a fresh io_context with a resolver; rethrows its exception.
-template <typename Work>
-void run_with_resolver(const DnsOptions& options, Work work) {
+}  // namespace
+
+void run_with_resolver(const DnsOptions& options,
+                       const std::function<asio::awaitable<void>(dns::Resolver&)>& work) {
   asio::io_context io(1);
   std::optional<dns::AresResolver> resolver;
   try {
@@ -53,6 +54,8 @@ void run_with_resolver(const DnsOptions& options, Work work) {
   io.run();
   if (failure) std::rethrow_exception(failure);
 }
+
+namespace {
 
 std::string spf_details(const auth::spf::Evaluation& e) {
   if (!e.explanation.empty()) return e.explanation;
@@ -162,16 +165,12 @@ int run_auth(const SpfRequest& request, std::istream& input) {
   return 0;
 }
 
-namespace {
-
 void add_dns_options(CLI::App& command, DnsOptions& dns) {
   command.add_option("--dns", dns.server, "DNS server HOST:PORT (default: resolv.conf)");
   command.add_option("--dns-timeout-ms", dns.timeout_ms, "Per-query DNS timeout")
       ->check(CLI::Range(1, 60000))
       ->capture_default_str();
 }
-
-}  // namespace
 
 void add_auth_commands(Cli& cli) {
   const auto spf_request = std::make_shared<SpfRequest>();

@@ -17,8 +17,16 @@
 // add_auth_commands() registers the three (cli.hpp).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <iosfwd>
 #include <string>
+
+#include "dns/resolver.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace mxgate::admin {
 
@@ -34,9 +42,18 @@ struct SpfRequest {
   DnsOptions dns;
 };
 
+// Runs `work` (a coroutine) to its end on a fresh io_context with a c-ares resolver configured
+// by `options`; rethrows its exception. A resolver that cannot be made (--dns nothost) is a
+// UsageError.
+void run_with_resolver(const DnsOptions& options,
+                       const std::function<boost::asio::awaitable<void>(dns::Resolver&)>& work);
+
 int run_spf(const SpfRequest& request);
 int run_dkim(const DnsOptions& dns, std::istream& message);
 int run_auth(const SpfRequest& request, std::istream& message);  // same arguments as spf
+
+// Adds --dns HOST:PORT and --dns-timeout-ms to `command`, stored in `dns`.
+void add_dns_options(CLI::App& command, DnsOptions& dns);
 
 class Cli;
 // Adds `mxgate spf`, `mxgate dkim` and `mxgate auth` to `cli` (cli.hpp).

@@ -9,6 +9,8 @@
 //   mxgate admin delist list|approve|deny, arf, reload, drain   the admin API (admin_command.hpp)
 //   mxgate spf | dkim | auth                        SPF, DKIM, Authentication-Results
 //                                                   (auth_command.hpp)
+//   mxgate content check                            content findings, linked domains
+//                                                   (content_command.hpp)
 //
 // A new tool: a module with `void add_<tool>_commands(Cli& cli)` that adds its subcommands to
 // cli.app(), -c/-o with add_config_options() where it reads the configuration (then it calls

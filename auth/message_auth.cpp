@@ -121,7 +121,10 @@ void MessageScanner::end_header(std::string& out) {
     auto parsed = parse_dkim_signature(header_field_value(field));
     signature.unverified.domain = std::move(parsed.domain);
     signature.unverified.selector = std::move(parsed.selector);
-    if (parsed.signature) signature.unverified.b = b_prefix(parsed.signature->signature);
+    if (parsed.signature) {
+      signature.unverified.b = b_prefix(parsed.signature->signature);
+      signature.unverified.signed_fields = parsed.signature->signed_headers;
+    }
     const std::size_t verified =
         std::count_if(signatures_.begin(), signatures_.end(),
                       [](const Signature& s) { return s.parsed.has_value(); });

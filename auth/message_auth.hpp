@@ -43,6 +43,9 @@ struct DkimCheck {
   DkimVerdict verdict;
   std::string domain, selector;  // d= and s= as far as they could be read
   std::string b;                 // header.b (RFC 6008): the first 8 characters of b=
+  // h=: the header fields the signature covers, lower case, in order (RFC 8058 §4 asks that
+  // List-Unsubscribe and List-Unsubscribe-Post be among them); empty when h= was unreadable.
+  std::vector<std::string> signed_fields;
 };
 
 class MessageScanner {

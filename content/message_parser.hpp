@@ -7,6 +7,11 @@
 //
 // Input: the decoded content (CRLF line endings, no transparency dots), in pieces split
 // anywhere; the result does not depend on where the pieces were split. Everything is bounded by
+// What is looked at: the top-level header (kept, Date/From/Message-ID counted, bulk facts), every
+// part's header (field syntax, Content-Type, Content-Transfer-Encoding), multipart delimiters at
+// every level, message/rfc822 parts as nested messages, the content of text/plain and text/html
+// parts (and of a part without Content-Type, RFC 2045 §5.2) decoded and scanned for URLs, and
+// base64 of every leaf part checked. Preambles, epilogues and other content are only skipped.
 // Limits: what is over a limit is not kept (and, for nesting, parts and header fields, raises
 // mime_over_limit); nothing grows with the message's size beyond the limits.
 // Never throws on message data; not thread-safe (one message, one worker).
@@ -26,11 +31,14 @@ namespace mxgate::content {
 
 // [content] limits, per message.
 struct Limits {
-  std::size_t max_depth = 10;               // multipart nesting
-  std::size_t max_parts = 100;              // MIME parts, all levels
-  std::size_t max_header_fields = 1000;     // fields per header section (message or part)
-  std::size_t max_header_bytes = 1 << 20;   // top-level header section kept (fields beyond: not kept)
-  std::size_t max_line_length = 64 * 1024;  // bytes of one line inspected; the rest is skipped
+  std::size_t max_depth = 10;            // multipart nesting
+  std::size_t max_parts = 100;           // MIME parts, all levels
+  std::size_t max_header_fields = 1000;  // fields per header section (message or part)
+  std::size_t max_header_bytes = 1
+                                 << 20;  // top-level header section kept (fields beyond: not kept)
+  // Bytes of one line inspected, the rest skipped; at least 1000 whatever is configured, so
+  // that a delimiter line (RFC 2046 §5.1.1) or an RFC 5322 line (998) is never cut.
+  std::size_t max_line_length = 64 * 1024;
   std::size_t max_decoded_bytes = 4 << 20;  // text decoded and scanned for URLs, all parts
   std::size_t max_uri_domains = 20;         // distinct linked domains kept
 };
@@ -43,7 +51,7 @@ struct ParseOptions {
 // A field of the top-level header section.
 struct HeaderField {
   std::string name;   // as written
-  std::string value;  // unfolded (the CRLFs of folding removed), leading white space trimmed
+  std::string value;  // unfolded (the CRLFs of folding removed), white space around it trimmed
 };
 
 // A domain a message links to.
@@ -86,9 +94,13 @@ class MessageParser {
   // found; the distinct linked domains in first-seen order (at most max_uri_domains).
   const std::vector<FindingDetail>& findings() const;
   const std::vector<LinkedDomain>& linked_domains() const;
-  std::size_t linked_domains_dropped() const;  // distinct domains beyond max_uri_domains
-  std::size_t parts() const;                   // MIME parts seen (a single-part message: 1)
-  std::uint64_t decoded_bytes() const;         // text bytes decoded and scanned
+  // Distinct domains beyond max_uri_domains (counted up to UriCollector::kMaxDroppedTracked).
+  std::size_t linked_domains_dropped() const;
+  // MIME parts read, the message itself included (a single-part message: 1); parts beyond
+  // max_parts are skipped and not counted.
+  std::size_t parts() const;
+  // Bytes of text/plain and text/html content decoded and scanned for URLs (<= max_decoded_bytes).
+  std::uint64_t decoded_bytes() const;
 
  private:
   struct State;
@@ -96,7 +108,8 @@ class MessageParser {
 };
 
 // RFC 2047 encoded-words of a header value decoded for display (UTF-8, US-ASCII and
-// ISO-8859-1 charsets to UTF-8; others left as written).
+// ISO-8859-1 (and windows-1252) charsets to UTF-8; others left as written); white space between
+// adjacent encoded-words dropped (RFC 2047 §6.2).
 std::string decode_header_value(std::string_view value);
 
 // The registrable domain of a host name ("www.news.example.co.uk" -> "example.co.uk") from the

@@ -109,11 +109,17 @@ std::vector<std::array<std::uint8_t, 4>> v4_answers(const dns::Lookup<dns::Addre
   return out;
 }
 
-Verdict listing_verdict(const DnsblZone& zone, const std::string& answer_text) {
+// `linked`: the linked domain a URI zone was asked about ("" for the other types).
+Verdict listing_verdict(const DnsblZone& zone, const std::string& answer_text,
+                        std::string_view linked) {
   const auto& c = zone.config;
-  const bool allow = c.weight < 0;
-  const auto signal = allow ? Signal::DnsblAllowlisted : Signal::DnsblListed;
-  std::string reason = fmt::format("listed in {} ({})", c.zone, answer_text);
+  const bool uri = c.type == conf::DnsblConfig::Type::Uri;
+  const auto signal = uri            ? Signal::UriDnsblListed
+                      : c.weight < 0 ? Signal::DnsblAllowlisted
+                                     : Signal::DnsblListed;
+  std::string reason =
+      uri ? fmt::format("links to {}, listed in {} ({})", linked, c.zone, answer_text)
+          : fmt::format("listed in {} ({})", c.zone, answer_text);
   switch (c.action) {
     case conf::DnsblConfig::Action::Reject:
       return Verdict::reject(signal, std::move(reason));
@@ -125,24 +131,44 @@ Verdict listing_verdict(const DnsblZone& zone, const std::string& answer_text) {
   return Verdict::cont(c.weight, signal, std::move(reason));
 }
 
-CheckResult judge_zone(const DnsblZone& zone, const dns::Lookup<dns::AddressRecord>& lookup) {
+reputation::DnsblResult judge_answers(const DnsblZone& zone,
+                                      const std::vector<std::array<std::uint8_t, 4>>& answers) {
+  return zone.config.type == conf::DnsblConfig::Type::Uri
+             ? reputation::judge_uri_answer(answers, zone.filters)
+             : reputation::judge_dnsbl_answer(answers, zone.filters);
+}
+
+}  // namespace
+
+ZoneAnswer judge_zone_answer(const DnsblZone& zone, const dns::Lookup<dns::AddressRecord>& lookup,
+                             std::string_view linked) {
   if (lookup.outcome == dns::Outcome::NxDomain || lookup.outcome == dns::Outcome::NoData) {
-    return CheckResult{};
+    return {};
   }
-  if (!lookup.ok()) return failure(zone.config.zone, lookup.outcome);
+  if (!lookup.ok()) return {failure(zone.config.zone, lookup.outcome), zone.config.zone, {}};
   const auto answers = v4_answers(lookup);
-  switch (reputation::judge_dnsbl_answer(answers, zone.filters)) {
+  switch (judge_answers(zone, answers)) {
     case reputation::DnsblResult::NotListed:
-      return CheckResult{};
+      return {};
     case reputation::DnsblResult::ZoneError:
       if (zone.state != nullptr) zone.state->errors->Increment();
-      return CheckResult{};
+      return {};
     case reputation::DnsblResult::Listed:
       break;
   }
   if (zone.state != nullptr) zone.state->listed->Increment();
-  const auto& b = answers.front();
-  return CheckResult{{listing_verdict(zone, fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]))}};
+  // The first answer the filters accept names the listing (the others may be error codes).
+  const auto& b = *std::find_if(answers.begin(), answers.end(), [&](const auto& answer) {
+    return judge_answers(zone, {answer}) == reputation::DnsblResult::Listed;
+  });
+  std::string text = fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]);
+  return {CheckResult{{listing_verdict(zone, text, linked)}}, zone.config.zone, std::move(text)};
+}
+
+namespace {
+
+CheckResult judge_zone(const DnsblZone& zone, const dns::Lookup<dns::AddressRecord>& lookup) {
+  return judge_zone_answer(zone, lookup).result;
 }
 
 asio::awaitable<CheckResult> dnsbl_zone(dns::Resolver& resolver,
@@ -415,7 +441,10 @@ asio::awaitable<bool> probe_dnsbl_zone(dns::Resolver& resolver, const DnsblZone&
          : reputation::rhsbl_query_name("invalid", zone.config.zone);
   auto yes = co_await resolver.a(listed);
   auto no = co_await resolver.a(unlisted);
-  const bool listed_ok = yes.ok() && reputation::judge_dnsbl_answer(v4_answers(yes), {}) ==
+  const bool uri = zone.config.type == conf::DnsblConfig::Type::Uri;
+  const auto answers = v4_answers(yes);
+  const bool listed_ok = yes.ok() && (uri ? reputation::judge_uri_answer(answers, {})
+                                          : reputation::judge_dnsbl_answer(answers, {})) ==
                                          reputation::DnsblResult::Listed;
   const bool unlisted_ok =
       no.outcome == dns::Outcome::NxDomain || no.outcome == dns::Outcome::NoData;

@@ -7,6 +7,11 @@
 //                           a listing scores the zone's weight or acts (reject/defer); a zone
 //                           error (127.255.255.x, an answer outside 127/8) is counted, never a
 //                           listing; a zone failing its probe is skipped (DnsblMonitor).
+//   uri zones      end of data  the zones of type "uri" are asked about the message's linked
+//                           domains by the linked_domains check (policy/content_checks.hpp)
+//                           through judge_zone_answer(): signal uri_dnsbl_listed, the same
+//                           filters, hygiene (plus the URI lists' own error codes), probes
+//                           ("test" listed, "invalid" not) and metrics.
 //   helo           HELO     judge_helo() rules, then the name must resolve and match the
 //                           forward-confirmed PTR name or its domain (a mismatch only scores,
 //                           RFC 5321 §4.1.4)
@@ -29,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/cidr.hpp"
@@ -75,6 +81,20 @@ std::vector<std::shared_ptr<const DnsblZone>> make_dnsbl_zones(
 
 PendingCheck rdns_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                         common::IpBytes client, std::shared_ptr<DnsFacts> facts);
+
+// What one zone's answer means: nothing (result empty), a failure (result.error: SERVFAIL or a
+// timeout; on_error decides), or a listing (one verdict from the zone's weight or action;
+// `zone` its name, `answer` the A record that listed, e.g. "127.0.0.2"). An error code answer is
+// counted in the zone's errors, a listing in its hits. `linked`: for a zone of type "uri", the
+// linked domain asked about (it names the listing: signal uri_dnsbl_listed, "links to <domain>,
+// ...").
+struct ZoneAnswer {
+  CheckResult result;
+  std::string zone;
+  std::string answer;
+};
+ZoneAnswer judge_zone_answer(const DnsblZone& zone, const dns::Lookup<dns::AddressRecord>& lookup,
+                             std::string_view linked = {});
 
 // `target`: the name to look up under the zone (dnsbl_query_name / rhsbl_query_name applied).
 PendingCheck dnsbl_zone_check(dns::Resolver& resolver, reputation::CheckSettings settings,

@@ -69,6 +69,11 @@ std::string rhsbl_query_name(std::string_view domain, std::string_view zone) {
   return std::string(trim_dot(domain)) + "." + std::string(trim_dot(zone));
 }
 
+std::string uri_query_name(std::string_view domain_or_ip, std::string_view zone) {
+  if (const auto address = common::parse_ip(domain_or_ip)) return dnsbl_query_name(*address, zone);
+  return rhsbl_query_name(domain_or_ip, zone);
+}
+
 std::optional<ReturnFilter> ReturnFilter::parse(std::string_view text, std::string* error) {
   ReturnFilter filter;
   filter.text_ = std::string(text);
@@ -115,6 +120,16 @@ DnsblResult judge_dnsbl_answer(const std::vector<std::array<std::uint8_t, 4>>& a
     listed = listed || counts;
   }
   return listed ? DnsblResult::Listed : DnsblResult::NotListed;
+}
+
+DnsblResult judge_uri_answer(const std::vector<std::array<std::uint8_t, 4>>& answers,
+                             const std::vector<ReturnFilter>& filters) {
+  constexpr std::array<std::uint8_t, 4> kIpQueriesProhibited{127, 0, 1, 255};  // Spamhaus DBL
+  constexpr std::array<std::uint8_t, 4> kQueryRefused{127, 0, 0, 1};           // SURBL, URIBL
+  for (const auto& answer : answers) {
+    if (answer == kIpQueriesProhibited || answer == kQueryRefused) return DnsblResult::ZoneError;
+  }
+  return judge_dnsbl_answer(answers, filters);
 }
 
 }  // namespace mxgate::reputation

@@ -28,6 +28,9 @@ constexpr Shape kSenderDomainNullMx{550, "5.7.27", "Sender domain does not accep
 constexpr Shape kSenderDomainTempfail{451, "4.4.3", "Sender domain lookup failed"};
 // RFC 7489 §6.6.4 / §10.3: a p=reject refusal names DMARC, so the sender knows what to fix.
 constexpr Shape kDmarcReject{550, "5.7.1", "Rejected by the From domain's DMARC policy"};
+// A message that links to a listed domain (issue 17): refused for what it carries, like a
+// large receiver's "554 5.7.1 Blocked" (RFC 5321 §4.2.3: 554 transaction failed).
+constexpr Shape kBlockedContent{554, "5.7.1", "Blocked"};
 
 Shape reject_shape(Stage stage, Signal signal) {
   if (stage == Stage::Connect) return kBlockedConnect;
@@ -39,6 +42,9 @@ Shape reject_shape(Stage stage, Signal signal) {
         return kSenderDomainNullMx;
       case Signal::DmarcFail:
         return kDmarcReject;
+      case Signal::UriListed:
+      case Signal::UriDnsblListed:
+        return kBlockedContent;
       default:
         break;
     }

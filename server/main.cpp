@@ -15,6 +15,7 @@
 #include "admin/admin_command.hpp"
 #include "admin/auth_command.hpp"
 #include "admin/cli.hpp"
+#include "admin/content_command.hpp"
 #include "admin/queue_command.hpp"
 #include "admin/rep_command.hpp"
 #include "conf/config.hpp"
@@ -60,5 +61,6 @@ int main(int argc, char** argv) {
   mxgate::admin::add_queue_commands(cli);
   mxgate::admin::add_admin_commands(cli);
   mxgate::admin::add_auth_commands(cli);
+  mxgate::admin::add_content_commands(cli);
   return cli.run(argc, argv);
 }

@@ -51,6 +51,7 @@ History history_of(const reputation::Record& record, std::int64_t now_seconds,
   History h;
   h.first_seen = record.first_seen;
   const std::int64_t today = now_seconds / kDaySeconds;
+  h.accepted_today = day_count(record, today);
   h.accepted_previous_day = day_count(record, today - 1);
   for (const auto& d : record.days) {
     if (d.day >= today - 7 && d.day < today) h.accepted_last_week += d.counters.accepted;

@@ -36,6 +36,7 @@ namespace mxgate::throttle {
 // What the reputation record of a key says, as far as throttling cares.
 struct History {
   std::int64_t first_seen = 0;             // 0: never seen
+  std::uint32_t accepted_today = 0;        // today so far (UTC), as far as recorded
   std::uint32_t accepted_previous_day = 0;  // yesterday (UTC)
   std::uint32_t accepted_last_week = 0;     // the seven days before today
   std::uint32_t invalid_recipients = 0;     // over the hygiene window

@@ -262,6 +262,86 @@ TEST_F(DnsChecks, DnsblZones) {
   EXPECT_TRUE(failed->error);
 }
 
+TEST_F(DnsChecks, UriZonesListLinkedDomainsWithTheirOwnSignalAndErrorCodes) {
+  prometheus::Registry registry;
+  DnsblMonitor monitor(registry);
+  conf::DnsblConfig dbl;
+  dbl.zone = "dbl.example";
+  dbl.type = conf::DnsblConfig::Type::Uri;
+  dbl.returns = {"127.0.1.[2..99]"};
+  dbl.action = conf::DnsblConfig::Action::Reject;
+  conf::DnsblConfig scoring = dbl;
+  scoring.zone = "uri.example";
+  scoring.returns = {};
+  scoring.action = conf::DnsblConfig::Action::Score;
+  scoring.weight = 2.5;
+  auto zones = make_dnsbl_zones({dbl, scoring}, monitor);
+  dns_.set("bad.example.dbl.example", RecordType::A, a_answer(60, {"127.0.1.2"}));
+  dns_.set("1.2.0.192.dbl.example", RecordType::A, a_answer(60, {"127.0.1.255"}));
+  dns_.set("odd.example.dbl.example", RecordType::A, a_answer(60, {"127.0.1.200"}));
+  dns_.set("bad.example.uri.example", RecordType::A, a_answer(60, {"127.0.0.4"}));
+  dns_.set("refused.example.uri.example", RecordType::A, a_answer(60, {"127.0.0.1"}));
+  dns_.set("slow.example.uri.example", RecordType::A, negative(Outcome::ServFail));
+  auto ask = [&](const DnsblZone& zone, const char* linked) {
+    ZoneAnswer answer;
+    asio::co_spawn(io_, cache_.a(reputation::uri_query_name(linked, zone.config.zone)),
+                   [&](std::exception_ptr e, dns::Lookup<dns::AddressRecord> lookup) {
+                     if (e) std::rethrow_exception(e);
+                     answer = judge_zone_answer(zone, lookup, linked);
+                   });
+    io_.run();
+    io_.restart();
+    return answer;
+  };
+  auto a = ask(*zones[0], "bad.example");
+  ASSERT_EQ(a.result.verdicts.size(), 1u);
+  EXPECT_EQ(a.result.verdicts[0].signal, Signal::UriDnsblListed);
+  EXPECT_EQ(a.result.verdicts[0].action, Action::Reject);
+  EXPECT_EQ(a.result.verdicts[0].reason, "links to bad.example, listed in dbl.example (127.0.1.2)");
+  EXPECT_EQ(a.zone, "dbl.example");
+  EXPECT_EQ(a.answer, "127.0.1.2");
+  EXPECT_EQ(zones[0]->state->listed->Value(), 1);
+  a = ask(*zones[0], "192.0.2.1");
+  EXPECT_TRUE(a.result.verdicts.empty()) << "127.0.1.255: IP queries prohibited";
+  EXPECT_FALSE(a.result.error);
+  EXPECT_EQ(zones[0]->state->errors->Value(), 1);
+  EXPECT_TRUE(ask(*zones[0], "odd.example").result.verdicts.empty()) << "outside the filter";
+  EXPECT_TRUE(ask(*zones[0], "fine.example").result.verdicts.empty()) << "NXDOMAIN";
+
+  a = ask(*zones[1], "bad.example");
+  ASSERT_EQ(a.result.verdicts.size(), 1u);
+  EXPECT_EQ(a.result.verdicts[0].signal, Signal::UriDnsblListed);
+  EXPECT_EQ(a.result.verdicts[0].action, Action::Continue);
+  EXPECT_EQ(a.result.verdicts[0].score, 2.5);
+  EXPECT_TRUE(ask(*zones[1], "refused.example").result.verdicts.empty()) << "query refused";
+  EXPECT_EQ(zones[1]->state->errors->Value(), 1);
+  EXPECT_TRUE(ask(*zones[1], "slow.example").result.error);
+}
+
+TEST_F(DnsChecks, UriZonesAreProbedWithTheDomainTestNames) {
+  prometheus::Registry registry;
+  DnsblMonitor monitor(registry);
+  conf::DnsblConfig uri;
+  uri.zone = "dbl.example";
+  uri.type = conf::DnsblConfig::Type::Uri;
+  conf::DnsblConfig refusing = uri;
+  refusing.zone = "refusing.example";
+  auto zones = make_dnsbl_zones({uri, refusing}, monitor);
+  dns_.set("test.dbl.example", RecordType::A, a_answer(60, {"127.0.1.2"}));
+  // refusing.example answers every query with its "query refused" code.
+  dns_.set("test.refusing.example", RecordType::A, a_answer(60, {"127.0.0.1"}));
+  bool up = false;
+  auto probe = [&](const DnsblZone& zone) {
+    asio::co_spawn(io_, probe_dnsbl_zone(dns_, zone),
+                   [&](std::exception_ptr, bool ok) { up = ok; });
+    io_.run();
+    io_.restart();
+    return up;
+  };
+  EXPECT_TRUE(probe(*zones[0]));
+  EXPECT_FALSE(probe(*zones[1]));
+}
+
 TEST_F(DnsChecks, ProbesTellSoundZonesFromBrokenOnes) {
   prometheus::Registry registry;
   DnsblMonitor monitor(registry);

@@ -51,5 +51,26 @@ TEST(DnsblAnswer, ListingsErrorsAndFilters) {
   EXPECT_EQ(judge_dnsbl_answer({{192, 0, 2, 1}}, {}), DnsblResult::ZoneError);
 }
 
+TEST(UriQuery, DomainsAsIsAddressesReversed) {
+  EXPECT_EQ(uri_query_name("bad.example", "dbl.example"), "bad.example.dbl.example");
+  EXPECT_EQ(uri_query_name("192.0.2.1", "uri.example."), "1.2.0.192.uri.example");
+  EXPECT_EQ(uri_query_name("2001:db8::1", "uri.example"),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.uri.example");
+}
+
+TEST(UriAnswer, TheUriListsOwnErrorCodesAreNoListings) {
+  const auto dbl = *ReturnFilter::parse("127.0.1.[2..99]");
+  EXPECT_EQ(judge_uri_answer({{127, 0, 1, 2}}, {dbl}), DnsblResult::Listed);
+  EXPECT_EQ(judge_uri_answer({{127, 0, 1, 255}}, {}), DnsblResult::ZoneError)
+      << "Spamhaus DBL: IP queries prohibited";
+  EXPECT_EQ(judge_uri_answer({{127, 0, 0, 1}}, {}), DnsblResult::ZoneError)
+      << "SURBL/URIBL: query refused";
+  EXPECT_EQ(judge_uri_answer({{127, 255, 255, 254}}, {}), DnsblResult::ZoneError);
+  EXPECT_EQ(judge_uri_answer({{127, 0, 1, 200}}, {dbl}), DnsblResult::NotListed);
+  EXPECT_EQ(judge_uri_answer({}, {dbl}), DnsblResult::NotListed);
+  // An IP zone keeps 127.0.0.1 as an answer like any other (its probe says it must not list it).
+  EXPECT_EQ(judge_dnsbl_answer({{127, 0, 0, 1}}, {}), DnsblResult::Listed);
+}
+
 }  // namespace
 }  // namespace mxgate::reputation

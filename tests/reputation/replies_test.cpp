@@ -47,6 +47,13 @@ TEST(ReplyFor, RefusalsPointToThePortalWithTheExactText) {
        "550 5.7.1 Rejected by the From domain's DMARC policy - see " + see + "192.0.2.7\r\n"},
       {Stage::EndOfData, Action::Reject, Signal::DkimFail, "192.0.2.7",
        "550 5.7.1 Blocked - see " + see + "192.0.2.7\r\n"},
+      // a message linking to a listed domain (issue 17)
+      {Stage::EndOfData, Action::Reject, Signal::UriListed, "192.0.2.7",
+       "554 5.7.1 Blocked - see " + see + "192.0.2.7\r\n"},
+      {Stage::EndOfData, Action::Reject, Signal::UriDnsblListed, "192.0.2.7",
+       "554 5.7.1 Blocked - see " + see + "192.0.2.7\r\n"},
+      {Stage::EndOfData, Action::Defer, Signal::UriDnsblListed, "192.0.2.7",
+       "451 4.7.1 Deferred - see " + see + "192.0.2.7\r\n"},
       {Stage::EndOfData, Action::Defer, Signal::Timeout, "192.0.2.7",
        "451 4.7.1 Deferred - see " + see + "192.0.2.7\r\n"},
       {Stage::Rcpt, Action::Drop, Signal::Anomaly, "192.0.2.7",
