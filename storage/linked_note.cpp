@@ -134,7 +134,8 @@ boost::system::error_code ReputationStore::note_linked_domain(std::string_view i
 std::optional<LinkedDomainNote> ReputationStore::linked_domain_note(std::string_view ip_key) {
   if (impl_->notes == nullptr) return std::nullopt;  // a read-only store made before issue 17
   std::string value;
-  const auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->notes, to_slice(ip_key), &value);
+  const auto status =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->notes, to_slice(ip_key), &value);
   if (!status.ok()) {
     if (!status.IsNotFound()) status_error(status, "get_note");
     return std::nullopt;

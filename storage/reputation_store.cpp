@@ -105,11 +105,10 @@ std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
   const Opened opened = plan_families(*impl, dir);
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(impl->db_options, dir.string(), opened.descriptors,
-                                         &impl->handles, &db)
-          : rocksdb::DB::Open(impl->db_options, dir.string(), opened.descriptors, &impl->handles,
-                              &db);
+      options.read_only ? rocksdb::DB::OpenForReadOnly(impl->db_options, dir.string(),
+                                                       opened.descriptors, &impl->handles, &db)
+                        : rocksdb::DB::Open(impl->db_options, dir.string(), opened.descriptors,
+                                            &impl->handles, &db);
   if (!status.ok()) {
     throw std::runtime_error("cannot open reputation store " + dir.string() + ": " +
                              status.ToString());

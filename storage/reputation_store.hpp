@@ -1,7 +1,7 @@
 // ReputationStore: the RocksDB-backed reputation records, one column family per key family
 // ("ip", "network", "sender_domain", "auth_domain", "linked_domain"; keys from key_codec.hpp,
-// values from record_codec.hpp). Every update is a Merge of a patch (merge.hpp): counters, listings and
-// scores never read-modify-write, so a listing change cannot lose a concurrent counter update.
+// values from record_codec.hpp). Every update is a Merge of a patch (merge.hpp): counters, listings
+// and scores never read-modify-write, so a listing change cannot lose a concurrent counter update.
 // Decay is not applied here: the reputation model applies it when it reads score/score_at.
 //
 // Bulk loads (imports) write SST files of full records (SstBuilder::add) or of merge operands
@@ -17,9 +17,9 @@
 // A store made by an older version lacks the newer column families ("linked_domain" and
 // "linked_domain_notes", issue 17): a writable open creates them and keeps everything else; a
 // read-only open goes without them (their reads find nothing, their counts are 0).
-// add() and note_linked_domain() only append to ONE mutex-protected pending batch per store (no I/O, ~1 µs under the
-// lock); flush() swaps it out and writes it (WAL on, not synced: a crash may lose the last
-// unflushed second of counters). Listing changes and erase() are synced writes.
+// add() and note_linked_domain() only append to ONE mutex-protected pending batch per store (no
+// I/O, ~1 µs under the lock); flush() swaps it out and writes it (WAL on, not synced: a crash may
+// lose the last unflushed second of counters). Listing changes and erase() are synced writes.
 //
 // Failure: open() throws std::runtime_error (path + RocksDB status text). Everything else
 // returns a Lookup state or an error_code (error.hpp) and logs RocksDB's status text once.

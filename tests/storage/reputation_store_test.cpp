@@ -1,13 +1,13 @@
 #include "storage/reputation_store.hpp"
-#include "storage/record_codec.hpp"
 
 #include <gtest/gtest.h>
-
 #include <rocksdb/db.h>
 
 #include <atomic>
 #include <random>
 #include <thread>
+
+#include "storage/record_codec.hpp"
 
 namespace mxgate::storage {
 namespace {
@@ -387,7 +387,8 @@ TEST_F(StoreTest, AStoreWithFourFamiliesOpensAndKeepsItsData) {
   EXPECT_EQ(store.get_doc("delist:192.0.2.7"), "doc");
   ASSERT_FALSE(store.set_listing(Family::LinkedDomain, "evil.example",
                                  {ListingAction::Block, "malware", "cli", 6, 0}));
-  ASSERT_FALSE(store.note_linked_domain(ip_key(ip("192.0.2.7")), {"evil.example", "uri:evil.example", "malware", 7}));
+  ASSERT_FALSE(store.note_linked_domain(ip_key(ip("192.0.2.7")),
+                                        {"evil.example", "uri:evil.example", "malware", 7}));
   open(read_only);
   EXPECT_EQ(store_->get(Family::LinkedDomain, "evil.example")->listing.reason, "malware");
   EXPECT_EQ(store_->linked_domain_note(ip_key(ip("192.0.2.7")))->listed_by, "uri:evil.example");
