@@ -48,7 +48,7 @@ inline constexpr std::string_view kDomainTargetPrefix = "domain:";
 // of data, the client IP's portal page names the domain); allow: the domain is never looked up
 // in URI blocklists ([[dnsbl]] type "uri"), so that a domain of one's own that a list names by
 // mistake costs nothing.
-inline constexpr std::string_view kLinkedTargetPrefix = "uri:";
+inline constexpr std::string_view kLinkedTargetPrefix = storage::kLinkedListingPrefix;
 inline constexpr std::size_t kMaxDomainLength = 253;
 inline constexpr std::string_view kFeedColumns = "ip_or_cidr,action,reason,expiry,source";
 

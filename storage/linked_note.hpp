@@ -27,6 +27,11 @@ inline constexpr std::int64_t kLinkedDomainNoteSeconds = 7 * 86400;  // shown fo
 inline constexpr std::size_t kMaxNoteDomain = 255;
 inline constexpr std::size_t kMaxNoteText = 512;  // listed_by and reason
 
+// How our own listings of linked domains are named (`mxgate rep set uri:evil.example`), and
+// so a note's listed_by for one: kLinkedListingPrefix + the key (key_codec.hpp). Anything else
+// in listed_by is a URI blocklist's zone.
+inline constexpr std::string_view kLinkedListingPrefix = "uri:";
+
 struct LinkedDomainNote {
   std::string domain;     // "evil.example", or an IP literal's text
   std::string listed_by;  // "uri:evil.example" (our listing) or the URI blocklist's zone
