@@ -86,18 +86,17 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
   return {target.substr(0, q), target.substr(std::min(q + 1, target.size()))};
 }
 
-// The families of ?family=ip|network|all (default all); nullopt for anything else.
+// The families of ?family= (rep_bulk.hpp's names; default all); nullopt for anything else.
 std::optional<std::vector<storage::Family>> export_families(std::string_view query) {
-  std::vector<storage::Family> all{storage::Family::Ip, storage::Family::Network};
+  auto families = export_families_named("all");
   const auto fields = common::parse_form(query);
   if (!fields) return std::nullopt;
   for (const auto& [name, value] : *fields) {
     if (name != "family") return std::nullopt;
-    if (value == "ip") return std::vector{storage::Family::Ip};
-    if (value == "network") return std::vector{storage::Family::Network};
-    if (value != "all") return std::nullopt;
+    families = export_families_named(value);
+    if (!families) return std::nullopt;
   }
-  return all;
+  return families;
 }
 
 // The PUT form as a listing; `error` set on a bad or unknown field.
@@ -148,12 +147,14 @@ std::optional<std::vector<storage::BulkFile>> files_from_body(std::string_view b
     const std::size_t space = line.find(' ');
     const std::string_view family = line.substr(0, space);
     const std::filesystem::path path(std::string(line.substr(std::min(space + 1, line.size()))));
-    if (space == std::string_view::npos || (family != "ip" && family != "network") ||
-        !path.is_absolute()) {
-      error = fmt::format("line {}: expected \"ip|network /absolute/path.sst\"", line_no);
+    const auto named = ingest_family_named(family);
+    if (space == std::string_view::npos || !named || !path.is_absolute()) {
+      error = fmt::format(
+          "line {}: expected \"ip|network|sender_domain|linked_domain /absolute/path.sst\"",
+          line_no);
       return std::nullopt;
     }
-    files.push_back({family == "ip" ? storage::Family::Ip : storage::Family::Network, path, 0});
+    files.push_back({*named, path, 0});
   }
   if (files.empty()) error = "no files to ingest";
   if (files.empty()) return std::nullopt;
@@ -191,8 +192,8 @@ bool Api::allowed_peer(const asio::ip::address& peer) {
 std::optional<postmaster::RampShown> Api::live_ramp(const postmaster::RepTarget& target,
                                                     const reputation::Record* record,
                                                     std::int64_t now) const {
-  if (throttling_ == nullptr || target.family == storage::Family::SenderDomain ||
-      target.family == storage::Family::AuthDomain) {
+  if (throttling_ == nullptr ||
+      (target.family != storage::Family::Ip && target.family != storage::Family::Network)) {
     return std::nullopt;
   }
   static const reputation::Record kNeverSeen;
@@ -239,7 +240,8 @@ http::Response Api::answer(const http::Request& request, std::int64_t now) {
   if (*path == kAdminExportPath) {
     if (request.method() != beast::http::verb::get) return not_allowed("GET");
     if (!export_families(query)) {
-      return text(beast::http::status::bad_request, "expected ?family=ip, network or all\n");
+      return text(beast::http::status::bad_request,
+                  fmt::format("expected ?family={}\n", kExportFamilyNames));
     }
     return text(beast::http::status::internal_server_error, "an export is streamed by serve()\n");
   }

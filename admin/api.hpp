@@ -2,7 +2,8 @@
 // listings while the server holds the store. `mxgate rep` falls back to it automatically
 // (rep_command.hpp); scripts can use it with curl. Plain text in, plain text out.
 //
-// <target>: an IP, a network ("192.0.2.0/24") or a sender domain ("domain:example.com").
+// <target>: an IP, a network ("192.0.2.0/24"), a sender domain ("domain:example.com") or a linked
+// domain ("uri:evil.example", "uri:192.0.2.7"; issue 17): postmaster::parse_target().
 //   GET    /admin/rep/<target>       200: the record as `mxgate rep get` prints it, with the
 //                                    network listings that apply to an IP (rep_records.hpp);
 //                                    404: the same form, "no record" (of its own)
@@ -16,12 +17,14 @@
 //   DELETE /admin/rep/<target>       deletes the record (listing, counters, history).
 //                                    200 "<target> deleted\n"; 404 "no record for <target>,
 //                                    nothing deleted"
-//   POST   /admin/rep/ingest         body: one "<ip|network> <absolute path of an SST file>" line
+//   POST   /admin/rep/ingest         body: one "<family> <absolute path of an SST file>" line
+//                                    (family: ip, network, sender_domain, linked_domain)
 //                                    per file, as `mxgate rep import` writes them; ingested in
 //                                    order, copied (the files stay the caller's).
 //                                    200 "ingested <n> files\n"
-//   GET    /admin/rep/export[?family=ip|network|all]   200 text/csv, chunked: the active
-//                                    listings in the feed format (record_text.hpp), IPs first
+//   GET    /admin/rep/export[?family=ip|network|domain|uri|all]   200 text/csv, chunked: the
+//                                    active listings in the feed format (record_text.hpp): IPs,
+//                                    networks, sender domains, then linked domains
 //   /admin/queue...                  queue mode's spool, as `mxgate queue` (queue_command.hpp);
 //                                    404 "queue mode is off ..." in inline mode
 //   GET    /admin/delist[?state=open|approved|denied|all]   the postmaster portal's delisting

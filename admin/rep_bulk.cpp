@@ -195,6 +195,27 @@ boost::system::error_code export_batch(storage::ReputationStore& store, ExportCu
   return ec;
 }
 
+std::optional<std::vector<storage::Family>> export_families_named(std::string_view name) {
+  using storage::Family;
+  if (name == "ip") return std::vector{Family::Ip};
+  if (name == "network") return std::vector{Family::Network};
+  if (name == "domain") return std::vector{Family::SenderDomain};
+  if (name == "uri") return std::vector{Family::LinkedDomain};
+  if (name == "all") {
+    return std::vector{Family::Ip, Family::Network, Family::SenderDomain, Family::LinkedDomain};
+  }
+  return std::nullopt;
+}
+
+std::optional<storage::Family> ingest_family_named(std::string_view name) {
+  using storage::Family;
+  for (const Family family :
+       {Family::Ip, Family::Network, Family::SenderDomain, Family::LinkedDomain}) {
+    if (name == storage::family_name(family)) return family;
+  }
+  return std::nullopt;
+}
+
 std::string export_header(std::int64_t now) {
   return fmt::format("# mxgate rep export {}\n# {}\n", postmaster::format_time(now),
                      postmaster::kFeedColumns);

@@ -18,7 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/listing_bulk.hpp"
@@ -64,6 +66,16 @@ struct ExportCursor {
   bool done = false;        // the family has been walked to its end
   std::uint64_t lines = 0;  // feed lines appended so far
 };
+
+// The families of listings, by the names `rep export --family` and /admin/rep/export?family=
+// take: "ip", "network", "domain" (sender domains, "domain:" targets), "uri" (linked domains,
+// "uri:" targets; issue 17), "all" (all four, in that order). nullopt for another name.
+inline constexpr std::string_view kExportFamilyNames = "ip, network, domain, uri or all";
+std::optional<std::vector<storage::Family>> export_families_named(std::string_view name);
+
+// The family of a line of POST /admin/rep/ingest: storage::family_name() of one that feeds
+// carry ("ip", "network", "sender_domain", "linked_domain"); nullopt for another name.
+std::optional<storage::Family> ingest_family_named(std::string_view name);
 
 // Appends the feed lines of active listings among the next kExportBatchRecords records.
 boost::system::error_code export_batch(storage::ReputationStore& store, ExportCursor& cursor,

@@ -56,12 +56,6 @@ class Backend {
   virtual Outcome export_to(std::FILE* out, const std::string& family) = 0;
 };
 
-std::vector<storage::Family> families_of(const std::string& family) {
-  if (family == "ip") return {storage::Family::Ip};
-  if (family == "network") return {storage::Family::Network};
-  return {storage::Family::Ip, storage::Family::Network};
-}
-
 // The store, opened by this process.
 class StoreBackend final : public Backend {
  public:
@@ -96,7 +90,7 @@ class StoreBackend final : public Backend {
   Outcome export_to(std::FILE* out, const std::string& family) override {
     const auto now = postmaster::wall_seconds();
     std::string batch = export_header(now);
-    for (const auto f : families_of(family)) {
+    for (const auto f : export_families_named(family).value_or(std::vector<storage::Family>{})) {
       ExportCursor cursor{f};
       while (!cursor.done) {
         if (auto ec = export_batch(*store_, cursor, now, batch)) return error(ec.message());
@@ -376,15 +370,23 @@ void add_rep_commands(Cli& cli) {
   rep.require_subcommand(1);
   const auto args = std::make_shared<RepArgs>();
   RepRequest& request = args->request;
-  auto* get = rep.add_subcommand("get", "Show the record of an IP or a network");
-  auto* set = rep.add_subcommand("set", "List an IP or a network as blocked or allowed");
-  auto* del = rep.add_subcommand("del", "Delete the record of an IP or a network");
+  auto* get = rep.add_subcommand("get", "Show the record of an IP, a network or a domain");
+  auto* set = rep.add_subcommand("set", "List an IP, a network or a domain as blocked or allowed");
+  auto* del = rep.add_subcommand("del", "Delete the record of an IP, a network or a domain");
   for (auto* command : {get, set, del}) {
-    command->add_option("target", request.target, "IP address or network (CIDR)")->required();
+    command
+        ->add_option("target", request.target,
+                     "IP address, network (CIDR), domain:SENDER.DOMAIN or uri:LINKED.DOMAIN")
+        ->required();
     cli.add_config_options(*command);
   }
-  auto* block = set->add_flag("--block", request.block, "Refuse it at connect (554 5.7.1)");
-  auto* allow = set->add_flag("--allow", args->allow, "Let it bypass score-based refusals");
+  auto* block = set->add_flag(
+      "--block", request.block,
+      "Refuse it (554 5.7.1): an IP or network at connect, a domain: at MAIL, a uri: at end of "
+      "data (mail that links to it)");
+  auto* allow = set->add_flag(
+      "--allow", args->allow,
+      "Let it bypass score-based refusals (a uri: domain: skip its URI blocklist lookups)");
   auto* clear = set->add_flag("--clear", request.clear,
                               "Lift its block or allow; keep its counters and history");
   block->excludes(allow);
@@ -401,6 +403,7 @@ void add_rep_commands(Cli& cli) {
   auto* import_csv = rep.add_subcommand(
       "import", "Load listings in bulk from CSV: ip_or_cidr,action,reason,expiry[,source]");
   import_csv->add_option("file", request.file, "CSV file, - for standard input")->required();
+  // The first column takes every rep target: domain:example.com and uri:evil.example too.
   import_csv->add_option("--source", request.source,
                          "Source of the listings (default: import:<file name>)");
   import_csv->add_flag("--create", request.create,
@@ -408,8 +411,8 @@ void add_rep_commands(Cli& cli) {
                        "start)");
   cli.add_config_options(*import_csv);
   auto* export_csv = rep.add_subcommand("export", "Write the active listings as CSV to stdout");
-  export_csv->add_option("--family", request.family, "ip, network or all")
-      ->check(CLI::IsMember({"ip", "network", "all"}))
+  export_csv->add_option("--family", request.family, "ip, network, domain, uri or all")
+      ->check(CLI::IsMember({"ip", "network", "domain", "uri", "all"}))
       ->capture_default_str();
   cli.add_config_options(*export_csv);
 

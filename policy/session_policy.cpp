@@ -204,7 +204,30 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(
   auto run = co_await run_stage_checks(Stage::EndOfData, Phase::First, Phase::Limits, context);
   if (auth) write_auth_header();
   // The final reply is recorded by record_message(), not here.
-  co_return decide_stage(Stage::EndOfData, std::move(run.outcomes));
+  auto refusal = decide_stage(Stage::EndOfData, std::move(run.outcomes));
+  if (refusal) note_linked_domain(*refusal);  // refused mail only: accepted mail pays nothing
+  co_return refusal;
+}
+
+std::optional<storage::LinkedDomainNote> linked_domain_note(const ContentFindings& findings,
+                                                            reputation::Action action,
+                                                            std::int64_t now) {
+  if (findings.listed_domain.empty()) return std::nullopt;
+  if (action != Action::Reject && action != Action::Drop) return std::nullopt;
+  return storage::LinkedDomainNote{findings.listed_domain, findings.listed_by,
+                                   findings.listing_reason, now};
+}
+
+// Queued in the store's pending batch like the outcome counters (no I/O on the worker). A full
+// batch drops it, as it drops counters then (mxgate_reputation_updates_total{result="dropped"}:
+// the same shortage); a written note is not an outcome update and is not counted.
+void SessionPolicy::note_linked_domain(const Refusal& refusal) {
+  if (!facts_->content || client_.keys.empty()) return;
+  const auto note = linked_domain_note(*facts_->content, refusal.action, unix_now());
+  if (!note) return;
+  if (context_.store.note_linked_domain(client_.keys[0], *note) == storage::Error::full) {
+    context_.metrics.reputation_updates_dropped.Increment();
+  }
 }
 
 // The Authentication-Results header of the message: what the checks found, and iprev.

@@ -37,6 +37,7 @@
 #include "reputation/policy.hpp"
 #include "smtp/command.hpp"
 #include "smtp/reply.hpp"
+#include "storage/linked_note.hpp"
 
 namespace mxgate::policy {
 
@@ -46,6 +47,14 @@ struct Refusal {
   bool close = false;
   reputation::Action action = reputation::Action::Reject;  // Reject, Defer or Drop
 };
+
+// The note a refused message leaves for its client IP's postmaster page (issue 17): the linked
+// domain whose listing the content checks found, with who listed it and why. nullopt when no
+// linked domain was listed, or when the message was not refused for good (a deferral may yet
+// pass; an accepted or quarantined message was not refused).
+std::optional<storage::LinkedDomainNote> linked_domain_note(const ContentFindings& findings,
+                                                            reputation::Action action,
+                                                            std::int64_t now);
 
 class SessionPolicy {
  public:
@@ -96,7 +105,9 @@ class SessionPolicy {
   // The end-of-data stage (after scanner->finish() and parser->finish(); either may be null
   // when not authenticating or not judging content): DKIM, the content checks, then DMARC over
   // the SPF and DKIM results and the bulk check, then the throttle's auth_domain limits; writes
-  // auth_header(). A refusal rejects the message.
+  // auth_header(). A refusal rejects the message. A rejection (or drop) of a message that links
+  // to a listed domain (ContentFindings::listed_domain) leaves the client IP a note for its
+  // postmaster page (ReputationStore::note_linked_domain: queued, written by the next flush).
   boost::asio::awaitable<std::optional<Refusal>> end_of_data(
       std::shared_ptr<const auth::MessageScanner> message,
       std::shared_ptr<const content::MessageParser> content = {});
@@ -132,6 +143,7 @@ class SessionPolicy {
   void note(reputation::Stage stage, const reputation::StageDecision& decision);
   void append_signal(const reputation::FiredSignal& fired, bool observe);
   void record(const reputation::Counters& delta);
+  void note_linked_domain(const Refusal& refusal);
 
   const Services& context_;  // the worker's; checks hold it by reference too
   const Rules& rules_;

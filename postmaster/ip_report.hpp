@@ -10,7 +10,10 @@
 //   deferral in effect, or a blocklist weighed so), or not listed; since and until when;
 // - what decided the status (its cause), and the listed network when a network is listed;
 // - each reason, with the best practice that fixes it;
-// - the reverse-DNS checks run at request time; the IP's latest delisting request.
+// - the reverse-DNS checks run at request time; the IP's latest delisting request;
+// - the latest message refused for a listed linked domain (issue 17), for a week: the domain,
+//   who listed it and why. It does not change the status: the listing is the domain's, and
+//   mail without the link is judged as any other.
 // Threading: pure functions. Failure: none.
 #pragma once
 
@@ -25,6 +28,7 @@
 #include "reputation/policy.hpp"
 #include "reputation/record.hpp"
 #include "reputation/verdict.hpp"
+#include "storage/linked_note.hpp"
 
 namespace mxgate::postmaster {
 
@@ -66,6 +70,9 @@ struct IpReport {
   std::optional<std::uint64_t> ramp_allowance;  // a new IP's messages per day
   std::optional<DelistRequest> request;         // the latest delisting request (any state)
   std::int64_t last_delisted = 0;               // Unix seconds of the last approval, 0: never
+  // The latest refusal of the IP's mail for a listed linked domain, when recent enough to show
+  // (storage::linked_domain_note_shown).
+  std::optional<storage::LinkedDomainNote> linked_domain;
 };
 
 // A throttle deferral of the IP that may still be in effect.

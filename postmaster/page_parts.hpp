@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "postmaster/ip_report.hpp"
+#include "postmaster/portal_page.hpp"
 
 namespace mxgate::postmaster {
 
@@ -22,5 +24,12 @@ std::string checks_html(const LiveChecks& checks);
 std::string delisting_html(const IpReport& report);
 // Why a request goes to an operator, one sentence each (escaped HTML).
 std::vector<std::string> review_reasons_html(const IpReport& report, const DelistDecision& d);
+
+// The section on a message refused for a listed linked domain, and its JSON member
+// (",\"linked_domain\":{...}" or null); linked_domain_page.cpp. "" / null without a note.
+std::string linked_domain_html(const IpReport& report);
+std::string linked_domain_json(const IpReport& report);
+// The guidance for a signal of a message's content (issue 17), nullopt for another signal.
+std::optional<Guidance> content_guidance(reputation::Signal signal);
 
 }  // namespace mxgate::postmaster

@@ -173,10 +173,12 @@ asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) 
     storage::ConnectLookup lookup;
     std::optional<DelistRequest> request;
     std::int64_t last_delisted = 0;
+    std::optional<storage::LinkedDomainNote> note;
   };
   const auto stored = co_await io::run_blocking(blocking_, [&] {
     return Stored{store_.get_connect(address), find_delist(store_, ip_text),
-                  last_delisted(store_, ip_text)};
+                  last_delisted(store_, ip_text),
+                  store_.linked_domain_note(storage::ip_key(address))};
   });
   const auto& lookup = stored.lookup;
   if (lookup.ip.state == storage::Lookup::Error) co_return std::nullopt;
@@ -200,6 +202,9 @@ asio::awaitable<std::optional<IpReport>> Portal::report_for(common::IpBytes ip) 
       judge_ip(ip_text, record, networks, reputation.model, reputation.thresholds, deferral, now);
   report.request = stored.request;
   report.last_delisted = stored.last_delisted;
+  if (stored.note && storage::linked_domain_note_shown(*stored.note, now)) {
+    report.linked_domain = stored.note;
+  }
   if (throttling_ != nullptr) {
     static const reputation::Record kNeverSeen;
     const auto history = throttle::history_of(record ? *record : kNeverSeen, now, 1);

@@ -31,6 +31,12 @@
 //                    no end date
 //   reasons[]        {signal (machine name), text (plain words), detail (the lister's reason,
 //                    or the throttle limit), guidance, link (best-practices anchor)}
+//   linked_domain    the latest message from the address that was refused because it links to
+//                    a listed domain (issue 17), for a week; null for none: {domain,
+//                    listed_by ("uri:evil.example" for our listing, else the URI blocklist's
+//                    zone), listed_by_us, reason, refused_at (RFC 3339), guidance, delisting
+//                    (who can lift the listing and how: not this address's delisting form),
+//                    link (best-practices anchor)}. It does not change status.
 //   ramp_allowance_per_day  present while the address is new to us and may send (not blocked
 //                    or deferred): mail beyond this many messages a day is deferred
 //   checks           the live checks, when they ran: ptr (null: none), forward_confirmed,

@@ -87,6 +87,7 @@ std::string render_report_json(const IpReport& r) {
       string_or_null(r.listed_network), r.allow_listed ? "true" : "false");
   out += fmt::format(",\"since\":{},\"until\":{}", time_or_null(r.since), time_or_null(r.until));
   out += reasons_json(r);
+  out += linked_domain_json(r);
   if (r.ramp_allowance && r.status == IpReport::Status::NotListed) {
     out += fmt::format(",\"ramp_allowance_per_day\":{}", *r.ramp_allowance);
   }

@@ -47,6 +47,26 @@ constexpr Topic kTopics[] = {
      "Speak SMTP as RFC 5321 says: wait for our greeting before you talk, end lines with CRLF, "
      "and send messages that follow RFC 5322 and MIME. Bulk mail carries List-Unsubscribe and "
      "List-Unsubscribe-Post for one-click unsubscribe (RFC 8058)."},
+    {"format", "Message format",
+     "We read the header and MIME structure of every message. Send exactly one Date and one "
+     "From field and a Message-ID (RFC 5322); write header lines as \"Name: value\" with "
+     "continuation lines starting with white space; encode non-ASCII header text (RFC 2047) "
+     "unless you send with SMTPUTF8; give multipart bodies the boundary their Content-Type "
+     "declares and close them with it; use only the transfer encodings RFC 2045 defines, and "
+     "valid base64. Malformed messages score against their sender."},
+    {"linked-domains", "Links to compromised or malicious domains",
+     "We look up the domains that your messages link to (in text and HTML parts) in our own "
+     "list and in URI blocklists. An infected website or domain: emails linked to it will be "
+     "blocked. If a site you link to is compromised, find and remove the infection (or remove "
+     "the link), then ask for delisting: the site's owner asks us, or the blocklist that lists "
+     "it, once it is clean."},
+    {"one-click", "One-click unsubscribe for bulk mail",
+     "Bulk mail (mail with List-Id or List-Unsubscribe, Precedence: bulk or list, or a high "
+     "daily volume from one sender) must offer one-click unsubscribe as RFC 8058 describes: a "
+     "List-Unsubscribe header field with an https URI, plus the header field "
+     "List-Unsubscribe-Post: List-Unsubscribe=One-Click, and a DKIM signature that passes and "
+     "covers both fields. A POST to that URI must unsubscribe the recipient at once, without "
+     "a login or a confirmation page."},
     {"ramp", "New IPs: ramp up slowly",
      "While a sending IP is new to us, mail beyond its daily limit is deferred (your server "
      "retries it later; nothing is lost). The limit grows with the mail the address delivered "
@@ -288,6 +308,7 @@ Guidance guidance_for(Signal signal) {
     case Signal::Pregreet:
       return {"compliance", topic("compliance").text};
     default:
+      if (auto content = content_guidance(signal)) return *content;
       return {"compliance", topic("compliance").text};
   }
 }
@@ -369,6 +390,7 @@ std::string render_report_html(const IpReport& r) {
       "<section class=\"status {}\"><p id=\"status\">Status: <strong>{}</strong></p>\n"
       "<p id=\"summary\">{}</p>\n{}</section>\n",
       status_class(r.status), status_name(r.status), summary_html(r), times_html(r));
+  out += linked_domain_html(r);
   out += reasons_html(r);
   out += ramp_html(r);
   out += checks_html(r.checks);

@@ -8,7 +8,9 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "common/cidr.hpp"
 #include "conf/config.hpp"
+#include "content/message_parser.hpp"
 #include "reputation/model.hpp"
 #include "reputation/verdict.hpp"
 #include "storage/record_codec.hpp"
@@ -127,26 +129,70 @@ std::int64_t wall_seconds() {
       .count();
 }
 
+namespace {
+
+// The domain of a domain: or uri: target in lower case without trailing dots; nullopt with
+// `error` set when it is not a domain name.
+std::optional<std::string> target_domain(std::string_view text, std::string& error) {
+  std::string domain(text);
+  for (char& c : domain) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  while (!domain.empty() && domain.back() == '.') domain.pop_back();
+  const bool valid =
+      !domain.empty() && domain.size() <= kMaxDomainLength &&
+      domain.find('.') != std::string::npos && domain.front() != '.' &&
+      domain.find("..") == std::string::npos &&
+      std::all_of(domain.begin(), domain.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+      });
+  if (!valid) {
+    error = fmt::format("'{}' is not a domain name", text);
+    return std::nullopt;
+  }
+  return domain;
+}
+
+// "uri:evil.example", "uri:192.0.2.7", "uri:[2001:db8::7]".
+std::optional<RepTarget> linked_target(std::string_view text, std::string& error) {
+  std::string_view literal = text;
+  if (literal.size() > 2 && literal.front() == '[' && literal.back() == ']') {
+    literal = literal.substr(1, literal.size() - 2);
+  }
+  if (common::parse_ip(literal)) {
+    return RepTarget{storage::Family::LinkedDomain, storage::linked_domain_key(literal)};
+  }
+  const auto domain = target_domain(text, error);
+  if (!domain) {
+    error += " or an IP address";
+    return std::nullopt;
+  }
+  const auto registrable = content::registrable_domain(*domain);
+  if (registrable != *domain) {
+    error = registrable.empty() ? fmt::format(
+                                      "'{}' is a public suffix: links are looked up by the domain "
+                                      "registered under it",
+                                      *domain)
+                                : fmt::format(
+                                      "'{}': links are looked up by their registrable domain; list "
+                                      "{}{} instead",
+                                      *domain, kLinkedTargetPrefix, registrable);
+    return std::nullopt;
+  }
+  return RepTarget{storage::Family::LinkedDomain, storage::linked_domain_key(*domain)};
+}
+
+}  // namespace
+
 std::optional<RepTarget> parse_target(std::string_view text, const storage::StoreOptions& options,
                                       std::string& error) {
   text = trim(text);
   if (text.starts_with(kDomainTargetPrefix)) {
-    std::string domain(text.substr(kDomainTargetPrefix.size()));
-    for (char& c : domain) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    while (!domain.empty() && domain.back() == '.') domain.pop_back();
-    const bool valid = !domain.empty() && domain.size() <= kMaxDomainLength &&
-                       domain.find('.') != std::string::npos && domain.front() != '.' &&
-                       domain.find("..") == std::string::npos &&
-                       std::all_of(domain.begin(), domain.end(), [](char c) {
-                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                                c == '.' || c == '_';
-                       });
-    if (!valid) {
-      error = fmt::format("'{}' is not a domain name", text.substr(kDomainTargetPrefix.size()));
-      return std::nullopt;
-    }
+    const auto domain = target_domain(text.substr(kDomainTargetPrefix.size()), error);
+    if (!domain) return std::nullopt;
     return RepTarget{storage::Family::SenderDomain,
-                     *storage::key_from_text(storage::Family::SenderDomain, domain)};
+                     *storage::key_from_text(storage::Family::SenderDomain, *domain)};
+  }
+  if (text.starts_with(kLinkedTargetPrefix)) {
+    return linked_target(text.substr(kLinkedTargetPrefix.size()), error);
   }
   const auto cidr = storage::parse_cidr(text);
   if (!cidr) {
@@ -170,8 +216,14 @@ std::optional<RepTarget> parse_target(std::string_view text, const storage::Stor
 
 std::string target_text(const RepTarget& target) {
   const auto text = storage::key_to_text(target.family, target.key).value_or("?");
-  return target.family == storage::Family::SenderDomain ? std::string(kDomainTargetPrefix) + text
-                                                        : text;
+  switch (target.family) {
+    case storage::Family::SenderDomain:
+      return std::string(kDomainTargetPrefix) + text;
+    case storage::Family::LinkedDomain:
+      return std::string(kLinkedTargetPrefix) + text;
+    default:
+      return text;
+  }
 }
 
 std::optional<ListingAction> parse_action(std::string_view text) {
@@ -318,8 +370,8 @@ std::string describe_fields(std::string_view target, const reputation::Record* r
 
 std::optional<RampShown> ramp_shown(const conf::ThrottleConfig& throttle, const RepTarget& target,
                                     const reputation::Record* record, std::int64_t now) {
-  if (!throttle.enabled || target.family == storage::Family::SenderDomain ||
-      target.family == storage::Family::AuthDomain) {
+  if (!throttle.enabled ||
+      (target.family != storage::Family::Ip && target.family != storage::Family::Network)) {
     return std::nullopt;
   }
   static const reputation::Record kNeverSeen;
@@ -367,6 +419,12 @@ std::string describe_fields(std::string_view target, const reputation::Record* r
     out += fmt::format(" reason=\"{}\" source={} expires={}{}", record->listing.reason,
                        record->listing.source, when(record->listing.expires),
                        record->listing.active(now) ? "" : " (expired)");
+  }
+  if (target.starts_with(kLinkedTargetPrefix)) {
+    // Nothing counts mail against a linked domain: its record is its listing.
+    return out + fmt::format(
+                     "\n  (a linked domain: block refuses messages that link to it, allow "
+                     "skips its URI blocklist lookups)\n");
   }
   const auto t = reputation::totals(*record, now, kDescribeDays);
   out += fmt::format(

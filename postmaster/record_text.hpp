@@ -9,7 +9,9 @@
 //   2001:db8::7,allow,,,
 // - ip_or_cidr: an IPv4/IPv6 address, or a network whose prefix length is one that connect-time
 //   lookups use (StoreOptions::v4_network_prefixes / v6_network_prefixes: /24; /48 and /64 by
-//   default). A /32 or /128 is an address; host bits of a network are cleared.
+//   default). A /32 or /128 is an address; host bits of a network are cleared. Any other target
+//   of parse_target() too: "domain:example.com" (a sender domain), "uri:evil.example" (a linked
+//   domain, issue 17).
 // - action: block, allow, or none (clears the key's listing); any letter case.
 // - reason: free text (at most kMaxListingText bytes, no control characters).
 // - expiry: empty (never); a duration from now ("7d", "12h", "30m", "90s"); an RFC 3339 time
@@ -40,21 +42,32 @@ namespace mxgate::postmaster {
 inline constexpr std::size_t kFeedFields = 5;
 // A sender domain's listing is named "domain:example.com" (MAIL FROM domains, checked at MAIL).
 inline constexpr std::string_view kDomainTargetPrefix = "domain:";
+// A linked domain's listing (issue 17) is named "uri:evil.example" or "uri:192.0.2.7": a domain
+// or IP literal that messages link to (URLs in text and HTML parts, reduced to their registrable
+// domain), checked at end of data. block: a message linking to it is refused (554 5.7.1 at end
+// of data, the client IP's portal page names the domain); allow: the domain is never looked up
+// in URI blocklists ([[dnsbl]] type "uri"), so that a domain of one's own that a list names by
+// mistake costs nothing.
+inline constexpr std::string_view kLinkedTargetPrefix = storage::kLinkedListingPrefix;
 inline constexpr std::size_t kMaxDomainLength = 253;
 inline constexpr std::string_view kFeedColumns = "ip_or_cidr,action,reason,expiry,source";
 
-// An IP or network key of the store.
+// A key of the store: an IP, a network, a sender domain or a linked domain.
 struct RepTarget {
   storage::Family family = storage::Family::Ip;
   std::string key;  // storage/key_codec.hpp
 };
 
-// "192.0.2.7", "2001:db8::7", "192.0.2.0/24", "domain:example.com". nullopt with `error` set when
-// it is not an address, a network of a prefix length that `options` looks up at connect, or a
-// domain name.
+// "192.0.2.7", "2001:db8::7", "192.0.2.0/24", "domain:example.com", "uri:evil.example",
+// "uri:192.0.2.7" (also "uri:[2001:db8::7]"). nullopt with `error` set when it is not an
+// address, a network of a prefix length that `options` looks up at connect, or a domain name;
+// and for a uri: domain that is not registrable (content::registrable_domain): links are looked
+// up by their registrable domain, so "uri:www.evil.example" would never match (the error names
+// "uri:evil.example").
 std::optional<RepTarget> parse_target(std::string_view text, const storage::StoreOptions& options,
                                       std::string& error);
-std::string target_text(const RepTarget& target);  // canonical: "2001:db8::7", "192.0.2.0/24"
+// Canonical: "2001:db8::7", "192.0.2.0/24", "domain:example.com", "uri:evil.example".
+std::string target_text(const RepTarget& target);
 
 std::optional<reputation::ListingAction> parse_action(std::string_view text);
 std::string_view action_name(reputation::ListingAction action);  // "block", "allow", "none"
@@ -111,7 +124,8 @@ std::string describe_record(std::string_view target, const reputation::Record* r
 
 std::int64_t wall_seconds();  // now, in Unix seconds
 
-// The ramp of an IP or network target under `throttle` (allowance only), or nullopt.
+// The ramp of an IP or network target under `throttle` (allowance only), or nullopt (domains:
+// sender and linked domains have no ramp).
 std::optional<RampShown> ramp_shown(const conf::ThrottleConfig& throttle, const RepTarget& target,
                                     const reputation::Record* record, std::int64_t now);
 

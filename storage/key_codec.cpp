@@ -79,6 +79,8 @@ std::string_view family_name(Family family) {
       return "sender_domain";
     case Family::AuthDomain:
       return "auth_domain";
+    case Family::LinkedDomain:
+      return "linked_domain";
   }
   return "unknown";
 }
@@ -98,6 +100,15 @@ std::string domain_key(std::string_view domain) {
   return key;
 }
 
+std::string linked_domain_key(std::string_view text) {
+  std::string_view inner = text;
+  if (inner.size() > 2 && inner.front() == '[' && inner.back() == ']') {
+    inner = inner.substr(1, inner.size() - 2);
+  }
+  if (const auto ip = common::parse_ip(inner)) return common::ip_text(*ip);
+  return domain_key(text);
+}
+
 // The text is parsed by common::parse_cidr (the one CIDR grammar); this only changes the type.
 std::optional<Cidr> parse_cidr(std::string_view text) {
   const auto cidr = common::parse_cidr(text);
@@ -107,6 +118,10 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
 }
 
 std::optional<std::string> key_from_text(Family family, std::string_view text) {
+  if (family == Family::LinkedDomain) {
+    if (text.empty()) return std::nullopt;
+    return linked_domain_key(text);
+  }
   if (family == Family::SenderDomain || family == Family::AuthDomain) {
     if (text.empty()) return std::nullopt;
     return domain_key(text);
@@ -123,7 +138,10 @@ std::optional<std::string> key_from_text(Family family, std::string_view text) {
 }
 
 std::optional<std::string> key_to_text(Family family, std::string_view key) {
-  if (family == Family::SenderDomain || family == Family::AuthDomain) return std::string(key);
+  if (family == Family::SenderDomain || family == Family::AuthDomain ||
+      family == Family::LinkedDomain) {
+    return std::string(key);
+  }
   if (key.size() < kHeader) return std::nullopt;
   const char tag = key[0];
   const int prefix = static_cast<unsigned char>(key[1]);

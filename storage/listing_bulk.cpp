@@ -13,12 +13,19 @@ using boost::system::error_code;
 
 namespace {
 constexpr std::size_t kMaxIpKeyBytes = 18;  // tag, prefix length, 16 address bytes
+constexpr std::size_t kMaxDomainKeyBytes = 255;
+
+bool domain_family(Family family) {
+  return family == Family::SenderDomain || family == Family::LinkedDomain;
+}
 }  // namespace
 
-// A buffered listing without heap allocations of its own: the key inline, the reason in text_.
+// A buffered listing without heap allocations of its own: a key of up to kMaxIpKeyBytes inline
+// (every IP and network key, short domains), a longer domain key and the reason in text_.
 struct ListingBulkWriter::Entry {
-  std::array<char, kMaxIpKeyBytes> key;  // zero after key_size
+  std::array<char, kMaxIpKeyBytes> key;  // zero after key_size; unused for a long key
   std::uint8_t key_size;
+  std::uint64_t key_at;  // a long key's offset into text_
   Family family;
   reputation::ListingAction action;
   std::uint16_t reason_size;
@@ -28,7 +35,11 @@ struct ListingBulkWriter::Entry {
   std::int64_t created;
   std::int64_t expires;
 
-  std::string_view key_view() const { return {key.data(), key_size}; }
+  bool inline_key() const { return key_size <= kMaxIpKeyBytes; }
+  std::string_view key_view(const std::string& text) const {
+    return inline_key() ? std::string_view{key.data(), key_size}
+                        : std::string_view{text}.substr(key_at, key_size);
+  }
 };
 
 namespace {
@@ -44,10 +55,15 @@ std::uint64_t key_word(const Entry& e, std::size_t at) {
 }
 
 // Sorting millions of entries: whole-word compares instead of memcmp calls. Bytes past key_size
-// are zero, so a key that is a prefix of another sorts first through key_size.
-bool less(const Entry& a, const Entry& b) {
+// are zero, so a key that is a prefix of another sorts first through key_size; that order is
+// the bytewise one, which a long (domain) key is compared in directly.
+bool less(const Entry& a, const Entry& b, const std::string& text) {
   static_assert(kMaxIpKeyBytes == 18, "two words and two bytes");
   if (a.family != b.family) return a.family < b.family;
+  if (!a.inline_key() || !b.inline_key()) {
+    const int order = a.key_view(text).compare(b.key_view(text));
+    return order != 0 ? order < 0 : a.arrival < b.arrival;
+  }
   for (std::size_t at : {std::size_t{0}, std::size_t{8}}) {
     const auto wa = key_word(a, at), wb = key_word(b, at);
     if (wa != wb) return wa < wb;
@@ -61,8 +77,8 @@ bool less(const Entry& a, const Entry& b) {
   return a.arrival < b.arrival;
 }
 
-bool same_key(const Entry& a, const Entry& b) {
-  return a.family == b.family && a.key_view() == b.key_view();
+bool same_key(const Entry& a, const Entry& b, const std::string& text) {
+  return a.family == b.family && a.key_view(text) == b.key_view(text);
 }
 
 }  // namespace
@@ -77,7 +93,9 @@ ListingBulkWriter::~ListingBulkWriter() = default;
 
 error_code ListingBulkWriter::add(Family family, std::string_view key,
                                   const reputation::Listing& listing) {
-  if ((family != Family::Ip && family != Family::Network) || key.size() > kMaxIpKeyBytes) {
+  const bool ip = family == Family::Ip || family == Family::Network;
+  if ((!ip && !domain_family(family)) || key.empty() ||
+      key.size() > (ip ? kMaxIpKeyBytes : kMaxDomainKeyBytes)) {
     return make_error_code(Error::other);
   }
   if (entries_.size() >= chunk_entries_) {
@@ -87,8 +105,13 @@ error_code ListingBulkWriter::add(Family family, std::string_view key,
   // The record codec keeps at most kMaxListingText bytes of a reason; keep no more here.
   const std::string_view reason = std::string_view(listing.reason).substr(0, kMaxListingText);
   Entry entry{};
-  std::memcpy(entry.key.data(), key.data(), key.size());
   entry.key_size = static_cast<std::uint8_t>(key.size());
+  if (entry.inline_key()) {
+    std::memcpy(entry.key.data(), key.data(), key.size());
+  } else {
+    entry.key_at = text_.size();
+    text_.append(key);
+  }
   entry.family = family;
   entry.action = listing.action;
   entry.reason_size = static_cast<std::uint16_t>(reason.size());
@@ -123,8 +146,8 @@ error_code ListingBulkWriter::write_family(const Entry* begin, const Entry* end)
   BulkFile file{begin->family, path, 0};
   for (const Entry* it = begin; it != end; ++it) {
     // Sorted by arrival within a key: only the last of a run is written.
-    if (it + 1 != end && same_key(*it, *(it + 1))) continue;
-    if (auto ec = (*builder)->add_patch(it->key_view(), listing_patch(listing_of(*it)))) {
+    if (it + 1 != end && same_key(*it, *(it + 1), text_)) continue;
+    if (auto ec = (*builder)->add_patch(it->key_view(text_), listing_patch(listing_of(*it)))) {
       return ec;
     }
     ++file.entries;
@@ -137,7 +160,8 @@ error_code ListingBulkWriter::write_family(const Entry* begin, const Entry* end)
 
 error_code ListingBulkWriter::flush_chunk() {
   if (entries_.empty()) return {};
-  std::sort(entries_.begin(), entries_.end(), less);
+  std::sort(entries_.begin(), entries_.end(),
+            [this](const Entry& a, const Entry& b) { return less(a, b, text_); });
   const Entry* begin = entries_.data();
   const Entry* const end = begin + entries_.size();
   while (begin != end) {

@@ -1,5 +1,6 @@
 // ListingBulkWriter: turns a long stream of listings (a feed import: millions of IPs and
-// networks in any order, a key possibly repeated) into SST files of merge operands for
+// networks, and sender ("domain:") and linked ("uri:") domains, in any order, a key possibly
+// repeated) into SST files of merge operands for
 // ReputationStore::ingest_sst. Listings are buffered in memory up to `chunk_entries`, then
 // sorted by (family, key, arrival) and written, one SST file per family and chunk, keeping only
 // the last listing of a key within the chunk. Ingest the files in the order files() lists them,
@@ -7,10 +8,12 @@
 // a key in the whole stream wins.
 // The entries are listing patches (merge.hpp): ingesting them replaces listings only; the
 // counters, history and scores that the keys already have stay.
-// Memory: about 64 bytes per buffered listing plus its reason and source text.
+// Memory: about 72 bytes per buffered listing plus its reason and source text (and its key when
+// longer than 18 bytes).
 // Threading: one writer, one thread. Failure: error codes (error.hpp; Error::other for a key
-// that is not an IP or network key); files already written stay in `dir` for the caller to
+// of another family, empty, or too long); files already written stay in `dir` for the caller to
 // remove.
+// (Before issue 17 only IP and network keys were taken: a "domain:" line failed the import.)
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -46,7 +49,8 @@ class ListingBulkWriter {
   ListingBulkWriter(const ListingBulkWriter&) = delete;
   ListingBulkWriter& operator=(const ListingBulkWriter&) = delete;
 
-  // `key` from key_codec.hpp, of Family::Ip or Family::Network.
+  // `key` from key_codec.hpp, of Family::Ip, Network, SenderDomain or LinkedDomain (a domain key
+  // of at most 255 bytes).
   boost::system::error_code add(Family family, std::string_view key,
                                 const reputation::Listing& listing);
   boost::system::error_code finish();  // writes what is buffered; files() is then complete

@@ -40,6 +40,7 @@ StoreMetrics::StoreMetrics(prometheus::Registry& r)
       reputation_records_network(gauge(r, kRecords, {{"family", "network"}})),
       reputation_records_sender_domain(gauge(r, kRecords, {{"family", "sender_domain"}})),
       reputation_records_auth_domain(gauge(r, kRecords, {{"family", "auth_domain"}})),
+      reputation_records_linked_domain(gauge(r, kRecords, {{"family", "linked_domain"}})),
       reputation_cache_hits_block(counter(r, kCacheHits, {{"cache", "block"}})),
       reputation_cache_misses_block(counter(r, kCacheMisses, {{"cache", "block"}})),
       reputation_cache_hit_ratio_block(gauge(r, kHitRatio, {{"cache", "block"}})),
@@ -65,6 +66,7 @@ void StoreMetrics::refresh(ReputationStore& store) {
   set_count(reputation_records_network, store, Family::Network);
   set_count(reputation_records_sender_domain, store, Family::SenderDomain);
   set_count(reputation_records_auth_domain, store, Family::AuthDomain);
+  set_count(reputation_records_linked_domain, store, Family::LinkedDomain);
 }
 
 SpoolMetrics::SpoolMetrics(prometheus::Registry& r)

@@ -2,7 +2,9 @@
 // "Metrics"); the store and the spool set them from their own statistics (refresh()), which
 // the runtime calls on its timer (every reputation.flush_interval).
 // StoreMetrics, the reputation store:
-//   mxgate_reputation_records{family}                   records per family (RocksDB's estimate)
+//   mxgate_reputation_records{family}                   records per family (RocksDB's estimate):
+//                                                       ip, network, sender_domain, auth_domain,
+//                                                       linked_domain
 //   mxgate_reputation_cache_hits_total{cache}, _misses_total{cache}, _hit_ratio{cache}
 //                                                       the block cache (block) and the decoded
 //                                                       record cache (record)
@@ -39,6 +41,7 @@ struct StoreMetrics {
   prometheus::Gauge& reputation_records_network;
   prometheus::Gauge& reputation_records_sender_domain;
   prometheus::Gauge& reputation_records_auth_domain;
+  prometheus::Gauge& reputation_records_linked_domain;  // "uri:" listings (issue 17)
   prometheus::Counter& reputation_cache_hits_block;  // RocksDB's block cache
   prometheus::Counter& reputation_cache_misses_block;
   prometheus::Gauge& reputation_cache_hit_ratio_block;  // since start

@@ -25,7 +25,8 @@ constexpr int kBackgroundJobs = 2;
 // memtable operands: past this many, the write path folds them into one value.
 constexpr std::size_t kMaxSuccessiveMerges = 32;
 constexpr Family kFamilies[] = {Family::Ip, Family::Network, Family::SenderDomain,
-                                Family::AuthDomain};
+                                Family::AuthDomain, Family::LinkedDomain};
+static_assert(std::size(kFamilies) == kFamilyCount);
 
 }  // namespace
 
@@ -60,43 +61,60 @@ rocksdb::Options make_db_options(const StoreOptions& options) {
 
 namespace {
 
+// The column families a store opened with `options` opens, and where each handle goes. Families
+// added by later versions (the tail of kFamilies, "state", "docs", the notes) are created by a
+// writable open; a read-only open takes only those the store has.
+struct Opened {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<rocksdb::ColumnFamilyHandle**> targets;  // per descriptor but "default"
+};
+
+Opened plan_families(ReputationStore::Impl& impl, const std::filesystem::path& dir) {
+  std::vector<std::string> existing;
+  const bool check = impl.options.read_only &&
+                     rocksdb::DB::ListColumnFamilies(impl.db_options, dir.string(), &existing).ok();
+  auto present = [&](std::string_view name) {
+    return !check || std::find(existing.begin(), existing.end(), name) != existing.end();
+  };
+  Opened opened;
+  opened.descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, impl.db_options);
+  auto add = [&](std::string_view name, rocksdb::ColumnFamilyHandle** target,
+                 const rocksdb::ColumnFamilyOptions& options) {
+    if (!present(name)) return;
+    opened.descriptors.emplace_back(std::string(name), options);
+    opened.targets.push_back(target);
+  };
+  for (Family family : kFamilies) {
+    add(family_name(family), &impl.families[static_cast<std::size_t>(family)], impl.db_options);
+  }
+  add(kStateFamilyName, &impl.state, impl.db_options);
+  add(kDocsFamilyName, &impl.docs, impl.db_options);
+  rocksdb::ColumnFamilyOptions notes(impl.db_options);
+  notes.merge_operator.reset();
+  notes.compaction_filter = expired_note_filter();
+  add(kNotesFamilyName, &impl.notes, notes);
+  return opened;
+}
+
 std::unique_ptr<ReputationStore::Impl> open_db(const std::filesystem::path& dir,
                                                const StoreOptions& options) {
   auto impl = std::make_unique<ReputationStore::Impl>();
   impl->dir = dir;
   impl->options = options;
   impl->db_options = make_db_options(options);
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
-      {rocksdb::kDefaultColumnFamilyName, impl->db_options}};
-  for (Family family : kFamilies) {
-    descriptors.emplace_back(std::string(family_name(family)), impl->db_options);
-  }
-  // A read-only open cannot create the families that a store of an older version lacks.
-  bool with_state = true, with_docs = true;
-  if (options.read_only) {
-    std::vector<std::string> existing;
-    if (rocksdb::DB::ListColumnFamilies(impl->db_options, dir.string(), &existing).ok()) {
-      with_state = std::find(existing.begin(), existing.end(), kStateFamilyName) != existing.end();
-      with_docs = std::find(existing.begin(), existing.end(), kDocsFamilyName) != existing.end();
-    }
-  }
-  if (with_state) descriptors.emplace_back(std::string(kStateFamilyName), impl->db_options);
-  if (with_docs) descriptors.emplace_back(std::string(kDocsFamilyName), impl->db_options);
+  const Opened opened = plan_families(*impl, dir);
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(impl->db_options, dir.string(), descriptors,
-                                         &impl->handles, &db)
-          : rocksdb::DB::Open(impl->db_options, dir.string(), descriptors, &impl->handles, &db);
+      options.read_only ? rocksdb::DB::OpenForReadOnly(impl->db_options, dir.string(),
+                                                       opened.descriptors, &impl->handles, &db)
+                        : rocksdb::DB::Open(impl->db_options, dir.string(), opened.descriptors,
+                                            &impl->handles, &db);
   if (!status.ok()) {
     throw std::runtime_error("cannot open reputation store " + dir.string() + ": " +
                              status.ToString());
   }
   impl->db.reset(db);
-  for (std::size_t i = 0; i < kFamilyCount; ++i) impl->families[i] = impl->handles[i + 1];
-  std::size_t next = kFamilyCount + 1;
-  if (with_state) impl->state = impl->handles[next++];
-  if (with_docs) impl->docs = impl->handles[next];
+  for (std::size_t i = 0; i < opened.targets.size(); ++i) *opened.targets[i] = impl->handles[i + 1];
   return impl;
 }
 
@@ -137,10 +155,16 @@ void invalidate_batch_keys(ReputationStore::Impl& impl, const rocksdb::WriteBatc
     rocksdb::Status MergeCF(std::uint32_t column_family, const rocksdb::Slice& key,
                             const rocksdb::Slice& /*value*/) override {
       for (std::size_t i = 0; i < kFamilyCount; ++i) {
-        if (impl.families[i]->GetID() == column_family) {
+        if (impl.families[i] != nullptr && impl.families[i]->GetID() == column_family) {
           impl.records->invalidate(static_cast<Family>(i), {key.data(), key.size()});
         }
       }
+      return rocksdb::Status::OK();
+    }
+    // The notes' puts (note_linked_domain): not records, nothing cached. Without this, the
+    // default handler fails on a non-default family and would stop the walk.
+    rocksdb::Status PutCF(std::uint32_t /*column_family*/, const rocksdb::Slice& /*key*/,
+                          const rocksdb::Slice& /*value*/) override {
       return rocksdb::Status::OK();
     }
   } handler(impl);
@@ -207,6 +231,7 @@ ReputationStore::~ReputationStore() {
 
 Lookup ReputationStore::lookup(Family family, std::string_view key, reputation::Record& out,
                                bool cache_only) {
+  if (impl_->cf(family) == nullptr) return Lookup::Missing;  // read-only, an older store
   RecordCache::Ticket ticket;
   if (auto cached = impl_->records->get(family, key, out, ticket)) return *cached;
   rocksdb::ReadOptions read;

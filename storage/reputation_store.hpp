@@ -1,7 +1,7 @@
 // ReputationStore: the RocksDB-backed reputation records, one column family per key family
-// ("ip", "network", "sender_domain", "auth_domain"; keys from key_codec.hpp, values from
-// record_codec.hpp). Every update is a Merge of a patch (merge.hpp): counters, listings and
-// scores never read-modify-write, so a listing change cannot lose a concurrent counter update.
+// ("ip", "network", "sender_domain", "auth_domain", "linked_domain"; keys from key_codec.hpp,
+// values from record_codec.hpp). Every update is a Merge of a patch (merge.hpp): counters, listings
+// and scores never read-modify-write, so a listing change cannot lose a concurrent counter update.
 // Decay is not applied here: the reputation model applies it when it reads score/score_at.
 //
 // Bulk loads (imports) write SST files of full records (SstBuilder::add) or of merge operands
@@ -14,9 +14,12 @@
 // memtables and the block cache only; filters and indexes stay in memory, max_open_files = -1)
 // and may run on a worker. get()/read()/get_connect(), flush(), the listing/score/erase writes,
 // for_each() and ingestion may block on disk and belong on the blocking pool.
-// add() only appends to ONE mutex-protected pending batch per store (no I/O, ~1 µs under the
-// lock); flush() swaps it out and writes it (WAL on, not synced: a crash may lose the last
-// unflushed second of counters). Listing changes and erase() are synced writes.
+// A store made by an older version lacks the newer column families ("linked_domain" and
+// "linked_domain_notes", issue 17): a writable open creates them and keeps everything else; a
+// read-only open goes without them (their reads find nothing, their counts are 0).
+// add() and note_linked_domain() only append to ONE mutex-protected pending batch per store (no
+// I/O, ~1 µs under the lock); flush() swaps it out and writes it (WAL on, not synced: a crash may
+// lose the last unflushed second of counters). Listing changes and erase() are synced writes.
 //
 // Failure: open() throws std::runtime_error (path + RocksDB status text). Everything else
 // returns a Lookup state or an error_code (error.hpp) and logs RocksDB's status text once.
@@ -38,6 +41,7 @@
 #include "reputation/record.hpp"
 #include "storage/error.hpp"
 #include "storage/key_codec.hpp"
+#include "storage/linked_note.hpp"
 #include "storage/merge.hpp"
 
 namespace mxgate::storage {
@@ -115,7 +119,16 @@ class ReputationStore {
                                 const reputation::Counters& delta, std::int64_t seen_at);
   boost::system::error_code flush();
   std::size_t pending_adds() const;
-  std::uint64_t dropped_adds() const;  // adds refused with Error::full since open
+  std::uint64_t dropped_adds() const;  // adds and notes refused with Error::full since open
+
+  // The latest linked-domain refusal of the IP whose key (ip_key()) is `ip_key`
+  // (linked_note.hpp): queued like add(), so it never blocks a worker; written, unsynced, by the
+  // next flush() (readers see it from then on). Error::full as add(); Error::read_only.
+  boost::system::error_code note_linked_domain(std::string_view ip_key,
+                                               const LinkedDomainNote& note);
+  // The IP's latest note as stored, however old (linked_domain_note_shown() says whether to
+  // show it); nullopt: none, unreadable, or a store error (logged). May block: blocking pool.
+  std::optional<LinkedDomainNote> linked_domain_note(std::string_view ip_key);
 
   boost::system::error_code set_listing(Family family, std::string_view key,
                                         const reputation::Listing& listing);     // synced

@@ -119,6 +119,7 @@ error_code ReputationStore::for_each(Family family, const Visitor& visit) {
 
 error_code ReputationStore::for_each_from(Family family, std::string_view from,
                                           const Visitor& visit) {
+  if (impl_->cf(family) == nullptr) return {};  // read-only, an older store: nothing in it
   rocksdb::ReadOptions read;
   read.fill_cache = false;  // an export must not evict the hot set
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->cf(family)));
@@ -133,6 +134,7 @@ error_code ReputationStore::for_each_from(Family family, std::string_view from,
 
 std::uint64_t ReputationStore::approximate_count(Family family) {
   std::uint64_t count = 0;
+  if (impl_->cf(family) == nullptr) return 0;
   impl_->db->GetIntProperty(impl_->cf(family), "rocksdb.estimate-num-keys", &count);
   return count;
 }

@@ -27,6 +27,7 @@ struct ReputationStore::Impl {
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> families{};
   rocksdb::ColumnFamilyHandle* state = nullptr;  // "state": save_state()'s blobs
   rocksdb::ColumnFamilyHandle* docs = nullptr;   // "docs": put_doc()'s documents
+  rocksdb::ColumnFamilyHandle* notes = nullptr;  // linked-domain notes (linked_note.hpp)
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> ingest_sequence{0};
 
@@ -36,6 +37,8 @@ struct ReputationStore::Impl {
 
   std::unique_ptr<RecordCache> records;
 
+  // Null only for a family that a read-only open of an older store did not find
+  // (Family::LinkedDomain in a store made before issue 17).
   rocksdb::ColumnFamilyHandle* cf(Family family) const {
     return families[static_cast<std::size_t>(family)];
   }
@@ -55,6 +58,9 @@ struct SstBuilder::Impl {
 // The DB and column family options of a store opened with `options`; SST files written with
 // them (SstBuilder) match the store's table format.
 rocksdb::Options make_db_options(const StoreOptions& options);
+
+// The notes column family's compaction filter: drops notes too old to be shown.
+const rocksdb::CompactionFilter* expired_note_filter();
 
 // Maps a non-OK status to an error code, logging `operation` and RocksDB's text once.
 boost::system::error_code status_error(const rocksdb::Status& status, std::string_view operation);

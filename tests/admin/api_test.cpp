@@ -111,6 +111,25 @@ TEST_F(AdminApiTest, PutGetAndDeleteARecord) {
   EXPECT_EQ(again.body, "no record for 192.0.2.7, nothing deleted\n");
 }
 
+TEST_F(AdminApiTest, ALinkedDomainIsListedReadAndDeletedByItsUriTarget) {
+  start();
+  auto put = call(beast::http::verb::put, "/admin/rep/uri:Evil.Example",
+                  "action=block&reason=malware+host");
+  ASSERT_EQ(put.status, 200u) << put.body;
+  EXPECT_EQ(put.body, "uri:evil.example blocked\n");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "evil.example")->listing.reason, "malware host");
+  auto get = call(beast::http::verb::get, "/admin/rep/uri:evil.example");
+  EXPECT_EQ(get.status, 200u);
+  EXPECT_TRUE(get.body.starts_with("uri:evil.example\n")) << get.body;
+  EXPECT_NE(get.body.find("listing    block reason=\"malware host\" source=admin-api"),
+            std::string::npos)
+      << get.body;
+  EXPECT_EQ(get.body.find("ramp"), std::string::npos) << get.body;
+  EXPECT_EQ(call(beast::http::verb::delete_, "/admin/rep/uri:evil.example").body,
+            "uri:evil.example deleted\n");
+  EXPECT_EQ(call(beast::http::verb::get, "/admin/rep/uri:evil.example").status, 404u);
+}
+
 TEST_F(AdminApiTest, GetOfAnAddressShowsItsNetworksListing) {
   start();
   ASSERT_EQ(
@@ -167,10 +186,13 @@ TEST_F(AdminApiTest, BadRequestsSayWhy) {
            Case{beast::http::verb::post, "/admin/rep/192.0.2.1", "", 405, "method not allowed\n"},
            Case{beast::http::verb::get, "/admin/rep/ingest", "", 405, "method not allowed\n"},
            Case{beast::http::verb::post, "/admin/rep/ingest", "ip relative.sst", 400,
-                "line 1: expected \"ip|network /absolute/path.sst\"\n"},
+                "line 1: expected \"ip|network|sender_domain|linked_domain "
+                "/absolute/path.sst\"\n"},
            Case{beast::http::verb::post, "/admin/rep/ingest", "", 400, "no files to ingest\n"},
-           Case{beast::http::verb::get, "/admin/rep/export?family=domain", "", 400,
-                "expected ?family=ip, network or all\n"},
+           Case{beast::http::verb::get, "/admin/rep/export?family=sender", "", 400,
+                "expected ?family=ip, network, domain, uri or all\n"},
+           Case{beast::http::verb::get, "/admin/rep/uri:www", "", 400,
+                "'www' is not a domain name or an IP address\n"},
            Case{beast::http::verb::get, "/admin/other", "", 404, "not found\n"},
            Case{beast::http::verb::get, "/admin/rep/", "", 404, "not found\n"},
        }) {
@@ -203,26 +225,55 @@ TEST_F(AdminApiTest, ExportStreamsTheActiveListings) {
             "192.0.2.1,block,\"a, b\",,cli\n2001:db8::/48,allow,,,feed\n");
 }
 
+TEST_F(AdminApiTest, ExportOfDomainFamilies) {
+  start();
+  const std::int64_t now = postmaster::wall_seconds();
+  ASSERT_FALSE(store_->set_listing(Family::Ip, key("192.0.2.1"),
+                                   {ListingAction::Block, "ip", "cli", now, 0}));
+  ASSERT_FALSE(store_->set_listing(Family::SenderDomain, "spam.example",
+                                   {ListingAction::Block, "sender", "cli", now, 0}));
+  ASSERT_FALSE(store_->set_listing(Family::LinkedDomain, "evil.example",
+                                   {ListingAction::Block, "linked", "cli", now, 0}));
+  auto body = [&](const std::string& family) {
+    const auto path = dir_ / ("export-" + family + ".csv");
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    EXPECT_NE(out, nullptr);
+    const auto reply = http::Client({"127.0.0.1", server_->port()}, kToken)
+                           .fetch_to("/admin/rep/export?family=" + family, out, kTimeout);
+    std::fclose(out);
+    EXPECT_EQ(reply.status, 200u) << reply.error;
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.substr(text.find('\n', text.find('\n') + 1) + 1);
+  };
+  EXPECT_EQ(body("uri"), "uri:evil.example,block,linked,,cli\n");
+  EXPECT_EQ(body("domain"), "domain:spam.example,block,sender,,cli\n");
+  EXPECT_EQ(body("all"),
+            "192.0.2.1,block,ip,,cli\ndomain:spam.example,block,sender,,cli\n"
+            "uri:evil.example,block,linked,,cli\n");
+}
+
 TEST_F(AdminApiTest, IngestCopiesTheFilesInOrder) {
   start();
   WorkDir work(dir_);
   std::ofstream(dir_ / "feed.csv") << "192.0.2.1,block,first\n192.0.2.1,block,second\n"
-                                      "198.51.100.0/24,block,net\n";
+                                      "198.51.100.0/24,block,net\nuri:evil.example,block,uri\n";
   const auto report =
       read_feed((dir_ / "feed.csv").string(),
                 FeedOptions{options_, postmaster::wall_seconds(), "import:feed", work.path(), 1});
   ASSERT_TRUE(report.ok());
-  ASSERT_EQ(report.files.size(), 3u);
+  ASSERT_EQ(report.files.size(), 4u);
   std::string body;
   for (const auto& file : report.files) {
     body += std::string(storage::family_name(file.family)) + " " + file.path.string() + "\n";
   }
   auto reply = call(beast::http::verb::post, "/admin/rep/ingest", body);
   EXPECT_EQ(reply.status, 200u) << reply.body;
-  EXPECT_EQ(reply.body, "ingested 3 files\n");
+  EXPECT_EQ(reply.body, "ingested 4 files\n");
   EXPECT_TRUE(std::filesystem::exists(report.files[0].path));  // copied, not moved
   EXPECT_EQ(store_->get(Family::Ip, key("192.0.2.1"))->listing.reason, "second");
   EXPECT_EQ(store_->get(Family::Network, key("198.51.100.0/24"))->listing.reason, "net");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "evil.example")->listing.reason, "uri");
 
   auto missing = call(beast::http::verb::post, "/admin/rep/ingest", "ip /nonexistent/x.sst\n");
   EXPECT_EQ(missing.status, 500u);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "postmaster/human_time.hpp"
+#include "postmaster/record_text.hpp"
 
 namespace mxgate::postmaster {
 namespace {
@@ -440,6 +441,84 @@ TEST(PortalRender, AnInconclusiveReverseDnsCheckIsNeitherPassNorFail) {
   EXPECT_TRUE(has(html, "could not be checked just now"));
   EXPECT_TRUE(has(html, "reverse DNS of this address could not be checked."));
   EXPECT_EQ(decide_delist(report).outcome, Outcome::Review);
+}
+
+// Issue 17: a message refused for a listed linked domain leaves its client IP a note, and the
+// IP's page says which domain, who listed it, when, and what to do; the address itself is not
+// listed for it, and its own delisting form cannot lift the domain's listing.
+TEST(PortalLinkedDomain, TheNoteNamesTheDomainTheListerTheTimeAndTheGuidance) {
+  auto report = judge(nullptr);
+  report.linked_domain =
+      storage::LinkedDomainNote{"evil.example", "uri:evil.example", "malware <host>", kNow - 7200};
+  const auto html = render_report_html(report);
+  EXPECT_TRUE(has(html, "<section id=\"linked-domain\""));
+  EXPECT_TRUE(has(html,
+                  "because it links to <strong class=\"domain\">evil.example</strong>, "
+                  "which we list as compromised or malicious."))
+      << html;
+  EXPECT_TRUE(has(html, "Reason given: <q class=\"detail\">malware &lt;host&gt;</q>"));
+  EXPECT_TRUE(has(html, "2 hours ago"));
+  EXPECT_TRUE(has(html, "An infected website or domain: emails linked to it will be blocked."));
+  EXPECT_TRUE(has(html, "Find and remove the infection"));
+  EXPECT_TRUE(has(html, "the delisting form of this page cannot lift it"));
+  EXPECT_TRUE(has(html, "an operator reviews the site and lifts the listing"));
+  EXPECT_TRUE(has(html, "href=\"/postmaster/best-practices#linked-domains\""));
+  EXPECT_TRUE(has(html, "<code>uri_listed uri:evil.example</code>"));
+  EXPECT_TRUE(has(html, "Status: <strong>not listed</strong>")) << "the note is not a listing";
+  EXPECT_FALSE(has(html, "id=\"delist\"")) << "no delisting form for an address not listed";
+
+  const auto json = render_report_json(report);
+  EXPECT_TRUE(has(json,
+                  ",\"linked_domain\":{\"domain\":\"evil.example\",\"listed_by\":"
+                  "\"uri:evil.example\",\"listed_by_us\":true,\"reason\":\"malware "
+                  "\\u003chost\\u003e\",\"refused_at\":\"" +
+                      format_time(kNow - 7200) + "\",\"guidance\":\"An infected website"))
+      << json;
+  EXPECT_TRUE(has(json, "\"link\":\"/postmaster/best-practices#linked-domains\"}"));
+}
+
+TEST(PortalLinkedDomain, AUriBlocklistListingSendsTheOwnerToThatList) {
+  auto report = judge(nullptr);
+  report.linked_domain = storage::LinkedDomainNote{"bad.example", "dbl.example.net", "", kNow};
+  const auto html = render_report_html(report);
+  EXPECT_TRUE(has(html, "which the URI blocklist <code>dbl.example.net</code> lists."));
+  EXPECT_FALSE(has(html, "Reason given"));
+  EXPECT_TRUE(has(html, "asks that list&#39;s operators to remove it"));
+  EXPECT_TRUE(has(html, "<code>uri_dnsbl_listed dbl.example.net</code>"));
+  EXPECT_TRUE(has(render_report_json(report), "\"listed_by_us\":false"));
+}
+
+TEST(PortalLinkedDomain, WithoutANoteNothingIsSaid) {
+  const auto report = judge(nullptr);
+  EXPECT_FALSE(has(render_report_html(report), "linked-domain"));
+  EXPECT_TRUE(has(render_report_json(report), ",\"linked_domain\":null"));
+}
+
+// Every content signal explains what to fix, on its own best-practices section.
+TEST(PortalLinkedDomain, ContentSignalsHaveTheirOwnGuidance) {
+  using reputation::Signal;
+  for (int i = static_cast<int>(Signal::DateMissing); i <= static_cast<int>(Signal::MimeOverLimit);
+       ++i) {
+    const auto guidance = guidance_for(static_cast<Signal>(i));
+    EXPECT_EQ(guidance.topic, "format") << i;
+    EXPECT_TRUE(has(std::string(guidance.advice), "RFC") ||
+                has(std::string(guidance.advice), "exactly one") ||
+                has(std::string(guidance.advice), "simple") ||
+                has(std::string(guidance.advice), "boundary"))
+        << guidance.advice;
+  }
+  EXPECT_EQ(guidance_for(Signal::UriListed).topic, "linked-domains");
+  EXPECT_EQ(guidance_for(Signal::UriDnsblListed).topic, "linked-domains");
+  const auto one_click = guidance_for(Signal::BulkNoOneClick);
+  EXPECT_EQ(one_click.topic, "one-click");
+  EXPECT_TRUE(has(std::string(one_click.advice), "RFC 8058"));
+  EXPECT_TRUE(
+      has(std::string(one_click.advice), "List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+  EXPECT_TRUE(has(std::string(one_click.advice), "https"));
+  EXPECT_TRUE(has(std::string(one_click.advice), "DKIM"));
+  const auto page = render_best_practices_html();
+  EXPECT_TRUE(has(page, "<section id=\"one-click\"><h2>One-click unsubscribe for bulk mail"));
+  EXPECT_TRUE(has(page, "emails linked to it will be blocked"));
 }
 
 }  // namespace

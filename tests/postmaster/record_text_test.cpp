@@ -7,6 +7,8 @@
 
 #include <random>
 
+#include "content/message_parser.hpp"
+
 namespace mxgate::postmaster {
 namespace {
 
@@ -53,6 +55,47 @@ TEST(RepTarget, SenderDomainsAreNamedWithTheirPrefix) {
     EXPECT_FALSE(parse_target(bad, defaults(), error)) << bad;
     EXPECT_NE(error.find("is not a domain name"), std::string::npos) << error;
   }
+}
+
+TEST(RepTarget, LinkedDomainsAreNamedWithTheUriPrefix) {
+  std::string error;
+  struct Case {
+    const char* text;
+    const char* key;
+    const char* canonical;
+  };
+  for (const Case& c : {Case{"uri:Evil.Example.", "evil.example", "uri:evil.example"},
+                        Case{" uri:evil.example ", "evil.example", "uri:evil.example"},
+                        Case{"uri:192.0.2.66", "192.0.2.66", "uri:192.0.2.66"},
+                        Case{"uri:[2001:DB8::66]", "2001:db8::66", "uri:2001:db8::66"},
+                        Case{"uri:2001:db8:0::66", "2001:db8::66", "uri:2001:db8::66"}}) {
+    const auto target = parse_target(c.text, defaults(), error);
+    ASSERT_TRUE(target) << c.text << ": " << error;
+    EXPECT_EQ(target->family, Family::LinkedDomain) << c.text;
+    EXPECT_EQ(target->key, c.key) << c.text;
+    EXPECT_EQ(target_text(*target), c.canonical);
+  }
+  for (const char* bad : {"uri:", "uri:localhost", "uri:a..b", "uri:<x>.com", "uri:192.0.2.0/24"}) {
+    EXPECT_FALSE(parse_target(bad, defaults(), error)) << bad;
+    EXPECT_NE(error.find("is not a domain name or an IP address"), std::string::npos) << error;
+  }
+}
+
+// Links are reduced to their registrable domain before they are looked up: a listing of a
+// name below it would never match, and the refusal names the listing that would.
+TEST(RepTarget, LinkedDomainsMustBeRegistrable) {
+  std::string error;
+  const std::string host = "www.evil.example.co.uk";
+  const auto registrable = content::registrable_domain(host);
+  const auto target = parse_target("uri:" + host, defaults(), error);
+  if (registrable == host) {
+    GTEST_SKIP() << "content::registrable_domain is the placeholder (no libpsl yet)";
+  }
+  EXPECT_FALSE(target);
+  EXPECT_EQ(error, "'" + host + "': links are looked up by their registrable domain; list uri:" +
+                       registrable + " instead");
+  EXPECT_FALSE(parse_target("uri:co.uk", defaults(), error));
+  EXPECT_NE(error.find("is a public suffix"), std::string::npos) << error;
 }
 
 TEST(RepTarget, RefusalsSayWhy) {
@@ -222,6 +265,40 @@ TEST(FeedLine, ExportedLinesReadBackAsTheSameListing) {
   std::string out;
   append_feed_line(out, target, {ListingAction::Block, "line\nbreak", "s", kNow, 0});
   EXPECT_EQ(out, "2001:db8::/48,block,line break,,s\n");
+}
+
+TEST(FeedLine, LinkedAndSenderDomainsReadBackAndHaveNoRamp) {
+  std::string error;
+  for (const char* name : {"uri:evil.example", "uri:192.0.2.66", "domain:spam.example"}) {
+    const auto target = *parse_target(name, defaults(), error);
+    const Listing listing{ListingAction::Block, "malware host", "feed", kNow, 0};
+    std::string out;
+    append_feed_line(out, target, listing);
+    EXPECT_EQ(out, std::string(name) + ",block,malware host,,feed\n");
+    out.pop_back();
+    auto p = FeedParser(defaults(), kNow, "");
+    FeedLine line;
+    ASSERT_EQ(p.parse(out, line, error), FeedParser::Status::Listing) << out << ": " << error;
+    EXPECT_EQ(line.target.family, target.family);
+    EXPECT_EQ(line.target.key, target.key);
+    EXPECT_EQ(line.listing, listing);
+    conf::ThrottleConfig throttle;
+    throttle.enabled = true;
+    EXPECT_FALSE(ramp_shown(throttle, target, nullptr, kNow)) << name;
+  }
+}
+
+TEST(DescribeRecord, ALinkedDomainShowsItsListingAndNoCounters) {
+  reputation::Record record;
+  record.listing = {ListingAction::Block, "malware", "cli", kNow, 0};
+  const auto text = describe_record("uri:evil.example", &record, kNow);
+  EXPECT_TRUE(text.starts_with("uri:evil.example\n")) << text;
+  EXPECT_NE(text.find("listing    block reason=\"malware\" source=cli expires=never"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("a linked domain: block refuses messages that link to it"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("last 30 days"), std::string::npos) << text;
 }
 
 TEST(DescribeRecord, ListingAndNoRecord) {

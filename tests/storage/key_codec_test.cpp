@@ -93,6 +93,20 @@ TEST(KeyCodec, RejectsWrongTextForFamily) {
   EXPECT_FALSE(key_from_text(Family::SenderDomain, ""));
 }
 
+TEST(KeyCodec, LinkedDomainKeysAreDomainsOrCanonicalAddressText) {
+  EXPECT_EQ(family_name(Family::LinkedDomain), "linked_domain");
+  EXPECT_EQ(linked_domain_key("Evil.Example."), "evil.example");
+  EXPECT_EQ(linked_domain_key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(linked_domain_key("[2001:DB8:0::7]"), "2001:db8::7");
+  EXPECT_EQ(linked_domain_key("2001:db8:0:0::7"), "2001:db8::7");
+  EXPECT_EQ(linked_domain_key("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(key_from_text(Family::LinkedDomain, "EVIL.example"), "evil.example");
+  EXPECT_EQ(key_from_text(Family::LinkedDomain, "[192.0.2.7]"), "192.0.2.7");
+  EXPECT_FALSE(key_from_text(Family::LinkedDomain, ""));
+  EXPECT_EQ(key_to_text(Family::LinkedDomain, "evil.example"), "evil.example");
+  EXPECT_EQ(key_to_text(Family::LinkedDomain, "2001:db8::7"), "2001:db8::7");
+}
+
 TEST(KeyCodec, DecodingGarbageKeysIsNullopt) {
   EXPECT_FALSE(key_to_text(Family::Ip, ""));
   EXPECT_FALSE(key_to_text(Family::Ip, std::string("\x05\x20\x01\x02\x03\x04", 6)));

@@ -111,14 +111,53 @@ TEST_F(ListingBulkTest, FilesPerFamilyAndChunkInIngestOrder) {
   EXPECT_EQ(store_->get(Family::Network, net)->listing.reason, "n");
 }
 
-TEST_F(ListingBulkTest, RefusesDomainKeysAndOverlongReasonsAreCut) {
+TEST_F(ListingBulkTest, RefusesAuthDomainAndBadKeysAndOverlongReasonsAreCut) {
   ListingBulkWriter writer(options_, dir_ / "work");
-  EXPECT_TRUE(writer.add(Family::SenderDomain, "example.com", block("x")));
+  EXPECT_TRUE(writer.add(Family::AuthDomain, "example.com", block("x")));
+  EXPECT_TRUE(writer.add(Family::LinkedDomain, "", block("x")));
+  EXPECT_TRUE(writer.add(Family::LinkedDomain, std::string(256, 'a'), block("x")));
+  EXPECT_TRUE(writer.add(Family::Ip, std::string(19, 'a'), block("x")));
   const std::string key = ip_key(ip("192.0.2.9"));
   ASSERT_FALSE(writer.add(Family::Ip, key, block(std::string(5000, 'r'))));
   ASSERT_FALSE(writer.finish());
   ASSERT_FALSE(store_->ingest_sst(Family::Ip, {writer.files().at(0).path}));
   EXPECT_EQ(store_->get(Family::Ip, key)->listing.reason.size(), kMaxListingText);
+}
+
+// Linked ("uri:") and sender ("domain:") domains, short keys inline and long ones not, mixed
+// with IPs and repeated: each family gets its files, sorted bytewise, the last listing winning.
+TEST_F(ListingBulkTest, DomainKeysOfAnyLengthImportInTheirFamilies) {
+  ListingBulkWriter writer(options_, dir_ / "work", 5);
+  const std::string long_a = std::string(40, 'a') + ".example";
+  const std::string long_b = std::string(40, 'a') + "b.example";
+  const std::vector<std::pair<Family, std::string>> keys = {
+      {Family::LinkedDomain, "evil.example"}, {Family::LinkedDomain, long_b},
+      {Family::Ip, ip_key(ip("192.0.2.1"))},  {Family::LinkedDomain, "192.0.2.66"},
+      {Family::LinkedDomain, long_a},         {Family::SenderDomain, "spam.example"},
+      {Family::LinkedDomain, "a.example"},    {Family::LinkedDomain, long_b},
+      {Family::LinkedDomain, "evil.example"}, {Family::LinkedDomain, "b.example"}};
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_FALSE(writer.add(keys[i].first, keys[i].second, block("r" + std::to_string(i))));
+  }
+  ASSERT_FALSE(writer.finish());
+  for (const auto& file : writer.files()) {
+    ASSERT_FALSE(store_->ingest_sst(file.family, {file.path}));
+  }
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "evil.example")->listing.reason, "r8");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, long_b)->listing.reason, "r7");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, long_a)->listing.reason, "r4");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "192.0.2.66")->listing.reason, "r3");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "a.example")->listing.reason, "r6");
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "b.example")->listing.reason, "r9");
+  EXPECT_EQ(store_->get(Family::SenderDomain, "spam.example")->listing.reason, "r5");
+  EXPECT_EQ(store_->get(Family::Ip, ip_key(ip("192.0.2.1")))->listing.reason, "r2");
+  std::vector<std::string> walked;
+  ASSERT_FALSE(store_->for_each(Family::LinkedDomain, [&](std::string_view key, const auto&) {
+    walked.emplace_back(key);
+    return true;
+  }));
+  EXPECT_EQ(walked, (std::vector<std::string>{"192.0.2.66", "a.example", long_a, long_b,
+                                              "b.example", "evil.example"}));
 }
 
 }  // namespace

@@ -55,6 +55,8 @@ TEST_F(StorageMetricsTest, StoreRefreshCountsOnlyWhatHappenedSinceTheLastRefresh
     ASSERT_FALSE(store.add(Family::SenderDomain, domain_key(domain), 100,
                            reputation::Counters{.accepted = 1}, 8'640'000));
   }
+  ASSERT_FALSE(store.set_listing(Family::LinkedDomain, "evil.example",
+                                 {reputation::ListingAction::Block, "malware", "cli", 1, 0}));
   ASSERT_FALSE(store.flush());
   for (int i = 0; i < 3; ++i) store.get(Family::SenderDomain, "a.example");
   store.get(Family::SenderDomain, "absent.example");
@@ -76,6 +78,9 @@ TEST_F(StorageMetricsTest, StoreRefreshCountsOnlyWhatHappenedSinceTheLastRefresh
   EXPECT_EQ(metrics.reputation_records_ip.Value(), 0);
   EXPECT_EQ(metrics.reputation_records_network.Value(), 0);
   EXPECT_EQ(metrics.reputation_records_auth_domain.Value(), 0);
+  EXPECT_EQ(metrics.reputation_records_linked_domain.Value(),
+            static_cast<double>(store.approximate_count(Family::LinkedDomain)));
+  EXPECT_GT(metrics.reputation_records_linked_domain.Value(), 0);
 
   metrics.refresh(store);  // nothing happened in between
   EXPECT_EQ(metrics.reputation_cache_hits_record.Value(), static_cast<double>(hits));

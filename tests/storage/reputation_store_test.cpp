@@ -1,10 +1,13 @@
 #include "storage/reputation_store.hpp"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <atomic>
 #include <random>
 #include <thread>
+
+#include "storage/record_codec.hpp"
 
 namespace mxgate::storage {
 namespace {
@@ -344,6 +347,111 @@ TEST_F(StoreTest, WithoutCreateIfMissingAMissingStoreIsRefusedAndNothingIsMade) 
   ReputationStore::open(dir_ / "made", small_options());  // as the server's first start
   EXPECT_TRUE(database_exists(dir_ / "made"));
   EXPECT_NE(ReputationStore::open(dir_ / "made", options), nullptr);
+}
+
+// A store made before issue 17 has four record families (and "state", "docs"): it opens, keeps
+// its data, and gains the linked-domain families; read-only, it opens without them.
+TEST_F(StoreTest, AStoreWithFourFamiliesOpensAndKeepsItsData) {
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
+        {rocksdb::kDefaultColumnFamilyName, options}};
+    for (const char* name : {"ip", "network", "sender_domain", "auth_domain", "state", "docs"}) {
+      descriptors.emplace_back(name, options);
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_.string(), descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    Record record;
+    record.listing = {ListingAction::Block, "old", "cli", 5, 0};
+    ASSERT_TRUE(db->Put({}, handles[1], ip_key(ip("192.0.2.7")), encode_record(record)).ok());
+    ASSERT_TRUE(db->Put({}, handles[6], "delist:192.0.2.7", "doc").ok());
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  StoreOptions read_only = small_options();
+  read_only.read_only = true;
+  {
+    auto& store = open(read_only);
+    EXPECT_EQ(store.get(Family::Ip, ip_key(ip("192.0.2.7")))->listing.reason, "old");
+    EXPECT_FALSE(store.get(Family::LinkedDomain, "evil.example"));
+    EXPECT_EQ(store.approximate_count(Family::LinkedDomain), 0u);
+    EXPECT_FALSE(store.for_each(Family::LinkedDomain, [](auto, const auto&) { return true; }));
+    EXPECT_FALSE(store.linked_domain_note(ip_key(ip("192.0.2.7"))));
+  }
+  auto& store = open();
+  EXPECT_EQ(store.get(Family::Ip, ip_key(ip("192.0.2.7")))->listing.reason, "old");
+  EXPECT_EQ(store.get_doc("delist:192.0.2.7"), "doc");
+  ASSERT_FALSE(store.set_listing(Family::LinkedDomain, "evil.example",
+                                 {ListingAction::Block, "malware", "cli", 6, 0}));
+  ASSERT_FALSE(store.note_linked_domain(ip_key(ip("192.0.2.7")),
+                                        {"evil.example", "uri:evil.example", "malware", 7}));
+  open(read_only);
+  EXPECT_EQ(store_->get(Family::LinkedDomain, "evil.example")->listing.reason, "malware");
+  EXPECT_EQ(store_->linked_domain_note(ip_key(ip("192.0.2.7")))->listed_by, "uri:evil.example");
+}
+
+TEST_F(StoreTest, LinkedDomainNotesAreQueuedUntilFlushAndTheLatestWins) {
+  auto& store = open();
+  const std::string key = ip_key(ip("198.51.100.9"));
+  EXPECT_FALSE(store.linked_domain_note(key));
+  ASSERT_FALSE(store.note_linked_domain(key, {"evil.example", "uri:evil.example", "m", 100}));
+  EXPECT_EQ(store.pending_adds(), 1u);
+  EXPECT_FALSE(store.linked_domain_note(key));  // queued: no I/O until the flush
+  ASSERT_FALSE(store.flush());
+  auto note = store.linked_domain_note(key);
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->domain, "evil.example");
+  EXPECT_EQ(note->at, 100);
+  ASSERT_FALSE(store.note_linked_domain(key, {"bad.example", "dbl.example.net", "127.0.1.2", 200}));
+  // Counters queued in the same batch after a note still reach the record cache's invalidation.
+  ASSERT_FALSE(store.add(Family::Ip, key, 1, Counters{.rejected = 1}, 200));
+  ASSERT_FALSE(store.flush());
+  note = store.linked_domain_note(key);
+  EXPECT_EQ(note->domain, "bad.example");
+  EXPECT_EQ(note->listed_by, "dbl.example.net");
+  EXPECT_EQ(note->reason, "127.0.1.2");
+  EXPECT_EQ(store.get(Family::Ip, key)->days.at(0).counters.rejected, 1u);
+  open();  // survives a restart
+  EXPECT_EQ(store_->linked_domain_note(key)->at, 200);
+}
+
+TEST_F(StoreTest, NoteQueueSharesThePendingLimit) {
+  StoreOptions options = small_options();
+  options.max_pending_adds = 1;
+  auto& store = open(options);
+  EXPECT_FALSE(store.note_linked_domain("a", {"x.example", "uri:x.example", "", 1}));
+  EXPECT_EQ(store.note_linked_domain("b", {"x.example", "uri:x.example", "", 1}), Error::full);
+  EXPECT_EQ(store.dropped_adds(), 1u);
+}
+
+TEST(LinkedNote, CodecCapsTextsAndRefusesGarbage) {
+  LinkedDomainNote note{std::string(300, 'd'), std::string(600, 'b'), "caf\xc3\xa9", 1234};
+  note.reason = std::string(kMaxNoteText - 1, 'r') + "\xc3\xa9";  // a 2-byte char across the cap
+  const auto decoded = decode_note(encode_note(note));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->domain.size(), kMaxNoteDomain);
+  EXPECT_EQ(decoded->listed_by.size(), kMaxNoteText);
+  EXPECT_EQ(decoded->reason, std::string(kMaxNoteText - 1, 'r'));
+  EXPECT_EQ(decoded->at, 1234);
+  const std::string bytes = encode_note({"a.example", "uri:a.example", "why", -5});
+  EXPECT_EQ(decode_note(bytes)->at, -5);
+  EXPECT_FALSE(decode_note(""));
+  EXPECT_FALSE(decode_note(bytes.substr(0, bytes.size() - 1)));
+  EXPECT_FALSE(decode_note(bytes + "x"));
+  EXPECT_FALSE(decode_note("\x02" + bytes.substr(1)));
+}
+
+TEST(LinkedNote, ShownForAWeek) {
+  const std::int64_t now = 1'800'000'000;
+  EXPECT_TRUE(linked_domain_note_shown({"a", "b", "c", now}, now));
+  EXPECT_TRUE(linked_domain_note_shown({"a", "b", "c", now - kLinkedDomainNoteSeconds}, now));
+  EXPECT_FALSE(linked_domain_note_shown({"a", "b", "c", now - kLinkedDomainNoteSeconds - 1}, now));
+  EXPECT_FALSE(linked_domain_note_shown({"a", "b", "c", now + 2 * 86400}, now));
+  EXPECT_FALSE(linked_domain_note_shown({"a", "b", "c", 0}, now));
 }
 
 }  // namespace
