@@ -32,11 +32,6 @@ class UriListings {
  public:
   explicit UriListings(const conf::Config& config) {
     const std::filesystem::path path = config.storage.path;
-    family_ = policy::linked_domain_family();
-    if (!family_) {
-      problem_ = "this build's store keeps no uri: listings";
-      return;
-    }
     if (!storage::database_exists(path)) {
       problem_ = missing_text("reputation store", path, "storage.path", config.source);
       return;
@@ -61,13 +56,13 @@ class UriListings {
   policy::LinkedDomainAnswers lookup(const std::string& domain) {
     policy::LinkedDomainAnswers answers{domain, storage::Lookup::Missing, {}, {}};
     if (store_) {
-      answers.store = store_->read(*family_, policy::linked_domain_key(domain), answers.record);
+      answers.store = store_->read(storage::Family::LinkedDomain, storage::linked_domain_key(domain),
+                                   answers.record);
     }
     return answers;
   }
 
  private:
-  std::optional<storage::Family> family_;
   std::unique_ptr<storage::ReputationStore> store_;
   std::string problem_;
 };

@@ -49,27 +49,6 @@ CheckResult judge_format(const reputation::CheckSettings& settings,
   return result;
 }
 
-std::string linked_domain_key(std::string_view domain) {
-  if (const auto address = common::parse_ip(domain)) return common::ip_text(*address);
-  return storage::domain_key(domain);
-}
-
-namespace {
-
-// Compiles whether or not the store has the family yet (issue 17's storage change adds it).
-template <typename Family = storage::Family>
-constexpr std::optional<Family> family_of_linked_domains() {
-  if constexpr (requires { Family::LinkedDomain; }) {
-    return Family::LinkedDomain;
-  } else {
-    return std::nullopt;
-  }
-}
-
-}  // namespace
-
-std::optional<storage::Family> linked_domain_family() { return family_of_linked_domains(); }
-
 std::optional<CheckResult> judge_uri_listing(const LinkedDomainAnswers& answers, std::int64_t now) {
   if (answers.store != storage::Lookup::Found) return std::nullopt;
   const auto& listing = answers.record.listing;
@@ -166,7 +145,6 @@ const content::MessageParser* judged(const CheckContext& context) {
 struct LinkedLookup {
   std::string domain;
   std::string key;                                      // its uri: listing's key
-  std::optional<storage::Family> family;                // none: the store has no uri: listings
   std::vector<std::shared_ptr<const DnsblZone>> zones;  // type "uri", up
   std::shared_ptr<ContentFindings> findings;
 };
@@ -179,8 +157,7 @@ LinkedDomainAnswers store_answer(const LinkedLookup& lookup, storage::Lookup sta
 // The store's answer from its caches (NotCached: it must be read).
 LinkedDomainAnswers store_now(const Services& services, const LinkedLookup& lookup) {
   reputation::Record record;
-  if (!lookup.family) return store_answer(lookup, storage::Lookup::Missing, {});
-  const auto state = services.store.try_get(*lookup.family, lookup.key, record);
+  const auto state = services.store.try_get(storage::Family::LinkedDomain, lookup.key, record);
   return store_answer(lookup, state, std::move(record));
 }
 
@@ -210,7 +187,7 @@ asio::awaitable<CheckResult> linked_domain(const Services& services, LinkedLooku
   auto answers = store_now(services, lookup);
   if (answers.store == storage::Lookup::NotCached) {
     answers.store = co_await io::run_blocking(services.blocking, [&] {
-      return services.store.read(*lookup.family, lookup.key, answers.record);
+      return services.store.read(storage::Family::LinkedDomain, lookup.key, answers.record);
     });
   }
   const auto now = unix_now();
@@ -261,14 +238,12 @@ void add_linked_domains(const CheckContext& context, const reputation::CheckSett
                         std::vector<PendingCheck>& out) {
   const auto* message = judged(context);
   if (message == nullptr || !context.facts->content) return;
-  const auto family = linked_domain_family();
   const auto zones = uri_zones(context);
-  if (!family && zones.empty()) return;
   const auto& linked = message->linked_domains();
   const std::size_t count =
       std::min<std::size_t>(linked.size(), context.config.content.max_uri_domains);
   for (std::size_t i = 0; i < count; ++i) {
-    LinkedLookup lookup{linked[i].domain, linked_domain_key(linked[i].domain), family, zones,
+    LinkedLookup lookup{linked[i].domain, storage::linked_domain_key(linked[i].domain), zones,
                         context.facts->content};
     out.push_back(linked_domain_check(context.services, settings, std::move(lookup)));
   }

@@ -81,12 +81,6 @@ CheckResult judge_bulk(const reputation::CheckSettings& settings, const content:
                        std::uint64_t sender_accepted_today, std::uint32_t daily_volume,
                        const std::vector<auth::DkimCheck>& dkim);
 
-// The store's key of a linked domain's uri: listing: the domain key, or an IP literal's text.
-std::string linked_domain_key(std::string_view domain);
-// The store's column family of uri: listings (storage::Family::LinkedDomain); nullopt while the
-// store has none (then no uri: listing is looked up).
-std::optional<storage::Family> linked_domain_family();
-
 // For the registration table (policy/check_table.hpp).
 void add_format(const CheckContext& context, const reputation::CheckSettings& settings,
                 std::vector<PendingCheck>& out);

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "common/log.hpp"
+#include "policy/content_checks.hpp"
 #include "policy/throttle_checks.hpp"
 #include "reputation/replies.hpp"
 #include "storage/key_codec.hpp"
@@ -182,17 +183,7 @@ void SessionPolicy::prefetch(const asio::any_io_executor& executor,
 bool SessionPolicy::judging_content() const { return check_context().judging_content(); }
 
 std::shared_ptr<content::MessageParser> SessionPolicy::make_parser(bool smtputf8) const {
-  const auto& c = config_.content;
-  content::ParseOptions options;
-  options.limits = content::Limits{.max_depth = c.max_depth,
-                                   .max_parts = c.max_parts,
-                                   .max_header_fields = c.max_header_fields,
-                                   .max_header_bytes = config_.auth.max_header_size,
-                                   .max_line_length = c.max_line_length,
-                                   .max_decoded_bytes = c.max_decoded_bytes,
-                                   .max_uri_domains = c.max_uri_domains};
-  options.smtputf8 = smtputf8;
-  return std::make_shared<content::MessageParser>(options);
+  return std::make_shared<content::MessageParser>(parse_options(config_, smtputf8));
 }
 
 asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(

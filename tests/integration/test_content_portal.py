@@ -7,10 +7,8 @@ import` of uri: lines, `rep set --clear` and `rep del` round trips; a running se
 says nothing of linked domains for an address without a refusal, and its best-practices page
 explains links, message format and one-click unsubscribe.
 
-A message that links to a listed domain is refused at end of data and the client IP's portal
-page names the domain (test_a_message_linking_to_a_listed_domain_...): that needs the content
-parser's link extraction and the linked_domains check, which land separately; the test is
-skipped until they do (see its decorator)."""
+A message that links to a listed domain is refused at end of data (554, nothing reaches the
+downstream) and the client IP's portal page and JSON name the domain."""
 
 import json
 import os
@@ -127,8 +125,6 @@ class LinkedDomainListingsTest(PortalCase):
         self.assertEqual(self.rep("del", "uri:evil.example", config=mx.config_path)[0],
                          "uri:evil.example deleted\n")
 
-    @unittest.skip("needs the content parser's links and the linked_domains check (issue 17's "
-                   "other parts): the lead enables it once they are merged")
     def test_a_message_linking_to_a_listed_domain_is_refused_and_the_portal_names_it(self):
         mx = self.start()
         status, text = mx.admin("PUT", "/admin/rep/uri:evil.example",

@@ -157,12 +157,6 @@ TEST(JudgeLinked, FailuresWithoutAListingAreAnErrorNeverAListing) {
   EXPECT_EQ(signals(result), std::vector<Signal>{Signal::UriDnsblListed});
 }
 
-TEST(LinkedDomainKey, DomainsAndAddressesAsTheStoreKeysThem) {
-  EXPECT_EQ(linked_domain_key("Evil.Example."), "evil.example");
-  EXPECT_EQ(linked_domain_key("192.0.2.1"), "192.0.2.1");
-  EXPECT_EQ(linked_domain_key("2001:DB8::1"), "2001:db8::1");
-}
-
 auth::DkimCheck dkim(auth::DkimStatus status, std::vector<std::string> signed_fields) {
   auth::DkimCheck check;
   check.verdict.status = status;
