@@ -126,7 +126,8 @@ class LinkedDomainListingsTest(PortalCase):
                          "uri:evil.example deleted\n")
 
     def test_a_message_linking_to_a_listed_domain_is_refused_and_the_portal_names_it(self):
-        mx = self.start()
+        sink = self.sink()
+        mx = self.start(sink=sink, **{"reputation.flush_interval": "100ms"})
         status, text = mx.admin("PUT", "/admin/rep/uri:evil.example",
                                 {"action": "block", "reason": "serves malware"})
         self.assertEqual(status, 200, text)
@@ -160,6 +161,7 @@ class LinkedDomainListingsTest(PortalCase):
         self.assertIn('because it links to <strong class="domain">evil.example</strong>', page)
         self.assertIn("An infected website or domain: emails linked to it will be blocked.", page)
         self.assertIn("Find and remove the infection", page)
+        self.assertEqual(sink.messages(), [], "nothing of a refused message reaches the downstream")
 
 
 if __name__ == "__main__":
