@@ -187,6 +187,7 @@ class Demo:
         # end of the data, unauthenticated (2): 6, so the message is deferred. Default scoring.
         body = (f"From: <bob@nordns.example>\r\nTo: <{RCPT}>\r\n"
                 f"Subject: mxgate demo: no reverse DNS\r\nDate: {email.utils.formatdate()}\r\n"
+                f"Message-ID: {email.utils.make_msgid(domain='nordns.example')}\r\n"
                 f"\r\nHello.\r\n").encode()
         smtp, refused = self.session(client, "host23.nordns.example")
         if refused:
@@ -230,6 +231,8 @@ class Demo:
         accepted, last = 0, None
         for n in range(1, FLOOD_MESSAGES + 1):
             body = (f"From: <news@bulk.example>\r\nTo: <{RCPT}>\r\nSubject: flood {n}\r\n"
+                    f"Date: {email.utils.formatdate()}\r\n"
+                    f"Message-ID: {email.utils.make_msgid(domain='bulk.example')}\r\n"
                     f"\r\nMessage {n}.\r\n").encode()
             code, msg = self.transaction(smtp, "news@bulk.example", body, show=False)
             last = (n, code, msg)
