@@ -98,7 +98,8 @@ class Session {
   void scan_decoded(const boost::asio::any_io_executor& executor);
   bool start_holding();  // false: the budget has no room (451 4.3.1, counted and logged)
   smtp::Reply budget_refusal();
-  void hold(std::string_view piece);  // into held_, counted
+  void hold(std::string_view piece);  // to the parser and into held_, counted
+  void warn_held_failure() const;     // held_ failed: one log line
   void account_held();                // held_ metrics follow its memory and spills
   void release_held();                // the message is over: memory back, spill file gone
   boost::asio::awaitable<std::optional<smtp::Reply>> end_content();  // sets closing_ on a 421

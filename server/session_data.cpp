@@ -95,13 +95,17 @@ void Session::account_held() {
   held_spilled_ = spilled;
 }
 
+// A piece of the judged message (after the scanner): to the content parser and into held_.
 void Session::hold(std::string_view piece) {
+  if (parser_) parser_->feed(piece);
   if (piece.empty() || held_.failed()) return;
-  if (!held_.append(piece)) {
-    spdlog::warn("held_content_failed session={} error=\"{} {}\"", id_, held_.error_context(),
-                 held_.error().message());
-  }
+  if (!held_.append(piece)) warn_held_failure();
   account_held();
+}
+
+void Session::warn_held_failure() const {
+  spdlog::warn("held_content_failed session={} error=\"{} {}\"", id_, held_.error_context(),
+               held_.error().message());
 }
 
 void Session::release_held() {
@@ -123,7 +127,6 @@ void Session::scan_decoded(const asio::any_io_executor& executor) {
     scanner_->feed(decoded_, scanned_);
     piece = scanned_;
   }
-  if (parser_) parser_->feed(piece);
   hold(piece);
   decoded_.clear();
   if (scanner_ && !prefetched_ && scanner_->header_done()) {
@@ -140,7 +143,6 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
   if (scanner_) {
     scanned_.clear();
     scanner_->finish(scanned_);
-    if (parser_) parser_->feed(scanned_);
     hold(scanned_);
   }
   if (parser_) parser_->finish();
@@ -179,8 +181,7 @@ asio::awaitable<void> Session::send_held() {
     relay_ok_ = co_await relay_->content(*piece);
   }
   if (held_.failed()) {  // the spill file could not be read back
-    spdlog::warn("held_content_failed session={} error=\"{} {}\"", id_, held_.error_context(),
-                 held_.error().message());
+    warn_held_failure();
     relay_->abort();
   }
   release_held();
