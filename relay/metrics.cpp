@@ -25,6 +25,9 @@ constexpr Name kCommitSeconds{"mxgate_queue_commit_seconds",
                               "Queue mode: a message's synced write to the spool"};
 constexpr Name kCommitErrors{"mxgate_queue_commit_errors_total",
                              "Queue mode: spool writes that failed (answered 451 4.3.0)"};
+constexpr Name kReceiving{"mxgate_queue_receiving_bytes",
+                          "Queue mode: bytes of messages still being received, staged in the "
+                          "spool before their commit"};
 constexpr Name kDeliveries{"mxgate_queue_deliveries_total",
                            "Queue mode: delivery attempts by outcome"};
 constexpr Name kDsns{"mxgate_queue_dsns_total", "Queue mode: delivery status notifications queued"};
@@ -55,6 +58,8 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
                                    .Add({})),
       queue_commit_seconds(histogram(r, kCommitSeconds, kCommitBuckets)),
       queue_commit_errors(counter(r, kCommitErrors)),
+      queue_receiving_bytes(
+          prometheus::BuildGauge().Name(kReceiving.name).Help(kReceiving.help).Register(r).Add({})),
       queue_deliveries_done(counter(r, kDeliveries, {{"result", "done"}})),
       queue_deliveries_deferred(counter(r, kDeliveries, {{"result", "deferred"}})),
       queue_deliveries_expired(counter(r, kDeliveries, {{"result", "expired"}})),

@@ -7,6 +7,8 @@
 //   mxgate_downstream_circuit_opens_total, mxgate_downstream_open_circuits
 //                                                 the circuit breakers (refresh() from the gates)
 //   mxgate_queue_commit_seconds, mxgate_queue_commit_errors_total   queue mode's intake
+//   mxgate_queue_receiving_bytes                  content of messages still being received,
+//                                                 staged in the spool before their commit
 //   mxgate_queue_deliveries_total{result}, mxgate_queue_dsns_total  queue mode's runners
 // The spool's own gauges (depth, oldest message, messages per fsync) are storage's
 // (storage/metrics.hpp).
@@ -52,6 +54,7 @@ struct RelayMetrics {
   // Queue mode
   prometheus::Histogram& queue_commit_seconds;  // a message's synced write to the spool
   prometheus::Counter& queue_commit_errors;
+  prometheus::Gauge& queue_receiving_bytes;
   prometheus::Counter& queue_deliveries_done;      // every recipient delivered or refused
   prometheus::Counter& queue_deliveries_deferred;  // some recipient to be retried
   prometheus::Counter& queue_deliveries_expired;   // older than queue.max_age

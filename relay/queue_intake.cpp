@@ -1,5 +1,6 @@
 #include "relay/queue_intake.hpp"
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 
 #include "common/clock.hpp"
@@ -11,8 +12,6 @@ namespace mxgate::relay {
 namespace asio = boost::asio;
 using smtp::Reply;
 
-namespace {}  // namespace
-
 QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor writers, const Router& router,
                          const std::string& client_ip, RelayMetrics& metrics, Queued queued)
     : spool_(spool),
@@ -21,6 +20,8 @@ QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor writers, c
       client_ip_(client_ip),
       metrics_(metrics),
       queued_(std::move(queued)) {}
+
+QueueIntake::~QueueIntake() { discard_staged(); }
 
 void QueueIntake::mail(const smtp::Command& mail) {
   abort();
@@ -48,8 +49,27 @@ asio::awaitable<Reply> QueueIntake::data() {
 }
 
 asio::awaitable<bool> QueueIntake::content(std::string_view chunk) {
-  if (phase_ != Phase::Data) co_return false;
-  body_.append(chunk);
+  if (phase_ != Phase::Data || stage_error_) co_return false;
+  held_.append(chunk);
+  size_ += chunk.size();
+  // More than a piece held: the first piece goes to the spool. The last piece stays here for
+  // the commit, so a staged body always has more than one piece.
+  while (held_.size() > storage::kBodyPiece) {
+    if (envelope_.id.empty()) envelope_.id = spool_.make_id();
+    // (A lambda that owns a string, as a temporary of a co_await, is destroyed twice by GCC 12.)
+    stage_error_ = co_await io::run_blocking(writers_, [&] {
+      return spool_.stage(envelope_.id, staged_,
+                          std::string_view(held_).substr(0, storage::kBodyPiece));
+    });
+    if (stage_error_) {
+      metrics_.queue_commit_errors.Increment();
+      held_.clear();
+      co_return false;
+    }
+    held_.erase(0, storage::kBodyPiece);
+    ++staged_;
+    metrics_.queue_receiving_bytes.Increment(static_cast<double>(storage::kBodyPiece));
+  }
   co_return true;
 }
 
@@ -64,28 +84,59 @@ asio::awaitable<Reply> QueueIntake::end() {
     abort();
     co_return smtp::replies::transaction_out_of_order();
   }
-  envelope_.id = spool_.make_id();
+  if (stage_error_) {
+    abort();
+    co_return smtp::replies::queue_write_error();
+  }
+  if (envelope_.id.empty()) envelope_.id = spool_.make_id();
   envelope_.created_ms = envelope_.due_ms = common::unix_millis();
-  envelope_.size = body_.size();
+  envelope_.size = size_;
   // The synced write waits for the disk: on the writers' pool, where concurrent sessions'
   // writes share one fsync (RocksDB's group commit: one writer syncs for all that wait).
   const auto started = std::chrono::steady_clock::now();
-  const auto ec =
-      co_await io::run_blocking(writers_, [&] { return spool_.commit(envelope_, body_); });
+  const auto ec = co_await io::run_blocking(
+      writers_, [&] { return spool_.commit(envelope_, held_, staged_); });
   metrics_.queue_commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (ec) metrics_.queue_commit_errors.Increment();
+  if (ec) {
+    metrics_.queue_commit_errors.Increment();
+    abort();
+    co_return smtp::replies::queue_write_error();
+  }
   const std::string id = envelope_.id;
-  if (!ec && queued_) queued_(std::move(envelope_), std::move(body_));
+  if (queued_) {
+    std::optional<std::string> body;
+    if (staged_ == 0) body = std::move(held_);
+    queued_(std::move(envelope_), std::move(body));
+  }
+  unstaged();  // committed: nothing to discard
   abort();
-  if (ec) co_return smtp::replies::queue_write_error();
   co_return smtp::replies::queued_as(id);
 }
 
 void QueueIntake::abort() {
+  discard_staged();
   phase_ = Phase::Idle;
   envelope_ = storage::Envelope{};
-  body_.clear();
+  held_.clear();
+  size_ = 0;
+  stage_error_.clear();
+}
+
+// The pieces of an abandoned body leave the spool on the writers' pool; if mxgate stops
+// first, the next open of the spool removes them.
+void QueueIntake::discard_staged() {
+  if (staged_ == 0) return;
+  asio::post(writers_, [&spool = spool_, id = envelope_.id, staged = staged_] {
+    (void)spool.discard(id, staged);
+  });
+  unstaged();
+}
+
+void QueueIntake::unstaged() {
+  metrics_.queue_receiving_bytes.Decrement(static_cast<double>(staged_) *
+                                           static_cast<double>(storage::kBodyPiece));
+  staged_ = 0;
 }
 
 }  // namespace mxgate::relay

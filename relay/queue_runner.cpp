@@ -120,7 +120,7 @@ bool any_in(const storage::Envelope& envelope, SpoolRecipient::State state) {
 struct QueueRunner::Attempt {
   storage::Spool::Due due;
   storage::Envelope envelope;
-  std::string body;
+  std::optional<std::string> body;  // nullopt: read from the spool piece by piece
   std::shared_ptr<const conf::Config> config;
   std::shared_ptr<const Router> router;
   std::int64_t now_ms = 0;
@@ -179,11 +179,15 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
       break;
     }
     smtp::Reply final = co_await relay->data();
-    if (final.code == 354) {
-      co_await relay->content(a.body);
+    bool sent = false;
+    if (final.code == 354) sent = co_await send_body(*relay, a);
+    if (sent) {
       final = co_await relay->end();
     } else {
       relay->abort();
+      if (final.code == 354) {
+        final = smtp::Reply::make(451, "4.3.0", "Cannot read the message from the queue");
+      }
     }
     for (std::size_t i : accepted) {
       auto& recipient = a.envelope.recipients[i];
@@ -196,6 +200,29 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
     }
     pending = std::move(next_route);
   }
+}
+
+// The content, from memory or from the spool one piece at a time (so that a delivery holds at
+// most one piece of a large message). false: the spool has not all of it.
+asio::awaitable<bool> QueueRunner::send_body(Transaction& relay, Attempt& a) {
+  if (a.body) {
+    co_await relay.content(*a.body);
+    co_return true;
+  }
+  std::uint64_t sent = 0;
+  for (std::uint32_t index = 0; sent < a.envelope.size; ++index) {
+    auto piece = co_await io::run_blocking(
+        shared_.blocking, [&] { return shared_.spool.body_piece(a.envelope.id, index); });
+    if (!piece || piece->empty()) {
+      spdlog::error("queue_body_missing id={} piece={} read={} size={}", a.envelope.id, index,
+                    sent, a.envelope.size);
+      co_return false;
+    }
+    sent += piece->size();
+    const bool passed = co_await relay.content(*piece);
+    if (!passed) break;  // the downstream failed; end() says how
+  }
+  co_return true;
 }
 
 // Writes what the attempt decided: a new due time, the end of the message (with a DSN for the
@@ -232,8 +259,13 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
     bounce.recipients = {{envelope.mail_from, SpoolRecipient::State::Pending, ""}};
     bounce.created_ms = bounce.due_ms = a.now_ms;
     bounce.client_ip = "local";
-    const std::string report =
-        make_dsn(envelope, a.body, a.config->server.hostname, bounce.id, clock_.wall_now());
+    std::optional<std::string> head = a.body;  // the DSN quotes the header section only
+    if (!head) {
+      head = co_await io::run_blocking(shared_.blocking,
+                                       [&] { return spool.body_piece(envelope.id, 0); });
+    }
+    const std::string report = make_dsn(envelope, head.value_or(std::string()),
+                                        a.config->server.hostname, bounce.id, clock_.wall_now());
     bounce.size = report.size();
     a.bounce_id = bounce.id;
     a.ec = co_await io::run_blocking(shared_.blocking,
@@ -280,7 +312,8 @@ void QueueRunner::count(const Attempt& a) const {
                a.ec ? " spool_error=" + common::escape(a.ec.message()) : std::string());
 }
 
-// Delivers a claimed message; without `envelope` and `body`, reads them from the spool.
+// Delivers a claimed message; without `envelope`, reads it from the spool, and without `body`,
+// a body of one piece (a large one is sent from the spool piece by piece).
 asio::awaitable<void> QueueRunner::deliver(storage::Spool::Due due,
                                            std::optional<storage::Envelope> envelope,
                                            std::optional<std::string> body) {
@@ -288,12 +321,13 @@ asio::awaitable<void> QueueRunner::deliver(storage::Spool::Due due,
   if (!envelope) {
     envelope = co_await io::run_blocking(shared_.blocking, [&] { return spool.envelope(due.id); });
   }
-  if (!body) {
-    body = co_await io::run_blocking(shared_.blocking, [&] { return spool.body(due.id); });
-  }
   // Gone, or rescheduled by someone else since it was found due.
-  if (!envelope || !body || envelope->due_ms != due.due_ms) co_return;
-  Attempt a{std::move(due), std::move(*envelope), std::move(*body), config_, router_};
+  if (!envelope || envelope->due_ms != due.due_ms) co_return;
+  if (!body && envelope->size <= storage::kBodyPiece) {
+    body = co_await io::run_blocking(shared_.blocking, [&] { return spool.body(due.id); });
+    if (!body) co_return;
+  }
+  Attempt a{std::move(due), std::move(*envelope), std::move(body), config_, router_};
   co_await attempt(a);
   a.now_ms = unix_ms(clock_);
   co_await settle(a);
@@ -312,7 +346,7 @@ void QueueRunner::spawn(storage::Spool::Due due, std::optional<storage::Envelope
                  });
 }
 
-void QueueRunner::deliver_now(storage::Envelope envelope, std::string body) {
+void QueueRunner::deliver_now(storage::Envelope envelope, std::optional<std::string> body) {
   if (draining_ || deliveries() >= config_->queue.max_deliveries ||
       !shared_.claims.claim(envelope.id)) {
     return;  // the runner's next pass takes it from the spool

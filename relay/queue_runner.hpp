@@ -86,10 +86,10 @@ class QueueRunner {
   void configure(std::shared_ptr<const conf::Config> config, std::shared_ptr<const Router> router);
   void start();  // the polling loop
   void drain();  // no more polls nor new deliveries; those in progress finish
-  // A message just committed by a session of this worker: delivered at once with its content in
-  // memory when there is room for another delivery; otherwise a later poll takes it from the
-  // spool.
-  void deliver_now(storage::Envelope envelope, std::string body);
+  // A message just committed by a session of this worker: delivered at once (with its content
+  // when it is in memory) when there is room for another delivery; otherwise a later poll takes
+  // it from the spool.
+  void deliver_now(storage::Envelope envelope, std::optional<std::string> body);
   std::size_t deliveries() const { return deliveries_.load(std::memory_order_relaxed); }
   const QueueShared& shared() const { return shared_; }
 
@@ -100,6 +100,7 @@ class QueueRunner {
                                        std::optional<storage::Envelope> envelope,
                                        std::optional<std::string> body);
   boost::asio::awaitable<void> attempt(Attempt& attempt);
+  boost::asio::awaitable<bool> send_body(Transaction& relay, Attempt& attempt);
   boost::asio::awaitable<void> settle(Attempt& attempt);
   void spawn(storage::Spool::Due due, std::optional<storage::Envelope> envelope,
              std::optional<std::string> body);

@@ -108,7 +108,7 @@ std::unique_ptr<relay::Transaction> Worker::make_transaction(const Snapshot& sna
   if (runner_) {
     chain = std::make_unique<relay::QueueIntake>(
         shared_.queue->spool, shared_.queue->writers, snapshot.router, client_ip,
-        shared_.relay_metrics, [this](storage::Envelope envelope, std::string body) {
+        shared_.relay_metrics, [this](storage::Envelope envelope, std::optional<std::string> body) {
           runner_->deliver_now(std::move(envelope), std::move(body));
         });
   } else {

@@ -37,11 +37,30 @@ constexpr std::size_t kTombstoneTrigger = 64;
 // resume flushes the memtables and switches the WAL, and one that fails for want of space can
 // leave the database unable to resume at all.
 constexpr std::uint64_t kResumeHeadroomBytes = 4 << 20;
+constexpr std::size_t kBodyWriteBuffer = 16 << 20;
 
 enum Cf : std::size_t { kEnvelope = 1, kBody, kSchedule, kDead, kMeta, kCount };
 constexpr const char* kCfNames[] = {"default", "envelope", "body", "schedule", "dead", "meta"};
 
+constexpr std::string_view kStagedPrefix = "staged/";
+constexpr std::string_view kStagedEnd = "staged0";  // sorts right after every "staged/" key
+
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+// The key of piece `index` of the body of `id`: id, NUL, index big-endian (pieces sort in order
+// after the key of a body stored whole).
+std::string piece_key(std::string_view id, std::uint32_t index) {
+  std::string key(id);
+  key.push_back('\0');
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(index >> shift));
+  return key;
+}
+
+std::string staged_key(std::string_view id) { return std::string(kStagedPrefix).append(id); }
+
+std::uint64_t pieces_of(std::uint64_t size) {
+  return size > kBodyPiece ? (size + kBodyPiece - 1) / kBodyPiece : 0;
+}
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
@@ -257,6 +276,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> spool_column_families(const SpoolOp
   bodies.enable_blob_files = true;  // message bodies out of the LSM tree (less write amp.)
   bodies.min_blob_size = options.min_blob_size;
   bodies.enable_blob_garbage_collection = true;
+  // Bodies wait in the memtable until a flush writes them to blob files: a small memtable
+  // bounds the memory that messages being received and queued take (2 x 16 MiB at most).
+  bodies.write_buffer_size = kBodyWriteBuffer;
+  bodies.max_write_buffer_number = 2;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < kCount; ++i) {
     descriptors.emplace_back(kCfNames[i], i == kBody                         ? bodies
@@ -293,6 +316,43 @@ void check_schema(Spool::Impl& impl, const std::filesystem::path& dir) {
                              std::to_string(version) + "; this one reads up to " +
                              std::to_string(kSpoolSchema) + ")");
   }
+  if (version < kSpoolSchema) {  // what this one writes, an older one could not read
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    const auto put = db->Put(w, impl.cf(kMeta), slice(kSchemaKey), std::to_string(kSpoolSchema));
+    if (!put.ok()) {
+      throw std::runtime_error("cannot write queue " + dir.string() + ": " + put.ToString());
+    }
+    spdlog::info("queue_upgraded dir={} schema={} from={}", dir.string(), kSpoolSchema, version);
+  }
+}
+
+// Bodies staged by sessions that never committed them (mxgate stopped or crashed meanwhile).
+void discard_uncommitted(Spool::Impl& impl) {
+  auto* db = impl.db.get();
+  const rocksdb::Slice upper = slice(kStagedEnd);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, impl.cf(kMeta)));
+  rocksdb::WriteBatch batch;
+  std::size_t found = 0;
+  for (it->Seek(slice(kStagedPrefix)); it->Valid(); it->Next()) {
+    const std::string id = it->key().ToString().substr(kStagedPrefix.size());
+    std::string ignored;
+    if (db->Get(rocksdb::ReadOptions(), impl.cf(kEnvelope), slice(id), &ignored).IsNotFound()) {
+      batch.DeleteRange(impl.cf(kBody), piece_key(id, 0), piece_key(id + '\1', 0));
+    }
+    batch.Delete(impl.cf(kMeta), it->key());
+    ++found;
+  }
+  if (found == 0) return;
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  const auto status = db->Write(w, &batch);
+  if (!status.ok()) {
+    throw std::runtime_error("cannot clean queue " + impl.dir.string() + ": " + status.ToString());
+  }
+  spdlog::info("queue_discarded_uncommitted bodies={}", found);
 }
 
 // What is scheduled (the earliest due time, the creation times) and dead now.
@@ -347,6 +407,7 @@ std::unique_ptr<Spool> Spool::open(const std::filesystem::path& dir, const Spool
   impl->db.reset(db);
   impl->statistics = db_options.statistics;
   check_schema(*impl, dir);
+  discard_uncommitted(*impl);
   count_existing(*impl);
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
@@ -368,10 +429,15 @@ std::string Spool::make_id() {
   return fmt::format("{:016X}", next);
 }
 
-error_code Spool::commit(const Envelope& envelope, std::string_view body) {
+error_code Spool::commit(const Envelope& envelope, std::string_view body, std::uint32_t staged) {
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf(kEnvelope), slice(envelope.id), encode_envelope(envelope));
-  batch.Put(impl_->cf(kBody), slice(envelope.id), slice(body));
+  if (staged == 0) {
+    batch.Put(impl_->cf(kBody), slice(envelope.id), slice(body));
+  } else {
+    batch.Put(impl_->cf(kBody), piece_key(envelope.id, staged), slice(body));
+    batch.Delete(impl_->cf(kMeta), staged_key(envelope.id));
+  }
   batch.Put(impl_->cf(kSchedule), schedule_key(envelope.due_ms, envelope.id), rocksdb::Slice());
   const auto ec = impl_->insert(batch, envelope.due_ms, "commit", true);
   if (!ec) {
@@ -380,6 +446,21 @@ error_code Spool::commit(const Envelope& envelope, std::string_view body) {
     impl_->created.insert(envelope.created_ms);
   }
   return ec;
+}
+
+error_code Spool::stage(std::string_view id, std::uint32_t index, std::string_view piece) {
+  rocksdb::WriteBatch batch;
+  if (index == 0) batch.Put(impl_->cf(kMeta), staged_key(id), rocksdb::Slice());
+  batch.Put(impl_->cf(kBody), piece_key(id, index), slice(piece));
+  return impl_->write(batch, "stage", false);
+}
+
+error_code Spool::discard(std::string_view id, std::uint32_t staged) {
+  if (staged == 0) return {};
+  rocksdb::WriteBatch batch;
+  for (std::uint32_t i = 0; i < staged; ++i) batch.Delete(impl_->cf(kBody), piece_key(id, i));
+  batch.Delete(impl_->cf(kMeta), staged_key(id));
+  return impl_->write(batch, "discard", false);
 }
 
 std::vector<Spool::Due> Spool::due(std::int64_t now, std::size_t limit,
@@ -428,12 +509,26 @@ std::optional<Envelope> Spool::envelope(std::string_view id) {
   return decode_envelope(value);
 }
 
-std::optional<std::string> Spool::body(std::string_view id) {
+std::optional<std::string> Spool::body_piece(std::string_view id, std::uint32_t index) {
   std::string value;
-  if (!impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kBody), slice(id), &value).ok()) {
+  auto* db = impl_->db.get();
+  if (index == 0 && db->Get(rocksdb::ReadOptions(), impl_->cf(kBody), slice(id), &value).ok()) {
+    return value;
+  }
+  if (!db->Get(rocksdb::ReadOptions(), impl_->cf(kBody), piece_key(id, index), &value).ok()) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<std::string> Spool::body(std::string_view id) {
+  auto body = body_piece(id, 0);
+  if (!body || body->size() != kBodyPiece) return body;
+  for (std::uint32_t i = 1;; ++i) {
+    const auto piece = body_piece(id, i);
+    if (!piece) return body;
+    body->append(*piece);
+  }
 }
 
 error_code Spool::reschedule(const Envelope& updated, std::int64_t old_due_ms,
@@ -450,6 +545,9 @@ static void remove_into(Spool::Impl& impl, rocksdb::WriteBatch& batch, const Env
   batch.Delete(impl.cf(kSchedule), schedule_key(stored.due_ms, stored.id));
   batch.Delete(impl.cf(kEnvelope), slice(stored.id));
   batch.Delete(impl.cf(kBody), slice(stored.id));
+  for (std::uint64_t i = 0; i < pieces_of(stored.size); ++i) {
+    batch.Delete(impl.cf(kBody), piece_key(stored.id, static_cast<std::uint32_t>(i)));
+  }
 }
 
 static void forget_created(Spool::Impl& impl, std::int64_t created_ms) {

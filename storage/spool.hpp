@@ -2,12 +2,17 @@
 // <storage.path>/queue), so that its synced writes and blob files are tuned apart from the
 // reputation records. Column families:
 //   envelope   id -> Envelope (sender, recipients and their state, times, attempts)
-//   body       id -> the message content, in blob files (large values out of the LSM tree)
+//   body       id -> the message content, in blob files (large values out of the LSM tree);
+//              a body over kBodyPiece octets is stored as pieces id + NUL + index (4 octets,
+//              big-endian) of kBodyPiece octets each (the last one shorter), staged as the
+//              client sends them, so that no session holds more than one piece
 //   schedule   due time (8 octets, big-endian ms) + id -> "" : what to deliver when
 //   dead       id -> Envelope + the reason it could be neither delivered nor bounced
-//   meta       "schema" -> the schema version this directory was written with
+//   meta       "schema" -> the schema version this directory was written with;
+//              "staged/" + id -> "" while pieces of a body are staged and not yet committed
 // A message is accepted with ONE WriteBatch (envelope, body, schedule) written with a synced
-// WAL: after commit() returns, a crash cannot lose it. What happens to a message afterwards is
+// WAL: after commit() returns, a crash cannot lose it (pieces staged before are durable with it:
+// the WAL is written in order). What happens to a message afterwards is
 // written without an fsync of its own (Durability). Writers
 // on several threads share fsyncs (RocksDB's group commit: one leader writes and syncs the batches
 // of every waiting writer). Nothing marks a message "in flight" on disk: after a crash, what was
@@ -36,7 +41,10 @@ class Env;
 
 namespace mxgate::storage {
 
-inline constexpr std::uint32_t kSpoolSchema = 1;
+// 2: bodies in pieces (an older mxgate would not find them).
+inline constexpr std::uint32_t kSpoolSchema = 2;
+// What a queue-mode session holds of a message at most (as much as it buffers for the inline relay).
+inline constexpr std::size_t kBodyPiece = 64 << 10;
 
 struct SpoolRecipient {
   enum class State : std::uint8_t { Pending = 0, Delivered = 1, Failed = 2 };
@@ -93,8 +101,17 @@ class Spool {
   std::string make_id();
 
   // Stores a new message, due at envelope.due_ms, in one synced batch. Commits on several
-  // threads at once share an fsync (RocksDB's group commit).
-  boost::system::error_code commit(const Envelope& envelope, std::string_view body);
+  // threads at once share an fsync (RocksDB's group commit). With `staged` pieces of the body
+  // staged before, `body` is the rest of it (at most kBodyPiece octets) and envelope.size
+  // counts every octet.
+  boost::system::error_code commit(const Envelope& envelope, std::string_view body,
+                                   std::uint32_t staged = 0);
+  // Stores piece `index` (0, 1, ...; kBodyPiece octets) of the body of a message `id` not
+  // committed yet, without an fsync of its own. A body that is never committed is removed by
+  // discard(), or by the next open() after a crash.
+  boost::system::error_code stage(std::string_view id, std::uint32_t index,
+                                  std::string_view piece);
+  boost::system::error_code discard(std::string_view id, std::uint32_t staged);
 
   // Up to `limit` scheduled entries due at or before `now_ms`, earliest first, leaving out
   // those `skip` names (messages being delivered).
@@ -106,7 +123,10 @@ class Spool {
                        const std::function<bool(std::string_view id)>& skip = {});
 
   std::optional<Envelope> envelope(std::string_view id);
-  std::optional<std::string> body(std::string_view id);
+  // Piece `index` of the body: pieces follow one another until envelope.size octets were
+  // read (a body of at most kBodyPiece octets, or one stored by an older mxgate, is piece 0).
+  std::optional<std::string> body_piece(std::string_view id, std::uint32_t index);
+  std::optional<std::string> body(std::string_view id);  // every piece, joined
 
   // The updates after an attempt need no fsync of their own (Buffered): losing one in a power
   // failure only means the message is tried again (a duplicate at worst), and the next synced

@@ -71,6 +71,24 @@ class QueueRunnerTest : public ::testing::Test {
     EXPECT_FALSE(spool_->commit(envelope, kBody));
     return envelope;
   }
+  // As queue() for a body of `pieces` staged pieces and a short last one, as QueueIntake
+  // stores a large message; returns the body.
+  std::string queue_staged(storage::Envelope& envelope, std::uint32_t pieces,
+                           std::vector<std::string> recipients) {
+    envelope = queue(std::move(recipients));
+    EXPECT_FALSE(spool_->finish(envelope));
+    envelope.id = spool_->make_id();
+    std::string body = "Subject: large\r\n\r\n";
+    body.resize(pieces * storage::kBodyPiece, 'x');
+    for (std::uint32_t i = 0; i < pieces; ++i) {
+      EXPECT_FALSE(spool_->stage(envelope.id, i,
+                                 std::string_view(body).substr(i * storage::kBodyPiece,
+                                                               storage::kBodyPiece)));
+    }
+    envelope.size = body.size() + 6;
+    EXPECT_FALSE(spool_->commit(envelope, "\r\nend\r\n", pieces));
+    return body + "\r\nend\r\n";
+  }
   void advance(common::Clock::duration step) { io::advance(io_, clock_, step); }
   std::size_t depth() { return spool_->stats().depth; }
 
@@ -139,6 +157,53 @@ TEST_F(QueueRunnerTest, APermanentFailureBouncesToTheSender) {
   EXPECT_NE(bounce.content.find("550 5.1.1 No such user"), std::string::npos);
   EXPECT_EQ(metrics_.queue_dsns.Value(), 1);
   EXPECT_EQ(depth(), 0u);
+}
+
+// A large message is sent from the spool piece by piece, handed over or found by the poll.
+TEST_F(QueueRunnerTest, AStagedMessageIsDeliveredFromTheSpoolWhole) {
+  start();
+  storage::Envelope handed, polled;
+  const std::string first = queue_staged(handed, 3, {"b@example.com"});
+  runner_->deliver_now(handed, std::nullopt);
+  io::run_due(io_);
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(downstream_->delivered[0].content, first);
+  const std::string second = queue_staged(polled, 2, {"c@example.com"});
+  advance(1s);
+  ASSERT_EQ(downstream_->delivered.size(), 2u);
+  EXPECT_EQ(downstream_->delivered[1].content, second);
+  EXPECT_EQ(depth(), 0u);
+  EXPECT_FALSE(spool_->body_piece(handed.id, 0));
+  EXPECT_FALSE(spool_->body_piece(polled.id, 2));
+}
+
+// The DSN of a large message quotes its header section, read from the spool.
+TEST_F(QueueRunnerTest, AStagedMessageThatFailsBouncesWithItsHeader) {
+  downstream_->rcpt_replies["nobody@example.com"] = smtp::Reply::make(550, "5.1.1", "No such user");
+  start();
+  storage::Envelope envelope;
+  queue_staged(envelope, 2, {"nobody@example.com"});
+  advance(1s);
+  advance(1s);  // the DSN goes out
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  const auto& bounce = downstream_->delivered[0];
+  EXPECT_EQ(bounce.recipients, std::vector<std::string>{"a@example.org"});
+  EXPECT_NE(bounce.content.find("Subject: large"), std::string::npos);
+  EXPECT_LT(bounce.content.size(), 100u * 1024);
+}
+
+// A piece missing from the spool (damage) defers the message: it is neither lost nor sent
+// short.
+TEST_F(QueueRunnerTest, AStagedMessageWithAPieceMissingIsDeferredNotSentShort) {
+  start();
+  storage::Envelope envelope;
+  queue_staged(envelope, 2, {"b@example.com"});
+  envelope.size += storage::kBodyPiece;  // says one more piece than the spool has
+  ASSERT_FALSE(spool_->reschedule(envelope, envelope.due_ms));
+  advance(1s);
+  EXPECT_EQ(downstream_->delivered.size(), 0u);
+  EXPECT_EQ(metrics_.queue_deliveries_deferred.Value(), 1);
+  EXPECT_EQ(depth(), 1u);
 }
 
 TEST_F(QueueRunnerTest, AMessageOlderThanMaxAgeIsBouncedInsteadOfRetried) {

@@ -34,6 +34,22 @@ Envelope sample(std::string id, std::int64_t due_ms, std::int64_t created_ms = 1
   return e;
 }
 
+// Opens the spool's database as it is, without the Spool, for `work`.
+template <typename Work>
+void raw(const std::filesystem::path& dir, Work work) {
+  rocksdb::DBOptions options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "envelope", "body", "schedule", "dead", "meta"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir.string(), cfs, &handles, &db).ok());
+  work(*db, handles);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
 class SpoolTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -179,20 +195,9 @@ TEST_F(SpoolTest, ALockedOrNewerQueueIsRefusedClearly) {
         << e.what();
   }
   spool_.reset();
-  {
-    // Write a newer schema version into meta, as a later mxgate would.
-    rocksdb::DBOptions options;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : {"default", "envelope", "body", "schedule", "dead", "meta"}) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, dir_.string(), cfs, &handles, &db).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[5], "schema", "99").ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  raw(dir_, [](rocksdb::DB& db, auto& families) {  // as a later mxgate would
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), families[5], "schema", "99").ok());
+  });
   try {
     Spool::open(dir_);
     FAIL() << "opened a newer queue";
@@ -301,6 +306,77 @@ TEST_F(SpoolTest, DueSkipsDeliveredEntriesAndSeesEarlierInsertions) {
   const auto due = spool.due(1000, 10);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].id, late.id);
+}
+
+// A body over one piece: staged piece by piece, committed with its last piece, read back whole
+// and piece by piece after a reopen, and gone with the message.
+TEST_F(SpoolTest, StagedPiecesCommitAsOneBodyAndLeaveWithTheMessage) {
+  auto& spool = open();
+  const std::string a(kBodyPiece, 'a'), b(kBodyPiece, 'b'), tail = "tail\r\n";
+  auto e = sample(spool.make_id(), 500);
+  e.size = a.size() + b.size() + tail.size();
+  ASSERT_FALSE(spool.stage(e.id, 0, a));
+  ASSERT_FALSE(spool.stage(e.id, 1, b));
+  ASSERT_FALSE(spool.commit(e, tail, 2));
+  open();
+  EXPECT_EQ(spool_->body(e.id), a + b + tail);
+  EXPECT_EQ(spool_->body_piece(e.id, 1), b);
+  EXPECT_EQ(spool_->body_piece(e.id, 2), tail);
+  EXPECT_FALSE(spool_->body_piece(e.id, 3));
+  ASSERT_FALSE(spool_->finish(e));
+  for (std::uint32_t i = 0; i < 3; ++i) EXPECT_FALSE(spool_->body_piece(e.id, i)) << i;
+  EXPECT_FALSE(spool_->body(e.id));
+}
+
+// Pieces of a body never committed: gone after discard(), and after a crash at the next open
+// (a committed body staged alike stays).
+TEST_F(SpoolTest, PiecesNeverCommittedAreDiscarded) {
+  auto& spool = open();
+  const std::string piece(kBodyPiece, 'x');
+  const auto dropped = spool.make_id();
+  ASSERT_FALSE(spool.stage(dropped, 0, piece));
+  ASSERT_FALSE(spool.stage(dropped, 1, piece));
+  ASSERT_FALSE(spool.discard(dropped, 2));
+  EXPECT_FALSE(spool.body_piece(dropped, 0));
+  EXPECT_FALSE(spool.body_piece(dropped, 1));
+
+  const auto crashed = spool.make_id();
+  ASSERT_FALSE(spool.stage(crashed, 0, piece));
+  ASSERT_FALSE(spool.stage(crashed, 1, piece));
+  auto kept = sample(spool.make_id(), 500);
+  kept.size = 2 * piece.size() + 1;
+  ASSERT_FALSE(spool.stage(kept.id, 0, piece));
+  ASSERT_FALSE(spool.stage(kept.id, 1, piece));
+  ASSERT_FALSE(spool.commit(kept, "!", 2));
+  open();  // the spool went away with `crashed` staged
+  EXPECT_FALSE(spool_->body_piece(crashed, 0));
+  EXPECT_FALSE(spool_->body_piece(crashed, 1));
+  EXPECT_EQ(spool_->body(kept.id), piece + piece + "!");
+}
+
+// A spool written by the first schema (bodies whole, however large) is read and emptied alike,
+// and is marked with the schema that an older mxgate refuses.
+TEST_F(SpoolTest, ASpoolOfSchemaOneIsReadAndUpgraded) {
+  auto& spool = open();
+  auto e = sample(spool.make_id(), 500);
+  const std::string whole(2 * kBodyPiece + 7, 'w');  // as schema 1 stored it: one value
+  e.size = whole.size();
+  ASSERT_FALSE(spool.commit(e, whole));
+  spool_.reset();
+  raw(dir_, [](rocksdb::DB& db, auto& families) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), families[5], "schema", "1").ok());
+  });
+  open();
+  EXPECT_EQ(spool_->body_piece(e.id, 0), whole);
+  EXPECT_EQ(spool_->body(e.id), whole);
+  ASSERT_FALSE(spool_->finish(e));
+  EXPECT_FALSE(spool_->body(e.id));
+  spool_.reset();
+  raw(dir_, [](rocksdb::DB& db, auto& families) {
+    std::string schema;
+    ASSERT_TRUE(db.Get(rocksdb::ReadOptions(), families[5], "schema", &schema).ok());
+    EXPECT_EQ(schema, std::to_string(kSpoolSchema));
+  });
 }
 
 }  // namespace
