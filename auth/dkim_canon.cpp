@@ -92,10 +92,24 @@ void DkimBodyCanonicalizer::end_line(std::string& out) {
   pending_wsp_ = false;  // §3.4.4 a: white space at the end of a line is ignored
 }
 
+namespace {
+
+// Where the run of plain content that starts at `i` ends: at the next CR, and in relaxed mode
+// also at SP or HTAB. (find_first_of calls memchr once per octet: a third of the body hash's
+// time.)
+std::size_t run_end(std::string_view chunk, std::size_t i, bool relaxed) {
+  if (!relaxed) {
+    const auto cr = chunk.find('\r', i);
+    return cr == std::string_view::npos ? chunk.size() : cr;
+  }
+  while (i < chunk.size() && chunk[i] != '\r' && !is_wsp(chunk[i])) ++i;
+  return i;
+}
+
+}  // namespace
+
 void DkimBodyCanonicalizer::update(std::string_view chunk, std::string& out) {
   const bool relaxed = canon_ == DkimCanon::Relaxed;
-  // Octets that end a run of plain content.
-  const std::string_view stops = relaxed ? std::string_view("\r \t") : std::string_view("\r");
   std::size_t i = 0;
   while (i < chunk.size()) {
     const char c = chunk[i];
@@ -115,8 +129,7 @@ void DkimBodyCanonicalizer::update(std::string_view chunk, std::string& out) {
       pending_wsp_ = true;
       ++i;
     } else {
-      auto end = chunk.find_first_of(stops, i);
-      if (end == std::string_view::npos) end = chunk.size();
+      const auto end = run_end(chunk, i, relaxed);
       content(chunk.substr(i, end - i), out);
       i = end;
     }
