@@ -1,0 +1,259 @@
+// milter::Client against a scripted filter on a unix socket in a temporary directory (no ports):
+// the negotiation, a step's answer, steps the filter does not answer, the end of the body with
+// its changes, and every way a filter can fail (no answer in time, a broken response, a
+// negotiation asking for too much, nobody listening). Timeouts run on a manual clock.
+#include "milter/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <functional>
+#include <random>
+
+#include "io/manual_time.hpp"
+
+namespace mxgate::milter {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+using local = asio::local::stream_protocol;
+
+std::string packet(char code, const std::string& data = "") {
+  const auto length = static_cast<std::uint32_t>(data.size() + 1);
+  std::string out;
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(length >> shift));
+  out.push_back(code);
+  return out + data;
+}
+
+std::string words(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
+  std::string out;
+  for (const auto v : {a, b, c}) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+  }
+  return out;
+}
+
+// Answers each packet it receives with what `script` returns (nothing: no answer).
+class FakeFilter {
+ public:
+  using Script = std::function<std::string(const Packet&)>;
+  FakeFilter(asio::io_context& io, const std::filesystem::path& path, Script script)
+      : acceptor_(io, local::endpoint(path.string())), script_(std::move(script)) {
+    asio::co_spawn(io, serve(), asio::detached);
+  }
+  std::vector<Packet> received;
+  bool closed_by_client = false;
+
+ private:
+  asio::awaitable<void> serve() {
+    auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
+    PacketReader reader;
+    std::string buffer(65536, '\0');
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer),
+                                                     asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        closed_by_client = true;
+        co_return;
+      }
+      reader.feed(std::string_view(buffer.data(), n));
+      while (auto p = reader.next()) {
+        received.push_back(*p);
+        const std::string reply = script_(*p);
+        if (!reply.empty()) co_await asio::async_write(socket, asio::buffer(reply),
+                                                       asio::use_awaitable);
+      }
+    }
+  }
+  local::acceptor acceptor_;
+  Script script_;
+};
+
+// Negotiates version 6 with `actions` and `protocol`, then continues every step.
+FakeFilter::Script plain(std::uint32_t actions_wanted = actions::kAddHeaders,
+                         std::uint32_t protocol_wanted = 0) {
+  return [=](const Packet& p) -> std::string {
+    if (p.code == 'O') return packet('O', words(6, actions_wanted, protocol_wanted));
+    if (p.code == 'D' || p.code == 'A' || p.code == 'Q') return "";
+    return packet('c');
+  };
+}
+
+class MilterClientTest : public ::testing::Test {
+ protected:
+  MilterClientTest()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("mxgate-milter-" + std::to_string(std::random_device{}()))) {
+    std::filesystem::create_directories(dir_);
+    settings_.endpoint.unix_socket = true;
+    settings_.endpoint.path = (dir_ / "filter.sock").string();
+    settings_.command_timeout = 1s;
+    settings_.connect_timeout = 1s;
+  }
+  ~MilterClientTest() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `work` to its end (bounded: 2000 turns of the loop).
+  template <typename T>
+  T run(asio::awaitable<T> work) {
+    std::optional<T> out;
+    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr, T value) { out = std::move(value); });
+    for (int i = 0; i < 2000 && !out; ++i) io_.run_one_for(10ms);
+    EXPECT_TRUE(out) << "did not finish";
+    return out.value_or(T{});
+  }
+
+  std::filesystem::path dir_;
+  common::ManualClock clock_;
+  io::ClockOverride use_{clock_};
+  asio::io_context io_;
+  ClientSettings settings_;
+};
+
+TEST_F(MilterClientTest, NegotiatesThenAStepGetsItsAnswer) {
+  FakeFilter filter(io_, settings_.endpoint.path, plain());
+  Client client(io_.get_executor(), settings_);
+  ASSERT_FALSE(run(client.open()));
+  EXPECT_EQ(client.agreement().actions, actions::kAddHeaders);
+  std::string out;
+  encode_helo(out, "client.example.org");
+  const auto answer = run(client.step(Step::Helo, out, 1s));
+  ASSERT_TRUE(answer) << answer.error().message();
+  EXPECT_EQ(answer->kind, Answer::Kind::Continue);
+  ASSERT_EQ(filter.received.size(), 2u);
+  EXPECT_EQ(filter.received[0],
+            (Packet{'O', words(6, Offer{}.actions, Offer{}.protocol)}));
+  EXPECT_EQ(filter.received[1], (Packet{'H', "client.example.org\0"s}));
+}
+
+TEST_F(MilterClientTest, AStepTheFilterDoesNotAnswerIsNotWaitedFor) {
+  FakeFilter filter(io_, settings_.endpoint.path,
+                    [](const Packet& p) -> std::string {
+                      if (p.code == 'O') {
+                        return packet('O', words(6, 0, protocol::kNoReplyHeader));
+                      }
+                      return p.code == 'L' ? "" : packet('c');
+                    });
+  Client client(io_.get_executor(), settings_);
+  ASSERT_FALSE(run(client.open()));
+  std::string header;
+  encode_header(header, "Subject", "hi");
+  const auto answer = run(client.step(Step::Header, header, 1s));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->kind, Answer::Kind::Continue);
+  std::string eoh;
+  encode_bare(eoh, Command::EndOfHeader);
+  EXPECT_TRUE(run(client.step(Step::EndOfHeader, eoh, 1s)));
+  EXPECT_EQ(filter.received.back().code, 'N');
+}
+
+TEST_F(MilterClientTest, TheEndOfTheBodyBringsTheChanges) {
+  FakeFilter filter(io_, settings_.endpoint.path, [](const Packet& p) -> std::string {
+    if (p.code == 'O') {
+      return packet('O', words(6, actions::kAddHeaders | actions::kChangeBody, 0));
+    }
+    if (p.code != 'E') return packet('c');
+    return packet('p') + packet('h', "X-Scanned\0yes\0"s) + packet('b', "new body\r\n") +
+           packet('y', "550 5.7.1 Spam\0"s);
+  });
+  Client client(io_.get_executor(), settings_);
+  ASSERT_FALSE(run(client.open()));
+  std::string eob;
+  encode_bare(eob, Command::EndOfBody);
+  const auto answer = run(client.step(Step::EndOfBody, eob, 1s));
+  ASSERT_TRUE(answer) << client.failure();
+  EXPECT_EQ(answer->kind, Answer::Kind::Reject);
+  EXPECT_EQ(answer->reply, (ReplyCode{550, {"5.7.1 Spam"}}));
+  ASSERT_EQ(answer->header_changes.size(), 1u);
+  EXPECT_EQ(answer->new_body, "new body\r\n");
+}
+
+TEST_F(MilterClientTest, NoAnswerInTimeIsATimeoutAndTheConnectionIsGivenUp) {
+  FakeFilter filter(io_, settings_.endpoint.path, [](const Packet& p) -> std::string {
+    return p.code == 'O' ? packet('O', words(6, 0, 0)) : "";
+  });
+  Client client(io_.get_executor(), settings_);
+  ASSERT_FALSE(run(client.open()));
+  std::optional<boost::system::result<Answer>> got;
+  std::string mail;
+  encode_mail(mail, "<a@example.org>");
+  asio::co_spawn(io_, client.step(Step::Mail, mail, 2s),
+                 [&](std::exception_ptr, boost::system::result<Answer> r) { got = std::move(r); });
+  for (int i = 0; i < 200 && filter.received.size() < 2; ++i) io_.run_one_for(10ms);
+  ASSERT_EQ(filter.received.size(), 2u);
+  io::advance(io_, clock_, 1900ms);
+  EXPECT_FALSE(got);
+  io::advance(io_, clock_, 200ms);
+  for (int i = 0; i < 200 && !got; ++i) io_.run_one_for(10ms);
+  ASSERT_TRUE(got);
+  ASSERT_FALSE(*got);
+  EXPECT_EQ(got->error(), make_error_code(Error::timeout));
+  EXPECT_FALSE(client.usable());
+  EXPECT_NE(client.failure().find("2000 ms"), std::string::npos) << client.failure();
+}
+
+TEST_F(MilterClientTest, ABrokenResponseIsAProtocolError) {
+  FakeFilter filter(io_, settings_.endpoint.path, [](const Packet& p) -> std::string {
+    return p.code == 'O' ? packet('O', words(6, 0, 0)) : packet('y', "250 2.0.0 fine\0"s);
+  });
+  Client client(io_.get_executor(), settings_);
+  ASSERT_FALSE(run(client.open()));
+  std::string rcpt;
+  encode_rcpt(rcpt, "<b@example.com>");
+  const auto answer = run(client.step(Step::Rcpt, rcpt, 1s));
+  ASSERT_FALSE(answer);
+  EXPECT_EQ(answer.error(), make_error_code(Error::protocol));
+  EXPECT_NE(client.failure().find("'y' at rcpt"), std::string::npos) << client.failure();
+  EXPECT_FALSE(client.usable());
+}
+
+TEST_F(MilterClientTest, ANegotiationAskingForMoreIsRefused) {
+  FakeFilter filter(io_, settings_.endpoint.path, plain(actions::kAddRcpt | actions::kDeleteRcpt));
+  Client client(io_.get_executor(), settings_);
+  EXPECT_EQ(run(client.open()), make_error_code(Error::negotiation));
+  EXPECT_FALSE(client.usable());
+}
+
+TEST_F(MilterClientTest, NobodyListeningIsAConnectError) {
+  Client client(io_.get_executor(), settings_);
+  EXPECT_EQ(run(client.open()), make_error_code(Error::connect));
+  EXPECT_NE(client.failure().find("unix:"), std::string::npos);
+}
+
+TEST(MilterEndpoint, ParsesPostfixAndSendmailForms) {
+  std::string why;
+  auto a = parse_endpoint("inet:127.0.0.1:11332", why);
+  ASSERT_TRUE(a) << why;
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 11332);
+  EXPECT_EQ(a->text(), "inet:127.0.0.1:11332");
+  auto b = parse_endpoint("inet:8894@127.0.0.1", why);
+  ASSERT_TRUE(b) << why;
+  EXPECT_EQ(b->port, 8894);
+  auto c = parse_endpoint("inet6:[::1]:9000", why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_EQ(c->host, "::1");
+  EXPECT_EQ(c->text(), "inet:[::1]:9000");
+  auto d = parse_endpoint("unix:/run/rspamd/milter.sock", why);
+  ASSERT_TRUE(d) << why;
+  EXPECT_TRUE(d->unix_socket);
+  EXPECT_EQ(d->text(), "unix:/run/rspamd/milter.sock");
+  for (const char* bad : {"tcp:127.0.0.1:1", "inet:localhost:25", "inet:127.0.0.1:0",
+                          "inet:127.0.0.1:70000", "inet:127.0.0.1", "unix:relative.sock", "",
+                          "inet:[::1:9000"}) {
+    EXPECT_FALSE(parse_endpoint(bad, why)) << bad;
+    EXPECT_FALSE(why.empty());
+  }
+}
+
+}  // namespace
+}  // namespace mxgate::milter
