@@ -22,6 +22,7 @@ BELOW = {
     "throttle": {"common", "reputation", "conf"},
     "io": {"common"},
     "dns": {"common", "io"},
+    "milter": {"common", "io"},
     "content": {"common"},
     "auth": {"common", "smtp", "io", "dns", "content"},
     "storage": {"common", "reputation", "io"},

@@ -18,6 +18,7 @@
 #include <random>
 
 #include "io/manual_time.hpp"
+#include "tests/milter/fake_filter.hpp"
 
 namespace mxgate::milter {
 namespace {
@@ -25,59 +26,9 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace std::string_literals;
-using local = asio::local::stream_protocol;
-
-std::string packet(char code, const std::string& data = "") {
-  const auto length = static_cast<std::uint32_t>(data.size() + 1);
-  std::string out;
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(length >> shift));
-  out.push_back(code);
-  return out + data;
-}
-
-std::string words(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
-  std::string out;
-  for (const auto v : {a, b, c}) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-  }
-  return out;
-}
-
-// Answers each packet it receives with what `script` returns (nothing: no answer).
-class FakeFilter {
- public:
-  using Script = std::function<std::string(const Packet&)>;
-  FakeFilter(asio::io_context& io, const std::filesystem::path& path, Script script)
-      : acceptor_(io, local::endpoint(path.string())), script_(std::move(script)) {
-    asio::co_spawn(io, serve(), asio::detached);
-  }
-  std::vector<Packet> received;
-  bool closed_by_client = false;
-
- private:
-  asio::awaitable<void> serve() {
-    auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
-    PacketReader reader;
-    std::string buffer(65536, '\0');
-    for (;;) {
-      auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer),
-                                                     asio::as_tuple(asio::use_awaitable));
-      if (ec) {
-        closed_by_client = true;
-        co_return;
-      }
-      reader.feed(std::string_view(buffer.data(), n));
-      while (auto p = reader.next()) {
-        received.push_back(*p);
-        const std::string reply = script_(*p);
-        if (!reply.empty()) co_await asio::async_write(socket, asio::buffer(reply),
-                                                       asio::use_awaitable);
-      }
-    }
-  }
-  local::acceptor acceptor_;
-  Script script_;
-};
+using testing::FakeFilter;
+using testing::packet;
+using testing::words;
 
 // Negotiates version 6 with `actions` and `protocol`, then continues every step.
 FakeFilter::Script plain(std::uint32_t actions_wanted = actions::kAddHeaders,
@@ -103,11 +54,16 @@ class MilterClientTest : public ::testing::Test {
   ~MilterClientTest() override { std::filesystem::remove_all(dir_); }
 
   // Runs `work` to its end (bounded: 2000 turns of the loop).
+  // One turn of the loop (which stops when it runs out of work, e.g. with no filter listening).
+  void turn() {
+    if (io_.stopped()) io_.restart();
+    io_.run_one_for(10ms);
+  }
   template <typename T>
   T run(asio::awaitable<T> work) {
     std::optional<T> out;
     asio::co_spawn(io_, std::move(work), [&](std::exception_ptr, T value) { out = std::move(value); });
-    for (int i = 0; i < 2000 && !out; ++i) io_.run_one_for(10ms);
+    for (int i = 0; i < 2000 && !out; ++i) turn();
     EXPECT_TRUE(out) << "did not finish";
     return out.value_or(T{});
   }
@@ -188,12 +144,12 @@ TEST_F(MilterClientTest, NoAnswerInTimeIsATimeoutAndTheConnectionIsGivenUp) {
   encode_mail(mail, "<a@example.org>");
   asio::co_spawn(io_, client.step(Step::Mail, mail, 2s),
                  [&](std::exception_ptr, boost::system::result<Answer> r) { got = std::move(r); });
-  for (int i = 0; i < 200 && filter.received.size() < 2; ++i) io_.run_one_for(10ms);
+  for (int i = 0; i < 200 && filter.received.size() < 2; ++i) turn();
   ASSERT_EQ(filter.received.size(), 2u);
   io::advance(io_, clock_, 1900ms);
   EXPECT_FALSE(got);
   io::advance(io_, clock_, 200ms);
-  for (int i = 0; i < 200 && !got; ++i) io_.run_one_for(10ms);
+  for (int i = 0; i < 200 && !got; ++i) turn();
   ASSERT_TRUE(got);
   ASSERT_FALSE(*got);
   EXPECT_EQ(got->error(), make_error_code(Error::timeout));

@@ -1,0 +1,76 @@
+// A scripted milter filter for tests: listens on a unix socket, answers each packet it receives
+// with what its script returns (nothing: no answer), and keeps every packet. Runs on the test's
+// io_context; inspect it while that context is not running.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "milter/protocol.hpp"
+
+namespace mxgate::milter::testing {
+
+inline std::string packet(char code, const std::string& data = "") {
+  const auto length = static_cast<std::uint32_t>(data.size() + 1);
+  std::string out;
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(length >> shift));
+  out.push_back(code);
+  return out + data;
+}
+
+inline std::string words(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
+  std::string out;
+  for (const auto v : {a, b, c}) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+  }
+  return out;
+}
+
+// Answers each packet it receives with what `script` returns (nothing: no answer).
+class FakeFilter {
+ public:
+  using Script = std::function<std::string(const Packet&)>;
+  FakeFilter(boost::asio::io_context& io, const std::filesystem::path& path, Script script)
+      : acceptor_(io, boost::asio::local::stream_protocol::endpoint(path.string())),
+        script_(std::move(script)) {
+    boost::asio::co_spawn(io, serve(), boost::asio::detached);
+  }
+  std::vector<Packet> received;
+  bool closed_by_client = false;
+
+ private:
+  boost::asio::awaitable<void> serve() {
+    auto socket = co_await acceptor_.async_accept(boost::asio::use_awaitable);
+    PacketReader reader;
+    std::string buffer(65536, '\0');
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(boost::asio::buffer(buffer),
+                                                     boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (ec) {
+        closed_by_client = true;
+        co_return;
+      }
+      reader.feed(std::string_view(buffer.data(), n));
+      while (auto p = reader.next()) {
+        received.push_back(*p);
+        const std::string reply = script_(*p);
+        if (!reply.empty()) co_await boost::asio::async_write(socket, boost::asio::buffer(reply),
+                                                       boost::asio::use_awaitable);
+      }
+    }
+  }
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  Script script_;
+};
+
+}  // namespace mxgate::milter::testing
