@@ -236,7 +236,8 @@ asio::awaitable<Verdict> Chain::run(Step step, const Macros* macros, std::string
         co_return verdict;
     }
     if (step == Step::EndOfBody) {
-      for (auto& change : answer->header_changes) verdict.header_changes.push_back(std::move(change));
+      for (auto& change : answer->header_changes)
+        verdict.header_changes.push_back(std::move(change));
       if (answer->new_body) verdict.new_body = std::move(answer->new_body);
       if (answer->quarantine) verdict.quarantine = std::move(answer->quarantine);
     }

@@ -40,7 +40,7 @@ struct FilterSettings {
   ClientSettings client;
   std::vector<Step> steps;  // the steps it is told about (EndOfBody always)
   DefaultAction default_action = DefaultAction::Tempfail;
-  std::vector<std::string> macros;  // the macro names sent, when the filter asks for none
+  std::vector<std::string> macros;           // the macro names sent, when the filter asks for none
   std::chrono::milliseconds timeout{30000};  // each step
 };
 
@@ -49,11 +49,12 @@ using Macros = std::map<std::string, std::string, std::less<>>;
 
 // How a step ended for the session.
 struct Verdict {
-  Answer::Kind kind = Answer::Kind::Continue;  // Continue, Reject, Tempfail, Discard, ConnectionFail
-  std::string filter;                // the filter that decided (empty: none did)
-  std::optional<ReplyCode> reply;    // the filter's own reply, if it chose one
-  bool by_default_action = false;    // the filter failed; its default_action decided
-  std::string failure;               // why it failed (for the log)
+  Answer::Kind kind =
+      Answer::Kind::Continue;      // Continue, Reject, Tempfail, Discard, ConnectionFail
+  std::string filter;              // the filter that decided (empty: none did)
+  std::optional<ReplyCode> reply;  // the filter's own reply, if it chose one
+  bool by_default_action = false;  // the filter failed; its default_action decided
+  std::string failure;             // why it failed (for the log)
   // At the end of the body: what the filters changed, in filter order.
   std::vector<std::variant<AddHeader, InsertHeader, ChangeHeader>> header_changes;
   std::optional<std::string> new_body;
@@ -72,9 +73,8 @@ class Chain {
   Chain(const Chain&) = delete;
   Chain& operator=(const Chain&) = delete;
 
-  boost::asio::awaitable<Verdict> connect(std::string hostname, Family family,
-                                          std::uint16_t port, std::string address,
-                                          const Macros& macros);
+  boost::asio::awaitable<Verdict> connect(std::string hostname, Family family, std::uint16_t port,
+                                          std::string address, const Macros& macros);
   boost::asio::awaitable<Verdict> helo(std::string name, const Macros& macros);
   // `path` is "<address>"; `parameters` the ESMTP ones.
   boost::asio::awaitable<Verdict> mail(std::string path, std::vector<std::string> parameters,

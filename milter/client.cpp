@@ -218,7 +218,8 @@ asio::awaitable<error_code> Client::open() {
   if (!packet) co_return packet.error();
   const auto negotiation = parse_negotiation(*packet);
   if (!negotiation) {
-    co_return fail(Error::protocol, std::string("negotiation answered with '") + packet->code + "'");
+    co_return fail(Error::protocol,
+                   std::string("negotiation answered with '") + packet->code + "'");
   }
   std::string why;
   auto agreement = agree(settings_.offer, *negotiation, why);

@@ -52,8 +52,7 @@ std::uint32_t protocol_of_version(std::uint32_t version) {
 
 const char* step_name(Step step) {
   static constexpr std::array<const char*, 9> kNames = {
-      "connect", "helo", "mail", "rcpt", "data", "header", "end_of_header", "body",
-      "end_of_body"};
+      "connect", "helo", "mail", "rcpt", "data", "header", "end_of_header", "body", "end_of_body"};
   return kNames[static_cast<std::size_t>(step)];
 }
 

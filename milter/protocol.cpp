@@ -97,9 +97,8 @@ std::optional<ReplyCode> parse_reply_code(std::string_view text) {
 
 // A header field name (RFC 5322 §3.6.8: printable US-ASCII but colon).
 bool is_field_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return c >= 33 && c <= 126 && c != ':';
-  });
+  return !name.empty() && std::all_of(name.begin(), name.end(),
+                                      [](char c) { return c >= 33 && c <= 126 && c != ':'; });
 }
 
 }  // namespace
@@ -123,8 +122,8 @@ void encode_macros(std::string& out, Command command, std::span<const Macro> mac
   }
 }
 
-void encode_connect(std::string& out, std::string_view hostname, Family family,
-                    std::uint16_t port, std::string_view address) {
+void encode_connect(std::string& out, std::string_view hostname, Family family, std::uint16_t port,
+                    std::string_view address) {
   const bool unknown = family == Family::Unknown;
   begin(out, static_cast<char>(Command::Connect),
         hostname.size() + 2 + (unknown ? 0 : 2 + address.size() + 1));

@@ -30,20 +30,20 @@ inline constexpr std::size_t kMaxBodyChunk = 65535;
 
 // Commands, MTA to filter.
 enum class Command : char {
-  Abort = 'A',        // the current message is abandoned; the connection stays
-  Body = 'B',         // a body chunk
-  Connect = 'C',      // the SMTP client's host name, family, port and address
-  Macro = 'D',        // macros for the command that follows
-  EndOfBody = 'E',    // the end of the message: modifications, then the verdict
-  Helo = 'H',         // HELO/EHLO argument
+  Abort = 'A',              // the current message is abandoned; the connection stays
+  Body = 'B',               // a body chunk
+  Connect = 'C',            // the SMTP client's host name, family, port and address
+  Macro = 'D',              // macros for the command that follows
+  EndOfBody = 'E',          // the end of the message: modifications, then the verdict
+  Helo = 'H',               // HELO/EHLO argument
   QuitNewConnection = 'K',  // this SMTP session ended; the next one reuses the connection
-  Header = 'L',       // one header field: name, value
-  Mail = 'M',         // MAIL FROM: the address in <>, then ESMTP parameters
-  EndOfHeader = 'N',  // the end of the header section
+  Header = 'L',             // one header field: name, value
+  Mail = 'M',               // MAIL FROM: the address in <>, then ESMTP parameters
+  EndOfHeader = 'N',        // the end of the header section
   OptionNegotiation = 'O',
-  Quit = 'Q',  // the connection ends
-  Rcpt = 'R',  // RCPT TO
-  Data = 'T',  // DATA
+  Quit = 'Q',     // the connection ends
+  Rcpt = 'R',     // RCPT TO
+  Data = 'T',     // DATA
   Unknown = 'U',  // an SMTP command the MTA does not know
 };
 
@@ -109,8 +109,8 @@ using Macro = std::pair<std::string_view, std::string_view>;  // name ("j", "{cl
 void encode_negotiation(std::string& out, std::uint32_t version, std::uint32_t actions,
                         std::uint32_t protocol);
 void encode_macros(std::string& out, Command command, std::span<const Macro> macros);
-void encode_connect(std::string& out, std::string_view hostname, Family family,
-                    std::uint16_t port, std::string_view address);
+void encode_connect(std::string& out, std::string_view hostname, Family family, std::uint16_t port,
+                    std::string_view address);
 void encode_helo(std::string& out, std::string_view name);
 // `path` is "<address>" as on the SMTP line; `parameters` the ESMTP ones ("SIZE=1000").
 void encode_mail(std::string& out, std::string_view path,
@@ -213,10 +213,10 @@ struct ChangeFrom {
   std::string address, parameters;
   bool operator==(const ChangeFrom&) const = default;
 };
-using Response = std::variant<Accept, Continue, Discard, Reject, Tempfail, Skip, Progress,
-                              ConnectionFail, Shutdown, ReplyCode, AddHeader, InsertHeader,
-                              ChangeHeader, ReplaceBody, Quarantine, AddRcpt, DeleteRcpt,
-                              ChangeFrom>;
+using Response =
+    std::variant<Accept, Continue, Discard, Reject, Tempfail, Skip, Progress, ConnectionFail,
+                 Shutdown, ReplyCode, AddHeader, InsertHeader, ChangeHeader, ReplaceBody,
+                 Quarantine, AddRcpt, DeleteRcpt, ChangeFrom>;
 // nullopt: an unknown code, or data that does not fit the code's layout.
 std::optional<Response> parse_response(const Packet& packet);
 

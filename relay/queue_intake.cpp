@@ -94,8 +94,8 @@ asio::awaitable<Reply> QueueIntake::end() {
   // The synced write waits for the disk: on the writers' pool, where concurrent sessions'
   // writes share one fsync (RocksDB's group commit: one writer syncs for all that wait).
   const auto started = std::chrono::steady_clock::now();
-  const auto ec = co_await io::run_blocking(
-      writers_, [&] { return spool_.commit(envelope_, held_, staged_); });
+  const auto ec =
+      co_await io::run_blocking(writers_, [&] { return spool_.commit(envelope_, held_, staged_); });
   metrics_.queue_commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (ec) {

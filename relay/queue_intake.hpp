@@ -29,8 +29,7 @@ class QueueIntake final : public Transaction {
  public:
   // `client_ip` is the session's (it changes once, after a PROXY header).
   // `body`: the content, or nullopt when it was staged in pieces (read from the spool).
-  using Queued =
-      std::function<void(storage::Envelope envelope, std::optional<std::string> body)>;
+  using Queued = std::function<void(storage::Envelope envelope, std::optional<std::string> body)>;
   // `writers`: where the synced commits run (many threads, so that commits share fsyncs).
   QueueIntake(storage::Spool& spool, boost::asio::any_io_executor writers, const Router& router,
               const std::string& client_ip, RelayMetrics& metrics, Queued queued = {});
@@ -60,9 +59,9 @@ class QueueIntake final : public Transaction {
   void unstaged();  // the staged pieces are no longer this transaction's
 
   storage::Envelope envelope_;
-  std::string held_;             // content not staged yet (at most one piece once staging)
-  std::uint64_t size_ = 0;       // content octets so far
-  std::uint32_t staged_ = 0;     // pieces staged in the spool under envelope_.id
+  std::string held_;          // content not staged yet (at most one piece once staging)
+  std::uint64_t size_ = 0;    // content octets so far
+  std::uint32_t staged_ = 0;  // pieces staged in the spool under envelope_.id
   boost::system::error_code stage_error_;
 };
 

@@ -214,8 +214,8 @@ asio::awaitable<bool> QueueRunner::send_body(Transaction& relay, Attempt& a) {
     auto piece = co_await io::run_blocking(
         shared_.blocking, [&] { return shared_.spool.body_piece(a.envelope.id, index); });
     if (!piece || piece->empty()) {
-      spdlog::error("queue_body_missing id={} piece={} read={} size={}", a.envelope.id, index,
-                    sent, a.envelope.size);
+      spdlog::error("queue_body_missing id={} piece={} read={} size={}", a.envelope.id, index, sent,
+                    a.envelope.size);
       co_return false;
     }
     sent += piece->size();

@@ -43,7 +43,8 @@ namespace mxgate::storage {
 
 // 2: bodies in pieces (an older mxgate would not find them).
 inline constexpr std::uint32_t kSpoolSchema = 2;
-// What a queue-mode session holds of a message at most (as much as it buffers for the inline relay).
+// What a queue-mode session holds of a message at most (as much as it buffers for the inline
+// relay).
 inline constexpr std::size_t kBodyPiece = 64 << 10;
 
 struct SpoolRecipient {
@@ -109,8 +110,7 @@ class Spool {
   // Stores piece `index` (0, 1, ...; kBodyPiece octets) of the body of a message `id` not
   // committed yet, without an fsync of its own. A body that is never committed is removed by
   // discard(), or by the next open() after a crash.
-  boost::system::error_code stage(std::string_view id, std::uint32_t index,
-                                  std::string_view piece);
+  boost::system::error_code stage(std::string_view id, std::uint32_t index, std::string_view piece);
   boost::system::error_code discard(std::string_view id, std::uint32_t staged);
 
   // Up to `limit` scheduled entries due at or before `now_ms`, earliest first, leaving out

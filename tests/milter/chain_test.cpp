@@ -24,8 +24,8 @@ using testing::FakeFilter;
 using testing::packet;
 using testing::words;
 
-const std::vector<Step> kAllSteps = {Step::Connect, Step::Helo,   Step::Mail,
-                                     Step::Rcpt,    Step::Data,   Step::Header,
+const std::vector<Step> kAllSteps = {Step::Connect,     Step::Helo, Step::Mail,
+                                     Step::Rcpt,        Step::Data, Step::Header,
                                      Step::EndOfHeader, Step::Body, Step::EndOfBody};
 const std::vector<std::string> kMacros = {"j", "{client_addr}", "{mail_addr}", "{rcpt_addr}", "i"};
 
@@ -65,8 +65,7 @@ class MilterChainTest : public ::testing::Test {
   }
   ~MilterChainTest() override { std::filesystem::remove_all(dir_); }
 
-  FilterSettings filter(const std::string& name,
-                        DefaultAction action = DefaultAction::Tempfail) {
+  FilterSettings filter(const std::string& name, DefaultAction action = DefaultAction::Tempfail) {
     FilterSettings f;
     f.name = name;
     f.client.endpoint.unix_socket = true;
@@ -89,11 +88,10 @@ class MilterChainTest : public ::testing::Test {
   template <typename T>
   T run(asio::awaitable<T> work) {
     std::optional<T> out;
-    asio::co_spawn(io_, std::move(work),
-                   [&](std::exception_ptr e, T value) {
-                     if (e) std::rethrow_exception(e);
-                     out = std::move(value);
-                   });
+    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e, T value) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(value);
+    });
     for (int i = 0; i < 2000 && !out; ++i) turn();
     EXPECT_TRUE(out) << "did not finish";
     return out.value_or(T{});
@@ -106,14 +104,13 @@ class MilterChainTest : public ::testing::Test {
   }
   // connect, helo, mail, rcpt: the first verdict that is not "continue", or the last.
   Verdict envelope(Chain& chain) {
-    for (auto* step : {+[](Chain& c, const Macros& m) { return c.connect("client.example.org",
-                                                                Family::Inet, 4567, "192.0.2.7",
-                                                                m); },
-                       +[](Chain& c, const Macros& m) { return c.helo("client.example.org", m); },
-                       +[](Chain& c, const Macros& m) {
-                         return c.mail("<a@example.org>", {"SIZE=100"}, m);
-                       },
-                       +[](Chain& c, const Macros& m) { return c.rcpt("<b@example.com>", {}, m); }}) {
+    for (auto* step :
+         {+[](Chain&c, const Macros&m) {
+            return c.connect("client.example.org", Family::Inet, 4567, "192.0.2.7", m);
+          },
+          +[](Chain&c, const Macros&m) { return c.helo("client.example.org", m); },
+          +[](Chain&c, const Macros&m) { return c.mail("<a@example.org>", {"SIZE=100"}, m); },
+          +[](Chain&c, const Macros&m) { return c.rcpt("<b@example.com>", {}, m); }}) {
       auto v = run(step(chain, macros_));
       if (v.kind != Answer::Kind::Continue) return v;
     }
@@ -130,8 +127,8 @@ class MilterChainTest : public ::testing::Test {
 TEST_F(MilterChainTest, FiltersRunInOrderAndTheFirstRefusalDecides) {
   FakeFilter first(io_, socket("first"), script());
   FakeFilter second(io_, socket("second"), script(0, 0, [](const Packet& p) -> std::string {
-    return p.code == 'R' ? packet('y', "550 5.7.1 No such user here\0"s) : "";
-  }));
+                      return p.code == 'R' ? packet('y', "550 5.7.1 No such user here\0"s) : "";
+                    }));
   FakeFilter third(io_, socket("third"), script());
   Chain chain(io_.get_executor(), {filter("first"), filter("second"), filter("third")});
   const auto verdict = envelope(chain);
@@ -144,16 +141,19 @@ TEST_F(MilterChainTest, FiltersRunInOrderAndTheFirstRefusalDecides) {
   EXPECT_NE(third.received.back().code, 'R');
   // Connect macros: the defaults for the stage the configuration allows, with their values.
   ASSERT_GE(first.received.size(), 3u);
-  EXPECT_EQ(first.received[1], (Packet{'D', "Cj\0mx.example.net\0{client_addr}\0"s
-                                            "192.0.2.7\0"s}));
-  EXPECT_EQ(first.received[2],
-            (Packet{'C', "client.example.org\0" "4\x11\xd7" "192.0.2.7\0"s}));
+  EXPECT_EQ(first.received[1], (Packet{'D',
+                                       "Cj\0mx.example.net\0{client_addr}\0"s
+                                       "192.0.2.7\0"s}));
+  EXPECT_EQ(first.received[2], (Packet{'C',
+                                       "client.example.org\0"
+                                       "4\x11\xd7"
+                                       "192.0.2.7\0"s}));
 }
 
 TEST_F(MilterChainTest, AFilterThatAcceptsAtConnectIsNotAskedAgain) {
   FakeFilter quiet(io_, socket("quiet"), script(0, 0, [](const Packet& p) -> std::string {
-    return p.code == 'C' ? packet('a') : "";
-  }));
+                     return p.code == 'C' ? packet('a') : "";
+                   }));
   Chain chain(io_.get_executor(), {filter("quiet")});
   EXPECT_EQ(envelope(chain).kind, Answer::Kind::Continue);
   EXPECT_EQ(run(chain.data(macros_)).kind, Answer::Kind::Continue);
@@ -181,8 +181,8 @@ TEST_F(MilterChainTest, AFilterThatIsDownGetsItsDefaultAction) {
 
 TEST_F(MilterChainTest, AFilterTooSlowGetsItsDefaultAction) {
   FakeFilter slow(io_, socket("slow"), script(0, 0, [](const Packet& p) -> std::string {
-    return p.code == 'M' ? kSilent : "";
-  }));
+                    return p.code == 'M' ? kSilent : "";
+                  }));
   Chain chain(io_.get_executor(), {filter("slow")});  // timeout 1 s, default tempfail
   EXPECT_EQ(run(chain.connect("h", Family::Inet, 1, "192.0.2.7", macros_)).kind,
             Answer::Kind::Continue);
@@ -242,7 +242,8 @@ TEST_F(MilterChainTest, ChangesOfEveryFilterAreGatheredInOrder) {
                   [name](const Packet& p) -> std::string {
                     if (p.code != 'E') return "";
                     std::string out = packet('h', "X-" + name + "\0yes\0"s);
-                    if (name == "second") out += packet('b', "replaced\r\n") + packet('q', "held\0"s);
+                    if (name == "second")
+                      out += packet('b', "replaced\r\n") + packet('q', "held\0"s);
                     return out + packet('c');
                   });
   };
@@ -268,8 +269,8 @@ TEST_F(MilterChainTest, ChangesOfEveryFilterAreGatheredInOrder) {
 
 TEST_F(MilterChainTest, SkipEndsTheBodyForThatFilter) {
   FakeFilter skipper(io_, socket("skipper"), script(0, protocol::kSkip, [](const Packet& p) {
-    return p.code == 'B' ? packet('s') : std::string();
-  }));
+                       return p.code == 'B' ? packet('s') : std::string();
+                     }));
   Chain chain(io_.get_executor(), {filter("skipper")});
   envelope(chain);
   run(chain.data(macros_));

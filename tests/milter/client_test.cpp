@@ -62,7 +62,8 @@ class MilterClientTest : public ::testing::Test {
   template <typename T>
   T run(asio::awaitable<T> work) {
     std::optional<T> out;
-    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr, T value) { out = std::move(value); });
+    asio::co_spawn(io_, std::move(work),
+                   [&](std::exception_ptr, T value) { out = std::move(value); });
     for (int i = 0; i < 2000 && !out; ++i) turn();
     EXPECT_TRUE(out) << "did not finish";
     return out.value_or(T{});
@@ -86,19 +87,17 @@ TEST_F(MilterClientTest, NegotiatesThenAStepGetsItsAnswer) {
   ASSERT_TRUE(answer) << answer.error().message();
   EXPECT_EQ(answer->kind, Answer::Kind::Continue);
   ASSERT_EQ(filter.received.size(), 2u);
-  EXPECT_EQ(filter.received[0],
-            (Packet{'O', words(6, Offer{}.actions, Offer{}.protocol)}));
+  EXPECT_EQ(filter.received[0], (Packet{'O', words(6, Offer{}.actions, Offer{}.protocol)}));
   EXPECT_EQ(filter.received[1], (Packet{'H', "client.example.org\0"s}));
 }
 
 TEST_F(MilterClientTest, AStepTheFilterDoesNotAnswerIsNotWaitedFor) {
-  FakeFilter filter(io_, settings_.endpoint.path,
-                    [](const Packet& p) -> std::string {
-                      if (p.code == 'O') {
-                        return packet('O', words(6, 0, protocol::kNoReplyHeader));
-                      }
-                      return p.code == 'L' ? "" : packet('c');
-                    });
+  FakeFilter filter(io_, settings_.endpoint.path, [](const Packet& p) -> std::string {
+    if (p.code == 'O') {
+      return packet('O', words(6, 0, protocol::kNoReplyHeader));
+    }
+    return p.code == 'L' ? "" : packet('c');
+  });
   Client client(io_.get_executor(), settings_);
   ASSERT_FALSE(run(client.open()));
   std::string header;
@@ -203,9 +202,9 @@ TEST(MilterEndpoint, ParsesPostfixAndSendmailForms) {
   ASSERT_TRUE(d) << why;
   EXPECT_TRUE(d->unix_socket);
   EXPECT_EQ(d->text(), "unix:/run/rspamd/milter.sock");
-  for (const char* bad : {"tcp:127.0.0.1:1", "inet:localhost:25", "inet:127.0.0.1:0",
-                          "inet:127.0.0.1:70000", "inet:127.0.0.1", "unix:relative.sock", "",
-                          "inet:[::1:9000"}) {
+  for (const char* bad :
+       {"tcp:127.0.0.1:1", "inet:localhost:25", "inet:127.0.0.1:0", "inet:127.0.0.1:70000",
+        "inet:127.0.0.1", "unix:relative.sock", "", "inet:[::1:9000"}) {
     EXPECT_FALSE(parse_endpoint(bad, why)) << bad;
     EXPECT_FALSE(why.empty());
   }

@@ -47,8 +47,8 @@ TEST(MilterAgree, AnOlderVersionGetsOnlyItsSteps) {
 
 TEST(MilterAgree, NoReplyFlagsPerStep) {
   std::string why;
-  const auto a = agree(Offer{}, answer_with(6, 0, protocol::kNoReplyHeader | protocol::kNoReplyRcpt),
-                       why);
+  const auto a =
+      agree(Offer{}, answer_with(6, 0, protocol::kNoReplyHeader | protocol::kNoReplyRcpt), why);
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->replies(Step::Header));
   EXPECT_FALSE(a->replies(Step::Rcpt));
@@ -66,9 +66,9 @@ Agreement all_actions() {
 TEST(MilterAnswer, VerdictsEndTheStep) {
   const auto a = all_actions();
   const std::vector<std::pair<Response, Answer::Kind>> cases = {
-      {Continue{}, Answer::Kind::Continue},   {Accept{}, Answer::Kind::Accept},
-      {Reject{}, Answer::Kind::Reject},       {Tempfail{}, Answer::Kind::Tempfail},
-      {Discard{}, Answer::Kind::Discard},     {ConnectionFail{}, Answer::Kind::ConnectionFail},
+      {Continue{}, Answer::Kind::Continue},      {Accept{}, Answer::Kind::Accept},
+      {Reject{}, Answer::Kind::Reject},          {Tempfail{}, Answer::Kind::Tempfail},
+      {Discard{}, Answer::Kind::Discard},        {ConnectionFail{}, Answer::Kind::ConnectionFail},
       {Shutdown{}, Answer::Kind::ConnectionFail}};
   for (const auto& [response, kind] : cases) {
     AnswerReader reader(Step::Rcpt, a, 1000);
@@ -122,9 +122,9 @@ TEST(MilterAnswer, ChangesElsewhereOrNotAgreedAreProtocolErrors) {
   EXPECT_NE(early.error().find("rcpt"), std::string::npos);
 
   a.actions = actions::kAddHeaders;
-  for (const Response& r : std::vector<Response>{ChangeHeader{1, "S", "v"}, ReplaceBody{"b"},
-                                                 Quarantine{"q"}, AddRcpt{"<x@y>", ""},
-                                                 DeleteRcpt{"<x@y>"}, ChangeFrom{"<x@y>", ""}}) {
+  for (const Response& r :
+       std::vector<Response>{ChangeHeader{1, "S", "v"}, ReplaceBody{"b"}, Quarantine{"q"},
+                             AddRcpt{"<x@y>", ""}, DeleteRcpt{"<x@y>"}, ChangeFrom{"<x@y>", ""}}) {
     AnswerReader reader(Step::EndOfBody, a, 1000);
     EXPECT_EQ(reader.take(r), AnswerReader::Status::Error) << r.index();
   }

@@ -54,8 +54,8 @@ class FakeFilter {
     PacketReader reader;
     std::string buffer(65536, '\0');
     for (;;) {
-      auto [ec, n] = co_await socket.async_read_some(boost::asio::buffer(buffer),
-                                                     boost::asio::as_tuple(boost::asio::use_awaitable));
+      auto [ec, n] = co_await socket.async_read_some(
+          boost::asio::buffer(buffer), boost::asio::as_tuple(boost::asio::use_awaitable));
       if (ec) {
         closed_by_client = true;
         co_return;
@@ -64,8 +64,9 @@ class FakeFilter {
       while (auto p = reader.next()) {
         received.push_back(*p);
         const std::string reply = script_(*p);
-        if (!reply.empty()) co_await boost::asio::async_write(socket, boost::asio::buffer(reply),
-                                                       boost::asio::use_awaitable);
+        if (!reply.empty())
+          co_await boost::asio::async_write(socket, boost::asio::buffer(reply),
+                                            boost::asio::use_awaitable);
       }
     }
   }

@@ -29,10 +29,16 @@ TEST(MilterEncode, NegotiationIsThreeBigEndianWords) {
 TEST(MilterEncode, ConnectForEachFamily) {
   std::string out;
   encode_connect(out, "mail.example.org", Family::Inet, 25, "192.0.2.7");
-  EXPECT_EQ(out, packet('C', "mail.example.org\0"s "4\0\x19"s "192.0.2.7\0"s));
+  EXPECT_EQ(out, packet('C',
+                        "mail.example.org\0"s
+                        "4\0\x19"s
+                        "192.0.2.7\0"s));
   out.clear();
   encode_connect(out, "[2001:db8::1]", Family::Inet6, 465, "2001:db8::1");
-  EXPECT_EQ(out, packet('C', "[2001:db8::1]\0"s "6\x01\xd1"s "2001:db8::1\0"s));
+  EXPECT_EQ(out, packet('C',
+                        "[2001:db8::1]\0"s
+                        "6\x01\xd1"s
+                        "2001:db8::1\0"s));
   out.clear();
   encode_connect(out, "localhost", Family::Unknown, 0, "ignored");
   EXPECT_EQ(out, packet('C', "localhost\0U"s));
@@ -64,7 +70,9 @@ TEST(MilterEncode, MacrosNameTheCommandTheyPrecede) {
   std::string out;
   const std::vector<Macro> macros = {{"j", "mx.example.net"}, {"{client_addr}", "192.0.2.7"}};
   encode_macros(out, Command::Connect, macros);
-  EXPECT_EQ(out, packet('D', "Cj\0mx.example.net\0{client_addr}\0"s "192.0.2.7\0"s));
+  EXPECT_EQ(out, packet('D',
+                        "Cj\0mx.example.net\0{client_addr}\0"s
+                        "192.0.2.7\0"s));
 }
 
 TEST(MilterEncode, BareCommandsHaveNoData) {
@@ -84,8 +92,8 @@ TEST(MilterPacketReader, SplitAtEveryByteGivesTheSamePackets) {
   for (std::size_t cut = 0; cut <= stream.size(); cut += (cut < 64 ? 1 : 997)) {
     PacketReader reader;
     std::vector<Packet> got;
-    for (const auto piece : {std::string_view(stream).substr(0, cut),
-                             std::string_view(stream).substr(cut)}) {
+    for (const auto piece :
+         {std::string_view(stream).substr(0, cut), std::string_view(stream).substr(cut)}) {
       reader.feed(piece);
       while (auto p = reader.next()) got.push_back(std::move(*p));
     }
@@ -123,13 +131,12 @@ TEST(MilterNegotiation, ReadsFlagsAndMacroLists) {
   auto plain = parse_negotiation({'O', base});
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->version, 6u);
-  EXPECT_EQ(plain->actions, actions::kAddHeaders | actions::kChangeHeaders |
-                                actions::kSetSymbolList);
+  EXPECT_EQ(plain->actions,
+            actions::kAddHeaders | actions::kChangeHeaders | actions::kSetSymbolList);
   EXPECT_EQ(plain->protocol, protocol::kHeaderLeadingSpace | protocol::kNoReplyHeader);
   for (const auto& list : plain->macros) EXPECT_EQ(list, "");
 
-  auto lists = parse_negotiation(
-      {'O', base + "\0\0\0\x00{client_addr} j\0"s + "\0\0\0\x05{i}\0"s});
+  auto lists = parse_negotiation({'O', base + "\0\0\0\x00{client_addr} j\0"s + "\0\0\0\x05{i}\0"s});
   ASSERT_TRUE(lists);
   EXPECT_EQ(lists->macros[static_cast<std::size_t>(MacroStage::Connect)], "{client_addr} j");
   EXPECT_EQ(lists->macros[static_cast<std::size_t>(MacroStage::EndOfMessage)], "{i}");
@@ -163,12 +170,11 @@ TEST(MilterResponse, ReplyCodesOneLineAndMany) {
   EXPECT_EQ(std::get<ReplyCode>(*parse_response({'y', "550 5.7.1 Spam message rejected\0"s})),
             (ReplyCode{550, {"5.7.1 Spam message rejected"}}));
   EXPECT_EQ(std::get<ReplyCode>(*parse_response({'y', "451\0"s})), (ReplyCode{451, {""}}));
-  EXPECT_EQ(
-      std::get<ReplyCode>(*parse_response({'y', "554-5.7.1 first\r\n554 5.7.1 second\0"s})),
-      (ReplyCode{554, {"5.7.1 first", "5.7.1 second"}}));
-  for (const std::string& bad : {"250 2.0.0 fine"s, "55 short"s, "5x0 nope"s, "550_5.7.1"s,
-                                "550-5.7.1 no last line"s, "550-a\r\n551 b"s, "550 a\r\n550 b"s,
-                                "550 a\nb"s, "550-"s}) {
+  EXPECT_EQ(std::get<ReplyCode>(*parse_response({'y', "554-5.7.1 first\r\n554 5.7.1 second\0"s})),
+            (ReplyCode{554, {"5.7.1 first", "5.7.1 second"}}));
+  for (const std::string& bad :
+       {"250 2.0.0 fine"s, "55 short"s, "5x0 nope"s, "550_5.7.1"s, "550-5.7.1 no last line"s,
+        "550-a\r\n551 b"s, "550 a\r\n550 b"s, "550 a\nb"s, "550-"s}) {
     EXPECT_FALSE(parse_response({'y', bad + '\0'})) << bad;
   }
   EXPECT_FALSE(parse_response({'y', "550 5.7.1 no NUL"}));
