@@ -1,8 +1,10 @@
 #include "content/uri_extract.hpp"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <libpsl.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -141,6 +143,25 @@ std::string registrable_domain(std::string_view host) {
   return registrable != nullptr ? std::string(registrable) : std::string();
 }
 
+namespace {
+
+// An internationalized host name (UTF-8 once the text is decoded) in its A-label form
+// ("b\xc3\xbccher.example" -> "xn--bcher-kva.example"): IDNA2008 with the UTS #46 mapping
+// (full-width letters and dots, case), as browsers resolve it, and the form blocklists list.
+// nullopt for a name IDNA refuses.
+std::optional<std::string> a_label_host(std::string_view host) {
+  const std::string in(host);
+  char* out = nullptr;
+  if (idn2_to_ascii_8z(in.c_str(), &out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK) {
+    return std::nullopt;
+  }
+  std::string ascii(out);
+  idn2_free(out);
+  return ascii;
+}
+
+}  // namespace
+
 std::optional<LinkedDomain> domain_of_host(std::string_view host) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     const std::string literal(host.substr(1, host.size() - 2));
@@ -151,6 +172,11 @@ std::optional<LinkedDomain> domain_of_host(std::string_view host) {
       return std::nullopt;
     }
     return LinkedDomain{.domain = text, .ip = true};
+  }
+  std::optional<std::string> ascii;
+  if (std::any_of(host.begin(), host.end(), [](char c) { return (c & 0x80) != 0; })) {
+    if (host.size() > kMaxHostLength * 4 || !(ascii = a_label_host(host))) return std::nullopt;
+    host = *ascii;
   }
   while (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (host.empty() || host.size() > kMaxHostLength || host.front() == '.') return std::nullopt;

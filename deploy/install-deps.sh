@@ -22,7 +22,7 @@ try_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see ../shared/ARCHITECTURE.md "Decisions")
   libboost1.81-all-dev libssl-dev libc-ares-dev librocksdb-dev prometheus-cpp-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libpsl-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libpsl-dev libidn2-dev
   # deploy/try.sh and deploy/demo.sh: a local authoritative DNS server for the demo zone, the
   # demo's SMTP client and sink (Python's standard library), its DKIM signer; swaks and curl
   # for the README's first commands

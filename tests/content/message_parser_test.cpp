@@ -314,8 +314,9 @@ TEST(MessageParser, Latin1TextIsScanned) {
                       "Caf=E9 \xe0 http://caf=E9.example/ et http://ok.example/=\r\n"
                       "page \xab www.latin.example \xbb\r\n"));
   EXPECT_TRUE(p->findings().empty());
-  // The host with a non-ASCII letter is skipped (no IDNA conversion); the others are found.
-  EXPECT_EQ(domain_names(*p), (std::vector<std::string>{"ok.example", "latin.example"}));
+  // The Latin-1 host, decoded to UTF-8, is followed as its A-label.
+  EXPECT_EQ(domain_names(*p),
+            (std::vector<std::string>{"xn--caf-dma.example", "ok.example", "latin.example"}));
 }
 
 TEST(MessageParser, Base64HtmlIsDecodedAndScanned) {

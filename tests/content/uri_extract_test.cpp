@@ -77,10 +77,26 @@ TEST(UriExtract, SubdomainsReducedToRegistrableDomain) {
 
 TEST(UriExtract, PublicSuffixOnlyAndBadHostsSkipped) {
   EXPECT_EQ(domains("http://co.uk/ http://com/ http://localhost/ http://bad..example/ "
-                    "http://b\xc3\xbc"
-                    "cher.example/ http://under_score.example/",
+                    "http://bad\xff.example/ http://under_score.example/",
                     false),
             List{"under_score.example"});
+}
+
+// Internationalized names are followed in their A-label form, the one blocklists list:
+// UTF-8 text, HTML entities, full-width letters and dots (UTS #46 mapping), upper case.
+TEST(UriExtract, InternationalizedNamesAsALabels) {
+  EXPECT_EQ(domains("http://www.b\xc3\xbc"
+                    "cher.example/ https://\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.com/x",
+                    false),
+            (List{"xn--bcher-kva.example", "xn--e1afmkfd.com"}));
+  EXPECT_EQ(domains(R"(<a href="https://www.B&#xFC;CHER.co.uk/">)", true),
+            List{"xn--bcher-kva.co.uk"});
+  EXPECT_EQ(domains("http://\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d\xef\xbd\x90"
+                    "\xef\xbd\x8c\xef\xbd\x85\xe3\x80\x82"
+                    "com/",
+                    false),
+            List{"example.com"});
+  EXPECT_EQ(domain_of_host("xn--bcher-kva.example")->domain, "xn--bcher-kva.example");
 }
 
 TEST(UriExtract, DuplicatesCountedOnce) {
