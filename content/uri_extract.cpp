@@ -143,12 +143,6 @@ std::string registrable_domain(std::string_view host) {
   return registrable != nullptr ? std::string(registrable) : std::string();
 }
 
-namespace {
-
-// An internationalized host name (UTF-8 once the text is decoded) in its A-label form
-// ("b\xc3\xbccher.example" -> "xn--bcher-kva.example"): IDNA2008 with the UTS #46 mapping
-// (full-width letters and dots, case), as browsers resolve it, and the form blocklists list.
-// nullopt for a name IDNA refuses.
 std::optional<std::string> a_label_host(std::string_view host) {
   const std::string in(host);
   char* out = nullptr;
@@ -159,8 +153,6 @@ std::optional<std::string> a_label_host(std::string_view host) {
   idn2_free(out);
   return ascii;
 }
-
-}  // namespace
 
 std::optional<LinkedDomain> domain_of_host(std::string_view host) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {

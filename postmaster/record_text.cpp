@@ -11,6 +11,7 @@
 #include "common/cidr.hpp"
 #include "conf/config.hpp"
 #include "content/message_parser.hpp"
+#include "content/uri_extract.hpp"
 #include "reputation/model.hpp"
 #include "reputation/verdict.hpp"
 #include "storage/record_codec.hpp"
@@ -159,6 +160,12 @@ std::optional<RepTarget> linked_target(std::string_view text, std::string& error
   }
   if (common::parse_ip(literal)) {
     return RepTarget{storage::Family::LinkedDomain, storage::linked_domain_key(literal)};
+  }
+  // An internationalized name is listed by its A-label, the form links are looked up by.
+  std::optional<std::string> a_label;
+  if (std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; })) {
+    a_label = content::a_label_host(text);
+    if (a_label) text = *a_label;
   }
   const auto domain = target_domain(text, error);
   if (!domain) {

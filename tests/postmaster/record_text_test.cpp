@@ -68,7 +68,11 @@ TEST(RepTarget, LinkedDomainsAreNamedWithTheUriPrefix) {
                         Case{" uri:evil.example ", "evil.example", "uri:evil.example"},
                         Case{"uri:192.0.2.66", "192.0.2.66", "uri:192.0.2.66"},
                         Case{"uri:[2001:DB8::66]", "2001:db8::66", "uri:2001:db8::66"},
-                        Case{"uri:2001:db8:0::66", "2001:db8::66", "uri:2001:db8::66"}}) {
+                        Case{"uri:2001:db8:0::66", "2001:db8::66", "uri:2001:db8::66"},
+                        // an internationalized name: its A-label, the form links are looked up by
+                        Case{"uri:B\xc3\xbc"
+                             "cher.example",
+                             "xn--bcher-kva.example", "uri:xn--bcher-kva.example"}}) {
     const auto target = parse_target(c.text, defaults(), error);
     ASSERT_TRUE(target) << c.text << ": " << error;
     EXPECT_EQ(target->family, Family::LinkedDomain) << c.text;
