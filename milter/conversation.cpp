@@ -79,16 +79,14 @@ std::optional<Agreement> agree(const Offer& offer, const Negotiation& answer, st
   }
   Agreement agreement;
   agreement.version = std::min(answer.version, kProtocolVersion);
-  if ((answer.actions & ~offer.actions) != 0) {
-    why = "it wants actions that were not offered (" + std::to_string(answer.actions) + ")";
-    return std::nullopt;
-  }
   const std::uint32_t allowed = offer.protocol & protocol_of_version(agreement.version);
   if ((answer.protocol & ~allowed) != 0) {
     why = "it wants protocol steps that were not offered (" + std::to_string(answer.protocol) + ")";
     return std::nullopt;
   }
-  agreement.actions = answer.actions;
+  // Actions beyond the offer are not granted (Rspamd asks for all six v2 actions whatever it
+  // is offered); a change that was not granted is a protocol error when it comes.
+  agreement.actions = answer.actions & offer.actions;
   agreement.protocol = answer.protocol;
   agreement.macros = answer.macros;
   return agreement;

@@ -1,7 +1,8 @@
 // The rules of one conversation with a filter, MTA side, with no I/O (issue 18):
 //   - agree(): what mxgate offered and the filter's answer to the negotiation become the
-//     Agreement both keep to: the filter may not ask for actions or protocol changes that were
-//     not offered, and an older protocol version gets no step it does not define.
+//     Agreement both keep to: actions the filter asks for beyond the offer are not granted, a
+//     protocol change that was not offered is refused, and an older protocol version gets no
+//     step it does not define.
 //   - Which steps the filter wants (SMFIP_NO*) and which it answers (SMFIP_NR_*).
 //   - AnswerReader: the responses to one step, up to the one that ends it, as one Answer.
 //     Modifications come only at the end of the body, and only those negotiated; anything
@@ -41,7 +42,8 @@ struct Agreement {
   bool replies(Step step) const;  // the filter answers it
 };
 
-// nullopt (with `why`): the filter asked for more than was offered, or speaks a version before 2.
+// nullopt (with `why`): the filter asked for protocol changes that were not offered, or speaks
+// a version before 2.
 std::optional<Agreement> agree(const Offer& offer, const Negotiation& answer, std::string& why);
 
 // The end of a step.

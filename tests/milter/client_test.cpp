@@ -172,7 +172,8 @@ TEST_F(MilterClientTest, ABrokenResponseIsAProtocolError) {
 }
 
 TEST_F(MilterClientTest, ANegotiationAskingForMoreIsRefused) {
-  FakeFilter filter(io_, settings_.endpoint.path, plain(actions::kAddRcpt | actions::kDeleteRcpt));
+  settings_.offer.protocol = protocol::kAll & ~protocol::kSkip;
+  FakeFilter filter(io_, settings_.endpoint.path, plain(0, protocol::kSkip));
   Client client(io_.get_executor(), settings_);
   EXPECT_EQ(run(client.open()), make_error_code(Error::negotiation));
   EXPECT_FALSE(client.usable());
