@@ -8,7 +8,6 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <charconv>
 
 #include "io/clock.hpp"
 
@@ -47,15 +46,6 @@ class Category final : public boost::system::error_category {
 };
 #pragma GCC diagnostic pop
 
-std::optional<std::uint16_t> port_of(std::string_view text) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(value);
-}
-
 }  // namespace
 
 const boost::system::error_category& error_category() {
@@ -64,67 +54,6 @@ const boost::system::error_category& error_category() {
 }
 
 error_code make_error_code(Error e) { return {static_cast<int>(e), error_category()}; }
-
-std::string Endpoint::text() const {
-  if (unix_socket) return "unix:" + path;
-  return "inet:" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-         std::to_string(port);
-}
-
-std::optional<Endpoint> parse_endpoint(std::string_view text, std::string& why) {
-  Endpoint endpoint;
-  const auto colon = text.find(':');
-  const std::string_view scheme = text.substr(0, colon);
-  const std::string_view rest = colon == std::string_view::npos ? "" : text.substr(colon + 1);
-  if (scheme == "unix" || scheme == "local") {
-    if (rest.empty() || rest.front() != '/') {
-      why = "a unix socket needs an absolute path (unix:/run/filter.sock)";
-      return std::nullopt;
-    }
-    endpoint.unix_socket = true;
-    endpoint.path = std::string(rest);
-    return endpoint;
-  }
-  if (scheme != "inet" && scheme != "inet6") {
-    why = "expected inet:HOST:PORT or unix:/PATH";
-    return std::nullopt;
-  }
-  std::string_view host, port;
-  if (const auto at = rest.find('@'); at != std::string_view::npos) {  // Sendmail: PORT@HOST
-    port = rest.substr(0, at);
-    host = rest.substr(at + 1);
-  } else if (!rest.empty() && rest.front() == '[') {  // [v6]:PORT
-    const auto close = rest.find("]:");
-    if (close == std::string_view::npos) {
-      why = "expected inet:[ADDRESS]:PORT";
-      return std::nullopt;
-    }
-    host = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else {
-    const auto last = rest.rfind(':');
-    if (last == std::string_view::npos) {
-      why = "expected inet:HOST:PORT";
-      return std::nullopt;
-    }
-    host = rest.substr(0, last);
-    port = rest.substr(last + 1);
-  }
-  error_code ec;
-  const auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) {
-    why = "the host must be an IP address, not \"" + std::string(host) + "\"";
-    return std::nullopt;
-  }
-  const auto number = port_of(port);
-  if (!number) {
-    why = "the port must be 1 to 65535, not \"" + std::string(port) + "\"";
-    return std::nullopt;
-  }
-  endpoint.host = address.to_string();
-  endpoint.port = *number;
-  return endpoint;
-}
 
 // The socket and its deadline. The watchdog coroutine holds a shared_ptr to it, so it stays
 // valid until the watchdog has seen `closing`.

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/socket_endpoint.hpp"
 #include "milter/conversation.hpp"
 
 namespace mxgate::milter {
@@ -35,17 +36,7 @@ enum class Error {
 const boost::system::error_category& error_category();
 boost::system::error_code make_error_code(Error e);
 
-// Where a filter listens: "inet:HOST:PORT" (also Sendmail's "inet:PORT@HOST"), "inet6:...", or
-// "unix:/path" ("local:/path").
-struct Endpoint {
-  bool unix_socket = false;
-  std::string host;  // an IP address
-  std::uint16_t port = 0;
-  std::string path;
-  std::string text() const;
-};
-// nullopt with `why` when `text` is none of the forms above.
-std::optional<Endpoint> parse_endpoint(std::string_view text, std::string& why);
+using Endpoint = common::SocketEndpoint;
 
 struct ClientSettings {
   Endpoint endpoint;
