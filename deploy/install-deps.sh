@@ -6,11 +6,11 @@
 #
 # Safe on a working mail host:
 #  - It never stops, disables or reconfigures a service that was there before it ran.
-#  - Packages that start a daemon when installed (nsd, postfix, prometheus) are installed with
-#    a temporary /usr/sbin/policy-rc.d that forbids starting it (the Debian way; only when no
-#    policy-rc.d exists already, removed on exit). Such a daemon's unit, installed by this run,
-#    is then disabled, so that it does not start at the next boot either: mxgate's scripts and
-#    tests start their own copies, as the invoking user, on loopback ports.
+#  - Packages that start a daemon when installed (nsd, postfix, prometheus, rspamd) are
+#    installed with a temporary /usr/sbin/policy-rc.d that forbids starting it (the Debian way;
+#    only when no policy-rc.d exists already, removed on exit). Such a daemon's unit, installed
+#    by this run, is then disabled, so that it does not start at the next boot either: mxgate's
+#    scripts and tests start their own copies, as the invoking user, on loopback ports.
 #  - It refuses to install anything that would make apt remove an installed package (Postfix,
 #    the tests' smtp-sink, would replace an installed exim4 or another MTA): it stops and says
 #    what would be removed, before changing anything.
@@ -37,9 +37,11 @@ test_packages=(
   python3-dnspython  # queries the test DNS server directly (tests/integration/test_dns_server.py)
   python3-cryptography  # the realistic-traffic benchmark generates DKIM keys (benchmarks/load)
   chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py
+  rspamd  # a real milter peer, its proxy worker in milter mode (tests/integration/milter_peers.py)
+  python3-milter  # pymilter: the test milter tests/integration/milter_server.py is written in it
 )
 # Packages whose installation starts a daemon (and enables it at boot).
-daemon_units=(nsd postfix prometheus)
+daemon_units=(nsd postfix prometheus rspamd)
 
 usage() {
   echo "usage: $0 [--tests]" >&2
