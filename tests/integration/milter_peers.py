@@ -41,6 +41,12 @@ START_TIMEOUT = 60  # Rspamd loads its language models and Lua plugins first (~2
 STOP_TIMEOUT = 10
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+# Rspamd's own variants (options.enable_test_patterns, on below): the other actions.
+GTUBE_ADD_HEADER = "YJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+GTUBE_REWRITE_SUBJECT = "ZJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+GTUBE_NO_ACTION = "AJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+# The Subject Rspamd's rewrite_subject action writes (%s: the original subject).
+RSPAMD_SUBJECT = "***SPAM*** %s"
 
 RSPAMD_SHARE = "/usr/share/rspamd"
 # The milter_headers routines Rspamd runs on every message (each adds or removes headers).
@@ -70,7 +76,7 @@ class _Peer:
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix=f"mxgate-{self.what}-")
-        self.log_path = os.path.join(self.dir, f"{self.what}.log")
+        self.log_path = os.path.join(self.dir, f"{self.what}.out")  # stdout and stderr
         try:
             self._ports = start_on_free_ports(self.what, 1, self._start_on)
             return self
@@ -147,24 +153,35 @@ class Rspamd(_Peer):
     """Rspamd 3.4 (Debian's `rspamd`) with one proxy worker in milter mode that scans messages
     itself (self_scan), as in a typical Postfix + Rspamd setup without a normal worker.
 
-    The configuration is written from scratch (nothing from /etc/rspamd): the reject and
-    add_header actions at Debian's default scores, the milter_headers plugin only (no Redis, no
-    DNS lists, no fuzzy or update fetches, no controller). GTUBE in a body makes Rspamd reject
-    the message with a reject action ("554 5.7.1 Spam message rejected" unless
-    `reject_message` says otherwise); a clean message gets `RSPAMD_HEADERS` added.
+    The configuration is written from scratch (nothing from /etc/rspamd): the reject,
+    rewrite_subject and add_header actions, the milter_headers plugin only (no Redis, no DNS
+    lists, no fuzzy or update fetches, no controller, no rules: a message scores 0 unless it
+    carries a test pattern). What it answers at the end of a message (milter_peers_check.py):
+      GTUBE                  'y' "554 5.7.1 Gtube pattern" (no headers)
+      GTUBE_ADD_HEADER       'm' index 1 "X-Spam: Yes" (an addition: no such header yet), 'a'
+      GTUBE_REWRITE_SUBJECT  'm' index 1 Subject "***SPAM*** <subject>", 'a'
+      GTUBE_NO_ACTION        'a' alone
+      a clean message        'h' for each of RSPAMD_HEADERS (X-Rspamd-Queue-Id only when the
+                             MTA sent the macro i), in no fixed order, after 'm' index 1
+                             "X-Spam" "" when the message has an X-Spam header; then 'a'
+    Rspamd answers only at the end of the message: its OPTNEG reply sets every SMFIP_NR_*
+    flag (0xff080), whatever the MTA offered.
 
-    worker_options: extra lines for the proxy worker, e.g. ['discard_on_reject = true;'].
+    worker_options: extra lines for the proxy worker, e.g. ["discard_on_reject = true;"]
+    (GTUBE then gets 'd') or ["quarantine_on_reject = true;"] ('q' "Spam message
+    quarantined", then 'a').
     """
 
     what = "rspamd"
 
-    def __init__(self, worker_options=(), reject_message=None):
+    def __init__(self, worker_options=()):
         super().__init__()
         self.worker_options = list(worker_options)
-        self.reject_message = reject_message
 
     def _args(self):
         binary = require_tool("rspamd")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.dir, "rspamd.log"))  # an attempt on a taken port
         conf = os.path.join(self.dir, "rspamd.conf")
         with open(conf, "w") as f:
             f.write(self._config())
@@ -184,8 +201,6 @@ class Rspamd(_Peer):
         with open(tlds, "w") as f:
             f.write(RSPAMD_TLDS)
         worker = "\n  ".join(self.worker_options)
-        reject = ("" if self.reject_message is None
-                  else f'reject_message = "{self.reject_message}";')
         headers = ", ".join(f'"{h}"' for h in RSPAMD_HEADERS)
         # dns: a nameserver where nothing answers, so no lookup leaves the machine even if a
         # module were to try one.
@@ -200,6 +215,7 @@ options {{
   url_tld = "{tlds}";
   local_addrs = [];
   allow_raw_input = true;
+  enable_test_patterns = true;
   task_timeout = 8s;
   control_socket = "{d}/rspamd.sock mode=0600";
 }}
@@ -210,7 +226,9 @@ logging {{
 }}
 actions {{
   reject = 15;
+  rewrite_subject = 8;
   add_header = 6;
+  subject = "{RSPAMD_SUBJECT}";
 }}
 modules {{
   path = "{plugins}";
@@ -229,7 +247,6 @@ worker "rspamd_proxy" {{
     default = yes;
     self_scan = yes;
   }}
-  {reject}
   {worker}
 }}
 """
@@ -288,4 +305,5 @@ class TestMilter(_Peer):
                                  f"{self.records()!r}") from None
 
 
-__all__ = ["GTUBE", "PortInUse", "Rspamd", "TestMilter"]
+__all__ = ["GTUBE", "GTUBE_ADD_HEADER", "GTUBE_NO_ACTION", "GTUBE_REWRITE_SUBJECT", "PortInUse",
+           "RSPAMD_HEADERS", "RSPAMD_SUBJECT", "Rspamd", "TestMilter"]

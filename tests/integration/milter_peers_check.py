@@ -20,7 +20,8 @@ import struct
 import sys
 import time
 
-from milter_peers import GTUBE, Rspamd, TestMilter
+from milter_peers import (GTUBE, GTUBE_ADD_HEADER, GTUBE_NO_ACTION, GTUBE_REWRITE_SUBJECT,
+                          RSPAMD_HEADERS, RSPAMD_SUBJECT, Rspamd, TestMilter)
 
 # Protocol flags (libmilter's mfapi.h SMFIP_*)
 SMFIP = {
@@ -226,38 +227,91 @@ def check_rspamd(check, protocol):
         # GTUBE: a reject at the end of the message.
         client = MilterClient(rspamd.port)
         v, a, p, macros = client.negotiate(protocol=protocol)
-        check.report("rspamd optneg", v == 6,
+        check.report("rspamd optneg", v == 6 and p == 0xff080 and not macros,
                      f"version {v}, actions {a:#x}, protocol {p:#x}, macros {macros}")
         result = transaction(client, GTUBE_MESSAGE)
         eom = replies_of(result, "eom") or []
-        final = eom[-1] if eom else (0, b"")
-        rejected = final[0] == ord("r") or (final[0] == ord("y") and final[1][:1] == b"5")
+        rejected = eom == [(ord("y"), b"554 5.7.1 Gtube pattern\0")]
         check.report("rspamd GTUBE rejected", rejected, describe(result), client)
-        # The same connection after QUIT_NC ('K'): a new message without a new connection.
+        # QUIT_NC ('K'): the next message on the same connection, without a new OPTNEG.
         client.send(b"K")
         try:
             result = transaction(client, CLEAN_MESSAGE, timeout=5)
             eom = replies_of(result, "eom") or []
-            check.report("rspamd after QUIT_NC 'K' keeps the connection", True,
-                         describe(result), client)
+            check.report("rspamd keeps the connection after QUIT_NC 'K'",
+                         eom[-1:] == [(ord("a"), b"")], describe(result), client)
         except (EOFError, OSError) as e:
-            check.report("rspamd after QUIT_NC 'K'", True, f"closed the connection ({e})",
-                         client)
-        client.send(b"Q")
+            check.report("rspamd keeps the connection after QUIT_NC 'K'", False,
+                         f"closed the connection ({e})", client)
         client.close()
 
-        # A clean message on a new connection: headers added, then accept or continue.
+        # A clean message on a new connection: headers added, then accept.
         client = MilterClient(rspamd.port)
         client.negotiate(protocol=protocol)
         result = transaction(client, CLEAN_MESSAGE)
         eom = replies_of(result, "eom") or []
-        added = [d.split(b"\0")[0].decode() for c, d in eom if c in b"hi"]
-        ok = (bool(eom) and eom[-1][0] in b"ac" and "X-Spam-Status" in added)
+        added = {d.split(b"\0")[0].decode().lower() for c, d in eom if c == ord("h")}
+        ok = (bool(eom) and eom[-1] == (ord("a"), b"") and added == set(RSPAMD_HEADERS)
+              and (ord("m"), struct.pack(">I", 1) + b"X-Spam\0\0") in eom)
         check.report("rspamd clean message gets headers", ok, describe(result), client)
+        # QUIT: Rspamd closes its side.
         client.send(b"Q")
+        try:
+            closed = f"answered {show(*client.read(timeout=5))}"
+        except EOFError:
+            closed = "closed the connection"
+        check.report("rspamd QUIT 'Q'", closed == "closed the connection", closed)
+        client.close()
+
+        # Rspamd's test patterns: the other actions.
+        subject = RSPAMD_SUBJECT.replace("%s", "gtube").encode()
+        for case, pattern, want in [
+                ("add_header", GTUBE_ADD_HEADER,
+                 [(ord("m"), struct.pack(">I", 1) + b"X-Spam\0Yes\0"), (ord("a"), b"")]),
+                ("rewrite_subject", GTUBE_REWRITE_SUBJECT,
+                 [(ord("m"), struct.pack(">I", 1) + b"Subject\0" + subject + b"\0"),
+                  (ord("a"), b"")]),
+                ("no action", GTUBE_NO_ACTION, [(ord("a"), b"")])]:
+            client = MilterClient(rspamd.port)
+            client.negotiate(protocol=protocol)
+            result = transaction(client, GTUBE_MESSAGE.replace(GTUBE, pattern))
+            check.report(f"rspamd test pattern {case}", replies_of(result, "eom") == want,
+                         describe(result), client)
+            client.close()
+
+        # An MTA that ignores the SMFIP_NR_* flags Rspamd set waits for ever at connect.
+        client = MilterClient(rspamd.port)
+        client.negotiate(protocol=protocol)
+        client.protocol = 0
+        try:
+            client.stage("connect", cstr("h") + b"4" + struct.pack(">H", 1) + cstr("192.0.2.1"),
+                         timeout=2)
+            check.report("rspamd sends no reply to 'C'", False, "it did", client)
+        except TimeoutError:
+            check.report("rspamd sends no reply to 'C'", True, "none within 2 s")
+        client.close()
+
+        # Actions: offered none, Rspamd still modifies (and says actions 0x3f).
+        client = MilterClient(rspamd.port)
+        v, a, p, macros = client.negotiate(actions=0, protocol=protocol)
+        result = transaction(client, CLEAN_MESSAGE)
+        eom = replies_of(result, "eom") or []
+        check.report("rspamd offered actions 0", True,
+                     f"answers actions {a:#x}; eom: {' '.join(show(c, d) for c, d in eom)}")
         client.close()
         if check.verbose:
             print(rspamd.log()[-3000:])
+
+    for option, want in [("discard_on_reject = true;", [(ord("d"), b"")]),
+                         ("quarantine_on_reject = true;",
+                          [(ord("q"), b"Spam message quarantined\0"), (ord("a"), b"")])]:
+        with Rspamd(worker_options=[option]) as rspamd:
+            client = MilterClient(rspamd.port)
+            client.negotiate(protocol=protocol)
+            result = transaction(client, GTUBE_MESSAGE)
+            check.report(f"rspamd {option} GTUBE", replies_of(result, "eom") == want,
+                         describe(result), client)
+            client.close()
 
 
 def expect_eom(check, case, options, want, protocol=0):
@@ -297,6 +351,23 @@ def check_test_milter(check, protocol):
               and eom_rec["macros"].get("i") == "4AbCdEf123")
         check.report("test milter records what it saw", ok, f"stages {stages}; connect "
                      f"{connect_rec}; eom {eom_rec}")
+
+    with TestMilter(["--symlist", "connect:{client_addr},j", "--symlist", "eom:i"]) as milter:
+        client = MilterClient(milter.port)
+        v, a, p, macros = client.negotiate(protocol=protocol)
+        check.report("test milter --symlist", macros == {0: "{client_addr} j", 5: "i"},
+                     f"optneg reply {client.log[1][1]}", client)
+        client.close()
+
+    with TestMilter(["--delay", "rcpt:1.5"]) as milter:
+        client = MilterClient(milter.port)
+        client.negotiate(protocol=protocol)
+        started = time.monotonic()
+        result = transaction(client, CLEAN_MESSAGE, timeout=10)
+        took = time.monotonic() - started
+        check.report("test milter --delay rcpt:1.5", 1.5 <= took < 10 and
+                     replies_of(result, "eom") == [(ord("a"), b"")], f"{took:.1f} s", client)
+        client.close()
 
     expect_eom(check, "add header", ["--add-header", "X-Test:added"],
                lambda r: (ord("h"), b"X-Test\0added\0") in r and r[-1][0] == ord("a"))

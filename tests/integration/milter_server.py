@@ -16,11 +16,14 @@ the end of the message.
                                   the verdict at --reject-at (default: end of message)
     --reject-at STAGE             stage of the verdict above
     --hang-at STAGE               never answer at STAGE (sleeps HANG_SECONDS)
+    --delay STAGE:SECONDS         answer at STAGE after SECONDS (a slow milter; repeatable)
     --symlist STAGE:NAME,NAME     ask the MTA for these macros at STAGE (setsymlist; repeatable)
 STAGE is one of connect, helo, mail, rcpt, data, header, eoh, body, eom.
 
 Record lines, in the order of the callbacks of one connection (`conn` numbers connections):
-    {"conn": 1, "stage": "negotiate", "actions": A, "protocol": P}   offered by the MTA
+    {"conn": 1, "stage": "negotiate", "actions": A, "protocol": P}
+        the actions the MTA offered; the protocol flags libmilter lets the milter choose from
+        (the MTA's offer and the flags libmilter emulates itself)
     {"conn": 1, "stage": "connect", "hostname": H, "family": F, "address": [ip, port] or path,
      "macros": {...}}
     {"conn": 1, "stage": "helo", "helo": H, "macros": {...}}
@@ -77,6 +80,10 @@ class Behaviour:
                              else args.replace_body.replace("\\n", "\r\n").encode())
         self.quarantine = args.quarantine
         self.hang_at = args.hang_at
+        self.delays = {}
+        for v in args.delay:
+            stage, seconds = split_n(v, 2, "--delay")
+            self.delays[stage] = float(seconds)
         self.verdict = None  # (kind, reply text or None)
         if args.reject is not None:
             self.verdict = ("reject", args.reject)
@@ -126,7 +133,9 @@ class TestMilter(Milter.Base):
         BEHAVIOUR.record({"conn": self.conn, "stage": "negotiate", "actions": opts[0],
                           "protocol": opts[1]})
         for stage, names in BEHAVIOUR.symlists.items():
-            self.setsymlist(stage, *names)
+            # Milter.Base.setsymlist hands bytes to a C function that wants str (pymilter
+            # 1.0.5 under Python 3): call the context directly.
+            self._ctx.setsymlist(stage, " ".join(names))
         return super().negotiate(opts)
 
     def _macros(self):
@@ -145,6 +154,8 @@ class TestMilter(Milter.Base):
         BEHAVIOUR.record(entry)
         if BEHAVIOUR.hang_at == stage:
             time.sleep(HANG_SECONDS)
+        if stage in BEHAVIOUR.delays:
+            time.sleep(BEHAVIOUR.delays[stage])
         if BEHAVIOUR.verdict and BEHAVIOUR.verdict_at == stage:
             kind, text = BEHAVIOUR.verdict
             if kind == "reject":
@@ -231,6 +242,7 @@ def main():
     verdict.add_argument("--discard", action="store_true")
     parser.add_argument("--reject-at", choices=STAGES)
     parser.add_argument("--hang-at", choices=STAGES)
+    parser.add_argument("--delay", action="append", default=[])
     parser.add_argument("--symlist", action="append", default=[])
     args = parser.parse_args()
     BEHAVIOUR = Behaviour(args)
