@@ -198,6 +198,25 @@ struct ContentConfig {
   friend bool operator==(const ContentConfig&, const ContentConfig&) = default;
 };
 
+// A content filter spoken to over the milter protocol ([[milter]], issue 18), asked at each
+// SMTP stage in the order of the entries, as Postfix's smtpd_milters.
+struct MilterConfig {
+  enum class DefaultAction { Tempfail, Accept, Reject };  // milter::DefaultAction, in order
+  std::string name;     // for logs and metrics
+  std::string address;  // "inet:127.0.0.1:11332" or "unix:/run/rspamd/milter.sock"
+  // What the filter is told about: connect, helo, mail, rcpt, data, header, body; the end of
+  // the message always.
+  std::vector<std::string> stages = {"connect", "helo", "mail", "rcpt", "data", "header", "body"};
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(30);  // each step; a progress reply restarts it
+  DefaultAction default_action = DefaultAction::Tempfail;  // the filter down, slow or broken
+  std::vector<std::string> macros = {"j",           "_",        "{daemon_name}", "{client_addr}",
+                                     "{client_name}", "{client_port}", "{i}", "{mail_addr}",
+                                     "{rcpt_addr}",  "{tls_version}", "{cipher}", "{cipher_bits}"};
+  bool replace_body = true;  // the filter may replace the body
+  friend bool operator==(const MilterConfig&, const MilterConfig&) = default;
+};
+
 // A named rate limit ([[limit]]): `rate` events per `period` with `burst` more back to back,
 // per key of one kind. Checked by the throttle (issue 6); a client over it is deferred.
 struct LimitConfig {
@@ -303,6 +322,7 @@ struct Config {
   StorageConfig storage;
   DnsConfig dns;
   std::vector<DnsblConfig> dnsbls;  // [[dnsbl]]
+  std::vector<MilterConfig> milters;  // [[milter]], in the order they are asked
   PregreetConfig pregreet;
   AuthConfig auth;
   ContentConfig content;

@@ -96,6 +96,7 @@ std::string describe(const Config& c) {
   out += entries("route", c.routes);
   out += Writer::section("storage", c.storage) + Writer::section("dns", c.dns);
   out += entries("dnsbl", c.dnsbls);
+  out += entries("milter", c.milters);
   out += Writer::section("pregreet", c.pregreet) + Writer::section("auth", c.auth) +
          Writer::section("content", c.content) + Writer::section("throttle", c.throttle);
   out += entries("limit", c.throttle.limits);

@@ -114,6 +114,9 @@ void route_domains(TableReader& r, std::string_view key, std::vector<std::string
 void some_listener(TableReader& r, std::string_view key, std::vector<HostPort>& listen);
 void some_downstream(TableReader& r, std::string_view key, std::vector<HostPort>& servers);
 void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& lengths);  // sorts
+void milter_address(TableReader& r, std::string_view key, std::string& address);  // canonical
+void milter_stages(TableReader& r, std::string_view key, std::vector<std::string>& stages);
+void macro_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
 
 // `S` is the section T, const or not (the reader fills it in, the writer reads it).
 template <class S, class T>
@@ -214,6 +217,21 @@ void fields(auto& v, Of<DnsblConfig> auto& s) {
   v("weight", s.weight, Number{-kMaxScore, kMaxScore});
   v("action", s.action, Choice{{"score", "reject", "defer"}});
   v("probe", s.probe, Flag{});
+}
+
+void fields(auto& v, Of<MilterConfig> auto& s) {
+  v("name", s.name,
+    Required<Text>{{limit_name}, "is required: a name for logs and metrics, e.g. \"rspamd\""});
+  v("address", s.address,
+    Required<Text>{{milter_address},
+                   "is required: where the filter listens, e.g. \"inet:127.0.0.1:11332\" or "
+                   "\"unix:/run/rspamd/milter.sock\""});
+  v("stages", s.stages, Texts{milter_stages});
+  v("connect_timeout", s.connect_timeout, Positive{});
+  v("timeout", s.timeout, Positive{});
+  v("default_action", s.default_action, Choice{{"tempfail", "accept", "reject"}});
+  v("macros", s.macros, Texts{macro_names});
+  v("replace_body", s.replace_body, Flag{});
 }
 
 void fields(auto& v, Of<PregreetConfig> auto& s) {

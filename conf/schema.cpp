@@ -19,6 +19,7 @@
 #include <set>
 
 #include "common/cidr.hpp"
+#include "common/socket_endpoint.hpp"
 #include "common/text.hpp"
 #include "conf/fields.hpp"
 #include "conf/toml_reader.hpp"
@@ -31,10 +32,13 @@ namespace {
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
-constexpr std::array<std::string_view, 20> kSections{
+constexpr std::array<std::string_view, 21> kSections{
     "server",  "tls",      "http",  "portal",     "admin",  "feedback", "relay",
-    "queue",   "route",    "storage", "dns",      "dnsbl",  "pregreet", "auth",
-    "content", "throttle", "limit", "reputation", "checks", "log"};
+    "queue",   "route",    "storage", "dns",      "dnsbl",  "milter",   "pregreet",
+    "auth",    "content",  "throttle", "limit",   "reputation", "checks", "log"};
+// [[milter]] stages, in the order a session meets them.
+constexpr std::array<std::string_view, 7> kMilterStages{"connect", "helo",   "mail", "rcpt",
+                                                        "data",    "header", "body"};
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
@@ -153,6 +157,20 @@ void read_dnsbls(TableReader& root, std::vector<DnsblConfig>& dnsbls) {
     auto [owner, inserted] = zones.emplace(d.zone + "/" + type, r.prefix());
     if (!inserted) {
       r.fail(r.find("zone"), "zone", quote(d.zone) + " is already listed by " + owner->second);
+    }
+    r.finish();
+  });
+}
+
+void read_milters(TableReader& root, std::vector<MilterConfig>& milters) {
+  std::map<std::string, std::string> names;  // name -> the entry that has it
+  read_array(root, "milter", [&](TableReader& r) {
+    MilterConfig& m = milters.emplace_back();
+    r.expect(m);
+    fields(r, m);
+    auto [owner, inserted] = names.emplace(m.name, r.prefix());
+    if (!inserted) {
+      r.fail(r.find("name"), "name", quote(m.name) + " is already the name of " + owner->second);
     }
     r.finish();
   });
@@ -364,6 +382,51 @@ void limit_name(TableReader& r, std::string_view key, std::string& name) {
   }
 }
 
+void milter_address(TableReader& r, std::string_view key, std::string& address) {
+  std::string why;
+  const auto endpoint = common::parse_socket_endpoint(address, why);
+  if (!endpoint) r.fail(r.find(key), key, quote(address) + ": " + why);
+  address = endpoint->text();
+}
+
+// In the order a session meets them, each once.
+void milter_stages(TableReader& r, std::string_view key, std::vector<std::string>& stages) {
+  std::vector<std::string> ordered;
+  for (const auto stage : kMilterStages) {
+    if (std::find(stages.begin(), stages.end(), stage) != stages.end()) {
+      ordered.emplace_back(stage);
+    }
+  }
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    if (std::find(kMilterStages.begin(), kMilterStages.end(), stages[i]) == kMilterStages.end()) {
+      r.fail(r.find(key)->as_array()->get(i), key,
+             quote(stages[i]) + " is not a stage; expected some of \"connect\", \"helo\", "
+                                "\"mail\", \"rcpt\", \"data\", \"header\", \"body\" (the "
+                                "end of the message is always sent)");
+    }
+  }
+  stages = std::move(ordered);
+}
+
+// Sendmail's macro names: one character ("j", "_", "i") or a braced word ("{client_addr}").
+void macro_names(TableReader& r, std::string_view key, std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    const bool one = name.size() == 1 && std::isgraph(static_cast<unsigned char>(name[0])) &&
+                     name != "{" && name != "}";
+    const bool braced =
+        name.size() > 2 && name.front() == '{' && name.back() == '}' &&
+        std::all_of(name.begin() + 1, name.end() - 1, [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        });
+    if (!one && !braced) {
+      r.fail(r.find(key)->as_array()->get(i), key,
+             quote(name) + " is not a macro name; write one character (\"j\") or a braced "
+                           "name (\"{client_addr}\")");
+    }
+  }
+}
+
 void networks(TableReader& r, std::string_view key, std::vector<std::string>& cidrs) {
   for (const auto& network : cidrs) {
     if (!common::parse_cidr(network)) {
@@ -434,6 +497,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_table(r.table("storage"), c.storage);
   read_table(r.table("dns"), c.dns);
   read_dnsbls(r, c.dnsbls);
+  read_milters(r, c.milters);
   read_pregreet(r.table("pregreet"), c.pregreet);
   read_table(r.table("auth"), c.auth);
   read_content(r.table("content"), c.content);

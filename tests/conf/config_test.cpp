@@ -293,6 +293,26 @@ const ErrorCase kErrorCases[] = {
     {"dnsbl type", "[[dnsbl]]\nzone = \"bl.example\"\ntype = \"domain\"\n",
      ":3: dnsbl[0].type: ", "expected one of \"ip\", \"helo\", \"sender_domain\""},
     {"dnsbl not tables", "dnsbl = \"bl.example\"\n", ":1: dnsbl: ", "[[dnsbl]] sections"},
+    {"milter without name", "[[milter]]\naddress = \"inet:127.0.0.1:1\"\n", ":1: milter[0].name: ",
+     "is required"},
+    {"milter without address", "[[milter]]\nname = \"rspamd\"\n", ":1: milter[0].address: ",
+     "is required: where the filter listens"},
+    {"milter host name", "[[milter]]\nname = \"r\"\naddress = \"inet:localhost:11332\"\n",
+     ":3: milter[0].address: ", "the host must be an IP address, not \"localhost\""},
+    {"milter scheme", "[[milter]]\nname = \"r\"\naddress = \"tcp:127.0.0.1:1\"\n",
+     ":3: milter[0].address: ", "expected inet:HOST:PORT or unix:/PATH"},
+    {"milter stage", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+     "stages = [\"mail\", \"eom\"]\n",
+     ":4: milter[0].stages: ", "\"eom\" is not a stage"},
+    {"milter macro", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+     "macros = [\"client_addr\"]\n",
+     ":4: milter[0].macros: ", "\"client_addr\" is not a macro name"},
+    {"milter default action", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+     "default_action = \"discard\"\n",
+     ":4: milter[0].default_action: ", "expected one of \"tempfail\", \"accept\", \"reject\""},
+    {"milter twice", "[[milter]]\nname = \"r\"\naddress = \"unix:/a\"\n[[milter]]\nname = \"r\"\n"
+     "address = \"unix:/b\"\n",
+     ":5: milter[1].name: ", "\"r\" is already the name of milter[0]"},
     {"dns tries", "[dns]\ntries = 0\n", ":2: dns.tries: ", "must be between 1 and 10"},
     {"pregreet pauses", "[pregreet]\ngreet_pause = \"1s\"\ngreet_pause_under_load = \"2s\"\n",
      ":3: pregreet.greet_pause_under_load: ", "must not exceed pregreet.greet_pause (1s)"},
@@ -448,7 +468,13 @@ TEST(Describe, LoadsBackToTheSameConfig) {
                           "checks.rdns.points.rdns_generic=0.25",
                           "dnsbl=[{zone=\"zen.example\", returns=[\"127.0.0.[2..11]\"], "
                           "weight=5.5}, {zone=\"dbl.example\", type=\"sender_domain\", "
-                          "action=\"reject\", probe=false}]"});
+                          "action=\"reject\", probe=false}]",
+                          "milter=[{name=\"rspamd\", address=\"inet:11332@127.0.0.1\", "
+                          "stages=[\"body\", \"connect\"], default_action=\"accept\", "
+                          "timeout=\"10s\", macros=[\"j\", \"{i}\"], replace_body=false}]"});
+  ASSERT_EQ(c.milters.size(), 1u);
+  EXPECT_EQ(c.milters[0].address, "inet:127.0.0.1:11332");  // one form
+  EXPECT_EQ(c.milters[0].stages, (std::vector<std::string>{"connect", "body"}));  // session order
   std::string second = dir.write("second.toml", describe(c));
   Config again = load_config(second);
   again.source = c.source;

@@ -57,6 +57,7 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
   Config config;
   config.routes.push_back({{"example.com"}, {{"127.0.0.1", 2526}}, false});
   config.dnsbls.push_back({.zone = "bl.example"});
+  config.milters.push_back({.name = "rspamd", .address = "inet:127.0.0.1:11332"});
   const std::string text = describe(config);
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;  // header, keys
   std::set<std::string> sub_tables;  // "model", "points": written as sections of their own
