@@ -114,7 +114,7 @@ void route_domains(TableReader& r, std::string_view key, std::vector<std::string
 void some_listener(TableReader& r, std::string_view key, std::vector<HostPort>& listen);
 void some_downstream(TableReader& r, std::string_view key, std::vector<HostPort>& servers);
 void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& lengths);  // sorts
-void milter_address(TableReader& r, std::string_view key, std::string& address);  // canonical
+void milter_address(TableReader& r, std::string_view key, std::string& address);       // canonical
 void milter_stages(TableReader& r, std::string_view key, std::vector<std::string>& stages);
 void macro_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
 

@@ -33,9 +33,9 @@ constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
 constexpr std::array<std::string_view, 21> kSections{
-    "server",  "tls",      "http",  "portal",     "admin",  "feedback", "relay",
-    "queue",   "route",    "storage", "dns",      "dnsbl",  "milter",   "pregreet",
-    "auth",    "content",  "throttle", "limit",   "reputation", "checks", "log"};
+    "server", "tls",     "http",     "portal", "admin",      "feedback", "relay",
+    "queue",  "route",   "storage",  "dns",    "dnsbl",      "milter",   "pregreet",
+    "auth",   "content", "throttle", "limit",  "reputation", "checks",   "log"};
 // [[milter]] stages, in the order a session meets them.
 constexpr std::array<std::string_view, 7> kMilterStages{"connect", "helo",   "mail", "rcpt",
                                                         "data",    "header", "body"};
@@ -400,9 +400,10 @@ void milter_stages(TableReader& r, std::string_view key, std::vector<std::string
   for (std::size_t i = 0; i < stages.size(); ++i) {
     if (std::find(kMilterStages.begin(), kMilterStages.end(), stages[i]) == kMilterStages.end()) {
       r.fail(r.find(key)->as_array()->get(i), key,
-             quote(stages[i]) + " is not a stage; expected some of \"connect\", \"helo\", "
-                                "\"mail\", \"rcpt\", \"data\", \"header\", \"body\" (the "
-                                "end of the message is always sent)");
+             quote(stages[i]) +
+                 " is not a stage; expected some of \"connect\", \"helo\", "
+                 "\"mail\", \"rcpt\", \"data\", \"header\", \"body\" (the "
+                 "end of the message is always sent)");
     }
   }
   stages = std::move(ordered);
@@ -414,15 +415,15 @@ void macro_names(TableReader& r, std::string_view key, std::vector<std::string>&
     const std::string& name = names[i];
     const bool one = name.size() == 1 && std::isgraph(static_cast<unsigned char>(name[0])) &&
                      name != "{" && name != "}";
-    const bool braced =
-        name.size() > 2 && name.front() == '{' && name.back() == '}' &&
-        std::all_of(name.begin() + 1, name.end() - 1, [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-        });
+    const bool braced = name.size() > 2 && name.front() == '{' && name.back() == '}' &&
+                        std::all_of(name.begin() + 1, name.end() - 1, [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                        });
     if (!one && !braced) {
       r.fail(r.find(key)->as_array()->get(i), key,
-             quote(name) + " is not a macro name; write one character (\"j\") or a braced "
-                           "name (\"{client_addr}\")");
+             quote(name) +
+                 " is not a macro name; write one character (\"j\") or a braced "
+                 "name (\"{client_addr}\")");
     }
   }
 }
