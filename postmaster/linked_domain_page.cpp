@@ -164,6 +164,16 @@ std::optional<Guidance> content_guidance(Signal signal) {
                       "header field with an https URI, plus List-Unsubscribe-Post: "
                       "List-Unsubscribe=One-Click, both covered by a passing DKIM signature "
                       "(name them in its h= tag)."};
+    case Signal::MilterReject:
+      return Guidance{"content-filter",
+                      "Our content filter refused the message for what it carries (spam, a "
+                      "virus, a phishing pattern). Check the message and the systems that send "
+                      "it; the refusal's text says what the filter found."};
+    case Signal::MilterTempfail:
+      return Guidance{"content-filter",
+                      "Our content filter could not judge the message in time. This is on our "
+                      "side: keep the message queued and retry; it will be accepted once the "
+                      "filter answers."};
     default:
       return std::nullopt;
   }

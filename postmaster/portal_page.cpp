@@ -67,6 +67,11 @@ constexpr Topic kTopics[] = {
      "List-Unsubscribe-Post: List-Unsubscribe=One-Click, and a DKIM signature that passes and "
      "covers both fields. A POST to that URI must unsubscribe the recipient at once, without "
      "a login or a confirmation page."},
+    {"content-filter", "Content filters",
+     "Messages pass through content filters (spam and virus scanners) before they are "
+     "accepted. A message a filter refuses gets its reason in the reply text; fix what it "
+     "names (a virus, a known spam pattern, a phishing link) before you send again. A filter "
+     "that cannot answer in time defers the message: retry later, nothing is lost."},
     {"ramp", "New IPs: ramp up slowly",
      "While a sending IP is new to us, mail beyond its daily limit is deferred (your server "
      "retries it later; nothing is lost). The limit grows with the mail the address delivered "

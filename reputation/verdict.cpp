@@ -81,6 +81,9 @@ constexpr std::array<SignalInfo, kSignalCount> kSignals{{
      "The message links to a domain or address on a URI blocklist."},
     {Signal::BulkNoOneClick, "bulk_no_one_click",
      "Bulk mail without a DKIM-signed one-click unsubscribe (RFC 8058)."},
+    {Signal::MilterReject, "milter_reject", "A content filter (milter) refused the message."},
+    {Signal::MilterTempfail, "milter_tempfail",
+     "A content filter (milter) asked to try again later, or could not judge the message."},
 }};
 
 constexpr bool table_is_indexed() {
@@ -90,7 +93,7 @@ constexpr bool table_is_indexed() {
   return true;
 }
 static_assert(table_is_indexed(), "kSignals must be ordered by numeric value");
-static_assert(static_cast<std::size_t>(Signal::BulkNoOneClick) + 1 == kSignalCount);
+static_assert(static_cast<std::size_t>(Signal::MilterTempfail) + 1 == kSignalCount);
 
 constexpr std::array<Signal, kSignalCount> make_all() {
   std::array<Signal, kSignalCount> out{};

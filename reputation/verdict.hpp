@@ -75,9 +75,12 @@ enum class Signal : std::uint8_t {
   UriListed = 43,
   UriDnsblListed = 44,
   BulkNoOneClick = 45,
+  // From the content filters spoken to over milter (issue 18).
+  MilterReject = 46,
+  MilterTempfail = 47,
 };
 
-inline constexpr std::size_t kSignalCount = 46;
+inline constexpr std::size_t kSignalCount = 48;
 
 std::string_view stage_name(Stage stage);     // "connect", "helo", "mail", "rcpt", "end_of_data"
 std::string_view action_name(Action action);  // "continue", "accept", "defer", ...

@@ -521,5 +521,18 @@ TEST(PortalLinkedDomain, ContentSignalsHaveTheirOwnGuidance) {
   EXPECT_TRUE(has(page, "emails linked to it will be blocked"));
 }
 
+// A content filter's verdicts point at their own section: what the filter found, or that the
+// deferral is ours and a retry is enough.
+TEST(PortalLinkedDomain, ContentFilterSignalsHaveTheirGuidance) {
+  using reputation::Signal;
+  const auto reject = guidance_for(Signal::MilterReject);
+  EXPECT_EQ(reject.topic, "content-filter");
+  EXPECT_TRUE(has(std::string(reject.advice), "refused the message"));
+  const auto tempfail = guidance_for(Signal::MilterTempfail);
+  EXPECT_EQ(tempfail.topic, "content-filter");
+  EXPECT_TRUE(has(std::string(tempfail.advice), "retry"));
+  EXPECT_TRUE(has(render_best_practices_html(), "<section id=\"content-filter\"><h2>Content filters"));
+}
+
 }  // namespace
 }  // namespace mxgate::postmaster

@@ -59,6 +59,8 @@ TEST(Signal, NamesAreTheDocumentedSnakeCaseNames) {
       {Signal::UriListed, "uri_listed"},
       {Signal::UriDnsblListed, "uri_dnsbl_listed"},
       {Signal::BulkNoOneClick, "bulk_no_one_click"},
+      {Signal::MilterReject, "milter_reject"},
+      {Signal::MilterTempfail, "milter_tempfail"},
   };
   ASSERT_EQ(cases.size(), kSignalCount);
   for (const auto& [signal, name] : cases) {
