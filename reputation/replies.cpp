@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -31,6 +32,10 @@ constexpr Shape kDmarcReject{550, "5.7.1", "Rejected by the From domain's DMARC 
 // A message that links to a listed domain (issue 17): refused for what it carries, like a
 // large receiver's "554 5.7.1 Blocked" (RFC 5321 §4.2.3: 554 transaction failed).
 constexpr Shape kBlockedContent{554, "5.7.1", "Blocked"};
+// A content filter's verdict when it chose no reply of its own (issue 18; Postfix answers a
+// milter's reject and tempfail with 550 5.7.1 and 451 4.7.1).
+constexpr Shape kFilterReject{550, "5.7.1", "Rejected by a content filter"};
+constexpr Shape kFilterTempfail{451, "4.7.1", "Deferred: the content filter did not answer"};
 
 Shape reject_shape(Stage stage, Signal signal) {
   if (stage == Stage::Connect) return kBlockedConnect;
@@ -45,6 +50,8 @@ Shape reject_shape(Stage stage, Signal signal) {
       case Signal::UriListed:
       case Signal::UriDnsblListed:
         return kBlockedContent;
+      case Signal::MilterReject:
+        return kFilterReject;
       default:
         break;
     }
@@ -54,6 +61,7 @@ Shape reject_shape(Stage stage, Signal signal) {
 
 Shape defer_shape(Stage stage, Signal signal) {
   if (stage == Stage::Connect) return kDeferredConnect;
+  if (signal == Signal::MilterTempfail) return kFilterTempfail;
   if (stage >= Stage::Mail && signal == Signal::SenderDomainInvalid) return kSenderDomainTempfail;
   return stage == Stage::EndOfData ? kDeferredData : kDeferred;
 }
@@ -89,6 +97,42 @@ smtp::Reply reply_for(Stage stage, Action action, Signal signal, std::string_vie
       return make(kDeferredConnect, client_ip_text, postmaster_url);
   }
   return smtp::Reply{};
+}
+
+std::optional<smtp::Reply> filter_reply(Action action, int code,
+                                        std::span<const std::string> lines) {
+  const int wanted = action == Action::Reject ? 5 : action == Action::Defer ? 4 : 0;
+  if (wanted == 0 || code / 100 != wanted || lines.empty()) return std::nullopt;
+  // RFC 3463 §2: "class.subject.detail", the class the reply code's first digit.
+  const auto enhanced_of = [wanted](std::string_view line) -> std::string_view {
+    const auto space = line.find(' ');
+    const std::string_view word = line.substr(0, space);
+    int dots = 0;
+    bool digits = !word.empty() && word.front() - '0' == wanted;
+    for (std::size_t i = 0; i < word.size() && digits; ++i) {
+      if (word[i] == '.') {
+        digits = i > 0 && word[i - 1] != '.' && ++dots <= 2;
+      } else {
+        digits = word[i] >= '0' && word[i] <= '9';
+      }
+    }
+    return digits && dots == 2 && word.back() != '.' ? word : std::string_view();
+  };
+  smtp::Reply reply;
+  reply.code = code;
+  const std::string_view enhanced = enhanced_of(lines.front());
+  const bool every_line = std::all_of(lines.begin(), lines.end(), [&](const std::string& line) {
+    return !enhanced.empty() && enhanced_of(line) == enhanced;
+  });
+  if (every_line) reply.enhanced = std::string(enhanced);
+  for (const auto& line : lines) {
+    std::string_view text = line;
+    if (every_line) {
+      text.remove_prefix(std::min(text.size(), enhanced.size() + 1));
+    }
+    reply.lines.emplace_back(text);
+  }
+  return reply;
 }
 
 std::string portal_link(std::string_view postmaster_url, std::string_view client_ip_text) {

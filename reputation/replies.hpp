@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,13 @@ namespace mxgate::reputation {
 // ("Blocked", "Deferred") are used, never a signal's own ("... DMARC policy").
 smtp::Reply reply_for(Stage stage, Action action, Signal signal, std::string_view client_ip_text,
                       std::string_view postmaster_url, bool scored = false);
+
+// A content filter's own reply (milter SMFIR_REPLYCODE, issue 18), when it fits `action`: a
+// 5xx for Reject, a 4xx for Defer; an enhanced code of the same class opening every line is
+// kept as the reply's (RFC 3463). nullopt when it does not fit: the caller answers reply_for's.
+// `lines` are the texts after the code, as the filter sent them (one line each, checked).
+std::optional<smtp::Reply> filter_reply(Action action, int code,
+                                        std::span<const std::string> lines);
 
 // "<url>?ip=<ip>", or "<url>&ip=<ip>" when the URL already has a query.
 std::string portal_link(std::string_view postmaster_url, std::string_view client_ip_text);

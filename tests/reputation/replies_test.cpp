@@ -144,5 +144,47 @@ TEST(CanonicalIpText, RejectsWhatIsNotAnAddress) {
   }
 }
 
+// A content filter's verdicts (issue 18): its own reply when it chose one that fits, else ours.
+TEST(FilterReply, TheFiltersOwnReplyWhenItFits) {
+  const std::vector<std::string> one = {"5.7.1 Gtube pattern"};
+  const auto reject = filter_reply(Action::Reject, 554, one);
+  ASSERT_TRUE(reject);
+  EXPECT_EQ(reject->code, 554);
+  EXPECT_EQ(reject->enhanced, "5.7.1");
+  EXPECT_EQ(reject->lines, std::vector<std::string>{"Gtube pattern"});
+
+  const std::vector<std::string> two = {"4.7.1 busy", "4.7.1 try later"};
+  const auto defer = filter_reply(Action::Defer, 451, two);
+  ASSERT_TRUE(defer);
+  EXPECT_EQ(defer->enhanced, "4.7.1");
+  EXPECT_EQ(defer->lines, (std::vector<std::string>{"busy", "try later"}));
+
+  // No enhanced code, or one of another class: the text as it is, without one.
+  const std::vector<std::string> plain = {"go away"};
+  EXPECT_EQ(filter_reply(Action::Reject, 550, plain)->enhanced, "");
+  const std::vector<std::string> wrong_class = {"4.7.1 mixed up"};
+  const auto mixed = filter_reply(Action::Reject, 550, wrong_class);
+  EXPECT_EQ(mixed->enhanced, "");
+  EXPECT_EQ(mixed->lines, wrong_class);
+
+  // A reply of the other class does not fit its verdict.
+  EXPECT_FALSE(filter_reply(Action::Reject, 451, one));
+  EXPECT_FALSE(filter_reply(Action::Defer, 554, one));
+  EXPECT_FALSE(filter_reply(Action::Accept, 554, one));
+}
+
+TEST(FilterReply, OurRepliesForAFiltersVerdict) {
+  const std::string url = "https://postmaster.example.net/";
+  const auto reject =
+      reply_for(Stage::EndOfData, Action::Reject, Signal::MilterReject, "192.0.2.7", url);
+  EXPECT_EQ(reject.code, 550);
+  EXPECT_EQ(reject.enhanced, "5.7.1");
+  EXPECT_EQ(reject.text(), "Rejected by a content filter - see " + url + "?ip=192.0.2.7");
+  const auto defer =
+      reply_for(Stage::Rcpt, Action::Defer, Signal::MilterTempfail, "192.0.2.7", url);
+  EXPECT_EQ(defer.code, 451);
+  EXPECT_EQ(defer.enhanced, "4.7.1");
+}
+
 }  // namespace
 }  // namespace mxgate::reputation
