@@ -211,7 +211,7 @@ struct MilterConfig {
   Duration timeout = std::chrono::seconds(30);  // each step; a progress reply restarts it
   DefaultAction default_action = DefaultAction::Tempfail;  // the filter down, slow or broken
   std::vector<std::string> macros = {"j",           "_",        "{daemon_name}", "{client_addr}",
-                                     "{client_name}", "{client_port}", "{i}", "{mail_addr}",
+                                     "{client_name}", "{client_port}", "i", "{mail_addr}",
                                      "{rcpt_addr}",  "{tls_version}", "{cipher}", "{cipher_bits}"};
   bool replace_body = true;  // the filter may replace the body
   friend bool operator==(const MilterConfig&, const MilterConfig&) = default;

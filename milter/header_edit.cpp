@@ -106,4 +106,22 @@ std::string apply_header_changes(std::string_view header,
   return out + h.tail;
 }
 
+std::string crlf_body(std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + body.size() / 32 + 2);
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < body.size() && body[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
+  return out;
+}
+
 }  // namespace mxgate::milter

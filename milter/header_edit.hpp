@@ -25,4 +25,8 @@ using HeaderChange = std::variant<AddHeader, InsertHeader, ChangeHeader>;
 // (kept as it was).
 std::string apply_header_changes(std::string_view header, const std::vector<HeaderChange>& changes);
 
+// A filter's new body with CRLF line ends (a lone LF or CR becomes CRLF) and a final CRLF, as
+// the relay sends content (a bare line ending would be refused downstream).
+std::string crlf_body(std::string_view body);
+
 }  // namespace mxgate::milter

@@ -349,6 +349,51 @@ std::string SessionPolicy::quarantine_header() const {
   return line + "\r\n";
 }
 
+std::optional<Refusal> SessionPolicy::filter_verdict(Stage stage, const milter::Verdict& verdict,
+                                                    std::string_view recipient) {
+  if (!verdict.refused()) return std::nullopt;
+  using Kind = milter::Answer::Kind;
+  const Action action = verdict.kind == Kind::Reject     ? Action::Reject
+                        : verdict.kind == Kind::Tempfail ? Action::Defer
+                                                         : Action::Drop;
+  using reputation::Signal;
+  const Signal signal = action == Action::Reject ? Signal::MilterReject : Signal::MilterTempfail;
+  std::optional<smtp::Reply> own;
+  if (verdict.reply) own = reputation::filter_reply(action, verdict.reply->code, verdict.reply->lines);
+  Refusal refusal{own ? std::move(*own)
+                      : reputation::reply_for(stage, action, signal, client_.ip_text,
+                                              config_.reputation.postmaster_url),
+                  stage == Stage::Connect || action == Action::Drop, action};
+  context_.verdicts.count_verdict(stage, action, signal);
+  const std::string reason =
+      verdict.by_default_action
+          ? "default_action of milter " + verdict.filter + ": " + verdict.failure
+          : "milter " + verdict.filter + ": " + (verdict.reply ? refusal.reply.text() : "refused");
+  reputation::FiredSignal fired;
+  fired.check = "milter";
+  fired.signal = signal;
+  fired.action = action;
+  fired.reason = reason;
+  append_signal(fired, false);
+  if (stage == Stage::Connect || stage == Stage::Helo || stage == Stage::Mail) {
+    record(refusal_counters(action));
+  }
+  if (spdlog::should_log(spdlog::level::info)) {
+    std::string line = "refused";
+    common::append_kv(line, "session", session_id_);
+    common::append_kv(line, "client", client_.ip_text);
+    common::append_kv(line, "stage", reputation::stage_name(stage));
+    if (!recipient.empty()) common::append_kv(line, "rcpt", recipient);
+    common::append_kv(line, "action", reputation::action_name(action));
+    common::append_kv(line, "signal", reputation::signal_name(signal));
+    common::append_kv(line, "by", "milter:" + verdict.filter);
+    common::append_kv(line, "reply", std::to_string(refusal.reply.code));
+    common::append_kv(line, "reason", reason);
+    spdlog::info("{}", line);
+  }
+  return refusal;
+}
+
 void SessionPolicy::record_rcpt(const smtp::Reply& reply) {
   if (reply.positive()) return;
   reputation::Counters delta;

@@ -25,6 +25,7 @@
 
 #include "auth/message_auth.hpp"
 #include "conf/config.hpp"
+#include "milter/chain.hpp"
 #include "policy/auth_checks.hpp"
 #include "policy/check_context.hpp"
 #include "policy/check_table.hpp"
@@ -76,6 +77,8 @@ class SessionPolicy {
   boost::asio::awaitable<std::optional<Refusal>> helo(const std::string& name);
   boost::asio::awaitable<std::optional<Refusal>> mail(const smtp::Path& from);
   bool allowed() const { return verdict_.allowed(); }
+  // The client's forward-confirmed PTR name once the rdns check ran, or "".
+  const std::string& client_name() const { return facts_->dns.confirmed_name; }
   // In reputation.trusted_networks: no DNS checks, no greet pause.
   bool trusted() const { return client_.trusted; }
   // The settings of a known check ("pregreet", ...).
@@ -120,6 +123,15 @@ class SessionPolicy {
   bool quarantined() const { return verdict_.quarantined(); }
   // The header line (with CRLF) that marks a quarantined message.
   std::string quarantine_header() const;
+
+  // A content filter's verdict at `stage` (issue 18). A refusal raises milter_reject or
+  // milter_tempfail: counted (mxgate_verdicts_total), added to the session's signals, logged
+  // as a refused line naming the filter, and recorded on the client's record at connect, HELO
+  // and MAIL (RCPT and end of data are recorded with their replies, as always). The reply is
+  // the filter's own when it fits the verdict, else ours; a filter that drops the connection
+  // gets 421 and the session ends.
+  std::optional<Refusal> filter_verdict(reputation::Stage stage, const milter::Verdict& verdict,
+                                        std::string_view recipient = {});
 
   void record_rcpt(const smtp::Reply& reply);
   void record_message(const smtp::Reply& final_reply);

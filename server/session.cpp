@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "common/cidr.hpp"
 #include "common/log.hpp"
 #include "policy/session_policy.hpp"
 #include "server/metrics.hpp"
@@ -203,7 +204,17 @@ policy::PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
 // must end (the policy dropped the client).
 asio::awaitable<bool> Session::begin_transaction(Step& step) {
   policy_.reset_transaction();
-  const auto refusal = co_await policy_.mail(step.command.path);
+  auto refusal = co_await policy_.mail(step.command.path);
+  if (!refusal && filters_) {
+    macros_["{mail_addr}"] = step.command.path.address();
+    std::vector<std::string> parameters;
+    if (step.command.size) parameters.push_back("SIZE=" + std::to_string(*step.command.size));
+    if (step.command.body == smtp::Body::EightBitMime) parameters.emplace_back("BODY=8BITMIME");
+    if (step.command.smtputf8) parameters.emplace_back("SMTPUTF8");
+    const auto verdict = co_await filters_->mail("<" + step.command.path.address() + ">",
+                                                 std::move(parameters), macros_);
+    refusal = policy_.filter_verdict(reputation::Stage::Mail, verdict);
+  }
   if (refusal && refusal->close) {
     queue(refusal->reply);
     end_ = End::Refused;
@@ -229,7 +240,13 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
 asio::awaitable<void> Session::relay_recipient(Step& step) {
   const std::string recipient = step.command.path.address();
   Reply reply;
-  if (auto refusal = policy_.rcpt(recipient)) {
+  auto refusal = policy_.rcpt(recipient);
+  if (!refusal && filters_) {
+    macros_["{rcpt_addr}"] = recipient;
+    const auto verdict = co_await filters_->rcpt("<" + recipient + ">", {}, macros_);
+    refusal = policy_.filter_verdict(reputation::Stage::Rcpt, verdict, recipient);
+  }
+  if (refusal) {
     reply = std::move(refusal->reply);
     closing_ = refusal->close;
     policy_.record_rcpt(reply);
@@ -254,6 +271,25 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
   step = protocol_.rcpt_done(std::move(reply));
 }
 
+// The filters' connect step, once the client passed the connect checks.
+asio::awaitable<std::optional<policy::Refusal>> Session::filter_connect() {
+  filters_ = std::make_unique<milter::Chain>(co_await asio::this_coro::executor,
+                                             snapshot_->milters);
+  const std::string& name = policy_.client_name();
+  const std::string shown = name.empty() ? "[" + client_ip_ + "]" : name;
+  macros_ = {{"j", config_.server.hostname},
+             {"{daemon_name}", "mxgate"},
+             {"{client_addr}", client_ip_},
+             {"{client_name}", name.empty() ? "unknown" : name},
+             {"_", shown + " [" + client_ip_ + "]"}};
+  const auto ip = common::parse_ip(client_ip_);
+  const auto family = !ip                ? milter::Family::Unknown
+                      : ip->family == 4 ? milter::Family::Inet
+                                        : milter::Family::Inet6;
+  const auto verdict = co_await filters_->connect(shown, family, 0, client_ip_, macros_);
+  co_return policy_.filter_verdict(reputation::Stage::Connect, verdict);
+}
+
 asio::awaitable<void> Session::run() {
   bool welcome = true;
   if (proxied_) {
@@ -261,6 +297,15 @@ asio::awaitable<void> Session::run() {
   }
   if (welcome) {
     welcome = co_await screen();
+  }
+  if (welcome && !snapshot_->milters.empty()) {
+    auto refusal = co_await filter_connect();
+    if (refusal) {
+      queue(refusal->reply);
+      (void)co_await flush();
+      end_ = End::Refused;
+      welcome = false;
+    }
   }
   if (!welcome) {
     io_->close();
@@ -275,6 +320,7 @@ asio::awaitable<void> Session::run() {
     co_await command_loop();
   }
   abandon_transaction();
+  if (filters_) co_await filters_->quit();
   if (end_ == End::Drained) {
     queue(smtp::replies::shutting_down(config_.server.hostname));
     co_await io_->write(out_, kGoodbyeTimeout);
@@ -314,6 +360,8 @@ asio::awaitable<void> Session::command_loop() {
     const bool was_in_transaction = protocol_.in_transaction();
     const bool go_on = co_await carry_out(std::move(step));
     if (was_in_transaction && !protocol_.in_transaction() && txn_open_) abandon_transaction();
+    // A transaction the filters heard of ended without its message (RSET, a refusal).
+    if (filters_ && !protocol_.in_transaction()) co_await filters_->abort();
     if (!go_on) {
       co_await flush();
       co_return;
@@ -342,7 +390,13 @@ asio::awaitable<bool> Session::carry_out(Step step) {
       case StepKind::StartTls:
         co_return co_await start_tls(std::move(step.reply));
       case StepKind::Helo: {
-        const auto refusal = co_await policy_.helo(step.command.argument);
+        auto refusal = co_await policy_.helo(step.command.argument);
+        if (!refusal && filters_) {
+          macros_["{tls_version}"] = io_->tls_version();
+          macros_["{cipher}"] = io_->tls_cipher();
+          const auto verdict = co_await filters_->helo(step.command.argument, macros_);
+          refusal = policy_.filter_verdict(reputation::Stage::Helo, verdict);
+        }
         if (refusal && refusal->close) {
           queue(refusal->reply);
           end_ = End::Refused;
@@ -363,6 +417,16 @@ asio::awaitable<bool> Session::carry_out(Step step) {
         if (!start_holding()) {
           step = protocol_.data_done(budget_refusal());
           continue;
+        }
+        if (filters_) {
+          macros_["i"] = txn_id_;
+          const auto verdict = co_await filters_->data(macros_);
+          if (auto refusal = policy_.filter_verdict(reputation::Stage::EndOfData, verdict)) {
+            release_held();
+            closing_ = refusal->close;
+            step = protocol_.data_done(std::move(refusal->reply));
+            continue;
+          }
         }
         Reply reply = co_await relay_->data();
         const bool go = reply.code == 354;

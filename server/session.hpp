@@ -25,6 +25,7 @@
 
 #include "content/held_content.hpp"
 #include "content/message_parser.hpp"
+#include "milter/chain.hpp"
 #include "io/clock.hpp"
 #include "policy/session_policy.hpp"
 #include "relay/transaction.hpp"
@@ -86,6 +87,11 @@ class Session {
   bool greet_pause_due() const;
   policy::PendingCheck pregreet_check(std::shared_ptr<bool> talked);
   boost::asio::awaitable<bool> begin_transaction(smtp::Step& step);
+  // The content filters ([[milter]], issue 18): each asks them at its stage once the policy let
+  // the command through; a refusal is the answer (policy::SessionPolicy::filter_verdict).
+  boost::asio::awaitable<std::optional<policy::Refusal>> filter_connect();
+  boost::asio::awaitable<std::optional<policy::Refusal>> filter_message();
+  std::string filter_quarantine_header(std::string reason) const;
   boost::asio::awaitable<void> relay_recipient(smtp::Step& step);
   boost::asio::awaitable<void> command_loop();
   boost::asio::awaitable<bool> carry_out(smtp::Step step);
@@ -150,6 +156,12 @@ class Session {
   bool prefetched_ = false;
   bool relay_ok_ = true;
   bool chunking_ = false;  // a BDAT transaction has started relaying its content
+
+  std::unique_ptr<milter::Chain> filters_;  // null without [[milter]]
+  milter::Macros macros_;                   // what the filters are told (j, {client_addr}, ...)
+  milter::Verdict filtered_;                // the filters' end-of-message changes, if any
+  std::string filtered_head_;               // the header section the filters saw
+  std::uint64_t held_header_size_ = 0;      // how much of held_ it took
 
   std::string id_;
   std::string client_ip_;

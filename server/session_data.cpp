@@ -14,6 +14,7 @@
 
 #include "server/session.hpp"
 #include "smtp/received.hpp"
+#include "milter/header_edit.hpp"
 #include "smtp/replies.hpp"
 
 namespace mxgate::server {
@@ -34,7 +35,8 @@ constexpr std::size_t kRelayChunk = 64 * 1024;
 // Whether the next message is judged and so held until its end of data; if so, its first
 // step of memory. false: the budget is used up and the message must not begin.
 bool Session::start_holding() {
-  holding_ = policy_.authenticating() || policy_.judging_content();
+  // The filters see the whole message before it goes anywhere (and may change it).
+  holding_ = policy_.authenticating() || policy_.judging_content() || filters_ != nullptr;
   if (!holding_) return true;
   if (held_.begin()) {
     account_held();
@@ -154,37 +156,121 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
     co_return reply;
   }
   auto refusal = co_await policy_.end_of_data(scanner_, parser_);
+  if (!refusal && filters_) refusal = co_await filter_message();
   if (refusal) {
     relay_->abort();
     release_held();
     closing_ = refusal->close;
     co_return std::move(refusal->reply);
   }
+  if (filtered_.kind == milter::Answer::Kind::Discard) {
+    // Accepted and dropped, as the filter asked (Postfix's milter-discard).
+    relay_->abort();
+    release_held();
+    log_refusal("data", smtp::replies::discarded(), "milter:" + filtered_.filter,
+                "discarded by the filter");
+    co_return smtp::replies::discarded();
+  }
   co_await send_held();
   co_return std::nullopt;
 }
 
-// The trace fields, then the held content in pieces, to the relay.
+// The message to the filters: the header section as it will be relayed (our trace fields
+// first), then the body as it was received, in pieces; then their verdict and changes.
+asio::awaitable<std::optional<policy::Refusal>> Session::filter_message() {
+  filtered_ = milter::Verdict{};
+  filtered_head_ = trace_ + policy_.auth_header();
+  if (policy_.quarantined()) filtered_head_ += policy_.quarantine_header();
+  const std::size_t ours = filtered_head_.size();  // our fields; the client's header follows
+  held_header_size_ = 0;
+  macros_["i"] = txn_id_;
+  auto cursor = held_.read(kRelayChunk);
+  bool in_header = true;
+  std::optional<std::string_view> piece;
+  while ((piece = cursor.next())) {
+    std::string_view rest = *piece;
+    if (in_header) {
+      // The header ends at the first empty line (or, bounded, where it grows too long).
+      const std::size_t before = filtered_head_.size();
+      filtered_head_.append(rest);
+      const auto end = filtered_head_.find("\r\n\r\n", before >= ours + 3 ? before - 3 : 0);
+      const bool too_long = filtered_head_.size() - ours > config_.auth.max_header_size;
+      if (end == std::string::npos && !too_long) continue;
+      const std::size_t head = end == std::string::npos ? filtered_head_.size() : end + 4;
+      rest = rest.substr(rest.size() - (filtered_head_.size() - head));
+      filtered_head_.resize(head);
+      held_header_size_ = head - ours;
+      in_header = false;
+      auto verdict = co_await filters_->header(filtered_head_, macros_);
+      if (verdict.kind != milter::Answer::Kind::Continue) {
+        co_return policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
+      }
+    }
+    if (rest.empty()) continue;
+    auto verdict = co_await filters_->body(rest);
+    if (verdict.kind != milter::Answer::Kind::Continue) {
+      co_return policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
+    }
+  }
+  if (in_header) {  // no body at all
+    held_header_size_ = filtered_head_.size() - ours;
+    auto verdict = co_await filters_->header(filtered_head_, macros_);
+    if (verdict.kind != milter::Answer::Kind::Continue) {
+      co_return policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
+    }
+  }
+  filtered_ = co_await filters_->end_of_body(macros_);
+  co_return policy_.filter_verdict(reputation::Stage::EndOfData, filtered_);
+}
+
+// The trace fields, then the held content in pieces, to the relay. With filters: the header
+// they saw with their changes applied, then their new body or the held one.
 asio::awaitable<void> Session::send_held() {
-  std::string head = std::move(trace_);
-  head += policy_.auth_header();
-  if (policy_.quarantined()) {
-    head += policy_.quarantine_header();
-    // Quarantined at the end of data: the message goes to the quarantine route, if any.
-    if (relay_ok_) relay_ok_ = co_await relay_->reroute_to_quarantine();
+  std::string head;
+  std::uint64_t skip = 0;  // held bytes already in `head`
+  if (filters_) {
+    head = milter::apply_header_changes(filtered_head_, filtered_.header_changes);
+    if (filtered_.quarantine) head.insert(0, filter_quarantine_header(*filtered_.quarantine));
+    skip = held_header_size_;
+    filtered_head_.clear();
+  } else {
+    head = std::move(trace_);
+    head += policy_.auth_header();
+    if (policy_.quarantined()) head += policy_.quarantine_header();
+  }
+  // Quarantined at the end of data: the message goes to the quarantine route, if any.
+  if (relay_ok_ && (policy_.quarantined() || filtered_.quarantine)) {
+    relay_ok_ = co_await relay_->reroute_to_quarantine();
   }
   if (relay_ok_) relay_ok_ = co_await relay_->content(head);
-  auto cursor = held_.read(kRelayChunk);
-  while (relay_ok_) {
-    const auto piece = cursor.next();
-    if (!piece) break;
-    relay_ok_ = co_await relay_->content(*piece);
+  if (filtered_.new_body) {
+    if (relay_ok_) relay_ok_ = co_await relay_->content(milter::crlf_body(*filtered_.new_body));
+  } else {
+    auto cursor = held_.read(kRelayChunk);
+    while (relay_ok_) {
+      auto piece = cursor.next();
+      if (!piece) break;
+      const auto drop = std::min<std::uint64_t>(skip, piece->size());
+      skip -= drop;
+      piece->remove_prefix(static_cast<std::size_t>(drop));
+      if (!piece->empty()) relay_ok_ = co_await relay_->content(*piece);
+    }
   }
+  filtered_ = milter::Verdict{};
   if (held_.failed()) {  // the spill file could not be read back
     warn_held_failure();
     relay_->abort();
   }
   release_held();
+}
+
+// The mark of a message a filter quarantined, like the policy's (quarantine_header()).
+std::string Session::filter_quarantine_header(std::string reason) const {
+  for (char& c : reason) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"') c = ' ';
+  }
+  return config_.reputation.quarantine_header + ": source=milter; session=" + id_ +
+         "; reason=\"" + reason + "\"\r\n";
 }
 
 // Hands buffered content to the relay once there is enough of it (or at the end). Held

@@ -4,6 +4,41 @@
 
 namespace mxgate::server {
 
+namespace {
+
+milter::Step step_of(std::string_view stage) {
+  using milter::Step;
+  if (stage == "connect") return Step::Connect;
+  if (stage == "helo") return Step::Helo;
+  if (stage == "mail") return Step::Mail;
+  if (stage == "rcpt") return Step::Rcpt;
+  if (stage == "data") return Step::Data;
+  if (stage == "header") return Step::Header;
+  return Step::Body;  // the stages conf accepts, no other
+}
+
+}  // namespace
+
+milter::FilterSettings filter_settings(const conf::MilterConfig& entry,
+                                       std::uint64_t max_message_size) {
+  milter::FilterSettings f;
+  f.name = entry.name;
+  std::string why;
+  f.client.endpoint = common::parse_socket_endpoint(entry.address, why).value();  // checked
+  f.client.connect_timeout = entry.connect_timeout;
+  f.client.command_timeout = entry.timeout;
+  f.client.max_body = max_message_size;
+  if (!entry.replace_body) f.client.offer.actions &= ~milter::actions::kChangeBody;
+  for (const auto& stage : entry.stages) {
+    f.steps.push_back(step_of(stage));
+    if (stage == "header") f.steps.push_back(milter::Step::EndOfHeader);
+  }
+  f.default_action = static_cast<milter::DefaultAction>(entry.default_action);
+  f.macros = entry.macros;
+  f.timeout = entry.timeout;
+  return f;
+}
+
 std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl) {
   auto cfg = std::make_shared<const conf::Config>(std::move(config));
   auto tls = make_server_tls(cfg->tls);
@@ -25,9 +60,13 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::Dnsbl
   }
   relay::Router router(cfg->routes, cfg->reputation.quarantine_downstream);
   auto rules = policy::make_rules(cfg, dnsbl);
+  std::vector<milter::FilterSettings> milters;
+  for (const auto& entry : cfg->milters) {
+    milters.push_back(filter_settings(entry, cfg->server.max_message_size));
+  }
   return std::make_shared<const Snapshot>(Snapshot{cfg, std::move(rules), std::move(router),
                                                    std::move(tls), std::move(options), endings,
-                                                   std::move(trusted)});
+                                                   std::move(trusted), std::move(milters)});
 }
 
 }  // namespace mxgate::server

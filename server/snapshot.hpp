@@ -1,6 +1,6 @@
 // What a session needs from the running configuration, built once per load or reload and then
 // immutable: the config itself, the policy's rules, the recipient router, the STARTTLS context
-// and the protocol options. Workers hold it as std::shared_ptr<const Snapshot>; a session keeps
+// and the protocol options, the content filters (milters). Workers hold it as std::shared_ptr<const Snapshot>; a session keeps
 // the snapshot it started with, so a reload never changes the rules under a session.
 // Failure: make_snapshot() throws std::runtime_error when the TLS files cannot be loaded.
 #pragma once
@@ -10,6 +10,7 @@
 
 #include "common/cidr.hpp"
 #include "conf/config.hpp"
+#include "milter/chain.hpp"
 #include "policy/rules.hpp"
 #include "relay/router.hpp"
 #include "smtp/server_protocol.hpp"
@@ -24,7 +25,12 @@ struct Snapshot {
   smtp::ServerOptions smtp;
   smtp::LineEndings line_endings = smtp::LineEndings::Reject;
   std::vector<common::Cidr> proxy_trusted;
+  std::vector<milter::FilterSettings> milters;  // [[milter]], in order
 };
+
+// The settings of a session's filter from its [[milter]] entry (issue 18).
+milter::FilterSettings filter_settings(const conf::MilterConfig& entry,
+                                       std::uint64_t max_message_size);
 
 std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl);
 

@@ -146,6 +146,8 @@ Reply downstream_unavailable() {
 
 Reply no_valid_recipients() { return Reply::make(554, "5.5.1", "No valid recipients"); }
 Reply transaction_out_of_order() { return Reply::make(503, "5.5.1", "Bad sequence of commands"); }
+Reply discarded() { return Reply::make(250, "2.0.0", "Ok"); }
+
 Reply queued_as(std::string_view id) {
   return Reply::make(250, "2.0.0", fmt::format("Ok: queued as {}", id));
 }

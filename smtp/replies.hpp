@@ -79,6 +79,7 @@ Reply downstream_unavailable();        // 451 4.4.1
 Reply no_valid_recipients();           // 554 5.5.1
 Reply transaction_out_of_order();      // 503 5.5.1: the relay's own sequence check
 Reply queued_as(std::string_view id);  // 250 2.0.0
+Reply discarded();                     // 250 2.0.0: accepted and dropped, as a filter asked
 Reply queue_write_error();             // 451 4.3.0
 
 // Complaint reports by mail (postmaster/feedback_intake.hpp).

@@ -1,0 +1,145 @@
+"""Content filters over milter (issue 18), end to end: the real binary with [[milter]] entries
+in front of Postfix's smtp-sink, the filters a pymilter test milter (milter_server.py) and
+Debian's Rspamd in milter mode (milter_peers.py). What a user sees: the replies, the bytes at
+the downstream, the log's refused lines, the metrics, what the filter was told."""
+
+import unittest
+
+from harness import MxTestCase, strip_received
+from milter_peers import GTUBE, Rspamd, TestMilter
+
+
+def message(subject=b"hello", body=b"Hello there.\r\n", extra=b""):
+    return (b"From: <a@example.org>\r\nTo: <u@example.com>\r\nSubject: " + subject + b"\r\n"
+            b"Date: Mon, 7 Dec 2026 00:00:00 +0000\r\nMessage-ID: <m1@example.org>\r\n" + extra +
+            b"\r\n" + body)
+
+
+class MilterTest(MxTestCase):
+
+    def peer(self, peer):
+        peer.__enter__()
+        self.addCleanup(peer.__exit__, None, None, None)
+        return peer
+
+    def start(self, sink, *filters, **settings):
+        tables = [("milter", {"name": name, "address": address, "timeout": "3s", **extra})
+                  for name, address, extra in filters]
+        return self.mxgate(sink, settings=settings, extra_tables=tables)
+
+    def send(self, mx, content, rcpt="u@example.com"):
+        """One transaction; the replies to MAIL, RCPT and the end of data (None when an earlier
+        one refused)."""
+        with mx.connect(timeout=30) as c:
+            c.cmd("EHLO client.example.org")
+            mail = c.cmd("MAIL FROM:<a@example.org>")
+            if mail[0] != 250:
+                return mail, None, None
+            rcpt_reply = c.cmd(f"RCPT TO:<{rcpt}>")
+            if rcpt_reply[0] != 250:
+                return mail, rcpt_reply, None
+            data = c.cmd("DATA")
+            if data[0] != 354:
+                return mail, rcpt_reply, data
+            c.send(content + b".\r\n")
+            end = c.reply(timeout=30)
+            c.cmd("QUIT")
+            return mail, rcpt_reply, end
+
+    def test_header_and_body_changes_reach_the_downstream(self):
+        milter = self.peer(TestMilter(["--add-header", "X-Test:added",
+                                       "--change-header", "Subject:1:changed",
+                                       "--delete-header", "X-Spam"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        _, _, end = self.send(mx, message(extra=b"X-Spam: yes\r\n"))
+        self.assertEqual(end[0], 250, end)
+        [msg] = sink.wait_for_messages(1)
+        received, rest = strip_received(msg.content)
+        self.assertIsNotNone(received, msg.content[:300])  # our trace field still comes first
+        self.assertIn(b"X-Test: added", rest)
+        self.assertIn(b"Subject: changed", rest)
+        self.assertNotIn(b"Subject: hello", rest)
+        self.assertNotIn(b"X-Spam", rest)
+        self.assertTrue(rest.endswith(b"Hello there.\n"), rest[-60:])
+        # What the filter was told.
+        connect = milter.wait_for_record(lambda r: r["stage"] == "connect")
+        self.assertEqual(connect["macros"].get("{client_addr}"), "127.0.0.1")
+        self.assertEqual(connect["macros"].get("j"), mx.settings()["server.hostname"])
+        mail = milter.wait_for_record(lambda r: r["stage"] == "mail")
+        self.assertEqual(mail["args"][0], "<a@example.org>")
+        eom = milter.wait_for_record(lambda r: r["stage"] == "eom")
+        self.assertEqual(eom["body_length"], len(b"Hello there.\r\n"))
+        self.assertTrue(eom["macros"].get("i"))
+
+    def test_a_replaced_body_is_relayed(self):
+        milter = self.peer(TestMilter(["--replace-body", "new body\\n"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        self.assertEqual(self.send(mx, message())[2][0], 250)
+        [msg] = sink.wait_for_messages(1)
+        self.assertTrue(msg.content.endswith(b"\n\nnew body\n"), msg.content[-80:])
+
+    def test_a_reject_gets_the_filters_text_and_nothing_is_relayed(self):
+        milter = self.peer(TestMilter(["--reject", "550 5.7.1 no thanks"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        _, _, end = self.send(mx, message())
+        self.assertEqual(end, (550, "5.7.1 no thanks"))
+        self.assertIn("by=milter:test", mx.log())
+        self.assertEqual(mx.metric('mxgate_verdicts_total{action="reject",'
+                                   'signal="milter_reject",stage="end_of_data"}'), 1)
+        self.assertEqual(sink.messages(), [])
+
+    def test_a_refusal_at_rcpt_answers_that_recipient(self):
+        milter = self.peer(TestMilter(["--reject", "550 5.7.1 nope", "--reject-at", "rcpt"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        _, rcpt, _ = self.send(mx, message())
+        self.assertEqual(rcpt, (550, "5.7.1 nope"))
+
+    def test_discard_accepts_and_drops(self):
+        milter = self.peer(TestMilter(["--discard"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        self.assertEqual(self.send(mx, message())[2][0], 250)
+        self.assertIn("discarded by the filter", mx.log())
+        self.assertEqual(sink.messages(), [])
+
+    def test_a_filter_that_hangs_gets_its_default_action(self):
+        milter = self.peer(TestMilter(["--hang-at", "mail"]))
+        sink = self.sink()
+        mx = self.start(sink, ("slow", milter.address, {"timeout": "1s"}))
+        mail, _, _ = self.send(mx, message())
+        self.assertEqual(mail[0], 451, mail)
+        self.assertIn("default_action of milter slow", mx.log())
+
+        accepting = self.peer(TestMilter(["--hang-at", "mail"]))
+        sink2 = self.sink()
+        mx2 = self.start(sink2, ("slow", accepting.address,
+                                 {"timeout": "1s", "default_action": "accept"}))
+        self.assertEqual(self.send(mx2, message())[2][0], 250)
+        sink2.wait_for_messages(1)
+
+    def test_a_filter_that_is_down_defers_at_connect(self):
+        sink = self.sink()
+        mx = self.start(sink, ("gone", "unix:/nonexistent/milter.sock", {}))
+        with mx.connect(read_banner=False) as c:
+            code, text = c.reply()
+        self.assertEqual(code, 421, text)
+
+    def test_rspamd_rejects_gtube_and_marks_clean_mail(self):
+        rspamd = self.peer(Rspamd())
+        sink = self.sink()
+        mx = self.start(sink, ("rspamd", rspamd.address, {"timeout": "10s"}))
+        _, _, end = self.send(mx, message(body=GTUBE.encode() + b"\r\n"))
+        self.assertEqual(end, (554, "5.7.1 Gtube pattern"))
+        _, _, clean = self.send(mx, message())
+        self.assertEqual(clean[0], 250, clean)
+        [msg] = sink.wait_for_messages(1)
+        self.assertIn(b"X-Rspamd-Action: no action", msg.content)
+        self.assertIn(b"X-Spam-Status: No", msg.content)
+
+
+if __name__ == "__main__":
+    unittest.main()
