@@ -72,6 +72,19 @@ class MilterTest(MxTestCase):
         self.assertEqual(eom["body_length"], len(b"Hello there.\r\n"))
         self.assertTrue(eom["macros"].get("i"))
 
+    def test_changes_apply_in_queue_mode_too(self):
+        milter = self.peer(TestMilter(["--add-header", "X-Test:queued", "--replace-body",
+                                       "short\\n"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}), **{
+            "relay.mode": "queue", "queue.poll_interval": "100ms", "queue.retry": ["1s"]})
+        _, _, end = self.send(mx, message(body=b"a line of the body\r\n" * 10000))
+        self.assertEqual(end[0], 250, end)
+        self.assertIn("queued as", end[1])
+        [msg] = sink.wait_for_messages(1)
+        self.assertIn(b"X-Test: queued", msg.content)
+        self.assertTrue(msg.content.endswith(b"\n\nshort\n"), msg.content[-80:])
+
     def test_a_replaced_body_is_relayed(self):
         milter = self.peer(TestMilter(["--replace-body", "new body\\n"]))
         sink = self.sink()
