@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 
 namespace mxgate::milter {
 
@@ -113,6 +114,38 @@ bool in_transaction(Step step) { return step != Step::Connect && step != Step::H
 struct Chain::Filter {
   explicit Filter(FilterSettings s) : settings(std::move(s)) {}
 
+  // One step to this filter, counted: the request, its time, and how it ended.
+  asio::awaitable<boost::system::result<Answer>> ask(Step step, std::string packets) {
+    const auto* m = settings.metrics.get();
+    if (m != nullptr) m->request(step);
+    const auto started = std::chrono::steady_clock::now();
+    auto got = co_await client->step(step, std::move(packets), settings.timeout);
+    if (m != nullptr) {
+      m->seconds->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      if (got) {
+        m->action(got->kind);
+      } else {
+        m->error(got.error());
+      }
+    }
+    if (!got) {
+      failed = true;
+      failure = client->failure();
+    }
+    co_return got;
+  }
+  // Opens the connection; false: the filter failed (counted).
+  asio::awaitable<bool> open(const asio::any_io_executor& executor) {
+    client = std::make_unique<Client>(executor, settings.client);
+    const auto ec = co_await client->open();
+    if (!ec) co_return true;
+    failed = true;
+    failure = client->failure();
+    if (settings.metrics) settings.metrics->error(ec);
+    co_return false;
+  }
+
   bool configured_for(Step step) const {
     return step == Step::EndOfBody ||
            std::find(settings.steps.begin(), settings.steps.end(), step) != settings.steps.end();
@@ -179,10 +212,8 @@ asio::awaitable<Verdict> Chain::run(Step step, const Macros* macros, std::string
     if (f->skips(step)) continue;
     if (f->failed) co_return by_default(f->settings.name, f->settings.default_action, f->failure);
     if (!f->client) {
-      f->client = std::make_unique<Client>(executor_, f->settings.client);
-      if (co_await f->client->open()) {
-        f->failed = true;
-        f->failure = f->client->failure();
+      const bool opened = co_await f->open(executor_);
+      if (!opened) {
         if (f->settings.default_action == DefaultAction::Accept) continue;
         co_return by_default(f->settings.name, f->settings.default_action, f->failure);
       }
@@ -203,10 +234,8 @@ asio::awaitable<Verdict> Chain::run(Step step, const Macros* macros, std::string
     }
     std::optional<Answer> answer;
     for (auto& out : steps) {
-      auto got = co_await f->client->step(step, std::move(out), f->settings.timeout);
+      auto got = co_await f->ask(step, std::move(out));
       if (!got) {
-        f->failed = true;
-        f->failure = f->client->failure();
         answer.reset();
         break;
       }
@@ -297,10 +326,8 @@ asio::awaitable<Verdict> Chain::header(std::string_view header, const Macros& ma
       if (!leading_space && value.starts_with(' ')) value.remove_prefix(1);
       std::string out;
       encode_header(out, name, unfolded_for_filter(value));
-      auto got = co_await f->client->step(Step::Header, std::move(out), f->settings.timeout);
+      auto got = co_await f->ask(Step::Header, std::move(out));
       if (!got) {
-        f->failed = true;
-        f->failure = f->client->failure();
         if (f->settings.default_action == DefaultAction::Accept) break;
         co_return by_default(f->settings.name, f->settings.default_action, f->failure);
       }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "milter/client.hpp"
+#include "milter/metrics.hpp"
 
 namespace mxgate::milter {
 
@@ -42,6 +43,7 @@ struct FilterSettings {
   DefaultAction default_action = DefaultAction::Tempfail;
   std::vector<std::string> macros;           // the macro names sent, when the filter asks for none
   std::chrono::milliseconds timeout{30000};  // each step
+  std::shared_ptr<const FilterMetrics> metrics;  // null: not counted
 };
 
 // Macro values by name ("j", "{client_addr}"); the caller keeps it current.

@@ -96,6 +96,7 @@ class Runtime {
   postmaster::PostmasterMetrics postmaster_metrics_{*registry_};
   dns::DnsMetrics dns_metrics_{*registry_};
   policy::DnsblMonitor dnsbl_monitor_{*registry_};
+  milter::MilterMonitor milter_monitor_{*registry_};
   policy::PassMemory passes_;
   std::shared_ptr<const Snapshot> snapshot_;
   ConnectionLimiter limiter_;
@@ -124,7 +125,7 @@ class Runtime {
 Runtime::Runtime(const RuntimeOptions& options)
     : options_(options),
       snapshot_(make_snapshot(conf::load_config(options.config_path, options.overrides),
-                              dnsbl_monitor_)) {
+                              dnsbl_monitor_, &milter_monitor_)) {
   const auto& config = *snapshot_->config;
   common::init_logging(config.log.level);
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
@@ -237,7 +238,8 @@ std::string Runtime::reload() {
   std::shared_ptr<const Snapshot> next;
   try {
     next =
-        make_snapshot(conf::load_config(options_.config_path, options_.overrides), dnsbl_monitor_);
+        make_snapshot(conf::load_config(options_.config_path, options_.overrides), dnsbl_monitor_,
+                      &milter_monitor_);
   } catch (const std::exception& e) {
     metrics_.config_reloads_failed.Increment();
     spdlog::error("reload_failed keeping=previous error={}", common::escape(e.what()));

@@ -39,7 +39,8 @@ milter::FilterSettings filter_settings(const conf::MilterConfig& entry,
   return f;
 }
 
-std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl) {
+std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl,
+                                              milter::MilterMonitor* monitor) {
   auto cfg = std::make_shared<const conf::Config>(std::move(config));
   auto tls = make_server_tls(cfg->tls);
   smtp::ServerOptions options;
@@ -63,6 +64,7 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::Dnsbl
   std::vector<milter::FilterSettings> milters;
   for (const auto& entry : cfg->milters) {
     milters.push_back(filter_settings(entry, cfg->server.max_message_size));
+    if (monitor != nullptr) milters.back().metrics = monitor->filter(entry.name);
   }
   return std::make_shared<const Snapshot>(Snapshot{cfg, std::move(rules), std::move(router),
                                                    std::move(tls), std::move(options), endings,

@@ -32,6 +32,8 @@ struct Snapshot {
 milter::FilterSettings filter_settings(const conf::MilterConfig& entry,
                                        std::uint64_t max_message_size);
 
-std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl);
+// `milters`: where the filters' metrics are counted (null: not counted, in tests).
+std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl,
+                                              milter::MilterMonitor* milters = nullptr);
 
 }  // namespace mxgate::server

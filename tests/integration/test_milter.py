@@ -102,6 +102,11 @@ class MilterTest(MxTestCase):
         self.assertIn("by=milter:test", mx.log())
         self.assertEqual(mx.metric('mxgate_verdicts_total{action="reject",'
                                    'signal="milter_reject",stage="end_of_data"}'), 1)
+        self.assertEqual(mx.metric('mxgate_milter_actions_total{action="reject",'
+                                   'milter="test"}'), 1)
+        self.assertEqual(mx.metric('mxgate_milter_requests_total{milter="test",'
+                                   'step="end_of_body"}'), 1)
+        self.assertGreaterEqual(mx.metric('mxgate_milter_seconds_count{milter="test"}'), 5)
         self.assertEqual(sink.messages(), [])
 
     def test_a_refusal_at_rcpt_answers_that_recipient(self):
@@ -126,6 +131,7 @@ class MilterTest(MxTestCase):
         mail, _, _ = self.send(mx, message())
         self.assertEqual(mail[0], 451, mail)
         self.assertIn("default_action of milter slow", mx.log())
+        self.assertEqual(mx.metric('mxgate_milter_errors_total{kind="timeout",milter="slow"}'), 1)
 
         accepting = self.peer(TestMilter(["--hang-at", "mail"]))
         sink2 = self.sink()
