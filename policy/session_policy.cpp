@@ -363,7 +363,8 @@ std::optional<Refusal> SessionPolicy::filter_verdict(Stage stage, const milter::
   Refusal refusal{own ? std::move(*own)
                       : reputation::reply_for(stage, action, signal, client_.ip_text,
                                               config_.reputation.postmaster_url),
-                  stage == Stage::Connect || action == Action::Drop, action};
+                  (stage == Stage::Connect && action != Action::Defer) || action == Action::Drop,
+                  action};
   context_.verdicts.count_verdict(stage, action, signal);
   const std::string reason =
       verdict.by_default_action

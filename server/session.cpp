@@ -203,6 +203,10 @@ policy::PendingCheck Session::pregreet_check(std::shared_ptr<bool> talked) {
 // MAIL: the sender's policy first, then the relay learns of the transaction. false: the session
 // must end (the policy dropped the client).
 asio::awaitable<bool> Session::begin_transaction(Step& step) {
+  if (filter_deferral_) {
+    step = protocol_.mail_done(*filter_deferral_);
+    co_return true;
+  }
   policy_.reset_transaction();
   auto refusal = co_await policy_.mail(step.command.path);
   if (!refusal && filters_) {
@@ -300,7 +304,11 @@ asio::awaitable<void> Session::run() {
   }
   if (welcome && !snapshot_->milters.empty()) {
     auto refusal = co_await filter_connect();
-    if (refusal) {
+    if (refusal && refusal->action == reputation::Action::Defer) {
+      // As Postfix does for a filter's tempfail at connect: the client is greeted and every
+      // transaction gets the 4xx, so that it retries later rather than reconnecting at once.
+      filter_deferral_ = std::move(refusal->reply);
+    } else if (refusal) {
       queue(refusal->reply);
       (void)co_await flush();
       end_ = End::Refused;

@@ -162,6 +162,7 @@ class Session {
   milter::Verdict filtered_;                // the filters' end-of-message changes, if any
   std::string filtered_head_;               // the header section the filters saw
   std::uint64_t held_header_size_ = 0;      // how much of held_ it took
+  std::optional<smtp::Reply> filter_deferral_;  // a filter's tempfail at connect: every MAIL's
 
   std::string id_;
   std::string client_ip_;

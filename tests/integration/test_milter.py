@@ -29,9 +29,11 @@ class MilterTest(MxTestCase):
 
     def send(self, mx, content, rcpt="u@example.com"):
         """One transaction; the replies to MAIL, RCPT and the end of data (None when an earlier
-        one refused)."""
+        one refused; a refused EHLO stands for MAIL's)."""
         with mx.connect(timeout=30) as c:
-            c.cmd("EHLO client.example.org")
+            ehlo = c.cmd("EHLO client.example.org")
+            if ehlo[0] != 250:
+                return ehlo, None, None
             mail = c.cmd("MAIL FROM:<a@example.org>")
             if mail[0] != 250:
                 return mail, None, None
@@ -140,12 +142,40 @@ class MilterTest(MxTestCase):
         self.assertEqual(self.send(mx2, message())[2][0], 250)
         sink2.wait_for_messages(1)
 
-    def test_a_filter_that_is_down_defers_at_connect(self):
+    def test_a_filter_that_is_down_defers_every_transaction(self):
         sink = self.sink()
         mx = self.start(sink, ("gone", "unix:/nonexistent/milter.sock", {}))
-        with mx.connect(read_banner=False) as c:
-            code, text = c.reply()
-        self.assertEqual(code, 421, text)
+        # The banner is a 220; then every command the filter would hear gets its 4xx.
+        ehlo, _, _ = self.send(mx, message())
+        self.assertEqual(ehlo[0], 451, ehlo)
+        self.assertTrue(ehlo[1].startswith("4.7.1 "), ehlo)
+        self.assertEqual(mx.metric('mxgate_milter_errors_total{kind="connect",milter="gone"}'), 1)
+
+    def test_rspamd_stopped_gets_the_default_action(self):
+        rspamd = self.peer(Rspamd())
+        sink = self.sink()
+        tempfail = self.start(sink, ("rspamd", rspamd.address, {"timeout": "10s"}))
+        accept = self.start(sink, ("rspamd", rspamd.address,
+                                   {"timeout": "10s", "default_action": "accept"}))
+        self.assertEqual(self.send(tempfail, message())[2][0], 250)  # while it runs
+        sink.wait_for_messages(1)
+        rspamd.stop()
+        mail, _, _ = self.send(tempfail, message())
+        self.assertEqual(mail[0], 451, mail)
+        self.assertEqual(self.send(accept, message())[2][0], 250)
+        sink.wait_for_messages(2)
+
+    def test_quarantine_goes_to_the_quarantine_route_marked(self):
+        milter = self.peer(TestMilter(["--quarantine", "held for review"]))
+        sink = self.sink()
+        quarantine = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}),
+                        **{"reputation.quarantine_downstream": [quarantine.address]})
+        self.assertEqual(self.send(mx, message())[2][0], 250)
+        [msg] = quarantine.wait_for_messages(1)
+        self.assertIn(b"X-Mxgate-Quarantine: source=milter; session=", msg.content)
+        self.assertIn(b'reason="held for review"', msg.content)
+        self.assertEqual(sink.messages(), [])
 
     def test_rspamd_rejects_gtube_and_marks_clean_mail(self):
         rspamd = self.peer(Rspamd())
