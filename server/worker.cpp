@@ -132,8 +132,10 @@ Worker::~Worker() {
   // c-ares sockets and the cache's waiters belong to the io_context: go first.
   resolver_.reset();
   ares_.reset();
-  io_.reset();
+  // The queue runner's timer belongs to the io_context too (its deliveries still suspended are
+  // destroyed with the io_context, without being resumed).
   runner_.reset();
+  io_.reset();
   dkim_keys_.reset();
 }
 
