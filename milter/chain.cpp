@@ -4,6 +4,8 @@
 #include <array>
 #include <chrono>
 
+#include "milter/header_edit.hpp"
+
 namespace mxgate::milter {
 
 namespace asio = boost::asio;
@@ -74,23 +76,8 @@ std::string unfolded_for_filter(std::string_view value) {
 // The fields of a header section: (name, value after the colon), CRLF folding kept.
 std::vector<std::pair<std::string_view, std::string_view>> fields_of(std::string_view header) {
   std::vector<std::pair<std::string_view, std::string_view>> fields;
-  std::size_t at = 0;
-  while (at < header.size()) {
-    std::size_t end = at;
-    // A field runs to the CRLF not followed by white space.
-    for (;;) {
-      const auto crlf = header.find("\r\n", end);
-      if (crlf == std::string_view::npos) {
-        end = header.size();
-        break;
-      }
-      end = crlf + 2;
-      if (end >= header.size() || (header[end] != ' ' && header[end] != '\t')) break;
-    }
-    std::string_view field = header.substr(at, end - at);
-    at = end;
-    if (field == "\r\n") break;  // the empty line
-    if (field.ends_with("\r\n")) field.remove_suffix(2);
+  for (std::string_view field : header_fields(header)) {
+    field.remove_suffix(field.ends_with("\r\n") ? 2 : 0);
     const auto colon = field.find(':');
     if (colon == std::string_view::npos) continue;  // not a field: nothing to tell
     fields.emplace_back(field.substr(0, colon), field.substr(colon + 1));

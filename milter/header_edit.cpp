@@ -33,35 +33,16 @@ std::string field_of(std::string_view name, std::string_view value) {
   return out;
 }
 
-// The fields of a header section, each with its CRLF (folded lines included), and what
-// follows them (the empty line, or nothing).
+// The fields of a header section as strings (they are edited) and what follows them.
 struct Fields {
   std::vector<std::string> fields;
   std::string tail;
 };
 
 Fields split(std::string_view header) {
-  Fields out;
-  std::size_t at = 0;
-  while (at < header.size()) {
-    if (header.substr(at).starts_with("\r\n")) {
-      out.tail = std::string(header.substr(at));
-      break;
-    }
-    std::size_t end = at;
-    for (;;) {
-      const auto crlf = header.find("\r\n", end);
-      if (crlf == std::string_view::npos) {
-        end = header.size();
-        break;
-      }
-      end = crlf + 2;
-      if (end >= header.size() || (header[end] != ' ' && header[end] != '\t')) break;
-    }
-    out.fields.emplace_back(header.substr(at, end - at));
-    at = end;
-  }
-  return out;
+  std::string_view tail;
+  const auto views = header_fields(header, &tail);
+  return Fields{{views.begin(), views.end()}, std::string(tail)};
 }
 
 std::string_view name_of(std::string_view field) {
@@ -72,6 +53,28 @@ std::string_view name_of(std::string_view field) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> header_fields(std::string_view header, std::string_view* rest) {
+  std::vector<std::string_view> fields;
+  std::size_t at = 0;
+  while (at < header.size() && !header.substr(at).starts_with("\r\n")) {
+    std::size_t end = at;
+    // A field runs to the CRLF not followed by white space (RFC 5322 §2.2.3).
+    for (;;) {
+      const auto crlf = header.find("\r\n", end);
+      if (crlf == std::string_view::npos) {
+        end = header.size();
+        break;
+      }
+      end = crlf + 2;
+      if (end >= header.size() || (header[end] != ' ' && header[end] != '\t')) break;
+    }
+    fields.push_back(header.substr(at, end - at));
+    at = end;
+  }
+  if (rest != nullptr) *rest = header.substr(at);
+  return fields;
+}
 
 std::string apply_header_changes(std::string_view header,
                                  const std::vector<HeaderChange>& changes) {

@@ -21,6 +21,11 @@ namespace mxgate::milter {
 
 using HeaderChange = std::variant<AddHeader, InsertHeader, ChangeHeader>;
 
+// The fields of a header section (CRLF line ends), each with its folded lines and final CRLF,
+// up to the empty line; `rest`, if given, gets what follows them (the empty line and on).
+std::vector<std::string_view> header_fields(std::string_view header,
+                                            std::string_view* rest = nullptr);
+
 // `header`: the header section with CRLF line ends, with or without its final empty line
 // (kept as it was).
 std::string apply_header_changes(std::string_view header, const std::vector<HeaderChange>& changes);

@@ -156,7 +156,7 @@ class Rspamd(_Peer):
     The configuration is written from scratch (nothing from /etc/rspamd): the reject,
     rewrite_subject and add_header actions, the milter_headers plugin only (no Redis, no DNS
     lists, no fuzzy or update fetches, no controller, no rules: a message scores 0 unless it
-    carries a test pattern). What it answers at the end of a message (milter_peers_check.py):
+    carries a test pattern). What it answers at the end of a message (seen on the wire):
       GTUBE                  'y' "554 5.7.1 Gtube pattern" (no headers)
       GTUBE_ADD_HEADER       'm' index 1 "X-Spam: Yes" (an addition: no such header yet), 'a'
       GTUBE_REWRITE_SUBJECT  'm' index 1 Subject "***SPAM*** <subject>", 'a'

@@ -15,8 +15,7 @@ the end of the message.
     --discard | --tempfail | --reject "550 5.7.1 text"
                                   the verdict at --reject-at (default: end of message)
     --reject-at STAGE             stage of the verdict above
-    --hang-at STAGE               never answer at STAGE (sleeps HANG_SECONDS)
-    --delay STAGE:SECONDS         answer at STAGE after SECONDS (a slow milter; repeatable)
+    --hang-at STAGE               never answer at STAGE (waits until it is stopped)
     --symlist STAGE:NAME,NAME     ask the MTA for these macros at STAGE (setsymlist; repeatable)
 STAGE is one of connect, helo, mail, rcpt, data, header, eoh, body, eom.
 
@@ -46,7 +45,6 @@ import os
 import signal
 import socket
 import threading
-import time
 
 import Milter
 
@@ -55,8 +53,8 @@ STAGES = ["connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body", "e
 SYMLIST_STAGES = {"connect": Milter.M_CONNECT, "helo": Milter.M_HELO, "mail": Milter.M_ENVFROM,
                   "rcpt": Milter.M_ENVRCPT, "data": Milter.M_DATA, "eoh": Milter.M_EOH,
                   "eom": Milter.M_EOM}
-# Longer than any test's timeout; the process is killed at the end of the test.
-HANG_SECONDS = 3600
+# Set by nothing: a hanging callback waits on it until the process is stopped.
+NEVER = threading.Event()
 MACRO_NAMES = [
     "j", "_", "i", "v", "{daemon_name}", "{daemon_addr}", "{daemon_port}", "{if_name}",
     "{if_addr}", "{client_addr}", "{client_port}", "{client_name}", "{client_ptr}",
@@ -80,10 +78,6 @@ class Behaviour:
                              else args.replace_body.replace("\\n", "\r\n").encode())
         self.quarantine = args.quarantine
         self.hang_at = args.hang_at
-        self.delays = {}
-        for v in args.delay:
-            stage, seconds = split_n(v, 2, "--delay")
-            self.delays[stage] = float(seconds)
         self.verdict = None  # (kind, reply text or None)
         if args.reject is not None:
             self.verdict = ("reject", args.reject)
@@ -153,9 +147,7 @@ class TestMilter(Milter.Base):
             entry["macros"] = self._macros()
         BEHAVIOUR.record(entry)
         if BEHAVIOUR.hang_at == stage:
-            time.sleep(HANG_SECONDS)
-        if stage in BEHAVIOUR.delays:
-            time.sleep(BEHAVIOUR.delays[stage])
+            NEVER.wait()
         if BEHAVIOUR.verdict and BEHAVIOUR.verdict_at == stage:
             kind, text = BEHAVIOUR.verdict
             if kind == "reject":
@@ -242,7 +234,6 @@ def main():
     verdict.add_argument("--discard", action="store_true")
     parser.add_argument("--reject-at", choices=STAGES)
     parser.add_argument("--hang-at", choices=STAGES)
-    parser.add_argument("--delay", action="append", default=[])
     parser.add_argument("--symlist", action="append", default=[])
     args = parser.parse_args()
     BEHAVIOUR = Behaviour(args)

@@ -50,12 +50,9 @@ FakeFilter::Script script(std::uint32_t actions_wanted = 0, std::uint32_t protoc
   };
 }
 
-class MilterChainTest : public ::testing::Test {
+class MilterChainTest : public testing::FilterLoop {
  protected:
-  MilterChainTest()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("mxgate-chain-" + std::to_string(std::random_device{}()))) {
-    std::filesystem::create_directories(dir_);
+  MilterChainTest() : FilterLoop("mxgate-chain-") {
     macros_ = {{"j", "mx.example.net"},
                {"{client_addr}", "192.0.2.7"},
                {"{mail_addr}", "a@example.org"},
@@ -63,7 +60,6 @@ class MilterChainTest : public ::testing::Test {
                {"i", "T1"},
                {"{cipher}", "not configured"}};
   }
-  ~MilterChainTest() override { std::filesystem::remove_all(dir_); }
 
   FilterSettings filter(const std::string& name, DefaultAction action = DefaultAction::Tempfail) {
     FilterSettings f;
@@ -80,28 +76,6 @@ class MilterChainTest : public ::testing::Test {
   }
   std::filesystem::path socket(const std::string& name) { return dir_ / (name + ".sock"); }
 
-  // One turn of the loop (which stops when it runs out of work, e.g. with no filter listening).
-  void turn() {
-    if (io_.stopped()) io_.restart();
-    io_.run_one_for(10ms);
-  }
-  template <typename T>
-  T run(asio::awaitable<T> work) {
-    std::optional<T> out;
-    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e, T value) {
-      if (e) std::rethrow_exception(e);
-      out = std::move(value);
-    });
-    for (int i = 0; i < 2000 && !out; ++i) turn();
-    EXPECT_TRUE(out) << "did not finish";
-    return out.value_or(T{});
-  }
-  void run_void(asio::awaitable<void> work) {
-    bool done = false;
-    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr) { done = true; });
-    for (int i = 0; i < 2000 && !done; ++i) turn();
-    EXPECT_TRUE(done);
-  }
   // connect, helo, mail, rcpt: the first verdict that is not "continue", or the last.
   Verdict envelope(Chain& chain) {
     for (auto* step :
@@ -117,10 +91,6 @@ class MilterChainTest : public ::testing::Test {
     return Verdict{};
   }
 
-  std::filesystem::path dir_;
-  common::ManualClock clock_;
-  io::ClockOverride use_{clock_};
-  asio::io_context io_;
   Macros macros_;
 };
 

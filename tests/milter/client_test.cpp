@@ -40,39 +40,15 @@ FakeFilter::Script plain(std::uint32_t actions_wanted = actions::kAddHeaders,
   };
 }
 
-class MilterClientTest : public ::testing::Test {
+class MilterClientTest : public testing::FilterLoop {
  protected:
-  MilterClientTest()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("mxgate-milter-" + std::to_string(std::random_device{}()))) {
-    std::filesystem::create_directories(dir_);
+  MilterClientTest() : FilterLoop("mxgate-milter-") {
     settings_.endpoint.unix_socket = true;
     settings_.endpoint.path = (dir_ / "filter.sock").string();
     settings_.command_timeout = 1s;
     settings_.connect_timeout = 1s;
   }
-  ~MilterClientTest() override { std::filesystem::remove_all(dir_); }
 
-  // Runs `work` to its end (bounded: 2000 turns of the loop).
-  // One turn of the loop (which stops when it runs out of work, e.g. with no filter listening).
-  void turn() {
-    if (io_.stopped()) io_.restart();
-    io_.run_one_for(10ms);
-  }
-  template <typename T>
-  T run(asio::awaitable<T> work) {
-    std::optional<T> out;
-    asio::co_spawn(io_, std::move(work),
-                   [&](std::exception_ptr, T value) { out = std::move(value); });
-    for (int i = 0; i < 2000 && !out; ++i) turn();
-    EXPECT_TRUE(out) << "did not finish";
-    return out.value_or(T{});
-  }
-
-  std::filesystem::path dir_;
-  common::ManualClock clock_;
-  io::ClockOverride use_{clock_};
-  asio::io_context io_;
   ClientSettings settings_;
 };
 

@@ -3,6 +3,8 @@
 // io_context; inspect it while that context is not running.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,12 +12,17 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
+#include "io/clock.hpp"
 #include "milter/protocol.hpp"
 
 namespace mxgate::milter::testing {
@@ -72,6 +79,46 @@ class FakeFilter {
   }
   boost::asio::local::stream_protocol::acceptor acceptor_;
   Script script_;
+};
+
+// A test fixture's event loop on a manual clock, with a temporary directory for the filters'
+// sockets; run() and run_void() drive a coroutine to its end, bounded to 2000 turns.
+class FilterLoop : public ::testing::Test {
+ protected:
+  explicit FilterLoop(const std::string& prefix)
+      : dir_(std::filesystem::temp_directory_path() /
+             (prefix + std::to_string(std::random_device{}()))) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~FilterLoop() override { std::filesystem::remove_all(dir_); }
+
+  // One turn of the loop (which stops when it runs out of work, e.g. with no filter listening).
+  void turn() {
+    if (io_.stopped()) io_.restart();
+    io_.run_one_for(std::chrono::milliseconds(10));
+  }
+  template <typename T>
+  T run(boost::asio::awaitable<T> work) {
+    std::optional<T> out;
+    boost::asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e, T value) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(value);
+    });
+    for (int i = 0; i < 2000 && !out; ++i) turn();
+    EXPECT_TRUE(out) << "did not finish";
+    return out.value_or(T{});
+  }
+  void run_void(boost::asio::awaitable<void> work) {
+    bool done = false;
+    boost::asio::co_spawn(io_, std::move(work), [&](std::exception_ptr) { done = true; });
+    for (int i = 0; i < 2000 && !done; ++i) turn();
+    EXPECT_TRUE(done) << "did not finish";
+  }
+
+  std::filesystem::path dir_;
+  common::ManualClock clock_;
+  io::ClockOverride use_{clock_};
+  boost::asio::io_context io_;
 };
 
 }  // namespace mxgate::milter::testing
