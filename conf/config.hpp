@@ -214,6 +214,11 @@ struct MilterConfig {
                                      "{client_name}", "{client_port}", "i", "{mail_addr}",
                                      "{rcpt_addr}",  "{tls_version}", "{cipher}", "{cipher_bits}"};
   bool replace_body = true;  // the filter may replace the body
+  // Keeping the connection for the next SMTP session (QUIT_NC): never, only after a message
+  // the filter let continue (what libmilter's state machine allows), or always (Rspamd).
+  enum class Reuse { Never, AfterMessage, Always };  // milter::Reuse, in order
+  Reuse reuse = Reuse::AfterMessage;
+  Duration idle_timeout = std::chrono::seconds(30);  // a kept connection unused this long closes
   friend bool operator==(const MilterConfig&, const MilterConfig&) = default;
 };
 

@@ -232,6 +232,8 @@ void fields(auto& v, Of<MilterConfig> auto& s) {
   v("default_action", s.default_action, Choice{{"tempfail", "accept", "reject"}});
   v("macros", s.macros, Texts{macro_names});
   v("replace_body", s.replace_body, Flag{});
+  v("reuse", s.reuse, Choice{{"never", "after_message", "always"}});
+  v("idle_timeout", s.idle_timeout, Positive{});
 }
 
 void fields(auto& v, Of<PregreetConfig> auto& s) {

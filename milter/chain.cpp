@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <utility>
 
 #include "milter/header_edit.hpp"
 
@@ -106,7 +107,25 @@ struct Chain::Filter {
     const auto* m = settings.metrics.get();
     if (m != nullptr) m->request(step);
     const auto started = std::chrono::steady_clock::now();
+    at_message_end = false;
+    in_message = in_message || in_transaction(step);
+    // A kept connection the filter closed while it was idle: once more on a new one.
+    const bool untried = reused && !proven;
+    std::string again = untried ? packets : std::string();
     auto got = co_await client->step(step, std::move(packets), settings.timeout);
+    if (!got && untried && got.error() == make_error_code(Error::closed)) {
+      reused = false;
+      if (co_await open_new(executor)) {
+        got = co_await client->step(step, std::move(again), settings.timeout);
+      } else {
+        got = make_error_code(Error::connect);
+      }
+    }
+    proven = proven || got.has_value();
+    if (got && step == Step::EndOfBody) {
+      in_message = false;
+      at_message_end = got->kind == Answer::Kind::Continue;
+    }
     if (m != nullptr) {
       m->seconds->Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -122,15 +141,44 @@ struct Chain::Filter {
     }
     co_return got;
   }
-  // Opens the connection; false: the filter failed (counted).
-  asio::awaitable<bool> open(const asio::any_io_executor& executor) {
-    client = std::make_unique<Client>(executor, settings.client);
+  // A connection kept from an earlier session, or a new one; false: the filter failed
+  // (counted).
+  asio::awaitable<bool> open(const asio::any_io_executor& on, Pool* pool) {
+    executor = on;
+    if (pool != nullptr && settings.reuse != Reuse::Never) {
+      client = pool->take(settings.client);
+      if (client) {
+        reused = true;
+        if (settings.metrics) settings.metrics->connection(true);
+        co_return true;
+      }
+    }
+    co_return co_await open_new(executor);
+  }
+  asio::awaitable<bool> open_new(asio::any_io_executor on) {
+    client = std::make_unique<Client>(std::move(on), settings.client);
     const auto ec = co_await client->open();
-    if (!ec) co_return true;
+    if (!ec) {
+      if (settings.metrics) settings.metrics->connection(false);
+      co_return true;
+    }
     failed = true;
     failure = client->failure();
     if (settings.metrics) settings.metrics->error(ec);
     co_return false;
+  }
+  // Whether the filter takes QUIT_NC now (see Reuse).
+  bool keeps_connection(bool in_transaction) const {
+    if (failed || !client || !client->usable()) return false;
+    switch (settings.reuse) {
+      case Reuse::Never:
+        return false;
+      case Reuse::AfterMessage:
+        return at_message_end && !(in_transaction && in_message);
+      case Reuse::Always:
+        return true;
+    }
+    return false;
   }
 
   bool configured_for(Step step) const {
@@ -174,16 +222,21 @@ struct Chain::Filter {
   }
 
   FilterSettings settings;
+  asio::any_io_executor executor;
   std::unique_ptr<Client> client;
   bool failed = false;
   std::string failure;
   bool accepted_session = false;
   bool accepted_message = false;
   bool skip_body = false;
+  bool in_message = false;      // it heard of the transaction in progress
+  bool at_message_end = false;  // its last step was the end of a message, answered "continue"
+  bool reused = false;          // the connection was kept from an earlier session ...
+  bool proven = false;          // ... and has answered in this one
 };
 
-Chain::Chain(asio::any_io_executor executor, std::vector<FilterSettings> filters)
-    : executor_(std::move(executor)) {
+Chain::Chain(asio::any_io_executor executor, std::vector<FilterSettings> filters, Pool* pool)
+    : executor_(std::move(executor)), pool_(pool) {
   for (auto& f : filters) filters_.push_back(std::make_unique<Filter>(std::move(f)));
 }
 
@@ -199,7 +252,7 @@ asio::awaitable<Verdict> Chain::run(Step step, const Macros* macros, std::string
     if (f->skips(step)) continue;
     if (f->failed) co_return by_default(f->settings.name, f->settings.default_action, f->failure);
     if (!f->client) {
-      const bool opened = co_await f->open(executor_);
+      const bool opened = co_await f->open(executor_, pool_);
       if (!opened) {
         if (f->settings.default_action == DefaultAction::Accept) continue;
         co_return by_default(f->settings.name, f->settings.default_action, f->failure);
@@ -358,7 +411,8 @@ asio::awaitable<void> Chain::abort() {
   for (auto& f : filters_) {
     f->accepted_message = false;
     f->skip_body = false;
-    if (!f->client || !f->client->usable()) continue;
+    // Only to those that heard of it: libmilter leaves the end-of-message state on an abort.
+    if (!std::exchange(f->in_message, false) || !f->client || !f->client->usable()) continue;
     std::string out;
     encode_bare(out, Command::Abort);
     if (co_await f->client->send(std::move(out))) {
@@ -371,11 +425,18 @@ asio::awaitable<void> Chain::abort() {
 asio::awaitable<void> Chain::quit() {
   for (auto& f : filters_) {
     if (!f->client || !f->client->usable()) continue;
+    const bool keep = pool_ != nullptr && f->keeps_connection(in_transaction_);
     std::string out;
-    encode_bare(out, Command::Quit);
-    (void)co_await f->client->send(std::move(out));
-    f->client->close();
+    if (in_transaction_ && f->in_message) encode_bare(out, Command::Abort);
+    encode_bare(out, keep ? Command::QuitNewConnection : Command::Quit);
+    const auto ec = co_await f->client->send(std::move(out));
+    if (keep && !ec) {
+      pool_->park(std::move(f->client), f->settings.idle_timeout);
+    } else {
+      f->client->close();
+    }
   }
+  in_transaction_ = false;
 }
 
 }  // namespace mxgate::milter

@@ -1,6 +1,9 @@
 // milter::Chain: the filters of one SMTP session, asked in their configured order at each step,
 // as Postfix's smtpd_milters are (issue 18).
-//   - A filter's connection opens at the session's first step and closes at its end.
+//   - A filter's connection opens at its first step of the session (one kept from an earlier
+//     session comes from the worker's Pool when there is one). At the end of the session it is
+//     told QUIT_NC and kept in the Pool, as its `reuse` allows, or told QUIT and closed. A kept
+//     connection that turns out closed at its first step is replaced by a new one, once.
 //   - At each step the first filter whose answer is not "continue" decides (reject, tempfail,
 //     discard, drop the connection); the filters after it are not asked. A filter that accepts
 //     is not asked again for that message (for the whole session when it accepts at connect or
@@ -31,10 +34,15 @@
 
 #include "milter/client.hpp"
 #include "milter/metrics.hpp"
+#include "milter/pool.hpp"
 
 namespace mxgate::milter {
 
 enum class DefaultAction { Tempfail, Accept, Reject };
+// When a filter's connection is kept for the next session (conf::MilterConfig::Reuse): never;
+// only after a message it answered "continue" at its end (libmilter takes QUIT_NC from that
+// state alone, and ignores it elsewhere, which would run two sessions together); always.
+enum class Reuse { Never, AfterMessage, Always };
 
 struct FilterSettings {
   std::string name;  // for logs and metrics
@@ -43,6 +51,8 @@ struct FilterSettings {
   DefaultAction default_action = DefaultAction::Tempfail;
   std::vector<std::string> macros;           // the macro names sent, when the filter asks for none
   std::chrono::milliseconds timeout{30000};  // each step
+  Reuse reuse = Reuse::Never;
+  std::chrono::milliseconds idle_timeout{30000};  // kept unused in the Pool at most this long
   std::shared_ptr<const FilterMetrics> metrics;  // null: not counted
 };
 
@@ -70,7 +80,9 @@ struct Verdict {
 
 class Chain {
  public:
-  Chain(boost::asio::any_io_executor executor, std::vector<FilterSettings> filters);
+  // `pool` (may be null: no connection is kept) outlives the Chain.
+  Chain(boost::asio::any_io_executor executor, std::vector<FilterSettings> filters,
+        Pool* pool = nullptr);
   ~Chain();
   Chain(const Chain&) = delete;
   Chain& operator=(const Chain&) = delete;
@@ -92,7 +104,7 @@ class Chain {
   // The transaction ended without a message (RSET, a refusal, a lost client): the filters in
   // a transaction forget it.
   boost::asio::awaitable<void> abort();
-  // The session ends.
+  // The session ends: each connection is kept in the pool or closed.
   boost::asio::awaitable<void> quit();
 
   std::size_t size() const { return filters_.size(); }
@@ -104,6 +116,7 @@ class Chain {
                                       std::string_view body_piece = {});
 
   boost::asio::any_io_executor executor_;
+  Pool* pool_;
   std::vector<std::unique_ptr<Filter>> filters_;
   bool in_transaction_ = false;
 };

@@ -1,5 +1,7 @@
 #include "milter/client.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,6 +10,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 
 #include "io/clock.hpp"
 
@@ -115,6 +118,18 @@ void Client::close() {
 }
 
 bool Client::usable() const { return !failed_ && !link_->closing && link_->socket.is_open(); }
+
+void Client::park(Milliseconds idle_timeout) { link_->arm(idle_timeout); }
+
+bool Client::resume() {
+  link_->disarm();
+  if (!usable() || reader_.buffered() != 0) return false;
+  // Nothing may be waiting: a filter that closed the idle connection shows as the end of the
+  // stream, and it has nothing to say between sessions.
+  char byte = 0;
+  const auto n = ::recv(link_->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 
 error_code Client::fail(Error error, std::string why) {
   failed_ = true;

@@ -5,6 +5,8 @@
 //     macros first) and, when the filter answers that step, reads the responses up to the one
 //     that ends it. Each step has a deadline; a progress response starts it again.
 //   - send(): packets no answer is awaited for (abort, quit, a step the filter does not answer).
+//   - park() / resume(): a connection kept between SMTP sessions (milter::Pool) closes itself
+//     when unused for its idle time; resume() tells whether it is still sound.
 // A connection that failed once (timeout, a protocol error, the filter closed it) is closed and
 // stays unusable: the caller opens a new Client.
 // Threading: one coroutine at a time, on the executor it was made with.
@@ -39,6 +41,7 @@ boost::system::error_code make_error_code(Error e);
 using Endpoint = common::SocketEndpoint;
 
 struct ClientSettings {
+  bool operator==(const ClientSettings&) const = default;
   Endpoint endpoint;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds command_timeout{10000};
@@ -63,6 +66,11 @@ class Client {
   boost::asio::awaitable<boost::system::error_code> send(std::string packets);
   bool usable() const;
   void close();
+  const ClientSettings& settings() const { return settings_; }
+
+  void park(std::chrono::milliseconds idle_timeout);
+  // Back from the pool: false when it expired, the filter closed it or sent something unasked.
+  bool resume();
   // Why the last failure happened, for the log ("reply code 250 in 'y'", "no answer in 10s").
   const std::string& failure() const { return failure_; }
 

@@ -30,6 +30,7 @@ struct Offer {
   std::uint32_t actions = actions::kAddHeaders | actions::kChangeHeaders | actions::kChangeBody |
                           actions::kQuarantine | actions::kSetSymbolList;
   std::uint32_t protocol = protocol::kAll;
+  bool operator==(const Offer&) const = default;
 };
 
 struct Agreement {

@@ -39,7 +39,12 @@ MilterMonitor::MilterMonitor(prometheus::Registry& registry)
       seconds_(prometheus::BuildHistogram()
                    .Name("mxgate_milter_seconds")
                    .Help("Time of a content filter's step, its answer included")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      connections_(prometheus::BuildCounter()
+                       .Name("mxgate_milter_connections_total")
+                       .Help("Content filter connections taken by sessions: new, or kept from "
+                             "an earlier session (reused)")
+                       .Register(registry)) {}
 
 std::shared_ptr<const FilterMetrics> MilterMonitor::filter(const std::string& name) {
   std::lock_guard lock(mutex_);
@@ -57,6 +62,8 @@ std::shared_ptr<const FilterMetrics> MilterMonitor::filter(const std::string& na
     m->errors[i] = &errors_.Add({{"milter", name}, {"kind", kErrorNames[i]}});
   }
   m->seconds = &seconds_.Add({{"milter", name}}, kBuckets);
+  m->connections[0] = &connections_.Add({{"milter", name}, {"reused", "false"}});
+  m->connections[1] = &connections_.Add({{"milter", name}, {"reused", "true"}});
   slot = std::move(m);
   return slot;
 }

@@ -278,7 +278,7 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
 // The filters' connect step, once the client passed the connect checks.
 asio::awaitable<std::optional<policy::Refusal>> Session::filter_connect() {
   filters_ = std::make_unique<milter::Chain>(co_await asio::this_coro::executor,
-                                             snapshot_->milters);
+                                             snapshot_->milters, services_.milter_pool());
   const std::string& name = policy_.client_name();
   const std::string shown = name.empty() ? "[" + client_ip_ + "]" : name;
   macros_ = {{"j", config_.server.hostname},

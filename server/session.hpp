@@ -58,6 +58,8 @@ class SessionServices {
   virtual std::uint32_t active_sessions() const = 0;  // in the whole process
   // The process-wide budget of held content in memory ([content] memory_budget).
   virtual content::ContentBudget& content_budget() = 0;
+  // The worker's content filter connections kept between sessions (null: none are kept).
+  virtual milter::Pool* milter_pool() = 0;
 };
 
 // The 421 for `client` over a session cap, counted (mxgate_sessions_refused_total) and logged
@@ -90,7 +92,9 @@ class Session {
   // The content filters ([[milter]], issue 18): each asks them at its stage once the policy let
   // the command through; a refusal is the answer (policy::SessionPolicy::filter_verdict).
   boost::asio::awaitable<std::optional<policy::Refusal>> filter_connect();
-  boost::asio::awaitable<std::optional<policy::Refusal>> filter_message();
+  void begin_filtering();
+  boost::asio::awaitable<void> stream_to_filters(bool end);
+  boost::asio::awaitable<std::optional<policy::Refusal>> filter_end();
   std::string filter_quarantine_header(std::string reason) const;
   boost::asio::awaitable<void> relay_recipient(smtp::Step& step);
   boost::asio::awaitable<void> command_loop();
@@ -162,6 +166,9 @@ class Session {
   milter::Verdict filtered_;                // the filters' end-of-message changes, if any
   std::string filtered_head_;               // the header section the filters saw
   std::uint64_t held_header_size_ = 0;      // how much of held_ it took
+  bool filter_header_done_ = false;         // filtered_head_ went to the filters
+  std::string to_filters_;                  // held content not yet sent to the filters
+  std::optional<policy::Refusal> filter_refusal_;  // a filter refused while the message came
   std::optional<smtp::Reply> filter_deferral_;  // a filter's tempfail at connect: every MAIL's
 
   std::string id_;

@@ -6,11 +6,15 @@
 // <storage.path>/tmp) until the end-of-data checks decided; then the trace fields and the held
 // content go to the relay (to the quarantine route when the end of data quarantined it). No room
 // in the budget for a new message: 451 4.3.1 to DATA/BDAT. No disk to spill to: 451 4.3.1 at the
-// end of data, and nothing is relayed.
+// end of data, and nothing is relayed. With content filters ([[milter]]) the held message also
+// streams to them as it arrives (header section, then body pieces), so they work while the
+// client sends; their verdict and changes come at the end of data.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/this_coro.hpp>
+#include <utility>
 
 #include "server/session.hpp"
 #include "smtp/received.hpp"
@@ -74,10 +78,22 @@ void Session::begin_content() {
   info.when = std::chrono::system_clock::now();
   if (holding_) {
     trace_ = smtp::received_header(info);
+    if (filters_) begin_filtering();
     return;
   }
   content_ = smtp::received_header(info);
   if (policy_.quarantined()) content_ += policy_.quarantine_header();
+}
+
+// The filters start a new message: so far they saw nothing of it.
+void Session::begin_filtering() {
+  filtered_ = milter::Verdict{};
+  filtered_head_ = trace_;
+  to_filters_.clear();
+  held_header_size_ = 0;
+  filter_header_done_ = false;
+  filter_refusal_.reset();
+  macros_["i"] = txn_id_;
 }
 
 // Keeps the held-content metrics in step with held_ (one comparison per piece; the gauge moves
@@ -100,6 +116,7 @@ void Session::account_held() {
 // A piece of the judged message (after the scanner): to the content parser and into held_.
 void Session::hold(std::string_view piece) {
   if (parser_) parser_->feed(piece);
+  if (filters_ && !filter_refusal_) to_filters_.append(piece);
   if (piece.empty() || held_.failed()) return;
   if (!held_.append(piece)) warn_held_failure();
   account_held();
@@ -156,7 +173,7 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
     co_return reply;
   }
   auto refusal = co_await policy_.end_of_data(scanner_, parser_);
-  if (!refusal && filters_) refusal = co_await filter_message();
+  if (!refusal && filters_) refusal = co_await filter_end();
   if (refusal) {
     relay_->abort();
     release_held();
@@ -175,50 +192,49 @@ asio::awaitable<std::optional<Reply>> Session::end_content() {
   co_return std::nullopt;
 }
 
-// The message to the filters: the header section as it will be relayed (our trace fields
-// first), then the body as it was received, in pieces; then their verdict and changes.
-asio::awaitable<std::optional<policy::Refusal>> Session::filter_message() {
-  filtered_ = milter::Verdict{};
-  filtered_head_ = trace_ + policy_.auth_header();
-  if (policy_.quarantined()) filtered_head_ += policy_.quarantine_header();
-  const std::size_t ours = filtered_head_.size();  // our fields; the client's header follows
-  held_header_size_ = 0;
-  macros_["i"] = txn_id_;
-  auto cursor = held_.read(kRelayChunk);
-  bool in_header = true;
-  std::optional<std::string_view> piece;
-  while ((piece = cursor.next())) {
-    std::string_view rest = *piece;
-    if (in_header) {
-      // The header ends at the first empty line (or, bounded, where it grows too long).
-      const std::size_t before = filtered_head_.size();
-      filtered_head_.append(rest);
-      const auto end = filtered_head_.find("\r\n\r\n", before >= ours + 3 ? before - 3 : 0);
-      const bool too_long = filtered_head_.size() - ours > config_.auth.max_header_size;
-      if (end == std::string::npos && !too_long) continue;
-      const std::size_t head = end == std::string::npos ? filtered_head_.size() : end + 4;
-      rest = rest.substr(rest.size() - (filtered_head_.size() - head));
-      filtered_head_.resize(head);
-      held_header_size_ = head - ours;
-      in_header = false;
-      auto verdict = co_await filters_->header(filtered_head_, macros_);
-      if (verdict.kind != milter::Answer::Kind::Continue) {
-        co_return policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
-      }
-    }
-    if (rest.empty()) continue;
-    auto verdict = co_await filters_->body(rest);
+// What was held since the last call goes to the filters as the message arrives: the header
+// section (our Received field first) once it ended, or grew past auth.max_header_size, then the
+// body in pieces of about kRelayChunk; `end`: the rest. A refusal on the way stops the stream
+// and is the answer at the end of data.
+asio::awaitable<void> Session::stream_to_filters(bool end) {
+  if (!filters_ || filter_refusal_ || decoder_->error() != smtp::DataError::None) {
+    to_filters_.clear();
+    co_return;
+  }
+  if (!filter_header_done_) {
+    const std::size_t ours = trace_.size();  // the client's header follows
+    const std::size_t before = filtered_head_.size();
+    filtered_head_ += to_filters_;
+    to_filters_.clear();
+    // The header ends at the first empty line; the search starts inside our CRLF for a
+    // message whose header is empty.
+    const auto blank = filtered_head_.find("\r\n\r\n", std::max(before, ours + 1) - 3);
+    const bool too_long = filtered_head_.size() - ours > config_.auth.max_header_size;
+    if (blank == std::string::npos && !too_long && !end) co_return;
+    const std::size_t head = blank == std::string::npos ? filtered_head_.size() : blank + 4;
+    to_filters_.assign(filtered_head_, head);
+    filtered_head_.resize(head);
+    held_header_size_ = head - ours;
+    filter_header_done_ = true;
+    const auto verdict = co_await filters_->header(filtered_head_, macros_);
     if (verdict.kind != milter::Answer::Kind::Continue) {
-      co_return policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
+      filter_refusal_ = policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
+      to_filters_.clear();
+      co_return;
     }
   }
-  if (in_header) {  // no body at all
-    held_header_size_ = filtered_head_.size() - ours;
-    auto verdict = co_await filters_->header(filtered_head_, macros_);
-    if (verdict.kind != milter::Answer::Kind::Continue) {
-      co_return policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
-    }
+  if (to_filters_.empty() || (!end && to_filters_.size() < kRelayChunk)) co_return;
+  const auto verdict = co_await filters_->body(to_filters_);
+  to_filters_.clear();
+  if (verdict.kind != milter::Answer::Kind::Continue) {
+    filter_refusal_ = policy_.filter_verdict(reputation::Stage::EndOfData, verdict);
   }
+}
+
+// The end of the message for the filters: the rest of it, then their verdict and changes.
+asio::awaitable<std::optional<policy::Refusal>> Session::filter_end() {
+  co_await stream_to_filters(true);
+  if (filter_refusal_) co_return std::exchange(filter_refusal_, std::nullopt);
   filtered_ = co_await filters_->end_of_body(macros_);
   co_return policy_.filter_verdict(reputation::Stage::EndOfData, filtered_);
 }
@@ -229,7 +245,12 @@ asio::awaitable<void> Session::send_held() {
   std::string head;
   std::uint64_t skip = 0;  // held bytes already in `head`
   if (filters_) {
+    // The filters saw our Received field and the client's header; our verdicts, decided at
+    // the end of data, go right after that Received field.
     head = milter::apply_header_changes(filtered_head_, filtered_.header_changes);
+    std::string verdicts = policy_.auth_header();
+    if (policy_.quarantined()) verdicts += policy_.quarantine_header();
+    head.insert(head.starts_with(trace_) ? trace_.size() : 0, verdicts);
     if (filtered_.quarantine) head.insert(0, filter_quarantine_header(*filtered_.quarantine));
     skip = held_header_size_;
     filtered_head_.clear();
@@ -300,6 +321,7 @@ asio::awaitable<Step> Session::receive_data() {
     const auto result = decoder_->feed(io_->buffered(), decoder_output());
     io_->consume(result.consumed);
     scan_decoded(executor);
+    co_await stream_to_filters(false);
     co_await feed_relay(result.done);
     if (result.done) break;
   }
@@ -353,6 +375,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     io_->consume(piece.size());
     left -= piece.size();
     scan_decoded(executor);
+    co_await stream_to_filters(false);
     co_await feed_relay(false);
   }
   if (decoder_->error() != smtp::DataError::None) {

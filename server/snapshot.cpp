@@ -36,6 +36,8 @@ milter::FilterSettings filter_settings(const conf::MilterConfig& entry,
   f.default_action = static_cast<milter::DefaultAction>(entry.default_action);
   f.macros = entry.macros;
   f.timeout = entry.timeout;
+  f.reuse = static_cast<milter::Reuse>(entry.reuse);
+  f.idle_timeout = entry.idle_timeout;
   return f;
 }
 

@@ -129,6 +129,7 @@ Worker::~Worker() {
   // give connections back to the pool, which closes them while it is shut down. So the pool
   // must outlive the io_context's handlers, and the io_context must go before the pool.
   pool_->shutdown();
+  milter_pool_.shutdown();  // its sockets and timers belong to the io_context
   // c-ares sockets and the cache's waiters belong to the io_context: go first.
   resolver_.reset();
   ares_.reset();
@@ -307,6 +308,7 @@ void Worker::drain() {
     boost::system::error_code ignored;
     for (auto& listener : acceptors_) listener.acceptor->close(ignored);
     pool_->shutdown();
+    milter_pool_.shutdown();
     if (runner_) runner_->drain();
     if (probe_timer_ != nullptr) probe_timer_->cancel();
     for (Session* session : sessions_) session->drain();

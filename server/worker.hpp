@@ -23,6 +23,7 @@
 #include "policy/history_checks.hpp"
 #include "postmaster/metrics.hpp"
 #include "relay/metrics.hpp"
+#include "milter/pool.hpp"
 #include "relay/pool.hpp"
 #include "relay/queue_runner.hpp"
 #include "relay/transaction.hpp"
@@ -91,6 +92,7 @@ class Worker final : public SessionServices {
   }
   std::uint32_t active_sessions() const override { return shared_.limiter.active(); }
   content::ContentBudget& content_budget() override { return *shared_.content_budget; }
+  milter::Pool* milter_pool() override { return &milter_pool_; }
   // Queue deliveries in progress on this worker (read from any thread).
   std::size_t deliveries() const { return runner_ ? runner_->deliveries() : 0; }
 
@@ -112,6 +114,7 @@ class Worker final : public SessionServices {
   std::unique_ptr<dns::CachingResolver> resolver_;  // in front of ares_
   std::unique_ptr<auth::DkimKeyCache> dkim_keys_;
   std::unique_ptr<relay::Pool> pool_;
+  milter::Pool milter_pool_;  // shut down before io_ goes (see ~Worker)
   std::unique_ptr<relay::QueueRunner> runner_;        // queue mode; destroyed after io_
   boost::asio::steady_timer* probe_timer_ = nullptr;  // probe_dnsbls()'s; cancelled by drain()
   struct Listener {

@@ -16,6 +16,8 @@ the end of the message.
                                   the verdict at --reject-at (default: end of message)
     --reject-at STAGE             stage of the verdict above
     --hang-at STAGE               never answer at STAGE (waits until it is stopped)
+    --eom-continue                answer "continue" rather than "accept" at the end of message
+                                  (the state from which libmilter takes QUIT_NC)
     --symlist STAGE:NAME,NAME     ask the MTA for these macros at STAGE (setsymlist; repeatable)
 STAGE is one of connect, helo, mail, rcpt, data, header, eoh, body, eom.
 
@@ -78,6 +80,7 @@ class Behaviour:
                              else args.replace_body.replace("\\n", "\r\n").encode())
         self.quarantine = args.quarantine
         self.hang_at = args.hang_at
+        self.eom_continue = args.eom_continue
         self.verdict = None  # (kind, reply text or None)
         if args.reject is not None:
             self.verdict = ("reject", args.reject)
@@ -207,7 +210,9 @@ class TestMilter(Milter.Base):
             self.quarantine(BEHAVIOUR.quarantine)
         verdict = self._stage("eom", {"body_length": self.body_length,
                                       "body_sha256": self.body_hash.hexdigest()})
-        return Milter.ACCEPT if verdict == Milter.CONTINUE else verdict
+        if verdict == Milter.CONTINUE and not BEHAVIOUR.eom_continue:
+            return Milter.ACCEPT
+        return verdict
 
     def abort(self):
         BEHAVIOUR.record({"conn": self.conn, "stage": "abort"})
@@ -235,6 +240,7 @@ def main():
     parser.add_argument("--reject-at", choices=STAGES)
     parser.add_argument("--hang-at", choices=STAGES)
     parser.add_argument("--symlist", action="append", default=[])
+    parser.add_argument("--eom-continue", action="store_true")
     args = parser.parse_args()
     BEHAVIOUR = Behaviour(args)
 

@@ -5,7 +5,7 @@ the downstream, the log's refused lines, the metrics, what the filter was told."
 
 import unittest
 
-from harness import MxTestCase, strip_received
+from harness import MxTestCase, strip_received, wait_until
 from milter_peers import GTUBE, Rspamd, TestMilter
 
 
@@ -180,14 +180,81 @@ class MilterTest(MxTestCase):
     def test_rspamd_rejects_gtube_and_marks_clean_mail(self):
         rspamd = self.peer(Rspamd())
         sink = self.sink()
-        mx = self.start(sink, ("rspamd", rspamd.address, {"timeout": "10s"}))
+        # reuse = "always": the second session goes over the first one's connection.
+        mx = self.start(sink, ("rspamd", rspamd.address, {"timeout": "10s", "reuse": "always"}),
+                        **{"server.workers": 1})
         _, _, end = self.send(mx, message(body=GTUBE.encode() + b"\r\n"))
         self.assertEqual(end, (554, "5.7.1 Gtube pattern"))
+        # The session's line is logged once its filters were told it ended.
+        wait_until(lambda: "end=quit" in mx.log(), 10, what="the first session's end")
         _, _, clean = self.send(mx, message())
         self.assertEqual(clean[0], 250, clean)
         [msg] = sink.wait_for_messages(1)
         self.assertIn(b"X-Rspamd-Action: no action", msg.content)
         self.assertIn(b"X-Spam-Status: No", msg.content)
+        self.assertEqual(mx.metric('mxgate_milter_connections_total{milter="rspamd",'
+                                   'reused="true"}'), 1)
+        self.assertEqual(mx.metric('mxgate_milter_connections_total{milter="rspamd",'
+                                   'reused="false"}'), 1)
+
+    def test_the_body_streams_to_the_filter_as_it_arrives(self):
+        milter = self.peer(TestMilter())
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        body = b"a line of a long body, sent in two halves\r\n" * 6000  # about 260 KB
+        with mx.connect(timeout=30) as c:
+            for command in ("EHLO client.example.org", "MAIL FROM:<a@example.org>",
+                            "RCPT TO:<u@example.com>"):
+                self.assertEqual(c.cmd(command)[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(message(body=body[:len(body) // 2]))
+            # The filter has the header and body pieces while the client is still sending.
+            milter.wait_for_record(lambda r: r["stage"] == "eoh", timeout=10)
+            milter.wait_for_record(lambda r: r["stage"] == "body", timeout=10)
+            self.assertFalse([r for r in milter.records() if r["stage"] == "eom"])
+            c.send(body[len(body) // 2:] + b".\r\n")
+            end = c.reply(timeout=30)
+            self.assertEqual(end[0], 250, end)
+        eom = milter.wait_for_record(lambda r: r["stage"] == "eom")
+        self.assertEqual(eom["body_length"], len(body))
+        [msg] = sink.wait_for_messages(1)
+        self.assertTrue(msg.content.endswith(body.replace(b"\r\n", b"\n")), msg.content[-80:])
+
+    def test_a_refusal_while_the_body_streams_is_the_answer_to_the_message(self):
+        milter = self.peer(TestMilter(["--reject", "550 5.7.1 not this body",
+                                       "--reject-at", "body"]))
+        sink = self.sink()
+        mx = self.start(sink, ("test", milter.address, {}))
+        _, _, end = self.send(mx, message(body=b"x" * 70 + b"\r\n" * 3000))
+        self.assertEqual(end, (550, "5.7.1 not this body"))
+        self.assertEqual(mx.metric('mxgate_milter_requests_total{milter="test",'
+                                   'step="end_of_body"}'), 0)
+        self.assertEqual(sink.messages(), [])
+
+    def test_a_filter_connection_is_kept_between_sessions(self):
+        # A libmilter filter takes QUIT_NC only after a message it let continue ("after_message",
+        # the default); one that accepts at the end of the message gets a connection a session.
+        continuing = self.peer(TestMilter(["--eom-continue"]))
+        accepting = self.peer(TestMilter())
+        sink = self.sink()
+        mx = self.start(sink, ("continuing", continuing.address, {}),
+                        ("accepting", accepting.address, {}),
+                        **{"server.workers": 1})  # kept connections are per worker
+        for session in range(1, 4):
+            self.assertEqual(self.send(mx, message())[2][0], 250)
+            # mxgate answers QUIT before it ends the filters' session: wait for that end, so
+            # that the next session finds the connection kept.
+            for milter in (continuing, accepting):
+                milter.wait_for_record(lambda r: r["stage"] == "close" and r["conn"] == session)
+        sink.wait_for_messages(3)
+        records = continuing.records()
+        self.assertEqual(len([r for r in records if r["stage"] == "negotiate"]), 1, records)
+        self.assertEqual(len([r for r in records if r["stage"] == "connect"]), 3, records)
+        self.assertEqual(len([r for r in accepting.records() if r["stage"] == "negotiate"]), 3)
+        self.assertEqual(mx.metric('mxgate_milter_connections_total{milter="continuing",'
+                                   'reused="true"}'), 2)
+        self.assertEqual(mx.metric('mxgate_milter_connections_total{milter="accepting",'
+                                   'reused="true"}'), 0)
 
 
 if __name__ == "__main__":

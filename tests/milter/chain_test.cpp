@@ -1,7 +1,7 @@
 // milter::Chain with scripted filters on unix sockets: the order of the filters, who decides,
 // what each filter hears (macros, header values, body chunks), accept and skip, the default
-// action of a filter that is down or too slow, the changes gathered at the end of the body, and
-// abort and quit.
+// action of a filter that is down or too slow, the changes gathered at the end of the body,
+// abort and quit, and connections kept between sessions (milter::Pool).
 #include "milter/chain.hpp"
 
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ FakeFilter::Script script(std::uint32_t actions_wanted = 0, std::uint32_t protoc
                           std::function<std::string(const Packet&)> answer = {}) {
   return [=](const Packet& p) -> std::string {
     if (p.code == 'O') return packet('O', words(6, actions_wanted, protocol_wanted));
-    if (p.code == 'D' || p.code == 'A' || p.code == 'Q') return "";
+    if (p.code == 'D' || p.code == 'A' || p.code == 'Q' || p.code == 'K') return "";
     if (answer) {
       if (auto a = answer(p); a == kSilent) {
         return "";
@@ -266,6 +266,187 @@ TEST_F(MilterChainTest, AbortAndQuit) {
   for (int i = 0; i < 100 && !f.closed_by_client; ++i) turn();
   EXPECT_EQ(f.received.back().code, 'Q');
   EXPECT_TRUE(f.closed_by_client);
+}
+
+// Connections kept between sessions.
+class MilterReuseTest : public MilterChainTest {
+ protected:
+  FilterSettings kept(const std::string& name, Reuse reuse = Reuse::AfterMessage) {
+    auto f = filter(name);
+    f.reuse = reuse;
+    f.idle_timeout = 10s;
+    return f;
+  }
+  // A whole session with one message; the filter's last answer decides whether it is kept.
+  void session_with_message(Chain& chain) {
+    envelope(chain);
+    run(chain.data(macros_));
+    run(chain.header("Subject: x\r\n\r\n", macros_));
+    run(chain.body("hello\r\n"));
+    const auto end = run(chain.end_of_body(macros_));
+    EXPECT_FALSE(end.refused()) << end.failure;
+    quit(chain);
+  }
+  // Ends the session and waits until the filters heard of it (nothing answers a quit).
+  void quit(Chain& chain) {
+    std::vector<std::size_t> before;
+    for (const auto* f : filters_) before.push_back(f->received.size());
+    run_void(chain.quit());
+    for (int i = 0; i < 100 && !quit_seen(before); ++i) turn();
+  }
+  bool quit_seen(const std::vector<std::size_t>& before) const {
+    for (std::size_t i = 0; i < filters_.size(); ++i) {
+      const auto& got = filters_[i]->received;
+      if (got.size() <= before[i] || (got.back().code != 'Q' && got.back().code != 'K')) {
+        return false;
+      }
+    }
+    return true;
+  }
+  FakeFilter& watch(FakeFilter& f) {
+    filters_.push_back(&f);
+    return f;
+  }
+  // The codes `f` received since `from`.
+  static std::string codes(const FakeFilter& f, std::size_t from = 0) {
+    std::string out;
+    for (std::size_t i = from; i < f.received.size(); ++i) out += f.received[i].code;
+    return out;
+  }
+  Pool pool_;
+  std::vector<const FakeFilter*> filters_;
+};
+
+TEST_F(MilterReuseTest, AConnectionIsKeptAfterAMessageTheFilterLetContinue) {
+  FakeFilter f(io_, socket("f"), script());
+  watch(f);
+  {
+    Chain chain(io_.get_executor(), {kept("f")}, &pool_);
+    session_with_message(chain);
+  }
+  EXPECT_EQ(codes(f), "ODCHDMDRDTLNBDEK");
+  EXPECT_EQ(pool_.idle(), 1u);
+  const auto before = f.received.size();
+  Chain next(io_.get_executor(), {kept("f")}, &pool_);
+  EXPECT_EQ(envelope(next).kind, Answer::Kind::Continue);
+  EXPECT_EQ(codes(f, before), "DCHDMDR");  // no new negotiation: the session starts at once
+  EXPECT_EQ(f.connections, 1);
+  EXPECT_EQ(pool_.idle(), 0u);
+}
+
+TEST_F(MilterReuseTest, AfterMessageClosesWhenTheFilterDidNotEndInThatState) {
+  // Accepted at the end of the message, or a session without one: libmilter would ignore a
+  // QUIT_NC there (and then the next session's connect), so the connection is not kept.
+  FakeFilter f(io_, socket("f"), script(0, 0, [](const Packet& p) {
+                 return p.code == 'E' ? packet('a') : std::string();
+               }));
+  watch(f);
+  {
+    Chain chain(io_.get_executor(), {kept("f")}, &pool_);
+    session_with_message(chain);
+  }
+  EXPECT_EQ(codes(f).back(), 'Q');
+  {
+    Chain chain(io_.get_executor(), {kept("f")}, &pool_);
+    envelope(chain);
+    quit(chain);
+  }
+  EXPECT_EQ(codes(f).substr(codes(f).size() - 2), "AQ");  // the transaction ends, then the link
+  EXPECT_EQ(pool_.idle(), 0u);
+  EXPECT_EQ(f.connections, 2);
+}
+
+TEST_F(MilterReuseTest, AlwaysKeepsItAnywhereEndingTheTransactionFirst) {
+  FakeFilter f(io_, socket("f"), script());
+  watch(f);
+  Chain chain(io_.get_executor(), {kept("f", Reuse::Always)}, &pool_);
+  envelope(chain);
+  quit(chain);
+  EXPECT_EQ(codes(f).substr(codes(f).size() - 2), "AK");
+  EXPECT_EQ(pool_.idle(), 1u);
+}
+
+TEST_F(MilterReuseTest, NeverKeepsIt) {
+  FakeFilter f(io_, socket("f"), script());
+  watch(f);
+  Chain chain(io_.get_executor(), {kept("f", Reuse::Never)}, &pool_);
+  session_with_message(chain);
+  EXPECT_EQ(codes(f).back(), 'Q');
+  EXPECT_EQ(pool_.idle(), 0u);
+}
+
+TEST_F(MilterReuseTest, AKeptConnectionTheFilterClosedIsReplaced) {
+  FakeFilter f(io_, socket("f"), script());
+  watch(f);
+  {
+    Chain chain(io_.get_executor(), {kept("f")}, &pool_);
+    session_with_message(chain);
+  }
+  f.hang_up();
+  for (int i = 0; i < 20; ++i) turn();
+  Chain next(io_.get_executor(), {kept("f")}, &pool_);
+  EXPECT_EQ(envelope(next).kind, Answer::Kind::Continue);
+  EXPECT_EQ(f.connections, 2);
+  EXPECT_EQ(codes(f).substr(codes(f).size() - 8), "ODCHDMDR");
+}
+
+TEST_F(MilterReuseTest, AKeptConnectionThatFailsAtItsFirstStepIsReplacedOnce) {
+  // The filter drops it just as the next session begins: the step goes to a new connection.
+  int connects = 0;
+  FakeFilter f(io_, socket("f"), script(0, 0, [&](const Packet& p) {
+                 return p.code == 'C' && ++connects == 2 ? testing::kHangUp : std::string();
+               }));
+  watch(f);
+  {
+    Chain chain(io_.get_executor(), {kept("f")}, &pool_);
+    session_with_message(chain);
+  }
+  Chain next(io_.get_executor(), {kept("f")}, &pool_);
+  EXPECT_EQ(envelope(next).kind, Answer::Kind::Continue);
+  EXPECT_EQ(f.connections, 2);
+  EXPECT_EQ(connects, 3);
+}
+
+TEST_F(MilterReuseTest, AKeptConnectionClosesAfterItsIdleTime) {
+  FakeFilter f(io_, socket("f"), script());
+  watch(f);
+  {
+    Chain chain(io_.get_executor(), {kept("f")}, &pool_);
+    session_with_message(chain);
+  }
+  io::advance(io_, clock_, 9s);
+  for (int i = 0; i < 20; ++i) turn();
+  EXPECT_FALSE(f.closed_by_client);
+  io::advance(io_, clock_, 2s);
+  for (int i = 0; i < 100 && !f.closed_by_client; ++i) turn();
+  EXPECT_TRUE(f.closed_by_client);
+  EXPECT_EQ(pool_.take(kept("f").client), nullptr);
+}
+
+TEST_F(MilterReuseTest, ConnectionsAreKeptPerSettingsAndBounded) {
+  FakeFilter f(io_, socket("f"), script());
+  watch(f);
+  Pool small(2);
+  for (int i = 0; i < 3; ++i) {
+    Chain chain(io_.get_executor(), {kept("f")}, &small);
+    // Three sessions at once: each takes its own connection.
+    envelope(chain);
+  }
+  std::vector<std::unique_ptr<Chain>> chains;
+  for (int i = 0; i < 3; ++i) {
+    chains.push_back(std::make_unique<Chain>(io_.get_executor(),
+                                             std::vector{kept("f")}, &small));
+    session_with_message(*chains.back());
+  }
+  EXPECT_EQ(small.idle(), 1u);  // one after another: the same connection each time
+  auto other = kept("f");
+  other.client.offer.actions = 0;  // a reload changed what is offered
+  EXPECT_EQ(small.take(other.client), nullptr);
+  EXPECT_NE(small.take(kept("f").client), nullptr);
+  small.shutdown();
+  Chain late(io_.get_executor(), {kept("f")}, &small);
+  session_with_message(late);
+  EXPECT_EQ(small.idle(), 0u);  // draining: nothing is kept
 }
 
 }  // namespace

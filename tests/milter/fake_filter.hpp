@@ -43,6 +43,9 @@ inline std::string words(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
   return out;
 }
 
+// A script's answer that closes the connection instead.
+inline const std::string kHangUp = "(hang up)";
+
 // Answers each packet it receives with what `script` returns (nothing: no answer).
 class FakeFilter {
  public:
@@ -52,25 +55,45 @@ class FakeFilter {
         script_(std::move(script)) {
     boost::asio::co_spawn(io, serve(), boost::asio::detached);
   }
-  std::vector<Packet> received;
-  bool closed_by_client = false;
+  std::vector<Packet> received;  // from every connection, in order
+  int connections = 0;            // accepted so far
+  bool closed_by_client = false;  // a connection was closed by the client
+  // Closes the connections it has (as a filter that drops idle ones).
+  void hang_up() {
+    for (auto* socket : open_) socket->close();
+  }
 
  private:
   boost::asio::awaitable<void> serve() {
-    auto socket = co_await acceptor_.async_accept(boost::asio::use_awaitable);
+    for (;;) {
+      auto [ec, socket] =
+          co_await acceptor_.async_accept(boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (ec) co_return;
+      ++connections;
+      boost::asio::co_spawn(acceptor_.get_executor(), talk(std::move(socket)),
+                            boost::asio::detached);
+    }
+  }
+  boost::asio::awaitable<void> talk(boost::asio::local::stream_protocol::socket socket) {
+    open_.push_back(&socket);
     PacketReader reader;
     std::string buffer(65536, '\0');
     for (;;) {
       auto [ec, n] = co_await socket.async_read_some(
           boost::asio::buffer(buffer), boost::asio::as_tuple(boost::asio::use_awaitable));
       if (ec) {
-        closed_by_client = true;
+        closed_by_client = closed_by_client || ec != boost::asio::error::operation_aborted;
+        std::erase(open_, &socket);
         co_return;
       }
       reader.feed(std::string_view(buffer.data(), n));
       while (auto p = reader.next()) {
         received.push_back(*p);
         const std::string reply = script_(*p);
+        if (reply == kHangUp) {
+          std::erase(open_, &socket);
+          co_return;  // the socket closes with this coroutine
+        }
         if (!reply.empty())
           co_await boost::asio::async_write(socket, boost::asio::buffer(reply),
                                             boost::asio::use_awaitable);
@@ -79,6 +102,7 @@ class FakeFilter {
   }
   boost::asio::local::stream_protocol::acceptor acceptor_;
   Script script_;
+  std::vector<boost::asio::local::stream_protocol::socket*> open_;
 };
 
 // A test fixture's event loop on a manual clock, with a temporary directory for the filters'

@@ -88,6 +88,7 @@ class FakeWorker final : public SessionServices {
   }
   std::uint32_t active_sessions() const override { return 1; }
   content::ContentBudget& content_budget() override { return budget_; }
+  milter::Pool* milter_pool() override { return nullptr; }
   ServerMetrics& server_metrics() { return metrics_; }
   dns::testing::FakeResolver& dns() { return dns_; }
   const std::filesystem::path& dir() const { return dir_; }
