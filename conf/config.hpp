@@ -120,6 +120,21 @@ struct QueueConfig {
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
+// Fleet mode ([fleet], issue 19): several nodes share listings and decisions, history
+// counters and limits through Redis; the SMTP path keeps reading only local state.
+struct FleetConfig {
+  bool enabled = false;
+  std::string redis = "127.0.0.1:6379";  // "host:port" (an IP address) or "unix:/path"
+  std::vector<HostPort> sentinels;       // when set, the master comes from them (master_name)
+  std::string master_name = "mxgate";
+  std::string password_file;  // Redis's requirepass, one line; "": none
+  std::string node_name;      // this node in the fleet; default: server.hostname
+  Duration flush_interval = std::chrono::seconds(1);
+  std::string key_prefix = "mxgate";
+  std::uint64_t max_queued = 100'000;  // changes waiting while Redis is away; then the oldest go
+  friend bool operator==(const FleetConfig&, const FleetConfig&) = default;
+};
+
 struct Route {
   std::vector<std::string> domains;  // "example.com" exact, ".example.com" subdomains
   std::vector<HostPort> downstream;  // tried in order
@@ -311,8 +326,9 @@ struct Origins {
 
 // The keys whose values are paths. A relative path in the file or in an -o override is
 // relative to the configuration file's directory; load_config() makes every one absolute.
-inline constexpr std::string_view kPathKeys[] = {"tls.certificate", "tls.private_key",
-                                                 "admin.token_file", "queue.path", "storage.path"};
+inline constexpr std::string_view kPathKeys[] = {
+    "tls.certificate", "tls.private_key", "admin.token_file",
+    "queue.path",      "storage.path",    "fleet.password_file"};
 
 struct Config {
   ServerConfig server;
@@ -333,6 +349,7 @@ struct Config {
   ContentConfig content;
   ThrottleConfig throttle;
   ReputationConfig reputation;
+  FleetConfig fleet;
   std::vector<reputation::CheckSettings> checks =
       reputation::default_check_settings();  // [checks.<name>]: every known check, in order
   LogConfig log;

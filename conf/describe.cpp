@@ -100,7 +100,7 @@ std::string describe(const Config& c) {
   out += Writer::section("pregreet", c.pregreet) + Writer::section("auth", c.auth) +
          Writer::section("content", c.content) + Writer::section("throttle", c.throttle);
   out += entries("limit", c.throttle.limits);
-  out += Writer::section("reputation", c.reputation);
+  out += Writer::section("reputation", c.reputation) + Writer::section("fleet", c.fleet);
   for (const auto& check : c.checks) {
     out += Writer::section("checks." + std::string(check.name), check);
   }

@@ -114,7 +114,9 @@ void route_domains(TableReader& r, std::string_view key, std::vector<std::string
 void some_listener(TableReader& r, std::string_view key, std::vector<HostPort>& listen);
 void some_downstream(TableReader& r, std::string_view key, std::vector<HostPort>& servers);
 void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& lengths);  // sorts
-void milter_address(TableReader& r, std::string_view key, std::string& address);       // canonical
+void milter_address(TableReader& r, std::string_view key, std::string& address);
+void redis_address(TableReader& r, std::string_view key, std::string& address);  // canonical
+void node_name(TableReader& r, std::string_view key, std::string& name);  // "" or [A-Za-z0-9._-]       // canonical
 void milter_stages(TableReader& r, std::string_view key, std::vector<std::string>& stages);
 void macro_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
 
@@ -234,6 +236,18 @@ void fields(auto& v, Of<MilterConfig> auto& s) {
   v("replace_body", s.replace_body, Flag{});
   v("reuse", s.reuse, Choice{{"never", "after_message", "always"}});
   v("idle_timeout", s.idle_timeout, Positive{});
+}
+
+void fields(auto& v, Of<FleetConfig> auto& s) {
+  v("enabled", s.enabled, Flag{});
+  v("redis", s.redis, Text{redis_address});
+  v("sentinels", s.sentinels, Address{{.zero = "is not a port"}});
+  v("master_name", s.master_name, Text{one_line});
+  v("password_file", s.password_file, Text{file_path});
+  v("node_name", s.node_name, Text{node_name});
+  v("flush_interval", s.flush_interval, Positive{});
+  v("key_prefix", s.key_prefix, Text{node_name});
+  v("max_queued", s.max_queued, Int{1, 100'000'000});
 }
 
 void fields(auto& v, Of<PregreetConfig> auto& s) {

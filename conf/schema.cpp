@@ -32,10 +32,11 @@ namespace {
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
-constexpr std::array<std::string_view, 21> kSections{
+constexpr std::array<std::string_view, 22> kSections{
     "server", "tls",     "http",     "portal", "admin",      "feedback", "relay",
     "queue",  "route",   "storage",  "dns",    "dnsbl",      "milter",   "pregreet",
-    "auth",   "content", "throttle", "limit",  "reputation", "checks",   "log"};
+    "auth",   "content", "throttle", "limit",  "reputation", "fleet",    "checks",
+    "log"};
 // [[milter]] stages, in the order a session meets them.
 constexpr std::array<std::string_view, 7> kMilterStages{"connect", "helo",   "mail", "rcpt",
                                                         "data",    "header", "body"};
@@ -271,6 +272,7 @@ void fill_host_names(TableReader& root, Config& c) {
   if (c.auth.authserv_id.empty()) c.auth.authserv_id = c.server.hostname;
   if (c.queue.path.empty())
     c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
+  if (c.fleet.node_name.empty()) c.fleet.node_name = c.server.hostname;
 }
 
 // Where each path key was set (Config::origins).
@@ -389,6 +391,36 @@ void milter_address(TableReader& r, std::string_view key, std::string& address) 
   address = endpoint->text();
 }
 
+// "host:port" (an IP address) or "unix:/path", written back as "127.0.0.1:6379", "[::1]:6379"
+// or "unix:/path".
+void redis_address(TableReader& r, std::string_view key, std::string& address) {
+  const bool unix_path = address.starts_with("unix:");
+  std::string why;
+  const auto endpoint =
+      common::parse_socket_endpoint(unix_path ? address : "inet:" + address, why);
+  if (!endpoint) {
+    r.fail(r.find(key), key,
+           quote(address) + ": expected \"host:port\" with an IP address, or \"unix:/path\"");
+  }
+  if (unix_path) {
+    address = endpoint->text();
+  } else {
+    address = HostPort{endpoint->host, endpoint->port}.text();
+  }
+}
+
+// A name that goes into Redis keys and the status: letters, digits, '.', '-' and '_'.
+void node_name(TableReader& r, std::string_view key, std::string& name) {
+  const bool fine = name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                             c == '_';
+                    });
+  if (!fine) {
+    r.fail(r.find(key), key,
+           quote(name) + ": use letters, digits, '.', '-' and '_' (at most 255)");
+  }
+}
+
 // In the order a session meets them, each once.
 void milter_stages(TableReader& r, std::string_view key, std::vector<std::string>& stages) {
   std::vector<std::string> ordered;
@@ -504,6 +536,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_content(r.table("content"), c.content);
   read_throttle(r, c.throttle);
   read_reputation(r.table("reputation"), c.reputation);
+  read_table(r.table("fleet"), c.fleet);
   read_checks(r.table("checks"), c.checks);
   read_table(r.table("log"), c.log);
   r.finish();

@@ -6,7 +6,7 @@
 #
 # Safe on a working mail host:
 #  - It never stops, disables or reconfigures a service that was there before it ran.
-#  - Packages that start a daemon when installed (nsd, postfix, prometheus, rspamd) are
+#  - Packages that start a daemon when installed (nsd, postfix, prometheus, rspamd, redis) are
 #    installed with a temporary /usr/sbin/policy-rc.d that forbids starting it (the Debian way;
 #    only when no policy-rc.d exists already, removed on exit). Such a daemon's unit, installed
 #    by this run, is then disabled, so that it does not start at the next boot either: mxgate's
@@ -23,6 +23,7 @@ try_packages=(
   # libraries (see ../shared/ARCHITECTURE.md "Decisions")
   libboost1.81-all-dev libssl-dev libc-ares-dev librocksdb-dev prometheus-cpp-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libpsl-dev libidn2-dev
+  libhiredis-dev  # fleet mode's Redis client (fleet/)
   # deploy/try.sh and deploy/demo.sh: a local authoritative DNS server for the demo zone, the
   # demo's SMTP client and sink (Python's standard library), its DKIM signer; swaks and curl
   # for the README's first commands
@@ -39,9 +40,10 @@ test_packages=(
   chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py
   rspamd  # a real milter peer, its proxy worker in milter mode (tests/integration/milter_peers.py)
   python3-milter  # pymilter: the test milter tests/integration/milter_server.py is written in it
+  redis-server redis-sentinel  # fleet mode's shared state, started by tests/integration/fleet_peers.py
 )
 # Packages whose installation starts a daemon (and enables it at boot).
-daemon_units=(nsd postfix prometheus rspamd)
+daemon_units=(nsd postfix prometheus rspamd redis-server redis-sentinel)
 
 usage() {
   echo "usage: $0 [--tests]" >&2

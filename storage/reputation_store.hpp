@@ -20,6 +20,8 @@
 // add() and note_linked_domain() only append to ONE mutex-protected pending batch per store (no
 // I/O, ~1 µs under the lock); flush() swaps it out and writes it (WAL on, not synced: a crash may
 // lose the last unflushed second of counters). Listing changes and erase() are synced writes.
+// Decisions (listings, erased or replaced records, documents) can be observed and replayed
+// (change.hpp) so that fleet mode ships them to the other nodes.
 //
 // Failure: open() throws std::runtime_error (path + RocksDB status text). Everything else
 // returns a Lookup state or an error_code (error.hpp) and logs RocksDB's status text once.
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "reputation/record.hpp"
+#include "storage/change.hpp"
 #include "storage/error.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/linked_note.hpp"
@@ -137,6 +140,14 @@ class ReputationStore {
                                       std::int64_t score_at);
   // Synced delete. Adds still pending for the key land after it.
   boost::system::error_code erase(Family family, std::string_view key);
+
+  // Fleet mode (issue 19): `observer` hears of every decision this store wrote (change.hpp:
+  // set_listing, clear_listing, erase, ingest of records, put_doc, erase_doc), on the writer's
+  // thread, after the write. Set it once, before the store is shared between threads.
+  using ChangeObserver = std::function<void(const Change&)>;
+  void set_change_observer(ChangeObserver observer);
+  // Writes a decision made on another node (synced), without telling the observer.
+  boost::system::error_code apply(const Change& change);
 
   // Visits every record in key order (not filling the block cache); stop by returning false.
   using Visitor = std::function<bool(std::string_view key, const reputation::Record& record)>;

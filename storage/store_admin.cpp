@@ -15,13 +15,43 @@ namespace {
 using boost::system::error_code;
 
 error_code write_patch(ReputationStore::Impl& impl, Family family, std::string_view key,
-                       const Patch& patch, bool sync, std::string_view operation) {
+                       std::string_view patch, bool sync, std::string_view operation) {
   if (impl.options.read_only) return make_error_code(Error::read_only);
   rocksdb::WriteOptions write;
   write.sync = sync;
   const auto ec = status_error(
-      impl.db->Merge(write, impl.cf(family), to_slice(key), encode_patch(patch)), operation);
+      impl.db->Merge(write, impl.cf(family), to_slice(key), to_slice(patch)), operation);
   impl.records->invalidate(family, key);
+  return ec;
+}
+
+error_code erase_record(ReputationStore::Impl& impl, Family family, std::string_view key) {
+  if (impl.options.read_only) return make_error_code(Error::read_only);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  const auto ec = status_error(impl.db->Delete(write, impl.cf(family), to_slice(key)), "erase");
+  impl.records->invalidate(family, key);
+  return ec;
+}
+
+error_code write_doc(ReputationStore::Impl& impl, std::string_view key,
+                     std::optional<std::string_view> value) {
+  if (impl.options.read_only || impl.docs == nullptr) return make_error_code(Error::read_only);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  if (value) {
+    return status_error(impl.db->Put(write, impl.docs, to_slice(key), to_slice(*value)),
+                        "put_doc");
+  }
+  return status_error(impl.db->Delete(write, impl.docs, to_slice(key)), "erase_doc");
+}
+
+// Tells the observer, if any, of a decision just written.
+error_code told(ReputationStore::Impl& impl, error_code ec, Change::Kind kind, Family family,
+                std::string_view key, std::string_view value = {}) {
+  if (!ec && impl.observer) {
+    impl.observer(Change{kind, family, std::string(key), std::string(value)});
+  }
   return ec;
 }
 
@@ -55,18 +85,12 @@ error_code ReputationStore::load_state(const StateVisitor& visit) {
 }
 
 error_code ReputationStore::put_doc(std::string_view key, std::string_view value) {
-  if (impl_->options.read_only || impl_->docs == nullptr) return make_error_code(Error::read_only);
-  rocksdb::WriteOptions write;
-  write.sync = true;
-  return status_error(impl_->db->Put(write, impl_->docs, to_slice(key), to_slice(value)),
-                      "put_doc");
+  return told(*impl_, write_doc(*impl_, key, value), Change::Kind::PutDoc, Family::Ip, key, value);
 }
 
 error_code ReputationStore::erase_doc(std::string_view key) {
-  if (impl_->options.read_only || impl_->docs == nullptr) return make_error_code(Error::read_only);
-  rocksdb::WriteOptions write;
-  write.sync = true;
-  return status_error(impl_->db->Delete(write, impl_->docs, to_slice(key)), "erase_doc");
+  return told(*impl_, write_doc(*impl_, key, std::nullopt), Change::Kind::EraseDoc, Family::Ip,
+              key);
 }
 
 std::optional<std::string> ReputationStore::get_doc(std::string_view key) {
@@ -91,26 +115,55 @@ error_code ReputationStore::for_each_doc(std::string_view prefix, const DocVisit
 
 error_code ReputationStore::set_listing(Family family, std::string_view key,
                                         const reputation::Listing& listing) {
-  return write_patch(*impl_, family, key, listing_patch(listing), true, "set_listing");
+  const auto patch = encode_patch(listing_patch(listing));
+  return told(*impl_, write_patch(*impl_, family, key, patch, true, "set_listing"),
+              Change::Kind::SetListing, family, key, patch);
 }
 
 error_code ReputationStore::clear_listing(Family family, std::string_view key) {
-  return write_patch(*impl_, family, key, listing_patch({}), true, "clear_listing");
+  const auto patch = encode_patch(listing_patch({}));
+  return told(*impl_, write_patch(*impl_, family, key, patch, true, "clear_listing"),
+              Change::Kind::ClearListing, family, key, patch);
 }
 
 error_code ReputationStore::set_score(Family family, std::string_view key, double score,
                                       std::int64_t score_at) {
-  return write_patch(*impl_, family, key, score_patch(score, score_at), false, "set_score");
+  return write_patch(*impl_, family, key, encode_patch(score_patch(score, score_at)), false,
+                     "set_score");
 }
 
 error_code ReputationStore::erase(Family family, std::string_view key) {
-  if (impl_->options.read_only) return make_error_code(Error::read_only);
-  rocksdb::WriteOptions write;
-  write.sync = true;
-  const auto ec =
-      status_error(impl_->db->Delete(write, impl_->cf(family), to_slice(key)), "erase");
-  impl_->records->invalidate(family, key);
-  return ec;
+  return told(*impl_, erase_record(*impl_, family, key), Change::Kind::EraseRecord, family, key);
+}
+
+void ReputationStore::set_change_observer(ChangeObserver observer) {
+  impl_->observer = std::move(observer);
+}
+
+error_code ReputationStore::apply(const Change& change) {
+  switch (change.kind) {
+    case Change::Kind::SetListing:
+    case Change::Kind::ClearListing:
+      return write_patch(*impl_, change.family, change.key, change.value, true, "apply_listing");
+    case Change::Kind::EraseRecord:
+      return erase_record(*impl_, change.family, change.key);
+    case Change::Kind::PutRecord: {
+      if (impl_->options.read_only) return make_error_code(Error::read_only);
+      if (!decode_record(change.value)) return make_error_code(Error::corruption);
+      rocksdb::WriteOptions write;
+      write.sync = true;
+      const auto ec = status_error(impl_->db->Put(write, impl_->cf(change.family),
+                                                  to_slice(change.key), to_slice(change.value)),
+                                   "apply_record");
+      impl_->records->invalidate(change.family, change.key);
+      return ec;
+    }
+    case Change::Kind::PutDoc:
+      return write_doc(*impl_, change.key, change.value);
+    case Change::Kind::EraseDoc:
+      return write_doc(*impl_, change.key, std::nullopt);
+  }
+  return make_error_code(Error::corruption);
 }
 
 error_code ReputationStore::for_each(Family family, const Visitor& visit) {
@@ -221,6 +274,14 @@ error_code ReputationStore::ingest(
   if (!ec) ec = ingest_sst(family, {file});
   std::error_code ignored;
   std::filesystem::remove(file, ignored);  // gone already when the ingestion moved it
+  if (!ec && impl_->observer) {
+    std::string value;
+    for (const auto& [key, record] : sorted) {
+      value.clear();
+      append_record(value, record);
+      told(*impl_, ec, Change::Kind::PutRecord, family, key, value);
+    }
+  }
   return ec;
 }
 

@@ -30,6 +30,7 @@ struct ReputationStore::Impl {
   rocksdb::ColumnFamilyHandle* notes = nullptr;  // linked-domain notes (linked_note.hpp)
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> ingest_sequence{0};
+  ReputationStore::ChangeObserver observer;  // set before the store is shared (fleet mode)
 
   mutable std::mutex batch_mutex;  // guards batch and pending
   std::unique_ptr<rocksdb::WriteBatch> batch = std::make_unique<rocksdb::WriteBatch>();

@@ -47,6 +47,7 @@ Config defaults_as_loaded(const std::string& file) {
   c.relay.helo_name = c.server.hostname;
   c.auth.authserv_id = c.server.hostname;
   c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
+  c.fleet.node_name = c.server.hostname;
   c.routes = {Route{{"example.com"}, {{"127.0.0.1", 2526}}, false}};
   c.source = file;
   return c;
@@ -70,6 +71,7 @@ TEST(ShippedConfig, LoadsAndKeepsTheDefaultsExceptStorageAndRoute) {
   EXPECT_EQ(loaded.reputation, expected.reputation);
   EXPECT_EQ(loaded.auth, expected.auth);
   EXPECT_EQ(loaded.checks, expected.checks);
+  EXPECT_EQ(loaded.fleet, expected.fleet);
   EXPECT_EQ(loaded.log, expected.log);
   EXPECT_EQ(loaded, expected);
   EXPECT_EQ(loaded.server.listen, (std::vector<HostPort>{{"127.0.0.1", 2525}}));
@@ -90,6 +92,30 @@ TEST(LoadConfig, ListenPortZeroPicksAFreePort) {
   const Config config = load_config(file);
   EXPECT_EQ(config.server.listen, (std::vector<HostPort>{{"127.0.0.1", 0}}));
   EXPECT_EQ(config.server.proxy_listen, (std::vector<HostPort>{{"::1", 0}}));
+}
+
+TEST(LoadConfig, ReadsTheFleet) {
+  TestDir dir;
+  const std::string file = dir.write("mxgate.toml", std::string(kRoute) + R"(
+[fleet]
+enabled = true
+redis = "[::1]:6380"
+sentinels = ["127.0.0.1:26379", "[::1]:26380"]
+password_file = "redis.pass"
+node_name = "mx-2.example.net"
+flush_interval = "250ms"
+)");
+  const auto fleet = load_config(file).fleet;
+  EXPECT_TRUE(fleet.enabled);
+  EXPECT_EQ(fleet.redis, "[::1]:6380");
+  ASSERT_EQ(fleet.sentinels.size(), 2u);
+  EXPECT_EQ(fleet.sentinels[1].text(), "[::1]:26380");
+  EXPECT_EQ(fleet.password_file, dir / "redis.pass");
+  EXPECT_EQ(fleet.node_name, "mx-2.example.net");
+  EXPECT_EQ(fleet.flush_interval, std::chrono::milliseconds(250));
+  const std::string unix_file = dir.write("unix.toml", std::string(kRoute) +
+                                                           "[fleet]\nredis = \"unix:/run/r.sock\"\n");
+  EXPECT_EQ(load_config(unix_file).fleet.redis, "unix:/run/r.sock");
 }
 
 TEST(LoadConfig, ReadsEveryKind) {
@@ -307,6 +333,16 @@ const ErrorCase kErrorCases[] = {
     {"milter macro", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "macros = [\"client_addr\"]\n",
      ":4: milter[0].macros: ", "\"client_addr\" is not a macro name"},
+    {"milter reuse", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+     "reuse = \"sometimes\"\n",
+     ":4: milter[0].reuse: ", "expected one of \"never\", \"after_message\", \"always\""},
+    {"fleet redis name", "[fleet]\nredis = \"localhost:6379\"\n", ":2: fleet.redis: ",
+     "expected \"host:port\" with an IP address, or \"unix:/path\""},
+    {"fleet redis port", "[fleet]\nredis = \"127.0.0.1\"\n", ":2: fleet.redis: ",
+     "\"127.0.0.1\": expected"},
+    {"fleet node name", "[fleet]\nnode_name = \"mx 1\"\n", ":2: fleet.node_name: ",
+     "use letters, digits"},
+    {"fleet key", "[fleet]\nredis_url = \"x\"\n", ":2: fleet.redis_url: ", ""},
     {"milter default action", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "default_action = \"discard\"\n",
      ":4: milter[0].default_action: ", "expected one of \"tempfail\", \"accept\", \"reject\""},
