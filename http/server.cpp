@@ -91,7 +91,7 @@ Response text_response(beast::http::status status, std::string_view content_type
 
 // Pure: the routes. The caller sets version and keep-alive and trims the body for HEAD.
 Response route(const Request& req, const prometheus::Registry* registry,
-               const std::function<bool()>& ready) {
+               const std::function<bool()>& ready, const std::function<std::string()>& detail) {
   if (req.method() != beast::http::verb::get && req.method() != beast::http::verb::head) {
     auto res = text_response(beast::http::status::method_not_allowed, kTextContentType,
                              "method not allowed\n");
@@ -109,15 +109,18 @@ Response route(const Request& req, const prometheus::Registry* registry,
                          prometheus::TextSerializer().Serialize(registry->Collect()));
   }
   if (path == "/readyz") {
-    if (ready()) return text_response(beast::http::status::ok, kTextContentType, "ready\n");
-    return text_response(beast::http::status::service_unavailable, kTextContentType, "draining\n");
+    const std::string more = detail ? detail() : std::string();
+    if (ready()) return text_response(beast::http::status::ok, kTextContentType, "ready\n" + more);
+    return text_response(beast::http::status::service_unavailable, kTextContentType,
+                         "draining\n" + more);
   }
   return text_response(beast::http::status::not_found, kTextContentType, "not found\n");
 }
 
 Response handle_request(const Request& req, const prometheus::Registry* registry,
-                        const std::function<bool()>& ready) {
-  auto res = route(req, registry, ready);
+                        const std::function<bool()>& ready,
+                        const std::function<std::string()>& detail) {
+  auto res = route(req, registry, ready, detail);
   res.version(req.version());
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
@@ -169,6 +172,7 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   std::shared_ptr<prometheus::Registry> registry;
   std::function<bool()> ready;
+  std::function<std::string()> ready_detail;  // more lines for /readyz (may be empty)
   Limits limits;
   std::vector<std::shared_ptr<Handler>> handlers;
   std::size_t max_body_bytes = 0;  // the largest body any route takes (limits or a handler's)
@@ -280,7 +284,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::Impl> impl, tcp::
       }
       co_return;  // the stream's destructor closes the socket
     }
-    auto res = handle_request(parser.get(), impl->registry.get(), impl->ready);
+    auto res = handle_request(parser.get(), impl->registry.get(), impl->ready, impl->ready_detail);
     stream.expires_after(limits.read_timeout);  // the same bound for writing the response
     auto [write_ec, written] = co_await beast::http::async_write(stream, res, kUseTuple);
     if (write_ec) {
@@ -337,6 +341,10 @@ Server::~Server() { stop(); }
 void Server::add(std::shared_ptr<Handler> handler) {
   impl_->max_body_bytes = std::max(impl_->max_body_bytes, handler->body_limit());
   impl_->handlers.push_back(std::move(handler));
+}
+
+void Server::set_ready_detail(std::function<std::string()> detail) {
+  impl_->ready_detail = std::move(detail);
 }
 
 void Server::start() { asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception); }

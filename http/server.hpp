@@ -3,7 +3,9 @@
 //
 //   GET /metrics  200, the text exposition format 0.0.4 of everything in the registry
 //   GET /healthz  200 "ok\n" while the process runs
-//   GET /readyz   200 "ready\n" while ready() is true, else 503 "draining\n"
+//   GET /readyz   200 "ready\n" while ready() is true, else 503 "draining\n"; then the lines of
+//                 set_ready_detail()'s function, if any (e.g. "fleet: redis ...: connection
+//                 refused\n"): a state worth knowing that does not make the node unready
 //   /admin/...    the admin API (admin_api.hpp), once add() gave it; else 404
 //   other paths   404; methods other than GET and HEAD get 405 with "Allow: GET, HEAD"
 // Without a registry (a public listener such as the postmaster portal's), only /healthz and
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "conf/config.hpp"
 
@@ -60,6 +63,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void add(std::shared_ptr<Handler> handler);  // before start()
+  void set_ready_detail(std::function<std::string()> detail);  // before start()
   void start();                                // starts accepting: one coroutine per connection
   void stop();                                 // closes the acceptor and every open connection
   std::uint16_t port() const;                  // the bound port

@@ -35,6 +35,7 @@
 #include "relay/gates.hpp"
 #include "relay/metrics.hpp"
 #include "relay/queue_runner.hpp"
+#include "server/fleet_link.hpp"
 #include "server/metrics.hpp"
 #include "server/snapshot.hpp"
 #include "server/version.hpp"
@@ -97,12 +98,14 @@ class Runtime {
   dns::DnsMetrics dns_metrics_{*registry_};
   policy::DnsblMonitor dnsbl_monitor_{*registry_};
   milter::MilterMonitor milter_monitor_{*registry_};
+  fleet::FleetMetrics fleet_metrics_{*registry_};
   policy::PassMemory passes_;
   std::shared_ptr<const Snapshot> snapshot_;
   ConnectionLimiter limiter_;
   // Reads of reputation records that miss the block cache run here, off the workers.
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
+  std::unique_ptr<fleet::Changes> fleet_;  // [fleet]; stopped before store_ goes
   std::unique_ptr<policy::Throttling> throttling_;
   std::unique_ptr<storage::Spool> spool_;           // queue mode
   std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
@@ -132,6 +135,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       snapshot_->rules.trusted_clients);
   store_ = open_store(config);
+  fleet_ = start_fleet(config, *store_, fleet_metrics_);  // before anything else writes to it
   // Judged messages spill here (files without names: nothing to clean up after a crash).
   make_directory(config, "storage.path", config.storage.path + "/tmp");
   throttling_ = std::make_unique<policy::Throttling>(config.throttle, *registry_);
@@ -172,6 +176,12 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (config.http.listen.port != 0) {
     http_ = std::make_unique<http::Server>(control_, config.http.listen, registry_,
                                            [this] { return !draining_.load(); });
+    if (fleet_) {
+      http_->set_ready_detail([this] {
+        const auto status = fleet_->status();
+        return status.connected ? std::string() : "fleet: " + status.redis + "\n";
+      });
+    }
     auto admin = std::make_shared<admin::Api>(*store_, blocking_.get_executor());
     admin->set_throttling(throttling_.get());
     admin->set_metrics(&postmaster_metrics_);
@@ -215,6 +225,7 @@ int Runtime::run() {
   if (spool_writers_) spool_writers_->join();
   flush_store();  // the outcomes of the last sessions
   throttling_->save(*store_, common::unix_micros());
+  if (fleet_) fleet_->stop();  // after the last decisions went out (or its deadline)
   spdlog::info("stopped");
   return 0;
 }

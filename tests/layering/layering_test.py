@@ -23,6 +23,7 @@ BELOW = {
     "io": {"common"},
     "dns": {"common", "io"},
     "milter": {"common", "io"},
+    "fleet": {"common", "io", "conf"},
     "content": {"common"},
     "auth": {"common", "smtp", "io", "dns", "content"},
     "storage": {"common", "reputation", "io"},

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Fleet benchmark (issue 19), one run on 127.0.0.1 with a real redis-server:
+  - relay messages/s (one message per connection, so also connections/s) of one node with
+    [fleet] on against the same node with it off, while another node of the fleet publishes
+    decisions that the loaded node applies (DECISIONS_PER_S, default 50);
+  - the propagation delay of a listing across three nodes: the time from the admin API's answer
+    on one node until the two others refuse the address at connect (each probed by a connection
+    every millisecond), p50 and p99 over PROPAGATIONS (default 200) listings.
+
+    benchmarks/load/fleet_run.sh                   3 rounds of 2000 messages at 20 sessions
+    ROUNDS=1 MESSAGES=500 PROPAGATIONS=50 benchmarks/load/fleet_run.sh
+
+Environment: MXGATE_BIN, SESSIONS (20), MESSAGES (2000), SIZE (4096), ROUNDS (3), RUN_TIMEOUT
+(300), DECISIONS_PER_S (50), PROPAGATIONS (200). 127.0.0.1 is trusted by mxgate (no DNS
+checks); the probes come from other loopback addresses (127.1.x.y), which are not.
+"""
+
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "tests" / "integration"))
+
+import load  # noqa: E402  (benchmarks/load/load.py)
+from fleet_peers import RedisServer  # noqa: E402
+
+SESSIONS = int(os.environ.get("SESSIONS", "20"))
+MESSAGES = int(os.environ.get("MESSAGES", "2000"))
+SIZE = int(os.environ.get("SIZE", "4096"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+RUN_TIMEOUT = float(os.environ.get("RUN_TIMEOUT", "300"))
+DECISIONS_PER_S = float(os.environ.get("DECISIONS_PER_S", "50"))
+PROPAGATIONS = int(os.environ.get("PROPAGATIONS", "200"))
+PROPAGATION_BOUND = 5.0  # seconds; a listing slower than this counts as lost
+
+
+# smtp-source's 127.0.0.1 stays trusted, the probes' 127.1.x.y are not (on every node alike).
+TRUSTED = '[reputation]\ntrusted_networks = ["127.0.0.1/32"]\n'
+
+
+def fleet_section(redis, node):
+    return (f'[fleet]\nenabled = true\nredis = "{redis.address}"\nnode_name = "{node}"\n'
+            f'flush_interval = "200ms"\n\n{TRUSTED}')
+
+
+def admin_block(mx, ip):
+    token = (Path(mx.config).parent / f"{mx.name}-storage" / "admin.token").read_text().strip()
+    data = urllib.parse.urlencode({"action": "block", "reason": "benchmark"}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{mx.http_port}/admin/rep/{ip}",
+                                     data=data, method="PUT")
+    request.add_header("Authorization", "Bearer " + token)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        response.read()
+
+
+def banner_code(port, source):
+    with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                  source_address=(source, 0)) as s:
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(512)
+            if not chunk:
+                break
+            data += chunk
+        return int(data[:3] or b"0")
+
+
+def address(i, base=1):
+    return f"127.{base}.{(i >> 8) & 255}.{i & 255 or 1}"
+
+
+def propagation(nodes):
+    """Seconds from the admin API's answer until both other nodes refuse, per listing."""
+    delays = []
+    for i in range(PROPAGATIONS):
+        source, others = nodes[i % 3], [n for j, n in enumerate(nodes) if j != i % 3]
+        ip = address(i + 1)
+        admin_block(source, ip)
+        started = time.monotonic()
+        pending = list(others)
+        while pending and time.monotonic() - started < PROPAGATION_BOUND:
+            pending = [n for n in pending if banner_code(n.port, ip) != 554]
+            if pending:
+                time.sleep(0.001)
+        delays.append(time.monotonic() - started if not pending else None)
+    return delays
+
+
+class Decisions(threading.Thread):
+    """Blocks addresses on `node` at DECISIONS_PER_S until stopped."""
+
+    def __init__(self, node):
+        super().__init__(daemon=True)
+        self.node, self.stopping, self.count = node, threading.Event(), 0
+
+    def run(self):
+        while not self.stopping.wait(1 / DECISIONS_PER_S):
+            self.count += 1
+            admin_block(self.node, address(self.count, base=2))
+
+
+def main():
+    opts = {"keepalive": False, "timeout": RUN_TIMEOUT}
+    procs = load.Processes()
+    workdir = Path(tempfile.mkdtemp(prefix="mxgate-fleet-bench-"))
+    with RedisServer() as redis:
+        try:
+            sinks = {name: load.Sink(procs, workdir, f"sink-{name}")
+                     for name in ("direct", "off", "on")}
+            off = load.Mxgate(procs, workdir, sinks["off"], "mx-off", extra=TRUSTED)
+            on = load.Mxgate(procs, workdir, sinks["on"], "mx-on",
+                             extra=fleet_section(redis, "n1"))
+            others = [load.Mxgate(procs, workdir, sinks["on"], f"mx-n{i}",
+                                  extra=fleet_section(redis, f"n{i}")) for i in (2, 3)]
+            for mx in (off, on, *others):
+                mx.name = Path(mx.config).stem
+            time.sleep(1)  # the nodes' first resync
+            print(f"mxgate fleet benchmark  {time.strftime('%Y-%m-%d %H:%M')}  "
+                  f"{os.cpu_count()} CPUs  load average {os.getloadavg()[0]:.2f}")
+            print(f"{MESSAGES} messages of {SIZE} octets per run, one per connection, "
+                  f"{SESSIONS} sessions, {ROUNDS} round(s); {DECISIONS_PER_S:g} decisions/s "
+                  f"published by another node during the fleet runs\n")
+            print(f"{'round':>5} {'direct':>8} {'off':>8} {'on':>8} {'on/off':>7} "
+                  f"{'off CPU ms/msg':>15} {'on CPU ms/msg':>14} {'applied':>8}")
+            ratios = []
+            for r in range(1, ROUNDS + 1):
+                row = {"direct": load.measure("direct", sinks["direct"].port, sinks["direct"],
+                                              None, SESSIONS, SIZE, MESSAGES, opts, workdir)}
+                order = [("off", off), ("on", on)] if r % 2 else [("on", on), ("off", off)]
+                applied = 0
+                for name, mx in order:
+                    decisions = Decisions(others[0]) if name == "on" else None
+                    if decisions:
+                        decisions.start()
+                    row[name] = load.measure(name, mx.port, sinks[name], mx, SESSIONS, SIZE,
+                                             MESSAGES, opts, workdir)
+                    if decisions:
+                        decisions.stopping.set()
+                        decisions.join()
+                        applied = decisions.count
+                rate = {k: row[k]["msgs_per_s"] or 0 for k in ("direct", "off", "on")}
+                ratio = rate["on"] / rate["off"] if rate["off"] else 0
+                ratios.append(ratio)
+                per = lambda k: row[k]["cpu_mxgate"] * 1000 / MESSAGES  # noqa: E731
+                print(f"{r:>5} {rate['direct']:8.0f} {rate['off']:8.0f} {rate['on']:8.0f} "
+                      f"{ratio:7.2f} {per('off'):15.3f} {per('on'):14.3f} {applied:8}")
+            print(f"\nmedian on/off: {statistics.median(ratios):.2f}")
+            delays = propagation([on, *others])
+            done = sorted(d for d in delays if d is not None)
+            lost = len(delays) - len(done)
+            if done:
+                p50 = done[len(done) // 2] * 1000
+                p99 = done[min(len(done) - 1, int(len(done) * 0.99))] * 1000
+                print(f"propagation of a listing to the 2 other nodes over {len(delays)} "
+                      f"listings: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {done[-1] * 1000:.1f} "
+                      f"ms, not within {PROPAGATION_BOUND:g} s: {lost}")
+        finally:
+            procs.stop_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+// fleet::Changes: the decisions a fleet shares (issue 19): listings, delisting and the
+// portal's documents, as opaque bytes (storage::Change, encoded by the store's owner).
+//   - publish(): a change this node made, keyed by what it decides about (`field`, e.g. the
+//     family and key of a listing). Queued (at most max_queued; beyond it the oldest go, counted)
+//     and sent at once, in batches, by one Lua script per batch that appends each change to the
+//     stream <prefix>:changes (XADD MAXLEN ~ stream_length) and records it as the latest of its
+//     field in the hash <prefix>:state.
+//   - Every node follows the stream from where it stands (XREAD BLOCK, on a connection of its
+//     own) and hands each change another node made to `apply`. At the start, and after a
+//     disconnection whose gap the stream no longer holds, it resyncs: the whole state hash
+//     (skipping the fields of changes it has yet to publish), then the stream from the point
+//     before the scan. Applying a change twice is harmless: a change states a result.
+//   - Every flush_interval it writes its status to the hash <prefix>:node:<name> and its name
+//     to the set <prefix>:nodes (`mxgate fleet status` reads them).
+// Redis down or slow: publish() keeps queueing, nothing waits; the links reconnect (Sentinel
+// included) and the node catches up. The SMTP path never touches this.
+// Threading: a thread of its own (start()/stop()); publish() and status() from any thread;
+// `apply` and `on_state` run on the fleet's thread.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "fleet/redis_link.hpp"
+
+namespace mxgate::fleet {
+
+struct ChangesSettings {
+  RedisLinkSettings redis;
+  std::string node;    // this node's name
+  std::string prefix;  // of every key
+  std::chrono::milliseconds flush_interval{1000};
+  std::size_t max_queued = 100'000;
+  std::size_t stream_length = 100'000;  // changes kept in the stream for followers behind
+  std::size_t batch = 500;              // changes per script call
+};
+
+// mxgate_fleet_* (one set per process).
+struct FleetMetrics {
+  explicit FleetMetrics(prometheus::Registry& registry);
+  prometheus::Gauge& connected;  // 1 while both links are up
+  prometheus::Gauge& queued;     // changes waiting to be published
+  prometheus::Gauge& lag;        // seconds between a change's publication and its application
+  prometheus::Counter& published;
+  prometheus::Counter& applied;
+  prometheus::Counter& dropped;  // queued changes given up (over max_queued)
+  prometheus::Counter& resyncs;
+};
+
+struct FleetStatus {
+  bool connected = false;
+  std::string redis;  // the links' status line ("redis 127.0.0.1:6379: connection refused")
+  std::size_t queued = 0;
+  std::uint64_t published = 0;
+  std::uint64_t applied = 0;
+  double lag_seconds = 0;
+  std::string position;  // the last stream entry read
+};
+
+class Changes {
+ public:
+  using Apply = std::function<void(std::string_view change)>;
+  // `metrics` may be null; it outlives the object.
+  Changes(ChangesSettings settings, Apply apply, FleetMetrics* metrics = nullptr);
+  ~Changes();  // stop()
+  Changes(const Changes&) = delete;
+  Changes& operator=(const Changes&) = delete;
+
+  void start();
+  void stop();
+
+  void publish(std::string field, std::string change);
+  FleetStatus status() const;
+
+  struct Core;  // the fleet thread's state (changes.cpp)
+
+ private:
+  std::shared_ptr<Core> core_;
+  std::thread thread_;
+};
+
+}  // namespace mxgate::fleet

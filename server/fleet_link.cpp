@@ -1,0 +1,50 @@
+#include "server/fleet_link.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/log.hpp"
+#include "fleet/settings.hpp"
+#include "storage/change.hpp"
+
+namespace mxgate::server {
+
+namespace {
+
+std::string field_of(const storage::Change& change) {
+  using Kind = storage::Change::Kind;
+  if (change.kind == Kind::PutDoc || change.kind == Kind::EraseDoc) return "doc:" + change.key;
+  return std::string(storage::family_name(change.family)) + ":" + change.key;
+}
+
+}  // namespace
+
+std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
+                                            storage::ReputationStore& store,
+                                            fleet::FleetMetrics& metrics) {
+  if (!config.fleet.enabled) return nullptr;
+  auto changes = std::make_unique<fleet::Changes>(
+      fleet::changes_settings(config),
+      [&store](std::string_view bytes) {
+        const auto change = storage::decode_change(bytes);
+        if (!change) {
+          spdlog::warn("fleet_change_unreadable bytes={}", bytes.size());
+          return;
+        }
+        if (const auto ec = store.apply(*change)) {
+          spdlog::warn("fleet_change_failed key={} error=\"{}\"", common::escape(change->key),
+                       ec.message());
+        }
+      },
+      &metrics);
+  auto* publisher = changes.get();
+  store.set_change_observer([publisher](const storage::Change& change) {
+    publisher->publish(field_of(change), storage::encode_change(change));
+  });
+  changes->start();
+  spdlog::info("fleet_started node={} redis={} sentinels={}", config.fleet.node_name,
+               config.fleet.sentinels.empty() ? config.fleet.redis : "-",
+               config.fleet.sentinels.size());
+  return changes;
+}
+
+}  // namespace mxgate::server

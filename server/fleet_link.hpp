@@ -1,0 +1,20 @@
+// Fleet mode's wiring (issue 19): the store's decisions go to the fleet, the fleet's to the
+// store. Each change is keyed in the fleet by what it decides about ("ip:<key>",
+// "linked_domain:<key>", "doc:<key>"), so that the fleet's state keeps the latest one of each.
+#pragma once
+
+#include <memory>
+
+#include "conf/config.hpp"
+#include "fleet/changes.hpp"
+#include "storage/reputation_store.hpp"
+
+namespace mxgate::server {
+
+// Started, and the store's observer (set here) publishes to it; stop() it before the store
+// goes. Null when [fleet] is off. Throws conf::ConfigError (fleet.password_file).
+std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
+                                            storage::ReputationStore& store,
+                                            fleet::FleetMetrics& metrics);
+
+}  // namespace mxgate::server

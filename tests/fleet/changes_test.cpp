@@ -1,0 +1,173 @@
+// fleet::Changes against a real redis-server (tests/fleet/redis_fixture.hpp): two nodes, each
+// with its own Changes; what one publishes the other applies (and the publisher does not), a
+// node that starts late resyncs from the state hash, changes made while Redis is down go out
+// when it is back, the oldest queued ones go beyond max_queued, and the status hash.
+#include "fleet/changes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/fleet/redis_fixture.hpp"
+
+namespace mxgate::fleet {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RedisProcess;
+using testing::TempDir;
+
+// What a node applied, collected from the fleet's thread.
+class Applied {
+ public:
+  void add(std::string_view change) {
+    std::lock_guard lock(mutex_);
+    changes_.emplace_back(change);
+  }
+  std::vector<std::string> get() const {
+    std::lock_guard lock(mutex_);
+    return changes_;
+  }
+  bool wait_for(std::size_t count, std::chrono::milliseconds bound = 5s) const {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (get().size() < count && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return get().size() >= count;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> changes_;
+};
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds bound = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  return done();
+}
+
+class FleetChangesTest : public ::testing::Test {
+ protected:
+  FleetChangesTest()
+      : port_(testing::free_port()), redis_(RedisProcess::server(dir_.path(), port_)) {}
+
+  ChangesSettings settings(const std::string& node, std::size_t max_queued = 1000) const {
+    ChangesSettings s;
+    s.redis.server = RedisEndpoint::tcp("127.0.0.1", port_);
+    s.redis.backoff_max = 200ms;
+    s.node = node;
+    s.prefix = "t";
+    s.flush_interval = 100ms;
+    s.max_queued = max_queued;
+    return s;
+  }
+  std::unique_ptr<Changes> node(const std::string& name, Applied& applied,
+                                std::size_t max_queued = 1000) {
+    auto changes = std::make_unique<Changes>(
+        settings(name, max_queued), [&applied](std::string_view c) { applied.add(c); });
+    changes->start();
+    // Connected and past its first resync (which applies every decision the fleet holds, this
+    // node's own included: a node whose store was lost gets them back).
+    EXPECT_TRUE(eventually([&] {
+      const auto status = changes->status();
+      return status.connected && !status.position.empty();
+    }));
+    return changes;
+  }
+  std::string cli(const std::string& command) {
+    const auto line = "redis-cli -p " + std::to_string(port_) + " --raw " + command;
+    std::string out;
+    if (FILE* pipe = ::popen(line.c_str(), "r")) {
+      char buffer[4096];
+      while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+      ::pclose(pipe);
+    }
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  TempDir dir_;
+  std::uint16_t port_;
+  std::unique_ptr<RedisProcess> redis_;
+};
+
+TEST_F(FleetChangesTest, WhatOneNodePublishesTheOthersApply) {
+  Applied a_applied, b_applied;
+  auto a = node("a", a_applied);
+  auto b = node("b", b_applied);
+  a->publish("ip:1", std::string("block\0one", 9));
+  a->publish("ip:2", "block two");
+  ASSERT_TRUE(b_applied.wait_for(2));
+  EXPECT_EQ(b_applied.get(), (std::vector<std::string>{std::string("block\0one", 9),
+                                                       "block two"}));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(a_applied.get().empty());  // its own changes do not come back from the stream
+  EXPECT_EQ(a->status().published, 2u);
+  EXPECT_EQ(cli("XLEN t:changes"), "2");
+  EXPECT_EQ(cli("HLEN t:state"), "2");
+  b->publish("ip:1", "clear one");  // the latest change of a field is its state
+  ASSERT_TRUE(a_applied.wait_for(1));
+  EXPECT_TRUE(eventually([&] { return cli("HGET t:state ip:1") == "clear one"; }));
+  EXPECT_TRUE(eventually([&] { return cli("SMEMBERS t:nodes").find('b') != std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return cli("HGET t:node:a published") == "2"; }));
+}
+
+TEST_F(FleetChangesTest, ANodeThatStartsLateResyncsFromTheState) {
+  Applied a_applied, late_applied;
+  auto a = node("a", a_applied);
+  a->publish("ip:1", "first");
+  a->publish("ip:1", "second");  // the state keeps the latest only
+  a->publish("ip:2", "other");
+  ASSERT_TRUE(eventually([&] { return a->status().published == 3; }));
+  auto late = node("late", late_applied);
+  ASSERT_TRUE(late_applied.wait_for(2));
+  auto got = late_applied.get();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"other", "second"}));
+  a->publish("ip:3", "after");  // then it follows the stream
+  ASSERT_TRUE(late_applied.wait_for(3));
+  EXPECT_EQ(late_applied.get().back(), "after");
+}
+
+TEST_F(FleetChangesTest, ChangesMadeWhileRedisIsDownGoOutWhenItIsBack) {
+  Applied a_applied, b_applied;
+  auto a = node("a", a_applied);
+  auto b = node("b", b_applied);
+  redis_->kill();
+  ASSERT_TRUE(eventually([&] { return !a->status().connected; }));
+  EXPECT_FALSE(a->status().redis.empty());
+  a->publish("ip:1", "while down");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(a->status().queued, 1u);
+  redis_->start();  // the same port, empty (no persistence)
+  ASSERT_TRUE(b_applied.wait_for(1, 10s));
+  EXPECT_EQ(b_applied.get().back(), "while down");
+  EXPECT_TRUE(eventually([&] { return a->status().queued == 0; }));
+}
+
+TEST_F(FleetChangesTest, BeyondMaxQueuedTheOldestGo) {
+  Applied a_applied;
+  redis_->kill();
+  auto a = std::make_unique<Changes>(settings("a", 2), [&](std::string_view c) {
+    a_applied.add(c);
+  });
+  a->start();
+  a->publish("ip:1", "one");
+  a->publish("ip:2", "two");
+  a->publish("ip:3", "three");
+  EXPECT_EQ(a->status().queued, 2u);
+  redis_->start();
+  ASSERT_TRUE(eventually([&] { return a->status().published == 2; }, 10s));
+  EXPECT_EQ(cli("HEXISTS t:state ip:1"), "0");
+  EXPECT_EQ(cli("HGET t:state ip:3"), "three");
+}
+
+}  // namespace
+}  // namespace mxgate::fleet

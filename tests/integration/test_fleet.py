@@ -1,0 +1,174 @@
+"""Fleet mode (issue 19), end to end: three mxgate processes share their decisions through a
+real redis-server (and redis-sentinel with a replica for the fail-over), all on loopback. What
+a postmaster sees: a block set on one node refuses on the others within a second, a delisting
+approved on one node clears it everywhere, nodes keep serving from their own state while Redis
+is gone or stalled and catch up when it is back, `mxgate fleet status`, /readyz and the
+mxgate_fleet_* metrics."""
+
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+from fleet_peers import RedisSentinel, RedisServer
+from harness import MxTestCase, SmtpClient, mxgate_bin, wait_until
+from test_portal import fetch
+
+URL = "https://postmaster.example.net/postmaster/"
+
+
+class FleetTest(MxTestCase):
+
+    def peer(self, peer):
+        peer.__enter__()
+        self.addCleanup(peer.__exit__, None, None, None)
+        return peer
+
+    def nodes(self, count=3, redis=None, sentinels=None, **settings):
+        sink = self.sink()
+        fleet = {"fleet.enabled": True, "fleet.flush_interval": "200ms",
+                 "reputation.trusted_networks": []}
+        if sentinels:
+            fleet["fleet.sentinels"] = [s.address for s in sentinels]
+        else:
+            fleet["fleet.redis"] = redis.address
+        fleet.update(settings)
+        nodes = [self.mxgate(sink, settings=dict(fleet, **{"fleet.node_name": f"n{i + 1}"}))
+                 for i in range(count)]
+        for node in nodes:
+            node.wait_metric("mxgate_fleet_connected", lambda v: v == 1, timeout=15)
+        return nodes
+
+    def banner(self, mx, source):
+        with SmtpClient(mx.port, source=source) as c:
+            return c.reply()[0]
+
+    def fleet_status(self, mx):
+        return subprocess.run([mxgate_bin(), "fleet", "status", "-c", mx.config_path],
+                              capture_output=True, text=True, timeout=30)
+
+    def block(self, mx, ip, reason="spam trap hits"):
+        status, text = mx.admin("PUT", f"/admin/rep/{ip}", {"action": "block", "reason": reason})
+        self.assertEqual(status, 200, text)
+
+    def test_a_block_on_one_node_refuses_on_every_node_within_a_second(self):
+        redis = self.peer(RedisServer())
+        n1, n2, n3 = self.nodes(redis=redis)
+        self.assertEqual(self.banner(n2, "127.0.0.3"), 220)
+        self.block(n1, "127.0.0.3")
+        started = time.monotonic()
+        wait_until(lambda: self.banner(n2, "127.0.0.3") == 554 and
+                   self.banner(n3, "127.0.0.3") == 554, 1.0, interval=0.01,
+                   what="the block on nodes 2 and 3")
+        elapsed = time.monotonic() - started
+        print(f"block propagated to 2 nodes in {elapsed * 1000:.0f} ms")
+        with SmtpClient(n3.port, source="127.0.0.3") as c:
+            self.assertEqual(c.reply(), (554, f"5.7.1 Blocked - see {URL}?ip=127.0.0.3"))
+        self.assertEqual(self.banner(n2, "127.0.0.4"), 220)  # nothing else changed
+        self.assertGreaterEqual(n2.metric("mxgate_fleet_applied_total"), 1)
+        self.assertEqual(n1.metric("mxgate_fleet_published_total"), 1)
+        self.assertEqual(n1.metric("mxgate_fleet_applied_total"), 0)  # its own is not echoed
+        # The listing, with its reason, is the same record on node 3's portal.
+        _, _, page = fetch(n3.portal_port, "/postmaster/?ip=127.0.0.3")
+        self.assertIn("spam trap hits", page)
+
+    def test_a_delisting_approved_on_one_node_clears_it_everywhere(self):
+        redis = self.peer(RedisServer())
+        n1, n2, n3 = self.nodes(redis=redis)
+        self.block(n1, "127.0.0.5", "listed by hand")
+        wait_until(lambda: self.banner(n3, "127.0.0.5") == 554, 5, what="the block on node 3")
+        # The sender asks on node 3's portal; an operator approves on node 2.
+        body = urllib.parse.urlencode({"ip": "127.0.0.5", "contact": "postmaster@example.test",
+                                       "explanation": "We removed the infected host."}).encode()
+        status, _, text = fetch(n3.portal_port, "/postmaster/delist", "application/json",
+                                method="POST", data=body)
+        self.assertEqual(status, 202, text)
+        wait_until(lambda: "127.0.0.5" in n2.admin("GET", "/admin/delist")[1], 5,
+                   what="the request on node 2")
+        status, text = n2.admin("POST", "/admin/delist/127.0.0.5/approve")
+        self.assertEqual(status, 200, text)
+        for node in (n1, n2, n3):
+            wait_until(lambda node=node: self.banner(node, "127.0.0.5") == 220, 5,
+                       what=f"the delisting on {node.settings()['fleet.node_name']}")
+        self.assertIn("approved", n1.admin("GET", "/admin/delist?state=all")[1])
+
+    def test_nodes_serve_while_redis_is_gone_and_catch_up_when_it_is_back(self):
+        redis = self.peer(RedisServer())
+        n1, n2 = self.nodes(count=2, redis=redis)
+        self.block(n1, "127.0.0.6")
+        wait_until(lambda: self.banner(n2, "127.0.0.6") == 554, 5, what="the first block")
+        redis.kill()
+        n2.wait_metric("mxgate_fleet_connected", lambda v: v == 0, timeout=10)
+        self.assertEqual(self.banner(n2, "127.0.0.6"), 554)  # its own copy
+        self.assertEqual(self.banner(n2, "127.0.0.7"), 220)
+        status, text = n2.http("/readyz")
+        self.assertEqual(status, 200, text)  # still ready
+        self.assertTrue(text.startswith("ready\nfleet: redis"), text)
+        self.block(n1, "127.0.0.8")  # decided while Redis is away: queued
+        n1.wait_metric("mxgate_fleet_queued", lambda v: v == 1, timeout=5)
+        self.assertEqual(self.banner(n2, "127.0.0.8"), 220)
+        redis.restart()
+        wait_until(lambda: self.banner(n2, "127.0.0.8") == 554, 15, what="the catch-up")
+        n1.wait_metric("mxgate_fleet_queued", lambda v: v == 0, timeout=5)
+        self.assertEqual(n2.http("/readyz")[1], "ready\n")
+
+    def test_the_smtp_path_never_waits_for_a_stalled_redis(self):
+        redis = self.peer(RedisServer())
+        n1, n2 = self.nodes(count=2, redis=redis)
+        self.block(n1, "127.0.0.9")
+        wait_until(lambda: self.banner(n2, "127.0.0.9") == 554, 5, what="the block")
+        redis.freeze()
+        try:
+            self.block(n1, "127.0.0.10")  # the admin API does not wait for Redis either
+            latencies = []
+            for _ in range(20):
+                started = time.monotonic()
+                self.assertEqual(self.banner(n2, "127.0.0.9"), 554)
+                self.assertEqual(self.banner(n1, "127.0.0.11"), 220)
+                latencies.append(time.monotonic() - started)
+            print(f"two banners during a Redis stall: max {max(latencies) * 1000:.1f} ms, "
+                  f"mean {sum(latencies) / len(latencies) * 1000:.1f} ms")
+            self.assertLess(max(latencies), 0.5)
+        finally:
+            redis.thaw()
+        wait_until(lambda: self.banner(n2, "127.0.0.10") == 554, 15, what="the catch-up")
+
+    def test_fleet_status_lists_the_nodes(self):
+        redis = self.peer(RedisServer())
+        n1, n2 = self.nodes(count=2, redis=redis)
+        self.block(n1, "127.0.0.12")
+        wait_until(lambda: self.banner(n2, "127.0.0.12") == 554, 5, what="the block")
+        time.sleep(0.5)  # a status report or two (flush_interval 200ms)
+        out = self.fleet_status(n1)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        lines = out.stdout.splitlines()
+        self.assertTrue(lines[0].startswith(f"redis {redis.address} connected changes=1 state=1"),
+                        out.stdout)
+        self.assertEqual(sorted(line.split()[1] for line in lines[1:]), ["n1", "n2"], out.stdout)
+        self.assertIn("published=1", next(line for line in lines if line.startswith("node n1")))
+        redis.kill()
+        out = self.fleet_status(n1)
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("cannot reach Redis", out.stderr)
+
+    def test_a_sentinel_failover_is_followed(self):
+        master = self.peer(RedisServer())
+        replica = self.peer(RedisServer(replica_of=master))
+        sentinel = self.peer(RedisSentinel(master))
+        wait_until(lambda: "connected_slaves:1" in master.cli("INFO", "replication"), 15,
+                   what="the replica")
+        n1, n2 = self.nodes(count=2, sentinels=[sentinel])
+        self.block(n1, "127.0.0.13")
+        wait_until(lambda: self.banner(n2, "127.0.0.13") == 554, 5, what="the first block")
+        master.kill()
+        wait_until(lambda: sentinel.master_address() == replica.address, 20,
+                   what="the fail-over to the replica")
+        self.block(n2, "127.0.0.14")
+        wait_until(lambda: self.banner(n1, "127.0.0.14") == 554, 15,
+                   what="a block after the fail-over")
+        self.assertEqual(self.banner(n2, "127.0.0.13"), 554)  # the first block stays
+        self.assertGreaterEqual(int(replica.cli("XLEN", "mxgate:changes")), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
