@@ -95,6 +95,11 @@ FleetMetrics::FleetMetrics(prometheus::Registry& registry)
                   .Name("mxgate_fleet_resyncs_total")
                   .Help("Full reads of the fleet's state (at the start, or after a gap)")
                   .Register(registry)
+                  .Add({})),
+      charges(prometheus::BuildCounter()
+                  .Name("mxgate_fleet_charges_total")
+                  .Help("Events other nodes' limits admitted, counted by this node's limits")
+                  .Register(registry)
                   .Add({})) {}
 
 struct Changes::Core {
@@ -121,6 +126,8 @@ struct Changes::Core {
   asio::awaitable<bool> resync();
   asio::awaitable<bool> read_stream();
   asio::awaitable<void> report();
+  asio::awaitable<void> send_charges();
+  void apply_charges(std::string_view payload);
   asio::awaitable<void> rest(Milliseconds how_long);
   void apply_one(std::string_view change);
   bool pending(const std::string& field) const;  // a change of `field` waits to be published
@@ -142,6 +149,10 @@ struct Changes::Core {
   std::uint64_t next_sequence = 0;
   std::string position;  // the last entry read; "" before the first resync
   std::string redis_status = "redis: not connected yet";
+
+  std::mutex charges_mutex;  // guards charges
+  std::unordered_map<std::string, std::uint32_t> charges;  // events admitted here, not yet sent
+  ApplyCharges on_charges;
 
   bool gap_possible = true;  // the follower was away: check the stream still holds its place
   std::atomic<bool> stopping{false};
@@ -169,6 +180,7 @@ void Changes::start() {
   asio::co_spawn(core->io, core->publisher(), asio::detached);
   asio::co_spawn(core->io, core->follower_loop(), asio::detached);
   asio::co_spawn(core->io, core->report(), asio::detached);
+  asio::co_spawn(core->io, core->send_charges(), asio::detached);
   thread_ = std::thread([core] { core->io.run(); });
 }
 
@@ -205,6 +217,15 @@ void Changes::publish(std::string field, std::string change) {
   }
   auto shared = core_;
   asio::post(core.io, [shared] { shared->wake.cancel(); });
+}
+
+void Changes::on_charges(ApplyCharges apply) { core_->on_charges = std::move(apply); }
+
+void Changes::charge(const std::string& key) {
+  std::lock_guard lock(core_->charges_mutex);
+  auto& charges = core_->charges;
+  if (charges.size() >= core_->settings.max_queued && !charges.contains(key)) return;
+  ++charges[key];
 }
 
 FleetStatus Changes::status() const {
@@ -384,12 +405,23 @@ asio::awaitable<bool> Changes::Core::read_stream() {
     if (entry.elements.size() != 2) continue;
     last = entry.elements[0].text;
     const auto& fields = entry.elements[1].elements;
-    std::string_view node, change;
+    std::string_view node, change, charged;
+    bool is_change = false;
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
       if (fields[i].text == "node") node = fields[i + 1].text;
-      if (fields[i].text == "change") change = fields[i + 1].text;
+      if (fields[i].text == "change") {
+        change = fields[i + 1].text;
+        is_change = true;
+      }
+      if (fields[i].text == "charges") charged = fields[i + 1].text;
     }
-    if (node != settings.node) apply_one(change);
+    if (node != settings.node) {
+      if (is_change) {
+        apply_one(change);
+      } else if (!charged.empty()) {
+        apply_charges(charged);
+      }
+    }
     const auto published_ms = entry_id(last).first;
     const auto now = now_ms();
     lag = now > published_ms ? static_cast<double>(now - published_ms) / 1000.0 : 0.0;
@@ -398,6 +430,56 @@ asio::awaitable<bool> Changes::Core::read_stream() {
   std::lock_guard lock(mutex);
   position = last;
   co_return true;
+}
+
+// The events this node's limits admitted since the last time, as one stream entry: for each
+// key, its length and the key, then the count (4 bytes each, big-endian). Kept and merged with
+// the next ones while Redis cannot take them.
+asio::awaitable<void> Changes::Core::send_charges() {
+  std::unordered_map<std::string, std::uint32_t> batch;
+  while (!stopping) {
+    co_await rest(settings.flush_interval);
+    {
+      std::lock_guard lock(charges_mutex);
+      for (auto& [key, count] : charges) batch[key] += count;
+      charges.clear();
+    }
+    if (batch.empty() || !writer.connected()) continue;
+    std::string payload;
+    const auto put = [&payload](std::uint32_t v) {
+      for (int shift = 24; shift >= 0; shift -= 8) payload.push_back(static_cast<char>(v >> shift));
+    };
+    for (const auto& [key, count] : batch) {
+      put(static_cast<std::uint32_t>(key.size()));
+      payload += key;
+      put(count);
+    }
+    std::vector<std::string> add{"XADD",          stream, "MAXLEN", "~",
+                                 std::to_string(settings.stream_length), "*", "node",
+                                 settings.node,    "charges", payload};
+    const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
+    if (reply && !reply->is_error()) batch.clear();
+  }
+}
+
+void Changes::Core::apply_charges(std::string_view payload) {
+  if (!on_charges) return;
+  const auto get = [&payload](std::uint32_t& v) {
+    if (payload.size() < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(payload[i]);
+    payload.remove_prefix(4);
+    return true;
+  };
+  std::uint32_t size = 0;
+  std::uint32_t count = 0;
+  while (get(size) && payload.size() >= size) {
+    const auto key = payload.substr(0, size);
+    payload.remove_prefix(size);
+    if (!get(count)) break;
+    on_charges(key, count);
+    if (metrics) metrics->charges.Increment(count);
+  }
 }
 
 // This node's status: the hash <prefix>:node:<name> (kept a day after its last write), its

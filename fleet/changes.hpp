@@ -12,6 +12,11 @@
 //     before the scan. Applying a change twice is harmless: a change states a result.
 //   - Every flush_interval it writes its status to the hash <prefix>:node:<name> and its name
 //     to the set <prefix>:nodes (`mxgate fleet status` reads them).
+//   - Charges (fleet-wide limits): charge() counts an event this node's limit admitted for a
+//     key; every flush_interval the counts go out as one entry of the same stream, and every
+//     other node hands them to `on_charges`, which moves its own limit state on as if it had
+//     admitted them. A node so counts the fleet's events with a delay of about flush_interval:
+//     the error of a fleet-wide limit is what the other nodes admit in that time.
 // Redis down or slow: publish() keeps queueing, nothing waits; the links reconnect (Sentinel
 // included) and the node catches up. The SMTP path never touches this.
 // Threading: a thread of its own (start()/stop()); publish() and status() from any thread;
@@ -57,6 +62,7 @@ struct FleetMetrics {
   prometheus::Counter& applied;
   prometheus::Counter& dropped;  // queued changes given up (over max_queued)
   prometheus::Counter& resyncs;
+  prometheus::Counter& charges;  // events other nodes' limits admitted, counted here too
 };
 
 struct FleetStatus {
@@ -72,6 +78,7 @@ struct FleetStatus {
 class Changes {
  public:
   using Apply = std::function<void(std::string_view change)>;
+  using ApplyCharges = std::function<void(std::string_view key, std::uint32_t events)>;
   // `metrics` may be null; it outlives the object.
   Changes(ChangesSettings settings, Apply apply, FleetMetrics* metrics = nullptr);
   ~Changes();  // stop()
@@ -82,6 +89,10 @@ class Changes {
   void stop();
 
   void publish(std::string field, std::string change);
+  // Before start(): where the other nodes' charges go (none: they are ignored).
+  void on_charges(ApplyCharges apply);
+  // Any thread, quick (the SMTP path): one event admitted here for `key`.
+  void charge(const std::string& key);
   FleetStatus status() const;
 
   struct Core;  // the fleet thread's state (changes.cpp)

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "fleet/settings.hpp"
 #include "storage/change.hpp"
@@ -20,6 +21,7 @@ std::string field_of(const storage::Change& change) {
 
 std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
                                             storage::ReputationStore& store,
+                                            throttle::Throttle& throttle,
                                             fleet::FleetMetrics& metrics) {
   if (!config.fleet.enabled) return nullptr;
   auto changes = std::make_unique<fleet::Changes>(
@@ -39,6 +41,10 @@ std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
   auto* publisher = changes.get();
   store.set_change_observer([publisher](const storage::Change& change) {
     publisher->publish(field_of(change), storage::encode_change(change));
+  });
+  throttle.set_charge_sink([publisher](const std::string& key) { publisher->charge(key); });
+  changes->on_charges([&throttle](std::string_view key, std::uint32_t events) {
+    throttle.charge_remote(key, events, common::unix_micros());
   });
   changes->start();
   spdlog::info("fleet_started node={} redis={} sentinels={}", config.fleet.node_name,

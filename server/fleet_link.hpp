@@ -8,13 +8,16 @@
 #include "conf/config.hpp"
 #include "fleet/changes.hpp"
 #include "storage/reputation_store.hpp"
+#include "throttle/throttle.hpp"
 
 namespace mxgate::server {
 
 // Started, and the store's observer (set here) publishes to it; stop() it before the store
 // goes. Null when [fleet] is off. Throws conf::ConfigError (fleet.password_file).
+// The throttle's admitted events are shared the same way (fleet-wide limits).
 std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
                                             storage::ReputationStore& store,
+                                            throttle::Throttle& throttle,
                                             fleet::FleetMetrics& metrics);
 
 }  // namespace mxgate::server

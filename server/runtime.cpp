@@ -105,8 +105,8 @@ class Runtime {
   // Reads of reputation records that miss the block cache run here, off the workers.
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
-  std::unique_ptr<fleet::Changes> fleet_;  // [fleet]; stopped before store_ goes
   std::unique_ptr<policy::Throttling> throttling_;
+  std::unique_ptr<fleet::Changes> fleet_;  // [fleet]; goes before the store and the throttle
   std::unique_ptr<storage::Spool> spool_;           // queue mode
   std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
   relay::QueueClaims claims_;
@@ -135,11 +135,12 @@ Runtime::Runtime(const RuntimeOptions& options)
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       snapshot_->rules.trusted_clients);
   store_ = open_store(config);
-  fleet_ = start_fleet(config, *store_, fleet_metrics_);  // before anything else writes to it
   // Judged messages spill here (files without names: nothing to clean up after a crash).
   make_directory(config, "storage.path", config.storage.path + "/tmp");
   throttling_ = std::make_unique<policy::Throttling>(config.throttle, *registry_);
   throttling_->load(*store_, common::unix_micros());  // a restart neither resets a ramp nor a limit
+  // Before anything else writes to the store or asks the throttle.
+  fleet_ = start_fleet(config, *store_, throttling_->rules(), fleet_metrics_);
   if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
     make_directory(config, "queue.path", config.queue.path);
     spool_ = storage::Spool::open(config.queue.path);

@@ -148,8 +148,24 @@ std::optional<Deferral> Throttle::charge(const Settings& s, Count count, const S
       if (decision.admitted) value.a = decision.tat_us;
       return std::pair{value.a, 0};  // at rest (forgettable) once the TAT has passed
     });
+    if (charge_sink_) charge_sink_(target.key);
   }
   return std::nullopt;
+}
+
+void Throttle::charge_remote(std::string_view key, std::uint32_t events, std::int64_t now_us) {
+  if (!key.starts_with("L|") || events == 0) return;
+  const auto name = key.substr(2, key.find('|', 2) - 2);
+  const auto s = settings();
+  for (std::size_t i = 0; i < s->config.limits.size(); ++i) {
+    if (s->config.limits[i].name != name) continue;
+    const auto step = s->rates[i].interval_us() * static_cast<std::int64_t>(events);
+    table_.update(key, now_us, [&](Value& value, bool fresh) {
+      value.a = std::max(fresh ? 0 : value.a, now_us) + step;
+      return std::pair{value.a, 0};
+    });
+    return;
+  }
 }
 
 std::optional<Deferral> Throttle::connect(const Subject& subject, std::int64_t now_us) {

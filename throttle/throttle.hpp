@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -109,6 +110,16 @@ class Throttle {
   // Takes back one saved entry; expired or undecodable ones are skipped. Returns whether kept.
   bool load(std::string_view key, std::string_view value, std::int64_t now_us);
 
+  // Fleet mode (issue 19): `sink` hears of every event a [[limit]] admitted here, by its
+  // table key ("L|<limit name>|<subject>"), so that the other nodes can count it too; set it
+  // once, before the throttle is shared. It must be quick (it runs on the SMTP path).
+  using ChargeSink = std::function<void(const std::string& key)>;
+  void set_charge_sink(ChargeSink sink) { charge_sink_ = std::move(sink); }
+  // `events` that another node's [[limit]] admitted for `key`: the key's TAT moves on as if
+  // they had been admitted here (beyond any tolerance: they happened). A key of a limit this
+  // node does not have is ignored.
+  void charge_remote(std::string_view key, std::uint32_t events, std::int64_t now_us);
+
   StateTable& table() { return table_; }
   const StateTable& table() const { return table_; }
 
@@ -127,6 +138,7 @@ class Throttle {
 
   StateTable table_;
   std::atomic<std::shared_ptr<const Settings>> settings_;
+  ChargeSink charge_sink_;
   mutable std::mutex deferrals_mutex_;
   std::unordered_map<std::string, DeferralRecord> deferrals_;  // by IP key
 };

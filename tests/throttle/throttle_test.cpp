@@ -53,6 +53,32 @@ TEST(Throttle, ALimitDefersWithItsNameAndAdmitsAgainNextWindow) {
   EXPECT_FALSE(throttle.mail(s, kStart + 2)) << "messages are not connections";
 }
 
+TEST(Throttle, AdmittedEventsAreToldAndOtherNodesEventsAreCharged) {
+  // Fleet mode: the sink hears each admitted event's key; another node's events move the key
+  // on as if admitted here.
+  auto config = no_limits();
+  config.limits = {{"ip-connections", LimitConfig::Key::Ip, LimitConfig::Count::Connections, 3,
+                    std::chrono::minutes(1), 2}};
+  Throttle throttle(config);
+  std::vector<std::string> told;
+  throttle.set_charge_sink([&](const std::string& key) { told.push_back(key); });
+  const auto s = subject();
+  EXPECT_FALSE(throttle.connect(s, kStart));
+  ASSERT_EQ(told, (std::vector<std::string>{"L|ip-connections|ip1"}));
+  throttle.charge_remote("L|ip-connections|ip1", 2, kStart);  // two elsewhere
+  EXPECT_TRUE(throttle.connect(s, kStart + 1)) << "three in all: the burst is used up";
+  EXPECT_EQ(told.size(), 1u) << "a refused event is not told";
+  // Another IP, and limits this node does not have, are left alone.
+  throttle.charge_remote("L|other-limit|ip2", 100, kStart);
+  throttle.charge_remote("not a limit key", 100, kStart);
+  EXPECT_FALSE(throttle.connect(subject("ip2"), kStart + 1));
+  // Remote events beyond the tolerance still count: they happened.
+  throttle.charge_remote("L|ip-connections|ip3", 10, kStart);
+  const auto refused = throttle.connect(subject("ip3"), kStart);
+  ASSERT_TRUE(refused);
+  EXPECT_NEAR(static_cast<double>(refused->retry_after_us), 8 * 20.0 * kSecond, kSecond);
+}
+
 TEST(Throttle, AnEventIsChargedOnlyWhenEveryLimitAdmitsIt) {
   auto config = no_limits();
   config.limits = {
