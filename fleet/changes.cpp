@@ -28,6 +28,9 @@ constexpr Milliseconds kReadBlock{1000};  // XREAD BLOCK: a quiet stream answers
 constexpr Milliseconds kIdle{100};        // a link down: look again this often
 constexpr std::size_t kScanCount = 1000;
 constexpr Milliseconds kStopDeadline{2000};
+// Charges are worth something only for a flush_interval or two: a short stream, whatever the
+// number of nodes (an entry per node per flush_interval).
+constexpr std::size_t kChargesLength = 1000;
 
 // One call per batch: each change goes to the stream and becomes its field's latest state, in
 // one atomic step (a follower that resyncs sees either both or neither).
@@ -112,7 +115,8 @@ struct Changes::Core {
         wake(io),
         stream(settings.prefix + ":changes"),
         state(settings.prefix + ":state"),
-        nodes(settings.prefix + ":nodes") {}
+        nodes(settings.prefix + ":nodes"),
+        charges_stream(settings.prefix + ":charges") {}
 
   struct Queued {
     std::uint64_t sequence;
@@ -141,7 +145,8 @@ struct Changes::Core {
   RedisLink writer;    // publishes, writes the status
   RedisLink follower;  // blocks in XREAD
   asio::steady_timer wake;
-  std::string stream, state, nodes;
+  std::string stream, state, nodes, charges_stream;
+  std::string charges_position;  // the follower's, in charges_stream; "" until it asks
 
   mutable std::mutex mutex;  // guards queue, pending_fields, next_sequence and position
   std::deque<Queued> queue;
@@ -386,46 +391,59 @@ asio::awaitable<bool> Changes::Core::resync() {
   co_return true;
 }
 
-// One XREAD: the entries after `position`, those of other nodes applied.
+// One XREAD of both streams: the decisions after `position` and the charges after
+// `charges_position` (the newest when unknown: older charges are history already counted or
+// lost), those of other nodes applied.
 asio::awaitable<bool> Changes::Core::read_stream() {
   const std::string at = current_position();
-  std::vector<std::string> read{"XREAD", "COUNT",  "1000", "BLOCK", std::to_string(kReadBlock.count()),
-                                "STREAMS", stream, at};
+  if (charges_position.empty()) {
+    std::vector<std::string> newest{"XREVRANGE", charges_stream, "+", "-", "COUNT", "1"};
+    const auto top = co_await follower.command(std::move(newest), kCommandTimeout);
+    if (!top || !top->is_array()) co_return false;
+    charges_position = "0-0";
+    if (!top->elements.empty() && !top->elements[0].elements.empty()) {
+      charges_position = top->elements[0].elements[0].text;
+    }
+  }
+  std::vector<std::string> read{"XREAD",  "COUNT",        "1000", "BLOCK",
+                                std::to_string(kReadBlock.count()), "STREAMS", stream,
+                                charges_stream, at,           charges_position};
   const auto reply = co_await follower.command(std::move(read), kReadBlock + kCommandTimeout);
   if (!reply) {
     gap_possible = true;
+    charges_position.clear();
     co_return false;
   }
   if (reply->is_nil()) co_return true;  // nothing new within the block time
-  if (!reply->is_array() || reply->elements.empty() || reply->elements[0].elements.size() != 2) {
-    co_return false;
-  }
+  if (!reply->is_array()) co_return false;
   std::string last = at;
-  for (const auto& entry : reply->elements[0].elements[1].elements) {
-    if (entry.elements.size() != 2) continue;
-    last = entry.elements[0].text;
-    const auto& fields = entry.elements[1].elements;
-    std::string_view node, change, charged;
-    bool is_change = false;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-      if (fields[i].text == "node") node = fields[i + 1].text;
-      if (fields[i].text == "change") {
-        change = fields[i + 1].text;
-        is_change = true;
+  for (const auto& named : reply->elements) {
+    if (named.elements.size() != 2) continue;
+    const bool decisions = named.elements[0].text == stream;
+    for (const auto& entry : named.elements[1].elements) {
+      if (entry.elements.size() != 2) continue;
+      const auto& id = entry.elements[0].text;
+      (decisions ? last : charges_position) = id;
+      const auto& fields = entry.elements[1].elements;
+      std::string_view node, payload;
+      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].text == "node") node = fields[i + 1].text;
+        if (fields[i].text == "change" || fields[i].text == "charges") {
+          payload = fields[i + 1].text;
+        }
       }
-      if (fields[i].text == "charges") charged = fields[i + 1].text;
-    }
-    if (node != settings.node) {
-      if (is_change) {
-        apply_one(change);
-      } else if (!charged.empty()) {
-        apply_charges(charged);
+      if (node != settings.node) {
+        if (decisions) {
+          apply_one(payload);
+        } else {
+          apply_charges(payload);
+        }
       }
+      const auto published_ms = entry_id(id).first;
+      const auto now = now_ms();
+      lag = now > published_ms ? static_cast<double>(now - published_ms) / 1000.0 : 0.0;
+      if (metrics) metrics->lag.Set(lag);
     }
-    const auto published_ms = entry_id(last).first;
-    const auto now = now_ms();
-    lag = now > published_ms ? static_cast<double>(now - published_ms) / 1000.0 : 0.0;
-    if (metrics) metrics->lag.Set(lag);
   }
   std::lock_guard lock(mutex);
   position = last;
@@ -454,9 +472,9 @@ asio::awaitable<void> Changes::Core::send_charges() {
       payload += key;
       put(count);
     }
-    std::vector<std::string> add{"XADD",          stream, "MAXLEN", "~",
-                                 std::to_string(settings.stream_length), "*", "node",
-                                 settings.node,    "charges", payload};
+    std::vector<std::string> add{"XADD",  charges_stream, "MAXLEN", "~",
+                                 std::to_string(kChargesLength), "*", "node",
+                                 settings.node, "charges", payload};
     const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
     if (reply && !reply->is_error()) batch.clear();
   }

@@ -13,8 +13,8 @@
 //   - Every flush_interval it writes its status to the hash <prefix>:node:<name> and its name
 //     to the set <prefix>:nodes (`mxgate fleet status` reads them).
 //   - Charges (fleet-wide limits): charge() counts an event this node's limit admitted for a
-//     key; every flush_interval the counts go out as one entry of the same stream, and every
-//     other node hands them to `on_charges`, which moves its own limit state on as if it had
+//     key; every flush_interval the counts go out as one entry of the stream <prefix>:charges
+//     (about 1000 entries kept), and every other node hands them to `on_charges`, which moves its own limit state on as if it had
 //     admitted them. A node so counts the fleet's events with a delay of about flush_interval:
 //     the error of a fleet-wide limit is what the other nodes admit in that time.
 // Redis down or slow: publish() keeps queueing, nothing waits; the links reconnect (Sentinel
