@@ -266,13 +266,14 @@ std::string Runtime::reload() {
       old.http.listen.text() != config.http.listen.text() ||
       old.dns.servers != config.dns.servers || old.dns.timeout != config.dns.timeout ||
       old.dns.tries != config.dns.tries || old.storage != config.storage ||
+      old.fleet != config.fleet ||
       policy::store_options(old).v4_network_prefixes !=
           policy::store_options(config).v4_network_prefixes ||
       policy::store_options(old).v6_network_prefixes !=
           policy::store_options(config).v6_network_prefixes) {
     spdlog::warn(
         "reload_partial reason=\"listen addresses, workers, http.listen, dns servers, "
-        "storage and network prefixes change at restart\"");
+        "storage, network prefixes and [fleet] change at restart\"");
   }
   try {
     common::init_logging(config.log.level);
