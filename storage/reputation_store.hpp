@@ -146,7 +146,8 @@ class ReputationStore {
   // thread, after the write. Set it once, before the store is shared between threads.
   using ChangeObserver = std::function<void(const Change&)>;
   void set_change_observer(ChangeObserver observer);
-  // Writes a decision made on another node (synced), without telling the observer.
+  // Writes a decision made on another node, without telling the observer. Not synced: the
+  // fleet keeps it (a node reads the fleet's state whole when it starts).
   boost::system::error_code apply(const Change& change);
 
   // Visits every record in key order (not filling the block cache); stop by returning false.

@@ -25,20 +25,21 @@ error_code write_patch(ReputationStore::Impl& impl, Family family, std::string_v
   return ec;
 }
 
-error_code erase_record(ReputationStore::Impl& impl, Family family, std::string_view key) {
+error_code erase_record(ReputationStore::Impl& impl, Family family, std::string_view key,
+                        bool sync = true) {
   if (impl.options.read_only) return make_error_code(Error::read_only);
   rocksdb::WriteOptions write;
-  write.sync = true;
+  write.sync = sync;
   const auto ec = status_error(impl.db->Delete(write, impl.cf(family), to_slice(key)), "erase");
   impl.records->invalidate(family, key);
   return ec;
 }
 
 error_code write_doc(ReputationStore::Impl& impl, std::string_view key,
-                     std::optional<std::string_view> value) {
+                     std::optional<std::string_view> value, bool sync = true) {
   if (impl.options.read_only || impl.docs == nullptr) return make_error_code(Error::read_only);
   rocksdb::WriteOptions write;
-  write.sync = true;
+  write.sync = sync;
   if (value) {
     return status_error(impl.db->Put(write, impl.docs, to_slice(key), to_slice(*value)),
                         "put_doc");
@@ -140,18 +141,19 @@ void ReputationStore::set_change_observer(ChangeObserver observer) {
   impl_->observer = std::move(observer);
 }
 
+// Not synced: a decision lost to a crash here is still in the fleet's state, which a node
+// reads whole when it starts.
 error_code ReputationStore::apply(const Change& change) {
   switch (change.kind) {
     case Change::Kind::SetListing:
     case Change::Kind::ClearListing:
-      return write_patch(*impl_, change.family, change.key, change.value, true, "apply_listing");
+      return write_patch(*impl_, change.family, change.key, change.value, false, "apply_listing");
     case Change::Kind::EraseRecord:
-      return erase_record(*impl_, change.family, change.key);
+      return erase_record(*impl_, change.family, change.key, false);
     case Change::Kind::PutRecord: {
       if (impl_->options.read_only) return make_error_code(Error::read_only);
       if (!decode_record(change.value)) return make_error_code(Error::corruption);
       rocksdb::WriteOptions write;
-      write.sync = true;
       const auto ec = status_error(impl_->db->Put(write, impl_->cf(change.family),
                                                   to_slice(change.key), to_slice(change.value)),
                                    "apply_record");
@@ -159,9 +161,9 @@ error_code ReputationStore::apply(const Change& change) {
       return ec;
     }
     case Change::Kind::PutDoc:
-      return write_doc(*impl_, change.key, change.value);
+      return write_doc(*impl_, change.key, change.value, false);
     case Change::Kind::EraseDoc:
-      return write_doc(*impl_, change.key, std::nullopt);
+      return write_doc(*impl_, change.key, std::nullopt, false);
   }
   return make_error_code(Error::corruption);
 }
