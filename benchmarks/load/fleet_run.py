@@ -99,6 +99,17 @@ def propagation(nodes):
     return delays
 
 
+def wait_connected(mx, bound=30):
+    """Until the node says it is connected to the fleet (mxgate_fleet_connected 1)."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{mx.http_port}/metrics", timeout=5)
+        if "mxgate_fleet_connected 1" in text.read().decode():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{mx.name} did not connect to Redis within {bound} s")
+
+
 class Decisions(threading.Thread):
     """Blocks addresses on `node` at DECISIONS_PER_S until stopped."""
 
@@ -127,7 +138,8 @@ def main():
                                   extra=fleet_section(redis, f"n{i}")) for i in (2, 3)]
             for mx in (off, on, *others):
                 mx.name = Path(mx.config).stem
-            time.sleep(1)  # the nodes' first resync
+            for mx in (on, *others):
+                wait_connected(mx)
             print(f"mxgate fleet benchmark  {time.strftime('%Y-%m-%d %H:%M')}  "
                   f"{os.cpu_count()} CPUs  load average {os.getloadavg()[0]:.2f}")
             print(f"{MESSAGES} messages of {SIZE} octets per run, one per connection, "

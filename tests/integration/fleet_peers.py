@@ -61,6 +61,11 @@ class RedisServer(_Peer):
     def thaw(self):
         os.kill(self.proc.pid, signal.SIGCONT)
 
+    def frozen(self):
+        """Whether it is stopped (freeze()), from /proc."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
     def restart(self):
         """Starts it again on the same port (after stop() or kill())."""
         self._start_on([self.port])
