@@ -3,6 +3,8 @@
   - relay messages/s (one message per connection, so also connections/s) of one node with
     [fleet] on against the same node with it off, while another node of the fleet publishes
     decisions that the loaded node applies (DECISIONS_PER_S, default 50);
+  - the error of a fleet-wide limit: 60 connections from one address alternating between the
+    three nodes 30 ms apart, against a limit of 10 at once;
   - the propagation delay of a listing across three nodes: the time from the admin API's answer
     on one node until the two others refuse the address at connect (each probed by a connection
     every millisecond), p50 and p99 over PROPAGATIONS (default 200) listings.
@@ -50,9 +52,15 @@ TRUSTED = ('[reputation]\ntrusted_networks = ["127.0.0.1/32"]\n\n[pregreet]\nena
            '[checks.rdns]\nmode = "off"\n')
 
 
+# On the fleet nodes only: 10 connections at once per IP (100 an hour, burst 9), the limit whose
+# fleet-wide error limit_error() measures. smtp-source's 127.0.0.1 is exempt (trusted).
+LIMIT = ('[[limit]]\nname = "per-ip"\nkey = "ip"\ncount = "connections"\nrate = 100\n'
+         'period = "1h"\nburst = 9\n')
+
+
 def fleet_section(redis, node):
     return (f'[fleet]\nenabled = true\nredis = "{redis.address}"\nnode_name = "{node}"\n'
-            f'flush_interval = "200ms"\n\n{TRUSTED}')
+            f'flush_interval = "200ms"\n\n{TRUSTED}\n{LIMIT}')
 
 
 def admin_block(mx, ip):
@@ -108,6 +116,20 @@ def wait_connected(mx, bound=30):
             return
         time.sleep(0.05)
     raise RuntimeError(f"{mx.name} did not connect to Redis within {bound} s")
+
+
+def limit_error(nodes, attempts=60, gap=0.03, runs=3):
+    """Connections admitted when `attempts` from one new address alternate between the nodes
+    `gap` seconds apart, per run: one node alone admits 10 (LIMIT); unshared state, 30."""
+    admitted = []
+    for run in range(runs):
+        ip = address(run + 1, base=3)
+        count = 0
+        for i in range(attempts):
+            count += banner_code(nodes[i % len(nodes)].port, ip) == 220
+            time.sleep(gap)  # the arrival pattern being measured
+        admitted.append(count)
+    return admitted
 
 
 class Decisions(threading.Thread):
@@ -170,6 +192,9 @@ def main():
                 print(f"{r:>5} {rate['direct']:8.0f} {rate['off']:8.0f} {rate['on']:8.0f} "
                       f"{ratio:7.2f} {per('off'):15.3f} {per('on'):14.3f} {applied:8}")
             print(f"\nmedian on/off: {statistics.median(ratios):.2f}")
+            admitted = limit_error([on, *others])
+            print(f"a limit of 10 at once per IP, 60 connections alternating over the 3 nodes "
+                  f"30 ms apart (flush_interval 200ms): admitted {admitted} (30 unshared)")
             delays = propagation([on, *others])
             done = sorted(d for d in delays if d is not None)
             lost = len(delays) - len(done)
