@@ -458,8 +458,11 @@ asio::awaitable<void> Changes::Core::send_charges() {
   while (!stopping) {
     co_await rest(settings.flush_interval);
     {
+      // Bounded while Redis is away: new keys beyond max_queued are not kept.
       std::lock_guard lock(charges_mutex);
-      for (auto& [key, count] : charges) batch[key] += count;
+      for (auto& [key, count] : charges) {
+        if (batch.size() < settings.max_queued || batch.contains(key)) batch[key] += count;
+      }
       charges.clear();
     }
     if (batch.empty() || !writer.connected()) continue;
