@@ -116,7 +116,8 @@ struct Changes::Core {
         stream(settings.prefix + ":changes"),
         state(settings.prefix + ":state"),
         nodes(settings.prefix + ":nodes"),
-        charges_stream(settings.prefix + ":charges") {}
+        charges_stream(settings.prefix + ":charges"),
+        charges_position(std::to_string(now_ms()) + "-0") {}
 
   struct Queued {
     std::uint64_t sequence;
@@ -146,7 +147,9 @@ struct Changes::Core {
   RedisLink follower;  // blocks in XREAD
   asio::steady_timer wake;
   std::string stream, state, nodes, charges_stream;
-  std::string charges_position;  // the follower's, in charges_stream; "" until it asks
+  // The follower's place in charges_stream: from this node's start (its limit state is as it
+  // was loaded then), kept across lost connections; the stream's length bounds what it replays.
+  std::string charges_position;
 
   mutable std::mutex mutex;  // guards queue, pending_fields, next_sequence and position
   std::deque<Queued> queue;
@@ -392,26 +395,15 @@ asio::awaitable<bool> Changes::Core::resync() {
 }
 
 // One XREAD of both streams: the decisions after `position` and the charges after
-// `charges_position` (the newest when unknown: older charges are history already counted or
-// lost), those of other nodes applied.
+// `charges_position`, those of other nodes applied.
 asio::awaitable<bool> Changes::Core::read_stream() {
   const std::string at = current_position();
-  if (charges_position.empty()) {
-    std::vector<std::string> newest{"XREVRANGE", charges_stream, "+", "-", "COUNT", "1"};
-    const auto top = co_await follower.command(std::move(newest), kCommandTimeout);
-    if (!top || !top->is_array()) co_return false;
-    charges_position = "0-0";
-    if (!top->elements.empty() && !top->elements[0].elements.empty()) {
-      charges_position = top->elements[0].elements[0].text;
-    }
-  }
   std::vector<std::string> read{"XREAD",  "COUNT",        "1000", "BLOCK",
                                 std::to_string(kReadBlock.count()), "STREAMS", stream,
                                 charges_stream, at,           charges_position};
   const auto reply = co_await follower.command(std::move(read), kReadBlock + kCommandTimeout);
   if (!reply) {
     gap_possible = true;
-    charges_position.clear();
     co_return false;
   }
   if (reply->is_nil()) co_return true;  // nothing new within the block time
