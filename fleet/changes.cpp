@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <future>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -31,6 +32,9 @@ constexpr Milliseconds kStopDeadline{2000};
 // Charges are worth something only for a flush_interval or two: a short stream, whatever the
 // number of nodes (an entry per node per flush_interval).
 constexpr std::size_t kChargesLength = 1000;
+// Counts entries are kept this long (XADD MINID): the time a node may lose Redis without
+// missing the fleet's counts (memory: about this much of the fleet's counter batches).
+constexpr std::uint64_t kCountsKeepMs = 15 * 60 * 1000;
 
 // One call per batch: each change goes to the stream and becomes its field's latest state, in
 // one atomic step (a follower that resyncs sees either both or neither).
@@ -103,7 +107,12 @@ FleetMetrics::FleetMetrics(prometheus::Registry& registry)
                   .Name("mxgate_fleet_charges_total")
                   .Help("Events other nodes' limits admitted, counted by this node's limits")
                   .Register(registry)
-                  .Add({})) {}
+                  .Add({})),
+      counts(prometheus::BuildCounter()
+                 .Name("mxgate_fleet_counts_total")
+                 .Help("Keys of other nodes' history counters merged into this node's records")
+                 .Register(registry)
+                 .Add({})) {}
 
 struct Changes::Core {
   Core(ChangesSettings s, Apply a, FleetMetrics* m)
@@ -117,7 +126,9 @@ struct Changes::Core {
         state(settings.prefix + ":state"),
         nodes(settings.prefix + ":nodes"),
         charges_stream(settings.prefix + ":charges"),
-        charges_position(std::to_string(now_ms()) + "-0") {}
+        counts_stream(settings.prefix + ":counts"),
+        charges_position(std::to_string(now_ms()) + "-0"),
+        counts_position(charges_position) {}
 
   struct Queued {
     std::uint64_t sequence;
@@ -131,6 +142,8 @@ struct Changes::Core {
   asio::awaitable<bool> resync();
   asio::awaitable<bool> read_stream();
   asio::awaitable<void> report();
+  asio::awaitable<void> send_counts();
+  asio::awaitable<void> send_counts_once();
   asio::awaitable<void> send_charges();
   void apply_charges(std::string_view payload);
   asio::awaitable<void> rest(Milliseconds how_long);
@@ -146,10 +159,11 @@ struct Changes::Core {
   RedisLink writer;    // publishes, writes the status
   RedisLink follower;  // blocks in XREAD
   asio::steady_timer wake;
-  std::string stream, state, nodes, charges_stream;
-  // The follower's place in charges_stream: from this node's start (its limit state is as it
-  // was loaded then), kept across lost connections; the stream's length bounds what it replays.
-  std::string charges_position;
+  std::string stream, state, nodes, charges_stream, counts_stream;
+  // The follower's places in charges_stream and counts_stream: from this node's start (its
+  // state is as it was loaded then), kept across lost connections; what a stream keeps bounds
+  // what it replays.
+  std::string charges_position, counts_position;
 
   mutable std::mutex mutex;  // guards queue, pending_fields, next_sequence and position
   std::deque<Queued> queue;
@@ -161,6 +175,11 @@ struct Changes::Core {
   std::mutex charges_mutex;  // guards charges
   std::unordered_map<std::string, std::uint32_t> charges;  // events admitted here, not yet sent
   ApplyCharges on_charges;
+  TakeCounts take_counts;
+  ApplyCounts apply_counts;
+  std::string unsent_counts;  // a batch taken but not yet in Redis
+  std::unordered_map<std::string, std::uint32_t> unsent_charges;  // the same, by key
+  bool sending_counts = false;
 
   bool gap_possible = true;  // the follower was away: check the stream still holds its place
   std::atomic<bool> stopping{false};
@@ -188,7 +207,7 @@ void Changes::start() {
   asio::co_spawn(core->io, core->publisher(), asio::detached);
   asio::co_spawn(core->io, core->follower_loop(), asio::detached);
   asio::co_spawn(core->io, core->report(), asio::detached);
-  asio::co_spawn(core->io, core->send_charges(), asio::detached);
+  asio::co_spawn(core->io, core->send_counts(), asio::detached);
   thread_ = std::thread([core] { core->io.run(); });
 }
 
@@ -199,6 +218,13 @@ void Changes::stop() {
   const auto deadline = std::chrono::steady_clock::now() + kStopDeadline;
   while (core->connected && status().queued > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(Milliseconds(20));
+  }
+  // And the charges and counts of its last sessions (the store's last flush came before).
+  if (core->connected) {
+    auto sent = std::make_shared<std::promise<void>>();
+    asio::co_spawn(core->io, core->send_counts_once(),
+                   [sent](const std::exception_ptr&) { sent->set_value(); });
+    sent->get_future().wait_until(deadline);
   }
   core->stopping = true;
   asio::post(core->io, [core] {
@@ -228,6 +254,11 @@ void Changes::publish(std::string field, std::string change) {
 }
 
 void Changes::on_charges(ApplyCharges apply) { core_->on_charges = std::move(apply); }
+
+void Changes::share_counts(TakeCounts take, ApplyCounts apply) {
+  core_->take_counts = std::move(take);
+  core_->apply_counts = std::move(apply);
+}
 
 void Changes::charge(const std::string& key) {
   std::lock_guard lock(core_->charges_mutex);
@@ -394,13 +425,15 @@ asio::awaitable<bool> Changes::Core::resync() {
   co_return true;
 }
 
-// One XREAD of both streams: the decisions after `position` and the charges after
-// `charges_position`, those of other nodes applied.
+// One XREAD of the three streams: the decisions after `position`, the charges and the counts
+// after theirs, those of other nodes applied.
 asio::awaitable<bool> Changes::Core::read_stream() {
   const std::string at = current_position();
-  std::vector<std::string> read{"XREAD",  "COUNT",        "1000", "BLOCK",
-                                std::to_string(kReadBlock.count()), "STREAMS", stream,
-                                charges_stream, at,           charges_position};
+  std::vector<std::string> read{"XREAD",      "COUNT",         "1000",
+                                "BLOCK",      std::to_string(kReadBlock.count()),
+                                "STREAMS",    stream,          charges_stream,
+                                counts_stream, at,             charges_position,
+                                counts_position};
   const auto reply = co_await follower.command(std::move(read), kReadBlock + kCommandTimeout);
   if (!reply) {
     gap_possible = true;
@@ -411,30 +444,36 @@ asio::awaitable<bool> Changes::Core::read_stream() {
   std::string last = at;
   for (const auto& named : reply->elements) {
     if (named.elements.size() != 2) continue;
-    const bool decisions = named.elements[0].text == stream;
+    const auto& name = named.elements[0].text;
+    std::string& place = name == stream ? last
+                         : name == charges_stream ? charges_position
+                                                  : counts_position;
     for (const auto& entry : named.elements[1].elements) {
       if (entry.elements.size() != 2) continue;
       const auto& id = entry.elements[0].text;
-      (decisions ? last : charges_position) = id;
+      place = id;
       const auto& fields = entry.elements[1].elements;
       std::string_view node, payload;
       for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        if (fields[i].text == "node") node = fields[i + 1].text;
-        if (fields[i].text == "change" || fields[i].text == "charges") {
-          payload = fields[i + 1].text;
-        }
-      }
-      if (node != settings.node) {
-        if (decisions) {
-          apply_one(payload);
+        if (fields[i].text == "node") {
+          node = fields[i + 1].text;
         } else {
-          apply_charges(payload);
+          payload = fields[i + 1].text;  // "change", "charges" or "counts"
         }
       }
-      const auto published_ms = entry_id(id).first;
-      const auto now = now_ms();
-      lag = now > published_ms ? static_cast<double>(now - published_ms) / 1000.0 : 0.0;
-      if (metrics) metrics->lag.Set(lag);
+      if (node == settings.node) continue;
+      if (name == stream) {
+        apply_one(payload);
+        const auto published_ms = entry_id(id).first;
+        const auto now = now_ms();
+        lag = now > published_ms ? static_cast<double>(now - published_ms) / 1000.0 : 0.0;
+        if (metrics) metrics->lag.Set(lag);
+      } else if (name == charges_stream) {
+        apply_charges(payload);
+      } else if (apply_counts) {
+        const auto merged = apply_counts(payload);
+        if (metrics) metrics->counts.Increment(static_cast<double>(merged));
+      }
     }
   }
   std::lock_guard lock(mutex);
@@ -442,37 +481,62 @@ asio::awaitable<bool> Changes::Core::read_stream() {
   co_return true;
 }
 
+// Every flush_interval: this node's charges and counts, each as one stream entry.
+asio::awaitable<void> Changes::Core::send_counts() {
+  while (!stopping) {
+    co_await rest(settings.flush_interval);
+    co_await send_counts_once();
+  }
+}
+
+// One at a time (the loop's and stop()'s), so that nothing goes out twice.
+asio::awaitable<void> Changes::Core::send_counts_once() {
+  if (sending_counts) co_return;
+  sending_counts = true;
+  co_await send_charges();
+  if (take_counts && writer.connected()) {  // otherwise they keep adding up meanwhile
+    if (unsent_counts.empty()) unsent_counts = take_counts();
+    if (!unsent_counts.empty()) {
+      const auto now = now_ms();
+      const auto oldest = now > kCountsKeepMs ? now - kCountsKeepMs : 0;
+      std::vector<std::string> add{"XADD", counts_stream, "MINID", "~",
+                                   std::to_string(oldest), "*", "node", settings.node,
+                                   "counts", unsent_counts};
+      const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
+      if (reply && !reply->is_error()) unsent_counts.clear();
+    }
+  }
+  sending_counts = false;
+}
+
 // The events this node's limits admitted since the last time, as one stream entry: for each
 // key, its length and the key, then the count (4 bytes each, big-endian). Kept and merged with
 // the next ones while Redis cannot take them.
 asio::awaitable<void> Changes::Core::send_charges() {
-  std::unordered_map<std::string, std::uint32_t> batch;
-  while (!stopping) {
-    co_await rest(settings.flush_interval);
-    {
-      // Bounded while Redis is away: new keys beyond max_queued are not kept.
-      std::lock_guard lock(charges_mutex);
-      for (auto& [key, count] : charges) {
-        if (batch.size() < settings.max_queued || batch.contains(key)) batch[key] += count;
-      }
-      charges.clear();
+  auto& batch = unsent_charges;
+  {
+    // Bounded while Redis is away: new keys beyond max_queued are not kept.
+    std::lock_guard lock(charges_mutex);
+    for (auto& [key, count] : charges) {
+      if (batch.size() < settings.max_queued || batch.contains(key)) batch[key] += count;
     }
-    if (batch.empty() || !writer.connected()) continue;
-    std::string payload;
-    const auto put = [&payload](std::uint32_t v) {
-      for (int shift = 24; shift >= 0; shift -= 8) payload.push_back(static_cast<char>(v >> shift));
-    };
-    for (const auto& [key, count] : batch) {
-      put(static_cast<std::uint32_t>(key.size()));
-      payload += key;
-      put(count);
-    }
-    std::vector<std::string> add{"XADD",  charges_stream, "MAXLEN", "~",
-                                 std::to_string(kChargesLength), "*", "node",
-                                 settings.node, "charges", payload};
-    const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
-    if (reply && !reply->is_error()) batch.clear();
+    charges.clear();
   }
+  if (batch.empty() || !writer.connected()) co_return;
+  std::string payload;
+  const auto put = [&payload](std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) payload.push_back(static_cast<char>(v >> shift));
+  };
+  for (const auto& [key, count] : batch) {
+    put(static_cast<std::uint32_t>(key.size()));
+    payload += key;
+    put(count);
+  }
+  std::vector<std::string> add{"XADD",  charges_stream, "MAXLEN", "~",
+                               std::to_string(kChargesLength), "*", "node",
+                               settings.node, "charges", payload};
+  const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
+  if (reply && !reply->is_error()) batch.clear();
 }
 
 void Changes::Core::apply_charges(std::string_view payload) {

@@ -14,9 +14,15 @@
 //     to the set <prefix>:nodes (`mxgate fleet status` reads them).
 //   - Charges (fleet-wide limits): charge() counts an event this node's limit admitted for a
 //     key; every flush_interval the counts go out as one entry of the stream <prefix>:charges
-//     (about 1000 entries kept), and every other node hands them to `on_charges`, which moves its own limit state on as if it had
-//     admitted them. A node so counts the fleet's events with a delay of about flush_interval:
-//     the error of a fleet-wide limit is what the other nodes admit in that time.
+//     (about 1000 entries kept), and every other node hands them to `on_charges`, which moves
+//     its own limit state on as if it had admitted them. A node so counts the fleet's events
+//     with a delay of about flush_interval: the error of a fleet-wide limit is what the other
+//     nodes admit in that time.
+//   - Counts (history counters): every flush_interval the batch `take` gives goes out as one
+//     entry of the stream <prefix>:counts (entries of the last 15 minutes kept), and every
+//     other node hands it to `apply`: each node's records are the fleet's sums.
+//   A node follows both streams from its start, and across lost connections from where it
+//   was: what was published while it was down is the part of the fleet's counts it misses.
 // Redis down or slow: publish() keeps queueing, nothing waits; the links reconnect (Sentinel
 // included) and the node catches up. The SMTP path never touches this.
 // Threading: a thread of its own (start()/stop()); publish() and status() from any thread;
@@ -63,6 +69,7 @@ struct FleetMetrics {
   prometheus::Counter& dropped;  // queued changes given up (over max_queued)
   prometheus::Counter& resyncs;
   prometheus::Counter& charges;  // events other nodes' limits admitted, counted here too
+  prometheus::Counter& counts;   // keys of other nodes' counter batches merged here
 };
 
 struct FleetStatus {
@@ -93,6 +100,12 @@ class Changes {
   void on_charges(ApplyCharges apply);
   // Any thread, quick (the SMTP path): one event admitted here for `key`.
   void charge(const std::string& key);
+  // Before start(): this node's counter deltas, taken every flush_interval while Redis is
+  // there (`take`: one batch, "" for none), and where the other nodes' batches go (`apply`:
+  // the number of keys it merged).
+  using TakeCounts = std::function<std::string()>;
+  using ApplyCounts = std::function<std::size_t(std::string_view batch)>;
+  void share_counts(TakeCounts take, ApplyCounts apply);
   FleetStatus status() const;
 
   struct Core;  // the fleet thread's state (changes.cpp)

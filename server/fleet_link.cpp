@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "fleet/settings.hpp"
 #include "storage/change.hpp"
+#include "storage/counts.hpp"
 
 namespace mxgate::server {
 
@@ -46,6 +47,21 @@ std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
   changes->on_charges([&throttle](std::string_view key, std::uint32_t events) {
     throttle.charge_remote(key, events, common::unix_micros());
   });
+  // History counters: the patches each flush wrote, folded per key until the fleet takes them.
+  auto counts = std::make_shared<storage::CountsAggregator>(config.fleet.max_queued,
+                                                            store.options().history_days);
+  store.set_counts_observer([counts, &metrics](storage::Family family, std::string_view key,
+                                               std::string_view patch) {
+    if (!counts->add(family, key, patch)) metrics.dropped.Increment();
+  });
+  changes->share_counts([counts] { return counts->take(); },
+                        [&store](std::string_view batch) -> std::size_t {
+                          const auto merged = store.apply_counts(batch);
+                          if (merged) return *merged;
+                          spdlog::warn("fleet_counts_failed bytes={} error=\"{}\"",
+                                       batch.size(), merged.error().message());
+                          return 0;
+                        });
   changes->start();
   spdlog::info("fleet_started node={} redis={} sentinels={}", config.fleet.node_name,
                config.fleet.sentinels.empty() ? config.fleet.redis : "-",

@@ -14,7 +14,8 @@ namespace mxgate::server {
 
 // Started, and the store's observer (set here) publishes to it; stop() it before the store
 // goes. Null when [fleet] is off. Throws conf::ConfigError (fleet.password_file).
-// The throttle's admitted events are shared the same way (fleet-wide limits).
+// The throttle's admitted events are shared the same way (fleet-wide limits), and the store's
+// counter patches (history counters: every node's records hold the fleet's sums).
 std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
                                             storage::ReputationStore& store,
                                             throttle::Throttle& throttle,

@@ -147,28 +147,38 @@ Lookup to_lookup(const rocksdb::Status& status, const rocksdb::PinnableSlice& va
   return Lookup::Error;
 }
 
-// Drops the batch's keys from the record cache: they changed.
-void invalidate_batch_keys(ReputationStore::Impl& impl, const rocksdb::WriteBatch& batch) {
-  struct Invalidate : rocksdb::WriteBatch::Handler {
+// Visits the merges (counter patches) of `batch`: the notes' puts are not records.
+template <typename Visit>
+void for_each_merge(ReputationStore::Impl& impl, const rocksdb::WriteBatch& batch, Visit visit) {
+  struct Handler : rocksdb::WriteBatch::Handler {
     ReputationStore::Impl& impl;
-    explicit Invalidate(ReputationStore::Impl& i) : impl(i) {}
+    Visit& visit;
+    Handler(ReputationStore::Impl& i, Visit& v) : impl(i), visit(v) {}
     rocksdb::Status MergeCF(std::uint32_t column_family, const rocksdb::Slice& key,
-                            const rocksdb::Slice& /*value*/) override {
+                            const rocksdb::Slice& value) override {
       for (std::size_t i = 0; i < kFamilyCount; ++i) {
         if (impl.families[i] != nullptr && impl.families[i]->GetID() == column_family) {
-          impl.records->invalidate(static_cast<Family>(i), {key.data(), key.size()});
+          visit(static_cast<Family>(i), std::string_view(key.data(), key.size()),
+                std::string_view(value.data(), value.size()));
         }
       }
       return rocksdb::Status::OK();
     }
-    // The notes' puts (note_linked_domain): not records, nothing cached. Without this, the
-    // default handler fails on a non-default family and would stop the walk.
+    // Without this, the default handler fails on a non-default family and stops the walk.
     rocksdb::Status PutCF(std::uint32_t /*column_family*/, const rocksdb::Slice& /*key*/,
                           const rocksdb::Slice& /*value*/) override {
       return rocksdb::Status::OK();
     }
-  } handler(impl);
+  } handler(impl, visit);
   batch.Iterate(&handler);
+}
+
+// Drops the batch's keys from the record cache (they changed) and tells the counts observer.
+void batch_written(ReputationStore::Impl& impl, const rocksdb::WriteBatch& batch, bool observe) {
+  for_each_merge(impl, batch, [&](Family family, std::string_view key, std::string_view patch) {
+    impl.records->invalidate(family, key);
+    if (observe && impl.counts_observer) impl.counts_observer(family, key, patch);
+  });
 }
 
 }  // namespace
@@ -346,8 +356,32 @@ error_code ReputationStore::flush() {
   rocksdb::WriteOptions write;
   write.sync = false;  // counters: losing the last second in a crash is acceptable
   const auto ec = status_error(impl_->db->Write(write, batch.get()), "flush");
-  invalidate_batch_keys(*impl_, *batch);
+  batch_written(*impl_, *batch, !ec);
   return ec;
+}
+
+void ReputationStore::set_counts_observer(CountsObserver observer) {
+  impl_->counts_observer = std::move(observer);
+}
+
+boost::system::result<std::size_t> ReputationStore::apply_counts(std::string_view batch) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  rocksdb::WriteBatch write_batch;
+  std::size_t count = 0;
+  const bool whole = decode_counts(batch, [&](Family family, std::string_view key,
+                                              std::string_view patch) {
+    if (impl_->cf(family) == nullptr || !decode_patch(patch)) return;
+    if (write_batch.Merge(impl_->cf(family), to_slice(key), to_slice(patch)).ok()) ++count;
+  });
+  if (!whole) return make_error_code(Error::corruption);
+  if (count == 0) return count;
+  rocksdb::WriteOptions write;
+  write.sync = false;  // as flush(): the other nodes' counters, as unsynced as our own
+  if (const auto ec = status_error(impl_->db->Write(write, &write_batch), "apply_counts")) {
+    return ec;
+  }
+  batch_written(*impl_, write_batch, false);
+  return count;
 }
 
 std::size_t ReputationStore::pending_adds() const {

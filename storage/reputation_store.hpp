@@ -42,6 +42,7 @@
 
 #include "reputation/record.hpp"
 #include "storage/change.hpp"
+#include "storage/counts.hpp"
 #include "storage/error.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/linked_note.hpp"
@@ -149,6 +150,16 @@ class ReputationStore {
   // Writes a decision made on another node, without telling the observer. Not synced: the
   // fleet keeps it (a node reads the fleet's state whole when it starts).
   boost::system::error_code apply(const Change& change);
+  // Fleet mode's counters (counts.hpp): `observer` hears of every counter patch flush() wrote
+  // (add()'s, as family, key and encoded patch), on flush()'s thread. Set it once, before the
+  // store is shared between threads.
+  using CountsObserver =
+      std::function<void(Family family, std::string_view key, std::string_view patch)>;
+  void set_counts_observer(CountsObserver observer);
+  // Merges another node's counter deltas (a counts.hpp batch), unsynced, without telling the
+  // observer. The number of keys merged, or Error::corruption for a malformed batch (nothing
+  // written). May block on disk.
+  boost::system::result<std::size_t> apply_counts(std::string_view batch);
 
   // Visits every record in key order (not filling the block cache); stop by returning false.
   using Visitor = std::function<bool(std::string_view key, const reputation::Record& record)>;

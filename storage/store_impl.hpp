@@ -31,6 +31,7 @@ struct ReputationStore::Impl {
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> ingest_sequence{0};
   ReputationStore::ChangeObserver observer;  // set before the store is shared (fleet mode)
+  ReputationStore::CountsObserver counts_observer;  // the same
 
   mutable std::mutex batch_mutex;  // guards batch and pending
   std::unique_ptr<rocksdb::WriteBatch> batch = std::make_unique<rocksdb::WriteBatch>();

@@ -154,17 +154,23 @@ std::optional<Deferral> Throttle::charge(const Settings& s, Count count, const S
 }
 
 void Throttle::charge_remote(std::string_view key, std::uint32_t events, std::int64_t now_us) {
-  if (!key.starts_with("L|") || events == 0) return;
-  const auto name = key.substr(2, key.find('|', 2) - 2);
+  if (events == 0) return;
   const auto s = settings();
-  for (std::size_t i = 0; i < s->config.limits.size(); ++i) {
-    if (s->config.limits[i].name != name) continue;
-    const auto step = s->rates[i].interval_us() * static_cast<std::int64_t>(events);
-    table_.update(key, now_us, [&](Value& value, bool fresh) {
-      value.a = std::max(fresh ? 0 : value.a, now_us) + step;
-      return std::pair{value.a, 0};
-    });
-    return;
+  if (key.starts_with("R|")) {
+    count_day(std::string(key), events, now_us);
+  } else if (key.starts_with("A|")) {
+    count_hour(*s, std::string(key), events, std::nullopt, now_us);
+  } else if (key.starts_with("L|")) {
+    const auto name = key.substr(2, key.find('|', 2) - 2);
+    for (std::size_t i = 0; i < s->config.limits.size(); ++i) {
+      if (s->config.limits[i].name != name) continue;
+      const auto step = s->rates[i].interval_us() * static_cast<std::int64_t>(events);
+      table_.update(key, now_us, [&](Value& value, bool fresh) {
+        value.a = std::max(fresh ? 0 : value.a, now_us) + step;
+        return std::pair{value.a, 0};
+      });
+      return;
+    }
   }
 }
 
@@ -260,13 +266,15 @@ std::optional<Deferral> Throttle::anomaly_check(const Settings& s, const Subject
   const auto value = table_.get("A|" + subject.ip, now_us);
   const std::int64_t hour = now_us / kHourUs;
   if (!value || value->a != hour) return std::nullopt;
+  const double baseline =
+      value->c >= 0 ? value->c : subject.ip_history.accepted_last_week / kHoursPerWeek;
   const double threshold =
-      std::max<double>(config.anomaly_min_per_hour, config.anomaly_factor * value->c);
+      std::max<double>(config.anomaly_min_per_hour, config.anomaly_factor * baseline);
   if (static_cast<double>(value->b) < threshold) return std::nullopt;
   return Deferral{"anomaly", reputation::Signal::Anomaly,
                   fmt::format("anomaly: {} messages this hour, over {:g} x the hourly baseline "
                               "{:.1f} (and at least {})",
-                              value->b, config.anomaly_factor, value->c,
+                              value->b, config.anomaly_factor, baseline,
                               config.anomaly_min_per_hour),
                   (hour + 1) * kHourUs - now_us};
 }
@@ -292,32 +300,53 @@ std::optional<Deferral> Throttle::mail(const Subject& subject, std::int64_t now_
 void Throttle::accepted(const Subject& subject, std::int64_t now_us) {
   const auto s = settings();
   if (!s->config.enabled) return;
-  const std::int64_t day = now_us / kDayUs;
-  auto count_day = [&](const std::string& key, const History& history) {
+  const auto ramp_day = [&](const std::string& key, const History& history) {
     if (key.empty() || !ramping(s->config, history, now_us)) return;
-    table_.update("R|" + key, now_us, [&](Value& value, bool) {
-      if (value.a != day) value = Value{day, 0, 0};
-      ++value.b;
-      return std::pair{(day + 1) * kDayUs, 0};  // today's count, kept until the day ends
-    });
+    count_day("R|" + key, 1, now_us);
+    if (charge_sink_) charge_sink_("R|" + key);
   };
-  count_day(subject.ip, subject.ip_history);
-  count_day(subject.network, subject.network_history);
+  ramp_day(subject.ip, subject.ip_history);
+  ramp_day(subject.network, subject.network_history);
   if (s->config.anomaly_factor <= 0 || subject.ip_history.first_seen == 0) return;
+  count_hour(*s, "A|" + subject.ip, 1, subject.ip_history.accepted_last_week / kHoursPerWeek,
+             now_us);
+  if (charge_sink_) charge_sink_("A|" + subject.ip);
+}
+
+// Today's accepted messages of a ramping key ("R|<key>": a = the day, b = the count), kept
+// until the day ends.
+void Throttle::count_day(const std::string& key, std::uint32_t events, std::int64_t now_us) {
+  const std::int64_t day = now_us / kDayUs;
+  table_.update(key, now_us, [&](Value& value, bool) {
+    if (value.a != day) value = Value{day, 0, 0};
+    value.b += events;
+    return std::pair{(day + 1) * kDayUs, 0};
+  });
+}
+
+// This hour's accepted messages of an IP ("A|<ip>": a = the hour, b = the count, c = the
+// baseline, an EWMA per hour). The baseline starts from the last week of the IP's record
+// (`seed`), unknown (-1) when counted for another node (which knows the record) until this
+// node accepts from the IP or checks it.
+void Throttle::count_hour(const Settings& s, const std::string& key, std::uint32_t events,
+                          std::optional<double> seed, std::int64_t now_us) {
   const std::int64_t hour = now_us / kHourUs;
-  const double keep = s->keep_per_hour;
-  const auto lifetime = 10 * std::max<std::int64_t>(kHourUs, micros(s->config.anomaly_half_life));
-  table_.update("A|" + subject.ip, now_us, [&](Value& value, bool fresh) {
-    if (fresh) value = Value{hour, 0, subject.ip_history.accepted_last_week / kHoursPerWeek};
+  const double keep = s.keep_per_hour;
+  const auto lifetime = 10 * std::max<std::int64_t>(kHourUs, micros(s.config.anomaly_half_life));
+  table_.update(key, now_us, [&](Value& value, bool fresh) {
+    if (fresh) value = Value{hour, 0, -1};
+    if (value.c < 0 && seed) value.c = *seed;
     if (value.a != hour) {
-      // The hour that ended joins the baseline; hours without mail pull it down.
-      value.c = keep * value.c + (1 - keep) * static_cast<double>(value.b);
-      const auto idle = std::clamp<std::int64_t>(hour - value.a - 1, 0, 24 * 365);
-      value.c *= std::pow(keep, static_cast<double>(idle));
+      if (value.c >= 0) {
+        // The hour that ended joins the baseline; hours without mail pull it down.
+        value.c = keep * value.c + (1 - keep) * static_cast<double>(value.b);
+        const auto idle = std::clamp<std::int64_t>(hour - value.a - 1, 0, 24 * 365);
+        value.c *= std::pow(keep, static_cast<double>(idle));
+      }
       value.a = hour;
       value.b = 0;
     }
-    ++value.b;
+    value.b += events;
     return std::pair{now_us + lifetime, 0};
   });
 }

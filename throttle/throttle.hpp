@@ -5,6 +5,8 @@
 //   - New-IP ramp: an IP (and its network) first seen less than ramp_days ago has at most
 //     max(ramp_floor, ramp_factor x its previous day's accepted messages) accepted per day;
 //     today's count is kept here, exact across workers, and saved with the rest.
+//   In fleet mode (issue 19) the limits', the ramp's and the anomaly check's counts include
+//   the other nodes' (set_charge_sink, charge_remote), about flush_interval late.
 //   - Anomaly: an established IP whose accepted messages this hour reach anomaly_factor x its
 //     hourly baseline (an EWMA per hour with anomaly_half_life, seeded from the last week in
 //     the reputation record) and at least anomaly_min_per_hour.
@@ -110,14 +112,15 @@ class Throttle {
   // Takes back one saved entry; expired or undecodable ones are skipped. Returns whether kept.
   bool load(std::string_view key, std::string_view value, std::int64_t now_us);
 
-  // Fleet mode (issue 19): `sink` hears of every event a [[limit]] admitted here, by its
-  // table key ("L|<limit name>|<subject>"), so that the other nodes can count it too; set it
-  // once, before the throttle is shared. It must be quick (it runs on the SMTP path).
+  // Fleet mode (issue 19): `sink` hears of every event counted here that the other nodes
+  // must count too, by its table key: an event a [[limit]] admitted ("L|<limit>|<subject>"), a
+  // message a ramping key accepted ("R|<key>"), a message counted for the anomaly check
+  // ("A|<ip>"). Set it once, before the throttle is shared; it must be quick (the SMTP path).
   using ChargeSink = std::function<void(const std::string& key)>;
   void set_charge_sink(ChargeSink sink) { charge_sink_ = std::move(sink); }
-  // `events` that another node's [[limit]] admitted for `key`: the key's TAT moves on as if
-  // they had been admitted here (beyond any tolerance: they happened). A key of a limit this
-  // node does not have is ignored.
+  // `events` another node counted for `key`: a limit's TAT moves on as if they had been
+  // admitted here (beyond any tolerance: they happened); a ramp's day count and an IP's hour
+  // count grow by them. A key of a limit this node does not have is ignored.
   void charge_remote(std::string_view key, std::uint32_t events, std::int64_t now_us);
 
   StateTable& table() { return table_; }
@@ -135,6 +138,9 @@ class Throttle {
                                      std::int64_t now_us);
   std::optional<Deferral> anomaly_check(const Settings& settings, const Subject& subject,
                                         std::int64_t now_us);
+  void count_day(const std::string& key, std::uint32_t events, std::int64_t now_us);
+  void count_hour(const Settings& settings, const std::string& key, std::uint32_t events,
+                  std::optional<double> seed, std::int64_t now_us);
 
   StateTable table_;
   std::atomic<std::shared_ptr<const Settings>> settings_;

@@ -1,7 +1,8 @@
 // fleet::Changes against a real redis-server (tests/fleet/redis_fixture.hpp): two nodes, each
 // with its own Changes; what one publishes the other applies (and the publisher does not), a
 // node that starts late resyncs from the state hash, changes made while Redis is down go out
-// when it is back, the oldest queued ones go beyond max_queued, and the status hash.
+// when it is back, the oldest queued ones go beyond max_queued, the status hash, and the
+// counter batches (to the other nodes, after an outage, at a stop).
 #include "fleet/changes.hpp"
 
 #include <gtest/gtest.h>
@@ -69,9 +70,11 @@ class FleetChangesTest : public ::testing::Test {
     return s;
   }
   std::unique_ptr<Changes> node(const std::string& name, Applied& applied,
-                                std::size_t max_queued = 1000) {
+                                std::size_t max_queued = 1000,
+                                const std::function<void(Changes&)>& before_start = {}) {
     auto changes = std::make_unique<Changes>(
         settings(name, max_queued), [&applied](std::string_view c) { applied.add(c); });
+    if (before_start) before_start(*changes);
     changes->start();
     // Connected and past its first resync (which applies every decision the fleet holds, this
     // node's own included: a node whose store was lost gets them back).
@@ -166,6 +169,61 @@ TEST_F(FleetChangesTest, BeyondMaxQueuedTheOldestGo) {
   ASSERT_TRUE(eventually([&] { return a->status().published == 2; }, 10s));
   EXPECT_EQ(cli("HEXISTS t:state ip:1"), "0");
   EXPECT_EQ(cli("HGET t:state ip:3"), "three");
+}
+
+// A node's counter batches: what it has to send, and what it merged of the others'.
+struct Counts {
+  std::mutex mutex;
+  std::vector<std::string> to_send;
+  Applied merged;
+
+  void share(Changes& changes) {
+    changes.share_counts(
+        [this] {
+          std::lock_guard lock(mutex);
+          std::string out;
+          for (const auto& batch : to_send) out += batch;
+          to_send.clear();
+          return out;
+        },
+        [this](std::string_view batch) -> std::size_t {
+          merged.add(batch);
+          return 1;
+        });
+  }
+  void send(std::string batch) {
+    std::lock_guard lock(mutex);
+    to_send.push_back(std::move(batch));
+  }
+};
+
+TEST_F(FleetChangesTest, CountsGoToTheOtherNodesAndWaitWhileRedisIsDown) {
+  Applied a_applied, b_applied;
+  Counts a_counts, b_counts;
+  auto a = node("a", a_applied, 1000, [&](Changes& c) { a_counts.share(c); });
+  auto b = node("b", b_applied, 1000, [&](Changes& c) { b_counts.share(c); });
+  a_counts.send("first");
+  ASSERT_TRUE(b_counts.merged.wait_for(1));
+  EXPECT_EQ(b_counts.merged.get(), std::vector<std::string>{"first"});
+  EXPECT_TRUE(a_counts.merged.get().empty()) << "its own do not come back";
+  EXPECT_TRUE(a_applied.get().empty() && b_applied.get().empty()) << "counts are not changes";
+  redis_->kill();
+  ASSERT_TRUE(eventually([&] { return !a->status().connected; }));
+  a_counts.send("while down");
+  redis_->start();  // the same port, empty: the stream starts again
+  ASSERT_TRUE(b_counts.merged.wait_for(2, 10s));
+  EXPECT_EQ(b_counts.merged.get().back(), "while down");
+}
+
+TEST_F(FleetChangesTest, ANodeStoppingSendsItsLastCounts) {
+  Applied a_applied, b_applied;
+  Counts a_counts, b_counts;
+  auto b = node("b", b_applied, 1000, [&](Changes& c) { b_counts.share(c); });
+  auto a = node("a", a_applied, 1000, [&](Changes& c) { a_counts.share(c); });
+  a_counts.send("last");
+  a->stop();  // at once: before its next flush_interval
+  ASSERT_TRUE(b_counts.merged.wait_for(1));
+  EXPECT_EQ(b_counts.merged.get(), std::vector<std::string>{"last"});
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 """Fleet mode (issue 19), end to end: three mxgate processes share their decisions through a
 real redis-server (and redis-sentinel with a replica for the fail-over), all on loopback. What
 a postmaster sees: a block set on one node refuses on the others within a second, a delisting
-approved on one node clears it everywhere, nodes keep serving from their own state while Redis
+approved on one node clears it everywhere, limits and a new sender's ramp hold fleet-wide,
+every node's history counters are the fleet's sums, nodes keep serving from their own state while Redis
 is gone or stalled and catch up when it is back, `mxgate fleet status`, /readyz and the
 mxgate_fleet_* metrics."""
 
@@ -11,7 +12,7 @@ import unittest
 import urllib.parse
 
 from fleet_peers import RedisSentinel, RedisServer
-from harness import MxTestCase, SmtpClient, mxgate_bin, wait_until
+from harness import MxTestCase, SmtpClient, mxgate_bin, send_message, wait_until
 from test_portal import fetch
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -27,7 +28,7 @@ class FleetTest(MxTestCase):
     def nodes(self, count=3, redis=None, sentinels=None, extra_tables=(), **settings):
         sink = self.sink()
         fleet = {"fleet.enabled": True, "fleet.flush_interval": "200ms",
-                 "reputation.trusted_networks": []}
+                 "reputation.flush_interval": "200ms", "reputation.trusted_networks": []}
         if sentinels:
             fleet["fleet.sentinels"] = [s.address for s in sentinels]
         else:
@@ -43,6 +44,26 @@ class FleetTest(MxTestCase):
     def banner(self, mx, source):
         with SmtpClient(mx.port, source=source) as c:
             return c.reply()[0]
+
+    def message(self, mx, source):
+        """The reply to the end of one message's data, or the code that ended the session."""
+        with SmtpClient(mx.port, source=source) as c:
+            code = c.reply()[0]
+            if code != 220:
+                return code
+            c.ehlo("mail.example.test")
+            code, _ = c.cmd("MAIL FROM:<news@example.test>")
+            if code != 250:
+                return code
+            self.assertEqual(c.cmd("RCPT TO:<user@example.com>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: fleet\r\n\r\nhello\r\n.\r\n")
+            return c.reply()[0]
+
+    def record(self, mx, target):
+        status, text = mx.admin("GET", f"/admin/rep/{target}")
+        self.assertIn(status, (200, 404), text)  # 404: no record (yet)
+        return text
 
     def fleet_status(self, mx):
         return subprocess.run([mxgate_bin(), "fleet", "status", "-c", mx.config_path],
@@ -180,6 +201,44 @@ class FleetTest(MxTestCase):
                 node.wait_metric("mxgate_fleet_charges_total",
                                  lambda v, want=counted[j]: v >= want, timeout=10)
         self.assertEqual(admitted, 10)
+
+    def test_every_node_holds_the_fleets_history_counters(self):
+        # Messages accepted on two nodes: all three count all of them, and the fleet's first
+        # sighting, so a node that never saw the sender judges it by its history.
+        redis = self.peer(RedisServer())
+        nodes = self.nodes(redis=redis)
+        for node in (nodes[0], nodes[0], nodes[1]):
+            self.assertEqual(self.message(node, "127.0.0.30"), 250)
+        for node in nodes:
+            wait_until(lambda node=node: "accepted=3 " in self.record(node, "127.0.0.30"), 10,
+                       what=f"the fleet's three messages on {node.config_path}")
+            self.assertGreaterEqual(node.metric("mxgate_fleet_counts_total"),
+                                    0 if node is nodes[2] else 1)
+        self.assertGreaterEqual(nodes[2].metric("mxgate_fleet_counts_total"), 2)
+        self.assertNotIn("first_seen never", self.record(nodes[2], "127.0.0.30"))
+        self.assertIn("accepted=3 ", self.record(nodes[2], "domain:example.test"))
+
+    def test_a_new_senders_ramp_holds_fleet_wide(self):
+        # A new sender may deliver ramp_floor = 4 messages today: 4 for the whole fleet, where
+        # three nodes on their own would take 12. Each accepted message is waited for until
+        # every node counts it toward today's allowance, so the fleet is in step before the
+        # next one (the error when messages come faster is the limits' one: flush_interval).
+        redis = self.peer(RedisServer())
+        nodes = self.nodes(redis=redis, **{"throttle.ramp_floor": 4})
+        accepted = 0
+        codes = []
+        for i in range(9):
+            code = self.message(nodes[i % 3], "127.0.0.31")
+            codes.append(code)
+            if code != 250:
+                continue
+            accepted += 1
+            for node in nodes:
+                wait_until(lambda node=node: f"({accepted} so far)" in
+                           self.record(node, "127.0.0.31"), 10,
+                           what=f"message {accepted} counted on {node.config_path}")
+        self.assertEqual(accepted, 4, codes)
+        self.assertEqual(codes[4:], [421] * 5)
 
     def test_a_sentinel_failover_is_followed(self):
         master = self.peer(RedisServer())

@@ -79,6 +79,63 @@ TEST(Throttle, AdmittedEventsAreToldAndOtherNodesEventsAreCharged) {
   EXPECT_NEAR(static_cast<double>(refused->retry_after_us), 8 * 20.0 * kSecond, kSecond);
 }
 
+TEST(Throttle, TheRampCountsTheMessagesOtherNodesAccepted) {
+  // Fleet mode: a ramping key's accepted messages are told, and the other nodes' count toward
+  // today's allowance here.
+  auto config = no_limits();
+  config.ramp_floor = 10;
+  Throttle throttle(config);
+  std::vector<std::string> told;
+  throttle.set_charge_sink([&](const std::string& key) { told.push_back(key); });
+  const auto s = subject();  // new: ramping
+  ASSERT_FALSE(throttle.mail(s, kStart));
+  throttle.accepted(s, kStart);
+  EXPECT_EQ(told, (std::vector<std::string>{"R|ip1", "R|net1"})) << "not A|: a new IP";
+  throttle.charge_remote("R|ip1", 8, kStart + 1);
+  EXPECT_EQ(throttle.ramp("ip1", s.ip_history, kStart + 1)->used, 9u);
+  ASSERT_FALSE(throttle.mail(s, kStart + 2));
+  throttle.accepted(s, kStart + 2);
+  EXPECT_EQ(throttle.mail(s, kStart + 3)->limit, "ramp") << "10 in all, 9 of them elsewhere";
+  // Yesterday's remote count does not carry into today.
+  throttle.charge_remote("R|ip2", 50, kStart);
+  EXPECT_EQ(throttle.ramp("ip2", s.ip_history, kStart + kDay)->used, 0u);
+}
+
+TEST(Throttle, TheAnomalyCountsTheMessagesOtherNodesAccepted) {
+  auto config = no_limits();
+  config.anomaly_factor = 10;
+  config.anomaly_min_per_hour = 50;
+  config.anomaly_half_life = std::chrono::hours(1);
+  Throttle throttle(config);
+  std::vector<std::string> told;
+  throttle.set_charge_sink([&](const std::string& key) { told.push_back(key); });
+  auto s = subject();
+  s.ip_history = established(7 * 24 * 20);  // 20 an hour last week: threshold max(50, 200)
+  s.network_history = s.ip_history;
+  throttle.accepted(s, kStart);
+  EXPECT_EQ(told, (std::vector<std::string>{"A|ip1"})) << "not R|: established";
+  throttle.charge_remote("A|ip1", 198, kStart + 1);
+  EXPECT_FALSE(throttle.mail(s, kStart + 2)) << "199 this hour";
+  throttle.charge_remote("A|ip1", 1, kStart + 3);
+  EXPECT_EQ(throttle.mail(s, kStart + 4)->limit, "anomaly") << "200: the fleet's hour";
+  // An IP first counted for other nodes has no baseline here until its record is at hand: the
+  // check takes it from the record, and so does this node's first accepted message.
+  auto other = subject("ip2");
+  other.ip_history = established(7 * 24 * 20);
+  throttle.charge_remote("A|ip2", 199, kStart);
+  EXPECT_LT(throttle.table().get("A|ip2", kStart)->c, 0);
+  EXPECT_FALSE(throttle.mail(other, kStart + 1)) << "199 < 10 x 20";
+  throttle.accepted(other, kStart + 1);
+  EXPECT_NEAR(throttle.table().get("A|ip2", kStart + 1)->c, 20, 1e-9);
+  EXPECT_EQ(throttle.mail(other, kStart + 2)->limit, "anomaly");
+  // A remote count of an unknown baseline in a later hour starts the hour afresh.
+  throttle.charge_remote("A|ip3", 5, kStart);
+  throttle.charge_remote("A|ip3", 7, kStart + kHour);
+  const auto later = throttle.table().get("A|ip3", kStart + kHour);
+  EXPECT_EQ(later->b, 7);
+  EXPECT_LT(later->c, 0);
+}
+
 TEST(Throttle, AnEventIsChargedOnlyWhenEveryLimitAdmitsIt) {
   auto config = no_limits();
   config.limits = {
