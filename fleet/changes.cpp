@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <condition_variable>
 #include <future>
 #include <unordered_map>
 #include <utility>
@@ -29,6 +30,7 @@ constexpr Milliseconds kReadBlock{1000};  // XREAD BLOCK: a quiet stream answers
 constexpr Milliseconds kIdle{100};        // a link down: look again this often
 constexpr std::size_t kScanCount = 1000;
 constexpr Milliseconds kStopDeadline{2000};
+constexpr Milliseconds kRoomWait{10000};  // publish() waiting for room in the queue, at most
 // Charges are worth something only for a flush_interval or two: a short stream, whatever the
 // number of nodes (an entry per node per flush_interval).
 constexpr std::size_t kChargesLength = 1000;
@@ -166,6 +168,7 @@ struct Changes::Core {
   std::string charges_position, counts_position;
 
   mutable std::mutex mutex;  // guards queue, pending_fields, next_sequence and position
+  std::condition_variable room;  // the queue shrank, the links changed, or stopping
   std::deque<Queued> queue;
   std::unordered_map<std::string, int> pending_fields;
   std::uint64_t next_sequence = 0;
@@ -227,6 +230,8 @@ void Changes::stop() {
     sent->get_future().wait_until(deadline);
   }
   core->stopping = true;
+  { std::lock_guard lock(core->mutex); }  // a publish() between its check and its wait
+  core->room.notify_all();
   asio::post(core->io, [core] {
     core->writer.stop();
     core->follower.stop();
@@ -238,7 +243,12 @@ void Changes::stop() {
 void Changes::publish(std::string field, std::string change) {
   auto& core = *core_;
   {
-    std::lock_guard lock(core.mutex);
+    std::unique_lock lock(core.mutex);
+    // A bulk import publishes faster than Redis takes changes: it waits for room while Redis
+    // is there, for a while, rather than losing the oldest.
+    core.room.wait_for(lock, kRoomWait, [&core] {
+      return core.queue.size() < core.settings.max_queued || !core.connected || core.stopping;
+    });
     ++core.pending_fields[field];
     core.queue.push_back({core.next_sequence++, std::move(field), std::move(change)});
     if (core.queue.size() > core.settings.max_queued) {
@@ -283,8 +293,11 @@ FleetStatus Changes::status() const {
 void Changes::Core::update_connected(const std::string& status) {
   connected = writer.connected() && follower.connected();
   if (metrics) metrics->connected.Set(connected ? 1 : 0);
-  std::lock_guard lock(mutex);
-  redis_status = status;
+  {
+    std::lock_guard lock(mutex);
+    redis_status = status;
+  }
+  room.notify_all();
 }
 
 bool Changes::Core::pending(const std::string& field) const {
@@ -346,6 +359,7 @@ asio::awaitable<bool> Changes::Core::send_batch() {
     metrics->published.Increment(static_cast<double>(count));
     metrics->queued.Set(static_cast<double>(queue.size()));
   }
+  room.notify_all();
   co_return true;
 }
 

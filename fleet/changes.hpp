@@ -1,8 +1,9 @@
 // fleet::Changes: the decisions a fleet shares (issue 19): listings, delisting and the
 // portal's documents, as opaque bytes (storage::Change, encoded by the store's owner).
 //   - publish(): a change this node made, keyed by what it decides about (`field`, e.g. the
-//     family and key of a listing). Queued (at most max_queued; beyond it the oldest go, counted)
-//     and sent at once, in batches, by one Lua script per batch that appends each change to the
+//     family and key of a listing). Queued (at most max_queued: while Redis is there a full
+//     queue makes publish() wait up to 10 s for room, as a bulk import does; beyond it the
+//     oldest go, counted) and sent at once, in batches, by one Lua script per batch that appends each change to the
 //     stream <prefix>:changes (XADD MAXLEN ~ stream_length) and records it as the latest of its
 //     field in the hash <prefix>:state.
 //   - Every node follows the stream from where it stands (XREAD BLOCK, on a connection of its
@@ -25,7 +26,8 @@
 //   was: what was published while it was down is the part of the fleet's counts it misses.
 // Redis down or slow: publish() keeps queueing, nothing waits; the links reconnect (Sentinel
 // included) and the node catches up. The SMTP path never touches this.
-// Threading: a thread of its own (start()/stop()); publish() and status() from any thread;
+// Threading: a thread of its own (start()/stop()); publish() (which may wait: not from an
+// event loop) and status() from any thread;
 // `apply` and `on_state` run on the fleet's thread.
 #pragma once
 

@@ -3,8 +3,10 @@
 // folds them per key until the fleet takes them as one batch (every flush_interval, or when
 // Redis is back); the other nodes merge the batch into their stores
 // (ReputationStore::apply_counts), so that every node's records hold the fleet's sums.
-//   batch = entry* ; entry = u8 family | u32 key length | key | u32 patch length | patch
-//   (lengths big-endian; patch: merge.hpp's encoding)
+//   batch = entry* ; entry = u8 family | v key length | key | v first_seen | v last_seen
+//           | v day count | per day: v day, v accepted, v rejected, v deferred,
+//             v invalid_recipients, v auth_failures, v complaints
+//   (v: an unsigned LEB128 varint; about 35 bytes for an IP's day)
 // Thread-safe (CountsAggregator: one mutex; the codec is pure).
 #pragma once
 
@@ -20,6 +22,9 @@
 #include "storage/merge.hpp"
 
 namespace mxgate::storage {
+
+// An entry holds at most this many days ([reputation] history_days is at most 366).
+inline constexpr std::size_t kMaxCountsDays = 366;
 
 class CountsAggregator {
  public:
@@ -40,10 +45,11 @@ class CountsAggregator {
   std::uint64_t dropped_ = 0;
 };
 
-// Visits each entry of `batch` in order; false when the batch is malformed (entries before the
-// fault were visited).
+// Visits each entry of `batch` in order, as a counter patch; false when the batch is malformed
+// (a varint too long or too large, days not ascending or more than kMaxCountsDays, cut short): entries before the fault
+// were visited.
 using CountsVisitor =
-    std::function<void(Family family, std::string_view key, std::string_view patch)>;
+    std::function<void(Family family, std::string_view key, const Patch& patch)>;
 bool decode_counts(std::string_view batch, const CountsVisitor& visit);
 
 }  // namespace mxgate::storage

@@ -368,10 +368,13 @@ boost::system::result<std::size_t> ReputationStore::apply_counts(std::string_vie
   if (impl_->options.read_only) return make_error_code(Error::read_only);
   rocksdb::WriteBatch write_batch;
   std::size_t count = 0;
+  std::string operand;
   const bool whole = decode_counts(batch, [&](Family family, std::string_view key,
-                                              std::string_view patch) {
-    if (impl_->cf(family) == nullptr || !decode_patch(patch)) return;
-    if (write_batch.Merge(impl_->cf(family), to_slice(key), to_slice(patch)).ok()) ++count;
+                                              const Patch& patch) {
+    if (impl_->cf(family) == nullptr) return;
+    operand.clear();
+    append_patch(operand, patch);
+    if (write_batch.Merge(impl_->cf(family), to_slice(key), operand).ok()) ++count;
   });
   if (!whole) return make_error_code(Error::corruption);
   if (count == 0) return count;

@@ -143,8 +143,9 @@ class ReputationStore {
   boost::system::error_code erase(Family family, std::string_view key);
 
   // Fleet mode (issue 19): `observer` hears of every decision this store wrote (change.hpp:
-  // set_listing, clear_listing, erase, ingest of records, put_doc, erase_doc), on the writer's
-  // thread, after the write. Set it once, before the store is shared between threads.
+  // set_listing, clear_listing, erase, ingest of records, the listings of ingest_sst's files,
+  // put_doc, erase_doc), on the writer's thread, after the write. With an observer, ingest_sst
+  // copies the files (it reads them back to tell their listings) whatever the mode. Set it once, before the store is shared between threads.
   using ChangeObserver = std::function<void(const Change&)>;
   void set_change_observer(ChangeObserver observer);
   // Writes a decision made on another node, without telling the observer. Not synced: the

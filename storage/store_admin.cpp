@@ -2,6 +2,7 @@
 // counts, statistics, SST files and their ingestion, and the lock probe (see
 // reputation_store.hpp).
 #include <fcntl.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/statistics.h>
 #include <unistd.h>
 
@@ -229,18 +230,53 @@ boost::system::result<std::unique_ptr<SstBuilder>> make_sst_builder(
   return open_sst_builder(make_db_options(options), file);
 }
 
-error_code ReputationStore::ingest_sst(Family family,
-                                       const std::vector<std::filesystem::path>& files,
-                                       IngestMode mode) {
-  if (impl_->options.read_only) return make_error_code(Error::read_only);
+namespace {
+
+error_code ingest_files(ReputationStore::Impl& impl, Family family,
+                        const std::vector<std::filesystem::path>& files, IngestMode mode) {
   std::vector<std::string> names;
   for (const auto& file : files) names.push_back(file.string());
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = mode == IngestMode::Move;
   const auto ec =
-      status_error(impl_->db->IngestExternalFile(impl_->cf(family), names, ingest), "ingest");
-  impl_->records->clear();
+      status_error(impl.db->IngestExternalFile(impl.cf(family), names, ingest), "ingest");
+  impl.records->clear();
   return ec;
+}
+
+// Tells the observer of the listing of every key in the ingested `files` (a file's entries
+// read back merged: a listing patch reads as a record holding the listing).
+error_code tell_listings(ReputationStore::Impl& impl, Family family,
+                         const std::vector<std::filesystem::path>& files) {
+  for (const auto& file : files) {
+    rocksdb::SstFileReader reader(impl.db_options);
+    if (auto ec = status_error(reader.Open(file.string()), "ingest_read")) return ec;
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(read));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const auto record = decode_record({it->value().data(), it->value().size()});
+      if (!record) return make_error_code(Error::corruption);
+      const bool clears = record->listing.action == reputation::ListingAction::None;
+      told(impl, {}, clears ? Change::Kind::ClearListing : Change::Kind::SetListing, family,
+           {it->key().data(), it->key().size()}, encode_patch(listing_patch(record->listing)));
+    }
+    if (auto ec = status_error(it->status(), "ingest_read")) return ec;
+  }
+  return {};
+}
+
+}  // namespace
+
+error_code ReputationStore::ingest_sst(Family family,
+                                       const std::vector<std::filesystem::path>& files,
+                                       IngestMode mode) {
+  if (impl_->options.read_only) return make_error_code(Error::read_only);
+  // Fleet mode: the files' listings are told after they are in, read from the files, which a
+  // move would take away.
+  if (impl_->observer) mode = IngestMode::Copy;
+  if (auto ec = ingest_files(*impl_, family, files, mode)) return ec;
+  return impl_->observer ? tell_listings(*impl_, family, files) : error_code{};
 }
 
 bool database_exists(const std::filesystem::path& dir) {
@@ -273,7 +309,7 @@ error_code ReputationStore::ingest(
     if ((ec = (*builder)->add(key, record))) break;
   }
   if (!ec) ec = (*builder)->finish();
-  if (!ec) ec = ingest_sst(family, {file});
+  if (!ec) ec = ingest_files(*impl_, family, {file}, IngestMode::Move);
   std::error_code ignored;
   std::filesystem::remove(file, ignored);  // gone already when the ingestion moved it
   if (!ec && impl_->observer) {

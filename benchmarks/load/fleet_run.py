@@ -2,7 +2,9 @@
 """Fleet benchmark (issue 19), one run on 127.0.0.1 with a real redis-server:
   - relay messages/s (one message per connection, so also connections/s) of one node with
     [fleet] on against the same node with it off, while another node of the fleet publishes
-    decisions that the loaded node applies (DECISIONS_PER_S, default 50);
+    decisions that the loaded node applies (DECISIONS_PER_S, default 50) and two others publish
+    the history counters of COUNTS_KEYS_PER_S (default 8000) distinct senders a second each,
+    which it merges into its store (4 keys for each of 2,000 messages a second);
   - the error of a fleet-wide limit: 60 connections from one address alternating between the
     three nodes 30 ms apart, against a limit of 10 at once;
   - the propagation delay of a listing across three nodes: the time from the admin API's answer
@@ -13,13 +15,14 @@
     ROUNDS=1 MESSAGES=500 PROPAGATIONS=50 benchmarks/load/fleet_run.sh
 
 Environment: MXGATE_BIN, SESSIONS (20), MESSAGES (2000), SIZE (4096), ROUNDS (3), RUN_TIMEOUT
-(300), DECISIONS_PER_S (50), PROPAGATIONS (200). 127.0.0.1 is trusted by mxgate (no DNS
+(300), DECISIONS_PER_S (50), PROPAGATIONS (200), COUNTS_KEYS_PER_S (8000). 127.0.0.1 is trusted by mxgate (no DNS
 checks); the probes come from other loopback addresses (127.1.x.y), which are not.
 """
 
 import os
 import socket
 import statistics
+import struct
 import sys
 import tempfile
 import threading
@@ -42,6 +45,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 RUN_TIMEOUT = float(os.environ.get("RUN_TIMEOUT", "300"))
 DECISIONS_PER_S = float(os.environ.get("DECISIONS_PER_S", "50"))
 PROPAGATIONS = int(os.environ.get("PROPAGATIONS", "200"))
+# History counters of distinct senders each of two other nodes publishes a second (the loaded
+# node relays about 2,000 messages a second from one trusted address, which counts nothing).
+COUNTS_KEYS_PER_S = int(os.environ.get("COUNTS_KEYS_PER_S", "8000"))
 PROPAGATION_BOUND = 5.0  # seconds; a listing slower than this counts as lost
 
 
@@ -107,6 +113,15 @@ def propagation(nodes):
     return delays
 
 
+def metric(mx, name):
+    """The value of an unlabelled metric of `mx` (0 when absent)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{mx.http_port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
 def wait_connected(mx, bound=30):
     """Until the node says it is connected to the fleet (mxgate_fleet_connected 1)."""
     deadline = time.monotonic() + bound
@@ -130,6 +145,71 @@ def limit_error(nodes, attempts=60, gap=0.03, runs=3):
             time.sleep(gap)  # the arrival pattern being measured
         admitted.append(count)
     return admitted
+
+
+class Resp:
+    """A minimal Redis client (RESP2) for the echo below: commands of bulk strings."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.file = self.sock.makefile("rb")
+
+    def command(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        return self.reply()
+
+    def reply(self):
+        line = self.file.readline()[:-2]
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b":"):
+            return rest
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.file.read(n + 2)[:-2]
+        n = int(rest)
+        return None if n < 0 else [self.reply() for _ in range(n)]
+
+    def close(self):
+        self.sock.close()
+
+
+def counts_batch(keys, now):
+    """A counts entry as a node publishes it (storage/counts.hpp): for each key (family ip),
+    a counter patch of one accepted message today (storage/merge.hpp, record_codec.hpp)."""
+    day = int(now) // 86400
+    patch = (struct.pack("<BBqqdqBqqHHH", 0, 1, int(now), int(now), 0.0, 0, 0, 0, 0, 0, 0, 1)
+             + struct.pack("<7I", day, 1, 0, 0, 0, 0, 0))
+    return b"".join(b"\x00" + struct.pack(">I", len(k)) + k + struct.pack(">I", len(patch))
+                    + patch for k in keys)
+
+
+class OtherNodesCounts(threading.Thread):
+    """Publishes, as two other nodes of the fleet, the history counters of COUNTS_KEYS_PER_S
+    distinct senders a second each (every flush_interval one counts entry per node), until
+    stopped: the loaded node merges them all into its store."""
+
+    def __init__(self, redis, interval=0.2):
+        super().__init__(daemon=True)
+        self.port, self.interval = redis.port, interval
+        self.stopping, self.count, self.next_key = threading.Event(), 0, 0
+
+    def run(self):
+        redis = Resp(self.port)
+        per_batch = max(1, int(COUNTS_KEYS_PER_S * self.interval))
+        while not self.stopping.wait(self.interval):
+            for node in (b"other-a", b"other-b"):
+                keys = [struct.pack(">I", 0x0A000000 + self.next_key + i) for i in range(per_batch)]
+                self.next_key += per_batch
+                redis.command("XADD", "mxgate:counts", "*", "node", node, "counts",
+                              counts_batch(keys, time.time()))
+                self.count += per_batch
+        redis.close()
 
 
 class Decisions(threading.Thread):
@@ -165,32 +245,36 @@ def main():
             print(f"mxgate fleet benchmark  {time.strftime('%Y-%m-%d %H:%M')}  "
                   f"{os.cpu_count()} CPUs  load average {os.getloadavg()[0]:.2f}")
             print(f"{MESSAGES} messages of {SIZE} octets per run, one per connection, "
-                  f"{SESSIONS} sessions, {ROUNDS} round(s); {DECISIONS_PER_S:g} decisions/s "
-                  f"published by another node during the fleet runs\n")
+                  f"{SESSIONS} sessions, {ROUNDS} round(s); during the fleet runs another node "
+                  f"publishes {DECISIONS_PER_S:g} decisions/s (applied) and two others the "
+                  f"counters of {COUNTS_KEYS_PER_S} senders/s each (merged)\n")
             print(f"{'round':>5} {'direct':>8} {'off':>8} {'on':>8} {'on/off':>7} "
-                  f"{'off CPU ms/msg':>15} {'on CPU ms/msg':>14} {'applied':>8}")
+                  f"{'off CPU ms/msg':>15} {'on CPU ms/msg':>14} {'applied':>8} {'merged':>8}")
             ratios = []
             for r in range(1, ROUNDS + 1):
                 row = {"direct": load.measure("direct", sinks["direct"].port, sinks["direct"],
                                               None, SESSIONS, SIZE, MESSAGES, opts, workdir)}
                 order = [("off", off), ("on", on)] if r % 2 else [("on", on), ("off", off)]
-                applied = 0
+                applied = merged = 0
                 for name, mx in order:
-                    decisions = Decisions(others[0]) if name == "on" else None
-                    if decisions:
-                        decisions.start()
+                    helpers = [Decisions(others[0]), OtherNodesCounts(redis)] if name == "on" else []
+                    for helper in helpers:
+                        helper.start()
+                    merged_before = metric(mx, "mxgate_fleet_counts_total")
                     row[name] = load.measure(name, mx.port, sinks[name], mx, SESSIONS, SIZE,
                                              MESSAGES, opts, workdir)
-                    if decisions:
-                        decisions.stopping.set()
-                        decisions.join()
-                        applied = decisions.count
+                    for helper in helpers:
+                        helper.stopping.set()
+                        helper.join()
+                    if helpers:
+                        applied = helpers[0].count
+                        merged = metric(mx, "mxgate_fleet_counts_total") - merged_before
                 rate = {k: row[k]["msgs_per_s"] or 0 for k in ("direct", "off", "on")}
                 ratio = rate["on"] / rate["off"] if rate["off"] else 0
                 ratios.append(ratio)
                 per = lambda k: row[k]["cpu_mxgate"] * 1000 / MESSAGES  # noqa: E731
                 print(f"{r:>5} {rate['direct']:8.0f} {rate['off']:8.0f} {rate['on']:8.0f} "
-                      f"{ratio:7.2f} {per('off'):15.3f} {per('on'):14.3f} {applied:8}")
+                      f"{ratio:7.2f} {per('off'):15.3f} {per('on'):14.3f} {applied:8} {merged:8.0f}")
             print(f"\nmedian on/off: {statistics.median(ratios):.2f}")
             admitted = limit_error([on, *others])
             print(f"a limit of 10 at once per IP, 60 connections alternating over the 3 nodes "

@@ -6,13 +6,15 @@ every node's history counters are the fleet's sums, nodes keep serving from thei
 is gone or stalled and catch up when it is back, `mxgate fleet status`, /readyz and the
 mxgate_fleet_* metrics."""
 
+import os
 import subprocess
 import time
 import unittest
 import urllib.parse
 
 from fleet_peers import RedisSentinel, RedisServer
-from harness import MxTestCase, SmtpClient, mxgate_bin, send_message, wait_until
+from harness import (MxTestCase, SmtpClient, module_tempdir, mxgate_bin, run_tool,
+                     wait_until)
 from test_portal import fetch
 
 URL = "https://postmaster.example.net/postmaster/"
@@ -239,6 +241,28 @@ class FleetTest(MxTestCase):
                            what=f"message {accepted} counted on {node.config_path}")
         self.assertEqual(accepted, 4, codes)
         self.assertEqual(codes[4:], [421] * 5)
+
+    def test_a_bulk_import_on_one_node_reaches_every_node_without_loss(self):
+        # 20,000 listings through node 1's admin API, with room for 1,000 queued changes: the
+        # import waits for Redis rather than dropping any.
+        redis = self.peer(RedisServer())
+        nodes = self.nodes(redis=redis, **{"fleet.max_queued": 1000})
+        feed = os.path.join(module_tempdir(), "fleet-feed.csv")
+        with open(feed, "w") as f:
+            f.write("127.0.3.7,block,feed listing\n127.0.4.0/24,block,feed network\n")
+            for i in range(19998):
+                f.write(f"10.{i // 65536}.{i // 256 % 256}.{i % 256},block,feed bulk\n")
+        result = run_tool([mxgate_bin(), "rep", "import", feed, "-c", nodes[0].config_path],
+                          timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr.decode())
+        self.assertIn("imported 20000 listings", result.stdout.decode())
+        for node in nodes[1:]:
+            node.wait_metric("mxgate_fleet_applied_total", lambda v: v >= 20000, timeout=60)
+            self.assertEqual(self.banner(node, "127.0.3.7"), 554)
+            self.assertEqual(self.banner(node, "127.0.4.9"), 554)
+            self.assertIn("feed bulk", self.record(node, "10.0.40.1"))
+        self.assertEqual(nodes[0].metric("mxgate_fleet_dropped_total"), 0)
+        self.assertEqual(nodes[0].metric("mxgate_fleet_published_total"), 20000)
 
     def test_a_sentinel_failover_is_followed(self):
         master = self.peer(RedisServer())

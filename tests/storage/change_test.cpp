@@ -108,6 +108,31 @@ TEST_F(StoreChangeTest, AnErasedRecordIsErasedThereAndReplaysTellNobody) {
   EXPECT_EQ(here_->get_doc("d"), "v");
 }
 
+TEST_F(StoreChangeTest, ABulkImportTellsEachListingAndKeepsTheCallersFiles) {
+  // `rep import` through a running server: SST files of listing patches, ingested.
+  const auto file = dir_ / "import.sst";
+  {
+    auto builder = here_->make_sst_builder(Family::Ip, file).value();
+    ASSERT_FALSE(builder->add_patch("a1", listing_patch({ListingAction::Block, "feed", "i", 1, 0})));
+    ASSERT_FALSE(builder->add_patch("a2", listing_patch({})));  // a removal
+    ASSERT_FALSE(builder->add_patch("a3", listing_patch({ListingAction::Allow, "", "i", 1, 9})));
+    ASSERT_FALSE(builder->finish());
+  }
+  ASSERT_FALSE(here_->set_listing(Family::Ip, "a2", {ListingAction::Block, "old", "m", 1, 0}));
+  ASSERT_FALSE(there_->set_listing(Family::Ip, "a2", {ListingAction::Block, "old", "m", 1, 0}));
+  changes_.clear();
+  ASSERT_FALSE(here_->ingest_sst(Family::Ip, {file}, IngestMode::Move));
+  EXPECT_TRUE(std::filesystem::exists(file)) << "copied: the listings are read back from it";
+  ASSERT_EQ(changes_.size(), 3u);
+  EXPECT_EQ(changes_[0].key, "a1");
+  EXPECT_EQ(changes_[1].kind, Change::Kind::ClearListing);
+  replay();
+  EXPECT_EQ(there_->get(Family::Ip, "a1")->listing.reason, "feed");
+  EXPECT_EQ(there_->get(Family::Ip, "a2")->listing.action, ListingAction::None);
+  EXPECT_EQ(there_->get(Family::Ip, "a3")->listing.expires, 9);
+  EXPECT_EQ(here_->get(Family::Ip, "a2")->listing.action, ListingAction::None);
+}
+
 TEST_F(StoreChangeTest, ABrokenRecordIsRefused) {
   EXPECT_TRUE(there_->apply(Change{Change::Kind::PutRecord, Family::Ip, "k", "not a record"}));
   EXPECT_FALSE(there_->get(Family::Ip, "k"));

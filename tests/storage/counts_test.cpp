@@ -33,8 +33,8 @@ struct Entry {
 std::vector<Entry> entries_of(std::string_view batch) {
   std::vector<Entry> out;
   EXPECT_TRUE(decode_counts(batch, [&](Family family, std::string_view key,
-                                       std::string_view patch) {
-    out.push_back({family, std::string(key), decode_patch(patch).value()});
+                                       const Patch& patch) {
+    out.push_back({family, std::string(key), patch});
   }));
   return out;
 }
@@ -79,14 +79,28 @@ TEST(CountsCodec, MalformedBatchesAreRefused) {
              encode_patch(counter_patch(kDay, accepted(1), kNoon)));
   const auto batch = counts.take();
   int seen = 0;
-  const auto count = [&](Family, std::string_view, std::string_view) { ++seen; };
+  const auto count = [&](Family, std::string_view, const Patch&) { ++seen; };
   EXPECT_TRUE(decode_counts(batch, count));
   EXPECT_EQ(seen, 1);
   for (std::size_t cut = 1; cut < batch.size(); ++cut) {
     EXPECT_FALSE(decode_counts(batch.substr(0, cut), count)) << cut;
   }
-  EXPECT_FALSE(decode_counts(std::string("\x09\0\0\0\0\0\0\0\0", 9), count)) << "no family 9";
+  EXPECT_FALSE(decode_counts(std::string("\x09\x00\x00\x00\x00", 5), count)) << "no family 9";
+  // Days out of order: family 0, key "k", seen 0 and 0, two days: 5, then 5 again.
+  const std::string twice("\x00\x01k\x00\x00\x02\x05\x01\x00\x00\x00\x00\x00"
+                          "\x05\x01\x00\x00\x00\x00\x00", 20);
+  EXPECT_FALSE(decode_counts(twice, count));
+  EXPECT_FALSE(decode_counts(std::string(12, '\xff'), count)) << "a varint that never ends";
   EXPECT_EQ(seen, 1);
+  // The same with the second day 6: both days.
+  std::string ascending = twice;
+  ascending[13] = '\x06';
+  EXPECT_TRUE(decode_counts(ascending, [&](Family, std::string_view key, const Patch& patch) {
+    EXPECT_EQ(key, "k");
+    ASSERT_EQ(patch.delta.days.size(), 2u);
+    EXPECT_EQ(patch.delta.days[1].day, 6u);
+    EXPECT_EQ(patch.delta.days[1].counters.accepted, 1u);
+  }));
   EXPECT_TRUE(decode_counts("", count));
 }
 
@@ -154,10 +168,12 @@ TEST_F(StoreCountsTest, AMalformedBatchWritesNothing) {
   batch.pop_back();
   EXPECT_FALSE(b_->apply_counts(batch));
   EXPECT_FALSE(b_->get(Family::Ip, "ip"));
-  // An entry whose patch does not decode is skipped; the rest is merged.
-  std::string bad("\x00\x00\x00\x00\x02zz\x00\x00\x00\x01?", 12);
-  EXPECT_EQ(b_->apply_counts(bad).value(), 0u);
-  EXPECT_FALSE(b_->get(Family::Ip, "zz"));
+  // A batch that is whole but its last entry is not: nothing of it either.
+  ASSERT_FALSE(a_->add(Family::Ip, "ip2", kDay, accepted(1), kNoon));
+  ASSERT_FALSE(a_->flush());
+  auto two = to_b_.take();
+  EXPECT_FALSE(b_->apply_counts(two + std::string("\x00\x05" "ab", 4)));
+  EXPECT_FALSE(b_->get(Family::Ip, "ip2"));
 }
 
 }  // namespace
