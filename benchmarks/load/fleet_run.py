@@ -4,17 +4,20 @@
     [fleet] on against the same node with it off, while another node of the fleet publishes
     decisions that the loaded node applies (DECISIONS_PER_S, default 50) and two others publish
     the history counters of COUNTS_KEYS_PER_S (default 8000) distinct senders a second each,
-    which it merges into its store (4 keys for each of 2,000 messages a second);
+    which it merges into its store (4 keys for each of 2,000 messages a second); that work of
+    the other nodes runs during the "off" run too, where nothing takes it in, so that the
+    machine's load besides the node is the same in both;
   - the error of a fleet-wide limit: 60 connections from one address alternating between the
     three nodes 30 ms apart, against a limit of 10 at once;
   - the propagation delay of a listing across three nodes: the time from the admin API's answer
     on one node until the two others refuse the address at connect (each probed by a connection
-    every millisecond), p50 and p99 over PROPAGATIONS (default 200) listings.
+    every millisecond), p50 and p99 over PROPAGATIONS (default 200) listings;
+  - the CPU a node spends merging other nodes' counters, with nothing else to do.
 
-    benchmarks/load/fleet_run.sh                   3 rounds of 2000 messages at 20 sessions
+    benchmarks/load/fleet_run.sh                   3 rounds of 5000 messages at 20 sessions
     ROUNDS=1 MESSAGES=500 PROPAGATIONS=50 benchmarks/load/fleet_run.sh
 
-Environment: MXGATE_BIN, SESSIONS (20), MESSAGES (2000), SIZE (4096), ROUNDS (3), RUN_TIMEOUT
+Environment: MXGATE_BIN, SESSIONS (20), MESSAGES (5000), SIZE (4096), ROUNDS (3), RUN_TIMEOUT
 (300), DECISIONS_PER_S (50), PROPAGATIONS (200), COUNTS_KEYS_PER_S (8000). 127.0.0.1 is trusted by mxgate (no DNS
 checks); the probes come from other loopback addresses (127.1.x.y), which are not.
 """
@@ -39,7 +42,7 @@ import load  # noqa: E402  (benchmarks/load/load.py)
 from fleet_peers import RedisServer  # noqa: E402
 
 SESSIONS = int(os.environ.get("SESSIONS", "20"))
-MESSAGES = int(os.environ.get("MESSAGES", "2000"))
+MESSAGES = int(os.environ.get("MESSAGES", "5000"))
 SIZE = int(os.environ.get("SIZE", "4096"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 RUN_TIMEOUT = float(os.environ.get("RUN_TIMEOUT", "300"))
@@ -179,14 +182,21 @@ class Resp:
         self.sock.close()
 
 
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
 def counts_batch(keys, now):
     """A counts entry as a node publishes it (storage/counts.hpp): for each key (family ip),
-    a counter patch of one accepted message today (storage/merge.hpp, record_codec.hpp)."""
-    day = int(now) // 86400
-    patch = (struct.pack("<BBqqdqBqqHHH", 0, 1, int(now), int(now), 0.0, 0, 0, 0, 0, 0, 0, 1)
-             + struct.pack("<7I", day, 1, 0, 0, 0, 0, 0))
-    return b"".join(b"\x00" + struct.pack(">I", len(k)) + k + struct.pack(">I", len(patch))
-                    + patch for k in keys)
+    one accepted message today, seen now."""
+    seen = varint(int(now))
+    tail = seen + seen + varint(1) + varint(int(now) // 86400) + varint(1) + varint(0) * 5
+    return b"".join(b"\x00" + varint(len(k)) + k + tail for k in keys)
 
 
 class OtherNodesCounts(threading.Thread):
@@ -210,6 +220,23 @@ class OtherNodesCounts(threading.Thread):
                               counts_batch(keys, time.time()))
                 self.count += per_batch
         redis.close()
+
+
+def merge_cost(redis, node, duration=5.0):
+    """(keys merged, mxgate CPU seconds) while two simulated nodes publish counters for
+    `duration` seconds and `node` serves nothing else."""
+    merged = metric(node, "mxgate_fleet_counts_total")
+    cpu = node.cpu()
+    publisher = OtherNodesCounts(redis)
+    publisher.start()
+    time.sleep(duration)
+    publisher.stopping.set()
+    publisher.join()
+    deadline = time.monotonic() + 10
+    while (metric(node, "mxgate_fleet_counts_total") - merged < publisher.count
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    return metric(node, "mxgate_fleet_counts_total") - merged, node.cpu() - cpu
 
 
 class Decisions(threading.Thread):
@@ -245,7 +272,7 @@ def main():
             print(f"mxgate fleet benchmark  {time.strftime('%Y-%m-%d %H:%M')}  "
                   f"{os.cpu_count()} CPUs  load average {os.getloadavg()[0]:.2f}")
             print(f"{MESSAGES} messages of {SIZE} octets per run, one per connection, "
-                  f"{SESSIONS} sessions, {ROUNDS} round(s); during the fleet runs another node "
+                  f"{SESSIONS} sessions, {ROUNDS} round(s); during both runs another node "
                   f"publishes {DECISIONS_PER_S:g} decisions/s (applied) and two others the "
                   f"counters of {COUNTS_KEYS_PER_S} senders/s each (merged)\n")
             print(f"{'round':>5} {'direct':>8} {'off':>8} {'on':>8} {'on/off':>7} "
@@ -257,7 +284,9 @@ def main():
                 order = [("off", off), ("on", on)] if r % 2 else [("on", on), ("off", off)]
                 applied = merged = 0
                 for name, mx in order:
-                    helpers = [Decisions(others[0]), OtherNodesCounts(redis)] if name == "on" else []
+                    # The other nodes' work runs during both runs (on this machine it takes
+                    # CPU from the node in either); only the node with [fleet] on takes it in.
+                    helpers = [Decisions(others[0]), OtherNodesCounts(redis)]
                     for helper in helpers:
                         helper.start()
                     merged_before = metric(mx, "mxgate_fleet_counts_total")
@@ -266,7 +295,7 @@ def main():
                     for helper in helpers:
                         helper.stopping.set()
                         helper.join()
-                    if helpers:
+                    if name == "on":
                         applied = helpers[0].count
                         merged = metric(mx, "mxgate_fleet_counts_total") - merged_before
                 rate = {k: row[k]["msgs_per_s"] or 0 for k in ("direct", "off", "on")}
@@ -288,6 +317,9 @@ def main():
                 print(f"propagation of a listing to the 2 other nodes over {len(delays)} "
                       f"listings: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {done[-1] * 1000:.1f} "
                       f"ms, not within {PROPAGATION_BOUND:g} s: {lost}")
+            keys, seconds = merge_cost(redis, on)
+            print(f"merging other nodes' counters with the node otherwise idle: {keys:.0f} keys "
+                  f"in {seconds:.2f} s of mxgate CPU, {seconds / keys * 1e6:.1f} us a key")
         finally:
             procs.stop_all()
 
