@@ -39,8 +39,11 @@ class FleetTest(MxTestCase):
         nodes = [self.mxgate(sink, settings=dict(fleet, **{"fleet.node_name": f"n{i + 1}"}),
                              extra_tables=list(extra_tables))
                  for i in range(count)]
+        # Connected, and past the first read of the fleet's state (what a node applies from
+        # then on comes from the stream alone, so its applied count is exact).
         for node in nodes:
             node.wait_metric("mxgate_fleet_connected", lambda v: v == 1, timeout=15)
+            node.wait_metric("mxgate_fleet_resyncs_total", lambda v: v >= 1, timeout=15)
         return nodes
 
     def banner(self, mx, source):
