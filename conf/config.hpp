@@ -139,6 +139,10 @@ struct Route {
   std::vector<std::string> domains;  // "example.com" exact, ".example.com" subdomains
   std::vector<HostPort> downstream;  // tried in order
   bool require_tls = false;          // refuse to relay unless the downstream does STARTTLS
+  // Tell the downstream who the original client was (Postfix's XCLIENT or XFORWARD), when it
+  // offers the command.
+  enum class ForwardClient { Off, Xclient, Xforward };
+  ForwardClient forward_client = ForwardClient::Off;
   friend bool operator==(const Route&, const Route&) = default;
 };
 

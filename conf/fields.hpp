@@ -197,6 +197,7 @@ void fields(auto& v, Of<Route> auto& s) {
                       "is required: list the mailbox servers of this route, e.g. "
                       "downstream = [\"10.0.0.5:25\"]"});
   v("require_tls", s.require_tls, Flag{});
+  v("forward_client", s.forward_client, Choice{{"off", "xclient", "xforward"}});
 }
 
 void fields(auto& v, Of<StorageConfig> auto& s) { v("path", s.path, Text{directory}); }

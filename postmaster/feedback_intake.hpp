@@ -27,6 +27,8 @@ class FeedbackIntake final : public relay::Transaction {
   FeedbackIntake(std::unique_ptr<relay::Transaction> inner, std::string address,
                  storage::ReputationStore& store, PostmasterMetrics& metrics);
 
+  void client(const smtp::ClientIdentity&) override {}
+
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
   boost::asio::awaitable<smtp::Reply> data() override;

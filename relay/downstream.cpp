@@ -160,9 +160,12 @@ asio::awaitable<error_code> Downstream::open(DownstreamSettings settings) {
   link_->disarm();
   if (!greeting) co_return greeting.error();
   if (greeting->code != 220) co_return fail(Error::protocol);  // e.g. 554: not now, not us
+  settings_ = settings;
   if (auto ec = co_await hello(settings)) co_return ec;
   co_return co_await starttls(settings);
 }
+
+asio::awaitable<error_code> Downstream::hello_again() { co_return co_await hello(settings_); }
 
 asio::awaitable<error_code> Downstream::connect(conf::Duration timeout) {
   auto& socket = link_->stream.next_layer();

@@ -78,6 +78,8 @@ class Downstream {
 
   // Connects and greets as described above. On failure the connection is closed.
   boost::asio::awaitable<boost::system::error_code> open(DownstreamSettings settings);
+  // EHLO (or HELO) again, as open() did: after the server reset its session (XCLIENT).
+  boost::asio::awaitable<boost::system::error_code> hello_again();
 
   // Appends "line\r\n" to the output buffer (sent by the next flush()).
   void queue(std::string_view line);
@@ -110,6 +112,8 @@ class Downstream {
   bool needs_rset = false;
   // Set by the pool on a connection taken from the idle list.
   bool reused = false;
+  // The server refused our XCLIENT or XFORWARD: not asked again on this connection.
+  bool forward_refused = false;
   // Its place under the downstream's concurrency limit while in use (empty while pooled).
   GateSlot slot;
 
@@ -131,6 +135,7 @@ class Downstream {
   std::string out_;
   smtp::ReplyParser parser_;
   smtp::EhloCapabilities caps_;
+  DownstreamSettings settings_;  // as open() was given them
   bool tls_active_ = false;
   bool esmtp_ = false;
   bool failed_ = false;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.hpp"
 #include "relay/downstream.hpp"
 #include "relay/metrics.hpp"
 #include "relay/pool.hpp"
@@ -80,6 +81,7 @@ struct InlineRelay::State {
   State(Pool& p, const Router& r, RelayMetrics& m) : pool(p), router(r), metrics(m) {}
 
   asio::awaitable<Reply> forward(smtp::Path recipient);
+  asio::awaitable<Outcome> introduce();
   asio::awaitable<Outcome> envelope(const smtp::Path& recipient);
   asio::awaitable<Outcome> step(Step which, const smtp::Path& recipient, bool pipelined);
   void compose(Step which, const smtp::Path& recipient);
@@ -91,6 +93,7 @@ struct InlineRelay::State {
   const Router& router;
   RelayMetrics& metrics;
   std::unique_ptr<Downstream> conn;
+  smtp::ClientIdentity client;
   smtp::Command mail;
   Phase phase = Phase::Idle;
   std::optional<std::size_t> route;  // of the connection and of every accepted recipient
@@ -138,6 +141,8 @@ InlineRelay::~InlineRelay() { abort(); }
 bool InlineRelay::has_recipients() const {
   return state_->phase != Phase::Idle && state_->accepted > 0;
 }
+
+void InlineRelay::client(const smtp::ClientIdentity& client) { state_->client = client; }
 
 void InlineRelay::mail(const smtp::Command& mail) {
   abort();
@@ -194,6 +199,10 @@ asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
 // RSET (when the connection was used before), MAIL (until the downstream accepted it) and RCPT:
 // in one write when the downstream offers PIPELINING (RFC 2920), else one round trip each.
 asio::awaitable<Outcome> InlineRelay::State::envelope(const smtp::Path& recipient) {
+  if (!mail_sent) {
+    Outcome introduced = co_await introduce();
+    if (introduced.kind != Outcome::Answer) co_return introduced;
+  }
   std::array<Step, 3> steps{};
   std::size_t n = 0;
   if (conn->needs_rset) steps[n++] = Step::Rset;
@@ -219,6 +228,43 @@ asio::awaitable<Outcome> InlineRelay::State::envelope(const smtp::Path& recipien
     co_return Outcome{Outcome::Answer, std::move(reply), {}};
   }
   co_return outcome;
+}
+
+// Postfix's XCLIENT or XFORWARD before the transaction, when the route forwards the client and
+// the downstream offers the command (outside a transaction: RSET first on a used connection).
+// XCLIENT resets the downstream's session: it greets again (220) and wants EHLO. A refusal
+// (e.g. 550: we are not in smtpd_authorized_xclient_hosts) is logged once per connection, and
+// the message goes without it.
+asio::awaitable<Outcome> InlineRelay::State::introduce() {
+  using Forward = conf::Route::ForwardClient;
+  const Forward kind = router.route(*route).forward_client;
+  if (kind == Forward::Off || conn->forward_refused) co_return Outcome{};
+  const auto& caps = conn->capabilities();
+  const bool xclient = kind == Forward::Xclient;
+  const std::string line = xclient ? smtp::xclient_command(client, caps.xclient)
+                                   : smtp::xforward_command(client, caps.xforward);
+  if (line.empty()) co_return Outcome{};  // not offered
+  const auto timeout = pool.config().command_timeout;
+  if (conn->needs_rset) {
+    auto reset = co_await conn->command("RSET", timeout);
+    if (!reset) co_return Outcome{Outcome::Stale, {}, reset.error()};
+    if (!reset->positive()) co_return Outcome{Outcome::Stale, {}, make_error_code(Error::protocol)};
+    conn->needs_rset = false;
+  }
+  auto reply = co_await conn->command(line, timeout);
+  if (!reply) co_return Outcome{Outcome::Stale, {}, reply.error()};
+  if (reply->code != (xclient ? 220 : 250)) {
+    conn->forward_refused = true;
+    const auto& target = conn->target();
+    spdlog::warn("relay_forward_client_refused downstream={}:{} command={} reply=\"{}\"",
+                 target.host, target.port, xclient ? "XCLIENT" : "XFORWARD",
+                 common::escape(reply->text()));
+    co_return Outcome{};
+  }
+  if (xclient) {
+    if (auto ec = co_await conn->hello_again()) co_return Outcome{Outcome::Failed, {}, ec};
+  }
+  co_return Outcome{};
 }
 
 void InlineRelay::State::compose(Step which, const smtp::Path& recipient) {

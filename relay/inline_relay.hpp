@@ -35,6 +35,7 @@ class InlineRelay final : public Transaction {
   InlineRelay& operator=(const InlineRelay&) = delete;
 
   // Starts a transaction for the accepted MAIL (no I/O yet).
+  void client(const smtp::ClientIdentity& client) override;
   void mail(const smtp::Command& mail) override;
 
   // Routes and forwards one recipient; returns the reply for the client. `quarantine`: a

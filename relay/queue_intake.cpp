@@ -23,12 +23,17 @@ QueueIntake::QueueIntake(storage::Spool& spool, asio::any_io_executor writers, c
 
 QueueIntake::~QueueIntake() { discard_staged(); }
 
+void QueueIntake::client(const smtp::ClientIdentity& client) { client_ = client; }
+
 void QueueIntake::mail(const smtp::Command& mail) {
   abort();
   envelope_.mail_from = mail.path.address();
   envelope_.smtputf8 = mail.smtputf8;
   envelope_.eight_bit = mail.body == smtp::Body::EightBitMime;
   envelope_.client_ip = client_ip_;
+  envelope_.client_name = client_.name;
+  envelope_.client_helo = client_.helo;
+  envelope_.client_esmtp = client_.esmtp;
   phase_ = Phase::Envelope;
 }
 

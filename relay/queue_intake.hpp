@@ -37,6 +37,8 @@ class QueueIntake final : public Transaction {
   QueueIntake(const QueueIntake&) = delete;
   QueueIntake& operator=(const QueueIntake&) = delete;
 
+  void client(const smtp::ClientIdentity& client) override;
+
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
   boost::asio::awaitable<smtp::Reply> data() override;
@@ -52,6 +54,7 @@ class QueueIntake final : public Transaction {
   boost::asio::any_io_executor writers_;
   const Router& router_;
   const std::string& client_ip_;
+  smtp::ClientIdentity client_;
   RelayMetrics& metrics_;
   Queued queued_;
   Phase phase_ = Phase::Idle;

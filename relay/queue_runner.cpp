@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 
+#include "common/cidr.hpp"
 #include "common/log.hpp"
 #include "io/blocking.hpp"
 #include "relay/dsn.hpp"
@@ -159,7 +160,13 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
     if (a.envelope.recipients[i].state == SpoolRecipient::State::Pending) pending.push_back(i);
   }
   const smtp::Command mail = mail_command(a.envelope);
+  const auto& e = a.envelope;
+  // A bounce of ours has the client "local": no address to tell.
+  const bool remote = common::parse_ip(e.client_ip).has_value();
+  const smtp::ClientIdentity client{remote ? e.client_ip : "", e.client_name, e.client_helo,
+                                    e.client_esmtp};
   while (!pending.empty()) {
+    relay->client(client);
     relay->mail(mail);
     std::vector<std::size_t> accepted, next_route;
     for (std::size_t i : pending) {

@@ -9,6 +9,7 @@
 
 #include <string_view>
 
+#include "smtp/client_protocol.hpp"
 #include "smtp/command.hpp"
 #include "smtp/reply.hpp"
 
@@ -17,6 +18,8 @@ namespace mxgate::relay {
 class Transaction {
  public:
   virtual ~Transaction() = default;
+  // Who the original client is, for a route that forwards it (XCLIENT/XFORWARD); before mail().
+  virtual void client(const smtp::ClientIdentity& client) = 0;
   // Starts a transaction for the accepted MAIL (no I/O yet).
   virtual void mail(const smtp::Command& mail) = 0;
   // One recipient; the reply for the client. `quarantine`: to the quarantine route, if any.

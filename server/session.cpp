@@ -233,6 +233,7 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
   txn_from_ = step.command.path.address();
   txn_rcpts_.clear();
   txn_started_ = io::Clock::now();
+  relay_->client({client_ip_, policy_.client_name(), protocol_.helo(), protocol_.esmtp()});
   relay_->mail(step.command);
   step = protocol_.mail_done(smtp::replies::sender_ok());
   co_return true;

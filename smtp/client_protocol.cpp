@@ -2,8 +2,11 @@
 // (RFC 2034 §4, RFC 3463 §2), EHLO keywords (RFC 1869 §4.3). See client_protocol.hpp.
 #include "smtp/client_protocol.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "smtp/path.hpp"
 
@@ -129,12 +132,81 @@ EhloCapabilities parse_ehlo(const Reply& reply) {
       caps.chunking = true;
     } else if (iequals(keyword, "ENHANCEDSTATUSCODES")) {
       caps.enhanced_status_codes = true;
+    } else if (iequals(keyword, "XCLIENT") || iequals(keyword, "XFORWARD")) {
+      auto& names = iequals(keyword, "XCLIENT") ? caps.xclient : caps.xforward;
+      names.clear();
+      std::string_view rest = space == std::string_view::npos ? "" : line.substr(space + 1);
+      while (!rest.empty()) {
+        const std::size_t end = rest.find(' ');
+        std::string name(rest.substr(0, end));
+        for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (!name.empty()) names.push_back(std::move(name));
+        rest = end == std::string_view::npos ? "" : rest.substr(end + 1);
+      }
     } else if (iequals(keyword, "SIZE") && space != std::string_view::npos) {
       // RFC 1870 §4: "SIZE" [SP 1*20DIGIT]; anything unreadable means no announced limit.
       caps.size = parse_size(line.substr(space + 1));
     }
   }
   return caps;
+}
+
+namespace {
+
+// RFC 3461 §4: xtext; "+", "=" and octets outside 33..126 as "+" and two upper-case hex digits.
+void append_xtext(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : value) {
+    const auto octet = static_cast<unsigned char>(c);
+    if (octet < 33 || octet > 126 || c == '+' || c == '=') {
+      out += '+';
+      out += kHex[octet >> 4];
+      out += kHex[octet & 0xf];
+    } else {
+      out += c;
+    }
+  }
+}
+
+std::string forward_command(std::string_view verb, const ClientIdentity& client,
+                            const std::vector<std::string>& offered, bool source) {
+  const auto known = [](std::string_view v) { return v.empty() ? "[UNAVAILABLE]" : v; };
+  const std::string addr = client.addr.find(':') != std::string::npos ? "IPV6:" + client.addr
+                                                                      : client.addr;
+  const std::pair<std::string_view, std::string_view> attributes[] = {
+      {"NAME", known(client.name)},
+      {"ADDR", known(addr)},
+      {"PROTO", client.esmtp ? "ESMTP" : "SMTP"},
+      {"HELO", known(client.helo)},
+      {"SOURCE", source ? "REMOTE" : ""},
+  };
+  std::string out(verb);
+  const std::size_t bare = out.size();
+  for (const auto& [name, value] : attributes) {
+    if (value.empty() || std::find(offered.begin(), offered.end(), name) == offered.end()) {
+      continue;
+    }
+    out.append(" ").append(name).append("=");
+    // Postfix takes the bracketed special values as they are.
+    if (value.starts_with('[')) {
+      out += value;
+    } else {
+      append_xtext(out, value);
+    }
+  }
+  return out.size() == bare ? std::string() : out;
+}
+
+}  // namespace
+
+std::string xclient_command(const ClientIdentity& client,
+                            const std::vector<std::string>& offered) {
+  return forward_command("XCLIENT", client, offered, false);
+}
+
+std::string xforward_command(const ClientIdentity& client,
+                             const std::vector<std::string>& offered) {
+  return forward_command("XFORWARD", client, offered, true);
 }
 
 }  // namespace mxgate::smtp

@@ -127,13 +127,16 @@ std::string encode_envelope(const Envelope& e) {
   put_u64(out, e.attempts);
   put_str(out, e.client_ip);
   put_u64(out, e.size);
-  put_u64(out, (e.smtputf8 ? 1u : 0u) | (e.eight_bit ? 2u : 0u) | (e.quarantine ? 4u : 0u));
+  put_u64(out, (e.smtputf8 ? 1u : 0u) | (e.eight_bit ? 2u : 0u) | (e.quarantine ? 4u : 0u) |
+                   (e.client_esmtp ? 8u : 0u));
   put_u64(out, e.recipients.size());
   for (const auto& r : e.recipients) {
     put_str(out, r.address);
     put_u64(out, static_cast<std::uint64_t>(r.state));
     put_str(out, r.last_reply);
   }
+  put_str(out, e.client_name);  // schema 3
+  put_str(out, e.client_helo);
   return out;
 }
 
@@ -151,10 +154,11 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
   e.client_ip = r.str();
   e.size = r.u64();
   const auto flags = r.u64();
-  if (flags > 7) return std::nullopt;
+  if (flags > 15) return std::nullopt;
   e.smtputf8 = flags & 1;
   e.eight_bit = flags & 2;
   e.quarantine = flags & 4;
+  e.client_esmtp = flags & 8;
   const auto count = r.u64();
   if (!r.ok || count > kMaxRecipients) return std::nullopt;
   for (std::uint64_t i = 0; i < count && r.ok; ++i) {
@@ -165,6 +169,10 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
     recipient.state = static_cast<SpoolRecipient::State>(state);
     recipient.last_reply = r.str();
     e.recipients.push_back(std::move(recipient));
+  }
+  if (r.ok && !r.in.empty()) {  // schema 3; an envelope of schema 2 ends here
+    e.client_name = r.str();
+    e.client_helo = r.str();
   }
   if (!r.ok || !r.in.empty()) return std::nullopt;
   return e;

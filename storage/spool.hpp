@@ -41,8 +41,9 @@ class Env;
 
 namespace mxgate::storage {
 
-// 2: bodies in pieces (an older mxgate would not find them).
-inline constexpr std::uint32_t kSpoolSchema = 2;
+// 2: bodies in pieces (an older mxgate would not find them). 3: envelopes may end with the
+// client's verified name and HELO (an older mxgate would refuse them).
+inline constexpr std::uint32_t kSpoolSchema = 3;
 // What a queue-mode session holds of a message at most (as much as it buffers for the inline
 // relay).
 inline constexpr std::size_t kBodyPiece = 64 << 10;
@@ -63,10 +64,13 @@ struct Envelope {
   std::int64_t due_ms = 0;      // Unix ms: when the next attempt is due
   std::uint32_t attempts = 0;
   std::string client_ip;    // who sent it (for logs and DSNs)
+  std::string client_name;  // its verified host name ("": none), for XCLIENT/XFORWARD
+  std::string client_helo;  // its HELO/EHLO argument ("": none)
   std::uint64_t size = 0;   // octets of the body
   bool smtputf8 = false;    // MAIL ... SMTPUTF8 (RFC 6531)
   bool eight_bit = false;   // MAIL ... BODY=8BITMIME (RFC 6152)
   bool quarantine = false;  // to the quarantine route
+  bool client_esmtp = false;  // the client said EHLO
   bool operator==(const Envelope&) const = default;
 };
 

@@ -15,6 +15,7 @@ namespace mxgate::relay::testing {
 
 struct FakeDownstream {
   struct Message {
+    smtp::ClientIdentity client;  // as told before the MAIL
     std::string mail_from;
     std::vector<std::string> recipients;
     std::string content;
@@ -34,9 +35,10 @@ class FakeTransaction final : public Transaction {
   explicit FakeTransaction(std::shared_ptr<FakeDownstream> downstream)
       : downstream_(std::move(downstream)) {}
 
+  void client(const smtp::ClientIdentity& client) override { client_ = client; }
   void mail(const smtp::Command& mail) override {
     abort();
-    current_ = FakeDownstream::Message{mail.path.address(), {}, {}, false};
+    current_ = FakeDownstream::Message{client_, mail.path.address(), {}, {}, false};
     open_ = true;
   }
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool) override {
@@ -71,6 +73,7 @@ class FakeTransaction final : public Transaction {
  private:
   std::shared_ptr<FakeDownstream> downstream_;
   FakeDownstream::Message current_;
+  smtp::ClientIdentity client_;
   bool open_ = false;
 };
 

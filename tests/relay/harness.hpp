@@ -73,10 +73,11 @@ struct Harness {
   }
 
   // Routes: example.com (and subdomains) → the fake, other.test → the fake again (another route).
-  void start(std::vector<conf::HostPort> first = {}, bool require_tls = false) {
+  void start(std::vector<conf::HostPort> first = {}, bool require_tls = false,
+             conf::Route::ForwardClient forward = conf::Route::ForwardClient::Off) {
     if (first.empty()) first.push_back({"127.0.0.1", server.port()});
     router.emplace(
-        std::vector<conf::Route>{{{"example.com", ".example.com"}, first, require_tls},
+        std::vector<conf::Route>{{{"example.com", ".example.com"}, first, require_tls, forward},
                                  {{"other.test"}, {{"127.0.0.1", server.port()}}, false}});
     pool.emplace(context.get_executor(), config, "relay.test", metrics, gates);
   }
@@ -123,10 +124,13 @@ struct Harness {
 
   Sent send(smtp::Command mail, std::vector<smtp::Path> to, std::vector<std::string> chunks) {
     InlineRelay relay(*pool, *router, metrics);
+    relay.client(client);
     return run(send_message(relay, std::move(mail), std::move(to), std::move(chunks)));
   }
 
   bool settle(std::function<bool()> done) { return run(eventually(std::move(done))); }
+
+  smtp::ClientIdentity client{"192.0.2.7", "mail.sender.example", "mail.sender.example", true};
 
   asio::io_context context;
   prometheus::Registry registry;

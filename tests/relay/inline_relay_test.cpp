@@ -40,6 +40,60 @@ TEST(InlineRelay, RelaysAFullTransactionByteForByte) {
   EXPECT_EQ(h.pool->idle_count(), 1u);
 }
 
+TEST(InlineRelay, XclientTellsWhoTheClientWasAndGreetsAgain) {
+  FakeScript script;
+  script.capabilities.push_back("XCLIENT NAME ADDR PROTO HELO");
+  const std::string xclient =
+      "XCLIENT NAME=mail.sender.example ADDR=192.0.2.7 PROTO=ESMTP HELO=mail.sender.example";
+  script.replies[xclient] = "220 fake.test ESMTP\r\n";
+  Harness h(script);
+  h.start({}, false, conf::Route::ForwardClient::Xclient);
+  Sent sent = h.send(mail_from(kAlice), {kBob}, {"x\r\n"});
+  EXPECT_EQ(sent.end.code, 250);
+  // The connection goes back to the pool; the next message's client is told again, after RSET.
+  h.client = {"2001:db8::9", "", "[2001:db8::9]", false};
+  h.server.script.replies["XCLIENT NAME=[UNAVAILABLE] ADDR=IPV6:2001:db8::9 PROTO=SMTP "
+                          "HELO=[2001:db8::9]"] = "220 fake.test ESMTP\r\n";
+  sent = h.send(mail_from(kAlice), {kBob}, {"y\r\n"});
+  EXPECT_EQ(sent.end.code, 250);
+  EXPECT_EQ(h.server.received(),
+            "EHLO relay.test\r\n" + xclient + "\r\nEHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nx\r\n.\r\n"
+            "RSET\r\n"
+            "XCLIENT NAME=[UNAVAILABLE] ADDR=IPV6:2001:db8::9 PROTO=SMTP HELO=[2001:db8::9]\r\n"
+            "EHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\ny\r\n.\r\n");
+}
+
+TEST(InlineRelay, XforwardGoesBeforeMailAndARefusalIsNotFatal) {
+  FakeScript script;
+  script.capabilities.push_back("XFORWARD NAME ADDR PROTO HELO SOURCE");
+  Harness h(script);  // the fake answers XFORWARD with its default for unknown verbs
+  h.start({}, false, conf::Route::ForwardClient::Xforward);
+  Sent sent = h.send(mail_from(kAlice), {kBob}, {"x\r\n"});
+  EXPECT_EQ(sent.end.code, 250) << "the message goes without it";
+  sent = h.send(mail_from(kAlice), {kBob}, {"y\r\n"});
+  const std::string received = h.server.received();
+  EXPECT_EQ(received.find("XFORWARD NAME=mail.sender.example ADDR=192.0.2.7 PROTO=ESMTP "
+                          "HELO=mail.sender.example SOURCE=REMOTE\r\nMAIL FROM:"),
+            std::string("EHLO relay.test\r\n").size());
+  EXPECT_EQ(received.find("XFORWARD", 40), std::string::npos) << "refused: not asked again";
+  // Offered and accepted.
+  script.replies["XFORWARD NAME=mail.sender.example ADDR=192.0.2.7 PROTO=ESMTP "
+                 "HELO=mail.sender.example SOURCE=REMOTE"] = "250 2.0.0 Ok\r\n";
+  Harness ok(script);
+  ok.start({}, false, conf::Route::ForwardClient::Xforward);
+  EXPECT_EQ(ok.send(mail_from(kAlice), {kBob}, {"x\r\n"}).end.code, 250);
+  EXPECT_NE(ok.server.received().find("SOURCE=REMOTE\r\nMAIL FROM:"), std::string::npos);
+}
+
+TEST(InlineRelay, NothingIsForwardedToADownstreamThatDoesNotOfferIt) {
+  Harness h;
+  h.start({}, false, conf::Route::ForwardClient::Xclient);
+  EXPECT_EQ(h.send(mail_from(kAlice), {kBob}, {"x\r\n"}).end.code, 250);
+  EXPECT_EQ(h.server.received().find("XCLIENT"), std::string::npos);
+}
+
 TEST(InlineRelay, PassesRecipientRejectionsThroughVerbatim) {
   FakeScript script;
   script.replies["RCPT TO:<nobody@example.com>"] =

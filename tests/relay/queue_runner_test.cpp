@@ -67,6 +67,8 @@ class QueueRunnerTest : public ::testing::Test {
     envelope.created_ms = now_ms() - age.count();
     envelope.due_ms = now_ms();
     envelope.client_ip = "192.0.2.7";
+    envelope.client_helo = "client.example.org";
+    envelope.client_esmtp = true;
     envelope.size = kBody.size();
     EXPECT_FALSE(spool_->commit(envelope, kBody));
     return envelope;
@@ -114,6 +116,9 @@ TEST_F(QueueRunnerTest, AMessageHandedOverIsDeliveredAtOnceAndLeavesTheSpool) {
   ASSERT_EQ(downstream_->delivered.size(), 1u);
   EXPECT_EQ(downstream_->delivered[0].mail_from, "a@example.org");
   EXPECT_EQ(downstream_->delivered[0].content, kBody);
+  // The client as the spool kept it, for a route that forwards it.
+  EXPECT_EQ(downstream_->delivered[0].client,
+            (smtp::ClientIdentity{"192.0.2.7", "", "client.example.org", true}));
   EXPECT_EQ(depth(), 0u);
   EXPECT_EQ(metrics_.queue_deliveries_done.Value(), 1);
 }

@@ -210,6 +210,8 @@ TEST_F(SessionTest, GreetsRelaysAMessageAndSaysGoodbye) {
   const auto& message = worker_.downstream->delivered[0];
   EXPECT_EQ(message.mail_from, "a@example.org");
   EXPECT_EQ(message.recipients, std::vector<std::string>{"b@example.com"});
+  // Who the client was, for a route that forwards it (XCLIENT/XFORWARD); no verified name here.
+  EXPECT_EQ(message.client, (smtp::ClientIdentity{"192.0.2.7", "", "client.example.org", true}));
   // Our Received header first (RFC 5321 §4.4), then the content with its dot unstuffed.
   EXPECT_TRUE(message.content.starts_with("Received: from client.example.org ([192.0.2.7])"))
       << message.content;

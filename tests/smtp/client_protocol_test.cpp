@@ -153,5 +153,36 @@ TEST(ParseEhlo, SkipsTheGreetingLineAndBadSizes) {
   EXPECT_EQ(parse_ehlo(Reply{250, "", {"mx", "SIZE 0"}}).size, 0U);
 }
 
+TEST(ParseEhlo, ReadsTheAttributesOfXclientAndXforward) {
+  const auto caps = parse_ehlo(Reply{
+      250, "", {"mx", "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN", "xforward name addr"}});
+  EXPECT_EQ(caps.xclient, (std::vector<std::string>{"NAME", "ADDR", "PROTO", "HELO",
+                                                    "REVERSE_NAME", "PORT", "LOGIN"}));
+  EXPECT_EQ(caps.xforward, (std::vector<std::string>{"NAME", "ADDR"}));
+  EXPECT_TRUE(parse_ehlo(Reply{250, "", {"mx", "PIPELINING"}}).xclient.empty());
+}
+
+TEST(ForwardClient, XclientNamesTheOfferedAttributesInXtext) {
+  const std::vector<std::string> all{"NAME", "ADDR", "PROTO", "HELO", "PORT"};
+  ClientIdentity client{"192.0.2.7", "mail.example.org", "mail.example.org", true};
+  EXPECT_EQ(xclient_command(client, all),
+            "XCLIENT NAME=mail.example.org ADDR=192.0.2.7 PROTO=ESMTP HELO=mail.example.org");
+  // No verified name, no HELO, IPv6, plain SMTP; a HELO with odd octets goes as xtext.
+  client = {"2001:db8::1", "", "", false};
+  EXPECT_EQ(xclient_command(client, all),
+            "XCLIENT NAME=[UNAVAILABLE] ADDR=IPV6:2001:db8::1 PROTO=SMTP HELO=[UNAVAILABLE]");
+  client.helo = "a+b=c d\x01";
+  EXPECT_EQ(xclient_command(client, {"HELO"}), "XCLIENT HELO=a+2Bb+3Dc+20d+01");
+  EXPECT_EQ(xclient_command(client, {"LOGIN"}), "") << "nothing we know offered";
+}
+
+TEST(ForwardClient, XforwardAddsItsSource) {
+  const ClientIdentity client{"192.0.2.7", "mx.example.org", "mx.example.org", true};
+  EXPECT_EQ(xforward_command(client, {"NAME", "ADDR", "PROTO", "HELO", "SOURCE", "IDENT"}),
+            "XFORWARD NAME=mx.example.org ADDR=192.0.2.7 PROTO=ESMTP HELO=mx.example.org "
+            "SOURCE=REMOTE");
+  EXPECT_EQ(xforward_command(client, {}), "");
+}
+
 }  // namespace
 }  // namespace mxgate::smtp

@@ -29,6 +29,9 @@ Envelope sample(std::string id, std::int64_t due_ms, std::int64_t created_ms = 1
   e.due_ms = due_ms;
   e.attempts = 2;
   e.client_ip = "192.0.2.7";
+  e.client_name = "mail.example.org";
+  e.client_helo = "mail.example.org";
+  e.client_esmtp = true;
   e.size = 11;
   e.eight_bit = true;
   return e;
@@ -74,15 +77,24 @@ TEST(SpoolEnvelope, RoundTripsAndRefusesDamage) {
   const auto e = sample("0001", 5);
   const auto bytes = encode_envelope(e);
   EXPECT_EQ(decode_envelope(bytes), e);
+  // An envelope of schema 2 ends before the client's name and HELO.
+  const std::size_t schema2 = bytes.size() - 2 * (8 + e.client_name.size());
+  auto older = e;
+  older.client_name.clear();
+  older.client_helo.clear();
+  EXPECT_EQ(decode_envelope(bytes.substr(0, schema2)), older);
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-    EXPECT_FALSE(decode_envelope(bytes.substr(0, cut))) << cut;
+    if (cut != schema2) {
+      EXPECT_FALSE(decode_envelope(bytes.substr(0, cut))) << cut;
+    }
   }
   EXPECT_FALSE(decode_envelope(bytes + "x"));
   Envelope one;
   one.id = "i";
   one.recipients = {{"a@b", {}, ""}};
   std::string bad_state = encode_envelope(one);
-  bad_state[bad_state.size() - 16] = 7;  // the recipient's state (then 8 octets of reply)
+  // The recipient's state (then 8 octets of reply, and 16 of the client's empty name and HELO).
+  bad_state[bad_state.size() - 32] = 7;
   EXPECT_FALSE(decode_envelope(bad_state));
 }
 
