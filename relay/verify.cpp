@@ -51,8 +51,13 @@ asio::awaitable<Exchange> ask(Downstream& conn, const smtp::Path& recipient,
   Exchange out;
   for (std::size_t i = 0; i < n; ++i) {
     if (!pipelined) conn.queue(steps[i].second);
-    auto reply = (i == 0 || !pipelined) ? co_await conn.exchange(timeout)
-                                        : co_await conn.read_reply(timeout);
+    // Not a conditional expression of two co_awaits: GCC 12 miscompiles those.
+    boost::system::result<Reply> reply = make_error_code(Error::protocol);
+    if (i == 0 || !pipelined) {
+      reply = co_await conn.exchange(timeout);
+    } else {
+      reply = co_await conn.read_reply(timeout);
+    }
     if (!reply) {
       out.failure = reply.error();
       co_return out;
@@ -172,7 +177,9 @@ void VerifyingTransaction::mail(const smtp::Command& mail) {
 asio::awaitable<Reply> VerifyingTransaction::rcpt(smtp::Path recipient, bool quarantine) {
   const auto route = started_ ? router_.route_for(recipient) : std::nullopt;
   if (route) {
-    switch (co_await verifier_.check(config_, list_, router_.route(*route), recipient)) {
+    const Answer answer =
+        co_await verifier_.check(config_, list_, router_.route(*route), recipient);
+    switch (answer) {
       case Answer::Valid:
         break;
       case Answer::Unknown:

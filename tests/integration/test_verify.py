@@ -11,8 +11,9 @@ import shutil
 import signal
 import tempfile
 
-from harness import MxTestCase, wait_until
+from harness import MxTestCase, SmtpClient, wait_until
 from postfix_peer import Postfix
+from test_proxy import proxy_v1
 
 SENDER = "sender@example.org"
 KNOWN = ["bob@example.com", "carol@example.com"]
@@ -83,8 +84,8 @@ class VerifyTest(MxTestCase):
         # Both messages reach bob through Postfix; nothing was ever bounced.
         messages = sink.wait_for_messages(2)
         for m in messages:
-            self.assertEqual([r.lower() for r in m.rcpts], ["bob@example.com"])
-            self.assertEqual(m.mail_from, SENDER)
+            self.assertEqual([r.lower() for r in m.rcpts], ["<bob@example.com>"])
+            self.assertEqual(m.mail_from, f"<{SENDER}>")
         mx.wait_queue_empty()
         self.assertEqual(mx.metric('mxgate_queue_deliveries_total{result="done"}'), 2)
         self.assertEqual(mx.metric("mxgate_queue_dsns_total"), 0)
@@ -94,11 +95,23 @@ class VerifyTest(MxTestCase):
     def test_unknown_users_count_toward_the_dictionary_cutoff(self):
         sink = self.sink()
         pf = self.postfix(sink.address)
-        mx = self.start(pf.address, **{"relay.recipient_verification": "callout",
-                                       "throttle.dictionary_limit": 3})
-        replies, _ = self.envelope(mx, [f"guess{i}@example.com" for i in range(3)], data=False)
-        self.assertEqual([code for code, _ in replies[:2]], [550, 550])
-        self.assertEqual(replies[2][0], 421, replies[2])
+        # The throttle spares trusted networks (loopback by default): a client from a public
+        # address, through the PROXY listener, as in test_throttle.
+        config = {"relay.mode": "queue", "relay.recipient_verification": "callout",
+                  "throttle.dictionary_limit": 3, "reputation.trusted_networks": []}
+        mx = self.mxgate(downstream=pf.address, settings=config, proxy=True)
+        with SmtpClient(mx.proxy_port) as c:
+            c.send(proxy_v1("192.0.2.80"))
+            self.assertEqual(c.reply()[0], 220)
+            c.ehlo("mail.example.test")
+            self.assertEqual(c.cmd(f"MAIL FROM:<{SENDER}>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<guess1@example.com>")[0], 550)
+            self.assertEqual(c.cmd("RCPT TO:<guess2@example.com>")[0], 550)
+            code, text = c.cmd("RCPT TO:<guess3@example.com>")
+            self.assertEqual(code, 421, text)
+            self.assertTrue(text.startswith("4.7.0 Deferred - see "), text)
+            self.assertTrue(c.closed_by_peer())
+        self.assertEqual(mx.metric('mxgate_throttle_deferrals_total{limit="dictionary"}'), 1)
         self.assertEqual(mx.metric(UNKNOWN.format("callout")), 3)
 
     def test_a_mailbox_server_that_cannot_be_asked_means_450(self):
