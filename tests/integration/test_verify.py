@@ -9,6 +9,7 @@ list file decides, and a SIGHUP reloads it (a bad line names file and line and k
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 
 from harness import MxTestCase, SmtpClient, wait_until
@@ -158,6 +159,11 @@ class VerifyTest(MxTestCase):
         mx.signal(signal.SIGHUP)
         mx.wait_metric('mxgate_config_reloads_total{result="failed"}', lambda v: v == 1)
         self.assertIn(f"{path}:3: relay.recipient_list:", mx.log())
+        # check-config finds it too, as a configuration error.
+        check = subprocess.run([mx.bin, "check-config", "-c", mx.config_path], timeout=60,
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        self.assertEqual(check.returncode, 78, check.stderr)
+        self.assertIn(f"{path}:3: relay.recipient_list: \"not an address\"", check.stderr)
         replies, _ = self.envelope(mx, ["carol@example.com"], data=False)
         self.assertEqual(replies[0][0], 250, replies[0])
         self.assertEqual(len(sink.wait_for_messages(2)), 2)

@@ -83,7 +83,8 @@ TEST(RecipientList, ABadLineNamesTheFileAndTheLine) {
       {"bob@example.com\nnot-an-address\n",
        "recipients.txt:2: relay.recipient_list: \"not-an-address\" is neither an address "
        "(bob@example.net) nor @domain"},
-      {"\n\n# c\nbob@\n", "recipients.txt:4: relay.recipient_list: \"bob@\" has no domain after '@'"},
+      {"\n\n# c\nbob@\n",
+       "recipients.txt:4: relay.recipient_list: \"bob@\" has no domain after '@'"},
       {"bob smith@example.com\n",
        "recipients.txt:1: relay.recipient_list: \"bob smith@example.com\" contains a space, a "
        "control character or one of < > ,"},
@@ -185,8 +186,8 @@ TEST(Verifier, ATemporaryFailureIsNeverCached) {
 
 TEST(Verifier, NoConnectionIsATempfail) {
   VerifyHarness h;
-  h.router.emplace(std::vector<conf::Route>{
-      {{"example.com"}, {{"127.0.0.1", closed_port()}}, false}});
+  h.router.emplace(
+      std::vector<conf::Route>{{{"example.com"}, {{"127.0.0.1", closed_port()}}, false}});
   EXPECT_EQ(h.check(kBob), Answer::Tempfail);
   EXPECT_EQ(h.cache.size(), 0u);
   EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
