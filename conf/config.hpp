@@ -102,6 +102,15 @@ struct RelayConfig {
   std::uint32_t breaker_failures = 5;
   Duration breaker_cooldown = std::chrono::seconds(30);
   Duration breaker_max_cooldown = std::chrono::minutes(5);
+  // Recipient verification (issue 20; relay/verify.hpp): whether RCPT asks the route's mailbox
+  // server (callout, cached like Postfix's verify(8)) or a list file before answering 250.
+  enum class Verification { Off, Callout, List };
+  Verification recipient_verification = Verification::Off;
+  std::string recipient_list;  // addresses and @domain catch-alls, one per line (list mode)
+  Duration verify_positive_ttl = std::chrono::hours(24);
+  Duration verify_negative_ttl = std::chrono::hours(1);
+  std::uint32_t verify_cache_size = 100'000;           // entries, all workers together
+  Duration verify_timeout = std::chrono::seconds(10);  // a callout's exchange, then 450 4.1.1
   friend bool operator==(const RelayConfig&, const RelayConfig&) = default;
 };
 
@@ -332,7 +341,8 @@ struct Origins {
 // relative to the configuration file's directory; load_config() makes every one absolute.
 inline constexpr std::string_view kPathKeys[] = {
     "tls.certificate", "tls.private_key", "admin.token_file",
-    "queue.path",      "storage.path",    "fleet.password_file"};
+    "queue.path",      "storage.path",    "fleet.password_file",
+    "relay.recipient_list"};
 
 struct Config {
   ServerConfig server;

@@ -176,6 +176,12 @@ void fields(auto& v, Of<RelayConfig> auto& s) {
   v("breaker_failures", s.breaker_failures, Int{0, kMaxBreakerFailures});
   v("breaker_cooldown", s.breaker_cooldown, Positive{});
   v("breaker_max_cooldown", s.breaker_max_cooldown, Positive{});
+  v("recipient_verification", s.recipient_verification, Choice{{"off", "callout", "list"}});
+  v("recipient_list", s.recipient_list, Text{file_path});
+  v("verify_positive_ttl", s.verify_positive_ttl, Positive{});
+  v("verify_negative_ttl", s.verify_negative_ttl, Positive{});
+  v("verify_cache_size", s.verify_cache_size, Int{1, 100'000'000});
+  v("verify_timeout", s.verify_timeout, Positive{});
 }
 
 void fields(auto& v, Of<QueueConfig> auto& s) {

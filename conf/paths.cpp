@@ -166,6 +166,7 @@ void check_paths(const Config& config) {
   check_readable(config, "tls.certificate", config.tls.certificate, who);
   check_readable(config, "tls.private_key", config.tls.private_key, who);
   check_readable(config, "admin.token_file", config.admin.token_file, who);
+  check_readable(config, "relay.recipient_list", config.relay.recipient_list, who);
 }
 
 }  // namespace mxgate::conf

@@ -119,6 +119,12 @@ void read_relay(TableReader r, RelayConfig& relay) {
     r.fail(r.find("breaker_max_cooldown"), "breaker_max_cooldown",
            "must be at least breaker_cooldown");
   }
+  if (relay.recipient_verification == RelayConfig::Verification::List &&
+      relay.recipient_list.empty()) {
+    r.fail(r.find("recipient_verification"), "recipient_verification",
+           "is \"list\" but relay.recipient_list names no file; set it, e.g. "
+           "recipient_list = \"/etc/mxgate/recipients\"");
+  }
   r.finish();
 }
 

@@ -30,6 +30,10 @@ constexpr Name kReceiving{"mxgate_queue_receiving_bytes",
                           "spool before their commit"};
 constexpr Name kDeliveries{"mxgate_queue_deliveries_total",
                            "Queue mode: delivery attempts by outcome"};
+constexpr Name kVerification{"mxgate_recipient_verification_total",
+                             "Recipient verification answers by result and source"};
+constexpr Name kVerifyCache{"mxgate_recipient_verification_cache_entries",
+                            "Recipient verification: callout answers cached (all workers)"};
 constexpr Name kDsns{"mxgate_queue_dsns_total", "Queue mode: delivery status notifications queued"};
 
 // Bucket boundaries are part of the exposition (alert rules and dashboards read them).
@@ -64,7 +68,15 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
       queue_deliveries_deferred(counter(r, kDeliveries, {{"result", "deferred"}})),
       queue_deliveries_expired(counter(r, kDeliveries, {{"result", "expired"}})),
       queue_deliveries_dead(counter(r, kDeliveries, {{"result", "dead"}})),
-      queue_dsns(counter(r, kDsns)) {}
+      queue_dsns(counter(r, kDsns)),
+      verification{counter(r, kVerification, {{"result", "valid"}, {"source", "cache"}}),
+                   counter(r, kVerification, {{"result", "valid"}, {"source", "callout"}}),
+                   counter(r, kVerification, {{"result", "valid"}, {"source", "list"}}),
+                   counter(r, kVerification, {{"result", "unknown"}, {"source", "cache"}}),
+                   counter(r, kVerification, {{"result", "unknown"}, {"source", "callout"}}),
+                   counter(r, kVerification, {{"result", "unknown"}, {"source", "list"}}),
+                   counter(r, kVerification, {{"result", "tempfail"}, {"source", "callout"}}),
+                   common::gauge(r, kVerifyCache)} {}
 
 void RelayMetrics::refresh(const DownstreamGates& gates) {
   const auto counts = gates.counts();

@@ -10,6 +10,8 @@
 //   mxgate_queue_receiving_bytes                  content of messages still being received,
 //                                                 staged in the spool before their commit
 //   mxgate_queue_deliveries_total{result}, mxgate_queue_dsns_total  queue mode's runners
+//   mxgate_recipient_verification_total{result,source}, mxgate_recipient_verification_cache_entries
+//                                                 recipient verification (verify.hpp)
 // The spool's own gauges (depth, oldest message, messages per fsync) are storage's
 // (storage/metrics.hpp).
 // Threading: one RelayMetrics for the process, shared by every worker's pool, relays and queue
@@ -60,6 +62,18 @@ struct RelayMetrics {
   prometheus::Counter& queue_deliveries_expired;   // older than queue.max_age
   prometheus::Counter& queue_deliveries_dead;      // a bounce that could not be delivered
   prometheus::Counter& queue_dsns;                 // delivery status notifications queued
+
+  // Recipient verification (verify.hpp): answers by result and where they came from
+  struct Verification {
+    prometheus::Counter& valid_cache;
+    prometheus::Counter& valid_callout;
+    prometheus::Counter& valid_list;
+    prometheus::Counter& unknown_cache;
+    prometheus::Counter& unknown_callout;
+    prometheus::Counter& unknown_list;
+    prometheus::Counter& tempfail_callout;  // never cached, never from a list
+    prometheus::Gauge& cache_entries;
+  } verification;
 
  private:
   std::uint64_t circuit_opens_seen_ = 0;  // the gates' total at the last refresh()

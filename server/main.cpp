@@ -20,6 +20,7 @@
 #include "admin/queue_command.hpp"
 #include "admin/rep_command.hpp"
 #include "conf/config.hpp"
+#include "relay/recipient_list.hpp"
 #include "server/runtime.hpp"
 #include "server/version.hpp"
 
@@ -41,6 +42,9 @@ void add_server_commands(Cli& cli) {
     // What serve would only find out when it starts: a store it cannot create, a file it
     // cannot read (as the user who will run it).
     mxgate::conf::check_paths(config);
+    if (config.relay.recipient_verification == mxgate::conf::RelayConfig::Verification::List) {
+      (void)mxgate::relay::load_recipient_list(config.relay.recipient_list);  // names a bad line
+    }
     fmt::print("{}", mxgate::conf::describe(config));
     fmt::print(stderr, "{}: configuration ok\n", cli.config_path());
     return 0;

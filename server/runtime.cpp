@@ -116,6 +116,9 @@ class Runtime {
   common::SteadyClock clock_;
   relay::DownstreamGates gates_{relay::DownstreamGates::settings_of(snapshot_->config->relay),
                                 clock_};
+  // Recipient callout answers, all workers (relay.verify_cache_size; a reload changes it).
+  relay::VerifyCache verify_cache_{snapshot_->config->relay.verify_cache_size,
+                                   &relay_metrics_.verification.cache_entries};
   policy::VerdictMetrics verdict_metrics_{*registry_};
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context control_{1};
@@ -161,7 +164,7 @@ Runtime::Runtime(const RuntimeOptions& options)
         WorkerShared{limiter_, metrics_, dns_metrics_, relay_metrics_, postmaster_metrics_,
                      policy::Services{*store_, blocking_.get_executor(), policy_metrics_,
                                       verdict_metrics_, passes_, throttling_.get()},
-                     &gates_, queue_ ? &*queue_ : nullptr, &content_budget_}));
+                     &gates_, queue_ ? &*queue_ : nullptr, &content_budget_, &verify_cache_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -286,6 +289,7 @@ std::string Runtime::reload() {
   throttling_->configure(config.throttle);
   content_budget_.set_limit(config.content.memory_budget);
   gates_.update(relay::DownstreamGates::settings_of(config.relay));
+  verify_cache_.set_capacity(config.relay.verify_cache_size);
   for (auto& worker : workers_) worker->set_snapshot(next);
   snapshot_ = std::move(next);
   metrics_.config_reloads_ok.Increment();

@@ -68,9 +68,14 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::Dnsbl
     milters.push_back(filter_settings(entry, cfg->server.max_message_size));
     if (monitor != nullptr) milters.back().metrics = monitor->filter(entry.name);
   }
-  return std::make_shared<const Snapshot>(Snapshot{cfg, std::move(rules), std::move(router),
-                                                   std::move(tls), std::move(options), endings,
-                                                   std::move(trusted), std::move(milters)});
+  std::shared_ptr<const relay::RecipientList> recipients;
+  if (cfg->relay.recipient_verification == conf::RelayConfig::Verification::List) {
+    recipients = std::make_shared<const relay::RecipientList>(
+        relay::load_recipient_list(cfg->relay.recipient_list));
+  }
+  return std::make_shared<const Snapshot>(
+      Snapshot{cfg, std::move(rules), std::move(router), std::move(tls), std::move(options),
+               endings, std::move(trusted), std::move(milters), std::move(recipients)});
 }
 
 }  // namespace mxgate::server

@@ -2,7 +2,8 @@
 // immutable: the config itself, the policy's rules, the recipient router, the STARTTLS context
 // and the protocol options, the content filters (milters). Workers hold it as std::shared_ptr<const Snapshot>; a session keeps
 // the snapshot it started with, so a reload never changes the rules under a session.
-// Failure: make_snapshot() throws std::runtime_error when the TLS files cannot be loaded.
+// Failure: make_snapshot() throws std::runtime_error when the TLS files cannot be loaded, and
+// conf::ConfigError when the recipient list cannot (relay/recipient_list.hpp).
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -12,6 +13,7 @@
 #include "conf/config.hpp"
 #include "milter/chain.hpp"
 #include "policy/rules.hpp"
+#include "relay/recipient_list.hpp"
 #include "relay/router.hpp"
 #include "smtp/server_protocol.hpp"
 
@@ -26,6 +28,8 @@ struct Snapshot {
   smtp::LineEndings line_endings = smtp::LineEndings::Reject;
   std::vector<common::Cidr> proxy_trusted;
   std::vector<milter::FilterSettings> milters;  // [[milter]], in order
+  // relay.recipient_list, read at every load (list-mode verification only; else null).
+  std::shared_ptr<const relay::RecipientList> recipients;
 };
 
 // The settings of a session's filter from its [[milter]] entry (issue 18).

@@ -88,6 +88,10 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerS
       pool_(std::make_unique<relay::Pool>(io_->get_executor(), snapshot_->config->relay,
                                           snapshot_->config->relay.helo_name, shared_.relay_metrics,
                                           shared_.gates)) {
+  if (shared_.verify_cache != nullptr) {
+    verifier_ =
+        std::make_unique<relay::Verifier>(*pool_, *shared_.verify_cache, shared_.relay_metrics);
+  }
   shared_.policy.resolver = resolver_.get();
   shared_.policy.dkim_keys = dkim_keys_.get();
   if (shared_.queue != nullptr) {
@@ -113,6 +117,11 @@ std::unique_ptr<relay::Transaction> Worker::make_transaction(const Snapshot& sna
         });
   } else {
     chain = std::make_unique<relay::InlineRelay>(*pool_, snapshot.router, shared_.relay_metrics);
+  }
+  // Inside the feedback intake: the feedback address is mxgate's own, never verified.
+  if (verifier_ && config.relay.recipient_verification != conf::RelayConfig::Verification::Off) {
+    chain = std::make_unique<relay::VerifyingTransaction>(
+        std::move(chain), *verifier_, config.relay, snapshot.router, snapshot.recipients.get());
   }
   if (!config.feedback.address.empty()) {
     chain = std::make_unique<postmaster::FeedbackIntake>(std::move(chain), config.feedback.address,

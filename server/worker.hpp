@@ -27,6 +27,7 @@
 #include "relay/pool.hpp"
 #include "relay/queue_runner.hpp"
 #include "relay/transaction.hpp"
+#include "relay/verify.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/metrics.hpp"
 #include "server/session.hpp"
@@ -48,6 +49,7 @@ struct WorkerShared {
   relay::DownstreamGates* gates = nullptr;  // per-downstream limits and circuit breakers
   relay::QueueShared* queue = nullptr;      // queue mode's spool and claims (null: inline)
   content::ContentBudget* content_budget = nullptr;  // held content in memory, all workers
+  relay::VerifyCache* verify_cache = nullptr;        // recipient callout answers, all workers
 };
 
 class Worker final : public SessionServices {
@@ -114,6 +116,7 @@ class Worker final : public SessionServices {
   std::unique_ptr<dns::CachingResolver> resolver_;  // in front of ares_
   std::unique_ptr<auth::DkimKeyCache> dkim_keys_;
   std::unique_ptr<relay::Pool> pool_;
+  std::unique_ptr<relay::Verifier> verifier_;  // with a verify_cache; uses pool_
   milter::Pool milter_pool_;  // shut down before io_ goes (see ~Worker)
   std::unique_ptr<relay::QueueRunner> runner_;        // queue mode; destroyed after io_
   boost::asio::steady_timer* probe_timer_ = nullptr;  // probe_dnsbls()'s; cancelled by drain()

@@ -163,4 +163,13 @@ Reply not_a_complaint(std::string_view why) {
   return Reply::make(550, "5.6.0", fmt::format("Not a complaint report (RFC 5965): {}", why));
 }
 
+Reply recipient_unknown() {
+  return Reply::make(550, "5.1.1", "Recipient address rejected: User unknown");
+}
+
+Reply recipient_unverified() {
+  return Reply::make(450, "4.1.1",
+                     "Recipient address rejected: unverified address, try again later");
+}
+
 }  // namespace mxgate::smtp::replies

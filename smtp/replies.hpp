@@ -87,4 +87,10 @@ Reply separate_transactions();                // 452 4.5.3
 Reply complaint_counted();                    // 250 2.0.0
 Reply not_a_complaint(std::string_view why);  // 550 5.6.0
 
+// Recipient verification (relay/verify.hpp). RFC 3463 §3.2 X.1.1 "bad destination mailbox
+// address"; the 450 is Postfix's unverified_recipient_tempfail_code with the 4.1.1 it sends:
+// the mailbox cannot be confirmed now, the client's queue retries.
+Reply recipient_unknown();     // 550 5.1.1
+Reply recipient_unverified();  // 450 4.1.1
+
 }  // namespace mxgate::smtp::replies
