@@ -60,13 +60,13 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
   config.milters.push_back({.name = "rspamd", .address = "inet:127.0.0.1:11332"});
   const std::string text = describe(config);
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;  // header, keys
-  std::set<std::string> sub_tables;  // "model", "points": written as sections of their own
+  std::set<std::string> sub_tables;  // "reputation.model": written as sections of their own
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with('[')) {
       tables.push_back({line, {}});
       const std::string name = line.substr(1, line.find(']') - 1);
-      if (name.find('.') != std::string::npos) sub_tables.insert(name.substr(name.rfind('.') + 1));
+      if (name.find('.') != std::string::npos) sub_tables.insert(name);
     } else if (auto equals = line.find(" = "); equals != std::string::npos && !tables.empty()) {
       tables.back().second.push_back(line.substr(0, equals));
     }
@@ -83,8 +83,9 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
     ASSERT_NE(list, std::string::npos) << header << ": " << error;
     std::vector<std::string> read;
     std::istringstream names(error.substr(list + 6));
+    const std::string table = header.substr(1, header.find(']') - 1);
     for (std::string name; std::getline(names >> std::ws, name, ',');) {
-      if (!sub_tables.contains(name)) read.push_back(name);
+      if (!sub_tables.contains(table + "." + name)) read.push_back(name);
     }
     EXPECT_EQ(read, keys) << header;
   }
