@@ -20,26 +20,25 @@ void MessageIdReader::feed(std::string_view content) {
 
 void MessageIdReader::line(std::string_view text) {
   if (!text.empty() && (text[0] == ' ' || text[0] == '\t')) {
-    if (in_id_)
+    if (in_id_) {
       value_.append(text.substr(0, kMaxMessageId - std::min(kMaxMessageId, value_.size())));
+      id_.assign(trim_wsp(value_));
+    }
     return;
   }
-  complete_field();
+  in_id_ = false;
   const auto colon = text.find(':');
   if (text.empty() || colon == std::string_view::npos) {
     done_ = true;  // the end of the header section
     return;
   }
   // §4.5.3 (obsolete syntax): white space may come before the colon.
-  in_id_ = id_.empty() && ascii_iequals(trim_wsp(text.substr(0, colon)), "Message-ID");
-  if (in_id_) value_.assign(text.substr(colon + 1));
-}
-
-void MessageIdReader::complete_field() {
+  // The id is complete at every line, so that a header without its empty line still has it.
+  in_id_ = !found_ && ascii_iequals(trim_wsp(text.substr(0, colon)), "Message-ID");
   if (!in_id_) return;
-  in_id_ = false;
+  found_ = true;
+  value_.assign(text.substr(colon + 1, kMaxMessageId));
   id_.assign(trim_wsp(value_));
-  value_.clear();
 }
 
 }  // namespace mxgate::content

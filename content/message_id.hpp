@@ -25,10 +25,10 @@ class MessageIdReader {
 
  private:
   void line(std::string_view text);
-  void complete_field();
 
   std::string line_;    // the line being read, at most kMaxMessageId bytes kept
   bool in_id_ = false;  // the field being read is the first Message-ID
+  bool found_ = false;  // the first Message-ID field was seen
   bool done_ = false;
   std::string value_;
   std::string id_;

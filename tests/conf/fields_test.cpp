@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -60,13 +61,13 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
   config.milters.push_back({.name = "rspamd", .address = "inet:127.0.0.1:11332"});
   const std::string text = describe(config);
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;  // header, keys
-  std::set<std::string> sub_tables;  // "reputation.model": written as sections of their own
+  std::set<std::string> sub_tables;  // "model", "points": written as sections of their own
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with('[')) {
       tables.push_back({line, {}});
       const std::string name = line.substr(1, line.find(']') - 1);
-      if (name.find('.') != std::string::npos) sub_tables.insert(name);
+      if (name.find('.') != std::string::npos) sub_tables.insert(name.substr(name.rfind('.') + 1));
     } else if (auto equals = line.find(" = "); equals != std::string::npos && !tables.empty()) {
       tables.back().second.push_back(line.substr(0, equals));
     }
@@ -83,9 +84,10 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
     ASSERT_NE(list, std::string::npos) << header << ": " << error;
     std::vector<std::string> read;
     std::istringstream names(error.substr(list + 6));
-    const std::string table = header.substr(1, header.find(']') - 1);
     for (std::string name; std::getline(names >> std::ws, name, ',');) {
-      if (!sub_tables.contains(table + "." + name)) read.push_back(name);
+      // A key named like another section's sub-table ([log] format, [checks.format]) stays.
+      const bool written = std::find(keys.begin(), keys.end(), name) != keys.end();
+      if (written || !sub_tables.contains(name)) read.push_back(name);
     }
     EXPECT_EQ(read, keys) << header;
   }

@@ -46,8 +46,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"not in the body", "Subject: x\r\nno colon here\r\nMessage-ID: <9@b>\r\n\r\n", ""},
         Case{"space before colon", "Message-ID : <10@b>\r\n\r\n", "<10@b>"},
         Case{"bare LF", "Message-ID: <11@b>\n\n", "<11@b>"}),
-    [](const auto& info) {
-      std::string name = info.param.name;
+    [](const auto& test) {
+      std::string name = test.param.name;
       for (char& c : name) {
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       }

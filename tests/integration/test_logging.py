@@ -153,7 +153,7 @@ class LoggingTest(MxTestCase):
         records = self.check_records(mx)
         started = [r for r in records if r["event"] == "started"]
         self.assertIsInstance(started[0]["workers"], int)
-        self.assertEqual(started[0]["portal"], "off")
+        self.assertEqual(started[0]["listen"], f"127.0.0.1:{mx.port}")
 
     def test_queue_mode_logs_json(self):
         mx = self.start("json", queue=True)
