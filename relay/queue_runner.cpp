@@ -335,7 +335,7 @@ void QueueRunner::log_recipients(const Attempt& a) const {
     std::string line = recipient_line({a.due.id, recipient.address, tried.relay, delay,
                                        tried.reply, status});
     if (failed && tried.reply.transient()) common::append_kv(line, "reason", "queue.max_age");
-    if (failed && !a.bounce_id.empty()) common::append_kv(line, "dsn_id", a.bounce_id);
+    if (failed && !a.bounce_id.empty()) common::append_kv(line, "bounce", a.bounce_id);
     if (failed && a.outcome == Attempt::Outcome::Dead) common::append_kv(line, "dead", "yes");
     spdlog::info("{}", line);
   }

@@ -5,7 +5,7 @@
 //             dsn=X.Y.Z status=sent|deferred|bounced|refused reply="<code> <X.Y.Z> <text>"
 // Inline mode: one per recipient refused at RCPT and one per accepted recipient once the
 // downstream answered the end of data. Queue mode: one per refused RCPT, then one per recipient
-// per delivery attempt (relay/queue_runner.cpp adds attempt= and, for a bounce, dsn_id=).
+// per delivery attempt (relay/queue_runner.cpp adds, for a bounce, bounce=<the DSN's id>).
 // Pure.
 #pragma once
 

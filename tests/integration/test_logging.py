@@ -93,11 +93,11 @@ class LoggingTest(MxTestCase):
                          % self.good.port)
         bounced = self.wait_recipient(mx, "bob@example.net", "bounced")
         self.assertRegex(bounced, r" dsn=5\.1\.1 status=bounced reply=\"550 5\.1\.1 No such user\""
-                         r" dsn_id=[0-9A-F]{16}$")
-        dsn_id = bounced.rpartition("dsn_id=")[2]
+                         r" bounce=[0-9A-F]{16}$")
+        bounce_id = bounced.rpartition("bounce=")[2]
         # The DSN's own delivery, to the sender.
         dsn = self.wait_recipient(mx, "sender@example.com", "sent")
-        self.assertIn(f" recipient id={dsn_id} ", dsn)
+        self.assertIn(f" recipient id={bounce_id} ", dsn)
         refused = self.wait_recipient(mx, "carol@unrouted.test", "refused")
         self.assertIn(" relay=none ", refused)
         self.assertIn(" dsn=5.7.1 ", refused)
@@ -165,7 +165,7 @@ class LoggingTest(MxTestCase):
         self.assertEqual((bounced["dsn"], bounced["reply"]), ("5.1.1", "550 5.1.1 No such user"))
         self.assertEqual(bounced["relay"], f"127.0.0.1[127.0.0.1]:{self.refusing.port}")
         dsn = self.wait_record(mx, "sender@example.com", "sent")
-        self.assertEqual(dsn["id"], bounced["dsn_id"])
+        self.assertEqual(dsn["id"], bounced["bounce"])
         records = self.check_records(mx)
         deliveries = [r for r in records if r["event"] == "delivery"]
         self.assertEqual(sorted(r["outcome"] for r in deliveries), ["done", "done"])
