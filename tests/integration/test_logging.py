@@ -7,6 +7,7 @@ recipient lines carry the same fields. Real binary, Postfix's smtp-sink downstre
 
 import json
 import re
+import signal
 
 from harness import MxTestCase, SmtpClient, send_message, wait_until
 
@@ -169,3 +170,21 @@ class LoggingTest(MxTestCase):
         records = self.check_records(mx)
         deliveries = [r for r in records if r["event"] == "delivery"]
         self.assertEqual(sorted(r["outcome"] for r in deliveries), ["done", "done"])
+
+    def test_a_reload_switches_the_format(self):
+        mx = self.start("text")
+        mx.write_config(log__format="json")
+        mx.signal(signal.SIGHUP)
+        reloaded = wait_until(lambda: re.search(r'^\{.*"event":"reloaded".*$', mx.log(), re.M),
+                              30, what="the reloaded line, in JSON")
+        self.assertEqual(json.loads(reloaded.group(0))["level"], "info")
+        self.send(mx, ["alice@example.com"], [True])
+
+        def after():
+            return mx.log().partition(reloaded.group(0))[2].splitlines()[1:]
+        wait_until(lambda: any('"event":"recipient"' in line for line in after()), 30,
+                   what="a recipient line after the reload")
+        records = [json.loads(line) for line in after()]  # every line after it is JSON
+        sent = [r for r in records if r["event"] == "recipient"][0]
+        self.assertEqual((sent["to"], sent["status"], sent["dsn"]),
+                         ("<alice@example.com>", "sent", "2.0.0"))
