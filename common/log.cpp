@@ -2,17 +2,24 @@
 
 #include <fmt/format.h>
 
+#include <memory>
 #include <stdexcept>
+
+#include "common/log_json.hpp"
 
 namespace mxgate::common {
 
-void init_logging(std::string_view level) {
+void init_logging(std::string_view level, bool json) {
   auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
     throw std::invalid_argument(fmt::format("unknown log level '{}'", level));
   }
   spdlog::set_level(parsed);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  if (json) {
+    spdlog::set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  }
 }
 
 std::string escape(std::string_view text) {

@@ -11,9 +11,10 @@
 
 namespace mxgate::common {
 
-// Sets the default logger's level ("trace".."critical", "off") and the line pattern.
-// Throws std::invalid_argument on an unknown level name.
-void init_logging(std::string_view level);
+// Sets the default logger's level ("trace".."critical", "off") and the line format: text
+// ("<time> <level> <line>") or, with `json`, one JSON object per line (log_json.hpp). Called
+// again on a reload. Throws std::invalid_argument on an unknown level name.
+void init_logging(std::string_view level, bool json = false);
 
 // Returns `text` safe for a key=value log line: printable ASCII stays, a value with spaces,
 // quotes or '=' is quoted, and control or non-ASCII bytes become \xNN.

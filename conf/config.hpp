@@ -318,6 +318,10 @@ struct ReputationConfig {
 
 struct LogConfig {
   std::string level = "info";
+  // "text": "<time> <level> event key=value ..."; "json": one JSON object a line
+  // (common/log_json.hpp). Applies at once on a reload.
+  enum class Format { Text, Json };
+  Format format = Format::Text;
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 

@@ -368,6 +368,9 @@ void fields(auto& v, Of<reputation::CheckSettings> auto& s) {
   v("on_error", s.on_error, Choice{{"defer", "ignore"}});
 }
 
-void fields(auto& v, Of<LogConfig> auto& s) { v("level", s.level, Text{log_level}); }
+void fields(auto& v, Of<LogConfig> auto& s) {
+  v("level", s.level, Text{log_level});
+  v("format", s.format, Choice{{"text", "json"}});
+}
 
 }  // namespace mxgate::conf::detail

@@ -1,5 +1,6 @@
 #include "relay/downstream.hpp"
 
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -193,7 +194,14 @@ asio::awaitable<error_code> Downstream::connect(conf::Duration timeout) {
   }
   if (ec) co_return fail(Error::connect);
   socket.set_option(tcp::no_delay(true), ec);
+  const auto peer = socket.remote_endpoint(ec);
+  if (!ec) peer_address_ = peer.address().to_string();
   co_return error_code{};
+}
+
+std::string Downstream::relay_name() const {
+  if (peer_address_.empty()) return fmt::format("{}:{}", target_.host, target_.port);
+  return fmt::format("{}[{}]:{}", target_.host, peer_address_, target_.port);
 }
 
 // EHLO, or HELO when the server refuses EHLO with a 5xx (RFC 5321 §3.2).

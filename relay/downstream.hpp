@@ -104,6 +104,8 @@ class Downstream {
   void unpark();
 
   const conf::HostPort& target() const { return target_; }
+  // "host[address]:port" as Postfix logs a relay ("host:port" before the connection is made).
+  std::string relay_name() const;
   const smtp::EhloCapabilities& capabilities() const { return caps_; }
   bool tls_active() const { return tls_active_; }
   bool esmtp() const { return esmtp_; }
@@ -129,6 +131,7 @@ class Downstream {
 
   std::shared_ptr<DownstreamLink> link_;
   conf::HostPort target_;
+  std::string peer_address_;  // the address connected to
   std::string in_;  // received bytes; [in_begin_, in_end_) not parsed yet
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;

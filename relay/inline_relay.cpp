@@ -104,6 +104,7 @@ struct InlineRelay::State {
   bool content_failed = false;
   smtp::DotStuffer stuffer;
   std::optional<Reply> mail_refusal;  // the downstream's answer to MAIL, when not 2xx
+  std::string relay_name;             // of the last connection used, for the log
 };
 
 void InlineRelay::State::lose(const error_code& ec) {
@@ -146,6 +147,7 @@ void InlineRelay::client(const smtp::ClientIdentity& client) { state_->client = 
 
 void InlineRelay::mail(const smtp::Command& mail) {
   abort();
+  state_->relay_name.clear();
   state_->mail = mail;
   state_->phase = Phase::Envelope;
 }
@@ -158,8 +160,11 @@ void InlineRelay::abort() {
   s.reset();
 }
 
+std::string InlineRelay::relay_name() const { return state_->relay_name; }
+
 asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient, bool quarantine) {
   State& s = *state_;
+  s.relay_name.clear();  // a reply of ours (no route, another route) names no downstream
   if (s.phase != Phase::Envelope) co_return smtp::replies::transaction_out_of_order();
   auto index = s.router.route_for(recipient);
   if (!index) co_return smtp::replies::relaying_denied();
@@ -182,6 +187,7 @@ asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
       conn = std::move(*acquired);
       mail_sent = false;
     }
+    relay_name = conn->relay_name();
     const bool retryable = conn->reused && attempt == 0;
     Outcome outcome = co_await envelope(recipient);
     if (outcome.kind == Outcome::Answer) co_return std::move(outcome.reply);
@@ -400,6 +406,7 @@ asio::awaitable<Reply> InlineRelay::end() {
     abort();
     co_return smtp::replies::downstream_unavailable();
   }
+  s.relay_name = s.conn->relay_name();
   s.stuffer.end(s.conn->output());
   const auto started = std::chrono::steady_clock::now();
   auto reply = co_await s.conn->exchange(s.pool.config().data_timeout);

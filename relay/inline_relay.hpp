@@ -62,6 +62,9 @@ class InlineRelay final : public Transaction {
   // mid-DATA is closed so the downstream discards the message, never delivers part of it.
   void abort() override;
 
+  // The downstream that the transaction's last recipient or message went to.
+  std::string relay_name() const override;
+
   // A recipient of the current transaction was accepted (even if the downstream was lost since:
   // data() then answers 451 4.4.1, so the client retries instead of hearing "no recipients").
   bool has_recipients() const;

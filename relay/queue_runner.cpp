@@ -17,6 +17,7 @@
 #include "io/blocking.hpp"
 #include "relay/dsn.hpp"
 #include "relay/metrics.hpp"
+#include "relay/recipient_log.hpp"
 
 namespace mxgate::relay {
 
@@ -128,6 +129,12 @@ struct QueueRunner::Attempt {
   enum class Outcome { Deferred, Done, Expired, Dead } outcome = Outcome::Done;
   std::string bounce_id;         // the DSN queued for it, if any
   boost::system::error_code ec;  // the outcome could not be written
+  struct Tried {
+    std::size_t index;  // into envelope.recipients
+    smtp::Reply reply;
+    std::string relay;
+  };
+  std::vector<Tried> tried;  // this attempt's deciding reply per recipient, for the log
 };
 
 QueueRunner::QueueRunner(asio::any_io_executor executor, QueueShared shared, Relay relay,
@@ -179,6 +186,7 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
       } else {
         recipient.last_reply = reply_text(reply);
         if (!reply.transient()) recipient.state = SpoolRecipient::State::Failed;
+        a.tried.push_back({i, reply, relay->relay_name()});
       }
     }
     if (accepted.empty()) {
@@ -198,6 +206,7 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
     }
     for (std::size_t i : accepted) {
       auto& recipient = a.envelope.recipients[i];
+      a.tried.push_back({i, final, relay->relay_name()});
       recipient.last_reply = reply_text(final);
       if (final.positive()) {
         recipient.state = SpoolRecipient::State::Delivered;
@@ -319,6 +328,26 @@ void QueueRunner::count(const Attempt& a) const {
                a.ec ? " spool_error=" + common::escape(a.ec.message()) : std::string());
 }
 
+// One line per recipient this attempt tried: sent, deferred (retried later) or bounced (no
+// retry: a 5xx, or the message expired), with the DSN it caused.
+void QueueRunner::log_recipients(const Attempt& a) const {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  const double delay = static_cast<double>(a.now_ms - a.envelope.created_ms) / 1000.0;
+  for (const auto& tried : a.tried) {
+    const auto& recipient = a.envelope.recipients[tried.index];
+    const bool failed = recipient.state == SpoolRecipient::State::Failed;
+    const std::string_view status = tried.reply.positive() ? "sent"
+                                    : failed               ? "bounced"
+                                                           : "deferred";
+    std::string line = recipient_line({a.due.id, recipient.address, tried.relay, delay,
+                                       tried.reply, status});
+    if (failed && tried.reply.transient()) common::append_kv(line, "reason", "queue.max_age");
+    if (failed && !a.bounce_id.empty()) common::append_kv(line, "bounce", a.bounce_id);
+    if (failed && a.outcome == Attempt::Outcome::Dead) common::append_kv(line, "dead", "yes");
+    spdlog::info("{}", line);
+  }
+}
+
 // Delivers a claimed message; without `envelope`, reads it from the spool, and without `body`,
 // a body of one piece (a large one is sent from the spool piece by piece).
 asio::awaitable<void> QueueRunner::deliver(storage::Spool::Due due,
@@ -339,6 +368,7 @@ asio::awaitable<void> QueueRunner::deliver(storage::Spool::Due due,
   a.now_ms = unix_ms(clock_);
   co_await settle(a);
   count(a);
+  log_recipients(a);
 }
 
 void QueueRunner::spawn(storage::Spool::Due due, std::optional<storage::Envelope> envelope,

@@ -105,6 +105,7 @@ class QueueRunner {
   void spawn(storage::Spool::Due due, std::optional<storage::Envelope> envelope,
              std::optional<std::string> body);
   void count(const Attempt& attempt) const;
+  void log_recipients(const Attempt& attempt) const;  // recipient_log.hpp
 
   boost::asio::any_io_executor executor_;
   QueueShared shared_;

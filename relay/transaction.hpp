@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <string>
 #include <string_view>
 
 #include "smtp/client_protocol.hpp"
@@ -40,6 +41,9 @@ class Transaction {
   virtual boost::asio::awaitable<smtp::Reply> end() = 0;
   // Abandons the transaction: nothing of it is delivered.
   virtual void abort() = 0;
+  // The downstream of the transaction's last reply, for the log ("host[address]:port"); empty
+  // when no downstream answered (queue mode's intake, no connection). Kept after end().
+  virtual std::string relay_name() const { return {}; }
 };
 
 }  // namespace mxgate::relay

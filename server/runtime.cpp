@@ -128,12 +128,16 @@ class Runtime {
   std::atomic<bool> draining_{false};
 };
 
+bool json_logs(const conf::Config& config) {
+  return config.log.format == conf::LogConfig::Format::Json;
+}
+
 Runtime::Runtime(const RuntimeOptions& options)
     : options_(options),
       snapshot_(make_snapshot(conf::load_config(options.config_path, options.overrides),
                               dnsbl_monitor_, &milter_monitor_)) {
   const auto& config = *snapshot_->config;
-  common::init_logging(config.log.level);
+  common::init_logging(config.log.level, json_logs(config));
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       snapshot_->rules.trusted_clients);
@@ -279,7 +283,7 @@ std::string Runtime::reload() {
         "storage, network prefixes and [fleet] change at restart\"");
   }
   try {
-    common::init_logging(config.log.level);
+    common::init_logging(config.log.level, json_logs(config));
   } catch (const std::exception&) {
     // load_config validated the level; nothing to do.
   }

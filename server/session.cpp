@@ -14,6 +14,7 @@
 
 #include "common/cidr.hpp"
 #include "common/log.hpp"
+#include "relay/recipient_log.hpp"
 #include "policy/session_policy.hpp"
 #include "server/metrics.hpp"
 #include "server/proxy_handshake.hpp"
@@ -232,6 +233,8 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
   txn_id_ = smtp::make_id();
   txn_from_ = step.command.path.address();
   txn_rcpts_.clear();
+  txn_accepted_.clear();
+  message_id_.reset();
   txn_started_ = io::Clock::now();
   relay_->client({client_ip_, policy_.client_name(), protocol_.helo(), protocol_.esmtp()});
   relay_->mail(step.command);
@@ -245,6 +248,7 @@ asio::awaitable<bool> Session::begin_transaction(Step& step) {
 asio::awaitable<void> Session::relay_recipient(Step& step) {
   const std::string recipient = step.command.path.address();
   Reply reply;
+  bool relayed = false;  // the reply came from the relay (the downstream, in inline mode)
   auto refusal = policy_.rcpt(recipient);
   if (!refusal && filters_) {
     macros_["{rcpt_addr}"] = recipient;
@@ -257,6 +261,7 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
     policy_.record_rcpt(reply);
   } else {
     reply = co_await relay_->rcpt(step.command.path, policy_.quarantined());
+    relayed = true;
     policy_.record_rcpt(reply);
     // RFC 3463 §3.2: X.1.1 "Bad destination mailbox address".
     auto dictionary = reply.code == 550 && reply.enhanced == "5.1.1"
@@ -272,6 +277,9 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
   if (reply.positive()) {
     if (!txn_rcpts_.empty()) txn_rcpts_ += ',';
     txn_rcpts_ += recipient;
+    txn_accepted_.push_back(recipient);
+  } else {
+    log_recipient(recipient, reply, "refused", relayed ? relay_->relay_name() : std::string());
   }
   step = protocol_.rcpt_done(std::move(reply));
 }
@@ -555,6 +563,7 @@ std::string Session::transaction_line() const {
   common::append_kv(line, "tls", io_->tls() ? io_->tls_version() : "no");
   common::append_kv(line, "from", txn_from_);
   common::append_kv(line, "rcpts", txn_rcpts_);
+  if (!message_id_.id().empty()) common::append_kv(line, "message_id", message_id_.id());
   if (policy_.quarantined()) common::append_kv(line, "quarantine", "yes");
   if (const auto auth = policy_.auth_summary(); !auth.empty())
     common::append_kv(line, "auth", auth);
@@ -602,6 +611,27 @@ void Session::log_limit_refusal(const Step& step) const {
   const std::string_view stage = verb == Verb::Mail ? "mail" : verb == Verb::Rcpt ? "rcpt" : "data";
   log_refusal(stage, step.reply, "limit", step.limit,
               verb == Verb::Rcpt ? step.command.path.address() : std::string());
+  if (verb == Verb::Rcpt) log_recipient(step.command.path.address(), step.reply, "refused", {});
+}
+
+void Session::log_recipient(std::string_view address, const Reply& reply, std::string_view status,
+                            std::string_view downstream) const {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  spdlog::info("{}", relay::recipient_line({txn_id_, address, downstream,
+                                            seconds_since(txn_started_), reply, status}));
+}
+
+// Inline mode: the downstream's answer to the message is each accepted recipient's outcome (the
+// client retries after a 4xx and bounces after a 5xx, so mxgate itself refused it).
+void Session::log_delivered(const Reply& final_reply) const {
+  if (config_.relay.mode != conf::RelayConfig::Mode::Inline) return;
+  const std::string downstream = relay_->relay_name();
+  const std::string_view status = final_reply.positive()    ? "sent"
+                                  : final_reply.transient() ? "deferred"
+                                                            : "refused";
+  for (const auto& recipient : txn_accepted_) {
+    log_recipient(recipient, final_reply, status, downstream);
+  }
 }
 
 void Session::log_refusal(std::string_view stage, const Reply& reply, std::string_view by,

@@ -22,8 +22,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "content/held_content.hpp"
+#include "content/message_id.hpp"
 #include "content/message_parser.hpp"
 #include "milter/chain.hpp"
 #include "io/clock.hpp"
@@ -105,6 +108,8 @@ class Session {
   boost::asio::awaitable<bool> discard_octets(std::uint64_t count);
   boost::asio::awaitable<bool> feed_relay(bool force);
   std::string& decoder_output() { return holding_ ? decoded_ : content_; }
+  // decoder_->feed() into decoder_output(), the new content also to the Message-ID reader.
+  smtp::DataDecoder::Result decode(std::string_view input);
   void scan_decoded(const boost::asio::any_io_executor& executor);
   bool start_holding();  // false: the budget has no room (451 4.3.1, counted and logged)
   smtp::Reply budget_refusal();
@@ -130,6 +135,11 @@ class Session {
   void log_limit_refusal(const smtp::Step& step) const;
   void log_refusal(std::string_view stage, const smtp::Reply& reply, std::string_view by,
                    std::string_view reason, std::string_view recipient = {}) const;
+  // relay/recipient_log.hpp: a refused RCPT, and in inline mode each accepted recipient once
+  // the downstream answered the end of data (`downstream`: the one that decided, or empty).
+  void log_recipient(std::string_view address, const smtp::Reply& reply, std::string_view status,
+                     std::string_view downstream) const;
+  void log_delivered(const smtp::Reply& final_reply) const;
 
   SessionServices& services_;
   std::shared_ptr<const Snapshot> snapshot_;
@@ -189,6 +199,8 @@ class Session {
   std::string txn_id_;
   std::string txn_from_;
   std::string txn_rcpts_;
+  std::vector<std::string> txn_accepted_;  // the recipients of txn_rcpts_, one by one
+  content::MessageIdReader message_id_;    // the message's Message-ID, for the log
   io::Clock::time_point txn_started_;
   bool txn_open_ = false;
 };

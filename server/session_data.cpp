@@ -318,7 +318,7 @@ asio::awaitable<Step> Session::receive_data() {
     if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
       co_return Step{StepKind::Close, {}, {}};
     }
-    const auto result = decoder_->feed(io_->buffered(), decoder_output());
+    const auto result = decode(io_->buffered());
     io_->consume(result.consumed);
     scan_decoded(executor);
     co_await stream_to_filters(false);
@@ -371,7 +371,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
       co_return Step{StepKind::Close, {}, {}};
     }
     auto piece = io_->buffered().substr(0, std::min<std::uint64_t>(left, io_->buffered().size()));
-    decoder_->feed(piece, decoder_output());
+    decode(piece);
     io_->consume(piece.size());
     left -= piece.size();
     scan_decoded(executor);
@@ -434,7 +434,16 @@ Reply Session::content_error_reply(smtp::DataError error) {
 asio::awaitable<Reply> Session::relay_end() {
   Reply reply = co_await relay_->end();
   if (!reply.positive()) log_refusal("data", reply, "relay", reply.text());
+  log_delivered(reply);
   co_return reply;
+}
+
+smtp::DataDecoder::Result Session::decode(std::string_view input) {
+  std::string& out = decoder_output();
+  const std::size_t before = out.size();
+  const auto result = decoder_->feed(input, out);
+  message_id_.feed(std::string_view(out).substr(before));
+  return result;
 }
 
 }  // namespace mxgate::server

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -84,7 +85,9 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
     std::vector<std::string> read;
     std::istringstream names(error.substr(list + 6));
     for (std::string name; std::getline(names >> std::ws, name, ',');) {
-      if (!sub_tables.contains(name)) read.push_back(name);
+      // A key named like another section's sub-table ([log] format, [checks.format]) stays.
+      const bool written = std::find(keys.begin(), keys.end(), name) != keys.end();
+      if (written || !sub_tables.contains(name)) read.push_back(name);
     }
     EXPECT_EQ(read, keys) << header;
   }

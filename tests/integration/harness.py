@@ -30,6 +30,7 @@ listening_check() makes sure that the process we started is the only listener on
 import atexit
 import calendar
 import contextlib
+import json
 import os
 import re
 import resource
@@ -545,6 +546,18 @@ _STARTED = re.compile(r"^\S+ info started version=\S+ config=.* listen=(?P<liste
                       r"http=(?P<http>\S+) portal=(?P<portal>\S+) workers=\d+$", re.MULTILINE)
 
 
+def _started_fields(text):
+    """listen, http and portal of the started line, in the text or the JSON log format."""
+    match = _STARTED.search(text)
+    if match:
+        return match.groupdict()
+    for line in text.splitlines():
+        if line.startswith("{") and '"event":"started"' in line:
+            record = json.loads(line)
+            return {key: str(record[key]) for key in ("listen", "http", "portal")}
+    return None
+
+
 def _port_of(address):
     """The port of "host:port" or "[v6]:port"; None for "off"."""
     return None if address == "off" else int(address.rpartition(":")[2])
@@ -698,7 +711,7 @@ class Mxgate:
 
         def started():
             text = self._log_since(offset)
-            match = _STARTED.search(text)
+            match = _started_fields(text)
             if match:
                 return match
             if self.proc.poll() is not None:
@@ -714,13 +727,13 @@ class Mxgate:
                 if self.proc.poll() is not None:
                     raise  # its message has the log
                 raise AssertionError(f"{e}; log:\n{self._log_since(offset)[-5000:]}") from None
-            listen = line.group("listen").split(",")
+            listen = line["listen"].split(",")
             smtp = [_port_of(a) for a in listen if not a.startswith("proxy:")]
             proxied = [_port_of(a[len("proxy:"):]) for a in listen if a.startswith("proxy:")]
             self.port = smtp[0]
             self.proxy_port = proxied[0] if proxied else None
-            self.http_port = _port_of(line.group("http"))
-            self.portal_port = _port_of(line.group("portal"))
+            self.http_port = _port_of(line["http"])
+            self.portal_port = _port_of(line["portal"])
             # Bound already; SO_REUSEPORT on the SMTP listeners would let another process
             # share them silently: make sure that this process is their only listener.
             bound = smtp + proxied + [p for p in (self.http_port, self.portal_port) if p]
