@@ -27,7 +27,7 @@ class FeedbackIntake final : public relay::Transaction {
   FeedbackIntake(std::unique_ptr<relay::Transaction> inner, std::string address,
                  storage::ReputationStore& store, PostmasterMetrics& metrics);
 
-  void client(const smtp::ClientIdentity&) override {}
+  void client(const smtp::ClientIdentity& client) override { inner_->client(client); }
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
@@ -36,6 +36,7 @@ class FeedbackIntake final : public relay::Transaction {
   boost::asio::awaitable<bool> reroute_to_quarantine() override;
   boost::asio::awaitable<smtp::Reply> end() override;
   void abort() override;
+  std::string relay_name() const override { return inner_->relay_name(); }
 
  private:
   enum class Kind { Unknown, Relay, Feedback };

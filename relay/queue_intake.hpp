@@ -47,6 +47,7 @@ class QueueIntake final : public Transaction {
   boost::asio::awaitable<bool> reroute_to_quarantine() override;
   boost::asio::awaitable<smtp::Reply> end() override;
   void abort() override;
+  std::string relay_name() const override { return {}; }  // none: the spool
 
  private:
   enum class Phase { Idle, Envelope, Data };

@@ -43,7 +43,7 @@ class Transaction {
   virtual void abort() = 0;
   // The downstream of the transaction's last reply, for the log ("host[address]:port"); empty
   // when no downstream answered (queue mode's intake, no connection). Kept after end().
-  virtual std::string relay_name() const { return {}; }
+  virtual std::string relay_name() const = 0;
 };
 
 }  // namespace mxgate::relay

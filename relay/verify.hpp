@@ -70,6 +70,7 @@ class VerifyingTransaction final : public Transaction {
                        const conf::RelayConfig& config, const Router& router,
                        const RecipientList* list);
 
+  void client(const smtp::ClientIdentity& client) override { inner_->client(client); }
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
   boost::asio::awaitable<smtp::Reply> data() override;
@@ -77,6 +78,7 @@ class VerifyingTransaction final : public Transaction {
   boost::asio::awaitable<bool> reroute_to_quarantine() override;
   boost::asio::awaitable<smtp::Reply> end() override;
   void abort() override;
+  std::string relay_name() const override { return inner_->relay_name(); }
 
  private:
   std::unique_ptr<Transaction> inner_;

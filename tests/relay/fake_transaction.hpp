@@ -36,6 +36,7 @@ class FakeTransaction final : public Transaction {
       : downstream_(std::move(downstream)) {}
 
   void client(const smtp::ClientIdentity& client) override { client_ = client; }
+  std::string relay_name() const override { return {}; }
   void mail(const smtp::Command& mail) override {
     abort();
     current_ = FakeDownstream::Message{client_, mail.path.address(), {}, {}, false};
