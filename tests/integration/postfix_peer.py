@@ -73,7 +73,9 @@ smtputf8_enable = no
 class Postfix:
     """with Postfix(["example.com"], ["bob@example.com"], "127.0.0.1:2525") as pf: pf.address"""
 
-    def __init__(self, relay_domains, recipients, relayhost):
+    def __init__(self, relay_domains, recipients, relayhost, main_cf=None):
+        """`main_cf`: more main.cf parameters, e.g. {"smtpd_authorized_xclient_hosts": ...}."""
+        self.main_cf = dict(main_cf or {})
         self.relay_domains = list(relay_domains)
         self.recipients = list(recipients)
         host, port = relayhost.rsplit(":", 1)
@@ -103,6 +105,7 @@ class Postfix:
                 f.write(_MAIN_CF.format(folder=self.folder,
                                         relay_domains=", ".join(self.relay_domains),
                                         relayhost=self.relayhost))
+                f.writelines(f"{k} = {v}\n" for k, v in self.main_cf.items())
             self._write_master(0)
             # Creates the queue's directories with their owners and modes.
             subprocess.run([postfix, "-c", self.etc, "check"], check=True, timeout=60,
