@@ -156,12 +156,13 @@ bool SessionPolicy::greylisting() const {
 }
 
 // Doubtful mode: a deferral that only the score's defer band decided (not an explicit one, not
-// a check's error, not the end of data's: the message was sent by then) lets the session go on
-// to RCPT, where the triplet is greylisted.
+// a check's error) lets the session go on to RCPT, where the triplet is greylisted. At the end
+// of data it lets the message through once its recipients passed greylisting: the band's
+// score is still there, and the sender has shown it retries, which is what the band asked.
 bool SessionPolicy::greylists_instead(Stage stage, const reputation::StageAnswer& a) const {
   return config_.greylist.mode == conf::GreylistConfig::Mode::Doubtful && greylisting() &&
          a.action == Action::Defer && a.decision.score_based && !a.from_earlier &&
-         stage != Stage::EndOfData;
+         (stage != Stage::EndOfData || greylist_passed_);
 }
 
 // The RCPT's greylisting decision; the reply is recorded by record_rcpt(), like every RCPT's.
@@ -187,7 +188,10 @@ std::optional<Refusal> SessionPolicy::greylist(std::string_view recipient) {
     if (!through) common::append_kv(line, "reply", "451");
     spdlog::info("{}", line);
   }
-  if (through) return std::nullopt;
+  if (through) {
+    greylist_passed_ = true;
+    return std::nullopt;
+  }
   return Refusal{reputation::greylisted_reply(client_.ip_text, config_.reputation.postmaster_url),
                  false, Action::Defer};
 }
@@ -207,6 +211,7 @@ void SessionPolicy::reset_transaction() {
   sender_domain_.clear();
   sender_.clear();
   doubtful_transaction_ = false;
+  greylist_passed_ = false;
   facts_->auth.reset();
   facts_->content.reset();
   auth_header_.clear();
@@ -352,6 +357,7 @@ std::optional<Refusal> SessionPolicy::answer(Stage stage,
                                              const reputation::StageAnswer& stage_answer,
                                              std::string_view recipient) {
   if (greylists_instead(stage, stage_answer)) {
+    if (stage == Stage::EndOfData) return std::nullopt;  // its recipients passed greylisting
     (stage <= Stage::Helo   ? doubtful_session_
      : stage == Stage::Mail ? doubtful_transaction_
                             : doubtful_rcpt_) = true;

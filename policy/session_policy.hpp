@@ -180,6 +180,7 @@ class SessionPolicy {
   bool doubtful_session_ = false;      // connect or helo
   bool doubtful_transaction_ = false;  // mail
   bool doubtful_rcpt_ = false;         // this RCPT
+  bool greylist_passed_ = false;       // a RCPT of this transaction passed greylisting
   std::string auth_header_;
   std::string signals_;
   reputation::Signal quarantine_signal_ = reputation::Signal::None;
