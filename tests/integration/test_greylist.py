@@ -130,7 +130,10 @@ class DoubtfulGreylistTest(Attempts, MxTestCase):
         sink = self.sink()
         mx = self.start(sink, **{"greylist.enabled": True, "greylist.mode": "doubtful",
                                  "greylist.min_delay": "1s"})
-        body = b"Subject: doubtful\r\n\r\nhello\r\n"
+        # Well formed: the format checks add nothing to the band's score at the end of data.
+        body = (b"From: <a@example.org>\r\nTo: <bob@example.com>\r\n"
+                b"Date: Mon, 7 Dec 2026 12:00:00 +0000\r\nMessage-ID: <1@example.org>\r\n"
+                b"Subject: doubtful\r\n\r\nhello\r\n")
         # 127.0.0.2 is listed: score 7, doubtful. Greylisted at RCPT, not deferred at connect.
         code, text, _ = self.attempt(mx.proxy_port, "bob@example.com", ip="127.0.0.2")
         self.assertEqual((code, text), greylisted("127.0.0.2"))
@@ -146,9 +149,9 @@ class DoubtfulGreylistTest(Attempts, MxTestCase):
                                         body=body)
         self.assertEqual((code, final[0]), (250, 250))
         self.assertEqual(mx.metric('mxgate_greylist_total{result="greylisted"}'), 1)
-        self.assertEqual(
-            mx.metric('mxgate_verdicts_total{action="defer",signal="dnsbl_listed",'
-                      'stage="connect"}'), 0)
+        # Not counted as a deferral (the series is absent when nothing was counted).
+        self.assertIn(mx.metric('mxgate_verdicts_total{action="defer",signal="dnsbl_listed",'
+                                'stage="connect"}'), (None, 0))
 
     def test_without_greylisting_the_band_is_deferred_at_connect(self):
         mx = self.start(self.sink())
