@@ -144,6 +144,23 @@ struct FleetConfig {
   friend bool operator==(const FleetConfig&, const FleetConfig&) = default;
 };
 
+// Greylisting ([greylist], issue 20): a sender's first attempt for a triplet (client /24 or
+// /64, envelope sender, recipient) gets 451 at RCPT; a retry between min_delay and max_delay
+// passes, and the triplet is remembered for pass_ttl. Doubtful: only sessions whose score
+// lands in the defer band (reputation.defer_at up to reject_at), which are greylisted instead
+// of deferred; All: every client that is neither trusted nor allow-listed.
+struct GreylistConfig {
+  enum class Mode { Doubtful, All };
+  bool enabled = false;
+  Mode mode = Mode::Doubtful;
+  Duration min_delay = std::chrono::minutes(5);
+  Duration max_delay = std::chrono::hours(12);
+  std::uint32_t auto_allow = 5;  // passed triplets after which the client IP skips; 0: never
+  Duration pass_ttl = std::chrono::hours(24 * 35);
+  std::uint64_t max_entries = 1'000'000;  // all workers together; when full, 451 and no growth
+  friend bool operator==(const GreylistConfig&, const GreylistConfig&) = default;
+};
+
 struct Route {
   std::vector<std::string> domains;  // "example.com" exact, ".example.com" subdomains
   std::vector<HostPort> downstream;  // tried in order
@@ -368,6 +385,7 @@ struct Config {
   ThrottleConfig throttle;
   ReputationConfig reputation;
   FleetConfig fleet;
+  GreylistConfig greylist;
   std::vector<reputation::CheckSettings> checks =
       reputation::default_check_settings();  // [checks.<name>]: every known check, in order
   LogConfig log;

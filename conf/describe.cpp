@@ -105,6 +105,7 @@ std::string describe(const Config& c) {
     out += Writer::section("checks." + std::string(check.name), check);
   }
   out += Writer::section("log", c.log);
+  out += Writer::section("greylist", c.greylist);
   return out;
 }
 

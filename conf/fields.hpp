@@ -257,6 +257,16 @@ void fields(auto& v, Of<FleetConfig> auto& s) {
   v("max_queued", s.max_queued, Int{1, 100'000'000});
 }
 
+void fields(auto& v, Of<GreylistConfig> auto& s) {
+  v("enabled", s.enabled, Flag{});
+  v("mode", s.mode, Choice{{"doubtful", "all"}});
+  v("min_delay", s.min_delay, Positive{});
+  v("max_delay", s.max_delay, Positive{});
+  v("auto_allow", s.auto_allow, Int{0, 1'000'000});
+  v("pass_ttl", s.pass_ttl, Positive{});
+  v("max_entries", s.max_entries, Int{1, 100'000'000});
+}
+
 void fields(auto& v, Of<PregreetConfig> auto& s) {
   v("enabled", s.enabled, Flag{});
   v("greet_pause", s.greet_pause, Positive{});

@@ -32,11 +32,11 @@ namespace {
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
-constexpr std::array<std::string_view, 22> kSections{
+constexpr std::array<std::string_view, 23> kSections{
     "server", "tls",     "http",     "portal", "admin",      "feedback", "relay",
     "queue",  "route",   "storage",  "dns",    "dnsbl",      "milter",   "pregreet",
     "auth",   "content", "throttle", "limit",  "reputation", "fleet",    "checks",
-    "log"};
+    "log",    "greylist"};
 // [[milter]] stages, in the order a session meets them.
 constexpr std::array<std::string_view, 7> kMilterStages{"connect", "helo",   "mail", "rcpt",
                                                         "data",    "header", "body"};
@@ -197,6 +197,23 @@ void read_content(TableReader r, ContentConfig& c) {
   if (c.memory_per_session > c.memory_budget) {
     r.fail(r.find("memory_per_session"), "memory_per_session",
            "must not exceed content.memory_budget: the budget is what all sessions share");
+  }
+}
+
+// [greylist]: read after [reputation], whose thresholds make the doubtful band.
+void read_greylist(TableReader r, Config& c) {
+  auto& g = c.greylist;
+  read_table(r, g);
+  if (g.max_delay <= g.min_delay) {
+    r.fail(r.find("max_delay"), "max_delay",
+           "must exceed greylist.min_delay (" + format_duration(g.min_delay) +
+               "): no retry could pass");
+  }
+  if (g.enabled && g.mode == GreylistConfig::Mode::Doubtful &&
+      c.reputation.thresholds.defer_at <= 0) {
+    r.fail(r.find("mode"), "mode",
+           "\"doubtful\" needs reputation.defer_at above 0: with deferral off there is no "
+           "doubtful band; use \"all\" or set defer_at");
   }
 }
 
@@ -545,6 +562,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_table(r.table("fleet"), c.fleet);
   read_checks(r.table("checks"), c.checks);
   read_table(r.table("log"), c.log);
+  read_greylist(r.table("greylist"), c);
   r.finish();
   fill_host_names(r, c);
   c.source = file;

@@ -10,7 +10,9 @@
 
 #include "common/log.hpp"
 #include "policy/content_checks.hpp"
+#include "policy/greylisting.hpp"
 #include "policy/throttle_checks.hpp"
+#include "policy/throttling.hpp"
 #include "reputation/replies.hpp"
 #include "storage/key_codec.hpp"
 
@@ -125,6 +127,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::helo(const std::string& n
 asio::awaitable<std::optional<Refusal>> SessionPolicy::mail(const smtp::Path& from) {
   const bool named = !from.domain.empty() && from.domain.front() != '[';  // not a literal
   sender_domain_ = named ? storage::domain_key(from.domain) : std::string();
+  sender_ = from.address();
   facts_->auth = std::make_shared<AuthFindings>();
   facts_->content = std::make_shared<ContentFindings>();
   if (authenticating()) {
@@ -139,9 +142,58 @@ std::optional<Refusal> SessionPolicy::rcpt(std::string_view recipient) {
   if (verdict_.pending_reject()) {
     return answer(Stage::Rcpt, verdict_.on_stage(Stage::Rcpt, {}), recipient);
   }
+  doubtful_rcpt_ = false;
   auto outcomes = stage_outcomes_now(Stage::Rcpt, check_context());
-  if (outcomes.empty()) return std::nullopt;
-  return decide_stage(Stage::Rcpt, std::move(outcomes), recipient);
+  if (!outcomes.empty()) {
+    if (auto refusal = decide_stage(Stage::Rcpt, std::move(outcomes), recipient)) return refusal;
+  }
+  return greylist(recipient);
+}
+
+bool SessionPolicy::greylisting() const {
+  return config_.greylist.enabled && context_.greylisting != nullptr && !client_.trusted &&
+         !verdict_.allowed();
+}
+
+// Doubtful mode: a deferral that only the score's defer band decided (not an explicit one, not
+// a check's error) lets the session go on to RCPT, where the triplet is greylisted. At the end
+// of data it lets the message through once its recipients passed greylisting: the band's
+// score is still there, and the sender has shown it retries, which is what the band asked.
+bool SessionPolicy::greylists_instead(Stage stage, const reputation::StageAnswer& a) const {
+  return config_.greylist.mode == conf::GreylistConfig::Mode::Doubtful && greylisting() &&
+         a.action == Action::Defer && a.decision.score_based && !a.from_earlier &&
+         (stage != Stage::EndOfData || greylist_passed_);
+}
+
+// The RCPT's greylisting decision; the reply is recorded by record_rcpt(), like every RCPT's.
+std::optional<Refusal> SessionPolicy::greylist(std::string_view recipient) {
+  if (!greylisting()) return std::nullopt;
+  const bool doubtful = doubtful_session_ || doubtful_transaction_ || doubtful_rcpt_;
+  if (config_.greylist.mode == conf::GreylistConfig::Mode::Doubtful && !doubtful) {
+    return std::nullopt;
+  }
+  const auto triplet = throttle::make_triplet(client_.ip_text, sender_, recipient);
+  if (!triplet) return std::nullopt;
+  const auto result = context_.greylisting->check(*triplet, unix_now_us());
+  const bool through = throttle::lets_through(result);
+  if (spdlog::should_log(spdlog::level::info)) {
+    std::string line = through ? "greylist" : "refused";
+    common::append_kv(line, "session", session_id_);
+    common::append_kv(line, "client", client_.ip_text);
+    common::append_kv(line, "stage", "rcpt");
+    common::append_kv(line, "rcpt", recipient);
+    if (!through) common::append_kv(line, "action", "defer");
+    common::append_kv(line, "by", "greylist");
+    common::append_kv(line, "result", throttle::greylist_result_name(result));
+    if (!through) common::append_kv(line, "reply", "451");
+    spdlog::info("{}", line);
+  }
+  if (through) {
+    greylist_passed_ = true;
+    return std::nullopt;
+  }
+  return Refusal{reputation::greylisted_reply(client_.ip_text, config_.reputation.postmaster_url),
+                 false, Action::Defer};
 }
 
 // Not a stage of the table: an event (a 550 5.1.1 answered) that the throttle counts.
@@ -157,6 +209,9 @@ bool SessionPolicy::throttled() const { return throttle_on(check_context()); }
 void SessionPolicy::reset_transaction() {
   verdict_.reset_transaction();
   sender_domain_.clear();
+  sender_.clear();
+  doubtful_transaction_ = false;
+  greylist_passed_ = false;
   facts_->auth.reset();
   facts_->content.reset();
   auth_header_.clear();
@@ -301,6 +356,18 @@ void SessionPolicy::note(Stage stage, const reputation::StageDecision& decision)
 std::optional<Refusal> SessionPolicy::answer(Stage stage,
                                              const reputation::StageAnswer& stage_answer,
                                              std::string_view recipient) {
+  if (greylists_instead(stage, stage_answer)) {
+    if (stage == Stage::EndOfData) return std::nullopt;  // its recipients passed greylisting
+    (stage <= Stage::Helo   ? doubtful_session_
+     : stage == Stage::Mail ? doubtful_transaction_
+                            : doubtful_rcpt_) = true;
+    if (spdlog::should_log(spdlog::level::info)) {
+      spdlog::info("doubtful session={} client={} stage={} signal={} score={:g} action=greylist",
+                   session_id_, client_.ip_text, reputation::stage_name(stage),
+                   reputation::signal_name(stage_answer.signal), stage_answer.decision.score);
+    }
+    return std::nullopt;
+  }
   // A quarantine is counted once the message is accepted into it (record_message).
   const bool quarantine_now =
       stage == Stage::EndOfData && stage_answer.action == Action::Quarantine;

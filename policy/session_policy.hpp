@@ -83,8 +83,10 @@ class SessionPolicy {
   bool trusted() const { return client_.trusted; }
   // The settings of a known check ("pregreet", ...).
   const reputation::CheckSettings& settings(std::string_view check) const;
-  // At each RCPT: a reject postponed by delay_reject, or the throttle's recipient limits. The
-  // refused line of the log names `recipient`.
+  // At each RCPT: a reject postponed by delay_reject, the throttle's recipient limits, then
+  // greylisting ([greylist]: every untrusted, not allow-listed client in mode "all"; in mode
+  // "doubtful" a session whose score landed in the defer band at any stage up to this RCPT,
+  // which was let on instead of deferred). The refused line of the log names `recipient`.
   std::optional<Refusal> rcpt(std::string_view recipient);
   // A RCPT was answered 550 5.1.1: at throttle.dictionary_limit in one session, a refusal
   // that ends it (a dictionary attack).
@@ -156,6 +158,11 @@ class SessionPolicy {
   void append_signal(const reputation::FiredSignal& fired, bool observe);
   void record(const reputation::Counters& delta);
   void note_linked_domain(const Refusal& refusal);
+  // Greylisting (issue 20): whether a score-based deferral is answered by greylisting at RCPT
+  // instead (then remembered as doubtful for the score's lifetime), and the RCPT's decision.
+  bool greylists_instead(reputation::Stage stage, const reputation::StageAnswer& answer) const;
+  bool greylisting() const;  // on, and this client may be greylisted
+  std::optional<Refusal> greylist(std::string_view recipient);
 
   const Services& context_;  // the worker's; checks hold it by reference too
   const Rules& rules_;
@@ -168,6 +175,12 @@ class SessionPolicy {
   std::uint32_t unknown_recipients_ = 0;
   std::string helo_;
   std::string sender_domain_;  // the current transaction's domain key, "" for none
+  std::string sender_;         // the current transaction's envelope sender, "" for <>
+  // Greylisting's doubtful band, by the lifetime of the score that landed there.
+  bool doubtful_session_ = false;      // connect or helo
+  bool doubtful_transaction_ = false;  // mail
+  bool doubtful_rcpt_ = false;         // this RCPT
+  bool greylist_passed_ = false;       // a RCPT of this transaction passed greylisting
   std::string auth_header_;
   std::string signals_;
   reputation::Signal quarantine_signal_ = reputation::Signal::None;

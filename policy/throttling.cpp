@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <iterator>
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -39,21 +40,32 @@ void Throttling::deferred(const std::string& ip_key, const throttle::Deferral& d
   found->second->Increment();
 }
 
-void Throttling::load(storage::ReputationStore& store, std::int64_t now_us) {
-  std::size_t kept = 0, skipped = 0;
+void Throttling::load(storage::ReputationStore& store, std::int64_t now_us,
+                      throttle::Greylist* greylist) {
+  std::size_t kept = 0, skipped = 0, greylisted = 0;
   const auto ec = store.load_state([&](std::string_view key, std::string_view value) {
+    if (key.starts_with(throttle::Greylist::kKeyPrefix)) {
+      greylisted += greylist && greylist->load(key, value, now_us);
+      return;
+    }
     (throttle_.load(key, value, now_us) ? kept : skipped) += 1;
   });
   if (ec) {
     spdlog::error("throttle_load_failed error={}", common::escape(ec.message()));
     return;
   }
-  spdlog::info("throttle_loaded entries={} expired={}", kept, skipped);
+  spdlog::info("throttle_loaded entries={} expired={} greylist={}", kept, skipped, greylisted);
   update_gauges();
 }
 
-void Throttling::save(storage::ReputationStore& store, std::int64_t now_us) {
-  const auto entries = throttle_.save(now_us);
+void Throttling::save(storage::ReputationStore& store, std::int64_t now_us,
+                      const throttle::Greylist* greylist) {
+  auto entries = throttle_.save(now_us);
+  if (greylist) {
+    auto more = greylist->save(now_us);
+    entries.insert(entries.end(), std::make_move_iterator(more.begin()),
+                   std::make_move_iterator(more.end()));
+  }
   if (auto ec = store.save_state(entries)) {
     spdlog::error("throttle_save_failed entries={} error={}", entries.size(),
                   common::escape(ec.message()));

@@ -19,6 +19,7 @@
 
 #include "conf/config.hpp"
 #include "storage/reputation_store.hpp"
+#include "throttle/greylist.hpp"
 #include "throttle/throttle.hpp"
 
 namespace mxgate::policy {
@@ -33,8 +34,12 @@ class Throttling {
   // A client was deferred: counted, and remembered for the portal under its IP key.
   void deferred(const std::string& ip_key, const throttle::Deferral& deferral, std::int64_t now_us);
 
-  void load(storage::ReputationStore& store, std::int64_t now_us);
-  void save(storage::ReputationStore& store, std::int64_t now_us);
+  // The store keeps one set of state: the greylist's entries (keys "G|...", issue 20) are
+  // saved and loaded with the throttle's when `greylist` is given.
+  void load(storage::ReputationStore& store, std::int64_t now_us,
+            throttle::Greylist* greylist = nullptr);
+  void save(storage::ReputationStore& store, std::int64_t now_us,
+            const throttle::Greylist* greylist = nullptr);
   void update_gauges();
 
  private:

@@ -36,6 +36,9 @@ constexpr Shape kBlockedContent{554, "5.7.1", "Blocked"};
 // milter's reject and tempfail with 550 5.7.1 and 451 4.7.1).
 constexpr Shape kFilterReject{550, "5.7.1", "Rejected by a content filter"};
 constexpr Shape kFilterTempfail{451, "4.7.1", "Deferred: the content filter did not answer"};
+// Greylisting (issue 20) at RCPT: 451 like postgrey's and Postfix's greylisting replies, which
+// every MTA retries (RFC 5321 §4.5.4.1).
+constexpr Shape kGreylisted{451, "4.7.1", "Greylisted"};
 
 Shape reject_shape(Stage stage, Signal signal) {
   if (stage == Stage::Connect) return kBlockedConnect;
@@ -76,6 +79,10 @@ smtp::Reply make(const Shape& shape, std::string_view ip, std::string_view url) 
 }
 
 }  // namespace
+
+smtp::Reply greylisted_reply(std::string_view client_ip_text, std::string_view postmaster_url) {
+  return make(kGreylisted, client_ip_text, postmaster_url);
+}
 
 smtp::Reply reply_for(Stage stage, Action action, Signal signal, std::string_view client_ip_text,
                       std::string_view postmaster_url, bool scored) {

@@ -27,6 +27,9 @@ namespace mxgate::reputation {
 smtp::Reply reply_for(Stage stage, Action action, Signal signal, std::string_view client_ip_text,
                       std::string_view postmaster_url, bool scored = false);
 
+// The greylisting reply at RCPT (issue 20): "451 4.7.1 Greylisted - see <portal>?ip=<ip>".
+smtp::Reply greylisted_reply(std::string_view client_ip_text, std::string_view postmaster_url);
+
 // A content filter's own reply (milter SMFIR_REPLYCODE, issue 18), when it fits `action`: a
 // 5xx for Reject, a 4xx for Defer; an enhanced code of the same class opening every line is
 // kept as the reply's (RFC 3463). nullopt when it does not fit: the caller answers reply_for's.

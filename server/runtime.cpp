@@ -26,6 +26,7 @@
 #include "dns/ares_resolver.hpp"
 #include "dns/metrics.hpp"
 #include "http/server.hpp"
+#include "policy/greylisting.hpp"
 #include "policy/metrics.hpp"
 #include "policy/rules.hpp"
 #include "policy/throttling.hpp"
@@ -106,6 +107,7 @@ class Runtime {
   asio::thread_pool blocking_{kBlockingThreads};
   std::unique_ptr<storage::ReputationStore> store_;
   std::unique_ptr<policy::Throttling> throttling_;
+  std::unique_ptr<policy::Greylisting> greylisting_;  // saved and loaded with the throttle
   std::unique_ptr<fleet::Changes> fleet_;  // [fleet]; goes before the store and the throttle
   std::unique_ptr<storage::Spool> spool_;           // queue mode
   std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
@@ -145,7 +147,9 @@ Runtime::Runtime(const RuntimeOptions& options)
   // Judged messages spill here (files without names: nothing to clean up after a crash).
   make_directory(config, "storage.path", config.storage.path + "/tmp");
   throttling_ = std::make_unique<policy::Throttling>(config.throttle, *registry_);
-  throttling_->load(*store_, common::unix_micros());  // a restart neither resets a ramp nor a limit
+  greylisting_ = std::make_unique<policy::Greylisting>(config.greylist, *registry_);
+  // A restart neither resets a ramp nor a limit, nor makes a greylisted sender wait again.
+  throttling_->load(*store_, common::unix_micros(), &greylisting_->greylist());
   // Before anything else writes to the store or asks the throttle.
   fleet_ = start_fleet(config, *store_, throttling_->rules(), fleet_metrics_);
   if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
@@ -162,13 +166,15 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   std::vector<conf::HostPort> listen = config.server.listen;
   std::vector<conf::HostPort> proxy_listen = config.server.proxy_listen;
+  policy::Services services{*store_, blocking_.get_executor(), policy_metrics_, verdict_metrics_,
+                            passes_, throttling_.get()};
+  services.greylisting = greylisting_.get();
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_,
         WorkerShared{limiter_, metrics_, dns_metrics_, relay_metrics_, postmaster_metrics_,
-                     policy::Services{*store_, blocking_.get_executor(), policy_metrics_,
-                                      verdict_metrics_, passes_, throttling_.get()},
-                     &gates_, queue_ ? &*queue_ : nullptr, &content_budget_, &verify_cache_}));
+                     services, &gates_, queue_ ? &*queue_ : nullptr, &content_budget_,
+                     &verify_cache_}));
     listen = workers_.back()->listen(listen);
     proxy_listen = workers_.back()->listen(proxy_listen, true);
   }
@@ -232,7 +238,7 @@ int Runtime::run() {
   blocking_.join();
   if (spool_writers_) spool_writers_->join();
   flush_store();  // the outcomes of the last sessions
-  throttling_->save(*store_, common::unix_micros());
+  throttling_->save(*store_, common::unix_micros(), &greylisting_->greylist());
   if (fleet_) fleet_->stop();  // after the last decisions went out (or its deadline)
   spdlog::info("stopped");
   return 0;
@@ -291,6 +297,7 @@ std::string Runtime::reload() {
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       next->rules.trusted_clients);
   throttling_->configure(config.throttle);
+  greylisting_->configure(config.greylist);
   content_budget_.set_limit(config.content.memory_budget);
   gates_.update(relay::DownstreamGates::settings_of(config.relay));
   verify_cache_.set_capacity(config.relay.verify_cache_size);
@@ -319,13 +326,15 @@ asio::awaitable<void> Runtime::maintain_store() {
     if (ec || draining_) co_return;
     asio::post(blocking_, [this] { flush_store(); });
     throttling_->update_gauges();
+    greylisting_->update_gauges();
     relay_metrics_.refresh(gates_);
     if (spool_) spool_metrics_.refresh(*spool_, common::unix_micros() / 1000);
     store_metrics_.refresh(*store_);
   }
 }
 
-// Saves the throttling state every throttle.persist_interval (on the blocking pool).
+// Saves the throttling and greylisting state every throttle.persist_interval (on the blocking
+// pool).
 asio::awaitable<void> Runtime::persist_throttle() {
   asio::steady_timer timer(control_);
   for (;;) {
@@ -335,7 +344,8 @@ asio::awaitable<void> Runtime::persist_throttle() {
     throttling_->update_gauges();
     asio::post(blocking_, [this] {
       throttling_->rules().table().sweep(common::unix_micros());
-      throttling_->save(*store_, common::unix_micros());
+      greylisting_->greylist().sweep(common::unix_micros());
+      throttling_->save(*store_, common::unix_micros(), &greylisting_->greylist());
     });
   }
 }

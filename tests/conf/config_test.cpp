@@ -343,6 +343,11 @@ const ErrorCase kErrorCases[] = {
     {"fleet node name", "[fleet]\nnode_name = \"mx 1\"\n", ":2: fleet.node_name: ",
      "use letters, digits"},
     {"fleet key", "[fleet]\nredis_url = \"x\"\n", ":2: fleet.redis_url: ", ""},
+    {"greylist window", "[greylist]\nmin_delay = \"1h\"\nmax_delay = \"30m\"\n",
+     ":3: greylist.max_delay: ", "must exceed greylist.min_delay (1h)"},
+    {"greylist doubtful without a band",
+     "[reputation]\ndefer_at = 0.0\n[greylist]\nenabled = true\nmode = \"doubtful\"\n",
+     ":5: greylist.mode: ", "needs reputation.defer_at above 0"},
     {"milter default action", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "default_action = \"discard\"\n",
      ":4: milter[0].default_action: ", "expected one of \"tempfail\", \"accept\", \"reject\""},

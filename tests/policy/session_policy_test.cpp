@@ -18,6 +18,7 @@
 #include "dns/caching_resolver.hpp"
 #include "io/clock.hpp"
 #include "io/manual_time.hpp"
+#include "policy/greylisting.hpp"
 #include "policy/throttling.hpp"
 #include "storage/key_codec.hpp"
 #include "tests/auth/dkim_vectors.hpp"
@@ -361,6 +362,58 @@ TEST_F(SessionPolicyTest, TheThrottleEndsADictionaryAttack) {
   EXPECT_EQ(counter(registry_, "mxgate_throttle_deferrals_total", {{"limit", "dictionary"}}), 1);
   EXPECT_NE(policy().signals().find("throttle:invalid_recipients"), std::string::npos)
       << policy().signals();
+  policy_.reset();
+}
+
+// Greylisting (issue 20), doubtful mode: a score in the defer band no longer defers at connect;
+// the session goes on and its RCPTs are greylisted. Below the band, nothing is greylisted.
+TEST_F(SessionPolicyTest, TheDeferBandIsGreylistedAtRcptInsteadOfDeferred) {
+  config_->greylist.enabled = true;
+  Greylisting greylisting(config_->greylist, registry_);
+  services_.greylisting = &greylisting;
+  for (const double weight : {6.0, 2.0}) {
+    SCOPED_TRACE(weight);
+    policy_.reset();
+    config_->dnsbls.clear();
+    conf::DnsblConfig zone;
+    zone.zone = "bl.example";
+    zone.weight = weight;
+    dnsbl(zone);
+    dns_.set("25.2.0.192.bl.example", RecordType::A, a_answer(60, {"127.0.0.2"}));
+    greet();
+    ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+    const auto refusal = policy().rcpt("u@example.com");
+    if (weight == 2.0) {
+      EXPECT_FALSE(refusal) << wire(refusal);
+      continue;
+    }
+    EXPECT_EQ(wire(refusal), "451 4.7.1 " + see("Greylisted"));
+    ASSERT_TRUE(refusal);
+    EXPECT_FALSE(refusal->close);
+  }
+  EXPECT_EQ(counter(registry_, "mxgate_greylist_total", {{"result", "greylisted"}}), 1);
+  EXPECT_EQ(counter(registry_, "mxgate_verdicts_total",
+                    {{"stage", "connect"}, {"action", "defer"}, {"signal", "dnsbl_listed"}}),
+            0)
+      << "not a deferral";
+  policy_.reset();
+}
+
+// Mode "all": every client, except trusted and allow-listed ones.
+TEST_F(SessionPolicyTest, TrustedClientsAreNeverGreylisted) {
+  config_->greylist.enabled = true;
+  config_->greylist.mode = conf::GreylistConfig::Mode::All;
+  Greylisting greylisting(config_->greylist, registry_);
+  services_.greylisting = &greylisting;
+  greet();
+  ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+  EXPECT_EQ(wire(policy().rcpt("u@example.com")), "451 4.7.1 " + see("Greylisted"));
+  policy_.reset();
+  config_->reputation.trusted_networks = {"192.0.2.0/24"};
+  ASSERT_FALSE(run(policy().screen_history()));
+  ASSERT_TRUE(policy().trusted());
+  ASSERT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+  EXPECT_FALSE(policy().rcpt("u@example.com"));
   policy_.reset();
 }
 
