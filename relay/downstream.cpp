@@ -166,7 +166,11 @@ asio::awaitable<error_code> Downstream::open(DownstreamSettings settings) {
   co_return co_await starttls(settings);
 }
 
-asio::awaitable<error_code> Downstream::hello_again() { co_return co_await hello(settings_); }
+asio::awaitable<error_code> Downstream::hello_again(std::string name) {
+  auto settings = settings_;
+  settings.helo_name = std::move(name);
+  co_return co_await hello(settings);
+}
 
 asio::awaitable<error_code> Downstream::connect(conf::Duration timeout) {
   auto& socket = link_->stream.next_layer();

@@ -78,8 +78,9 @@ class Downstream {
 
   // Connects and greets as described above. On failure the connection is closed.
   boost::asio::awaitable<boost::system::error_code> open(DownstreamSettings settings);
-  // EHLO (or HELO) again, as open() did: after the server reset its session (XCLIENT).
-  boost::asio::awaitable<boost::system::error_code> hello_again();
+  // EHLO (or HELO) again with `name`: after XCLIENT reset the server's session, the client's
+  // own HELO name (the server records the HELO of this command, not XCLIENT's attribute).
+  boost::asio::awaitable<boost::system::error_code> hello_again(std::string name);
 
   // Appends "line\r\n" to the output buffer (sent by the next flush()).
   void queue(std::string_view line);

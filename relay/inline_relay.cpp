@@ -268,7 +268,11 @@ asio::awaitable<Outcome> InlineRelay::State::introduce() {
     co_return Outcome{};
   }
   if (xclient) {
-    if (auto ec = co_await conn->hello_again()) co_return Outcome{Outcome::Failed, {}, ec};
+    // Postfix takes the HELO name from the EHLO after XCLIENT (as nginx's mail proxy does).
+    std::string name = client.helo.empty() ? pool.helo_name() : client.helo;
+    if (auto ec = co_await conn->hello_again(std::move(name))) {
+      co_return Outcome{Outcome::Failed, {}, ec};
+    }
   }
   co_return Outcome{};
 }

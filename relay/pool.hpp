@@ -57,6 +57,8 @@ class Pool {
   void release(std::unique_ptr<Downstream> connection);
 
   const conf::RelayConfig& config() const { return config_; }
+
+  const std::string& helo_name() const { return helo_name_; }
   std::size_t idle_count() const;  // for tests and the admin page
   bool draining() const { return draining_; }
 

@@ -11,6 +11,10 @@ Three smtp-sinks, one per path:
            the temporary directory, relay_domains = example.com, relay_transport to the sink,
            default tuning otherwise: queue files fsynced, 20 deliveries per destination) ->
            smtp-sink
+A second mxgate, the same with recipient verification by callout (relay.recipient_verification
+= "callout", issue 20; its sink accepts every recipient, so after the probe every RCPT is
+answered from the warm cache), is measured in each round too ("mxv del", and "v/mx" its
+delivered rate over the first mxgate's; the target is v/mx >= 0.9).
 mxgate and Postfix each get two rates: "accepted" = messages / time smtp-source took (every
 message answered 250: on disk), "delivered" = messages / time from the start of smtp-source
 until their sink had counted every message. The target is mxgate delivered >= 0.4 x direct.
@@ -72,6 +76,11 @@ enabled = false
 [relay]
 mode = "queue"
 """
+
+# The same gateway with recipient verification by callout (issue 20) to its sink, which
+# accepts every recipient: after the probe, every RCPT is answered from the warm cache.
+COMMON_VERIFY = COMMON.replace('mode = "queue"\n',
+                               'mode = "queue"\nrecipient_verification = "callout"\n')
 
 QUEUE = "".join(["\n[queue]\n" if POLL_INTERVAL or MAX_DELIVERIES else "",
                  f'poll_interval = "{POLL_INTERVAL}"\n' if POLL_INTERVAL else "",
@@ -333,14 +342,14 @@ def median(values, spec):
 
 
 ROW = ("{:>5} {:>5} | {:>7} | {:>7} {:>7} | {:>7} {:>7} | {:>5} {:>5} | {:>6} {:>5} "
-       "{:>5} {:>6}")
+       "{:>5} {:>6} | {:>7} {:>5}")
 HEAD = ("", "sess", "direct", "mx acc", "mx del", "pf acc", "pf del", "mx/d", "pf/d",
-        "msg/fs", "c p50", "c p99", "mx cpu")
+        "msg/fs", "c p50", "c p99", "mx cpu", "mxv del", "v/mx")
 
 
-def start_gateway(procs, workdir):
-    sink = Sink(procs, workdir, "sink-mxgate")
-    gateway = Mxgate(procs, workdir, sink, name="mxgate", extra=COMMON + QUEUE)
+def start_gateway(procs, workdir, name="mxgate", common=COMMON):
+    sink = Sink(procs, workdir, f"sink-{name}")
+    gateway = Mxgate(procs, workdir, sink, name=name, extra=common + QUEUE)
     probe = run("probe", gateway.port, sink, 1, 1, workdir)
     if probe["delivered_per_s"] is None:
         raise RuntimeError("mxgate did not queue and deliver a probe:\n" + tail(gateway.log))
@@ -367,14 +376,14 @@ def start_postfix(procs, workdir, instances):
     return postfix, sink, f"Postfix {version}, a private instance (default tuning)"
 
 
-def run_gateway(gateway, sink, sessions, workdir):
+def run_gateway(gateway, sink, sessions, workdir, label="mxgate"):
     """One run through mxgate, then waits for its queue to be empty and its gauges refreshed,
     and adds the run's messages per fsync and commit latency."""
     before = queue_stats(gateway)
     cpu_before = gateway.cpu()
-    result = run("mxgate", gateway.port, sink, sessions, MESSAGES, workdir)
+    result = run(label, gateway.port, sink, sessions, MESSAGES, workdir)
     result["cpu_per_1000"] = (gateway.cpu() - cpu_before) * 1000 / MESSAGES
-    settle("mxgate", lambda: queue_stats(gateway)["depth"] == 0, sink)
+    settle(label, lambda: queue_stats(gateway)["depth"] == 0, sink)
     time.sleep(GAUGE_REFRESH)
     after = queue_stats(gateway)
     syncs = after["syncs"] - before["syncs"]
@@ -399,7 +408,8 @@ def print_header(postfix_note):
     print("msgs/s: acc = until smtp-source ended (each message answered 250), del = until the "
           "sink had them all;\nmx/d, pf/d = delivered / direct; msg/fs = mxgate's messages per "
           "WAL fsync in the run;\nc p50, c p99 = bucket bound of mxgate's commit latency, ms; "
-          "mx cpu = mxgate's CPU seconds per 1000 messages")
+          "mx cpu = mxgate's CPU seconds per 1000 messages;\nmxv del = mxgate with "
+          "recipient_verification = \"callout\" (cache warm), v/mx = its del / mx del")
     print()
     print(ROW.format("round", *HEAD[1:]))
 
@@ -414,7 +424,9 @@ def print_row(r, result):
                      fmt(result["pf_ratio"], ".2f") if pf else "-",
                      median([mx["messages_per_fsync"]], ".2f"),
                      median([mx["commit_ms_p50"]], "g"), median([mx["commit_ms_p99"]], "g"),
-                     median([mx.get("cpu_per_1000")], ".2f")),
+                     median([mx.get("cpu_per_1000")], ".2f"),
+                     fmt(result["verify"]["delivered_per_s"], ".0f"),
+                     fmt(result["v_ratio"], ".2f")),
           flush=True)
 
 
@@ -441,7 +453,9 @@ def print_medians(rows):
                          median(values("mxgate", "messages_per_fsync"), ".2f"),
                          median(values("mxgate", "commit_ms_p50"), "g"),
                          median(values("mxgate", "commit_ms_p99"), "g"),
-                         median(values("mxgate", "cpu_per_1000"), ".2f")) + verdict)
+                         median(values("mxgate", "cpu_per_1000"), ".2f"),
+                         median(values("verify", "delivered_per_s"), ".0f"),
+                         median([x["v_ratio"] for x in mine], ".2f")) + verdict)
 
 
 def print_footer(gateway, postfix):
@@ -464,15 +478,20 @@ def run_all(procs, workdir, instances, rows):
         raise RuntimeError(f"{MXGATE_BIN} not found (build it, or set MXGATE_BIN)")
     direct = Sink(procs, workdir, "sink-direct")
     gateway, mx_sink = start_gateway(procs, workdir)
+    verifying, v_sink = start_gateway(procs, workdir, "mxgate-verify", COMMON_VERIFY)
     postfix, pf_sink, postfix_note = start_postfix(procs, workdir, instances)
     print_header(postfix_note)
     for r in range(ROUNDS):
         for sessions in SESSIONS:
             result = {"round": r, "sessions": sessions, "messages": MESSAGES, "size": SIZE}
             result["direct"] = run("direct", direct.port, direct, sessions, MESSAGES, workdir)
-            for name in ("mxgate", "postfix") if r % 2 == 0 else ("postfix", "mxgate"):
+            names = ["mxgate", "verify", "postfix"]
+            for name in names if r % 2 == 0 else names[::-1]:
                 if name == "mxgate":
                     result["mxgate"] = run_gateway(gateway, mx_sink, sessions, workdir)
+                elif name == "verify":
+                    result["verify"] = run_gateway(verifying, v_sink, sessions, workdir,
+                                                   "mxgate-verify")
                 elif postfix:
                     result["postfix"] = run("postfix", postfix.port, pf_sink, sessions,
                                             MESSAGES, workdir)
@@ -481,6 +500,8 @@ def run_all(procs, workdir, instances, rows):
             for name, key in (("mxgate", "mx_ratio"), ("postfix", "pf_ratio")):
                 rate = result[name]["delivered_per_s"] if result.get(name) else None
                 result[key] = rate / d if rate and d else None
+            mx, v = result["mxgate"]["delivered_per_s"], result["verify"]["delivered_per_s"]
+            result["v_ratio"] = v / mx if v and mx else None
             rows.append(result)
             print_row(r, result)
     print_medians(rows)

@@ -40,7 +40,7 @@ TEST(InlineRelay, RelaysAFullTransactionByteForByte) {
   EXPECT_EQ(h.pool->idle_count(), 1u);
 }
 
-TEST(InlineRelay, XclientTellsWhoTheClientWasAndGreetsAgain) {
+TEST(InlineRelay, XclientTellsWhoTheClientWasAndGreetsAgainWithItsHelo) {
   FakeScript script;
   script.capabilities.push_back("XCLIENT NAME ADDR PROTO HELO");
   const std::string xclient =
@@ -57,11 +57,11 @@ TEST(InlineRelay, XclientTellsWhoTheClientWasAndGreetsAgain) {
   sent = h.send(mail_from(kAlice), {kBob}, {"y\r\n"});
   EXPECT_EQ(sent.end.code, 250);
   EXPECT_EQ(h.server.received(),
-            "EHLO relay.test\r\n" + xclient + "\r\nEHLO relay.test\r\n"
+            "EHLO relay.test\r\n" + xclient + "\r\nEHLO mail.sender.example\r\n"
             "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nx\r\n.\r\n"
             "RSET\r\n"
             "XCLIENT NAME=[UNAVAILABLE] ADDR=IPV6:2001:db8::9 PROTO=SMTP HELO=[2001:db8::9]\r\n"
-            "EHLO relay.test\r\n"
+            "EHLO [2001:db8::9]\r\n"
             "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\ny\r\n.\r\n");
 }
 
