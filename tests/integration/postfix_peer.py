@@ -173,3 +173,18 @@ class Postfix:
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
         return False
+
+
+def start_postfix(test, relayhost, recipients, **main_cf):
+    """A Postfix for `test` (an MxTestCase) for the domain example.com: stopped at the end of
+    the test, its log printed when the test failed."""
+    pf = Postfix(["example.com"], recipients, relayhost, main_cf=main_cf)
+    pf.__enter__()
+    test.addCleanup(pf.__exit__, None, None, None)
+
+    def print_on_failure():
+        if test._failed():
+            print("---- postfix log ----\n" + pf.log()[-6000:])
+
+    test.addCleanup(print_on_failure)
+    return pf

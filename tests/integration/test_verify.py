@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 
 from harness import MxTestCase, SmtpClient, wait_until
-from postfix_peer import Postfix
+from postfix_peer import start_postfix
 from test_proxy import proxy_v1
 
 SENDER = "sender@example.org"
@@ -26,15 +26,7 @@ TEMPFAIL = 'mxgate_recipient_verification_total{result="tempfail",source="callou
 class VerifyTest(MxTestCase):
 
     def postfix(self, relayhost):
-        pf = Postfix(["example.com"], KNOWN, relayhost)
-        pf.__enter__()
-        self.addCleanup(pf.__exit__, None, None, None)
-        self.addCleanup(self._print_on_failure, pf)
-        return pf
-
-    def _print_on_failure(self, pf):
-        if self._failed():
-            print("---- postfix log ----\n" + pf.log()[-6000:])
+        return start_postfix(self, relayhost, KNOWN)
 
     def start(self, downstream, **settings):
         config = {"relay.mode": "queue", "queue.poll_interval": "100ms", "queue.retry": ["1s"]}

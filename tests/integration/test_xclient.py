@@ -9,7 +9,7 @@ import re
 import unittest
 
 from harness import MxTestCase, SmtpClient
-from postfix_peer import Postfix
+from postfix_peer import start_postfix
 
 HELO = "client.sender.test"
 
@@ -17,15 +17,7 @@ HELO = "client.sender.test"
 class XclientTest(MxTestCase):
 
     def postfix(self, relayhost, **main_cf):
-        pf = Postfix(["example.com"], ["bob@example.com"], relayhost, main_cf=main_cf)
-        pf.__enter__()
-        self.addCleanup(pf.__exit__, None, None, None)
-        self.addCleanup(self._print_on_failure, pf)
-        return pf
-
-    def _print_on_failure(self, pf):
-        if self._failed():
-            print("---- postfix log ----\n" + pf.log()[-6000:])
+        return start_postfix(self, relayhost, ["bob@example.com"], **main_cf)
 
     def start(self, pf, mode, forward="xclient"):
         route = {"domains": ["example.com"], "downstream": [pf.address],
