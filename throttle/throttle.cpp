@@ -302,15 +302,16 @@ void Throttle::accepted(const Subject& subject, std::int64_t now_us) {
   if (!s->config.enabled) return;
   const auto ramp_day = [&](const std::string& key, const History& history) {
     if (key.empty() || !ramping(s->config, history, now_us)) return;
-    count_day("R|" + key, 1, now_us);
-    if (charge_sink_) charge_sink_("R|" + key);
+    const std::string day_key = "R|" + key;
+    count_day(day_key, 1, now_us);
+    if (charge_sink_) charge_sink_(day_key);
   };
   ramp_day(subject.ip, subject.ip_history);
   ramp_day(subject.network, subject.network_history);
   if (s->config.anomaly_factor <= 0 || subject.ip_history.first_seen == 0) return;
-  count_hour(*s, "A|" + subject.ip, 1, subject.ip_history.accepted_last_week / kHoursPerWeek,
-             now_us);
-  if (charge_sink_) charge_sink_("A|" + subject.ip);
+  const std::string hour_key = "A|" + subject.ip;
+  count_hour(*s, hour_key, 1, subject.ip_history.accepted_last_week / kHoursPerWeek, now_us);
+  if (charge_sink_) charge_sink_(hour_key);
 }
 
 // Today's accepted messages of a ramping key ("R|<key>": a = the day, b = the count), kept

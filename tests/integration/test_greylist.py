@@ -5,7 +5,6 @@ and the triplets survive a restart. Mode "all" greylists every untrusted client;
 defer_at and reject_at, served by a real DNS server), which used to get 421 at every retry."""
 
 import re
-import time
 import unittest
 
 from dns_server import DEFAULT_ZONES, DnsServer
@@ -51,14 +50,16 @@ class Attempts:
         accepted attempt's final reply). Each attempt is a new session, as an MTA's retries
         are."""
         early = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def accepted():
             code, text, final = self.attempt(port, rcpt, **kwargs)
             if code == 250:
-                return early, final
+                return (final,)
             early.append((code, text))
-            time.sleep(0.1)  # a pause between polls; the loop's deadline bounds the wait
-        self.fail(f"RCPT {rcpt} not accepted within {timeout}s: {early[-3:]}")
+            return None
+
+        (final,) = wait_until(accepted, timeout, interval=0.1, what=f"RCPT {rcpt} accepted")
+        return early, final
 
 
 class GreylistTest(Attempts, MxTestCase):
