@@ -18,7 +18,8 @@ from harness import require_tool, start_on_free_ports, wait_listening
 
 # master.cf: the services an MTA that receives and relays needs, none chrooted (the private
 # queue is not laid out for a chroot). The first line is filled in with the listening port.
-_MASTER_CF = """\
+# benchmarks/load/queue_run.py uses it too.
+MASTER_CF = """\
 127.0.0.1:{port} inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -30,6 +31,7 @@ trace     unix  -       -       n       -       0       bounce
 verify    unix  -       -       n       -       1       verify
 flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
 smtp      unix  -       -       n       -       -       smtp
 relay     unix  -       -       n       -       -       smtp
 showq     unix  n       -       n       -       -       showq
@@ -126,7 +128,7 @@ class Postfix:
 
     def _write_master(self, port):
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(_MASTER_CF.format(port=port))
+            f.write(MASTER_CF.format(port=port))
 
     def _start(self, ports):
         self.port = ports[0]
