@@ -161,6 +161,15 @@ struct GreylistConfig {
   friend bool operator==(const GreylistConfig&, const GreylistConfig&) = default;
 };
 
+// Where queue mode's bounces to senders outside every [[route]] go ([outbound], issue 20):
+// through the bounce_relay smarthosts when set, else to the sender domain's mail exchangers
+// (RFC 5321 §5.1) on `port`. Nothing but mxgate's own DSNs ever leaves this way.
+struct OutboundConfig {
+  std::vector<HostPort> bounce_relay;  // tried in order; empty: MX lookup
+  std::uint16_t port = 25;             // of the mail exchangers (another one for tests)
+  friend bool operator==(const OutboundConfig&, const OutboundConfig&) = default;
+};
+
 struct Route {
   std::vector<std::string> domains;  // "example.com" exact, ".example.com" subdomains
   std::vector<HostPort> downstream;  // tried in order
@@ -374,6 +383,7 @@ struct Config {
   FeedbackConfig feedback;
   RelayConfig relay;
   QueueConfig queue;
+  OutboundConfig outbound;
   std::vector<Route> routes;
   StorageConfig storage;
   DnsConfig dns;

@@ -92,7 +92,8 @@ std::string describe(const Config& c) {
   out += Writer::section("server", c.server) + Writer::section("tls", c.tls) +
          Writer::section("http", c.http) + Writer::section("feedback", c.feedback) +
          Writer::section("admin", c.admin) + Writer::section("portal", c.portal) +
-         Writer::section("relay", c.relay) + Writer::section("queue", c.queue);
+         Writer::section("relay", c.relay) + Writer::section("queue", c.queue) +
+         Writer::section("outbound", c.outbound);
   out += entries("route", c.routes);
   out += Writer::section("storage", c.storage) + Writer::section("dns", c.dns);
   out += entries("dnsbl", c.dnsbls);

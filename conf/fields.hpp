@@ -193,6 +193,11 @@ void fields(auto& v, Of<QueueConfig> auto& s) {
   v("dsn", s.dsn, Flag{});
 }
 
+void fields(auto& v, Of<OutboundConfig> auto& s) {
+  v("bounce_relay", s.bounce_relay, Address{});
+  v("port", s.port, Int{1, 65535});
+}
+
 void fields(auto& v, Of<Route> auto& s) {
   v("domains", s.domains,
     Required<Texts>{{route_domains},

@@ -32,11 +32,11 @@ namespace {
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
-constexpr std::array<std::string_view, 23> kSections{
-    "server", "tls",     "http",     "portal", "admin",      "feedback", "relay",
-    "queue",  "route",   "storage",  "dns",    "dnsbl",      "milter",   "pregreet",
-    "auth",   "content", "throttle", "limit",  "reputation", "fleet",    "checks",
-    "log",    "greylist"};
+constexpr std::array<std::string_view, 24> kSections{
+    "server",   "tls",     "http",     "portal", "admin",      "feedback", "relay",
+    "queue",    "outbound", "route",   "storage", "dns",       "dnsbl",    "milter",
+    "pregreet", "auth",    "content", "throttle", "limit",     "reputation", "fleet",
+    "checks",   "log",     "greylist"};
 // [[milter]] stages, in the order a session meets them.
 constexpr std::array<std::string_view, 7> kMilterStages{"connect", "helo",   "mail", "rcpt",
                                                         "data",    "header", "body"};
@@ -549,6 +549,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_table(r.table("feedback"), c.feedback);
   read_relay(r.table("relay"), c.relay);
   read_table(r.table("queue"), c.queue);
+  read_table(r.table("outbound"), c.outbound);
   read_routes(r, c.routes);
   read_table(r.table("storage"), c.storage);
   read_table(r.table("dns"), c.dns);

@@ -11,6 +11,14 @@
 
 namespace mxgate::relay {
 
+// The client_ip of a DSN mxgate queued: it has no client, and it is the only mail that may
+// leave through [outbound] (outbound.hpp).
+inline constexpr std::string_view kOwnBounce = "local";
+
+inline bool is_own_bounce(const storage::Envelope& envelope) {
+  return envelope.mail_from.empty() && envelope.client_ip == kOwnBounce;
+}
+
 // The DSN for the Failed recipients of `original` (the others are not mentioned), from
 // MAILER-DAEMON@<hostname> to original.mail_from, with the original header section attached
 // (text/rfc822-headers, at most 64 KiB). `reason` explains expiry ("" for 5xx replies).

@@ -45,10 +45,27 @@ void DownstreamGates::update(const Settings& settings) {
   settings_ = settings;
 }
 
+// The map holds only the downstreams in use or failing: DSNs reach the whole Internet's mail
+// exchangers, not only the configured ones. Past kMaxGates, failing ones without a connection
+// in use go too, unless their circuit is open.
 DownstreamGates::Gate& DownstreamGates::gate(const std::string& key) {
+  if (gates_.size() >= kMaxGates && gates_.find(key) == gates_.end()) {
+    const auto now = clock_.now();
+    std::erase_if(gates_, [&](const auto& entry) {
+      const Gate& g = entry.second;
+      return g.in_use == 0 && !g.probing && (!g.open || now >= g.open_until);
+    });
+  }
   auto [it, added] = gates_.try_emplace(key);
   if (added) it->second.cooldown = settings_.cooldown;
   return it->second;
+}
+
+// A gate with nothing in use, no failure and a closed circuit says nothing a new one would not.
+void DownstreamGates::forget_idle(const std::string& key) {
+  const auto it = gates_.find(key);
+  const Gate& g = it->second;
+  if (g.in_use == 0 && g.failures == 0 && !g.open && !g.probing) gates_.erase(it);
 }
 
 DownstreamGates::Entry DownstreamGates::enter(const conf::HostPort& target) {
@@ -81,6 +98,7 @@ void DownstreamGates::leave(const std::string& key, bool probe) {
   Gate& g = gate(key);
   g.in_use -= std::min<std::uint32_t>(g.in_use, 1);
   if (probe) g.probing = false;  // a probe given up without an outcome: the next caller tries
+  forget_idle(key);
 }
 
 void DownstreamGates::opened(const conf::HostPort& target) {
@@ -92,6 +110,7 @@ void DownstreamGates::opened(const conf::HostPort& target) {
   g.open = false;
   g.probing = false;
   g.cooldown = settings_.cooldown;
+  forget_idle(key);
 }
 
 void DownstreamGates::failed(const conf::HostPort& target) {
@@ -117,6 +136,7 @@ DownstreamGates::Counts DownstreamGates::counts() const {
   std::lock_guard lock(mutex_);
   Counts c;
   c.circuit_opens = circuit_opens_;
+  c.tracked = gates_.size();
   c.open_circuits = static_cast<std::size_t>(
       std::count_if(gates_.begin(), gates_.end(), [](const auto& g) { return g.second.open; }));
   return c;

@@ -75,6 +75,7 @@ class DownstreamGates {
   struct Counts {
     std::size_t open_circuits = 0;    // downstreams whose circuit is open or half-open now
     std::uint64_t circuit_opens = 0;  // times a circuit opened (or reopened after a probe)
+    std::size_t tracked = 0;          // downstreams in use or failing (the others are forgotten)
   };
   Counts counts() const;
 
@@ -88,8 +89,10 @@ class DownstreamGates {
     common::Clock::time_point open_until{};
     common::Clock::duration cooldown{};
   };
+  static constexpr std::size_t kMaxGates = 4096;
   void leave(const std::string& key, bool probe);
-  Gate& gate(const std::string& key);  // with mutex_ held
+  Gate& gate(const std::string& key);         // with mutex_ held
+  void forget_idle(const std::string& key);  // with mutex_ held; `key` has a gate
 
   const common::Clock& clock_;
   mutable std::mutex mutex_;  // guards everything below

@@ -3,6 +3,7 @@
 #include "common/metric.hpp"
 #include "relay/downstream.hpp"
 #include "relay/gates.hpp"
+#include "relay/outbound.hpp"
 
 namespace mxgate::relay {
 namespace {
@@ -34,6 +35,10 @@ constexpr Name kVerification{"mxgate_recipient_verification_total",
                              "Recipient verification answers by result and source"};
 constexpr Name kVerifyCache{"mxgate_recipient_verification_cache_entries",
                             "Recipient verification: callout answers cached (all workers)"};
+constexpr Name kDsnDestinations{
+    "mxgate_queue_dsn_destinations_total",
+    "Queue mode: delivery attempts of DSNs to domains outside every route, by where the "
+    "MX lookup (or the bounce relay) sent them"};
 constexpr Name kDsns{"mxgate_queue_dsns_total", "Queue mode: delivery status notifications queued"};
 
 // Bucket boundaries are part of the exposition (alert rules and dashboards read them).
@@ -68,6 +73,7 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
       queue_deliveries_deferred(counter(r, kDeliveries, {{"result", "deferred"}})),
       queue_deliveries_expired(counter(r, kDeliveries, {{"result", "expired"}})),
       queue_deliveries_dead(counter(r, kDeliveries, {{"result", "dead"}})),
+      queue_deliveries_dropped(counter(r, kDeliveries, {{"result", "dropped"}})),
       queue_dsns(counter(r, kDsns)),
       verification{counter(r, kVerification, {{"result", "valid"}, {"source", "cache"}}),
                    counter(r, kVerification, {{"result", "valid"}, {"source", "callout"}}),
@@ -76,7 +82,13 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
                    counter(r, kVerification, {{"result", "unknown"}, {"source", "callout"}}),
                    counter(r, kVerification, {{"result", "unknown"}, {"source", "list"}}),
                    counter(r, kVerification, {{"result", "tempfail"}, {"source", "callout"}}),
-                   common::gauge(r, kVerifyCache)} {}
+                   common::gauge(r, kVerifyCache)} {
+  for (std::size_t kind = 0; kind < dsn_destinations.size(); ++kind) {
+    dsn_destinations[kind] = &counter(
+        r, kDsnDestinations,
+        {{"destination", std::string(to_string(static_cast<Destination::Kind>(kind)))}});
+  }
+}
 
 void RelayMetrics::refresh(const DownstreamGates& gates) {
   const auto counts = gates.counts();

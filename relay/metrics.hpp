@@ -10,6 +10,7 @@
 //   mxgate_queue_receiving_bytes                  content of messages still being received,
 //                                                 staged in the spool before their commit
 //   mxgate_queue_deliveries_total{result}, mxgate_queue_dsns_total  queue mode's runners
+//   mxgate_queue_dsn_destinations_total{destination}  where DSNs to outside domains went
 //   mxgate_recipient_verification_total{result,source}, mxgate_recipient_verification_cache_entries
 //                                                 recipient verification (verify.hpp)
 // The spool's own gauges (depth, oldest message, messages per fsync) are storage's
@@ -26,6 +27,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 
@@ -61,7 +63,11 @@ struct RelayMetrics {
   prometheus::Counter& queue_deliveries_deferred;  // some recipient to be retried
   prometheus::Counter& queue_deliveries_expired;   // older than queue.max_age
   prometheus::Counter& queue_deliveries_dead;      // a bounce that could not be delivered
+  prometheus::Counter& queue_deliveries_dropped;   // a DSN to a domain with a null MX
   prometheus::Counter& queue_dsns;                 // delivery status notifications queued
+  // Per attempt of a DSN to a domain outside every route: where outbound.hpp sent it, indexed
+  // by Destination::Kind.
+  std::array<prometheus::Counter*, 8> dsn_destinations{};
 
   // Recipient verification (verify.hpp): answers by result and where they came from
   struct Verification {

@@ -90,9 +90,14 @@ void Pool::release(std::unique_ptr<Downstream> connection) {
   if (!connection) return;
   connection->slot.reset();  // pooled connections do not count against the limit
   if (draining_ || !connection->usable() || config_.pool_size == 0) return;
+  // Connections closed while idle go, and so do the downstreams left without one: DSNs reach
+  // mail exchangers all over the Internet, and a bucket per exchanger ever met would pile up.
+  std::erase_if(buckets_, [](Bucket& b) {
+    std::erase_if(b.idle, [](const auto& c) { return !c->usable(); });
+    return b.idle.empty();
+  });
   Bucket* b = bucket(connection->target());
   if (b == nullptr) b = &buckets_.emplace_back(Bucket{connection->target(), {}});
-  std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
   if (b->idle.size() >= config_.pool_size) b->idle.erase(b->idle.begin());
   connection->needs_rset = true;
   connection->park(config_.pool_idle_timeout);

@@ -17,6 +17,7 @@
 #include "io/blocking.hpp"
 #include "relay/dsn.hpp"
 #include "relay/metrics.hpp"
+#include "relay/outbound.hpp"
 #include "relay/recipient_log.hpp"
 
 namespace mxgate::relay {
@@ -125,8 +126,10 @@ struct QueueRunner::Attempt {
   std::optional<std::string> body;  // nullopt: read from the spool piece by piece
   std::shared_ptr<const conf::Config> config;
   std::shared_ptr<const Router> router;
+  std::optional<Router> outbound;  // a DSN's route to its sender's domain (route_outbound())
+  bool null_mx = false;            // a DSN whose sender's domain takes no mail: dropped
   std::int64_t now_ms = 0;
-  enum class Outcome { Deferred, Done, Expired, Dead } outcome = Outcome::Done;
+  enum class Outcome { Deferred, Done, Expired, Dead, Dropped } outcome = Outcome::Done;
   std::string bounce_id;         // the DSN queued for it, if any
   boost::system::error_code ec;  // the outcome could not be written
   struct Tried {
@@ -138,10 +141,12 @@ struct QueueRunner::Attempt {
 };
 
 QueueRunner::QueueRunner(asio::any_io_executor executor, QueueShared shared, Relay relay,
-                         RelayMetrics& metrics, const common::Clock& clock)
+                         dns::Resolver& resolver, RelayMetrics& metrics,
+                         const common::Clock& clock)
     : executor_(executor),
       shared_(std::move(shared)),
       relay_(std::move(relay)),
+      resolver_(resolver),
       metrics_(metrics),
       clock_(clock),
       timer_(executor) {}
@@ -161,7 +166,11 @@ void QueueRunner::drain() {
 
 // Every pending recipient of the message, one transaction per route; updates their states.
 asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
-  auto relay = relay_(*a.router);
+  if (is_own_bounce(a.envelope)) {
+    const bool deliverable = co_await route_outbound(a);
+    if (!deliverable) co_return;
+  }
+  auto relay = relay_(a.outbound ? *a.outbound : *a.router);
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < a.envelope.recipients.size(); ++i) {
     if (a.envelope.recipients[i].state == SpoolRecipient::State::Pending) pending.push_back(i);
@@ -218,6 +227,28 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
   }
 }
 
+// A DSN to a domain that no route serves: a route of its own to where outbound.hpp finds it
+// goes. false: nowhere (the recipient has the reply that says why).
+asio::awaitable<bool> QueueRunner::route_outbound(Attempt& a) {
+  auto& recipient = a.envelope.recipients.front();  // a DSN has one recipient: the sender
+  const smtp::Path path = path_of(recipient.address);
+  if (recipient.state != SpoolRecipient::State::Pending || a.router->route_for(path)) {
+    co_return true;
+  }
+  Destination destination = co_await find_destination(resolver_, path.domain, a.config->outbound,
+                                                      a.config->server.listen);
+  metrics_.dsn_destinations.at(static_cast<std::size_t>(destination.kind))->Increment();
+  if (destination.deliverable()) {
+    a.outbound.emplace(std::vector<conf::Route>{{{path.domain}, std::move(destination.hosts)}});
+    co_return true;
+  }
+  recipient.last_reply = reply_text(destination.refusal);
+  if (!destination.refusal.transient()) recipient.state = SpoolRecipient::State::Failed;
+  a.null_mx = destination.kind == Destination::Kind::NullMx;
+  a.tried.push_back({0, destination.refusal, ""});
+  co_return false;
+}
+
 // The content, from memory or from the spool one piece at a time (so that a delivery holds at
 // most one piece of a large message). false: the spool has not all of it.
 asio::awaitable<bool> QueueRunner::send_body(Transaction& relay, Attempt& a) {
@@ -263,6 +294,10 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
     a.outcome = Attempt::Outcome::Deferred;
     a.ec = co_await io::run_blocking(shared_.blocking,
                                      [&] { return spool.reschedule(envelope, a.due.due_ms); });
+  } else if (a.null_mx) {
+    // RFC 7505 §4.2: the sender's domain takes no mail; its DSN goes nowhere.
+    a.outcome = Attempt::Outcome::Dropped;
+    a.ec = co_await io::run_blocking(shared_.blocking, [&] { return spool.finish(envelope); });
   } else if (failed && envelope.mail_from.empty()) {
     // A bounce that bounced: never bounce it again (RFC 3464 §2; RFC 5321 §6.1).
     a.outcome = Attempt::Outcome::Dead;
@@ -274,7 +309,7 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
     bounce.id = spool.make_id();
     bounce.recipients = {{envelope.mail_from, SpoolRecipient::State::Pending, ""}};
     bounce.created_ms = bounce.due_ms = a.now_ms;
-    bounce.client_ip = "local";
+    bounce.client_ip = kOwnBounce;
     std::optional<std::string> head = a.body;  // the DSN quotes the header section only
     if (!head) {
       head = co_await io::run_blocking(shared_.blocking,
@@ -298,7 +333,7 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
 
 void QueueRunner::count(const Attempt& a) const {
   using Outcome = Attempt::Outcome;
-  static constexpr const char* kNames[] = {"deferred", "done", "expired", "dead"};
+  static constexpr const char* kNames[] = {"deferred", "done", "expired", "dead", "dropped"};
   switch (a.outcome) {
     case Outcome::Deferred:
       metrics_.queue_deliveries_deferred.Increment();
@@ -311,6 +346,9 @@ void QueueRunner::count(const Attempt& a) const {
       break;
     case Outcome::Dead:
       metrics_.queue_deliveries_dead.Increment();
+      break;
+    case Outcome::Dropped:
+      metrics_.queue_deliveries_dropped.Increment();
       break;
   }
   if (!a.bounce_id.empty()) metrics_.queue_dsns.Increment();
@@ -344,6 +382,7 @@ void QueueRunner::log_recipients(const Attempt& a) const {
     if (failed && tried.reply.transient()) common::append_kv(line, "reason", "queue.max_age");
     if (failed && !a.bounce_id.empty()) common::append_kv(line, "bounce", a.bounce_id);
     if (failed && a.outcome == Attempt::Outcome::Dead) common::append_kv(line, "dead", "yes");
+    if (a.outcome == Attempt::Outcome::Dropped) common::append_kv(line, "dropped", "null MX");
     spdlog::info("{}", line);
   }
 }

@@ -6,7 +6,9 @@
 // retried after the next wait of queue.retry (with jitter); a 5xx has failed. A message whose
 // recipients are all done leaves the spool, with a DSN (dsn.hpp) to the sender for the failed
 // ones; one older than queue.max_age is bounced the same way. Nothing marks a message in flight
-// on disk: after a crash it is due again and delivered again.
+// on disk: after a crash it is due again and delivered again. A DSN for a sender whose domain
+// no route serves goes to that domain's mail exchangers, or the bounce relay (outbound.hpp);
+// one for a domain with a null MX is dropped.
 // Threading: a runner and its deliveries live on one worker's executor; spool calls hop to the
 // blocking pool. QueueClaims is shared by every runner so that two never deliver the same
 // message at once. deliveries() may be read from any thread.
@@ -27,6 +29,7 @@
 
 #include "common/clock.hpp"
 #include "conf/config.hpp"
+#include "dns/resolver.hpp"
 #include "io/clock.hpp"
 #include "relay/router.hpp"
 #include "relay/transaction.hpp"
@@ -76,8 +79,10 @@ class QueueRunner {
   // A transaction to the downstreams of `router` (an InlineRelay over the worker's pool).
   using Relay = std::function<std::unique_ptr<Transaction>(const Router& router)>;
 
+  // `resolver` (the worker's) finds the mail exchangers of DSNs to outside domains.
   QueueRunner(boost::asio::any_io_executor executor, QueueShared shared, Relay relay,
-              RelayMetrics& metrics, const common::Clock& clock = common::system_clock());
+              dns::Resolver& resolver, RelayMetrics& metrics,
+              const common::Clock& clock = common::system_clock());
   QueueRunner(const QueueRunner&) = delete;
   QueueRunner& operator=(const QueueRunner&) = delete;
 
@@ -100,6 +105,7 @@ class QueueRunner {
                                        std::optional<storage::Envelope> envelope,
                                        std::optional<std::string> body);
   boost::asio::awaitable<void> attempt(Attempt& attempt);
+  boost::asio::awaitable<bool> route_outbound(Attempt& attempt);
   boost::asio::awaitable<bool> send_body(Transaction& relay, Attempt& attempt);
   boost::asio::awaitable<void> settle(Attempt& attempt);
   void spawn(storage::Spool::Due due, std::optional<storage::Envelope> envelope,
@@ -110,6 +116,7 @@ class QueueRunner {
   boost::asio::any_io_executor executor_;
   QueueShared shared_;
   Relay relay_;
+  dns::Resolver& resolver_;
   RelayMetrics& metrics_;
   const common::Clock& clock_;
   std::shared_ptr<const conf::Config> config_;

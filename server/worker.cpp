@@ -100,7 +100,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerS
         [this](const relay::Router& router) {
           return std::make_unique<relay::InlineRelay>(*pool_, router, shared_.relay_metrics);
         },
-        shared_.relay_metrics);
+        *resolver_, shared_.relay_metrics);
     runner_->configure(snapshot_->config, router_of(snapshot_));
   }
 }

@@ -148,6 +148,9 @@ domains = [".example.org"]
 downstream = ["mail.example.org:2525"]
 [dns]
 servers = ["127.0.0.1", "[::1]", "10.0.0.53:5353"]
+[outbound]
+bounce_relay = ["smarthost.example.net:587"]
+port = 2526
 [log]
 level = "debug"
 )");
@@ -170,6 +173,8 @@ level = "debug"
   EXPECT_EQ(c.routes[1].domains, std::vector<std::string>{".example.org"});
   EXPECT_EQ(c.dns.servers,
             (std::vector<HostPort>{{"127.0.0.1", 53}, {"::1", 53}, {"10.0.0.53", 5353}}));
+  EXPECT_EQ(c.outbound.bounce_relay, (std::vector<HostPort>{{"smarthost.example.net", 587}}));
+  EXPECT_EQ(c.outbound.port, 2526);
   EXPECT_EQ(c.log.level, "debug");
 }
 
@@ -355,6 +360,10 @@ const ErrorCase kErrorCases[] = {
      "address = \"unix:/b\"\n",
      ":5: milter[1].name: ", "\"r\" is already the name of milter[0]"},
     {"dns tries", "[dns]\ntries = 0\n", ":2: dns.tries: ", "must be between 1 and 10"},
+    {"outbound port", "[outbound]\nport = 0\n", ":2: outbound.port: ",
+     "must be between 1 and 65535"},
+    {"outbound relay", "[outbound]\nbounce_relay = [\"smarthost.example\"]\n",
+     ":2: outbound.bounce_relay: ", "\"smarthost.example\": missing port"},
     {"pregreet pauses", "[pregreet]\ngreet_pause = \"1s\"\ngreet_pause_under_load = \"2s\"\n",
      ":3: pregreet.greet_pause_under_load: ", "must not exceed pregreet.greet_pause (1s)"},
     {"content memory", "[content]\nmemory_per_session = \"2MiB\"\nmemory_budget = \"1MiB\"\n",

@@ -40,6 +40,7 @@ retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
@@ -177,10 +178,10 @@ class Postfix:
         return False
 
 
-def start_postfix(test, relayhost, recipients, **main_cf):
-    """A Postfix for `test` (an MxTestCase) for the domain example.com: stopped at the end of
-    the test, its log printed when the test failed."""
-    pf = Postfix(["example.com"], recipients, relayhost, main_cf=main_cf)
+def start_postfix(test, relayhost, recipients, domains=("example.com",), **main_cf):
+    """A Postfix for `test` (an MxTestCase) for `domains`: stopped at the end of the test, its
+    log printed when the test failed."""
+    pf = Postfix(domains, recipients, relayhost, main_cf=main_cf)
     pf.__enter__()
     test.addCleanup(pf.__exit__, None, None, None)
 

@@ -30,7 +30,7 @@ BELOW = {
     "http": {"common", "conf", "io"},
 }
 BELOW["policy"] = set(BELOW) - {"http"}
-BELOW["relay"] = {"common", "smtp", "conf", "io", "storage"}
+BELOW["relay"] = {"common", "smtp", "conf", "io", "storage", "dns"}
 BELOW["postmaster"] = set(BELOW) - {"postmaster"}
 BELOW["admin"] = set(BELOW) - {"admin"}
 BELOW["server"] = set(BELOW) - {"server"}

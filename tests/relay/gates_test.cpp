@@ -38,6 +38,27 @@ TEST(DownstreamGates, ConnectionsInUseAreLimitedPerDownstream) {
   EXPECT_EQ(gates.enter(kA).refusal, Refusal::None);
 }
 
+// DSNs go to any mail exchanger on the Internet: a downstream neither in use nor failing is
+// forgotten, and failing ones are forgotten past the cap unless their circuit is open.
+TEST(DownstreamGates, OnlyDownstreamsInUseOrFailingAreRemembered) {
+  common::ManualClock clock;
+  DownstreamGates gates(settings(2, 3), clock);
+  {
+    auto entry = gates.enter(kA);
+    EXPECT_EQ(gates.counts().tracked, 1u);
+  }
+  EXPECT_EQ(gates.counts().tracked, 0u);
+  for (int i = 0; i < 3; ++i) gates.failed(kA);  // open
+  gates.failed(kB);
+  EXPECT_EQ(gates.counts().tracked, 2u);
+  for (std::uint16_t port = 1; port < 10'000; ++port) gates.failed({"192.0.2.9", port});
+  EXPECT_LE(gates.counts().tracked, 4096u);
+  EXPECT_EQ(gates.enter(kA).refusal, Refusal::CircuitOpen);  // kept: its circuit is open
+  gates.opened(kB);
+  gates.opened({"192.0.2.9", 9'999});
+  EXPECT_EQ(gates.counts().open_circuits, 1u);
+}
+
 TEST(DownstreamGates, NoLimitWhenMaxConnectionsIsZero) {
   common::ManualClock clock;
   DownstreamGates gates(settings(0, 0), clock);

@@ -9,8 +9,11 @@
 #include <filesystem>
 #include <random>
 
+#include "relay/dsn.hpp"
 #include "relay/metrics.hpp"
+#include "relay/outbound.hpp"
 #include "io/manual_time.hpp"
+#include "tests/dns/fake_resolver.hpp"
 #include "tests/relay/fake_transaction.hpp"
 
 namespace mxgate::relay {
@@ -45,8 +48,11 @@ class QueueRunnerTest : public ::testing::Test {
   void start() {
     runner_ = std::make_unique<QueueRunner>(
         io_.get_executor(), QueueShared{*spool_, claims_, io_.get_executor(), io_.get_executor()},
-        [this](const Router&) { return std::make_unique<FakeTransaction>(downstream_); }, metrics_,
-        clock_);
+        [this](const Router& router) {
+          routes_.push_back(router.route(0));
+          return std::make_unique<FakeTransaction>(downstream_);
+        },
+        resolver_, metrics_, clock_);
     runner_->configure(config_, router_);
     runner_->start();
     io::run_due(io_);
@@ -97,13 +103,16 @@ class QueueRunnerTest : public ::testing::Test {
   common::ManualClock clock_;
   io::ClockOverride use_{clock_};
   asio::io_context io_;
+  dns::testing::FakeResolver resolver_{io_.get_executor()};
   std::filesystem::path dir_;
   std::unique_ptr<storage::Spool> spool_;
   QueueClaims claims_{clock_};
   prometheus::Registry registry_;
   RelayMetrics metrics_{registry_};
   std::shared_ptr<conf::Config> config_ = std::make_shared<conf::Config>();
-  std::shared_ptr<const Router> router_ = std::make_shared<Router>(std::vector<conf::Route>{});
+  std::shared_ptr<const Router> router_ = std::make_shared<Router>(
+      std::vector<conf::Route>{{{"example.com", "example.org"}, {{"192.0.2.25", 25}}}});
+  std::vector<conf::Route> routes_;  // the first route of every transaction's router
   std::shared_ptr<FakeDownstream> downstream_ = std::make_shared<FakeDownstream>();
   std::unique_ptr<QueueRunner> runner_;
 };
@@ -233,6 +242,76 @@ TEST_F(QueueRunnerTest, ABounceThatFailsIsDeadLetteredNotBouncedAgain) {
   EXPECT_EQ(metrics_.queue_dsns.Value(), 0);
   EXPECT_EQ(depth(), 0u);
   EXPECT_EQ(spool_->stats().dead, 1u);
+}
+
+// A DSN for a sender outside every route goes to the sender domain's exchanger (issue 20).
+TEST_F(QueueRunnerTest, ADsnToAnOutsideDomainGoesToItsMailExchanger) {
+  downstream_->rcpt_replies["nobody@example.com"] = smtp::Reply::make(550, "5.1.1", "No such user");
+  resolver_.set("sender.test", dns::RecordType::MX,
+                [] {
+                  auto r = dns::make_response(dns::Outcome::Answer);
+                  r.records.push_back(dns::Record{"sender.test", dns::RecordType::MX, 300,
+                                                  dns::MxData{10, "mx.sender.test"}});
+                  return r;
+                }());
+  resolver_.set("mx.sender.test", dns::RecordType::A,
+                dns::testing::a_answer(300, {"192.0.2.50"}));
+  start();
+  queue({"nobody@example.com"}, "a@sender.test");
+  advance(1s);
+  advance(1s);  // the DSN goes out
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(downstream_->delivered[0].mail_from, "");
+  EXPECT_EQ(downstream_->delivered[0].recipients, std::vector<std::string>{"a@sender.test"});
+  ASSERT_EQ(routes_.size(), 2u);
+  EXPECT_EQ(routes_[1].domains, std::vector<std::string>{"sender.test"});
+  EXPECT_EQ(routes_[1].downstream, (std::vector<conf::HostPort>{{"192.0.2.50", 25}}));
+  EXPECT_EQ(metrics_.dsn_destinations[static_cast<int>(Destination::Kind::Mx)]->Value(), 1);
+  EXPECT_EQ(depth(), 0u);
+}
+
+// RFC 7505: a null MX takes no mail; the DSN is dropped (not dead-lettered) and logged.
+TEST_F(QueueRunnerTest, ADsnToANullMxDomainIsDropped) {
+  resolver_.set("sender.test", dns::RecordType::MX,
+                [] {
+                  auto r = dns::make_response(dns::Outcome::Answer);
+                  r.records.push_back(dns::Record{"sender.test", dns::RecordType::MX, 300,
+                                                  dns::MxData{0, "."}});
+                  return r;
+                }());
+  start();
+  queue({"a@sender.test"}, "");  // a client's message with the null sender
+  storage::Envelope bounce = queue({"a@sender.test"}, "");
+  bounce.client_ip = std::string(kOwnBounce);
+  ASSERT_FALSE(spool_->reschedule(bounce, bounce.due_ms));
+  advance(1s);
+  // The client's message with a null sender is an ordinary message: its route, no lookup.
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(routes_.at(0).downstream, (std::vector<conf::HostPort>{{"192.0.2.25", 25}}));
+  EXPECT_EQ(resolver_.calls(), 1);
+  EXPECT_EQ(metrics_.queue_deliveries_dropped.Value(), 1);
+  EXPECT_EQ(metrics_.queue_deliveries_dead.Value(), 0);
+  EXPECT_EQ(metrics_.dsn_destinations[static_cast<int>(Destination::Kind::NullMx)]->Value(), 1);
+  EXPECT_EQ(depth(), 0u);
+  EXPECT_EQ(spool_->stats().dead, 0u);
+}
+
+// A DNS failure is temporary: the DSN waits for the queue's next retry.
+TEST_F(QueueRunnerTest, ADsnWhoseLookupFailsIsRetried) {
+  resolver_.set("sender.test", dns::RecordType::MX, dns::testing::negative(dns::Outcome::ServFail));
+  start();
+  storage::Envelope bounce = queue({"a@sender.test"}, "");
+  bounce.client_ip = std::string(kOwnBounce);
+  ASSERT_FALSE(spool_->reschedule(bounce, bounce.due_ms));
+  advance(1s);
+  EXPECT_EQ(metrics_.queue_deliveries_deferred.Value(), 1);
+  EXPECT_EQ(depth(), 1u);
+  resolver_.set("sender.test", dns::RecordType::A, dns::testing::a_answer(300, {"192.0.2.60"}));
+  resolver_.set("sender.test", dns::RecordType::MX, dns::testing::negative(dns::Outcome::NoData));
+  advance(70s);  // the first wait (1 min +-10%)
+  ASSERT_EQ(downstream_->delivered.size(), 1u);
+  EXPECT_EQ(routes_.back().downstream, (std::vector<conf::HostPort>{{"192.0.2.60", 25}}));
+  EXPECT_EQ(depth(), 0u);
 }
 
 TEST_F(QueueRunnerTest, AClaimedMessageIsLeftToItsHolder) {
