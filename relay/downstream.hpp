@@ -117,6 +117,8 @@ class Downstream {
   bool reused = false;
   // The server refused our XCLIENT or XFORWARD: not asked again on this connection.
   bool forward_refused = false;
+  // An XCLIENT went through: the server takes us for that client until the next XCLIENT.
+  bool speaks_for_client = false;
   // Its place under the downstream's concurrency limit while in use (empty while pooled).
   GateSlot slot;
 

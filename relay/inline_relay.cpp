@@ -270,6 +270,7 @@ asio::awaitable<Outcome> InlineRelay::State::introduce() {
   if (xclient) {
     // Postfix takes the HELO name from the EHLO after XCLIENT (as nginx's mail proxy does).
     std::string name = client.helo.empty() ? pool.helo_name() : client.helo;
+    conn->speaks_for_client = true;
     if (auto ec = co_await conn->hello_again(std::move(name))) {
       co_return Outcome{Outcome::Failed, {}, ec};
     }

@@ -105,12 +105,14 @@ void Pool::release(std::unique_ptr<Downstream> connection) {
 }
 
 // The most recently used idle connection to `target`.
-std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target, bool require_tls) {
+std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target, bool require_tls,
+                                            bool as_ourselves) {
   Bucket* b = bucket(target);
   if (b == nullptr) return nullptr;
   std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
   for (auto it = b->idle.rbegin(); it != b->idle.rend(); ++it) {
     if (require_tls && !(*it)->tls_active()) continue;
+    if (as_ourselves && (*it)->speaks_for_client) continue;
     auto connection = std::move(*it);
     b->idle.erase(std::next(it).base());
     connection->unpark();
@@ -123,6 +125,7 @@ std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target, bool r
 
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf::Route& route,
                                                                      bool allow_idle,
+                                                                     bool as_ourselves,
                                                                      bool& waiting) {
   // A slot per downstream first (or why not), in route order.
   std::vector<DownstreamGates::Entry> entries(route.downstream.size());
@@ -143,7 +146,7 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf:
   if (allow_idle) {
     for (std::size_t i = 0; i < route.downstream.size(); ++i) {
       if (entries[i].refusal != DownstreamGates::Refusal::None || entries[i].slot.probe()) continue;
-      if (auto connection = take_idle(route.downstream[i], route.require_tls)) {
+      if (auto connection = take_idle(route.downstream[i], route.require_tls, as_ourselves)) {
         metrics_.downstream_connections_reused.Increment();
         connection->slot = std::move(entries[i].slot);
         co_return std::move(connection);
@@ -165,14 +168,15 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf:
 }
 
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::Route& route,
-                                                                   bool allow_idle) {
+                                                                   bool allow_idle,
+                                                                   bool as_ourselves) {
   if (draining_) co_return make_error_code(Error::shutdown);
   const auto deadline = io::Clock::now() + config_.connect_timeout;
   io::Timer timer(executor_);
   auto wait = kSlotPollFirst;
   for (;;) {
     bool waiting = false;
-    auto got = co_await try_route(route, allow_idle, waiting);
+    auto got = co_await try_route(route, allow_idle, as_ourselves, waiting);
     // Every downstream at its limit: slots free up as other transactions end, on any worker.
     if (got || !waiting || draining_ || io::Clock::now() >= deadline) {
       const auto ec = got ? error_code() : got.error();

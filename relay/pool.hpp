@@ -47,10 +47,12 @@ class Pool {
   // A connection ready for a MAIL to one of `route`'s downstreams. With `allow_idle`, an idle
   // connection in route order is taken first (reused = true, needs_rset = true); otherwise, or
   // when there is none, a new one is opened, trying the downstreams in order. A route with
-  // require_tls only gets connections that did STARTTLS. When every downstream is at its
-  // connection limit, waits for a slot up to relay.connect_timeout. `route` outlives the call.
+  // require_tls only gets connections that did STARTTLS. `as_ourselves`: no idle connection
+  // that speaks for a client since an XCLIENT (a recipient callout must be judged as mxgate).
+  // When every downstream is at its connection limit, waits for a slot up to
+  // relay.connect_timeout. `route` outlives the call.
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> acquire(
-      const conf::Route& route, bool allow_idle = true);
+      const conf::Route& route, bool allow_idle = true, bool as_ourselves = false);
 
   // Gives back a connection between transactions; one that failed, or any while draining, or
   // beyond pool_size (the oldest idle one goes), is closed instead.
@@ -69,10 +71,11 @@ class Pool {
   };
 
   Bucket* bucket(const conf::HostPort& target);
-  std::unique_ptr<Downstream> take_idle(const conf::HostPort& target, bool require_tls);
+  std::unique_ptr<Downstream> take_idle(const conf::HostPort& target, bool require_tls,
+                                        bool as_ourselves);
   // One pass over the route; `waiting` set when a downstream was skipped for being full.
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> try_route(
-      const conf::Route& route, bool allow_idle, bool& waiting);
+      const conf::Route& route, bool allow_idle, bool as_ourselves, bool& waiting);
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> open(
       const conf::HostPort& target, bool require_tls);
 

@@ -132,7 +132,7 @@ Answer Verifier::from_list(const RecipientList* list, const std::string& address
 asio::awaitable<Answer> Verifier::callout(const conf::RelayConfig& config, const conf::Route& route,
                                           smtp::Path recipient) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto acquired = co_await pool_.acquire(route, attempt == 0);
+    auto acquired = co_await pool_.acquire(route, attempt == 0, /*as_ourselves=*/true);
     if (!acquired) co_return Answer::Tempfail;  // counted by the pool
     std::unique_ptr<Downstream> conn = std::move(*acquired);
     const Exchange exchange = co_await ask(*conn, recipient, config.verify_timeout);

@@ -63,6 +63,16 @@ TEST(InlineRelay, XclientTellsWhoTheClientWasAndGreetsAgainWithItsHelo) {
             "XCLIENT NAME=[UNAVAILABLE] ADDR=IPV6:2001:db8::9 PROTO=SMTP HELO=[2001:db8::9]\r\n"
             "EHLO [2001:db8::9]\r\n"
             "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\ny\r\n.\r\n");
+  // The pooled connection speaks for that client: a recipient callout gets one of its own.
+  auto ours = h.run(h.pool->acquire(h.router->route(0), true, /*as_ourselves=*/true));
+  ASSERT_TRUE(ours);
+  EXPECT_FALSE((*ours)->reused);
+  EXPECT_FALSE((*ours)->speaks_for_client);
+  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 2);
+  auto any = h.run(h.pool->acquire(h.router->route(0)));
+  ASSERT_TRUE(any);
+  EXPECT_TRUE((*any)->reused);
+  EXPECT_TRUE((*any)->speaks_for_client);
 }
 
 TEST(InlineRelay, XforwardGoesBeforeMailAndARefusalIsNotFatal) {
