@@ -41,7 +41,10 @@ asio::awaitable<Exchange> ask(Downstream& conn, const smtp::Path& recipient,
   std::array<std::pair<Step, std::string>, 4> steps;
   std::size_t n = 0;
   if (conn.needs_rset) steps[n++] = {Step::Rset, "RSET"};
-  steps[n++] = {Step::Mail, "MAIL FROM:<>"};
+  // RFC 6531 §3.4: a non-ASCII mailbox is asked about in an SMTPUTF8 transaction, when the
+  // server offers one (as the delivery would be made).
+  const bool utf8 = !recipient.ascii() && conn.capabilities().smtputf8;
+  steps[n++] = {Step::Mail, utf8 ? "MAIL FROM:<> SMTPUTF8" : "MAIL FROM:<>"};
   steps[n++] = {Step::Rcpt, rcpt_line(recipient)};
   steps[n++] = {Step::Rset, "RSET"};
   const bool pipelined = conn.capabilities().pipelining;

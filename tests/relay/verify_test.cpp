@@ -202,6 +202,23 @@ TEST(Verifier, WithoutPipeliningOneCommandAtATime) {
   EXPECT_EQ(h.server.received(), "EHLO relay.test\r\nMAIL FROM:<>\r\n");
 }
 
+// RFC 6531: a non-ASCII mailbox is asked about in an SMTPUTF8 transaction when the server
+// offers one, and as the delivery would go otherwise.
+TEST(Verifier, ANonAsciiMailboxIsAskedAboutWithSmtputf8WhenOffered) {
+  FakeScript script;
+  script.capabilities.push_back("SMTPUTF8");
+  VerifyHarness h(script);
+  EXPECT_EQ(h.check(addr("jos\xc3\xa9", "example.com")), Answer::Valid);
+  EXPECT_EQ(h.check(addr("ann", "example.com")), Answer::Valid);
+  EXPECT_EQ(h.server.received(),
+            "EHLO relay.test\r\nMAIL FROM:<> SMTPUTF8\r\nRCPT TO:<jos\xc3\xa9@example.com>\r\n"
+            "RSET\r\nRSET\r\nMAIL FROM:<>\r\nRCPT TO:<ann@example.com>\r\nRSET\r\n");
+  VerifyHarness plain;
+  EXPECT_EQ(plain.check(addr("jos\xc3\xa9", "example.com")), Answer::Valid);
+  EXPECT_EQ(plain.server.received(),
+            "EHLO relay.test\r\nMAIL FROM:<>\r\nRCPT TO:<jos\xc3\xa9@example.com>\r\nRSET\r\n");
+}
+
 TEST(Verifier, ListModeAnswersFromTheList) {
   VerifyHarness h;
   h.config.recipient_verification = Verification::List;
