@@ -277,8 +277,10 @@ def run(label, port, sink, sessions, messages, workdir):
     rate (until `sink` had counted every message)."""
     errfile = Path(workdir) / f"source-{label}-{sessions}.err"
     expected = sink.messages() + messages
+    sink_cpu = sink.cpu()
     start = time.monotonic()
-    status, wall, _ = run_source(port, sessions, messages, SIZE, False, RUN_TIMEOUT, errfile)
+    status, wall, source_cpu = run_source(port, sessions, messages, SIZE, False, RUN_TIMEOUT,
+                                          errfile)
     deadline = time.monotonic() + DELIVERY_TIMEOUT
     while status == 0 and sink.messages() < expected and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -288,7 +290,9 @@ def run(label, port, sink, sessions, messages, workdir):
     result = {"status": status, "source_seconds": round(wall, 3),
               "delivered_seconds": round(elapsed, 3), "delivered": delivered,
               "accepted_per_s": messages / wall if status == 0 else None,
-              "delivered_per_s": messages / elapsed if ok else None}
+              "delivered_per_s": messages / elapsed if ok else None,
+              # smtp-source's and the sink's CPU seconds per message (the peers' share)
+              "peer_cpu_per_msg": (source_cpu + sink.cpu() - sink_cpu) / messages}
     if not ok:
         print(f"  ! {label} s={sessions}: smtp-source status {status}, sink received "
               f"{delivered}/{messages} within {DELIVERY_TIMEOUT:.0f} s of the end; smtp-source "
@@ -321,9 +325,9 @@ def median(values, spec):
     return format(statistics.median(values), spec) if values else "-"
 
 
-ROW = ("{:>5} {:>5} | {:>7} | {:>7} {:>7} | {:>7} {:>7} | {:>5} {:>5} | {:>6} {:>5} "
+ROW = ("{:>5} {:>5} | {:>7} | {:>7} {:>7} | {:>7} {:>7} | {:>5} {:>5} {:>5} | {:>6} {:>5} "
        "{:>5} {:>6} | {:>7} {:>5}")
-HEAD = ("", "sess", "direct", "mx acc", "mx del", "pf acc", "pf del", "mx/d", "pf/d",
+HEAD = ("", "sess", "direct", "mx acc", "mx del", "pf acc", "pf del", "mx/d", "cpu/d", "pf/d",
         "msg/fs", "c p50", "c p99", "mx cpu", "mxv del", "v/mx")
 
 
@@ -387,7 +391,8 @@ def print_header(postfix_note):
     print(f"postfix: {postfix_note}")
     print("msgs/s: acc = until smtp-source ended (each message answered 250), del = until the "
           "sink had them all;\nmx/d, pf/d = delivered / direct; msg/fs = mxgate's messages per "
-          "WAL fsync in the run;\nc p50, c p99 = bucket bound of mxgate's commit latency, ms; "
+          "WAL fsync in the run;\ncpu/d = the mx/d that the CPU allows: direct's CPU per message "
+          "(smtp-source + sink) over the mxgate path's (smtp-source + mxgate + sink);\nc p50, c p99 = bucket bound of mxgate's commit latency, ms; "
           "mx cpu = mxgate's CPU seconds per 1000 messages;\nmxv del = mxgate with "
           "recipient_verification = \"callout\" (cache warm), v/mx = its del / mx del")
     print()
@@ -400,7 +405,7 @@ def print_row(r, result):
                      fmt(mx["accepted_per_s"], ".0f"), fmt(mx["delivered_per_s"], ".0f"),
                      fmt(pf["accepted_per_s"], ".0f") if pf else "-",
                      fmt(pf["delivered_per_s"], ".0f") if pf else "-",
-                     fmt(result["mx_ratio"], ".2f"),
+                     fmt(result["mx_ratio"], ".2f"), fmt(result["cpu_ceiling"], ".2f"),
                      fmt(result["pf_ratio"], ".2f") if pf else "-",
                      median([mx["messages_per_fsync"]], ".2f"),
                      median([mx["commit_ms_p50"]], "g"), median([mx["commit_ms_p99"]], "g"),
@@ -429,7 +434,8 @@ def print_medians(rows):
                          median(values("mxgate", "delivered_per_s"), ".0f"),
                          median(values("postfix", "accepted_per_s"), ".0f"),
                          median(values("postfix", "delivered_per_s"), ".0f"),
-                         median(mx_ratio, ".2f"), median([x["pf_ratio"] for x in mine], ".2f"),
+                         median(mx_ratio, ".2f"), median([x["cpu_ceiling"] for x in mine], ".2f"),
+                         median([x["pf_ratio"] for x in mine], ".2f"),
                          median(values("mxgate", "messages_per_fsync"), ".2f"),
                          median(values("mxgate", "commit_ms_p50"), "g"),
                          median(values("mxgate", "commit_ms_p99"), "g"),
@@ -480,6 +486,11 @@ def run_all(procs, workdir, instances, rows):
             for name, key in (("mxgate", "mx_ratio"), ("postfix", "pf_ratio")):
                 rate = result[name]["delivered_per_s"] if result.get(name) else None
                 result[key] = rate / d if rate and d else None
+                    # What the two cores allow if every process is busy all the time: direct's CPU per
+            # message over the mxgate path's (smtp-source, mxgate and its sink).
+            m = result["mxgate"]
+            result["cpu_ceiling"] = result["direct"]["peer_cpu_per_msg"] / (
+                m["peer_cpu_per_msg"] + m["cpu_per_1000"] / 1000)
             mx, v = result["mxgate"]["delivered_per_s"], result["verify"]["delivered_per_s"]
             result["v_ratio"] = v / mx if v and mx else None
             rows.append(result)
