@@ -1,13 +1,13 @@
 #include "content/uri_extract.hpp"
 
 #include <arpa/inet.h>
-#include <idn2.h>
 #include <libpsl.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 
+#include "common/idna.hpp"
 #include "content/charset.hpp"
 
 namespace mxgate::content {
@@ -143,17 +143,6 @@ std::string registrable_domain(std::string_view host) {
   return registrable != nullptr ? std::string(registrable) : std::string();
 }
 
-std::optional<std::string> a_label_host(std::string_view host) {
-  const std::string in(host);
-  char* out = nullptr;
-  if (idn2_to_ascii_8z(in.c_str(), &out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK) {
-    return std::nullopt;
-  }
-  std::string ascii(out);
-  idn2_free(out);
-  return ascii;
-}
-
 std::optional<LinkedDomain> domain_of_host(std::string_view host) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     const std::string literal(host.substr(1, host.size() - 2));
@@ -167,7 +156,7 @@ std::optional<LinkedDomain> domain_of_host(std::string_view host) {
   }
   std::optional<std::string> ascii;
   if (std::any_of(host.begin(), host.end(), [](char c) { return (c & 0x80) != 0; })) {
-    if (host.size() > kMaxHostLength * 4 || !(ascii = a_label_host(host))) return std::nullopt;
+    if (host.size() > kMaxHostLength * 4 || !(ascii = common::a_label(host))) return std::nullopt;
     host = *ascii;
   }
   while (!host.empty() && host.back() == '.') host.remove_suffix(1);

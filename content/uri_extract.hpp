@@ -26,11 +26,6 @@ namespace mxgate::content {
 // `host` is the authority's host part: a name, a dotted IPv4 address or "[IPv6]".
 std::optional<LinkedDomain> domain_of_host(std::string_view host);
 
-// An internationalized host name (UTF-8) in its A-label form ("b\xc3\xbccher.example" ->
-// "xn--bcher-kva.example"): IDNA2008 with the UTS #46 mapping (full-width letters and dots,
-// case), as browsers resolve it, and the form blocklists list. nullopt for a name IDNA refuses.
-std::optional<std::string> a_label_host(std::string_view host);
-
 // HTML character references of an attribute value decoded (&amp; &lt; &gt; &quot; &apos;,
 // &#NN; &#xHH; and a few that hide URL syntax: &colon; &sol; &period; &commat;); an unknown or
 // unterminated reference stays as written.

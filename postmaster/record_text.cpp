@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/cidr.hpp"
+#include "common/idna.hpp"
 #include "conf/config.hpp"
 #include "content/message_parser.hpp"
 #include "content/uri_extract.hpp"
@@ -164,7 +165,7 @@ std::optional<RepTarget> linked_target(std::string_view text, std::string& error
   // An internationalized name is listed by its A-label, the form links are looked up by.
   std::optional<std::string> a_label;
   if (std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; })) {
-    a_label = content::a_label_host(text);
+    a_label = common::a_label(text);
     if (a_label) text = *a_label;
   }
   const auto domain = target_domain(text, error);

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/cidr.hpp"
+#include "common/idna.hpp"
 
 namespace mxgate::relay {
 namespace asio = boost::asio;
@@ -76,6 +77,12 @@ asio::awaitable<Destination> find_destination(dns::Resolver& resolver, std::stri
                                               const std::vector<conf::HostPort>& listeners) {
   using Kind = Destination::Kind;
   if (!outbound.bounce_relay.empty()) co_return Destination{Kind::BounceRelay, outbound.bounce_relay};
+  // An internationalized domain is looked up by its A-label (RFC 5890).
+  std::optional<std::string> ascii = common::a_label(domain);
+  if (!ascii) {
+    co_return refused(Kind::NoDomain, 550, "5.1.2", "Domain " + domain + " is not a valid name");
+  }
+  domain = std::move(*ascii);
   const auto mx = co_await resolver.mx(domain);
   if (mx.outcome == dns::Outcome::NxDomain) {
     co_return refused(Kind::NoDomain, 550, "5.1.2", "Domain " + domain + " does not exist");

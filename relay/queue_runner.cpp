@@ -310,6 +310,7 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
     bounce.recipients = {{envelope.mail_from, SpoolRecipient::State::Pending, ""}};
     bounce.created_ms = bounce.due_ms = a.now_ms;
     bounce.client_ip = kOwnBounce;
+    bounce.smtputf8 = envelope.smtputf8;  // the sender's address may need it (RFC 6531)
     std::optional<std::string> head = a.body;  // the DSN quotes the header section only
     if (!head) {
       head = co_await io::run_blocking(shared_.blocking,

@@ -129,6 +129,14 @@ TEST_F(OutboundTest, ANullMxTakesNoMail) {
   EXPECT_EQ(d.refusal.enhanced, "5.1.10");  // RFC 7505 §4.2
 }
 
+TEST_F(OutboundTest, AnInternationalizedDomainIsLookedUpByItsALabel) {
+  resolver_.set("xn--bcher-kva.test", RecordType::A, dns::testing::a_answer(300, {"192.0.2.41"}));
+  const Destination d = find("b\xc3\xbc" "cher.test");
+  EXPECT_EQ(d.kind, Kind::ImplicitMx);
+  EXPECT_EQ(texts(d.hosts), (std::vector<std::string>{"192.0.2.41:2525"}));
+  EXPECT_EQ(find("bad\xff.test").kind, Kind::NoDomain);
+}
+
 TEST_F(OutboundTest, ADomainThatDoesNotExistIsAPermanentFailure) {
   resolver_.set("gone.test", RecordType::MX, dns::testing::negative(Outcome::NxDomain));
   const Destination d = find("gone.test");
