@@ -52,7 +52,7 @@ void add_server_commands(Cli& cli) {
 
   auto& version = *cli.app().add_subcommand("version", "Print the version");
   cli.on(version, [] {
-    fmt::print("mxgate {}\n", mxgate::server::kVersion);
+    fmt::print("mxgate {} (commit {})\n", mxgate::server::kVersion, mxgate::server::kCommit);
     return 0;
   });
 }

@@ -38,7 +38,11 @@ constexpr Name kTarpitDelays{"mxgate_tarpit_delays_total",
                              "Replies delayed by the tarpit (clients that keep failing)"};
 constexpr Name kTarpitSeconds{"mxgate_tarpit_seconds_total",
                               "Time replies were delayed by the tarpit"};
-constexpr Name kTls{"mxgate_tls_handshakes_total", "Inbound STARTTLS handshakes by result"};
+constexpr Name kTls{"mxgate_tls_handshakes_total",
+                    "Inbound STARTTLS handshakes by protocol version and result"};
+constexpr Name kCertificateExpiry{"mxgate_tls_certificate_expiry_timestamp_seconds",
+                                  "When the configured TLS certificate expires (its notAfter, "
+                                  "Unix seconds)"};
 constexpr Name kInjection{"mxgate_starttls_injection_total",
                           "Sessions that pipelined plaintext behind STARTTLS"};
 constexpr Name kReloads{"mxgate_config_reloads_total", "Configuration reloads by result"};
@@ -75,13 +79,27 @@ ServerMetrics::ServerMetrics(prometheus::Registry& r)
       proxy_invalid(counter(r, kProxy, {{"result", "invalid"}})),
       tarpit_delays(counter(r, kTarpitDelays)),
       tarpit_seconds(counter(r, kTarpitSeconds)),
-      tls_handshakes_tls12(counter(r, kTls, {{"result", "TLSv1.2"}})),
-      tls_handshakes_tls13(counter(r, kTls, {{"result", "TLSv1.3"}})),
-      tls_handshakes_failed(counter(r, kTls, {{"result", "failed"}})),
+      tls_handshakes_tls12(counter(r, kTls, {{"version", "TLSv1.2"}, {"result", "ok"}})),
+      tls_handshakes_tls13(counter(r, kTls, {{"version", "TLSv1.3"}, {"result", "ok"}})),
+      tls_handshakes_failed(counter(r, kTls, {{"version", "unknown"}, {"result", "failed"}})),
       starttls_injection(counter(r, kInjection)),
       config_reloads_ok(counter(r, kReloads, {{"result", "ok"}})),
       config_reloads_failed(counter(r, kReloads, {{"result", "failed"}})),
-      draining(gauge(r, kDraining)) {}
+      draining(gauge(r, kDraining)),
+      certificate_expiry_(prometheus::BuildGauge()
+                              .Name(kCertificateExpiry.name)
+                              .Help(kCertificateExpiry.help)
+                              .Register(r)) {}
+
+void ServerMetrics::certificate_expiry(const std::string& certificate,
+                                       std::optional<std::int64_t> not_after) {
+  if (certificate_ != nullptr) certificate_expiry_.Remove(certificate_);
+  certificate_ = nullptr;
+  if (not_after) {
+    certificate_ = &certificate_expiry_.Add({{"certificate", certificate}});
+    certificate_->Set(static_cast<double>(*not_after));
+  }
+}
 
 void ServerMetrics::count_reply(int code) {
   switch (code / 100) {

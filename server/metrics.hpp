@@ -10,7 +10,8 @@
 //   mxgate_held_content_bytes, mxgate_held_content_spilled_bytes_total,
 //   mxgate_held_content_spills_total, mxgate_held_content_refusals_total
 //                                                   judged messages held ([content] budget)
-//   mxgate_tls_handshakes_total{result}, mxgate_starttls_injection_total
+//   mxgate_tls_handshakes_total{version,result}, mxgate_starttls_injection_total,
+//   mxgate_tls_certificate_expiry_timestamp_seconds{certificate}
 //   mxgate_tarpit_delays_total, mxgate_tarpit_seconds_total
 //   mxgate_config_reloads_total{result}, mxgate_draining   the runtime (control thread)
 // Threading: one ServerMetrics for the process, shared by every worker and the control thread
@@ -23,6 +24,10 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
+#include <optional>
+#include <string>
+
 namespace mxgate::server {
 
 struct ServerMetrics {
@@ -30,6 +35,9 @@ struct ServerMetrics {
 
   // Adds one to the replies_* counter of `code`'s class (2xx to 5xx; anything else is 5xx).
   void count_reply(int code);
+  // The configured certificate's notAfter (nullopt: none configured), at start and after
+  // every reload; the series of the previous one goes. Control thread only.
+  void certificate_expiry(const std::string& certificate, std::optional<std::int64_t> not_after);
 
   // Connections and sessions
   prometheus::Counter& sessions_accepted;
@@ -81,6 +89,10 @@ struct ServerMetrics {
   prometheus::Counter& config_reloads_ok;
   prometheus::Counter& config_reloads_failed;
   prometheus::Gauge& draining;
+
+ private:
+  prometheus::Family<prometheus::Gauge>& certificate_expiry_;
+  prometheus::Gauge* certificate_ = nullptr;
 };
 
 }  // namespace mxgate::server

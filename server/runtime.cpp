@@ -38,6 +38,8 @@
 #include "relay/queue_runner.hpp"
 #include "server/fleet_link.hpp"
 #include "server/metrics.hpp"
+#include "server/process_metrics.hpp"
+#include "server/tls.hpp"
 #include "server/snapshot.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
@@ -83,6 +85,7 @@ class Runtime {
   asio::awaitable<void> maintain_store();
   asio::awaitable<void> persist_throttle();
   void flush_store();
+  void count_certificate(const Snapshot& snapshot);  // its expiry, for the gauge
   std::string reload();  // "" when the new configuration is in use, else why not
   std::size_t sessions() const;
 
@@ -91,6 +94,7 @@ class Runtime {
   // Every module's metrics, registered whatever the configuration (queue mode, portal), so that
   // the exposition always has the same series.
   ServerMetrics metrics_{*registry_};
+  ProcessMetrics process_metrics_{*registry_};
   policy::PolicyMetrics policy_metrics_{*registry_};
   storage::StoreMetrics store_metrics_{*registry_};
   storage::SpoolMetrics spool_metrics_{*registry_};
@@ -140,6 +144,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                               dnsbl_monitor_, &milter_monitor_)) {
   const auto& config = *snapshot_->config;
   common::init_logging(config.log.level, json_logs(config));
+  count_certificate(*snapshot_);
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       snapshot_->rules.trusted_clients);
@@ -303,9 +308,15 @@ std::string Runtime::reload() {
   verify_cache_.set_capacity(config.relay.verify_cache_size);
   for (auto& worker : workers_) worker->set_snapshot(next);
   snapshot_ = std::move(next);
+  count_certificate(*snapshot_);
   metrics_.config_reloads_ok.Increment();
   spdlog::info("reloaded config={}", common::escape(config.source.string()));
   return {};
+}
+
+void Runtime::count_certificate(const Snapshot& snapshot) {
+  metrics_.certificate_expiry(snapshot.config->tls.certificate,
+                              snapshot.tls ? certificate_not_after(*snapshot.tls) : std::nullopt);
 }
 
 void Runtime::flush_store() {
@@ -330,6 +341,7 @@ asio::awaitable<void> Runtime::maintain_store() {
     relay_metrics_.refresh(gates_);
     if (spool_) spool_metrics_.refresh(*spool_, common::unix_micros() / 1000);
     store_metrics_.refresh(*store_);
+    process_metrics_.refresh();
   }
 }
 

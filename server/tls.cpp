@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <ctime>
 
 #include <stdexcept>
 
@@ -35,6 +38,14 @@ std::shared_ptr<ssl::context> make_server_tls(const conf::TlsConfig& tls) {
         fmt::format("tls.private_key: '{}' does not match '{}'", tls.private_key, tls.certificate));
   }
   return ctx;
+}
+
+std::optional<std::int64_t> certificate_not_after(ssl::context& context) {
+  const X509* certificate = SSL_CTX_get0_certificate(context.native_handle());
+  if (certificate == nullptr) return std::nullopt;
+  std::tm expiry{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &expiry) != 1) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&expiry));
 }
 
 }  // namespace mxgate::server

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "conf/config.hpp"
 
@@ -13,5 +15,8 @@ namespace mxgate::server {
 
 // nullptr when no certificate is configured (STARTTLS is then not offered).
 std::shared_ptr<boost::asio::ssl::context> make_server_tls(const conf::TlsConfig& tls);
+
+// The notAfter of `context`'s certificate in Unix seconds; nullopt without one.
+std::optional<std::int64_t> certificate_not_after(boost::asio::ssl::context& context);
 
 }  // namespace mxgate::server

@@ -1,8 +1,12 @@
 """The HTTP listener: Prometheus metrics after real traffic, health and readiness probes."""
 
+import os
+import re
+import subprocess
+import time
 import unittest
 
-from harness import MxTestCase, parse_metrics, run_tool, send_message
+from harness import MxTestCase, mxgate_bin, parse_metrics, run_tool, send_message, wait_until
 
 CLASSES = ["2xx", "3xx", "4xx", "5xx"]
 
@@ -58,6 +62,29 @@ class MetricsTest(MxTestCase):
         result = run_tool(["promtool", "check", "metrics"], input=text.encode())
         report = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
         self.assertEqual(result.returncode, 0, report)
+
+    def test_process_metrics_and_build_info_as_prometheus_clients_export_them(self):
+        mx = self.mxgate(self.sink())
+        version = subprocess.run([mxgate_bin(), "version"], capture_output=True, text=True,
+                                 timeout=30, check=True).stdout
+        found = re.fullmatch(r"mxgate (\S+) \(commit (\S+)\)\n", version)
+        self.assertIsNotNone(found, version)
+        text = mx.metrics()
+        metrics = parse_metrics(text)
+        self.assertEqual(metrics.get(
+            f'mxgate_build_info{{commit="{found.group(2)}",version="{found.group(1)}"}}'), 1)
+        self.assertIn("# TYPE process_cpu_seconds_total counter", text)
+        started = metrics["process_start_time_seconds"]
+        self.assertLess(abs(started - time.time()), 120)
+        self.assertGreater(metrics["process_resident_memory_bytes"], 1 << 20)
+        self.assertGreater(metrics["process_virtual_memory_bytes"],
+                           metrics["process_resident_memory_bytes"])
+        self.assertGreater(metrics["process_max_fds"], 0)
+        # The descriptors of /proc/<pid>/fd, counted as the server counts them (±2 for the
+        # moment between the two counts: the scrape's own connection).
+        wait_until(lambda: abs(parse_metrics(mx.metrics())["process_open_fds"]
+                               - len(os.listdir(f"/proc/{mx.proc.pid}/fd"))) <= 2, 10,
+                   what="the open descriptors counted")
 
     def test_health_and_readiness_probes_answer_200(self):
         mx = self.mxgate()

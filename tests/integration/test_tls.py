@@ -1,5 +1,6 @@
 """STARTTLS (RFC 3207) against real TLS clients: openssl s_client, swaks, Python's ssl."""
 
+import calendar
 import os
 import re
 import shutil
@@ -57,7 +58,16 @@ class TlsTest(MxTestCase):
         received, rest = strip_received(msg.content)
         self.assertRegex(received, rb"with ESMTPS id [0-9A-F]+\n\t\(version=TLSv1\.3 cipher=\S+\)")
         self.assertEqual(rest, b"Subject: over TLS\n\nsent through openssl s_client\n")
-        self.assertEqual(mx.metric('mxgate_tls_handshakes_total{result="TLSv1.3"}'), 1)
+        self.assertEqual(mx.metric('mxgate_tls_handshakes_total{result="ok",version="TLSv1.3"}'), 1)
+
+    def test_the_certificate_expiry_is_a_gauge(self):
+        mx = self.mxgate(self.sink(), tls=True)
+        cert, _ = certificate()
+        end = run_tool(["openssl", "x509", "-enddate", "-noout", "-in", cert]).stdout.decode()
+        not_after = calendar.timegm(time.strptime(end.strip().split("=", 1)[1],
+                                                  "%b %d %H:%M:%S %Y %Z"))
+        self.assertEqual(mx.metric(
+            f'mxgate_tls_certificate_expiry_timestamp_seconds{{certificate="{cert}"}}'), not_after)
 
     def test_openssl_s_client_can_use_tls_1_2(self):
         sink = self.sink()
@@ -69,7 +79,7 @@ class TlsTest(MxTestCase):
         self.assertEqual(reply_codes(out)[-5:], [250, 250, 354, 250, 221], out)
         [msg] = sink.wait_for_messages(1)
         self.assertIn(b"(version=TLSv1.2 cipher=", msg.content)
-        self.assertEqual(mx.metric('mxgate_tls_handshakes_total{result="TLSv1.2"}'), 1)
+        self.assertEqual(mx.metric('mxgate_tls_handshakes_total{result="ok",version="TLSv1.2"}'), 1)
 
     def test_swaks_tls_relays_and_received_says_esmtps(self):
         sink = self.sink()
@@ -153,7 +163,7 @@ class TlsTest(MxTestCase):
         out = result.stdout.decode(errors="replace")
         self.assertNotEqual(result.returncode, 0, out)
         self.assertRegex(out, r"Cipher is \(NONE\)")
-        mx.wait_metric('mxgate_tls_handshakes_total{result="failed"}', lambda v: v == 1)
+        mx.wait_metric('mxgate_tls_handshakes_total{result="failed",version="unknown"}', lambda v: v == 1)
 
     def test_silent_client_after_starttls_is_cut_at_the_handshake_timeout(self):
         mx = self.mxgate(tls=True, options=["tls.handshake_timeout=1s"])
@@ -163,7 +173,7 @@ class TlsTest(MxTestCase):
             start = time.monotonic()
             self.assertTrue(c.closed_by_peer(timeout=4), "no handshake, still connected")
             self.assertLess(time.monotonic() - start, 3.0)
-        mx.wait_metric('mxgate_tls_handshakes_total{result="failed"}', lambda v: v == 1)
+        mx.wait_metric('mxgate_tls_handshakes_total{result="failed",version="unknown"}', lambda v: v == 1)
 
     def test_require_tls_refuses_mail_before_starttls_with_530(self):
         sink = self.sink()
