@@ -19,6 +19,8 @@ std::shared_ptr<ssl::context> make_server_tls(const conf::TlsConfig& tls) {
                    ssl::context::single_dh_use);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // An idle session gives its read and write buffers back (about 34 KiB each session).
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   // Senders reconnect often; a session cache saves full handshakes for them.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_session_id_context(native, reinterpret_cast<const unsigned char*>("mxgate"), 6);

@@ -118,6 +118,17 @@ class Processes:
         self.procs.append((name, proc))
         return proc
 
+    def stop(self, proc):
+        """Ends one of them (SIGTERM, then SIGKILL after 5 s)."""
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs = [(n, p) for n, p in self.procs if p is not proc]
+
     def stop_all(self):
         for _, proc in self.procs:
             if proc.poll() is None:
@@ -181,12 +192,16 @@ class Sink:
         return cpu_seconds(self.proc.pid)
 
 
+DEFAULT_SESSION_CAPS = "max_sessions_per_ip = 1000\nmax_sessions = 5000\n"
+
+
 class Mxgate:
     """mxgate relaying to `sink`; `extra` is appended to its generated config (more sections);
-    `binary`: another mxgate than MXGATE_BIN; `wrapper`: a command it runs under (valgrind)."""
+    `binary`: another mxgate than MXGATE_BIN; `wrapper`: a command it runs under (valgrind);
+    `server_extra`: more [server] keys (replacing the session caps it sets)."""
 
     def __init__(self, procs, workdir, sink, name="mxgate", extra="", binary=None, wrapper=(),
-                 startup_timeout=STARTUP_TIMEOUT):
+                 startup_timeout=STARTUP_TIMEOUT, server_extra=None):
         self.port = free_port()
         self.http_port = free_port()
         storage = Path(workdir) / f"{name}-storage"
@@ -196,9 +211,7 @@ class Mxgate:
 [server]
 listen = ["127.0.0.1:{self.port}"]
 hostname = "mx.bench.test"
-max_sessions_per_ip = 1000
-max_sessions = 5000
-
+{server_extra or DEFAULT_SESSION_CAPS}
 [http]
 listen = "127.0.0.1:{self.http_port}"
 

@@ -477,7 +477,8 @@ class CommandLineTest(unittest.TestCase):
     def test_version_prints_the_version(self):
         result = run_tool([mxgate_bin(), "version"])
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertRegex(result.stdout.decode(), r"^mxgate \d+\.\d+\.\d+\S*\n$")
+        self.assertRegex(result.stdout.decode(),
+                         r"^mxgate \d+\.\d+\.\d+\S* \(commit ([0-9a-f]{12}|unknown)\)\n$")
 
 
 if __name__ == "__main__":
