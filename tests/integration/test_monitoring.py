@@ -43,7 +43,8 @@ ADDED_BY_THE_LEAD = ("mxgate_build_info", "process_",
 
 # Grafana's variables, replaced before a query: the rate window covers ~30 one-second scrapes.
 SUBSTITUTIONS = [("$__rate_interval", "30s"), ("$__interval", "1m"), ("$__range", "1h"),
-                 ("${instance}", ".*"), ("$instance", ".*")]
+                 ("${instance}", ".*"), ("$instance", ".*"), ("${job}", "mxgate"),
+                 ("$job", "mxgate")]
 
 # On the gateway of this test every alert expression returns nothing, except these, whose
 # bad series the test sets up: a DNSBL zone without test entries, and the harness's certificate,
@@ -344,6 +345,18 @@ class MonitoringTest(MxTestCase):
             self.fail(f"rules not all healthy: {json.dumps(prom.api('rules'))[:4000]}"
                       + self.debug())
         self.assertEqual(len(rules), len(rule_entries()))
+
+        # The dashboard's variables find this job and instance.
+        for variable in dashboard()["templating"]["list"]:
+            if variable["type"] != "query":
+                continue
+            m = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"]["query"])
+            self.assertTrue(m, variable["query"])
+            values = prom.api(f"label/{m.group(2)}/values",
+                              {"match[]": grafana_to_promql(m.group(1))})
+            self.assertEqual(values.get("status"), "success", values)
+            want = ["mxgate"] if variable["name"] == "job" else [f"127.0.0.1:{mx.http_port}"]
+            self.assertEqual(values["data"], want, variable["name"])
 
         # Every dashboard expression parses and returns data.
         exempt = ADDED_BY_THE_LEAD
