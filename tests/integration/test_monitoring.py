@@ -346,7 +346,7 @@ class MonitoringTest(MxTestCase):
             self.fail(f"rules not all healthy: {json.dumps(prom.api('rules'))[:4000]}"
                       + self.debug())
         self.assertEqual(sorted(rule["name"] for rule in rules),
-                         sorted(name for name, _ in rule_entries()), "every rule of the file loaded")
+                         sorted(name for name, _ in rule_entries()), "every rule loaded")
 
         # The dashboard's variables find this job and instance.
         for variable in dashboard()["templating"]["list"]:
