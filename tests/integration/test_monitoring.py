@@ -262,8 +262,8 @@ class MonitoringTest(MxTestCase):
         return c
 
     def traffic(self, mx, sink):
-        """Relays one message, refuses some: a recipient in no route, a DNSBL listing, a rate
-        limit; one STARTTLS handshake."""
+        """Relays one message and refuses some: a recipient in no route, a rate limit, a DNSBL
+        listing; one STARTTLS handshake."""
         with self.client(mx, "192.0.2.25") as c:
             c.ehlo("mail.example.test")
             self.assertEqual(c.cmd("MAIL FROM:<a@example.test>")[0], 250)  # 1st of the limit's 2
@@ -274,23 +274,36 @@ class MonitoringTest(MxTestCase):
             self.assertEqual(code, 250, text)
             self.assertEqual(c.cmd("MAIL FROM:<a@example.test>"),
                              (421, f"4.7.0 Deferred - see {URL}?ip=192.0.2.25"))
-        with self.client(mx, "127.0.0.2") as c:  # listed on zone.example
-            c.ehlo("mail.example.test")
-            self.assertEqual(c.cmd("MAIL FROM:<a@example.test>")[0], 250)
-            self.assertEqual(c.cmd("RCPT TO:<u@example.com>"),
-                             (550, f"5.7.1 Blocked - see {URL}?ip=127.0.0.2"))
-            self.assertEqual(c.cmd("QUIT")[0], 221)
         with mx.connect() as c:
             c.ehlo()
             c.starttls()
             c.ehlo()
             self.assertEqual(c.cmd("QUIT")[0], 221)
+        self.listed(mx)
         self.assertEqual(len(sink.wait_for_messages(1)), 1)
         mx.wait_queue_empty()
         mx.wait_metric('mxgate_throttle_deferrals_total{limit="ip-messages"}', lambda v: v == 1)
         wait_until(lambda: sum(v for k, v in parse_metrics(mx.metrics()).items()
                                if k.startswith("mxgate_tls_handshakes_total{")
                                and '"TLSv1.3"' in k) == 1, 30, what="a TLSv1.3 handshake counted")
+
+    def listed(self, mx):
+        """127.0.0.2 is listed on zone.example: refused at RCPT (delay_reject)."""
+        with self.client(mx, "127.0.0.2") as c:
+            c.ehlo("mail.example.test")
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.test>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<u@example.com>"),
+                             (550, f"5.7.1 Blocked - see {URL}?ip=127.0.0.2"))
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+
+    def refuse_again(self, mx):
+        """The listing again, and the rate limit at MAIL (192.0.2.25 used it up)."""
+        self.listed(mx)
+        with self.client(mx, "192.0.2.25") as c:
+            c.ehlo("mail.example.test")
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.test>"),
+                             (421, f"4.7.0 Deferred - see {URL}?ip=192.0.2.25"))
+        mx.wait_metric('mxgate_throttle_deferrals_total{limit="ip-messages"}', lambda v: v == 2)
 
     def start_prometheus(self, mx):
         prom = Prometheus(f"127.0.0.1:{mx.http_port}")
@@ -322,15 +335,27 @@ class MonitoringTest(MxTestCase):
             ("limit", {"name": "ip-messages", "key": "ip", "count": "messages", "rate": 1,
                        "period": "1h", "burst": 1}),
         ])
-        self.traffic(mx, sink)
+        # Prometheus first, so that it sees the counters rise.
         prom = self.start_prometheus(mx)
+        wait_until(lambda: prom.query('up{job="mxgate"} == 1').get("data", {}).get("result"),
+                   60, interval=0.2, what="a first scrape of mxgate by prometheus")
+        self.traffic(mx, sink)
+        # mxgate creates a verdict's series at its first count, and Prometheus' increase() does
+        # not count a series' first sample: the refusals again, once the series were scraped.
+        refused = ('mxgate_verdicts_total{stage="rcpt", signal="dnsbl_listed"} == 1 and on() '
+                   'mxgate_verdicts_total{stage="mail", signal="rate_limited"} == 1')
+        wait_until(lambda: prom.query(refused).get("data", {}).get("result"), 60, interval=0.2,
+                   what="the first refusals scraped")
+        self.refuse_again(mx)
 
-        # Scraped at least 5 times (rates over 30s need 2 samples, the histograms some more),
-        # the broken zone's probe seen, and every rule evaluated without error.
+        # Scraped at least 5 times (rates over 30s need 2 samples, the histograms some more)
+        # and once after the traffic, the broken zone's probe seen, and every rule evaluated
+        # without error.
         def scraped():
-            r = prom.query('count_over_time(up{job="mxgate"}[1m]) >= 5 and up{job="mxgate"} == 1')
+            r = prom.query('count_over_time(up{job="mxgate"}[1m]) >= 5 and up{job="mxgate"} == 1'
+                           ' and on() mxgate_throttle_deferrals_total{limit="ip-messages"} == 2')
             return r.get("data", {}).get("result")
-        wait_until(scraped, 60, interval=0.5, what="5 scrapes of mxgate by prometheus")
+        wait_until(scraped, 60, interval=0.5, what="5 scrapes of mxgate, the last after traffic")
         wait_until(lambda: prom.query('mxgate_dnsbl_zone_up{zone="broken.example.test"} == 0')
                    .get("data", {}).get("result"), 90, interval=0.5,
                    what="the broken zone scraped as down")
@@ -374,6 +399,15 @@ class MonitoringTest(MxTestCase):
                     if not result["data"]["result"] and not any(m in expr for m in exempt):
                         empty.append(f"{panel['title']}: {expr}")
         self.assertEqual(empty, [], "dashboard expressions without data")
+
+        # What a user reads on the dashboard: the refusals of the test top the refusal reasons.
+        top = [panel for panel in panels_of(dashboard()) if panel["title"] == "Top refusal reasons"]
+        result = prom.query(grafana_to_promql(top[0]["targets"][0]["expr"]))["data"]["result"]
+        reasons = {(r["metric"]["stage"], r["metric"]["signal"]) for r in result
+                   if float(r["value"][1]) > 0}
+        self.assertEqual(reasons, {("rcpt", "dnsbl_listed"), ("mail", "rate_limited")}, result)
+        for r in result:
+            self.assertAlmostEqual(float(r["value"][1]), 1.0, delta=0.5, msg=result)
 
         # Every rule expression parses; the alerts are silent on this gateway but for the
         # broken zone and the certificate that expires in 2 days.
