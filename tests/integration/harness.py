@@ -96,6 +96,7 @@ TOOL_PACKAGES = {
     "swaks": "swaks",
     "openssl": "openssl",
     "promtool": "prometheus",
+    "prometheus": "prometheus",
     "nsd": "nsd",
     "chromium": "chromium",
     "dknewkey": "python3-dkim",

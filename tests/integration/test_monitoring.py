@@ -33,12 +33,7 @@ MESSAGE = (b"From: <a@example.test>\r\nTo: <u@example.com>\r\nSubject: monitored
            b"Date: Mon, 07 Dec 2026 12:00:00 +0000\r\nMessage-ID: <monitored@example.test>\r\n"
            b"\r\nbody\r\n")
 
-# Series the lead adds on main in the same issue (mxgate_build_info, the standard process_*
-# metrics, the TLS certificate expiry gauge). The binary under test may not export them yet:
-# their expressions must parse but need not return data. Drop this list once they are merged.
-ADDED_BY_THE_LEAD = ("mxgate_build_info", "process_",
-                     "mxgate_tls_certificate_expiry_timestamp_seconds")
-# No other exemption: the test runs queue mode with a content filter, a DNSBL, authentication
+# No exemption: the test runs queue mode with a content filter, a DNSBL, authentication
 # and a rate limit, and the fleet's and greylisting's series exist (at 0) in every mode.
 
 # Grafana's variables, replaced before a query: the rate window covers ~30 one-second scrapes.
@@ -386,7 +381,6 @@ class MonitoringTest(MxTestCase):
             self.assertEqual(values["data"], want, variable["name"])
 
         # Every dashboard expression parses and returns data.
-        exempt = ADDED_BY_THE_LEAD
         empty = []
         for panel in panels_of(dashboard()):
             for target in panel["targets"]:
@@ -396,7 +390,7 @@ class MonitoringTest(MxTestCase):
                     result = prom.query(expr)
                     self.assertEqual(result.get("status"), "success",
                                      f"{expr}: {result.get('error')}")
-                    if not result["data"]["result"] and not any(m in expr for m in exempt):
+                    if not result["data"]["result"]:
                         empty.append(f"{panel['title']}: {expr}")
         self.assertEqual(empty, [], "dashboard expressions without data")
 
@@ -411,9 +405,8 @@ class MonitoringTest(MxTestCase):
 
         # Every rule expression parses; the alerts are silent on this gateway but for the
         # broken zone and the certificate that expires in 2 days.
-        expected = dict(EXPECTED_ALERT_SERIES)
-        if "mxgate_tls_certificate_expiry_timestamp_seconds" in mx.metrics():  # ADDED_BY_THE_LEAD
-            expected["MxgateTlsCertificateExpiring"] = [{"certificate": certificate()[0]}]
+        expected = dict(EXPECTED_ALERT_SERIES,
+                        MxgateTlsCertificateExpiring=[{"certificate": certificate()[0]}])
         for name, expr in [(rule["name"], rule["query"]) for rule in rules]:
             with self.subTest(rule=name):
                 result = prom.query(expr)
