@@ -52,11 +52,37 @@ struct ServerConfig {
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
-struct TlsConfig {
-  std::string certificate;  // PEM chain; STARTTLS is offered only when set
+// One certificate of [[tls.certificates]] (issue 21): several may be configured, e.g. an RSA
+// and an ECDSA one (OpenSSL picks per client), and SNI picks among names.
+struct TlsCertificate {
+  std::string certificate;  // PEM chain
   std::string private_key;
+  // Names (or "*.example.com") a client's SNI must ask for to get this one; empty: the
+  // default certificates, for every other client.
+  std::vector<std::string> server_names;
+  friend bool operator==(const TlsCertificate&, const TlsCertificate&) = default;
+};
+
+// TLS 1.2 cipher list (OpenSSL syntax), server order: forward-secret AEAD first, then what old
+// senders still speak (CBC, static RSA) rather than plaintext (RFC 7435); never RC4, 3DES,
+// export, NULL or anonymous suites.
+inline constexpr const char* kDefaultTlsCiphers =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:ECDHE+AES:DHE+AES:RSA+AESGCM:RSA+AES:"
+    "!aNULL:!eNULL:!EXPORT:!RC4:!3DES:!MD5:!DSS:!PSK:!SRP:!CAMELLIA:!ARIA";
+
+struct TlsConfig {
+  std::string certificate;  // PEM chain; STARTTLS is offered only when a certificate is set
+  std::string private_key;
+  std::vector<TlsCertificate> certificates;  // more, and per SNI name
   bool require = false;  // MAIL before STARTTLS gets 530 5.7.0
   Duration handshake_timeout = std::chrono::seconds(30);
+  enum class Version { Tls1, Tls1_1, Tls1_2, Tls1_3 };
+  Version min_version = Version::Tls1_2;
+  std::string ciphers = kDefaultTlsCiphers;  // TLS 1.2 and older
+  std::string ciphersuites;                   // TLS 1.3; "": OpenSSL's default
+  std::string groups;                         // key exchange groups; "": OpenSSL's default
+  bool prefer_server_ciphers = true;
+  bool enabled() const { return !certificate.empty() || !certificates.empty(); }
   friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 

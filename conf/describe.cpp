@@ -90,6 +90,7 @@ std::string describe(const Config& c) {
   std::string out = "# Effective configuration" +
                     (c.source.empty() ? std::string() : " of " + c.source.string()) + "\n";
   out += Writer::section("server", c.server) + Writer::section("tls", c.tls) +
+         entries("tls.certificates", c.tls.certificates) +
          Writer::section("http", c.http) + Writer::section("feedback", c.feedback) +
          Writer::section("admin", c.admin) + Writer::section("portal", c.portal) +
          Writer::section("relay", c.relay) + Writer::section("queue", c.queue) +

@@ -98,6 +98,7 @@ inline constexpr std::uint64_t kMinCacheSize = 1 << 20;
 
 // Checks of single values (schema.cpp).
 void host_name(TableReader& r, std::string_view key, std::string& name);        // "" or a DNS name
+void server_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
 void one_line(TableReader& r, std::string_view key, std::string& text);         // no control chars
 void mail_address(TableReader& r, std::string_view key, std::string& address);  // "" or a@b
 // Paths: relative ones are made absolute against the configuration file's directory.
@@ -148,6 +149,19 @@ void fields(auto& v, Of<TlsConfig> auto& s) {
   v("private_key", s.private_key, Text{file_path});
   v("require", s.require, Flag{});
   v("handshake_timeout", s.handshake_timeout, Positive{});
+  v("min_version", s.min_version, Choice{{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}});
+  v("ciphers", s.ciphers, Text{one_line});
+  v("ciphersuites", s.ciphersuites, Text{one_line});
+  v("groups", s.groups, Text{one_line});
+  v("prefer_server_ciphers", s.prefer_server_ciphers, Flag{});
+}
+
+void fields(auto& v, Of<TlsCertificate> auto& s) {
+  v("certificate", s.certificate,
+    Required<Text>{{file_path}, "is required: the PEM chain of this certificate"});
+  v("private_key", s.private_key,
+    Required<Text>{{file_path}, "is required: the PEM private key of this certificate"});
+  v("server_names", s.server_names, Texts{server_names});
 }
 
 void fields(auto& v, Of<HttpConfig> auto& s) {

@@ -165,6 +165,12 @@ void check_paths(const Config& config) {
   }
   check_readable(config, "tls.certificate", config.tls.certificate, who);
   check_readable(config, "tls.private_key", config.tls.private_key, who);
+  for (std::size_t i = 0; i < config.tls.certificates.size(); ++i) {
+    const auto& entry = config.tls.certificates[i];
+    const std::string prefix = "tls.certificates[" + std::to_string(i) + "].";
+    check_readable(config, prefix + "certificate", entry.certificate, who);
+    check_readable(config, prefix + "private_key", entry.private_key, who);
+  }
   check_readable(config, "admin.token_file", config.admin.token_file, who);
   check_readable(config, "relay.recipient_list", config.relay.recipient_list, who);
 }

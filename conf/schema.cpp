@@ -63,7 +63,9 @@ void read_array(TableReader& root, std::string_view name, ReadOne read_one) {
                           describe_node(*node)));
   }
   for (std::size_t i = 0; i < array->size(); ++i) {
-    TableReader r(array->get(i)->as_table(), fmt::format("{}[{}]", name, i), root.file());
+    const std::string prefix = root.prefix().empty() ? std::string(name)
+                                                     : root.prefix() + "." + std::string(name);
+    TableReader r(array->get(i)->as_table(), fmt::format("{}[{}]", prefix, i), root.file());
     read_one(r);
   }
 }
@@ -96,6 +98,21 @@ void read_server(TableReader r, ServerConfig& s) {
 }
 
 void read_tls(TableReader r, TlsConfig& t) {
+  std::set<std::string> named;
+  read_array(r, "certificates", [&](TableReader& entry) {
+    TlsCertificate& c = t.certificates.emplace_back();
+    entry.expect(c);
+    fields(entry, c);
+    check_readable_file(entry, "certificate", c.certificate);
+    check_readable_file(entry, "private_key", c.private_key);
+    for (const auto& name : c.server_names) {
+      if (!named.insert(name).second) {
+        entry.fail(entry.find("server_names"), "server_names",
+                   quote(name) + " is already the name of another certificate");
+      }
+    }
+    entry.finish();
+  });
   read_table(r, t);
   if (t.certificate.empty() != t.private_key.empty()) {
     std::string_view present = t.certificate.empty() ? "private_key" : "certificate";
@@ -106,9 +123,10 @@ void read_tls(TableReader r, TlsConfig& t) {
   }
   check_readable_file(r, "certificate", t.certificate);
   check_readable_file(r, "private_key", t.private_key);
-  if (t.require && t.certificate.empty()) {
+  if (t.require && !t.enabled()) {
     r.fail(r.find("require"), "require",
-           "needs tls.certificate and tls.private_key; set them, or set require = false");
+           "needs tls.certificate and tls.private_key (or [[tls.certificates]]); set them, or "
+           "set require = false");
   }
 }
 
@@ -318,6 +336,20 @@ void host_name(TableReader& r, std::string_view key, std::string& name) {
   if (name.empty()) return;
   if (auto problem = domain_problem(name)) {
     r.fail(r.find(key), key, quote(name) + " is not a valid host name: it " + *problem);
+  }
+}
+
+// SNI names: host names, or "*.example.com" for one label under it (RFC 6125 §6.4.3); kept
+// in lower case.
+void server_names(TableReader& r, std::string_view key, std::vector<std::string>& names) {
+  for (auto& name : names) {
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string_view host = name.starts_with("*.") ? std::string_view(name).substr(2) : name;
+    if (auto problem = domain_problem(host)) {
+      r.fail(r.find(key), key,
+             quote(name) + " is not a host name (or *.domain): it " + *problem);
+    }
   }
 }
 

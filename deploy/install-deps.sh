@@ -35,6 +35,7 @@ test_packages=(
   libnet-ssleay-perl libio-socket-ssl-perl  # swaks's STARTTLS
   prometheus  # promtool checks the /metrics exposition
   openssl procps iproute2
+  testssl.sh  # audits STARTTLS in tests/integration/test_tls.py
   python3-dnspython  # queries the test DNS server directly (tests/integration/test_dns_server.py)
   python3-cryptography  # the realistic-traffic benchmark generates DKIM keys (benchmarks/load)
   chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py

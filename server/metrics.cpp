@@ -91,13 +91,15 @@ ServerMetrics::ServerMetrics(prometheus::Registry& r)
                               .Help(kCertificateExpiry.help)
                               .Register(r)) {}
 
-void ServerMetrics::certificate_expiry(const std::string& certificate,
-                                       std::optional<std::int64_t> not_after) {
-  if (certificate_ != nullptr) certificate_expiry_.Remove(certificate_);
-  certificate_ = nullptr;
-  if (not_after) {
-    certificate_ = &certificate_expiry_.Add({{"certificate", certificate}});
-    certificate_->Set(static_cast<double>(*not_after));
+void ServerMetrics::certificate_expiry(
+    const std::vector<std::pair<std::string, std::optional<std::int64_t>>>& certificates) {
+  for (auto* gauge : certificates_) certificate_expiry_.Remove(gauge);
+  certificates_.clear();
+  for (const auto& [certificate, not_after] : certificates) {
+    if (!not_after) continue;
+    auto& gauge = certificate_expiry_.Add({{"certificate", certificate}});
+    gauge.Set(static_cast<double>(*not_after));
+    certificates_.push_back(&gauge);
   }
 }
 

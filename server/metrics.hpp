@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mxgate::server {
 
@@ -35,9 +37,10 @@ struct ServerMetrics {
 
   // Adds one to the replies_* counter of `code`'s class (2xx to 5xx; anything else is 5xx).
   void count_reply(int code);
-  // The configured certificate's notAfter (nullopt: none configured), at start and after
-  // every reload; the series of the previous one goes. Control thread only.
-  void certificate_expiry(const std::string& certificate, std::optional<std::int64_t> not_after);
+  // The configured certificates' notAfter, at start and after every reload; the series of
+  // certificates no longer configured go. Control thread only.
+  void certificate_expiry(
+      const std::vector<std::pair<std::string, std::optional<std::int64_t>>>& certificates);
 
   // Connections and sessions
   prometheus::Counter& sessions_accepted;
@@ -92,7 +95,7 @@ struct ServerMetrics {
 
  private:
   prometheus::Family<prometheus::Gauge>& certificate_expiry_;
-  prometheus::Gauge* certificate_ = nullptr;
+  std::vector<prometheus::Gauge*> certificates_;
 };
 
 }  // namespace mxgate::server

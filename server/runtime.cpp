@@ -315,8 +315,7 @@ std::string Runtime::reload() {
 }
 
 void Runtime::count_certificate(const Snapshot& snapshot) {
-  metrics_.certificate_expiry(snapshot.config->tls.certificate,
-                              snapshot.tls ? certificate_not_after(*snapshot.tls) : std::nullopt);
+  metrics_.certificate_expiry(certificate_expiries(snapshot.config->tls));
 }
 
 void Runtime::flush_store() {

@@ -75,6 +75,7 @@ class TcpSessionIo final : public SessionIo {
     arm(timeout);
     std::tie(ec, std::ignore) = co_await tls_call([&] { return SSL_do_handshake(ssl_.get()); });
     disarm();
+    if (ec) ssl_.reset();  // no TLS session: nothing to report nor to shut down
     co_return status_of(ec);
   }
 

@@ -62,6 +62,7 @@ TEST(Fields, TheLoaderKnowsTheKeysDescribeWritesInTheirOrder) {
   const std::string text = describe(config);
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;  // header, keys
   std::set<std::string> sub_tables;  // "model", "points": written as sections of their own
+  sub_tables.insert("certificates");  // [[tls.certificates]]: its entries need readable files
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with('[')) {

@@ -88,12 +88,14 @@ std::string shipped_text() {
 }
 
 // Every key of every table, as "table.key" ("limit.rate"): describe() of the defaults plus one
-// [[route]], one [[dnsbl]] and one [[milter]], so that every table has an entry.
+// [[route]], one [[dnsbl]], one [[milter]] and one [[tls.certificates]], so that every table
+// has an entry.
 std::set<std::string> known_keys() {
   Config config;
   config.routes.push_back({{"example.com"}, {{"127.0.0.1", 2526}}, false});
   config.dnsbls.push_back({.zone = "bl.example"});
   config.milters.push_back({.name = "rspamd", .address = "inet:127.0.0.1:11332"});
+  config.tls.certificates.push_back({"/etc/mxgate/ec.pem", "/etc/mxgate/ec.key", {"mx.example"}});
   std::set<std::string> keys;
   for (const auto& s : settings_of(describe(config))) keys.insert(kind(s.table) + "." + s.key);
   return keys;

@@ -97,6 +97,7 @@ TOOL_PACKAGES = {
     "openssl": "openssl",
     "promtool": "prometheus",
     "prometheus": "prometheus",
+    "testssl": "testssl.sh",
     "nsd": "nsd",
     "chromium": "chromium",
     "dknewkey": "python3-dkim",

@@ -1,6 +1,7 @@
 """STARTTLS (RFC 3207) against real TLS clients: openssl s_client, swaks, Python's ssl."""
 
 import calendar
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,30 @@ SESSION = (b"EHLO client.example.org\n"
 
 # A client that is willing to speak TLS 1.1 (OpenSSL 3 refuses it at security level 1).
 LEGACY_CLIENT = ["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]
+
+
+def make_certificate(folder, name, key_type="rsa"):
+    """A self-signed certificate for `name` with an RSA 2048 or ECDSA P-256 key: (cert, key)."""
+    cert, key = os.path.join(folder, f"{name}.pem"), os.path.join(folder, f"{name}.key")
+    new_key = ["-newkey", "rsa:2048"] if key_type == "rsa" else [
+        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    run_tool(["openssl", "req", "-x509", *new_key, "-nodes", "-subj", f"/CN={name}", "-days", "2",
+              "-keyout", key, "-out", cert])
+    return cert, key
+
+
+def testssl(port, folder, args=()):
+    """testssl.sh (Debian's `testssl`) against STARTTLS on `port`: its findings as parsed from
+    --jsonfile (a list of {id, severity, finding})."""
+    out = os.path.join(folder, f"testssl-{time.monotonic_ns()}.json")
+    result = run_tool(["testssl", "--quiet", "--color", "0", "--warnings", "batch",
+                       "--jsonfile", out, *args, "--starttls", "smtp", f"127.0.0.1:{port}"],
+                      timeout=280)
+    if not os.path.exists(out):
+        raise AssertionError("testssl wrote no findings:\n"
+                             + result.stdout.decode(errors="replace")[-3000:])
+    with open(out) as f:
+        return json.load(f)
 
 
 def reply_codes(text):
@@ -68,6 +93,77 @@ class TlsTest(MxTestCase):
                                                   "%b %d %H:%M:%S %Y %Z"))
         self.assertEqual(mx.metric(
             f'mxgate_tls_certificate_expiry_timestamp_seconds{{certificate="{cert}"}}'), not_after)
+
+    def test_testssl_finds_nothing_high_or_critical_in_the_default_setting(self):
+        mx = self.mxgate(self.sink(), tls=True)
+        findings = testssl(mx.port, tempfile.mkdtemp(prefix="mxgate-testssl-"),
+                           ["--protocols", "--std", "--server-defaults", "--server-preference",
+                            "--vulnerable"])
+        # The certificate's own findings (self-signed, valid for 2 days, no OCSP) are about the
+        # test's certificate, not about mxgate's TLS: the operator brings the certificate.
+        bad = [f for f in findings if f.get("severity") in ("HIGH", "CRITICAL")
+               and not f["id"].startswith("cert_")]
+        self.assertEqual(bad, [])
+        by_id = {f["id"]: f for f in findings}
+        self.assertEqual(by_id["TLS1_3"]["finding"], "offered with final")
+        self.assertEqual(by_id["TLS1"]["finding"], "not offered")
+        self.assertIn("offered", by_id["FS"]["finding"] if "FS" in by_id else
+                      by_id.get("PFS", {}).get("finding", "offered"))
+
+    def test_a_modern_cipher_setting_offers_no_cbc_and_no_static_rsa(self):
+        mx = self.mxgate(self.sink(), tls=True,
+                         settings={"tls.ciphers": "ECDHE+AESGCM:ECDHE+CHACHA20"})
+        findings = testssl(mx.port, tempfile.mkdtemp(prefix="mxgate-testssl-"), ["--each-cipher"])
+        offered = [f["finding"] for f in findings if f["id"].startswith("cipher_x")]
+        self.assertTrue(offered, findings)
+        self.assertFalse([c for c in offered if "CBC" in c or " RSA " in c.split("TLS_")[0]
+                          or "_CBC_" in c], offered)
+        self.assertTrue(all("ECDH" in c or "TLS_AES" in c or "TLS_CHACHA20" in c
+                            for c in offered), offered)
+        # With the default setting, the same client gets CBC for old senders.
+        plain = self.mxgate(self.sink(), tls=True)
+        result = s_client(plain.port, ["-tls1_2", "-cipher", "AES128-SHA"], stdin=b"QUIT\n")
+        self.assertRegex(result.stdout.decode(errors="replace"), r"Cipher\s*: AES128-SHA")
+        result = s_client(mx.port, ["-tls1_2", "-cipher", "AES128-SHA"], stdin=b"QUIT\n")
+        self.assertNotRegex(result.stdout.decode(errors="replace"), r"Cipher\s*: AES128-SHA")
+
+    def test_rsa_and_ecdsa_side_by_side_and_a_certificate_per_server_name(self):
+        folder = tempfile.mkdtemp(prefix="mxgate-certs-")
+        rsa = make_certificate(folder, "mx.test.example")
+        ecdsa = make_certificate(folder, "mx.test.example-ec", "ec")
+        named = make_certificate(folder, "mx2.example.net")
+        mx = self.mxgate(self.sink(), settings={"tls.certificate": rsa[0],
+                                                "tls.private_key": rsa[1]},
+                         extra_tables=[
+                             ("tls.certificates", {"certificate": ecdsa[0],
+                                                   "private_key": ecdsa[1]}),
+                             ("tls.certificates", {"certificate": named[0],
+                                                   "private_key": named[1],
+                                                   "server_names": ["mx2.example.net",
+                                                                    "*.mx.example.net"]})])
+
+        def subject(extra):
+            out = s_client(mx.port, extra, stdin=b"QUIT\n").stdout.decode(errors="replace")
+            found = re.search(r"subject=CN ?= ?(\S+)", out)
+            self.assertIsNotNone(found, out)
+            return found.group(1)
+
+        self.assertEqual(subject(["-tls1_2", "-sigalgs", "ECDSA+SHA256"]), "mx.test.example-ec")
+        self.assertEqual(subject(["-tls1_2", "-sigalgs", "RSA+SHA256"]), "mx.test.example")
+        self.assertEqual(subject(["-servername", "mx2.example.net"]), "mx2.example.net")
+        self.assertEqual(subject(["-servername", "a.mx.example.net"]), "mx2.example.net")
+        self.assertIn(subject(["-servername", "other.example.org"]),
+                      ("mx.test.example", "mx.test.example-ec"))
+        for path in (rsa[0], ecdsa[0], named[0]):
+            self.assertIsNotNone(mx.metric(
+                f'mxgate_tls_certificate_expiry_timestamp_seconds{{certificate="{path}"}}'))
+
+    def test_min_version_tls_1_3_refuses_tls_1_2(self):
+        mx = self.mxgate(self.sink(), tls=True, settings={"tls.min_version": "TLSv1.3"})
+        result = s_client(mx.port, ["-tls1_2"], stdin=b"QUIT\n")
+        self.assertIn("Cipher is (NONE)", result.stdout.decode(errors="replace"))
+        mx.wait_metric('mxgate_tls_handshakes_total{result="failed",version="unknown"}',
+                       lambda v: v == 1)
 
     def test_openssl_s_client_can_use_tls_1_2(self):
         sink = self.sink()
