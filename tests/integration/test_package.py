@@ -101,10 +101,14 @@ class NotifySocket:
         os.chmod(self.path, 0o666)
         self.received = []
 
-    def wait_for(self, state, timeout):
-        """Waits until a datagram holding the line `state` arrives; returns every datagram."""
+    def wait_for(self, state, timeout, since=0):
+        """Waits for a datagram holding the line `state` ("KEY=VALUE") among those from the
+        `since`th on; returns its index."""
         deadline = time.monotonic() + timeout
-        while not any(state in d.split("\n") for d in self.received):
+        while True:
+            for i in range(since, len(self.received)):
+                if state in self.received[i].split("\n"):
+                    return i
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"no {state} within {timeout}s; got {self.received}")
@@ -113,7 +117,6 @@ class NotifySocket:
                 self.received.append(self.sock.recv(4096).decode())
             except socket.timeout:
                 pass
-        return self.received
 
     def close(self):
         self.sock.close()
@@ -276,6 +279,8 @@ class PackageTest(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
+            reader.join(timeout=10)
+            proc.stdout.close()
         self.addCleanup(stop)
 
         try:
@@ -291,6 +296,13 @@ class PackageTest(unittest.TestCase):
             code, text = client.reply(timeout=30)  # after pregreet's greet pause (3s)
             self.assertEqual(code, 220, text)
             self.assertEqual(client.cmd("QUIT")[0], 221)
+        # SIGHUP (systemctl reload): RELOADING=1 with the monotonic time, then READY=1 again.
+        proc.send_signal(signal.SIGHUP)
+        reloading = notify.wait_for("RELOADING=1", timeout=30)
+        self.assertIn("MONOTONIC_USEC=", notify.received[reloading])
+        notify.wait_for("READY=1", timeout=30, since=reloading + 1)
+        wait_until(lambda: any(" reloaded " in line for line in list(log)), timeout=10,
+                   what="the reloaded line")
         token = os.stat(os.path.join(STATE, "admin.token"))
         self.assertEqual((pwd.getpwuid(token.st_uid).pw_name, stat.S_IMODE(token.st_mode)),
                          ("mxgate", 0o600))
