@@ -40,8 +40,7 @@ std::error_code notify_socket(std::string_view socket_name, std::string_view sta
   std::memcpy(address.sun_path, socket_name.data(), socket_name.size());
   // An abstract name starts with a NUL byte and is exactly as long as the address says.
   if (socket_name[0] == '@') address.sun_path[0] = '\0';
-  const auto length =
-      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_name.size());
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_name.size());
 
   Descriptor socket{::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
   if (socket.fd < 0) return last_error();
