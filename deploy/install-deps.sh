@@ -43,8 +43,8 @@ test_packages=(
   redis-server redis-sentinel  # fleet mode's shared state, started by tests/integration/fleet_peers.py
   # the Debian package (cpack, deploy/package/) and tests/integration/test_package.py:
   # dpkg-shlibdeps, and file for the binaries it scans; man and systemd-analyze check the
-  # installed man pages and unit
-  dpkg-dev file man-db systemd
+  # installed man pages and unit; strace holds mxgate's system calls to the unit's filter
+  dpkg-dev file man-db systemd strace
 )
 # Packages whose installation starts a daemon (and enables it at boot).
 daemon_units=(nsd postfix prometheus rspamd redis-server redis-sentinel)

@@ -10,6 +10,7 @@ Environment: MXGATE_BUILD_DIR (the CMake build tree; tests/integration/CMakeList
 MXGATE_SOURCE_DIR.
 """
 
+import contextlib
 import glob
 import grp
 import os
@@ -25,7 +26,7 @@ import threading
 import time
 import unittest
 
-from harness import Port, SmtpClient, wait_until
+from harness import Port, SmtpClient, require_tool, wait_until
 
 PACKAGE = "mxgate"
 BINARY = "/usr/sbin/mxgate"
@@ -79,6 +80,50 @@ def run(args, **kwargs):
     kwargs.setdefault("timeout", COMMAND_TIMEOUT)
     return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           **kwargs)
+
+
+def traced_pid(trace, binary):
+    """The pid that exec'd `binary` in an `strace -f -o trace` file."""
+    with open(trace) as f:
+        for line in f:
+            if f'execve("{binary}"' in line and line.rstrip().endswith("= 0"):
+                return int(line.split()[0])
+    raise AssertionError(f"no execve of {binary} in {trace}")
+
+
+def traced_syscalls(trace, binary):
+    """The names of the system calls made after `binary` was exec'd (not setpriv's)."""
+    names, seen_exec = set(), False
+    syscall = re.compile(r"^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]")
+    with open(trace) as f:
+        for line in f:
+            if not seen_exec:
+                seen_exec = f'execve("{binary}"' in line and line.rstrip().endswith("= 0")
+                continue
+            match = syscall.match(line)
+            if match:
+                names.add(match.group(1))
+    return names
+
+
+def syscall_group(name):
+    """Every system call in a systemd seccomp group (`systemd-analyze syscall-filter`), its
+    nested groups expanded."""
+    result = run(["systemd-analyze", "syscall-filter", "--no-pager"])
+    assert result.returncode == 0, result.stderr
+    groups, current = {}, None
+    for line in result.stdout.splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.split()[0], [])
+        elif line.strip() and not line.strip().startswith("#") and current is not None:
+            current.append(line.split()[0])
+
+    def expand(group):
+        names = set()
+        for entry in groups.get(group, []):
+            names |= expand(entry) if entry.startswith("@") else {entry}
+        return names
+    return expand(name)
 
 
 def as_mxgate(args):
@@ -264,7 +309,12 @@ class PackageTest(unittest.TestCase):
         http, portal = Port(), Port()  # held: mxgate binds them with SO_REUSEADDR
         self.addCleanup(http.release)
         self.addCleanup(portal.release)
+        scratch = tempfile.mkdtemp(prefix="mxgate-package-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        trace = os.path.join(scratch, "strace")
+        # Under strace, to hold the system calls mxgate makes to the unit's SystemCallFilter.
         proc = subprocess.Popen(
+            [require_tool("strace"), "-f", "-qq", "-o", trace] +
             as_mxgate([BINARY, "serve", "-c", CONFIG,
                        "-o", 'server.listen=["127.0.0.1:0"]',
                        "-o", f"http.listen=127.0.0.1:{http.number}",
@@ -274,8 +324,16 @@ class PackageTest(unittest.TestCase):
         log = []
         reader = threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True)
         reader.start()
+        mxgate = []  # its pid, once known
 
         def stop():
+            # Killing strace would leave mxgate running, detached: kill mxgate first.
+            if not mxgate:
+                with contextlib.suppress(AssertionError, OSError):
+                    mxgate.append(traced_pid(trace, BINARY))
+            for pid in mxgate:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
@@ -287,17 +345,19 @@ class PackageTest(unittest.TestCase):
             notify.wait_for("READY=1", timeout=60)
         except AssertionError as e:
             raise AssertionError(f"{e}\nmxgate's log:\n{''.join(log)}") from None
+        mxgate.append(traced_pid(trace, BINARY))
         # READY=1 comes once the listeners are bound, so the started line is already there.
         started = re.compile(r" started .* listen=127\.0\.0\.1:(\d+) ")
         port = wait_until(lambda: next((int(m.group(1)) for m in map(started.search, list(log))
                                         if m), None),
                           timeout=10, what="the started line")
         with SmtpClient(port) as client:
-            code, text = client.reply(timeout=30)  # after pregreet's greet pause (3s)
+            code, text = client.reply(timeout=30)  # after pregreet's greet pause, if any
             self.assertEqual(code, 220, text)
+            self.assertEqual(client.cmd("EHLO client.example")[0], 250)
             self.assertEqual(client.cmd("QUIT")[0], 221)
         # SIGHUP (systemctl reload): RELOADING=1 with the monotonic time, then READY=1 again.
-        proc.send_signal(signal.SIGHUP)
+        os.kill(mxgate[0], signal.SIGHUP)
         reloading = notify.wait_for("RELOADING=1", timeout=30)
         self.assertIn("MONOTONIC_USEC=", notify.received[reloading])
         notify.wait_for("READY=1", timeout=30, since=reloading + 1)
@@ -307,12 +367,20 @@ class PackageTest(unittest.TestCase):
         self.assertEqual((pwd.getpwuid(token.st_uid).pw_name, stat.S_IMODE(token.st_mode)),
                          ("mxgate", 0o600))
 
-        proc.send_signal(signal.SIGTERM)
+        os.kill(mxgate[0], signal.SIGTERM)
         notify.wait_for("STOPPING=1", timeout=30)
+        # strace exits with the status of the command it ran.
         self.assertEqual(proc.wait(timeout=60), 0, "".join(log))
         reader.join(timeout=10)
         self.assertTrue(any(" stopped" in line for line in log), "".join(log))
 
+        # Every system call of that run (start, a session, a reload, a drain) is one the unit's
+        # SystemCallFilter=@system-service allows: systemd would not make it fail with EPERM.
+        allowed = syscall_group("@system-service")
+        self.assertGreater(len(allowed), 100)
+        made = traced_syscalls(trace, BINARY)
+        self.assertIn("accept", " ".join(made))
+        self.assertEqual(sorted(made - allowed), [], "system calls outside @system-service")
 
 if __name__ == "__main__":
     unittest.main()
