@@ -256,11 +256,20 @@ class PackageTest(unittest.TestCase):
             self.assertIn(STATE, result.stdout)
 
         with self.subTest("the man pages"):
+            pages = {}
             for page in (["8", "mxgate"], ["5", "mxgate.toml"]):
                 result = run(["man", "-P", "cat"] + page, env=dict(os.environ, MANWIDTH="80"))
                 self.assertEqual(result.returncode, 0, result.stderr)
                 self.assertIn("SEE ALSO", result.stdout)
                 self.assertEqual(result.stderr, "", page)
+                pages[page[1]] = result.stdout
+            # mxgate(8) has an entry under COMMANDS for every command `mxgate --help` lists.
+            help_text = run([BINARY, "--help"]).stdout
+            commands = re.findall(r"(?m)^  ([a-z][a-z-]+)  ", help_text.partition("Subcommands:")[2])
+            self.assertIn("serve", commands)
+            section = pages["mxgate"].partition("\nCOMMANDS\n")[2].partition("\nSIGNALS\n")[0]
+            for command in commands:
+                self.assertRegex(section, r"(?m)^ {7}" + re.escape(command) + r"\b", command)
 
         with self.subTest("it serves"):
             self.check_serves()
