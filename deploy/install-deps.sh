@@ -42,6 +42,10 @@ test_packages=(
   rspamd  # a real milter peer, its proxy worker in milter mode (tests/integration/milter_peers.py)
   python3-milter  # pymilter: the test milter tests/integration/milter_server.py is written in it
   redis-server redis-sentinel  # fleet mode's shared state, started by tests/integration/fleet_peers.py
+  # the Debian package (cpack, deploy/package/) and tests/integration/test_package.py:
+  # dpkg-shlibdeps, and file for the binaries it scans; man and systemd-analyze check the
+  # installed man pages and unit; strace holds mxgate's system calls to the unit's filter
+  dpkg-dev file man-db systemd strace
 )
 # Packages whose installation starts a daemon (and enables it at boot).
 daemon_units=(nsd postfix prometheus rspamd redis-server redis-sentinel)

@@ -41,6 +41,7 @@
 #include "server/process_metrics.hpp"
 #include "server/tls.hpp"
 #include "server/snapshot.hpp"
+#include "server/systemd_notify.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
 #include "storage/metrics.hpp"
@@ -85,6 +86,7 @@ class Runtime {
   asio::awaitable<void> maintain_store();
   asio::awaitable<void> persist_throttle();
   void flush_store();
+  static void notify(std::string_view state);  // to systemd, when it started us (Type=notify)
   void count_certificate(const Snapshot& snapshot);  // its expiry, for the gauge
   std::string reload();  // "" when the new configuration is in use, else why not
   std::size_t sessions() const;
@@ -238,6 +240,9 @@ int Runtime::run() {
   asio::co_spawn(control_, handle_signals(), asio::detached);
   asio::co_spawn(control_, maintain_store(), asio::detached);
   asio::co_spawn(control_, persist_throttle(), asio::detached);
+  // The listeners were bound in the constructor and accept now: systemd may start what waits
+  // for us.
+  notify("READY=1");
   control_.run();
   for (auto& worker : workers_) worker->join();
   blocking_.join();
@@ -255,7 +260,9 @@ asio::awaitable<void> Runtime::handle_signals() {
     auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     if (signal == SIGHUP) {
-      (void)reload();
+      notify(reloading_state());
+      (void)reload();  // a failed reload keeps the running configuration: ready either way
+      notify("READY=1");
       continue;
     }
     spdlog::info("draining signal={} sessions={}", signal, sessions());
@@ -312,6 +319,13 @@ std::string Runtime::reload() {
   metrics_.config_reloads_ok.Increment();
   spdlog::info("reloaded config={}", common::escape(config.source.string()));
   return {};
+}
+
+void Runtime::notify(std::string_view state) {
+  if (auto ec = notify_service_manager(state)) {
+    spdlog::warn("notify_failed state={} error={}", common::escape(state),
+                 common::escape(ec.message()));
+  }
 }
 
 void Runtime::count_certificate(const Snapshot& snapshot) {
@@ -371,6 +385,7 @@ std::size_t Runtime::sessions() const {
 
 asio::awaitable<void> Runtime::drain() {
   draining_ = true;
+  notify("STOPPING=1");
   metrics_.draining.Set(1);
   for (auto& worker : workers_) worker->drain();
   asio::steady_timer timer(control_);

@@ -105,6 +105,7 @@ TOOL_PACKAGES = {
     "mount": "mount",
     "umount": "mount",
     "python3": "python3",
+    "strace": "strace",
 }
 
 
