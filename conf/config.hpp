@@ -204,6 +204,15 @@ struct Route {
   // offers the command.
   enum class ForwardClient { Off, Xclient, Xforward };
   ForwardClient forward_client = ForwardClient::Off;
+  // TLS toward the downstreams (Postfix's smtp_tls_security_level): None never asks for
+  // STARTTLS; May uses it when offered, unverified; Encrypt requires it, unverified (as
+  // require_tls); Verify requires it and a certificate that tls_ca_file (default: the system's
+  // CAs) vouches for under the downstream's name, or one of tls_fingerprints when set.
+  enum class Tls { None, May, Encrypt, Verify };
+  Tls tls = Tls::May;
+  std::string tls_ca_file;                    // PEM CAs for Verify; "": the system's
+  std::vector<std::string> tls_fingerprints;  // SHA-256 of the certificate, lowercase hex
+  Tls tls_level() const { return require_tls && tls < Tls::Encrypt ? Tls::Encrypt : tls; }
   friend bool operator==(const Route&, const Route&) = default;
 };
 

@@ -99,6 +99,7 @@ inline constexpr std::uint64_t kMinCacheSize = 1 << 20;
 // Checks of single values (schema.cpp).
 void host_name(TableReader& r, std::string_view key, std::string& name);        // "" or a DNS name
 void server_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
+void fingerprints(TableReader& r, std::string_view key, std::vector<std::string>& digests);
 void one_line(TableReader& r, std::string_view key, std::string& text);         // no control chars
 void mail_address(TableReader& r, std::string_view key, std::string& address);  // "" or a@b
 // Paths: relative ones are made absolute against the configuration file's directory.
@@ -223,6 +224,9 @@ void fields(auto& v, Of<Route> auto& s) {
                       "downstream = [\"10.0.0.5:25\"]"});
   v("require_tls", s.require_tls, Flag{});
   v("forward_client", s.forward_client, Choice{{"off", "xclient", "xforward"}});
+  v("tls", s.tls, Choice{{"none", "may", "encrypt", "verify"}});
+  v("tls_ca_file", s.tls_ca_file, Text{file_path});
+  v("tls_fingerprints", s.tls_fingerprints, Texts{fingerprints});
 }
 
 void fields(auto& v, Of<StorageConfig> auto& s) { v("path", s.path, Text{directory}); }

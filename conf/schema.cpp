@@ -168,6 +168,12 @@ void read_routes(TableReader& root, std::vector<Route>& routes) {
                    "; list each domain in one route only");
       }
     }
+    check_readable_file(r, "tls_ca_file", route.tls_ca_file);
+    if ((!route.tls_ca_file.empty() || !route.tls_fingerprints.empty()) &&
+        route.tls != Route::Tls::Verify) {
+      const std::string_view key = route.tls_ca_file.empty() ? "tls_fingerprints" : "tls_ca_file";
+      r.fail(r.find(key), key, "applies only with tls = \"verify\"");
+    }
     r.finish();
   });
 }
@@ -336,6 +342,27 @@ void host_name(TableReader& r, std::string_view key, std::string& name) {
   if (name.empty()) return;
   if (auto problem = domain_problem(name)) {
     r.fail(r.find(key), key, quote(name) + " is not a valid host name: it " + *problem);
+  }
+}
+
+// Certificate SHA-256 fingerprints as `openssl x509 -fingerprint -sha256` writes them
+// ("sha256 Fingerprint=AB:CD:..." or "AB:CD:..."), or 64 hex digits; kept as lowercase hex.
+void fingerprints(TableReader& r, std::string_view key, std::vector<std::string>& digests) {
+  for (auto& digest : digests) {
+    std::string_view text = digest;
+    if (const auto equals = text.rfind('='); equals != std::string_view::npos) {
+      text.remove_prefix(equals + 1);
+    }
+    std::string hex;
+    for (char c : text) {
+      if (c == ':') continue;
+      hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      r.fail(r.find(key), key,
+             quote(digest) + " is not a SHA-256 fingerprint (64 hex digits, colons allowed)");
+    }
+    digest = std::move(hex);
   }
 }
 

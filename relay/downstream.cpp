@@ -1,8 +1,11 @@
 #include "relay/downstream.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -154,6 +157,23 @@ error_code Downstream::io_failure() {
   return fail(link_->expired ? Error::timeout : Error::protocol);
 }
 
+namespace {
+
+// Whether the peer's certificate has one of `fingerprints` (SHA-256, lowercase hex).
+bool matches_fingerprint(SSL* ssl, const std::vector<std::string>& fingerprints) {
+  X509* certificate = SSL_get0_peer_certificate(ssl);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (certificate == nullptr || X509_digest(certificate, EVP_sha256(), digest, &size) != 1) {
+    return false;
+  }
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return std::find(fingerprints.begin(), fingerprints.end(), hex) != fingerprints.end();
+}
+
+}  // namespace
+
 asio::awaitable<error_code> Downstream::open(DownstreamSettings settings) {
   if (auto ec = co_await connect(settings.connect_timeout)) co_return ec;
   link_->arm(settings.command_timeout);
@@ -163,6 +183,7 @@ asio::awaitable<error_code> Downstream::open(DownstreamSettings settings) {
   if (greeting->code != 220) co_return fail(Error::protocol);  // e.g. 554: not now, not us
   settings_ = settings;
   if (auto ec = co_await hello(settings)) co_return ec;
+  if (settings.tls == conf::Route::Tls::None) co_return error_code{};
   co_return co_await starttls(settings);
 }
 
@@ -229,22 +250,35 @@ asio::awaitable<error_code> Downstream::hello(const DownstreamSettings& settings
 }
 
 // RFC 3207: STARTTLS when offered, then the handshake (SNI = the host name) and EHLO again.
+// At the Verify level the certificate must match a fingerprint, or else pass the context's
+// chain verification for the downstream's name or address (RFC 6125).
 asio::awaitable<error_code> Downstream::starttls(const DownstreamSettings& settings) {
-  if (!caps_.starttls) co_return settings.require_tls ? fail(Error::tls) : error_code{};
+  using Tls = conf::Route::Tls;
+  const bool required = settings.tls >= Tls::Encrypt;
+  if (!caps_.starttls) co_return required ? fail(Error::tls) : error_code{};
   auto reply = co_await command("STARTTLS", settings.command_timeout);
   if (!reply) co_return reply.error();
   if (reply->code != 220) {
     // A refusal leaves the plaintext session usable, unless TLS is required.
-    co_return settings.require_tls ? fail(Error::tls) : error_code{};
+    co_return required ? fail(Error::tls) : error_code{};
   }
   if (in_end_ != in_begin_) co_return fail(Error::protocol);  // bytes before TLS: injected
-  if (!is_ip_literal(target_.host)) {
-    SSL_set_tlsext_host_name(link_->stream.native_handle(), target_.host.c_str());
+  SSL* ssl = link_->stream.native_handle();
+  const bool literal = is_ip_literal(target_.host);
+  if (!literal) SSL_set_tlsext_host_name(ssl, target_.host.c_str());
+  if (settings.tls == Tls::Verify && settings.fingerprints.empty()) {
+    literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str())
+            : SSL_set1_host(ssl, target_.host.c_str());
   }
   link_->arm(settings.command_timeout);
   auto [ec] = co_await link_->stream.async_handshake(asio::ssl::stream_base::client, kTuple);
   link_->disarm();
   if (ec) co_return fail(link_->expired ? Error::timeout : Error::tls);
+  if (settings.tls == Tls::Verify && !settings.fingerprints.empty() &&
+      !matches_fingerprint(ssl, settings.fingerprints)) {
+    co_return fail(Error::tls);
+  }
+  verified_ = settings.tls == Tls::Verify;
   tls_active_ = true;
   caps_ = {};
   co_return co_await hello(settings);

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "conf/config.hpp"
 #include "io/clock.hpp"
@@ -60,7 +61,11 @@ struct DownstreamSettings {
   std::string helo_name;
   conf::Duration connect_timeout{};
   conf::Duration command_timeout{};
-  bool require_tls = false;
+  conf::Route::Tls tls = conf::Route::Tls::May;  // the route's level (conf::Route::tls_level)
+  // With Tls::Verify: the certificate's SHA-256 (lowercase hex) must be one of these; empty:
+  // the connection's TLS context verified the chain and the name instead.
+  std::vector<std::string> fingerprints;
+  std::string ca_file;  // what that context trusts ("": the system's CAs)
 };
 
 struct DownstreamLink;  // socket, timer and deadline, shared with the watchdog (downstream.cpp)
@@ -109,6 +114,10 @@ class Downstream {
   std::string relay_name() const;
   const smtp::EhloCapabilities& capabilities() const { return caps_; }
   bool tls_active() const { return tls_active_; }
+  // After STARTTLS at the Verify level: the certificate passed (its chain and name, or a
+  // fingerprint).
+  bool verified() const { return verified_; }
+  const DownstreamSettings& settings() const { return settings_; }
   bool esmtp() const { return esmtp_; }
 
   // Set when a transaction may have been started on the connection: RSET before the next MAIL.
@@ -143,6 +152,7 @@ class Downstream {
   smtp::EhloCapabilities caps_;
   DownstreamSettings settings_;  // as open() was given them
   bool tls_active_ = false;
+  bool verified_ = false;
   bool esmtp_ = false;
   bool failed_ = false;
 };

@@ -33,6 +33,32 @@ std::unique_ptr<asio::ssl::context> client_context() {
   return context;
 }
 
+// tls = "verify": the chain must lead to `ca_file`'s CAs ("": the system's).
+std::unique_ptr<asio::ssl::context> verifying_context(const std::string& ca_file) {
+  auto context = client_context();
+  context->set_verify_mode(asio::ssl::verify_peer);
+  boost::system::error_code ec;
+  if (ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+  } else {
+    context->load_verify_file(ca_file, ec);
+  }
+  // Nothing trusted then: every handshake fails, and says so (relay downstream=... error=tls).
+  if (ec) spdlog::error("relay_tls_ca_failed file={} error={}", common::escape(ca_file), ec.message());
+  return context;
+}
+
+// An idle connection serves a route when it is at least as protected as the route asks.
+bool meets_tls(const Downstream& connection, const conf::Route& route) {
+  using Tls = conf::Route::Tls;
+  const Tls level = route.tls_level();
+  if (level >= Tls::Encrypt && !connection.tls_active()) return false;
+  if (level < Tls::Verify) return true;
+  const auto& settings = connection.settings();
+  return connection.verified() && settings.fingerprints == route.tls_fingerprints &&
+         settings.ca_file == route.tls_ca_file;
+}
+
 // Waiting for a slot: short first (transactions on a LAN take milliseconds), then less often.
 constexpr auto kSlotPollFirst = std::chrono::milliseconds(2);
 constexpr auto kSlotPollMax = std::chrono::milliseconds(50);
@@ -59,6 +85,7 @@ void Pool::update(const conf::RelayConfig& config, std::string helo_name) {
   const bool renamed = helo_name != helo_name_;
   config_ = config;
   helo_name_ = std::move(helo_name);
+  verifying_.clear();  // CA files are read again, as certificates are on SIGHUP
   for (auto& b : buckets_) {
     if (renamed) b.idle.clear();
     while (b.idle.size() > config_.pool_size) b.idle.erase(b.idle.begin());
@@ -105,13 +132,13 @@ void Pool::release(std::unique_ptr<Downstream> connection) {
 }
 
 // The most recently used idle connection to `target`.
-std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target, bool require_tls,
-                                            bool as_ourselves) {
+std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target,
+                                            const conf::Route& route, bool as_ourselves) {
   Bucket* b = bucket(target);
   if (b == nullptr) return nullptr;
   std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
   for (auto it = b->idle.rbegin(); it != b->idle.rend(); ++it) {
-    if (require_tls && !(*it)->tls_active()) continue;
+    if (!meets_tls(**it, route)) continue;
     if (as_ourselves && (*it)->speaks_for_client) continue;
     auto connection = std::move(*it);
     b->idle.erase(std::next(it).base());
@@ -146,7 +173,7 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf:
   if (allow_idle) {
     for (std::size_t i = 0; i < route.downstream.size(); ++i) {
       if (entries[i].refusal != DownstreamGates::Refusal::None || entries[i].slot.probe()) continue;
-      if (auto connection = take_idle(route.downstream[i], route.require_tls, as_ourselves)) {
+      if (auto connection = take_idle(route.downstream[i], route, as_ourselves)) {
         metrics_.downstream_connections_reused.Increment();
         connection->slot = std::move(entries[i].slot);
         co_return std::move(connection);
@@ -156,7 +183,7 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf:
   error_code last = make_error_code(Error::connect);
   for (std::size_t i = 0; i < route.downstream.size(); ++i) {
     if (entries[i].refusal != DownstreamGates::Refusal::None) continue;
-    auto opened = co_await open(route.downstream[i], route.require_tls);
+    auto opened = co_await open(route.downstream[i], route);
     if (opened) {
       (*opened)->slot = std::move(entries[i].slot);
       co_return std::move(*opened);
@@ -189,11 +216,20 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::R
   }
 }
 
+asio::ssl::context& Pool::context_for(const conf::Route& route) {
+  if (route.tls_level() != conf::Route::Tls::Verify || !route.tls_fingerprints.empty()) {
+    return *tls_;
+  }
+  auto& context = verifying_[route.tls_ca_file];
+  if (!context) context = verifying_context(route.tls_ca_file);
+  return *context;
+}
+
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::open(const conf::HostPort& target,
-                                                                bool require_tls) {
-  auto connection = std::make_unique<Downstream>(executor_, *tls_, target);
-  DownstreamSettings settings{helo_name_, config_.connect_timeout, config_.command_timeout,
-                              require_tls};
+                                                                const conf::Route& route) {
+  auto connection = std::make_unique<Downstream>(executor_, context_for(route), target);
+  DownstreamSettings settings{helo_name_,       config_.connect_timeout, config_.command_timeout,
+                              route.tls_level(), route.tls_fingerprints, route.tls_ca_file};
   if (auto ec = co_await connection->open(std::move(settings))) {
     count_failure(metrics_, ec);
     if (gates_ != nullptr && ec != Error::shutdown) gates_->failed(target);

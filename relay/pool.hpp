@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,7 +48,8 @@ class Pool {
   // A connection ready for a MAIL to one of `route`'s downstreams. With `allow_idle`, an idle
   // connection in route order is taken first (reused = true, needs_rset = true); otherwise, or
   // when there is none, a new one is opened, trying the downstreams in order. A route with
-  // require_tls only gets connections that did STARTTLS. `as_ourselves`: no idle connection
+  // requiring TLS (conf::Route::tls_level) only gets connections that did STARTTLS, verified
+  // the same way for tls = "verify". `as_ourselves`: no idle connection
   // that speaks for a client since an XCLIENT (a recipient callout must be judged as mxgate).
   // When every downstream is at its connection limit, waits for a slot up to
   // relay.connect_timeout. `route` outlives the call.
@@ -71,16 +73,20 @@ class Pool {
   };
 
   Bucket* bucket(const conf::HostPort& target);
-  std::unique_ptr<Downstream> take_idle(const conf::HostPort& target, bool require_tls,
+  std::unique_ptr<Downstream> take_idle(const conf::HostPort& target, const conf::Route& route,
                                         bool as_ourselves);
   // One pass over the route; `waiting` set when a downstream was skipped for being full.
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> try_route(
       const conf::Route& route, bool allow_idle, bool as_ourselves, bool& waiting);
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> open(
-      const conf::HostPort& target, bool require_tls);
+      const conf::HostPort& target, const conf::Route& route);
+  // The client context for `route`: the unverified one, or one verifying against its CAs.
+  boost::asio::ssl::context& context_for(const conf::Route& route);
 
   boost::asio::any_io_executor executor_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // no verification (tls may, encrypt)
+  // tls = "verify" without fingerprints: by CA file ("": the system's); cleared by update().
+  std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> verifying_;
   conf::RelayConfig config_;
   std::string helo_name_;
   RelayMetrics& metrics_;

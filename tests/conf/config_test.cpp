@@ -368,6 +368,14 @@ const ErrorCase kErrorCases[] = {
      "[[tls.certificates]]\ncertificate = \"/etc/hostname\"\nprivate_key = \"/etc/hostname\"\n"
      "server_names = [\"mx..example\"]\n",
      ":4: tls.certificates[0].server_names: ", "\"mx..example\" is not a host name"},
+    {"route fingerprint",
+     "[[route]]\ndomains = [\"a.example\"]\ndownstream = [\"10.0.0.5:25\"]\ntls = \"verify\"\n"
+     "tls_fingerprints = [\"AB:CD\"]\n",
+     ":5: route[0].tls_fingerprints: ", "\"AB:CD\" is not a SHA-256 fingerprint", false},
+    {"route ca without verify",
+     "[[route]]\ndomains = [\"a.example\"]\ndownstream = [\"10.0.0.5:25\"]\n"
+     "tls_ca_file = \"/etc/hostname\"\n",
+     ":4: route[0].tls_ca_file: ", "applies only with tls = \"verify\"", false},
     {"outbound port", "[outbound]\nport = 0\n", ":2: outbound.port: ",
      "must be between 1 and 65535"},
     {"outbound relay", "[outbound]\nbounce_relay = [\"smarthost.example\"]\n",

@@ -79,7 +79,8 @@ TEST(UnclosedBracket, SkipsStringsAndComments) {
 TEST(UnknownKeys, AreReportedBeforeTheRequiredKeyTheyLeaveMissing) {
   EXPECT_EQ(error_of("[[route]]\ndomains = [\"example.com\"]\ndownstreams = [\"127.0.0.1:25\"]\n"),
             ":3: route[0].downstreams: unknown key; did you mean \"downstream\"? the keys of "
-            "[[route]] are: domains, downstream, require_tls, forward_client");
+            "[[route]] are: domains, downstream, require_tls, forward_client, tls, tls_ca_file, "
+            "tls_fingerprints");
   EXPECT_THAT(error_of("[[routes]]\ndomains = [\"example.com\"]\ndownstream = [\"x:25\"]\n"),
               StartsWith(":1: routes: unknown key; did you mean \"route\"?"));
   EXPECT_THAT(error_of("[[limit]]\nnam = \"a\"\nrate = 5\n" + kRoute),
