@@ -65,6 +65,15 @@ except (ValueError, OSError):
     pass
 
 
+def read_log(path):
+    """A peer's log file as text ("" while it does not exist)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def mxgate_bin():
     path = os.environ.get("MXGATE_BIN")
     if not path:
@@ -478,11 +487,7 @@ class Sink:
         return f"127.0.0.1:{self.port}"
 
     def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def files(self):
         try:

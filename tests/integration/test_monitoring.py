@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 from dns_server import DEFAULT_ZONES, DnsServer
-from harness import (SOURCE_DIR, MxTestCase, SmtpClient, certificate, parse_metrics,
+from harness import (SOURCE_DIR, MxTestCase, SmtpClient, certificate, parse_metrics, read_log,
                      require_tool, run_tool, send_message, start_on_free_ports, wait_listening,
                      wait_until)
 from milter_peers import TestMilter
@@ -151,11 +151,7 @@ class Prometheus:
             return False
 
     def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def _stop(self):
         if self.proc is not None and self.proc.poll() is None:
