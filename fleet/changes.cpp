@@ -70,7 +70,12 @@ std::uint64_t now_ms() {
 }  // namespace
 
 FleetMetrics::FleetMetrics(prometheus::Registry& registry)
-    : connected(prometheus::BuildGauge()
+    : enabled(prometheus::BuildGauge()
+                  .Name("mxgate_fleet_enabled")
+                  .Help("1 when this node is in fleet mode ([fleet] enabled)")
+                  .Register(registry)
+                  .Add({})),
+      connected(prometheus::BuildGauge()
                     .Name("mxgate_fleet_connected")
                     .Help("1 while this node is connected to the fleet's Redis")
                     .Register(registry)

@@ -63,6 +63,7 @@ struct ChangesSettings {
 // mxgate_fleet_* (one set per process).
 struct FleetMetrics {
   explicit FleetMetrics(prometheus::Registry& registry);
+  prometheus::Gauge& enabled;    // 1 when [fleet] enabled (for alerts on `connected`)
   prometheus::Gauge& connected;  // 1 while both links are up
   prometheus::Gauge& queued;     // changes waiting to be published
   prometheus::Gauge& lag;        // seconds between a change's publication and its application

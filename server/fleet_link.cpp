@@ -24,6 +24,7 @@ std::unique_ptr<fleet::Changes> start_fleet(const conf::Config& config,
                                             storage::ReputationStore& store,
                                             throttle::Throttle& throttle,
                                             fleet::FleetMetrics& metrics) {
+  metrics.enabled.Set(config.fleet.enabled ? 1 : 0);
   if (!config.fleet.enabled) return nullptr;
   auto changes = std::make_unique<fleet::Changes>(
       fleet::changes_settings(config),
