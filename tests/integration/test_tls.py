@@ -42,8 +42,10 @@ def testssl(port, folder, args=()):
     """testssl.sh (Debian's `testssl`) against STARTTLS on `port`: its findings as parsed from
     --jsonfile (a list of {id, severity, finding})."""
     out = os.path.join(folder, f"testssl-{time.monotonic_ns()}.json")
+    # --nodns none: loopback only, no name lookups (a machine without DNS would wait for them).
     result = run_tool(["testssl", "--quiet", "--color", "0", "--warnings", "batch",
-                       "--jsonfile", out, *args, "--starttls", "smtp", f"127.0.0.1:{port}"],
+                       "--nodns", "none", "--jsonfile", out, *args,
+                       "--starttls", "smtp", f"127.0.0.1:{port}"],
                       timeout=280)
     if not os.path.exists(out):
         raise AssertionError("testssl wrote no findings:\n"
