@@ -14,6 +14,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -114,7 +115,7 @@ class RedisProcess {
       throw std::runtime_error("cannot start " + program_);
     }
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!port_accepts(port_)) {
+    while (!ready()) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -127,6 +128,15 @@ class RedisProcess {
       }
       std::this_thread::sleep_for(10ms);
     }
+  }
+
+  // Its port accepts and, with --unixsocket, the socket exists (Redis makes it just after it
+  // listens on TCP).
+  bool ready() const {
+    if (!port_accepts(port_)) return false;
+    const auto unix_flag = std::find(args_.begin(), args_.end(), "--unixsocket");
+    return unix_flag == args_.end() || std::next(unix_flag) == args_.end() ||
+           std::filesystem::exists(*std::next(unix_flag));
   }
 
   // SIGKILL: no goodbye to its clients beyond the kernel closing the sockets.
