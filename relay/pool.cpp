@@ -59,6 +59,9 @@ bool meets_tls(const Downstream& connection, const conf::Route& route) {
          settings.ca_file == route.tls_ca_file;
 }
 
+// Buckets (downstreams with idle connections) above which a new one first sweeps the empty ones.
+constexpr std::size_t kSweepBuckets = 64;
+
 // Waiting for a slot: short first (transactions on a LAN take milliseconds), then less often.
 constexpr auto kSlotPollFirst = std::chrono::milliseconds(2);
 constexpr auto kSlotPollMax = std::chrono::milliseconds(50);
@@ -117,14 +120,19 @@ void Pool::release(std::unique_ptr<Downstream> connection) {
   if (!connection) return;
   connection->slot.reset();  // pooled connections do not count against the limit
   if (draining_ || !connection->usable() || config_.pool_size == 0) return;
-  // Connections closed while idle go, and so do the downstreams left without one: DSNs reach
-  // mail exchangers all over the Internet, and a bucket per exchanger ever met would pile up.
-  std::erase_if(buckets_, [](Bucket& b) {
-    std::erase_if(b.idle, [](const auto& c) { return !c->usable(); });
-    return b.idle.empty();
-  });
   Bucket* b = bucket(connection->target());
-  if (b == nullptr) b = &buckets_.emplace_back(Bucket{connection->target(), {}});
+  if (b == nullptr) {
+    // DSNs reach mail exchangers all over the Internet: before the buckets pile up, those
+    // whose connections all closed while idle go (not on every release: it is the hot path).
+    if (buckets_.size() >= kSweepBuckets) {
+      std::erase_if(buckets_, [](Bucket& old) {
+        std::erase_if(old.idle, [](const auto& c) { return !c->usable(); });
+        return old.idle.empty();
+      });
+    }
+    b = &buckets_.emplace_back(Bucket{connection->target(), {}});
+  }
+  std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
   if (b->idle.size() >= config_.pool_size) b->idle.erase(b->idle.begin());
   connection->needs_rset = true;
   connection->park(config_.pool_idle_timeout);
