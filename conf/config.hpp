@@ -212,6 +212,9 @@ struct Route {
   Tls tls = Tls::May;
   std::string tls_ca_file;                    // PEM CAs for Verify; "": the system's
   std::vector<std::string> tls_fingerprints;  // SHA-256 of the certificate, lowercase hex
+  // Not a key: set on the route that queue mode builds from an MX lookup for a DSN to an
+  // outside domain. Its hosts share one metrics label (relay/metrics.hpp).
+  bool mail_exchangers = false;
   Tls tls_level() const { return require_tls && tls < Tls::Encrypt ? Tls::Encrypt : tls; }
   friend bool operator==(const Route&, const Route&) = default;
 };

@@ -54,6 +54,8 @@ struct boost::system::is_error_code_enum<mxgate::relay::Error> : std::true_type 
 
 namespace mxgate::relay {
 
+struct DownstreamMetrics;
+
 const boost::system::error_category& error_category();
 boost::system::error_code make_error_code(Error e);
 
@@ -130,6 +132,9 @@ class Downstream {
   bool speaks_for_client = false;
   // Its place under the downstream's concurrency limit while in use (empty while pooled).
   GateSlot slot;
+  // Its downstream's series (metrics.hpp), set by the pool that opened it; null in tests that
+  // open connections themselves.
+  DownstreamMetrics* metrics = nullptr;
 
  private:
   boost::asio::awaitable<boost::system::error_code> connect(conf::Duration timeout);

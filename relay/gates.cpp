@@ -1,6 +1,5 @@
 #include "relay/gates.hpp"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,9 +7,7 @@
 namespace mxgate::relay {
 namespace {
 
-std::string key_of(const conf::HostPort& target) {
-  return fmt::format("{}:{}", target.host, target.port);
-}
+std::string key_of(const conf::HostPort& target) { return target.text(); }
 
 }  // namespace
 
@@ -140,6 +137,15 @@ DownstreamGates::Counts DownstreamGates::counts() const {
   c.open_circuits = static_cast<std::size_t>(
       std::count_if(gates_.begin(), gates_.end(), [](const auto& g) { return g.second.open; }));
   return c;
+}
+
+std::vector<std::string> DownstreamGates::open_circuits() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> keys;
+  for (const auto& [key, gate] : gates_) {
+    if (gate.open) keys.push_back(key);
+  }
+  return keys;
 }
 
 }  // namespace mxgate::relay

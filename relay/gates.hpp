@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "conf/config.hpp"
@@ -78,6 +79,8 @@ class DownstreamGates {
     std::size_t tracked = 0;          // downstreams in use or failing (the others are forgotten)
   };
   Counts counts() const;
+  // The downstreams ("host:port", conf::HostPort::text()) whose circuit is open or half-open.
+  std::vector<std::string> open_circuits() const;
 
  private:
   friend class GateSlot;

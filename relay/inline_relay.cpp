@@ -78,7 +78,7 @@ struct Outcome {
 }  // namespace
 
 struct InlineRelay::State {
-  State(Pool& p, const Router& r, RelayMetrics& m) : pool(p), router(r), metrics(m) {}
+  State(Pool& p, const Router& r) : pool(p), router(r) {}
 
   asio::awaitable<Reply> forward(smtp::Path recipient);
   asio::awaitable<Outcome> introduce();
@@ -91,7 +91,6 @@ struct InlineRelay::State {
 
   Pool& pool;
   const Router& router;
-  RelayMetrics& metrics;
   std::unique_ptr<Downstream> conn;
   smtp::ClientIdentity client;
   smtp::Command mail;
@@ -108,8 +107,8 @@ struct InlineRelay::State {
 };
 
 void InlineRelay::State::lose(const error_code& ec) {
-  count_failure(metrics, ec);
   if (conn) {
+    if (conn->metrics != nullptr) count_failure(*conn->metrics, ec);
     const auto& target = conn->target();
     spdlog::warn("relay downstream={}:{} error={}", target.host, target.port, ec.message());
   }
@@ -133,8 +132,8 @@ void InlineRelay::State::reset() {
   content_failed = false;
 }
 
-InlineRelay::InlineRelay(Pool& pool, const Router& router, RelayMetrics& metrics)
-    : state_(std::make_unique<State>(pool, router, metrics)) {}
+InlineRelay::InlineRelay(Pool& pool, const Router& router)
+    : state_(std::make_unique<State>(pool, router)) {}
 
 InlineRelay::~InlineRelay() { abort(); }
 
@@ -423,8 +422,10 @@ asio::awaitable<Reply> InlineRelay::end() {
     abort();
     co_return smtp::replies::downstream_unavailable();
   }
-  s.metrics.relay_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (s.conn->metrics != nullptr) {
+    s.conn->metrics->relay_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
   if (reply->code == 421) s.conn.reset();
   s.phase = Phase::Envelope;  // the message is over: the connection is healthy again
   abort();

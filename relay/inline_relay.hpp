@@ -24,12 +24,11 @@ namespace mxgate::relay {
 class Pool;
 class Router;
 class Downstream;
-struct RelayMetrics;
 
 class InlineRelay final : public Transaction {
  public:
   // `pool` and `router` outlive the relay (they belong to the worker and the config snapshot).
-  InlineRelay(Pool& pool, const Router& router, RelayMetrics& metrics);
+  InlineRelay(Pool& pool, const Router& router);
   ~InlineRelay() override;
   InlineRelay(const InlineRelay&) = delete;
   InlineRelay& operator=(const InlineRelay&) = delete;

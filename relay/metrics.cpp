@@ -5,6 +5,8 @@
 #include "relay/gates.hpp"
 #include "relay/outbound.hpp"
 
+#include "conf/config.hpp"
+
 namespace mxgate::relay {
 namespace {
 
@@ -39,6 +41,7 @@ constexpr Name kDsnDestinations{
     "mxgate_queue_dsn_destinations_total",
     "Queue mode: delivery attempts of DSNs to domains outside every route, by where the "
     "MX lookup (or the bounce relay) sent them"};
+constexpr std::string_view kOther = "other";  // past kMaxDownstreams
 constexpr Name kDsns{"mxgate_queue_dsns_total", "Queue mode: delivery status notifications queued"};
 
 // Bucket boundaries are part of the exposition (alert rules and dashboards read them).
@@ -50,21 +53,7 @@ const prometheus::Histogram::BucketBoundaries kCommitBuckets{0.0005, 0.001, 0.00
 }  // namespace
 
 RelayMetrics::RelayMetrics(prometheus::Registry& r)
-    : relay_seconds(histogram(r, kRelaySeconds, kRelayBuckets)),
-      downstream_connect_errors(counter(r, kErrors, {{"kind", "connect"}})),
-      downstream_timeouts(counter(r, kErrors, {{"kind", "timeout"}})),
-      downstream_protocol_errors(counter(r, kErrors, {{"kind", "protocol"}})),
-      downstream_tls_errors(counter(r, kErrors, {{"kind", "tls"}})),
-      downstream_connections_opened(counter(r, kConnections, {{"origin", "opened"}})),
-      downstream_connections_reused(counter(r, kConnections, {{"origin", "pool"}})),
-      downstream_busy(counter(r, kErrors, {{"kind", "busy"}})),
-      downstream_circuit_refusals(counter(r, kErrors, {{"kind", "circuit_open"}})),
-      downstream_circuit_opens(counter(r, kCircuitOpens)),
-      downstream_open_circuits(prometheus::BuildGauge()
-                                   .Name(kOpenCircuits.name)
-                                   .Help(kOpenCircuits.help)
-                                   .Register(r)
-                                   .Add({})),
+    : downstream_circuit_opens(counter(r, kCircuitOpens)),
       queue_commit_seconds(histogram(r, kCommitSeconds, kCommitBuckets)),
       queue_commit_errors(counter(r, kCommitErrors)),
       queue_receiving_bytes(
@@ -82,7 +71,8 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
                    counter(r, kVerification, {{"result", "unknown"}, {"source", "callout"}}),
                    counter(r, kVerification, {{"result", "unknown"}, {"source", "list"}}),
                    counter(r, kVerification, {{"result", "tempfail"}, {"source", "callout"}}),
-                   common::gauge(r, kVerifyCache)} {
+                   common::gauge(r, kVerifyCache)},
+      registry_(r) {
   for (std::size_t kind = 0; kind < dsn_destinations.size(); ++kind) {
     dsn_destinations[kind] = &counter(
         r, kDsnDestinations,
@@ -90,39 +80,90 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
   }
 }
 
+DownstreamMetrics& RelayMetrics::downstream(std::string_view label) {
+  std::lock_guard lock(mutex_);
+  if (auto found = downstreams_.find(label); found != downstreams_.end()) return *found->second;
+  if (downstreams_.size() >= kMaxDownstreams) label = kOther;
+  if (auto found = downstreams_.find(label); found != downstreams_.end()) return *found->second;
+  auto& r = registry_;
+  const std::string name(label);
+  auto labels = [&](const char* key, const char* value) {
+    return prometheus::Labels{{"downstream", name}, {key, value}};
+  };
+  auto series = std::make_unique<DownstreamMetrics>(DownstreamMetrics{
+      histogram(r, kRelaySeconds, kRelayBuckets, {{"downstream", name}}),
+      counter(r, kErrors, labels("kind", "connect")),
+      counter(r, kErrors, labels("kind", "timeout")),
+      counter(r, kErrors, labels("kind", "protocol")),
+      counter(r, kErrors, labels("kind", "tls")),
+      counter(r, kErrors, labels("kind", "busy")),
+      counter(r, kErrors, labels("kind", "circuit_open")),
+      counter(r, kConnections, labels("origin", "opened")),
+      counter(r, kConnections, labels("origin", "pool")),
+      common::gauge(r, kOpenCircuits, {{"downstream", name}})});
+  return *downstreams_.emplace(name, std::move(series)).first->second;
+}
+
+std::string RelayMetrics::label_of(const conf::Route& route, const conf::HostPort& target) {
+  return route.mail_exchangers ? std::string(kMailExchangers) : target.text();
+}
+
+void RelayMetrics::name_downstreams(const conf::Config& config) {
+  for (const auto& route : config.routes) {
+    for (const auto& target : route.downstream) downstream(target.text());
+  }
+  for (const auto& target : config.reputation.quarantine_downstream) downstream(target.text());
+  for (const auto& target : config.outbound.bounce_relay) downstream(target.text());
+  if (config.relay.mode == conf::RelayConfig::Mode::Queue) downstream(kMailExchangers);
+}
+
 void RelayMetrics::refresh(const DownstreamGates& gates) {
   const auto counts = gates.counts();
-  downstream_open_circuits.Set(static_cast<double>(counts.open_circuits));
   downstream_circuit_opens.Increment(
       static_cast<double>(counts.circuit_opens - circuit_opens_seen_));
   circuit_opens_seen_ = counts.circuit_opens;
+
+  // A key without series of its own is a mail exchanger's: a configured downstream has its
+  // series from name_downstreams() or its first connection.
+  const auto open_keys = gates.open_circuits();
+  std::lock_guard lock(mutex_);
+  std::map<DownstreamMetrics*, double> open;
+  for (const auto& key : open_keys) {
+    auto found = downstreams_.find(key);
+    if (found == downstreams_.end()) found = downstreams_.find(kMailExchangers);
+    if (found != downstreams_.end()) open[found->second.get()] += 1;
+  }
+  for (auto& [label, series] : downstreams_) {
+    const auto count = open.find(series.get());
+    series->open_circuits.Set(count == open.end() ? 0 : count->second);
+  }
 }
 
-void count_failure(RelayMetrics& metrics, const boost::system::error_code& ec) {
+void count_failure(DownstreamMetrics& downstream, const boost::system::error_code& ec) {
   if (ec.category() != error_category()) {
-    metrics.downstream_protocol_errors.Increment();
+    downstream.protocol_errors.Increment();
     return;
   }
   switch (static_cast<Error>(ec.value())) {
     case Error::connect:
-      metrics.downstream_connect_errors.Increment();
+      downstream.connect_errors.Increment();
       break;
     case Error::timeout:
-      metrics.downstream_timeouts.Increment();
+      downstream.timeouts.Increment();
       break;
     case Error::protocol:
-      metrics.downstream_protocol_errors.Increment();
+      downstream.protocol_errors.Increment();
       break;
     case Error::tls:
-      metrics.downstream_tls_errors.Increment();
+      downstream.tls_errors.Increment();
       break;
     case Error::shutdown:
       break;
     case Error::busy:
-      metrics.downstream_busy.Increment();
+      downstream.busy.Increment();
       break;
     case Error::circuit_open:
-      metrics.downstream_circuit_refusals.Increment();
+      downstream.circuit_refusals.Increment();
       break;
   }
 }

@@ -1,11 +1,13 @@
 // The relay's Prometheus metrics, declared once and resolved to handles at start-up (STYLE.md
-// "Metrics"); every label value comes from a fixed set, never from a host or an address.
-//   mxgate_relay_duration_seconds                 end of client data to the downstream's reply
-//   mxgate_downstream_errors_total{kind}          connect, timeout, protocol, tls, busy,
+// "Metrics"). Every label value comes from a fixed set or from the configuration, never from a
+// client, a DNS answer or a reply. Per downstream (label `downstream`, see DownstreamMetrics):
+//   mxgate_relay_duration_seconds{downstream}     end of client data to the downstream's reply
+//   mxgate_downstream_errors_total{downstream,kind}  connect, timeout, protocol, tls, busy,
 //                                                 circuit_open (count_failure)
-//   mxgate_downstream_connections_total{origin}   opened, or taken from the pool
-//   mxgate_downstream_circuit_opens_total, mxgate_downstream_open_circuits
-//                                                 the circuit breakers (refresh() from the gates)
+//   mxgate_downstream_connections_total{downstream,origin}  opened, or taken from the pool
+//   mxgate_downstream_open_circuits{downstream}   circuit breakers open now (refresh())
+// For the process:
+//   mxgate_downstream_circuit_opens_total         times a circuit opened (refresh())
 //   mxgate_queue_commit_seconds, mxgate_queue_commit_errors_total   queue mode's intake
 //   mxgate_queue_receiving_bytes                  content of messages still being received,
 //                                                 staged in the spool before their commit
@@ -30,30 +32,61 @@
 #include <array>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace mxgate::conf {
+struct Config;
+struct HostPort;
+struct Route;
+}  // namespace mxgate::conf
 
 namespace mxgate::relay {
 
 class DownstreamGates;
 
+// The series of one downstream. Its label is the downstream's "host:port" as the configuration
+// names it ([[route]] downstream, quarantine_downstream, outbound.bounce_relay), or "mx" for
+// every mail exchanger found by an MX lookup (a DSN to an outside domain: their number is the
+// Internet's, so they share one label).
+struct DownstreamMetrics {
+  prometheus::Histogram& relay_seconds;  // end of client data to the final reply
+  prometheus::Counter& connect_errors;
+  prometheus::Counter& timeouts;
+  prometheus::Counter& protocol_errors;
+  prometheus::Counter& tls_errors;
+  prometheus::Counter& busy;              // refused: at relay.max_connections
+  prometheus::Counter& circuit_refusals;  // refused: its circuit breaker is open
+  prometheus::Counter& opened;            // connections opened
+  prometheus::Counter& reused;            // connections taken from the pool
+  prometheus::Gauge& open_circuits;       // 0 or 1; for "mx", the exchangers whose circuit is open
+};
+
 struct RelayMetrics {
+  // Past this many labels (reloads that keep naming new downstreams), the rest share "other".
+  static constexpr std::size_t kMaxDownstreams = 256;
+  static constexpr std::string_view kMailExchangers = "mx";
+
   explicit RelayMetrics(prometheus::Registry& registry);
 
-  // Reads the gates' circuit breaker counts into downstream_open_circuits and
+  // The series of `label` ("host:port", or kMailExchangers), created at 0 on first use.
+  // Thread-safe; the reference stays valid for the process's life (series are never removed, so
+  // a connection may keep it).
+  DownstreamMetrics& downstream(std::string_view label);
+  // The label of `target` when reached through `route`.
+  static std::string label_of(const conf::Route& route, const conf::HostPort& target);
+  // Creates the series of every downstream `config` names (at start-up and after a reload), so
+  // that rate() sees a downstream's first error.
+  void name_downstreams(const conf::Config& config);
+
+  // Reads the gates' circuit breakers into each downstream's open_circuits and into
   // downstream_circuit_opens.
   void refresh(const DownstreamGates& gates);
 
-  // Relay to the mailbox servers
-  prometheus::Histogram& relay_seconds;  // end of client data to the downstream's final reply
-  prometheus::Counter& downstream_connect_errors;
-  prometheus::Counter& downstream_timeouts;
-  prometheus::Counter& downstream_protocol_errors;
-  prometheus::Counter& downstream_tls_errors;
-  prometheus::Counter& downstream_connections_opened;
-  prometheus::Counter& downstream_connections_reused;
-  prometheus::Counter& downstream_busy;              // refused: route at max_connections
-  prometheus::Counter& downstream_circuit_refusals;  // refused: circuit breaker open
-  prometheus::Counter& downstream_circuit_opens;     // times a circuit opened
-  prometheus::Gauge& downstream_open_circuits;       // downstreams whose circuit is open now
+  prometheus::Counter& downstream_circuit_opens;  // times a circuit opened, any downstream
 
   // Queue mode
   prometheus::Histogram& queue_commit_seconds;  // a message's synced write to the spool
@@ -82,11 +115,14 @@ struct RelayMetrics {
   } verification;
 
  private:
+  prometheus::Registry& registry_;
   std::uint64_t circuit_opens_seen_ = 0;  // the gates' total at the last refresh()
+  std::mutex mutex_;                      // guards downstreams_
+  std::map<std::string, std::unique_ptr<DownstreamMetrics>, std::less<>> downstreams_;
 };
 
-// Adds one to the downstream_* failure counter that matches `ec` (relay::Error, downstream.hpp;
-// any other error counts as a protocol error; Error::shutdown is not counted).
-void count_failure(RelayMetrics& metrics, const boost::system::error_code& ec);
+// Adds one to the failure counter of `downstream` that matches `ec` (relay::Error,
+// downstream.hpp; any other error counts as a protocol error; Error::shutdown is not counted).
+void count_failure(DownstreamMetrics& downstream, const boost::system::error_code& ec);
 
 }  // namespace mxgate::relay

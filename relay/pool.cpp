@@ -158,31 +158,28 @@ std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target,
   return nullptr;
 }
 
-asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf::Route& route,
-                                                                     bool allow_idle,
-                                                                     bool as_ourselves,
-                                                                     bool& waiting) {
+asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(
+    const conf::Route& route, bool allow_idle, bool as_ourselves,
+    std::vector<DownstreamGates::Refusal>& refusals) {
+  using Refusal = DownstreamGates::Refusal;
   // A slot per downstream first (or why not), in route order.
   std::vector<DownstreamGates::Entry> entries(route.downstream.size());
-  bool any_admitted = false, any_open_circuit = false;
+  refusals.assign(route.downstream.size(), Refusal::None);
   for (std::size_t i = 0; i < route.downstream.size(); ++i) {
     if (gates_ != nullptr) entries[i] = gates_->enter(route.downstream[i]);
-    const auto refusal = entries[i].refusal;
-    waiting = waiting || refusal == DownstreamGates::Refusal::Full;
-    any_open_circuit = any_open_circuit || refusal == DownstreamGates::Refusal::CircuitOpen;
-    any_admitted = any_admitted || refusal == DownstreamGates::Refusal::None;
+    refusals[i] = entries[i].refusal;
   }
-  if (!any_admitted) {
-    co_return make_error_code(waiting            ? Error::busy
-                              : any_open_circuit ? Error::circuit_open
-                                                 : Error::connect);
+  auto refused = [&](Refusal why) { return std::ranges::count(refusals, why) > 0; };
+  if (!refused(Refusal::None)) {
+    co_return make_error_code(refused(Refusal::Full)          ? Error::busy
+                              : refused(Refusal::CircuitOpen) ? Error::circuit_open
+                                                              : Error::connect);
   }
-  waiting = false;  // someone can be tried now
   if (allow_idle) {
     for (std::size_t i = 0; i < route.downstream.size(); ++i) {
-      if (entries[i].refusal != DownstreamGates::Refusal::None || entries[i].slot.probe()) continue;
+      if (entries[i].refusal != Refusal::None || entries[i].slot.probe()) continue;
       if (auto connection = take_idle(route.downstream[i], route, as_ourselves)) {
-        metrics_.downstream_connections_reused.Increment();
+        if (connection->metrics != nullptr) connection->metrics->reused.Increment();
         connection->slot = std::move(entries[i].slot);
         co_return std::move(connection);
       }
@@ -190,7 +187,7 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::try_route(const conf:
   }
   error_code last = make_error_code(Error::connect);
   for (std::size_t i = 0; i < route.downstream.size(); ++i) {
-    if (entries[i].refusal != DownstreamGates::Refusal::None) continue;
+    if (entries[i].refusal != Refusal::None) continue;
     auto opened = co_await open(route.downstream[i], route);
     if (opened) {
       (*opened)->slot = std::move(entries[i].slot);
@@ -209,18 +206,33 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::R
   const auto deadline = io::Clock::now() + config_.connect_timeout;
   io::Timer timer(executor_);
   auto wait = kSlotPollFirst;
+  std::vector<DownstreamGates::Refusal> refusals;
   for (;;) {
-    bool waiting = false;
-    auto got = co_await try_route(route, allow_idle, as_ourselves, waiting);
+    auto got = co_await try_route(route, allow_idle, as_ourselves, refusals);
     // Every downstream at its limit: slots free up as other transactions end, on any worker.
-    if (got || !waiting || draining_ || io::Clock::now() >= deadline) {
-      const auto ec = got ? error_code() : got.error();
-      if (ec == Error::busy || ec == Error::circuit_open) count_failure(metrics_, ec);
+    const bool waiting = !got && got.error() == Error::busy;
+    if (!waiting || draining_ || io::Clock::now() >= deadline) {
+      if (!got) count_refusals(route, got.error(), refusals);
       co_return got;
     }
     timer.expires_after(wait);
     (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     wait = std::min(wait * 2, kSlotPollMax);
+  }
+}
+
+// A route refused as a whole (busy, circuit_open) counts against each downstream that refused
+// for that reason; failures to connect were counted by open().
+void Pool::count_refusals(const conf::Route& route, const error_code& ec,
+                          const std::vector<DownstreamGates::Refusal>& refusals) {
+  using Refusal = DownstreamGates::Refusal;
+  const auto counted = ec == Error::busy           ? Refusal::Full
+                       : ec == Error::circuit_open ? Refusal::CircuitOpen
+                                                   : Refusal::None;
+  if (counted == Refusal::None) return;
+  for (std::size_t i = 0; i < refusals.size() && i < route.downstream.size(); ++i) {
+    if (refusals[i] != counted) continue;
+    count_failure(metrics_.downstream(RelayMetrics::label_of(route, route.downstream[i])), ec);
   }
 }
 
@@ -235,18 +247,20 @@ asio::ssl::context& Pool::context_for(const conf::Route& route) {
 
 asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::open(const conf::HostPort& target,
                                                                 const conf::Route& route) {
+  auto& series = metrics_.downstream(RelayMetrics::label_of(route, target));
   auto connection = std::make_unique<Downstream>(executor_, context_for(route), target);
+  connection->metrics = &series;
   DownstreamSettings settings{helo_name_,       config_.connect_timeout, config_.command_timeout,
                               route.tls_level(), route.tls_fingerprints, route.tls_ca_file};
   if (auto ec = co_await connection->open(std::move(settings))) {
-    count_failure(metrics_, ec);
+    count_failure(series, ec);
     if (gates_ != nullptr && ec != Error::shutdown) gates_->failed(target);
     spdlog::warn("relay downstream={} error={}", common::escape(describe(target)), ec.message());
     co_return ec;
   }
   if (draining_) co_return make_error_code(Error::shutdown);
   if (gates_ != nullptr) gates_->opened(target);
-  metrics_.downstream_connections_opened.Increment();
+  series.opened.Increment();
   co_return std::move(connection);
 }
 

@@ -75,11 +75,14 @@ class Pool {
   Bucket* bucket(const conf::HostPort& target);
   std::unique_ptr<Downstream> take_idle(const conf::HostPort& target, const conf::Route& route,
                                         bool as_ourselves);
-  // One pass over the route; `waiting` set when a downstream was skipped for being full.
+  // One pass over the route; `refusals` gets the gates' answer for each downstream.
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> try_route(
-      const conf::Route& route, bool allow_idle, bool as_ourselves, bool& waiting);
+      const conf::Route& route, bool allow_idle, bool as_ourselves,
+      std::vector<DownstreamGates::Refusal>& refusals);
   boost::asio::awaitable<boost::system::result<std::unique_ptr<Downstream>>> open(
       const conf::HostPort& target, const conf::Route& route);
+  void count_refusals(const conf::Route& route, const boost::system::error_code& ec,
+                      const std::vector<DownstreamGates::Refusal>& refusals);
   // The client context for `route`: the unverified one, or one verifying against its CAs.
   boost::asio::ssl::context& context_for(const conf::Route& route);
 

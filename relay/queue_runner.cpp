@@ -239,7 +239,9 @@ asio::awaitable<bool> QueueRunner::route_outbound(Attempt& a) {
                                                       a.config->server.listen);
   metrics_.dsn_destinations.at(static_cast<std::size_t>(destination.kind))->Increment();
   if (destination.deliverable()) {
-    a.outbound.emplace(std::vector<conf::Route>{{{path.domain}, std::move(destination.hosts)}});
+    conf::Route route{{path.domain}, std::move(destination.hosts)};
+    route.mail_exchangers = destination.kind != Destination::Kind::BounceRelay;
+    a.outbound.emplace(std::vector<conf::Route>{std::move(route)});
     co_return true;
   }
   recipient.last_reply = reply_text(destination.refusal);

@@ -140,11 +140,12 @@ asio::awaitable<Answer> Verifier::callout(const conf::RelayConfig& config, const
     std::unique_ptr<Downstream> conn = std::move(*acquired);
     const Exchange exchange = co_await ask(*conn, recipient, config.verify_timeout);
     const auto target = conn->target();
+    DownstreamMetrics* series = conn->metrics;
     const bool stale = conn->reused && !exchange.mail;
     pool_.release(std::move(conn));  // closed instead when it failed
     if (exchange.failure && stale && attempt == 0) continue;
     if (exchange.failure) {
-      count_failure(metrics_, exchange.failure);
+      if (series != nullptr) count_failure(*series, exchange.failure);
       spdlog::warn("verify downstream={}:{} error={}", target.host, target.port,
                    exchange.failure.message());
     }

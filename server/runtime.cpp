@@ -87,7 +87,8 @@ class Runtime {
   asio::awaitable<void> persist_throttle();
   void flush_store();
   static void notify(std::string_view state);  // to systemd, when it started us (Type=notify)
-  void count_certificate(const Snapshot& snapshot);  // its expiry, for the gauge
+  // The series a configuration brings: its certificates' expiry, its downstreams' at 0.
+  void publish_metrics_of(const Snapshot& snapshot);
   std::string reload();  // "" when the new configuration is in use, else why not
   std::size_t sessions() const;
 
@@ -146,7 +147,7 @@ Runtime::Runtime(const RuntimeOptions& options)
                               dnsbl_monitor_, &milter_monitor_)) {
   const auto& config = *snapshot_->config;
   common::init_logging(config.log.level, json_logs(config));
-  count_certificate(*snapshot_);
+  publish_metrics_of(*snapshot_);
   limiter_.set_limits(config.server.max_sessions, config.server.max_sessions_per_ip,
                       config.throttle.enabled ? config.throttle.max_sessions_per_network : 0,
                       snapshot_->rules.trusted_clients);
@@ -315,7 +316,7 @@ std::string Runtime::reload() {
   verify_cache_.set_capacity(config.relay.verify_cache_size);
   for (auto& worker : workers_) worker->set_snapshot(next);
   snapshot_ = std::move(next);
-  count_certificate(*snapshot_);
+  publish_metrics_of(*snapshot_);
   metrics_.config_reloads_ok.Increment();
   spdlog::info("reloaded config={}", common::escape(config.source.string()));
   return {};
@@ -328,8 +329,9 @@ void Runtime::notify(std::string_view state) {
   }
 }
 
-void Runtime::count_certificate(const Snapshot& snapshot) {
+void Runtime::publish_metrics_of(const Snapshot& snapshot) {
   metrics_.certificate_expiry(certificate_expiries(snapshot.config->tls));
+  relay_metrics_.name_downstreams(*snapshot.config);
 }
 
 void Runtime::flush_store() {

@@ -98,7 +98,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerS
     runner_ = std::make_unique<relay::QueueRunner>(
         io_->get_executor(), *shared_.queue,
         [this](const relay::Router& router) {
-          return std::make_unique<relay::InlineRelay>(*pool_, router, shared_.relay_metrics);
+          return std::make_unique<relay::InlineRelay>(*pool_, router);
         },
         *resolver_, shared_.relay_metrics);
     runner_->configure(snapshot_->config, router_of(snapshot_));
@@ -116,7 +116,7 @@ std::unique_ptr<relay::Transaction> Worker::make_transaction(const Snapshot& sna
           runner_->deliver_now(std::move(envelope), std::move(body));
         });
   } else {
-    chain = std::make_unique<relay::InlineRelay>(*pool_, snapshot.router, shared_.relay_metrics);
+    chain = std::make_unique<relay::InlineRelay>(*pool_, snapshot.router);
   }
   // Inside the feedback intake: the feedback address is mxgate's own, never verified.
   if (verifier_ && config.relay.recipient_verification != conf::RelayConfig::Verification::Off) {

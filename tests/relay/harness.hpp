@@ -123,12 +123,18 @@ struct Harness {
   }
 
   Sent send(smtp::Command mail, std::vector<smtp::Path> to, std::vector<std::string> chunks) {
-    InlineRelay relay(*pool, *router, metrics);
+    InlineRelay relay(*pool, *router);
     relay.client(client);
     return run(send_message(relay, std::move(mail), std::move(to), std::move(chunks)));
   }
 
   bool settle(std::function<bool()> done) { return run(eventually(std::move(done))); }
+
+  // The metrics series of the downstream `target`, or of the fake as start() routes to it.
+  DownstreamMetrics& series(const conf::HostPort& target) {
+    return metrics.downstream(target.text());
+  }
+  DownstreamMetrics& fake_series() { return series({"127.0.0.1", server.port()}); }
 
   smtp::ClientIdentity client{"192.0.2.7", "mail.sender.example", "mail.sender.example", true};
 

@@ -35,8 +35,8 @@ TEST(InlineRelay, RelaysAFullTransactionByteForByte) {
             "RCPT TO:<carol@eu.example.com>\r\n"
             "DATA\r\n"
             "Subject: hi\r\n\r\n..leading dot\r\n..\r\nbye\r\n.\r\n");
-  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 1);
-  EXPECT_EQ(h.metrics.relay_seconds.Collect().histogram.sample_count, 1u);
+  EXPECT_EQ(h.fake_series().opened.Value(), 1);
+  EXPECT_EQ(h.fake_series().relay_seconds.Collect().histogram.sample_count, 1u);
   EXPECT_EQ(h.pool->idle_count(), 1u);
 }
 
@@ -68,7 +68,7 @@ TEST(InlineRelay, XclientTellsWhoTheClientWasAndGreetsAgainWithItsHelo) {
   ASSERT_TRUE(ours);
   EXPECT_FALSE((*ours)->reused);
   EXPECT_FALSE((*ours)->speaks_for_client);
-  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 2);
+  EXPECT_EQ(h.fake_series().opened.Value(), 2);
   auto any = h.run(h.pool->acquire(h.router->route(0)));
   ASSERT_TRUE(any);
   EXPECT_TRUE((*any)->reused);
@@ -151,20 +151,24 @@ TEST(InlineRelay, FollowsTheSecondRouteWhenTheFirstRecipientWasRefused) {
 
 TEST(InlineRelay, UnreachableDownstreamGives451) {
   Harness h;
-  h.start({{"127.0.0.1", testing::closed_port()}});
+  const conf::HostPort closed{"127.0.0.1", testing::closed_port()};
+  h.start({closed});
   const Sent sent = h.send(mail_from(kAlice), {kBob}, {});
   ASSERT_EQ(sent.rcpt.size(), 1u);
   EXPECT_EQ(text(sent.rcpt[0]), "451 4.4.1 Downstream unavailable, try again later\r\n");
-  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+  EXPECT_EQ(h.series(closed).connect_errors.Value(), 1);
 }
 
 TEST(InlineRelay, TriesTheNextDownstreamOfTheRoute) {
   Harness h;
-  h.start({{"127.0.0.1", testing::closed_port()}, {"127.0.0.1", h.server.port()}});
+  const conf::HostPort closed{"127.0.0.1", testing::closed_port()};
+  h.start({closed, {"127.0.0.1", h.server.port()}});
   const Sent sent = h.send(mail_from(kAlice), {kBob}, {"x\r\n"});
   EXPECT_EQ(sent.end.code, 250);
-  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
-  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 1);
+  EXPECT_EQ(h.series(closed).connect_errors.Value(), 1);
+  EXPECT_EQ(h.series(closed).opened.Value(), 0);
+  EXPECT_EQ(h.fake_series().connect_errors.Value(), 0);
+  EXPECT_EQ(h.fake_series().opened.Value(), 1);
 }
 
 TEST(InlineRelay, SilentDownstreamTimesOutWith451AtTheCommandTimeout) {
@@ -175,14 +179,14 @@ TEST(InlineRelay, SilentDownstreamTimesOutWith451AtTheCommandTimeout) {
   Harness h(script);
   h.config.command_timeout = 200ms;
   h.start();
-  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  InlineRelay relay(*h.pool, *h.router);
   const auto [sent, took] =
       h.run_on(clock, send_message(relay, mail_from(kAlice), {kBob}, {}), 10ms);
   EXPECT_GE(took, 200ms);  // on the manual clock: the greeting's deadline, not before
   EXPECT_LE(took, 210ms);
   ASSERT_EQ(sent.rcpt.size(), 1u);
   EXPECT_EQ(text(sent.rcpt[0]), "451 4.4.1 Downstream unavailable, try again later\r\n");
-  EXPECT_EQ(h.metrics.downstream_timeouts.Value(), 1);
+  EXPECT_EQ(h.fake_series().timeouts.Value(), 1);
 }
 
 TEST(InlineRelay, UnansweredFinalDotTimesOutWith451) {
@@ -193,7 +197,7 @@ TEST(InlineRelay, UnansweredFinalDotTimesOutWith451) {
   h.start();
   const Sent sent = h.send(mail_from(kAlice), {kBob}, {"x\r\n"});
   EXPECT_EQ(text(sent.end), "451 4.4.1 Downstream unavailable, try again later\r\n");
-  EXPECT_EQ(h.metrics.downstream_timeouts.Value(), 1);
+  EXPECT_EQ(h.fake_series().timeouts.Value(), 1);
   EXPECT_EQ(h.pool->idle_count(), 0u);
 }
 
@@ -204,7 +208,7 @@ TEST(InlineRelay, MalformedGreetingIsAProtocolError) {
   h.start();
   const Sent sent = h.send(mail_from(kAlice), {kBob}, {});
   EXPECT_EQ(sent.rcpt.at(0).code, 451);
-  EXPECT_EQ(h.metrics.downstream_protocol_errors.Value(), 1);
+  EXPECT_EQ(h.fake_series().protocol_errors.Value(), 1);
 }
 
 TEST(InlineRelay, PassesTheFinalReplyThrough) {
@@ -266,7 +270,7 @@ TEST(InlineRelay, EndOfDataQuarantineReplaysTheEnvelopeToTheQuarantineRoute) {
   refusing.replies["RCPT TO:<nobody@example.com>"] = "550 5.1.1 User unknown\r\n";
   QuarantineHarness h;
   h.server.script = refusing;
-  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  InlineRelay relay(*h.pool, *h.router);
   const auto out = h.run(send_rerouted(
       relay, {kBob, addr("nobody", "example.com"), addr("carol", "eu.example.com")},
       {"Subject: q\r\n\r\n", ".body\r\n"}));
@@ -296,7 +300,7 @@ TEST(InlineRelay, EndOfDataQuarantineReplaysTheEnvelopeToTheQuarantineRoute) {
 TEST(InlineRelay, RerouteWithoutAQuarantineRouteChangesNothing) {
   Harness h;
   h.start();
-  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  InlineRelay relay(*h.pool, *h.router);
   const auto out = h.run(send_rerouted(relay, {kBob}, {"x\r\n"}));
   EXPECT_TRUE(out.moved);
   EXPECT_EQ(out.sent.end.code, 250);
@@ -318,7 +322,7 @@ asio::awaitable<Rerouted> send_quarantined_at_rcpt(InlineRelay& relay) {
 
 TEST(InlineRelay, RecipientsAlreadyQuarantinedAtRcptStayWhereTheyAre) {
   QuarantineHarness h;
-  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  InlineRelay relay(*h.pool, *h.router);
   const auto out = h.run(send_quarantined_at_rcpt(relay));
   EXPECT_TRUE(out.moved);
   EXPECT_EQ(out.sent.end.code, 250);
@@ -330,7 +334,7 @@ TEST(InlineRelay, AQuarantineRouteThatRefusesARecipientGives451AndDeliversNothin
   FakeScript refusing;
   refusing.replies["RCPT TO:<carol@eu.example.com>"] = "452 4.2.2 Mailbox full\r\n";
   QuarantineHarness h(refusing);
-  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  InlineRelay relay(*h.pool, *h.router);
   const auto out = h.run(
       send_rerouted(relay, {kBob, addr("carol", "eu.example.com")}, {"Subject: q\r\n\r\nx\r\n"}));
   EXPECT_FALSE(out.moved);
@@ -345,7 +349,7 @@ TEST(InlineRelay, AnUnreachableQuarantineRouteGives451) {
   h.router.emplace(
       std::vector<conf::Route>{{{"example.com"}, {{"127.0.0.1", h.server.port()}}, false}},
       std::vector<conf::HostPort>{{"127.0.0.1", testing::closed_port()}});
-  InlineRelay relay(*h.pool, *h.router, h.metrics);
+  InlineRelay relay(*h.pool, *h.router);
   const auto out = h.run(send_rerouted(relay, {kBob}, {"x\r\n"}));
   EXPECT_FALSE(out.moved);
   EXPECT_EQ(text(out.sent.end), "451 4.4.1 Downstream unavailable, try again later\r\n");

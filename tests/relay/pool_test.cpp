@@ -32,8 +32,8 @@ TEST(Pool, ReusesAConnectionForTheNextTransactionWithRset) {
             "one\r\n.\r\n"
             "RSET\r\nMAIL FROM:<>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"
             "two\r\n.\r\n");
-  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 1);
-  EXPECT_EQ(h.metrics.downstream_connections_reused.Value(), 1);
+  EXPECT_EQ(h.fake_series().opened.Value(), 1);
+  EXPECT_EQ(h.fake_series().reused.Value(), 1);
 }
 
 TEST(Pool, ReplacesADeadPooledConnectionTransparently) {
@@ -50,8 +50,8 @@ TEST(Pool, ReplacesADeadPooledConnectionTransparently) {
   EXPECT_EQ(h.server.received(1),
             "EHLO relay.test\r\nMAIL FROM:<alice@sender.example>\r\n"
             "RCPT TO:<bob@example.com>\r\nDATA\r\ntwo\r\n.\r\n");
-  EXPECT_EQ(h.metrics.downstream_connections_opened.Value(), 2);
-  EXPECT_EQ(h.metrics.downstream_protocol_errors.Value(), 0);
+  EXPECT_EQ(h.fake_series().opened.Value(), 2);
+  EXPECT_EQ(h.fake_series().protocol_errors.Value(), 0);
 }
 
 // DATA accepted, content flushed (over the 64 KiB write threshold), then abandoned.
@@ -68,7 +68,7 @@ TEST(InlineRelay, AbortMidDataClosesWithoutTheTerminator) {
   Harness h;
   h.start();
   {
-    InlineRelay relay(*h.pool, *h.router, h.metrics);
+    InlineRelay relay(*h.pool, *h.router);
     EXPECT_EQ(h.run(abandon_mid_data(relay)), 354);
   }
   ASSERT_TRUE(h.settle([&] { return h.server.connections().at(0)->client_closed; }));
@@ -81,12 +81,12 @@ TEST(InlineRelay, AbortMidDataClosesWithoutTheTerminator) {
 
 asio::awaitable<Sent> abandon_then_resend(Harness& h) {
   {
-    InlineRelay relay(h.pool.value(), h.router.value(), h.metrics);
+    InlineRelay relay(h.pool.value(), h.router.value());
     relay.mail(mail_from(kAlice));
     co_await relay.rcpt(kBob);
     relay.abort();
   }
-  InlineRelay relay(h.pool.value(), h.router.value(), h.metrics);
+  InlineRelay relay(h.pool.value(), h.router.value());
   // Named vectors: g++ 12 miscompiles braced initializer lists inside co_await expressions.
   std::vector<smtp::Path> to{kBob};
   std::vector<std::string> content{"z\r\n"};
@@ -162,7 +162,8 @@ TEST(InlineRelay, UpgradesWithStartTlsWhenOffered) {
             "EHLO relay.test\r\nSTARTTLS\r\nEHLO relay.test\r\n"
             "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"
             "secret\r\n.\r\n");
-  EXPECT_EQ(h.metrics.downstream_tls_errors.Value(), 0);
+  EXPECT_EQ(h.series({"localhost", h.server.port()}).tls_errors.Value(), 0);
+  EXPECT_EQ(h.series({"localhost", h.server.port()}).opened.Value(), 1);
 }
 
 TEST(InlineRelay, RequiredTlsNotOfferedGives451) {
@@ -170,7 +171,7 @@ TEST(InlineRelay, RequiredTlsNotOfferedGives451) {
   h.start({}, /*require_tls=*/true);
   const Sent sent = h.send(mail_from(kAlice), {kBob}, {});
   EXPECT_EQ(text(sent.rcpt.at(0)), "451 4.4.1 Downstream unavailable, try again later\r\n");
-  EXPECT_EQ(h.metrics.downstream_tls_errors.Value(), 1);
+  EXPECT_EQ(h.fake_series().tls_errors.Value(), 1);
 }
 
 TEST(Pool, ShutdownClosesIdleConnectionsAndRefusesNewOnes) {
@@ -219,18 +220,18 @@ TEST(Pool, AnOpenCircuitIsSkippedThenFailsFastWithout) {
   h.gates = &gates;
   h.start({kRefused, {"127.0.0.1", h.server.port()}});
   EXPECT_EQ(h.send(mail_from(kAlice), {kBob}, {"one\r\n"}).end.code, 250);
-  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+  EXPECT_EQ(h.series(kRefused).connect_errors.Value(), 1);
   EXPECT_EQ(gates.counts().open_circuits, 1u);
   h.pool.emplace(h.context.get_executor(), h.config, "relay.test", h.metrics, &gates);  // no idle
   EXPECT_EQ(h.send(mail_from(kAlice), {kBob}, {"two\r\n"}).end.code, 250);
-  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);  // not tried again
+  EXPECT_EQ(h.series(kRefused).connect_errors.Value(), 1);  // not tried again
 
   h.router.emplace(std::vector<conf::Route>{{{"example.com"}, {kRefused}, false}});
   const Sent refused = h.send(mail_from(kAlice), {kBob}, {"three\r\n"});
   ASSERT_EQ(refused.rcpt.size(), 1u);
   EXPECT_EQ(text(refused.rcpt[0]).substr(0, 9), "451 4.4.1");
-  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
-  EXPECT_EQ(h.metrics.downstream_circuit_refusals.Value(), 1);
+  EXPECT_EQ(h.series(kRefused).connect_errors.Value(), 1);
+  EXPECT_EQ(h.series(kRefused).circuit_refusals.Value(), 1);
 }
 
 asio::awaitable<Sent> finish(InlineRelay& relay, std::string content) {
@@ -243,8 +244,8 @@ asio::awaitable<Sent> finish(InlineRelay& relay, std::string content) {
 
 // `first` holds the only slot; `second` waits for it, and gets it when `first` ends.
 asio::awaitable<Sent> wait_for_the_slot(Harness& h, bool first_ends) {
-  InlineRelay first(*h.pool, *h.router, h.metrics);
-  InlineRelay second(*h.pool, *h.router, h.metrics);
+  InlineRelay first(*h.pool, *h.router);
+  InlineRelay second(*h.pool, *h.router);
   first.mail(mail_from(kAlice));
   co_await first.rcpt(kBob);
   std::string one = "one\r\n";
@@ -264,7 +265,7 @@ TEST(Pool, ATransactionOverTheConnectionLimitWaitsForASlot) {
   const Sent second = h.run(wait_for_the_slot(h, true));
   EXPECT_EQ(second.end.code, 250);
   EXPECT_EQ(h.server.connections().size(), 1u);  // the slot came with the pooled connection
-  EXPECT_EQ(h.metrics.downstream_busy.Value(), 0);
+  EXPECT_EQ(h.fake_series().busy.Value(), 0);
 }
 
 TEST(Pool, ATransactionThatNeverGetsASlotGets451AfterTheConnectTimeout) {
@@ -276,7 +277,7 @@ TEST(Pool, ATransactionThatNeverGetsASlotGets451AfterTheConnectTimeout) {
   const Sent second = h.run(wait_for_the_slot(h, false));
   ASSERT_EQ(second.rcpt.size(), 1u);
   EXPECT_EQ(text(second.rcpt[0]).substr(0, 9), "451 4.4.1");
-  EXPECT_EQ(h.metrics.downstream_busy.Value(), 1);
+  EXPECT_EQ(h.fake_series().busy.Value(), 1);
 }
 
 }  // namespace

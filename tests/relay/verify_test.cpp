@@ -186,11 +186,11 @@ TEST(Verifier, ATemporaryFailureIsNeverCached) {
 
 TEST(Verifier, NoConnectionIsATempfail) {
   VerifyHarness h;
-  h.router.emplace(
-      std::vector<conf::Route>{{{"example.com"}, {{"127.0.0.1", closed_port()}}, false}});
+  const conf::HostPort closed{"127.0.0.1", closed_port()};
+  h.router.emplace(std::vector<conf::Route>{{{"example.com"}, {closed}, false}});
   EXPECT_EQ(h.check(kBob), Answer::Tempfail);
   EXPECT_EQ(h.cache.size(), 0u);
-  EXPECT_EQ(h.metrics.downstream_connect_errors.Value(), 1);
+  EXPECT_EQ(h.series(closed).connect_errors.Value(), 1);
 }
 
 TEST(Verifier, WithoutPipeliningOneCommandAtATime) {
