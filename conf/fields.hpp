@@ -83,7 +83,10 @@ inline constexpr std::int64_t kMaxWorkers = 256;
 inline constexpr std::int64_t kMaxSessions = 1'000'000;
 inline constexpr std::int64_t kMaxRecipients = 100'000;
 inline constexpr std::int64_t kMaxErrors = 1'000;
+inline constexpr std::int64_t kMaxJunkCommands = 1'000'000;
 inline constexpr std::int64_t kMaxPoolSize = 10'000;
+inline constexpr std::int64_t kMaxHttpConnections = 100'000;
+inline constexpr std::int64_t kMaxDataRate = 1'000'000'000;  // bytes per second
 inline constexpr std::int64_t kMaxBreakerFailures = 1'000;
 inline constexpr std::uint64_t kMinMessageSize = 1024;
 inline constexpr std::uint64_t kMinHeldMemory = 64 * 1024;  // one relay piece
@@ -97,7 +100,7 @@ inline constexpr std::int64_t kMaxVolume = 1'000'000'000;
 inline constexpr std::uint64_t kMinCacheSize = 1 << 20;
 
 // Checks of single values (schema.cpp).
-void host_name(TableReader& r, std::string_view key, std::string& name);        // "" or a DNS name
+void host_name(TableReader& r, std::string_view key, std::string& name);  // "" or a DNS name
 void server_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
 void fingerprints(TableReader& r, std::string_view key, std::vector<std::string>& digests);
 void one_line(TableReader& r, std::string_view key, std::string& text);         // no control chars
@@ -118,7 +121,8 @@ void some_downstream(TableReader& r, std::string_view key, std::vector<HostPort>
 void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& lengths);  // sorts
 void milter_address(TableReader& r, std::string_view key, std::string& address);
 void redis_address(TableReader& r, std::string_view key, std::string& address);  // canonical
-void node_name(TableReader& r, std::string_view key, std::string& name);  // "" or [A-Za-z0-9._-]       // canonical
+void node_name(TableReader& r, std::string_view key,
+               std::string& name);  // "" or [A-Za-z0-9._-]       // canonical
 void milter_stages(TableReader& r, std::string_view key, std::vector<std::string>& stages);
 void macro_names(TableReader& r, std::string_view key, std::vector<std::string>& names);
 
@@ -136,9 +140,11 @@ void fields(auto& v, Of<ServerConfig> auto& s) {
   v("max_message_size", s.max_message_size, Size{kMinMessageSize});
   v("max_recipients", s.max_recipients, Int{1, kMaxRecipients});
   v("max_errors", s.max_errors, Int{1, kMaxErrors});
+  v("max_junk_commands", s.max_junk_commands, Int{0, kMaxJunkCommands});
   v("line_endings", s.line_endings, Word{{"reject", "normalize"}});
   v("command_timeout", s.command_timeout, Positive{});
   v("data_timeout", s.data_timeout, Positive{});
+  v("min_data_rate", s.min_data_rate, Int{0, kMaxDataRate});
   v("drain_timeout", s.drain_timeout, Positive{});
   v("proxy_listen", s.proxy_listen, Address{{.zero = "picks a free port"}});
   v("proxy_trusted", s.proxy_trusted, Texts{networks});
@@ -165,8 +171,16 @@ void fields(auto& v, Of<TlsCertificate> auto& s) {
   v("server_names", s.server_names, Texts{server_names});
 }
 
+void fields(auto& v, Of<HttpLimits> auto& s) {
+  v("max_connections", s.max_connections, Int{1, kMaxHttpConnections});
+  v("max_connections_per_client", s.max_connections_per_client, Int{0, kMaxHttpConnections});
+  v("header_timeout", s.header_timeout, Positive{});
+  v("request_timeout", s.request_timeout, Positive{});
+}
+
 void fields(auto& v, Of<HttpConfig> auto& s) {
   v("listen", s.listen, Address{{.zero = "disables"}});
+  fields(v, s.limits);
 }
 
 void fields(auto& v, Of<FeedbackConfig> auto& s) { v("address", s.address, Text{mail_address}); }
@@ -177,6 +191,7 @@ void fields(auto& v, Of<PortalConfig> auto& s) {
   v("listen", s.listen, Address{{.zero = "disables"}});
   v("requests_per_minute", s.requests_per_minute, Int{0, 1'000'000});
   v("delist_requests_per_day", s.delist_requests_per_day, Int{0, 1'000'000});
+  fields(v, s.limits);
 }
 
 void fields(auto& v, Of<RelayConfig> auto& s) {

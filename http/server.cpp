@@ -2,6 +2,7 @@
 // each request to its response. See http_server.hpp for the contract.
 #include "http/server.hpp"
 
+#include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
@@ -20,13 +21,14 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <exception>
+#include <list>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <tuple>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -168,38 +170,107 @@ struct Server::Impl {
         ready(std::move(is_ready)),
         limits(lim) {}
 
+  // One accepted connection, from its accept (so that the caps hold during bursts) to the end
+  // of its coroutine.
+  struct Slot {
+    std::string client;                   // client_key()
+    beast::tcp_stream* stream = nullptr;  // once its coroutine runs
+    // Waiting for a request header since `since` (a tick of waits, oldest lowest).
+    bool waiting = false;
+    std::uint64_t since = 0;
+  };
+
   asio::io_context& io;
   tcp::acceptor acceptor;
   std::shared_ptr<prometheus::Registry> registry;
   std::function<bool()> ready;
   std::function<std::string()> ready_detail;  // more lines for /readyz (may be empty)
   Limits limits;
+  SheddingCounters shedding;
   std::vector<std::shared_ptr<Handler>> handlers;
   std::size_t max_body_bytes = 0;  // the largest body any route takes (limits or a handler's)
   std::uint16_t port = 0;
   bool stopped = false;
-  std::size_t open_connections = 0;  // counted from accept, so the cap holds during bursts
-  std::unordered_set<beast::tcp_stream*> streams;  // live connections, for stop()
+  std::list<Slot> slots;                                    // live connections, in accept order
+  std::unordered_map<std::string, std::size_t> per_client;  // slots of each client
+  std::uint64_t waits = 0;
 };
 
 namespace {
 
-// Keeps Server::Impl's connection count and stream set in step with a connection's life.
+using Slot = std::list<Server::Impl::Slot>::iterator;
+
+void count(prometheus::Counter* counter) {
+  if (counter != nullptr) counter->Increment();
+}
+
+// The client a connection counts against: its IPv4 address (also when IPv4-mapped), or the
+// /64 of its IPv6 address (what one host typically holds).
+std::string client_key(const tcp::socket& socket) {
+  beast::error_code ec;
+  const auto address = socket.remote_endpoint(ec).address();
+  if (ec) return {};
+  if (!address.is_v6()) return address.to_string();
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + bytes.size() / 2, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+// Closes the connection that has waited longest for a request header among those of `client`
+// (all connections when empty). false: none is waiting, all are busy with a request.
+bool evict_longest_waiting(Server::Impl& impl, const std::string& client) {
+  Server::Impl::Slot* oldest = nullptr;
+  for (auto& slot : impl.slots) {
+    if (!slot.waiting || slot.stream == nullptr) continue;
+    if (!client.empty() && slot.client != client) continue;
+    if (oldest == nullptr || slot.since < oldest->since) oldest = &slot;
+  }
+  if (oldest == nullptr) return false;
+  count(impl.shedding.evicted);
+  oldest->waiting = false;  // never chosen twice; its coroutine ends and frees the slot
+  oldest->stream->close();
+  return true;
+}
+
+// Whether a new connection of `client` may have a slot, making room when a cap is reached.
+bool admit(Server::Impl& impl, const std::string& client) {
+  const auto& limits = impl.limits;
+  if (limits.max_connections_per_client != 0) {
+    const auto found = impl.per_client.find(client);
+    if (found != impl.per_client.end() && found->second >= limits.max_connections_per_client &&
+        !evict_longest_waiting(impl, client)) {
+      return false;
+    }
+  }
+  return impl.slots.size() < limits.max_connections || evict_longest_waiting(impl, {});
+}
+
+// Frees the connection's slot when its coroutine ends.
 class ConnectionGuard {
  public:
-  ConnectionGuard(Server::Impl& impl, beast::tcp_stream& stream) : impl_(impl), stream_(stream) {
-    impl_.streams.insert(&stream_);
+  ConnectionGuard(Server::Impl& impl, Slot slot, beast::tcp_stream& stream)
+      : impl_(impl), slot_(slot) {
+    slot_->stream = &stream;
   }
   ~ConnectionGuard() {
-    impl_.streams.erase(&stream_);
-    --impl_.open_connections;
+    const auto found = impl_.per_client.find(slot_->client);
+    if (found != impl_.per_client.end() && --found->second == 0) impl_.per_client.erase(found);
+    impl_.slots.erase(slot_);
   }
   ConnectionGuard(const ConnectionGuard&) = delete;
   ConnectionGuard& operator=(const ConnectionGuard&) = delete;
 
+  // Waiting for a request header (evictable), or busy with a request.
+  void waiting(bool yes) {
+    slot_->waiting = yes;
+    slot_->since = ++impl_.waits;
+  }
+
  private:
   Server::Impl& impl_;
-  beast::tcp_stream& stream_;
+  Slot slot_;
 };
 
 // Sends `status` with "Connection: close", then closes gracefully: half-close, then discard
@@ -238,7 +309,7 @@ asio::awaitable<bool> serve_handler(Server::Impl& impl, Handler& handler, beast:
   auto [ec, n] = co_await beast::http::async_read(stream, buffer, parser, kUseTuple);
   if (ec) {
     if (auto status = status_for_read_error(ec)) {
-      co_await reply_and_close(stream, *status, impl.limits.read_timeout, linger_bytes(impl));
+      co_await reply_and_close(stream, *status, impl.limits.request_timeout, linger_bytes(impl));
     }
     co_return false;
   }
@@ -246,13 +317,14 @@ asio::awaitable<bool> serve_handler(Server::Impl& impl, Handler& handler, beast:
   const auto peer = stream.socket().remote_endpoint(peer_ec).address();
   if (peer_ec) co_return false;
   const bool keep =
-      co_await handler.serve(stream, parser.release(), peer, impl.limits.read_timeout);
+      co_await handler.serve(stream, parser.release(), peer, impl.limits.request_timeout);
   co_return keep;
 }
 
-asio::awaitable<void> serve_connection(std::shared_ptr<Server::Impl> impl, tcp::socket socket) {
+asio::awaitable<void> serve_connection(std::shared_ptr<Server::Impl> impl, tcp::socket socket,
+                                       Slot slot) {
   beast::tcp_stream stream(std::move(socket));
-  ConnectionGuard guard(*impl, stream);
+  ConnectionGuard guard(*impl, slot, stream);
   if (impl->stopped) co_return;  // stop() ran between accept and this coroutine's start
   const auto& limits = impl->limits;
   beast::flat_buffer buffer(limits.max_header_bytes);
@@ -261,8 +333,12 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::Impl> impl, tcp::
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     // Checked against Content-Length with the header; only a handler takes a body at all.
     parser.body_limit(std::max(limits.max_body_bytes, impl->max_body_bytes));
-    stream.expires_after(limits.read_timeout);
+    guard.waiting(true);
+    stream.expires_after(limits.header_timeout);
     auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, kUseTuple);
+    guard.waiting(false);
+    if (ec == beast::error::timeout) count(impl->shedding.header_timeout);
+    stream.expires_after(limits.request_timeout);
     Handler* handler = nullptr;
     for (const auto& h : impl->handlers) {
       if (!ec && h->takes(parser.get().target())) handler = h.get();
@@ -278,14 +354,14 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::Impl> impl, tcp::
     if (ec == beast::http::error::end_of_stream) break;
     if (ec) {
       if (auto status = status_for_read_error(ec)) {
-        co_await reply_and_close(stream, *status, limits.read_timeout, linger_bytes(*impl));
+        co_await reply_and_close(stream, *status, limits.request_timeout, linger_bytes(*impl));
       } else {
         spdlog::debug("http_read_failed error={}", common::escape(ec.message()));
       }
       co_return;  // the stream's destructor closes the socket
     }
     auto res = handle_request(parser.get(), impl->registry.get(), impl->ready, impl->ready_detail);
-    stream.expires_after(limits.read_timeout);  // the same bound for writing the response
+    stream.expires_after(limits.request_timeout);
     auto [write_ec, written] = co_await beast::http::async_write(stream, res, kUseTuple);
     if (write_ec) {
       spdlog::debug("http_write_failed error={}", common::escape(write_ec.message()));
@@ -307,12 +383,16 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl) {
       co_await timer.async_wait(kUseTuple);
       continue;
     }
-    if (impl->open_connections >= impl->limits.max_connections) {
+    std::string client = client_key(socket);
+    if (!admit(*impl, client)) {
+      count(impl->shedding.refused);
       spdlog::debug("http_connection_refused reason=max_connections");
       continue;  // `socket` closes as it goes out of scope
     }
-    ++impl->open_connections;
-    asio::co_spawn(impl->io, serve_connection(impl, std::move(socket)), log_coroutine_exception);
+    ++impl->per_client[client];
+    const Slot slot = impl->slots.insert(impl->slots.end(), Server::Impl::Slot{std::move(client)});
+    asio::co_spawn(impl->io, serve_connection(impl, std::move(socket), slot),
+                   log_coroutine_exception);
   }
 }
 
@@ -347,16 +427,18 @@ void Server::set_ready_detail(std::function<std::string()> detail) {
   impl_->ready_detail = std::move(detail);
 }
 
+void Server::count_shedding(SheddingCounters counters) { impl_->shedding = counters; }
+
 void Server::start() { asio::co_spawn(impl_->io, accept_loop(impl_), log_coroutine_exception); }
 
 void Server::stop() {
   impl_->stopped = true;
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
-  // Closing cancels the coroutines' pending operations; they finish later and leave the set,
-  // so walk a copy.
-  auto streams = impl_->streams;
-  for (auto* stream : streams) stream->close();
+  // Closing cancels the coroutines' pending operations; they free their slots later.
+  for (auto& slot : impl_->slots) {
+    if (slot.stream != nullptr) slot.stream->close();
+  }
 }
 
 std::uint16_t Server::port() const { return impl_->port; }

@@ -1,11 +1,10 @@
 #include "relay/metrics.hpp"
 
 #include "common/metric.hpp"
+#include "conf/config.hpp"
 #include "relay/downstream.hpp"
 #include "relay/gates.hpp"
 #include "relay/outbound.hpp"
-
-#include "conf/config.hpp"
 
 namespace mxgate::relay {
 namespace {
@@ -74,9 +73,9 @@ RelayMetrics::RelayMetrics(prometheus::Registry& r)
                    common::gauge(r, kVerifyCache)},
       registry_(r) {
   for (std::size_t kind = 0; kind < dsn_destinations.size(); ++kind) {
-    dsn_destinations[kind] = &counter(
-        r, kDsnDestinations,
-        {{"destination", std::string(to_string(static_cast<Destination::Kind>(kind)))}});
+    dsn_destinations[kind] =
+        &counter(r, kDsnDestinations,
+                 {{"destination", std::string(to_string(static_cast<Destination::Kind>(kind)))}});
   }
 }
 
@@ -94,8 +93,7 @@ DownstreamMetrics& RelayMetrics::downstream(std::string_view label) {
       histogram(r, kRelaySeconds, kRelayBuckets, {{"downstream", name}}),
       counter(r, kErrors, labels("kind", "connect")),
       counter(r, kErrors, labels("kind", "timeout")),
-      counter(r, kErrors, labels("kind", "protocol")),
-      counter(r, kErrors, labels("kind", "tls")),
+      counter(r, kErrors, labels("kind", "protocol")), counter(r, kErrors, labels("kind", "tls")),
       counter(r, kErrors, labels("kind", "busy")),
       counter(r, kErrors, labels("kind", "circuit_open")),
       counter(r, kConnections, labels("origin", "opened")),

@@ -44,7 +44,8 @@ std::unique_ptr<asio::ssl::context> verifying_context(const std::string& ca_file
     context->load_verify_file(ca_file, ec);
   }
   // Nothing trusted then: every handshake fails, and says so (relay downstream=... error=tls).
-  if (ec) spdlog::error("relay_tls_ca_failed file={} error={}", common::escape(ca_file), ec.message());
+  if (ec)
+    spdlog::error("relay_tls_ca_failed file={} error={}", common::escape(ca_file), ec.message());
   return context;
 }
 
@@ -140,8 +141,8 @@ void Pool::release(std::unique_ptr<Downstream> connection) {
 }
 
 // The most recently used idle connection to `target`.
-std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target,
-                                            const conf::Route& route, bool as_ourselves) {
+std::unique_ptr<Downstream> Pool::take_idle(const conf::HostPort& target, const conf::Route& route,
+                                            bool as_ourselves) {
   Bucket* b = bucket(target);
   if (b == nullptr) return nullptr;
   std::erase_if(b->idle, [](const auto& c) { return !c->usable(); });
@@ -250,8 +251,8 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::open(const conf::Host
   auto& series = metrics_.downstream(RelayMetrics::label_of(route, target));
   auto connection = std::make_unique<Downstream>(executor_, context_for(route), target);
   connection->metrics = &series;
-  DownstreamSettings settings{helo_name_,       config_.connect_timeout, config_.command_timeout,
-                              route.tls_level(), route.tls_fingerprints, route.tls_ca_file};
+  DownstreamSettings settings{helo_name_,        config_.connect_timeout, config_.command_timeout,
+                              route.tls_level(), route.tls_fingerprints,  route.tls_ca_file};
   if (auto ec = co_await connection->open(std::move(settings))) {
     count_failure(series, ec);
     if (gates_ != nullptr && ec != Error::shutdown) gates_->failed(target);

@@ -45,7 +45,16 @@ constexpr Name kCertificateExpiry{"mxgate_tls_certificate_expiry_timestamp_secon
                                   "Unix seconds)"};
 constexpr Name kInjection{"mxgate_starttls_injection_total",
                           "Sessions that pipelined plaintext behind STARTTLS"};
+constexpr Name kShed{"mxgate_http_connections_shed_total",
+                     "HTTP connections closed to keep a listener's slots for other clients, by "
+                     "listener and reason"};
 constexpr Name kReloads{"mxgate_config_reloads_total", "Configuration reloads by result"};
+
+ServerMetrics::Shedding shedding(prometheus::Registry& r, const char* listener) {
+  return {counter(r, kShed, {{"listener", listener}, {"reason", "evicted"}}),
+          counter(r, kShed, {{"listener", listener}, {"reason", "refused"}}),
+          counter(r, kShed, {{"listener", listener}, {"reason", "header_timeout"}})};
+}
 constexpr Name kDraining{"mxgate_draining", "1 while the server drains after SIGTERM"};
 
 }  // namespace
@@ -83,6 +92,8 @@ ServerMetrics::ServerMetrics(prometheus::Registry& r)
       tls_handshakes_tls13(counter(r, kTls, {{"version", "TLSv1.3"}, {"result", "ok"}})),
       tls_handshakes_failed(counter(r, kTls, {{"version", "unknown"}, {"result", "failed"}})),
       starttls_injection(counter(r, kInjection)),
+      http_shedding(shedding(r, "http")),
+      portal_shedding(shedding(r, "portal")),
       config_reloads_ok(counter(r, kReloads, {{"result", "ok"}})),
       config_reloads_failed(counter(r, kReloads, {{"result", "failed"}})),
       draining(gauge(r, kDraining)),

@@ -14,6 +14,8 @@
 //   mxgate_tls_certificate_expiry_timestamp_seconds{certificate}
 //   mxgate_tarpit_delays_total, mxgate_tarpit_seconds_total
 //   mxgate_config_reloads_total{result}, mxgate_draining   the runtime (control thread)
+//   mxgate_http_connections_shed_total{listener,reason}   HTTP connections closed to keep the
+//                                                   listeners' slots (http/server.hpp)
 // Threading: one ServerMetrics for the process, shared by every worker and the control thread
 // (prometheus-cpp handles are thread-safe). It outlives the workers.
 // Failure: the constructor throws std::invalid_argument when a name is already registered with
@@ -89,6 +91,15 @@ struct ServerMetrics {
   prometheus::Counter& starttls_injection;  // plaintext pipelined behind STARTTLS
 
   // Control
+  // The HTTP listeners' shedding (http::SheddingCounters), for listener "http" and "portal".
+  struct Shedding {
+    prometheus::Counter& evicted;
+    prometheus::Counter& refused;
+    prometheus::Counter& header_timeout;
+  };
+  Shedding http_shedding;
+  Shedding portal_shedding;
+
   prometheus::Counter& config_reloads_ok;
   prometheus::Counter& config_reloads_failed;
   prometheus::Gauge& draining;

@@ -39,9 +39,9 @@
 #include "server/fleet_link.hpp"
 #include "server/metrics.hpp"
 #include "server/process_metrics.hpp"
-#include "server/tls.hpp"
 #include "server/snapshot.hpp"
 #include "server/systemd_notify.hpp"
+#include "server/tls.hpp"
 #include "server/version.hpp"
 #include "server/worker.hpp"
 #include "storage/metrics.hpp"
@@ -116,7 +116,7 @@ class Runtime {
   std::unique_ptr<policy::Throttling> throttling_;
   std::unique_ptr<policy::Greylisting> greylisting_;  // saved and loaded with the throttle
   std::unique_ptr<fleet::Changes> fleet_;  // [fleet]; goes before the store and the throttle
-  std::unique_ptr<storage::Spool> spool_;           // queue mode
+  std::unique_ptr<storage::Spool> spool_;  // queue mode
   std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
   relay::QueueClaims claims_;
   // Held content in memory over all sessions ([content] memory_budget; a reload changes it).
@@ -139,6 +139,21 @@ class Runtime {
 
 bool json_logs(const conf::Config& config) {
   return config.log.format == conf::LogConfig::Format::Json;
+}
+
+http::Limits http_limits(const conf::HttpLimits& limits) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  http::Limits out;
+  out.max_connections = limits.max_connections;
+  out.max_connections_per_client = limits.max_connections_per_client;
+  out.header_timeout = duration_cast<milliseconds>(limits.header_timeout);
+  out.request_timeout = duration_cast<milliseconds>(limits.request_timeout);
+  return out;
+}
+
+http::SheddingCounters shedding_counters(const ServerMetrics::Shedding& shedding) {
+  return {&shedding.evicted, &shedding.refused, &shedding.header_timeout};
 }
 
 Runtime::Runtime(const RuntimeOptions& options)
@@ -196,8 +211,10 @@ Runtime::Runtime(const RuntimeOptions& options)
     addresses += address.text();
   }
   if (config.http.listen.port != 0) {
-    http_ = std::make_unique<http::Server>(control_, config.http.listen, registry_,
-                                           [this] { return !draining_.load(); });
+    http_ = std::make_unique<http::Server>(
+        control_, config.http.listen, registry_, [this] { return !draining_.load(); },
+        http_limits(config.http.limits));
+    http_->count_shedding(shedding_counters(metrics_.http_shedding));
     if (fleet_) {
       http_->set_ready_detail([this] {
         const auto status = fleet_->status();
@@ -220,8 +237,10 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (config.portal.listen.port != 0) {
     portal_resolver_ =
         std::make_unique<dns::AresResolver>(control_.get_executor(), ares_settings(config.dns));
-    portal_ = std::make_unique<http::Server>(control_, config.portal.listen, nullptr,
-                                             [] { return true; });
+    portal_ = std::make_unique<http::Server>(
+        control_, config.portal.listen, nullptr, [] { return true; },
+        http_limits(config.portal.limits));
+    portal_->count_shedding(shedding_counters(metrics_.portal_shedding));
     portal_->add(std::make_shared<postmaster::Portal>(
         *store_, blocking_.get_executor(), portal_resolver_.get(),
         [this] { return std::shared_ptr<const policy::Rules>(snapshot_, &snapshot_->rules); },
@@ -275,9 +294,8 @@ asio::awaitable<void> Runtime::handle_signals() {
 std::string Runtime::reload() {
   std::shared_ptr<const Snapshot> next;
   try {
-    next =
-        make_snapshot(conf::load_config(options_.config_path, options_.overrides), dnsbl_monitor_,
-                      &milter_monitor_);
+    next = make_snapshot(conf::load_config(options_.config_path, options_.overrides),
+                         dnsbl_monitor_, &milter_monitor_);
   } catch (const std::exception& e) {
     metrics_.config_reloads_failed.Increment();
     spdlog::error("reload_failed keeping=previous error={}", common::escape(e.what()));
@@ -289,17 +307,18 @@ std::string Runtime::reload() {
   for (const auto& a : old.server.listen) old_listen.push_back(a.text());
   for (const auto& a : config.server.listen) new_listen.push_back(a.text());
   if (old_listen != new_listen || old.server.workers != config.server.workers ||
-      old.http.listen.text() != config.http.listen.text() ||
-      old.dns.servers != config.dns.servers || old.dns.timeout != config.dns.timeout ||
-      old.dns.tries != config.dns.tries || old.storage != config.storage ||
-      old.fleet != config.fleet ||
+      old.http != config.http || old.portal.listen != config.portal.listen ||
+      old.portal.limits != config.portal.limits || old.dns.servers != config.dns.servers ||
+      old.dns.timeout != config.dns.timeout || old.dns.tries != config.dns.tries ||
+      old.storage != config.storage || old.fleet != config.fleet ||
       policy::store_options(old).v4_network_prefixes !=
           policy::store_options(config).v4_network_prefixes ||
       policy::store_options(old).v6_network_prefixes !=
           policy::store_options(config).v6_network_prefixes) {
     spdlog::warn(
-        "reload_partial reason=\"listen addresses, workers, http.listen, dns servers, "
-        "storage, network prefixes and [fleet] change at restart\"");
+        "reload_partial reason=\"listen addresses, workers, [http], the portal's listener "
+        "and connection limits, dns servers, storage, network prefixes and [fleet] change at "
+        "restart\"");
   }
   try {
     common::init_logging(config.log.level, json_logs(config));

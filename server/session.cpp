@@ -14,8 +14,8 @@
 
 #include "common/cidr.hpp"
 #include "common/log.hpp"
-#include "relay/recipient_log.hpp"
 #include "policy/session_policy.hpp"
+#include "relay/recipient_log.hpp"
 #include "server/metrics.hpp"
 #include "server/proxy_handshake.hpp"
 #include "server/session_io.hpp"
@@ -89,9 +89,10 @@ smtp::Reply refusal_reply(ConnectionLimiter::Refusal refusal, std::string_view c
     common::append_kv(line, "stage", "connect");
     common::append_kv(line, "by", "limit");
     common::append_kv(line, "reply", fmt::format("{} {}", reply.code, reply.enhanced));
-    common::append_kv(line, "reason", refusal == Refusal::Global       ? "server.max_sessions"
-                                      : refusal == Refusal::PerNetwork ? "throttle.max_sessions_per_network"
-                                                                       : "server.max_sessions_per_ip");
+    common::append_kv(line, "reason",
+                      refusal == Refusal::Global       ? "server.max_sessions"
+                      : refusal == Refusal::PerNetwork ? "throttle.max_sessions_per_network"
+                                                       : "server.max_sessions_per_ip");
     spdlog::info("{}", line);
   }
   return reply;
@@ -286,8 +287,8 @@ asio::awaitable<void> Session::relay_recipient(Step& step) {
 
 // The filters' connect step, once the client passed the connect checks.
 asio::awaitable<std::optional<policy::Refusal>> Session::filter_connect() {
-  filters_ = std::make_unique<milter::Chain>(co_await asio::this_coro::executor,
-                                             snapshot_->milters, services_.milter_pool());
+  filters_ = std::make_unique<milter::Chain>(co_await asio::this_coro::executor, snapshot_->milters,
+                                             services_.milter_pool());
   const std::string& name = policy_.client_name();
   const std::string shown = name.empty() ? "[" + client_ip_ + "]" : name;
   macros_ = {{"j", config_.server.hostname},
@@ -296,7 +297,7 @@ asio::awaitable<std::optional<policy::Refusal>> Session::filter_connect() {
              {"{client_name}", name.empty() ? "unknown" : name},
              {"_", shown + " [" + client_ip_ + "]"}};
   const auto ip = common::parse_ip(client_ip_);
-  const auto family = !ip                ? milter::Family::Unknown
+  const auto family = !ip               ? milter::Family::Unknown
                       : ip->family == 4 ? milter::Family::Inet
                                         : milter::Family::Inet6;
   const auto verdict = co_await filters_->connect(shown, family, 0, client_ip_, macros_);
@@ -360,11 +361,13 @@ asio::awaitable<void> Session::command_loop() {
         co_return;
       }
       idle_ = !protocol_.in_transaction();
-      const bool more = co_await read_more(config_.server.command_timeout);
+      if (!command_budget_) command_budget_ = ReadBudget::command(config_.server.command_timeout);
+      const bool more = co_await read_more(*command_budget_);
       idle_ = false;
       if (!more) co_return;
       continue;
     }
+    command_budget_.reset();  // a whole line: the next one has its own time
     Step step;
     if (frame.event == smtp::FrameEvent::Line) {
       step = protocol_.on_line(frame.line);  // the Step owns its data; the line may go now
@@ -491,9 +494,19 @@ asio::awaitable<bool> Session::start_tls(Reply ready) {
   co_return true;
 }
 
-asio::awaitable<bool> Session::read_more(conf::Duration timeout) {
+ReadBudget Session::content_budget() const {
+  return ReadBudget::content(config_.server.data_timeout, config_.server.min_data_rate);
+}
+
+asio::awaitable<bool> Session::read_more(ReadBudget& budget) {
   if (forced_) co_return false;
-  const auto status = co_await io_->read_more(timeout);
+  const auto before = io_->buffered().size();
+  const auto started = io::Clock::now();
+  IoStatus status = IoStatus::Timeout;
+  if (!budget.exhausted()) {
+    status = co_await io_->read_more(budget.left());
+  }
+  budget.spent(io::Clock::now() - started, io_->buffered().size() - before);
   switch (status) {
     case IoStatus::Ok:
       co_return true;

@@ -34,6 +34,7 @@
 #include "relay/transaction.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/metrics.hpp"
+#include "server/read_budget.hpp"
 #include "server/session_io.hpp"
 #include "server/snapshot.hpp"
 #include "smtp/data_decoder.hpp"
@@ -119,7 +120,11 @@ class Session {
   void release_held();                // the message is over: memory back, spill file gone
   boost::asio::awaitable<std::optional<smtp::Reply>> end_content();  // sets closing_ on a 421
   boost::asio::awaitable<void> send_held();
-  boost::asio::awaitable<bool> read_more(conf::Duration timeout);
+  // Reads more within `budget` (read_budget.hpp); false: the session ends (a timeout answered
+  // 421 4.4.2).
+  boost::asio::awaitable<bool> read_more(ReadBudget& budget);
+  // The content of a DATA or BDAT request.
+  ReadBudget content_budget() const;
   boost::asio::awaitable<bool> flush();
   boost::asio::awaitable<void> tarpit();
   void queue(const smtp::Reply& reply);
@@ -190,6 +195,7 @@ class Session {
   bool draining_ = false;
   bool forced_ = false;
   bool idle_ = false;                  // waiting for a command outside a transaction
+  std::optional<ReadBudget> command_budget_;  // of the command line being awaited
   bool closing_ = false;               // a refusal that ends the session was queued (421)
   std::uint32_t errors_ = 0;           // 4xx and 5xx replies queued, for the tarpit
   std::uint32_t errors_answered_ = 0;  // ... and already sent

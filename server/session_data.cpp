@@ -314,8 +314,9 @@ asio::awaitable<Step> Session::receive_data() {
                    snapshot_->line_endings);
   begin_content();
   const auto executor = co_await asio::this_coro::executor;
+  auto budget = content_budget();
   for (;;) {
-    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
+    if (io_->buffered().empty() && !co_await read_more(budget)) {
       co_return Step{StepKind::Close, {}, {}};
     }
     const auto result = decode(io_->buffered());
@@ -366,8 +367,9 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
   }
   std::uint64_t left = bdat.chunk_size;
   const auto executor = co_await asio::this_coro::executor;
+  auto budget = content_budget();
   while (left > 0) {
-    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
+    if (io_->buffered().empty() && !co_await read_more(budget)) {
       co_return Step{StepKind::Close, {}, {}};
     }
     auto piece = io_->buffered().substr(0, std::min<std::uint64_t>(left, io_->buffered().size()));
@@ -407,8 +409,9 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
 }
 
 asio::awaitable<bool> Session::discard_octets(std::uint64_t count) {
+  auto budget = content_budget();
   while (count > 0) {
-    if (io_->buffered().empty() && !co_await read_more(config_.server.data_timeout)) {
+    if (io_->buffered().empty() && !co_await read_more(budget)) {
       co_return false;
     }
     const auto n = std::min<std::uint64_t>(count, io_->buffered().size());

@@ -51,6 +51,7 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::Dnsbl
   options.max_message_size = cfg->server.max_message_size;
   options.max_recipients = cfg->server.max_recipients;
   options.max_errors = cfg->server.max_errors;
+  options.max_junk_commands = cfg->server.max_junk_commands;
   options.starttls_available = tls != nullptr;
   options.tls_required = cfg->tls.require;
   options.decide_helo = true;  // the HELO checks (SessionPolicy::helo)

@@ -26,6 +26,13 @@ using asio::ip::tcp;
 
 namespace {
 
+// The kernel's send buffer of a session (Linux doubles it). A session only sends replies (the
+// longest, EHLO's, is a few hundred bytes) and a TLS handshake's certificates, so a small fixed
+// buffer costs nothing; without it the kernel grows the buffer to megabytes for a client that
+// pipelines commands and never reads, and the session answers that many commands before its
+// write blocks and times out.
+constexpr int kSessionSendBuffer = 16 * 1024;
+
 asio::awaitable<void> say_and_close(tcp::socket socket, std::string reply) {
   // A refused client gets its 421 without waiting for anything else; the write is bounded by
   // the socket buffer, which a fresh connection always has room for.
@@ -230,6 +237,7 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool proxy) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    socket.set_option(asio::socket_base::send_buffer_size(kSessionSendBuffer), ignored);
     // Behind a load balancer the per-IP cap applies to the address in the PROXY header, so
     // the session takes its ticket once it has read it.
     ConnectionLimiter::Ticket ticket;

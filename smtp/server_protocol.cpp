@@ -179,15 +179,15 @@ Step ServerProtocol::on_other(const Command& command) {
   switch (command.verb) {
     case Verb::Rset:  // RFC 5321 §4.1.1.5: the transaction goes, HELO stays
       reset_transaction();
-      return reply(replies::ok());
+      return junk(replies::ok());
     case Verb::Noop:
-      return reply(replies::ok());
+      return junk(replies::ok());
     case Verb::Vrfy:  // RFC 5321 §3.5.3, §7.3
-      return reply(replies::vrfy());
+      return junk(replies::vrfy());
     case Verb::Expn:
       return reply(replies::expn());
     case Verb::Help:
-      return reply(replies::help());
+      return junk(replies::help());
     case Verb::Quit:
       return close(replies::bye());
     default:
@@ -236,6 +236,7 @@ Step ServerProtocol::bdat_done(Reply reply_to_send) {
 
 Step ServerProtocol::message_done(Reply reply_to_send) {
   reset_transaction();
+  if (reply_to_send.positive()) junk_commands_ = 0;
   return reply(std::move(reply_to_send));
 }
 
@@ -253,6 +254,13 @@ Step ServerProtocol::reply(Reply reply_to_send) {
     return close(replies::too_many_errors(options_.hostname));
   }
   return Step{StepKind::Reply, std::move(reply_to_send), {}};
+}
+
+Step ServerProtocol::junk(Reply reply_to_send) {
+  if (++junk_commands_ > options_.max_junk_commands && ++errors_ > options_.max_errors) {
+    return close(replies::too_many_errors(options_.hostname));
+  }
+  return reply(std::move(reply_to_send));
 }
 
 Step ServerProtocol::refuse(Reply reply_to_send, std::string_view limit, Command command) {

@@ -5,6 +5,9 @@
 // DATA, BDAT, STARTTLS) come back as a Step the caller carries out; the caller then reports the
 // reply it chose through the matching *_done() call, which returns the Step to take next.
 // Every 4xx/5xx reply counts as an error; past max_errors the Step is Close with 421 4.7.0.
+// So does every NOOP, RSET, VRFY or HELP past max_junk_commands since the last message
+// (Postfix's smtpd_junk_command_limit): they are harmless alone, and a client that sends
+// nothing else is wasting the session.
 // Beyond the obvious: a BDAT line that does not parse is answered 501 and Close (the chunk
 // length is unknown, the stream is lost); a BDAT whose chunks would exceed max_message_size is
 // a DiscardChunk with 552 5.3.4 and ends the transaction (RFC 3030 §2); STARTTLS inside a
@@ -28,6 +31,7 @@ struct ServerOptions {
   std::uint64_t max_message_size = 10 * 1024 * 1024;
   std::uint32_t max_recipients = 100;
   std::uint32_t max_errors = 20;
+  std::uint32_t max_junk_commands = 100;
   bool starttls_available = false;  // a certificate is configured
   bool tls_required = false;        // MAIL before STARTTLS: 530 5.7.0
   bool decide_helo = false;         // HELO/EHLO come back as a Helo step (policy checks)
@@ -95,6 +99,7 @@ class ServerProtocol {
   Step on_bdat(Command command);
   Step on_starttls(Command command);
   Step on_other(const Command& command);
+  Step junk(Reply reply);  // the reply to a NOOP, RSET, VRFY or HELP
   Step close(Reply reply);
   Step decide(StepKind kind, Command command);  // hands a command to the caller
   void reset_transaction();
@@ -107,6 +112,7 @@ class ServerProtocol {
   Command mail_;
   std::uint32_t recipients_ = 0;
   std::uint32_t errors_ = 0;
+  std::uint32_t junk_commands_ = 0;  // since the last message
   Command pending_;                 // the MAIL/RCPT/DATA/BDAT the caller is deciding on
   bool used_data_ = false;          // this transaction saw DATA (no BDAT may follow)
   std::uint64_t chunk_octets_ = 0;  // BDAT octets announced in this transaction

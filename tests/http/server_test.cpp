@@ -7,18 +7,26 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
+
+#include "http/handler.hpp"
 
 namespace mxgate::http {
 namespace {
@@ -39,7 +47,10 @@ struct Reply {
 // One client connection; requests on it are sequential (keep-alive).
 class Client {
  public:
-  explicit Client(std::uint16_t port) : socket_(io_) {
+  // From `source` (another loopback address is another client to the server's caps).
+  explicit Client(std::uint16_t port, const char* source = "127.0.0.1") : socket_(io_) {
+    socket_.open(tcp::v4());
+    socket_.bind({asio::ip::make_address(source), 0});
     socket_.connect({asio::ip::make_address("127.0.0.1"), port});
   }
 
@@ -93,6 +104,8 @@ class HttpServerTest : public ::testing::Test {
   void start(http::Limits limits = {}) {
     server_ = std::make_unique<http::Server>(
         io_, conf::HostPort{"127.0.0.1", 0}, registry_, [this] { return ready_.load(); }, limits);
+    server_->count_shedding({&evicted_, &refused_, &header_timeouts_});
+    if (handler_) server_->add(handler_);
     server_->start();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -112,8 +125,45 @@ class HttpServerTest : public ::testing::Test {
   std::shared_ptr<prometheus::Registry> registry_;
   std::atomic<bool> ready_{true};
   std::unique_ptr<http::Server> server_;
+  std::shared_ptr<http::Handler> handler_;  // added by start() when set
   std::thread thread_;
+  prometheus::Counter evicted_, refused_, header_timeouts_;
 };
+
+// Takes /stall: holds the request until release() (on the server's thread), then answers 200.
+class StallingHandler final : public http::Handler {
+ public:
+  bool takes(std::string_view target) const override { return target == "/stall"; }
+  asio::awaitable<bool> serve(beast::tcp_stream& stream, http::Request request, asio::ip::address,
+                              std::chrono::milliseconds timeout) override {
+    asio::steady_timer timer(stream.get_executor(), std::chrono::hours(1));
+    timer_ = &timer;
+    serving = true;
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    timer_ = nullptr;
+    http::Response res{beast::http::status::ok, request.version()};
+    res.body() = "done\n";
+    res.keep_alive(false);
+    res.prepare_payload();
+    stream.expires_after(timeout);
+    (void)co_await beast::http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    co_return false;
+  }
+  void release() {
+    if (timer_ != nullptr) timer_->cancel();
+  }
+  std::atomic<bool> serving{false};
+
+ private:
+  asio::steady_timer* timer_ = nullptr;
+};
+
+// Polls `done` for at most 5 s (the server runs on its own thread).
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 5000 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return done();
+}
 
 TEST_F(HttpServerTest, BindsAnEphemeralPort) {
   start();
@@ -232,31 +282,89 @@ TEST_F(HttpServerTest, GarbageIsABadRequest) {
   EXPECT_EQ(client.read_reply().status, 400u);
 }
 
-TEST_F(HttpServerTest, SilentConnectionIsClosedAtTheReadDeadline) {
+TEST_F(HttpServerTest, AHalfSentHeaderIsClosedAtTheHeaderDeadline) {
   http::Limits limits;
-  limits.read_timeout = std::chrono::milliseconds(50);
+  limits.header_timeout = std::chrono::milliseconds(50);
+  limits.request_timeout = std::chrono::hours(1);
   start(limits);
   Client client(port());
+  client.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(client.read_until_closed(), asio::error::eof);
+  // The stream closes the socket at its deadline, then the server counts.
+  EXPECT_TRUE(eventually([&] { return header_timeouts_.Value() == 1; }));
+}
+
+TEST_F(HttpServerTest, AnIdleKeepAliveConnectionIsClosedAtTheHeaderDeadline) {
+  http::Limits limits;
+  limits.header_timeout = std::chrono::milliseconds(50);
+  start(limits);
+  Client client(port());
+  EXPECT_EQ(client.request(beast::http::verb::get, "/healthz").status, 200u);
   EXPECT_EQ(client.read_until_closed(), asio::error::eof);
 }
 
-TEST_F(HttpServerTest, ConnectionsOverTheCapAreClosed) {
+TEST_F(HttpServerTest, ANewConnectionOverTheCapTakesTheSlotOfTheLongestWaiting) {
   http::Limits limits;
   limits.max_connections = 2;
+  limits.header_timeout = std::chrono::hours(1);
   start(limits);
-  Client first(port());
-  Client second(port());
-  // A reply on each proves the server holds both before the third arrives.
-  EXPECT_EQ(first.request(beast::http::verb::get, "/healthz").status, 200u);
+  Client first(port(), "127.0.0.2");
+  Client second(port(), "127.0.0.3");
+  first.send_raw("GET /healthz HTTP/1.1\r\n");  // half a request, then nothing
+  // A reply on the second proves the server holds both before the third arrives.
   EXPECT_EQ(second.request(beast::http::verb::get, "/healthz").status, 200u);
   Client third(port());
-  EXPECT_NE(third.read_until_closed(), boost::system::error_code{});
-  EXPECT_EQ(first.request(beast::http::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(third.request(beast::http::verb::get, "/metrics").status, 200u);
+  EXPECT_NE(first.read_until_closed(), boost::system::error_code{});
+  EXPECT_EQ(second.request(beast::http::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(evicted_.Value(), 1);
+  EXPECT_EQ(refused_.Value(), 0);
+}
+
+TEST_F(HttpServerTest, AClientOverItsOwnCapDisplacesOnlyItsOwnConnections) {
+  http::Limits limits;
+  limits.max_connections_per_client = 2;
+  limits.header_timeout = std::chrono::hours(1);
+  start(limits);
+  Client other(port(), "127.0.0.1");
+  other.send_raw("GET /healthz HTTP/1.1\r\n");  // waiting longest of all
+  std::vector<std::unique_ptr<Client>> flood;
+  for (int i = 0; i < 6; ++i) {
+    flood.push_back(std::make_unique<Client>(port(), "127.0.0.2"));
+    flood.back()->send_raw("GET /healthz HTTP/1.1\r\n");
+  }
+  // The last two of the flood hold its two slots; the others were closed to make room.
+  for (int i = 0; i < 4; ++i) EXPECT_NE(flood[i]->read_until_closed(), boost::system::error_code{});
+  for (int i = 4; i < 6; ++i) {
+    flood[i]->send_raw("Host: x\r\n\r\n");
+    EXPECT_EQ(flood[i]->read_reply().status, 200u);
+  }
+  other.send_raw("Host: x\r\n\r\n");
+  EXPECT_EQ(other.read_reply().status, 200u);
+  EXPECT_EQ(evicted_.Value(), 4);
+}
+
+TEST_F(HttpServerTest, WhenEveryConnectionIsBusyWithARequestANewOneIsRefused) {
+  http::Limits limits;
+  limits.max_connections = 1;
+  limits.request_timeout = std::chrono::hours(1);
+  auto handler = std::make_shared<StallingHandler>();
+  handler_ = handler;
+  start(limits);
+  Client busy(port());
+  busy.send_raw("GET /stall HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return handler->serving.load(); }));
+  Client late(port());
+  EXPECT_NE(late.read_until_closed(), boost::system::error_code{});
+  EXPECT_EQ(refused_.Value(), 1);
+  EXPECT_EQ(evicted_.Value(), 0);
+  asio::post(io_, [handler] { handler->release(); });
+  EXPECT_EQ(busy.read_reply().status, 200u);
 }
 
 TEST_F(HttpServerTest, StopClosesOpenConnections) {
   http::Limits limits;
-  limits.read_timeout = std::chrono::hours(1);
+  limits.header_timeout = std::chrono::hours(1);
   start(limits);
   Client client(port());
   EXPECT_EQ(client.request(beast::http::verb::get, "/healthz").status, 200u);

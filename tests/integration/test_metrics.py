@@ -56,7 +56,11 @@ class MetricsTest(MxTestCase):
         self.assertIn("# TYPE mxgate_sessions_total counter", text)
         self.assertIn("# TYPE mxgate_sessions_active gauge", text)
         self.assertIn("# TYPE mxgate_relay_duration_seconds histogram", text)
-        self.assertEqual(after.get("mxgate_relay_duration_seconds_count"), 4)
+        # Per downstream: the route's mailbox server, labelled as the configuration names it.
+        self.assertEqual(
+            after.get(f'mxgate_relay_duration_seconds_count{{downstream="{sink.address}"}}'), 4)
+        self.assertGreaterEqual(after.get(f'mxgate_downstream_connections_total{{downstream='
+                                          f'"{sink.address}",origin="opened"}}'), 1)
 
         result = run_tool(["promtool", "check", "metrics"], input=text.encode())
         report = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")

@@ -164,18 +164,20 @@ class QueueTest(MxTestCase):
         self.send(mx, 3)
         wait_until(lambda: "relay_circuit downstream=127.0.0.1:%d state=open" % port in mx.log(),
                    30, what="the circuit opened")
-        wait_until(lambda: (mx.metric('mxgate_downstream_errors_total{kind="circuit_open"}')
-                            or 0) >= 1, 30, what="an attempt refused at once")
+        errors = 'mxgate_downstream_errors_total{downstream="127.0.0.1:%d",kind="%s"}'
+        wait_until(lambda: (mx.metric(errors % (port, "circuit_open")) or 0) >= 1, 30,
+                   what="an attempt refused at once")
         wait_until(lambda: (mx.metric("mxgate_downstream_circuit_opens_total") or 0) >= 1, 30,
                    what="the opening counted")
-        connects = mx.metric('mxgate_downstream_errors_total{kind="connect"}')
+        open_circuits = 'mxgate_downstream_open_circuits{downstream="127.0.0.1:%d"}' % port
+        wait_until(lambda: mx.metric(open_circuits) == 1, 30, what="the gauge of that downstream")
+        connects = mx.metric(errors % (port, "connect"))
         sink = Sink(port=port)
         sink.__enter__()
         self.addCleanup(sink.__exit__, None, None, None)
         self.assertEqual(len(sink.wait_for_messages(3, timeout=60)), 3)
         self.assertIn("relay_circuit downstream=127.0.0.1:%d state=closed" % port, mx.log())
-        wait_until(lambda: mx.metric("mxgate_downstream_open_circuits") == 0, 30,
-                   what="no open circuit")
+        wait_until(lambda: mx.metric(open_circuits) == 0, 30, what="no open circuit")
         self.assertGreaterEqual(connects, 2)
 
     def test_queued_mail_survives_a_restart(self):

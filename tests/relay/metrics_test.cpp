@@ -54,8 +54,8 @@ TEST(RelayMetrics, EveryConfiguredDownstreamHasItsSeriesFromTheStart) {
   config.relay.mode = conf::RelayConfig::Mode::Queue;
   metrics.name_downstreams(config);
   const std::string text = exposition(registry);
-  for (const char* label : {"10.0.0.1:25", "[::1]:2525", "10.0.0.9:25", "smarthost.example:587",
-                            "mx"}) {
+  for (const char* label :
+       {"10.0.0.1:25", "[::1]:2525", "10.0.0.9:25", "smarthost.example:587", "mx"}) {
     const std::string series = std::string(R"(mxgate_downstream_errors_total{downstream=")") +
                                label + R"(",kind="connect"} 0)";
     EXPECT_NE(text.find(series), std::string::npos) << series;

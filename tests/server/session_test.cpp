@@ -265,6 +265,67 @@ TEST_F(SessionTest, AnIdleClientGets421AtTheCommandTimeout) {
   EXPECT_TRUE(ended_);
 }
 
+TEST_F(SessionTest, ACommandTrickledAByteAtATimeGets421AtTheCommandTimeout) {
+  greet();
+  say("EHLO client.example.org\r\n");
+  // One byte every 100 s: each read is in time, the line is not (Postfix's per-request deadline).
+  EXPECT_EQ(advance(100s), "");
+  EXPECT_EQ(say("N"), "");
+  EXPECT_EQ(advance(100s), "");
+  EXPECT_EQ(say("O"), "");
+  EXPECT_EQ(advance(99s), "");
+  EXPECT_EQ(say("O"), "");
+  EXPECT_EQ(advance(1s), "421 4.4.2 mx.example.net Error: timeout exceeded\r\n");
+  EXPECT_TRUE(ended_);
+}
+
+TEST_F(SessionTest, EachCommandLineHasItsOwnTime) {
+  greet();
+  say("EHLO client.example.org\r\n");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(advance(299s), "");
+    EXPECT_EQ(say("NOOP\r\n"), "250 2.0.0 Ok\r\n");
+  }
+  EXPECT_FALSE(ended_);
+}
+
+TEST_F(SessionTest, MessageContentSlowerThanTheMinimumDataRateGets421) {
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n").substr(0, 3), "354");
+  // data_timeout 3 min, 500 bytes/s: 50 bytes every 60 s earn 0.1 s each time and lose 60 s.
+  const std::string line(48, 'x');
+  EXPECT_EQ(say(line + "\r\n"), "");
+  EXPECT_EQ(advance(60s), "");
+  EXPECT_EQ(say(line + "\r\n"), "");
+  EXPECT_EQ(advance(60s), "");
+  EXPECT_EQ(say(line + "\r\n"), "");
+  EXPECT_EQ(advance(59s), "");
+  EXPECT_EQ(say(line + "\r\n"), "");
+  EXPECT_EQ(advance(1s), "");  // 1.3 s were left
+  EXPECT_EQ(advance(1s), "421 4.4.2 mx.example.net Error: timeout exceeded\r\n");
+  EXPECT_TRUE(ended_);
+  EXPECT_TRUE(worker_.downstream->delivered.empty());
+}
+
+TEST_F(SessionTest, MessageContentAtAGoodRateHasNoDeadline) {
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n").substr(0, 3), "354");
+  // 100 KB every 100 s (1 KB/s, twice the minimum rate): 10 times data_timeout in all.
+  EXPECT_EQ(say("From: <a@example.org>\r\nDate: Mon, 7 Dec 2026 00:00:00 +0000\r\n"
+                "Message-ID: <slow@example.org>\r\nSubject: big\r\n\r\n"),
+            "");
+  std::string chunk;
+  while (chunk.size() < 100 * 1024) chunk += std::string(98, 'x') + "\r\n";
+  for (int i = 0; i < 18; ++i) {
+    EXPECT_EQ(say(chunk), "");
+    EXPECT_EQ(advance(100s), "");
+  }
+  EXPECT_EQ(say(".\r\n").substr(0, 3), "250");
+  EXPECT_FALSE(ended_);
+}
+
 TEST_F(SessionTest, ADrainLetsTheTransactionFinishFirst) {
   greet();
   say(kEnvelope);
@@ -336,7 +397,9 @@ TEST_F(SessionDictionaryTest, EveryRefusalIsOneLogLineWithItsRecipient) {
   ASSERT_EQ(refused.size(), 2u);
   EXPECT_NE(refused[0].find(" stage=rcpt rcpt=x1@example.com by=relay "), std::string::npos)
       << refused[0];
-  EXPECT_NE(refused[1].find(" stage=rcpt rcpt=x2@example.com action=drop signal=invalid_recipients "), std::string::npos)
+  EXPECT_NE(
+      refused[1].find(" stage=rcpt rcpt=x2@example.com action=drop signal=invalid_recipients "),
+      std::string::npos)
       << refused[1];
 }
 
@@ -361,9 +424,9 @@ TEST_F(SessionLimitTest, ALimitsRefusalIsLoggedWithTheKeyThatSetIt) {
   EXPECT_EQ(say("MAIL FROM:<a@example.org> SIZE=5000\r\n").substr(0, 10), "552 5.3.4 ");
   const auto refused = log.lines_starting("refused ");
   ASSERT_EQ(refused.size(), 2u);
-  EXPECT_TRUE(refused[0].ends_with(
-      " stage=rcpt rcpt=c@example.com by=limit reply=\"452 4.5.3\" "
-      "reason=server.max_recipients"))
+  EXPECT_TRUE(
+      refused[0].ends_with(" stage=rcpt rcpt=c@example.com by=limit reply=\"452 4.5.3\" "
+                           "reason=server.max_recipients"))
       << refused[0];
   EXPECT_TRUE(refused[1].ends_with(
       " stage=mail by=limit reply=\"552 5.3.4\" reason=server.max_message_size"))
@@ -491,13 +554,12 @@ TEST_F(HeldContentTest, AUsedUpBudgetRefusesDataAndBdatWith451) {
   say(kEnvelope);
   EXPECT_EQ(say("DATA\r\n"), "451 4.3.1 Insufficient system resources, try again later\r\n");
   say("RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n");
-  EXPECT_EQ(say("BDAT 4\r\nabcd"),
-            "451 4.3.1 Insufficient system resources, try again later\r\n");
+  EXPECT_EQ(say("BDAT 4\r\nabcd"), "451 4.3.1 Insufficient system resources, try again later\r\n");
   EXPECT_EQ(metric(worker_.server_metrics().held_content_refusals), 2);
   const auto refused = log.lines_starting("refused ");
   ASSERT_EQ(refused.size(), 2u);
-  EXPECT_TRUE(refused[0].ends_with(
-      " stage=data by=limit reply=\"451 4.3.1\" reason=content.memory_budget"))
+  EXPECT_TRUE(
+      refused[0].ends_with(" stage=data by=limit reply=\"451 4.3.1\" reason=content.memory_budget"))
       << refused[0];
   // Room again: the client's retry goes through.
   worker_.content_budget().set_limit(1 << 20);

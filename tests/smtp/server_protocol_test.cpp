@@ -174,6 +174,42 @@ TEST(ServerProtocol, ClosesPastTheErrorLimit) {
   EXPECT_EQ(p.errors(), 3U);
 }
 
+TEST(ServerProtocol, JunkCommandsPastTheirLimitCountAsErrors) {
+  ServerOptions o = options();  // max_errors = 2
+  o.max_junk_commands = 3;
+  ServerProtocol p(o);
+  p.on_line("EHLO c");
+  for (const char* line : {"NOOP", "RSET", "VRFY x", "HELP"}) {  // the 4th is over the limit
+    EXPECT_EQ(p.on_line(line).kind, StepKind::Reply) << line;
+  }
+  EXPECT_EQ(p.errors(), 1U);
+  EXPECT_EQ(p.on_line("NOOP").kind, StepKind::Reply);
+  const Step s = p.on_line("NOOP");
+  EXPECT_EQ(s.kind, StepKind::Close);
+  EXPECT_EQ(s.reply.wire(), "421 4.7.0 mx.test Error: too many errors\r\n");
+}
+
+TEST(ServerProtocol, AMessageStartsTheJunkCountAgain) {
+  ServerOptions o = options();
+  o.max_junk_commands = 2;
+  ServerProtocol p(o);
+  p.on_line("EHLO c");
+  p.on_line("NOOP");
+  p.on_line("NOOP");
+  p.on_line("MAIL FROM:<a@b.example>");
+  p.mail_done(kOk);
+  p.on_line("RCPT TO:<c@d.example>");
+  p.rcpt_done(kOk);
+  p.on_line("DATA");
+  p.data_done(Reply::make(354, "", "Go ahead"));
+  p.message_done(kOk);
+  p.on_line("NOOP");
+  p.on_line("NOOP");
+  EXPECT_EQ(p.errors(), 0U);
+  p.on_line("NOOP");
+  EXPECT_EQ(p.errors(), 1U);
+}
+
 TEST(ServerProtocol, DiscardedChunkPastTheErrorLimitCloses) {
   ServerProtocol p(options());
   p.on_line("X");
