@@ -51,8 +51,8 @@ bool verify_rsa(const DkimKey& key, std::string_view data, std::string_view sign
     key.rsa_verifier = std::move(context);
   }
   return EVP_PKEY_verify(key.rsa_verifier.get(),
-                         reinterpret_cast<const unsigned char*>(signature.data()),
-                         signature.size(), hash, hash_size) == 1;
+                         reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                         hash, hash_size) == 1;
 }
 
 // RFC 8463 §3: the Ed25519 signature covers the SHA-256 hash of the data, not the data.
@@ -78,7 +78,9 @@ std::optional<DkimVerdict> check_constraints(const DkimSignature& signature, con
     return verdict(DkimStatus::PermError, "key type k= does not match a=");
   }
   if (!key.serves_email()) return verdict(DkimStatus::PermError, "key s= excludes email");
-  if (!key.allows_sha256()) return verdict(DkimStatus::Policy, "key h= excludes sha256");
+  // §6.1.2 step 6: "the Verifier MUST ignore the key record and return PERMFAIL (inappropriate
+  // hash algorithm)".
+  if (!key.allows_sha256()) return verdict(DkimStatus::PermError, "key h= excludes sha256");
   // §3.6.1 t=s: "the "i=" domain MUST NOT be a subdomain of "d="".
   if (key.strict && signature.identity_domain() != signature.domain) {
     return verdict(DkimStatus::Policy, "key t=s forbids i= in a subdomain of d=");
