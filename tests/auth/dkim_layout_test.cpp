@@ -18,7 +18,7 @@ namespace {
 
 using testing::body_hash;
 using testing::Ed25519Signer;
-using testing::fill;
+using testing::fill_in;
 
 constexpr std::string_view kFields =
     "From: Joe <joe@football.example.com>\r\n"
@@ -77,10 +77,10 @@ TEST(DkimLayout, EveryTagListLayoutOfTheGrammarVerifies) {
   const Ed25519Signer signer;
   const std::string bh = body_hash(kBody);
   for (const Layout& row : layouts()) {
-    const std::string expected = fill(row.expected, "bh", bh);
+    const std::string expected = fill_in(row.expected, "bh", bh);
     const std::string b = signer.sign(expected);
-    std::string field = fill(fill(row.field, "bh", bh), "b", b);
-    field = fill(fill(field, "b1", b.substr(0, b.size() / 2)), "b2", b.substr(b.size() / 2));
+    std::string field = fill_in(fill_in(row.field, "bh", bh), "b", b);
+    field = fill_in(fill_in(field, "b1", b.substr(0, b.size() / 2)), "b2", b.substr(b.size() / 2));
     const std::string message = field + std::string(kFields) + "\r\n" + std::string(kBody);
     const DkimMessage split = split_message(message);
     const auto parsed = parse_dkim_signature(header_field_value(split.fields[0]));
@@ -98,8 +98,8 @@ TEST(DkimLayout, TheKeyRecordsHashListDecidesPermanently) {
   const Ed25519Signer signer;
   const std::string bh = body_hash(kBody);
   const Layout& row = layouts().front();
-  const std::string expected = fill(row.expected, "bh", bh);
-  const std::string message = fill(fill(row.field, "bh", bh), "b", signer.sign(expected)) +
+  const std::string expected = fill_in(row.expected, "bh", bh);
+  const std::string message = fill_in(fill_in(row.field, "bh", bh), "b", signer.sign(expected)) +
                               std::string(kFields) + "\r\n" + std::string(kBody);
   const DkimMessage split = split_message(message);
   const struct {

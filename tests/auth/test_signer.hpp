@@ -78,7 +78,7 @@ class Ed25519Signer {
 };
 
 // `text` with every "{name}" replaced by `value`.
-inline std::string fill(std::string text, std::string_view name, std::string_view value) {
+inline std::string fill_in(std::string text, std::string_view name, std::string_view value) {
   const std::string mark = "{" + std::string(name) + "}";
   for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at)) {
     text.replace(at, mark.size(), value);
