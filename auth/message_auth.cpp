@@ -317,4 +317,17 @@ AuthResults::Dmarc dmarc_entry(const DmarcCheck& check) {
   return out;
 }
 
+AuthResults::Arc arc_entry(const ArcVerdict& arc, std::string_view remote_ip) {
+  AuthResults::Arc out;
+  out.result = std::string(to_string(arc.status));
+  if (arc.status == ArcStatus::None) return out;
+  out.reason = arc.reason;
+  if (arc.status == ArcStatus::Pass) {
+    out.comment = fmt::format("i={} d={}", arc.instances(), arc.sealers.back());
+    out.oldest_pass = arc.oldest_pass;
+  }
+  out.remote_ip = std::string(remote_ip);
+  return out;
+}
+
 }  // namespace mxgate::auth

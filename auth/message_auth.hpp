@@ -138,5 +138,8 @@ boost::asio::awaitable<DmarcCheck> check_dmarc(dns::Resolver& resolver, FromDoma
 AuthResults::Spf spf_entry(const spf::Evaluation& spf, const spf::Identity& identity);
 AuthResults::Dkim dkim_entry(const DkimCheck& check);
 AuthResults::Dmarc dmarc_entry(const DmarcCheck& check);
+// "none" alone; "pass" with the last set's instance and sealer as a comment and
+// header.oldest-pass when known; "fail" with why; both with smtp.remote-ip (RFC 8617 §10.2).
+AuthResults::Arc arc_entry(const ArcVerdict& arc, std::string_view remote_ip);
 
 }  // namespace mxgate::auth

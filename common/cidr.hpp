@@ -11,7 +11,7 @@
 namespace mxgate::common {
 
 struct IpBytes {
-  int family = 0;                        // 4 or 6
+  int family = 0;                       // 4 or 6
   std::array<std::uint8_t, 16> bytes{};  // network byte order; IPv4 in the first 4 bytes
 };
 

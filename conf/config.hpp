@@ -74,13 +74,13 @@ struct TlsConfig {
   std::string certificate;  // PEM chain; STARTTLS is offered only when a certificate is set
   std::string private_key;
   std::vector<TlsCertificate> certificates;  // more, and per SNI name
-  bool require = false;                      // MAIL before STARTTLS gets 530 5.7.0
+  bool require = false;  // MAIL before STARTTLS gets 530 5.7.0
   Duration handshake_timeout = std::chrono::seconds(30);
   enum class Version { Tls1, Tls1_1, Tls1_2, Tls1_3 };
   Version min_version = Version::Tls1_2;
   std::string ciphers = kDefaultTlsCiphers;  // TLS 1.2 and older
-  std::string ciphersuites;                  // TLS 1.3; "": OpenSSL's default
-  std::string groups;                        // key exchange groups; "": OpenSSL's default
+  std::string ciphersuites;                   // TLS 1.3; "": OpenSSL's default
+  std::string groups;                         // key exchange groups; "": OpenSSL's default
   bool prefer_server_ciphers = true;
   bool enabled() const { return !certificate.empty() || !certificates.empty(); }
   friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
@@ -105,8 +105,8 @@ struct AdminConfig {
 
 // The postmaster portal (issue 8; server/portal.hpp).
 struct PortalConfig {
-  HostPort listen{"127.0.0.1", 8080};         // port 0 disables it
-  std::uint32_t requests_per_minute = 60;     // per client IP; 0: no limit
+  HostPort listen{"127.0.0.1", 8080};  // port 0 disables it
+  std::uint32_t requests_per_minute = 60;  // per client IP; 0: no limit
   std::uint32_t delist_requests_per_day = 3;  // per contact address; 0: no limit
   friend bool operator==(const PortalConfig&, const PortalConfig&) = default;
 };
@@ -281,16 +281,15 @@ struct AuthConfig {
 // take while a message is judged.
 struct ContentConfig {
   bool enabled = true;  // parse the content of untrusted clients' mail and run its checks
-  std::uint64_t memory_per_session = 1024 * 1024;     // held in memory; the rest spills to a file
-  std::uint64_t memory_budget = 256 * 1024 * 1024;    // all sessions' held content in memory
-  std::uint32_t max_depth = 10;                       // multipart nesting
-  std::uint32_t max_parts = 100;                      // MIME parts per message
-  std::uint32_t max_header_fields = 1000;             // per header section
-  std::uint64_t max_line_length = 64 * 1024;          // bytes of one line inspected
+  std::uint64_t memory_per_session = 1024 * 1024;  // held in memory; the rest spills to a file
+  std::uint64_t memory_budget = 256 * 1024 * 1024;  // all sessions' held content in memory
+  std::uint32_t max_depth = 10;                     // multipart nesting
+  std::uint32_t max_parts = 100;                    // MIME parts per message
+  std::uint32_t max_header_fields = 1000;           // per header section
+  std::uint64_t max_line_length = 64 * 1024;        // bytes of one line inspected
   std::uint64_t max_decoded_bytes = 4 * 1024 * 1024;  // text decoded and scanned for URLs
   std::uint32_t max_uri_domains = 20;  // distinct linked domains looked up per message
-  std::uint32_t bulk_daily_volume =
-      0;  // a sender domain over this many messages a day is bulk; 0: off
+  std::uint32_t bulk_daily_volume = 0;  // a sender domain over this many messages a day is bulk; 0: off
   friend bool operator==(const ContentConfig&, const ContentConfig&) = default;
 };
 
@@ -298,7 +297,7 @@ struct ContentConfig {
 // SMTP stage in the order of the entries, as Postfix's smtpd_milters.
 struct MilterConfig {
   enum class DefaultAction { Tempfail, Accept, Reject };  // milter::DefaultAction, in order
-  std::string name;                                       // for logs and metrics
+  std::string name;     // for logs and metrics
   std::string address;  // "inet:127.0.0.1:11332" or "unix:/run/rspamd/milter.sock"
   // What the filter is told about: connect, helo, mail, rcpt, data, header, body; the end of
   // the message always.
@@ -306,9 +305,9 @@ struct MilterConfig {
   Duration connect_timeout = std::chrono::seconds(5);
   Duration timeout = std::chrono::seconds(30);  // each step; a progress reply restarts it
   DefaultAction default_action = DefaultAction::Tempfail;  // the filter down, slow or broken
-  std::vector<std::string> macros = {
-      "j", "_",           "{daemon_name}", "{client_addr}", "{client_name}", "{client_port}",
-      "i", "{mail_addr}", "{rcpt_addr}",   "{tls_version}", "{cipher}",      "{cipher_bits}"};
+  std::vector<std::string> macros = {"j",           "_",        "{daemon_name}", "{client_addr}",
+                                     "{client_name}", "{client_port}", "i", "{mail_addr}",
+                                     "{rcpt_addr}",  "{tls_version}", "{cipher}", "{cipher_bits}"};
   bool replace_body = true;  // the filter may replace the body
   // Keeping the connection for the next SMTP session (QUIT_NC): never, only after a message
   // the filter let continue (what libmilter's state machine allows), or always (Rspamd).
@@ -412,8 +411,9 @@ struct Origins {
 // The keys whose values are paths. A relative path in the file or in an -o override is
 // relative to the configuration file's directory; load_config() makes every one absolute.
 inline constexpr std::string_view kPathKeys[] = {
-    "tls.certificate", "tls.private_key",     "admin.token_file",    "queue.path",
-    "storage.path",    "fleet.password_file", "relay.recipient_list"};
+    "tls.certificate", "tls.private_key", "admin.token_file",
+    "queue.path",      "storage.path",    "fleet.password_file",
+    "relay.recipient_list"};
 
 struct Config {
   ServerConfig server;
@@ -428,7 +428,7 @@ struct Config {
   std::vector<Route> routes;
   StorageConfig storage;
   DnsConfig dns;
-  std::vector<DnsblConfig> dnsbls;    // [[dnsbl]]
+  std::vector<DnsblConfig> dnsbls;  // [[dnsbl]]
   std::vector<MilterConfig> milters;  // [[milter]], in the order they are asked
   PregreetConfig pregreet;
   AuthConfig auth;

@@ -113,7 +113,7 @@ void limit_name(TableReader& r, std::string_view key, std::string& name);
 void networks(TableReader& r, std::string_view key, std::vector<std::string>& cidrs);
 void return_filters(TableReader& r, std::string_view key, std::vector<std::string>& patterns);
 void route_domains(TableReader& r, std::string_view key, std::vector<std::string>& domains);
-void domain_names(TableReader& r, std::string_view key, std::vector<std::string>& domains);  // lower case
+void domain_names(TableReader& r, std::string_view key, std::vector<std::string>& domains);
 void some_listener(TableReader& r, std::string_view key, std::vector<HostPort>& listen);
 void some_downstream(TableReader& r, std::string_view key, std::vector<HostPort>& servers);
 void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& lengths);  // sorts

@@ -33,9 +33,10 @@ constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
 constexpr std::array<std::string_view, 24> kSections{
-    "server",   "tls",      "http",    "portal",     "admin", "feedback", "relay",    "queue",
-    "outbound", "route",    "storage", "dns",        "dnsbl", "milter",   "pregreet", "auth",
-    "content",  "throttle", "limit",   "reputation", "fleet", "checks",   "log",      "greylist"};
+    "server",   "tls",     "http",     "portal", "admin",      "feedback", "relay",
+    "queue",    "outbound", "route",   "storage", "dns",       "dnsbl",    "milter",
+    "pregreet", "auth",    "content", "throttle", "limit",     "reputation", "fleet",
+    "checks",   "log",     "greylist"};
 // [[milter]] stages, in the order a session meets them.
 constexpr std::array<std::string_view, 7> kMilterStages{"connect", "helo",   "mail", "rcpt",
                                                         "data",    "header", "body"};
@@ -62,8 +63,8 @@ void read_array(TableReader& root, std::string_view name, ReadOne read_one) {
                           describe_node(*node)));
   }
   for (std::size_t i = 0; i < array->size(); ++i) {
-    const std::string prefix =
-        root.prefix().empty() ? std::string(name) : root.prefix() + "." + std::string(name);
+    const std::string prefix = root.prefix().empty() ? std::string(name)
+                                                     : root.prefix() + "." + std::string(name);
     TableReader r(array->get(i)->as_table(), fmt::format("{}[{}]", prefix, i), root.file());
     read_one(r);
   }
@@ -373,7 +374,8 @@ void server_names(TableReader& r, std::string_view key, std::vector<std::string>
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     const std::string_view host = name.starts_with("*.") ? std::string_view(name).substr(2) : name;
     if (auto problem = domain_problem(host)) {
-      r.fail(r.find(key), key, quote(name) + " is not a host name (or *.domain): it " + *problem);
+      r.fail(r.find(key), key,
+             quote(name) + " is not a host name (or *.domain): it " + *problem);
     }
   }
 }
@@ -476,7 +478,8 @@ void milter_address(TableReader& r, std::string_view key, std::string& address) 
 void redis_address(TableReader& r, std::string_view key, std::string& address) {
   const bool unix_path = address.starts_with("unix:");
   std::string why;
-  const auto endpoint = common::parse_socket_endpoint(unix_path ? address : "inet:" + address, why);
+  const auto endpoint =
+      common::parse_socket_endpoint(unix_path ? address : "inet:" + address, why);
   if (!endpoint) {
     r.fail(r.find(key), key,
            quote(address) + ": expected \"host:port\" with an IP address, or \"unix:/path\"");
@@ -490,12 +493,13 @@ void redis_address(TableReader& r, std::string_view key, std::string& address) {
 
 // A name that goes into Redis keys and the status: letters, digits, '.', '-' and '_'.
 void node_name(TableReader& r, std::string_view key, std::string& name) {
-  const bool fine =
-      name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-      });
+  const bool fine = name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                             c == '_';
+                    });
   if (!fine) {
-    r.fail(r.find(key), key, quote(name) + ": use letters, digits, '.', '-' and '_' (at most 255)");
+    r.fail(r.find(key), key,
+           quote(name) + ": use letters, digits, '.', '-' and '_' (at most 255)");
   }
 }
 
@@ -570,7 +574,7 @@ void route_domains(TableReader& r, std::string_view key, std::vector<std::string
   }
 }
 
-// Domain names, kept in lower case without a trailing dot; an empty list is fine.
+// Domain names (an empty list is fine), kept in lower case without a trailing dot.
 void domain_names(TableReader& r, std::string_view key, std::vector<std::string>& domains) {
   const toml::node* node = r.find(key);
   for (std::size_t i = 0; i < domains.size(); ++i) {

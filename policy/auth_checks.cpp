@@ -355,19 +355,6 @@ void count_results(VerdictMetrics& metrics, const auth::AuthResults& results) {
   if (results.iprev) metrics.count_auth("iprev", results.iprev->result);
 }
 
-auth::AuthResults::Arc arc_entry(const auth::ArcVerdict& arc, const std::string& client_ip) {
-  auth::AuthResults::Arc out;
-  out.result = std::string(auth::to_string(arc.status));
-  if (arc.status == auth::ArcStatus::None) return out;
-  out.reason = arc.reason;
-  if (arc.status == auth::ArcStatus::Pass) {
-    out.comment = fmt::format("i={} d={}", arc.instances(), arc.sealers.back());
-    out.oldest_pass = arc.oldest_pass;
-  }
-  out.remote_ip = client_ip;
-  return out;
-}
-
 auth::AuthResults auth_results(const AuthFindings& findings, const std::string& authserv_id,
                                const std::string& client_ip, const std::string& iprev,
                                const std::string& ptr_name) {
@@ -392,7 +379,7 @@ auth::AuthResults auth_results(const AuthFindings& findings, const std::string& 
     results.dmarc = auth::AuthResults::Dmarc{"temperror", "", "", "not finished in time"};
   }
   if (findings.arc) {
-    results.arc = arc_entry(*findings.arc, client_ip);
+    results.arc = auth::arc_entry(*findings.arc, client_ip);
   } else if (findings.arc_asked) {
     // RFC 8617 has no temperror: a chain not validated in time did not validate.
     results.arc =

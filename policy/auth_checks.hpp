@@ -84,10 +84,6 @@ auth::AuthResults auth_results(const AuthFindings& findings, const std::string& 
                                const std::string& client_ip, const std::string& iprev,
                                const std::string& ptr_name);
 
-// The arc entry: "none" alone; "pass" with the last set's instance and sealer as a comment and
-// header.oldest-pass when known; "fail" with why; both with smtp.remote-ip = `client_ip`.
-auth::AuthResults::Arc arc_entry(const auth::ArcVerdict& arc, const std::string& client_ip);
-
 // Counts a message's results (mxgate_auth_results_total{method, result}).
 void count_results(VerdictMetrics& metrics, const auth::AuthResults& results);
 

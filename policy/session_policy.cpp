@@ -433,7 +433,7 @@ std::string SessionPolicy::quarantine_header() const {
 }
 
 std::optional<Refusal> SessionPolicy::filter_verdict(Stage stage, const milter::Verdict& verdict,
-                                                     std::string_view recipient) {
+                                                    std::string_view recipient) {
   if (!verdict.refused()) return std::nullopt;
   using Kind = milter::Answer::Kind;
   const Action action = verdict.kind == Kind::Reject     ? Action::Reject
@@ -442,8 +442,7 @@ std::optional<Refusal> SessionPolicy::filter_verdict(Stage stage, const milter::
   using reputation::Signal;
   const Signal signal = action == Action::Reject ? Signal::MilterReject : Signal::MilterTempfail;
   std::optional<smtp::Reply> own;
-  if (verdict.reply)
-    own = reputation::filter_reply(action, verdict.reply->code, verdict.reply->lines);
+  if (verdict.reply) own = reputation::filter_reply(action, verdict.reply->code, verdict.reply->lines);
   Refusal refusal{own ? std::move(*own)
                       : reputation::reply_for(stage, action, signal, client_.ip_text,
                                               config_.reputation.postmaster_url),

@@ -9,8 +9,8 @@ namespace {
 using Points = CheckSettings::Points;
 using OnError = CheckSettings::OnError;
 
-constexpr std::array<Points, 3> kRdnsPoints{
-    {{Signal::RdnsMissing, 3}, {Signal::RdnsMismatch, 2}, {Signal::RdnsGeneric, 1.5}}};
+constexpr std::array<Points, 3> kRdnsPoints{{
+    {Signal::RdnsMissing, 3}, {Signal::RdnsMismatch, 2}, {Signal::RdnsGeneric, 1.5}}};
 constexpr std::array<Points, 2> kHeloPoints{{{Signal::HeloInvalid, 3}, {Signal::HeloMismatch, 1}}};
 
 // SPF may take ten lookups in a row (RFC 7208 §4.6.4); DKIM and DMARC a few.
@@ -41,77 +41,52 @@ constexpr std::array<Points, 14> kFormatPoints{{{Signal::DateMissing, 1},
 constexpr std::array<Points, 1> kBulkPoints{{{Signal::BulkNoOneClick, 3}}};
 
 constexpr std::array<CheckInfo, 16> kChecks{{
-    {"ip_history",
-     Stage::Connect,
+    {"ip_history", Stage::Connect,
      "The client IP's and its networks' history: listings, score, reject, complaint and "
      "invalid-recipient ratios.",
-     OnError::Ignore,
-     {}},
-    {"sender_domain_history",
-     Stage::Mail,
-     "The envelope sender domain's history: listings, score and ratios.",
-     OnError::Ignore,
-     {}},
+     OnError::Ignore, {}},
+    {"sender_domain_history", Stage::Mail,
+     "The envelope sender domain's history: listings, score and ratios.", OnError::Ignore, {}},
     {"rdns", Stage::Connect,
      "Reverse DNS: a PTR name exists, resolves back to the client, and does not look generic.",
      OnError::Ignore, kRdnsPoints},
-    {"dnsbl",
-     Stage::Connect,
-     "DNS block and allow lists of IP addresses ([[dnsbl]] type ip).",
-     OnError::Ignore,
-     {}},
-    {"pregreet",
-     Stage::Connect,
-     "The client talked before the greeting banner ended.",
-     OnError::Ignore,
-     {}},
+    {"dnsbl", Stage::Connect, "DNS block and allow lists of IP addresses ([[dnsbl]] type ip).",
+     OnError::Ignore, {}},
+    {"pregreet", Stage::Connect, "The client talked before the greeting banner ended.",
+     OnError::Ignore, {}},
     {"helo", Stage::Helo,
      "The HELO/EHLO name: a valid FQDN or the client's own address literal, that resolves and "
      "matches the reverse DNS name.",
      OnError::Ignore, kHeloPoints},
-    {"sender_domain",
-     Stage::Mail,
+    {"sender_domain", Stage::Mail,
      "The envelope sender domain can receive mail: it has MX or address records and no null MX.",
-     OnError::Ignore,
-     {}},
-    {"rhsbl",
-     Stage::Mail,
-     "DNS block lists of domains ([[dnsbl]] type helo and sender_domain).",
-     OnError::Ignore,
-     {}},
-    {"spf", Stage::Mail,
-     "SPF (RFC 7208) of the MAIL FROM identity, or of HELO for the null sender.", OnError::Ignore,
-     kSpfPoints, kAuthTimeout},
+     OnError::Ignore, {}},
+    {"rhsbl", Stage::Mail,
+     "DNS block lists of domains ([[dnsbl]] type helo and sender_domain).", OnError::Ignore, {}},
+    {"spf", Stage::Mail, "SPF (RFC 7208) of the MAIL FROM identity, or of HELO for the null sender.",
+     OnError::Ignore, kSpfPoints, kAuthTimeout},
     {"dkim", Stage::EndOfData,
-     "DKIM signatures (RFC 6376): failing ones score when none passed; l= leaving content "
-     "unsigned.",
+     "DKIM signatures (RFC 6376): failing ones score when none passed; l= leaving content unsigned.",
      OnError::Ignore, kDkimPoints, kAuthTimeout},
-    {"arc",
-     Stage::EndOfData,
+    {"arc", Stage::EndOfData,
      "The ARC chain (RFC 8617) that intermediaries added: its result goes into "
      "Authentication-Results, and a trusted sealer's may stop a DMARC policy.",
-     OnError::Ignore,
-     {},
-     kAuthTimeout},
+     OnError::Ignore, {}, kAuthTimeout},
     {"dmarc", Stage::EndOfData,
      "The From domain's DMARC policy (RFC 7489), and mail that nothing authenticated.",
      OnError::Ignore, kDmarcPoints, kAuthTimeout},
-    {"throttle",
-     Stage::Connect,
+    {"throttle", Stage::Connect,
      "Sending patterns ([throttle], [[limit]]): rate limits at connect, MAIL, RCPT and end of "
      "data, the new-IP ramp, anomalies, list hygiene. A deferral is 421 and ends the session.",
-     OnError::Ignore,
-     {}},
+     OnError::Ignore, {}},
     {"format", Stage::EndOfData,
      "The message's format: RFC 5322 header fields (Date, From, Message-ID, field syntax, 8-bit "
      "bytes) and MIME structure (RFC 2045-2049: boundaries, encodings, limits).",
      OnError::Ignore, kFormatPoints},
-    {"linked_domains",
-     Stage::EndOfData,
+    {"linked_domains", Stage::EndOfData,
      "The domains and addresses the message links to: uri: listings in the store and [[dnsbl]] "
      "type uri zones.",
-     OnError::Ignore,
-     {}},
+     OnError::Ignore, {}},
     {"bulk_unsubscribe", Stage::EndOfData,
      "Bulk mail (List-Id, List-Unsubscribe, Precedence: bulk, or a high-volume sender) must offer "
      "a DKIM-signed one-click unsubscribe (RFC 8058).",

@@ -21,17 +21,10 @@ namespace {
 using testing::body_hash;
 using testing::Ed25519Signer;
 using testing::fill_in;
+using testing::replace_once;
 using vectors::kArcForwarderRecord;
 using vectors::kArcListsRecord;
 using vectors::kArcMessage;
-
-std::string replace(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out(text);
-  const auto at = out.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) out.replace(at, from.size(), to);
-  return out;
-}
 
 dns::Lookup<dns::TxtRecord> txt(std::string_view record) {
   dns::Lookup<dns::TxtRecord> lookup;
@@ -136,33 +129,34 @@ TEST(Arc, BrokenStructuresFailBeforeAnySignatureIsChecked) {
     std::string_view problem;
   } cases[] = {
       // A gap: set 1 removed, instance 2 alone.
-      {replace(kArcMessage, set1, ""), "ARC set i=1 has no ARC-Authentication-Results"},
+      {replace_once(kArcMessage, set1, ""), "ARC set i=1 has no ARC-Authentication-Results"},
       // A repeated instance.
       {set1_results + std::string(kArcMessage), "two ARC-Authentication-Results fields with i=1"},
       {set2_seal + std::string(kArcMessage), "two ARC-Seal fields with i=2"},
       // Step 2: the last seal saw a failed chain.
-      {replace(kArcMessage, "i=2; cv=pass", "i=2; cv=fail"), "the ARC-Seal of i=2 says cv=fail"},
+      {replace_once(kArcMessage, "i=2; cv=pass", "i=2; cv=fail"),
+       "the ARC-Seal of i=2 says cv=fail"},
       // Step 3: cv=none only at i=1, pass above; no fail anywhere.
-      {replace(kArcMessage, "i=2; cv=pass", "i=2; cv=none"),
+      {replace_once(kArcMessage, "i=2; cv=pass", "i=2; cv=none"),
        "the ARC-Seal of i=2 says cv=none, not cv=pass"},
-      {replace(kArcMessage, "i=1; cv=none", "i=1; cv=pass"),
+      {replace_once(kArcMessage, "i=1; cv=none", "i=1; cv=pass"),
        "the ARC-Seal of i=1 says cv=pass, not cv=none"},
-      {replace(kArcMessage, "i=1; cv=none", "i=1; cv=fail"),
+      {replace_once(kArcMessage, "i=1; cv=none", "i=1; cv=fail"),
        "the ARC-Seal of i=1 says cv=fail, not cv=none"},
-      {replace(kArcMessage, "i=1; cv=none", "i=1; cv=maybe"), "ARC-Seal: unknown cv= value"},
+      {replace_once(kArcMessage, "i=1; cv=none", "i=1; cv=maybe"), "ARC-Seal: unknown cv= value"},
       // A missing field of a set.
-      {replace(kArcMessage, "ARC-Message-Signature: i=1;", "X-Old-Signature: i=1;"),
+      {replace_once(kArcMessage, "ARC-Message-Signature: i=1;", "X-Old-Signature: i=1;"),
        "ARC set i=1 has no ARC-Message-Signature"},
       // Instances are 1..50 (§4.2.1); more than 50 sets fail (step 1).
-      {replace(kArcMessage, "ARC-Authentication-Results: i=2;",
-               "ARC-Authentication-Results: i=51;"),
+      {replace_once(kArcMessage, "ARC-Authentication-Results: i=2;",
+                    "ARC-Authentication-Results: i=51;"),
        "ARC-Authentication-Results without a valid i= (1 to 50)"},
-      {replace(kArcMessage, "ARC-Seal: i=2;", "ARC-Seal: i=0;"),
+      {replace_once(kArcMessage, "ARC-Seal: i=2;", "ARC-Seal: i=0;"),
        "ARC-Seal: malformed i= (an ARC instance is 1 to 50)"},
       // §4.1.3: an ARC-Seal has no h=; §4.1.2: an AMS never signs ARC-Seal.
-      {replace(kArcMessage, "i=2; cv=pass;", "i=2; cv=pass; h=from;"),
+      {replace_once(kArcMessage, "i=2; cv=pass;", "i=2; cv=pass; h=from;"),
        "ARC-Seal: h= is not allowed in an ARC-Seal"},
-      {replace(kArcMessage, "h=from : to : subject;", "h=from : to : subject : arc-seal;"),
+      {replace_once(kArcMessage, "h=from : to : subject;", "h=from : to : subject : arc-seal;"),
        "ARC-Message-Signature: h= of an ARC-Message-Signature names ARC-Seal"},
   };
   for (const auto& c : cases) {
@@ -183,17 +177,17 @@ TEST(Arc, ChangesAfterSealingFailTheChain) {
     std::string_view reason;
   } cases[] = {
       // The body changed after the last seal: AMS(2)'s body hash.
-      {replace(kArcMessage, "list footer", "list footer, amended"),
+      {replace_once(kArcMessage, "list footer", "list footer, amended"),
        "ARC-Message-Signature i=2 d=forwarder.example.net: body hash mismatch"},
       // A header field AMS(2) signs.
-      {replace(kArcMessage, "[list] Quarterly", "[list] Annual"),
+      {replace_once(kArcMessage, "[list] Quarterly", "[list] Annual"),
        "ARC-Message-Signature i=2 d=forwarder.example.net: signature mismatch"},
       // What set 1's sealer recorded: covered by AS(2) (checked first) and AS(1).
-      {replace(kArcMessage, "dmarc=pass header.from", "dmarc=fail header.from"),
+      {replace_once(kArcMessage, "dmarc=pass header.from", "dmarc=fail header.from"),
        "ARC-Seal i=2 d=forwarder.example.net: signature mismatch"},
       // AS(1) itself, which AS(2) covers too.
-      {replace(kArcMessage, "d=lists.example.org; s=lists;\r\n t=1717408800",
-               "d=lists.example.org; s=lists;\r\n t=1717408801"),
+      {replace_once(kArcMessage, "d=lists.example.org; s=lists;\r\n t=1717408800",
+                    "d=lists.example.org; s=lists;\r\n t=1717408801"),
        "ARC-Seal i=2 d=forwarder.example.net: signature mismatch"},
   };
   for (const auto& c : cases) {
@@ -233,7 +227,7 @@ TEST(Arc, KeyProblemsFailTheChain) {
 TEST(Arc, AnOlderMessageSignatureOnlyMovesOldestPass) {
   // Date is signed by AMS(1) only.
   const Validation v =
-      validate(replace(kArcMessage, "10:00:00 +0000", "10:00:01 +0000"), vector_keys());
+      validate(replace_once(kArcMessage, "10:00:00 +0000", "10:00:01 +0000"), vector_keys());
   EXPECT_EQ(v.verdict.status, ArcStatus::Pass) << v.verdict.reason;
   EXPECT_EQ(v.verdict.oldest_pass, 2u);
 }

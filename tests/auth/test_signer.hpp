@@ -3,9 +3,11 @@
 // writes out by hand. It signs exactly the octets it is given (RFC 8463 §3: Ed25519 over the
 // SHA-256 of the data), so a test states what the RFC says is signed and checks that the
 // verifier agrees, instead of signing with the code under test.
-// Header-only, for tests/auth; never throws but on an OpenSSL failure (a broken test machine).
+// Also the text helpers the tests share. Header-only, for tests/auth; never throws but on an
+// OpenSSL failure (a broken test machine).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include <memory>
@@ -76,6 +78,15 @@ class Ed25519Signer {
  private:
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key_;
 };
+
+// `text` with the first `from` replaced by `to`; a test failure when there is none.
+inline std::string replace_once(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out(text);
+  const auto at = out.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) out.replace(at, from.size(), to);
+  return out;
+}
 
 // `text` with every "{name}" replaced by `value`.
 inline std::string fill_in(std::string text, std::string_view name, std::string_view value) {

@@ -86,10 +86,9 @@ TEST(LoadConfig, AFileWithOnlyARouteTakesEveryDefault) {
 
 TEST(LoadConfig, ListenPortZeroPicksAFreePort) {
   TestDir dir;
-  std::string file =
-      dir.write("mxgate.toml", std::string("[server]\nlisten = [\"127.0.0.1:0\"]\nproxy_listen = "
-                                           "[\"[::1]:0\"]\n") +
-                                   kRoute);
+  std::string file = dir.write(
+      "mxgate.toml", std::string("[server]\nlisten = [\"127.0.0.1:0\"]\nproxy_listen = "
+                                 "[\"[::1]:0\"]\n") + kRoute);
   const Config config = load_config(file);
   EXPECT_EQ(config.server.listen, (std::vector<HostPort>{{"127.0.0.1", 0}}));
   EXPECT_EQ(config.server.proxy_listen, (std::vector<HostPort>{{"::1", 0}}));
@@ -114,8 +113,8 @@ flush_interval = "250ms"
   EXPECT_EQ(fleet.password_file, dir / "redis.pass");
   EXPECT_EQ(fleet.node_name, "mx-2.example.net");
   EXPECT_EQ(fleet.flush_interval, std::chrono::milliseconds(250));
-  const std::string unix_file =
-      dir.write("unix.toml", std::string(kRoute) + "[fleet]\nredis = \"unix:/run/r.sock\"\n");
+  const std::string unix_file = dir.write("unix.toml", std::string(kRoute) +
+                                                           "[fleet]\nredis = \"unix:/run/r.sock\"\n");
   EXPECT_EQ(load_config(unix_file).fleet.redis, "unix:/run/r.sock");
 }
 
@@ -191,12 +190,13 @@ struct ErrorCase {
 
 const ErrorCase kErrorCases[] = {
     {"limit without a name", "[[limit]]\nrate = 5\n", ":1: limit[0].name: ", "is required"},
-    {"limit name twice", "[[limit]]\nname = \"a\"\nrate = 1\n[[limit]]\nname = \"a\"\nrate = 2\n",
+    {"limit name twice",
+     "[[limit]]\nname = \"a\"\nrate = 1\n[[limit]]\nname = \"a\"\nrate = 2\n",
      ":5: limit[1].name: ", "\"a\" is used twice"},
-    {"limit key", "[[limit]]\nname = \"a\"\nkey = \"asn\"\nrate = 1\n",
-     ":3: limit[0].key: ", "ip_sender_domain"},
-    {"limit rate", "[[limit]]\nname = \"a\"\nrate = 0\n",
-     ":3: limit[0].rate: ", "must be between 1 and"},
+    {"limit key", "[[limit]]\nname = \"a\"\nkey = \"asn\"\nrate = 1\n", ":3: limit[0].key: ",
+     "ip_sender_domain"},
+    {"limit rate", "[[limit]]\nname = \"a\"\nrate = 0\n", ":3: limit[0].rate: ",
+     "must be between 1 and"},
     {"connections per domain",
      "[[limit]]\nname = \"a\"\nkey = \"sender_domain\"\ncount = \"connections\"\nrate = 1\n",
      ":4: limit[0].count: ", "needs key \"ip\" or \"network\""},
@@ -207,7 +207,8 @@ const ErrorCase kErrorCases[] = {
      ":3: throttle.tarpit_max: ", "must not be below throttle.tarpit_delay (5s)"},
     {"dmarc lookup", "[auth]\ndmarc_policy_lookup = \"walk\"\n",
      ":2: auth.dmarc_policy_lookup: ", "tree_walk"},
-    {"arc sealer", "[auth]\ntrusted_arc_sealers = [\"lists.example.org\", \"lists@example.org\"]\n",
+    {"arc sealer",
+     "[auth]\ntrusted_arc_sealers = [\"lists.example.org\", \"lists@example.org\"]\n",
      ":2: auth.trusted_arc_sealers: ", "\"lists@example.org\" is not a valid domain"},
     {"unknown key", "[server]\nmax_recipent = 5\n", ":2: server.max_recipent: ",
      "unknown key; did you mean \"max_recipients\"? the keys of [server] are: listen, "},
@@ -247,8 +248,7 @@ const ErrorCase kErrorCases[] = {
      ":4: server.listen: ", "missing port"},
     {"listen port too large", "[server]\nlisten = [\"127.0.0.1:65536\"]\n",
      ":2: server.listen: ", "the port must be 0..65535 (0 picks a free port)"},
-    {"route downstream port zero",
-     "[[route]]\ndomains = [\"example.com\"]\ndownstream = [\"10.0.0.5:0\"]\n",
+    {"route downstream port zero", "[[route]]\ndomains = [\"example.com\"]\ndownstream = [\"10.0.0.5:0\"]\n",
      ":3: route[0].downstream: ", "the port must be 1..65535"},
     {"listen empty", "[server]\nlisten = []\n", ":2: server.listen: ", "at least one address"},
     {"listen not strings", "[server]\nlisten = [25]\n",
@@ -288,12 +288,12 @@ const ErrorCase kErrorCases[] = {
      ":2: dns.servers: ", "an IPv6 address needs brackets"},
     {"postmaster url", "[reputation]\npostmaster_url = \"postmaster.example\"\n",
      ":2: reputation.postmaster_url: ", "expected an http:// or https:// URL"},
-    {"threshold range", "[reputation]\nreject_at = -1\n",
-     ":2: reputation.reject_at: ", "must be between 0 and 1000000, got the integer -1"},
-    {"threshold type", "[reputation]\ndefer_at = \"5\"\n",
-     ":2: reputation.defer_at: ", "expected a number, got the string \"5\""},
-    {"defer above reject", "[reputation]\ndefer_at = 20\n",
-     ":2: reputation.defer_at: ", "(20) must not exceed reputation.reject_at (10)"},
+    {"threshold range", "[reputation]\nreject_at = -1\n", ":2: reputation.reject_at: ",
+     "must be between 0 and 1000000, got the integer -1"},
+    {"threshold type", "[reputation]\ndefer_at = \"5\"\n", ":2: reputation.defer_at: ",
+     "expected a number, got the string \"5\""},
+    {"defer above reject", "[reputation]\ndefer_at = 20\n", ":2: reputation.defer_at: ",
+     "(20) must not exceed reputation.reject_at (10)"},
     {"v4 prefix range", "[reputation]\nnetwork_prefixes_v4 = [24, 33]\n",
      ":2: reputation.network_prefixes_v4: ", "must be between 8 and 32, got 33"},
     {"v6 prefix duplicate", "[reputation]\nnetwork_prefixes_v6 = [64, 64]\n",
@@ -318,8 +318,8 @@ const ErrorCase kErrorCases[] = {
      ":2: checks.rdns.points.helo_invalid: ",
      "the keys of [checks.rdns.points] are: rdns_missing, rdns_mismatch, rdns_generic"},
     {"dnsbl without zone", "[[dnsbl]]\nweight = 2\n", ":1: dnsbl[0].zone: ", "is required"},
-    {"dnsbl bad zone", "[[dnsbl]]\nzone = \"bl example\"\n",
-     ":2: dnsbl[0].zone: ", "is not a DNS zone"},
+    {"dnsbl bad zone", "[[dnsbl]]\nzone = \"bl example\"\n", ":2: dnsbl[0].zone: ",
+     "is not a DNS zone"},
     {"dnsbl twice", "[[dnsbl]]\nzone = \"bl.example\"\n[[dnsbl]]\nzone = \"BL.example.\"\n",
      ":4: dnsbl[1].zone: ", "\"bl.example\" is already listed by dnsbl[0]"},
     {"dnsbl returns", "[[dnsbl]]\nzone = \"bl.example\"\nreturns = [\"127.0.0.[9..2]\"]\n",
@@ -327,49 +327,44 @@ const ErrorCase kErrorCases[] = {
     {"dnsbl type", "[[dnsbl]]\nzone = \"bl.example\"\ntype = \"domain\"\n",
      ":3: dnsbl[0].type: ", "expected one of \"ip\", \"helo\", \"sender_domain\""},
     {"dnsbl not tables", "dnsbl = \"bl.example\"\n", ":1: dnsbl: ", "[[dnsbl]] sections"},
-    {"milter without name", "[[milter]]\naddress = \"inet:127.0.0.1:1\"\n",
-     ":1: milter[0].name: ", "is required"},
-    {"milter without address", "[[milter]]\nname = \"rspamd\"\n",
-     ":1: milter[0].address: ", "is required: where the filter listens"},
+    {"milter without name", "[[milter]]\naddress = \"inet:127.0.0.1:1\"\n", ":1: milter[0].name: ",
+     "is required"},
+    {"milter without address", "[[milter]]\nname = \"rspamd\"\n", ":1: milter[0].address: ",
+     "is required: where the filter listens"},
     {"milter host name", "[[milter]]\nname = \"r\"\naddress = \"inet:localhost:11332\"\n",
      ":3: milter[0].address: ", "the host must be an IP address, not \"localhost\""},
     {"milter scheme", "[[milter]]\nname = \"r\"\naddress = \"tcp:127.0.0.1:1\"\n",
      ":3: milter[0].address: ", "expected inet:HOST:PORT or unix:/PATH"},
-    {"milter stage",
-     "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+    {"milter stage", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "stages = [\"mail\", \"eom\"]\n",
      ":4: milter[0].stages: ", "\"eom\" is not a stage"},
-    {"milter macro",
-     "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+    {"milter macro", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "macros = [\"client_addr\"]\n",
      ":4: milter[0].macros: ", "\"client_addr\" is not a macro name"},
-    {"milter reuse",
-     "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+    {"milter reuse", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "reuse = \"sometimes\"\n",
      ":4: milter[0].reuse: ", "expected one of \"never\", \"after_message\", \"always\""},
-    {"fleet redis name", "[fleet]\nredis = \"localhost:6379\"\n",
-     ":2: fleet.redis: ", "expected \"host:port\" with an IP address, or \"unix:/path\""},
-    {"fleet redis port", "[fleet]\nredis = \"127.0.0.1\"\n",
-     ":2: fleet.redis: ", "\"127.0.0.1\": expected"},
-    {"fleet node name", "[fleet]\nnode_name = \"mx 1\"\n",
-     ":2: fleet.node_name: ", "use letters, digits"},
+    {"fleet redis name", "[fleet]\nredis = \"localhost:6379\"\n", ":2: fleet.redis: ",
+     "expected \"host:port\" with an IP address, or \"unix:/path\""},
+    {"fleet redis port", "[fleet]\nredis = \"127.0.0.1\"\n", ":2: fleet.redis: ",
+     "\"127.0.0.1\": expected"},
+    {"fleet node name", "[fleet]\nnode_name = \"mx 1\"\n", ":2: fleet.node_name: ",
+     "use letters, digits"},
     {"fleet key", "[fleet]\nredis_url = \"x\"\n", ":2: fleet.redis_url: ", ""},
     {"greylist window", "[greylist]\nmin_delay = \"1h\"\nmax_delay = \"30m\"\n",
      ":3: greylist.max_delay: ", "must exceed greylist.min_delay (1h)"},
     {"greylist doubtful without a band",
      "[reputation]\ndefer_at = 0.0\n[greylist]\nenabled = true\nmode = \"doubtful\"\n",
      ":5: greylist.mode: ", "needs reputation.defer_at above 0"},
-    {"milter default action",
-     "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
+    {"milter default action", "[[milter]]\nname = \"r\"\naddress = \"unix:/run/r.sock\"\n"
      "default_action = \"discard\"\n",
      ":4: milter[0].default_action: ", "expected one of \"tempfail\", \"accept\", \"reject\""},
-    {"milter twice",
-     "[[milter]]\nname = \"r\"\naddress = \"unix:/a\"\n[[milter]]\nname = \"r\"\n"
+    {"milter twice", "[[milter]]\nname = \"r\"\naddress = \"unix:/a\"\n[[milter]]\nname = \"r\"\n"
      "address = \"unix:/b\"\n",
      ":5: milter[1].name: ", "\"r\" is already the name of milter[0]"},
     {"dns tries", "[dns]\ntries = 0\n", ":2: dns.tries: ", "must be between 1 and 10"},
-    {"tls min version", "[tls]\nmin_version = \"SSLv3\"\n",
-     ":2: tls.min_version: ", "expected one of \"TLSv1\", \"TLSv1.1\", \"TLSv1.2\", \"TLSv1.3\""},
+    {"tls min version", "[tls]\nmin_version = \"SSLv3\"\n", ":2: tls.min_version: ",
+     "expected one of \"TLSv1\", \"TLSv1.1\", \"TLSv1.2\", \"TLSv1.3\""},
     {"tls entry without key", "[[tls.certificates]]\ncertificate = \"/etc/hostname\"\n",
      ":1: tls.certificates[0].private_key: ", "is required"},
     {"tls server name",
@@ -384,16 +379,16 @@ const ErrorCase kErrorCases[] = {
      "[[route]]\ndomains = [\"a.example\"]\ndownstream = [\"10.0.0.5:25\"]\n"
      "tls_ca_file = \"/etc/hostname\"\n",
      ":4: route[0].tls_ca_file: ", "applies only with tls = \"verify\"", false},
-    {"outbound port", "[outbound]\nport = 0\n",
-     ":2: outbound.port: ", "must be between 1 and 65535"},
+    {"outbound port", "[outbound]\nport = 0\n", ":2: outbound.port: ",
+     "must be between 1 and 65535"},
     {"outbound relay", "[outbound]\nbounce_relay = [\"smarthost.example\"]\n",
      ":2: outbound.bounce_relay: ", "\"smarthost.example\": missing port"},
     {"pregreet pauses", "[pregreet]\ngreet_pause = \"1s\"\ngreet_pause_under_load = \"2s\"\n",
      ":3: pregreet.greet_pause_under_load: ", "must not exceed pregreet.greet_pause (1s)"},
     {"content memory", "[content]\nmemory_per_session = \"2MiB\"\nmemory_budget = \"1MiB\"\n",
      ":2: content.memory_per_session: ", "must not exceed content.memory_budget"},
-    {"content small budget", "[content]\nmemory_budget = 1000\n",
-     ":2: content.memory_budget: ", "must be at least 65536 bytes"},
+    {"content small budget", "[content]\nmemory_budget = 1000\n", ":2: content.memory_budget: ",
+     "must be at least 65536 bytes"},
     {"log level", "[log]\nlevel = \"verbose\"\n", ":2: log.level: ",
      "expected one of trace, debug, info, warn, error, critical, off; got \"verbose\""},
     {"storage path", "[storage]\npath = \"\"\n", ":2: storage.path: ", "must name a directory"},
@@ -402,14 +397,12 @@ const ErrorCase kErrorCases[] = {
 
 TEST(LoadConfig, TrustedArcSealersAreDomainsInLowerCase) {
   TestDir dir;
-  const auto config = load_config(
-      dir.write("mxgate.toml", std::string("[auth]\ntrusted_arc_sealers = [\"Lists.Example.ORG.\", "
-                                           "\"groups.example\"]\n") +
-                                   kRoute));
+  const auto config = load_config(dir.write(
+      "mxgate.toml",
+      "[auth]\ntrusted_arc_sealers = [\"Lists.Example.ORG.\", \"groups.example\"]\n" + kRoute));
   EXPECT_EQ(config.auth.trusted_arc_sealers,
             (std::vector<std::string>{"lists.example.org", "groups.example"}));
-  EXPECT_TRUE(
-      load_config(dir.write("default.toml", std::string(kRoute))).auth.trusted_arc_sealers.empty());
+  EXPECT_TRUE(load_config(dir.write("default.toml", kRoute)).auth.trusted_arc_sealers.empty());
 }
 
 TEST(LoadConfigErrors, NameTheFileTheLineAndTheKey) {
@@ -446,8 +439,9 @@ TEST(LoadConfigErrors, AnUnreadableFileIsNamedByItsAbsolutePathWithoutALine) {
   std::filesystem::current_path(dir.path());
   std::string relative = error_of("sub/absent.toml");
   std::filesystem::current_path(cwd);
-  EXPECT_EQ(relative, "cannot read " + (dir.path() / "sub/absent.toml").string() +
-                          ": No such file or directory");
+  EXPECT_EQ(relative,
+            "cannot read " + (dir.path() / "sub/absent.toml").string() +
+                ": No such file or directory");
 }
 
 TEST(Overrides, ApplyTypedAndBareValues) {
@@ -500,7 +494,8 @@ TEST(Overrides, AreValidatedAndBlamedOnDashO) {
       {"server.max_recipients", "-o server.max_recipients: expected key=value"},
       {"server..x=1", "-o server..x=1: expected a dotted key such as server.max_recipients"},
       {"=1", "-o =1: expected a dotted key"},
-      {"server.max_errors.x=1", "-o server.max_errors.x=1: server.max_errors is not a table"},
+      {"server.max_errors.x=1",
+       "-o server.max_errors.x=1: server.max_errors is not a table"},
       {"server=1", "-o server=1: expected a table [server], got the integer 1"},
       {"storage.path=\"\"", "-o storage.path=\"\": must name a directory"},
   };
@@ -527,7 +522,8 @@ TEST(Describe, PrintsEveryTableAsKeyValueLines) {
         "command_timeout = \"5m\"\n", "[tls]\n", "require = false\n", "[http]\n",
         "listen = \"127.0.0.1:8025\"\n", "[[route]]\n",
         "domains = [\"example.com\", \".example.com\"]\n", "downstream = [\"127.0.0.1:2526\"]\n",
-        "path = \"" MXGATE_SOURCE_DIR "/var/mxgate\"\n", "servers = []\n", "level = \"info\"\n"}) {
+        "path = \"" MXGATE_SOURCE_DIR "/var/mxgate\"\n", "servers = []\n",
+        "level = \"info\"\n"}) {
     EXPECT_THAT(text, HasSubstr(line));
   }
 }
@@ -539,23 +535,24 @@ TEST(Describe, LoadsBackToTheSameConfig) {
   std::string first = dir.write("first.toml", kRoute +
                                                   "[[route]]\ndomains = [\".b.example\"]\n"
                                                   "downstream = [\"[::1]:25\", \"x:2\"]\n");
-  Config c = load_config(
-      first, {"server.banner=ESMTP \"quoted\" \\ back", "tls.certificate=" + cert,
-              "tls.private_key=" + key, "server.max_message_size=1000000",
-              "dns.servers=[\"127.0.0.1\"]", "relay.data_timeout=\"1500ms\"",
-              "reputation.defer_at=2.5", "reputation.network_prefixes_v4=[16, 24]",
-              "reputation.quarantine_downstream=[\"127.0.0.1:2527\"]",
-              "reputation.model.complaint_rate=0.0012345678", "checks.ip_history.weight=0.5",
-              "checks.sender_domain_history.mode=\"observe\"", "dns.timeout=\"500ms\"",
-              "pregreet.greet_pause=\"6s\"", "checks.rdns.points.rdns_generic=0.25",
-              "dnsbl=[{zone=\"zen.example\", returns=[\"127.0.0.[2..11]\"], "
-              "weight=5.5}, {zone=\"dbl.example\", type=\"sender_domain\", "
-              "action=\"reject\", probe=false}]",
-              "milter=[{name=\"rspamd\", address=\"inet:11332@127.0.0.1\", "
-              "stages=[\"body\", \"connect\"], default_action=\"accept\", "
-              "timeout=\"10s\", macros=[\"j\", \"{i}\"], replace_body=false}]"});
+  Config c =
+      load_config(first, {"server.banner=ESMTP \"quoted\" \\ back", "tls.certificate=" + cert,
+                          "tls.private_key=" + key, "server.max_message_size=1000000",
+                          "dns.servers=[\"127.0.0.1\"]", "relay.data_timeout=\"1500ms\"",
+                          "reputation.defer_at=2.5", "reputation.network_prefixes_v4=[16, 24]",
+                          "reputation.quarantine_downstream=[\"127.0.0.1:2527\"]",
+                          "reputation.model.complaint_rate=0.0012345678", "checks.ip_history.weight=0.5",
+                          "checks.sender_domain_history.mode=\"observe\"",
+                          "dns.timeout=\"500ms\"", "pregreet.greet_pause=\"6s\"",
+                          "checks.rdns.points.rdns_generic=0.25",
+                          "dnsbl=[{zone=\"zen.example\", returns=[\"127.0.0.[2..11]\"], "
+                          "weight=5.5}, {zone=\"dbl.example\", type=\"sender_domain\", "
+                          "action=\"reject\", probe=false}]",
+                          "milter=[{name=\"rspamd\", address=\"inet:11332@127.0.0.1\", "
+                          "stages=[\"body\", \"connect\"], default_action=\"accept\", "
+                          "timeout=\"10s\", macros=[\"j\", \"{i}\"], replace_body=false}]"});
   ASSERT_EQ(c.milters.size(), 1u);
-  EXPECT_EQ(c.milters[0].address, "inet:127.0.0.1:11332");                        // one form
+  EXPECT_EQ(c.milters[0].address, "inet:127.0.0.1:11332");  // one form
   EXPECT_EQ(c.milters[0].stages, (std::vector<std::string>{"connect", "body"}));  // session order
   std::string second = dir.write("second.toml", describe(c));
   Config again = load_config(second);

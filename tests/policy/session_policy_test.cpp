@@ -202,8 +202,7 @@ TEST_F(SessionPolicyTest, AWiderNetworksListingIsNotHiddenByANarrowerRecord) {
                                    {reputation::ListingAction::None, "", "manual", 1, 0}));
   policy().set_client(client.to_string());
   const auto refusal = run(policy().screen_history());
-  EXPECT_EQ(wire(refusal),
-            fmt::format("554 5.7.1 Blocked - see {}?ip=2001:db8:1:2::9\r\n", kPortal));
+  EXPECT_EQ(wire(refusal), fmt::format("554 5.7.1 Blocked - see {}?ip=2001:db8:1:2::9\r\n", kPortal));
 }
 
 TEST_F(SessionPolicyTest, AnUnknownCleanClientGetsItsBanner) {
@@ -528,8 +527,7 @@ TEST_F(EndOfData, ASignatureThatPassesSatisfiesDmarc) {
 // the last sealer is the forwarder, whose results say nothing of example.com.
 class TrustedArcSealers : public EndOfData {
  protected:
-  void SetUp() override {
-    EndOfData::SetUp();
+  TrustedArcSealers() {
     txt("_dmarc.example.com", "v=DMARC1; p=reject");
     txt("lists._domainkey.lists.example.org", auth::vectors::kArcListsRecord);
     txt("fwd._domainkey.forwarder.example.net", auth::vectors::kArcForwarderRecord);
