@@ -240,7 +240,9 @@ asio::awaitable<CheckResult> run_dmarc(dns::Resolver& resolver, reputation::Chec
   const bool authenticated = inputs.spf_pass || !inputs.dkim_passes.empty();
   auto dmarc = co_await auth::check_dmarc(resolver, message->from(), std::move(inputs), lookup);
   findings->dmarc = dmarc;
-  if (dmarc.result == auth::dmarc::Result::Fail && findings->arc) {
+  // Only a policy that would be applied needs a voucher (and gets the log line).
+  if (dmarc.result == auth::dmarc::Result::Fail && dmarc.record_found &&
+      dmarc.policy != auth::dmarc::Policy::None && findings->arc) {
     enforcement.arc_vouch =
         auth::trusted_arc_vouch(*findings->arc, dmarc.from_domain, trusted_sealers);
     findings->dmarc_vouched = enforcement.arc_vouch;
