@@ -157,6 +157,8 @@ int run_auth(const SpfRequest& request, std::istream& input) {
         co_await auth::check_dmarc(resolver, scanner.from(), auth::dmarc_inputs(&spf, dkim),
                                    auth::dmarc::PolicyLookup::PublicSuffixList);
     results.dmarc = auth::dmarc_entry(dmarc);
+    const auto arc = co_await scanner.verify_arc(resolver, keys, dkim_options());
+    results.arc = auth::arc_entry(arc, request.ip);
     const auto iprev = co_await auth::check_iprev(resolver, identity->ip);
     results.iprev = auth::AuthResults::Iprev{std::string(auth::iprev_result_name(iprev.result)),
                                              request.ip, iprev.name};

@@ -9,7 +9,8 @@
 //         when the message has no signature. Signatures after the 20th are listed neutral,
 //         not verified (each needs a DNS lookup). Exit 0.
 //   auth: the Authentication-Results value (RFC 8601) the gateway would add for the message on
-//         standard input from that client: "host; spf=...; dkim=...; dmarc=...; iprev=...",
+//         standard input from that client: "host; spf=...; dkim=...; dmarc=...; arc=...;
+//         iprev=..." (arc: the ARC chain, RFC 8617, "none" without ARC sets),
 //         on one line. Exit 0.
 // Bad arguments (an address that is not one) exit 2 with a message on stderr.
 // Options: spf and auth --ip, --sender, --helo (required); all three --dns HOST:PORT and

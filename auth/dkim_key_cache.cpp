@@ -1,5 +1,7 @@
 #include "auth/dkim_key_cache.hpp"
 
+#include <fmt/format.h>
+
 namespace mxgate::auth {
 
 std::shared_ptr<const DkimKeyResult> DkimKeyCache::get(std::string_view record) {
@@ -18,6 +20,22 @@ std::shared_ptr<const DkimKeyResult> DkimKeyCache::get(std::string_view record) 
     lru_.pop_back();
   }
   return parsed;
+}
+
+FetchedKey key_from_lookup(const dns::Lookup<dns::TxtRecord>& lookup, DkimKeyCache& keys) {
+  FetchedKey out;
+  if (dns::is_failure(lookup.outcome)) {
+    out.problem = DkimVerdict{DkimStatus::TempError,
+                              fmt::format("key lookup failed: {}", dns::to_string(lookup.outcome))};
+    return out;
+  }
+  if (!lookup.ok()) {
+    out.problem = DkimVerdict{DkimStatus::PermError, "no key record"};
+    return out;
+  }
+  out.parsed = keys.get(lookup.records.front().text);
+  if (!out.parsed->key) out.problem = DkimVerdict{DkimStatus::PermError, out.parsed->error};
+  return out;
 }
 
 }  // namespace mxgate::auth

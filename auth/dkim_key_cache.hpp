@@ -3,6 +3,8 @@
 // times the verification itself (benchmarks/README.md, "Email authentication"). Keyed by the
 // record's text, so a key that changes in DNS is parsed anew; the DNS cache decides how long a
 // record is believed. Bounded, least recently used out first. One per worker: not thread-safe.
+// key_from_lookup turns a key record lookup into a key or the verdict RFC 6376 §6.1.2 gives,
+// for DKIM signatures and ARC's alike.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,8 @@
 #include <unordered_map>
 
 #include "auth/dkim_key.hpp"
+#include "auth/dkim_verify.hpp"
+#include "dns/resolver.hpp"
 
 namespace mxgate::auth {
 
@@ -39,5 +43,14 @@ class DkimKeyCache {
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
 };
+
+// What a signature's key record lookup gave (RFC 6376 §6.1.2 steps 3-5): a lookup that failed
+// for a temporary reason is temperror ("TEMPFAIL"), no record or a record that is no usable key
+// permerror ("PERMFAIL"); otherwise the parsed key. Of several TXT records, the first is used.
+struct FetchedKey {
+  std::shared_ptr<const DkimKeyResult> parsed;  // holds a key when `problem` is empty
+  std::optional<DkimVerdict> problem;
+};
+FetchedKey key_from_lookup(const dns::Lookup<dns::TxtRecord>& lookup, DkimKeyCache& keys);
 
 }  // namespace mxgate::auth

@@ -173,6 +173,31 @@ Check read_numbers(const TagList& tags, DkimSignature& sig) {
   return {};
 }
 
+// ARC's i= (RFC 8617 §4.2.1) in place of DKIM's AUID; the identity is d= itself.
+Check read_instance(const TagList& tags, DkimSignature& sig) {
+  const std::string* i = tags.find("i");
+  if (i == nullptr) return "missing i=";
+  const auto instance = parse_arc_instance(*i);
+  if (!instance) return "malformed i= (an ARC instance is 1 to 50)";
+  sig.instance = *instance;
+  sig.identity = "@" + sig.domain;
+  return {};
+}
+
+// RFC 8617 §4.1.3: cv= is none, pass or fail; an ARC-Seal has no h=.
+Check read_seal_tags(const TagList& tags, DkimSignature& sig) {
+  if (tags.find("h") != nullptr) return "h= is not allowed in an ARC-Seal";
+  const std::string* cv = tags.find("cv");
+  if (cv == nullptr) return "missing cv=";
+  sig.chain_validation = tag_lower(*cv);
+  if (sig.chain_validation != "none" && sig.chain_validation != "pass" &&
+      sig.chain_validation != "fail") {
+    return "unknown cv= value";
+  }
+  sig.header_canon = DkimCanon::Relaxed;  // §5.1.1
+  return {};
+}
+
 Check read_query(const TagList& tags) {
   const std::string* q = tags.find("q");
   if (q == nullptr) return {};
@@ -206,7 +231,14 @@ bool is_same_or_subdomain(std::string_view name, std::string_view domain) {
   return name[cut - 1] == '.' && tag_iequals(name.substr(cut), domain);
 }
 
-DkimSignatureResult parse_dkim_signature(std::string_view value) {
+std::optional<unsigned> parse_arc_instance(std::string_view value) {
+  constexpr std::size_t kMaxInstanceDigits = 2;  // i-value = 1*2DIGIT
+  const auto instance = parse_decimal(value, kMaxInstanceDigits);
+  if (!instance || *instance == 0 || *instance > kArcMaxInstance) return std::nullopt;
+  return static_cast<unsigned>(*instance);
+}
+
+DkimSignatureResult parse_dkim_signature(std::string_view value, SignatureField field) {
   DkimSignatureResult result;
   TagListResult parsed = parse_tag_list(value);
   if (!parsed.list) {
@@ -219,16 +251,35 @@ DkimSignatureResult parse_dkim_signature(std::string_view value) {
 
   DkimSignature sig;
   // In order, stopping at the first problem: i= is judged against the d= read before it.
-  Check error = read_version(tags);
+  Check error;
+  if (field == SignatureField::Dkim) error = read_version(tags);
   if (error.empty()) error = read_algorithm(tags, sig);
   if (error.empty()) error = read_base64(tags, "b", sig.signature);
-  if (error.empty()) error = read_base64(tags, "bh", sig.body_hash);
-  if (error.empty()) error = read_canon(tags, sig);
-  if (error.empty()) error = read_names(tags, sig);
-  if (error.empty()) error = read_headers(tags, sig);
-  if (error.empty()) error = read_identity(tags, sig);
-  if (error.empty()) error = read_numbers(tags, sig);
-  if (error.empty()) error = read_query(tags);
+  if (field == SignatureField::ArcSeal) {
+    if (error.empty()) error = read_seal_tags(tags, sig);
+    if (error.empty()) error = read_names(tags, sig);
+    if (error.empty()) error = read_instance(tags, sig);
+    if (const std::string* t = tags.find("t"); error.empty() && t != nullptr) {
+      sig.timestamp = parse_decimal(*t, kMaxTimeDigits);
+      if (!sig.timestamp) error = "malformed t=";
+    }
+  } else {
+    if (error.empty()) error = read_base64(tags, "bh", sig.body_hash);
+    if (error.empty()) error = read_canon(tags, sig);
+    if (error.empty()) error = read_names(tags, sig);
+    if (error.empty()) error = read_headers(tags, sig);
+    // RFC 8617 §4.1.2: the ARC-Seal fields are never signed by an AMS (the seal comes after it).
+    if (error.empty() && field == SignatureField::ArcMessage &&
+        std::find(sig.signed_headers.begin(), sig.signed_headers.end(), "arc-seal") !=
+            sig.signed_headers.end()) {
+      error = "h= of an ARC-Message-Signature names ARC-Seal";
+    }
+    if (error.empty()) {
+      error = field == SignatureField::Dkim ? read_identity(tags, sig) : read_instance(tags, sig);
+    }
+    if (error.empty()) error = read_numbers(tags, sig);
+    if (error.empty()) error = read_query(tags);
+  }
   if (!error.empty()) {
     result.error = std::move(error);
     return result;

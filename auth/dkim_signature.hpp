@@ -5,6 +5,8 @@
 // d= (§3.5); l=, t= and x= decimal with x > t; q= includes dns/txt. Unknown tags are ignored
 // (§3.2). Not checked here: expiry against the clock and the key's constraints (dkim_verify).
 // A field that fails any check is not a signature: RFC 8601 §2.7.1 reports it as "neutral".
+// The same parser reads ARC's two signature fields (RFC 8617 §4.1.2, §4.1.3), see
+// SignatureField.
 // Pure: no I/O, never throws on network data; thread-safe (no state).
 #pragma once
 
@@ -17,6 +19,17 @@
 namespace mxgate::auth {
 
 enum class DkimAlgorithm { RsaSha256, Ed25519Sha256 };
+
+// The field a tag list comes from:
+//   Dkim        DKIM-Signature (RFC 6376 §3.5).
+//   ArcMessage  ARC-Message-Signature (RFC 8617 §4.1.2): DKIM's syntax and semantics, but no
+//               v= (ignored if seen) and i= is the ARC instance (§4.2.1), not an AUID.
+//   ArcSeal     ARC-Seal (RFC 8617 §4.1.3): a=, b=, cv=, d=, i=, s= and t= only (others are
+//               ignored), no h= (its presence invalidates the seal), relaxed header
+//               canonicalization (§5.1.1), no body hash.
+enum class SignatureField { Dkim, ArcMessage, ArcSeal };
+
+inline constexpr unsigned kArcMaxInstance = 50;  // RFC 8617 §4.2.1: i= is 1..50
 enum class DkimCanon { Simple, Relaxed };
 
 std::string_view to_string(DkimAlgorithm algorithm);  // "rsa-sha256", "ed25519-sha256"
@@ -35,6 +48,8 @@ struct DkimSignature {
   std::string selector;                                // s=, lower case
   std::optional<std::uint64_t> timestamp;              // t=, seconds since the epoch
   std::optional<std::uint64_t> expiration;             // x=
+  unsigned instance = 0;                               // ARC i= (1..kArcMaxInstance); 0 for DKIM
+  std::string chain_validation;  // ARC-Seal cv=, lower case: "none", "pass" or "fail"
 
   // The domain part of i= (after its last "@"), lower case.
   std::string identity_domain() const;
@@ -50,8 +65,14 @@ struct DkimSignatureResult {
   std::string domain, selector;
 };
 
-// Parses the value of a DKIM-Signature field (everything after the colon, folded or not).
-DkimSignatureResult parse_dkim_signature(std::string_view value);
+// Parses the value of a DKIM-Signature field (everything after the colon, folded or not), or of
+// one of ARC's. An ARC signature's identity() is "@" + d= (it has no AUID).
+DkimSignatureResult parse_dkim_signature(std::string_view value,
+                                         SignatureField field = SignatureField::Dkim);
+
+// The instance of an ARC field's i= value: 1*2DIGIT (RFC 8617 §4.2.1), 1..kArcMaxInstance;
+// nullopt otherwise.
+std::optional<unsigned> parse_arc_instance(std::string_view value);
 
 // The value with the b= tag's value and the white space around it removed ("b=abc; " ->
 // "b=;", "b= a\r\n b" -> "b="), every other octet kept, as hashed by §3.7. A value without b=

@@ -51,8 +51,8 @@ bool verify_rsa(const DkimKey& key, std::string_view data, std::string_view sign
     key.rsa_verifier = std::move(context);
   }
   return EVP_PKEY_verify(key.rsa_verifier.get(),
-                         reinterpret_cast<const unsigned char*>(signature.data()),
-                         signature.size(), hash, hash_size) == 1;
+                         reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                         hash, hash_size) == 1;
 }
 
 // RFC 8463 §3: the Ed25519 signature covers the SHA-256 hash of the data, not the data.
@@ -71,14 +71,17 @@ DkimKeyType key_type_for(DkimAlgorithm algorithm) {
   return algorithm == DkimAlgorithm::RsaSha256 ? DkimKeyType::Rsa : DkimKeyType::Ed25519;
 }
 
-// What the key record and the clock allow, before any hashing; nullopt when all is well.
-std::optional<DkimVerdict> check_constraints(const DkimSignature& signature, const DkimKey& key,
-                                             const DkimVerifyOptions& options) {
+}  // namespace
+
+std::optional<DkimVerdict> dkim_key_refuses(const DkimSignature& signature, const DkimKey& key,
+                                            const DkimVerifyOptions& options) {
   if (key.type != key_type_for(signature.algorithm)) {
     return verdict(DkimStatus::PermError, "key type k= does not match a=");
   }
   if (!key.serves_email()) return verdict(DkimStatus::PermError, "key s= excludes email");
-  if (!key.allows_sha256()) return verdict(DkimStatus::Policy, "key h= excludes sha256");
+  // §6.1.2 step 6: "the Verifier MUST ignore the key record and return PERMFAIL (inappropriate
+  // hash algorithm)".
+  if (!key.allows_sha256()) return verdict(DkimStatus::PermError, "key h= excludes sha256");
   // §3.6.1 t=s: "the "i=" domain MUST NOT be a subdomain of "d="".
   if (key.strict && signature.identity_domain() != signature.domain) {
     return verdict(DkimStatus::Policy, "key t=s forbids i= in a subdomain of d=");
@@ -87,10 +90,23 @@ std::optional<DkimVerdict> check_constraints(const DkimSignature& signature, con
       *options.now - *signature.expiration > options.clock_skew) {
     return verdict(DkimStatus::Policy, "signature expired");
   }
+  if (!key.public_key) return verdict(DkimStatus::PermError, "no public key");
   return std::nullopt;
 }
 
-}  // namespace
+bool dkim_signature_matches(std::string_view data, const DkimSignature& signature,
+                            const DkimKey& key) {
+  const ClearOpenSslErrors clear;
+  return signature.algorithm == DkimAlgorithm::RsaSha256
+             ? verify_rsa(key, data, signature.signature)
+             : verify_ed25519(key.public_key.get(), data, signature.signature);
+}
+
+std::string dkim_signature_field_data(std::string_view field, DkimCanon canon) {
+  std::string own = canonicalize_header(canon, without_b_value(field));
+  own.resize(own.size() - kCrlf.size());
+  return own;
+}
 
 std::string_view to_string(DkimStatus status) {
   switch (status) {
@@ -128,10 +144,7 @@ std::string dkim_signed_data(std::span<const std::string_view> fields, std::size
     candidates.pop_back();
   }
   if (signature_index < fields.size()) {
-    std::string own =
-        canonicalize_header(signature.header_canon, without_b_value(fields[signature_index]));
-    own.resize(own.size() - kCrlf.size());
-    data += own;
+    data += dkim_signature_field_data(fields[signature_index], signature.header_canon);
   }
   return data;
 }
@@ -144,8 +157,7 @@ DkimVerdict verify_dkim(std::span<const std::string_view> fields, std::size_t si
     if (signature_index >= fields.size()) {
       return verdict(DkimStatus::Neutral, "no such signature field");
     }
-    if (auto refused = check_constraints(signature, key, options)) return std::move(*refused);
-    if (!key.public_key) return verdict(DkimStatus::PermError, "no public key");
+    if (auto refused = dkim_key_refuses(signature, key, options)) return std::move(*refused);
     if (body.key != body_hash_key(signature)) {  // the caller's mistake, not the sender's
       return verdict(DkimStatus::Neutral, "body hashed with another c= or l=");
     }
@@ -156,10 +168,9 @@ DkimVerdict verify_dkim(std::span<const std::string_view> fields, std::size_t si
     }
     if (body.hash != signature.body_hash) return verdict(DkimStatus::Fail, "body hash mismatch");
     const std::string data = dkim_signed_data(fields, signature_index, signature);
-    const bool valid = signature.algorithm == DkimAlgorithm::RsaSha256
-                           ? verify_rsa(key, data, signature.signature)
-                           : verify_ed25519(key.public_key.get(), data, signature.signature);
-    if (!valid) return verdict(DkimStatus::Fail, "signature mismatch");
+    if (!dkim_signature_matches(data, signature, key)) {
+      return verdict(DkimStatus::Fail, "signature mismatch");
+    }
     DkimVerdict pass = verdict(DkimStatus::Pass, {});
     pass.unsigned_body_octets = body.canonical_length - body.hashed_length;
     return pass;

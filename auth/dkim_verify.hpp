@@ -52,6 +52,18 @@ struct DkimVerdict {
 std::string dkim_signed_data(std::span<const std::string_view> fields, std::size_t signature_index,
                              const DkimSignature& signature);
 
+// The steps of verify_dkim that ARC's seals share (RFC 8617 §5.1.1, §5.2):
+// What the key record and the clock forbid (k= against a=, s=, h=, t=s, x=), or a key without
+// a public key; nullopt when the key may verify the signature.
+std::optional<DkimVerdict> dkim_key_refuses(const DkimSignature& signature, const DkimKey& key,
+                                            const DkimVerifyOptions& options = {});
+// Whether b= is the key's signature of the SHA-256 of `data` (rsa-sha256 or ed25519-sha256).
+bool dkim_signature_matches(std::string_view data, const DkimSignature& signature,
+                            const DkimKey& key);
+// A signature field as it is signed itself (§3.7): b='s value and the white space around it
+// deleted, canonicalized with `canon`, no final CRLF.
+std::string dkim_signature_field_data(std::string_view field, DkimCanon canon);
+
 // Verifies the signature in fields[signature_index] (parsed into `signature`) with `key`.
 // `body` must come from a DkimBodyHasher keyed body_hash_key(signature).
 DkimVerdict verify_dkim(std::span<const std::string_view> fields, std::size_t signature_index,

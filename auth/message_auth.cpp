@@ -135,17 +135,27 @@ void MessageScanner::end_header(std::string& out) {
           DkimStatus::Neutral,
           fmt::format("not verified: more than {} signatures", limits_.max_signatures)};
     } else {
-      const auto key = body_hash_key(*parsed.signature);
-      auto same = std::find_if(hashers_.begin(), hashers_.end(),
-                               [&](const DkimBodyHasher& h) { return h.key() == key; });
-      if (same == hashers_.end()) same = hashers_.emplace(hashers_.end(), key);
-      signature.hasher = static_cast<std::size_t>(same - hashers_.begin());
+      signature.hasher = hasher_for(body_hash_key(*parsed.signature));
       signature.parsed = std::move(parsed.signature);
     }
     signatures_.push_back(std::move(signature));
   }
   if (header_.ends_with("\r\n\r\n") || header_ == kCrlf) out.append(kCrlf);
   from_ = from_domain(fields_);
+  // RFC 8617 §5.2 steps 1-3 now; the body is hashed for the most recent AMS (step 4). Older
+  // AMSs (step 5, optional) use whatever digests there are: no hashing for them alone.
+  arc_ = parse_arc_chain(fields_);
+  if (arc_.status == ArcStatus::Pass) {
+    hasher_for(body_hash_key(arc_.sets.back().message_signature));
+  }
+}
+
+// The hasher of `key`'s canonicalization and l=, shared by every signature that needs it.
+std::size_t MessageScanner::hasher_for(const DkimBodyHashKey& key) {
+  auto same = std::find_if(hashers_.begin(), hashers_.end(),
+                           [&](const DkimBodyHasher& h) { return h.key() == key; });
+  if (same == hashers_.end()) same = hashers_.emplace(hashers_.end(), key);
+  return static_cast<std::size_t>(same - hashers_.begin());
 }
 
 void MessageScanner::finish(std::string& out) {
@@ -164,31 +174,57 @@ std::vector<std::string> MessageScanner::key_names() const {
   return names;
 }
 
-// RFC 6376 §6.1.2: a key that cannot be fetched for a temporary reason is TEMPFAIL; a key that
-// does not exist is PERMFAIL. Of several TXT records, the first is used.
-DkimCheck MessageScanner::judge(const Signature& signature,
-                                const dns::Lookup<dns::TxtRecord>& key, DkimKeyCache& keys,
-                                const DkimVerifyOptions& options) const {
+std::vector<std::string> MessageScanner::arc_key_names() const {
+  std::vector<std::string> names;
+  auto add = [&](std::string name) {
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(std::move(name));
+  };
+  if (arc_.status != ArcStatus::Pass) return names;
+  add(arc_.sets.back().message_signature.key_query_name());
+  for (auto set = arc_.sets.rbegin(); set != arc_.sets.rend(); ++set) {
+    add(set->seal_signature.key_query_name());
+  }
+  return names;
+}
+
+boost::asio::awaitable<ArcVerdict> MessageScanner::verify_arc(dns::Resolver& resolver,
+                                                              DkimKeyCache& keys,
+                                                              DkimVerifyOptions options) const {
+  ArcVerification verification(arc_, fields_, digests_, options);
+  while (const std::string* name = verification.next_key()) {
+    const auto key = co_await resolver.txt(*name);
+    verification.feed(key, keys);
+  }
+  co_return verification.verdict();
+}
+
+std::optional<ArcVerdict> MessageScanner::verify_arc_now(dns::Resolver& resolver,
+                                                         DkimKeyCache& keys,
+                                                         const DkimVerifyOptions& options) const {
+  ArcVerification verification(arc_, fields_, digests_, options);
+  while (const std::string* name = verification.next_key()) {
+    const auto key = resolver.peek_txt(*name);
+    if (!key) return std::nullopt;
+    verification.feed(*key, keys);
+  }
+  return verification.verdict();
+}
+
+// RFC 6376 §6.1.2: the key (key_from_lookup), then the signature.
+DkimCheck MessageScanner::judge(const Signature& signature, const dns::Lookup<dns::TxtRecord>& key,
+                                DkimKeyCache& keys, const DkimVerifyOptions& options) const {
   DkimCheck check = signature.unverified;
-  if (dns::is_failure(key.outcome)) {
-    check.verdict = {DkimStatus::TempError,
-                     fmt::format("key lookup failed: {}", dns::to_string(key.outcome))};
-    return check;
-  }
-  if (!key.ok()) {
-    check.verdict = {DkimStatus::PermError, "no key record"};
-    return check;
-  }
-  const auto parsed = keys.get(key.records.front().text);
-  if (!parsed->key) {
-    check.verdict = {DkimStatus::PermError, parsed->error};
+  const FetchedKey fetched = key_from_lookup(key, keys);
+  if (fetched.problem) {
+    check.verdict = *fetched.problem;
     return check;
   }
   if (signature.hasher >= digests_.size()) {
     check.verdict = {DkimStatus::TempError, "body not finished"};
     return check;
   }
-  check.verdict = verify_dkim(fields_, signature.field, *signature.parsed, *parsed->key,
+  check.verdict = verify_dkim(fields_, signature.field, *signature.parsed, *fetched.parsed->key,
                               digests_[signature.hasher], options);
   return check;
 }
@@ -237,8 +273,7 @@ dmarc::Inputs dmarc_inputs(const spf::Evaluation* spf, const std::vector<DkimChe
 }
 
 boost::asio::awaitable<DmarcCheck> check_dmarc(dns::Resolver& resolver, FromDomain from,
-                                               dmarc::Inputs inputs,
-                                               dmarc::PolicyLookup lookup) {
+                                               dmarc::Inputs inputs, dmarc::PolicyLookup lookup) {
   DmarcCheck out;
   if (!from.domain) {
     out.result = dmarc::Result::Fail;
@@ -279,6 +314,19 @@ AuthResults::Dmarc dmarc_entry(const DmarcCheck& check) {
   out.from_domain = check.from_domain;
   if (check.record_found) out.policy = "p=" + std::string(dmarc::policy_name(check.policy));
   out.reason = check.reason;
+  return out;
+}
+
+AuthResults::Arc arc_entry(const ArcVerdict& arc, std::string_view remote_ip) {
+  AuthResults::Arc out;
+  out.result = std::string(to_string(arc.status));
+  if (arc.status == ArcStatus::None) return out;
+  out.reason = arc.reason;
+  if (arc.status == ArcStatus::Pass) {
+    out.comment = fmt::format("i={} d={}", arc.instances(), arc.sealers.back());
+    out.oldest_pass = arc.oldest_pass;
+  }
+  out.remote_ip = std::string(remote_ip);
   return out;
 }
 

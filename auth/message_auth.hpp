@@ -10,18 +10,21 @@
 //   - verify_signatures() looks up the keys and verifies. key_names() is known as soon as the
 //     header ends, so a caller can start the lookups while the body still streams in; then
 //     verify_signatures_now() usually answers from the DNS cache without a coroutine.
+//   - The ARC sets (RFC 8617) are parsed and their structure checked when the header ends, and
+//     the body is hashed for the most recent ARC-Message-Signature too; verify_arc() then
+//     validates the chain (auth/arc.hpp), its keys looked up like DKIM's.
 //   - check_dmarc() applies the From domain's policy to the SPF and DKIM results.
 // Not thread-safe: one message, one worker. Never throws on message data.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth/arc.hpp"
 #include "auth/dkim_canon.hpp"
 #include "auth/dkim_key_cache.hpp"
 #include "auth/dkim_verify.hpp"
@@ -63,7 +66,9 @@ class MessageScanner {
   // Known once the header section ended.
   bool header_done() const { return header_done_; }
   const FromDomain& from() const { return from_; }
-  std::vector<std::string> key_names() const;  // the DKIM key records to look up, distinct
+  std::vector<std::string> key_names() const;      // the DKIM key records to look up, distinct
+  std::vector<std::string> arc_key_names() const;  // the ARC signatures' key records, distinct
+  const ArcChain& arc_chain() const { return arc_; }
   std::size_t removed_results() const { return removed_results_; }
   std::size_t signature_count() const { return signatures_.size(); }
 
@@ -76,6 +81,12 @@ class MessageScanner {
   std::optional<std::vector<DkimCheck>> verify_signatures_now(
       dns::Resolver& resolver, DkimKeyCache& keys, const DkimVerifyOptions& options) const;
 
+  // After finish(): the ARC chain's validation. The same two ways.
+  boost::asio::awaitable<ArcVerdict> verify_arc(dns::Resolver& resolver, DkimKeyCache& keys,
+                                                DkimVerifyOptions options) const;
+  std::optional<ArcVerdict> verify_arc_now(dns::Resolver& resolver, DkimKeyCache& keys,
+                                           const DkimVerifyOptions& options) const;
+
  private:
   struct Signature {
     std::size_t field = 0;
@@ -84,6 +95,7 @@ class MessageScanner {
     std::size_t hasher = 0;
   };
   void end_header(std::string& out);
+  std::size_t hasher_for(const DkimBodyHashKey& key);
   void feed_body(std::string_view chunk, std::string& out);
   DkimCheck judge(const Signature& signature, const dns::Lookup<dns::TxtRecord>& key,
                   DkimKeyCache& keys, const DkimVerifyOptions& options) const;
@@ -95,6 +107,7 @@ class MessageScanner {
   std::vector<std::string_view> fields_;
   FromDomain from_{std::nullopt, "no header section"};
   std::vector<Signature> signatures_;
+  ArcChain arc_;
   std::vector<DkimBodyHasher> hashers_;
   std::vector<DkimBodyDigest> digests_;  // after finish(), one per hasher
   std::size_t removed_results_ = 0;
@@ -119,12 +132,14 @@ dmarc::Inputs dmarc_inputs(const spf::Evaluation* spf, const std::vector<DkimChe
 // RFC 7489 §6.6: the From domain's policy applied to `inputs`. A message without exactly one
 // From address with one domain fails (issue 5).
 boost::asio::awaitable<DmarcCheck> check_dmarc(dns::Resolver& resolver, FromDomain from,
-                                               dmarc::Inputs inputs,
-                                               dmarc::PolicyLookup lookup);
+                                               dmarc::Inputs inputs, dmarc::PolicyLookup lookup);
 
 // The Authentication-Results entries of each result.
 AuthResults::Spf spf_entry(const spf::Evaluation& spf, const spf::Identity& identity);
 AuthResults::Dkim dkim_entry(const DkimCheck& check);
 AuthResults::Dmarc dmarc_entry(const DmarcCheck& check);
+// "none" alone; "pass" with the last set's instance and sealer as a comment and
+// header.oldest-pass when known; "fail" with why; both with smtp.remote-ip (RFC 8617 §10.2).
+AuthResults::Arc arc_entry(const ArcVerdict& arc, std::string_view remote_ip);
 
 }  // namespace mxgate::auth

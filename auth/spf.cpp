@@ -65,7 +65,7 @@ class Evaluator {
     macros_.sender = sender;
     macros_.local_part = sender.substr(0, at);
     macros_.sender_domain = sender.substr(at + 1);
-    macros_.ip = identity.ip;
+    macros_.ip = identity.ip;  // unmapped by the caller
     macros_.helo = identity.helo;
     macros_.receiver = options.receiver;
     macros_.now = options.now;
@@ -99,18 +99,18 @@ class Evaluator {
 
 std::optional<Step> Evaluator::count_term() {
   if (++dns_terms_ > options_.limits.max_dns_terms) {
-    return abort_with(Result::PermError, "more than " +
-                                             std::to_string(options_.limits.max_dns_terms) +
-                                             " DNS-querying terms");
+    return abort_with(
+        Result::PermError,
+        "more than " + std::to_string(options_.limits.max_dns_terms) + " DNS-querying terms");
   }
   return std::nullopt;
 }
 
 std::optional<Step> Evaluator::count_void() {
   if (++void_lookups_ > options_.limits.max_void_lookups) {
-    return abort_with(Result::PermError, "more than " +
-                                             std::to_string(options_.limits.max_void_lookups) +
-                                             " void lookups");
+    return abort_with(
+        Result::PermError,
+        "more than " + std::to_string(options_.limits.max_void_lookups) + " void lookups");
   }
   return std::nullopt;
 }
@@ -171,24 +171,24 @@ asio::awaitable<Step> Evaluator::match_addresses(const std::string& target, int 
   co_return Step{};
 }
 
-asio::awaitable<Step> Evaluator::match_mx(const std::string& target, int v4_prefix,
-                                          int v6_prefix) {
+asio::awaitable<Step> Evaluator::match_mx(const std::string& target, int v4_prefix, int v6_prefix) {
   if (!valid_query_name(target)) {
     auto over = count_void();
     if (over) co_return std::move(*over);
     co_return Step{};
   }
   const auto mx = co_await resolver_.mx(target);
-  if (failed(mx.outcome)) co_return abort_with(Result::TempError, "MX lookup of " + target + " failed");
+  if (failed(mx.outcome))
+    co_return abort_with(Result::TempError, "MX lookup of " + target + " failed");
   if (is_void(mx.outcome)) {
     auto over = count_void();
     if (over) co_return std::move(*over);
     co_return Step{};
   }
   if (mx.records.size() > options_.limits.max_mx_names) {
-    co_return abort_with(Result::PermError, target + " has more than " +
-                                                std::to_string(options_.limits.max_mx_names) +
-                                                " MX names");
+    co_return abort_with(
+        Result::PermError,
+        target + " has more than " + std::to_string(options_.limits.max_mx_names) + " MX names");
   }
   for (const auto& record : mx.records) {
     if (record.exchange.empty() || record.exchange == ".") continue;  // null MX (RFC 7505)
@@ -214,8 +214,8 @@ asio::awaitable<Step> Evaluator::match_ptr(const std::string& target) {
   for (const auto& record : ptr.records) {
     if (++tried > options_.limits.max_ptr_names) break;
     const std::string name = strip_dot(record.name);
-    const bool under = name.size() == wanted.size() ? iends_with(name, wanted)
-                                                    : iends_with(name, "." + wanted);
+    const bool under =
+        name.size() == wanted.size() ? iends_with(name, wanted) : iends_with(name, "." + wanted);
     if (!under) continue;
     const auto found = co_await addresses(name);
     if (dns::has_address(found, identity_.ip)) co_return Step{true, std::nullopt, {}};
@@ -231,7 +231,8 @@ asio::awaitable<Step> Evaluator::match_exists(const std::string& target) {
     co_return Step{};
   }
   const auto lookup = co_await resolver_.a(target);
-  if (failed(lookup.outcome)) co_return abort_with(Result::TempError, "lookup of " + target + " failed");
+  if (failed(lookup.outcome))
+    co_return abort_with(Result::TempError, "lookup of " + target + " failed");
   if (lookup.ok()) co_return Step{true, std::nullopt, {}};
   auto over = count_void();
   if (over) co_return std::move(*over);
@@ -309,7 +310,9 @@ asio::awaitable<std::string> Evaluator::explain(const std::string& exp, const st
 
 asio::awaitable<Evaluation> Evaluator::check_host(std::string domain) {
   Evaluation out;
-  out.domain = strip_dot(domain);
+  // A trailing dot is not part of <domain>: %{d} and its transformers see the name without it.
+  domain = strip_dot(std::move(domain));
+  out.domain = domain;
   if (!valid_domain(domain)) co_return out;  // §4.3: none
   const auto txt = co_await resolver_.txt(domain);
   if (failed(txt.outcome)) {
@@ -387,6 +390,7 @@ bool valid_domain(std::string_view name) {
 
 asio::awaitable<Evaluation> check_mail_from(dns::Resolver& resolver, Identity identity,
                                             Options options) {
+  identity.ip = common::unmapped(identity.ip);  // §5: an IPv4-mapped client is IPv4
   std::string sender = identity.sender;
   if (sender.empty()) sender = "postmaster@" + identity.helo;  // §2.4
   const auto at = sender.rfind('@');
@@ -402,6 +406,7 @@ asio::awaitable<Evaluation> check_mail_from(dns::Resolver& resolver, Identity id
 
 asio::awaitable<Evaluation> check_helo(dns::Resolver& resolver, Identity identity,
                                        Options options) {
+  identity.ip = common::unmapped(identity.ip);  // §5: an IPv4-mapped client is IPv4
   if (identity.helo.empty() || identity.helo.front() == '[') {
     Evaluation none;
     none.domain = identity.helo;

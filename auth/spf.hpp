@@ -5,13 +5,14 @@
 //   - Limits (§4.6.4): at most `max_dns_terms` (10) of include, a, mx, ptr, exists and redirect
 //     in the whole evaluation, at most `max_void_lookups` (2) lookups that found nothing, at
 //     most 10 names per mx (more: permerror) and per ptr (the rest ignored); beyond: permerror.
+//   - An IPv4-mapped client address (::ffff:192.0.2.1) is an IPv4 client (§5): A records, ip4,
+//     %{i} and %{v} as IPv4; ip6 never matches it. A trailing dot is not part of <domain>.
 //   - A DNS failure (SERVFAIL, timeout) is temperror; a record with a syntax error, several SPF
 //     records, an include or redirect without a record: permerror.
 // Threading: one evaluation runs on one executor; the resolver must outlive it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <cstdint>
 #include <string>
 
@@ -29,9 +30,9 @@ struct Limits {
 };
 
 struct Identity {
-  common::IpBytes ip;   // the SMTP client
-  std::string helo;     // the HELO/EHLO name
-  std::string sender;   // the MAIL FROM address without brackets; empty: the null sender
+  common::IpBytes ip;  // the SMTP client
+  std::string helo;    // the HELO/EHLO name
+  std::string sender;  // the MAIL FROM address without brackets; empty: the null sender
 };
 
 struct Evaluation {

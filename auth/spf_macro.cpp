@@ -8,6 +8,9 @@ namespace mxgate::auth::spf {
 namespace {
 
 constexpr std::size_t kMaxDomainLength = 253;
+// A transformer's count (RFC 7208 §7.1: *DIGIT) beyond any name's labels keeps them all; larger
+// ones are read as this, so that a long run of digits cannot overflow.
+constexpr unsigned kMaxKeep = 1000;
 
 bool is_delimiter(char c) {
   return c == '.' || c == '-' || c == '+' || c == ',' || c == '/' || c == '_' || c == '=';
@@ -18,9 +21,18 @@ bool is_literal(char c) { return c >= 0x21 && c <= 0x7e && c != '%'; }
 
 bool letter_allowed(char letter, MacroUse use) {
   switch (std::tolower(static_cast<unsigned char>(letter))) {
-    case 's': case 'l': case 'o': case 'd': case 'i': case 'p': case 'h': case 'v':
+    case 's':
+    case 'l':
+    case 'o':
+    case 'd':
+    case 'i':
+    case 'p':
+    case 'h':
+    case 'v':
       return true;
-    case 'c': case 'r': case 't':
+    case 'c':
+    case 'r':
+    case 't':
       return use == MacroUse::Explanation;
     default:
       return false;
@@ -44,8 +56,7 @@ std::optional<Expand> parse_expand(std::string_view body, MacroUse use) {
   std::size_t i = 1;
   bool digits = false;
   while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) {
-    e.keep = e.keep * 10 + static_cast<unsigned>(body[i] - '0');
-    if (e.keep > 1000) return std::nullopt;
+    e.keep = std::min(kMaxKeep, e.keep * 10 + static_cast<unsigned>(body[i] - '0'));
     digits = true;
     ++i;
   }
@@ -61,12 +72,20 @@ std::optional<Expand> parse_expand(std::string_view body, MacroUse use) {
   return e;
 }
 
+// RFC 3986 §2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" (ASCII only, whatever the
+// locale says).
+bool is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
 std::string url_escape(std::string_view value) {
-  // Uppercase macro letters: the value is URL-encoded, unreserved characters kept (§7.3).
+  // Uppercase macro letters: the value is URL-encoded, unreserved characters kept (§7.3), the
+  // others as "%" and two uppercase hex digits (RFC 3986 §2.1).
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+    if (is_unreserved(c)) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -78,19 +97,33 @@ std::string url_escape(std::string_view value) {
 }
 
 std::string letter_value(char letter, const MacroContext& c) {
+  // §5: an IPv4-mapped client is an IPv4 client, for "i", "c" and "v" too.
+  const common::IpBytes ip = common::unmapped(c.ip);
   switch (std::tolower(static_cast<unsigned char>(letter))) {
-    case 's': return c.sender;
-    case 'l': return c.local_part;
-    case 'o': return c.sender_domain;
-    case 'd': return c.domain;
-    case 'i': return dotted_ip(c.ip);
-    case 'p': return c.validated_ptr;
-    case 'v': return c.ip.family == 4 ? "in-addr" : "ip6";
-    case 'h': return c.helo;
-    case 'c': return common::ip_text(c.ip);
-    case 'r': return c.receiver.empty() ? "unknown" : c.receiver;
-    case 't': return std::to_string(c.now);
-    default: return {};
+    case 's':
+      return c.sender;
+    case 'l':
+      return c.local_part;
+    case 'o':
+      return c.sender_domain;
+    case 'd':
+      return c.domain;
+    case 'i':
+      return dotted_ip(ip);
+    case 'p':
+      return c.validated_ptr;
+    case 'v':
+      return ip.family == 4 ? "in-addr" : "ip6";
+    case 'h':
+      return c.helo;
+    case 'c':
+      return common::ip_text(ip);
+    case 'r':
+      return c.receiver.empty() ? "unknown" : c.receiver;
+    case 't':
+      return std::to_string(c.now);
+    default:
+      return {};
   }
 }
 
@@ -116,37 +149,50 @@ std::string transform(const std::string& value, const Expand& e) {
   return out;
 }
 
-// Walks `text`, calling on_literal(text) and on_expand(Expand) in order; false when malformed.
-template <typename Literal, typename Macro>
-bool walk(std::string_view text, MacroUse use, Literal on_literal, Macro on_expand) {
+// One piece of a macro-string (§7.1): a macro-literal, one of the escapes "%%", "%_" and "%-"
+// (macro-expands with a fixed replacement) or a "%{...}" macro-expand; `end` is where it ends
+// in the text.
+struct Token {
+  enum class Kind { Literal, Escape, Expand } kind = Kind::Literal;
+  std::string_view replacement;  // Literal and Escape
+  Expand expand;                 // Expand
+  std::size_t end = 0;
+};
+
+// Walks `text`, calling on_token(Token) for each piece in order; false when malformed.
+template <typename OnToken>
+bool walk(std::string_view text, MacroUse use, OnToken on_token) {
   for (std::size_t i = 0; i < text.size();) {
     const char c = text[i];
     if (c != '%') {
       // Explanations are free text: spaces are allowed there (§6.2 "macro-string" in TXT).
       if (!is_literal(c) && !(use == MacroUse::Explanation && c == ' ')) return false;
-      on_literal(std::string_view(&text[i], 1));
+      on_token(Token{Token::Kind::Literal, text.substr(i, 1), {}, i + 1});
       ++i;
       continue;
     }
     if (i + 1 >= text.size()) return false;
     const char next = text[i + 1];
-    if (next == '%') {
-      on_literal("%");
-    } else if (next == '_') {
-      on_literal(" ");
-    } else if (next == '-') {
-      on_literal("%20");
-    } else if (next == '{') {
+    if (next == '{') {
       const auto close = text.find('}', i + 2);
       if (close == std::string_view::npos) return false;
-      const auto e = parse_expand(text.substr(i + 2, close - i - 2), use);
+      auto e = parse_expand(text.substr(i + 2, close - i - 2), use);
       if (!e) return false;
-      on_expand(*e);
+      on_token(Token{Token::Kind::Expand, {}, std::move(*e), close + 1});
       i = close + 1;
       continue;
+    }
+    std::string_view replacement;
+    if (next == '%') {
+      replacement = "%";
+    } else if (next == '_') {
+      replacement = " ";
+    } else if (next == '-') {
+      replacement = "%20";
     } else {
       return false;
     }
+    on_token(Token{Token::Kind::Escape, replacement, {}, i + 2});
     i += 2;
   }
   return true;
@@ -174,26 +220,40 @@ std::string dotted_ip(const common::IpBytes& ip) {
 }
 
 bool valid_macro_string(std::string_view text, MacroUse use) {
-  return walk(text, use, [](std::string_view) {}, [](const Expand&) {});
+  return walk(text, use, [](const Token&) {});
+}
+
+std::optional<std::string_view> trailing_literal(std::string_view text, MacroUse use) {
+  std::size_t start = 0;  // just after the last macro-expand
+  const bool ok = walk(text, use, [&](const Token& token) {
+    if (token.kind != Token::Kind::Literal) start = token.end;
+  });
+  if (!ok) return std::nullopt;
+  return text.substr(start);
 }
 
 bool uses_ptr_macro(std::string_view text) {
   bool uses = false;
-  walk(text, MacroUse::Explanation, [](std::string_view) {},
-       [&](const Expand& e) { uses = uses || e.letter == 'p' || e.letter == 'P'; });
+  walk(text, MacroUse::Explanation, [&](const Token& token) {
+    uses = uses || (token.kind == Token::Kind::Expand &&
+                    (token.expand.letter == 'p' || token.expand.letter == 'P'));
+  });
   return uses;
 }
 
 std::optional<std::string> expand_macros(std::string_view text, const MacroContext& context,
                                          MacroUse use) {
   std::string out;
-  const bool ok = walk(
-      text, use, [&](std::string_view literal) { out.append(literal); },
-      [&](const Expand& e) {
-        std::string value = transform(letter_value(e.letter, context), e);
-        const bool escape = std::isupper(static_cast<unsigned char>(e.letter)) != 0;
-        out += escape ? url_escape(value) : value;
-      });
+  const bool ok = walk(text, use, [&](const Token& token) {
+    if (token.kind != Token::Kind::Expand) {
+      out.append(token.replacement);
+      return;
+    }
+    const Expand& e = token.expand;
+    std::string value = transform(letter_value(e.letter, context), e);
+    const bool escape = std::isupper(static_cast<unsigned char>(e.letter)) != 0;
+    out += escape ? url_escape(value) : value;
+  });
   if (!ok) return std::nullopt;
   if (use == MacroUse::DomainSpec) {
     // §7.3: drop leading labels until the name fits in 253 characters.

@@ -18,7 +18,9 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+// ALPHA and DIGIT of RFC 5234: ASCII only, whatever the locale says.
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alnum(char c) { return is_alpha(c) || (c >= '0' && c <= '9'); }
 
 // toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum ):
 // letters, digits and inner hyphens, not all digits.
@@ -27,20 +29,22 @@ bool valid_toplabel(std::string_view label) {
   bool letter = false;
   for (char c : label) {
     if (!is_alnum(c) && c != '-') return false;
-    letter = letter || std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '-';
+    letter = letter || is_alpha(c) || c == '-';
   }
   return letter;
 }
 
 // domain-spec = macro-string domain-end; domain-end = ( "." toplabel [ "." ] ) / macro-expand
+// (§7.1). The macro-literals before the end may be any visible character but "%".
 bool valid_domain_spec(std::string_view spec) {
-  if (spec.empty() || !valid_macro_string(spec, MacroUse::DomainSpec)) return false;
-  if (spec.back() == '}') return true;  // ends with a macro-expand
-  if (spec.size() >= 2 && spec[spec.size() - 2] == '%') return true;  // "%%", "%_", "%-"
-  std::string_view name = spec;
+  if (spec.empty()) return false;
+  const auto tail = trailing_literal(spec, MacroUse::DomainSpec);
+  if (!tail) return false;
+  if (tail->empty()) return true;  // ends with a macro-expand ("%{d}", "%%", "%_", "%-")
+  std::string_view name = *tail;
   if (name.back() == '.') name.remove_suffix(1);
   const auto dot = name.rfind('.');
-  if (dot == std::string_view::npos) return false;  // "." toplabel: at least two labels
+  if (dot == std::string_view::npos) return false;  // "." toplabel: the dot is required
   return valid_toplabel(name.substr(dot + 1));
 }
 
@@ -55,44 +59,74 @@ std::optional<int> parse_prefix(std::string_view digits, int max) {
   return value;
 }
 
-// Splits "domain-spec/24//64" into the domain-spec and the dual CIDR lengths.
+// Where the "/" of a final "/" 1*DIGIT of `text` is, or npos.
+std::size_t final_length_slash(std::string_view text) {
+  const auto digits = text.find_last_not_of("0123456789");
+  if (digits == std::string_view::npos || digits + 1 == text.size() || text[digits] != '/') {
+    return std::string_view::npos;
+  }
+  return digits;
+}
+
+// Splits "domain-spec/24//64" into the domain-spec and the dual CIDR lengths (§5.3, §5.4):
+// dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ] follows the domain-spec at
+// the very end, so only a final "//" 1*DIGIT and a "/" 1*DIGIT before it are lengths; any
+// other "/" belongs to the domain-spec (a macro-literal). No domain-spec ends in "/" DIGIT
+// (domain-end is a toplabel or a macro-expand), so the split is unambiguous.
 bool split_dual_cidr(std::string_view arg, std::string_view& spec, Mechanism& m) {
   spec = arg;
-  const auto dual = arg.find("//");
-  std::string_view v4;
-  std::string_view v6;
-  if (dual != std::string_view::npos) {
-    v6 = arg.substr(dual + 2);
-    spec = arg.substr(0, dual);
-    if (auto p = parse_prefix(v6, 128)) {
-      m.v6_prefix = *p;
-    } else {
-      return false;
-    }
+  if (const auto slash = final_length_slash(spec);
+      slash != std::string_view::npos && slash > 0 && spec[slash - 1] == '/') {
+    const auto v6 = parse_prefix(spec.substr(slash + 1), 128);
+    if (!v6) return false;
+    m.v6_prefix = *v6;
+    spec = spec.substr(0, slash - 1);
   }
-  // A single "/" after the domain-spec's end is the IPv4 length. Macro-strings may contain "/"
-  // only inside "%{...}" delimiters, which end with "}".
-  const auto slash = spec.rfind('/');
-  if (slash != std::string_view::npos && spec.find('}', slash) == std::string_view::npos) {
-    v4 = spec.substr(slash + 1);
+  if (const auto slash = final_length_slash(spec); slash != std::string_view::npos) {
+    const auto v4 = parse_prefix(spec.substr(slash + 1), 32);
+    if (!v4) return false;
+    m.v4_prefix = *v4;
     spec = spec.substr(0, slash);
-    if (auto p = parse_prefix(v4, 32)) {
-      m.v4_prefix = *p;
-    } else {
-      return false;
-    }
   }
   return true;
+}
+
+// The IPv6 network of an ip6 mechanism's text (RFC 4291 §2.2 forms, the IPv4-mapped one
+// included, kept as IPv6: §5 lists IPv4 addresses only through ip4).
+std::optional<common::IpBytes> parse_ip6(std::string_view text) {
+  if (text.find(':') == std::string_view::npos) return std::nullopt;
+  auto address = common::parse_ip(text);
+  if (!address || address->family == 6) return address;
+  constexpr std::size_t kMappedPrefix = 10;  // ::ffff:a.b.c.d: 10 zero octets, then 0xffff
+  common::IpBytes mapped;
+  mapped.family = 6;
+  mapped.bytes[kMappedPrefix] = 0xff;
+  mapped.bytes[kMappedPrefix + 1] = 0xff;
+  std::copy_n(address->bytes.begin(), 4, mapped.bytes.begin() + kMappedPrefix + 2);
+  return mapped;
 }
 
 std::optional<std::string> parse_mechanism(std::string_view term, Mechanism& m) {
   m.text = std::string(term);
   switch (term.front()) {
-    case '+': m.qualifier = Result::Pass; term.remove_prefix(1); break;
-    case '-': m.qualifier = Result::Fail; term.remove_prefix(1); break;
-    case '~': m.qualifier = Result::SoftFail; term.remove_prefix(1); break;
-    case '?': m.qualifier = Result::Neutral; term.remove_prefix(1); break;
-    default: break;
+    case '+':
+      m.qualifier = Result::Pass;
+      term.remove_prefix(1);
+      break;
+    case '-':
+      m.qualifier = Result::Fail;
+      term.remove_prefix(1);
+      break;
+    case '~':
+      m.qualifier = Result::SoftFail;
+      term.remove_prefix(1);
+      break;
+    case '?':
+      m.qualifier = Result::Neutral;
+      term.remove_prefix(1);
+      break;
+    default:
+      break;
   }
   const auto colon = term.find(':');
   const auto slash = term.find('/');
@@ -102,9 +136,7 @@ std::optional<std::string> parse_mechanism(std::string_view term, Mechanism& m) 
   const std::string_view arg = has_arg ? term.substr(colon + 1) : std::string_view();
   const std::string_view cidr_only =
       !has_arg && slash != std::string_view::npos ? term.substr(slash) : std::string_view();
-  const auto bad = [&](std::string_view why) {
-    return "\"" + m.text + "\": " + std::string(why);
-  };
+  const auto bad = [&](std::string_view why) { return "\"" + m.text + "\": " + std::string(why); };
 
   if (iequals(name, "all")) {
     if (name_end != std::string_view::npos) return bad("all takes no argument");
@@ -134,21 +166,26 @@ std::optional<std::string> parse_mechanism(std::string_view term, Mechanism& m) 
     return std::nullopt;
   }
   if (iequals(name, "ip4") || iequals(name, "ip6")) {
+    // ip4 = "ip4" ":" ip4-network [ ip4-cidr-length ], ip6 likewise (§5.6): one "/" at most.
     const bool v4 = iequals(name, "ip4");
     m.kind = v4 ? MechanismKind::Ip4 : MechanismKind::Ip6;
     if (!has_arg) return bad("needs an address");
     const auto slash_at = arg.find('/');
-    const auto address = common::parse_ip(arg.substr(0, slash_at));
-    const bool v4_text = arg.substr(0, slash_at).find(':') == std::string_view::npos;
-    if (!address || v4_text != v4 || (v4 && address->family != 4)) return bad("bad address");
+    const std::string_view text = arg.substr(0, slash_at);
+    std::optional<common::IpBytes> address;
+    if (v4) {
+      address = common::parse_ip(text);
+      if (address && text.find(':') != std::string_view::npos) address.reset();
+    } else {
+      address = parse_ip6(text);
+    }
+    if (!address) return bad("bad address");
     int prefix = v4 ? 32 : 128;
     if (slash_at != std::string_view::npos) {
       const auto p = parse_prefix(arg.substr(slash_at + 1), v4 ? 32 : 128);
       if (!p) return bad("bad CIDR length");
       prefix = *p;
     }
-    // An IPv4-mapped ip6 network is kept as IPv6 bytes would be lost: refuse it instead.
-    if (!v4 && address->family != 6) return bad("IPv4-mapped addresses belong in ip4");
     m.network = common::network_of(*address, prefix);
     return std::nullopt;
   }
@@ -156,37 +193,51 @@ std::optional<std::string> parse_mechanism(std::string_view term, Mechanism& m) 
 }
 
 bool valid_modifier_name(std::string_view name) {
-  if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0]))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return is_alnum(c) || c == '-' || c == '_' || c == '.';
-  });
+  if (name.empty() || !is_alpha(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 }  // namespace
 
 std::string_view result_name(Result result) {
   switch (result) {
-    case Result::None: return "none";
-    case Result::Neutral: return "neutral";
-    case Result::Pass: return "pass";
-    case Result::Fail: return "fail";
-    case Result::SoftFail: return "softfail";
-    case Result::TempError: return "temperror";
-    case Result::PermError: return "permerror";
+    case Result::None:
+      return "none";
+    case Result::Neutral:
+      return "neutral";
+    case Result::Pass:
+      return "pass";
+    case Result::Fail:
+      return "fail";
+    case Result::SoftFail:
+      return "softfail";
+    case Result::TempError:
+      return "temperror";
+    case Result::PermError:
+      return "permerror";
   }
   return "permerror";
 }
 
 std::string_view mechanism_name(MechanismKind kind) {
   switch (kind) {
-    case MechanismKind::All: return "all";
-    case MechanismKind::Include: return "include";
-    case MechanismKind::A: return "a";
-    case MechanismKind::Mx: return "mx";
-    case MechanismKind::Ptr: return "ptr";
-    case MechanismKind::Ip4: return "ip4";
-    case MechanismKind::Ip6: return "ip6";
-    case MechanismKind::Exists: return "exists";
+    case MechanismKind::All:
+      return "all";
+    case MechanismKind::Include:
+      return "include";
+    case MechanismKind::A:
+      return "a";
+    case MechanismKind::Mx:
+      return "mx";
+    case MechanismKind::Ptr:
+      return "ptr";
+    case MechanismKind::Ip4:
+      return "ip4";
+    case MechanismKind::Ip6:
+      return "ip6";
+    case MechanismKind::Exists:
+      return "exists";
   }
   return "all";
 }

@@ -1,7 +1,9 @@
 // SPF records (RFC 7208 §4.5, §4.6, §12): which TXT strings are SPF records, and parsing one
 // into its directives and modifiers. Pure. A record with any syntax error is refused whole
 // (check_host then returns permerror, §4.6): unknown mechanisms, a repeated redirect or exp,
-// malformed macro-strings, addresses or CIDR lengths.
+// malformed macro-strings, addresses or CIDR lengths. A domain-spec may hold any visible
+// character but "%" (":" and "/" included, §7.1); a dual-cidr-length is only what ends the term
+// (§5.3). An ip6 network may be written IPv4-mapped (RFC 4291 §2.2) and stays IPv6.
 #pragma once
 
 #include <optional>
@@ -23,7 +25,7 @@ struct Mechanism {
   Result qualifier = Result::Pass;  // Pass (+, the default), Fail (-), SoftFail (~), Neutral (?)
   MechanismKind kind = MechanismKind::All;
   std::string domain_spec;  // include, exists: required; a, mx, ptr: empty = the current domain
-  common::Cidr network;     // ip4, ip6
+  common::Cidr network;     // ip4, ip6 (family 4 and 6 respectively)
   int v4_prefix = 32;       // a, mx: dual-cidr-length
   int v6_prefix = 128;
   std::string text;  // as written, for logs and Authentication-Results comments

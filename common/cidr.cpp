@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace mxgate::common {
@@ -31,12 +32,17 @@ std::optional<IpBytes> parse_ip(std::string_view text) {
   }
   if (inet_pton(AF_INET6, copy.c_str(), ip.bytes.data()) != 1) return std::nullopt;
   ip.family = 6;
-  if (std::equal(std::begin(kMapped), std::end(kMapped), ip.bytes.begin())) {
-    std::copy(ip.bytes.begin() + 12, ip.bytes.end(), ip.bytes.begin());
-    std::fill(ip.bytes.begin() + 4, ip.bytes.end(), 0);
-    ip.family = 4;
+  return unmapped(ip);
+}
+
+IpBytes unmapped(const IpBytes& ip) {
+  if (ip.family != 6 || !std::equal(std::begin(kMapped), std::end(kMapped), ip.bytes.begin())) {
+    return ip;
   }
-  return ip;
+  IpBytes v4;
+  v4.family = 4;
+  std::copy(ip.bytes.begin() + 12, ip.bytes.end(), v4.bytes.begin());
+  return v4;
 }
 
 bool Cidr::contains(const IpBytes& ip) const {

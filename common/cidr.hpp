@@ -21,6 +21,10 @@ std::string ip_text(const IpBytes& ip);
 // Parses a textual IPv4 or IPv6 address; an IPv4-mapped IPv6 address becomes IPv4.
 std::optional<IpBytes> parse_ip(std::string_view text);
 
+// `ip`, or the IPv4 address an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2)
+// stands for: what an IPv6 socket reports for an IPv4 peer.
+IpBytes unmapped(const IpBytes& ip);
+
 struct Cidr {
   IpBytes network;  // host bits zero
   int prefix = 0;

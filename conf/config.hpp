@@ -272,8 +272,8 @@ struct PregreetConfig {
   friend bool operator==(const PregreetConfig&, const PregreetConfig&) = default;
 };
 
-// Email authentication at the end of data (issue 5): SPF (checked at MAIL), DKIM and DMARC; the
-// results go into an Authentication-Results header and the checks spf, dkim and dmarc.
+// Email authentication at the end of data (issue 5): SPF (checked at MAIL), DKIM, ARC and DMARC;
+// the results go into an Authentication-Results header and the checks spf, dkim, arc and dmarc.
 struct AuthConfig {
   enum class PolicyLookup { PublicSuffixList, TreeWalk };  // auth::dmarc::PolicyLookup
   bool enabled = true;
@@ -284,6 +284,9 @@ struct AuthConfig {
   bool dmarc_quarantine = true;  // p=quarantine: accepted into quarantine (false: score only)
   PolicyLookup dmarc_policy_lookup = PolicyLookup::PublicSuffixList;
   std::uint32_t key_cache_entries = 1000;  // parsed DKIM keys, per worker
+  // ARC sealers (the AS d= of a chain's last set, lower case) whose recorded dmarc=pass or
+  // aligned dkim=pass lets a DMARC failure score instead of p=reject/p=quarantine (RFC 8617 §7).
+  std::vector<std::string> trusted_arc_sealers;
   friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 

@@ -116,6 +116,7 @@ void limit_name(TableReader& r, std::string_view key, std::string& name);
 void networks(TableReader& r, std::string_view key, std::vector<std::string>& cidrs);
 void return_filters(TableReader& r, std::string_view key, std::vector<std::string>& patterns);
 void route_domains(TableReader& r, std::string_view key, std::vector<std::string>& domains);
+void domain_names(TableReader& r, std::string_view key, std::vector<std::string>& domains);
 void some_listener(TableReader& r, std::string_view key, std::vector<HostPort>& listen);
 void some_downstream(TableReader& r, std::string_view key, std::vector<HostPort>& servers);
 void prefix_lengths(TableReader& r, std::string_view key, std::vector<int>& lengths);  // sorts
@@ -322,6 +323,7 @@ void fields(auto& v, Of<AuthConfig> auto& s) {
   v("dmarc_quarantine", s.dmarc_quarantine, Flag{});
   v("dmarc_policy_lookup", s.dmarc_policy_lookup, Choice{{"psl", "tree_walk"}});
   v("key_cache_entries", s.key_cache_entries, Int{0, 10'000'000});
+  v("trusted_arc_sealers", s.trusted_arc_sealers, Texts{domain_names});
 }
 
 void fields(auto& v, Of<ContentConfig> auto& s) {

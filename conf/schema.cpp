@@ -574,6 +574,20 @@ void route_domains(TableReader& r, std::string_view key, std::vector<std::string
   }
 }
 
+// Domain names (an empty list is fine), kept in lower case without a trailing dot.
+void domain_names(TableReader& r, std::string_view key, std::vector<std::string>& domains) {
+  const toml::node* node = r.find(key);
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    std::string domain = common::ascii_lower(domains[i]);
+    if (!domain.empty() && domain.back() == '.') domain.pop_back();
+    if (auto problem = domain_problem(domain)) {
+      r.fail(node->as_array()->get(i), key,
+             quote(domains[i]) + " is not a valid domain: it " + *problem);
+    }
+    domains[i] = std::move(domain);
+  }
+}
+
 void some_listener(TableReader& r, std::string_view key, std::vector<HostPort>& listen) {
   if (listen.empty()) {
     r.fail(r.find(key), key, "needs at least one address such as \"0.0.0.0:25\"");

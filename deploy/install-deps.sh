@@ -37,6 +37,7 @@ test_packages=(
   openssl procps iproute2
   testssl.sh  # audits STARTTLS in tests/integration/test_tls.py
   python3-dnspython  # queries the test DNS server directly (tests/integration/test_dns_server.py)
+  python3-authres  # python3-dkim's ARC signing needs it (tests/integration/arc_seal.py)
   python3-cryptography  # the realistic-traffic benchmark generates DKIM keys (benchmarks/load)
   chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py
   rspamd  # a real milter peer, its proxy worker in milter mode (tests/integration/milter_peers.py)

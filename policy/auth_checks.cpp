@@ -78,6 +78,10 @@ std::string AuthFindings::summary() const {
       out += auth::to_string((*dkim)[i].verdict.status);
     }
   }
+  // A message without ARC sets (most) says nothing about it.
+  if (arc && arc->status != auth::ArcStatus::None) {
+    out += (out.empty() ? "arc:" : ",arc:") + std::string(auth::to_string(arc->status));
+  }
   if (dmarc) {
     out +=
         (out.empty() ? "dmarc:" : ",dmarc:") + std::string(auth::dmarc::result_name(dmarc->result));
@@ -137,11 +141,15 @@ CheckResult judge_dmarc(const reputation::CheckSettings& settings, const auth::D
     if (policy == auth::dmarc::Policy::Quarantine && !enforcement.quarantine) {
       policy = auth::dmarc::Policy::None;
     }
-    if (enforcement.allowed) policy = auth::dmarc::Policy::None;
-    const std::string why = dmarc.record_found
-                                ? fmt::format("DMARC fail for {} (p={}, pct={})", dmarc.from_domain,
-                                              auth::dmarc::policy_name(dmarc.policy), dmarc.pct)
-                                : fmt::format("DMARC fail: {}", dmarc.reason);
+    if (enforcement.allowed || enforcement.arc_vouch) policy = auth::dmarc::Policy::None;
+    std::string why = dmarc.record_found
+                          ? fmt::format("DMARC fail for {} (p={}, pct={})", dmarc.from_domain,
+                                        auth::dmarc::policy_name(dmarc.policy), dmarc.pct)
+                          : fmt::format("DMARC fail: {}", dmarc.reason);
+    if (enforcement.arc_vouch) {
+      why += fmt::format(", not enforced: trusted ARC sealer {} recorded {}",
+                         enforcement.arc_vouch->sealer, enforcement.arc_vouch->result);
+    }
     switch (policy) {
       case auth::dmarc::Policy::Reject:
         result.verdicts.push_back(Verdict::reject(Signal::DmarcFail, why));
@@ -196,23 +204,64 @@ PendingCheck dkim_check(dns::Resolver& resolver, reputation::CheckSettings setti
       }};
 }
 
+PendingCheck arc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
+                       std::shared_ptr<const auth::MessageScanner> message,
+                       auth::DkimKeyCache& keys, std::shared_ptr<AuthFindings> findings) {
+  findings->arc_asked = true;
+  auth::DkimVerifyOptions options;
+  options.now = static_cast<std::uint64_t>(unix_now());
+  return PendingCheck{
+      settings,
+      [&resolver, &keys, message, options, findings]() -> asio::awaitable<CheckResult> {
+        auto verdict = co_await message->verify_arc(resolver, keys, options);
+        findings->arc = std::move(verdict);
+        co_return CheckResult{};
+      },
+      [&resolver, &keys, message, options, findings]() -> std::optional<CheckResult> {
+        auto verdict = message->verify_arc_now(resolver, keys, options);
+        if (!verdict) return std::nullopt;
+        findings->arc = std::move(*verdict);
+        return CheckResult{};
+      }};
+}
+
+namespace {
+
+// DMARC over what spf and dkim found, and arc for the trusted sealers.
+asio::awaitable<CheckResult> run_dmarc(dns::Resolver& resolver, reputation::CheckSettings settings,
+                                       std::shared_ptr<const auth::MessageScanner> message,
+                                       auth::dmarc::PolicyLookup lookup,
+                                       DmarcEnforcement enforcement,
+                                       std::vector<std::string> trusted_sealers,
+                                       std::shared_ptr<AuthFindings> findings) {
+  static const std::vector<auth::DkimCheck> kNone;
+  const auto& dkim = findings->dkim ? *findings->dkim : kNone;
+  auto inputs = auth::dmarc_inputs(findings->spf ? &*findings->spf : nullptr, dkim);
+  const bool authenticated = inputs.spf_pass || !inputs.dkim_passes.empty();
+  auto dmarc = co_await auth::check_dmarc(resolver, message->from(), std::move(inputs), lookup);
+  findings->dmarc = dmarc;
+  // Only a policy that would be applied needs a voucher (and gets the log line).
+  if (dmarc.result == auth::dmarc::Result::Fail && dmarc.record_found &&
+      dmarc.policy != auth::dmarc::Policy::None && findings->arc) {
+    enforcement.arc_vouch =
+        auth::trusted_arc_vouch(*findings->arc, dmarc.from_domain, trusted_sealers);
+    findings->dmarc_vouched = enforcement.arc_vouch;
+  }
+  co_return judge_dmarc(settings, dmarc, authenticated, enforcement);
+}
+
+}  // namespace
+
 PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                          std::shared_ptr<const auth::MessageScanner> message,
                          auth::dmarc::PolicyLookup lookup, DmarcEnforcement enforcement,
+                         std::vector<std::string> trusted_sealers,
                          std::shared_ptr<AuthFindings> findings) {
   findings->dmarc_asked = true;
-  return PendingCheck{settings,
-                      [&resolver, settings, message, lookup, enforcement,
-                       findings]() -> asio::awaitable<CheckResult> {
-                        static const std::vector<auth::DkimCheck> kNone;
-                        const auto& dkim = findings->dkim ? *findings->dkim : kNone;
-                        auto inputs =
-                            auth::dmarc_inputs(findings->spf ? &*findings->spf : nullptr, dkim);
-                        const bool authenticated = inputs.spf_pass || !inputs.dkim_passes.empty();
-                        auto dmarc = co_await auth::check_dmarc(resolver, message->from(),
-                                                                std::move(inputs), lookup);
-                        findings->dmarc = dmarc;
-                        co_return judge_dmarc(settings, dmarc, authenticated, enforcement);
+  return PendingCheck{settings, [&resolver, settings, message, lookup, enforcement,
+                                 trusted = std::move(trusted_sealers), findings] {
+                        return run_dmarc(resolver, settings, message, lookup, enforcement, trusted,
+                                         findings);
                       }};
 }
 
@@ -255,6 +304,15 @@ void add_dkim(const CheckContext& context, const reputation::CheckSettings& sett
                            *context.services.dkim_keys, context.facts->auth));
 }
 
+void add_arc(const CheckContext& context, const reputation::CheckSettings& settings,
+             std::vector<PendingCheck>& out) {
+  if (!authenticating(context) || !context.message || context.services.dkim_keys == nullptr) {
+    return;
+  }
+  out.push_back(arc_check(*context.services.resolver, settings, context.message,
+                          *context.services.dkim_keys, context.facts->auth));
+}
+
 void add_dmarc(const CheckContext& context, const reputation::CheckSettings& settings,
                std::vector<PendingCheck>& out) {
   if (!authenticating(context) || !context.message) return;
@@ -264,12 +322,18 @@ void add_dmarc(const CheckContext& context, const reputation::CheckSettings& set
   enforcement.allowed = context.allowed;
   enforcement.sample = sample();
   out.push_back(dmarc_check(*context.services.resolver, settings, context.message,
-                            policy_lookup(context.config.auth), enforcement, context.facts->auth));
+                            policy_lookup(context.config.auth), enforcement,
+                            context.config.auth.trusted_arc_sealers, context.facts->auth));
 }
 
 void prefetch_dkim(const CheckContext&, const auth::MessageScanner& message,
                    std::vector<std::string>& names) {
   for (auto& name : message.key_names()) names.push_back(std::move(name));
+}
+
+void prefetch_arc(const CheckContext&, const auth::MessageScanner& message,
+                  std::vector<std::string>& names) {
+  for (auto& name : message.arc_key_names()) names.push_back(std::move(name));
 }
 
 void prefetch_dmarc(const CheckContext& context, const auth::MessageScanner& message,
@@ -289,6 +353,7 @@ void count_results(VerdictMetrics& metrics, const auth::AuthResults& results) {
   if (results.dkim.empty()) metrics.count_auth("dkim", "none");
   for (const auto& dkim : results.dkim) metrics.count_auth("dkim", dkim.result);
   if (results.dmarc) metrics.count_auth("dmarc", results.dmarc->result);
+  if (results.arc) metrics.count_auth("arc", results.arc->result);
   if (results.iprev) metrics.count_auth("iprev", results.iprev->result);
 }
 
@@ -314,6 +379,13 @@ auth::AuthResults auth_results(const AuthFindings& findings, const std::string& 
     results.dmarc = auth::dmarc_entry(*findings.dmarc);
   } else if (findings.dmarc_asked) {
     results.dmarc = auth::AuthResults::Dmarc{"temperror", "", "", "not finished in time"};
+  }
+  if (findings.arc) {
+    results.arc = auth::arc_entry(*findings.arc, client_ip);
+  } else if (findings.arc_asked) {
+    // RFC 8617 has no temperror: a chain not validated in time did not validate.
+    results.arc =
+        auth::AuthResults::Arc{"fail", "not finished in time", "", std::nullopt, client_ip};
   }
   if (!iprev.empty()) results.iprev = auth::AuthResults::Iprev{iprev, client_ip, ptr_name};
   return results;

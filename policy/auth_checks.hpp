@@ -1,5 +1,8 @@
-// The authentication checks of the pipeline (issue 5): spf at MAIL, dkim and then dmarc at the
-// end of data (RFC 7208, RFC 6376, RFC 7489). Each check keeps what it found in the
+// The authentication checks of the pipeline (issue 5): spf at MAIL, dkim and arc and then dmarc
+// at the end of data (RFC 7208, RFC 6376, RFC 8617, RFC 7489). arc scores nothing: its result
+// goes into Authentication-Results, and dmarc reads it for [auth] trusted_arc_sealers (a
+// trusted sealer's chain that vouches for the From domain turns p=reject and p=quarantine into
+// the dmarc_fail score). Each check keeps what it found in the
 // transaction's AuthFindings (policy/facts.hpp; shared: a check that outlives its deadline still
 // has somewhere to write); dmarc reads what spf and dkim found; the session then writes the
 // Authentication-Results header (RFC 8601) from them and credits only domains that
@@ -30,6 +33,9 @@ struct DmarcEnforcement {
   bool quarantine = true;  // p=quarantine quarantines (else it only scores)
   bool allowed = false;    // an operator's allow listing: no policy is enforced
   double sample = 0;       // uniform in [0, 1): the policy applies when sample < pct / 100
+  // A trusted ARC sealer vouched for the From domain (auth::trusted_arc_vouch): no policy is
+  // enforced, the failure scores.
+  std::optional<auth::ArcVouch> arc_vouch;
 };
 
 CheckResult judge_spf(const reputation::CheckSettings& settings, const auth::spf::Evaluation& spf);
@@ -44,9 +50,14 @@ PendingCheck spf_check(dns::Resolver& resolver, reputation::CheckSettings settin
 PendingCheck dkim_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                         std::shared_ptr<const auth::MessageScanner> message,
                         auth::DkimKeyCache& keys, std::shared_ptr<AuthFindings> findings);
+PendingCheck arc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
+                       std::shared_ptr<const auth::MessageScanner> message,
+                       auth::DkimKeyCache& keys, std::shared_ptr<AuthFindings> findings);
+// `trusted_sealers`: [auth] trusted_arc_sealers.
 PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                          std::shared_ptr<const auth::MessageScanner> message,
                          auth::dmarc::PolicyLookup lookup, DmarcEnforcement enforcement,
+                         std::vector<std::string> trusted_sealers,
                          std::shared_ptr<AuthFindings> findings);
 
 // For the registration table (policy/check_table.hpp). prefetch_*: the DKIM key records and
@@ -55,15 +66,20 @@ void add_spf(const CheckContext& context, const reputation::CheckSettings& setti
              std::vector<PendingCheck>& out);
 void add_dkim(const CheckContext& context, const reputation::CheckSettings& settings,
               std::vector<PendingCheck>& out);
+void add_arc(const CheckContext& context, const reputation::CheckSettings& settings,
+             std::vector<PendingCheck>& out);
 void add_dmarc(const CheckContext& context, const reputation::CheckSettings& settings,
                std::vector<PendingCheck>& out);
 void prefetch_dkim(const CheckContext& context, const auth::MessageScanner& message,
                    std::vector<std::string>& names);
+void prefetch_arc(const CheckContext& context, const auth::MessageScanner& message,
+                  std::vector<std::string>& names);
 void prefetch_dmarc(const CheckContext& context, const auth::MessageScanner& message,
                     std::vector<std::string>& names);
 
 // The Authentication-Results of a message: what the checks found (a check that did not finish
-// is reported temperror), and iprev when the rdns check decided one ("" otherwise).
+// is reported temperror; arc, which has no temperror, fail), and iprev when the rdns check
+// decided one ("" otherwise). `client_ip` is also arc's smtp.remote-ip (RFC 8617 §10.2).
 auth::AuthResults auth_results(const AuthFindings& findings, const std::string& authserv_id,
                                const std::string& client_ip, const std::string& iprev,
                                const std::string& ptr_name);

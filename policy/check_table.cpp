@@ -35,6 +35,7 @@ constexpr CheckEntry kTable[] = {
   {"throttle",              Stage::Mail,      Phase::Limits, nullptr, nullptr,          throttle_mail},
   {"throttle",              Stage::Rcpt,      Phase::Limits, nullptr, nullptr,          throttle_rcpt},
   {"dkim",                  Stage::EndOfData, Phase::Main,   add_dkim,                  prefetch_dkim},
+  {"arc",                   Stage::EndOfData, Phase::Main,   add_arc,                   prefetch_arc},
   {"format",                Stage::EndOfData, Phase::Main,   add_format},
   {"linked_domains",        Stage::EndOfData, Phase::Main,   add_linked_domains},
   {"dmarc",                 Stage::EndOfData, Phase::Then,   add_dmarc,                 prefetch_dmarc},

@@ -4,9 +4,10 @@
 //                 throttle (issue 6)
 //   DnsFacts      written by rdns (connect); read by helo and by Authentication-Results (iprev,
 //                 RFC 8601 §3)
-//   AuthFindings  written by spf (MAIL), dkim and dmarc (end of data); read by dmarc (over SPF
-//                 and DKIM, RFC 7489 §4.2), the throttle's auth_domain limits, the
-//                 Authentication-Results header and the reputation credit of domains
+//   AuthFindings  written by spf (MAIL), dkim, arc and dmarc (end of data); read by dmarc (over
+//                 SPF and DKIM, RFC 7489 §4.2, and ARC's trusted sealers), the throttle's
+//                 auth_domain limits, the Authentication-Results header and the reputation credit
+//                 of domains
 //
 // Ownership: one SessionFacts per session, held by std::shared_ptr by the session's policy and by
 // every check it started. A check is not cancelled at its deadline: it finishes on its own, maybe
@@ -48,11 +49,14 @@ struct DnsFacts {
 // What the authentication checks found in one transaction.
 struct AuthFindings {
   // Which checks the session started (a check in mode "off" is not reported).
-  bool spf_asked = false, dkim_asked = false, dmarc_asked = false;
+  bool spf_asked = false, dkim_asked = false, arc_asked = false, dmarc_asked = false;
   auth::spf::Identity identity;                      // the transaction's SPF identity
   std::optional<auth::spf::Evaluation> spf;          // once the spf check finished
   std::optional<std::vector<auth::DkimCheck>> dkim;  // once the dkim check finished
+  std::optional<auth::ArcVerdict> arc;               // once the arc check finished
   std::optional<auth::DmarcCheck> dmarc;             // once the dmarc check finished
+  // DMARC failed and its policy was not applied because a trusted ARC sealer vouched.
+  std::optional<auth::ArcVouch> dmarc_vouched;
 
   // SPF passed for the MAIL FROM domain (not for the HELO name of a null sender).
   bool sender_authenticated() const;
@@ -61,7 +65,8 @@ struct AuthFindings {
   // An authentication failure to count (reputation Counters::auth_failures): DMARC or SPF
   // failed, or DKIM signatures did and none passed.
   bool failed() const;
-  // "spf:pass,dkim:pass,dmarc:pass" for the transaction log line.
+  // "spf:pass,dkim:pass,dmarc:pass" for the transaction log line ("arc:pass" or "arc:fail" too
+  // when the message has ARC sets).
   std::string summary() const;
 };
 

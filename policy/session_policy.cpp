@@ -249,6 +249,7 @@ asio::awaitable<std::optional<Refusal>> SessionPolicy::end_of_data(
   const auto context = check_context(auth ? std::move(message) : nullptr, std::move(content));
   auto run = co_await run_stage_checks(Stage::EndOfData, Phase::First, Phase::Limits, context);
   if (auth) write_auth_header();
+  if (auth) note_arc_vouch();
   // The final reply is recorded by record_message(), not here.
   auto refusal = decide_stage(Stage::EndOfData, std::move(run.outcomes));
   if (refusal) note_linked_domain(*refusal);  // refused mail only: accepted mail pays nothing
@@ -286,6 +287,21 @@ void SessionPolicy::write_auth_header() {
       auth_results(*facts_->auth, config_.auth.authserv_id, client_.ip_text, dns.iprev, ptr_name);
   count_results(context_.verdicts, results);
   auth_header_ = "Authentication-Results: " + auth::format_results(results, true) + "\r\n";
+}
+
+// A DMARC policy that a trusted ARC sealer stopped (RFC 8617 §7, RFC 7489 §6.7): said once,
+// with who vouched, for the operator who trusted them.
+void SessionPolicy::note_arc_vouch() const {
+  const auto& auth = *facts_->auth;
+  if (!auth.dmarc_vouched || !auth.dmarc || !spdlog::should_log(spdlog::level::info)) return;
+  std::string line = "dmarc_not_enforced";
+  common::append_kv(line, "session", session_id_);
+  common::append_kv(line, "client", client_.ip_text);
+  common::append_kv(line, "from_domain", auth.dmarc->from_domain);
+  common::append_kv(line, "policy", auth::dmarc::policy_name(auth.dmarc->policy));
+  common::append_kv(line, "arc_sealer", auth.dmarc_vouched->sealer);
+  common::append_kv(line, "sealer_results", auth.dmarc_vouched->result);
+  spdlog::info("{}", line);
 }
 
 std::string SessionPolicy::auth_summary() const {

@@ -151,6 +151,7 @@ class SessionPolicy {
                                       std::vector<reputation::CheckOutcome> outcomes,
                                       std::string_view recipient = {});
   bool sender_credited() const;  // the sender domain's record may count this transaction
+  void note_arc_vouch() const;
   void write_auth_header();
   std::optional<Refusal> answer(reputation::Stage stage, const reputation::StageAnswer& answer,
                                 std::string_view recipient = {});

@@ -71,7 +71,7 @@ namespace mxgate::policy {
 
 void VerdictMetrics::count_auth(std::string_view method, std::string_view result) {
   static constexpr std::array<std::string_view, kAuthMethods> kMethods{"spf", "dkim", "dmarc",
-                                                                       "iprev"};
+                                                                       "arc", "iprev"};
   static constexpr std::array<std::string_view, kAuthResults> kResults{
       "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"};
   const auto m = std::find(kMethods.begin(), kMethods.end(), method) - kMethods.begin();

@@ -29,7 +29,8 @@ class VerdictMetrics {
 
   void count_verdict(reputation::Stage stage, reputation::Action action, reputation::Signal signal);
   void count_signal(std::string_view check, reputation::Signal signal, bool observe);
-  // `method`: spf, dkim, dmarc or iprev; `result`: an RFC 8601 result word. Others are ignored.
+  // `method`: spf, dkim, dmarc, arc or iprev; `result`: an RFC 8601 result word. Others are
+  // ignored.
   void count_auth(std::string_view method, std::string_view result);
 
  private:
@@ -39,7 +40,7 @@ class VerdictMetrics {
   prometheus::Family<prometheus::Counter>& verdicts_;
   prometheus::Family<prometheus::Counter>& signals_;
   prometheus::Family<prometheus::Counter>& auth_;
-  static constexpr std::size_t kAuthMethods = 4, kAuthResults = 8;
+  static constexpr std::size_t kAuthMethods = 5, kAuthResults = 8;
   std::array<std::atomic<prometheus::Counter*>, kAuthMethods * kAuthResults> auth_series_{};
   std::array<std::atomic<prometheus::Counter*>, kStages * kActions * reputation::kSignalCount>
       verdict_series_{};

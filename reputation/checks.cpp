@@ -40,7 +40,7 @@ constexpr std::array<Points, 14> kFormatPoints{{{Signal::DateMissing, 1},
                                                 {Signal::MimeOverLimit, 2}}};
 constexpr std::array<Points, 1> kBulkPoints{{{Signal::BulkNoOneClick, 3}}};
 
-constexpr std::array<CheckInfo, 15> kChecks{{
+constexpr std::array<CheckInfo, 16> kChecks{{
     {"ip_history", Stage::Connect,
      "The client IP's and its networks' history: listings, score, reject, complaint and "
      "invalid-recipient ratios.",
@@ -68,6 +68,10 @@ constexpr std::array<CheckInfo, 15> kChecks{{
     {"dkim", Stage::EndOfData,
      "DKIM signatures (RFC 6376): failing ones score when none passed; l= leaving content unsigned.",
      OnError::Ignore, kDkimPoints, kAuthTimeout},
+    {"arc", Stage::EndOfData,
+     "The ARC chain (RFC 8617) that intermediaries added: its result goes into "
+     "Authentication-Results, and a trusted sealer's may stop a DMARC policy.",
+     OnError::Ignore, {}, kAuthTimeout},
     {"dmarc", Stage::EndOfData,
      "The From domain's DMARC policy (RFC 7489), and mail that nothing authenticated.",
      OnError::Ignore, kDmarcPoints, kAuthTimeout},

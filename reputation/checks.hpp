@@ -34,6 +34,8 @@ struct CheckInfo {
 // spf                    mail     SPF of MAIL FROM (HELO for the null sender): fail/softfail
 //                                 score; the result is kept for DMARC and Authentication-Results
 // dkim                   eod      signatures that all failed score; l= leaving content unsigned
+// arc                    eod      the ARC chain (RFC 8617): for Authentication-Results and for
+//                                 dmarc's trusted_arc_sealers; no signal of its own
 // dmarc                  eod      the From domain's policy: reject/quarantine enforced per
 //                                 [auth], otherwise dmarc_fail scores; unauthenticated mail scores
 // throttle               all      rate limits, new-IP ramp, anomaly, list hygiene (issue 6):

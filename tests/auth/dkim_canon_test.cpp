@@ -9,24 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/auth/test_signer.hpp"
+
 namespace mxgate::auth {
 namespace {
 
-std::string sha256(std::string_view data) {
-  unsigned char hash[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), hash, &size, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(hash), size);
-}
-
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
+using testing::base64;
+using testing::sha256;
 
 // RFC 6376 §3.4.5: the example header fields and body.
 constexpr std::string_view kExampleFields[] = {"A: X\r\n", "B : Y\t\r\n\tZ  \r\n"};

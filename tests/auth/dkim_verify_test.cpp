@@ -211,7 +211,8 @@ TEST(DkimVerify, KeyAndPolicyProblems) {
        "key type k= does not match a="},
       {kEd25519Index, "v=DKIM1; k=ed25519; p=", DkimStatus::PermError, "key revoked"},
       {kEd25519Index, "v=DKIM1; k=ed25519", DkimStatus::PermError, "key record without p="},
-      {kEd25519Index, std::string(kBrisbaneRecord) + "; h=sha1", DkimStatus::Policy,
+      // RFC 6376 §6.1.2 step 6: PERMFAIL (inappropriate hash algorithm).
+      {kEd25519Index, std::string(kBrisbaneRecord) + "; h=sha1", DkimStatus::PermError,
        "key h= excludes sha256"},
       {kEd25519Index, std::string(kBrisbaneRecord) + "; s=tlsrpt", DkimStatus::PermError,
        "key s= excludes email"},

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -36,6 +35,54 @@ TEST(AuthResults, Layout) {
   AuthResults bare;
   bare.authserv_id = "mx.example.net";
   EXPECT_EQ(format_results(bare, false), "mx.example.net; dkim=none");
+}
+
+// RFC 8617 §10.1 registers the method "arc" (pass, fail, none) with the properties
+// header.oldest-pass and smtp.remote-ip.
+TEST(AuthResults, ArcResults) {
+  AuthResults r;
+  r.authserv_id = "mx.example.net";
+  r.dmarc = AuthResults::Dmarc{"fail", "example.org", "p=reject", ""};
+  r.arc = AuthResults::Arc{"pass", "", "i=2 d=list.example", 1, "192.0.2.1"};
+  EXPECT_EQ(format_results(r, false),
+            "mx.example.net; dkim=none; dmarc=fail (p=reject) header.from=example.org; "
+            "arc=pass (i=2 d=list.example) header.oldest-pass=1 smtp.remote-ip=192.0.2.1");
+  r.dmarc.reset();
+  r.arc =
+      AuthResults::Arc{"fail", "ARC-Seal i=1: signature mismatch", "", std::nullopt, "2001:db8::1"};
+  EXPECT_EQ(format_results(r, false),
+            "mx.example.net; dkim=none; arc=fail reason=\"ARC-Seal i=1: signature mismatch\" "
+            "smtp.remote-ip=\"2001:db8::1\"");
+  r.arc = AuthResults::Arc{"none", "", "", std::nullopt, ""};
+  EXPECT_EQ(format_results(r, false), "mx.example.net; dkim=none; arc=none");
+}
+
+// RFC 8601 §2.2: resinfo = [CFWS] ";" methodspec [CFWS reasonspec] [CFWS 1*propspec]; CFWS
+// (comments included) anywhere between tokens, values quoted or not.
+TEST(ReadResults, ReadsWhatOtherAdmdsWrite) {
+  const auto results = read_results(
+      " spf=pass (sender SPF authorized) smtp.mailfrom=list@lists.example.org;\r\n"
+      "\tdkim = pass header.d=Example.COM header.s=sel header.b=\"ab/cd\";"
+      " dkim/1=fail reason=\"body hash; changed\" header.d=example.net;"
+      " dmarc=pass (p=reject dis=none) header.from=example.com; none; x; =y;"
+      " arc=pass (i=1) smtp.remote-ip=192.0.2.1");
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].method, "spf");
+  EXPECT_EQ(results[0].result, "pass");
+  EXPECT_EQ(*results[0].property("smtp.mailfrom"), "list@lists.example.org");
+  EXPECT_EQ(results[1].method, "dkim");
+  EXPECT_EQ(*results[1].property("header.d"), "Example.COM");
+  EXPECT_EQ(*results[1].property("header.b"), "ab/cd");
+  EXPECT_EQ(results[2].method, "dkim") << "the method's version is dropped";
+  EXPECT_EQ(results[2].result, "fail");
+  EXPECT_EQ(*results[2].property("reason"), "body hash; changed");
+  EXPECT_EQ(*results[2].property("header.d"), "example.net");
+  EXPECT_EQ(results[3].method, "dmarc");
+  EXPECT_EQ(*results[3].property("header.from"), "example.com");
+  EXPECT_EQ(results[4].method, "arc");
+  EXPECT_EQ(results[4].property("header.oldest-pass"), nullptr);
+  EXPECT_TRUE(read_results("").empty());
+  EXPECT_TRUE(read_results(" (dkim=pass); spf (x) = (y) pass").size() == 1);
 }
 
 TEST(AuthResults, ValuesAreQuotedWhenTheyMustBe) {

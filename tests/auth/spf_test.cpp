@@ -49,8 +49,8 @@ class Zone {
     response.ttl = 300;
     response.records.push_back(dns::Record{name, type, 300, std::move(data)});
     dns_.set(name, type, response);
-    for (RecordType other : {RecordType::A, RecordType::AAAA, RecordType::TXT, RecordType::MX,
-                             RecordType::PTR}) {
+    for (RecordType other :
+         {RecordType::A, RecordType::AAAA, RecordType::TXT, RecordType::MX, RecordType::PTR}) {
       if (!responses_.count({name, other}) && !failed_.count({name, other})) {
         dns_.set(name, other, dns::testing::negative(Outcome::NoData, 300));
       }
@@ -188,8 +188,8 @@ TEST_F(Spf, NoneWhenThereIsNoRecordOrNoDomain) {
 
 TEST_F(Spf, SeveralRecordsOrASyntaxErrorArePermerrors) {
   Response two = txt_answer("v=spf1 -all");
-  two.records.push_back(dns::Record{"example.com", RecordType::TXT, 300,
-                                    dns::TxtData{{"v=spf1 +all"}}});
+  two.records.push_back(
+      dns::Record{"example.com", RecordType::TXT, 300, dns::TxtData{{"v=spf1 +all"}}});
   two.records.push_back(dns::Record{"example.com", RecordType::TXT, 300,
                                     dns::TxtData{{"google-site-verification=x"}}});
   dns_.set("example.com", RecordType::TXT, two);
@@ -232,8 +232,7 @@ TEST_F(Spf, TwoVoidLookupsAtMost) {
   EXPECT_EQ(with("v=spf1 a:n1.example a:n2.example -all", "192.0.2.1"), Result::Fail);
   EXPECT_EQ(with("v=spf1 a:n1.example a:n2.example a:n3.example -all", "192.0.2.1"),
             Result::PermError);
-  EXPECT_EQ(with("v=spf1 exists:n1.example exists:amy.example.com -all", "192.0.2.1"),
-            Result::Pass)
+  EXPECT_EQ(with("v=spf1 exists:n1.example exists:amy.example.com -all", "192.0.2.1"), Result::Pass)
       << "one void lookup, then amy.example.com has an A record (any address matches)";
   EXPECT_EQ(with("v=spf1 -exists:amy.example.com +all", "192.0.2.1"), Result::Fail);
 }
@@ -277,6 +276,60 @@ TEST_F(Spf, Ipv6Clients) {
   EXPECT_EQ(mail_from("2001:db8:2::1", "u@six.example").result, Result::Fail);
   EXPECT_EQ(mail_from("192.0.2.1", "u@six.example").result, Result::Fail)
       << "an IPv4 client never matches ip6";
+}
+
+// RFC 7208 §5: "IPv4 <ip> addresses are only listed in an SPF record using the ip4 mechanism";
+// a client whose address is IPv4-mapped (::ffff:192.0.2.10, as an IPv6 socket reports an IPv4
+// peer) is an IPv4 client: it matches ip4, a and mx by their A records, never ip6.
+TEST_F(Spf, AnIpv4MappedClientIsAnIpv4Client) {
+  common::IpBytes mapped;
+  mapped.family = 6;
+  mapped.bytes = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 10};
+  const auto check = [&](const std::string& record) {
+    dns_.set("example.com", RecordType::TXT, txt_answer(record));
+    return run(check_mail_from(dns_, Identity{mapped, "mx.test", "u@example.com"}, options_))
+        .result;
+  };
+  const struct {
+    const char* record;
+    Result result;
+  } cases[] = {
+      {"v=spf1 ip4:192.0.2.0/24 -all", Result::Pass},
+      {"v=spf1 a -all", Result::Pass},                                 // A records, not AAAA
+      {"v=spf1 -ip4:192.0.2.10 ip6:::FFFF:192.0.2.10", Result::Fail},  // test suite's e7
+      {"v=spf1 ip6:::ffff:192.0.2.0/120 -all", Result::Fail},          // ip6 never lists IPv4
+      {"v=spf1 ip6:::/0 ?all", Result::Neutral},
+  };
+  zone_.a("10.2.0.192.in-addr.in.example.org", "127.0.0.2");
+  EXPECT_EQ(check("v=spf1 exists:%{ir}.%{v}.in.example.org -all"), Result::Pass)
+      << "%{i} and %{v} of the IPv4 address";
+  for (const auto& c : cases) {
+    EXPECT_EQ(check(c.record), c.result) << c.record;
+  }
+}
+
+// §7.1: domain-specs hold any visible character but "%"; the CIDR lengths are split off before
+// the macros are expanded, so a "/" that an expansion brings is part of the name looked up.
+TEST_F(Spf, DomainSpecsWithColonsAndSlashesAreLookedUpAsWritten) {
+  zone_.a("foo:bar/baz.example.com", "192.0.2.77");
+  zone_.mx("mx:list/x.example.com", 10, "foo:bar/baz.example.com");
+  EXPECT_EQ(with("v=spf1 a:foo:bar/baz.example.com -all", "192.0.2.77"), Result::Pass);
+  EXPECT_EQ(with("v=spf1 a:foo:bar/baz.example.com/24 -all", "192.0.2.200"), Result::Pass);
+  EXPECT_EQ(with("v=spf1 mx:mx:list/x.example.com -all", "192.0.2.77"), Result::Pass);
+  zone_.a("a/24.lp.example.org", "192.0.2.80");
+  zone_.txt("example.org", "v=spf1 a:%{l}.lp.%{d}/30 -all");
+  EXPECT_EQ(mail_from("192.0.2.81", "a/24@example.org").result, Result::Pass)
+      << "the local-part's \"/24\" is part of the name; the record's /30 is the length";
+  EXPECT_EQ(mail_from("192.0.2.85", "a/24@example.org").result, Result::Fail);
+}
+
+// A trailing dot on a domain is not part of <domain> (test suite "trailing-dot-domain"): the
+// macros of a record reached through "redirect=%{d}.d.example." see the name without it.
+TEST_F(Spf, ATrailingDotIsNotPartOfTheDomain) {
+  zone_.txt("example.org", "v=spf1 redirect=%{d}.d.example.com.");
+  zone_.txt("example.org.d.example.com", "v=spf1 exists:%{d2}.ok.example.com -all");
+  zone_.a("example.com.ok.example.com", "127.0.0.2");
+  EXPECT_EQ(mail_from("192.0.2.1", "u@example.org").result, Result::Pass);
 }
 
 }  // namespace

@@ -10,9 +10,12 @@ TEST(ParseCidr, CanonicalisesNetworksAndBareAddresses) {
     const char* input;
     const char* text;
   } cases[] = {
-      {"192.0.2.77/24", "192.0.2.0/24"},     {"192.0.2.7", "192.0.2.7/32"},
-      {"2001:DB8::1/32", "2001:db8::/32"},   {"::1", "::1/128"},
-      {"10.1.2.3/0", "0.0.0.0/0"},           {"::ffff:192.0.2.1", "192.0.2.1/32"},
+      {"192.0.2.77/24", "192.0.2.0/24"},
+      {"192.0.2.7", "192.0.2.7/32"},
+      {"2001:DB8::1/32", "2001:db8::/32"},
+      {"::1", "::1/128"},
+      {"10.1.2.3/0", "0.0.0.0/0"},
+      {"::ffff:192.0.2.1", "192.0.2.1/32"},
       {"2001:db8:1:2::/63", "2001:db8:1:2::/63"},
   };
   for (const auto& c : cases) {
@@ -38,6 +41,21 @@ TEST(Cidr, ContainsOnlyAddressesOfItsNetworkAndFamily) {
   auto v6 = *parse_cidr("2001:db8::/33");
   EXPECT_TRUE(v6.contains(*parse_ip("2001:db8:7fff::1")));
   EXPECT_FALSE(v6.contains(*parse_ip("2001:db8:8000::1")));
+}
+
+// RFC 4291 §2.5.5.2: ::ffff:a.b.c.d is the IPv4 address a.b.c.d; other IPv6 addresses (the
+// deprecated IPv4-compatible ::a.b.c.d among them) and IPv4 ones stay as they are.
+TEST(Unmapped, TurnsOnlyIpv4MappedAddressesIntoIpv4) {
+  IpBytes mapped;
+  mapped.family = 6;
+  mapped.bytes = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
+  EXPECT_EQ(ip_text(unmapped(mapped)), "192.0.2.1");
+  EXPECT_EQ(unmapped(mapped).family, 4);
+  IpBytes compatible = mapped;
+  compatible.bytes[10] = compatible.bytes[11] = 0;
+  EXPECT_EQ(ip_text(unmapped(compatible)), "::192.0.2.1");
+  EXPECT_EQ(ip_text(unmapped(*parse_ip("192.0.2.1"))), "192.0.2.1");
+  EXPECT_EQ(ip_text(unmapped(*parse_ip("2001:db8::1"))), "2001:db8::1");
 }
 
 }  // namespace

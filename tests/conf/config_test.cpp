@@ -207,6 +207,9 @@ const ErrorCase kErrorCases[] = {
      ":3: throttle.tarpit_max: ", "must not be below throttle.tarpit_delay (5s)"},
     {"dmarc lookup", "[auth]\ndmarc_policy_lookup = \"walk\"\n",
      ":2: auth.dmarc_policy_lookup: ", "tree_walk"},
+    {"arc sealer",
+     "[auth]\ntrusted_arc_sealers = [\"lists.example.org\", \"lists@example.org\"]\n",
+     ":2: auth.trusted_arc_sealers: ", "\"lists@example.org\" is not a valid domain"},
     {"unknown key", "[server]\nmax_recipent = 5\n", ":2: server.max_recipent: ",
      "unknown key; did you mean \"max_recipients\"? the keys of [server] are: listen, "},
     {"unknown table", "[servr]\nlisten = []\n", ":1: servr: ", "did you mean \"server\"?"},
@@ -391,6 +394,16 @@ const ErrorCase kErrorCases[] = {
     {"storage path", "[storage]\npath = \"\"\n", ":2: storage.path: ", "must name a directory"},
     {"toml syntax", "[server]\nmax_recipients = \n", ":2: invalid TOML: ", "expected"},
 };
+
+TEST(LoadConfig, TrustedArcSealersAreDomainsInLowerCase) {
+  TestDir dir;
+  const auto config = load_config(dir.write(
+      "mxgate.toml",
+      "[auth]\ntrusted_arc_sealers = [\"Lists.Example.ORG.\", \"groups.example\"]\n" + kRoute));
+  EXPECT_EQ(config.auth.trusted_arc_sealers,
+            (std::vector<std::string>{"lists.example.org", "groups.example"}));
+  EXPECT_TRUE(load_config(dir.write("default.toml", kRoute)).auth.trusted_arc_sealers.empty());
+}
 
 TEST(LoadConfigErrors, NameTheFileTheLineAndTheKey) {
   for (const auto& c : kErrorCases) {

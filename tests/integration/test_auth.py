@@ -194,7 +194,7 @@ class AuthCommandsTest(unittest.TestCase):
                          # values are tokens or quoted strings)
                          r"dkim=pass header\.d=dkim\.test header\.s=rsa "
                          r"header\.b=(\"[A-Za-z0-9+/]{8}\"|[A-Za-z0-9+]{8}); "
-                         r"dmarc=pass \(p=reject\) header\.from=dkim\.test; "
+                         r"dmarc=pass \(p=reject\) header\.from=dkim\.test; arc=none; "
                          r"iprev=pass policy\.iprev=192\.0\.2\.25 \(mail\.example\.test\)$")
 
     def test_auth_results_when_nothing_aligns(self):
@@ -221,12 +221,16 @@ def stuffed(message):
                          for line in message.split(b"\r\n"))
 
 
-class GatewayAuthTest(MxTestCase):
-    """The gateway authenticates mail from clients outside trusted_networks (PROXY from
-    documentation addresses), adds Authentication-Results, and applies DMARC policies."""
+class AuthGateway:
+    """What the gateway tests of authentication share (test_auth, test_arc): an mxgate that
+    authenticates mail from clients outside trusted_networks (PROXY from documentation
+    addresses) and asks the DNS server `self.dns`, a delivery, and our Authentication-Results
+    field. Mixed into an MxTestCase."""
+
+    dns = None  # the DnsServer, set by the test class
 
     def start(self, sink, **settings):
-        config = {"dns.servers": [DNS.address], "reputation.trusted_networks": [],
+        config = {"dns.servers": [self.dns.address], "reputation.trusted_networks": [],
                   "auth.enabled": True,
                   # Scores out of reach: only DMARC's explicit policies refuse here.
                   "reputation.defer_at": 100.0, "reputation.reject_at": 100.0,
@@ -267,6 +271,17 @@ class GatewayAuthTest(MxTestCase):
         self.assertEqual(len(ours), 1, fields)
         return re.sub(r"\n[ \t]+", " ", ours[0])
 
+
+
+class GatewayAuthTest(AuthGateway, MxTestCase):
+    """The gateway authenticates mail from clients outside trusted_networks (PROXY from
+    documentation addresses), adds Authentication-Results, and applies DMARC policies."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dns = DNS
+
     def test_an_aligned_message_is_relayed_with_its_results(self):
         sink = self.sink()
         mx = self.start(sink)
@@ -284,7 +299,7 @@ class GatewayAuthTest(MxTestCase):
             self.assertRegex(value, rf"^{re.escape(OUR_ID)}; spf=pass smtp\.mailfrom=a@spf\.test; "
                                     rf"dkim=pass header\.d=dkim\.test header\.s={selector} "
                                     rf"header\.b=\S+; dmarc=pass \(p=reject\) "
-                                    rf"header\.from=dkim\.test; iprev=pass "
+                                    rf"header\.from=dkim\.test; arc=none; iprev=pass "
                                     rf"policy\.iprev=192\.0\.2\.25 \(mail\.example\.test\)$")
             header = self.header_section(message.content)
             self.assertTrue(header.startswith("Received: "), header[:200])
@@ -305,6 +320,7 @@ class GatewayAuthTest(MxTestCase):
         for method in ("spf", "dkim", "dmarc", "iprev"):
             self.assertEqual(mx.metric(f'mxgate_auth_results_total{{method="{method}",result="pass"}}'),
                              2, method)
+        self.assertEqual(mx.metric('mxgate_auth_results_total{method="arc",result="none"}'), 2)
 
     def test_dmarc_reject_refuses_with_the_portal_link(self):
         sink = self.sink()

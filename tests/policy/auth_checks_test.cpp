@@ -113,6 +113,26 @@ TEST(JudgeDmarc, PoliciesAreEnforcedAsConfigured) {
       << "an operator's allow listing bypasses DMARC policies";
 }
 
+// [auth] trusted_arc_sealers (RFC 8617 §7, RFC 7489 §6.7): a trusted sealer that vouched turns
+// an enforced policy into the dmarc_fail score, and the reason names the sealer.
+TEST(JudgeDmarc, ATrustedArcSealersVouchScoresInsteadOfEnforcing) {
+  const auto settings = defaults("dmarc");
+  using P = auth::dmarc::Policy;
+  DmarcEnforcement vouched;
+  vouched.arc_vouch = auth::ArcVouch{"lists.example.org", "dkim=pass header.d=example.org"};
+  for (const P policy : {P::Reject, P::Quarantine, P::None}) {
+    const auto result = judge_dmarc(settings, dmarc_fail(policy), true, vouched);
+    ASSERT_EQ(result.verdicts.size(), 1u);
+    EXPECT_EQ(result.verdicts[0].action, Action::Continue);
+    EXPECT_EQ(result.verdicts[0].signal, Signal::DmarcFail);
+    EXPECT_EQ(result.verdicts[0].score, 2);
+    EXPECT_NE(result.verdicts[0].reason.find(", not enforced: trusted ARC sealer lists.example.org "
+                                             "recorded dkim=pass header.d=example.org"),
+              std::string::npos)
+        << result.verdicts[0].reason;
+  }
+}
+
 TEST(JudgeDmarc, PctSamplesTheFailuresThePolicyAppliesTo) {
   const auto settings = defaults("dmarc");
   using P = auth::dmarc::Policy;
@@ -184,6 +204,35 @@ TEST(AuthFindings, FailuresToCount) {
   EXPECT_FALSE(findings.failed());
   findings.spf->result = auth::spf::Result::Fail;
   EXPECT_TRUE(findings.failed());
+}
+
+// RFC 8617 §10.1: arc=none|pass|fail; smtp.remote-ip and header.oldest-pass (§10.2).
+TEST(AuthResultsOfFindings, ArcResults) {
+  AuthFindings findings;
+  findings.arc_asked = true;
+  const auto format = [&] {
+    return auth::format_results(auth_results(findings, "mx", "192.0.2.1", "", ""), false);
+  };
+  EXPECT_EQ(format(),
+            "mx; dkim=none; arc=fail reason=\"not finished in time\" "
+            "smtp.remote-ip=192.0.2.1")
+      << "RFC 8617 has no temperror";
+  findings.arc = auth::ArcVerdict{};
+  EXPECT_EQ(format(), "mx; dkim=none; arc=none");
+  findings.arc->status = auth::ArcStatus::Pass;
+  findings.arc->sealers = {"origin.example", "lists.example.org"};
+  findings.arc->oldest_pass = 2;
+  EXPECT_EQ(format(),
+            "mx; dkim=none; arc=pass (i=2 d=lists.example.org) header.oldest-pass=2 "
+            "smtp.remote-ip=192.0.2.1");
+  EXPECT_EQ(findings.summary(), "arc:pass");
+  findings.arc->status = auth::ArcStatus::Fail;
+  findings.arc->reason = "ARC-Seal i=1 d=origin.example: signature mismatch";
+  EXPECT_EQ(format(),
+            "mx; dkim=none; arc=fail reason=\"ARC-Seal i=1 d=origin.example: "
+            "signature mismatch\" smtp.remote-ip=192.0.2.1");
+  findings.arc = auth::ArcVerdict{};
+  EXPECT_EQ(findings.summary(), "") << "no ARC sets: nothing to say in the log line";
 }
 
 TEST(AuthResultsOfFindings, UnfinishedChecksAreTemporaryErrors) {

@@ -21,6 +21,7 @@
 #include "policy/greylisting.hpp"
 #include "policy/throttling.hpp"
 #include "storage/key_codec.hpp"
+#include "tests/auth/arc_vectors.hpp"
 #include "tests/auth/dkim_vectors.hpp"
 #include "tests/dns/fake_resolver.hpp"
 
@@ -517,6 +518,78 @@ TEST_F(EndOfData, ASignatureThatPassesSatisfiesDmarc) {
   EXPECT_FALSE(refusal) << wire(refusal);
   EXPECT_EQ(policy().auth_summary(), "spf:none,dkim:pass,dmarc:pass");
   EXPECT_NE(policy().auth_header().find("dkim=pass"), std::string::npos) << policy().auth_header();
+}
+
+// [auth] trusted_arc_sealers over the chain python3-dkim sealed (tests/auth/arc_vectors.hpp):
+// example.com publishes p=reject and nothing in the message authenticates it any more, but
+// lists.example.org recorded dmarc=pass for it and sealed set 1. The message as it left that
+// list (set 1 only) is accepted when the list is trusted, its DMARC failure scored; with set 2
+// the last sealer is the forwarder, whose results say nothing of example.com.
+class TrustedArcSealers : public EndOfData {
+ protected:
+  TrustedArcSealers() {
+    txt("_dmarc.example.com", "v=DMARC1; p=reject");
+    txt("lists._domainkey.lists.example.org", auth::vectors::kArcListsRecord);
+    txt("fwd._domainkey.forwarder.example.net", auth::vectors::kArcForwarderRecord);
+  }
+  // kArcMessage without set 2: as the list sent it.
+  static std::string from_the_list() {
+    const std::string_view m = auth::vectors::kArcMessage;
+    return std::string(m.substr(m.find("ARC-Seal: i=1")));
+  }
+  std::optional<Refusal> deliver_trusting(std::vector<std::string> sealers, std::string message) {
+    config_->auth.trusted_arc_sealers = std::move(sealers);
+    greet();
+    EXPECT_FALSE(run(policy().mail(smtp::Path{"bob", "sender.example"})));
+    return deliver(message);
+  }
+};
+
+TEST_F(TrustedArcSealers, AChainFromATrustedListThatSawDmarcPassIsAccepted) {
+  const auto refusal = deliver_trusting({"lists.example.org"}, from_the_list());
+  EXPECT_FALSE(refusal) << wire(refusal);
+  const std::string header = policy().auth_header();
+  EXPECT_NE(header.find("dmarc=fail (p=reject) header.from=example.com"), std::string::npos)
+      << header;
+  EXPECT_NE(header.find("arc=pass (i=1 d=lists.example.org) header.oldest-pass=0 "
+                        "smtp.remote-ip=" +
+                        std::string(kClient)),
+            std::string::npos)
+      << header;
+  EXPECT_EQ(policy().auth_summary(), "spf:none,dkim:none,arc:pass,dmarc:fail");
+  EXPECT_EQ(
+      counter(registry_, "mxgate_auth_results_total", {{"method", "arc"}, {"result", "pass"}}), 1);
+  EXPECT_EQ(counter(registry_, "mxgate_check_signals_total",
+                    {{"check", "dmarc"}, {"signal", "dmarc_fail"}, {"mode", "enforce"}}),
+            1)
+      << "scored instead";
+}
+
+TEST_F(TrustedArcSealers, AnUntrustedListIsRefused) {
+  const auto refusal = deliver_trusting({"other.example"}, from_the_list());
+  EXPECT_EQ(wire(refusal), "550 5.7.1 " + see("Rejected by the From domain's DMARC policy"));
+  EXPECT_NE(policy().auth_header().find("arc=pass"), std::string::npos) << policy().auth_header();
+}
+
+TEST_F(TrustedArcSealers, OnlyTheLastSealersResultsCount) {
+  const auto refusal = deliver_trusting({"lists.example.org", "forwarder.example.net"},
+                                        std::string(auth::vectors::kArcMessage));
+  EXPECT_EQ(wire(refusal), "550 5.7.1 " + see("Rejected by the From domain's DMARC policy"));
+  EXPECT_NE(policy().auth_header().find("arc=pass (i=2 d=forwarder.example.net)"),
+            std::string::npos)
+      << policy().auth_header();
+}
+
+TEST_F(TrustedArcSealers, ATamperedChainIsRefused) {
+  std::string message = from_the_list();
+  message.replace(message.find("dmarc=pass"), 10, "dmarc=PASS");  // what set 1's seal signed
+  const auto refusal = deliver_trusting({"lists.example.org"}, message);
+  EXPECT_EQ(wire(refusal), "550 5.7.1 " + see("Rejected by the From domain's DMARC policy"));
+  EXPECT_NE(policy().auth_header().find(
+                "arc=fail reason=\"ARC-Seal i=1 d=lists.example.org: signature mismatch\""),
+            std::string::npos)
+      << policy().auth_header();
+  EXPECT_EQ(policy().auth_summary(), "spf:none,dkim:none,arc:fail,dmarc:fail");
 }
 
 }  // namespace
