@@ -35,7 +35,8 @@ bool valid_macro_string(std::string_view text, MacroUse use);
 bool uses_ptr_macro(std::string_view text);
 
 // The expansion; nullopt when `text` is not a valid macro-string for `use`. A domain-spec's
-// expansion longer than 253 characters loses leading labels until it fits (RFC 7208 §7.3).
+// expansion longer than 253 characters loses leading labels until it fits (RFC 7208 §7.3); a
+// single label longer than that is left whole (no DNS name; the evaluator finds no records).
 std::optional<std::string> expand_macros(std::string_view text, const MacroContext& context,
                                          MacroUse use);
 
