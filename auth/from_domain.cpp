@@ -90,7 +90,7 @@ bool valid_domain_name(std::string_view d) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
     if (++label > 63) return false;
   }
-  return true;
+  return label > 0;  // no empty last label: "example.org.." keeps a dot after the one dropped
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ std::optional<std::string_view> trailing_literal(std::string_view text, MacroUse
 bool uses_ptr_macro(std::string_view text);
 
 // The expansion; nullopt when `text` is not a valid macro-string for `use`. A domain-spec's
-// expansion longer than 253 characters loses leading labels until it fits (RFC 7208 §7.3).
+// expansion longer than 253 characters loses leading labels until it fits (RFC 7208 §7.3); a
+// single label longer than that is left whole (no DNS name; the evaluator finds no records).
 // Values go in as they are, whatever octets they hold (an uppercase letter URL-escapes them),
 // and are never expanded again; an IPv4-mapped context.ip counts as IPv4 (§5).
 std::optional<std::string> expand_macros(std::string_view text, const MacroContext& context,

@@ -3,6 +3,8 @@
 #
 #   deploy/install-deps.sh           what building and trying mxgate need (deploy/try.sh)
 #   deploy/install-deps.sh --tests   that, plus what the tests and benchmarks need (deploy/test.sh)
+#   deploy/install-deps.sh --fuzz    that, plus clang and libFuzzer for the fuzz targets
+#                                    (tests/fuzz/run.sh; the options combine: --tests --fuzz)
 #
 # Safe on a working mail host:
 #  - It never stops, disables or reconfigures a service that was there before it ran.
@@ -48,20 +50,28 @@ test_packages=(
   # installed man pages and unit; strace holds mxgate's system calls to the unit's filter
   dpkg-dev file man-db systemd strace
 )
+fuzz_packages=(
+  # tests/fuzz with -DMXGATE_FUZZ=ON: clang 14 and its runtime (libFuzzer, ASan, UBSan); GCC
+  # has no libFuzzer. The normal GCC build replays the corpora without them (fuzz-regress).
+  clang-14 libclang-rt-14-dev
+  llvm-14  # llvm-symbolizer: function names and lines in the sanitizers' reports
+)
 # Packages whose installation starts a daemon (and enables it at boot).
 daemon_units=(nsd postfix prometheus rspamd redis-server redis-sentinel)
 
 usage() {
-  echo "usage: $0 [--tests]" >&2
+  echo "usage: $0 [--tests] [--fuzz]" >&2
   exit 2
 }
 
 packages=("${try_packages[@]}")
-case "${1:-}" in
-  "") ;;
-  --tests) packages+=("${test_packages[@]}") ;;
-  *) usage ;;
-esac
+for option in "$@"; do
+  case "$option" in
+    --tests) packages+=("${test_packages[@]}") ;;
+    --fuzz) packages+=("${fuzz_packages[@]}") ;;
+    *) usage ;;
+  esac
+done
 
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -153,6 +153,9 @@ EhloCapabilities parse_ehlo(const Reply& reply) {
 
 namespace {
 
+// What XCLIENT and XFORWARD take for an attribute the server does not know (XCLIENT_README).
+constexpr std::string_view kUnavailable = "[UNAVAILABLE]";
+
 // RFC 3461 §4: xtext; "+", "=" and octets outside 33..126 as "+" and two upper-case hex digits.
 void append_xtext(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -170,7 +173,7 @@ void append_xtext(std::string& out, std::string_view value) {
 
 std::string forward_command(std::string_view verb, const ClientIdentity& client,
                             const std::vector<std::string>& offered, bool source) {
-  const auto known = [](std::string_view v) { return v.empty() ? "[UNAVAILABLE]" : v; };
+  const auto known = [](std::string_view v) { return v.empty() ? kUnavailable : v; };
   const std::string addr = client.addr.find(':') != std::string::npos ? "IPV6:" + client.addr
                                                                       : client.addr;
   const std::pair<std::string_view, std::string_view> attributes[] = {
@@ -187,8 +190,9 @@ std::string forward_command(std::string_view verb, const ClientIdentity& client,
       continue;
     }
     out.append(" ").append(name).append("=");
-    // Postfix takes the bracketed special values as they are.
-    if (value.starts_with('[')) {
+    // Postfix takes its special value as it is; everything else, a HELO of "[x] ADDR=..." from
+    // the client included, goes as xtext, so that no value can add an attribute of its own.
+    if (value == kUnavailable) {
       out += value;
     } else {
       append_xtext(out, value);

@@ -39,6 +39,7 @@ TEST(FromDomain, WhatDmarcCannotJudge) {
            " \"unclosed <jane@example.org>",
            " Jane (unclosed comment <jane@example.org>",
            " <jane@example.org",
+           " jane@example.org..",  // found by tests/fuzz/from_domain_fuzz: was "example.org."
        }) {
     const auto d = from_domain_of_value(bad);
     EXPECT_FALSE(d.domain) << bad;

@@ -176,6 +176,17 @@ TEST(ForwardClient, XclientNamesTheOfferedAttributesInXtext) {
   EXPECT_EQ(xclient_command(client, {"LOGIN"}), "") << "nothing we know offered";
 }
 
+TEST(ForwardClient, AValueCannotAddAnAttributeOfItsOwn) {
+  // The HELO comes from the client and may start with "[" like the special value; found by
+  // tests/fuzz/smtp_reply_fuzz (a raw "[...]" value could add ADDR= for Postfix to believe).
+  ClientIdentity client{"192.0.2.7", "", "[192.0.2.1] ADDR=127.0.0.1", true};
+  EXPECT_EQ(xclient_command(client, {"ADDR", "HELO"}),
+            "XCLIENT ADDR=192.0.2.7 HELO=[192.0.2.1]+20ADDR+3D127.0.0.1");
+  EXPECT_EQ(xforward_command(client, {"HELO"}), "XFORWARD HELO=[192.0.2.1]+20ADDR+3D127.0.0.1");
+  client.helo = "[192.0.2.1]";  // an address literal is plain xtext
+  EXPECT_EQ(xclient_command(client, {"HELO"}), "XCLIENT HELO=[192.0.2.1]");
+}
+
 TEST(ForwardClient, XforwardAddsItsSource) {
   const ClientIdentity client{"192.0.2.7", "mx.example.org", "mx.example.org", true};
   EXPECT_EQ(xforward_command(client, {"NAME", "ADDR", "PROTO", "HELO", "SOURCE", "IDENT"}),
