@@ -34,11 +34,11 @@ cd "$(dirname "$0")/../.."
 here=tests/fuzz
 
 # Per target, over every run in runs.tsv: runs, CPU hours, executions, the highest cov and ft
-# a run reached, and the corpus size after the latest run.
+# a run reached; and the files in its corpus now.
 summary_table() {
   awk -F'\t' 'NR > 1 {
       if (!($3 in runs)) order[++n] = $3
-      runs[$3]++; cpu[$3] += $5; execs[$3] += $6; corpus[$3] = $9
+      runs[$3]++; cpu[$3] += $5; execs[$3] += $6
       if ($7 > cov[$3]) cov[$3] = $7
       if ($8 > ft[$3]) ft[$3] = $8
       total += $5
@@ -48,11 +48,15 @@ summary_table() {
       print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
       for (i = 1; i <= n; i++) {
         t = order[i]
+        files = 0
+        cmd = "find " dir "/" t " -type f | wc -l"
+        cmd | getline files
+        close(cmd)
         printf "| `%s` | %d | %.2f | %d | %d | %d | %d |\n", t, runs[t], cpu[t] / 3600, execs[t],
-               cov[t], ft[t], corpus[t]
+               cov[t], ft[t], files
       }
       printf "| all | | %.2f | | | | |\n", total / 3600
-    }' "$1"
+    }' dir="$here/corpus" "$1"
 }
 
 seconds=60
