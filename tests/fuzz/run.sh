@@ -3,6 +3,7 @@
 # what they learn (issue 22).
 #
 #   tests/fuzz/run.sh [-t SECONDS] [--no-build] [--no-merge] [TARGET...]
+#   tests/fuzz/run.sh --summary    the table of tests/fuzz/README.md from runs.tsv (Markdown)
 #
 #   -t SECONDS   how long each target runs (libFuzzer -max_total_time; default 60)
 #   --no-build   use the fuzz tree as it is (default: configure it with clang if needed, then
@@ -17,8 +18,9 @@
 # Each target runs as one process (no -jobs: the machine is shared) on a scratch copy of its seed
 # corpus tests/fuzz/corpus/<target>, with its dictionary: tests/fuzz/<target>.dict, else the one
 # of its family (smtp_* -> smtp.dict, spf_*, dkim_*, http_*, ...; the part before the first "_").
-# Afterwards the inputs that reached new coverage are merged into tests/fuzz/corpus/<target>
-# (libFuzzer -merge=1: only inputs that add features, so the committed corpus stays small).
+# Afterwards the inputs that reached new edges are merged into tests/fuzz/corpus/<target>
+# (libFuzzer -merge=1 -use_counters=0: an input that only hits a known edge more often is left
+# out, so the committed corpus stays small: tens of files a run, not hundreds).
 # A crash, leak, timeout or out-of-memory input is saved as tests/fuzz/corpus/<target>/crash-<sha1>
 # (from then on `ctest -L fuzz-regress` replays it and fails until it is fixed) with a line in
 # tests/fuzz/crashes.log saying what it was; that target's corpus is then not merged.
@@ -31,6 +33,32 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/fuzz
 
+# Per target, over every run in runs.tsv: runs, CPU hours, executions, the highest cov and ft
+# a run reached; and the files in its corpus now.
+summary_table() {
+  awk -F'\t' 'NR > 1 {
+      if (!($3 in runs)) order[++n] = $3
+      runs[$3]++; cpu[$3] += $5; execs[$3] += $6
+      if ($7 > cov[$3]) cov[$3] = $7
+      if ($8 > ft[$3]) ft[$3] = $8
+      total += $5
+    }
+    END {
+      print "| target | runs | CPU hours | executions | cov (max) | ft (max) | corpus files |"
+      print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+      for (i = 1; i <= n; i++) {
+        t = order[i]
+        files = 0
+        cmd = "find " dir "/" t " -type f | wc -l"
+        cmd | getline files
+        close(cmd)
+        printf "| `%s` | %d | %.2f | %d | %d | %d | %d |\n", t, runs[t], cpu[t] / 3600, execs[t],
+               cov[t], ft[t], files
+      }
+      printf "| all | | %.2f | | | | |\n", total / 3600
+    }' dir="$here/corpus" "$1"
+}
+
 seconds=60
 build=1
 merge=1
@@ -40,7 +68,8 @@ while (($#)); do
     -t) seconds=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-merge) merge=0; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --summary) summary_table "$here/runs.tsv"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -109,10 +138,10 @@ for t in "${targets[@]}"; do
   wall=$(($(date +%s) - start))
   cpu=$(awk '{printf "%.1f", $1 + $2}' "$dir/cpu")
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -o 'ft: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2)
+  cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -o 'ft: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
   result=ok
-  artifact=$(find "$dir/artifacts" -type f | head -1)
+  artifact=$(find "$dir/artifacts" -type f -print -quit)
   if ((status != 0)) || [[ -n "$artifact" ]]; then
     result=crash
     failed=1
@@ -127,8 +156,8 @@ for t in "${targets[@]}"; do
     fi
     tail -40 "$dir/log" | sed 's/^/   | /'
   elif ((merge)); then
-    TMPDIR=$work/tmp "$bin" -merge=1 -rss_limit_mb="$rss_mb" -timeout="$input_timeout" \
-      "$here/corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
+    TMPDIR=$work/tmp "$bin" -merge=1 -use_counters=0 -rss_limit_mb="$rss_mb" \
+      -timeout="$input_timeout" "$here/corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
       echo "   merge failed; see nothing merged for $t" >&2
   fi
   files=$(find "$here/corpus/$t" -type f | wc -l)
