@@ -41,7 +41,10 @@ void check_mechanism(const spf::Mechanism& m) {
       break;
     case spf::MechanismKind::Ip6:
       check(m.network.network.family == 6 && m.network.prefix <= 128);
-      check(mxgate::common::parse_cidr(m.network.text()).has_value());
+      // An IPv4-mapped network stays IPv6 and never matches (RFC 7208 §5); parse_cidr reads
+      // its text as IPv4.
+      check(mxgate::common::unmapped(m.network.network).family == 4 ||
+            mxgate::common::parse_cidr(m.network.text()).has_value());
       break;
     default:
       break;

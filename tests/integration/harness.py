@@ -74,6 +74,15 @@ def read_log(path):
         return ""
 
 
+def vm_rss_kib(pid):
+    """The resident set of process `pid`, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
 def mxgate_bin():
     path = os.environ.get("MXGATE_BIN")
     if not path:

@@ -13,7 +13,7 @@ import os
 import re
 import unittest
 
-from harness import MxTestCase, strip_received
+from harness import MxTestCase, strip_received, vm_rss_kib
 
 MIB = 1024 * 1024
 
@@ -36,14 +36,6 @@ def message_of(size):
         total += len(line)
         n += 1
     return head + b"".join(lines)
-
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")
 
 
 def open_data(mx, index):

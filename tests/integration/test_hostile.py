@@ -26,7 +26,7 @@ import statistics
 import time
 import unittest
 
-from harness import HOSTNAME, MxTestCase, metric_value, wait_until
+from harness import HOSTNAME, MxTestCase, metric_value, vm_rss_kib, wait_until
 
 TIMEOUT = 5  # server.command_timeout, data_timeout and tls.handshake_timeout here
 # The slow clients of each kind (HOSTILE_SCALE=0.1 for a quick run).
@@ -46,14 +46,6 @@ def count(kind):
     if kind in os.environ.get("HOSTILE_SKIP", "").split(","):
         return 0
     return max(1, int(COUNTS[kind] * SCALE))
-
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")
 
 
 def open_fds(pid):
@@ -111,12 +103,18 @@ async def greeted(port, outcome, ehlo=True):
 async def drip(port, outcome):
     """A command line, one byte a second, never finished."""
     reader, writer = await greeted(port, outcome)
+    line = b"MAIL FROM:<slow@example.org> with a long tail of words"
+    await trickle(reader, writer, outcome, [bytes([byte]) for byte in line])
+
+
+async def trickle(reader, writer, outcome, pieces):
+    """Sends a piece a second until mxgate closes the connection (or the pieces run out)."""
     closing = asyncio.ensure_future(read_until_closed(reader, outcome))
-    for byte in b"MAIL FROM:<slow@example.org> with a long tail of words":
+    for piece in pieces:
         if closing.done():
             break
         try:
-            writer.write(bytes([byte]))
+            writer.write(piece)
             await writer.drain()
         except ConnectionError:
             break
@@ -159,18 +157,7 @@ async def slow_data(port, outcome):
         outcome.started = time.monotonic()
         writer.write(command + b"\r\n")
         outcome.received.extend(await read_line(reader))
-    closing = asyncio.ensure_future(read_until_closed(reader, outcome))
-    for _ in range(int(CUTOFF_BOUND)):
-        if closing.done():
-            break
-        try:
-            writer.write(b"x" * 18 + b"\r\n")
-            await writer.drain()
-        except ConnectionError:
-            break
-        await asyncio.sleep(1)
-    await closing
-    writer.close()
+    await trickle(reader, writer, outcome, [b"x" * 18 + b"\r\n"] * int(CUTOFF_BOUND))
 
 
 async def never_reads(port, outcome):
