@@ -232,6 +232,10 @@ class HostileSmtpClients(MxTestCase):
             "tls.handshake_timeout": f"{TIMEOUT}s",
             "server.max_sessions": slow + 500,
             "server.max_sessions_per_ip": slow + 500,
+            # Inline mode holds a downstream connection from RCPT to the end of the data, so the
+            # slow_data clients hold theirs while they trickle: room for them and the normal
+            # sender (relay.max_connections is 50 by default, as many as there are of them).
+            "relay.max_connections": count("slow_data") + 50,
         })
         before = [send_normal_mail(mx.port) for _ in range(30)]
         rss_before = vm_rss_kib(mx.proc.pid)
