@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -138,7 +139,7 @@ class StallingHandler final : public http::Handler {
                               std::chrono::milliseconds timeout) override {
     asio::steady_timer timer(stream.get_executor(), std::chrono::hours(1));
     timer_ = &timer;
-    serving = true;
+    serving.set_value();
     (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     timer_ = nullptr;
     http::Response res{beast::http::status::ok, request.version()};
@@ -152,18 +153,11 @@ class StallingHandler final : public http::Handler {
   void release() {
     if (timer_ != nullptr) timer_->cancel();
   }
-  std::atomic<bool> serving{false};
+  std::promise<void> serving;  // set once it holds a request
 
  private:
   asio::steady_timer* timer_ = nullptr;
 };
-
-// Polls `done` for at most 5 s (the server runs on its own thread).
-bool eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 5000 && !done(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  return done();
-}
 
 TEST_F(HttpServerTest, BindsAnEphemeralPort) {
   start();
@@ -290,8 +284,10 @@ TEST_F(HttpServerTest, AHalfSentHeaderIsClosedAtTheHeaderDeadline) {
   Client client(port());
   client.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");
   EXPECT_EQ(client.read_until_closed(), asio::error::eof);
-  // The stream closes the socket at its deadline, then the server counts.
-  EXPECT_TRUE(eventually([&] { return header_timeouts_.Value() == 1; }));
+  // The stream closes the socket at its deadline, then the server counts: stop() returns once
+  // the server's thread has done everything.
+  stop();
+  EXPECT_EQ(header_timeouts_.Value(), 1);
 }
 
 TEST_F(HttpServerTest, AnIdleKeepAliveConnectionIsClosedAtTheHeaderDeadline) {
@@ -353,7 +349,8 @@ TEST_F(HttpServerTest, WhenEveryConnectionIsBusyWithARequestANewOneIsRefused) {
   start(limits);
   Client busy(port());
   busy.send_raw("GET /stall HTTP/1.1\r\nHost: x\r\n\r\n");
-  ASSERT_TRUE(eventually([&] { return handler->serving.load(); }));
+  ASSERT_EQ(handler->serving.get_future().wait_for(std::chrono::seconds(5)),
+            std::future_status::ready);
   Client late(port());
   EXPECT_NE(late.read_until_closed(), boost::system::error_code{});
   EXPECT_EQ(refused_.Value(), 1);
