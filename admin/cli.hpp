@@ -11,6 +11,7 @@
 //                                                   (auth_command.hpp)
 //   mxgate content check                            content findings, linked domains
 //                                                   (content_command.hpp)
+//   mxgate dmarc report --dry-run                   DMARC aggregate reports (dmarc_command.hpp)
 //
 // A new tool: a module with `void add_<tool>_commands(Cli& cli)` that adds its subcommands to
 // cli.app(), -c/-o with add_config_options() where it reads the configuration (then it calls

@@ -294,6 +294,10 @@ boost::asio::awaitable<DmarcCheck> check_dmarc(dns::Resolver& resolver, FromDoma
   out.policy = evaluation.policy;
   out.pct = found.record->pct;
   out.reason = evaluation.problem;
+  out.spf_aligned = evaluation.spf_aligned;
+  out.dkim_aligned = evaluation.dkim_aligned;
+  out.record = found.record;
+  out.record_domain = found.domain;
   co_return out;
 }
 

@@ -124,6 +124,10 @@ struct DmarcCheck {
   std::string from_domain;  // header.from, when the message has one
   std::string reason;
   bool record_found = false;  // policy and pct come from a record
+  bool spf_aligned = false;   // §3.1: an SPF pass aligned with the From domain
+  bool dkim_aligned = false;  // a DKIM pass aligned with it
+  std::optional<dmarc::Record> record;  // as found, for the aggregate reports (issue 22)
+  std::string record_domain;            // where it was found
 };
 
 // The SPF and DKIM results as DMARC sees them (the From domain is filled in by check_dmarc).

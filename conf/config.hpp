@@ -210,6 +210,24 @@ struct OutboundConfig {
   friend bool operator==(const OutboundConfig&, const OutboundConfig&) = default;
 };
 
+// DMARC aggregate reports (RFC 7489 §7.2; auth/dmarc_report.hpp, relay/dmarc_reporter.hpp):
+// the DMARC results of each period, per policy domain whose record has a rua=, mailed to the
+// rua addresses that pass the external destination check (§7.1) through the queue and
+// [outbound]. The rows of a period are bounded (max_rows in all, max_rows_per_domain each);
+// beyond, a message's row is left out and counted.
+struct DmarcReportsConfig {
+  bool enabled = false;
+  std::string org_name;  // report_metadata/org_name; default: server.hostname
+  std::string from;      // the reports' sender; default: noreply-dmarc@<server.hostname>
+  std::string contact;   // report_metadata/extra_contact_info (a URL); "": none
+  Duration period = std::chrono::hours(24);  // aligned to the Unix epoch (midnight UTC)
+  std::uint32_t max_rows = 100'000;          // per period, all domains
+  std::uint32_t max_rows_per_domain = 10'000;
+  std::uint64_t max_report_size = std::uint64_t{10} << 20;  // gzipped, per report
+  std::uint32_t max_reports_per_day = 10'000;               // all domains, per UTC day
+  friend bool operator==(const DmarcReportsConfig&, const DmarcReportsConfig&) = default;
+};
+
 struct Route {
   std::vector<std::string> domains;  // "example.com" exact, ".example.com" subdomains
   std::vector<HostPort> downstream;  // tried in order
@@ -439,6 +457,7 @@ struct Config {
   RelayConfig relay;
   QueueConfig queue;
   OutboundConfig outbound;
+  DmarcReportsConfig dmarc_reports;
   std::vector<Route> routes;
   StorageConfig storage;
   DnsConfig dns;

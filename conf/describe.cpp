@@ -94,7 +94,8 @@ std::string describe(const Config& c) {
          Writer::section("http", c.http) + Writer::section("feedback", c.feedback) +
          Writer::section("admin", c.admin) + Writer::section("portal", c.portal) +
          Writer::section("relay", c.relay) + Writer::section("queue", c.queue) +
-         Writer::section("outbound", c.outbound);
+         Writer::section("outbound", c.outbound) +
+         Writer::section("dmarc_reports", c.dmarc_reports);
   out += entries("route", c.routes);
   out += Writer::section("storage", c.storage) + Writer::section("dns", c.dns);
   out += entries("dnsbl", c.dnsbls);

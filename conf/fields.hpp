@@ -85,6 +85,7 @@ inline constexpr std::int64_t kMaxRecipients = 100'000;
 inline constexpr std::int64_t kMaxErrors = 1'000;
 inline constexpr std::int64_t kMaxJunkCommands = 1'000'000;
 inline constexpr std::int64_t kMaxPoolSize = 10'000;
+inline constexpr std::int64_t kMaxDmarcRows = 10'000'000;
 inline constexpr std::int64_t kMaxHttpConnections = 100'000;
 inline constexpr std::int64_t kMaxDataRate = 1'000'000'000;  // bytes per second
 inline constexpr std::int64_t kMaxBreakerFailures = 1'000;
@@ -227,6 +228,18 @@ void fields(auto& v, Of<QueueConfig> auto& s) {
 void fields(auto& v, Of<OutboundConfig> auto& s) {
   v("bounce_relay", s.bounce_relay, Address{});
   v("port", s.port, Int{1, 65535});
+}
+
+void fields(auto& v, Of<DmarcReportsConfig> auto& s) {
+  v("enabled", s.enabled, Flag{});
+  v("org_name", s.org_name, Text{});
+  v("from", s.from, Text{mail_address});
+  v("contact", s.contact, Text{});
+  v("period", s.period, Positive{});
+  v("max_rows", s.max_rows, Int{1, kMaxDmarcRows});
+  v("max_rows_per_domain", s.max_rows_per_domain, Int{1, kMaxDmarcRows});
+  v("max_report_size", s.max_report_size, Size{1024});
+  v("max_reports_per_day", s.max_reports_per_day, Int{1, 10'000'000});
 }
 
 void fields(auto& v, Of<Route> auto& s) {

@@ -32,9 +32,9 @@ namespace {
 constexpr std::size_t kMaxPrefixes = 4;  // storage::kMaxNetworkPrefixes
 constexpr std::size_t kMaxLimitName = 64;
 // The top level's keys, as read_config() reads them.
-constexpr std::array<std::string_view, 24> kSections{
+constexpr std::array<std::string_view, 25> kSections{
     "server",   "tls",     "http",     "portal", "admin",      "feedback", "relay",
-    "queue",    "outbound", "route",   "storage", "dns",       "dnsbl",    "milter",
+    "queue",    "outbound", "dmarc_reports", "route",   "storage", "dns",       "dnsbl",    "milter",
     "pregreet", "auth",    "content", "throttle", "limit",     "reputation", "fleet",
     "checks",   "log",     "greylist"};
 // [[milter]] stages, in the order a session meets them.
@@ -320,6 +320,8 @@ void fill_host_names(TableReader& root, Config& c) {
   if (c.queue.path.empty())
     c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
   if (c.fleet.node_name.empty()) c.fleet.node_name = c.server.hostname;
+  if (c.dmarc_reports.org_name.empty()) c.dmarc_reports.org_name = c.server.hostname;
+  if (c.dmarc_reports.from.empty()) c.dmarc_reports.from = "noreply-dmarc@" + c.server.hostname;
 }
 
 // Where each path key was set (Config::origins).
@@ -623,6 +625,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_relay(r.table("relay"), c.relay);
   read_table(r.table("queue"), c.queue);
   read_table(r.table("outbound"), c.outbound);
+  read_table(r.table("dmarc_reports"), c.dmarc_reports);
   read_routes(r, c.routes);
   read_table(r.table("storage"), c.storage);
   read_table(r.table("dns"), c.dns);

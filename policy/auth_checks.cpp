@@ -129,19 +129,32 @@ CheckResult judge_dkim(const reputation::CheckSettings& settings,
   return result;
 }
 
+AppliedDmarc applied_dmarc(const auth::DmarcCheck& dmarc, const DmarcEnforcement& enforcement) {
+  using auth::dmarc::Policy;
+  using Override = auth::dmarc_report::Override;
+  if (dmarc.result != auth::dmarc::Result::Fail || !dmarc.record_found) return {};
+  AppliedDmarc applied{sampled(dmarc.policy, dmarc.pct, enforcement.sample), Override::None};
+  if (applied.policy != dmarc.policy) applied.reason = Override::SampledOut;
+  if (applied.policy == Policy::Reject && !enforcement.reject) {
+    applied = {Policy::Quarantine, Override::LocalPolicy};
+  }
+  if (applied.policy == Policy::Quarantine && !enforcement.quarantine) {
+    applied = {Policy::None, Override::LocalPolicy};
+  }
+  if (applied.policy != Policy::None && enforcement.arc_vouch) {
+    applied = {Policy::None, Override::TrustedForwarder};
+  }
+  if (applied.policy != Policy::None && enforcement.allowed) {
+    applied = {Policy::None, Override::LocalPolicy};
+  }
+  return applied;
+}
+
 CheckResult judge_dmarc(const reputation::CheckSettings& settings, const auth::DmarcCheck& dmarc,
                         bool authenticated, const DmarcEnforcement& enforcement) {
   CheckResult result;
   if (dmarc.result == auth::dmarc::Result::Fail) {
-    auto policy = dmarc.record_found ? sampled(dmarc.policy, dmarc.pct, enforcement.sample)
-                                     : auth::dmarc::Policy::None;
-    if (policy == auth::dmarc::Policy::Reject && !enforcement.reject) {
-      policy = auth::dmarc::Policy::Quarantine;
-    }
-    if (policy == auth::dmarc::Policy::Quarantine && !enforcement.quarantine) {
-      policy = auth::dmarc::Policy::None;
-    }
-    if (enforcement.allowed || enforcement.arc_vouch) policy = auth::dmarc::Policy::None;
+    const auto policy = applied_dmarc(dmarc, enforcement).policy;
     std::string why = dmarc.record_found
                           ? fmt::format("DMARC fail for {} (p={}, pct={})", dmarc.from_domain,
                                         auth::dmarc::policy_name(dmarc.policy), dmarc.pct)
@@ -227,25 +240,62 @@ PendingCheck arc_check(dns::Resolver& resolver, reputation::CheckSettings settin
 
 namespace {
 
+// The row of the aggregate report (issue 22) for a message DMARC judged against a record.
+auth::dmarc_report::Row report_row(const auth::DmarcCheck& dmarc, const AuthFindings& findings,
+                                   AppliedDmarc applied, std::string client_ip) {
+  namespace dr = auth::dmarc_report;
+  dr::Row row;
+  row.source_ip = std::move(client_ip);
+  row.disposition = applied.policy;
+  row.reason = applied.reason;
+  row.dkim_aligned = dmarc.dkim_aligned;
+  row.spf_aligned = dmarc.spf_aligned;
+  row.header_from = dmarc.from_domain;
+  row.envelope_from = common::ascii_lower(domain_of(findings.identity.sender));
+  if (findings.dkim) {
+    for (const auto& check : *findings.dkim) {
+      if (row.dkim.size() == dr::kMaxDkimResults) break;
+      row.dkim.push_back(
+          {check.domain, check.selector, std::string(auth::to_string(check.verdict.status))});
+    }
+  }
+  if (findings.spf) {
+    row.spf = {findings.spf->domain, findings.identity.sender.empty() ? "helo" : "mfrom",
+               std::string(auth::spf::result_name(findings.spf->result))};
+  }
+  return row;
+}
+
 // DMARC over what spf and dkim found, and arc for the trusted sealers.
 asio::awaitable<CheckResult> run_dmarc(dns::Resolver& resolver, reputation::CheckSettings settings,
                                        std::shared_ptr<const auth::MessageScanner> message,
-                                       auth::dmarc::PolicyLookup lookup,
-                                       DmarcEnforcement enforcement,
-                                       std::vector<std::string> trusted_sealers,
-                                       std::shared_ptr<AuthFindings> findings) {
+                                       DmarcRun run, std::shared_ptr<AuthFindings> findings) {
   static const std::vector<auth::DkimCheck> kNone;
   const auto& dkim = findings->dkim ? *findings->dkim : kNone;
   auto inputs = auth::dmarc_inputs(findings->spf ? &*findings->spf : nullptr, dkim);
   const bool authenticated = inputs.spf_pass || !inputs.dkim_passes.empty();
-  auto dmarc = co_await auth::check_dmarc(resolver, message->from(), std::move(inputs), lookup);
+  auto dmarc =
+      co_await auth::check_dmarc(resolver, message->from(), std::move(inputs), run.lookup);
   findings->dmarc = dmarc;
+  auto& enforcement = run.enforcement;
   // Only a policy that would be applied needs a voucher (and gets the log line).
   if (dmarc.result == auth::dmarc::Result::Fail && dmarc.record_found &&
       dmarc.policy != auth::dmarc::Policy::None && findings->arc) {
     enforcement.arc_vouch =
-        auth::trusted_arc_vouch(*findings->arc, dmarc.from_domain, trusted_sealers);
+        auth::trusted_arc_vouch(*findings->arc, dmarc.from_domain, run.trusted_sealers);
     findings->dmarc_vouched = enforcement.arc_vouch;
+  }
+  const bool judged = dmarc.result == auth::dmarc::Result::Pass ||
+                      dmarc.result == auth::dmarc::Result::Fail;
+  if (run.reports != nullptr && judged && dmarc.record && !dmarc.record->rua.empty()) {
+    auto applied = applied_dmarc(dmarc, enforcement);
+    if (settings.mode == reputation::CheckSettings::Mode::Observe &&
+        applied.policy != auth::dmarc::Policy::None) {
+      applied = {auth::dmarc::Policy::None, auth::dmarc_report::Override::LocalPolicy};
+    }
+    run.reports->record({dmarc.record_domain, *dmarc.record},
+                        report_row(dmarc, *findings, applied, std::move(run.client_ip)),
+                        unix_now());
   }
   co_return judge_dmarc(settings, dmarc, authenticated, enforcement);
 }
@@ -253,15 +303,11 @@ asio::awaitable<CheckResult> run_dmarc(dns::Resolver& resolver, reputation::Chec
 }  // namespace
 
 PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
-                         std::shared_ptr<const auth::MessageScanner> message,
-                         auth::dmarc::PolicyLookup lookup, DmarcEnforcement enforcement,
-                         std::vector<std::string> trusted_sealers,
+                         std::shared_ptr<const auth::MessageScanner> message, DmarcRun run,
                          std::shared_ptr<AuthFindings> findings) {
   findings->dmarc_asked = true;
-  return PendingCheck{settings, [&resolver, settings, message, lookup, enforcement,
-                                 trusted = std::move(trusted_sealers), findings] {
-                        return run_dmarc(resolver, settings, message, lookup, enforcement, trusted,
-                                         findings);
+  return PendingCheck{settings, [&resolver, settings, message, run = std::move(run), findings] {
+                        return run_dmarc(resolver, settings, message, run, findings);
                       }};
 }
 
@@ -316,14 +362,20 @@ void add_arc(const CheckContext& context, const reputation::CheckSettings& setti
 void add_dmarc(const CheckContext& context, const reputation::CheckSettings& settings,
                std::vector<PendingCheck>& out) {
   if (!authenticating(context) || !context.message) return;
-  DmarcEnforcement enforcement;
-  enforcement.reject = context.config.auth.dmarc_reject;
-  enforcement.quarantine = context.config.auth.dmarc_quarantine;
-  enforcement.allowed = context.allowed;
-  enforcement.sample = sample();
-  out.push_back(dmarc_check(*context.services.resolver, settings, context.message,
-                            policy_lookup(context.config.auth), enforcement,
-                            context.config.auth.trusted_arc_sealers, context.facts->auth));
+  DmarcRun run;
+  run.lookup = policy_lookup(context.config.auth);
+  run.enforcement.reject = context.config.auth.dmarc_reject;
+  run.enforcement.quarantine = context.config.auth.dmarc_quarantine;
+  run.enforcement.allowed = context.allowed;
+  run.enforcement.sample = sample();
+  run.trusted_sealers = context.config.auth.trusted_arc_sealers;
+  if (context.config.dmarc_reports.enabled) {
+    run.reports = context.services.dmarc_reports;
+    run.client_ip = context.client.ip_text;
+  }
+  out.push_back(
+      dmarc_check(*context.services.resolver, settings, context.message, std::move(run),
+                  context.facts->auth));
 }
 
 void prefetch_dkim(const CheckContext&, const auth::MessageScanner& message,

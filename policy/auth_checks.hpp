@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "auth/dkim_key_cache.hpp"
+#include "auth/dmarc_report.hpp"
 #include "auth/message_auth.hpp"
 #include "auth/spf.hpp"
 #include "policy/check_context.hpp"
+#include "policy/dmarc_recorder.hpp"
 #include "policy/facts.hpp"
 #include "policy/pipeline.hpp"
 #include "policy/verdict_metrics.hpp"
@@ -38,6 +40,16 @@ struct DmarcEnforcement {
   std::optional<auth::ArcVouch> arc_vouch;
 };
 
+// The policy applied to a message DMARC judged, and why it is not the one the domain asked for
+// (RFC 7489 Appendix C's PolicyOverrideType; for the aggregate reports): the pct= sample
+// (§6.6.4), [auth] dmarc_reject/dmarc_quarantine or an allow listing (local policy), a trusted
+// ARC sealer (trusted forwarder). None/None unless DMARC failed against a record.
+struct AppliedDmarc {
+  auth::dmarc::Policy policy = auth::dmarc::Policy::None;
+  auth::dmarc_report::Override reason = auth::dmarc_report::Override::None;
+};
+AppliedDmarc applied_dmarc(const auth::DmarcCheck& dmarc, const DmarcEnforcement& enforcement);
+
 CheckResult judge_spf(const reputation::CheckSettings& settings, const auth::spf::Evaluation& spf);
 CheckResult judge_dkim(const reputation::CheckSettings& settings,
                        const std::vector<auth::DkimCheck>& dkim);
@@ -53,11 +65,16 @@ PendingCheck dkim_check(dns::Resolver& resolver, reputation::CheckSettings setti
 PendingCheck arc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
                        std::shared_ptr<const auth::MessageScanner> message,
                        auth::DkimKeyCache& keys, std::shared_ptr<AuthFindings> findings);
-// `trusted_sealers`: [auth] trusted_arc_sealers.
+// What a dmarc check needs besides the message.
+struct DmarcRun {
+  auth::dmarc::PolicyLookup lookup = auth::dmarc::PolicyLookup::PublicSuffixList;
+  DmarcEnforcement enforcement;
+  std::vector<std::string> trusted_sealers;  // [auth] trusted_arc_sealers
+  DmarcRecorder* reports = nullptr;           // records the aggregate report row; null: none
+  std::string client_ip;                      // the row's source_ip
+};
 PendingCheck dmarc_check(dns::Resolver& resolver, reputation::CheckSettings settings,
-                         std::shared_ptr<const auth::MessageScanner> message,
-                         auth::dmarc::PolicyLookup lookup, DmarcEnforcement enforcement,
-                         std::vector<std::string> trusted_sealers,
+                         std::shared_ptr<const auth::MessageScanner> message, DmarcRun run,
                          std::shared_ptr<AuthFindings> findings);
 
 // For the registration table (policy/check_table.hpp). prefetch_*: the DKIM key records and

@@ -20,6 +20,7 @@ namespace mxgate::policy {
 
 class Throttling;
 class Greylisting;
+class DmarcRecorder;
 
 struct Services {
   storage::ReputationStore& store;
@@ -31,6 +32,7 @@ struct Services {
   dns::Resolver* resolver = nullptr;        // the worker's (CachingResolver over AresResolver)
   auth::DkimKeyCache* dkim_keys = nullptr;  // the worker's
   Greylisting* greylisting = nullptr;       // the process's (null: no greylisting)
+  DmarcRecorder* dmarc_reports = nullptr;   // the process's (null: no aggregate reports)
 };
 
 }  // namespace mxgate::policy

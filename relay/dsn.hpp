@@ -11,12 +11,18 @@
 
 namespace mxgate::relay {
 
-// The client_ip of a DSN mxgate queued: it has no client, and it is the only mail that may
-// leave through [outbound] (outbound.hpp).
-inline constexpr std::string_view kOwnBounce = "local";
+// The client_ip of mail mxgate queued itself (a DSN, a DMARC aggregate report): it has no
+// client, and it is the only mail that may leave through [outbound] (outbound.hpp). Never an
+// address, so no client's mail has it.
+inline constexpr std::string_view kOwnMail = "local";
 
+inline bool is_own_mail(const storage::Envelope& envelope) {
+  return envelope.client_ip == kOwnMail;
+}
+
+// A DSN of ours: own mail from the null sender.
 inline bool is_own_bounce(const storage::Envelope& envelope) {
-  return envelope.mail_from.empty() && envelope.client_ip == kOwnBounce;
+  return envelope.mail_from.empty() && is_own_mail(envelope);
 }
 
 // The DSN for the Failed recipients of `original` (the others are not mentioned), from

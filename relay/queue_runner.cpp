@@ -166,7 +166,7 @@ void QueueRunner::drain() {
 
 // Every pending recipient of the message, one transaction per route; updates their states.
 asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
-  if (is_own_bounce(a.envelope)) {
+  if (is_own_mail(a.envelope)) {
     const bool deliverable = co_await route_outbound(a);
     if (!deliverable) co_return;
   }
@@ -230,7 +230,8 @@ asio::awaitable<void> QueueRunner::attempt(Attempt& a) {
 // A DSN to a domain that no route serves: a route of its own to where outbound.hpp finds it
 // goes. false: nowhere (the recipient has the reply that says why).
 asio::awaitable<bool> QueueRunner::route_outbound(Attempt& a) {
-  auto& recipient = a.envelope.recipients.front();  // a DSN has one recipient: the sender
+  // Own mail has one recipient: a DSN's sender, a report's rua address.
+  auto& recipient = a.envelope.recipients.front();
   const smtp::Path path = path_of(recipient.address);
   if (recipient.state != SpoolRecipient::State::Pending || a.router->route_for(path)) {
     co_return true;
@@ -300,6 +301,11 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
     // RFC 7505 §4.2: the sender's domain takes no mail; its DSN goes nowhere.
     a.outcome = Attempt::Outcome::Dropped;
     a.ec = co_await io::run_blocking(shared_.blocking, [&] { return spool.finish(envelope); });
+  } else if (failed && is_own_mail(envelope) && !envelope.mail_from.empty()) {
+    // A report of ours that failed for good (a rua address that takes no mail): no DSN to
+    // ourselves about it, only the log line.
+    a.outcome = Attempt::Outcome::Dropped;
+    a.ec = co_await io::run_blocking(shared_.blocking, [&] { return spool.finish(envelope); });
   } else if (failed && envelope.mail_from.empty()) {
     // A bounce that bounced: never bounce it again (RFC 3464 §2; RFC 5321 §6.1).
     a.outcome = Attempt::Outcome::Dead;
@@ -311,7 +317,7 @@ asio::awaitable<void> QueueRunner::settle(Attempt& a) {
     bounce.id = spool.make_id();
     bounce.recipients = {{envelope.mail_from, SpoolRecipient::State::Pending, ""}};
     bounce.created_ms = bounce.due_ms = a.now_ms;
-    bounce.client_ip = kOwnBounce;
+    bounce.client_ip = kOwnMail;
     bounce.smtputf8 = envelope.smtputf8;  // the sender's address may need it (RFC 6531)
     std::optional<std::string> head = a.body;  // the DSN quotes the header section only
     if (!head) {
@@ -385,7 +391,9 @@ void QueueRunner::log_recipients(const Attempt& a) const {
     if (failed && tried.reply.transient()) common::append_kv(line, "reason", "queue.max_age");
     if (failed && !a.bounce_id.empty()) common::append_kv(line, "bounce", a.bounce_id);
     if (failed && a.outcome == Attempt::Outcome::Dead) common::append_kv(line, "dead", "yes");
-    if (a.outcome == Attempt::Outcome::Dropped) common::append_kv(line, "dropped", "null MX");
+    if (a.outcome == Attempt::Outcome::Dropped) {
+      common::append_kv(line, "dropped", a.null_mx ? "null MX" : "own mail");
+    }
     spdlog::info("{}", line);
   }
 }

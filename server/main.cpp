@@ -16,6 +16,7 @@
 #include "admin/auth_command.hpp"
 #include "admin/cli.hpp"
 #include "admin/content_command.hpp"
+#include "admin/dmarc_command.hpp"
 #include "admin/fleet_command.hpp"
 #include "admin/queue_command.hpp"
 #include "admin/rep_command.hpp"
@@ -68,5 +69,6 @@ int main(int argc, char** argv) {
   mxgate::admin::add_auth_commands(cli);
   mxgate::admin::add_content_commands(cli);
   mxgate::admin::add_fleet_commands(cli);
+  mxgate::admin::add_dmarc_commands(cli);
   return cli.run(argc, argv);
 }

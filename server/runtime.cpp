@@ -26,11 +26,13 @@
 #include "dns/ares_resolver.hpp"
 #include "dns/metrics.hpp"
 #include "http/server.hpp"
+#include "policy/dmarc_recorder.hpp"
 #include "policy/greylisting.hpp"
 #include "policy/metrics.hpp"
 #include "policy/rules.hpp"
 #include "policy/throttling.hpp"
 #include "policy/verdict_metrics.hpp"
+#include "postmaster/dmarc_reporter.hpp"
 #include "postmaster/metrics.hpp"
 #include "postmaster/portal.hpp"
 #include "relay/gates.hpp"
@@ -116,12 +118,14 @@ class Runtime {
   std::unique_ptr<policy::Throttling> throttling_;
   std::unique_ptr<policy::Greylisting> greylisting_;  // saved and loaded with the throttle
   std::unique_ptr<fleet::Changes> fleet_;  // [fleet]; goes before the store and the throttle
-  std::unique_ptr<storage::Spool> spool_;  // queue mode
-  std::optional<asio::thread_pool> spool_writers_;  // queue mode; stopped before spool_ goes
+  std::unique_ptr<policy::DmarcRecorder> dmarc_recorder_;  // the aggregate reports' rows
+  // Queue mode, or mxgate's own mail (DMARC aggregate reports) in inline mode.
+  std::unique_ptr<storage::Spool> spool_;
+  std::optional<asio::thread_pool> spool_writers_;  // with spool_; stopped before spool_ goes
   relay::QueueClaims claims_;
   // Held content in memory over all sessions ([content] memory_budget; a reload changes it).
   content::ContentBudget content_budget_{snapshot_->config->content.memory_budget};
-  std::optional<relay::QueueShared> queue_;  // queue mode
+  std::optional<relay::QueueShared> queue_;  // with spool_
   common::SteadyClock clock_;
   relay::DownstreamGates gates_{relay::DownstreamGates::settings_of(snapshot_->config->relay),
                                 clock_};
@@ -134,6 +138,8 @@ class Runtime {
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<dns::AresResolver> portal_resolver_;  // the portal's live checks
   std::unique_ptr<http::Server> portal_;
+  std::unique_ptr<dns::AresResolver> report_resolver_;  // the DMARC reporter's (§7.1 checks)
+  std::unique_ptr<postmaster::DmarcReporter> dmarc_reporter_;  // [dmarc_reports] enabled
   std::atomic<bool> draining_{false};
 };
 
@@ -175,7 +181,9 @@ Runtime::Runtime(const RuntimeOptions& options)
   throttling_->load(*store_, common::unix_micros(), &greylisting_->greylist());
   // Before anything else writes to the store or asks the throttle.
   fleet_ = start_fleet(config, *store_, throttling_->rules(), fleet_metrics_);
-  if (config.relay.mode == conf::RelayConfig::Mode::Queue) {
+  dmarc_recorder_ = std::make_unique<policy::DmarcRecorder>(*store_, *registry_);
+  dmarc_recorder_->configure(config.dmarc_reports);
+  if (config.relay.mode == conf::RelayConfig::Mode::Queue || config.dmarc_reports.enabled) {
     make_directory(config, "queue.path", config.queue.path);
     spool_ = storage::Spool::open(config.queue.path);
     spool_writers_.emplace(kSpoolWriterThreads);
@@ -192,6 +200,7 @@ Runtime::Runtime(const RuntimeOptions& options)
   policy::Services services{*store_, blocking_.get_executor(), policy_metrics_, verdict_metrics_,
                             passes_, throttling_.get()};
   services.greylisting = greylisting_.get();
+  services.dmarc_reports = dmarc_recorder_.get();
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, snapshot_,
@@ -246,6 +255,13 @@ Runtime::Runtime(const RuntimeOptions& options)
         [this] { return std::shared_ptr<const policy::Rules>(snapshot_, &snapshot_->rules); },
         throttling_.get(), postmaster_metrics_));
   }
+  if (config.dmarc_reports.enabled) {
+    report_resolver_ =
+        std::make_unique<dns::AresResolver>(control_.get_executor(), ares_settings(config.dns));
+    dmarc_reporter_ = std::make_unique<postmaster::DmarcReporter>(
+        control_.get_executor(), blocking_.get_executor(), *store_, *spool_, *report_resolver_,
+        [this] { return snapshot_->config; }, *registry_);
+  }
   spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
                http_ ? fmt::format("{}:{}", config.http.listen.host, http_->port()) : "off",
@@ -257,6 +273,7 @@ int Runtime::run() {
   for (auto& worker : workers_) worker->start();
   if (http_) http_->start();
   if (portal_) portal_->start();
+  if (dmarc_reporter_) dmarc_reporter_->start();
   asio::co_spawn(control_, handle_signals(), asio::detached);
   asio::co_spawn(control_, maintain_store(), asio::detached);
   asio::co_spawn(control_, persist_throttle(), asio::detached);
@@ -311,14 +328,15 @@ std::string Runtime::reload() {
       old.portal.limits != config.portal.limits || old.dns.servers != config.dns.servers ||
       old.dns.timeout != config.dns.timeout || old.dns.tries != config.dns.tries ||
       old.storage != config.storage || old.fleet != config.fleet ||
+      old.dmarc_reports.enabled != config.dmarc_reports.enabled ||
       policy::store_options(old).v4_network_prefixes !=
           policy::store_options(config).v4_network_prefixes ||
       policy::store_options(old).v6_network_prefixes !=
           policy::store_options(config).v6_network_prefixes) {
     spdlog::warn(
         "reload_partial reason=\"listen addresses, workers, [http], the portal's listener "
-        "and connection limits, dns servers, storage, network prefixes and [fleet] change at "
-        "restart\"");
+        "and connection limits, dns servers, storage, network prefixes, [fleet] and "
+        "dmarc_reports.enabled change at restart\"");
   }
   try {
     common::init_logging(config.log.level, json_logs(config));
@@ -330,6 +348,7 @@ std::string Runtime::reload() {
                       next->rules.trusted_clients);
   throttling_->configure(config.throttle);
   greylisting_->configure(config.greylist);
+  dmarc_recorder_->configure(config.dmarc_reports);
   content_budget_.set_limit(config.content.memory_budget);
   gates_.update(relay::DownstreamGates::settings_of(config.relay));
   verify_cache_.set_capacity(config.relay.verify_cache_size);
@@ -409,6 +428,7 @@ asio::awaitable<void> Runtime::drain() {
   notify("STOPPING=1");
   metrics_.draining.Set(1);
   for (auto& worker : workers_) worker->drain();
+  if (dmarc_reporter_) dmarc_reporter_->stop();
   asio::steady_timer timer(control_);
   const auto deadline = std::chrono::steady_clock::now() + snapshot_->config->server.drain_timeout;
   while (sessions() > 0 && std::chrono::steady_clock::now() < deadline) {

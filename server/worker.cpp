@@ -116,7 +116,8 @@ std::unique_ptr<relay::Transaction> Worker::make_transaction(const Snapshot& sna
                                                              const std::string& client_ip) {
   const auto& config = *snapshot.config;
   std::unique_ptr<relay::Transaction> chain;
-  if (runner_) {
+  // In inline mode the runner delivers only mxgate's own mail (DMARC reports).
+  if (runner_ && config.relay.mode == conf::RelayConfig::Mode::Queue) {
     chain = std::make_unique<relay::QueueIntake>(
         shared_.queue->spool, shared_.queue->writers, snapshot.router, client_ip,
         shared_.relay_metrics, [this](storage::Envelope envelope, std::optional<std::string> body) {

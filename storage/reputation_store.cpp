@@ -93,6 +93,9 @@ Opened plan_families(ReputationStore::Impl& impl, const std::filesystem::path& d
   notes.merge_operator.reset();
   notes.compaction_filter = expired_note_filter();
   add(kNotesFamilyName, &impl.notes, notes);
+  rocksdb::ColumnFamilyOptions dmarc(impl.db_options);
+  dmarc.merge_operator = make_count_merge_operator();
+  add(kDmarcFamilyName, &impl.dmarc, dmarc);
   return opened;
 }
 

@@ -43,6 +43,7 @@
 #include "reputation/record.hpp"
 #include "storage/change.hpp"
 #include "storage/counts.hpp"
+#include "storage/dmarc_rows.hpp"
 #include "storage/error.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/linked_note.hpp"
@@ -200,6 +201,17 @@ class ReputationStore {
   // Every document whose key starts with `prefix`, in key order; stop by returning false.
   using DocVisitor = std::function<bool(std::string_view key, std::string_view value)>;
   boost::system::error_code for_each_doc(std::string_view prefix, const DocVisitor& visit);
+
+  // DMARC aggregate report rows (dmarc_rows.hpp), queued like add() (no I/O; Error::full,
+  // Error::read_only): a Row entry's `value` is a count (encode_count) merged into the key's,
+  // a Policy entry's replaces it.
+  boost::system::error_code add_dmarc(std::string_view key, std::string_view value,
+                                      DmarcEntry entry);
+  // Every DMARC entry whose key starts with `prefix`, in key order; stop by returning false.
+  // May block: blocking pool.
+  boost::system::error_code for_each_dmarc(std::string_view prefix, const DocVisitor& visit);
+  // Synced delete of the periods that began before `begin`. May block: blocking pool.
+  boost::system::error_code erase_dmarc_before(std::int64_t begin);
 
   std::uint64_t cache_hits() const;    // block cache hits since open (all families)
   std::uint64_t cache_misses() const;  // block cache misses since open

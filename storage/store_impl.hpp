@@ -28,6 +28,7 @@ struct ReputationStore::Impl {
   rocksdb::ColumnFamilyHandle* state = nullptr;  // "state": save_state()'s blobs
   rocksdb::ColumnFamilyHandle* docs = nullptr;   // "docs": put_doc()'s documents
   rocksdb::ColumnFamilyHandle* notes = nullptr;  // linked-domain notes (linked_note.hpp)
+  rocksdb::ColumnFamilyHandle* dmarc = nullptr;  // DMARC report rows (dmarc_rows.hpp)
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> ingest_sequence{0};
   ReputationStore::ChangeObserver observer;  // set before the store is shared (fleet mode)

@@ -251,5 +251,40 @@ TEST(AuthResultsOfFindings, UnfinishedChecksAreTemporaryErrors) {
             "mx; dkim=none");
 }
 
+TEST(AppliedDmarc, SaysWhyThePolicyAppliedIsNotTheOneAskedFor) {
+  using P = auth::dmarc::Policy;
+  using O = auth::dmarc_report::Override;
+  struct Case {
+    const char* what;
+    auth::DmarcCheck dmarc;
+    DmarcEnforcement enforcement;
+    P policy;
+    O reason;
+  };
+  DmarcEnforcement on, no_reject, no_quarantine, allowed, vouched, outside_sample;
+  no_reject.reject = false;
+  no_quarantine.reject = no_quarantine.quarantine = false;
+  allowed.allowed = true;
+  vouched.arc_vouch = auth::ArcVouch{"lists.example.org", "dmarc=pass"};
+  outside_sample.sample = 0.75;
+  auth::DmarcCheck pass = dmarc_fail(P::Reject);
+  pass.result = auth::dmarc::Result::Pass;
+  const Case cases[] = {
+      {"enforced", dmarc_fail(P::Reject), on, P::Reject, O::None},
+      {"a pass", pass, on, P::None, O::None},
+      {"p=none", dmarc_fail(P::None), on, P::None, O::None},
+      {"outside pct", dmarc_fail(P::Reject, 50), outside_sample, P::Quarantine, O::SampledOut},
+      {"dmarc_reject off", dmarc_fail(P::Reject), no_reject, P::Quarantine, O::LocalPolicy},
+      {"both off", dmarc_fail(P::Reject), no_quarantine, P::None, O::LocalPolicy},
+      {"allow listed", dmarc_fail(P::Quarantine), allowed, P::None, O::LocalPolicy},
+      {"trusted sealer", dmarc_fail(P::Reject), vouched, P::None, O::TrustedForwarder},
+  };
+  for (const auto& c : cases) {
+    const auto applied = applied_dmarc(c.dmarc, c.enforcement);
+    EXPECT_EQ(applied.policy, c.policy) << c.what;
+    EXPECT_EQ(applied.reason, c.reason) << c.what;
+  }
+}
+
 }  // namespace
 }  // namespace mxgate::policy

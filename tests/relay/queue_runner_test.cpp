@@ -282,7 +282,7 @@ TEST_F(QueueRunnerTest, ADsnToANullMxDomainIsDropped) {
   start();
   queue({"a@sender.test"}, "");  // a client's message with the null sender
   storage::Envelope bounce = queue({"a@sender.test"}, "");
-  bounce.client_ip = std::string(kOwnBounce);
+  bounce.client_ip = std::string(kOwnMail);
   ASSERT_FALSE(spool_->reschedule(bounce, bounce.due_ms));
   advance(1s);
   // The client's message with a null sender is an ordinary message: its route, no lookup.
@@ -301,7 +301,7 @@ TEST_F(QueueRunnerTest, ADsnWhoseLookupFailsIsRetried) {
   resolver_.set("sender.test", dns::RecordType::MX, dns::testing::negative(dns::Outcome::ServFail));
   start();
   storage::Envelope bounce = queue({"a@sender.test"}, "");
-  bounce.client_ip = std::string(kOwnBounce);
+  bounce.client_ip = std::string(kOwnMail);
   ASSERT_FALSE(spool_->reschedule(bounce, bounce.due_ms));
   advance(1s);
   EXPECT_EQ(metrics_.queue_deliveries_deferred.Value(), 1);

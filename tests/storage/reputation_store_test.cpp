@@ -454,5 +454,74 @@ TEST(LinkedNote, ShownForAWeek) {
   EXPECT_FALSE(linked_domain_note_shown({"a", "b", "c", 0}, now));
 }
 
+// --- DMARC aggregate report rows (dmarc_rows.hpp) -------------------------------------------
+
+TEST(DmarcRows, KeysSortByPeriodThenDomainAndParseBack) {
+  const std::string policy = dmarc_key(86'400, "example.com", DmarcEntry::Policy);
+  const std::string row = dmarc_key(86'400, "example.com", DmarcEntry::Row, "row\x1f" "bytes");
+  EXPECT_LT(policy, row);  // a domain's policy comes before its rows
+  EXPECT_LT(dmarc_key(86'400, "z.example", DmarcEntry::Row, "r"),
+            dmarc_key(2 * 86'400, "a.example", DmarcEntry::Policy));
+  EXPECT_TRUE(row.starts_with(dmarc_period_prefix(86'400)));
+  const auto parsed = parse_dmarc_key(row);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->begin, 86'400);
+  EXPECT_EQ(parsed->domain, "example.com");
+  EXPECT_EQ(parsed->entry, DmarcEntry::Row);
+  EXPECT_EQ(parsed->row, "row\x1f" "bytes");
+  EXPECT_EQ(parse_dmarc_key(policy)->entry, DmarcEntry::Policy);
+  for (std::size_t n = 0; n < row.size(); ++n) {
+    const auto cut = parse_dmarc_key(row.substr(0, n));  // every prefix: nothing or a key
+    if (cut) EXPECT_EQ(cut->entry, DmarcEntry::Row);
+  }
+  EXPECT_FALSE(parse_dmarc_key(policy + "x"));                       // a policy has no row
+  EXPECT_FALSE(parse_dmarc_key(dmarc_period_prefix(1) + std::string("\0P", 2)));  // no domain
+  EXPECT_EQ(decode_count(encode_count(123456789012345)), 123456789012345u);
+  EXPECT_EQ(decode_count("short"), 0u);
+}
+
+TEST_F(StoreTest, DmarcRowsAddUpThePolicyIsReplacedAndPeriodsAreErased) {
+  auto& store = open();
+  const std::string row = dmarc_key(100, "example.com", DmarcEntry::Row, "r1");
+  const std::string policy = dmarc_key(100, "example.com", DmarcEntry::Policy);
+  ASSERT_FALSE(store.add_dmarc(policy, "p=none", DmarcEntry::Policy));
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(store.add_dmarc(row, encode_count(2), DmarcEntry::Row));
+  ASSERT_FALSE(store.add_dmarc(policy, "p=reject", DmarcEntry::Policy));
+  ASSERT_FALSE(store.add_dmarc(dmarc_key(200, "example.com", DmarcEntry::Row, "r1"),
+                               encode_count(1), DmarcEntry::Row));
+  std::vector<std::pair<std::string, std::string>> seen;
+  auto collect = [&](std::string_view key, std::string_view value) {
+    seen.emplace_back(key, value);
+    return true;
+  };
+  ASSERT_FALSE(store.for_each_dmarc(dmarc_period_prefix(100), collect));
+  EXPECT_TRUE(seen.empty()) << "queued until the flush";
+  ASSERT_FALSE(store.flush());
+  ASSERT_FALSE(store.add_dmarc(row, encode_count(4), DmarcEntry::Row));  // merges across flushes
+  ASSERT_FALSE(store.flush());
+  ASSERT_FALSE(store.for_each_dmarc(dmarc_period_prefix(100), collect));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(policy, std::string("p=reject")));
+  EXPECT_EQ(seen[1].first, row);
+  EXPECT_EQ(decode_count(seen[1].second), 10u);
+  ASSERT_FALSE(store.erase_dmarc_before(101));
+  open();  // and survives a restart
+  seen.clear();
+  ASSERT_FALSE(store_->for_each_dmarc({}, collect));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(parse_dmarc_key(seen[0].first)->begin, 200);
+}
+
+TEST_F(StoreTest, DmarcRowsShareThePendingLimit) {
+  StoreOptions options = small_options();
+  options.max_pending_adds = 1;
+  auto& store = open(options);
+  EXPECT_FALSE(store.add_dmarc(dmarc_key(1, "a.example", DmarcEntry::Row, "r"), encode_count(1),
+                               DmarcEntry::Row));
+  EXPECT_EQ(store.add_dmarc(dmarc_key(1, "a.example", DmarcEntry::Row, "r"), encode_count(1),
+                            DmarcEntry::Row),
+            Error::full);
+}
+
 }  // namespace
 }  // namespace mxgate::storage
