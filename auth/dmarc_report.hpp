@@ -33,6 +33,8 @@ struct DkimAuth {
   std::string domain;    // d=
   std::string selector;  // s=
   std::string result;    // none, pass, fail, policy, neutral, temperror, permerror
+
+  bool operator==(const DkimAuth&) const = default;
 };
 
 // Appendix C SPFAuthResultType.
@@ -40,6 +42,8 @@ struct SpfAuth {
   std::string domain;   // the identity checked: MAIL FROM domain, or the HELO name
   std::string scope;    // "mfrom" or "helo"
   std::string result;   // none, neutral, pass, fail, softfail, temperror, permerror
+
+  bool operator==(const SpfAuth&) const = default;
 };
 
 // What one message adds to the report of its policy domain (a row of count 1; equal rows add).
@@ -67,7 +71,8 @@ struct Published {
 
 // Storage encodings (storage keeps them as opaque bytes): text fields joined by a separator
 // that no field contains (control bytes in a field become '?', fields are cut at
-// kMaxFieldBytes). decode_*(encode_*(x)) == x for any x within those limits.
+// kMaxFieldBytes). A rua URI is kept whole or left out (empty, over 1024 octets or with a control
+// octet); at most kMaxReportUris. decode_*(encode_*(x)) == x for any x within those limits.
 std::string encode_row(const Row& row);
 std::optional<Row> decode_row(std::string_view bytes);
 std::string encode_published(const Published& published);
@@ -76,7 +81,9 @@ std::optional<Published> decode_published(std::string_view bytes);
 // A rua destination (§6.2): "mailto:" with the address percent-decoded (RFC 3986 %XX; '!' and
 // ',' must be written %21 and %2C in the record), and the optional size limit after '!':
 // digits and an optional unit k, m, g or t (powers of 1024, §6.2). Other schemes, an address
-// without exactly one '@', an empty local part or host, or a bad limit: nullopt.
+// without exactly one '@', an empty local part or host, or a bad limit: nullopt. Also nullopt:
+// a local part of other than dot-atom characters (it goes into RCPT TO), a host that is not a
+// DNS name, a limit of 0 or one past 2^64. "?" header fields (RFC 6068) are ignored.
 struct ReportUri {
   std::string address;  // local@host as it will be used in RCPT TO
   std::string host;     // lower case, the "destination host" of §7.1

@@ -26,6 +26,7 @@ try_packages=(
   libboost1.81-all-dev libssl-dev libc-ares-dev librocksdb-dev prometheus-cpp-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libpsl-dev libidn2-dev
   libhiredis-dev  # fleet mode's Redis client (fleet/)
+  zlib1g-dev  # gzip of DMARC aggregate reports (common/gzip.cpp); RocksDB pulls it in too
   # deploy/try.sh and deploy/demo.sh: a local authoritative DNS server for the demo zone, the
   # demo's SMTP client and sink (Python's standard library), its DKIM signer; swaks and curl
   # for the README's first commands
