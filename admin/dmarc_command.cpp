@@ -29,8 +29,7 @@ struct DmarcRequest {
 };
 
 std::string utc(std::int64_t seconds) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     fmt::gmtime(static_cast<std::time_t>(seconds)));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(seconds)));
 }
 
 asio::awaitable<void> print_period(dns::Resolver& resolver,

@@ -203,7 +203,7 @@ struct GreylistConfig {
 
 // Where queue mode's bounces to senders outside every [[route]] go ([outbound], issue 20):
 // through the bounce_relay smarthosts when set, else to the sender domain's mail exchangers
-// (RFC 5321 §5.1) on `port`. Nothing but mxgate's own DSNs ever leaves this way.
+// (RFC 5321 §5.1) on `port`. Only mxgate's own mail (DSNs, DMARC reports) leaves this way.
 struct OutboundConfig {
   std::vector<HostPort> bounce_relay;  // tried in order; empty: MX lookup
   std::uint16_t port = 25;             // of the mail exchangers (another one for tests)

@@ -19,8 +19,9 @@ DmarcRecorder::DmarcRecorder(storage::ReputationStore& store, prometheus::Regist
     : store_(store) {
   auto& family = prometheus::BuildCounter()
                      .Name("mxgate_dmarc_report_rows_total")
-                     .Help("Messages DMARC judged against a record with rua=, by what became of "
-                           "their aggregate report row")
+                     .Help(
+                         "Messages DMARC judged against a record with rua=, by what became of "
+                         "their aggregate report row")
                      .Register(registry);
   recorded_ = &family.Add({{"result", "recorded"}});
   over_limit_ = &family.Add({{"result", "over_limit"}});
@@ -48,8 +49,7 @@ void DmarcRecorder::record(const dr::Published& published, const dr::Row& row, s
     rows_.clear();
     domains_.clear();
   }
-  const std::uint64_t hash =
-      std::hash<std::string>{}(published.domain + '\0' + encoded);
+  const std::uint64_t hash = std::hash<std::string>{}(published.domain + '\0' + encoded);
   const bool known = rows_.contains(hash);
   auto domain = domains_.find(published.domain);
   if (!known) {
@@ -68,8 +68,9 @@ void DmarcRecorder::record(const dr::Published& published, const dr::Row& row, s
     }
     domain = domains_.emplace(published.domain, 0).first;
   }
-  if (store_.add_dmarc(storage::dmarc_key(begin, published.domain, storage::DmarcEntry::Row, encoded),
-                       storage::encode_count(1), storage::DmarcEntry::Row)) {
+  if (store_.add_dmarc(
+          storage::dmarc_key(begin, published.domain, storage::DmarcEntry::Row, encoded),
+          storage::encode_count(1), storage::DmarcEntry::Row)) {
     store_full_->Increment();
     return;
   }

@@ -37,8 +37,8 @@ class DmarcRecorder {
   bool enabled() const;
 
   // Adds `row` to `published.domain`'s report of the period that contains `now` (Unix seconds).
-  void record(const auth::dmarc_report::Published& published,
-              const auth::dmarc_report::Row& row, std::int64_t now);
+  void record(const auth::dmarc_report::Published& published, const auth::dmarc_report::Row& row,
+              std::int64_t now);
 
  private:
   storage::ReputationStore& store_;

@@ -60,9 +60,8 @@ struct DomainRows {
 }  // namespace
 
 std::string_view outcome_name(Delivery::Outcome outcome) {
-  static constexpr std::string_view kNames[] = {"queued",    "unauthorized", "dns_error",
-                                                "too_large", "capped",       "bad_uri",
-                                                "failed"};
+  static constexpr std::string_view kNames[] = {"queued", "unauthorized", "dns_error", "too_large",
+                                                "capped", "bad_uri",      "failed"};
   return kNames[static_cast<std::size_t>(outcome)];
 }
 
@@ -100,17 +99,17 @@ std::vector<PlannedReport> plan_reports(storage::ReputationStore& store, std::in
     PlannedReport report;
     report.published = std::move(*domain.published);
     auto& rows = domain.rows;
-    std::stable_sort(rows.begin(), rows.end(),
-                     [](const dr::CountedRow& a, const dr::CountedRow& b) { return a.count > b.count; });
+    std::stable_sort(
+        rows.begin(), rows.end(),
+        [](const dr::CountedRow& a, const dr::CountedRow& b) { return a.count > b.count; });
     if (rows.size() > settings.max_rows_per_domain) {
       std::uint64_t left_out = 0;
       for (std::size_t i = settings.max_rows_per_domain; i < rows.size(); ++i) {
         left_out += rows[i].count;
       }
-      report.metadata.errors.push_back(
-          fmt::format("{} rows ({} messages) left out: more than {} rows",
-                      rows.size() - settings.max_rows_per_domain, left_out,
-                      settings.max_rows_per_domain));
+      report.metadata.errors.push_back(fmt::format(
+          "{} rows ({} messages) left out: more than {} rows",
+          rows.size() - settings.max_rows_per_domain, left_out, settings.max_rows_per_domain));
       rows.resize(settings.max_rows_per_domain);
     }
     for (const auto& row : rows) report.messages += row.count;
@@ -146,7 +145,8 @@ asio::awaitable<std::vector<Delivery>> plan_deliveries(dns::Resolver& resolver,
       continue;
     }
     const std::string check = dr::authorization_name(report.published.domain, uri->host);
-    const auto destinations = co_await dr::verify_destination(resolver, report.published.domain, *uri);
+    const auto destinations =
+        co_await dr::verify_destination(resolver, report.published.domain, *uri);
     if (destinations.temp_error) {
       delivery.outcome = Delivery::Outcome::DnsError;
       delivery.why = "DNS failure asking " + check;
@@ -195,10 +195,10 @@ DmarcReporter::DmarcReporter(asio::any_io_executor executor, asio::any_io_execut
                       .Name("mxgate_dmarc_reports_total")
                       .Help("DMARC aggregate reports by rua destination and what became of them")
                       .Register(registry);
-  for (auto outcome : {Delivery::Outcome::Queue, Delivery::Outcome::Unauthorized,
-                       Delivery::Outcome::DnsError, Delivery::Outcome::TooLarge,
-                       Delivery::Outcome::Capped, Delivery::Outcome::BadUri,
-                       Delivery::Outcome::Failed}) {
+  for (auto outcome :
+       {Delivery::Outcome::Queue, Delivery::Outcome::Unauthorized, Delivery::Outcome::DnsError,
+        Delivery::Outcome::TooLarge, Delivery::Outcome::Capped, Delivery::Outcome::BadUri,
+        Delivery::Outcome::Failed}) {
     results_.push_back(&results.Add({{"result", std::string(outcome_name(outcome))}}));
   }
   periods_ = &prometheus::BuildCounter()
@@ -236,7 +236,8 @@ asio::awaitable<void> DmarcReporter::run() {
     const std::int64_t now = unix_now();
     // A second after the period ends: the checks still running at its end write into the next.
     const std::int64_t next = policy::period_begin(now, length) + length + 1;
-    timer_.expires_after(std::chrono::seconds(std::clamp<std::int64_t>(next - now, 1, kMaxSleepSeconds)));
+    timer_.expires_after(
+        std::chrono::seconds(std::clamp<std::int64_t>(next - now, 1, kMaxSleepSeconds)));
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
@@ -269,8 +270,8 @@ asio::awaitable<void> DmarcReporter::report_finished_periods(const conf::Config&
 
 asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int64_t end,
                                                    const conf::Config& config) {
-  const auto reports =
-      co_await io::run_blocking(blocking_, [&] { return plan_reports(store_, begin, end, config); });
+  const auto reports = co_await io::run_blocking(
+      blocking_, [&] { return plan_reports(store_, begin, end, config); });
   const auto& settings = config.dmarc_reports;
   for (const auto& report : reports) {
     auto deliveries = co_await plan_deliveries(resolver_, report, settings);
@@ -281,7 +282,9 @@ asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int6
           delivery.why = fmt::format("dmarc_reports.max_reports_per_day ({}) reached",
                                      settings.max_reports_per_day);
         } else {
-          dr::Envelope envelope{config.server.hostname, settings.from, {delivery.address},
+          dr::Envelope envelope{config.server.hostname,
+                                settings.from,
+                                {delivery.address},
                                 std::chrono::system_clock::now()};
           std::string message = dr::render_message(envelope, report.metadata,
                                                    report.published.domain, report.gzipped);
@@ -328,10 +331,9 @@ asio::awaitable<bool> DmarcReporter::queue(const conf::Config& config, std::stri
   storage::Envelope envelope;
   envelope.mail_from = config.dmarc_reports.from;
   envelope.recipients = {{std::move(address), storage::SpoolRecipient::State::Pending, ""}};
-  envelope.created_ms = envelope.due_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  envelope.created_ms = envelope.due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count();
   envelope.client_ip = relay::kOwnMail;
   envelope.size = message.size();
   const auto ec = co_await io::run_blocking(blocking_, [&] {

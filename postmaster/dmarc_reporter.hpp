@@ -107,8 +107,8 @@ class DmarcReporter {
   bool stopped_ = false;
   std::vector<prometheus::Counter*> results_;  // by Delivery::Outcome
   prometheus::Counter* periods_ = nullptr;
-  std::int64_t day_ = -1;        // the UTC day sent_ counts (days since the epoch)
-  std::uint32_t sent_ = 0;       // messages queued that day
+  std::int64_t day_ = -1;   // the UTC day sent_ counts (days since the epoch)
+  std::uint32_t sent_ = 0;  // messages queued that day
 };
 
 }  // namespace mxgate::postmaster

@@ -17,8 +17,9 @@ void put_u64_le(std::string& out, std::uint64_t value) {
 
 // A sum that sticks at the maximum instead of wrapping.
 std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
-  return b > std::numeric_limits<std::uint64_t>::max() - a ? std::numeric_limits<std::uint64_t>::max()
-                                                           : a + b;
+  return b > std::numeric_limits<std::uint64_t>::max() - a
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a + b;
 }
 
 class CountMergeOperator final : public rocksdb::AssociativeMergeOperator {
@@ -136,8 +137,8 @@ boost::system::error_code ReputationStore::erase_dmarc_before(std::int64_t begin
   const std::string to = dmarc_period_prefix(begin);
   rocksdb::WriteOptions write;
   write.sync = true;  // a period reported must not be reported again after a crash
-  return status_error(
-      impl_->db->DeleteRange(write, impl_->dmarc, to_slice(from), to_slice(to)), "erase_dmarc");
+  return status_error(impl_->db->DeleteRange(write, impl_->dmarc, to_slice(from), to_slice(to)),
+                      "erase_dmarc");
 }
 
 }  // namespace mxgate::storage

@@ -48,6 +48,8 @@ Config defaults_as_loaded(const std::string& file) {
   c.auth.authserv_id = c.server.hostname;
   c.queue.path = (std::filesystem::path(c.storage.path) / "queue").string();
   c.fleet.node_name = c.server.hostname;
+  c.dmarc_reports.org_name = c.server.hostname;
+  c.dmarc_reports.from = "noreply-dmarc@" + c.server.hostname;
   c.routes = {Route{{"example.com"}, {{"127.0.0.1", 2526}}, false}};
   c.source = file;
   return c;

@@ -99,7 +99,8 @@ TEST(Fields, TheDefaultsDescribedLoadBackUnchanged) {
   config.routes.push_back({{"example.com"}, {{"127.0.0.1", 2526}}, false});
   config.server.hostname = config.relay.helo_name = config.auth.authserv_id = "mx.example.net";
   config.queue.path = "/var/lib/mxgate/queue";  // load_config() fills these in
-  config.fleet.node_name = "mx.example.net";
+  config.fleet.node_name = config.dmarc_reports.org_name = "mx.example.net";
+  config.dmarc_reports.from = "noreply-dmarc@mx.example.net";
   TempFile file;
   Config loaded = load_config(file.write(describe(config)));
   loaded.source = config.source;

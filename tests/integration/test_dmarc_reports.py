@@ -87,8 +87,8 @@ def read_report(message):
 
 class DmarcReportsTest(MxTestCase):
 
-    def start(self, sink, period):
-        return self.mxgate(sink, proxy=True, settings={
+    def start(self, sink, period, **settings):
+        return self.mxgate(sink, proxy=True, settings={**settings,
             "dns.servers": [DNS.address], "reputation.trusted_networks": [],
             "auth.enabled": True,
             "reputation.defer_at": 100.0, "reputation.reject_at": 100.0,
@@ -181,6 +181,18 @@ class DmarcReportsTest(MxTestCase):
                                    r"result=unauthorized why=\"no v=DMARC1 record at "
                                    r"report\.test\._report\._dmarc\.stranger\.test")
         self.assertRegex(mx.log(), r"recipient id=\S+ to=<agg@collector\.test> .*status=sent")
+
+    def test_the_daily_cap_holds_back_the_rest(self):
+        sink = self.sink()
+        mx = self.start(sink, "2s", **{"dmarc_reports.max_reports_per_day": 1})
+        self.send_three(mx)
+        mx.wait_metric('mxgate_dmarc_reports_total{result="capped"}', lambda v: v >= 1,
+                       timeout=60)
+        self.assertEqual(mx.metric('mxgate_dmarc_reports_total{result="queued"}'), 1)
+        self.assertRegex(mx.log(), r"dmarc_report domain=report\.test .* result=capped "
+                                   r"why=\"dmarc_reports\.max_reports_per_day \(1\) reached\"")
+        mx.wait_queue_empty()
+        self.assertEqual(len([m for m in sink.messages() if m.rcpts != ["<bob@example.com>"]]), 1)
 
     def test_dry_run_shows_the_plan_and_sends_nothing(self):
         sink = self.sink()

@@ -1,11 +1,10 @@
 #include "policy/dmarc_recorder.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
-
-#include <unistd.h>
 
 namespace mxgate::policy {
 namespace {

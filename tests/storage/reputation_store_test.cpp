@@ -472,7 +472,9 @@ TEST(DmarcRows, KeysSortByPeriodThenDomainAndParseBack) {
   EXPECT_EQ(parse_dmarc_key(policy)->entry, DmarcEntry::Policy);
   for (std::size_t n = 0; n < row.size(); ++n) {
     const auto cut = parse_dmarc_key(row.substr(0, n));  // every prefix: nothing or a key
-    if (cut) EXPECT_EQ(cut->entry, DmarcEntry::Row);
+    if (cut) {
+      EXPECT_EQ(cut->entry, DmarcEntry::Row);
+    }
   }
   EXPECT_FALSE(parse_dmarc_key(policy + "x"));                       // a policy has no row
   EXPECT_FALSE(parse_dmarc_key(dmarc_period_prefix(1) + std::string("\0P", 2)));  // no domain
