@@ -31,6 +31,7 @@ class FeedbackIntake final : public relay::Transaction {
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
+  void release() override { inner_->release(); }  // a report is held here in any case
   boost::asio::awaitable<smtp::Reply> data() override;
   boost::asio::awaitable<bool> content(std::string_view chunk) override;
   boost::asio::awaitable<bool> reroute_to_quarantine() override;

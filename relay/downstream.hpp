@@ -25,6 +25,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/metric.hpp"
 #include "conf/config.hpp"
 #include "io/clock.hpp"
 #include "relay/gates.hpp"
@@ -132,6 +133,9 @@ class Downstream {
   bool speaks_for_client = false;
   // Its place under the downstream's concurrency limit while in use (empty while pooled).
   GateSlot slot;
+  // Its count in its downstream's connections in use (metrics.hpp) while a pool has it handed
+  // out; empty while pooled.
+  common::GaugeToken in_use;
   // Its downstream's series (metrics.hpp), set by the pool that opened it; null in tests that
   // open connections themselves.
   DownstreamMetrics* metrics = nullptr;

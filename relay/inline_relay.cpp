@@ -2,10 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -65,7 +66,9 @@ void append_rcpt(std::string& out, const smtp::Path& recipient) {
   out += "\r\n";
 }
 
-enum class Phase { Idle, Envelope, Data };
+// Held: after data() of a released transaction, while the client sends the content that the
+// session holds; nothing is open downstream until replay().
+enum class Phase { Idle, Envelope, Held, Data };
 enum class Step { Rset, Mail, Rcpt };
 
 // What one RSET/MAIL/RCPT round came to.
@@ -80,11 +83,15 @@ struct Outcome {
 struct InlineRelay::State {
   State(Pool& p, const Router& r) : pool(p), router(r) {}
 
-  asio::awaitable<Reply> forward(smtp::Path recipient);
+  asio::awaitable<Reply> forward(std::span<const smtp::Path> to);
   asio::awaitable<Outcome> introduce();
-  asio::awaitable<Outcome> envelope(const smtp::Path& recipient);
-  asio::awaitable<Outcome> step(Step which, const smtp::Path& recipient, bool pipelined);
-  void compose(Step which, const smtp::Path& recipient);
+  asio::awaitable<Outcome> envelope(std::span<const smtp::Path> to);
+  // `recipient`: the RCPT's (null for RSET and MAIL).
+  asio::awaitable<Outcome> step(Step which, const smtp::Path* recipient, bool pipelined);
+  void compose(Step which, const smtp::Path* recipient);
+  asio::awaitable<Reply> send_data();
+  asio::awaitable<bool> replay(std::size_t target);
+  void count_replay(const Reply& reply, const std::vector<smtp::Path>& wanted);
   void lose(const error_code& ec);  // counts, logs and closes the connection
   void give_back();                 // the connection goes back to the pool
   void reset();                     // forgets the transaction
@@ -97,7 +104,8 @@ struct InlineRelay::State {
   Phase phase = Phase::Idle;
   std::optional<std::size_t> route;  // of the connection and of every accepted recipient
   std::size_t accepted = 0;
-  std::vector<smtp::Path> recipients;  // accepted ones, for a move to the quarantine route
+  std::vector<smtp::Path> recipients;  // accepted ones, in order, for a replay
+  bool released = false;   // release(): data() answers itself, replay() comes later
   bool mail_sent = false;  // the downstream accepted this transaction's MAIL
   bool broken = false;     // the connection was lost after recipients were accepted
   bool content_failed = false;
@@ -127,6 +135,7 @@ void InlineRelay::State::reset() {
   route.reset();
   accepted = 0;
   recipients.clear();
+  released = false;
   mail_sent = false;
   broken = false;
   content_failed = false;
@@ -159,6 +168,15 @@ void InlineRelay::abort() {
   s.reset();
 }
 
+void InlineRelay::release() {
+  State& s = *state_;
+  if (s.phase != Phase::Envelope) return;
+  s.released = true;
+  // The pool's next user of the connection sends RSET first (Downstream::needs_rset), which
+  // drops the open transaction there; without DATA nothing of it can be delivered.
+  s.give_back();
+}
+
 std::string InlineRelay::relay_name() const { return state_->relay_name; }
 
 asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient, bool quarantine) {
@@ -174,10 +192,11 @@ asio::awaitable<Reply> InlineRelay::rcpt(smtp::Path recipient, bool quarantine) 
   }
   s.route = index;
   if (s.broken) co_return smtp::replies::downstream_unavailable();
-  co_return co_await s.forward(std::move(recipient));
+  co_return co_await s.forward(std::span<const smtp::Path>(&recipient, 1));
 }
 
-asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
+// The reply of the first recipient refused, else of the last one.
+asio::awaitable<Reply> InlineRelay::State::forward(std::span<const smtp::Path> to) {
   // A pooled connection may have died while idle: replace it once, transparently.
   for (int attempt = 0;; ++attempt) {
     if (!conn) {
@@ -188,7 +207,7 @@ asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
     }
     relay_name = conn->relay_name();
     const bool retryable = conn->reused && attempt == 0;
-    Outcome outcome = co_await envelope(recipient);
+    Outcome outcome = co_await envelope(to);
     if (outcome.kind == Outcome::Answer) co_return std::move(outcome.reply);
     if (outcome.kind == Outcome::Stale && retryable) {
       spdlog::debug("relay stale pooled connection replaced: {}", outcome.ec.message());
@@ -201,29 +220,40 @@ asio::awaitable<Reply> InlineRelay::State::forward(smtp::Path recipient) {
   }
 }
 
-// RSET (when the connection was used before), MAIL (until the downstream accepted it) and RCPT:
-// in one write when the downstream offers PIPELINING (RFC 2920), else one round trip each.
-asio::awaitable<Outcome> InlineRelay::State::envelope(const smtp::Path& recipient) {
+// RSET (when the connection was used before), MAIL (until the downstream accepted it) and the
+// RCPTs: in one write when the downstream offers PIPELINING (RFC 2920), else one round trip
+// each, up to the first refusal. The answer is the first refused RCPT's, else the last one's.
+asio::awaitable<Outcome> InlineRelay::State::envelope(std::span<const smtp::Path> to) {
   if (!mail_sent) {
     Outcome introduced = co_await introduce();
     if (introduced.kind != Outcome::Answer) co_return introduced;
   }
-  std::array<Step, 3> steps{};
-  std::size_t n = 0;
-  if (conn->needs_rset) steps[n++] = Step::Rset;
-  if (!mail_sent) steps[n++] = Step::Mail;
-  steps[n++] = Step::Rcpt;
+  struct Item {
+    Step which;
+    const smtp::Path* recipient;
+  };
+  std::vector<Item> items;
+  items.reserve(to.size() + 2);
+  if (conn->needs_rset) items.push_back({Step::Rset, nullptr});
+  if (!mail_sent) items.push_back({Step::Mail, nullptr});
+  for (const auto& recipient : to) items.push_back({Step::Rcpt, &recipient});
   const bool pipelined = conn->capabilities().pipelining;
   if (pipelined) {
-    for (std::size_t i = 0; i < n; ++i) compose(steps[i], recipient);
+    for (const auto& item : items) compose(item.which, item.recipient);
   }
   mail_refusal.reset();
   Outcome outcome;
-  for (std::size_t i = 0; i < n; ++i) {
-    outcome = co_await step(steps[i], recipient, pipelined);
+  std::optional<Reply> refused;  // the first RCPT refused
+  for (const auto& item : items) {
+    outcome = co_await step(item.which, item.recipient, pipelined);
     if (outcome.kind != Outcome::Answer) co_return outcome;
     if (mail_refusal && !pipelined) break;  // no RCPT without MAIL
+    if (item.which != Step::Rcpt || mail_refusal) continue;
+    if (!outcome.reply.positive() && !refused) refused = outcome.reply;
+    if (!conn) break;                  // a 421: the downstream said its last word
+    if (refused && !pipelined) break;  // pipelined replies are read to the last one
   }
+  if (refused) outcome.reply = std::move(*refused);
   if (mail_refusal) {
     Reply reply = std::move(*mail_refusal);
     mail_refusal.reset();
@@ -277,7 +307,7 @@ asio::awaitable<Outcome> InlineRelay::State::introduce() {
   co_return Outcome{};
 }
 
-void InlineRelay::State::compose(Step which, const smtp::Path& recipient) {
+void InlineRelay::State::compose(Step which, const smtp::Path* recipient) {
   switch (which) {
     case Step::Rset:
       conn->queue("RSET");
@@ -286,13 +316,13 @@ void InlineRelay::State::compose(Step which, const smtp::Path& recipient) {
       append_mail(conn->output(), mail, conn->capabilities());
       break;
     case Step::Rcpt:
-      append_rcpt(conn->output(), recipient);
+      append_rcpt(conn->output(), *recipient);
       break;
   }
 }
 
 // One reply of the envelope round (a pipelined round wrote everything with the first step).
-asio::awaitable<Outcome> InlineRelay::State::step(Step which, const smtp::Path& recipient,
+asio::awaitable<Outcome> InlineRelay::State::step(Step which, const smtp::Path* recipient,
                                                   bool pipelined) {
   if (!pipelined) compose(which, recipient);
   auto reply = co_await conn->exchange(pool.config().command_timeout);
@@ -320,7 +350,7 @@ asio::awaitable<Outcome> InlineRelay::State::step(Step which, const smtp::Path& 
       if (mail_refusal) break;  // the pipelined RCPT of a refused MAIL: the MAIL reply counts
       if (klass == 2) {
         ++accepted;
-        recipients.push_back(recipient);
+        recipients.push_back(*recipient);
       }
       if (reply->code == 421) {  // the downstream is closing: this transaction is over there
         conn.reset();
@@ -336,61 +366,103 @@ asio::awaitable<Reply> InlineRelay::data() {
   State& s = *state_;
   if (s.phase != Phase::Envelope) co_return smtp::replies::transaction_out_of_order();
   if (s.broken) co_return smtp::replies::downstream_unavailable();
-  if (s.accepted == 0 || !s.conn) co_return smtp::replies::no_valid_recipients();
-  auto reply = co_await s.conn->command("DATA", s.pool.config().command_timeout);
+  if (s.accepted == 0) co_return smtp::replies::no_valid_recipients();
+  if (s.released) {
+    // RFC 5321 §3.3: 354, then the content up to the end of data; the downstream hears DATA
+    // at the replay, and any refusal of it becomes the end of data's 451.
+    s.phase = Phase::Held;
+    s.content_failed = false;
+    co_return smtp::replies::start_data();
+  }
+  if (!s.conn) co_return smtp::replies::no_valid_recipients();
+  co_return co_await s.send_data();
+}
+
+// DATA on the connection: 354 lets the content follow (Phase::Data); any other answer is the
+// client's.
+asio::awaitable<Reply> InlineRelay::State::send_data() {
+  auto reply = co_await conn->command("DATA", pool.config().command_timeout);
   if (reply && (reply->klass() == 2 || reply->klass() == 3) && reply->code != 354) {
     reply = make_error_code(Error::protocol);  // DATA cannot succeed without content
   }
   if (!reply) {
-    s.lose(reply.error());
+    lose(reply.error());
     co_return smtp::replies::downstream_unavailable();
   }
   if (reply->code == 354) {
-    s.phase = Phase::Data;
-    s.content_failed = false;
-    s.stuffer = {};
+    phase = Phase::Data;
+    content_failed = false;
+    stuffer = {};
     co_return std::move(*reply);
   }
-  if (reply->code == 421) s.lose(make_error_code(Error::protocol));
+  if (reply->code == 421) lose(make_error_code(Error::protocol));
   co_return for_client(std::move(*reply));
+}
+
+// The transaction again, before any content, on a connection to `target` (pooled or new):
+// MAIL, the recipients accepted so far and DATA. false: the downstream refused one of them or
+// could not be reached; its transaction is abandoned with nothing of the message sent, and the
+// message fails (end() answers 451 4.4.1: see the header).
+asio::awaitable<bool> InlineRelay::State::replay(std::size_t target) {
+  // After its 354, closing is the only way to make the downstream drop the transaction; before,
+  // the pool has it reset (release()).
+  if (phase == Phase::Data) conn.reset();
+  give_back();
+  const std::vector<smtp::Path> wanted = std::exchange(recipients, {});
+  relay_name.clear();  // the replay's downstream, once it has one
+  accepted = 0;
+  broken = false;
+  route = target;
+  phase = Phase::Envelope;
+  Reply reply = co_await forward(wanted);
+  if (reply.positive() && accepted == wanted.size()) reply = co_await send_data();
+  count_replay(reply, wanted);
+  if (phase == Phase::Data) co_return true;
+  give_back();
+  reset();
+  phase = Phase::Data;
+  content_failed = true;
+  co_return false;
+}
+
+// Counts a replay and logs one that failed: where (the first recipient not accepted, or DATA)
+// and the reply (the downstream's, or ours when it could not be reached).
+void InlineRelay::State::count_replay(const Reply& reply, const std::vector<smtp::Path>& wanted) {
+  RelayMetrics& metrics = pool.metrics();
+  if (phase == Phase::Data) {
+    metrics.replays_ok.Increment();
+    return;
+  }
+  // Answered by the downstream (its connection still up), or none to answer.
+  (conn ? metrics.replays_refused : metrics.replays_unavailable).Increment();
+  // Recipients are accepted in order: the first one missing is the one refused.
+  const auto at = std::mismatch(
+      wanted.begin(), wanted.end(), recipients.begin(), recipients.end(),
+      [](const smtp::Path& a, const smtp::Path& b) { return a.address() == b.address(); });
+  const std::string step = at.first == wanted.end() ? "DATA" : "<" + at.first->address() + ">";
+  spdlog::warn("relay_replay_failed downstream={} at={} reply=\"{} {}\" text={}",
+               relay_name.empty() ? "none" : common::escape(relay_name), common::escape(step),
+               reply.code, reply.enhanced, common::escape(reply.text()));
 }
 
 asio::awaitable<bool> InlineRelay::reroute_to_quarantine() {
   State& s = *state_;
   const auto quarantine = s.router.quarantine_route();
   if (!quarantine || s.route == quarantine) co_return true;
-  if (s.phase != Phase::Data || s.content_failed || !s.conn) co_return false;
-  // After 354, closing is the only way to make the downstream drop the transaction; nothing of
-  // the message was sent, so nothing of it can be delivered there.
-  s.conn.reset();
-  std::vector<smtp::Path> recipients = std::move(s.recipients);
-  s.reset();
-  s.phase = Phase::Envelope;
-  s.route = quarantine;
-  bool moved = true;
-  for (auto& recipient : recipients) {
-    const Reply reply = co_await s.forward(recipient);
-    if (!reply.positive()) {
-      spdlog::warn("relay quarantine_route recipient={} reply=\"{} {}\" text=\"{}\"",
-                   recipient.address(), reply.code, reply.enhanced, reply.text());
-      moved = false;
-      break;
-    }
+  if (s.content_failed) co_return false;
+  // Nothing of the message went to the recipients' route: it goes to the quarantine route.
+  if (s.phase == Phase::Held || (s.phase == Phase::Data && s.conn)) {
+    co_return co_await s.replay(*quarantine);
   }
-  if (moved) {
-    const Reply reply = co_await data();
-    moved = reply.code == 354;
-  }
-  if (moved) co_return true;
-  // The client hears 451 4.4.1 at end(); its retry is judged again.
-  abort();
-  s.phase = Phase::Data;
-  s.content_failed = true;
   co_return false;
 }
 
 asio::awaitable<bool> InlineRelay::content(std::string_view chunk) {
   State& s = *state_;
+  if (s.phase == Phase::Held) {
+    const bool replayed = co_await s.replay(*s.route);
+    if (!replayed) co_return false;
+  }
   if (s.phase != Phase::Data || s.content_failed || !s.conn) co_return false;
   std::string& out = s.conn->output();
   s.stuffer.feed(chunk, out);
@@ -405,6 +477,7 @@ asio::awaitable<bool> InlineRelay::content(std::string_view chunk) {
 
 asio::awaitable<Reply> InlineRelay::end() {
   State& s = *state_;
+  if (s.phase == Phase::Held) co_await s.replay(*s.route);  // no content: a failure is said below
   if (s.phase != Phase::Data) co_return smtp::replies::transaction_out_of_order();
   if (s.content_failed || !s.conn) {
     abort();

@@ -19,6 +19,11 @@ constexpr Name kErrors{"mxgate_downstream_errors_total",
                        "Failures talking to the mailbox servers by kind"};
 constexpr Name kConnections{"mxgate_downstream_connections_total",
                             "Downstream connections by origin"};
+constexpr Name kInUse{"mxgate_downstream_connections_in_use",
+                      "Downstream connections in use (handed out by a pool, not given back)"};
+constexpr Name kReplays{"mxgate_relay_replays_total",
+                        "Inline mode: envelopes replayed to a downstream before the content, by "
+                        "result"};
 constexpr Name kCircuitOpens{"mxgate_downstream_circuit_opens_total",
                              "Times a downstream's circuit breaker opened"};
 constexpr Name kOpenCircuits{"mxgate_downstream_open_circuits",
@@ -53,6 +58,9 @@ const prometheus::Histogram::BucketBoundaries kCommitBuckets{0.0005, 0.001, 0.00
 
 RelayMetrics::RelayMetrics(prometheus::Registry& r)
     : downstream_circuit_opens(counter(r, kCircuitOpens)),
+      replays_ok(counter(r, kReplays, {{"result", "ok"}})),
+      replays_refused(counter(r, kReplays, {{"result", "refused"}})),
+      replays_unavailable(counter(r, kReplays, {{"result", "unavailable"}})),
       queue_commit_seconds(histogram(r, kCommitSeconds, kCommitBuckets)),
       queue_commit_errors(counter(r, kCommitErrors)),
       queue_receiving_bytes(
@@ -98,6 +106,7 @@ DownstreamMetrics& RelayMetrics::downstream(std::string_view label) {
       counter(r, kErrors, labels("kind", "circuit_open")),
       counter(r, kConnections, labels("origin", "opened")),
       counter(r, kConnections, labels("origin", "pool")),
+      common::gauge(r, kInUse, {{"downstream", name}}),
       common::gauge(r, kOpenCircuits, {{"downstream", name}})});
   return *downstreams_.emplace(name, std::move(series)).first->second;
 }

@@ -5,9 +5,15 @@
 //   mxgate_downstream_errors_total{downstream,kind}  connect, timeout, protocol, tls, busy,
 //                                                 circuit_open (count_failure)
 //   mxgate_downstream_connections_total{downstream,origin}  opened, or taken from the pool
+//   mxgate_downstream_connections_in_use{downstream}  handed out by a pool and not given back
+//                                                 (what relay.max_connections bounds)
 //   mxgate_downstream_open_circuits{downstream}   circuit breakers open now (refresh())
 // For the process:
 //   mxgate_downstream_circuit_opens_total         times a circuit opened (refresh())
+//   mxgate_relay_replays_total{result}            inline mode: envelopes replayed before the
+//                                                 content (a held message at its end of data,
+//                                                 a move to the quarantine route): ok, refused
+//                                                 (a recipient, MAIL or DATA), unavailable
 //   mxgate_queue_commit_seconds, mxgate_queue_commit_errors_total   queue mode's intake
 //   mxgate_queue_receiving_bytes                  content of messages still being received,
 //                                                 staged in the spool before their commit
@@ -62,6 +68,7 @@ struct DownstreamMetrics {
   prometheus::Counter& circuit_refusals;  // refused: its circuit breaker is open
   prometheus::Counter& opened;            // connections opened
   prometheus::Counter& reused;            // connections taken from the pool
+  prometheus::Gauge& in_use;              // handed out by a pool (Downstream::in_use)
   prometheus::Gauge& open_circuits;       // 0 or 1; for "mx", the exchangers whose circuit is open
 };
 
@@ -87,6 +94,11 @@ struct RelayMetrics {
   void refresh(const DownstreamGates& gates);
 
   prometheus::Counter& downstream_circuit_opens;  // times a circuit opened, any downstream
+
+  // Inline mode: envelopes replayed before the content (inline_relay.hpp), by result
+  prometheus::Counter& replays_ok;
+  prometheus::Counter& replays_refused;      // a recipient, MAIL or DATA refused
+  prometheus::Counter& replays_unavailable;  // no connection, or it was lost
 
   // Queue mode
   prometheus::Histogram& queue_commit_seconds;  // a message's synced write to the spool

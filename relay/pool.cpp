@@ -120,6 +120,7 @@ Pool::Bucket* Pool::bucket(const conf::HostPort& target) {
 void Pool::release(std::unique_ptr<Downstream> connection) {
   if (!connection) return;
   connection->slot.reset();  // pooled connections do not count against the limit
+  connection->in_use.reset();
   if (draining_ || !connection->usable() || config_.pool_size == 0) return;
   Bucket* b = bucket(connection->target());
   if (b == nullptr) {
@@ -214,6 +215,7 @@ asio::awaitable<result<std::unique_ptr<Downstream>>> Pool::acquire(const conf::R
     const bool waiting = !got && got.error() == Error::busy;
     if (!waiting || draining_ || io::Clock::now() >= deadline) {
       if (!got) count_refusals(route, got.error(), refusals);
+      if (got && (*got)->metrics != nullptr) (*got)->in_use.hold((*got)->metrics->in_use);
       co_return got;
     }
     timer.expires_after(wait);

@@ -5,6 +5,8 @@
 // RSET lazily by its next user (Downstream::needs_rset). With DownstreamGates (gates.hpp), a
 // connection in use holds a slot of its downstream, and a downstream whose circuit is open
 // is skipped.
+// A connection handed out counts in its downstream's mxgate_downstream_connections_in_use
+// until it comes back or is destroyed (Downstream::in_use).
 // Failures: acquire() returns relay::Error (connect/timeout/protocol/tls of the last downstream
 // tried; busy or circuit_open when none could be tried; or shutdown) and has counted it in the
 // downstream_* metrics.
@@ -61,6 +63,7 @@ class Pool {
   void release(std::unique_ptr<Downstream> connection);
 
   const conf::RelayConfig& config() const { return config_; }
+  RelayMetrics& metrics() { return metrics_; }
 
   const std::string& helo_name() const { return helo_name_; }
   std::size_t idle_count() const;  // for tests and the admin page

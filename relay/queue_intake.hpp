@@ -41,6 +41,7 @@ class QueueIntake final : public Transaction {
 
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
+  void release() override {}  // nothing is held downstream: the spool is the downstream
   boost::asio::awaitable<smtp::Reply> data() override;
   boost::asio::awaitable<bool> content(std::string_view chunk) override;
   // Marks the envelope quarantined (the queue runner delivers it to the quarantine route).

@@ -73,6 +73,7 @@ class VerifyingTransaction final : public Transaction {
   void client(const smtp::ClientIdentity& client) override { inner_->client(client); }
   void mail(const smtp::Command& mail) override;
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool quarantine = false) override;
+  void release() override { inner_->release(); }
   boost::asio::awaitable<smtp::Reply> data() override;
   boost::asio::awaitable<bool> content(std::string_view chunk) override;
   boost::asio::awaitable<bool> reroute_to_quarantine() override;

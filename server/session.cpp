@@ -448,6 +448,7 @@ asio::awaitable<bool> Session::carry_out(Step step) {
             continue;
           }
         }
+        if (holding_) relay_->release();  // nothing downstream waits for a trickling client
         Reply reply = co_await relay_->data();
         const bool go = reply.code == 354;
         if (!go) release_held();

@@ -10,7 +10,8 @@
 // - Plaintext pipelined behind STARTTLS is refused and the connection closed (CVE-2011-0411).
 // - A client is never told 250 for a message before the relay said 250 for it.
 // - A judged message is held in bounded memory until its end of data ([content] memory_per_session,
-//   the process-wide memory_budget; the rest spills to a file): see session_data.cpp.
+//   the process-wide memory_budget; the rest spills to a file), and holds no downstream
+//   connection meanwhile (the relay is released at DATA): see session_data.cpp.
 // The session sees its worker only through SessionServices, and its connection only through
 // SessionIo, so that tests run it in memory on a manual clock (tests/server/session_test.cpp).
 // Threading: lives and dies on its worker's thread. Failure: an exception escaping the session

@@ -4,7 +4,10 @@
 // DKIM/DMARC scanner and the content parser into held_ (content::HeldContent: memory_per_session
 // in memory, taken from the process-wide [content] memory_budget in steps, the rest spilled to
 // <storage.path>/tmp) until the end-of-data checks decided; then the trace fields and the held
-// content go to the relay (to the quarantine route when the end of data quarantined it). No room
+// content go to the relay (to the quarantine route when the end of data quarantined it). The
+// relay is released at DATA/BDAT (relay::Transaction::release()): while the client sends a held
+// message no downstream connection waits for it, and the 354 is the relay's own; the envelope
+// goes downstream again with the content, and a refusal there is the end of data's 451. No room
 // in the budget for a new message: 451 4.3.1 to DATA/BDAT. No disk to spill to: 451 4.3.1 at the
 // end of data, and nothing is relayed. With content filters ([[milter]]) the held message also
 // streams to them as it arrives (header section, then body pieces), so they work while the
@@ -349,6 +352,7 @@ asio::awaitable<Step> Session::receive_chunk(const smtp::Command& bdat) {
     const bool room = start_holding();
     Reply reply;
     if (room) {
+      if (holding_) relay_->release();
       reply = co_await relay_->data();
     } else {
       reply = budget_refusal();

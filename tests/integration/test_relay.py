@@ -5,7 +5,8 @@ import re
 import smtplib
 import unittest
 
-from harness import HOSTNAME, MxTestCase, run_tool, send_message, strip_received
+from dns_server import DnsServer
+from harness import HOSTNAME, MxTestCase, Sink, run_tool, send_message, strip_received
 
 MESSAGE = (
     b"From: Sender <s@example.org>\r\n"
@@ -380,6 +381,76 @@ class RelayTest(MxTestCase):
             self.assertEqual(code, 250, text)
         [msg] = sink.wait_for_messages(1)
         self.assertIn(b"Subject: failover\n", msg.content)
+
+    # A message that is authenticated (or its content judged) is held until its end of data, for
+    # the Authentication-Results field on top (issue 22): meanwhile its client holds no
+    # downstream connection, so clients trickling their content cannot take them all.
+
+    def held_mxgate(self, sink, **settings):
+        """An mxgate that authenticates mail from 127.0.0.1 against NSD, its scores out of reach
+        (only holding matters here)."""
+        dns = DnsServer()
+        dns.__enter__()
+        self.addCleanup(dns.__exit__, None, None, None)
+        config = {"dns.servers": [dns.address], "reputation.trusted_networks": [],
+                  "auth.enabled": True,
+                  "reputation.defer_at": 100.0, "reputation.reject_at": 100.0}
+        config.update(settings)
+        return self.mxgate(sink, settings=config)
+
+    def test_a_client_in_data_with_a_held_message_holds_no_downstream_connection(self):
+        sink = self.sink()
+        mx = self.held_mxgate(sink, **{"relay.max_connections": 1})
+        in_use = f'mxgate_downstream_connections_in_use{{downstream="{sink.address}"}}'
+        with mx.connect() as slow, mx.connect() as other:
+            slow.ehlo("slow.example.test")
+            self.assertEqual(slow.cmd("MAIL FROM:<slow@example.test>")[0], 250)
+            self.assertEqual(slow.cmd("RCPT TO:<u@example.com>")[0], 250)
+            self.assertEqual(slow.cmd("DATA")[0], 354)
+            slow.send(b"From: <slow@example.test>\r\nSubject: slow\r\n\r\nthe first half\r\n")
+            self.assertEqual(mx.metric(in_use), 0)
+            # The only connection relay.max_connections allows is free for another client.
+            other.ehlo("other.example.test")
+            code, text = send_message(other, "other@example.test", ["v@example.com"],
+                                      b"From: <other@example.test>\r\nSubject: quick\r\n\r\n"
+                                      b"quick\r\n")
+            self.assertEqual(code, 250, text)
+            [quick] = sink.wait_for_messages(1)
+            slow.send(b"the second half\r\n.\r\n")
+            code, text = slow.reply()
+            self.assertEqual(code, 250, text)
+        messages = {m.rcpts[0]: m for m in sink.wait_for_messages(2)}
+        self.assertEqual(quick.rcpts, ["<v@example.com>"])
+        held = messages["<u@example.com>"]
+        self.assertEqual(held.mail_from, "<slow@example.test>")
+        self.assertIn(f"Authentication-Results: {HOSTNAME};".encode(), held.content)
+        self.assertTrue(held.content.endswith(
+            b"\nSubject: slow\n\nthe first half\nthe second half\n"), held.content)
+        self.assertEqual(mx.metric('mxgate_relay_replays_total{result="ok"}'), 2)
+        self.assertEqual(mx.metric(
+            f'mxgate_downstream_errors_total{{downstream="{sink.address}",kind="busy"}}'), 0)
+        self.assertEqual(mx.metric(in_use), 0)
+
+    def test_a_held_message_whose_downstream_went_away_gets_451_4_4_1(self):
+        sink = Sink()
+        sink.__enter__()
+        self.addCleanup(sink.__exit__, None, None, None)
+        mx = self.held_mxgate(sink)
+        with mx.connect() as c:
+            c.ehlo("slow.example.test")
+            self.assertEqual(c.cmd("MAIL FROM:<slow@example.test>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<u@example.com>")[0], 250)  # the downstream's
+            self.assertEqual(c.cmd("DATA")[0], 354)  # ours
+            sink.__exit__(None, None, None)  # gone before the end of data
+            c.send(b"From: <slow@example.test>\r\nSubject: lost\r\n\r\nx\r\n.\r\n")
+            code, text = c.reply()
+            # A 4xx: the client keeps the message and tries again (RFC 5321 §4.2.5).
+            self.assertEqual(code, 451, text)
+            self.assertTrue(text.startswith("4.4.1 "), text)
+            self.assertEqual(c.cmd("NOOP"), (250, "2.0.0 Ok"))
+        self.assertEqual(mx.metric('mxgate_relay_replays_total{result="unavailable"}'), 1)
+        self.assertEqual(mx.metric('mxgate_transactions_total{result="accepted"}'), 0)
+        self.assertIn("relay_replay_failed ", mx.log())
 
     def test_recipient_of_another_route_gets_452_4_5_3_and_goes_in_a_new_transaction(self):
         sink_com = self.sink()

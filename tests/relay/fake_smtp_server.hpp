@@ -48,6 +48,8 @@ class FakeServer {
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   const std::vector<std::shared_ptr<FakeConnection>>& connections() const { return connections_; }
   std::string received(std::size_t connection = 0) const;
+  // Stops listening: new connections are refused (the downstream is down); those made go on.
+  void close() { acceptor_.close(); }
 
   FakeScript script;  // may be changed between transactions
 

@@ -20,10 +20,12 @@ struct FakeDownstream {
     std::vector<std::string> recipients;
     std::string content;
     bool quarantined = false;  // moved to the quarantine route at the end of data
+    bool released = false;     // released before DATA (its content held until the end)
   };
   std::vector<Message> delivered;  // transactions that ended with a 2xx
   std::size_t aborted = 0;         // transactions abandoned after MAIL
-  // The replies: per recipient address (default recipient_ok), to DATA, and the final one.
+  // The replies: per recipient address (default recipient_ok), to DATA (of a transaction not
+  // released: a released one gets 354 without asking, as InlineRelay's), and the final one.
   std::map<std::string, smtp::Reply> rcpt_replies;
   smtp::Reply data_reply = smtp::replies::start_data();
   smtp::Reply end_reply = smtp::Reply::make(250, "2.0.0", "Ok: delivered");
@@ -39,7 +41,7 @@ class FakeTransaction final : public Transaction {
   std::string relay_name() const override { return {}; }
   void mail(const smtp::Command& mail) override {
     abort();
-    current_ = FakeDownstream::Message{client_, mail.path.address(), {}, {}, false};
+    current_ = FakeDownstream::Message{client_, mail.path.address(), {}, {}, false, false};
     open_ = true;
   }
   boost::asio::awaitable<smtp::Reply> rcpt(smtp::Path recipient, bool) override {
@@ -49,8 +51,10 @@ class FakeTransaction final : public Transaction {
     if (reply.positive()) current_.recipients.push_back(recipient.address());
     co_return reply;
   }
+  void release() override { current_.released = true; }
   boost::asio::awaitable<smtp::Reply> data() override {
     if (current_.recipients.empty()) co_return smtp::replies::no_valid_recipients();
+    if (current_.released) co_return smtp::replies::start_data();
     co_return downstream_->data_reply;
   }
   boost::asio::awaitable<bool> content(std::string_view chunk) override {

@@ -356,5 +356,218 @@ TEST(InlineRelay, AnUnreachableQuarantineRouteGives451) {
   EXPECT_EQ(h.server.received().find("x\r\n.\r\n"), std::string::npos);
 }
 
+// A message that the session holds until its end of data (release(), issue 22): no downstream
+// connection while the client sends it; the envelope is replayed before the content.
+constexpr const char* kStartData = "354 End data with <CR><LF>.<CR><LF>\r\n";
+constexpr const char* kUnavailable = "451 4.4.1 Downstream unavailable, try again later\r\n";
+const smtp::Path kCarol = addr("carol", "eu.example.com");
+
+// MAIL, two RCPTs and release() on `relay`; the RCPT replies.
+std::vector<Reply> envelope_then_release(Harness& h, InlineRelay& relay) {
+  relay.mail(mail_from(kAlice));
+  std::vector<Reply> replies{h.run(relay.rcpt(kBob)), h.run(relay.rcpt(kCarol))};
+  relay.release();
+  return replies;
+}
+
+TEST(InlineRelayReleased, GivesItsConnectionBackAndReplaysTheEnvelopeBeforeTheContent) {
+  Harness h;
+  h.start();
+  InlineRelay relay(*h.pool, *h.router);
+  relay.mail(mail_from(kAlice));
+  EXPECT_EQ(h.run(relay.rcpt(kBob)).code, 250);
+  EXPECT_EQ(h.run(relay.rcpt(kCarol)).code, 250);
+  EXPECT_EQ(h.fake_series().in_use.Value(), 1);
+  relay.release();
+  EXPECT_EQ(h.pool->idle_count(), 1u);
+  EXPECT_EQ(h.fake_series().in_use.Value(), 0);
+  // 354 is ours: the downstream hears nothing while the client sends the content.
+  EXPECT_EQ(text(h.run(relay.data())), kStartData);
+  EXPECT_EQ(h.server.received().find("DATA"), std::string::npos);
+  EXPECT_TRUE(h.run(relay.content("Subject: held\r\n\r\n.dot\r\n")));
+  EXPECT_EQ(h.fake_series().in_use.Value(), 1);
+  EXPECT_EQ(text(h.run(relay.end())), "250 2.0.0 Ok: queued as ABC\r\n");
+  // The same connection again: RSET drops the first envelope, then the replay in one write.
+  EXPECT_EQ(h.server.received(),
+            "EHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example>\r\n"
+            "RCPT TO:<bob@example.com>\r\n"
+            "RCPT TO:<carol@eu.example.com>\r\n"
+            "RSET\r\n"
+            "MAIL FROM:<alice@sender.example>\r\n"
+            "RCPT TO:<bob@example.com>\r\n"
+            "RCPT TO:<carol@eu.example.com>\r\n"
+            "DATA\r\n"
+            "Subject: held\r\n\r\n..dot\r\n.\r\n");
+  EXPECT_EQ(h.server.connections().size(), 1u);
+  EXPECT_EQ(h.fake_series().opened.Value(), 1);
+  EXPECT_EQ(h.fake_series().in_use.Value(), 0);
+  EXPECT_EQ(h.metrics.replays_ok.Value(), 1);
+  EXPECT_EQ(relay.relay_name().find("127.0.0.1"), 0u) << relay.relay_name();
+}
+
+// Another transaction, while the test's first one waits for its content.
+asio::awaitable<Sent> send_another(Harness& h, std::vector<smtp::Path> to,
+                                   std::vector<std::string> content) {
+  InlineRelay second(*h.pool, *h.router);
+  const Sent sent =
+      co_await send_message(second, mail_from(kAlice), std::move(to), std::move(content));
+  co_return sent;
+}
+
+TEST(InlineRelayReleased, LeavesTheDownstreamsConnectionLimitToOthers) {
+  common::ManualClock clock;
+  DownstreamGates gates({1, 0, 30s, 60s}, clock);  // relay.max_connections = 1
+  Harness h;
+  h.gates = &gates;
+  h.start();
+  InlineRelay first(*h.pool, *h.router);
+  envelope_then_release(h, first);
+  EXPECT_EQ(h.run(first.data()).code, 354);
+  const Sent second = h.run(send_another(h, {kBob}, {"second\r\n"}));
+  EXPECT_EQ(second.end.code, 250);
+  EXPECT_TRUE(h.run(first.content("first\r\n")));
+  EXPECT_EQ(h.run(first.end()).code, 250);
+  EXPECT_EQ(h.fake_series().busy.Value(), 0);
+  const std::string received = h.server.received();
+  EXPECT_NE(received.find("DATA\r\nsecond\r\n.\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("DATA\r\nfirst\r\n.\r\n"), std::string::npos) << received;
+}
+
+TEST(InlineRelayReleased, ARecipientRefusedAtTheReplayGives451AndNothingIsDelivered) {
+  Harness h;
+  h.start();
+  InlineRelay relay(*h.pool, *h.router);
+  for (const auto& reply : envelope_then_release(h, relay)) EXPECT_EQ(reply.code, 250);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  // Meanwhile the mailbox of the first recipient filled up (or it was removed).
+  h.server.script.replies["RCPT TO:<bob@example.com>"] = "552 5.2.2 Mailbox full\r\n";
+  EXPECT_FALSE(h.run(relay.content("Subject: held\r\n\r\nbody\r\n")));
+  // Never a 5xx at the end of data: the client retries, and its RCPT hears the 552.
+  EXPECT_EQ(text(h.run(relay.end())), kUnavailable);
+  const std::string received = h.server.received();
+  EXPECT_EQ(received.find("DATA"), std::string::npos) << received;
+  EXPECT_EQ(received.find("body"), std::string::npos) << received;
+  // Pipelined: every reply was read, so the connection is healthy and back in the pool.
+  EXPECT_TRUE(received.ends_with("RCPT TO:<bob@example.com>\r\nRCPT TO:<carol@eu.example.com>\r\n"))
+      << received;
+  EXPECT_EQ(h.pool->idle_count(), 1u);
+  EXPECT_EQ(h.fake_series().in_use.Value(), 0);
+  EXPECT_EQ(h.metrics.replays_refused.Value(), 1);
+  EXPECT_EQ(h.metrics.replays_ok.Value(), 0);
+}
+
+TEST(InlineRelayReleased, WithoutPipeliningTheReplayStopsAtTheFirstRefusal) {
+  FakeScript script;
+  script.capabilities = {"8BITMIME"};
+  Harness h(script);
+  h.start();
+  InlineRelay relay(*h.pool, *h.router);
+  envelope_then_release(h, relay);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  h.server.script.replies["RCPT TO:<bob@example.com>"] = "450 4.2.1 Try again\r\n";
+  EXPECT_FALSE(h.run(relay.content("x\r\n")));
+  EXPECT_EQ(text(h.run(relay.end())), kUnavailable);
+  EXPECT_TRUE(
+      h.server.received().ends_with("RSET\r\nMAIL FROM:<alice@sender.example>\r\n"
+                                    "RCPT TO:<bob@example.com>\r\n"))
+      << h.server.received();
+}
+
+TEST(InlineRelayReleased, DataRefusedAtTheReplayGives451) {
+  Harness h;
+  h.start();
+  InlineRelay relay(*h.pool, *h.router);
+  envelope_then_release(h, relay);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  h.server.script.replies["DATA"] = "554 5.5.1 Error: no valid recipients\r\n";
+  EXPECT_FALSE(h.run(relay.content("x\r\n")));
+  EXPECT_EQ(text(h.run(relay.end())), kUnavailable);
+  EXPECT_EQ(h.server.received().find("x\r\n"), std::string::npos);
+  EXPECT_EQ(h.metrics.replays_refused.Value(), 1);
+}
+
+TEST(InlineRelayReleased, ADownstreamDownAtTheReplayGives451) {
+  Harness h;
+  h.config.pool_size = 0;  // the released connection is closed, not kept
+  h.start();
+  DownstreamMetrics& series = h.fake_series();
+  InlineRelay relay(*h.pool, *h.router);
+  envelope_then_release(h, relay);
+  EXPECT_EQ(h.pool->idle_count(), 0u);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  h.server.close();
+  EXPECT_FALSE(h.run(relay.content("x\r\n")));
+  EXPECT_EQ(text(h.run(relay.end())), kUnavailable);
+  EXPECT_EQ(h.server.connections().size(), 1u);
+  EXPECT_EQ(h.server.received().find("DATA"), std::string::npos);
+  EXPECT_EQ(series.connect_errors.Value(), 1);
+  EXPECT_EQ(series.in_use.Value(), 0);
+  EXPECT_EQ(h.metrics.replays_unavailable.Value(), 1);
+}
+
+TEST(InlineRelayReleased, EndWithoutContentStillReplaysAndAnswers) {
+  Harness h;
+  h.start();
+  InlineRelay relay(*h.pool, *h.router);
+  envelope_then_release(h, relay);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  EXPECT_EQ(h.run(relay.end()).code, 250);
+  EXPECT_TRUE(h.server.received().ends_with("DATA\r\n.\r\n")) << h.server.received();
+}
+
+TEST(InlineRelayReleased, DataWithoutAcceptedRecipientsIsRefusedAsBefore) {
+  FakeScript script;
+  script.replies["RCPT TO:<bob@example.com>"] = "550 5.1.1 User unknown\r\n";
+  Harness h(script);
+  h.start();
+  InlineRelay relay(*h.pool, *h.router);
+  relay.mail(mail_from(kAlice));
+  EXPECT_EQ(h.run(relay.rcpt(kBob)).code, 550);
+  relay.release();
+  EXPECT_EQ(h.run(relay.data()).code, 554);
+}
+
+TEST(InlineRelayReleased, TheReplayTellsWhoTheClientWasAgain) {
+  FakeScript script;
+  script.capabilities.push_back("XFORWARD NAME ADDR PROTO HELO SOURCE");
+  const std::string xforward =
+      "XFORWARD NAME=mail.sender.example ADDR=192.0.2.7 PROTO=ESMTP HELO=mail.sender.example "
+      "SOURCE=REMOTE";
+  script.replies[xforward] = "250 2.0.0 Ok\r\n";
+  Harness h(script);
+  h.start({}, false, conf::Route::ForwardClient::Xforward);
+  InlineRelay relay(*h.pool, *h.router);
+  relay.client(h.client);
+  envelope_then_release(h, relay);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  EXPECT_TRUE(h.run(relay.content("x\r\n")));
+  EXPECT_EQ(h.run(relay.end()).code, 250);
+  EXPECT_NE(h.server.received().find("RSET\r\n" + xforward + "\r\nMAIL FROM:"), std::string::npos)
+      << h.server.received();
+}
+
+TEST(InlineRelayReleased, AQuarantinedMessageIsReplayedToTheQuarantineRouteOnly) {
+  QuarantineHarness h;
+  InlineRelay relay(*h.pool, *h.router);
+  envelope_then_release(h, relay);
+  EXPECT_EQ(h.run(relay.data()).code, 354);
+  EXPECT_TRUE(h.run(relay.reroute_to_quarantine()));
+  EXPECT_TRUE(h.run(relay.content("Subject: q\r\n\r\nx\r\n")));
+  EXPECT_EQ(h.run(relay.end()).code, 250);
+  // The recipients' route saw the envelope only; its connection was not closed but pooled.
+  EXPECT_EQ(h.server.received().find("DATA"), std::string::npos);
+  ASSERT_EQ(h.server.connections().size(), 1u);
+  EXPECT_FALSE(h.server.connections()[0]->client_closed);
+  EXPECT_EQ(h.quarantine.received(),
+            "EHLO relay.test\r\n"
+            "MAIL FROM:<alice@sender.example>\r\n"
+            "RCPT TO:<bob@example.com>\r\n"
+            "RCPT TO:<carol@eu.example.com>\r\n"
+            "DATA\r\n"
+            "Subject: q\r\n\r\nx\r\n.\r\n");
+  EXPECT_EQ(h.metrics.replays_ok.Value(), 1);
+}
+
 }  // namespace
 }  // namespace mxgate::relay

@@ -2,7 +2,8 @@
 // an error of another category as a protocol error); every downstream the configuration names
 // has its series at 0 from the start, mail exchangers share "mx", and the labels stop growing at
 // kMaxDownstreams; refresh() reads the circuit breakers' state from the gates, per downstream,
-// counting each circuit opening once however often it is called.
+// counting each circuit opening once however often it is called; a GaugeToken counts a
+// connection in use once.
 #include "relay/metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <boost/asio/error.hpp>
 #include <string>
 
+#include "common/metric.hpp"
 #include "conf/config.hpp"
 #include "relay/downstream.hpp"
 #include "relay/gates.hpp"
@@ -62,6 +64,32 @@ TEST(RelayMetrics, EveryConfiguredDownstreamHasItsSeriesFromTheStart) {
   }
   EXPECT_NE(text.find(R"(mxgate_relay_duration_seconds_count{downstream="10.0.0.1:25"} 0)"),
             std::string::npos);
+  EXPECT_NE(text.find(R"(mxgate_downstream_connections_in_use{downstream="10.0.0.1:25"} 0)"),
+            std::string::npos);
+  for (const char* result : {"ok", "refused", "unavailable"}) {
+    const std::string series =
+        std::string(R"(mxgate_relay_replays_total{result=")") + result + R"("} 0)";
+    EXPECT_NE(text.find(series), std::string::npos) << series;
+  }
+}
+
+TEST(RelayMetrics, AGaugeTokenCountsWhileItIsHeld) {
+  prometheus::Registry registry;
+  RelayMetrics metrics(registry);
+  auto& in_use = metrics.downstream("192.0.2.1:25").in_use;
+  {
+    common::GaugeToken first;
+    first.hold(in_use);
+    common::GaugeToken second;
+    second.hold(in_use);
+    EXPECT_EQ(in_use.Value(), 2);
+    second.reset();
+    second.reset();  // once only
+    EXPECT_EQ(in_use.Value(), 1);
+    common::GaugeToken moved = std::move(first);
+    EXPECT_EQ(in_use.Value(), 1);
+  }
+  EXPECT_EQ(in_use.Value(), 0);
 }
 
 TEST(RelayMetrics, MailExchangersShareOneLabel) {

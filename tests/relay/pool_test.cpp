@@ -1,8 +1,8 @@
 // Connection life cycle: pooling with RSET, replacement of a dead pooled connection, abort
 // mid-DATA and between MAIL and DATA, MAIL refusals, HELO fallback, STARTTLS and require_tls,
 // draining; the downstream gates: an open circuit skipped or failing fast, a transaction
-// waiting for a slot under max_connections. Against the FakeServer on 127.0.0.1, each run
-// bounded to 2 s.
+// waiting for a slot under max_connections; the connections in use gauge. Against the
+// FakeServer on 127.0.0.1, each run bounded to 2 s.
 #include "relay/pool.hpp"
 
 #include <gtest/gtest.h>
@@ -34,6 +34,24 @@ TEST(Pool, ReusesAConnectionForTheNextTransactionWithRset) {
             "two\r\n.\r\n");
   EXPECT_EQ(h.fake_series().opened.Value(), 1);
   EXPECT_EQ(h.fake_series().reused.Value(), 1);
+}
+
+TEST(Pool, AConnectionHandedOutCountsInUseUntilItComesBackOrCloses) {
+  Harness h;
+  h.start();
+  auto& in_use = h.fake_series().in_use;
+  auto first = h.run(h.pool->acquire(h.router->route(0)));
+  auto second = h.run(h.pool->acquire(h.router->route(0)));
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(in_use.Value(), 2);
+  h.pool->release(std::move(*first));
+  EXPECT_EQ(in_use.Value(), 1);
+  second->reset();  // closed by its user (a failure, an abort mid-DATA)
+  EXPECT_EQ(in_use.Value(), 0);
+  auto again = h.run(h.pool->acquire(h.router->route(0)));  // the pooled one
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)->reused);
+  EXPECT_EQ(in_use.Value(), 1);
 }
 
 TEST(Pool, ReplacesADeadPooledConnectionTransparently) {

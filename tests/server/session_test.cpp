@@ -533,6 +533,29 @@ TEST_F(HeldContentTest, ContentPastMemoryPerSessionSpillsAndStillRelaysByteForBy
   EXPECT_TRUE(std::filesystem::is_empty(worker_.dir() / "tmp"));  // the spill file had no name
 }
 
+// The downstream waits for nothing while the client sends a held message (issue 22): the relay
+// is released before DATA, so the 354 is the relay's own, not the downstream's.
+TEST_F(HeldContentTest, DataIsAnsweredWithoutTheDownstreamWhileTheContentIsHeld) {
+  worker_.downstream->data_reply = smtp::Reply::make(451, "4.3.0", "the downstream was asked");
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(say("Subject: x\r\n\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: delivered\r\n");
+  say("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n");
+  EXPECT_EQ(say("BDAT 4 LAST\r\nx\r\n\r\n"), "250 2.0.0 Ok: delivered\r\n");
+  ASSERT_EQ(worker_.downstream->delivered.size(), 2u);
+  EXPECT_TRUE(worker_.downstream->delivered[0].released);
+  EXPECT_TRUE(worker_.downstream->delivered[1].released);
+}
+
+TEST_F(HeldContentTest, DataWithoutAnAcceptedRecipientIsStillRefused) {
+  worker_.downstream->rcpt_replies["b@example.com"] =
+      smtp::Reply::make(550, "5.1.1", "No such user");
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "503 5.5.1 No valid recipients\r\n");
+}
+
 TEST_F(HeldContentTest, BdatContentIsHeldAndSpillsToo) {
   greet();
   say(kEnvelope);
@@ -612,6 +635,15 @@ TEST_F(UnjudgedContentTest, AMessageThatIsNotJudgedStreamsWithoutTheBudget) {
   say(kEnvelope);
   EXPECT_EQ(say("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
   EXPECT_EQ(say("Subject: x\r\n\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: delivered\r\n");
+  ASSERT_EQ(worker_.downstream->delivered.size(), 1u);
+  EXPECT_FALSE(worker_.downstream->delivered[0].released);  // streamed: the downstream waits
+}
+
+TEST_F(UnjudgedContentTest, DataOfAStreamedMessageIsTheDownstreamsAnswer) {
+  worker_.downstream->data_reply = smtp::Reply::make(451, "4.3.0", "Try again");
+  greet();
+  say(kEnvelope);
+  EXPECT_EQ(say("DATA\r\n"), "451 4.3.0 Try again\r\n");
 }
 
 // A message quarantined at its end of data (DMARC p=quarantine) goes to the quarantine route.
