@@ -27,31 +27,54 @@ std::string quoted(std::string_view v) {
   return out;
 }
 
+// `text` as a comment (RFC 5322 §3.2.2) after a space: parentheses and backslashes escaped,
+// CR and LF dropped, so that nothing in it (a PTR name is the client's to choose) ends the
+// comment early or the field.
+std::string comment(std::string_view text) {
+  std::string out = " (";
+  for (char c : text) {
+    if (c == '\r' || c == '\n') continue;
+    if (c == '(' || c == ')' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back(')');
+  return out;
+}
+
 void reason(std::string& out, std::string_view text) {
   if (!text.empty()) out += " reason=" + quoted(text);
 }
 
-// `text` without comments, and with each quoted string's content kept as one unit: the
-// characters ";", "=" and white space inside quotes are replaced by their octet + 0x80 marker
-// below, so that splitting on them is safe, and restored in the values.
+// `text` without comments, and with each quoted string's content kept as one unit: inside
+// quotes the separators ";", "=", space and tab are preceded by kQuotedMark, so that splitting
+// skips them, and unmark() takes the marks out of the values. An octet kQuotedMark of the text
+// itself is marked too (it is then read as itself), and an empty quoted string leaves a marked
+// '"' behind: a value of nothing, which no following word can be taken for.
 constexpr char kQuotedMark = '\x01';
+
+// Appends `c` to `out`, marked where splitting must skip it.
+void keep(std::string& out, char c, bool in_quotes) {
+  const bool separator = c == ';' || c == '=' || c == ' ' || c == '\t';
+  if (c == kQuotedMark || (in_quotes && separator)) out.push_back(kQuotedMark);
+  out.push_back(c);
+}
 
 std::string uncomment(std::string_view text) {
   std::string out;
   int depth = 0;
   bool quoted = false;
+  std::size_t content = 0;  // where the open quoted string's content starts in `out`
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '\\' && i + 1 < text.size() && (quoted || depth > 0)) {
-      if (quoted) out.push_back(text[i + 1]);
+      if (quoted) keep(out, text[i + 1], true);
       ++i;
     } else if (quoted) {
-      if (c == '"') {
-        quoted = false;
+      if (c != '"') {
+        keep(out, c, true);
       } else {
-        // Inside quotes the separators mean nothing: mark them so that splitting skips them.
-        out.push_back(c == ';' || c == '=' || c == ' ' || c == '\t' ? kQuotedMark : c);
-        if (out.back() == kQuotedMark) out.push_back(c);
+        quoted = false;
+        if (out.size() == content) out += {kQuotedMark, '"'};
       }
     } else if (depth > 0) {
       depth += c == '(' ? 1 : c == ')' ? -1 : 0;
@@ -59,18 +82,22 @@ std::string uncomment(std::string_view text) {
       depth = 1;
     } else if (c == '"') {
       quoted = true;
+      content = out.size();
     } else {
-      out.push_back(c == '\t' || c == '\r' || c == '\n' ? ' ' : c);
+      keep(out, c == '\t' || c == '\r' || c == '\n' ? ' ' : c, false);
     }
   }
   return out;
 }
 
-// The marked separators put back.
+// The marks taken out: a marked octet is itself, a marked '"' the empty string.
 std::string unmark(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == kQuotedMark && i + 1 < text.size()) ++i;
+    if (text[i] == kQuotedMark && i + 1 < text.size()) {
+      ++i;
+      if (text[i] == '"') continue;
+    }
     out.push_back(text[i]);
   }
   return out;
@@ -99,21 +126,28 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   return out;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return text;
+// Whether `word` ends with an "=" of its own, not one from inside quotes.
+bool ends_with_equals(std::string_view word) {
+  bool equals = false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    equals = word[i] == '=';
+    if (word[i] == kQuotedMark) ++i;
+  }
+  return equals;
 }
 
 // "method[/version] = result [reason=...] [ptype.property=value ...]", comments removed.
 std::optional<ReadResult> read_resinfo(std::string_view resinfo) {
-  // CFWS may surround "=": join each "=" with its neighbours, then split on spaces.
+  // CFWS may surround "=": join each "=" with its neighbours, then split on spaces. A quoted
+  // value that ends in "=" (base64 padding) is complete: what follows is the next property.
   std::string joined;
+  bool open = false;  // the text joined so far ends with an "=" that wants its value
   for (const auto word : split(resinfo, ' ')) {
     if (word.empty()) continue;
-    const bool glue = !joined.empty() && (joined.back() == '=' || word.front() == '=');
+    const bool glue = !joined.empty() && (open || word.front() == '=');
     if (!joined.empty() && !glue) joined.push_back(' ');
     joined.append(word);
+    open = ends_with_equals(word);
   }
   const auto words = split(joined, ' ');
   if (words.empty()) return std::nullopt;
@@ -146,7 +180,9 @@ std::vector<ReadResult> read_results(std::string_view resinfos) {
   const std::string clean = uncomment(resinfos);
   for (const auto part : split(clean, ';')) {
     if (out.size() >= kMaxReadResults) break;
-    if (auto result = read_resinfo(trim(part))) out.push_back(std::move(*result));
+    // No trimming: read_resinfo skips the spaces between words, and a space at the end may be
+    // the last octet of a quoted string (marked).
+    if (auto result = read_resinfo(part)) out.push_back(std::move(*result));
   }
   return out;
 }
@@ -181,21 +217,21 @@ std::string format_results(const AuthResults& r, bool fold) {
   if (r.dmarc) {
     std::string p = "dmarc=" + r.dmarc->result;
     reason(p, r.dmarc->reason);
-    if (!r.dmarc->policy.empty()) p += " (" + r.dmarc->policy + ")";
+    if (!r.dmarc->policy.empty()) p += comment(r.dmarc->policy);
     if (!r.dmarc->from_domain.empty()) p += " header.from=" + results_value(r.dmarc->from_domain);
     parts.push_back(std::move(p));
   }
   if (r.arc) {
     std::string p = "arc=" + r.arc->result;
     reason(p, r.arc->reason);
-    if (!r.arc->comment.empty()) p += " (" + r.arc->comment + ")";
+    if (!r.arc->comment.empty()) p += comment(r.arc->comment);
     if (r.arc->oldest_pass) p += " header.oldest-pass=" + std::to_string(*r.arc->oldest_pass);
     if (!r.arc->remote_ip.empty()) p += " smtp.remote-ip=" + results_value(r.arc->remote_ip);
     parts.push_back(std::move(p));
   }
   if (r.iprev) {
     std::string p = "iprev=" + r.iprev->result + " policy.iprev=" + results_value(r.iprev->ip);
-    if (!r.iprev->name.empty()) p += " (" + r.iprev->name + ")";
+    if (!r.iprev->name.empty()) p += comment(r.iprev->name);
     parts.push_back(std::move(p));
   }
   std::string out = r.authserv_id;

@@ -85,6 +85,92 @@ TEST(ReadResults, ReadsWhatOtherAdmdsWrite) {
   EXPECT_TRUE(read_results(" (dkim=pass); spf (x) = (y) pass").size() == 1);
 }
 
+// Found by the auth_results fuzz target: a quoted value ending in "=" took the property after
+// it as the rest of its value (the "=" inside the quotes was read as CFWS before a value).
+TEST(ReadResults, AQuotedValueEndingInEqualsEndsThere) {
+  const auto results =
+      read_results(" dkim=pass header.b=\"ab/c=\" header.s=sel; dkim=fail header.d = example.org");
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(*results[0].property("header.b"), "ab/c=");
+  ASSERT_NE(results[0].property("header.s"), nullptr);
+  EXPECT_EQ(*results[0].property("header.s"), "sel");
+  EXPECT_EQ(*results[1].property("header.d"), "example.org") << "CFWS around \"=\" still joins";
+  AuthResults r;
+  r.authserv_id = "mx.example.net";
+  r.dkim = {{"pass", "example.org=", "sel", "", ""}};
+  const std::string field = format_results(r, false);
+  const auto read = read_results(std::string_view(field).substr(field.find(';') + 1));
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(*read[0].property("header.d"), "example.org=");
+  EXPECT_EQ(*read[0].property("header.s"), "sel");
+}
+
+// Found by the auth_results fuzz target: comments were written raw, so a PTR name (the client's
+// to choose: any printable octet but "." and "\\" may be in a label) could close the comment and
+// add results of its own, or a CR LF could end the field.
+TEST(AuthResults, ACommentCannotAddResults) {
+  AuthResults r;
+  r.authserv_id = "mx.example.net";
+  r.dmarc = AuthResults::Dmarc{"fail", "example.org", "p=reject\r\nX-Injected: 1", ""};
+  r.iprev = AuthResults::Iprev{"fail", "192.0.2.1", "x);dmarc=pass;dkim=pass(\\"};
+  const std::string field = format_results(r, false);
+  EXPECT_EQ(
+      field,
+      "mx.example.net; dkim=none; dmarc=fail (p=rejectX-Injected: 1) header.from=example.org; "
+      "iprev=fail policy.iprev=192.0.2.1 (x\\);dmarc=pass;dkim=pass\\(\\\\)");
+  const auto read = read_results(std::string_view(field).substr(field.find(';') + 1));
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[0].method, "dkim");
+  EXPECT_EQ(read[1].method, "dmarc");
+  EXPECT_EQ(read[1].result, "fail");
+  EXPECT_EQ(read[2].method, "iprev");
+  EXPECT_EQ(read[2].properties.size(), 1u);
+}
+
+// Found by the auth_results fuzz target: a quoted value ending in white space lost the whole
+// property (the space inside the quotes was trimmed as if it ended the result, leaving its
+// marker behind).
+TEST(ReadResults, AQuotedValueEndingInASpaceIsKept) {
+  const auto results = read_results(" dkim=fail reason=\"bad \" header.b=\"ab c \"; spf=pass");
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_NE(results[0].property("header.b"), nullptr);
+  EXPECT_EQ(*results[0].property("reason"), "bad ");
+  EXPECT_EQ(*results[0].property("header.b"), "ab c ");
+  EXPECT_EQ(results[1].method, "spf");
+}
+
+// Found by the auth_results fuzz target: an empty quoted string vanished, so the property after
+// it became its value (reason="" header.d=x gave reason "header.d=x"); the gateway writes one
+// for a reason that is nothing but CR LF.
+TEST(ReadResults, AnEmptyQuotedStringIsAnEmptyValue) {
+  const auto results = read_results(" dkim=fail reason=\"\" header.d=example.org; spf=pass");
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_NE(results[0].property("reason"), nullptr);
+  EXPECT_EQ(*results[0].property("reason"), "");
+  ASSERT_NE(results[0].property("header.d"), nullptr);
+  EXPECT_EQ(*results[0].property("header.d"), "example.org");
+  EXPECT_TRUE(read_results(" dkim=\"\"").empty()) << "no result";
+}
+
+// The marks that keep quoted separators together must not be forged by the text: an octet 0x01
+// is read as itself (it neither hides a separator nor drops the octet after it), and a
+// separator escaped inside quotes stays inside the value.
+TEST(ReadResults, MarkersInTheTextAreReadAsThemselves) {
+  auto results = read_results(
+      " dmarc=p\x01"
+      "ass; dkim=fail\x01; dmarc=pass");
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].result,
+            "p\x01"
+            "ass");
+  EXPECT_EQ(results[1].result, "fail\x01");
+  EXPECT_EQ(results[2].result, "pass");
+  results = read_results(" dkim=fail reason=\"a\\;b\\ c\" header.d=example.org");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(*results[0].property("reason"), "a;b c");
+  EXPECT_EQ(*results[0].property("header.d"), "example.org");
+}
+
 TEST(AuthResults, ValuesAreQuotedWhenTheyMustBe) {
   EXPECT_EQ(results_value("example.org"), "example.org");
   EXPECT_EQ(results_value("jane@example.org"), "jane@example.org");
