@@ -180,17 +180,7 @@ asio::awaitable<std::vector<Delivery>> plan_deliveries(dns::Resolver& resolver,
   co_return out;
 }
 
-DmarcReporter::DmarcReporter(asio::any_io_executor executor, asio::any_io_executor blocking,
-                             storage::ReputationStore& store, storage::Spool& spool,
-                             dns::Resolver& resolver, ConfigSource config,
-                             prometheus::Registry& registry)
-    : executor_(executor),
-      blocking_(blocking),
-      store_(store),
-      spool_(spool),
-      resolver_(resolver),
-      config_(std::move(config)),
-      timer_(executor) {
+DmarcReportMetrics::DmarcReportMetrics(prometheus::Registry& registry) {
   auto& results = prometheus::BuildCounter()
                       .Name("mxgate_dmarc_reports_total")
                       .Help("DMARC aggregate reports by rua destination and what became of them")
@@ -208,6 +198,25 @@ DmarcReporter::DmarcReporter(asio::any_io_executor executor, asio::any_io_execut
                   .Add({});
 }
 
+void DmarcReportMetrics::count(Delivery::Outcome outcome) {
+  results_.at(static_cast<std::size_t>(outcome))->Increment();
+}
+
+void DmarcReportMetrics::count_period() { periods_->Increment(); }
+
+DmarcReporter::DmarcReporter(asio::any_io_executor executor, asio::any_io_executor blocking,
+                             storage::ReputationStore& store, storage::Spool& spool,
+                             dns::Resolver& resolver, ConfigSource config,
+                             DmarcReportMetrics& metrics)
+    : executor_(executor),
+      blocking_(blocking),
+      store_(store),
+      spool_(spool),
+      resolver_(resolver),
+      config_(std::move(config)),
+      metrics_(metrics),
+      timer_(executor) {}
+
 void DmarcReporter::start() {
   asio::co_spawn(executor_, run(), [](std::exception_ptr error) {
     if (!error) return;
@@ -222,10 +231,6 @@ void DmarcReporter::start() {
 void DmarcReporter::stop() {
   stopped_ = true;
   timer_.cancel();
-}
-
-void DmarcReporter::count(Delivery::Outcome outcome) {
-  results_.at(static_cast<std::size_t>(outcome))->Increment();
 }
 
 asio::awaitable<void> DmarcReporter::run() {
@@ -296,7 +301,7 @@ asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int6
           }
         }
       }
-      count(delivery.outcome);
+      metrics_.count(delivery.outcome);
       spdlog::info(
           "dmarc_report domain={} begin={} end={} messages={} rows={} bytes={} uri={} result={} "
           "why={}",
@@ -310,7 +315,7 @@ asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int6
     const std::string value = std::to_string(sent_);
     co_await io::run_blocking(blocking_, [&] { return store_.put_doc(key, value); });
   }
-  periods_->Increment();
+  metrics_.count_period();
 }
 
 asio::awaitable<std::uint32_t> DmarcReporter::sent_today(std::int64_t now) {

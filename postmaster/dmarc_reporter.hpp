@@ -76,12 +76,25 @@ boost::asio::awaitable<std::vector<Delivery>> plan_deliveries(dns::Resolver& res
                                                               const PlannedReport& report,
                                                               conf::DmarcReportsConfig config);
 
+// The reporter's metrics (above), registered whether reports are on or not, so that the
+// exposition always has the same series.
+class DmarcReportMetrics {
+ public:
+  explicit DmarcReportMetrics(prometheus::Registry& registry);
+  void count(Delivery::Outcome outcome);
+  void count_period();
+
+ private:
+  std::vector<prometheus::Counter*> results_;  // by Delivery::Outcome
+  prometheus::Counter* periods_ = nullptr;
+};
+
 class DmarcReporter {
  public:
   using ConfigSource = std::function<std::shared_ptr<const conf::Config>()>;
   DmarcReporter(boost::asio::any_io_executor executor, boost::asio::any_io_executor blocking,
                 storage::ReputationStore& store, storage::Spool& spool, dns::Resolver& resolver,
-                ConfigSource config, prometheus::Registry& registry);
+                ConfigSource config, DmarcReportMetrics& metrics);
 
   void start();  // reports the periods that ended, then each one as it ends
   void stop();   // at the next suspension point
@@ -95,7 +108,6 @@ class DmarcReporter {
   boost::asio::awaitable<bool> queue(const conf::Config& config, std::string address,
                                      std::string message);
   boost::asio::awaitable<std::uint32_t> sent_today(std::int64_t now);
-  void count(Delivery::Outcome outcome);
 
   boost::asio::any_io_executor executor_;
   boost::asio::any_io_executor blocking_;
@@ -103,10 +115,9 @@ class DmarcReporter {
   storage::Spool& spool_;
   dns::Resolver& resolver_;
   ConfigSource config_;
+  DmarcReportMetrics& metrics_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
-  std::vector<prometheus::Counter*> results_;  // by Delivery::Outcome
-  prometheus::Counter* periods_ = nullptr;
   std::int64_t day_ = -1;   // the UTC day sent_ counts (days since the epoch)
   std::uint32_t sent_ = 0;  // messages queued that day
 };

@@ -105,6 +105,7 @@ class Runtime {
   storage::SpoolMetrics spool_metrics_{*registry_};
   relay::RelayMetrics relay_metrics_{*registry_};
   postmaster::PostmasterMetrics postmaster_metrics_{*registry_};
+  postmaster::DmarcReportMetrics dmarc_report_metrics_{*registry_};
   dns::DnsMetrics dns_metrics_{*registry_};
   policy::DnsblMonitor dnsbl_monitor_{*registry_};
   milter::MilterMonitor milter_monitor_{*registry_};
@@ -260,7 +261,7 @@ Runtime::Runtime(const RuntimeOptions& options)
         std::make_unique<dns::AresResolver>(control_.get_executor(), ares_settings(config.dns));
     dmarc_reporter_ = std::make_unique<postmaster::DmarcReporter>(
         control_.get_executor(), blocking_.get_executor(), *store_, *spool_, *report_resolver_,
-        [this] { return snapshot_->config; }, *registry_);
+        [this] { return snapshot_->config; }, dmarc_report_metrics_);
   }
   spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,
