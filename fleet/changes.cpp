@@ -37,6 +37,8 @@ constexpr std::size_t kChargesLength = 1000;
 // Counts entries are kept this long (XADD MINID): the time a node may lose Redis without
 // missing the fleet's counts (memory: about this much of the fleet's counter batches).
 constexpr std::uint64_t kCountsKeepMs = 15 * 60 * 1000;
+// Nodes whose last counts batch is remembered (a fleet has a handful; past this, forgotten).
+constexpr std::size_t kMaxCountsNodes = 1024;
 
 // One call per batch: each change goes to the stream and becomes its field's latest state, in
 // one atomic step (a follower that resyncs sees either both or neither).
@@ -135,7 +137,8 @@ struct Changes::Core {
         charges_stream(settings.prefix + ":charges"),
         counts_stream(settings.prefix + ":counts"),
         charges_position(std::to_string(now_ms()) + "-0"),
-        counts_position(charges_position) {}
+        counts_position(charges_position),
+        counts_incarnation(now_ms()) {}
 
   struct Queued {
     std::uint64_t sequence;
@@ -153,6 +156,8 @@ struct Changes::Core {
   asio::awaitable<void> send_counts_once();
   asio::awaitable<void> send_charges();
   void apply_charges(std::string_view payload);
+  // Whether `node`'s counts batch named `batch` is new here (see counts_seen).
+  bool first_time(std::string_view node, std::string_view batch);
   asio::awaitable<void> rest(Milliseconds how_long);
   void apply_one(std::string_view change);
   bool pending(const std::string& field) const;  // a change of `field` waits to be published
@@ -186,6 +191,14 @@ struct Changes::Core {
   TakeCounts take_counts;
   ApplyCounts apply_counts;
   std::string unsent_counts;  // a batch taken but not yet in Redis
+  // Each counts batch goes out as "<incarnation>.<n>" (the node's start in ms, then 1, 2, ...;
+  // a batch sent again keeps its name), and a node applies each other node's batch once: Redis
+  // may have appended a batch whose reply was lost (it died in between), and the batch is then
+  // sent again. counts_seen: the last batch applied per node (bounded: kMaxCountsNodes).
+  std::uint64_t counts_incarnation = 0;
+  std::uint64_t counts_batches = 0;
+  std::string unsent_counts_name;
+  std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>> counts_seen;
   std::unordered_map<std::string, std::uint32_t> unsent_charges;  // the same, by key
   bool sending_counts = false;
 
@@ -472,10 +485,12 @@ asio::awaitable<bool> Changes::Core::read_stream() {
       const auto& id = entry.elements[0].text;
       place = id;
       const auto& fields = entry.elements[1].elements;
-      std::string_view node, payload;
+      std::string_view node, payload, batch;
       for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         if (fields[i].text == "node") {
           node = fields[i + 1].text;
+        } else if (fields[i].text == "batch") {
+          batch = fields[i + 1].text;
         } else {
           payload = fields[i + 1].text;  // "change", "charges" or "counts"
         }
@@ -489,7 +504,7 @@ asio::awaitable<bool> Changes::Core::read_stream() {
         if (metrics) metrics->lag.Set(lag);
       } else if (name == charges_stream) {
         apply_charges(payload);
-      } else if (apply_counts) {
+      } else if (apply_counts && first_time(node, batch)) {
         const auto merged = apply_counts(payload);
         if (metrics) metrics->counts.Increment(static_cast<double>(merged));
       }
@@ -514,13 +529,16 @@ asio::awaitable<void> Changes::Core::send_counts_once() {
   sending_counts = true;
   co_await send_charges();
   if (take_counts && writer.connected()) {  // otherwise they keep adding up meanwhile
-    if (unsent_counts.empty()) unsent_counts = take_counts();
+    if (unsent_counts.empty()) {
+      unsent_counts = take_counts();
+      unsent_counts_name = fmt::format("{}.{}", counts_incarnation, ++counts_batches);
+    }
     if (!unsent_counts.empty()) {
       const auto now = now_ms();
       const auto oldest = now > kCountsKeepMs ? now - kCountsKeepMs : 0;
       std::vector<std::string> add{"XADD", counts_stream, "MINID", "~",
                                    std::to_string(oldest), "*", "node", settings.node,
-                                   "counts", unsent_counts};
+                                   "batch", unsent_counts_name, "counts", unsent_counts};
       const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
       if (reply && !reply->is_error()) unsent_counts.clear();
     }
@@ -556,6 +574,24 @@ asio::awaitable<void> Changes::Core::send_charges() {
                                settings.node, "charges", payload};
   const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
   if (reply && !reply->is_error()) batch.clear();
+}
+
+bool Changes::Core::first_time(std::string_view node, std::string_view batch) {
+  const auto dot = batch.find('.');
+  std::uint64_t incarnation = 0, n = 0;
+  if (dot == std::string_view::npos ||
+      std::from_chars(batch.data(), batch.data() + dot, incarnation).ec != std::errc() ||
+      std::from_chars(batch.data() + dot + 1, batch.data() + batch.size(), n).ec != std::errc()) {
+    return true;  // unnamed (an older node): applied as it comes
+  }
+  if (counts_seen.size() >= kMaxCountsNodes && !counts_seen.contains(std::string(node))) {
+    counts_seen.clear();
+  }
+  auto& [last_incarnation, last] = counts_seen[std::string(node)];
+  if (incarnation == last_incarnation && n <= last) return false;
+  last_incarnation = incarnation;
+  last = n;
+  return true;
 }
 
 void Changes::Core::apply_charges(std::string_view payload) {

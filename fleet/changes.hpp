@@ -21,7 +21,9 @@
 //     nodes admit in that time.
 //   - Counts (history counters): every flush_interval the batch `take` gives goes out as one
 //     entry of the stream <prefix>:counts (entries of the last 15 minutes kept), and every
-//     other node hands it to `apply`: each node's records are the fleet's sums.
+//     other node hands it to `apply`: each node's records are the fleet's sums. Each batch is
+//     named (the node's start, then a sequence number) and applied once per node, even when
+//     Redis appended it but its reply was lost and the batch was sent again.
 //   A node follows both streams from its start, and across lost connections from where it
 //   was: what was published while it was down is the part of the fleet's counts it misses.
 // Redis down or slow: publish() keeps queueing, nothing waits; the links reconnect (Sentinel

@@ -215,6 +215,23 @@ TEST_F(FleetChangesTest, CountsGoToTheOtherNodesAndWaitWhileRedisIsDown) {
   EXPECT_EQ(b_counts.merged.get().back(), "while down");
 }
 
+// Redis may append a batch and die before its reply: the sender then sends the batch again,
+// under the same name, and the others merge it once.
+TEST_F(FleetChangesTest, ACountsBatchSentTwiceIsMergedOnce) {
+  Applied b_applied;
+  Counts b_counts;
+  auto b = node("b", b_applied, 1000, [&](Changes& c) { b_counts.share(c); });
+  ASSERT_TRUE(eventually([&] { return b->status().connected; }));
+  for (const char* entry : {"batch 7.1 counts first", "batch 7.1 counts first",
+                            "batch 7.2 counts second", "batch 9.1 counts restarted",
+                            "counts unnamed"}) {
+    cli(std::string("XADD t:counts '*' node a ") + entry);
+  }
+  ASSERT_TRUE(b_counts.merged.wait_for(4));
+  EXPECT_EQ(b_counts.merged.get(),
+            (std::vector<std::string>{"first", "second", "restarted", "unnamed"}));
+}
+
 TEST_F(FleetChangesTest, ANodeStoppingSendsItsLastCounts) {
   Applied a_applied, b_applied;
   Counts a_counts, b_counts;
