@@ -143,7 +143,7 @@ std::optional<ParseResult> parse_parameters(std::string_view rest, Command& comm
     const std::string_view keyword = param.substr(0, eq);
     const std::string_view value = has_value ? param.substr(eq + 1) : std::string_view{};
     if (!valid_parameter(keyword, value, has_value)) {
-      return syntax_error("Syntax error in parameter " + std::string(param));
+      return syntax_error("Syntax error in parameter " + replies::shown_text(param));
     }
     if (command.verb == Verb::Rcpt) return unsupported_parameter(keyword);  // none advertised
     if (auto error = apply_mail_parameter(keyword, value, has_value, command)) return error;

@@ -57,7 +57,17 @@ Reply unknown_command() { return Reply::make(500, "5.5.2", "Error: command not r
 Reply syntax_error(std::string_view why) { return Reply::make(501, "5.5.4", why); }
 
 Reply unsupported_parameter(std::string_view keyword) {
-  return Reply::make(555, "5.5.4", fmt::format("Unsupported parameter {}", keyword));
+  return Reply::make(555, "5.5.4", "Unsupported parameter " + shown_text(keyword));
+}
+
+std::string shown_text(std::string_view client_text) {
+  const bool cut = client_text.size() > kMaxShownText;
+  std::string out(client_text.substr(0, kMaxShownText));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  if (cut) out += "...";
+  return out;
 }
 
 Reply bad_sequence(Sequence what) {

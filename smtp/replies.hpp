@@ -6,6 +6,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -35,7 +36,13 @@ Reply sender_ok();                                      // 250 2.1.0
 Reply recipient_ok();                                   // 250 2.1.5
 Reply unknown_command();                                // 500 5.5.2
 Reply syntax_error(std::string_view why);               // 501 5.5.4
-Reply unsupported_parameter(std::string_view keyword);  // 555 5.5.4
+Reply unsupported_parameter(std::string_view keyword);  // 555 5.5.4 (keyword shown_text)
+
+// A piece of the client's command quoted in a reply: at most kMaxShownText octets ("..." when
+// cut), each octet outside printable ASCII as '?', so that a reply line stays within RFC 5321
+// §4.5.3.1.5's 512 octets and carries nothing but text.
+inline constexpr std::size_t kMaxShownText = 64;
+std::string shown_text(std::string_view client_text);
 enum class Sequence {
   HeloFirst,
   NestedMail,

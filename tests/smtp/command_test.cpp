@@ -177,6 +177,21 @@ TEST(ParseCommand, AnswersEachLineWithTheExpectedReply) {
   }
 }
 
+// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets; what a reply quotes of the command
+// is cut and shown as text (the smtp_session fuzz target found a 535-octet 501).
+TEST(ParseCommand, QuotedParametersAreShortAndText) {
+  const std::string long_param(1000, 's');
+  const ParseResult bad = parse_command("MAIL FROM:<> " + long_param + "\x1c\xff=x=y");
+  ASSERT_FALSE(bad.command);
+  EXPECT_EQ(bad.error.wire(), "501 5.5.4 Syntax error in parameter " + std::string(64, 's') +
+                                  "...\r\n");
+  const ParseResult control = parse_command("MAIL FROM:<> A\x1c\xff=1");
+  EXPECT_EQ(control.error.wire(), "501 5.5.4 Syntax error in parameter A???=1\r\n");
+  const ParseResult unknown = parse_command("MAIL FROM:<> X-" + long_param);
+  EXPECT_EQ(unknown.error.wire(),
+            "555 5.5.4 Unsupported parameter X-" + std::string(62, 's') + "...\r\n");
+}
+
 TEST(ParseCommand, RecognisesEveryVerb) {
   const std::vector<std::pair<std::string, Verb>> verbs = {
       {"HELO x", Verb::Helo},        {"EHLO x", Verb::Ehlo}, {"MAIL FROM:<>", Verb::Mail},
