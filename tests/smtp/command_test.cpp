@@ -186,7 +186,7 @@ TEST(ParseCommand, QuotedParametersAreShortAndText) {
   EXPECT_EQ(bad.error.wire(), "501 5.5.4 Syntax error in parameter " + std::string(64, 's') +
                                   "...\r\n");
   const ParseResult control = parse_command("MAIL FROM:<> A\x1c\xff=1");
-  EXPECT_EQ(control.error.wire(), "501 5.5.4 Syntax error in parameter A???=1\r\n");
+  EXPECT_EQ(control.error.wire(), "501 5.5.4 Syntax error in parameter A??" "=1\r\n");
   const ParseResult unknown = parse_command("MAIL FROM:<> X-" + long_param);
   EXPECT_EQ(unknown.error.wire(),
             "555 5.5.4 Unsupported parameter X-" + std::string(62, 's') + "...\r\n");
