@@ -13,6 +13,7 @@
 #include "admin/store_access.hpp"
 #include "dns/ares_resolver.hpp"
 #include "policy/dmarc_recorder.hpp"
+#include "policy/history_checks.hpp"
 #include "policy/rules.hpp"
 #include "postmaster/dmarc_reporter.hpp"
 #include "storage/reputation_store.hpp"
@@ -83,11 +84,8 @@ int run_dmarc_report(const conf::Config& config, const DmarcRequest& request) {
     return kExitFailure;
   }
   const auto& settings = config.dmarc_reports;
-  const std::int64_t length = std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(settings.period).count());
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t length = policy::period_seconds(settings);
+  const std::int64_t now = policy::unix_now();
   const auto periods = postmaster::recorded_periods(*store);
   if (periods.empty() && request.xml_domain.empty()) {
     fmt::print("no DMARC report rows recorded\n");

@@ -55,5 +55,7 @@ class DmarcRecorder {
 
 // The period of `length` seconds (aligned to the Unix epoch) that contains `now`: its begin.
 std::int64_t period_begin(std::int64_t now, std::int64_t length);
+// dmarc_reports.period in whole seconds, at least 1.
+std::int64_t period_seconds(const conf::DmarcReportsConfig& config);
 
 }  // namespace mxgate::policy

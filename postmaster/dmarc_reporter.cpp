@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "io/blocking.hpp"
 #include "policy/dmarc_recorder.hpp"
+#include "policy/history_checks.hpp"
 #include "relay/dsn.hpp"
 #include "storage/dmarc_rows.hpp"
 
@@ -35,17 +36,6 @@ constexpr std::int64_t kMaxReportAge = 7 * kDaySeconds;
 // shortens the period takes effect.
 constexpr std::int64_t kMaxSleepSeconds = 3'600;
 constexpr std::string_view kSentDocPrefix = "dmarc_reports/sent/";
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t period_seconds(const conf::DmarcReportsConfig& config) {
-  return std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(config.period).count());
-}
 
 std::uint64_t size_limit(const conf::DmarcReportsConfig& config, const dr::ReportUri& uri) {
   return uri.max_bytes == 0 ? config.max_report_size
@@ -236,9 +226,9 @@ void DmarcReporter::stop() {
 asio::awaitable<void> DmarcReporter::run() {
   while (!stopped_) {
     const auto config = config_();
-    const std::int64_t length = period_seconds(config->dmarc_reports);
+    const std::int64_t length = policy::period_seconds(config->dmarc_reports);
     if (config->dmarc_reports.enabled) co_await report_finished_periods(*config);
-    const std::int64_t now = unix_now();
+    const std::int64_t now = policy::unix_now();
     // A second after the period ends: the checks still running at its end write into the next.
     const std::int64_t next = policy::period_begin(now, length) + length + 1;
     timer_.expires_after(
@@ -248,8 +238,8 @@ asio::awaitable<void> DmarcReporter::run() {
 }
 
 asio::awaitable<void> DmarcReporter::report_finished_periods(const conf::Config& config) {
-  const std::int64_t now = unix_now();
-  const std::int64_t length = period_seconds(config.dmarc_reports);
+  const std::int64_t now = policy::unix_now();
+  const std::int64_t length = policy::period_seconds(config.dmarc_reports);
   const std::int64_t current = policy::period_begin(now, length);
   // The rows still pending in memory belong in the store before a period is read.
   const auto periods = co_await io::run_blocking(blocking_, [this] {
@@ -282,7 +272,7 @@ asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int6
     auto deliveries = co_await plan_deliveries(resolver_, report, settings);
     for (auto& delivery : deliveries) {
       if (delivery.outcome == Delivery::Outcome::Queue) {
-        if (co_await sent_today(unix_now()) >= settings.max_reports_per_day) {
+        if (co_await sent_today(policy::unix_now()) >= settings.max_reports_per_day) {
           delivery.outcome = Delivery::Outcome::Capped;
           delivery.why = fmt::format("dmarc_reports.max_reports_per_day ({}) reached",
                                      settings.max_reports_per_day);
