@@ -37,8 +37,9 @@ constexpr std::size_t kChargesLength = 1000;
 // Counts entries are kept this long (XADD MINID): the time a node may lose Redis without
 // missing the fleet's counts (memory: about this much of the fleet's counter batches).
 constexpr std::uint64_t kCountsKeepMs = 15 * 60 * 1000;
-// Nodes whose last counts batch is remembered (a fleet has a handful; past this, forgotten).
-constexpr std::size_t kMaxCountsNodes = 1024;
+// Nodes whose last counts and charges batches are remembered (a fleet has a handful; past
+// this, forgotten).
+constexpr std::size_t kMaxBatchNodes = 1024;
 
 // One call per batch: each change goes to the stream and becomes its field's latest state, in
 // one atomic step (a follower that resyncs sees either both or neither).
@@ -138,7 +139,7 @@ struct Changes::Core {
         counts_stream(settings.prefix + ":counts"),
         charges_position(std::to_string(now_ms()) + "-0"),
         counts_position(charges_position),
-        counts_incarnation(now_ms()) {}
+        incarnation(now_ms()) {}
 
   struct Queued {
     std::uint64_t sequence;
@@ -155,9 +156,12 @@ struct Changes::Core {
   asio::awaitable<void> send_counts();
   asio::awaitable<void> send_counts_once();
   asio::awaitable<void> send_charges();
+  void take_charges();  // `charges` encoded into unsent_charges, and cleared
   void apply_charges(std::string_view payload);
-  // Whether `node`'s counts batch named `batch` is new here (see counts_seen).
-  bool first_time(std::string_view node, std::string_view batch);
+  // The last batch applied per node: (incarnation, n) of its name "<incarnation>.<n>".
+  using BatchesSeen = std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>>;
+  // Whether `node`'s batch named `batch` is new here (recorded in `seen` if it is).
+  static bool first_time(BatchesSeen& seen, std::string_view node, std::string_view batch);
   asio::awaitable<void> rest(Milliseconds how_long);
   void apply_one(std::string_view change);
   bool pending(const std::string& field) const;  // a change of `field` waits to be published
@@ -194,12 +198,17 @@ struct Changes::Core {
   // Each counts batch goes out as "<incarnation>.<n>" (the node's start in ms, then 1, 2, ...;
   // a batch sent again keeps its name), and a node applies each other node's batch once: Redis
   // may have appended a batch whose reply was lost (it died in between), and the batch is then
-  // sent again. counts_seen: the last batch applied per node (bounded: kMaxCountsNodes).
-  std::uint64_t counts_incarnation = 0;
+  // sent again. counts_seen: the last batch applied per node (bounded: kMaxBatchNodes).
+  std::uint64_t incarnation = 0;
   std::uint64_t counts_batches = 0;
   std::string unsent_counts_name;
-  std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>> counts_seen;
-  std::unordered_map<std::string, std::uint32_t> unsent_charges;  // the same, by key
+  BatchesSeen counts_seen;
+  // Charges go out the same way: a batch taken from `charges` is sent, under its name, until
+  // Redis takes it (what is admitted meanwhile waits in `charges` for the next batch).
+  std::string unsent_charges;
+  std::string unsent_charges_name;
+  std::uint64_t charges_batches = 0;
+  BatchesSeen charges_seen;
   bool sending_counts = false;
 
   bool gap_possible = true;  // the follower was away: check the stream still holds its place
@@ -503,8 +512,8 @@ asio::awaitable<bool> Changes::Core::read_stream() {
         lag = now > published_ms ? static_cast<double>(now - published_ms) / 1000.0 : 0.0;
         if (metrics) metrics->lag.Set(lag);
       } else if (name == charges_stream) {
-        apply_charges(payload);
-      } else if (apply_counts && first_time(node, batch)) {
+        if (first_time(charges_seen, node, batch)) apply_charges(payload);
+      } else if (apply_counts && first_time(counts_seen, node, batch)) {
         const auto merged = apply_counts(payload);
         if (metrics) metrics->counts.Increment(static_cast<double>(merged));
       }
@@ -531,7 +540,7 @@ asio::awaitable<void> Changes::Core::send_counts_once() {
   if (take_counts && writer.connected()) {  // otherwise they keep adding up meanwhile
     if (unsent_counts.empty()) {
       unsent_counts = take_counts();
-      unsent_counts_name = fmt::format("{}.{}", counts_incarnation, ++counts_batches);
+      unsent_counts_name = fmt::format("{}.{}", incarnation, ++counts_batches);
     }
     if (!unsent_counts.empty()) {
       const auto now = now_ms();
@@ -546,37 +555,40 @@ asio::awaitable<void> Changes::Core::send_counts_once() {
   sending_counts = false;
 }
 
-// The events this node's limits admitted since the last time, as one stream entry: for each
-// key, its length and the key, then the count (4 bytes each, big-endian). Kept and merged with
-// the next ones while Redis cannot take them.
+// The events this node's limits admitted since the last batch, as one stream entry: for each
+// key, its length and the key, then the count (4 bytes each, big-endian). While Redis cannot
+// take them they keep adding up in `charges` (bounded there by max_queued keys).
 asio::awaitable<void> Changes::Core::send_charges() {
-  auto& batch = unsent_charges;
-  {
-    // Bounded while Redis is away: new keys beyond max_queued are not kept.
-    std::lock_guard lock(charges_mutex);
-    for (auto& [key, count] : charges) {
-      if (batch.size() < settings.max_queued || batch.contains(key)) batch[key] += count;
-    }
-    charges.clear();
+  if (!writer.connected()) co_return;
+  if (unsent_charges.empty()) {
+    take_charges();
+    if (unsent_charges.empty()) co_return;
+    unsent_charges_name = fmt::format("{}.{}", incarnation, ++charges_batches);
   }
-  if (batch.empty() || !writer.connected()) co_return;
-  std::string payload;
-  const auto put = [&payload](std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) payload.push_back(static_cast<char>(v >> shift));
-  };
-  for (const auto& [key, count] : batch) {
-    put(static_cast<std::uint32_t>(key.size()));
-    payload += key;
-    put(count);
-  }
-  std::vector<std::string> add{"XADD",  charges_stream, "MAXLEN", "~",
+  std::vector<std::string> add{"XADD",  charges_stream,      "MAXLEN", "~",
                                std::to_string(kChargesLength), "*", "node",
-                               settings.node, "charges", payload};
+                               settings.node, "batch", unsent_charges_name, "charges",
+                               unsent_charges};
   const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
-  if (reply && !reply->is_error()) batch.clear();
+  if (reply && !reply->is_error()) unsent_charges.clear();
 }
 
-bool Changes::Core::first_time(std::string_view node, std::string_view batch) {
+void Changes::Core::take_charges() {
+  const auto put = [this](std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      unsent_charges.push_back(static_cast<char>(v >> shift));
+    }
+  };
+  std::lock_guard lock(charges_mutex);
+  for (const auto& [key, count] : charges) {
+    put(static_cast<std::uint32_t>(key.size()));
+    unsent_charges += key;
+    put(count);
+  }
+  charges.clear();
+}
+
+bool Changes::Core::first_time(BatchesSeen& seen, std::string_view node, std::string_view batch) {
   const auto dot = batch.find('.');
   std::uint64_t incarnation = 0, n = 0;
   if (dot == std::string_view::npos ||
@@ -584,10 +596,8 @@ bool Changes::Core::first_time(std::string_view node, std::string_view batch) {
       std::from_chars(batch.data() + dot + 1, batch.data() + batch.size(), n).ec != std::errc()) {
     return true;  // unnamed (an older node): applied as it comes
   }
-  if (counts_seen.size() >= kMaxCountsNodes && !counts_seen.contains(std::string(node))) {
-    counts_seen.clear();
-  }
-  auto& [last_incarnation, last] = counts_seen[std::string(node)];
+  if (seen.size() >= kMaxBatchNodes && !seen.contains(std::string(node))) seen.clear();
+  auto& [last_incarnation, last] = seen[std::string(node)];
   if (incarnation == last_incarnation && n <= last) return false;
   last_incarnation = incarnation;
   last = n;

@@ -18,7 +18,7 @@
 //     (about 1000 entries kept), and every other node hands them to `on_charges`, which moves
 //     its own limit state on as if it had admitted them. A node so counts the fleet's events
 //     with a delay of about flush_interval: the error of a fleet-wide limit is what the other
-//     nodes admit in that time.
+//     nodes admit in that time. Batches are named and applied once, as counts batches are.
 //   - Counts (history counters): every flush_interval the batch `take` gives goes out as one
 //     entry of the stream <prefix>:counts (entries of the last 15 minutes kept), and every
 //     other node hands it to `apply`: each node's records are the fleet's sums. Each batch is

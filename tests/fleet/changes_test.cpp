@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -230,6 +231,49 @@ TEST_F(FleetChangesTest, ACountsBatchSentTwiceIsMergedOnce) {
   ASSERT_TRUE(b_counts.merged.wait_for(4));
   EXPECT_EQ(b_counts.merged.get(),
             (std::vector<std::string>{"first", "second", "restarted", "unnamed"}));
+}
+
+// The events other nodes' limits admitted, as on_charges gets them.
+struct Charges {
+  Applied got;  // "key=events"
+  void follow(Changes& changes) {
+    changes.on_charges([this](std::string_view key, std::uint32_t events) {
+      got.add(std::string(key) + "=" + std::to_string(events));
+    });
+  }
+};
+
+TEST_F(FleetChangesTest, ChargesGoToTheOtherNodes) {
+  Applied a_applied, b_applied;
+  Charges a_charges, b_charges;
+  auto a = node("a", a_applied, 1000, [&](Changes& c) { a_charges.follow(c); });
+  auto b = node("b", b_applied, 1000, [&](Changes& c) { b_charges.follow(c); });
+  for (int i = 0; i < 3; ++i) a->charge("ip:192.0.2.1");
+  ASSERT_TRUE(b_charges.got.wait_for(1));
+  EXPECT_EQ(b_charges.got.get(), std::vector<std::string>{"ip:192.0.2.1=3"});
+  EXPECT_TRUE(a_charges.got.get().empty()) << "its own do not come back";
+}
+
+// As counts batches: a charges batch that Redis appended without a reply is sent again under
+// the same name, and the others count its events once.
+TEST_F(FleetChangesTest, AChargesBatchSentTwiceIsCountedOnce) {
+  Applied b_applied;
+  Charges b_charges;
+  auto b = node("b", b_applied, 1000, [&](Changes& c) { b_charges.follow(c); });
+  // One key "k:1" (length 3) with the events given, as send_charges() encodes it.
+  const auto add = [this](const std::string& batch, const char* events) {
+    const auto line = std::string("printf '\\0\\0\\0\\003k:1\\0\\0\\0\\") + events +
+                      "' | redis-cli -p " + std::to_string(port_) +
+                      " -x XADD t:charges '*' node a " + batch + " charges >/dev/null";
+    ASSERT_EQ(std::system(line.c_str()), 0) << line;
+  };
+  add("batch 7.1", "005");
+  add("batch 7.1", "005");
+  add("batch 7.2", "002");
+  add("batch 9.1", "001");  // a again, restarted
+  add("", "004");           // unnamed (an older node)
+  ASSERT_TRUE(b_charges.got.wait_for(4));
+  EXPECT_EQ(b_charges.got.get(), (std::vector<std::string>{"k:1=5", "k:1=2", "k:1=1", "k:1=4"}));
 }
 
 TEST_F(FleetChangesTest, ANodeStoppingSendsItsLastCounts) {
