@@ -93,7 +93,7 @@ std::string read_tags(const TagList& tags, DkimKey& key) {
 
 }  // namespace
 
-void DkimPublicKeyFree::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+void EvpPkeyFree::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 void DkimVerifierFree::operator()(EVP_PKEY_CTX* context) const { EVP_PKEY_CTX_free(context); }
 
 bool DkimKey::allows_sha256() const { return hashes.empty() || contains(hashes, "sha256"); }

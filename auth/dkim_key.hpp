@@ -28,10 +28,10 @@ inline constexpr int kDkimMaxRsaBits = 4096;  // RFC 8301 §3.2: verifiers need 
 
 enum class DkimKeyType { Rsa, Ed25519 };
 
-struct DkimPublicKeyFree {
+struct EvpPkeyFree {
   void operator()(EVP_PKEY* key) const;
 };
-using DkimPublicKey = std::unique_ptr<EVP_PKEY, DkimPublicKeyFree>;
+using DkimPublicKey = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 
 struct DkimVerifierFree {
   void operator()(EVP_PKEY_CTX* context) const;

@@ -210,7 +210,7 @@ struct OutboundConfig {
   friend bool operator==(const OutboundConfig&, const OutboundConfig&) = default;
 };
 
-// DMARC aggregate reports (RFC 7489 §7.2; auth/dmarc_report.hpp, relay/dmarc_reporter.hpp):
+// DMARC aggregate reports (RFC 7489 §7.2; auth/dmarc_report.hpp, postmaster/dmarc_reporter.hpp):
 // the DMARC results of each period, per policy domain whose record has a rua=, mailed to the
 // rua addresses that pass the external destination check (§7.1) through the queue and
 // [outbound]. The rows of a period are bounded (max_rows in all, max_rows_per_domain each);
@@ -225,6 +225,11 @@ struct DmarcReportsConfig {
   std::uint32_t max_rows_per_domain = 10'000;
   std::uint64_t max_report_size = std::uint64_t{10} << 20;  // gzipped, per report
   std::uint32_t max_reports_per_day = 10'000;               // all domains, per UTC day
+  // DKIM signing of the reports (auth/dkim_sign.hpp): a PEM private key (RSA or Ed25519), its
+  // selector and d=; "" key: unsigned. dkim_domain default: the domain of `from`.
+  std::string dkim_key;
+  std::string dkim_selector;
+  std::string dkim_domain;
   friend bool operator==(const DmarcReportsConfig&, const DmarcReportsConfig&) = default;
 };
 
@@ -445,7 +450,7 @@ struct Origins {
 // relative to the configuration file's directory; load_config() makes every one absolute.
 inline constexpr std::string_view kPathKeys[] = {
     "tls.certificate", "tls.private_key",     "admin.token_file",    "queue.path",
-    "storage.path",    "fleet.password_file", "relay.recipient_list"};
+    "storage.path",    "fleet.password_file", "relay.recipient_list", "dmarc_reports.dkim_key"};
 
 struct Config {
   ServerConfig server;

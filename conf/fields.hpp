@@ -240,6 +240,9 @@ void fields(auto& v, Of<DmarcReportsConfig> auto& s) {
   v("max_rows_per_domain", s.max_rows_per_domain, Int{1, kMaxDmarcRows});
   v("max_report_size", s.max_report_size, Size{1024});
   v("max_reports_per_day", s.max_reports_per_day, Int{1, 10'000'000});
+  v("dkim_key", s.dkim_key, Text{file_path});
+  v("dkim_selector", s.dkim_selector, Text{host_name});
+  v("dkim_domain", s.dkim_domain, Text{host_name});
 }
 
 void fields(auto& v, Of<Route> auto& s) {

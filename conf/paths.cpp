@@ -173,6 +173,7 @@ void check_paths(const Config& config) {
   }
   check_readable(config, "admin.token_file", config.admin.token_file, who);
   check_readable(config, "relay.recipient_list", config.relay.recipient_list, who);
+  check_readable(config, "dmarc_reports.dkim_key", config.dmarc_reports.dkim_key, who);
 }
 
 }  // namespace mxgate::conf

@@ -130,6 +130,22 @@ void read_tls(TableReader r, TlsConfig& t) {
   }
 }
 
+void read_dmarc_reports(TableReader r, DmarcReportsConfig& d) {
+  read_table(r, d);
+  if (d.dkim_key.empty() != d.dkim_selector.empty()) {
+    std::string_view present = d.dkim_key.empty() ? "dkim_selector" : "dkim_key";
+    std::string_view missing = d.dkim_key.empty() ? "dkim_key" : "dkim_selector";
+    r.fail(r.find(present), missing,
+           "is missing: dmarc_reports." + std::string(present) + " is set, so set dmarc_reports." +
+               std::string(missing) + " too (or remove both to send the reports unsigned)");
+  }
+  if (!d.dkim_domain.empty() && d.dkim_key.empty()) {
+    r.fail(r.find("dkim_domain"), "dkim_domain",
+           "signs nothing without dmarc_reports.dkim_key and dkim_selector; set them or remove it");
+  }
+  check_readable_file(r, "dkim_key", d.dkim_key);
+}
+
 void read_relay(TableReader r, RelayConfig& relay) {
   r.expect(relay);
   fields(r, relay);
@@ -322,6 +338,9 @@ void fill_host_names(TableReader& root, Config& c) {
   if (c.fleet.node_name.empty()) c.fleet.node_name = c.server.hostname;
   if (c.dmarc_reports.org_name.empty()) c.dmarc_reports.org_name = c.server.hostname;
   if (c.dmarc_reports.from.empty()) c.dmarc_reports.from = "noreply-dmarc@" + c.server.hostname;
+  if (c.dmarc_reports.dkim_domain.empty() && !c.dmarc_reports.dkim_key.empty()) {
+    c.dmarc_reports.dkim_domain = c.dmarc_reports.from.substr(c.dmarc_reports.from.rfind('@') + 1);
+  }
 }
 
 // Where each path key was set (Config::origins).
@@ -625,7 +644,7 @@ Config read_config(const toml::table& root, const std::string& file) {
   read_relay(r.table("relay"), c.relay);
   read_table(r.table("queue"), c.queue);
   read_table(r.table("outbound"), c.outbound);
-  read_table(r.table("dmarc_reports"), c.dmarc_reports);
+  read_dmarc_reports(r.table("dmarc_reports"), c.dmarc_reports);
   read_routes(r, c.routes);
   read_table(r.table("storage"), c.storage);
   read_table(r.table("dns"), c.dns);

@@ -1,7 +1,7 @@
 // Records what DMARC decided for each message into the rows of the aggregate reports (issue 22,
 // RFC 7489 §7.2): one row per message whose policy record has a rua=, in the period that
 // contains the message's time (storage/dmarc_rows.hpp; equal rows add up in the store).
-// relay/dmarc_reporter.hpp turns a finished period into reports.
+// postmaster/dmarc_reporter.hpp turns a finished period into reports.
 // Bounds (conf [dmarc_reports]): distinct rows per period, max_rows in all and
 // max_rows_per_domain per policy domain; a row past either is left out. The recorder remembers
 // the rows of the current period as 64-bit hashes (at most max_rows of them, ~40 bytes each),

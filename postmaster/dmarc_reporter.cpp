@@ -225,9 +225,9 @@ void DmarcReporter::stop() {
 
 asio::awaitable<void> DmarcReporter::run() {
   while (!stopped_) {
-    const auto config = config_();
-    const std::int64_t length = policy::period_seconds(config->dmarc_reports);
-    if (config->dmarc_reports.enabled) co_await report_finished_periods(*config);
+    const DmarcReporterSettings settings = config_();
+    const std::int64_t length = policy::period_seconds(settings.config->dmarc_reports);
+    if (settings.config->dmarc_reports.enabled) co_await report_finished_periods(settings);
     const std::int64_t now = policy::unix_now();
     // A second after the period ends: the checks still running at its end write into the next.
     const std::int64_t next = policy::period_begin(now, length) + length + 1;
@@ -237,9 +237,10 @@ asio::awaitable<void> DmarcReporter::run() {
   }
 }
 
-asio::awaitable<void> DmarcReporter::report_finished_periods(const conf::Config& config) {
+asio::awaitable<void> DmarcReporter::report_finished_periods(
+    const DmarcReporterSettings& settings) {
   const std::int64_t now = policy::unix_now();
-  const std::int64_t length = policy::period_seconds(config.dmarc_reports);
+  const std::int64_t length = policy::period_seconds(settings.config->dmarc_reports);
   const std::int64_t current = policy::period_begin(now, length);
   // The rows still pending in memory belong in the store before a period is read.
   const auto periods = co_await io::run_blocking(blocking_, [this] {
@@ -252,7 +253,7 @@ asio::awaitable<void> DmarcReporter::report_finished_periods(const conf::Config&
     if (end < now - kMaxReportAge) {
       spdlog::info("dmarc_report_period_expired begin={} end={}", begin, end);
     } else {
-      co_await report_period(begin, end, config);
+      co_await report_period(begin, end, settings);
     }
     const auto ec =
         co_await io::run_blocking(blocking_, [&] { return store_.erase_dmarc_before(begin + 1); });
@@ -264,7 +265,8 @@ asio::awaitable<void> DmarcReporter::report_finished_periods(const conf::Config&
 }
 
 asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int64_t end,
-                                                   const conf::Config& config) {
+                                                   const DmarcReporterSettings& current) {
+  const conf::Config& config = *current.config;
   const auto reports = co_await io::run_blocking(
       blocking_, [&] { return plan_reports(store_, begin, end, config); });
   const auto& settings = config.dmarc_reports;
@@ -283,6 +285,15 @@ asio::awaitable<void> DmarcReporter::report_period(std::int64_t begin, std::int6
                                 std::chrono::system_clock::now()};
           std::string message = dr::render_message(envelope, report.metadata,
                                                    report.published.domain, report.gzipped);
+          if (current.signer) {
+            const std::string signature =
+                current.signer->sign(message, static_cast<std::uint64_t>(policy::unix_now()));
+            if (signature.empty()) {
+              spdlog::warn("dmarc_report_unsigned domain={} why=\"DKIM signing failed\"",
+                           report.published.domain);
+            }
+            message.insert(0, signature);
+          }
           if (co_await queue(config, delivery.address, std::move(message))) {
             ++sent_;
           } else {

@@ -4,7 +4,8 @@
 // check (§7.1) and takes the report's size. Each report to each address is one message in the
 // spool from dmarc_reports.from, client "local" (relay/dsn.hpp kOwnMail), that the queue
 // runners deliver like a DSN: to a [[route]] when one serves the address's domain, else
-// through [outbound]. A report that fails for good is dropped, never bounced.
+// through [outbound]. A report that fails for good is dropped, never bounced. With
+// dmarc_reports.dkim_key, each message is DKIM-signed (auth/dkim_sign.hpp) as it is queued.
 //
 // Bounds: rows per domain (max_rows_per_domain, the most frequent first; what is left out is
 // said in report_metadata/error), the gzipped size (max_report_size and the rua's "!size"), and
@@ -34,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/dkim_sign.hpp"
 #include "auth/dmarc_report.hpp"
 #include "conf/config.hpp"
 #include "dns/resolver.hpp"
@@ -89,9 +91,15 @@ class DmarcReportMetrics {
   prometheus::Counter* periods_ = nullptr;
 };
 
+// What a round of reports uses, from the running configuration (taken anew at each round).
+struct DmarcReporterSettings {
+  std::shared_ptr<const conf::Config> config;
+  std::shared_ptr<const auth::DkimSigner> signer;  // dmarc_reports.dkim_key; null: unsigned
+};
+
 class DmarcReporter {
  public:
-  using ConfigSource = std::function<std::shared_ptr<const conf::Config>()>;
+  using ConfigSource = std::function<DmarcReporterSettings()>;
   DmarcReporter(boost::asio::any_io_executor executor, boost::asio::any_io_executor blocking,
                 storage::ReputationStore& store, storage::Spool& spool, dns::Resolver& resolver,
                 ConfigSource config, DmarcReportMetrics& metrics);
@@ -101,9 +109,9 @@ class DmarcReporter {
 
  private:
   boost::asio::awaitable<void> run();
-  boost::asio::awaitable<void> report_finished_periods(const conf::Config& config);
+  boost::asio::awaitable<void> report_finished_periods(const DmarcReporterSettings& settings);
   boost::asio::awaitable<void> report_period(std::int64_t begin, std::int64_t end,
-                                             const conf::Config& config);
+                                             const DmarcReporterSettings& settings);
   // Queues one message; false when the spool refused it.
   boost::asio::awaitable<bool> queue(const conf::Config& config, std::string address,
                                      std::string message);

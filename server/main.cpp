@@ -1,8 +1,9 @@
 // The mxgate executable: the gateway and its command-line tools (CLI11, admin/cli.hpp). The
 // server's own commands are here:
 //   mxgate serve [-c FILE] [-o KEY=VALUE ...]         run the gateway (exit: run_server's code)
-//   mxgate check-config [-c FILE] [-o KEY=VALUE ...]  validate (the paths too: check_paths()),
-//                                                      print the effective config
+//   mxgate check-config [-c FILE] [-o KEY=VALUE ...]  validate (the paths too: check_paths(),
+//                                                      the TLS and DKIM keys), print the
+//                                                      effective config
 //   mxgate version
 // The tools (rep, queue, admin, spf, dkim, auth) register themselves from admin/; cli.hpp lists
 // them. -c defaults to /etc/mxgate/mxgate.toml.
@@ -23,6 +24,8 @@
 #include "conf/config.hpp"
 #include "relay/recipient_list.hpp"
 #include "server/runtime.hpp"
+#include "server/snapshot.hpp"
+#include "server/tls.hpp"
 #include "server/version.hpp"
 
 namespace {
@@ -46,6 +49,10 @@ void add_server_commands(Cli& cli) {
     if (config.relay.recipient_verification == mxgate::conf::RelayConfig::Verification::List) {
       (void)mxgate::relay::load_recipient_list(config.relay.recipient_list);  // names a bad line
     }
+    // And the keys serve would load: a certificate that does not match its key, a DKIM key
+    // that cannot sign.
+    (void)mxgate::server::make_server_tls(config.tls);
+    (void)mxgate::server::load_report_signer(config);
     fmt::print("{}", mxgate::conf::describe(config));
     fmt::print(stderr, "{}: configuration ok\n", cli.config_path());
     return 0;

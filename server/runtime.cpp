@@ -261,7 +261,10 @@ Runtime::Runtime(const RuntimeOptions& options)
         std::make_unique<dns::AresResolver>(control_.get_executor(), ares_settings(config.dns));
     dmarc_reporter_ = std::make_unique<postmaster::DmarcReporter>(
         control_.get_executor(), blocking_.get_executor(), *store_, *spool_, *report_resolver_,
-        [this] { return snapshot_->config; }, dmarc_report_metrics_);
+        [this] {
+          return postmaster::DmarcReporterSettings{snapshot_->config, snapshot_->report_signer};
+        },
+        dmarc_report_metrics_);
   }
   spdlog::info("started version={} config={} listen={} http={} portal={} workers={}", kVersion,
                common::escape(config.source.string()), addresses,

@@ -1,5 +1,7 @@
 #include "server/snapshot.hpp"
 
+#include "auth/dkim_sign.hpp"
+
 #include "server/tls.hpp"
 
 namespace mxgate::server {
@@ -41,6 +43,13 @@ milter::FilterSettings filter_settings(const conf::MilterConfig& entry,
   return f;
 }
 
+std::shared_ptr<const auth::DkimSigner> load_report_signer(const conf::Config& config) {
+  const auto& reports = config.dmarc_reports;
+  if (!reports.enabled || reports.dkim_key.empty()) return nullptr;
+  return auth::DkimSigner::load(reports.dkim_domain, reports.dkim_selector, reports.dkim_key,
+                                "dmarc_reports.dkim_key");
+}
+
 std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::DnsblMonitor& dnsbl,
                                               milter::MilterMonitor* monitor) {
   auto cfg = std::make_shared<const conf::Config>(std::move(config));
@@ -74,9 +83,11 @@ std::shared_ptr<const Snapshot> make_snapshot(conf::Config config, policy::Dnsbl
     recipients = std::make_shared<const relay::RecipientList>(
         relay::load_recipient_list(cfg->relay.recipient_list));
   }
+  auto report_signer = load_report_signer(*cfg);
   return std::make_shared<const Snapshot>(
       Snapshot{cfg, std::move(rules), std::move(router), std::move(tls), std::move(options),
-               endings, std::move(trusted), std::move(milters), std::move(recipients)});
+               endings, std::move(trusted), std::move(milters), std::move(recipients),
+               std::move(report_signer)});
 }
 
 }  // namespace mxgate::server

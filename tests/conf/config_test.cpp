@@ -264,6 +264,18 @@ const ErrorCase kErrorCases[] = {
     {"unreadable certificate",
      "[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/etc/hosts\"\n",
      ":2: tls.certificate: ", "cannot read \"/nonexistent/cert.pem\" (No such file"},
+    {"report key without selector", "[dmarc_reports]\ndkim_key = \"/etc/hosts\"\n",
+     ":2: dmarc_reports.dkim_selector: ",
+     "is missing: dmarc_reports.dkim_key is set, so set dmarc_reports.dkim_selector too"},
+    {"report selector without key", "[dmarc_reports]\n\ndkim_selector = \"reports\"\n",
+     ":3: dmarc_reports.dkim_key: ", "is missing: dmarc_reports.dkim_selector is set"},
+    {"report domain without key", "[dmarc_reports]\ndkim_domain = \"mx.example.net\"\n",
+     ":2: dmarc_reports.dkim_domain: ", "signs nothing without dmarc_reports.dkim_key"},
+    {"report selector", "[dmarc_reports]\ndkim_key = \"/etc/hosts\"\ndkim_selector = \"a b\"\n",
+     ":3: dmarc_reports.dkim_selector: ", "is not a valid host name"},
+    {"unreadable report key",
+     "[dmarc_reports]\ndkim_key = \"/nonexistent/dkim.pem\"\ndkim_selector = \"reports\"\n",
+     ":2: dmarc_reports.dkim_key: ", "cannot read \"/nonexistent/dkim.pem\" (No such file"},
     {"require without certificate", "[tls]\nrequire = true\n",
      ":2: tls.require: ", "needs tls.certificate and tls.private_key"},
     {"require not a bool", "[tls]\nrequire = \"yes\"\n",
@@ -405,6 +417,22 @@ TEST(LoadConfig, TrustedArcSealersAreDomainsInLowerCase) {
   EXPECT_EQ(config.auth.trusted_arc_sealers,
             (std::vector<std::string>{"lists.example.org", "groups.example"}));
   EXPECT_TRUE(load_config(dir.write("default.toml", kRoute)).auth.trusted_arc_sealers.empty());
+}
+
+TEST(LoadConfig, TheReportsSignWithTheDomainOfTheirSenderUnlessTold) {
+  TestDir dir;
+  const std::string key = dir.write("dkim.pem", "not read by load_config\n");
+  const std::string signed_reports = "[dmarc_reports]\nfrom = \"r@reports.example.org\"\n"
+                                     "dkim_key = \"dkim.pem\"\ndkim_selector = \"s2026\"\n";
+  auto c = load_config(dir.write("signed.toml", signed_reports + kRoute)).dmarc_reports;
+  EXPECT_EQ(c.dkim_key, key) << "relative to the configuration file";
+  EXPECT_EQ(c.dkim_selector, "s2026");
+  EXPECT_EQ(c.dkim_domain, "reports.example.org");
+  c = load_config(dir.write("told.toml", signed_reports + "dkim_domain = \"example.org\"\n" +
+                                             kRoute))
+          .dmarc_reports;
+  EXPECT_EQ(c.dkim_domain, "example.org");
+  EXPECT_EQ(load_config(dir.write("unsigned.toml", kRoute)).dmarc_reports.dkim_domain, "");
 }
 
 TEST(LoadConfigErrors, NameTheFileTheLineAndTheKey) {

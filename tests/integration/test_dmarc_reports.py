@@ -5,7 +5,8 @@ authorizes the domain (§7.1), one outside that does not, and one whose size lim
 The messages are signed by python3-dkim. When the period ends, mxgate mails the gzipped XML
 report through the spool and [outbound] to the destinations' mail exchanger (smtp-sink), and
 only to the two that may have it; the test reads the report back the way a report receiver
-does (MIME, gzip, XML). `mxgate dmarc report --dry-run` shows the same plan without sending."""
+does (MIME, gzip, XML). With dmarc_reports.dkim_key the reports are DKIM-signed, and python3-dkim
+verifies them. `mxgate dmarc report --dry-run` shows the same plan without sending."""
 
 import email
 import email.policy
@@ -37,12 +38,25 @@ MESSAGE = (b"From: Alice <alice@report.test>\r\n"
 KEYS = None
 DNS = None
 
+# python3-dkim (for /usr/bin/python3) verifies a message on standard input with the key record
+# given, for the one name it should ask; prints "pass", "fail" and the names asked.
+VERIFIER = """
+import sys, dkim
+name, record = sys.argv[1].encode(), sys.argv[2].encode()
+asked = []
+def dns(query, timeout=5):
+    asked.append(query.decode())
+    return record if query == name else None
+print("pass" if dkim.verify(sys.stdin.buffer.read(), dnsfunc=dns) else "fail", *asked)
+"""
+
 
 def setUpModule():
     global KEYS, DNS
     KEYS = tempfile.TemporaryDirectory(prefix="mxgate-dmarc-")
-    subprocess.run([require_tool("/usr/bin/dknewkey"), "--ktype", "rsa", "sel"], cwd=KEYS.name,
-                   check=True, stdout=subprocess.DEVNULL, timeout=60)
+    for name in ("sel", "reports"):  # the sender's key; mxgate's for its reports
+        subprocess.run([require_tool("/usr/bin/dknewkey"), "--ktype", "rsa", name],
+                       cwd=KEYS.name, check=True, stdout=subprocess.DEVNULL, timeout=60)
     with open(os.path.join(KEYS.name, "sel.dns")) as f:
         key = f.read().strip()
     report_zone = "\n".join([
@@ -193,6 +207,37 @@ class DmarcReportsTest(MxTestCase):
                                    r"why=\"dmarc_reports\.max_reports_per_day \(1\) reached\"")
         mx.wait_queue_empty()
         self.assertEqual(len([m for m in sink.messages() if m.rcpts != ["<bob@example.com>"]]), 1)
+
+    def test_reports_are_dkim_signed(self):
+        sink = self.sink()
+        mx = self.start(sink, "2s", **{
+            "dmarc_reports.dkim_key": os.path.join(KEYS.name, "reports.key"),
+            "dmarc_reports.dkim_selector": "reports"})
+        self.send_three(mx)
+        mx.wait_metric('mxgate_dmarc_reports_total{result="queued"}', lambda v: v >= 2,
+                       timeout=60)
+        mx.wait_queue_empty()
+        reports = [m for m in sink.messages() if m.rcpts != ["<bob@example.com>"]]
+        self.assertGreaterEqual(len(reports), 2)
+        with open(os.path.join(KEYS.name, "reports.dns")) as f:
+            record = f.read().strip()
+        name = f"reports._domainkey.{HOSTNAME}."
+
+        def verify(content):
+            result = run_tool([require_tool("/usr/bin/python3"), "-c", VERIFIER, name, record],
+                              input=content)
+            self.assertEqual(result.returncode, 0, result.stderr.decode())
+            return result.stdout.decode().split()
+        for report in reports:
+            content = report.content_crlf
+            self.assertEqual(verify(content), ["pass", name], content[:600])
+            signature = email.message_from_bytes(content)["DKIM-Signature"]
+            self.assertRegex(signature, rf"\bd={re.escape(HOSTNAME)};")
+            self.assertRegex(signature, r"\bs=reports;")
+            self.assertRegex(signature, r"\bc=relaxed/relaxed;")
+            # Changed on the way, the report no longer verifies.
+            self.assertEqual(verify(content.replace(b"Report Domain", b"Report domain"))[0],
+                             "fail")
 
     def test_dry_run_shows_the_plan_and_sends_nothing(self):
         sink = self.sink()

@@ -342,6 +342,34 @@ class CommandLineTest(unittest.TestCase):
             result = run_tool([mxgate_bin(), "serve", "-c", path], timeout=60)
             self.assertEqual(result.returncode, 78, result.stderr.decode(errors="replace"))
 
+    def test_check_config_loads_the_keys_serve_would(self):
+        # A DKIM key for the DMARC reports that RFC 8301 forbids: check-config says so, as serve
+        # would at its start; a good one passes.
+        path = os.path.join(SOURCE_DIR, "conf", "mxgate.toml")
+        with tempfile.TemporaryDirectory() as folder:
+            for bits in (768, 2048):
+                key = os.path.join(folder, f"dkim{bits}.pem")
+                run_tool(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                          f"rsa_keygen_bits:{bits}", "-out", key])
+                signed = ["-o", "dmarc_reports.enabled=true", "-o", f"dmarc_reports.dkim_key={key}",
+                          "-o", "dmarc_reports.dkim_selector=reports",
+                          "-o", f"storage.path={folder}/store"]
+                result = run_mxgate(["check-config", "-c", path, *signed])
+                if bits == 768:
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    self.assertIn(f"dmarc_reports.dkim_key: '{key}' holds a 768-bit RSA key; "
+                                  "DKIM needs at least 1024 (RFC 8301)", result.stderr)
+                    result = run_mxgate(["serve", "-c", path, *signed,
+                                         "-o", 'server.listen=["127.0.0.1:0"]',
+                                         "-o", 'http.listen="127.0.0.1:0"',
+                                         "-o", 'portal.listen="127.0.0.1:0"'])
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    self.assertIn("holds a 768-bit RSA key", result.stderr)
+                else:
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                    self.assertRegex(result.stdout, r"(?m)^dkim_selector = \"reports\"$")
+                    self.assertRegex(result.stdout, r"(?m)^dkim_domain = \"\S+\"$")
+
     def test_check_config_reports_a_bad_override(self):
         path = os.path.join(SOURCE_DIR, "conf", "mxgate.toml")
         result = run_tool([mxgate_bin(), "check-config", "-c", path,
