@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth/dkim_canon.hpp"
+#include "auth/dkim_tags.hpp"
 #include "auth/dkim_verify.hpp"
 
 namespace mxgate::auth {
@@ -28,15 +29,6 @@ constexpr std::array<std::string_view, 12> kDkimSignedFields{
 // RFC 8301 §3.2: verifiers must not consider shorter RSA keys valid.
 constexpr int kMinRsaBits = 1024;
 constexpr std::size_t kLineLength = 78;  // RFC 5322 §2.1.1's recommended limit
-
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string openssl_error() {
   const unsigned long code = ERR_get_error();
@@ -182,7 +174,7 @@ std::string DkimSigner::sign(std::string_view message, std::uint64_t now) const 
   field.add(fmt::format("s={};", selector_));
   field.add(fmt::format("t={};", now));
   field.add(fmt::format("h={};", h));
-  field.add(fmt::format("bh={};", base64(body.hash)));
+  field.add(fmt::format("bh={};", encode_base64(body.hash)));
   field.add("b=");
   // §3.7: the signature field itself is signed last, with b= empty.
   std::vector<std::string_view> fields(parts.fields.begin(), parts.fields.end());
@@ -192,7 +184,7 @@ std::string DkimSigner::sign(std::string_view message, std::uint64_t now) const 
   const std::string b = sign_data(key_.get(), algorithm_, data);
   ERR_clear_error();
   if (b.empty()) return {};
-  field.add_folded_value(base64(b));
+  field.add_folded_value(encode_base64(b));
   return field.text() + "\r\n";
 }
 

@@ -1,6 +1,7 @@
 #include "auth/dkim_tags.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -95,6 +96,15 @@ std::string remove_fws(std::string_view text) {
   for (char c : text) {
     if (!is_fws(c)) out.push_back(c);
   }
+  return out;
+}
+
+std::string encode_base64(std::string_view octets) {
+  std::string out(4 * ((octets.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(octets.data()),
+                                static_cast<int>(octets.size()));
+  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 

@@ -45,6 +45,8 @@ std::string remove_fws(std::string_view text);
 // only at the end; any other octet outside the alphabet, or a length no encoding can have,
 // gives nullopt.
 std::optional<std::string> decode_base64(std::string_view text);
+// Encodes base64 (RFC 4648 §4) with "=" padding, on one line.
+std::string encode_base64(std::string_view octets);
 
 // The colon-separated items of `value` (h=, q=, t= and s= lists), each with FWS trimmed.
 // "a : b:c" gives {"a", "b", "c"}; an empty value gives one empty item.

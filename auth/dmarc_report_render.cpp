@@ -1,12 +1,12 @@
 // dmarc_report.hpp, second half: the report as XML (RFC 7489 Appendix C), its file name and
 // the message that carries it (§7.2.1.1).
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 
+#include "auth/dkim_tags.hpp"
 #include "auth/dmarc_report.hpp"
 
 namespace mxgate::auth::dmarc_report {
@@ -261,12 +261,8 @@ std::string utc_time(std::int64_t unix_seconds) {
 
 std::string base64_lines(std::string_view octets) {
   std::string out;
-  unsigned char line[(kBase64LineInput / 3) * 4 + 1];
   for (std::size_t at = 0; at < octets.size(); at += kBase64LineInput) {
-    const std::string_view chunk = octets.substr(at, kBase64LineInput);
-    const int n = EVP_EncodeBlock(line, reinterpret_cast<const unsigned char*>(chunk.data()),
-                                  static_cast<int>(chunk.size()));
-    out.append(reinterpret_cast<const char*>(line), static_cast<std::size_t>(n));
+    out += encode_base64(octets.substr(at, kBase64LineInput));
     out += kCrlf;
   }
   return out;

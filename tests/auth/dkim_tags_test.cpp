@@ -85,6 +85,17 @@ TEST(DkimTags, DecodesBase64IgnoringFoldingWhiteSpace) {
   EXPECT_EQ(decode_base64(""), "");
 }
 
+TEST(DkimTags, EncodesBase64WithPaddingAndDecodesItBack) {
+  EXPECT_EQ(encode_base64(""), "");
+  EXPECT_EQ(encode_base64("h"), "aA==");
+  EXPECT_EQ(encode_base64("hi"), "aGk=");
+  EXPECT_EQ(encode_base64("hello"), "aGVsbG8=");
+  EXPECT_EQ(encode_base64("\xfb\xff\xbf"), "+/+/");
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  EXPECT_EQ(decode_base64(encode_base64(all)), all);
+}
+
 TEST(DkimTags, RefusesWhatIsNotBase64) {
   for (std::string_view text :
        {"aGVsbG8*", "aGV=sbG8", "a", "aGVsb", "aA===", "aGk==", "aGVsbG8=x", "-_-_"}) {
