@@ -85,6 +85,17 @@ void check_readable_file(TableReader& r, std::string_view key, const std::string
   }
 }
 
+// Two keys of a table that go together: one set without the other is an error at the one set.
+void set_together(TableReader& r, std::string_view a, const std::string& a_value,
+                  std::string_view b, const std::string& b_value, std::string_view without_both) {
+  if (a_value.empty() == b_value.empty()) return;
+  const std::string_view present = a_value.empty() ? b : a;
+  const std::string_view missing = a_value.empty() ? a : b;
+  r.fail(r.find(present), missing,
+         fmt::format("is missing: {0}.{1} is set, so set {0}.{2} too (or remove both {3})",
+                     r.prefix(), present, missing, without_both));
+}
+
 void read_server(TableReader r, ServerConfig& s) {
   r.expect(s);
   fields(r, s);
@@ -114,13 +125,8 @@ void read_tls(TableReader r, TlsConfig& t) {
     entry.finish();
   });
   read_table(r, t);
-  if (t.certificate.empty() != t.private_key.empty()) {
-    std::string_view present = t.certificate.empty() ? "private_key" : "certificate";
-    std::string_view missing = t.certificate.empty() ? "certificate" : "private_key";
-    r.fail(r.find(present), missing,
-           "is missing: tls." + std::string(present) + " is set, so set tls." +
-               std::string(missing) + " too (or remove both to run without STARTTLS)");
-  }
+  set_together(r, "certificate", t.certificate, "private_key", t.private_key,
+               "to run without STARTTLS");
   check_readable_file(r, "certificate", t.certificate);
   check_readable_file(r, "private_key", t.private_key);
   if (t.require && !t.enabled()) {
@@ -132,13 +138,8 @@ void read_tls(TableReader r, TlsConfig& t) {
 
 void read_dmarc_reports(TableReader r, DmarcReportsConfig& d) {
   read_table(r, d);
-  if (d.dkim_key.empty() != d.dkim_selector.empty()) {
-    std::string_view present = d.dkim_key.empty() ? "dkim_selector" : "dkim_key";
-    std::string_view missing = d.dkim_key.empty() ? "dkim_key" : "dkim_selector";
-    r.fail(r.find(present), missing,
-           "is missing: dmarc_reports." + std::string(present) + " is set, so set dmarc_reports." +
-               std::string(missing) + " too (or remove both to send the reports unsigned)");
-  }
+  set_together(r, "dkim_key", d.dkim_key, "dkim_selector", d.dkim_selector,
+               "to send the reports unsigned");
   if (!d.dkim_domain.empty() && d.dkim_key.empty()) {
     r.fail(r.find("dkim_domain"), "dkim_domain",
            "signs nothing without dmarc_reports.dkim_key and dkim_selector; set them or remove it");
