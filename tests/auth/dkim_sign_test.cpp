@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "auth/dkim_verify.hpp"
@@ -151,6 +152,42 @@ TEST_P(DkimSignTest, ChangesAfterSigningFail) {
   EXPECT_EQ(verify(testing::replace_once(signed_message, "Subject: Report", "Subject:  Report"))
                 .status,
             DkimStatus::Pass);
+}
+
+// Whatever the header and body (folded fields, names in any case, repeated signed fields, white
+// space runs, empty lines, 8-bit octets), a verifier rebuilds the data that was signed.
+TEST_P(DkimSignTest, RandomMessagesVerify) {
+  std::mt19937 random(20261207);
+  const auto pick = [&random](std::string_view from) {
+    return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];
+  };
+  const auto text = [&](std::size_t max) {
+    std::string out;
+    for (auto n = std::uniform_int_distribution<std::size_t>(0, max)(random); n > 0; --n) {
+      out += pick("ab Z9 \t;=:.\x80\xff-");
+    }
+    return out;
+  };
+  constexpr std::string_view kNames[] = {"From", "to", "SUBJECT", "Date", "Message-ID", "Cc",
+                                         "X-Other", "Content-Type", "References", "Reply-To"};
+  for (int round = 0; round < 300; ++round) {
+    std::string message = "From: a@example.org\r\n";
+    for (auto n = std::uniform_int_distribution<int>(0, 8)(random); n > 0; --n) {
+      message += std::string(kNames[std::uniform_int_distribution<std::size_t>(
+                     0, std::size(kNames) - 1)(random)]) +
+                 pick(": \t") + ":" + text(30);
+      if (random() % 3 == 0) message += "\r\n " + text(20);  // folded
+      message += "\r\n";
+    }
+    message += "\r\n";
+    for (auto n = std::uniform_int_distribution<int>(0, 6)(random); n > 0; --n) {
+      message += text(60) + "\r\n";
+    }
+    const std::string field = signer_->sign(message, 1'796'601'600);
+    ASSERT_FALSE(field.empty());
+    const DkimVerdict verdict = verify(field + message);
+    ASSERT_EQ(verdict.status, DkimStatus::Pass) << verdict.reason << "\n" << field << message;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Keys, DkimSignTest,
