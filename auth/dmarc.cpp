@@ -44,6 +44,23 @@ const psl_ctx_t* suffix_list() {
   return list;
 }
 
+// fo= (§6.3): "0", "1", "d" or "s", colon-separated (white space around each allowed), written
+// as "0:d"; nullopt when any is something else (the record then keeps the default).
+std::optional<std::string> parse_failure_options(std::string_view value) {
+  std::string out;
+  for (std::size_t start = 0; start <= value.size();) {
+    const auto colon = std::min(value.find(':', start), value.size());
+    std::string option = lower(value.substr(start, colon - start));
+    option.erase(0, option.find_first_not_of(" \t"));
+    option.erase(option.find_last_not_of(" \t") + 1);
+    if (option != "0" && option != "1" && option != "d" && option != "s") return std::nullopt;
+    if (!out.empty()) out += ':';
+    out += option;
+    start = colon + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view policy_name(Policy policy) {
@@ -121,6 +138,8 @@ ParsedRecord parse_record(std::string_view txt) {
         return out;
       }
       record.pct = pct;
+    } else if (tag == "fo") {
+      if (auto fo = parse_failure_options(value)) record.fo = std::move(*fo);
     } else if (tag == "rua") {
       for (std::size_t start = 0; start <= value.size();) {
         const auto comma = std::min(value.find(',', start), value.size());

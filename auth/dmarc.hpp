@@ -27,6 +27,9 @@ struct Record {
   Alignment aspf = Alignment::Relaxed;
   int pct = 100;  // 0-100: the share of failing messages the policy applies to
   std::vector<std::string> rua;  // aggregate report URIs, as written
+  // fo= (§6.3: colon-separated 0, 1, d, s), lower case, as published; "0" when absent or not
+  // valid. mxgate sends no failure reports; the aggregate report states it in policy_published.
+  std::string fo = "0";
 };
 
 struct ParsedRecord {

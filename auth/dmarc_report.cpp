@@ -43,6 +43,7 @@ enum PublishedField : std::size_t {
   kAspf,
   kPct,
   kRua,
+  kFo,  // added later: a record stored without it reads as fo=0
   kPublishedFields
 };
 constexpr std::size_t kDkimParts = 3;  // domain, selector, result
@@ -219,7 +220,7 @@ bool Published::operator==(const Published& other) const {
   const dmarc::Record& a = record;
   const dmarc::Record& b = other.record;
   return domain == other.domain && a.p == b.p && a.sp == b.sp && a.adkim == b.adkim &&
-         a.aspf == b.aspf && a.pct == b.pct && a.rua == b.rua;
+         a.aspf == b.aspf && a.pct == b.pct && a.rua == b.rua && a.fo == b.fo;
 }
 
 std::string encode_row(const Row& row) {
@@ -292,14 +293,17 @@ std::string encode_published(const Published& published) {
       {digit(record.adkim)},
       {digit(record.aspf)},
       std::to_string(std::clamp(record.pct, 0, kMaxPct)),
-      std::move(rua)};
+      std::move(rua),
+      clean_field(record.fo)};
   return join_fields(fields);
 }
 
 std::optional<Published> decode_published(std::string_view bytes) {
   const auto fields = split(bytes, kFieldSeparator);
-  if (fields.size() != kPublishedFields || fields[kPublishedVersion] != kFormatVersion ||
-      !clean(fields[kDomain])) {
+  const bool without_fo = fields.size() == kFo;
+  if ((fields.size() != kPublishedFields && !without_fo) ||
+      fields[kPublishedVersion] != kFormatVersion || !clean(fields[kDomain]) ||
+      (!without_fo && !clean(fields[kFo]))) {
     return std::nullopt;
   }
   Published published;
@@ -318,6 +322,7 @@ std::optional<Published> decode_published(std::string_view bytes) {
   record.adkim = *adkim;
   record.aspf = *aspf;
   record.pct = *pct;
+  if (!without_fo) record.fo = fields[kFo];
   if (!fields[kRua].empty()) {
     const auto uris = split(fields[kRua], kItemSeparator);
     if (uris.size() > kMaxReportUris) return std::nullopt;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "auth/dkim_tags.hpp"
+#include "common/cidr.hpp"
 #include "auth/dmarc_report.hpp"
 
 namespace mxgate::auth::dmarc_report {
@@ -144,14 +145,28 @@ void write_policy(XmlWriter& xml, const Published& published) {
   xml.leaf("p", dmarc::policy_name(record.p));
   xml.leaf("sp", dmarc::policy_name(record.sp.value_or(record.p)));
   xml.leaf("pct", std::to_string(record.pct));
+  xml.leaf("fo", record.fo);
   xml.close("policy_published");
+}
+
+// The schema's IPAddress pattern (Appendix C) takes IPv6 only as eight groups: "2001:db8::1"
+// is written "2001:db8:0:0:0:0:0:1" (RFC 4291 §2.2, form 1). IPv4 and anything else as is.
+std::string schema_ip_text(std::string_view text) {
+  const auto ip = common::parse_ip(text);
+  if (!ip || ip->family != 6) return std::string(text);
+  std::string out;
+  for (std::size_t i = 0; i < 16; i += 2) {
+    if (i > 0) out += ':';
+    out += fmt::format("{:x}", (ip->bytes[i] << 8) | ip->bytes[i + 1]);
+  }
+  return out;
 }
 
 void write_record(XmlWriter& xml, const CountedRow& counted) {
   const Row& row = counted.row;
   xml.open("record");
   xml.open("row");
-  xml.leaf("source_ip", row.source_ip);
+  xml.leaf("source_ip", schema_ip_text(row.source_ip));
   xml.leaf("count", std::to_string(counted.count));
   xml.open("policy_evaluated");
   xml.leaf("disposition", dmarc::policy_name(row.disposition));
@@ -165,7 +180,7 @@ void write_record(XmlWriter& xml, const CountedRow& counted) {
   xml.close("policy_evaluated");
   xml.close("row");
   xml.open("identifiers");
-  if (!row.envelope_from.empty()) xml.leaf("envelope_from", row.envelope_from);
+  xml.leaf("envelope_from", row.envelope_from);  // required; empty for a null reverse-path
   xml.leaf("header_from", row.header_from);
   xml.close("identifiers");
   xml.open("auth_results");
@@ -177,9 +192,11 @@ void write_record(XmlWriter& xml, const CountedRow& counted) {
     xml.close("dkim");
   }
   xml.open("spf");
+  // Required, even when SPF was not checked: its result is then "none".
   xml.leaf("domain", row.spf.domain);
-  if (!row.spf.scope.empty()) xml.leaf("scope", row.spf.scope);
-  xml.leaf("result", row.spf.result);
+  xml.leaf("scope", row.spf.scope.empty() ? (row.envelope_from.empty() ? "helo" : "mfrom")
+                                          : row.spf.scope);
+  xml.leaf("result", row.spf.result.empty() ? "none" : row.spf.result);
   xml.close("spf");
   xml.close("auth_results");
   xml.close("record");

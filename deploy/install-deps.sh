@@ -42,6 +42,7 @@ test_packages=(
   python3-dnspython  # queries the test DNS server directly (tests/integration/test_dns_server.py)
   python3-authres  # python3-dkim's ARC signing needs it (tests/integration/arc_seal.py)
   python3-cryptography  # the realistic-traffic benchmark generates DKIM keys (benchmarks/load)
+  libxml2-utils  # xmllint holds the DMARC reports to RFC 7489's schema (test_dmarc_reports.py)
   chromium  # headless, renders the postmaster portal in tests/integration/test_portal.py
   rspamd  # a real milter peer, its proxy worker in milter mode (tests/integration/milter_peers.py)
   python3-milter  # pymilter: the test milter tests/integration/milter_server.py is written in it

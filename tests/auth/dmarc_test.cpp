@@ -37,12 +37,27 @@ TEST(Dmarc, RecordTags) {
   EXPECT_EQ(r.aspf, Alignment::Relaxed);
   EXPECT_EQ(r.pct, 25);
   EXPECT_EQ(r.rua, (std::vector<std::string>{"mailto:agg@example.com", "mailto:dmarc@example.net"}));
+  EXPECT_EQ(r.fo, "1");
 
   const auto defaults = parse_record("v=DMARC1; p=reject");
   ASSERT_TRUE(defaults.record);
   EXPECT_FALSE(defaults.record->sp);
   EXPECT_EQ(defaults.record->adkim, Alignment::Relaxed);
   EXPECT_EQ(defaults.record->pct, 100);
+  EXPECT_EQ(defaults.record->fo, "0");
+}
+
+// §6.3 fo=: a colon-separated list of 0, 1, d and s; anything else leaves the default.
+TEST(Dmarc, FailureOptions) {
+  const auto fo = [](std::string_view tag) {
+    const auto parsed = parse_record("v=DMARC1; p=none; " + std::string(tag));
+    return parsed.record ? parsed.record->fo : "(no record)";
+  };
+  EXPECT_EQ(fo("fo=0:1:d:s"), "0:1:d:s");
+  EXPECT_EQ(fo("fo= D : S "), "d:s");
+  EXPECT_EQ(fo("fo=1:x"), "0");
+  EXPECT_EQ(fo("fo="), "0");
+  EXPECT_EQ(fo("fo=1::d"), "0");
 }
 
 TEST(Dmarc, InvalidRecords) {

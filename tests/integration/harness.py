@@ -124,6 +124,7 @@ TOOL_PACKAGES = {
     "umount": "mount",
     "python3": "python3",
     "strace": "strace",
+    "xmllint": "libxml2-utils",
 }
 
 

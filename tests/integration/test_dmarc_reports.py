@@ -89,14 +89,21 @@ def sign(message=MESSAGE):
                      "report.test", os.path.join(KEYS.name, "sel.key")], input=message).stdout
 
 
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dmarc_rfc7489.xsd")
+
+
 def read_report(message):
-    """The XML document of a report message, as a report receiver reads it."""
+    """The XML document of a report message, as a report receiver reads it, after xmllint has
+    validated it against RFC 7489's schema (Appendix C)."""
     parsed = email.message_from_bytes(message.content, policy=email.policy.default)
     attachments = [part for part in parsed.iter_attachments()
                    if part.get_content_type() == "application/gzip"]
     assert len(attachments) == 1, parsed
     name = attachments[0].get_filename()
-    return parsed, name, ET.fromstring(gzip.decompress(attachments[0].get_content()))
+    xml = gzip.decompress(attachments[0].get_content())
+    checked = run_tool(["xmllint", "--noout", "--schema", SCHEMA, "-"], input=xml)
+    assert checked.returncode == 0, checked.stderr.decode() + xml.decode(errors="replace")
+    return parsed, name, ET.fromstring(xml)
 
 
 class DmarcReportsTest(MxTestCase):
