@@ -83,7 +83,7 @@ class Runtime {
   int run();
 
  private:
-  asio::awaitable<void> handle_signals();
+  asio::awaitable<void> handle_signals(asio::signal_set& signals);
   asio::awaitable<void> drain();
   asio::awaitable<void> maintain_store();
   asio::awaitable<void> persist_throttle();
@@ -278,7 +278,10 @@ int Runtime::run() {
   if (http_) http_->start();
   if (portal_) portal_->start();
   if (dmarc_reporter_) dmarc_reporter_->start();
-  asio::co_spawn(control_, handle_signals(), asio::detached);
+  // Caught from here on, before READY=1: systemd may reload (SIGHUP) as soon as it reads it,
+  // and a SIGHUP that came before the control thread ran would take the default action.
+  asio::signal_set signals(control_, SIGHUP, SIGTERM, SIGINT);
+  asio::co_spawn(control_, handle_signals(signals), asio::detached);
   asio::co_spawn(control_, maintain_store(), asio::detached);
   asio::co_spawn(control_, persist_throttle(), asio::detached);
   // The listeners were bound in the constructor and accept now: systemd may start what waits
@@ -295,8 +298,7 @@ int Runtime::run() {
   return 0;
 }
 
-asio::awaitable<void> Runtime::handle_signals() {
-  asio::signal_set signals(control_, SIGHUP, SIGTERM, SIGINT);
+asio::awaitable<void> Runtime::handle_signals(asio::signal_set& signals) {
   for (;;) {
     auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;

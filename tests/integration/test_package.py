@@ -367,7 +367,10 @@ class PackageTest(unittest.TestCase):
             self.assertEqual(client.cmd("QUIT")[0], 221)
         # SIGHUP (systemctl reload): RELOADING=1 with the monotonic time, then READY=1 again.
         os.kill(mxgate[0], signal.SIGHUP)
-        reloading = notify.wait_for("RELOADING=1", timeout=30)
+        try:
+            reloading = notify.wait_for("RELOADING=1", timeout=30)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nmxgate's log:\n{''.join(log)}") from None
         self.assertIn("MONOTONIC_USEC=", notify.received[reloading])
         notify.wait_for("READY=1", timeout=30, since=reloading + 1)
         wait_until(lambda: any(" reloaded " in line for line in list(log)), timeout=10,
