@@ -2,10 +2,13 @@
 # Runs the libFuzzer targets of tests/fuzz, one after the other, each for a given time, and keeps
 # what they learn (issue 22).
 #
-#   tests/fuzz/run.sh [-t SECONDS] [--no-build] [--no-merge] [TARGET...]
+#   tests/fuzz/run.sh [-t SECONDS] [-j LANES] [--no-build] [--no-merge] [TARGET...]
 #   tests/fuzz/run.sh --summary    the table of tests/fuzz/README.md from runs.tsv (Markdown)
 #
 #   -t SECONDS   how long each target runs (libFuzzer -max_total_time; default 60)
+#   -j LANES     run the targets in this many lanes at once, each lane one target after the
+#                other (the targets dealt out in turn; default 1). -j 2 gives a 2-core machine
+#                to the fuzzers.
 #   --no-build   use the fuzz tree as it is (default: configure it with clang if needed, then
 #                build the targets to run)
 #   --no-merge   leave tests/fuzz/corpus alone
@@ -60,21 +63,24 @@ summary_table() {
 }
 
 seconds=60
+lanes=1
 build=1
 merge=1
 targets=()
 while (($#)); do
   case "$1" in
     -t) seconds=$2; shift 2 ;;
+    -j) lanes=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-merge) merge=0; shift ;;
     --summary) summary_table "$here/runs.tsv"; exit 0 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run.sh: -t takes whole seconds" >&2; exit 2; }
+[[ "$lanes" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -j takes a number of lanes" >&2; exit 2; }
 
 all=($(sed -n 's/^mxgate_fuzz_target(\([a-z0-9_]*\) .*/\1/p' "$here/CMakeLists.txt"))
 if ((${#targets[@]} == 0)); then targets=("${all[@]}"); fi
@@ -92,6 +98,24 @@ if ((build)); then
   fi
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
   cmake --build "$tree" -j "${MXGATE_FUZZ_JOBS:-2}" --target "${targets[@]/%/_fuzz}"
+fi
+
+# Lanes: this script again per lane, on the tree just built; each keeps its own scratch
+# directory, and appends its own lines to runs.tsv and crashes.log.
+if ((lanes > 1)); then
+  pids=()
+  for ((lane = 0; lane < lanes; ++lane)); do
+    dealt=()
+    for ((i = lane; i < ${#targets[@]}; i += lanes)); do dealt+=("${targets[i]}"); done
+    ((${#dealt[@]})) || continue
+    args=(-t "$seconds" --no-build)
+    ((merge)) || args+=(--no-merge)
+    "$0" "${args[@]}" "${dealt[@]}" &
+    pids+=($!)
+  done
+  failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  exit "$failed"
 fi
 
 # Readable reports: function names and lines (llvm-14's symbolizer), UBSan with a stack.
@@ -138,13 +162,14 @@ for t in "${targets[@]}"; do
   wall=$(($(date +%s) - start))
   cpu=$(awk '{printf "%.1f", $1 + $2}' "$dir/cpu")
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
-  ft=$(grep -o 'ft: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
+  # -a: a target's own output may put non-text octets in the log.
+  cov=$(grep -a -o 'cov: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -a -o 'ft: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
   result=ok
   # libFuzzer also writes slow-unit-* for an input that took over 10 s: on this shared machine,
   # with the fuzzer niced, that is the load, not the input (each one is timed again below).
   for slow in $(find "$dir/artifacts" -type f -name 'slow-unit-*'); do
-    echo "   slow input (not a failure): $(TMPDIR=$work/tmp "$bin" "$slow" 2>&1 | grep -m1 -o 'in [0-9]* ms')"
+    echo "   slow input (not a failure): $(TMPDIR=$work/tmp "$bin" "$slow" 2>&1 | grep -a -m1 -o 'in [0-9]* ms')"
     rm -f "$slow"
   done
   artifact=$(find "$dir/artifacts" -type f -print -quit)
@@ -154,7 +179,7 @@ for t in "${targets[@]}"; do
     if [[ -n "$artifact" ]]; then
       sum=$(sha1sum "$artifact" | cut -c1-40)
       cp "$artifact" "$here/corpus/$t/crash-$sum"
-      what=$(grep -m1 -E 'fuzz check failed|terminate called|==ERROR|ERROR: libFuzzer' "$dir/log" ||
+      what=$(grep -a -m1 -E 'fuzz check failed|terminate called|==ERROR|ERROR: libFuzzer' "$dir/log" ||
         echo "exit $status")
       printf '%s\t%s\t%s\tcorpus/%s/crash-%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$t" "$t" \
         "$sum" "$what" >>"$here/crashes.log"
