@@ -156,7 +156,17 @@ struct Changes::Core {
   asio::awaitable<void> send_counts();
   asio::awaitable<void> send_counts_once();
   asio::awaitable<void> send_charges();
-  void take_charges();  // `charges` encoded into unsent_charges, and cleared
+  std::string take_charges();  // `charges` encoded (send_charges), and cleared
+  // A batch of counts or charges on its way to Redis: taken once, named, then sent under that
+  // name until Redis takes it (what comes meanwhile waits for the next batch).
+  struct Outgoing {
+    std::string payload;  // "": nothing waits
+    std::string name;     // "<incarnation>.<n>"
+  };
+  void take_batch(Outgoing& out, std::string payload);
+  // One XADD of `out` (`add`: the command up to the entry id), cleared once Redis has it.
+  asio::awaitable<void> send_batch(Outgoing& out, std::vector<std::string> add,
+                                   std::string_view field);
   void apply_charges(std::string_view payload);
   // The last batch applied per node: (incarnation, n) of its name "<incarnation>.<n>".
   using BatchesSeen = std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>>;
@@ -194,21 +204,15 @@ struct Changes::Core {
   ApplyCharges on_charges;
   TakeCounts take_counts;
   ApplyCounts apply_counts;
-  std::string unsent_counts;  // a batch taken but not yet in Redis
-  // Each counts batch goes out as "<incarnation>.<n>" (the node's start in ms, then 1, 2, ...;
-  // a batch sent again keeps its name), and a node applies each other node's batch once: Redis
-  // may have appended a batch whose reply was lost (it died in between), and the batch is then
-  // sent again. counts_seen: the last batch applied per node (bounded: kMaxBatchNodes).
+  // Each counts or charges batch goes out as "<incarnation>.<n>" (the node's start in ms, then
+  // 1, 2, ...; a batch sent again keeps its name), and a node applies each other node's batch
+  // once: Redis may have appended a batch whose reply was lost (it died in between), and the
+  // batch is then sent again. *_seen: the last batch applied per node (bounded:
+  // kMaxBatchNodes).
   std::uint64_t incarnation = 0;
-  std::uint64_t counts_batches = 0;
-  std::string unsent_counts_name;
-  BatchesSeen counts_seen;
-  // Charges go out the same way: a batch taken from `charges` is sent, under its name, until
-  // Redis takes it (what is admitted meanwhile waits in `charges` for the next batch).
-  std::string unsent_charges;
-  std::string unsent_charges_name;
-  std::uint64_t charges_batches = 0;
-  BatchesSeen charges_seen;
+  std::uint64_t batches = 0;
+  Outgoing counts_out, charges_out;
+  BatchesSeen counts_seen, charges_seen;
   bool sending_counts = false;
 
   bool gap_possible = true;  // the follower was away: check the stream still holds its place
@@ -538,54 +542,60 @@ asio::awaitable<void> Changes::Core::send_counts_once() {
   sending_counts = true;
   co_await send_charges();
   if (take_counts && writer.connected()) {  // otherwise they keep adding up meanwhile
-    if (unsent_counts.empty()) {
-      unsent_counts = take_counts();
-      unsent_counts_name = fmt::format("{}.{}", incarnation, ++counts_batches);
-    }
-    if (!unsent_counts.empty()) {
+    if (counts_out.payload.empty()) take_batch(counts_out, take_counts());
+    if (!counts_out.payload.empty()) {
       const auto now = now_ms();
       const auto oldest = now > kCountsKeepMs ? now - kCountsKeepMs : 0;
-      std::vector<std::string> add{"XADD", counts_stream, "MINID", "~",
-                                   std::to_string(oldest), "*", "node", settings.node,
-                                   "batch", unsent_counts_name, "counts", unsent_counts};
-      const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
-      if (reply && !reply->is_error()) unsent_counts.clear();
+      std::vector<std::string> add{"XADD", counts_stream, "MINID", "~", std::to_string(oldest),
+                                   "*"};
+      co_await send_batch(counts_out, std::move(add), "counts");
     }
   }
   sending_counts = false;
 }
 
-// The events this node's limits admitted since the last batch, as one stream entry: for each
-// key, its length and the key, then the count (4 bytes each, big-endian). While Redis cannot
-// take them they keep adding up in `charges` (bounded there by max_queued keys).
+// The events this node's limits admitted since the last batch, as one stream entry. While
+// Redis cannot take them they keep adding up in `charges` (bounded there by max_queued keys).
 asio::awaitable<void> Changes::Core::send_charges() {
   if (!writer.connected()) co_return;
-  if (unsent_charges.empty()) {
-    take_charges();
-    if (unsent_charges.empty()) co_return;
-    unsent_charges_name = fmt::format("{}.{}", incarnation, ++charges_batches);
-  }
-  std::vector<std::string> add{"XADD",  charges_stream,      "MAXLEN", "~",
-                               std::to_string(kChargesLength), "*", "node",
-                               settings.node, "batch", unsent_charges_name, "charges",
-                               unsent_charges};
-  const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
-  if (reply && !reply->is_error()) unsent_charges.clear();
+  if (charges_out.payload.empty()) take_batch(charges_out, take_charges());
+  if (charges_out.payload.empty()) co_return;
+  std::vector<std::string> add{"XADD", charges_stream, "MAXLEN", "~",
+                               std::to_string(kChargesLength), "*"};
+  co_await send_batch(charges_out, std::move(add), "charges");
 }
 
-void Changes::Core::take_charges() {
-  const auto put = [this](std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      unsent_charges.push_back(static_cast<char>(v >> shift));
-    }
+void Changes::Core::take_batch(Outgoing& out, std::string payload) {
+  out.payload = std::move(payload);
+  if (!out.payload.empty()) out.name = fmt::format("{}.{}", incarnation, ++batches);
+}
+
+asio::awaitable<void> Changes::Core::send_batch(Outgoing& out, std::vector<std::string> add,
+                                                std::string_view field) {
+  add.emplace_back("node");
+  add.push_back(settings.node);
+  add.emplace_back("batch");
+  add.push_back(out.name);
+  add.emplace_back(field);
+  add.push_back(out.payload);  // a copy: kept until Redis has it
+  const auto reply = co_await writer.command(std::move(add), kCommandTimeout);
+  if (reply && !reply->is_error()) out.payload.clear();
+}
+
+// For each key, its length and the key, then the count (4 bytes each, big-endian).
+std::string Changes::Core::take_charges() {
+  std::string out;
+  const auto put = [&out](std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
   };
   std::lock_guard lock(charges_mutex);
   for (const auto& [key, count] : charges) {
     put(static_cast<std::uint32_t>(key.size()));
-    unsent_charges += key;
+    out += key;
     put(count);
   }
   charges.clear();
+  return out;
 }
 
 bool Changes::Core::first_time(BatchesSeen& seen, std::string_view node, std::string_view batch) {
