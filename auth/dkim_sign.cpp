@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdio>
 #include <stdexcept>
 #include <vector>
@@ -80,28 +79,28 @@ class FoldedField {
   std::size_t line_;
 };
 
+// rsa-sha256: RSASSA-PKCS1-v1_5 with SHA-256 over the data; ed25519-sha256: PureEdDSA over
+// the data's SHA-256 hash (RFC 8463 §3). "" if OpenSSL failed.
 std::string sign_data(EVP_PKEY* key, DkimAlgorithm algorithm, std::string_view data) {
   std::unique_ptr<EVP_MD_CTX, DkimDigestFree> context(EVP_MD_CTX_new());
   if (!context) return {};
-  std::string input(data);
   const EVP_MD* digest = dkim_sha256();
+  unsigned char hash[EVP_MAX_MD_SIZE];
   if (algorithm == DkimAlgorithm::Ed25519Sha256) {
-    // RFC 8463 §3: PureEdDSA over the SHA-256 hash of the data.
-    unsigned char hash[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (EVP_Digest(data.data(), data.size(), hash, &size, dkim_sha256(), nullptr) != 1) return {};
-    input.assign(reinterpret_cast<const char*>(hash), size);
-    digest = nullptr;
+    unsigned int hash_size = 0;
+    if (EVP_Digest(data.data(), data.size(), hash, &hash_size, digest, nullptr) != 1) return {};
+    data = std::string_view(reinterpret_cast<const char*>(hash), hash_size);
+    digest = nullptr;  // Ed25519 takes no digest of its own
   }
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t size = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
   if (EVP_DigestSignInit(context.get(), nullptr, digest, nullptr, key) != 1 ||
-      EVP_DigestSign(context.get(), nullptr, &size, in, input.size()) != 1) {
+      EVP_DigestSign(context.get(), nullptr, &size, in, data.size()) != 1) {
     return {};
   }
   std::string signature(size, '\0');
   if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, in,
-                     input.size()) != 1) {
+                     data.size()) != 1) {
     return {};
   }
   signature.resize(size);
@@ -147,15 +146,14 @@ std::string DkimSigner::sign(std::string_view message, std::uint64_t now) const 
   signature.algorithm = algorithm_;
   signature.header_canon = DkimCanon::Relaxed;
   signature.body_canon = DkimCanon::Relaxed;
+  std::vector<std::string> present;  // the message's field names, lower case
+  for (std::string_view field : parts.fields) {
+    present.push_back(tag_lower(header_field_name(field)));
+  }
   for (std::string_view name : kDkimSignedFields) {
-    for (std::string_view field : parts.fields) {
-      const std::string_view field_name = header_field_name(field);
-      if (field_name.size() == name.size() &&
-          std::equal(name.begin(), name.end(), field_name.begin(), [](char a, char b) {
-            return a == std::tolower(static_cast<unsigned char>(b));
-          })) {
-        signature.signed_headers.emplace_back(name);
-      }
+    // Each occurrence once (§5.4.2: a verifier takes them from the bottom up).
+    for (auto n = std::count(present.begin(), present.end(), name); n > 0; --n) {
+      signature.signed_headers.emplace_back(name);
     }
   }
   signature.signed_headers.emplace_back("from");  // §8.15: no second From can be added

@@ -7,8 +7,8 @@
 #include <cstdint>
 
 #include "auth/dkim_tags.hpp"
-#include "common/cidr.hpp"
 #include "auth/dmarc_report.hpp"
+#include "common/cidr.hpp"
 
 namespace mxgate::auth::dmarc_report {
 namespace {

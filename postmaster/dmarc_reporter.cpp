@@ -196,14 +196,14 @@ void DmarcReportMetrics::count_period() { periods_->Increment(); }
 
 DmarcReporter::DmarcReporter(asio::any_io_executor executor, asio::any_io_executor blocking,
                              storage::ReputationStore& store, storage::Spool& spool,
-                             dns::Resolver& resolver, ConfigSource config,
+                             dns::Resolver& resolver, SettingsSource settings,
                              DmarcReportMetrics& metrics)
     : executor_(executor),
       blocking_(blocking),
       store_(store),
       spool_(spool),
       resolver_(resolver),
-      config_(std::move(config)),
+      settings_(std::move(settings)),
       metrics_(metrics),
       timer_(executor) {}
 
@@ -225,7 +225,7 @@ void DmarcReporter::stop() {
 
 asio::awaitable<void> DmarcReporter::run() {
   while (!stopped_) {
-    const DmarcReporterSettings settings = config_();
+    const DmarcReporterSettings settings = settings_();
     const std::int64_t length = policy::period_seconds(settings.config->dmarc_reports);
     if (settings.config->dmarc_reports.enabled) co_await report_finished_periods(settings);
     const std::int64_t now = policy::unix_now();

@@ -99,10 +99,10 @@ struct DmarcReporterSettings {
 
 class DmarcReporter {
  public:
-  using ConfigSource = std::function<DmarcReporterSettings()>;
+  using SettingsSource = std::function<DmarcReporterSettings()>;
   DmarcReporter(boost::asio::any_io_executor executor, boost::asio::any_io_executor blocking,
                 storage::ReputationStore& store, storage::Spool& spool, dns::Resolver& resolver,
-                ConfigSource config, DmarcReportMetrics& metrics);
+                SettingsSource settings, DmarcReportMetrics& metrics);
 
   void start();  // reports the periods that ended, then each one as it ends
   void stop();   // at the next suspension point
@@ -122,7 +122,7 @@ class DmarcReporter {
   storage::ReputationStore& store_;
   storage::Spool& spool_;
   dns::Resolver& resolver_;
-  ConfigSource config_;
+  SettingsSource settings_;
   DmarcReportMetrics& metrics_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
